@@ -1,0 +1,389 @@
+package protocol
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"unicode/utf8"
+
+	"github.com/fxamacker/cbor/v2"
+)
+
+// Content is the typed payload of an event: one of the pointer types below.
+type Content interface {
+	eventType() EventType
+	validate() error
+}
+
+// RoomKind is what sort of room a room is. It is fixed at creation.
+type RoomKind string
+
+// Room kinds, as in ChatWork.
+const (
+	KindGroup  RoomKind = "group"  // any number of members, managed by admins
+	KindDirect RoomKind = "direct" // exactly two members, both admins, fixed
+	KindMy     RoomKind = "my"     // one member: an account's personal "my chat"
+)
+
+// Role is a member's role in a room, as in ChatWork.
+type Role string
+
+// Member roles.
+const (
+	RoleAdmin    Role = "admin"    // may change members, roles and settings
+	RoleMember   Role = "member"   // may post
+	RoleReadonly Role = "readonly" // may only read
+)
+
+func (r Role) valid() bool { return r == RoleAdmin || r == RoleMember || r == RoleReadonly }
+
+// TaskStatus is whether a task is done.
+type TaskStatus string
+
+// Task statuses.
+const (
+	TaskOpen TaskStatus = "open"
+	TaskDone TaskStatus = "done"
+)
+
+// LimitType says how a task's due time is meant, as ChatWork's limit_type.
+type LimitType string
+
+// Due-time kinds.
+const (
+	LimitNone LimitType = "none" // no due time; Due is 0
+	LimitDate LimitType = "date" // due on the day of Due
+	LimitTime LimitType = "time" // due at the instant Due
+)
+
+// MemberInfo names an account and the role it has or gets, with the display
+// name and organization the adding node knows it by.
+type MemberInfo struct {
+	Account AccountID `cbor:"1,keyasint"`
+	Role    Role      `cbor:"2,keyasint"`
+	Name    string    `cbor:"3,keyasint,omitempty"`
+	Org     string    `cbor:"4,keyasint,omitempty"`
+}
+
+// RoomCreate starts a room. The author becomes an admin; Members lists the
+// other initial members. Nonce makes two otherwise equal creates distinct.
+type RoomCreate struct {
+	Kind        RoomKind     `cbor:"1,keyasint"`
+	Name        string       `cbor:"2,keyasint,omitempty"`
+	Description string       `cbor:"3,keyasint,omitempty"`
+	Icon        string       `cbor:"4,keyasint,omitempty"`
+	Members     []MemberInfo `cbor:"5,keyasint,omitempty"`
+	Creator     MemberInfo   `cbor:"6,keyasint"` // the author's own entry; Role must be admin
+	Nonce       []byte       `cbor:"7,keyasint,omitempty"`
+}
+
+// RoomUpdate changes room settings; nil fields stay as they are.
+type RoomUpdate struct {
+	Name        *string `cbor:"1,keyasint,omitempty"`
+	Description *string `cbor:"2,keyasint,omitempty"`
+	Icon        *string `cbor:"3,keyasint,omitempty"`
+}
+
+// MemberAdd adds an account to a group room.
+type MemberAdd struct {
+	Member MemberInfo `cbor:"1,keyasint"`
+}
+
+// MemberRole changes a member's role.
+type MemberRole struct {
+	Account AccountID `cbor:"1,keyasint"`
+	Role    Role      `cbor:"2,keyasint"`
+}
+
+// MemberRemove removes another member.
+type MemberRemove struct {
+	Account AccountID `cbor:"1,keyasint"`
+}
+
+// MemberLeave removes the author.
+type MemberLeave struct{}
+
+// MessagePost posts a message. Body is ChatWork notation in which account
+// references ([To:], [rp aid=], [qtmeta aid=], [picon:] ...) carry AccountIDs.
+type MessagePost struct {
+	Body string `cbor:"1,keyasint"`
+}
+
+// MessageEdit replaces the body of the author's own message.
+type MessageEdit struct {
+	Message EventID `cbor:"1,keyasint"`
+	Body    string  `cbor:"2,keyasint"`
+}
+
+// MessageDelete deletes a message.
+type MessageDelete struct {
+	Message EventID `cbor:"1,keyasint"`
+}
+
+// TaskCreate creates a task assigned to one or more members.
+type TaskCreate struct {
+	Body      string      `cbor:"1,keyasint"`
+	Assignees []AccountID `cbor:"2,keyasint"`
+	Due       int64       `cbor:"3,keyasint,omitempty"` // unix seconds; 0 with LimitNone
+	Limit     LimitType   `cbor:"4,keyasint"`
+}
+
+// TaskUpdate changes a task; nil fields stay as they are.
+type TaskUpdate struct {
+	Task      EventID      `cbor:"1,keyasint"`
+	Status    *TaskStatus  `cbor:"2,keyasint,omitempty"`
+	Body      *string      `cbor:"3,keyasint,omitempty"`
+	Assignees *[]AccountID `cbor:"4,keyasint,omitempty"`
+	Due       *int64       `cbor:"5,keyasint,omitempty"`
+	Limit     *LimitType   `cbor:"6,keyasint,omitempty"`
+}
+
+func (*RoomCreate) eventType() EventType    { return TypeRoomCreate }
+func (*RoomUpdate) eventType() EventType    { return TypeRoomUpdate }
+func (*MemberAdd) eventType() EventType     { return TypeMemberAdd }
+func (*MemberRole) eventType() EventType    { return TypeMemberRole }
+func (*MemberRemove) eventType() EventType  { return TypeMemberRemove }
+func (*MemberLeave) eventType() EventType   { return TypeMemberLeave }
+func (*MessagePost) eventType() EventType   { return TypeMessagePost }
+func (*MessageEdit) eventType() EventType   { return TypeMessageEdit }
+func (*MessageDelete) eventType() EventType { return TypeMessageDelete }
+func (*TaskCreate) eventType() EventType    { return TypeTaskCreate }
+func (*TaskUpdate) eventType() EventType    { return TypeTaskUpdate }
+
+var (
+	_ Content = (*RoomCreate)(nil)
+	_ Content = (*RoomUpdate)(nil)
+	_ Content = (*MemberAdd)(nil)
+	_ Content = (*MemberRole)(nil)
+	_ Content = (*MemberRemove)(nil)
+	_ Content = (*MemberLeave)(nil)
+	_ Content = (*MessagePost)(nil)
+	_ Content = (*MessageEdit)(nil)
+	_ Content = (*MessageDelete)(nil)
+	_ Content = (*TaskCreate)(nil)
+	_ Content = (*TaskUpdate)(nil)
+)
+
+func newContent(t EventType) (Content, error) {
+	switch t {
+	case TypeRoomCreate:
+		return new(RoomCreate), nil
+	case TypeRoomUpdate:
+		return new(RoomUpdate), nil
+	case TypeMemberAdd:
+		return new(MemberAdd), nil
+	case TypeMemberRole:
+		return new(MemberRole), nil
+	case TypeMemberRemove:
+		return new(MemberRemove), nil
+	case TypeMemberLeave:
+		return new(MemberLeave), nil
+	case TypeMessagePost:
+		return new(MessagePost), nil
+	case TypeMessageEdit:
+		return new(MessageEdit), nil
+	case TypeMessageDelete:
+		return new(MessageDelete), nil
+	case TypeTaskCreate:
+		return new(TaskCreate), nil
+	case TypeTaskUpdate:
+		return new(TaskUpdate), nil
+	}
+	return nil, fmt.Errorf("%w: %q", ErrUnknownType, t)
+}
+
+func decodeContent(t EventType, payload cbor.RawMessage) (Content, error) {
+	c, err := newContent(t)
+	if err != nil {
+		return nil, err
+	}
+	if err := decMode.Unmarshal(payload, c); err != nil {
+		return nil, fmt.Errorf("%w: %s payload: %v", ErrMalformed, t, err)
+	}
+	if again, err := encMode.Marshal(c); err != nil || !bytes.Equal(again, payload) {
+		return nil, fmt.Errorf("%w: %s payload", ErrNotCanonical, t)
+	}
+	if err := c.validate(); err != nil {
+		return nil, fmt.Errorf("%w: %s payload: %v", ErrMalformed, t, err)
+	}
+	return c, nil
+}
+
+func checkText(what, s string, limit int, required bool) error {
+	switch {
+	case required && s == "":
+		return fmt.Errorf("%s is empty", what)
+	case len(s) > limit:
+		return fmt.Errorf("%s is %d bytes, limit %d", what, len(s), limit)
+	case !utf8.ValidString(s):
+		return fmt.Errorf("%s is not UTF-8", what)
+	}
+	return nil
+}
+
+func checkOptText(what string, s *string, limit int) error {
+	if s == nil {
+		return nil
+	}
+	return checkText(what, *s, limit, false)
+}
+
+func (m *MemberInfo) validate() error {
+	if err := m.Account.Validate(); err != nil {
+		return err
+	}
+	if !m.Role.valid() {
+		return fmt.Errorf("unknown role %q", m.Role)
+	}
+	if err := checkText("member name", m.Name, MaxNameSize, false); err != nil {
+		return err
+	}
+	return checkText("member organization", m.Org, MaxNameSize, false)
+}
+
+func (c *RoomCreate) validate() error {
+	switch c.Kind {
+	case KindGroup, KindDirect, KindMy:
+	default:
+		return fmt.Errorf("unknown room kind %q", c.Kind)
+	}
+	for _, t := range []struct{ what, s string }{{"name", c.Name}, {"description", c.Description}, {"icon", c.Icon}} {
+		if err := checkText(t.what, t.s, MaxNameSize, false); err != nil {
+			return err
+		}
+	}
+	if len(c.Members) > MaxListSize || len(c.Nonce) > 32 {
+		return errors.New("too many members or too long a nonce")
+	}
+	if err := c.Creator.validate(); err != nil {
+		return fmt.Errorf("creator: %w", err)
+	}
+	if c.Creator.Role != RoleAdmin {
+		return errors.New("creator must be admin")
+	}
+	seen := map[AccountID]bool{c.Creator.Account: true}
+	for i := range c.Members {
+		if err := c.Members[i].validate(); err != nil {
+			return err
+		}
+		if seen[c.Members[i].Account] {
+			return fmt.Errorf("member %s listed twice", c.Members[i].Account)
+		}
+		seen[c.Members[i].Account] = true
+	}
+	switch {
+	case c.Kind == KindDirect && (len(c.Members) != 1 || c.Members[0].Role != RoleAdmin):
+		return errors.New("a direct chat has exactly one other member, an admin")
+	case c.Kind == KindMy && len(c.Members) != 0:
+		return errors.New("a my chat has no other members")
+	}
+	return nil
+}
+
+func (c *RoomUpdate) validate() error {
+	if c.Name == nil && c.Description == nil && c.Icon == nil {
+		return errors.New("room update changes nothing")
+	}
+	if err := checkOptText("name", c.Name, MaxNameSize); err != nil {
+		return err
+	}
+	if err := checkOptText("description", c.Description, MaxNameSize); err != nil {
+		return err
+	}
+	return checkOptText("icon", c.Icon, MaxNameSize)
+}
+
+func (c *MemberAdd) validate() error { return c.Member.validate() }
+
+func (c *MemberRole) validate() error {
+	if !c.Role.valid() {
+		return fmt.Errorf("unknown role %q", c.Role)
+	}
+	return c.Account.Validate()
+}
+
+func (c *MemberRemove) validate() error { return c.Account.Validate() }
+func (c *MemberLeave) validate() error  { return nil }
+func (c *MessagePost) validate() error  { return checkText("body", c.Body, MaxTextSize, true) }
+
+func (c *MessageEdit) validate() error {
+	if c.Message.IsZero() {
+		return errors.New("no message named")
+	}
+	return checkText("body", c.Body, MaxTextSize, true)
+}
+
+func (c *MessageDelete) validate() error {
+	if c.Message.IsZero() {
+		return errors.New("no message named")
+	}
+	return nil
+}
+
+func validateAssignees(as []AccountID) error {
+	if len(as) == 0 || len(as) > MaxListSize {
+		return fmt.Errorf("a task needs 1 to %d assignees", MaxListSize)
+	}
+	seen := make(map[AccountID]bool, len(as))
+	for _, a := range as {
+		if err := a.Validate(); err != nil {
+			return err
+		}
+		if seen[a] {
+			return fmt.Errorf("assignee %s listed twice", a)
+		}
+		seen[a] = true
+	}
+	return nil
+}
+
+func validateDue(limit LimitType, due int64) error {
+	switch {
+	case limit == LimitNone && due != 0:
+		return errors.New("a task without a limit has no due time")
+	case (limit == LimitDate || limit == LimitTime) && due <= 0:
+		return errors.New("a task with a limit needs a due time")
+	case limit != LimitNone && limit != LimitDate && limit != LimitTime:
+		return fmt.Errorf("unknown limit type %q", limit)
+	}
+	return nil
+}
+
+func (c *TaskCreate) validate() error {
+	if err := checkText("body", c.Body, MaxTextSize, true); err != nil {
+		return err
+	}
+	if err := validateAssignees(c.Assignees); err != nil {
+		return err
+	}
+	return validateDue(c.Limit, c.Due)
+}
+
+func (c *TaskUpdate) validate() error {
+	if c.Task.IsZero() {
+		return errors.New("no task named")
+	}
+	if c.Status == nil && c.Body == nil && c.Assignees == nil && c.Due == nil && c.Limit == nil {
+		return errors.New("task update changes nothing")
+	}
+	if c.Status != nil && *c.Status != TaskOpen && *c.Status != TaskDone {
+		return fmt.Errorf("unknown task status %q", *c.Status)
+	}
+	if c.Body != nil {
+		if err := checkText("body", *c.Body, MaxTextSize, true); err != nil {
+			return err
+		}
+	}
+	if c.Assignees != nil {
+		if err := validateAssignees(*c.Assignees); err != nil {
+			return err
+		}
+	}
+	if (c.Due == nil) != (c.Limit == nil) {
+		return errors.New("due and limit change together")
+	}
+	if c.Limit != nil {
+		return validateDue(*c.Limit, *c.Due)
+	}
+	return nil
+}

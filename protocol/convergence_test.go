@@ -1,0 +1,298 @@
+package protocol
+
+import (
+	"bytes"
+	"crypto/ed25519"
+	"errors"
+	"flag"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"testing"
+)
+
+// simNode is one simulated node: its key, its accounts and its replica.
+type simNode struct {
+	key      ed25519.PrivateKey
+	accounts []Handle
+	replica  *Replica
+}
+
+// simulation produces a room history the way real nodes would: accounts on
+// several nodes act on their own replica's view, and nodes exchange random
+// subsets of events, so histories fork and merge. Attempts the author's own
+// replica refuses are kept too: every replica must refuse them as well.
+type simulation struct {
+	t     *testing.T
+	rng   *rand.Rand
+	nodes []*simNode
+	room  RoomID
+	all   []*Signed // every signed event, accepted or refused by its author's replica
+	now   int64
+}
+
+func newSimulation(t *testing.T, seed uint64, nodes, accounts int) *simulation {
+	t.Helper()
+	s := &simulation{t: t, rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)), now: 1_700_000_000_000}
+	for i := range nodes {
+		seedKey := make([]byte, ed25519.SeedSize)
+		seedKey[0], seedKey[1] = byte(seed), byte(i)
+		n := &simNode{key: ed25519.NewKeyFromSeed(seedKey)}
+		for j := range accounts {
+			n.accounts = append(n.accounts, Handle(fmt.Sprintf("u%d", j)))
+		}
+		s.nodes = append(s.nodes, n)
+	}
+	// Node 0's first account creates a group room with everyone in it.
+	creator := s.nodes[0]
+	rc := &RoomCreate{Kind: KindGroup, Name: "shared", Nonce: []byte{byte(seed)},
+		Creator: MemberInfo{Account: s.account(0, 0), Role: RoleAdmin}}
+	roles := []Role{RoleAdmin, RoleMember, RoleMember, RoleReadonly}
+	for i := range s.nodes {
+		for j := range accounts {
+			if i == 0 && j == 0 {
+				continue
+			}
+			rc.Members = append(rc.Members, MemberInfo{Account: s.account(i, j), Role: roles[s.rng.IntN(len(roles))]})
+		}
+	}
+	create, err := Sign(creator.key, Event{Author: creator.accounts[0], Time: s.now}, rc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.room = RoomID(create.ID)
+	for _, n := range s.nodes {
+		n.replica = NewReplica(s.room)
+		if err := n.replica.Add(create); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.all = append(s.all, create)
+	return s
+}
+
+func (s *simulation) account(node, i int) AccountID {
+	return NewAccountID(NodeIDFromKey(s.nodes[node].key.Public().(ed25519.PublicKey)), s.nodes[node].accounts[i])
+}
+
+func (s *simulation) everyone() []AccountID {
+	var as []AccountID
+	for i, n := range s.nodes {
+		for j := range n.accounts {
+			as = append(as, s.account(i, j))
+		}
+	}
+	return as
+}
+
+func pick[T any](rng *rand.Rand, xs []T) (T, bool) {
+	var zero T
+	if len(xs) == 0 {
+		return zero, false
+	}
+	return xs[rng.IntN(len(xs))], true
+}
+
+// act makes one random attempt by a random account of node n.
+func (s *simulation) act(ni int) {
+	n := s.nodes[ni]
+	ai := s.rng.IntN(len(n.accounts))
+	me := s.account(ni, ai)
+	st, err := n.replica.State()
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	var mine, msgs []EventID
+	for _, m := range st.Messages {
+		msgs = append(msgs, m.ID)
+		if m.Author == me {
+			mine = append(mine, m.ID)
+		}
+	}
+	var tasks []EventID
+	for _, t := range st.Tasks {
+		tasks = append(tasks, t.ID)
+	}
+	members := make([]AccountID, 0, len(st.Control.Members))
+	for a := range st.Control.Members {
+		members = append(members, a)
+	}
+	slices.Sort(members)
+	other, _ := pick(s.rng, s.everyone())
+	roles := []Role{RoleAdmin, RoleMember, RoleReadonly}
+	status := []TaskStatus{TaskOpen, TaskDone}[s.rng.IntN(2)]
+	text := fmt.Sprintf("text %d", s.rng.IntN(1000))
+
+	var c Content
+	// Weighted like a real room: mostly posts and tasks, some membership churn.
+	switch op := s.rng.IntN(40); {
+	case op < 14:
+		c = &MessagePost{Body: "[To:" + string(other) + "] " + text}
+	case op < 18:
+		if id, ok := pick(s.rng, mine); ok {
+			c = &MessageEdit{Message: id, Body: text}
+		}
+	case op < 20:
+		if id, ok := pick(s.rng, msgs); ok {
+			c = &MessageDelete{Message: id}
+		}
+	case op < 24:
+		as := []AccountID{other}
+		if a, ok := pick(s.rng, members); ok && a != other {
+			as = append(as, a)
+		}
+		c = &TaskCreate{Body: text, Assignees: as, Limit: LimitDate, Due: s.now / 1000}
+	case op < 29:
+		if id, ok := pick(s.rng, tasks); ok {
+			u := &TaskUpdate{Task: id, Status: &status}
+			if s.rng.IntN(2) == 0 {
+				u.Body = &text
+			}
+			if s.rng.IntN(3) == 0 {
+				u.Assignees = &[]AccountID{other}
+			}
+			c = u
+		}
+	case op < 33:
+		c = &MemberAdd{Member: MemberInfo{Account: other, Role: roles[s.rng.IntN(3)]}}
+	case op < 34:
+		c = &MemberRemove{Account: other}
+	case op < 37:
+		c = &MemberRole{Account: other, Role: roles[s.rng.IntN(3)]}
+	case op < 38:
+		c = &MemberLeave{}
+	default:
+		c = &RoomUpdate{Name: &text}
+	}
+	if c == nil {
+		return
+	}
+	s.now += int64(s.rng.IntN(5000))
+	env := Successor(s.room, n.replica.Heads())
+	env.Author, env.Time = n.accounts[ai], s.now
+	e, err := Sign(n.key, env, c)
+	if err != nil {
+		s.t.Fatalf("sign %T: %v", c, err)
+	}
+	s.all = append(s.all, e)
+	if err := n.replica.Add(e); err != nil && !isRuleError(err) {
+		s.t.Fatalf("own replica: %v", err)
+	}
+}
+
+func isRuleError(err error) bool {
+	for _, target := range []error{ErrNotMember, ErrReadOnly, ErrNotAdmin, ErrNotAuthor, ErrLastAdmin, ErrRoomKind, ErrBadTarget} {
+		if errors.Is(err, target) {
+			return true
+		}
+	}
+	return false
+}
+
+// gossip copies a random subset of node a's events to node b, in random order.
+func (s *simulation) gossip(a, b int) {
+	es := s.nodes[a].replica.Events()
+	s.rng.Shuffle(len(es), func(i, j int) { es[i], es[j] = es[j], es[i] })
+	for _, e := range es[:s.rng.IntN(len(es)+1)] {
+		if err := s.nodes[b].replica.Add(e); err != nil && err != ErrParked {
+			s.t.Fatalf("gossip: %v", err)
+		}
+	}
+}
+
+func (s *simulation) run(steps int) {
+	for range steps {
+		a := s.rng.IntN(len(s.nodes))
+		if s.rng.IntN(4) == 0 {
+			s.gossip(a, s.rng.IntN(len(s.nodes)))
+		} else {
+			s.act(a)
+		}
+	}
+}
+
+// replay feeds events to a fresh replica and returns its encoded state.
+func replay(t *testing.T, room RoomID, events []*Signed) []byte {
+	t.Helper()
+	r := NewReplica(room)
+	for _, e := range events {
+		if err := r.Add(e); err != nil && err != ErrParked && !isRuleError(err) {
+			t.Fatalf("replay: %v", err)
+		}
+	}
+	if r.Parked() != 0 {
+		t.Fatalf("replay: %d events still parked", r.Parked())
+	}
+	st, err := r.State()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st.Encode()
+}
+
+// TestConvergence is the room rules' central property: replicas holding the
+// same events compute the same state, whatever order (and however often)
+// the events arrived, including events that every replica must refuse.
+var convergenceSeeds = flag.Int("convergence.seeds", 30, "how many random histories TestConvergence checks")
+
+func TestConvergence(t *testing.T) {
+	seeds := *convergenceSeeds
+	if testing.Short() {
+		seeds = 5
+	}
+	// Across all seeds the histories must fork, merge and refuse, or the
+	// property is checked on easy inputs only.
+	var merges, refused, accepted int
+	t.Cleanup(func() {
+		t.Logf("%d histories: %d accepted events, %d merges, %d refused", seeds, accepted, merges, refused)
+		if merges == 0 || refused == 0 || accepted < 20*seeds {
+			t.Errorf("simulation too tame: %d accepted, %d merges, %d refused", accepted, merges, refused)
+		}
+	})
+	for seed := range uint64(seeds) {
+		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
+			s := newSimulation(t, seed, 3, 2)
+			s.run(400)
+			want := replay(t, s.room, s.all)
+			for round := range 8 {
+				shuffled := slices.Clone(s.all)
+				// Duplicate a random tenth, then shuffle.
+				for range len(shuffled) / 10 {
+					e, _ := pick(s.rng, s.all)
+					shuffled = append(shuffled, e)
+				}
+				s.rng.Shuffle(len(shuffled), func(i, j int) { shuffled[i], shuffled[j] = shuffled[j], shuffled[i] })
+				if got := replay(t, s.room, shuffled); !bytes.Equal(got, want) {
+					t.Fatalf("round %d: state differs after delivery in another order", round)
+				}
+			}
+			// Nodes that finish exchanging everything agree with the replays.
+			for i := range s.nodes {
+				for j := range s.nodes {
+					for _, e := range s.nodes[j].replica.Events() {
+						if err := s.nodes[i].replica.Add(e); err != nil {
+							t.Fatal(err)
+						}
+					}
+				}
+			}
+			for i, n := range s.nodes {
+				st, err := n.replica.State()
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !bytes.Equal(st.Encode(), want) {
+					t.Fatalf("node %d disagrees after full exchange", i)
+				}
+			}
+			final := s.nodes[0].replica.Events()
+			accepted += len(final)
+			refused += len(s.all) - len(final)
+			for _, e := range final {
+				if len(e.Prev) > 1 {
+					merges++
+				}
+			}
+		})
+	}
+}

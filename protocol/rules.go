@@ -1,0 +1,445 @@
+package protocol
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+)
+
+// Room rule violations, returned (wrapped) by [Check] and [Authorize].
+var (
+	ErrNotMember   = errors.New("author is not a member of the room")
+	ErrReadOnly    = errors.New("author is a read-only member")
+	ErrNotAdmin    = errors.New("only a room admin may do this")
+	ErrNotAuthor   = errors.New("only the message's author may do this")
+	ErrLastAdmin   = errors.New("the room's last admin cannot step down without handing over")
+	ErrRoomKind    = errors.New("not allowed in this kind of room")
+	ErrBadTarget   = errors.New("event refers to something it may not")
+	ErrBadParents  = errors.New("event's parents or depth are inconsistent")
+	ErrWrongOrigin = errors.New("room create must be signed by the creator's node")
+)
+
+// Member is one member's entry in a room's control state.
+type Member struct {
+	Role Role   `cbor:"1,keyasint"`
+	Name string `cbor:"2,keyasint,omitempty"`
+	Org  string `cbor:"3,keyasint,omitempty"`
+}
+
+// Control is a room's control state: what it is, its settings and who may
+// do what in it. It is derived from the room's control events only.
+type Control struct {
+	Kind        RoomKind             `cbor:"1,keyasint"`
+	Name        string               `cbor:"2,keyasint,omitempty"`
+	Description string               `cbor:"3,keyasint,omitempty"`
+	Icon        string               `cbor:"4,keyasint,omitempty"`
+	Members     map[AccountID]Member `cbor:"5,keyasint"`
+}
+
+// Clone returns a deep copy of c.
+func (c *Control) Clone() *Control {
+	d := *c
+	d.Members = maps.Clone(c.Members)
+	return &d
+}
+
+// Role returns a's role, or false if a is not a member.
+func (c *Control) Role(a AccountID) (Role, bool) {
+	m, ok := c.Members[a]
+	return m.Role, ok
+}
+
+func (c *Control) admins() int {
+	n := 0
+	for _, m := range c.Members {
+		if m.Role == RoleAdmin {
+			n++
+		}
+	}
+	return n
+}
+
+func newControl(create *Signed) *Control {
+	rc := create.Content.(*RoomCreate)
+	c := &Control{Kind: rc.Kind, Name: rc.Name, Description: rc.Description, Icon: rc.Icon,
+		Members: make(map[AccountID]Member, len(rc.Members)+1)}
+	c.Members[rc.Creator.Account] = Member{Role: RoleAdmin, Name: rc.Creator.Name, Org: rc.Creator.Org}
+	for _, m := range rc.Members {
+		c.Members[m.Account] = Member{Role: m.Role, Name: m.Name, Org: m.Org}
+	}
+	return c
+}
+
+// Authorize reports whether e is allowed in a room whose control state at
+// e's causal past is c. ref is the event e refers to (the message of an edit
+// or delete, the task of a task update) and nil otherwise. A room.create is
+// checked on its own and ignores c.
+func Authorize(c *Control, e *Signed, ref *Signed) error {
+	if e.Type == TypeRoomCreate {
+		rc := e.Content.(*RoomCreate)
+		if rc.Creator.Account != e.AuthorID() {
+			return fmt.Errorf("%w: creator %s, author %s", ErrWrongOrigin, rc.Creator.Account, e.AuthorID())
+		}
+		return nil
+	}
+	author := e.AuthorID()
+	role, ok := c.Role(author)
+	if !ok {
+		return fmt.Errorf("%s by %s: %w", e.Type, author, ErrNotMember)
+	}
+	if e.Type.IsControl() {
+		return authorizeControl(c, author, role, e.Content)
+	}
+	switch p := e.Content.(type) {
+	case *MessagePost:
+		return canWrite(role)
+	case *MessageEdit:
+		if err := checkRef(e, ref, p.Message, TypeMessagePost); err != nil {
+			return err
+		}
+		if ref.AuthorID() != author {
+			return ErrNotAuthor
+		}
+		return canWrite(role)
+	case *MessageDelete:
+		if err := checkRef(e, ref, p.Message, TypeMessagePost); err != nil {
+			return err
+		}
+		if ref.AuthorID() != author && role != RoleAdmin {
+			return ErrNotAuthor
+		}
+		return nil
+	case *TaskCreate:
+		if err := canWrite(role); err != nil {
+			return err
+		}
+		return allMembers(c, p.Assignees)
+	case *TaskUpdate:
+		if err := checkRef(e, ref, p.Task, TypeTaskCreate); err != nil {
+			return err
+		}
+		if err := canWrite(role); err != nil {
+			return err
+		}
+		if p.Assignees != nil {
+			return allMembers(c, *p.Assignees)
+		}
+		return nil
+	}
+	return fmt.Errorf("%w: %s", ErrUnknownType, e.Type)
+}
+
+func canWrite(r Role) error {
+	if r == RoleReadonly {
+		return ErrReadOnly
+	}
+	return nil
+}
+
+func allMembers(c *Control, as []AccountID) error {
+	for _, a := range as {
+		if _, ok := c.Members[a]; !ok {
+			return fmt.Errorf("%w: assignee %s is not a member", ErrBadTarget, a)
+		}
+	}
+	return nil
+}
+
+func checkRef(e, ref *Signed, want EventID, typ EventType) error {
+	if ref == nil || ref.ID != want || ref.Type != typ || ref.RoomID() != e.Room {
+		return fmt.Errorf("%w: %s must name a %s in the same room", ErrBadTarget, e.Type, typ)
+	}
+	return nil
+}
+
+// authorizeControl checks a control event other than create against c.
+func authorizeControl(c *Control, author AccountID, role Role, content Content) error {
+	if _, ok := content.(*MemberLeave); !ok && role != RoleAdmin {
+		return ErrNotAdmin
+	}
+	if _, ok := content.(*RoomUpdate); ok {
+		if c.Kind == KindDirect {
+			return ErrRoomKind
+		}
+		return nil
+	}
+	if c.Kind != KindGroup {
+		return ErrRoomKind
+	}
+	// losesAdmin is true when the change takes admin rights from a member.
+	var target AccountID
+	losesAdmin := false
+	switch p := content.(type) {
+	case *MemberAdd:
+		if _, ok := c.Members[p.Member.Account]; ok {
+			return fmt.Errorf("%w: %s is already a member", ErrBadTarget, p.Member.Account)
+		}
+		return nil
+	case *MemberRole:
+		target, losesAdmin = p.Account, p.Role != RoleAdmin
+	case *MemberRemove:
+		target, losesAdmin = p.Account, true
+	case *MemberLeave:
+		target, losesAdmin = author, true
+	default:
+		return fmt.Errorf("%w: %T", ErrUnknownType, content)
+	}
+	m, ok := c.Members[target]
+	if !ok {
+		return fmt.Errorf("%w: %s is not a member", ErrBadTarget, target)
+	}
+	if losesAdmin && m.Role == RoleAdmin && c.admins() == 1 && len(c.Members) > 1 {
+		return ErrLastAdmin
+	}
+	if _, ok := content.(*MemberRemove); ok && len(c.Members) == 1 {
+		return ErrLastAdmin
+	}
+	return nil
+}
+
+// apply changes c by the control event e, which must be authorized against c.
+func (c *Control) apply(e *Signed) {
+	switch p := e.Content.(type) {
+	case *RoomUpdate:
+		if p.Name != nil {
+			c.Name = *p.Name
+		}
+		if p.Description != nil {
+			c.Description = *p.Description
+		}
+		if p.Icon != nil {
+			c.Icon = *p.Icon
+		}
+	case *MemberAdd:
+		c.Members[p.Member.Account] = Member{Role: p.Member.Role, Name: p.Member.Name, Org: p.Member.Org}
+	case *MemberRole:
+		m := c.Members[p.Account]
+		m.Role = p.Role
+		c.Members[p.Account] = m
+	case *MemberRemove:
+		delete(c.Members, p.Account)
+	case *MemberLeave:
+		delete(c.Members, e.AuthorID())
+	}
+}
+
+// Snapshot is the control state of a set of events: History is the set of
+// control events it was derived from (the room's create included), sorted by
+// ID; State is the result of resolving them (see [Merge]).
+type Snapshot struct {
+	History []EventID `cbor:"1,keyasint"`
+	State   *Control  `cbor:"2,keyasint"`
+}
+
+// SnapshotKey identifies a snapshot by its history.
+type SnapshotKey [32]byte
+
+// Key returns the hash of s.History, which determines s.
+func (s *Snapshot) Key() SnapshotKey {
+	h := sha256.New()
+	for _, id := range s.History {
+		h.Write(id[:])
+	}
+	var k SnapshotKey
+	h.Sum(k[:0])
+	return k
+}
+
+// After returns the snapshot after e, given before, the snapshot of e's
+// causal past. e must have passed [Authorize] against before.State.
+// Non-control events leave the snapshot as it is.
+func After(before *Snapshot, e *Signed) *Snapshot {
+	if e.Type == TypeRoomCreate {
+		return &Snapshot{History: []EventID{e.ID}, State: newControl(e)}
+	}
+	if !e.Type.IsControl() {
+		return before
+	}
+	st := before.State.Clone()
+	st.apply(e)
+	h := make([]EventID, 0, len(before.History)+1)
+	h = append(h, before.History...)
+	i, _ := slices.BinarySearchFunc(h, e.ID, compareIDs)
+	h = slices.Insert(h, i, e.ID)
+	return &Snapshot{History: h, State: st}
+}
+
+func compareIDs(a, b EventID) int { return bytes.Compare(a[:], b[:]) }
+
+// Merge returns the snapshot of the union of the sets behind parents: the
+// control state of an event whose parents have those snapshots, or of a
+// room whose heads do. When one history contains all others it is returned
+// as is; otherwise the union's control events are loaded from log and
+// resolved: sorted by [Order], each applied only if [Authorize] still allows
+// it against the state before it. An event that lost to a concurrent change
+// (say, a removal by an admin who was demoted first) has no effect.
+func Merge(log Log, parents []*Snapshot) (*Snapshot, error) {
+	if len(parents) == 0 {
+		return nil, errors.New("merge snapshots: none given")
+	}
+	largest := parents[0]
+	for _, p := range parents[1:] {
+		if len(p.History) > len(largest.History) {
+			largest = p
+		}
+	}
+	union := make(map[EventID]struct{}, len(largest.History))
+	for _, p := range parents {
+		for _, id := range p.History {
+			union[id] = struct{}{}
+		}
+	}
+	if len(union) == len(largest.History) {
+		return largest, nil
+	}
+	events := make([]*Signed, 0, len(union))
+	for id := range union {
+		e, err := log.Event(id)
+		if err != nil {
+			return nil, fmt.Errorf("merge snapshots: load %s: %w", id, err)
+		}
+		if e == nil {
+			return nil, fmt.Errorf("merge snapshots: control event %s missing", id)
+		}
+		events = append(events, e)
+	}
+	return Resolve(events)
+}
+
+// Resolve computes the snapshot of a set of control events that holds the
+// room's create. See [Merge] for the rule.
+func Resolve(events []*Signed) (*Snapshot, error) {
+	slices.SortFunc(events, func(a, b *Signed) int { return a.Order().Compare(b.Order()) })
+	if len(events) == 0 || events[0].Type != TypeRoomCreate {
+		return nil, errors.New("resolve control state: no room create")
+	}
+	st := newControl(events[0])
+	hist := make([]EventID, 0, len(events))
+	hist = append(hist, events[0].ID)
+	for _, e := range events[1:] {
+		hist = append(hist, e.ID)
+		role, ok := st.Role(e.AuthorID())
+		if !ok || authorizeControl(st, e.AuthorID(), role, e.Content) != nil {
+			continue
+		}
+		st.apply(e)
+	}
+	slices.SortFunc(hist, compareIDs)
+	return &Snapshot{History: hist, State: st}, nil
+}
+
+// Log is what the room rules read of a room's accepted events. The node
+// implements it over Badger; [Replica] over maps.
+type Log interface {
+	// Event returns an accepted event of the room, or nil if there is none.
+	Event(id EventID) (*Signed, error)
+	// SnapshotAfter returns the snapshot after an accepted event.
+	SnapshotAfter(id EventID) (*Snapshot, error)
+}
+
+// MissingError lists events that must be accepted before the checked one
+// can be: its missing parents or the message or task it refers to.
+type MissingError struct{ IDs []EventID }
+
+func (e *MissingError) Error() string {
+	return fmt.Sprintf("%d events missing, first %s", len(e.IDs), e.IDs[0])
+}
+
+// Ref returns the ID of the event e refers to, if its type refers to one.
+func Ref(e *Signed) (EventID, bool) {
+	switch p := e.Content.(type) {
+	case *MessageEdit:
+		return p.Message, true
+	case *MessageDelete:
+		return p.Message, true
+	case *TaskUpdate:
+		return p.Task, true
+	}
+	return EventID{}, false
+}
+
+// Check decides whether e may join a room whose accepted events log holds,
+// and returns the snapshot after e. The decision depends on e and its
+// ancestors alone (and on the immutable event it refers to), so every node
+// decides the same. A *MissingError means e's dependencies must be fetched
+// first; any other error means e is invalid and must be dropped.
+func Check(log Log, e *Signed) (*Snapshot, error) {
+	if e.Type == TypeRoomCreate {
+		if err := Authorize(nil, e, nil); err != nil {
+			return nil, err
+		}
+		return After(nil, e), nil
+	}
+	var missing []EventID
+	parents := make([]*Signed, 0, len(e.Prev))
+	for _, id := range e.Prev {
+		p, err := log.Event(id)
+		if err != nil {
+			return nil, fmt.Errorf("check %s: load parent: %w", e.ID, err)
+		}
+		if p == nil {
+			missing = append(missing, id)
+			continue
+		}
+		parents = append(parents, p)
+	}
+	var ref *Signed
+	if id, ok := Ref(e); ok {
+		r, err := log.Event(id)
+		if err != nil {
+			return nil, fmt.Errorf("check %s: load reference: %w", e.ID, err)
+		}
+		if r == nil {
+			missing = append(missing, id)
+		}
+		ref = r
+	}
+	if len(missing) > 0 {
+		return nil, &MissingError{IDs: missing}
+	}
+	var maxDepth uint64
+	snaps := make([]*Snapshot, 0, len(parents))
+	for _, p := range parents {
+		if p.RoomID() != e.Room {
+			return nil, fmt.Errorf("%w: parent %s is in another room", ErrBadParents, p.ID)
+		}
+		maxDepth = max(maxDepth, p.Depth)
+		s, err := log.SnapshotAfter(p.ID)
+		if err != nil {
+			return nil, fmt.Errorf("check %s: parent snapshot: %w", e.ID, err)
+		}
+		snaps = append(snaps, s)
+	}
+	if e.Depth != maxDepth+1 {
+		return nil, fmt.Errorf("%w: depth %d, want %d", ErrBadParents, e.Depth, maxDepth+1)
+	}
+	before, err := Merge(log, snaps)
+	if err != nil {
+		return nil, fmt.Errorf("check %s: %w", e.ID, err)
+	}
+	if err := Authorize(before.State, e, ref); err != nil {
+		return nil, err
+	}
+	return After(before, e), nil
+}
+
+// Successor returns the envelope of a new event in room that follows heads,
+// the room's current heads: Prev names them (the MaxPrev latest when there
+// are more) and Depth is one more than the deepest.
+func Successor(room RoomID, heads []Order) Event {
+	hs := slices.Clone(heads)
+	slices.SortFunc(hs, func(a, b Order) int { return b.Compare(a) })
+	if len(hs) > MaxPrev {
+		hs = hs[:MaxPrev]
+	}
+	e := Event{Room: room, Prev: make([]EventID, len(hs))}
+	for i, h := range hs {
+		e.Prev[i] = h.ID
+		e.Depth = max(e.Depth, h.Depth+1)
+	}
+	slices.SortFunc(e.Prev, compareIDs)
+	return e
+}

@@ -1,0 +1,21 @@
+package protocol
+
+// Version is the event format version this implementation writes and the
+// highest it reads. Events with a higher version are rejected with
+// [ErrUnknownVersion]; see doc.go for the history.
+const Version = 1
+
+// Limits every node enforces on what it accepts. They are part of the
+// protocol: an event within them is valid everywhere.
+const (
+	// MaxEventSize bounds an event's wire form (body and signature).
+	MaxEventSize = 64 << 10
+	// MaxTextSize bounds a message or task body, in bytes of UTF-8.
+	MaxTextSize = 32 << 10
+	// MaxNameSize bounds names, descriptions, icons and organization names.
+	MaxNameSize = 1 << 10
+	// MaxPrev bounds how many parents an event may name.
+	MaxPrev = 32
+	// MaxListSize bounds member and assignee lists inside one event.
+	MaxListSize = 256
+)
