@@ -243,6 +243,29 @@ func Decode(b []byte) (*Signed, error) {
 	return s, nil
 }
 
+// DecodeStored parses an event this node accepted earlier, read back from
+// its own store. It skips the signature and canonical-form checks, which the
+// event passed when it was accepted, and is several times faster than
+// [Decode]. Never use it on bytes from a peer.
+func DecodeStored(b []byte) (*Signed, error) {
+	var w wire
+	if err := recMode.Unmarshal(b, &w); err != nil {
+		return nil, fmt.Errorf("decode stored event: %w: %v", ErrMalformed, err)
+	}
+	var e Event
+	if err := recMode.Unmarshal(w.Body, &e); err != nil {
+		return nil, fmt.Errorf("decode stored event: %w: %v", ErrMalformed, err)
+	}
+	c, err := newContent(e.Type)
+	if err != nil {
+		return nil, fmt.Errorf("decode stored event: %w", err)
+	}
+	if err := recMode.Unmarshal(e.Payload, c); err != nil {
+		return nil, fmt.Errorf("decode stored event: %w: %v", ErrMalformed, err)
+	}
+	return &Signed{Event: e, ID: sha256.Sum256(w.Body), Content: c, body: w.Body, sig: w.Sig}, nil
+}
+
 // validateShape checks the envelope fields that need no history.
 func (s *Signed) validateShape() error {
 	if err := s.Author.Validate(); err != nil {

@@ -108,4 +108,3 @@ func (t *Task) Apply(e *Signed) bool {
 	}
 	return changed
 }
-
