@@ -1,0 +1,87 @@
+package storage
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/horenso/horenso/protocol"
+)
+
+// PutEvent stores an accepted event, the key of the control snapshot after
+// it, and its place in the room's by-depth index.
+func (tx *Tx) PutEvent(e *protocol.Signed, snap protocol.SnapshotKey) error {
+	room := e.RoomID()
+	if err := tx.set(key(pEvent, e.ID[:]), e.Wire()); err != nil {
+		return wrap("put event", err)
+	}
+	if err := tx.set(key(pEventSnap, e.ID[:]), snap[:]); err != nil {
+		return wrap("put event", err)
+	}
+	return wrap("put event", tx.set(key(pRoomEvent, room[:], u64(e.Depth), e.ID[:]), nil))
+}
+
+// Event returns an accepted event, or nil if the store has none with id.
+func (tx *Tx) Event(id protocol.EventID) (*protocol.Signed, error) {
+	b, err := tx.get(key(pEvent, id[:]))
+	if errors.Is(err, ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get event %s: %w", id, err)
+	}
+	e, err := protocol.DecodeStored(b)
+	if err != nil {
+		return nil, fmt.Errorf("get event %s: %w", id, err)
+	}
+	return e, nil
+}
+
+// HasEvent reports whether the event was accepted.
+func (tx *Tx) HasEvent(id protocol.EventID) (bool, error) {
+	ok, err := tx.has(key(pEvent, id[:]))
+	return ok, wrap("has event", err)
+}
+
+// EventSnapshot returns the key of the control snapshot after an event.
+func (tx *Tx) EventSnapshot(id protocol.EventID) (protocol.SnapshotKey, error) {
+	var k protocol.SnapshotKey
+	b, err := tx.get(key(pEventSnap, id[:]))
+	if err != nil {
+		return k, fmt.Errorf("get snapshot of %s: %w", id, err)
+	}
+	copy(k[:], b)
+	return k, nil
+}
+
+// PutSnapshot stores a control snapshot under its key, unless it is
+// already there.
+func (tx *Tx) PutSnapshot(s *protocol.Snapshot) (protocol.SnapshotKey, error) {
+	k := s.Key()
+	ok, err := tx.has(key(pSnapshot, k[:]))
+	if err != nil || ok {
+		return k, wrap("put snapshot", err)
+	}
+	return k, wrap("put snapshot", tx.setRecord(key(pSnapshot, k[:]), s))
+}
+
+// Snapshot returns a stored control snapshot.
+func (tx *Tx) Snapshot(k protocol.SnapshotKey) (*protocol.Snapshot, error) {
+	s := new(protocol.Snapshot)
+	if err := tx.getRecord(key(pSnapshot, k[:]), s); err != nil {
+		return nil, fmt.Errorf("get snapshot: %w", err)
+	}
+	return s, nil
+}
+
+// RoomEvents calls fn with the IDs of the room's accepted events of depth
+// from and more, by depth then ID, until fn returns false.
+func (tx *Tx) RoomEvents(room protocol.RoomID, from uint64, fn func(depth uint64, id protocol.EventID) bool) error {
+	prefix := key(pRoomEvent, room[:])
+	err := tx.scan(prefix, key(pRoomEvent, room[:], u64(from)), false, false,
+		func(k []byte, _ func() ([]byte, error)) (bool, error) {
+			var id protocol.EventID
+			copy(id[:], k[8:])
+			return fn(be64(k), id), nil
+		})
+	return wrap("list room events", err)
+}

@@ -1,0 +1,80 @@
+package storage
+
+import (
+	"encoding/binary"
+
+	"github.com/horenso/horenso/protocol"
+)
+
+// The key layout. Every key starts with one prefix byte; the rest of the
+// key is built from fixed-width parts (32-byte IDs, 8-byte big-endian
+// numbers, a 1-byte kind or status) and, for variable-length account IDs,
+// the ID followed by a 0x00 separator (handles and node IDs never hold
+// 0x00). Big-endian numbers make byte order equal numeric order, so
+// prefix scans walk depths, aliases and times in order. Values are CBOR
+// records ([protocol.EncodeRecord]) unless noted. docs/STORAGE.md mirrors
+// this block; change both together and add a migration.
+const (
+	pSchema  byte = 0x01 // → uint32 BE schema version
+	pDirty   byte = 0x02 // → empty; present while a process has the store open
+	pCounter byte = 0x03 // kind → uint64 BE: the last alias handed out for kind
+
+	pEvent     byte = 0x10 // event ID → the event's wire bytes
+	pEventSnap byte = 0x11 // event ID → snapshot key (32 bytes): control state after the event
+	pSnapshot  byte = 0x12 // snapshot key → protocol.Snapshot
+	pRoomEvent byte = 0x13 // room ID, depth, event ID → empty: every accepted event of a room by depth
+
+	pRoom     byte = 0x20 // room ID → Room
+	pHead     byte = 0x21 // room ID, event ID → uint64 BE depth: the room's current heads
+	pTimeline byte = 0x22 // room ID, depth, event ID → protocol.Message: messages in display order
+	pMessage  byte = 0x23 // message event ID → room ID, depth: where the message sits in pTimeline
+	pMember   byte = 0x24 // account ID, 0x00, room ID → role string: the rooms an account is in
+
+	pTask       byte = 0x30 // task event ID → Task
+	pRoomTask   byte = 0x31 // room ID, status, task ID → empty: a room's tasks by status
+	pAssignment byte = 0x32 // assignee account ID, 0x00, status, task ID → room ID: tasks by assignee
+
+	pAccount byte = 0x40 // handle → Account (local accounts only)
+	pEmail   byte = 0x41 // lower-cased email → handle
+	pToken   byte = 0x42 // SHA-256 of an API token → Token
+	pOwnTok  byte = 0x43 // handle, 0x00, token hash → empty: an account's tokens
+
+	pRead byte = 0x50 // account ID, 0x00, room ID → ReadMarker
+
+	pAlias   byte = 0x60 // kind, global key → uint64 BE alias
+	pAliasOf byte = 0x61 // kind, uint64 BE alias → global key
+)
+
+func key(prefix byte, parts ...[]byte) []byte {
+	n := 1
+	for _, p := range parts {
+		n += len(p)
+	}
+	k := make([]byte, 1, n)
+	k[0] = prefix
+	for _, p := range parts {
+		k = append(k, p...)
+	}
+	return k
+}
+
+func u64(v uint64) []byte { return binary.BigEndian.AppendUint64(nil, v) }
+
+// accountPart is an account ID as a key part: the ID and a 0x00 separator.
+func accountPart(a protocol.AccountID) []byte { return append([]byte(a), 0) }
+
+func statusByte(s protocol.TaskStatus) []byte {
+	if s == protocol.TaskDone {
+		return []byte{'d'}
+	}
+	return []byte{'o'}
+}
+
+func statusFromByte(b byte) protocol.TaskStatus {
+	if b == 'd' {
+		return protocol.TaskDone
+	}
+	return protocol.TaskOpen
+}
+
+func be64(b []byte) uint64 { return binary.BigEndian.Uint64(b) }

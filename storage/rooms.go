@@ -1,0 +1,157 @@
+package storage
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/horenso/horenso/protocol"
+)
+
+// Room is what the node keeps about a room besides its events.
+type Room struct {
+	ID       protocol.RoomID      `cbor:"1,keyasint"`
+	Kind     protocol.RoomKind    `cbor:"2,keyasint"`
+	Control  protocol.SnapshotKey `cbor:"3,keyasint"` // the current control state: merge of the heads' snapshots
+	Created  int64                `cbor:"4,keyasint"` // unix ms, from the create event
+	LastPost int64                `cbor:"5,keyasint,omitempty"`
+	Events   uint64               `cbor:"6,keyasint"` // accepted events
+	Messages uint64               `cbor:"7,keyasint"` // posted messages, deleted ones included
+	Tasks    uint64               `cbor:"8,keyasint"`
+	Files    uint64               `cbor:"9,keyasint,omitempty"`
+}
+
+// PutRoom stores r.
+func (tx *Tx) PutRoom(r *Room) error {
+	return wrap("put room", tx.setRecord(key(pRoom, r.ID[:]), r))
+}
+
+// Room returns a room; the error wraps ErrNotFound if the node has none
+// with that ID.
+func (tx *Tx) Room(id protocol.RoomID) (*Room, error) {
+	r := new(Room)
+	if err := tx.getRecord(key(pRoom, id[:]), r); err != nil {
+		return nil, fmt.Errorf("get room %s: %w", id, err)
+	}
+	return r, nil
+}
+
+// Rooms calls fn for every room the node holds, until fn returns false.
+func (tx *Tx) Rooms(fn func(*Room) bool) error {
+	err := tx.scan([]byte{pRoom}, nil, false, true, func(_ []byte, val func() ([]byte, error)) (bool, error) {
+		b, err := val()
+		if err != nil {
+			return false, err
+		}
+		r := new(Room)
+		if err := protocol.DecodeRecord(b, r); err != nil {
+			return false, err
+		}
+		return fn(r), nil
+	})
+	return wrap("list rooms", err)
+}
+
+// Heads returns the room's current heads.
+func (tx *Tx) Heads(room protocol.RoomID) ([]protocol.Order, error) {
+	var hs []protocol.Order
+	err := tx.scan(key(pHead, room[:]), nil, false, true, func(k []byte, val func() ([]byte, error)) (bool, error) {
+		v, err := val()
+		if err != nil {
+			return false, err
+		}
+		var o protocol.Order
+		copy(o.ID[:], k)
+		o.Depth = be64(v)
+		hs = append(hs, o)
+		return true, nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("get heads of %s: %w", room, err)
+	}
+	// Heads written earlier in this transaction are not seen by the scan.
+	for k, i := range tx.own {
+		if len(k) == 65 && k[0] == pHead && string(k[1:33]) == string(room[:]) && !tx.ops[i].del {
+			var o protocol.Order
+			copy(o.ID[:], k[33:])
+			o.Depth = be64(tx.ops[i].val)
+			if !containsID(hs, o.ID) {
+				hs = append(hs, o)
+			}
+		}
+	}
+	out := hs[:0]
+	for _, h := range hs {
+		if i, ok := tx.own[string(key(pHead, room[:], h.ID[:]))]; ok && tx.ops[i].del {
+			continue
+		}
+		out = append(out, h)
+	}
+	return out, nil
+}
+
+func containsID(hs []protocol.Order, id protocol.EventID) bool {
+	for _, h := range hs {
+		if h.ID == id {
+			return true
+		}
+	}
+	return false
+}
+
+// AdvanceHeads makes e a head of its room and removes its parents from the
+// heads.
+func (tx *Tx) AdvanceHeads(e *protocol.Signed) error {
+	room := e.RoomID()
+	for _, p := range e.Prev {
+		if err := tx.delete(key(pHead, room[:], p[:])); err != nil {
+			return wrap("advance heads", err)
+		}
+	}
+	return wrap("advance heads", tx.set(key(pHead, room[:], e.ID[:]), u64(e.Depth)))
+}
+
+// SetMember records that a local or remote account is a member of room
+// with role, for listing an account's rooms.
+func (tx *Tx) SetMember(a protocol.AccountID, room protocol.RoomID, role protocol.Role) error {
+	return wrap("set member", tx.set(key(pMember, accountPart(a), room[:]), []byte(role)))
+}
+
+// RemoveMember removes what SetMember recorded.
+func (tx *Tx) RemoveMember(a protocol.AccountID, room protocol.RoomID) error {
+	return wrap("remove member", tx.delete(key(pMember, accountPart(a), room[:])))
+}
+
+// Membership is one room an account is in.
+type Membership struct {
+	Room protocol.RoomID
+	Role protocol.Role
+}
+
+// RoomsOf returns the rooms a is a member of, by room ID.
+func (tx *Tx) RoomsOf(a protocol.AccountID) ([]Membership, error) {
+	var ms []Membership
+	err := tx.scan(key(pMember, accountPart(a)), nil, false, true, func(k []byte, val func() ([]byte, error)) (bool, error) {
+		v, err := val()
+		if err != nil {
+			return false, err
+		}
+		var m Membership
+		copy(m.Room[:], k)
+		m.Role = protocol.Role(v)
+		ms = append(ms, m)
+		return true, nil
+	})
+	return ms, wrap("list rooms of "+string(a), err)
+}
+
+// IsMember reports whether RoomsOf(a) holds room.
+func (tx *Tx) IsMember(a protocol.AccountID, room protocol.RoomID) (protocol.Role, bool, error) {
+	v, err := tx.get(key(pMember, accountPart(a), room[:]))
+	if errors.Is(err, ErrNotFound) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, fmt.Errorf("get membership: %w", err)
+	}
+	return protocol.Role(v), true, nil
+}

@@ -1,0 +1,259 @@
+// Package storage keeps a node's rooms, events, messages, tasks, accounts
+// and tokens in Badger (github.com/dgraph-io/badger/v4). It is the only
+// package that imports Badger. The key layout is the const block in
+// keys.go; the schema version and its migrations are in migrate.go.
+//
+// Reads run in [Store.View] transactions, concurrently. Writes run in
+// [Store.Update]: one writer goroutine applies them in the order they
+// arrive and commits many of them with a single fsync (group commit), so
+// an Update that returns nil is on disk, and concurrent writers share the
+// cost of syncing.
+package storage
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+
+	"github.com/dgraph-io/badger/v4"
+	"github.com/dgraph-io/badger/v4/options"
+)
+
+// ErrNotFound is returned (wrapped) by reads of a record that does not exist.
+var ErrNotFound = errors.New("not found")
+
+// ErrClosed is returned by Update after Close.
+var ErrClosed = errors.New("store closed")
+
+// Options tunes a Store. The zero value is the default.
+type Options struct {
+	// Logger receives Badger's warnings and errors. Default: slog.Default().
+	Logger *slog.Logger
+	// MaxBatch is how many Update calls share one commit at most. Default: 512.
+	MaxBatch int
+	// CacheBytes is Badger's block cache size. Default: 32 MiB.
+	CacheBytes int64
+	// MemTableBytes is the size of one Badger memtable. Default: 16 MiB.
+	MemTableBytes int64
+}
+
+// Store is an open node store. Its methods are safe for concurrent use.
+type Store struct {
+	db       *badger.DB
+	log      *slog.Logger
+	maxBatch int
+	dirty    bool // the bad-shutdown marker was found on open
+
+	writes chan *write
+	done   chan struct{} // closed when the writer has exited
+
+	closeOnce sync.Once
+	closeErr  error
+	mu        sync.RWMutex // guards closed against Update racing Close
+	closed    bool
+}
+
+type write struct {
+	fn  func(*Tx) error
+	err chan error
+}
+
+// Open opens (creating if needed) the store in dir, runs pending
+// migrations, and sets the bad-shutdown marker; [Store.Dirty] reports
+// whether the previous process left it set. Badger locks dir: a second Open
+// of the same directory fails until the first Store is closed.
+func Open(dir string, opt Options) (*Store, error) {
+	if opt.Logger == nil {
+		opt.Logger = slog.Default()
+	}
+	if opt.MaxBatch <= 0 {
+		opt.MaxBatch = 512
+	}
+	if opt.CacheBytes <= 0 {
+		opt.CacheBytes = 32 << 20
+	}
+	if opt.MemTableBytes <= 0 {
+		opt.MemTableBytes = 16 << 20
+	}
+	bopt := badger.DefaultOptions(dir).
+		WithLogger(badgerLogger{opt.Logger}).
+		WithSyncWrites(true).
+		WithNumVersionsToKeep(1).
+		WithCompression(options.Snappy).
+		WithBlockCacheSize(opt.CacheBytes).
+		WithMemTableSize(opt.MemTableBytes).
+		WithNumMemtables(3).
+		WithNumCompactors(2).
+		WithValueLogFileSize(256 << 20)
+	db, err := badger.Open(bopt)
+	if err != nil {
+		return nil, fmt.Errorf("open store %s: %w", dir, err)
+	}
+	s := &Store{db: db, log: opt.Logger, maxBatch: opt.MaxBatch,
+		writes: make(chan *write, opt.MaxBatch), done: make(chan struct{})}
+	if err := s.start(); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open store %s: %w", dir, err)
+	}
+	go s.writer()
+	return s, nil
+}
+
+func (s *Store) start() error {
+	return s.db.Update(func(txn *badger.Txn) error {
+		_, err := txn.Get([]byte{pDirty})
+		switch {
+		case err == nil:
+			s.dirty = true
+		case !errors.Is(err, badger.ErrKeyNotFound):
+			return fmt.Errorf("read shutdown marker: %w", err)
+		}
+		if err := migrate(txn); err != nil {
+			return err
+		}
+		return txn.Set([]byte{pDirty}, nil)
+	})
+}
+
+// Dirty reports whether the store was not closed cleanly by the process
+// that had it open before: the node should check its derived state.
+func (s *Store) Dirty() bool { return s.dirty }
+
+// Close waits for pending writes, clears the bad-shutdown marker and
+// closes Badger. Updates after Close fail with ErrClosed.
+func (s *Store) Close() error {
+	s.closeOnce.Do(func() {
+		s.mu.Lock()
+		s.closed = true
+		close(s.writes)
+		s.mu.Unlock()
+		<-s.done
+		err := s.db.Update(func(txn *badger.Txn) error { return txn.Delete([]byte{pDirty}) })
+		if cerr := s.db.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			s.closeErr = fmt.Errorf("close store: %w", err)
+		}
+	})
+	return s.closeErr
+}
+
+// View runs fn in a read-only transaction that sees a consistent snapshot
+// of the store.
+func (s *Store) View(fn func(*Tx) error) error {
+	return s.db.View(func(txn *badger.Txn) error { return fn(&Tx{txn: txn}) })
+}
+
+// Update runs fn in a read-write transaction and returns once its writes
+// are durable (fsynced) or have failed. Updates run one at a time, in the
+// order they were submitted, so fn sees every earlier Update's writes; if
+// fn returns an error none of its writes are applied and Update returns
+// that error. fn must not call Update or block on another Update. If ctx
+// ends before fn has run, Update returns ctx.Err() and fn never runs;
+// once fn has run, Update waits for the commit.
+func (s *Store) Update(ctx context.Context, fn func(*Tx) error) error {
+	w := &write{fn: fn, err: make(chan error, 1)}
+	s.mu.RLock()
+	if s.closed {
+		s.mu.RUnlock()
+		return ErrClosed
+	}
+	select {
+	case s.writes <- w:
+		s.mu.RUnlock()
+	case <-ctx.Done():
+		s.mu.RUnlock()
+		return ctx.Err()
+	}
+	return <-w.err
+}
+
+// writer applies queued writes in batches: it runs each write's function
+// against a shared Badger transaction, keeping only the writes of those
+// that succeed, and commits the batch with one fsync.
+func (s *Store) writer() {
+	defer close(s.done)
+	for w := range s.writes {
+		batch := []*write{w}
+	fill:
+		for len(batch) < s.maxBatch {
+			select {
+			case w, ok := <-s.writes:
+				if !ok {
+					break fill
+				}
+				batch = append(batch, w)
+			default:
+				break fill
+			}
+		}
+		s.commit(batch)
+	}
+}
+
+func (s *Store) commit(batch []*write) {
+	maxSize, maxCount := s.db.MaxBatchSize()*8/10, s.db.MaxBatchCount()*8/10
+	txn := s.db.NewTransaction(true)
+	var inTxn []*write // writes whose changes are in txn
+	var size, count int64
+	finish := func() {
+		var err error
+		if len(inTxn) > 0 {
+			if err = txn.Commit(); err != nil {
+				err = fmt.Errorf("commit: %w", err)
+			}
+		} else {
+			txn.Discard()
+		}
+		for _, w := range inTxn {
+			w.err <- err
+		}
+		inTxn, size, count = inTxn[:0], 0, 0
+		txn = s.db.NewTransaction(true)
+	}
+	for _, w := range batch {
+		tx := &Tx{txn: txn, writable: true}
+		if err := w.fn(tx); err != nil {
+			w.err <- err
+			continue
+		}
+		if len(tx.ops) == 0 {
+			w.err <- nil
+			continue
+		}
+		if size+tx.size > maxSize || count+int64(len(tx.ops)) > maxCount {
+			// Commit the batch so far first. fn's reads stay valid: the
+			// data they saw is exactly what was just committed.
+			finish()
+		}
+		if err := tx.flush(txn); err != nil {
+			// Only a single write too big for any transaction gets here;
+			// drop its partial changes along with the transaction.
+			txn.Discard()
+			for _, prev := range inTxn {
+				prev.err <- fmt.Errorf("commit: %w", err)
+			}
+			inTxn = inTxn[:0]
+			w.err <- fmt.Errorf("apply write: %w", err)
+			finish()
+			continue
+		}
+		size += tx.size
+		count += int64(len(tx.ops))
+		inTxn = append(inTxn, w)
+	}
+	finish()
+	txn.Discard()
+}
+
+// badgerLogger sends Badger's messages to slog; its chatty info and debug
+// output goes to debug.
+type badgerLogger struct{ l *slog.Logger }
+
+func (b badgerLogger) Errorf(f string, a ...any)   { b.l.Error("badger: " + fmt.Sprintf(f, a...)) }
+func (b badgerLogger) Warningf(f string, a ...any) { b.l.Warn("badger: " + fmt.Sprintf(f, a...)) }
+func (b badgerLogger) Infof(f string, a ...any)    { b.l.Debug("badger: " + fmt.Sprintf(f, a...)) }
+func (b badgerLogger) Debugf(f string, a ...any)   { b.l.Debug("badger: " + fmt.Sprintf(f, a...)) }

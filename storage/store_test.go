@@ -1,0 +1,387 @@
+package storage
+
+import (
+	"context"
+	"crypto/ed25519"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+
+	"github.com/dgraph-io/badger/v4"
+	"github.com/horenso/horenso/protocol"
+)
+
+func openTest(t *testing.T, dir string) *Store {
+	t.Helper()
+	s, err := Open(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func update(t *testing.T, s *Store, fn func(*Tx) error) {
+	t.Helper()
+	if err := s.Update(t.Context(), fn); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func view(t *testing.T, s *Store, fn func(*Tx) error) {
+	t.Helper()
+	if err := s.View(fn); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestDirtyMarker(t *testing.T) {
+	dir := t.TempDir()
+	s := openTest(t, dir)
+	if s.Dirty() {
+		t.Fatal("new store reported dirty")
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s = openTest(t, dir)
+	if s.Dirty() {
+		t.Fatal("cleanly closed store reported dirty")
+	}
+	// Simulate a crash: close Badger without clearing the marker.
+	s.closeOnce.Do(func() {
+		s.mu.Lock()
+		s.closed = true
+		close(s.writes)
+		s.mu.Unlock()
+		<-s.done
+		if err := s.db.Close(); err != nil {
+			t.Fatal(err)
+		}
+	})
+	s2, err := Open(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close()
+	if !s2.Dirty() {
+		t.Fatal("store left open was not reported dirty")
+	}
+}
+
+func TestNewerSchemaRefused(t *testing.T) {
+	dir := t.TempDir()
+	db, err := badger.Open(badger.DefaultOptions(dir).WithLogger(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.Update(func(txn *badger.Txn) error {
+		return txn.Set([]byte{pSchema}, binary.BigEndian.AppendUint32(nil, SchemaVersion+1))
+	})
+	db.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Open(dir, Options{}); !errors.Is(err, ErrNewerSchema) {
+		t.Fatalf("Open = %v, want ErrNewerSchema", err)
+	}
+}
+
+func TestUpdateErrorDiscardsWrites(t *testing.T) {
+	s := openTest(t, t.TempDir())
+	boom := errors.New("boom")
+	err := s.Update(t.Context(), func(tx *Tx) error {
+		if err := tx.PutAccount(nil, &Account{Handle: "alice", Name: "Alice", Email: "a@x"}); err != nil {
+			return err
+		}
+		return boom
+	})
+	if !errors.Is(err, boom) {
+		t.Fatalf("Update = %v, want boom", err)
+	}
+	view(t, s, func(tx *Tx) error {
+		if _, err := tx.Account("alice"); !errors.Is(err, ErrNotFound) {
+			t.Errorf("account after failed update: %v, want ErrNotFound", err)
+		}
+		if _, err := tx.AccountByEmail("A@X"); !errors.Is(err, ErrNotFound) {
+			t.Errorf("email index after failed update: %v, want ErrNotFound", err)
+		}
+		return nil
+	})
+}
+
+// TestConcurrentUpdates checks that concurrent writers, batched into
+// shared commits, each see earlier writes and all survive a reopen.
+func TestConcurrentUpdates(t *testing.T) {
+	dir := t.TempDir()
+	s := openTest(t, dir)
+	const writers, each = 16, 50
+	var wg sync.WaitGroup
+	for w := range writers {
+		wg.Go(func() {
+			for i := range each {
+				err := s.Update(context.Background(), func(tx *Tx) error {
+					// Every write bumps a shared counter: lost updates would show.
+					if _, err := tx.Alias(AliasMessage, fmt.Appendf(nil, "w%d-%d", w, i)); err != nil {
+						return err
+					}
+					return nil
+				})
+				if err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s = openTest(t, dir)
+	view(t, s, func(tx *Tx) error {
+		seen := map[uint64]bool{}
+		for w := range writers {
+			for i := range each {
+				n, err := tx.LookupAlias(AliasMessage, fmt.Appendf(nil, "w%d-%d", w, i))
+				if err != nil {
+					t.Fatalf("alias w%d-%d: %v", w, i, err)
+				}
+				if seen[n] {
+					t.Fatalf("alias %d handed out twice", n)
+				}
+				seen[n] = true
+			}
+		}
+		if !seen[writers*each] || seen[writers*each+1] {
+			t.Errorf("aliases not dense 1..%d", writers*each)
+		}
+		return nil
+	})
+}
+
+func TestUpdateAfterClose(t *testing.T) {
+	s := openTest(t, t.TempDir())
+	s.Close()
+	if err := s.Update(t.Context(), func(*Tx) error { return nil }); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Update after Close = %v, want ErrClosed", err)
+	}
+}
+
+// room builds a signed room with n messages on a single chain.
+func testRoom(t *testing.T, n int) (create *protocol.Signed, posts []*protocol.Signed) {
+	t.Helper()
+	_, key, _ := ed25519.GenerateKey(nil)
+	node := protocol.NodeIDFromKey(key.Public().(ed25519.PublicKey))
+	me := protocol.NewAccountID(node, "alice")
+	create, err := protocol.Sign(key, protocol.Event{Author: "alice", Time: 1},
+		&protocol.RoomCreate{Kind: protocol.KindGroup, Name: "r", Creator: protocol.MemberInfo{Account: me, Role: protocol.RoleAdmin}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	heads := []protocol.Order{create.Order()}
+	for i := range n {
+		ev := protocol.Successor(create.RoomID(), heads)
+		ev.Author, ev.Time = "alice", int64(i+2)
+		p, err := protocol.Sign(key, ev, &protocol.MessagePost{Body: fmt.Sprint("m", i)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		posts = append(posts, p)
+		heads = []protocol.Order{p.Order()}
+	}
+	return create, posts
+}
+
+func TestEventsHeadsAndTimeline(t *testing.T) {
+	s := openTest(t, t.TempDir())
+	create, posts := testRoom(t, 10)
+	room := create.RoomID()
+	snap := protocol.After(nil, create)
+	update(t, s, func(tx *Tx) error {
+		k, err := tx.PutSnapshot(snap)
+		if err != nil {
+			return err
+		}
+		for _, e := range append([]*protocol.Signed{create}, posts...) {
+			if err := tx.PutEvent(e, k); err != nil {
+				return err
+			}
+			if err := tx.AdvanceHeads(e); err != nil {
+				return err
+			}
+			if e.Type == protocol.TypeMessagePost {
+				if err := tx.PutMessage(room, protocol.NewMessage(e)); err != nil {
+					return err
+				}
+			}
+		}
+		hs, err := tx.Heads(room)
+		if err != nil {
+			return err
+		}
+		if len(hs) != 1 || hs[0] != posts[9].Order() {
+			t.Errorf("heads within the update = %v, want the last post", hs)
+		}
+		return nil
+	})
+	view(t, s, func(tx *Tx) error {
+		e, err := tx.Event(posts[3].ID)
+		if err != nil || e == nil || e.Content.(*protocol.MessagePost).Body != "m3" {
+			t.Errorf("Event = %v, %v", e, err)
+		}
+		if e, err := tx.Event(protocol.EventID{1}); e != nil || err != nil {
+			t.Errorf("Event(unknown) = %v, %v; want nil, nil", e, err)
+		}
+		k, err := tx.EventSnapshot(posts[3].ID)
+		if err != nil {
+			return err
+		}
+		got, err := tx.Snapshot(k)
+		if err != nil || got.Key() != snap.Key() || got.State.Name != "r" {
+			t.Errorf("Snapshot = %+v, %v", got, err)
+		}
+		hs, err := tx.Heads(room)
+		if err != nil || len(hs) != 1 || hs[0] != posts[9].Order() {
+			t.Errorf("Heads = %v, %v", hs, err)
+		}
+		last, err := tx.Messages(room, protocol.Order{}, false, 3)
+		if err != nil {
+			return err
+		}
+		if bodies(last) != "m7 m8 m9" {
+			t.Errorf("last 3 = %s", bodies(last))
+		}
+		before, _ := tx.Messages(room, posts[5].Order(), false, 2)
+		if bodies(before) != "m3 m4" {
+			t.Errorf("2 before m5 = %s", bodies(before))
+		}
+		after, _ := tx.Messages(room, posts[5].Order(), true, 100)
+		if bodies(after) != "m6 m7 m8 m9" {
+			t.Errorf("after m5 = %s", bodies(after))
+		}
+		n, _ := tx.CountMessagesAfter(room, posts[5].Order(), 100, nil)
+		if n != 4 {
+			t.Errorf("CountMessagesAfter = %d, want 4", n)
+		}
+		r, m, err := tx.Message(posts[2].ID)
+		if err != nil || r != room || m.Body != "m2" {
+			t.Errorf("Message = %v %v %v", r, m, err)
+		}
+		var depths []uint64
+		tx.RoomEvents(room, 9, func(d uint64, _ protocol.EventID) bool { depths = append(depths, d); return true })
+		if fmt.Sprint(depths) != "[9 10]" {
+			t.Errorf("RoomEvents from 9 = %v", depths)
+		}
+		return nil
+	})
+}
+
+func bodies(ms []*protocol.Message) string {
+	s := ""
+	for i, m := range ms {
+		if i > 0 {
+			s += " "
+		}
+		s += m.Body
+	}
+	return s
+}
+
+func TestTaskIndexes(t *testing.T) {
+	s := openTest(t, t.TempDir())
+	room := protocol.RoomID{7}
+	bob, carol := protocol.AccountID("bob@n"), protocol.AccountID("carol@n")
+	open := &Task{Room: room, Task: protocol.Task{ID: protocol.EventID{1}, Assignees: []protocol.AccountID{bob, carol}, Status: protocol.TaskOpen}}
+	update(t, s, func(tx *Tx) error { return tx.PutTask(nil, open) })
+	done := &Task{Room: room, Task: open.Task}
+	done.Status, done.Assignees = protocol.TaskDone, []protocol.AccountID{bob}
+	update(t, s, func(tx *Tx) error { return tx.PutTask(open, done) })
+	view(t, s, func(tx *Tx) error {
+		for _, c := range []struct {
+			name string
+			got  func() ([]protocol.EventID, error)
+			want int
+		}{
+			{"room open", func() ([]protocol.EventID, error) { return tx.RoomTasks(room, protocol.TaskOpen) }, 0},
+			{"room done", func() ([]protocol.EventID, error) { return tx.RoomTasks(room, protocol.TaskDone) }, 1},
+			{"room any", func() ([]protocol.EventID, error) { return tx.RoomTasks(room, "") }, 1},
+			{"bob done", func() ([]protocol.EventID, error) { return tx.AssignedTasks(bob, protocol.TaskDone) }, 1},
+			{"bob open", func() ([]protocol.EventID, error) { return tx.AssignedTasks(bob, protocol.TaskOpen) }, 0},
+			{"carol any", func() ([]protocol.EventID, error) { return tx.AssignedTasks(carol, "") }, 0},
+		} {
+			ids, err := c.got()
+			if err != nil || len(ids) != c.want {
+				t.Errorf("%s: %v, %v; want %d", c.name, ids, err, c.want)
+			}
+		}
+		got, err := tx.Task(protocol.EventID{1})
+		if err != nil || got.Status != protocol.TaskDone || got.Room != room {
+			t.Errorf("Task = %+v, %v", got, err)
+		}
+		return nil
+	})
+}
+
+func TestAccountsTokensAliases(t *testing.T) {
+	s := openTest(t, t.TempDir())
+	tok := HashToken("secret")
+	update(t, s, func(tx *Tx) error {
+		if err := tx.PutAccount(nil, &Account{Handle: "alice", Email: "Alice@Example.com"}); err != nil {
+			return err
+		}
+		return tx.PutToken(tok, &Token{Handle: "alice"})
+	})
+	update(t, s, func(tx *Tx) error {
+		old, _ := tx.Account("alice")
+		return tx.PutAccount(old, &Account{Handle: "alice", Email: "new@example.com"})
+	})
+	view(t, s, func(tx *Tx) error {
+		if _, err := tx.AccountByEmail("alice@example.com"); !errors.Is(err, ErrNotFound) {
+			t.Errorf("old email still indexed: %v", err)
+		}
+		if a, err := tx.AccountByEmail("NEW@example.com"); err != nil || a.Handle != "alice" {
+			t.Errorf("AccountByEmail = %v, %v", a, err)
+		}
+		if tk, err := tx.Token(tok); err != nil || tk.Handle != "alice" {
+			t.Errorf("Token = %v, %v", tk, err)
+		}
+		return nil
+	})
+	update(t, s, func(tx *Tx) error {
+		n, err := tx.DeleteTokens("alice")
+		if n != 1 {
+			t.Errorf("DeleteTokens = %d, want 1", n)
+		}
+		return err
+	})
+	update(t, s, func(tx *Tx) error {
+		if _, err := tx.Token(tok); !errors.Is(err, ErrNotFound) {
+			t.Errorf("token after delete: %v", err)
+		}
+		a1, _ := tx.Alias(AliasRoom, []byte("x"))
+		a2, _ := tx.Alias(AliasRoom, []byte("y"))
+		again, _ := tx.Alias(AliasRoom, []byte("x"))
+		if a1 != 1 || a2 != 2 || again != 1 {
+			t.Errorf("aliases = %d %d %d, want 1 2 1", a1, a2, again)
+		}
+		g, err := tx.Resolve(AliasRoom, 2)
+		if err != nil || string(g) != "y" {
+			t.Errorf("Resolve(2) = %q, %v", g, err)
+		}
+		if _, err := tx.Resolve(AliasRoom, 3); !errors.Is(err, ErrNotFound) {
+			t.Errorf("Resolve(3) = %v, want ErrNotFound", err)
+		}
+		return nil
+	})
+}
+
+func TestViewRejectsWrites(t *testing.T) {
+	s := openTest(t, t.TempDir())
+	err := s.View(func(tx *Tx) error { return tx.PutRoom(&Room{}) })
+	if !errors.Is(err, ErrReadOnly) {
+		t.Fatalf("write in View = %v, want ErrReadOnly", err)
+	}
+}

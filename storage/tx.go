@@ -1,0 +1,148 @@
+package storage
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+
+	"github.com/dgraph-io/badger/v4"
+	"github.com/horenso/horenso/protocol"
+)
+
+// Tx is a transaction handed to View or Update functions. It must not be
+// used after the function returns. Reads in an Update see the function's
+// own earlier writes by key; prefix scans (the listing methods) see only
+// what was stored before the function began.
+type Tx struct {
+	txn      *badger.Txn
+	writable bool
+	ops      []op
+	own      map[string]int // key → index in ops of its latest write
+	size     int64
+}
+
+type op struct {
+	key, val []byte
+	del      bool
+}
+
+// ErrReadOnly is returned by writes in a View transaction.
+var ErrReadOnly = errors.New("write in a read-only transaction")
+
+func (tx *Tx) set(k, v []byte) error {
+	if !tx.writable {
+		return ErrReadOnly
+	}
+	if tx.own == nil {
+		tx.own = make(map[string]int)
+	}
+	tx.own[string(k)] = len(tx.ops)
+	tx.ops = append(tx.ops, op{key: k, val: v})
+	tx.size += int64(len(k) + len(v) + 32)
+	return nil
+}
+
+func (tx *Tx) delete(k []byte) error {
+	if !tx.writable {
+		return ErrReadOnly
+	}
+	if tx.own == nil {
+		tx.own = make(map[string]int)
+	}
+	tx.own[string(k)] = len(tx.ops)
+	tx.ops = append(tx.ops, op{key: k, del: true})
+	tx.size += int64(len(k) + 32)
+	return nil
+}
+
+func (tx *Tx) flush(txn *badger.Txn) error {
+	for _, o := range tx.ops {
+		var err error
+		if o.del {
+			err = txn.Delete(o.key)
+		} else {
+			err = txn.Set(o.key, o.val)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// get returns the value under k, or ErrNotFound.
+func (tx *Tx) get(k []byte) ([]byte, error) {
+	if i, ok := tx.own[string(k)]; ok {
+		if tx.ops[i].del {
+			return nil, ErrNotFound
+		}
+		return tx.ops[i].val, nil
+	}
+	item, err := tx.txn.Get(k)
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	return item.ValueCopy(nil)
+}
+
+func (tx *Tx) has(k []byte) (bool, error) {
+	_, err := tx.get(k)
+	if errors.Is(err, ErrNotFound) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+func (tx *Tx) getRecord(k []byte, v any) error {
+	b, err := tx.get(k)
+	if err != nil {
+		return err
+	}
+	return protocol.DecodeRecord(b, v)
+}
+
+func (tx *Tx) setRecord(k []byte, v any) error {
+	b, err := protocol.EncodeRecord(v)
+	if err != nil {
+		return err
+	}
+	return tx.set(k, b)
+}
+
+// scan calls fn for each key with prefix, in key order or in reverse. It
+// starts at the first key ≥ from (≤ from in reverse) when from is not nil,
+// and stops when fn returns false. fn gets the key without the prefix and
+// a function that loads the value; neither may be kept after fn returns.
+func (tx *Tx) scan(prefix, from []byte, reverse, values bool, fn func(k []byte, val func() ([]byte, error)) (bool, error)) error {
+	opt := badger.IteratorOptions{Prefix: prefix, Reverse: reverse, PrefetchValues: values, PrefetchSize: 32}
+	it := tx.txn.NewIterator(opt)
+	defer it.Close()
+	start := from
+	if start == nil {
+		start = prefix
+		if reverse {
+			start = append(bytes.Clone(prefix), bytes.Repeat([]byte{0xff}, 96)...)
+		}
+	}
+	for it.Seek(start); it.ValidForPrefix(prefix); it.Next() {
+		item := it.Item()
+		more, err := fn(item.Key()[len(prefix):], func() ([]byte, error) { return item.ValueCopy(nil) })
+		if err != nil {
+			return err
+		}
+		if !more {
+			return nil
+		}
+	}
+	return nil
+}
+
+func wrap(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("%s: %w", op, err)
+}
