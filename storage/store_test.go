@@ -318,7 +318,7 @@ func TestTaskIndexes(t *testing.T) {
 			}
 		}
 		got, err := tx.Task(protocol.EventID{1})
-		if err != nil || got.Status != protocol.TaskDone || got.Room != room {
+		if err != nil || got.Status != protocol.TaskDone || got.Room != room || got.ID != (protocol.EventID{1}) {
 			t.Errorf("Task = %+v, %v", got, err)
 		}
 		return nil

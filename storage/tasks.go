@@ -8,7 +8,7 @@ import (
 
 // Task is a task's current state and the room it belongs to.
 type Task struct {
-	Room protocol.RoomID `cbor:"1,keyasint"`
+	Room protocol.RoomID `cbor:"100,keyasint"` // beside the embedded Task's keys 1-14
 	protocol.Task
 }
 

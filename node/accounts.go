@@ -1,0 +1,307 @@
+package node
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net/mail"
+	"strings"
+
+	"golang.org/x/crypto/argon2"
+
+	"github.com/horenso/horenso/protocol"
+	"github.com/horenso/horenso/storage"
+)
+
+// Account is a local account as callers see it.
+type Account struct {
+	ID       protocol.AccountID `json:"id"`
+	Alias    uint64             `json:"account_id"` // the ChatWork API's account_id
+	Handle   protocol.Handle    `json:"handle"`
+	Name     string             `json:"name"`
+	Email    string             `json:"email,omitempty"`
+	Org      string             `json:"org,omitempty"`
+	Admin    bool               `json:"admin,omitempty"`
+	Disabled bool               `json:"disabled,omitempty"`
+	Created  int64              `json:"created"` // unix ms
+	MyChat   protocol.RoomID    `json:"my_chat"`
+}
+
+// NewAccount describes an account to create.
+type NewAccount struct {
+	Handle   protocol.Handle // required: a-z0-9._- , unique on the node
+	Name     string          // display name; default: the handle
+	Email    string          // optional, unique on the node
+	Password string          // optional: without one the account can only use API tokens
+	Admin    bool            // may administer the node
+}
+
+// MinPasswordLen is the shortest password CreateAccount accepts.
+const MinPasswordLen = 8
+
+// CreateAccount creates a local account and its "my chat" room. The
+// account's organization is the node's. It fails with ErrInvalid for a bad
+// handle, email or password and ErrConflict if the handle or email is
+// taken.
+func (n *Node) CreateAccount(ctx context.Context, na NewAccount) (*Account, error) {
+	if err := na.Handle.Validate(); err != nil {
+		return nil, fmt.Errorf("create account: %w: %w", ErrInvalid, err)
+	}
+	if na.Name == "" {
+		na.Name = string(na.Handle)
+	}
+	if len(na.Name) > protocol.MaxNameSize {
+		return nil, fmt.Errorf("create account: %w: name too long", ErrInvalid)
+	}
+	if na.Email != "" {
+		if addr, err := mail.ParseAddress(na.Email); err != nil || addr.Address != na.Email {
+			return nil, fmt.Errorf("create account: %w: %q is not an email address", ErrInvalid, na.Email)
+		}
+	}
+	var hash string
+	if na.Password != "" {
+		if len(na.Password) < MinPasswordLen {
+			return nil, fmt.Errorf("create account: %w: password shorter than %d characters", ErrInvalid, MinPasswordLen)
+		}
+		hash = hashPassword(na.Password)
+	}
+	a := &storage.Account{Handle: na.Handle, Name: na.Name, Email: na.Email, Org: n.settings.Org,
+		PasswordHash: hash, Admin: na.Admin, Created: n.cfg.Now().UnixMilli()}
+	id := protocol.NewAccountID(n.id, na.Handle)
+	nonce := make([]byte, 8)
+	rand.Read(nonce)
+	create, err := protocol.Sign(n.key, protocol.Event{Author: na.Handle, Time: a.Created}, &protocol.RoomCreate{
+		Kind: protocol.KindMy, Name: na.Name, Nonce: nonce,
+		Creator: protocol.MemberInfo{Account: id, Role: protocol.RoleAdmin, Name: na.Name, Org: n.settings.Org}})
+	if err != nil {
+		return nil, fmt.Errorf("create account: %w: %w", ErrInvalid, err)
+	}
+	a.MyChat = create.RoomID()
+	err = n.store.Update(ctx, func(tx *storage.Tx) error {
+		if _, err := tx.Account(na.Handle); err == nil {
+			return fmt.Errorf("%w: account %s", ErrConflict, na.Handle)
+		} else if !errors.Is(err, storage.ErrNotFound) {
+			return err
+		}
+		if na.Email != "" {
+			if _, err := tx.AccountByEmail(na.Email); err == nil {
+				return fmt.Errorf("%w: email %s", ErrConflict, na.Email)
+			} else if !errors.Is(err, storage.ErrNotFound) {
+				return err
+			}
+		}
+		if _, err := tx.Alias(storage.AliasAccount, []byte(id)); err != nil {
+			return err
+		}
+		if err := tx.PutAccount(nil, a); err != nil {
+			return err
+		}
+		return n.accept(tx, create)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("create account %s: %w", na.Handle, err)
+	}
+	return n.Account(ctx, na.Handle)
+}
+
+// Account returns a local account; ErrNotFound if there is none.
+func (n *Node) Account(ctx context.Context, h protocol.Handle) (*Account, error) {
+	var out *Account
+	err := n.store.View(func(tx *storage.Tx) error {
+		a, err := tx.Account(h)
+		if err != nil {
+			return notFound(err)
+		}
+		out, err = n.account(tx, a)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("get account %s: %w", h, err)
+	}
+	return out, nil
+}
+
+func (n *Node) account(tx *storage.Tx, a *storage.Account) (*Account, error) {
+	id := protocol.NewAccountID(n.id, a.Handle)
+	alias, err := tx.LookupAlias(storage.AliasAccount, []byte(id))
+	if err != nil {
+		return nil, err
+	}
+	return &Account{ID: id, Alias: alias, Handle: a.Handle, Name: a.Name, Email: a.Email, Org: a.Org,
+		Admin: a.Admin, Disabled: a.Disabled, Created: a.Created, MyChat: a.MyChat}, nil
+}
+
+// Accounts returns the node's local accounts by handle.
+func (n *Node) Accounts(ctx context.Context) ([]*Account, error) {
+	var out []*Account
+	err := n.store.View(func(tx *storage.Tx) error {
+		as, err := tx.Accounts()
+		if err != nil {
+			return err
+		}
+		for _, a := range as {
+			acc, err := n.account(tx, a)
+			if err != nil {
+				return err
+			}
+			out = append(out, acc)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list accounts: %w", err)
+	}
+	return out, nil
+}
+
+// SetDisabled disables or re-enables an account. A disabled account's
+// tokens and password stop working at once; its tokens are deleted.
+func (n *Node) SetDisabled(ctx context.Context, h protocol.Handle, disabled bool) error {
+	err := n.store.Update(ctx, func(tx *storage.Tx) error {
+		old, err := tx.Account(h)
+		if err != nil {
+			return notFound(err)
+		}
+		a := *old
+		a.Disabled = disabled
+		if disabled {
+			if _, err := tx.DeleteTokens(h); err != nil {
+				return err
+			}
+		}
+		return tx.PutAccount(old, &a)
+	})
+	if err != nil {
+		return fmt.Errorf("disable account %s: %w", h, err)
+	}
+	return nil
+}
+
+// Login checks a password for the account with a handle or email and
+// returns it. Unknown accounts and wrong passwords both give
+// ErrUnauthorized; a disabled account gives ErrDisabled.
+func (n *Node) Login(ctx context.Context, login, password string) (*Account, error) {
+	var a *storage.Account
+	err := n.store.View(func(tx *storage.Tx) error {
+		var err error
+		if strings.Contains(login, "@") {
+			a, err = tx.AccountByEmail(login)
+		} else {
+			a, err = tx.Account(protocol.Handle(login))
+		}
+		return err
+	})
+	if errors.Is(err, storage.ErrNotFound) {
+		checkPassword(dummyHash, password) // spend the same time as for a real account
+		return nil, ErrUnauthorized
+	}
+	if err != nil {
+		return nil, fmt.Errorf("login: %w", err)
+	}
+	if !checkPassword(a.PasswordHash, password) {
+		return nil, ErrUnauthorized
+	}
+	if a.Disabled {
+		return nil, ErrDisabled
+	}
+	return n.Account(ctx, a.Handle)
+}
+
+// CreateToken makes a new API token for an account and returns it. Only
+// its hash is stored: the token cannot be shown again.
+func (n *Node) CreateToken(ctx context.Context, h protocol.Handle, name string) (string, error) {
+	b := make([]byte, 32)
+	rand.Read(b)
+	token := base64.RawURLEncoding.EncodeToString(b)
+	err := n.store.Update(ctx, func(tx *storage.Tx) error {
+		a, err := tx.Account(h)
+		if err != nil {
+			return notFound(err)
+		}
+		if a.Disabled {
+			return ErrDisabled
+		}
+		return tx.PutToken(storage.HashToken(token), &storage.Token{Handle: h, Name: name, Created: n.cfg.Now().UnixMilli()})
+	})
+	if err != nil {
+		return "", fmt.Errorf("create token for %s: %w", h, err)
+	}
+	return token, nil
+}
+
+// Authenticate returns the account an API token belongs to:
+// ErrUnauthorized for an unknown token, ErrDisabled for a disabled account.
+func (n *Node) Authenticate(ctx context.Context, token string) (*Account, error) {
+	var out *Account
+	err := n.store.View(func(tx *storage.Tx) error {
+		t, err := tx.Token(storage.HashToken(token))
+		if errors.Is(err, storage.ErrNotFound) {
+			return ErrUnauthorized
+		}
+		if err != nil {
+			return err
+		}
+		a, err := tx.Account(t.Handle)
+		if err != nil {
+			return err
+		}
+		if a.Disabled {
+			return ErrDisabled
+		}
+		out, err = n.account(tx, a)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("authenticate: %w", err)
+	}
+	return out, nil
+}
+
+// Passwords are hashed with argon2id (RFC 9106) at the OWASP-recommended
+// cost and stored in the PHC string format.
+const (
+	argonTime    = 2
+	argonMemory  = 19 * 1024 // KiB
+	argonThreads = 1
+	argonKeyLen  = 32
+)
+
+var dummyHash = hashPassword("not a real password")
+
+func hashPassword(pw string) string {
+	salt := make([]byte, 16)
+	rand.Read(salt)
+	sum := argon2.IDKey([]byte(pw), salt, argonTime, argonMemory, argonThreads, argonKeyLen)
+	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, argonMemory, argonTime, argonThreads,
+		base64.RawStdEncoding.EncodeToString(salt), base64.RawStdEncoding.EncodeToString(sum))
+}
+
+func checkPassword(phc, pw string) bool {
+	parts := strings.Split(phc, "$")
+	if len(parts) != 6 || parts[1] != "argon2id" {
+		return false
+	}
+	var m, t uint32
+	var p uint8
+	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &m, &t, &p); err != nil {
+		return false
+	}
+	salt, err1 := base64.RawStdEncoding.DecodeString(parts[4])
+	want, err2 := base64.RawStdEncoding.DecodeString(parts[5])
+	if err1 != nil || err2 != nil || len(want) == 0 {
+		return false
+	}
+	got := argon2.IDKey([]byte(pw), salt, t, m, p, uint32(len(want)))
+	return subtle.ConstantTimeCompare(got, want) == 1
+}
+
+// notFound turns the store's ErrNotFound into the node's.
+func notFound(err error) error {
+	if errors.Is(err, storage.ErrNotFound) {
+		return fmt.Errorf("%w: %w", ErrNotFound, err)
+	}
+	return err
+}

@@ -1,0 +1,48 @@
+package node
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/horenso/horenso/protocol"
+	"github.com/horenso/horenso/storage"
+)
+
+// RoomByAlias returns the room a ChatWork-style numeric room_id names.
+func (n *Node) RoomByAlias(ctx context.Context, alias uint64) (protocol.RoomID, error) {
+	var id protocol.RoomID
+	err := n.resolve(storage.AliasRoom, alias, func(b []byte) { copy(id[:], b) })
+	return id, wrapOp(fmt.Sprintf("resolve room_id %d", alias), err)
+}
+
+// TaskByAlias returns the task a numeric task_id names.
+func (n *Node) TaskByAlias(ctx context.Context, alias uint64) (protocol.EventID, error) {
+	var id protocol.EventID
+	err := n.resolve(storage.AliasTask, alias, func(b []byte) { copy(id[:], b) })
+	return id, wrapOp(fmt.Sprintf("resolve task_id %d", alias), err)
+}
+
+// MessageByAlias returns the message a numeric message_id names.
+func (n *Node) MessageByAlias(ctx context.Context, alias uint64) (protocol.EventID, error) {
+	var id protocol.EventID
+	err := n.resolve(storage.AliasMessage, alias, func(b []byte) { copy(id[:], b) })
+	return id, wrapOp(fmt.Sprintf("resolve message_id %d", alias), err)
+}
+
+// AccountByAlias returns the account a numeric account_id names.
+func (n *Node) AccountByAlias(ctx context.Context, alias uint64) (protocol.AccountID, error) {
+	var id protocol.AccountID
+	err := n.resolve(storage.AliasAccount, alias, func(b []byte) { id = protocol.AccountID(b) })
+	return id, wrapOp(fmt.Sprintf("resolve account_id %d", alias), err)
+}
+
+func (n *Node) resolve(kind storage.AliasKind, alias uint64, set func([]byte)) error {
+	return n.store.View(func(tx *storage.Tx) error {
+		b, err := tx.Resolve(kind, alias)
+		if err != nil {
+			return notFound(err)
+		}
+		set(b)
+		return nil
+	})
+}

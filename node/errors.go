@@ -1,0 +1,16 @@
+package node
+
+import "errors"
+
+// Errors returned (wrapped) by Node methods. Callers branch on them with
+// errors.Is; node/api maps each to an HTTP status in one place. Room rule
+// violations from the protocol package (protocol.ErrNotMember,
+// protocol.ErrReadOnly, ...) are returned wrapped in ErrForbidden.
+var (
+	ErrNotFound     = errors.New("not found")
+	ErrInvalid      = errors.New("invalid request")
+	ErrForbidden    = errors.New("not allowed")
+	ErrConflict     = errors.New("already exists")
+	ErrUnauthorized = errors.New("bad credentials")
+	ErrDisabled     = errors.New("account is disabled")
+)

@@ -1,0 +1,320 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/horenso/horenso/protocol"
+	"github.com/horenso/horenso/storage"
+)
+
+// publish makes a new event of author's in room with content, checks it
+// against the room rules and stores it, durably, before returning it.
+// Rule violations come back wrapped in ErrForbidden.
+func (n *Node) publish(ctx context.Context, author protocol.Handle, room protocol.RoomID, content protocol.Content) (*protocol.Signed, error) {
+	var e *protocol.Signed
+	err := n.store.Update(ctx, func(tx *storage.Tx) error {
+		var ev protocol.Event
+		if _, ok := content.(*protocol.RoomCreate); !ok {
+			heads, err := tx.Heads(room)
+			if err != nil {
+				return err
+			}
+			if len(heads) == 0 {
+				return fmt.Errorf("room %s: %w", room, ErrNotFound)
+			}
+			ev = protocol.Successor(room, heads)
+		}
+		ev.Author, ev.Time = author, n.cfg.Now().UnixMilli()
+		var err error
+		if e, err = protocol.Sign(n.key, ev, content); err != nil {
+			return fmt.Errorf("%w: %w", ErrInvalid, err)
+		}
+		return n.accept(tx, e)
+	})
+	if err != nil {
+		return nil, ruleError(err)
+	}
+	return e, nil
+}
+
+// ruleError wraps room rule violations in ErrForbidden, and references to
+// things the rules do not allow (a non-member assignee, adding a member
+// twice) in ErrInvalid.
+func ruleError(err error) error {
+	if errors.Is(err, protocol.ErrBadTarget) {
+		return fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	for _, rule := range []error{protocol.ErrNotMember, protocol.ErrReadOnly, protocol.ErrNotAdmin,
+		protocol.ErrNotAuthor, protocol.ErrLastAdmin, protocol.ErrRoomKind} {
+		if errors.Is(err, rule) {
+			return fmt.Errorf("%w: %w", ErrForbidden, err)
+		}
+	}
+	return err
+}
+
+// accept checks e against the room rules and, if it is allowed, stores it
+// and updates everything derived from it: heads, control state,
+// membership, messages, tasks, unread counts and aliases. An event already
+// held is a no-op. A *protocol.MissingError means dependencies must come
+// first.
+func (n *Node) accept(tx *storage.Tx, e *protocol.Signed) error {
+	if ok, err := tx.HasEvent(e.ID); err != nil || ok {
+		return err
+	}
+	log := txLog{tx: tx, cache: &n.snapshots}
+	snap, err := protocol.Check(log, e)
+	if err != nil {
+		return err
+	}
+	snapKey, err := tx.PutSnapshot(snap)
+	if err != nil {
+		return err
+	}
+	n.snapshots.add(snapKey, snap)
+	if err := tx.PutEvent(e, snapKey); err != nil {
+		return err
+	}
+	room := e.RoomID()
+	var r *storage.Room
+	var before *protocol.Control
+	if e.Type == protocol.TypeRoomCreate {
+		r = &storage.Room{ID: room, Kind: snap.State.Kind, Control: snapKey, Created: e.Time}
+		if _, err := tx.Alias(storage.AliasRoom, room[:]); err != nil {
+			return err
+		}
+	} else {
+		if r, err = tx.Room(room); err != nil {
+			return err
+		}
+		prev, err := log.snapshot(r.Control)
+		if err != nil {
+			return err
+		}
+		before = prev.State
+	}
+	heads, err := tx.Heads(room)
+	if err != nil {
+		return err
+	}
+	if err := tx.AdvanceHeads(e); err != nil {
+		return err
+	}
+	// The room's control state is the merge of its heads' snapshots. When
+	// e follows every head, that is e's own snapshot.
+	control := snap
+	if !followsAll(e, heads) {
+		snaps := []*protocol.Snapshot{snap}
+		for _, h := range heads {
+			if slices.Contains(e.Prev, h.ID) {
+				continue
+			}
+			s, err := log.SnapshotAfter(h.ID)
+			if err != nil {
+				return err
+			}
+			snaps = append(snaps, s)
+		}
+		if control, err = protocol.Merge(log, snaps); err != nil {
+			return err
+		}
+	}
+	if r.Control, err = tx.PutSnapshot(control); err != nil {
+		return err
+	}
+	n.snapshots.add(r.Control, control)
+	if err := syncMembers(tx, room, before, control.State); err != nil {
+		return err
+	}
+	r.Events++
+	if err := n.applyContent(tx, r, e, control.State); err != nil {
+		return err
+	}
+	return tx.PutRoom(r)
+}
+
+// followsAll reports whether e names every one of heads as a parent.
+func followsAll(e *protocol.Signed, heads []protocol.Order) bool {
+	for _, h := range heads {
+		if !slices.Contains(e.Prev, h.ID) {
+			return false
+		}
+	}
+	return true
+}
+
+// syncMembers brings the membership index in line with a change of the
+// room's control state from before (nil for a new room) to after.
+func syncMembers(tx *storage.Tx, room protocol.RoomID, before, after *protocol.Control) error {
+	for a, m := range after.Members {
+		if old, ok := memberOf(before, a); ok && old.Role == m.Role {
+			continue
+		}
+		if _, err := tx.Alias(storage.AliasAccount, []byte(a)); err != nil {
+			return err
+		}
+		if err := tx.SetMember(a, room, m.Role); err != nil {
+			return err
+		}
+	}
+	if before == nil {
+		return nil
+	}
+	for a := range before.Members {
+		if _, ok := after.Members[a]; !ok {
+			if err := tx.RemoveMember(a, room); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func memberOf(c *protocol.Control, a protocol.AccountID) (protocol.Member, bool) {
+	if c == nil {
+		return protocol.Member{}, false
+	}
+	m, ok := c.Members[a]
+	return m, ok
+}
+
+// applyContent updates messages, tasks and unread counts for e.
+func (n *Node) applyContent(tx *storage.Tx, r *storage.Room, e *protocol.Signed, c *protocol.Control) error {
+	switch p := e.Content.(type) {
+	case *protocol.MessagePost:
+		m := protocol.NewMessage(e)
+		if err := tx.PutMessage(r.ID, m); err != nil {
+			return err
+		}
+		if _, err := tx.Alias(storage.AliasMessage, e.ID[:]); err != nil {
+			return err
+		}
+		r.Messages++
+		r.LastPost = max(r.LastPost, e.Time)
+		return n.countUnread(tx, r.ID, e, p.Body, c)
+	case *protocol.MessageEdit:
+		return updateMessage(tx, p.Message, e)
+	case *protocol.MessageDelete:
+		return updateMessage(tx, p.Message, e)
+	case *protocol.TaskCreate:
+		if _, err := tx.Alias(storage.AliasTask, e.ID[:]); err != nil {
+			return err
+		}
+		r.Tasks++
+		return tx.PutTask(nil, &storage.Task{Room: r.ID, Task: *protocol.NewTask(e)})
+	case *protocol.TaskUpdate:
+		old, err := tx.Task(p.Task)
+		if err != nil {
+			return err
+		}
+		t := *old
+		t.Assignees = slices.Clone(old.Assignees)
+		if !t.Apply(e) {
+			return nil
+		}
+		return tx.PutTask(old, &t)
+	}
+	return nil
+}
+
+func updateMessage(tx *storage.Tx, id protocol.EventID, e *protocol.Signed) error {
+	room, m, err := tx.Message(id)
+	if err != nil {
+		return err
+	}
+	if !m.Apply(e) {
+		return nil
+	}
+	return tx.PutMessage(room, m)
+}
+
+// countUnread raises the unread (and mention) counts of the room's local
+// members other than the author.
+func (n *Node) countUnread(tx *storage.Tx, room protocol.RoomID, e *protocol.Signed, body string, c *protocol.Control) error {
+	for a := range c.Members {
+		if a.Node() != n.id || a == e.AuthorID() {
+			continue
+		}
+		m, err := tx.ReadMarker(a, room)
+		if err != nil {
+			return err
+		}
+		m.Unread++
+		if mentions(body, a) {
+			m.Mentions++
+		}
+		if err := tx.PutReadMarker(a, room, m); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// mentions reports whether a message body addresses a: [To:a], a reply to
+// a ([rp aid=a ...]) or [toall].
+func mentions(body string, a protocol.AccountID) bool {
+	return strings.Contains(body, "[To:"+string(a)+"]") ||
+		strings.Contains(body, "[rp aid="+string(a)+" ") ||
+		strings.Contains(body, "[toall]")
+}
+
+// txLog is the room rules' view of the store inside a transaction.
+type txLog struct {
+	tx    *storage.Tx
+	cache *snapshotCache
+}
+
+var _ protocol.Log = txLog{}
+
+func (l txLog) Event(id protocol.EventID) (*protocol.Signed, error) { return l.tx.Event(id) }
+
+func (l txLog) SnapshotAfter(id protocol.EventID) (*protocol.Snapshot, error) {
+	k, err := l.tx.EventSnapshot(id)
+	if err != nil {
+		return nil, err
+	}
+	return l.snapshot(k)
+}
+
+func (l txLog) snapshot(k protocol.SnapshotKey) (*protocol.Snapshot, error) {
+	if s, ok := l.cache.get(k); ok {
+		return s, nil
+	}
+	s, err := l.tx.Snapshot(k)
+	if err != nil {
+		return nil, err
+	}
+	l.cache.add(k, s)
+	return s, nil
+}
+
+// snapshotCache keeps decoded control snapshots. A snapshot is determined
+// by its key (the hash of its history), so an entry is never stale, even
+// one added by a transaction that later failed.
+type snapshotCache struct {
+	mu sync.Mutex
+	m  map[protocol.SnapshotKey]*protocol.Snapshot
+}
+
+const snapshotCacheSize = 4096
+
+func (c *snapshotCache) get(k protocol.SnapshotKey) (*protocol.Snapshot, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s, ok := c.m[k]
+	return s, ok
+}
+
+func (c *snapshotCache) add(k protocol.SnapshotKey, s *protocol.Snapshot) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m) >= snapshotCacheSize {
+		c.m = make(map[protocol.SnapshotKey]*protocol.Snapshot, 64)
+	}
+	c.m[k] = s
+}

@@ -1,0 +1,236 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/horenso/horenso/protocol"
+	"github.com/horenso/horenso/storage"
+)
+
+// Message is a message as callers see it.
+type Message struct {
+	ID       protocol.EventID   `json:"id"`
+	Alias    uint64             `json:"message_id"` // the ChatWork API's message_id
+	Room     protocol.RoomID    `json:"room"`
+	Author   protocol.AccountID `json:"author"`
+	Body     string             `json:"body"`
+	Time     int64              `json:"send_time"`   // unix ms at the author's node
+	EditedAt int64              `json:"update_time"` // unix ms of the winning edit; 0 if none
+	Deleted  bool               `json:"deleted,omitempty"`
+	Order    protocol.Order     `json:"-"`
+}
+
+// ErrNoMessage is returned (wrapped in ErrNotFound) for an unknown message.
+var ErrNoMessage = errors.New("no such message")
+
+// Post posts a message in a room as a member. It returns once the message
+// is durable.
+func (n *Node) Post(ctx context.Context, as protocol.Handle, room protocol.RoomID, body string) (*Message, error) {
+	e, err := n.act(ctx, as, room, &protocol.MessagePost{Body: body})
+	if err != nil {
+		return nil, fmt.Errorf("post: %w", err)
+	}
+	return n.Message(ctx, as, e.ID)
+}
+
+// EditMessage replaces the body of one of as's messages.
+func (n *Node) EditMessage(ctx context.Context, as protocol.Handle, id protocol.EventID, body string) error {
+	room, err := n.messageRoom(id)
+	if err == nil {
+		_, err = n.act(ctx, as, room, &protocol.MessageEdit{Message: id, Body: body})
+	}
+	return wrapOp("edit message", err)
+}
+
+// DeleteMessage deletes a message: as's own, or any if as is a room admin.
+func (n *Node) DeleteMessage(ctx context.Context, as protocol.Handle, id protocol.EventID) error {
+	room, err := n.messageRoom(id)
+	if err == nil {
+		_, err = n.act(ctx, as, room, &protocol.MessageDelete{Message: id})
+	}
+	return wrapOp("delete message", err)
+}
+
+func (n *Node) messageRoom(id protocol.EventID) (protocol.RoomID, error) {
+	var room protocol.RoomID
+	err := n.store.View(func(tx *storage.Tx) error {
+		r, _, err := tx.Message(id)
+		room = r
+		return err
+	})
+	if errors.Is(err, storage.ErrNotFound) {
+		return room, fmt.Errorf("%w: %w", ErrNotFound, ErrNoMessage)
+	}
+	return room, err
+}
+
+// Message returns one message of a room as is a member of.
+func (n *Node) Message(ctx context.Context, as protocol.Handle, id protocol.EventID) (*Message, error) {
+	var out *Message
+	err := n.store.View(func(tx *storage.Tx) error {
+		room, m, err := tx.Message(id)
+		if errors.Is(err, storage.ErrNotFound) {
+			return fmt.Errorf("%w: %w", ErrNotFound, ErrNoMessage)
+		}
+		if err != nil {
+			return err
+		}
+		if err := n.canRead(tx, as, room); err != nil {
+			return err
+		}
+		out, err = messageView(tx, room, m)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("get message: %w", err)
+	}
+	return out, nil
+}
+
+// Page selects messages of a room: with a zero Cursor the newest Limit;
+// otherwise Limit messages after (Forward) or before the Cursor.
+type Page struct {
+	Cursor  protocol.Order
+	Forward bool
+	Limit   int // at most MaxPage; default 100
+}
+
+// MaxPage is the most messages one Messages call returns.
+const MaxPage = 1000
+
+// Messages returns a page of a room's messages in display order.
+func (n *Node) Messages(ctx context.Context, as protocol.Handle, room protocol.RoomID, p Page) ([]*Message, error) {
+	if p.Limit <= 0 {
+		p.Limit = 100
+	}
+	p.Limit = min(p.Limit, MaxPage)
+	var out []*Message
+	err := n.store.View(func(tx *storage.Tx) error {
+		if err := n.canRead(tx, as, room); err != nil {
+			return err
+		}
+		ms, err := tx.Messages(room, p.Cursor, p.Forward, p.Limit)
+		if err != nil {
+			return err
+		}
+		for _, m := range ms {
+			v, err := messageView(tx, room, m)
+			if err != nil {
+				return err
+			}
+			out = append(out, v)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list messages: %w", err)
+	}
+	return out, nil
+}
+
+func messageView(tx *storage.Tx, room protocol.RoomID, m *protocol.Message) (*Message, error) {
+	alias, err := tx.LookupAlias(storage.AliasMessage, m.ID[:])
+	if err != nil {
+		return nil, err
+	}
+	return &Message{ID: m.ID, Alias: alias, Room: room, Author: m.Author, Body: m.Body, Time: m.Time,
+		EditedAt: m.EditedAt, Deleted: m.Deleted, Order: m.Order()}, nil
+}
+
+// canRead checks that as is an enabled local account and a member of room.
+func (n *Node) canRead(tx *storage.Tx, as protocol.Handle, room protocol.RoomID) error {
+	me, err := n.actor(tx, as)
+	if err != nil {
+		return err
+	}
+	if _, ok, err := tx.IsMember(me.ID, room); err != nil || !ok {
+		return errors.Join(err, fmt.Errorf("%w: %w", ErrNotFound, ErrNoRoom))
+	}
+	return nil
+}
+
+// MarkRead marks a room read for as up to and including message upTo, or
+// up to the newest message if upTo is zero, and returns the new unread and
+// mention counts.
+func (n *Node) MarkRead(ctx context.Context, as protocol.Handle, room protocol.RoomID, upTo protocol.EventID) (unread, mentions uint64, err error) {
+	err = n.store.Update(ctx, func(tx *storage.Tx) error {
+		if err := n.canRead(tx, as, room); err != nil {
+			return err
+		}
+		me := protocol.NewAccountID(n.id, as)
+		var mk storage.ReadMarker
+		if upTo.IsZero() {
+			last, err := tx.Messages(room, protocol.Order{}, false, 1)
+			if err != nil {
+				return err
+			}
+			if len(last) == 1 {
+				mk.Read = last[0].Order()
+			}
+		} else {
+			r, m, err := tx.Message(upTo)
+			if err != nil || r != room {
+				return errors.Join(notFound(err), fmt.Errorf("%w: %w", ErrNotFound, ErrNoMessage))
+			}
+			mk.Read = m.Order()
+			if mk, err = countAfter(tx, room, me, mk); err != nil {
+				return err
+			}
+		}
+		unread, mentions = mk.Unread, mk.Mentions
+		return tx.PutReadMarker(me, room, mk)
+	})
+	if err != nil {
+		return 0, 0, fmt.Errorf("mark read: %w", err)
+	}
+	return unread, mentions, nil
+}
+
+// countAfter fills in the unread and mention counts after mk.Read.
+func countAfter(tx *storage.Tx, room protocol.RoomID, me protocol.AccountID, mk storage.ReadMarker) (storage.ReadMarker, error) {
+	var mentioned uint64
+	n, err := tx.CountMessagesAfter(room, mk.Read, 1<<30, func(m *protocol.Message) bool {
+		if m.Author == me {
+			return true
+		}
+		if mentions(m.Body, me) {
+			mentioned++
+		}
+		return false
+	})
+	mk.Unread, mk.Mentions = uint64(n), mentioned
+	return mk, err
+}
+
+// MarkUnread marks message from and everything after it unread for as.
+func (n *Node) MarkUnread(ctx context.Context, as protocol.Handle, from protocol.EventID) (unread, mentions uint64, err error) {
+	err = n.store.Update(ctx, func(tx *storage.Tx) error {
+		room, m, err := tx.Message(from)
+		if err != nil {
+			return errors.Join(notFound(err), fmt.Errorf("%w: %w", ErrNotFound, ErrNoMessage))
+		}
+		if err := n.canRead(tx, as, room); err != nil {
+			return err
+		}
+		me := protocol.NewAccountID(n.id, as)
+		prev, err := tx.Messages(room, m.Order(), false, 1)
+		if err != nil {
+			return err
+		}
+		var mk storage.ReadMarker
+		if len(prev) == 1 {
+			mk.Read = prev[0].Order()
+		}
+		if mk, err = countAfter(tx, room, me, mk); err != nil {
+			return err
+		}
+		unread, mentions = mk.Unread, mk.Mentions
+		return tx.PutReadMarker(me, room, mk)
+	})
+	if err != nil {
+		return 0, 0, fmt.Errorf("mark unread: %w", err)
+	}
+	return unread, mentions, nil
+}

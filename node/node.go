@@ -1,0 +1,242 @@
+// Package node is a running Horenso node: the engine that keeps an
+// organization's accounts, rooms, messages and tasks. Every change becomes
+// a signed room event, is checked by the room rules in package protocol,
+// and is stored through package storage. Admin tools reach a running node
+// through its control socket (see control.go).
+package node
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/horenso/horenso/protocol"
+	"github.com/horenso/horenso/storage"
+)
+
+// Config configures a Node. Only DataDir is required.
+type Config struct {
+	// DataDir holds the node's identity key, settings, store and control
+	// socket. It must have been set up by Init.
+	DataDir string
+	// Logger receives the node's logs. Default: slog.Default().
+	Logger *slog.Logger
+	// Now is the clock for event times. Default: time.Now.
+	Now func() time.Time
+	// ControlSocket is the path of the admin control socket.
+	// Default: DataDir/control.sock.
+	ControlSocket string
+}
+
+// Settings are the node's persistent settings, kept in DataDir/node.json.
+type Settings struct {
+	Org string `json:"org"` // the organization's display name
+}
+
+// Files and directories inside a data directory.
+const (
+	identityFile = "identity.key"
+	settingsFile = "node.json"
+	storeDir     = "store"
+	socketFile   = "control.sock"
+)
+
+// ErrNotInitialized is returned by New for a data directory Init has not
+// set up.
+var ErrNotInitialized = errors.New("data directory is not initialized")
+
+// Init sets up a new data directory: an Ed25519 identity key (the node's
+// libp2p identity and event signing key), settings naming org, and an
+// empty store. It returns the node's ID. Init fails with ErrConflict if dir
+// is already initialized.
+func Init(dir, org string) (protocol.NodeID, error) {
+	if org == "" {
+		return "", fmt.Errorf("init %s: %w: organization name is empty", dir, ErrInvalid)
+	}
+	if _, err := os.Stat(filepath.Join(dir, identityFile)); err == nil {
+		return "", fmt.Errorf("init %s: %w: data directory is already initialized", dir, ErrConflict)
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", fmt.Errorf("init %s: %w", dir, err)
+	}
+	pub, key, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return "", fmt.Errorf("init %s: generate key: %w", dir, err)
+	}
+	settings, err := json.MarshalIndent(Settings{Org: org}, "", "  ")
+	if err != nil {
+		return "", fmt.Errorf("init %s: %w", dir, err)
+	}
+	if err := writeFileSync(filepath.Join(dir, settingsFile), append(settings, '\n'), 0o600); err != nil {
+		return "", fmt.Errorf("init %s: %w", dir, err)
+	}
+	st, err := storage.Open(filepath.Join(dir, storeDir), storage.Options{Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		return "", fmt.Errorf("init %s: %w", dir, err)
+	}
+	if err := st.Close(); err != nil {
+		return "", fmt.Errorf("init %s: %w", dir, err)
+	}
+	// The key is written last: its presence marks a complete data directory.
+	if err := writeFileSync(filepath.Join(dir, identityFile), key.Seed(), 0o600); err != nil {
+		return "", fmt.Errorf("init %s: %w", dir, err)
+	}
+	return protocol.NodeIDFromKey(pub), nil
+}
+
+// Initialized reports whether Init has set up dir.
+func Initialized(dir string) bool {
+	_, err := os.Stat(filepath.Join(dir, identityFile))
+	return err == nil
+}
+
+func writeFileSync(path string, data []byte, mode os.FileMode) error {
+	tmp := path + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, mode)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
+// Node is a Horenso node. Its methods are safe for concurrent use.
+type Node struct {
+	cfg      Config
+	log      *slog.Logger
+	key      ed25519.PrivateKey
+	id       protocol.NodeID
+	settings Settings
+	store    *storage.Store
+	started  time.Time
+
+	snapshots snapshotCache
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// New opens the node in cfg.DataDir: it loads the identity and settings
+// and opens the store, which Badger locks until Close. New starts no
+// goroutines of its own; Run serves the node.
+func New(cfg Config) (*Node, error) {
+	if cfg.DataDir == "" {
+		return nil, fmt.Errorf("new node: %w: no data directory", ErrInvalid)
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.ControlSocket == "" {
+		cfg.ControlSocket = filepath.Join(cfg.DataDir, socketFile)
+	}
+	if !Initialized(cfg.DataDir) {
+		return nil, fmt.Errorf("new node %s: %w", cfg.DataDir, ErrNotInitialized)
+	}
+	seed, err := os.ReadFile(filepath.Join(cfg.DataDir, identityFile))
+	if err != nil {
+		return nil, fmt.Errorf("new node: read identity: %w", err)
+	}
+	if len(seed) != ed25519.SeedSize {
+		return nil, fmt.Errorf("new node: identity key %s is corrupt", filepath.Join(cfg.DataDir, identityFile))
+	}
+	n := &Node{cfg: cfg, log: cfg.Logger, key: ed25519.NewKeyFromSeed(seed), started: cfg.Now()}
+	n.id = protocol.NodeIDFromKey(n.key.Public().(ed25519.PublicKey))
+	raw, err := os.ReadFile(filepath.Join(cfg.DataDir, settingsFile))
+	if err != nil {
+		return nil, fmt.Errorf("new node: read settings: %w", err)
+	}
+	if err := json.Unmarshal(raw, &n.settings); err != nil {
+		return nil, fmt.Errorf("new node: read settings: %w", err)
+	}
+	n.store, err = storage.Open(filepath.Join(cfg.DataDir, storeDir), storage.Options{Logger: cfg.Logger})
+	if err != nil {
+		return nil, fmt.Errorf("new node: %w (is another horenso running on %s?)", err, cfg.DataDir)
+	}
+	if n.store.Dirty() {
+		n.log.Warn("store was not closed cleanly; checking it")
+		if err := n.repair(); err != nil {
+			n.store.Close()
+			return nil, fmt.Errorf("new node: repair: %w", err)
+		}
+	}
+	return n, nil
+}
+
+// ID returns the node's ID, its libp2p peer ID.
+func (n *Node) ID() protocol.NodeID { return n.id }
+
+// Org returns the organization's display name.
+func (n *Node) Org() string { return n.settings.Org }
+
+// Run serves the node's control socket until ctx ends, then returns nil.
+// It returns an error if the socket cannot be served.
+func (n *Node) Run(ctx context.Context) error {
+	return n.serveControl(ctx)
+}
+
+// Close closes the store. Call it after Run has returned.
+func (n *Node) Close() error {
+	n.closeOnce.Do(func() { n.closeErr = n.store.Close() })
+	return n.closeErr
+}
+
+// repair checks what a crash could have left behind. Every write is one
+// atomic, synced transaction, so the store itself is consistent; repair
+// verifies each room's heads and control state are present, and logs
+// what it checked.
+func (n *Node) repair() error {
+	rooms := 0
+	var bad error
+	err := n.store.View(func(tx *storage.Tx) error {
+		return tx.Rooms(func(r *storage.Room) bool {
+			rooms++
+			if _, err := tx.Snapshot(r.Control); err != nil {
+				bad = fmt.Errorf("room %s: control state: %w", r.ID, err)
+				return false
+			}
+			hs, err := tx.Heads(r.ID)
+			if err == nil && len(hs) == 0 {
+				err = errors.New("no heads")
+			}
+			for _, h := range hs {
+				if ok, herr := tx.HasEvent(h.ID); herr != nil || !ok {
+					err = fmt.Errorf("head %s missing", h.ID)
+				}
+			}
+			if err != nil {
+				bad = fmt.Errorf("room %s: %w", r.ID, err)
+				return false
+			}
+			return true
+		})
+	})
+	if err == nil {
+		err = bad
+	}
+	if err != nil {
+		return err
+	}
+	n.log.Info("store checked after unclean shutdown", "rooms", rooms)
+	return nil
+}

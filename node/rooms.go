@@ -1,0 +1,420 @@
+package node
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/horenso/horenso/protocol"
+	"github.com/horenso/horenso/storage"
+)
+
+// Member is a room member as callers see it.
+type Member struct {
+	Account protocol.AccountID `json:"id"`
+	Alias   uint64             `json:"account_id"`
+	Role    protocol.Role      `json:"role"`
+	Name    string             `json:"name,omitempty"`
+	Org     string             `json:"org,omitempty"`
+}
+
+// Room is a room as one of its members sees it.
+type Room struct {
+	ID          protocol.RoomID   `json:"id"`
+	Alias       uint64            `json:"room_id"` // the ChatWork API's room_id
+	Kind        protocol.RoomKind `json:"type"`
+	Name        string            `json:"name"`
+	Description string            `json:"description,omitempty"`
+	Icon        string            `json:"icon,omitempty"`
+	Role        protocol.Role     `json:"role"` // the viewer's role
+	Members     []Member          `json:"members"`
+	Unread      uint64            `json:"unread_num"`
+	Mentions    uint64            `json:"mention_num"`
+	Messages    uint64            `json:"message_num"`
+	Tasks       uint64            `json:"task_num"`
+	LastPost    int64             `json:"last_update_time"` // unix ms of the newest message
+	Created     int64             `json:"created"`
+}
+
+// MemberSpec names an account to put in a room, and its role.
+type MemberSpec struct {
+	Account protocol.AccountID
+	Role    protocol.Role
+}
+
+// NewRoom describes a group chat to create.
+type NewRoom struct {
+	Name        string
+	Description string
+	Icon        string
+	Members     []MemberSpec // besides the creator, who is always an admin
+}
+
+// ErrNoRoom is returned (wrapped in ErrNotFound) for a room the node does
+// not hold or the caller is not a member of; the two are not told apart.
+var ErrNoRoom = errors.New("no such room")
+
+// CreateRoom creates a group chat with as as its admin.
+func (n *Node) CreateRoom(ctx context.Context, as protocol.Handle, nr NewRoom) (*Room, error) {
+	var create *protocol.Signed
+	rc := &protocol.RoomCreate{Kind: protocol.KindGroup, Name: nr.Name, Description: nr.Description, Icon: nr.Icon,
+		Nonce: make([]byte, 8)}
+	rand.Read(rc.Nonce)
+	err := n.store.Update(ctx, func(tx *storage.Tx) error {
+		me, err := n.actor(tx, as)
+		if err != nil {
+			return err
+		}
+		rc.Creator = n.memberInfo(tx, me.ID, protocol.RoleAdmin)
+		for _, m := range nr.Members {
+			if m.Account == me.ID {
+				continue
+			}
+			if m.Role == "" {
+				m.Role = protocol.RoleMember
+			}
+			if err := n.knownAccount(tx, m.Account); err != nil {
+				return err
+			}
+			rc.Members = append(rc.Members, n.memberInfo(tx, m.Account, m.Role))
+		}
+		if create, err = protocol.Sign(n.key, protocol.Event{Author: as, Time: n.cfg.Now().UnixMilli()}, rc); err != nil {
+			return fmt.Errorf("%w: %w", ErrInvalid, err)
+		}
+		return n.accept(tx, create)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("create room: %w", ruleError(err))
+	}
+	return n.Room(ctx, as, create.RoomID())
+}
+
+// DirectRoom returns the direct chat between as and other, creating it if
+// there is none yet.
+func (n *Node) DirectRoom(ctx context.Context, as protocol.Handle, other protocol.AccountID) (*Room, error) {
+	var room protocol.RoomID
+	err := n.store.Update(ctx, func(tx *storage.Tx) error {
+		me, err := n.actor(tx, as)
+		if err != nil {
+			return err
+		}
+		if other == me.ID {
+			return fmt.Errorf("%w: a direct chat needs another account", ErrInvalid)
+		}
+		if err := n.knownAccount(tx, other); err != nil {
+			return err
+		}
+		ms, err := tx.RoomsOf(me.ID)
+		if err != nil {
+			return err
+		}
+		for _, m := range ms {
+			c, err := n.control(tx, m.Room)
+			if err != nil {
+				return err
+			}
+			if _, ok := c.Members[other]; ok && c.Kind == protocol.KindDirect {
+				room = m.Room
+				return nil
+			}
+		}
+		rc := &protocol.RoomCreate{Kind: protocol.KindDirect, Nonce: make([]byte, 8),
+			Creator: n.memberInfo(tx, me.ID, protocol.RoleAdmin),
+			Members: []protocol.MemberInfo{n.memberInfo(tx, other, protocol.RoleAdmin)}}
+		rand.Read(rc.Nonce)
+		create, err := protocol.Sign(n.key, protocol.Event{Author: as, Time: n.cfg.Now().UnixMilli()}, rc)
+		if err != nil {
+			return fmt.Errorf("%w: %w", ErrInvalid, err)
+		}
+		room = create.RoomID()
+		return n.accept(tx, create)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("direct room: %w", ruleError(err))
+	}
+	return n.Room(ctx, as, room)
+}
+
+// Room returns a room as seen by as, a member.
+func (n *Node) Room(ctx context.Context, as protocol.Handle, id protocol.RoomID) (*Room, error) {
+	var out *Room
+	err := n.store.View(func(tx *storage.Tx) error {
+		me, err := n.actor(tx, as)
+		if err != nil {
+			return err
+		}
+		out, err = n.roomView(tx, me.ID, id, true)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("get room: %w", err)
+	}
+	return out, nil
+}
+
+// Rooms returns the rooms as is a member of, most recently active first.
+func (n *Node) Rooms(ctx context.Context, as protocol.Handle) ([]*Room, error) {
+	var out []*Room
+	err := n.store.View(func(tx *storage.Tx) error {
+		me, err := n.actor(tx, as)
+		if err != nil {
+			return err
+		}
+		ms, err := tx.RoomsOf(me.ID)
+		if err != nil {
+			return err
+		}
+		for _, m := range ms {
+			r, err := n.roomView(tx, me.ID, m.Room, false)
+			if err != nil {
+				return err
+			}
+			out = append(out, r)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list rooms: %w", err)
+	}
+	slices.SortStableFunc(out, func(a, b *Room) int {
+		return cmpInt(max(b.LastPost, b.Created), max(a.LastPost, a.Created))
+	})
+	return out, nil
+}
+
+func cmpInt(a, b int64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// AllRooms returns every room the node holds, for admins; Role and the
+// unread counts are empty.
+func (n *Node) AllRooms(ctx context.Context) ([]*Room, error) {
+	var out []*Room
+	err := n.store.View(func(tx *storage.Tx) error {
+		var ids []protocol.RoomID
+		if err := tx.Rooms(func(r *storage.Room) bool { ids = append(ids, r.ID); return true }); err != nil {
+			return err
+		}
+		for _, id := range ids {
+			r, err := n.roomView(tx, "", id, true)
+			if err != nil {
+				return err
+			}
+			out = append(out, r)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list all rooms: %w", err)
+	}
+	return out, nil
+}
+
+// roomView builds what viewer (empty: an admin) sees of a room.
+func (n *Node) roomView(tx *storage.Tx, viewer protocol.AccountID, id protocol.RoomID, members bool) (*Room, error) {
+	r, err := tx.Room(id)
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil, fmt.Errorf("%w: %w", ErrNotFound, ErrNoRoom)
+	}
+	if err != nil {
+		return nil, err
+	}
+	c, err := n.control(tx, id)
+	if err != nil {
+		return nil, err
+	}
+	out := &Room{ID: id, Kind: c.Kind, Name: c.Name, Description: c.Description, Icon: c.Icon,
+		Messages: r.Messages, Tasks: r.Tasks, LastPost: r.LastPost, Created: r.Created}
+	if out.Alias, err = tx.LookupAlias(storage.AliasRoom, id[:]); err != nil {
+		return nil, err
+	}
+	if viewer != "" {
+		m, ok := c.Members[viewer]
+		if !ok {
+			return nil, fmt.Errorf("%w: %w", ErrNotFound, ErrNoRoom)
+		}
+		out.Role = m.Role
+		mk, err := tx.ReadMarker(viewer, id)
+		if err != nil {
+			return nil, err
+		}
+		out.Unread, out.Mentions = mk.Unread, mk.Mentions
+	}
+	if out.Kind == protocol.KindDirect && out.Name == "" {
+		for a, m := range c.Members {
+			if a != viewer {
+				out.Name = m.Name
+			}
+		}
+	}
+	if members {
+		if out.Members, err = n.members(tx, c); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+func (n *Node) members(tx *storage.Tx, c *protocol.Control) ([]Member, error) {
+	out := make([]Member, 0, len(c.Members))
+	for a, m := range c.Members {
+		alias, err := tx.LookupAlias(storage.AliasAccount, []byte(a)) // assigned on acceptance
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, Member{Account: a, Alias: alias, Role: m.Role, Name: m.Name, Org: m.Org})
+	}
+	slices.SortFunc(out, func(a, b Member) int { return cmpInt(int64(a.Alias), int64(b.Alias)) })
+	return out, nil
+}
+
+// control returns a room's current control state.
+func (n *Node) control(tx *storage.Tx, id protocol.RoomID) (*protocol.Control, error) {
+	r, err := tx.Room(id)
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil, fmt.Errorf("%w: %w", ErrNotFound, ErrNoRoom)
+	}
+	if err != nil {
+		return nil, err
+	}
+	s, err := txLog{tx: tx, cache: &n.snapshots}.snapshot(r.Control)
+	if err != nil {
+		return nil, err
+	}
+	return s.State, nil
+}
+
+// RoomChange changes a room's settings; nil fields stay as they are.
+type RoomChange struct {
+	Name        *string
+	Description *string
+	Icon        *string
+}
+
+// UpdateRoom changes a room's name, description or icon. Only admins may.
+func (n *Node) UpdateRoom(ctx context.Context, as protocol.Handle, room protocol.RoomID, ch RoomChange) error {
+	_, err := n.act(ctx, as, room, &protocol.RoomUpdate{Name: ch.Name, Description: ch.Description, Icon: ch.Icon})
+	return wrapOp("update room", err)
+}
+
+// AddMember adds an account to a group chat with role. Only admins may.
+func (n *Node) AddMember(ctx context.Context, as protocol.Handle, room protocol.RoomID, m MemberSpec) error {
+	if m.Role == "" {
+		m.Role = protocol.RoleMember
+	}
+	var info protocol.MemberInfo
+	err := n.store.View(func(tx *storage.Tx) error {
+		if err := n.knownAccount(tx, m.Account); err != nil {
+			return err
+		}
+		info = n.memberInfo(tx, m.Account, m.Role)
+		return nil
+	})
+	if err == nil {
+		_, err = n.act(ctx, as, room, &protocol.MemberAdd{Member: info})
+	}
+	return wrapOp("add member", err)
+}
+
+// SetRole changes a member's role. Only admins may; the last admin cannot
+// step down.
+func (n *Node) SetRole(ctx context.Context, as protocol.Handle, room protocol.RoomID, a protocol.AccountID, role protocol.Role) error {
+	_, err := n.act(ctx, as, room, &protocol.MemberRole{Account: a, Role: role})
+	return wrapOp("set role", err)
+}
+
+// RemoveMember removes a member from a group chat. Only admins may.
+func (n *Node) RemoveMember(ctx context.Context, as protocol.Handle, room protocol.RoomID, a protocol.AccountID) error {
+	_, err := n.act(ctx, as, room, &protocol.MemberRemove{Account: a})
+	return wrapOp("remove member", err)
+}
+
+// Leave takes as out of a group chat. The last admin must hand over first.
+func (n *Node) Leave(ctx context.Context, as protocol.Handle, room protocol.RoomID) error {
+	_, err := n.act(ctx, as, room, &protocol.MemberLeave{})
+	return wrapOp("leave room", err)
+}
+
+// act publishes an event of as's in a room as is a member of.
+func (n *Node) act(ctx context.Context, as protocol.Handle, room protocol.RoomID, c protocol.Content) (*protocol.Signed, error) {
+	err := n.store.View(func(tx *storage.Tx) error {
+		me, err := n.actor(tx, as)
+		if err != nil {
+			return err
+		}
+		if _, ok, err := tx.IsMember(me.ID, room); err != nil || !ok {
+			return errors.Join(err, fmt.Errorf("%w: %w", ErrNotFound, ErrNoRoom))
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return n.publish(ctx, as, room, c)
+}
+
+func wrapOp(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("%s: %w", op, err)
+}
+
+// actor returns the local, enabled account with handle h.
+func (n *Node) actor(tx *storage.Tx, h protocol.Handle) (*Account, error) {
+	a, err := tx.Account(h)
+	if err != nil {
+		return nil, notFound(err)
+	}
+	if a.Disabled {
+		return nil, fmt.Errorf("%s: %w", h, ErrDisabled)
+	}
+	return n.account(tx, a)
+}
+
+// knownAccount checks that a is a valid account ID and, if it is local,
+// that the account exists and is enabled.
+func (n *Node) knownAccount(tx *storage.Tx, a protocol.AccountID) error {
+	if err := a.Validate(); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	if a.Node() != n.id {
+		return nil
+	}
+	_, err := n.actor(tx, a.Handle())
+	return err
+}
+
+// memberInfo describes a for a room event: its name and organization as
+// this node knows them.
+func (n *Node) memberInfo(tx *storage.Tx, a protocol.AccountID, role protocol.Role) protocol.MemberInfo {
+	info := protocol.MemberInfo{Account: a, Role: role}
+	if a.Node() == n.id {
+		if acc, err := tx.Account(a.Handle()); err == nil {
+			info.Name, info.Org = acc.Name, acc.Org
+		}
+	}
+	return info
+}
+
+// ParseAccount reads an account reference: a full account ID
+// (handle@nodeid) or the handle of a local account.
+func (n *Node) ParseAccount(s string) (protocol.AccountID, error) {
+	if !strings.Contains(s, "@") {
+		s = string(protocol.NewAccountID(n.id, protocol.Handle(s)))
+	}
+	a := protocol.AccountID(s)
+	if err := a.Validate(); err != nil {
+		return "", fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	return a, nil
+}
