@@ -136,7 +136,7 @@ func (n *Node) account(tx *storage.Tx, a *storage.Account) (*Account, error) {
 
 // Accounts returns the node's local accounts by handle.
 func (n *Node) Accounts(ctx context.Context) ([]*Account, error) {
-	var out []*Account
+	out := []*Account{}
 	err := n.store.View(func(tx *storage.Tx) error {
 		as, err := tx.Accounts()
 		if err != nil {

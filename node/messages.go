@@ -106,7 +106,7 @@ func (n *Node) Messages(ctx context.Context, as protocol.Handle, room protocol.R
 		p.Limit = 100
 	}
 	p.Limit = min(p.Limit, MaxPage)
-	var out []*Message
+	out := []*Message{}
 	err := n.store.View(func(tx *storage.Tx) error {
 		if err := n.canRead(tx, as, room); err != nil {
 			return err

@@ -157,7 +157,7 @@ func (n *Node) Room(ctx context.Context, as protocol.Handle, id protocol.RoomID)
 
 // Rooms returns the rooms as is a member of, most recently active first.
 func (n *Node) Rooms(ctx context.Context, as protocol.Handle) ([]*Room, error) {
-	var out []*Room
+	out := []*Room{}
 	err := n.store.View(func(tx *storage.Tx) error {
 		me, err := n.actor(tx, as)
 		if err != nil {
@@ -198,7 +198,7 @@ func cmpInt(a, b int64) int {
 // AllRooms returns every room the node holds, for admins; Role and the
 // unread counts are empty.
 func (n *Node) AllRooms(ctx context.Context) ([]*Room, error) {
-	var out []*Room
+	out := []*Room{}
 	err := n.store.View(func(tx *storage.Tx) error {
 		var ids []protocol.RoomID
 		if err := tx.Rooms(func(r *storage.Room) bool { ids = append(ids, r.ID); return true }); err != nil {

@@ -157,7 +157,7 @@ func (n *Node) MyTasks(ctx context.Context, as protocol.Handle, f TaskFilter) ([
 }
 
 func tasksByID(tx *storage.Tx, ids []protocol.EventID, f TaskFilter) ([]*Task, error) {
-	var out []*Task
+	out := []*Task{}
 	for _, id := range ids {
 		t, err := tx.Task(id)
 		if err != nil {

@@ -70,11 +70,4 @@ func statusByte(s protocol.TaskStatus) []byte {
 	return []byte{'o'}
 }
 
-func statusFromByte(b byte) protocol.TaskStatus {
-	if b == 'd' {
-		return protocol.TaskDone
-	}
-	return protocol.TaskOpen
-}
-
 func be64(b []byte) uint64 { return binary.BigEndian.Uint64(b) }

@@ -1,0 +1,330 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"fmt"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/horenso/horenso/node"
+	"github.com/horenso/horenso/protocol"
+)
+
+// call sends one control request to the running node.
+func (g *globals) call(ctx context.Context, op string, args, result any) error {
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	return node.Control(ctx, g.data, op, args, result)
+}
+
+func statusCommand(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "status",
+		Short: "Show the running node's ID, organization and counts",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var st node.Status
+			if err := g.call(cmd.Context(), "status", nil, &st); err != nil {
+				return err
+			}
+			return g.output(cmd.OutOrStdout(), st, func(w *tabwriter.Writer) {
+				fmt.Fprintf(w, "node ID\t%s\norganization\t%s\ndata\t%s\nprotocol\tv%d\nrunning since\t%s\naccounts\t%d\nrooms\t%d\nevents\t%d\n",
+					st.NodeID, st.Org, st.DataDir, st.Version, st.Started.Format(time.RFC3339), st.Accounts, st.Rooms, st.Events)
+			})
+		},
+	}
+}
+
+func userCommand(g *globals) *cobra.Command {
+	cmd := &cobra.Command{Use: "user", Short: "Manage the node's accounts"}
+	var a node.UserAddArgs
+	add := &cobra.Command{
+		Use:   "add NAME",
+		Short: "Add an account; NAME is its handle (a-z 0-9 . _ -). Prints a generated password unless --password is given",
+		Args:  exactArgs("NAME"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			a.Handle = args[0]
+			generated := a.Password == ""
+			if generated {
+				b := make([]byte, 12)
+				rand.Read(b)
+				a.Password = base64.RawURLEncoding.EncodeToString(b)
+			}
+			var acc node.Account
+			if err := g.call(cmd.Context(), "user.add", a, &acc); err != nil {
+				return err
+			}
+			result := map[string]any{"account": acc}
+			if generated {
+				result["password"] = a.Password
+			}
+			return g.output(cmd.OutOrStdout(), result, func(w *tabwriter.Writer) {
+				fmt.Fprintf(w, "added %s (account_id %d, %s)\n", acc.Handle, acc.Alias, acc.ID)
+				if generated {
+					fmt.Fprintf(w, "password: %s  (shown only now)\n", a.Password)
+				}
+			})
+		},
+	}
+	add.Flags().StringVar(&a.Email, "email", "", "email address, also usable to log in")
+	add.Flags().StringVar(&a.Name, "display-name", "", "display name (default: NAME)")
+	add.Flags().StringVar(&a.Password, "password", "", "password (default: generate one)")
+	add.Flags().BoolVar(&a.Admin, "admin", false, "may administer the node")
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List accounts",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var accs []node.Account
+			if err := g.call(cmd.Context(), "user.list", nil, &accs); err != nil {
+				return err
+			}
+			return g.output(cmd.OutOrStdout(), accs, func(w *tabwriter.Writer) {
+				fmt.Fprintln(w, "ACCOUNT_ID\tHANDLE\tNAME\tEMAIL\tADMIN\tDISABLED")
+				for _, a := range accs {
+					fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%v\t%v\n", a.Alias, a.Handle, a.Name, a.Email, a.Admin, a.Disabled)
+				}
+			})
+		},
+	}
+	toggle := func(use, op, short, done string) *cobra.Command {
+		return &cobra.Command{
+			Use: use + " NAME", Short: short, Args: exactArgs("NAME"),
+			RunE: func(cmd *cobra.Command, args []string) error {
+				if err := g.call(cmd.Context(), op, node.UserArgs{Handle: args[0]}, nil); err != nil {
+					return err
+				}
+				return g.output(cmd.OutOrStdout(), map[string]string{"handle": args[0], "result": done},
+					func(w *tabwriter.Writer) { fmt.Fprintf(w, "%s %s\n", done, args[0]) })
+			},
+		}
+	}
+	cmd.AddCommand(add, list,
+		toggle("disable", "user.disable", "Disable an account: its logins and API tokens stop working at once", "disabled"),
+		toggle("enable", "user.enable", "Re-enable a disabled account (its old tokens stay revoked)", "enabled"))
+	return cmd
+}
+
+func tokenCommand(g *globals) *cobra.Command {
+	cmd := &cobra.Command{Use: "token", Short: "Manage API tokens"}
+	var name string
+	create := &cobra.Command{
+		Use:   "create USER",
+		Short: "Create an API token for USER (the X-ChatWorkToken header value); it is shown once",
+		Args:  exactArgs("USER"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var t node.TokenResult
+			if err := g.call(cmd.Context(), "token.create", node.TokenCreateArgs{Handle: args[0], Name: name}, &t); err != nil {
+				return err
+			}
+			return g.output(cmd.OutOrStdout(), t, func(w *tabwriter.Writer) { fmt.Fprintln(w, t.Token) })
+		},
+	}
+	create.Flags().StringVar(&name, "name", "", "what the token is for")
+	cmd.AddCommand(create)
+	return cmd
+}
+
+func roomCommand(g *globals) *cobra.Command {
+	cmd := &cobra.Command{Use: "room", Short: "List and create rooms"}
+	var as string
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List every room on the node, or with --as the rooms of one account",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var rooms []node.Room
+			if err := g.call(cmd.Context(), "room.list", node.RoomListArgs{As: as}, &rooms); err != nil {
+				return err
+			}
+			return g.output(cmd.OutOrStdout(), rooms, func(w *tabwriter.Writer) {
+				fmt.Fprintln(w, "ROOM_ID\tTYPE\tNAME\tMEMBERS\tMESSAGES\tTASKS\tUNREAD")
+				for _, r := range rooms {
+					fmt.Fprintf(w, "%d\t%s\t%s\t%d\t%d\t%d\t%d\n", r.Alias, r.Kind, r.Name, len(r.Members), r.Messages, r.Tasks, r.Unread)
+				}
+			})
+		},
+	}
+	list.Flags().StringVar(&as, "as", "", "list this account's rooms, with its unread counts")
+	var c node.RoomCreateArgs
+	var members string
+	create := &cobra.Command{
+		Use:   "create NAME",
+		Short: "Create a group chat with --as as its admin",
+		Args:  exactArgs("NAME"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c.Name, c.Members = args[0], splitList(members)
+			var r node.Room
+			if err := g.call(cmd.Context(), "room.create", c, &r); err != nil {
+				return err
+			}
+			return g.output(cmd.OutOrStdout(), r, func(w *tabwriter.Writer) {
+				fmt.Fprintf(w, "created room %d %q (%s)\n", r.Alias, r.Name, r.ID)
+			})
+		},
+	}
+	create.Flags().StringVar(&c.As, "as", "", "the creating account (required)")
+	create.Flags().StringVar(&members, "members", "", "comma-separated handles or account IDs to add as members")
+	create.Flags().StringVar(&c.Description, "description", "", "room description")
+	create.MarkFlagRequired("as")
+	cmd.AddCommand(list, create)
+	return cmd
+}
+
+func messageCommand(g *globals) *cobra.Command {
+	cmd := &cobra.Command{Use: "message", Short: "Post and read messages as an account"}
+	var as string
+	var limit int
+	post := &cobra.Command{
+		Use:   "post ROOM_ID TEXT",
+		Short: "Post TEXT (ChatWork notation) to a room",
+		Args:  exactArgs("ROOM_ID", "TEXT"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			room, err := parseID("ROOM_ID", args[0])
+			if err != nil {
+				return err
+			}
+			var m node.Message
+			if err := g.call(cmd.Context(), "message.post", node.PostArgs{As: as, Room: room, Body: args[1]}, &m); err != nil {
+				return err
+			}
+			return g.output(cmd.OutOrStdout(), m, func(w *tabwriter.Writer) { fmt.Fprintf(w, "posted message %d\n", m.Alias) })
+		},
+	}
+	list := &cobra.Command{
+		Use:   "list ROOM_ID",
+		Short: "Show a room's latest messages",
+		Args:  exactArgs("ROOM_ID"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			room, err := parseID("ROOM_ID", args[0])
+			if err != nil {
+				return err
+			}
+			var ms []node.Message
+			if err := g.call(cmd.Context(), "message.list", node.MessageListArgs{As: as, Room: room, Limit: limit}, &ms); err != nil {
+				return err
+			}
+			return g.output(cmd.OutOrStdout(), ms, func(w *tabwriter.Writer) {
+				for _, m := range ms {
+					body := m.Body
+					if m.Deleted {
+						body = "(deleted)"
+					}
+					fmt.Fprintf(w, "%d\t%s\t%s\t%s\n", m.Alias, time.UnixMilli(m.Time).Format("2006-01-02 15:04"), m.Author.Handle(), body)
+				}
+			})
+		},
+	}
+	list.Flags().IntVar(&limit, "limit", 20, "how many messages")
+	for _, c := range []*cobra.Command{post, list} {
+		c.Flags().StringVar(&as, "as", "", "the account to act as (required)")
+		c.MarkFlagRequired("as")
+	}
+	cmd.AddCommand(post, list)
+	return cmd
+}
+
+func taskCommand(g *globals) *cobra.Command {
+	cmd := &cobra.Command{Use: "task", Short: "Create, complete and list tasks as an account"}
+	var as, to, due, status string
+	create := &cobra.Command{
+		Use:   "create ROOM_ID TEXT",
+		Short: "Create a task in a room, assigned with --to",
+		Args:  exactArgs("ROOM_ID", "TEXT"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			room, err := parseID("ROOM_ID", args[0])
+			if err != nil {
+				return err
+			}
+			a := node.TaskCreateArgs{As: as, Room: room, Body: args[1], Assignees: splitList(to)}
+			if due != "" {
+				t, err := time.Parse(time.RFC3339, due)
+				if err != nil {
+					return fmt.Errorf("--due: want a time like 2026-12-01T17:00:00+09:00: %w", err)
+				}
+				a.Due = t.Unix()
+			}
+			var t node.Task
+			if err := g.call(cmd.Context(), "task.create", a, &t); err != nil {
+				return err
+			}
+			return g.output(cmd.OutOrStdout(), t, func(w *tabwriter.Writer) { fmt.Fprintf(w, "created task %d\n", t.Alias) })
+		},
+	}
+	create.Flags().StringVar(&to, "to", "", "comma-separated assignees: handles or account IDs (required)")
+	create.Flags().StringVar(&due, "due", "", "due time, RFC 3339")
+	create.MarkFlagRequired("to")
+	setStatus := func(use string, st protocol.TaskStatus) *cobra.Command {
+		return &cobra.Command{
+			Use: use + " TASK_ID", Short: "Mark a task " + string(st), Args: exactArgs("TASK_ID"),
+			RunE: func(cmd *cobra.Command, args []string) error {
+				id, err := parseID("TASK_ID", args[0])
+				if err != nil {
+					return err
+				}
+				var t node.Task
+				if err := g.call(cmd.Context(), "task.status", node.TaskStatusArgs{As: as, Task: id, Status: st}, &t); err != nil {
+					return err
+				}
+				return g.output(cmd.OutOrStdout(), t, func(w *tabwriter.Writer) { fmt.Fprintf(w, "task %d is %s\n", t.Alias, t.Status) })
+			},
+		}
+	}
+	list := &cobra.Command{
+		Use:   "list ROOM_ID",
+		Short: "List a room's tasks",
+		Args:  exactArgs("ROOM_ID"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			room, err := parseID("ROOM_ID", args[0])
+			if err != nil {
+				return err
+			}
+			var ts []node.Task
+			if err := g.call(cmd.Context(), "task.list", node.TaskListArgs{As: as, Room: room, Status: protocol.TaskStatus(status)}, &ts); err != nil {
+				return err
+			}
+			return g.output(cmd.OutOrStdout(), ts, func(w *tabwriter.Writer) {
+				fmt.Fprintln(w, "TASK_ID\tSTATUS\tASSIGNEES\tBODY")
+				for _, t := range ts {
+					var names []string
+					for _, a := range t.Assignees {
+						names = append(names, string(a.Handle()))
+					}
+					fmt.Fprintf(w, "%d\t%s\t%s\t%s\n", t.Alias, t.Status, strings.Join(names, ","), t.Body)
+				}
+			})
+		},
+	}
+	list.Flags().StringVar(&status, "status", "", "only open or done tasks")
+	cmds := []*cobra.Command{create, setStatus("done", protocol.TaskDone), setStatus("open", protocol.TaskOpen), list}
+	for _, c := range cmds {
+		c.Flags().StringVar(&as, "as", "", "the account to act as (required)")
+		c.MarkFlagRequired("as")
+	}
+	cmd.AddCommand(cmds...)
+	return cmd
+}
+
+func parseID(what, s string) (uint64, error) {
+	n, err := strconv.ParseUint(s, 10, 64)
+	if err != nil || n == 0 {
+		return 0, fmt.Errorf("%s must be a positive number, not %q", what, s)
+	}
+	return n, nil
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}

@@ -1,0 +1,300 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/horenso/horenso/node"
+)
+
+// horensoBin is the binary under test, built once by TestMain.
+var horensoBin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "horenso-e2e")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	horensoBin = filepath.Join(dir, "horenso")
+	args := []string{"build", "-o", horensoBin}
+	if raceEnabled {
+		args = append(args, "-race")
+	}
+	build := exec.Command("go", append(args, ".")...)
+	build.Stderr = os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "build horenso:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// horenso runs an admin subcommand against data with --json and decodes
+// its output into out (if not nil).
+func horenso(t *testing.T, data string, out any, args ...string) {
+	t.Helper()
+	cmd := exec.Command(horensoBin, append([]string{"--data", data, "--json"}, args...)...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	stdout, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("horenso %s: %v\n%s", strings.Join(args, " "), err, stderr.String())
+	}
+	if out != nil {
+		if err := json.Unmarshal(stdout, out); err != nil {
+			t.Fatalf("horenso %s: decode %q: %v", strings.Join(args, " "), stdout, err)
+		}
+	}
+}
+
+// process is a running `horenso run`.
+type process struct {
+	cmd    *exec.Cmd
+	stdout *lockedBuffer
+	exited chan error
+}
+
+// start runs `horenso run` on data and waits until its control socket
+// answers.
+func start(t *testing.T, data string) *process {
+	t.Helper()
+	cmd := exec.Command(horensoBin, "run", "--data", data, "--http", "127.0.0.1:0", "--org", "Acme")
+	p := &process{cmd: cmd, stdout: new(lockedBuffer), exited: make(chan error, 1)}
+	cmd.Stdout = p.stdout
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var logs sync.WaitGroup
+	logs.Go(func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			t.Log(sc.Text())
+		}
+	})
+	go func() {
+		logs.Wait()
+		p.exited <- cmd.Wait()
+	}()
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		<-p.exited
+	})
+	deadline := time.Now().Add(30 * time.Second)
+	for node.Control(t.Context(), data, "status", nil, nil) != nil {
+		select {
+		case err := <-p.exited:
+			p.exited <- err
+			t.Fatalf("horenso run exited: %v", err)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("node did not come up within 30s")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return p
+}
+
+// lockedBuffer is a bytes.Buffer safe to read while a process writes it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// stop sends sig and waits for the process to exit.
+func (p *process) stop(t *testing.T, sig syscall.Signal) error {
+	t.Helper()
+	if err := p.cmd.Process.Signal(sig); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-p.exited:
+		p.exited <- err
+		return err
+	case <-time.After(30 * time.Second):
+		t.Fatal("horenso run did not exit within 30s")
+		return nil
+	}
+}
+
+func TestEndToEnd(t *testing.T) {
+	data := filepath.Join(t.TempDir(), "data")
+	var initOut struct {
+		NodeID string `json:"node_id"`
+	}
+	horenso(t, data, &initOut, "init", "--org", "Acme")
+	if !strings.HasPrefix(initOut.NodeID, "12D3KooW") {
+		t.Fatalf("init printed node ID %q, want an Ed25519 peer ID", initOut.NodeID)
+	}
+	p := start(t, data)
+	if !strings.Contains(p.stdout.String(), "login:    admin") {
+		t.Errorf("first run did not print the admin login:\n%s", p.stdout)
+	}
+	var st node.Status
+	horenso(t, data, &st, "status")
+	if string(st.NodeID) != initOut.NodeID || st.Org != "Acme" || st.Accounts != 1 {
+		t.Fatalf("status = %+v", st)
+	}
+	horenso(t, data, nil, "user", "add", "alice", "--email", "alice@acme.example", "--password", "alice-password")
+	horenso(t, data, nil, "user", "add", "bob", "--email", "bob@acme.example")
+	var tok node.TokenResult
+	horenso(t, data, &tok, "token", "create", "alice")
+	if len(tok.Token) < 40 {
+		t.Fatalf("token %q too short", tok.Token)
+	}
+	var room node.Room
+	horenso(t, data, &room, "room", "create", "Launch", "--as", "alice", "--members", "bob")
+	rid := fmt.Sprint(room.Alias)
+	var msg node.Message
+	horenso(t, data, &msg, "message", "post", rid, "[To:bob@"+initOut.NodeID+"] 見積もりをお願いします", "--as", "alice")
+	var task node.Task
+	horenso(t, data, &task, "task", "create", rid, "send the quote", "--as", "alice", "--to", "bob")
+	horenso(t, data, nil, "task", "done", fmt.Sprint(task.Alias), "--as", "bob")
+
+	if err := p.stop(t, syscall.SIGTERM); err != nil {
+		t.Fatalf("horenso run after SIGTERM: %v, want a clean exit", err)
+	}
+	if node.Control(t.Context(), data, "status", nil, nil) == nil {
+		t.Fatal("control socket still answers after the node stopped")
+	}
+
+	p = start(t, data)
+	if strings.Contains(p.stdout.String(), "password:") {
+		t.Errorf("second run created another admin:\n%s", p.stdout)
+	}
+	var ms []node.Message
+	horenso(t, data, &ms, "message", "list", rid, "--as", "bob")
+	if len(ms) != 1 || ms[0].Body != msg.Body || ms[0].Alias != msg.Alias {
+		t.Fatalf("messages after restart = %+v, want %q", ms, msg.Body)
+	}
+	var ts []node.Task
+	horenso(t, data, &ts, "task", "list", rid, "--as", "alice")
+	if len(ts) != 1 || ts[0].Status != "done" || ts[0].Alias != task.Alias {
+		t.Fatalf("tasks after restart = %+v", ts)
+	}
+	var rooms []node.Room
+	horenso(t, data, &rooms, "room", "list", "--as", "bob")
+	if len(rooms) != 2 || rooms[0].Alias != room.Alias || rooms[0].Unread != 1 || rooms[0].Mentions != 1 {
+		t.Fatalf("bob's rooms after restart = %+v", rooms)
+	}
+	if err := p.stop(t, syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestKill9LosesNoAcknowledgedWrite kills the node with SIGKILL while
+// writers are posting, restarts it, and checks that every post the node
+// acknowledged is there.
+func TestKill9LosesNoAcknowledgedWrite(t *testing.T) {
+	data := filepath.Join(t.TempDir(), "data")
+	p := start(t, data)
+	ctx := t.Context()
+	if err := node.Control(ctx, data, "user.add", node.UserAddArgs{Handle: "alice"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	var room node.Room
+	if err := node.Control(ctx, data, "room.create", node.RoomCreateArgs{As: "alice", Name: "load"}, &room); err != nil {
+		t.Fatal(err)
+	}
+	var (
+		mu    sync.Mutex
+		acked = map[string]bool{}
+		wg    sync.WaitGroup
+	)
+	wctx, stopWriters := context.WithCancel(ctx)
+	defer stopWriters()
+	for w := range 8 {
+		wg.Go(func() {
+			for i := 0; wctx.Err() == nil; i++ {
+				body := fmt.Sprintf("w%d-%d", w, i)
+				if err := node.Control(wctx, data, "message.post", node.PostArgs{As: "alice", Room: room.Alias, Body: body}, nil); err != nil {
+					return // the node died: this post was not acknowledged
+				}
+				mu.Lock()
+				acked[body] = true
+				mu.Unlock()
+			}
+		})
+	}
+	// Let the writers get going, then kill the node mid-stream.
+	waitUntil(t, func() bool { mu.Lock(); defer mu.Unlock(); return len(acked) >= 200 })
+	p.stop(t, syscall.SIGKILL)
+	wg.Wait()
+	mu.Lock()
+	defer mu.Unlock()
+
+	start(t, data)
+	var ms []node.Message
+	if err := node.Control(ctx, data, "message.list", node.MessageListArgs{As: "alice", Room: room.Alias, Limit: node.MaxPage}, &ms); err != nil {
+		t.Fatal(err)
+	}
+	if len(acked) >= node.MaxPage {
+		t.Fatalf("test posted %d messages; message.list shows at most %d", len(acked), node.MaxPage)
+	}
+	have := map[string]bool{}
+	for _, m := range ms {
+		have[m.Body] = true
+	}
+	lost := 0
+	for body := range acked {
+		if !have[body] {
+			lost++
+		}
+	}
+	if lost > 0 {
+		t.Fatalf("%d of %d acknowledged posts lost after kill -9", lost, len(acked))
+	}
+	t.Logf("%d acknowledged posts, %d stored after kill -9", len(acked), len(ms))
+}
+
+func waitUntil(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met within 30s")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func TestAdminCommandWithoutNode(t *testing.T) {
+	cmd := exec.Command(horensoBin, "--data", t.TempDir(), "user", "list")
+	out, err := cmd.CombinedOutput()
+	if err == nil {
+		t.Fatalf("user list without a node succeeded: %s", out)
+	}
+	if !strings.Contains(string(out), "node is not running") {
+		t.Fatalf("output %q does not say the node is not running", out)
+	}
+}

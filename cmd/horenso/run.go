@@ -1,0 +1,128 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/horenso/horenso/node"
+	"github.com/horenso/horenso/node/api"
+)
+
+func initCommand(g *globals) *cobra.Command {
+	var org string
+	cmd := &cobra.Command{
+		Use:   "init",
+		Short: "Create a node's identity key, settings and store in the data directory",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			id, err := node.Init(g.data, org)
+			if err != nil {
+				return err
+			}
+			return g.output(cmd.OutOrStdout(), map[string]any{"node_id": id, "data_dir": g.data, "org": org},
+				func(w *tabwriter.Writer) { fmt.Fprintf(w, "initialized %s\nnode ID (peer ID): %s\n", g.data, id) })
+		},
+	}
+	cmd.Flags().StringVar(&org, "org", "My Organization", "the organization's display name")
+	return cmd
+}
+
+func runCommand(g *globals) *cobra.Command {
+	var httpAddr, listen, org string
+	var debug bool
+	cmd := &cobra.Command{
+		Use:   "run",
+		Short: "Run the node (initializing the data directory on first run) until SIGINT or SIGTERM",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			level := slog.LevelInfo
+			if debug {
+				level = slog.LevelDebug
+			}
+			log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+			return run(cmd.Context(), g.data, org, httpAddr, listen, log, cmd.OutOrStdout())
+		},
+	}
+	cmd.Flags().StringVar(&httpAddr, "http", "127.0.0.1:8080", "address of the HTTP API and web app")
+	cmd.Flags().StringVar(&listen, "listen", "/ip4/0.0.0.0/tcp/4001", "libp2p address for partner nodes")
+	cmd.Flags().StringVar(&org, "org", "My Organization", "the organization's display name, used on first run")
+	cmd.Flags().BoolVar(&debug, "debug", false, "log at debug level")
+	return cmd
+}
+
+func run(ctx context.Context, dir, org, httpAddr, listen string, log *slog.Logger, out interface{ Write([]byte) (int, error) }) error {
+	if !node.Initialized(dir) {
+		id, err := node.Init(dir, org)
+		if err != nil {
+			return err
+		}
+		log.Info("initialized data directory", "dir", dir, "node_id", id)
+	}
+	n, err := node.New(node.Config{DataDir: dir, Logger: log})
+	if err != nil {
+		return err
+	}
+	defer n.Close()
+	if err := firstAdmin(ctx, n, out); err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", httpAddr)
+	if err != nil {
+		return fmt.Errorf("listen for HTTP: %w", err)
+	}
+	srv := &http.Server{Handler: api.New(n, api.Config{Logger: log}), ReadHeaderTimeout: 10 * time.Second}
+	fmt.Fprintf(out, "Horenso node %s (%s)\n  data:  %s\n  HTTP:  http://%s/\n", n.ID(), n.Org(), dir, ln.Addr())
+	log.Info("node running", "node_id", n.ID(), "http", ln.Addr().String())
+	log.Warn("federation with partner nodes is not in this build yet; --listen is not used", "listen", listen)
+	group, gctx := errgroup.WithContext(ctx)
+	group.Go(func() error { return n.Run(gctx) })
+	group.Go(func() error {
+		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			return fmt.Errorf("serve HTTP: %w", err)
+		}
+		return nil
+	})
+	group.Go(func() error {
+		<-gctx.Done()
+		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		return srv.Shutdown(sctx)
+	})
+	err = group.Wait()
+	if cerr := n.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		log.Info("node stopped cleanly")
+	}
+	return err
+}
+
+// firstAdmin creates the node's first account, an admin, when it has
+// none, and prints its password: the only time it is shown.
+func firstAdmin(ctx context.Context, n *node.Node, out interface{ Write([]byte) (int, error) }) error {
+	accounts, err := n.Accounts(ctx)
+	if err != nil || len(accounts) > 0 {
+		return err
+	}
+	b := make([]byte, 12)
+	rand.Read(b)
+	password := base64.RawURLEncoding.EncodeToString(b)
+	if _, err := n.CreateAccount(ctx, node.NewAccount{Handle: "admin", Name: "Administrator", Password: password, Admin: true}); err != nil {
+		return fmt.Errorf("create first admin: %w", err)
+	}
+	fmt.Fprintf(out, "First run: created the admin account.\n  login:    admin\n  password: %s\n  (shown only now; add people with `horenso user add`)\n", password)
+	return nil
+}
