@@ -71,6 +71,15 @@ type (
 		Task   uint64              `json:"task_id"`
 		Status protocol.TaskStatus `json:"status"`
 	}
+	// BackupArgs are the arguments of "backup".
+	BackupArgs struct {
+		Path string `json:"path"` // absolute; written by the node's process
+	}
+	// BackupResult is the result of "backup".
+	BackupResult struct {
+		Path  string `json:"path"`
+		Bytes int64  `json:"bytes"`
+	}
 	// TaskListArgs are the arguments of "task.list".
 	TaskListArgs struct {
 		As     string              `json:"as"`
@@ -113,6 +122,10 @@ func (n *Node) Status(ctx context.Context) (*Status, error) {
 }
 
 var controlOps = map[string]controlOp{
+	"backup": op(func(ctx context.Context, n *Node, a BackupArgs) (any, error) {
+		size, err := n.Backup(ctx, a.Path)
+		return BackupResult{Path: a.Path, Bytes: size}, err
+	}),
 	"status": op(func(ctx context.Context, n *Node, _ struct{}) (any, error) { return n.Status(ctx) }),
 	"user.add": op(func(ctx context.Context, n *Node, a UserAddArgs) (any, error) {
 		return n.CreateAccount(ctx, NewAccount{Handle: protocol.Handle(a.Handle), Name: a.Name, Email: a.Email,

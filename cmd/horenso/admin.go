@@ -5,6 +5,8 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"fmt"
+	"log/slog"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -327,4 +329,41 @@ func splitList(s string) []string {
 		}
 	}
 	return out
+}
+
+func backupCommand(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "backup FILE",
+		Short: "Write a backup of the running node (identity, settings, store) to FILE",
+		Args:  exactArgs("FILE"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			path, err := filepath.Abs(args[0])
+			if err != nil {
+				return err
+			}
+			var res node.BackupResult
+			if err := g.call(cmd.Context(), "backup", node.BackupArgs{Path: path}, &res); err != nil {
+				return err
+			}
+			return g.output(cmd.OutOrStdout(), res, func(w *tabwriter.Writer) {
+				fmt.Fprintf(w, "wrote %s (%d bytes)\n", res.Path, res.Bytes)
+			})
+		},
+	}
+}
+
+func restoreCommand(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "restore FILE",
+		Short: "Create the data directory (--data, must be new) from a backup; then `horenso run` it",
+		Args:  exactArgs("FILE"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelWarn}))
+			if err := node.Restore(g.data, args[0], log); err != nil {
+				return err
+			}
+			return g.output(cmd.OutOrStdout(), map[string]string{"data_dir": g.data, "restored_from": args[0]},
+				func(w *tabwriter.Writer) { fmt.Fprintf(w, "restored %s into %s\n", args[0], g.data) })
+		},
+	}
 }

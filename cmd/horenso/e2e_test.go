@@ -180,6 +180,8 @@ func TestEndToEnd(t *testing.T) {
 	var task node.Task
 	horenso(t, data, &task, "task", "create", rid, "send the quote", "--as", "alice", "--to", "bob")
 	horenso(t, data, nil, "task", "done", fmt.Sprint(task.Alias), "--as", "bob")
+	backup := filepath.Join(t.TempDir(), "acme.backup")
+	horenso(t, data, nil, "backup", backup)
 
 	if err := p.stop(t, syscall.SIGTERM); err != nil {
 		t.Fatalf("horenso run after SIGTERM: %v, want a clean exit", err)
@@ -206,6 +208,20 @@ func TestEndToEnd(t *testing.T) {
 	horenso(t, data, &rooms, "room", "list", "--as", "bob")
 	if len(rooms) != 2 || rooms[0].Alias != room.Alias || rooms[0].Unread != 1 || rooms[0].Mentions != 1 {
 		t.Fatalf("bob's rooms after restart = %+v", rooms)
+	}
+	if err := p.stop(t, syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+
+	// The backup taken while the node ran restores into a new data
+	// directory that serves the same node and the same room.
+	restored := filepath.Join(t.TempDir(), "restored")
+	horenso(t, restored, nil, "restore", backup)
+	p = start(t, restored)
+	horenso(t, restored, &st, "status")
+	horenso(t, restored, &ts, "task", "list", rid, "--as", "bob")
+	if string(st.NodeID) != initOut.NodeID || len(ts) != 1 || ts[0].Status != "done" {
+		t.Fatalf("restored node: status %+v, tasks %+v", st, ts)
 	}
 	if err := p.stop(t, syscall.SIGTERM); err != nil {
 		t.Fatal(err)

@@ -1,0 +1,145 @@
+package node
+
+import (
+	"archive/tar"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/horenso/horenso/storage"
+)
+
+// A backup is a tar archive of the data directory's identity key and
+// settings and a consistent Badger backup of the store, taken while the
+// node runs.
+const backupStore = "store.badger"
+
+// Backup writes a backup of the running node to path (mode 0600), via a
+// temporary file renamed into place once complete. It returns the size.
+func (n *Node) Backup(ctx context.Context, path string) (int64, error) {
+	if !filepath.IsAbs(path) {
+		return 0, fmt.Errorf("backup: %w: path %q must be absolute", ErrInvalid, path)
+	}
+	tmp := path + ".partial"
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return 0, fmt.Errorf("backup: %w", err)
+	}
+	defer os.Remove(tmp)
+	defer f.Close()
+	tw := tar.NewWriter(f)
+	for _, name := range []string{identityFile, settingsFile} {
+		b, err := os.ReadFile(filepath.Join(n.cfg.DataDir, name))
+		if err != nil {
+			return 0, fmt.Errorf("backup: %w", err)
+		}
+		if err := writeTarFile(tw, name, b); err != nil {
+			return 0, fmt.Errorf("backup: %w", err)
+		}
+	}
+	// The store's backup streams; its size is unknown until done, so it is
+	// spooled to a temporary file first.
+	spool, err := os.CreateTemp(filepath.Dir(path), ".horenso-backup-*")
+	if err != nil {
+		return 0, fmt.Errorf("backup: %w", err)
+	}
+	defer os.Remove(spool.Name())
+	defer spool.Close()
+	if err := n.store.Backup(spool); err != nil {
+		return 0, fmt.Errorf("backup: %w", err)
+	}
+	size, err := spool.Seek(0, io.SeekCurrent)
+	if err != nil {
+		return 0, fmt.Errorf("backup: %w", err)
+	}
+	if _, err := spool.Seek(0, io.SeekStart); err != nil {
+		return 0, fmt.Errorf("backup: %w", err)
+	}
+	if err := tw.WriteHeader(&tar.Header{Name: backupStore, Mode: 0o600, Size: size, ModTime: time.Now()}); err != nil {
+		return 0, fmt.Errorf("backup: %w", err)
+	}
+	if _, err := io.Copy(tw, spool); err != nil {
+		return 0, fmt.Errorf("backup: %w", err)
+	}
+	if err := tw.Close(); err != nil {
+		return 0, fmt.Errorf("backup: %w", err)
+	}
+	if err := f.Sync(); err != nil {
+		return 0, fmt.Errorf("backup: %w", err)
+	}
+	total, _ := f.Seek(0, io.SeekCurrent)
+	if err := os.Rename(tmp, path); err != nil {
+		return 0, fmt.Errorf("backup: %w", err)
+	}
+	return total, nil
+}
+
+func writeTarFile(tw *tar.Writer, name string, b []byte) error {
+	if err := tw.WriteHeader(&tar.Header{Name: name, Mode: 0o600, Size: int64(len(b)), ModTime: time.Now()}); err != nil {
+		return err
+	}
+	_, err := tw.Write(b)
+	return err
+}
+
+// Restore creates data directory dir, which must not be initialized, from
+// a backup file. The node must not be running on dir.
+func Restore(dir, backup string, log *slog.Logger) error {
+	if Initialized(dir) {
+		return fmt.Errorf("restore: %w: %s is already initialized", ErrConflict, dir)
+	}
+	f, err := os.Open(backup)
+	if err != nil {
+		return fmt.Errorf("restore: %w", err)
+	}
+	defer f.Close()
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("restore: %w", err)
+	}
+	tr := tar.NewReader(f)
+	var identity []byte
+	haveStore := false
+	for {
+		h, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return fmt.Errorf("restore: read %s: %w", backup, err)
+		}
+		switch h.Name {
+		case identityFile:
+			if identity, err = io.ReadAll(io.LimitReader(tr, 1024)); err != nil {
+				return fmt.Errorf("restore: %w", err)
+			}
+		case settingsFile:
+			b, err := io.ReadAll(io.LimitReader(tr, 1<<20))
+			if err == nil {
+				err = writeFileSync(filepath.Join(dir, settingsFile), b, 0o600)
+			}
+			if err != nil {
+				return fmt.Errorf("restore: %w", err)
+			}
+		case backupStore:
+			if err := storage.Restore(filepath.Join(dir, storeDir), tr, storage.Options{Logger: log}); err != nil {
+				return fmt.Errorf("restore: %w", err)
+			}
+			haveStore = true
+		default:
+			return fmt.Errorf("restore: %s is not a horenso backup (unexpected %q)", backup, h.Name)
+		}
+	}
+	if identity == nil || !haveStore {
+		return fmt.Errorf("restore: %s is not a complete horenso backup", backup)
+	}
+	// Written last, as in Init: the key marks a complete data directory.
+	if err := writeFileSync(filepath.Join(dir, identityFile), identity, 0o600); err != nil {
+		return fmt.Errorf("restore: %w", err)
+	}
+	return nil
+}
