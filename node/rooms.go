@@ -346,17 +346,7 @@ func (n *Node) Leave(ctx context.Context, as protocol.Handle, room protocol.Room
 
 // act publishes an event of as's in a room as is a member of.
 func (n *Node) act(ctx context.Context, as protocol.Handle, room protocol.RoomID, c protocol.Content) (*protocol.Signed, error) {
-	err := n.store.View(func(tx *storage.Tx) error {
-		me, err := n.actor(tx, as)
-		if err != nil {
-			return err
-		}
-		if _, ok, err := tx.IsMember(me.ID, room); err != nil || !ok {
-			return errors.Join(err, fmt.Errorf("%w: %w", ErrNotFound, ErrNoRoom))
-		}
-		return nil
-	})
-	if err != nil {
+	if err := n.store.View(func(tx *storage.Tx) error { return n.canRead(tx, as, room) }); err != nil {
 		return nil, err
 	}
 	return n.publish(ctx, as, room, c)

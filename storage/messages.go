@@ -1,8 +1,8 @@
 package storage
 
 import (
-	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/horenso/horenso/protocol"
 )
@@ -40,16 +40,45 @@ func (tx *Tx) Messages(room protocol.RoomID, cursor protocol.Order, forward bool
 	if limit <= 0 {
 		return nil, nil
 	}
+	reverse := !forward || cursor == (protocol.Order{}) // no cursor: newest first, reversed below
+	var ms []*protocol.Message
+	err := tx.timeline(room, cursor, reverse, func(m *protocol.Message) bool {
+		ms = append(ms, m)
+		return len(ms) < limit
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list messages of %s: %w", room, err)
+	}
+	if reverse {
+		slices.Reverse(ms)
+	}
+	return ms, nil
+}
+
+// CountMessagesAfter counts the room's messages after cursor (all of them
+// for a zero cursor), stopping at limit, skipping deleted ones and those
+// for which skip returns true.
+func (tx *Tx) CountMessagesAfter(room protocol.RoomID, cursor protocol.Order, limit int, skip func(*protocol.Message) bool) (int, error) {
+	n := 0
+	err := tx.timeline(room, cursor, false, func(m *protocol.Message) bool {
+		if !m.Deleted && (skip == nil || !skip(m)) {
+			n++
+		}
+		return n < limit
+	})
+	return n, wrap("count messages", err)
+}
+
+// timeline calls fn for the room's messages strictly after cursor (before
+// it, in reverse), or from the start (end) for a zero cursor, until fn
+// returns false.
+func (tx *Tx) timeline(room protocol.RoomID, cursor protocol.Order, reverse bool, fn func(*protocol.Message) bool) error {
 	prefix := key(pTimeline, room[:])
 	var from []byte
-	reverse := !forward
 	if cursor != (protocol.Order{}) {
 		from = key(pTimeline, room[:], u64(cursor.Depth), cursor.ID[:])
-	} else {
-		reverse = true // newest first, reversed below
 	}
-	var ms []*protocol.Message
-	err := tx.scan(prefix, from, reverse, true, func(k []byte, val func() ([]byte, error)) (bool, error) {
+	return tx.scan(prefix, from, reverse, true, func(k []byte, val func() ([]byte, error)) (bool, error) {
 		if from != nil && string(k) == string(from[len(prefix):]) {
 			return true, nil // strictly after/before the cursor
 		}
@@ -61,49 +90,6 @@ func (tx *Tx) Messages(room protocol.RoomID, cursor protocol.Order, forward bool
 		if err := protocol.DecodeRecord(b, m); err != nil {
 			return false, err
 		}
-		ms = append(ms, m)
-		return len(ms) < limit, nil
+		return fn(m), nil
 	})
-	if err != nil {
-		return nil, fmt.Errorf("list messages of %s: %w", room, err)
-	}
-	if reverse {
-		for i, j := 0, len(ms)-1; i < j; i, j = i+1, j-1 {
-			ms[i], ms[j] = ms[j], ms[i]
-		}
-	}
-	return ms, nil
-}
-
-// CountMessagesAfter counts the room's messages after cursor (all of them
-// for a zero cursor), stopping at limit, skipping deleted ones and those
-// for which skip returns true.
-func (tx *Tx) CountMessagesAfter(room protocol.RoomID, cursor protocol.Order, limit int, skip func(*protocol.Message) bool) (int, error) {
-	n := 0
-	var from []byte
-	prefix := key(pTimeline, room[:])
-	if cursor != (protocol.Order{}) {
-		from = key(pTimeline, room[:], u64(cursor.Depth), cursor.ID[:])
-	}
-	err := tx.scan(prefix, from, false, true, func(k []byte, val func() ([]byte, error)) (bool, error) {
-		if from != nil && string(k) == string(from[len(prefix):]) {
-			return true, nil
-		}
-		b, err := val()
-		if err != nil {
-			return false, err
-		}
-		m := new(protocol.Message)
-		if err := protocol.DecodeRecord(b, m); err != nil {
-			return false, err
-		}
-		if !m.Deleted && (skip == nil || !skip(m)) {
-			n++
-		}
-		return n < limit, nil
-	})
-	if errors.Is(err, ErrNotFound) {
-		err = nil
-	}
-	return n, wrap("count messages", err)
 }
