@@ -217,6 +217,11 @@ func Decode(b []byte) (*Signed, error) {
 	}
 	var e Event
 	if err := decMode.Unmarshal(w.Body, &e); err != nil {
+		// A newer version may add envelope fields this one does not know:
+		// report that as the version it is, not as garbage.
+		if v := bodyVersion(w.Body); v > Version {
+			return nil, fmt.Errorf("decode event: %w: %d", ErrUnknownVersion, v)
+		}
 		return nil, fmt.Errorf("decode event: %w: %v", ErrMalformed, err)
 	}
 	if e.Version == 0 || e.Version > Version {
@@ -241,6 +246,18 @@ func Decode(b []byte) (*Signed, error) {
 		return nil, fmt.Errorf("decode event %s: %w: %v", s.ID, ErrMalformed, err)
 	}
 	return s, nil
+}
+
+// bodyVersion returns the version key of a body that failed strict
+// decoding, ignoring every other key, or 0 if it cannot be read.
+func bodyVersion(body []byte) uint64 {
+	var v struct {
+		Version uint64 `cbor:"1,keyasint"`
+	}
+	if recMode.Unmarshal(body, &v) != nil {
+		return 0
+	}
+	return v.Version
 }
 
 // DecodeStored parses an event this node accepted earlier, read back from

@@ -60,6 +60,11 @@ func ParseEventID(s string) (EventID, error) {
 		return id, fmt.Errorf("parse event id %q: not base32", s)
 	}
 	copy(id[:], b)
+	// 52 characters carry 260 bits: the last 4 are padding. Only the
+	// spelling with them zero is id's, so every ID has one text form.
+	if !strings.EqualFold(id.String(), s) {
+		return EventID{}, fmt.Errorf("parse event id %q: nonzero padding bits", s)
+	}
 	return id, nil
 }
 
