@@ -1,37 +1,85 @@
 // Package protocol is Horenso's wire vocabulary: identifiers, signed room
 // events, their canonical encoding, and the room rules every node applies.
-// It is pure: no network, disk or clock. docs/PROTOCOL.md is the full
-// specification; this comment is its summary.
+// It is pure: no network, disk or clock. This comment is the wire spec in
+// brief; docs/PROTOCOL.md is the full specification, precise enough for a
+// second implementation.
+//
+// # Identifiers
+//
+// A node's [NodeID] is its libp2p peer ID: base58btc of the identity
+// multihash of its protobuf-encoded Ed25519 public key, so it starts
+// "12D3KooW" and embeds the key. An account is a [Handle] on its home node
+// (1 to 32 bytes of a-z 0-9 . _ -, first a letter or digit); its global
+// [AccountID] is "handle@nodeid". An [EventID] is the SHA-256 of an event's
+// body; a [RoomID] is the ID of the room's create event. Both print as 52
+// lowercase, unpadded base32 characters (RFC 4648 alphabet).
 //
 // # Events
 //
-// A room is an append-only Merkle DAG of events. An event's body is the CBOR
-// map of [Event] with integer keys: 1 version, 2 room (absent meaning zero
-// for a room.create), 3 type, 4 author handle, 5 origin node ID, 6 prev (the
-// IDs of the room's heads the author saw, sorted, 1 to [MaxPrev]), 7 depth
-// (0 for a create, else 1 + the deepest parent), 8 time (unix ms, purely
-// informational), 9 payload (the CBOR of the type's payload struct, integer
-// keys). The body is encoded with CBOR Core Deterministic Encoding (RFC 8949
-// §4.2), so every implementation produces the same bytes.
+// A room is an append-only DAG of events. An event's body is the CBOR map
+// of [Event], with integer keys:
 //
-// The wire form is the CBOR array [body, signature]: a byte string holding
-// the body and the origin node's 64-byte Ed25519 signature over it. The
-// event ID is SHA-256 of the body; a room's ID is the ID of its create
-// event. The origin node ID is the libp2p peer ID of the signing key, so a
-// signature can be checked from the event alone, and an event's author is
-// the account handle@origin: a node can only speak for its own accounts.
+//	1 version  uint      Version (1)
+//	2 room     bstr(32)  the room ID; 32 zero bytes in a room.create
+//	3 type     tstr      the event type, e.g. "message.post"
+//	4 author   tstr      the author's handle on the origin node
+//	5 origin   tstr      the signing node's ID
+//	6 prev     [bstr(32)] the heads the author saw: 1 to MaxPrev IDs,
+//	                     sorted bytewise, unique; absent in a room.create
+//	7 depth    uint      0 for a create, else 1 + the deepest parent's depth
+//	8 time     int       unix milliseconds at the origin; informational only
+//	9 payload  map       the type's Content, integer keys (see content.go)
+//
+// The wire form is the CBOR array [body, signature] of two byte strings:
+// the body's bytes and the origin's 64-byte Ed25519 signature over them.
+// The event ID is SHA-256 of the body bytes. Since the origin's ID embeds
+// its key, anyone can verify an event alone, and an event's author is the
+// account author@origin: a node can only speak for its own accounts.
+//
+// # Canonical encoding
+//
+// Envelope, body and payload are CBOR in Core Deterministic Encoding (RFC
+// 8949 §4.2.1): shortest integers and lengths, definite lengths, map keys
+// sorted bytewise; optional fields are left out when zero or empty, so an
+// empty list is absent, not []. The decoder rejects duplicate map keys,
+// unknown keys, indefinite lengths, tags, invalid UTF-8, nesting deeper than
+// 8, arrays over 4×[MaxListSize] elements and maps over 64 pairs; then it
+// re-encodes what it read, and bytes that differ from the input are not
+// canonical. So every event has exactly one encoding, and one ID.
 //
 // # Checks
 //
-// [Decode] rejects, with a typed error, input over [MaxEventSize]
-// ([ErrTooLarge]), bad CBOR or shapes ([ErrMalformed]), bytes that are not
-// the canonical encoding of what they decode to ([ErrNotCanonical]), a
-// version it does not know ([ErrUnknownVersion]), an unknown type
-// ([ErrUnknownType]) and a bad signature ([ErrBadSignature]). [Check] then
-// applies the room rules at the event's causal past; see rules.go.
+// [Decode] checks an event on its own, in this order, and returns an error
+// wrapping exactly one class: input over [MaxEventSize] ([ErrTooLarge]);
+// a wire form that is not two byte strings ([ErrMalformed]) or not canonical
+// ([ErrNotCanonical]); a body that does not decode ([ErrMalformed], or
+// [ErrUnknownVersion] if its version is above [Version]); a version of 0 or
+// above [Version] ([ErrUnknownVersion]); a body that is not canonical
+// ([ErrNotCanonical]); an origin that is not an Ed25519 peer ID
+// ([ErrMalformed]); a signature that is not valid ([ErrBadSignature]); an
+// unknown type ([ErrUnknownType]); a payload that does not decode, breaks
+// its type's rules ([ErrMalformed]) or is not canonical ([ErrNotCanonical]);
+// and an envelope of the wrong shape ([ErrMalformed]). [DecodeStored]
+// re-reads what a node accepted earlier without these checks.
+//
+// [Check] then applies the room rules at the event's causal past: the
+// control state (kind, settings, members and roles) of the merged snapshots
+// of its parents. Concurrent control events are resolved in the order of
+// (depth, event ID), each applied only if still allowed; see rules.go.
+//
+// # Limits
+//
+//	MaxEventSize  65536 bytes  one event's wire form
+//	MaxTextSize   32768 bytes  a message or task body (UTF-8)
+//	MaxNameSize    1024 bytes  names, descriptions, icons, organizations
+//	MaxPrev          32        parents of one event
+//	MaxListSize     256        members in a create, assignees of a task
+//	create nonce     32 bytes
 //
 // # Version history
 //
-//   - Version 1 (Horenso 0.1): the envelope above; room, member, message and
-//     task events.
+//   - Version 1 (Horenso 0.1): the envelope above; the event types
+//     room.create, room.update, member.add, member.role, member.remove,
+//     member.leave, message.post, message.edit, message.delete,
+//     task.create and task.update.
 package protocol
