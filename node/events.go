@@ -135,6 +135,9 @@ func (n *Node) accept(tx *storage.Tx, e *protocol.Signed) error {
 	if err := n.applyContent(tx, r, e, control.State); err != nil {
 		return err
 	}
+	if err := n.record(tx, changeOf(e)); err != nil {
+		return err
+	}
 	return tx.PutRoom(r)
 }
 

@@ -180,6 +180,9 @@ func (n *Node) MarkRead(ctx context.Context, as protocol.Handle, room protocol.R
 			}
 		}
 		unread, mentions = mk.Unread, mk.Mentions
+		if err := n.record(tx, storage.Change{Kind: string(ChangeRead), Room: room, Account: me}); err != nil {
+			return err
+		}
 		return tx.PutReadMarker(me, room, mk)
 	})
 	if err != nil {
@@ -227,10 +230,49 @@ func (n *Node) MarkUnread(ctx context.Context, as protocol.Handle, from protocol
 			return err
 		}
 		unread, mentions = mk.Unread, mk.Mentions
+		if err := n.record(tx, storage.Change{Kind: string(ChangeRead), Room: room, Account: me}); err != nil {
+			return err
+		}
 		return tx.PutReadMarker(me, room, mk)
 	})
 	if err != nil {
 		return 0, 0, fmt.Errorf("mark unread: %w", err)
 	}
 	return unread, mentions, nil
+}
+
+// FetchMessages returns up to 100 messages of room that as has not fetched
+// with it yet, oldest first, and marks them fetched: the ChatWork API's
+// message list without force. The first call returns the newest 100. It
+// follows the timeline's order, so a partner's message that arrives late
+// with a place before the last one fetched is not returned again.
+func (n *Node) FetchMessages(ctx context.Context, as protocol.Handle, room protocol.RoomID) ([]*Message, error) {
+	out := []*Message{}
+	err := n.store.Update(ctx, func(tx *storage.Tx) error {
+		out = out[:0]
+		if err := n.canRead(tx, as, room); err != nil {
+			return err
+		}
+		me := protocol.NewAccountID(n.id, as)
+		cursor, err := tx.FetchCursor(me, room)
+		if err != nil {
+			return err
+		}
+		ms, err := tx.Messages(room, cursor, true, 100)
+		if err != nil || len(ms) == 0 {
+			return err
+		}
+		for _, m := range ms {
+			v, err := messageView(tx, room, m)
+			if err != nil {
+				return err
+			}
+			out = append(out, v)
+		}
+		return tx.PutFetchCursor(me, room, ms[len(ms)-1].Order())
+	})
+	if err != nil {
+		return nil, fmt.Errorf("fetch messages: %w", err)
+	}
+	return out, nil
 }

@@ -129,6 +129,7 @@ type Node struct {
 	started  time.Time
 
 	snapshots snapshotCache
+	feed      feed
 
 	closeOnce sync.Once
 	closeErr  error
@@ -172,6 +173,14 @@ func New(cfg Config) (*Node, error) {
 	n.store, err = storage.Open(filepath.Join(cfg.DataDir, storeDir), storage.Options{Logger: cfg.Logger})
 	if err != nil {
 		return nil, fmt.Errorf("new node: %w (is another horenso running on %s?)", err, cfg.DataDir)
+	}
+	n.feed.grown = make(chan struct{})
+	if err := n.store.View(func(tx *storage.Tx) error {
+		n.feed.last, err = tx.LastChange()
+		return err
+	}); err != nil {
+		n.store.Close()
+		return nil, fmt.Errorf("new node: %w", err)
 	}
 	if n.store.Dirty() {
 		n.log.Warn("store was not closed cleanly; checking it")

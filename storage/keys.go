@@ -17,7 +17,7 @@ import (
 const (
 	pSchema  byte = 0x01 // → uint32 BE schema version
 	pDirty   byte = 0x02 // → empty; present while a process has the store open
-	pCounter byte = 0x03 // kind → uint64 BE: the last alias handed out for kind
+	pCounter byte = 0x03 // kind → uint64 BE: the last alias handed out for kind; kind 0x01: the last change sequence
 
 	pEvent     byte = 0x10 // event ID → the event's wire bytes
 	pEventSnap byte = 0x11 // event ID → snapshot key (32 bytes): control state after the event
@@ -43,6 +43,9 @@ const (
 
 	pAlias   byte = 0x60 // kind, global key → uint64 BE alias
 	pAliasOf byte = 0x61 // kind, uint64 BE alias → global key
+
+	pChange  byte = 0x70 // uint64 BE sequence → Change: the change feed, in commit order
+	pFetched byte = 0x71 // account ID, 0x00, room ID → protocol.Order: last message fetched by the unforced list
 )
 
 func key(prefix byte, parts ...[]byte) []byte {

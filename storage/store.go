@@ -56,8 +56,9 @@ type Store struct {
 }
 
 type write struct {
-	fn  func(*Tx) error
-	err chan error
+	fn    func(*Tx) error
+	err   chan error
+	hooks []func() // the Tx's AfterCommit functions
 }
 
 // Open opens (creating if needed) the store in dir, runs pending
@@ -209,6 +210,11 @@ func (s *Store) commit(batch []*write) {
 			txn.Discard()
 		}
 		for _, w := range inTxn {
+			if err == nil {
+				for _, h := range w.hooks {
+					h()
+				}
+			}
 			w.err <- err
 		}
 		inTxn, size, count = inTxn[:0], 0, 0
@@ -220,7 +226,11 @@ func (s *Store) commit(batch []*write) {
 			w.err <- err
 			continue
 		}
+		w.hooks = tx.hooks
 		if len(tx.ops) == 0 {
+			for _, h := range w.hooks {
+				h()
+			}
 			w.err <- nil
 			continue
 		}

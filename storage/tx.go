@@ -19,7 +19,14 @@ type Tx struct {
 	ops      []op
 	own      map[string]int // key → index in ops of its latest write
 	size     int64
+	hooks    []func()
 }
+
+// AfterCommit arranges for fn to run once the Update's writes are durable,
+// before Update returns; it never runs if they are not applied. Functions
+// run in the order added, on the store's single writer goroutine, so they
+// must be quick and must not call the store.
+func (tx *Tx) AfterCommit(fn func()) { tx.hooks = append(tx.hooks, fn) }
 
 type op struct {
 	key, val []byte

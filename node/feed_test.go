@@ -1,0 +1,107 @@
+package node
+
+import (
+	"context"
+	"slices"
+	"testing"
+
+	"github.com/horenso/horenso/protocol"
+)
+
+func TestChangeFeed(t *testing.T) {
+	dir := t.TempDir()
+	n := newTestNode(t, dir)
+	ctx := t.Context()
+	for _, h := range []protocol.Handle{"alice", "bob", "carol"} {
+		must[*Account](t)(n.CreateAccount(ctx, NewAccount{Handle: h}))
+	}
+	bob := protocol.NewAccountID(n.ID(), "bob")
+	start := n.LastChange()
+
+	// A waiter wakes when a change commits.
+	woke := make(chan error, 1)
+	go func() { woke <- n.WaitChange(ctx, start) }()
+	room := must[*Room](t)(n.CreateRoom(ctx, "alice", NewRoom{Name: "Plans", Members: []MemberSpec{{Account: bob}}}))
+	if err := <-woke; err != nil {
+		t.Fatalf("WaitChange: %v", err)
+	}
+	m := must[*Message](t)(n.Post(ctx, "alice", room.ID, "hello"))
+	if err := n.EditMessage(ctx, "alice", m.ID, "hello!"); err != nil {
+		t.Fatal(err)
+	}
+	task := must[*Task](t)(n.CreateTask(ctx, "alice", room.ID, NewTask{Body: "review", Assignees: []protocol.AccountID{bob}}))
+	if _, _, err := n.MarkRead(ctx, "bob", room.ID, protocol.EventID{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := n.RemoveMember(ctx, "alice", room.ID, bob); err != nil {
+		t.Fatal(err)
+	}
+
+	kinds := func(cs []Change) []ChangeKind {
+		var ks []ChangeKind
+		for _, c := range cs {
+			ks = append(ks, c.Kind)
+		}
+		return ks
+	}
+	alice := must[[]Change](t)(n.Changes(ctx, "alice", start, 0))
+	want := []ChangeKind{ChangeRoom, ChangeMessage, ChangeMessageUpdated, ChangeTask, ChangeMembers}
+	if got := kinds(alice); !slices.Equal(got, want) {
+		t.Fatalf("alice's changes %v, want %v (no one else's read marker)", got, want)
+	}
+	if alice[2].Event != m.ID || alice[3].Event != task.ID || alice[4].Account != bob {
+		t.Errorf("changes name the wrong things: %+v", alice)
+	}
+	// Bob, removed, no longer sees the room's changes, but sees his own
+	// read marker and his removal.
+	if got := kinds(must[[]Change](t)(n.Changes(ctx, "bob", start, 0))); !slices.Equal(got, []ChangeKind{ChangeRead, ChangeMembers}) {
+		t.Errorf("bob's changes %v, want read, members", got)
+	}
+	if got := must[[]Change](t)(n.Changes(ctx, "carol", start, 0)); len(got) != 0 {
+		t.Errorf("carol, never a member, sees %v", got)
+	}
+	// Resuming from a sequence number returns only what came after it, and
+	// the numbering survives a restart.
+	if got := must[[]Change](t)(n.Changes(ctx, "alice", alice[2].Seq, 1)); len(got) != 1 || got[0].Seq != alice[3].Seq {
+		t.Errorf("resume after %d = %+v, want seq %d", alice[2].Seq, got, alice[3].Seq)
+	}
+	last := n.LastChange()
+	n.Close()
+	n = newTestNode(t, dir)
+	if n.LastChange() != last {
+		t.Errorf("LastChange after restart = %d, want %d", n.LastChange(), last)
+	}
+	ctx2, cancel := context.WithCancel(ctx)
+	cancel()
+	if err := n.WaitChange(ctx2, last); err == nil {
+		t.Error("WaitChange with nothing new returned without its context ending")
+	}
+}
+
+func TestFetchMessages(t *testing.T) {
+	n := newTestNode(t, t.TempDir())
+	ctx := t.Context()
+	must[*Account](t)(n.CreateAccount(ctx, NewAccount{Handle: "alice"}))
+	must[*Account](t)(n.CreateAccount(ctx, NewAccount{Handle: "bob"}))
+	room := must[*Room](t)(n.CreateRoom(ctx, "alice", NewRoom{Name: "Plans",
+		Members: []MemberSpec{{Account: protocol.NewAccountID(n.ID(), "bob")}}}))
+	for i := range 105 {
+		must[*Message](t)(n.Post(ctx, "alice", room.ID, string(rune('a'+i%26))))
+	}
+	first := must[[]*Message](t)(n.FetchMessages(ctx, "bob", room.ID))
+	if len(first) != 100 {
+		t.Fatalf("first fetch: %d messages, want the newest 100", len(first))
+	}
+	if got := must[[]*Message](t)(n.FetchMessages(ctx, "bob", room.ID)); len(got) != 0 {
+		t.Fatalf("second fetch with nothing new: %d messages", len(got))
+	}
+	m := must[*Message](t)(n.Post(ctx, "alice", room.ID, "new"))
+	got := must[[]*Message](t)(n.FetchMessages(ctx, "bob", room.ID))
+	if len(got) != 1 || got[0].ID != m.ID {
+		t.Fatalf("fetch after a post = %v, want just it", got)
+	}
+	// Each account has its own cursor.
+	if got := must[[]*Message](t)(n.FetchMessages(ctx, "alice", room.ID)); len(got) != 100 || got[99].ID != m.ID {
+		t.Fatalf("alice's first fetch: %d messages", len(got))
+	}
+}

@@ -1,0 +1,87 @@
+package storage
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/horenso/horenso/protocol"
+)
+
+// feedCounter is the pCounter kind holding the last change sequence number.
+// It cannot clash with an AliasKind: those are letters.
+const feedCounter byte = 0x01
+
+// Change is one entry of the node's change feed: something happened in a
+// room that clients watching it want to hear about. Entries are numbered
+// from 1 in commit order and never change, so a client that remembers the
+// last number it saw can resume after a disconnect without missing any.
+type Change struct {
+	Kind    string             `cbor:"1,keyasint"`           // what happened; the node defines the kinds
+	Room    protocol.RoomID    `cbor:"2,keyasint"`           // where
+	Event   protocol.EventID   `cbor:"3,keyasint,omitempty"` // the message or task concerned, if any
+	Account protocol.AccountID `cbor:"4,keyasint,omitempty"` // the account concerned (a member change, a read marker), if any
+}
+
+// AppendChange adds c to the change feed and returns its sequence number.
+func (tx *Tx) AppendChange(c Change) (uint64, error) {
+	seq, err := tx.counter(feedCounter)
+	if err != nil {
+		return 0, fmt.Errorf("append change: %w", err)
+	}
+	seq++
+	if err := tx.set(key(pCounter, []byte{feedCounter}), u64(seq)); err != nil {
+		return 0, wrap("append change", err)
+	}
+	return seq, wrap("append change", tx.setRecord(key(pChange, u64(seq)), &c))
+}
+
+// LastChange returns the sequence number of the newest change; 0 if none.
+func (tx *Tx) LastChange() (uint64, error) {
+	seq, err := tx.counter(feedCounter)
+	return seq, wrap("last change", err)
+}
+
+// Changes calls fn for each change after seq after, oldest first, until fn
+// returns false.
+func (tx *Tx) Changes(after uint64, fn func(seq uint64, c *Change) bool) error {
+	prefix := []byte{pChange}
+	err := tx.scan(prefix, key(pChange, u64(after+1)), false, true, func(k []byte, val func() ([]byte, error)) (bool, error) {
+		b, err := val()
+		if err != nil {
+			return false, err
+		}
+		var c Change
+		if err := protocol.DecodeRecord(b, &c); err != nil {
+			return false, err
+		}
+		return fn(be64(k), &c), nil
+	})
+	return wrap("scan changes", err)
+}
+
+func (tx *Tx) counter(kind byte) (uint64, error) {
+	b, err := tx.get(key(pCounter, []byte{kind}))
+	if errors.Is(err, ErrNotFound) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	return be64(b), nil
+}
+
+// FetchCursor returns the last message of room that a has fetched through
+// the ChatWork API's unforced message list; the zero Order if none.
+func (tx *Tx) FetchCursor(a protocol.AccountID, room protocol.RoomID) (protocol.Order, error) {
+	var o protocol.Order
+	err := tx.getRecord(key(pFetched, accountPart(a), room[:]), &o)
+	if errors.Is(err, ErrNotFound) {
+		return protocol.Order{}, nil
+	}
+	return o, wrap("get fetch cursor", err)
+}
+
+// PutFetchCursor records the last message of room that a has fetched.
+func (tx *Tx) PutFetchCursor(a protocol.AccountID, room protocol.RoomID, o protocol.Order) error {
+	return wrap("put fetch cursor", tx.setRecord(key(pFetched, accountPart(a), room[:]), &o))
+}
