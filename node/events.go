@@ -64,14 +64,27 @@ func ruleError(err error) error {
 // held is a no-op. A *protocol.MissingError means dependencies must come
 // first.
 func (n *Node) accept(tx *storage.Tx, e *protocol.Signed) error {
+	snap, err := n.check(tx, e)
+	if err != nil || snap == nil {
+		return err
+	}
+	return n.apply(tx, e, snap)
+}
+
+// check runs the room rules on e without writing anything, and returns the
+// control snapshot after it; nil and no error if e is already held.
+func (n *Node) check(tx *storage.Tx, e *protocol.Signed) (*protocol.Snapshot, error) {
 	if ok, err := tx.HasEvent(e.ID); err != nil || ok {
-		return err
+		return nil, err
 	}
+	return protocol.Check(txLog{tx: tx, cache: &n.snapshots}, e)
+}
+
+// apply stores e, which check allowed with snapshot snap, and everything
+// derived from it. An error leaves tx half-written: the caller must fail
+// the whole Update.
+func (n *Node) apply(tx *storage.Tx, e *protocol.Signed, snap *protocol.Snapshot) error {
 	log := txLog{tx: tx, cache: &n.snapshots}
-	snap, err := protocol.Check(log, e)
-	if err != nil {
-		return err
-	}
 	snapKey, err := tx.PutSnapshot(snap)
 	if err != nil {
 		return err
@@ -137,6 +150,9 @@ func (n *Node) accept(tx *storage.Tx, e *protocol.Signed) error {
 	}
 	if err := n.record(tx, changeOf(e)); err != nil {
 		return err
+	}
+	if e.Type.IsControl() {
+		tx.AfterCommit(func() { n.nodes.forget(room) })
 	}
 	return tx.PutRoom(r)
 }

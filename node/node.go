@@ -130,6 +130,7 @@ type Node struct {
 
 	snapshots snapshotCache
 	feed      feed
+	nodes     roomNodes
 
 	closeOnce sync.Once
 	closeErr  error

@@ -1,0 +1,349 @@
+package node
+
+import (
+	"container/heap"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+
+	"github.com/horenso/horenso/protocol"
+	"github.com/horenso/horenso/storage"
+)
+
+// This file is the node's side of federation that needs no network: which
+// nodes share a room, accepting partners' events in batches, and working
+// out which events a partner lacks.
+
+// maxAcceptBatch is the most partner events stored in one transaction.
+const maxAcceptBatch = 256
+
+// roomNodes caches, per room, the nodes hosting at least one member in the
+// room's current control state. Entries are dropped when the control state
+// changes and rebuilt on the next lookup.
+type roomNodes struct {
+	mu  sync.Mutex
+	m   map[protocol.RoomID]map[protocol.NodeID]bool
+	gen uint64 // grows on every forget, so a lookup racing a change is not cached
+}
+
+func (c *roomNodes) get(room protocol.RoomID) (map[protocol.NodeID]bool, uint64, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s, ok := c.m[room]
+	return s, c.gen, ok
+}
+
+func (c *roomNodes) put(room protocol.RoomID, s map[protocol.NodeID]bool, gen uint64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if gen != c.gen {
+		return
+	}
+	if c.m == nil || len(c.m) > 100_000 {
+		c.m = make(map[protocol.RoomID]map[protocol.NodeID]bool)
+	}
+	c.m[room] = s
+}
+
+func (c *roomNodes) forget(room protocol.RoomID) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.m, room)
+	c.gen++
+}
+
+// nodesOf returns the nodes hosting members of c.
+func nodesOf(c *protocol.Control) map[protocol.NodeID]bool {
+	s := make(map[protocol.NodeID]bool, 2)
+	if c == nil {
+		return s
+	}
+	for a := range c.Members {
+		s[a.Node()] = true
+	}
+	return s
+}
+
+// RoomNodes returns the nodes that host a member of room now, this one
+// included if it does; empty if the node does not hold the room.
+func (n *Node) RoomNodes(room protocol.RoomID) (map[protocol.NodeID]bool, error) {
+	s, gen, ok := n.nodes.get(room)
+	if ok {
+		return s, nil
+	}
+	err := n.store.View(func(tx *storage.Tx) error {
+		c, err := n.control(tx, room)
+		if errors.Is(err, ErrNotFound) {
+			s = map[protocol.NodeID]bool{}
+			return nil
+		}
+		s = nodesOf(c)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("room nodes: %w", err)
+	}
+	n.nodes.put(room, s, gen)
+	return s, nil
+}
+
+// Shares reports whether node peer hosts a member of room now, and so may
+// receive its events.
+func (n *Node) Shares(peer protocol.NodeID, room protocol.RoomID) bool {
+	s, err := n.RoomNodes(room)
+	if err != nil {
+		n.log.Warn("room nodes", "room", room, "err", err)
+		return false
+	}
+	return s[peer]
+}
+
+// HostedRooms returns the rooms in which this node hosts a member now.
+func (n *Node) HostedRooms(ctx context.Context) ([]protocol.RoomID, error) {
+	var out []protocol.RoomID
+	err := n.store.View(func(tx *storage.Tx) error {
+		var err error
+		tx.Rooms(func(r *storage.Room) bool {
+			var c *protocol.Control
+			if c, err = n.control(tx, r.ID); err != nil {
+				return false
+			}
+			if nodesOf(c)[n.id] {
+				out = append(out, r.ID)
+			}
+			return ctx.Err() == nil
+		})
+		return errors.Join(err, ctx.Err())
+	})
+	if err != nil {
+		return nil, fmt.Errorf("hosted rooms: %w", err)
+	}
+	return out, nil
+}
+
+// Have summarizes what the node holds of room for a partner's Missing: its
+// heads, then one event at each of the depths 1, 2, 4, 8, … below the
+// deepest head. Holding an event means holding all its ancestors, so any
+// held event will do; the samples bound what a partner that knows none of
+// the heads (both sides moved on) sends again to about twice what is
+// really missing, instead of the whole room. Empty if the node does not
+// hold the room.
+func (n *Node) Have(ctx context.Context, room protocol.RoomID) ([]protocol.EventID, error) {
+	var out []protocol.EventID
+	err := n.store.View(func(tx *storage.Tx) error {
+		hs, err := tx.Heads(room)
+		if err != nil {
+			return err
+		}
+		var top uint64
+		for _, h := range hs {
+			out = append(out, h.ID)
+			top = max(top, h.Depth)
+		}
+		for step := uint64(1); step <= top && ctx.Err() == nil; step *= 2 {
+			err := tx.RoomEvents(room, top-step, func(_ uint64, id protocol.EventID) bool {
+				if !slices.Contains(out, id) {
+					out = append(out, id)
+				}
+				return false
+			})
+			if err != nil {
+				return err
+			}
+		}
+		return ctx.Err()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("have: %w", err)
+	}
+	return out, nil
+}
+
+// AcceptRemote checks and stores events of room that partner node from sent,
+// in the order given (parents first), and returns one error per event: nil
+// when it is stored or was already held, a *protocol.MissingError when
+// parents are still unknown, and otherwise why it was refused (a wire
+// error from protocol.Decode, a room rule, or an event of another room).
+// Valid events are stored even when others in the batch are refused, and
+// each stored event is durable when AcceptRemote returns. It returns a
+// non-nil error only if the store failed; then nothing more was stored.
+func (n *Node) AcceptRemote(ctx context.Context, from protocol.NodeID, room protocol.RoomID, wires [][]byte) ([]error, error) {
+	errs := make([]error, len(wires))
+	events := make([]*protocol.Signed, len(wires))
+	for i, w := range wires {
+		e, err := protocol.Decode(w)
+		switch {
+		case err != nil:
+			errs[i] = err
+		case e.RoomID() != room:
+			errs[i] = fmt.Errorf("%w: event of room %s sent as room %s", ErrInvalid, e.RoomID(), room)
+		default:
+			events[i] = e
+		}
+	}
+	for start := 0; start < len(events); start += maxAcceptBatch {
+		end := min(start+maxAcceptBatch, len(events))
+		err := n.store.Update(ctx, func(tx *storage.Tx) error {
+			for i := start; i < end; i++ {
+				e := events[i]
+				if e == nil {
+					continue
+				}
+				snap, err := n.check(tx, e)
+				if err != nil || snap == nil {
+					errs[i] = err
+					continue
+				}
+				errs[i] = nil
+				if err := n.apply(tx, e, snap); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return errs, fmt.Errorf("accept events from %s: %w", from, err)
+		}
+	}
+	return errs, nil
+}
+
+// Missing calls emit with the wire form of every event of room that a node
+// whose heads are have lacks, parents before children. IDs in have that
+// this node does not hold are ignored: their ancestors that it does hold
+// cannot be told apart from ones the other node lacks, so those are sent
+// and the receiver skips what it has.
+//
+// It walks back from this node's heads and from the known IDs of have at
+// once, deepest first. Since every parent is shallower than its child, by
+// the time an event is reached every path to it from have has been
+// walked, so it is sent exactly when no event of have descends from it.
+// The walk stops when nothing left to visit could be sent, so its cost is
+// the part of the room above where the two nodes last agreed.
+func (n *Node) Missing(ctx context.Context, room protocol.RoomID, have []protocol.EventID, emit func(wire []byte) error) error {
+	var send []*protocol.Signed
+	err := n.store.View(func(tx *storage.Tx) error {
+		w := walk{seen: map[protocol.EventID]*walkNode{}}
+		heads, err := tx.Heads(room)
+		if err != nil {
+			return err
+		}
+		for _, h := range have {
+			e, err := tx.Event(h)
+			if err != nil {
+				return err
+			}
+			if e != nil && e.RoomID() == room {
+				w.push(e, true)
+			}
+		}
+		for _, h := range heads {
+			e, err := tx.Event(h.ID)
+			if err != nil {
+				return err
+			}
+			if e == nil {
+				return fmt.Errorf("head %s is missing from the store", h.ID)
+			}
+			w.push(e, false)
+		}
+		for w.wanted > 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			x := heap.Pop(&w.queue).(*walkNode)
+			if !x.have {
+				w.wanted--
+				send = append(send, x.e)
+			}
+			for _, p := range x.e.Prev {
+				if w.mark(p, x.have) {
+					continue
+				}
+				pe, err := tx.Event(p)
+				if err != nil {
+					return err
+				}
+				if pe == nil {
+					return fmt.Errorf("event %s, a parent of %s, is missing from the store", p, x.e.ID)
+				}
+				w.push(pe, x.have)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("missing events of %s: %w", room, err)
+	}
+	slices.Reverse(send) // visited deepest first
+	for _, e := range send {
+		if err := emit(e.Wire()); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// walk is the state of Missing's walk: a max-heap by depth of events to
+// visit, each marked whether the other node has it.
+type walk struct {
+	queue  walkQueue
+	seen   map[protocol.EventID]*walkNode
+	wanted int // queued events not marked have
+}
+
+type walkNode struct {
+	e     *protocol.Signed
+	have  bool
+	index int // in the queue; -1 once visited
+}
+
+// mark notes that the other node has id, if have, when id is already
+// queued or visited, and reports whether it was.
+func (w *walk) mark(id protocol.EventID, have bool) bool {
+	x, ok := w.seen[id]
+	if ok && have && !x.have {
+		x.have = true
+		if x.index >= 0 {
+			w.wanted--
+		}
+	}
+	return ok
+}
+
+func (w *walk) push(e *protocol.Signed, have bool) {
+	if w.mark(e.ID, have) {
+		return
+	}
+	x := &walkNode{e: e, have: have}
+	w.seen[e.ID] = x
+	heap.Push(&w.queue, x)
+	if !have {
+		w.wanted++
+	}
+}
+
+type walkQueue []*walkNode
+
+func (q walkQueue) Len() int { return len(q) }
+func (q walkQueue) Less(i, j int) bool {
+	return q[i].e.Order().Compare(q[j].e.Order()) > 0
+}
+func (q walkQueue) Swap(i, j int) {
+	q[i], q[j] = q[j], q[i]
+	q[i].index, q[j].index = i, j
+}
+func (q *walkQueue) Push(x any) {
+	n := x.(*walkNode)
+	n.index = len(*q)
+	*q = append(*q, n)
+}
+func (q *walkQueue) Pop() any {
+	old := *q
+	x := old[len(old)-1]
+	x.index = -1
+	*q = old[:len(old)-1]
+	return x
+}

@@ -1,0 +1,156 @@
+package node
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"testing"
+
+	"github.com/horenso/horenso/protocol"
+)
+
+// transfer sends from→to what to lacks of room, the way a sync round does,
+// and returns how many events went over.
+func transfer(t *testing.T, from, to *Node, room protocol.RoomID) int {
+	t.Helper()
+	have := must[[]protocol.EventID](t)(to.Have(t.Context(), room))
+	var wires [][]byte
+	if err := from.Missing(t.Context(), room, have, func(w []byte) error {
+		wires = append(wires, w)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	errs, err := to.AcceptRemote(t.Context(), from.ID(), room, wires)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("event %d of %d refused: %v", i, len(wires), err)
+		}
+	}
+	return len(wires)
+}
+
+// roomState is what two nodes must agree on about a room.
+func roomState(t *testing.T, n *Node, as protocol.Handle, room protocol.RoomID) string {
+	t.Helper()
+	r := must[*Room](t)(n.Room(t.Context(), as, room))
+	s := fmt.Sprintf("room %s %q members", r.Kind, r.Name)
+	var members []string
+	for _, m := range r.Members {
+		members = append(members, fmt.Sprintf(" %s:%s", m.Account, m.Role))
+	}
+	slices.Sort(members)
+	s += fmt.Sprint(members)
+	for _, m := range must[[]*Message](t)(n.Messages(t.Context(), as, room, Page{Limit: MaxPage})) {
+		s += fmt.Sprintf("\n%s %s %q %d %v", m.ID, m.Author, m.Body, m.EditedAt, m.Deleted)
+	}
+	for _, tk := range must[[]*Task](t)(n.Tasks(t.Context(), as, room, TaskFilter{})) {
+		s += fmt.Sprintf("\ntask %s %q %s %v", tk.ID, tk.Body, tk.Status, tk.Assignees)
+	}
+	return s
+}
+
+func TestSyncBetweenNodes(t *testing.T) {
+	ctx := t.Context()
+	a, b := newTestNode(t, t.TempDir()), newTestNode(t, t.TempDir())
+	must[*Account](t)(a.CreateAccount(ctx, NewAccount{Handle: "alice", Name: "Alice"}))
+	must[*Account](t)(b.CreateAccount(ctx, NewAccount{Handle: "bob", Name: "Bob"}))
+	bob := protocol.NewAccountID(b.ID(), "bob")
+	room := must[*Room](t)(a.CreateRoom(ctx, "alice", NewRoom{Name: "Joint", Members: []MemberSpec{{Account: bob}}}))
+	if !a.Shares(b.ID(), room.ID) || a.Shares("12D3KooWother", room.ID) {
+		t.Fatal("Shares does not follow membership")
+	}
+	for i := range 300 {
+		must[*Message](t)(a.Post(ctx, "alice", room.ID, fmt.Sprint("m", i)))
+	}
+	if n := transfer(t, a, b, room.ID); n != 301 {
+		t.Fatalf("first sync sent %d events, want 301", n)
+	}
+	if got := must[[]protocol.RoomID](t)(b.HostedRooms(ctx)); !slices.Contains(got, room.ID) {
+		t.Fatalf("b does not host the room it was added to: %v", got)
+	}
+	// Concurrent work on both sides, then a sync each way.
+	m := must[*Message](t)(b.Post(ctx, "bob", room.ID, "reply from b"))
+	must[*Message](t)(a.Post(ctx, "alice", room.ID, "meanwhile on a"))
+	task := must[*Task](t)(a.CreateTask(ctx, "alice", room.ID, NewTask{Body: "sign", Assignees: []protocol.AccountID{bob}}))
+	if n := transfer(t, b, a, room.ID); n != 1 {
+		t.Fatalf("b→a sent %d events, want 1", n)
+	}
+	if n := transfer(t, a, b, room.ID); n != 2 {
+		t.Fatalf("a→b sent %d events, want 2", n)
+	}
+	done := protocol.TaskDone
+	must[*Task](t)(b.UpdateTask(ctx, "bob", task.ID, TaskChange{Status: &done}))
+	if err := b.EditMessage(ctx, "bob", m.ID, "edited on b"); err != nil {
+		t.Fatal(err)
+	}
+	transfer(t, b, a, room.ID)
+	if n := transfer(t, a, b, room.ID); n != 0 {
+		t.Fatalf("in-sync nodes exchanged %d events", n)
+	}
+	if sa, sb := roomState(t, a, "alice", room.ID), roomState(t, b, "bob", room.ID); sa != sb {
+		t.Fatalf("states differ:\n--- a\n%s\n--- b\n%s", sa, sb)
+	}
+	// Removing b's last member stops a sharing the room with b.
+	if err := a.RemoveMember(ctx, "alice", room.ID, bob); err != nil {
+		t.Fatal(err)
+	}
+	if a.Shares(b.ID(), room.ID) {
+		t.Fatal("a still shares the room with b after bob's removal")
+	}
+}
+
+func TestAcceptRemoteRefusesBadEvents(t *testing.T) {
+	ctx := t.Context()
+	a, b := newTestNode(t, t.TempDir()), newTestNode(t, t.TempDir())
+	must[*Account](t)(a.CreateAccount(ctx, NewAccount{Handle: "alice"}))
+	must[*Account](t)(b.CreateAccount(ctx, NewAccount{Handle: "bob"}))
+	bob := protocol.NewAccountID(b.ID(), "bob")
+	room := must[*Room](t)(a.CreateRoom(ctx, "alice", NewRoom{Name: "Joint", Members: []MemberSpec{{Account: bob}}}))
+	other := must[*Room](t)(a.CreateRoom(ctx, "alice", NewRoom{Name: "Other", Members: []MemberSpec{{Account: bob}}}))
+	must[*Message](t)(a.Post(ctx, "alice", room.ID, "hello"))
+	var wires [][]byte
+	a.Missing(ctx, room.ID, nil, func(w []byte) error { wires = append(wires, w); return nil })
+	var otherWires [][]byte
+	a.Missing(ctx, other.ID, nil, func(w []byte) error { otherWires = append(otherWires, w); return nil })
+
+	forged := slices.Clone(wires[1])
+	forged[len(forged)-1] ^= 1
+	batch := [][]byte{
+		wires[1],      // parents unknown yet
+		wires[0],      // the create
+		forged,        // bad signature
+		otherWires[0], // another room's event
+		{0xff, 0x00},  // garbage
+		wires[1],      // now its parent is in
+		wires[1],      // a replay
+	}
+	errs := must[[]error](t)(b.AcceptRemote(ctx, a.ID(), room.ID, batch))
+	var missing *protocol.MissingError
+	if !errors.As(errs[0], &missing) {
+		t.Errorf("event before its parent: %v, want a MissingError", errs[0])
+	}
+	for i, want := range []bool{1: true, 5: true, 6: true} {
+		if ok := errs[i] == nil; ok != want && i > 0 {
+			t.Errorf("event %d: err %v, want accepted %v", i, errs[i], want)
+		}
+	}
+	for _, i := range []int{2, 3, 4} {
+		if errs[i] == nil {
+			t.Errorf("bad event %d accepted", i)
+		}
+	}
+	if !errors.Is(errs[2], protocol.ErrBadSignature) {
+		t.Errorf("forged event: %v, want ErrBadSignature", errs[2])
+	}
+	got := must[[]*Message](t)(b.Messages(ctx, "bob", room.ID, Page{}))
+	if len(got) != 1 || got[0].Body != "hello" {
+		t.Fatalf("b holds %v, want just hello", got)
+	}
+	if _, err := b.Room(ctx, "bob", other.ID); !errors.Is(err, ErrNotFound) {
+		t.Errorf("the other room's event was stored: %v", err)
+	}
+}
