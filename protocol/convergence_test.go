@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -29,6 +30,9 @@ type simulation struct {
 	room  RoomID
 	all   []*Signed // every signed event, accepted or refused by its author's replica
 	now   int64
+	// backdated counts accepted events backdate made on parents none of
+	// which was a head of its node.
+	backdated int
 }
 
 func newSimulation(t *testing.T, seed uint64, nodes, accounts int) *simulation {
@@ -200,15 +204,148 @@ func (s *simulation) gossip(a, b int) {
 	}
 }
 
+// backdate makes node n sign a control event on parents of its choosing
+// from its past instead of on its heads, as a node would that wants its
+// event to count from before something it has seen (say, its account's
+// removal). Mostly removals and role changes, by an account of n that was
+// an admin there if any was, so they are often valid and concurrent with
+// later revocations.
+func (s *simulation) backdate(ni int) {
+	n := s.nodes[ni]
+	es := n.replica.Events()
+	var heads []Order
+	var snaps []*Snapshot
+	for range 1 + s.rng.IntN(2) {
+		p, _ := pick(s.rng, es)
+		if slices.Contains(heads, p.Order()) {
+			continue
+		}
+		snap, err := n.replica.SnapshotAfter(p.ID)
+		if err != nil {
+			s.t.Fatal(err)
+		}
+		heads, snaps = append(heads, p.Order()), append(snaps, snap)
+	}
+	past, err := Merge(n.replica, snaps)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	var admins []int
+	for j := range n.accounts {
+		if r, ok := past.State.Role(s.account(ni, j)); ok && r == RoleAdmin {
+			admins = append(admins, j)
+		}
+	}
+	ai, ok := pick(s.rng, admins)
+	if !ok {
+		ai = s.rng.IntN(len(n.accounts))
+	}
+	members := slices.Sorted(maps.Keys(past.State.Members))
+	target, _ := pick(s.rng, members)
+	other, _ := pick(s.rng, s.everyone())
+	roles := []Role{RoleAdmin, RoleMember, RoleReadonly}
+	text := fmt.Sprintf("backdated %d", s.rng.IntN(1000))
+	var c Content
+	switch s.rng.IntN(6) {
+	case 0, 1:
+		c = &MemberRemove{Account: target}
+	case 2, 3:
+		c = &MemberRole{Account: target, Role: roles[s.rng.IntN(3)]}
+	case 4:
+		c = &MemberAdd{Member: MemberInfo{Account: other, Role: roles[s.rng.IntN(3)]}}
+	default:
+		c = &RoomUpdate{Name: &text}
+	}
+	s.now += int64(s.rng.IntN(5000))
+	env := Successor(s.room, heads)
+	env.Author, env.Time = n.accounts[ai], s.now
+	e, err := Sign(n.key, env, c)
+	if err != nil {
+		s.t.Fatalf("sign %T: %v", c, err)
+	}
+	s.all = append(s.all, e)
+	stale := !slices.ContainsFunc(heads, func(h Order) bool { _, ok := n.replica.heads[h.ID]; return ok })
+	switch err := n.replica.Add(e); {
+	case err == nil && stale:
+		s.backdated++
+	case err != nil && !isRuleError(err):
+		s.t.Fatalf("own replica: %v", err)
+	}
+}
+
 func (s *simulation) run(steps int) {
 	for range steps {
 		a := s.rng.IntN(len(s.nodes))
-		if s.rng.IntN(4) == 0 {
+		switch s.rng.IntN(12) {
+		case 0, 1, 2:
 			s.gossip(a, s.rng.IntN(len(s.nodes)))
-		} else {
+		case 3:
+			s.backdate(a)
+		default:
 			s.act(a)
 		}
 	}
+}
+
+// checkResolution checks r's control snapshots against the rules from
+// scratch: resolving the history of each control event gives the snapshot
+// kept after it, resolving all gives the room's, and the events rule 1
+// voids are those a plain reading of it (every pair) finds. It returns how
+// many control events are void.
+func checkResolution(t *testing.T, r *Replica) int {
+	t.Helper()
+	var cs []*Signed
+	for _, e := range r.Events() {
+		if e.Type.IsControl() {
+			cs = append(cs, e)
+		}
+	}
+	for _, e := range cs {
+		want, _ := r.SnapshotAfter(e.ID)
+		hist := make([]*Signed, 0, len(want.History))
+		for _, id := range want.History {
+			h, _ := r.Event(id)
+			hist = append(hist, h)
+		}
+		got, err := Resolve(r, hist)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Key() != want.Key() || !bytes.Equal(enc(t, got.State), enc(t, want.State)) {
+			t.Fatalf("snapshot after %s %s differs from resolving its history", e.Type, e.ID)
+		}
+	}
+	room, err := r.Control()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if all := resolveAll(t, r); !bytes.Equal(enc(t, all), enc(t, room)) {
+		t.Fatal("room's control state differs from resolving all its control events")
+	}
+	in := func(past, e *Signed) bool {
+		s, _ := r.SnapshotAfter(past.ID)
+		_, ok := slices.BinarySearchFunc(s.History, e.ID, compareIDs)
+		return ok
+	}
+	want := map[EventID]struct{}{}
+	for _, e := range cs[1:] {
+		if a, ok := revokes(e); ok && a == e.AuthorID() {
+			continue
+		}
+		for _, rv := range cs[1:] {
+			if a, ok := revokes(rv); ok && a == e.AuthorID() && !in(rv, e) && !in(e, rv) {
+				want[e.ID] = struct{}{}
+			}
+		}
+	}
+	got, err := voided(r, cs[1:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !maps.Equal(got, want) {
+		t.Fatalf("voided %d events, a plain reading of the rule %d", len(got), len(want))
+	}
+	return len(want)
 }
 
 // replay feeds events to a fresh replica and returns its encoded state.
@@ -232,7 +369,10 @@ func replay(t *testing.T, room RoomID, events []*Signed) []byte {
 
 // TestConvergence is the room rules' central property: replicas holding the
 // same events compute the same state, whatever order (and however often)
-// the events arrived, including events that every replica must refuse.
+// the events arrived, including events that every replica must refuse and
+// control events nodes backdate to race removals and demotions. It also
+// checks the snapshots kept event by event against resolving from scratch
+// (checkResolution).
 var convergenceSeeds = flag.Int("convergence.seeds", 30, "how many random histories TestConvergence checks")
 
 func TestConvergence(t *testing.T) {
@@ -240,13 +380,15 @@ func TestConvergence(t *testing.T) {
 	if testing.Short() {
 		seeds = 5
 	}
-	// Across all seeds the histories must fork, merge and refuse, or the
-	// property is checked on easy inputs only.
-	var merges, refused, accepted int
+	// Across all seeds the histories must fork, merge, refuse, backdate and
+	// void, or the property is checked on easy inputs only.
+	var merges, refused, accepted, backdated, void int
 	t.Cleanup(func() {
-		t.Logf("%d histories: %d accepted events, %d merges, %d refused", seeds, accepted, merges, refused)
-		if merges == 0 || refused == 0 || accepted < 20*seeds {
-			t.Errorf("simulation too tame: %d accepted, %d merges, %d refused", accepted, merges, refused)
+		t.Logf("%d histories: %d accepted events, %d merges, %d refused, %d backdated, %d void",
+			seeds, accepted, merges, refused, backdated, void)
+		if merges == 0 || refused == 0 || accepted < 20*seeds || backdated == 0 || void == 0 {
+			t.Errorf("simulation too tame: %d accepted, %d merges, %d refused, %d backdated, %d void",
+				accepted, merges, refused, backdated, void)
 		}
 	})
 	for seed := range uint64(seeds) {
@@ -285,6 +427,8 @@ func TestConvergence(t *testing.T) {
 					t.Fatalf("node %d disagrees after full exchange", i)
 				}
 			}
+			void += checkResolution(t, s.nodes[0].replica)
+			backdated += s.backdated
 			final := s.nodes[0].replica.Events()
 			accepted += len(final)
 			refused += len(s.all) - len(final)

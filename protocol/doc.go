@@ -64,8 +64,13 @@
 //
 // [Check] then applies the room rules at the event's causal past: the
 // control state (kind, settings, members and roles) of the merged snapshots
-// of its parents. Concurrent control events are resolved in the order of
-// (depth, event ID), each applied only if still allowed; see rules.go.
+// of its parents. Concurrent control events are resolved by [Resolve]:
+// revocation wins (a control event by an account is void when a removal,
+// leave or demotion of that account is concurrent with it, neither in the
+// other's causal past), and the rest apply in the order of (depth, event
+// ID), each only if still allowed. So a removed admin's node cannot undo
+// its removal with an event on older parents; two admins who remove each
+// other concurrently both fail.
 //
 // # Limits
 //

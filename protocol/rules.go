@@ -228,7 +228,7 @@ func (c *Control) apply(e *Signed) {
 
 // Snapshot is the control state of a set of events: History is the set of
 // control events it was derived from (the room's create included), sorted by
-// ID; State is the result of resolving them (see [Merge]).
+// ID; State is the result of resolving them (see [Resolve]).
 type Snapshot struct {
 	History []EventID `cbor:"1,keyasint"`
 	State   *Control  `cbor:"2,keyasint"`
@@ -250,7 +250,10 @@ func (s *Snapshot) Key() SnapshotKey {
 
 // After returns the snapshot after e, given before, the snapshot of e's
 // causal past. e must have passed [Authorize] against before.State.
-// Non-control events leave the snapshot as it is.
+// Non-control events leave the snapshot as it is. The result is what
+// [Resolve] gives for before's history and e: e sorts after its causal
+// past and is concurrent with none of it, so it voids nothing there and
+// nothing there voids it.
 func After(before *Snapshot, e *Signed) *Snapshot {
 	if e.Type == TypeRoomCreate {
 		return &Snapshot{History: []EventID{e.ID}, State: newControl(e)}
@@ -273,9 +276,8 @@ func compareIDs(a, b EventID) int { return bytes.Compare(a[:], b[:]) }
 // control state of an event whose parents have those snapshots, or of a
 // room whose heads do. When one history contains all others it is returned
 // as is; otherwise the union's control events are loaded from log and
-// resolved: sorted by [Order], each applied only if [Authorize] still allows
-// it against the state before it. An event that lost to a concurrent change
-// (say, a removal by an admin who was demoted first) has no effect.
+// resolved by [Resolve]. Merge reads only the events and snapshots of
+// accepted control events, so log must hold every event in the histories.
 func Merge(log Log, parents []*Snapshot) (*Snapshot, error) {
 	if len(parents) == 0 {
 		return nil, errors.New("merge snapshots: none given")
@@ -306,21 +308,50 @@ func Merge(log Log, parents []*Snapshot) (*Snapshot, error) {
 		}
 		events = append(events, e)
 	}
-	return Resolve(events)
+	return Resolve(log, events)
 }
 
 // Resolve computes the snapshot of a set of control events that holds the
-// room's create. See [Merge] for the rule.
-func Resolve(events []*Signed) (*Snapshot, error) {
+// room's create and, with each event, every control event in its causal
+// past (as a snapshot's history does). log must hold the events and their
+// snapshots: Resolve reads the snapshots' histories to tell which events
+// are concurrent. It sorts events in place.
+//
+// The rule, the same on every node since it depends on the set alone:
+//
+//  1. Revocation wins: a control event by an account X is void when the set
+//     holds a revocation of X concurrent with it, that is, neither is in
+//     the other's causal past. A revocation of X is a member.remove of X,
+//     X's member.leave, or a member.role giving X any role but admin. It
+//     voids even if it is void or skipped itself: it was valid where it was
+//     made. An event by which X gives up its own rights (X's leave, or X's
+//     removal or role change of X) is never void.
+//  2. The create gives the initial state; every other event, sorted by
+//     [Order], is applied if it is not void and [Authorize] allows it
+//     against the state before it, and skipped otherwise.
+//
+// So a removed or demoted admin's node cannot answer with a control event
+// on parents from before the change (it is concurrent, hence void), and
+// two admins who remove or demote each other concurrently both fail. An
+// event with the revocation in its causal past is not concurrent with it:
+// an account re-added after its removal acts normally.
+func Resolve(log Log, events []*Signed) (*Snapshot, error) {
 	slices.SortFunc(events, func(a, b *Signed) int { return a.Order().Compare(b.Order()) })
 	if len(events) == 0 || events[0].Type != TypeRoomCreate {
 		return nil, errors.New("resolve control state: no room create")
+	}
+	void, err := voided(log, events[1:])
+	if err != nil {
+		return nil, fmt.Errorf("resolve control state: %w", err)
 	}
 	st := newControl(events[0])
 	hist := make([]EventID, 0, len(events))
 	hist = append(hist, events[0].ID)
 	for _, e := range events[1:] {
 		hist = append(hist, e.ID)
+		if _, ok := void[e.ID]; ok {
+			continue
+		}
 		role, ok := st.Role(e.AuthorID())
 		if !ok || authorizeControl(st, e.AuthorID(), role, e.Content) != nil {
 			continue
@@ -329,6 +360,93 @@ func Resolve(events []*Signed) (*Snapshot, error) {
 	}
 	slices.SortFunc(hist, compareIDs)
 	return &Snapshot{History: hist, State: st}, nil
+}
+
+// revokes returns the account whose rights the control event e takes away:
+// the account a member.remove removes, the author of a member.leave, the
+// account a member.role gives a role other than admin. Every control event
+// but a leave needs admin rights, and a role other than admin denies them
+// whatever the account held before, so a member.role counts exactly when
+// it is not a promotion to admin. It returns false for other events.
+func revokes(e *Signed) (AccountID, bool) {
+	switch p := e.Content.(type) {
+	case *MemberRemove:
+		return p.Account, true
+	case *MemberLeave:
+		return e.AuthorID(), true
+	case *MemberRole:
+		return p.Account, p.Role != RoleAdmin
+	}
+	return "", false
+}
+
+// voided returns the IDs of the events of es that rule 1 of [Resolve]
+// voids. es is sorted by [Order] and holds the causal past of each of its
+// events but the create.
+//
+// Cost: one pass to collect the revocations by target, then, for each
+// event by a revoked account, a binary search per revocation of it in the
+// revocation's history, and in the event's own history only when the event
+// is deeper. Histories are loaded lazily, only for such pairs.
+func voided(log Log, es []*Signed) (map[EventID]struct{}, error) {
+	revs := make(map[AccountID][]*Signed)
+	for _, e := range es {
+		if a, ok := revokes(e); ok {
+			revs[a] = append(revs[a], e)
+		}
+	}
+	if len(revs) == 0 {
+		return nil, nil
+	}
+	hists := make(map[EventID][]EventID)
+	past := func(e *Signed) ([]EventID, error) {
+		if h, ok := hists[e.ID]; ok {
+			return h, nil
+		}
+		s, err := log.SnapshotAfter(e.ID)
+		if err != nil {
+			return nil, fmt.Errorf("causal past of %s: %w", e.ID, err)
+		}
+		hists[e.ID] = s.History
+		return s.History, nil
+	}
+	in := func(h []EventID, id EventID) bool {
+		_, ok := slices.BinarySearchFunc(h, id, compareIDs)
+		return ok
+	}
+	void := make(map[EventID]struct{})
+	for _, e := range es {
+		x := e.AuthorID()
+		rs := revs[x]
+		if len(rs) == 0 {
+			continue
+		}
+		if a, ok := revokes(e); ok && a == x {
+			continue // giving up one's own rights is never void
+		}
+		for _, r := range rs {
+			hr, err := past(r)
+			if err != nil {
+				return nil, err
+			}
+			if in(hr, e.ID) {
+				continue // e happened before r
+			}
+			if e.Depth > r.Depth {
+				// Only a deeper event can have r in its past.
+				he, err := past(e)
+				if err != nil {
+					return nil, err
+				}
+				if in(he, r.ID) {
+					continue // e happened after r
+				}
+			}
+			void[e.ID] = struct{}{}
+			break
+		}
+	}
+	return void, nil
 }
 
 // Log is what the room rules read of a room's accepted events. The node
