@@ -1,0 +1,393 @@
+package p2p
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/horenso/horenso/protocol"
+	pubsub "github.com/libp2p/go-libp2p-pubsub"
+	pb "github.com/libp2p/go-libp2p-pubsub/pb"
+	"github.com/libp2p/go-libp2p/core/peer"
+	libp2pproto "github.com/libp2p/go-libp2p/core/protocol"
+)
+
+// room is a room whose topic the node wants to be subscribed to. Its
+// fields are guarded by Host.joinMu.
+type room struct {
+	topic       *pubsub.Topic          // nil until Run joins it
+	relay       pubsub.RelayCancelFunc // our subscription
+	reannounced time.Time              // when we last re-announced it
+}
+
+// reannounceEvery rate-limits re-announcing one room's subscription.
+const reannounceEvery = time.Minute
+
+// Join subscribes the host to room's topic, so it receives and relays the
+// room's gossip; the node calls it when one of its accounts becomes a
+// member of a room. Joining a joined room does nothing. Before Run, the
+// room is recorded and joined when Run starts (after Run has returned, it
+// is only recorded). Once running, Join also schedules a sync of room
+// with the partners that share it.
+func (h *Host) Join(id protocol.RoomID) error {
+	activated, err := h.join(id)
+	if activated {
+		h.scheduleShared(id)
+	}
+	return err
+}
+
+func (h *Host) join(id protocol.RoomID) (activated bool, err error) {
+	h.joinMu.Lock()
+	defer h.joinMu.Unlock()
+	r := h.rooms[id]
+	if r == nil {
+		r = &room{}
+		h.rooms[id] = r
+	}
+	if h.ps == nil || r.topic != nil {
+		return false, nil
+	}
+	if err := h.activateLocked(id, r); err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
+// activateLocked registers room's validator, then joins and subscribes to
+// its topic, in that order so that no message passes unvalidated. The
+// caller holds joinMu and h.ps is set.
+func (h *Host) activateLocked(id protocol.RoomID, r *room) error {
+	if r.topic != nil {
+		return nil
+	}
+	h.stats.room(id) // so that Stats shows the room
+	name := protocol.Topic(id)
+	err := h.ps.RegisterTopicValidator(name, h.validator(id),
+		pubsub.WithValidatorTimeout(h.cfg.ValidateTimeout),
+		pubsub.WithValidatorConcurrency(h.cfg.ValidateConcurrency))
+	if err != nil {
+		return fmt.Errorf("p2p: join room %s: validator: %w", id, err)
+	}
+	t, err := h.ps.Join(name)
+	if err != nil {
+		h.ps.UnregisterTopicValidator(name)
+		return fmt.Errorf("p2p: join room %s: %w", id, err)
+	}
+	relay, err := t.Relay()
+	if err != nil {
+		t.Close()
+		h.ps.UnregisterTopicValidator(name)
+		return fmt.Errorf("p2p: join room %s: subscribe: %w", id, err)
+	}
+	r.topic, r.relay = t, relay
+	return nil
+}
+
+// Leave unsubscribes the host from room's topic; the node calls it when
+// its last account in the room leaves. Leaving a room not joined does
+// nothing.
+func (h *Host) Leave(id protocol.RoomID) error {
+	h.joinMu.Lock()
+	defer h.joinMu.Unlock()
+	r := h.rooms[id]
+	delete(h.rooms, id)
+	if r == nil || r.topic == nil {
+		return nil
+	}
+	r.relay()
+	var errs []error
+	if err := r.topic.Close(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := h.ps.UnregisterTopicValidator(protocol.Topic(id)); err != nil {
+		errs = append(errs, err)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("p2p: leave room %s: %w", id, err)
+	}
+	return nil
+}
+
+// reannounce announces our subscription to room again (by cancelling and
+// renewing it), so that peers whose subscription filter dropped it before
+// they knew we share the room see it now. At most once per
+// reannounceEvery per room.
+func (h *Host) reannounce(id protocol.RoomID) {
+	h.joinMu.Lock()
+	defer h.joinMu.Unlock()
+	r := h.rooms[id]
+	if r == nil || r.topic == nil || time.Since(r.reannounced) < reannounceEvery {
+		return
+	}
+	r.relay()
+	relay, err := r.topic.Relay()
+	if err != nil {
+		h.log.Warn("re-announce room", "room", id, "err", err)
+		return
+	}
+	r.relay, r.reannounced = relay, time.Now()
+	h.stats.reannounced.Add(1)
+	h.log.Debug("re-announced room subscription", "room", id)
+}
+
+// sees reports whether the host is subscribed to room and sees p's
+// subscription to it.
+func (h *Host) sees(id protocol.RoomID, p peer.ID) (subscribed, seen bool) {
+	h.joinMu.Lock()
+	r := h.rooms[id]
+	var t *pubsub.Topic
+	if r != nil {
+		t = r.topic
+	}
+	h.joinMu.Unlock()
+	if t == nil {
+		return false, false
+	}
+	return true, slices.Contains(t.ListPeers(), p)
+}
+
+// Publish sends wire, an event of room this node made and accepted, to
+// the room's topic. The room must be joined (ErrNotJoined otherwise).
+// Publish does not wait for any peer to receive it: peers that miss it
+// get it by sync.
+func (h *Host) Publish(ctx context.Context, id protocol.RoomID, wire []byte) error {
+	if len(wire) > protocol.MaxEventSize {
+		return fmt.Errorf("p2p: publish: %w: %d bytes", protocol.ErrTooLarge, len(wire))
+	}
+	// The node made the event: DecodeStored trusts it, and only reads the
+	// room.
+	e, err := protocol.DecodeStored(wire)
+	if err != nil {
+		return fmt.Errorf("p2p: publish: %w", err)
+	}
+	if e.RoomID() != id {
+		return fmt.Errorf("p2p: publish to room %s: event %s is in room %s", id, e.ID, e.RoomID())
+	}
+	h.joinMu.Lock()
+	running := h.ps != nil
+	var t *pubsub.Topic
+	if r := h.rooms[id]; r != nil {
+		t = r.topic
+	}
+	h.joinMu.Unlock()
+	if !running {
+		return fmt.Errorf("p2p: publish: %w", ErrNotRunning)
+	}
+	if t == nil {
+		return fmt.Errorf("p2p: publish to room %s: %w", id, ErrNotJoined)
+	}
+	if err := t.Publish(ctx, wire); err != nil {
+		if errors.Is(err, pubsub.ErrTopicClosed) {
+			err = ErrNotJoined
+		}
+		return fmt.Errorf("p2p: publish to room %s: %w", id, err)
+	}
+	return nil
+}
+
+// messageID names a pubsub message by the SHA-256 of its data, so one
+// event is one message whichever path it takes.
+func messageID(m *pb.Message) string {
+	sum := sha256.Sum256(m.GetData())
+	return string(sum[:])
+}
+
+// validator returns the topic validator of room: size, decoding (so the
+// signature), room, then Handler.Accept.
+func (h *Host) validator(id protocol.RoomID) pubsub.ValidatorEx {
+	return func(ctx context.Context, from peer.ID, msg *pubsub.Message) pubsub.ValidationResult {
+		if from == h.self {
+			return pubsub.ValidationAccept // our own event, checked by Publish
+		}
+		if !h.enter() {
+			return pubsub.ValidationIgnore
+		}
+		defer h.leave()
+		rc := h.stats.room(id)
+		rc.validated.Add(1)
+		h.stats.gossipReceived.Add(1)
+		log := h.log.With("room", id, "from", nodeID(from).Short())
+
+		reject := func(why string, err error) pubsub.ValidationResult {
+			h.stats.gossipRejected.Add(1)
+			log.Info("rejected gossip", "why", why, "err", err)
+			return pubsub.ValidationReject
+		}
+		data := msg.GetData()
+		if len(data) > protocol.MaxEventSize {
+			return reject("too large", fmt.Errorf("%d bytes", len(data)))
+		}
+		e, err := protocol.Decode(data)
+		if err != nil {
+			return reject("decode", err)
+		}
+		if e.RoomID() != id {
+			return reject("wrong room", fmt.Errorf("event %s is in room %s", e.ID, e.RoomID()))
+		}
+
+		done := h.events.start(e.ID)
+		defer done()
+		err = h.accept1(ctx, from, id, data)
+		var miss *protocol.MissingError
+		if errors.As(err, &miss) && h.events.wait(ctx, miss.IDs) {
+			// A parent was being validated concurrently: try again
+			// now that it is done.
+			err = h.accept1(ctx, from, id, data)
+		}
+		switch {
+		case err == nil:
+			h.stats.gossipAccepted.Add(1)
+			rc.accepted.Add(1)
+			return pubsub.ValidationAccept
+		case errors.As(err, &miss):
+			h.stats.gossipIgnored.Add(1)
+			log.Debug("gossip event misses parents; syncing", "event", e.ID, "missing", len(miss.IDs))
+			h.schedule(from, id)
+			return pubsub.ValidationIgnore
+		case ctx.Err() != nil:
+			return pubsub.ValidationIgnore
+		default:
+			return reject("refused by node", err)
+		}
+	}
+}
+
+// accept1 hands one event to Handler.Accept.
+func (h *Host) accept1(ctx context.Context, from peer.ID, id protocol.RoomID, data []byte) error {
+	errs := h.handler.Accept(ctx, nodeID(from), id, [][]byte{data})
+	if len(errs) != 1 {
+		return fmt.Errorf("handler returned %d results for 1 event", len(errs))
+	}
+	return errs[0]
+}
+
+// inflight tracks the events being validated, so that a child validated
+// concurrently with its parent can wait for it instead of being ignored.
+type inflight struct {
+	mu sync.Mutex
+	m  map[protocol.EventID]chan struct{} // closed when done
+}
+
+// start marks id in flight and returns the function that marks it done.
+func (f *inflight) start(id protocol.EventID) (done func()) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if _, ok := f.m[id]; ok {
+		return func() {}
+	}
+	c := make(chan struct{})
+	f.m[id] = c
+	return func() {
+		f.mu.Lock()
+		delete(f.m, id)
+		f.mu.Unlock()
+		close(c)
+	}
+}
+
+// wait waits until none of ids is in flight; it reports whether any was,
+// and false if ctx ended first.
+func (f *inflight) wait(ctx context.Context, ids []protocol.EventID) bool {
+	var cs []chan struct{}
+	f.mu.Lock()
+	for _, id := range ids {
+		if c, ok := f.m[id]; ok {
+			cs = append(cs, c)
+		}
+	}
+	f.mu.Unlock()
+	for _, c := range cs {
+		select {
+		case <-c:
+		case <-ctx.Done():
+			return false
+		}
+	}
+	return len(cs) > 0
+}
+
+// subFilter is the subscription filter: we subscribe only to room topics,
+// and track a peer's subscription to a room only if its node shares the
+// room. Unsubscriptions always pass.
+type subFilter Host
+
+var _ pubsub.SubscriptionFilter = (*subFilter)(nil)
+
+func (f *subFilter) CanSubscribe(topic string) bool {
+	_, err := protocol.ParseTopic(topic)
+	return err == nil
+}
+
+func (f *subFilter) FilterIncomingSubscriptions(from peer.ID, subs []*pb.RPC_SubOpts) ([]*pb.RPC_SubOpts, error) {
+	h := (*Host)(f)
+	kept := subs[:0:0]
+	for _, s := range subs {
+		id, err := protocol.ParseTopic(s.GetTopicid())
+		if err != nil {
+			continue
+		}
+		if s.GetSubscribe() && !h.handler.Shares(nodeID(from), id) {
+			h.stats.refusedSubs.Add(1)
+			h.log.Debug("refused subscription of a peer not in the room", "peer", nodeID(from).Short(), "room", id)
+			continue
+		}
+		kept = append(kept, s)
+	}
+	return pubsub.FilterSubscriptions(kept, func(string) bool { return true }), nil
+}
+
+// peerFilter keeps pubsub from grafting, gossiping to or answering a peer
+// on a topic whose room the peer's node does not share.
+func (h *Host) peerFilter(p peer.ID, topic string) bool {
+	id, err := protocol.ParseTopic(topic)
+	return err == nil && h.handler.Shares(nodeID(p), id)
+}
+
+// tracer counts what pubsub does with messages outside our validator.
+// Pubsub calls it synchronously from its event loop: it only counts.
+type tracer Host
+
+var _ pubsub.RawTracer = (*tracer)(nil)
+
+func (t *tracer) RecvRPC(rpc *pubsub.RPC) {
+	for _, m := range rpc.GetPublish() {
+		if id, err := protocol.ParseTopic(m.GetTopic()); err == nil {
+			if rc := t.stats.lookup(id); rc != nil {
+				rc.received.Add(1)
+			}
+		}
+	}
+}
+
+func (t *tracer) RejectMessage(msg *pubsub.Message, reason string) {
+	switch reason {
+	case pubsub.RejectValidationFailed, pubsub.RejectValidationIgnored, pubsub.RejectSelfOrigin:
+		// Counted by the validator, or not a peer's fault.
+	case pubsub.RejectValidationQueueFull, pubsub.RejectValidationThrottled:
+		t.stats.gossipDropped.Add(1)
+	default:
+		t.stats.gossipRejected.Add(1)
+	}
+}
+
+func (t *tracer) DuplicateMessage(*pubsub.Message)                     { t.stats.gossipDuplicates.Add(1) }
+func (t *tracer) UndeliverableMessage(*pubsub.Message)                 { t.stats.gossipDropped.Add(1) }
+func (t *tracer) ThrottlePeer(peer.ID)                                 { t.stats.gossipDropped.Add(1) }
+func (t *tracer) DropRPC(*pubsub.RPC, peer.ID)                         { t.stats.gossipSendDropped.Add(1) }
+func (t *tracer) AddPeer(peer.ID, libp2pproto.ID)                      {}
+func (t *tracer) RemovePeer(peer.ID)                                   {}
+func (t *tracer) OnNewOutboundStream(peer.ID, libp2pproto.ID)          {}
+func (t *tracer) OnClosedOutboundStream(peer.ID)                       {}
+func (t *tracer) Join(string)                                          {}
+func (t *tracer) Leave(string)                                         {}
+func (t *tracer) Graft(peer.ID, string)                                {}
+func (t *tracer) Prune(peer.ID, string)                                {}
+func (t *tracer) ValidateMessage(*pubsub.Message)                      {}
+func (t *tracer) DeliverMessage(*pubsub.Message)                       {}
+func (t *tracer) SendRPC(*pubsub.RPC, peer.ID)                         {}
+func (t *tracer) SendRPCCompleted(*pubsub.RPC, peer.ID, time.Duration) {}

@@ -1,0 +1,173 @@
+package p2p
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/horenso/horenso/protocol"
+)
+
+// publish has h's node take in es, as the origin does, and publishes them.
+func publish(t *testing.T, h *testHost, es ...*protocol.Signed) {
+	t.Helper()
+	for _, e := range es {
+		h.fake.add(t, e)
+		if err := h.Publish(t.Context(), e.RoomID(), e.Wire()); err != nil {
+			t.Fatalf("%s: publish: %v", h.name, err)
+		}
+	}
+}
+
+// TestGossipOnlyReachesSharingNodes runs three partners: a and b host
+// members of a room, c does not, though c believes it does and subscribes
+// to the room's topic. a and b exchange the room's events by gossip; c
+// receives none of them, by gossip or by sync.
+func TestGossipOnlyReachesSharingNodes(t *testing.T) {
+	ka, kb, kc := keyOf("a"), keyOf("b"), keyOf("c")
+	ida, idb, idc := idOf(ka), idOf(kb), idOf(kc)
+	create := newRoom(t, ka, 1, idb)
+	room := create.RoomID()
+	fa, fb, fc := newFakeNode(ida), newFakeNode(idb), newFakeNode(idc)
+	fa.view(room, ida, idb)
+	fb.view(room, ida, idb)
+	fc.view(room, ida, idb, idc)
+	fa.add(t, create)
+	fb.add(t, create)
+
+	a, b, c := startHost(t, "a", fa), startHost(t, "b", fb), startHost(t, "c", fc)
+	pair(t, a, b, "quic-v1")
+	pair(t, a, c, "tcp")
+	pair(t, b, c, "tcp")
+	waitFor(t, "a and b subscribed to each other", func() bool {
+		_, ab := a.sees(room, b.self)
+		_, ba := b.sees(room, a.self)
+		return ab && ba
+	})
+	waitFor(t, "a and b refusing c's subscription", func() bool {
+		return a.Stats().RefusedSubscriptions > 0 && b.Stats().RefusedSubscriptions > 0
+	})
+
+	// A burst of a chain of posts: children are validated concurrently
+	// with their parents.
+	publish(t, a, posts(t, ka, "alice", room, []protocol.Order{create.Order()}, 50)...)
+	waitFor(t, "b to hold a's posts", func() bool {
+		st := b.Stats()
+		return fb.count(room) == 51 && st.GossipAccepted+st.GossipIgnored == 50
+	})
+	publish(t, b, posts(t, kb, "bob", room, fb.heads(room), 5)...)
+	waitFor(t, "a to hold b's posts", func() bool { return fa.count(room) == 56 })
+
+	if st := b.Stats(); st.GossipRejected != 0 || st.Rooms[room].Validated != 50 {
+		t.Errorf("b's gossip stats: %+v", st)
+	}
+	if st := a.Stats(); st.GossipRejected != 0 || st.Rooms[room].Validated != 5 {
+		t.Errorf("a's gossip stats: %+v", st)
+	}
+	if err := c.SyncRoom(t.Context(), a.ID(), room); !errors.Is(err, ErrRefused) {
+		t.Errorf("c's sync of the room: %v, want ErrRefused", err)
+	}
+	st := c.Stats()
+	if got := st.Rooms[room]; got != (RoomStats{}) {
+		t.Errorf("c received gossip of a room it has no member in: %+v", got)
+	}
+	if st.GossipReceived != 0 || st.SyncEvents != 0 || fc.count(room) != 0 {
+		t.Errorf("c received events of a room it has no member in: %+v, holds %d", st, fc.count(room))
+	}
+}
+
+// TestMissingParentsTriggerSync publishes an event whose parent the
+// receiver lacks: the receiver ignores it, syncs the room with the sender
+// and ends up with both.
+func TestMissingParentsTriggerSync(t *testing.T) {
+	ka, kb := keyOf("a"), keyOf("b")
+	ida, idb := idOf(ka), idOf(kb)
+	create := newRoom(t, ka, 2, idb)
+	room := create.RoomID()
+	fa, fb := newFakeNode(ida), newFakeNode(idb)
+	fa.view(room, ida, idb)
+	fb.view(room, ida, idb)
+	fa.add(t, create)
+	fb.add(t, create)
+	a, b := startHost(t, "a", fa), startHost(t, "b", fb)
+	pair(t, a, b, "tcp")
+	// Let the sync rounds of connecting end, so that they cannot carry
+	// the parent.
+	waitFor(t, "connection sync rounds", func() bool { return a.Stats().SyncServed > 0 && b.Stats().SyncServed > 0 })
+	waitFor(t, "a to see b's subscription", func() bool { _, ok := a.sees(room, b.self); return ok })
+
+	es := posts(t, ka, "alice", room, []protocol.Order{create.Order()}, 2)
+	fa.add(t, es[0])
+	rounds := b.Stats().SyncRounds
+	publish(t, a, es[1])
+	waitFor(t, "b to sync both posts", func() bool { return fb.count(room) == 3 && b.Stats().SyncEvents > 0 })
+	st := b.Stats()
+	if st.GossipIgnored != 1 || st.GossipRejected != 0 || st.SyncRounds <= rounds || st.SyncEvents == 0 {
+		t.Errorf("b's stats: %+v (rounds before: %d)", st, rounds)
+	}
+}
+
+// TestResubscribe: a dropped c's subscription while it did not know c
+// shares the room; once it knows, c's sync rounds tell c to announce it
+// again, and gossip flows to c.
+func TestResubscribe(t *testing.T) {
+	ka, kc := keyOf("a"), keyOf("c")
+	ida, idc := idOf(ka), idOf(kc)
+	create := newRoom(t, ka, 3, idc)
+	room := create.RoomID()
+	fa, fc := newFakeNode(ida), newFakeNode(idc)
+	fa.view(room, ida)
+	fc.view(room, ida, idc)
+	fa.add(t, create)
+	fc.add(t, create)
+	a := startHost(t, "a", fa)
+	c := startHost(t, "c", fc, func(cfg *Config) { cfg.SyncInterval = 200 * time.Millisecond })
+	pair(t, a, c, "tcp")
+	waitFor(t, "a refusing c's subscription", func() bool { return a.Stats().RefusedSubscriptions > 0 })
+
+	fa.view(room, ida, idc) // c's member was added, as far as a knows
+	waitFor(t, "c to re-announce, and a to see it", func() bool {
+		_, ok := a.sees(room, c.self)
+		return ok && c.Stats().Reannounced > 0
+	})
+	publish(t, a, posts(t, ka, "alice", room, []protocol.Order{create.Order()}, 1)...)
+	waitFor(t, "c to receive gossip", func() bool { return c.Stats().Rooms[room].Validated > 0 })
+}
+
+// TestJoinLeave checks that leaving a room's topic stops its gossip, and
+// joining again resumes it.
+func TestJoinLeave(t *testing.T) {
+	ka, kb := keyOf("a"), keyOf("b")
+	ida, idb := idOf(ka), idOf(kb)
+	create := newRoom(t, ka, 6, idb)
+	room := create.RoomID()
+	fa, fb := newFakeNode(ida), newFakeNode(idb)
+	fa.view(room, ida, idb)
+	fb.view(room, ida, idb)
+	fa.add(t, create)
+	fb.add(t, create)
+	a, b := startHost(t, "a", fa), startHost(t, "b", fb)
+	pair(t, a, b, "tcp")
+	waitFor(t, "a to see b's subscription", func() bool { _, ok := a.sees(room, b.self); return ok })
+
+	if err := b.Leave(room); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "a to see b leave", func() bool { _, ok := a.sees(room, b.self); return !ok })
+	if err := b.Publish(t.Context(), room, create.Wire()); !errors.Is(err, ErrNotJoined) {
+		t.Errorf("Publish after Leave: %v, want ErrNotJoined", err)
+	}
+	if err := b.Join(room); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Join(room); err != nil {
+		t.Fatalf("second Join: %v", err)
+	}
+	waitFor(t, "a to see b again", func() bool { _, ok := a.sees(room, b.self); return ok })
+	before := b.Stats().Rooms[room].Validated
+	publish(t, a, posts(t, ka, "alice", room, []protocol.Order{create.Order()}, 1)...)
+	waitFor(t, "b to receive gossip again", func() bool { return b.Stats().Rooms[room].Validated > before })
+	if err := a.Publish(t.Context(), protocol.RoomID{9}, create.Wire()); err == nil {
+		t.Error("Publish of an event into another room succeeded")
+	}
+}

@@ -1,0 +1,445 @@
+package p2p
+
+import (
+	"context"
+	"crypto/ed25519"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/horenso/horenso/protocol"
+	"github.com/libp2p/go-libp2p"
+	pubsub "github.com/libp2p/go-libp2p-pubsub"
+	"github.com/libp2p/go-libp2p/core/connmgr"
+	"github.com/libp2p/go-libp2p/core/crypto"
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/peerstore"
+	libp2pproto "github.com/libp2p/go-libp2p/core/protocol"
+	"github.com/libp2p/go-libp2p/p2p/security/noise"
+	tls "github.com/libp2p/go-libp2p/p2p/security/tls"
+	quic "github.com/libp2p/go-libp2p/p2p/transport/quic"
+	"github.com/libp2p/go-libp2p/p2p/transport/tcp"
+	ma "github.com/multiformats/go-multiaddr"
+)
+
+// Handler is what the node engine gives the network layer. Its methods are
+// called concurrently, some from pubsub's event loop (see the package
+// comment for what they must not do).
+type Handler interface {
+	// Shares reports whether peer's node hosts a member of room, so it may
+	// receive room's events (subscribe to its topic, receive gossip, sync
+	// it). Cheap; called on every routing decision.
+	Shares(peer protocol.NodeID, room protocol.RoomID) bool
+	// Accept validates and durably stores events of room received from
+	// peer (by gossip: one event; by sync: a batch in the order the sender
+	// sent, parents first). The host has decoded every event with
+	// protocol.Decode and checked it belongs to room. Accept returns one
+	// error per event: nil for stored-or-already-had, a
+	// *protocol.MissingError (errors.As) when the event's parents are
+	// unknown (not the peer's fault: the host syncs that room with that
+	// peer), any other error = the event is invalid (the host rejects it,
+	// counts it, and for gossip tells pubsub ValidationReject; for sync,
+	// resets the stream). Accept is also called for a room the node holds
+	// nothing of, when a partner named that room in a sync request: the
+	// partner believes one of the node's accounts was added to it, and the
+	// host pulled the room. The node decides whether to keep it; valid
+	// events it declines to keep should get nil, not an error, since the
+	// peer did nothing wrong.
+	Accept(ctx context.Context, from protocol.NodeID, room protocol.RoomID, events [][]byte) []error
+	// Heads returns the node's current heads of room (empty if it holds no
+	// such room).
+	Heads(ctx context.Context, room protocol.RoomID) ([]protocol.EventID, error)
+	// Missing calls emit with the wire bytes of every event of room that a
+	// node whose heads are have lacks, parents before children (ascending
+	// depth). Unknown IDs in have are ignored. If emit returns an error,
+	// Missing stops and returns it. emit copies wire: Missing may reuse
+	// the buffer once emit returns. emit writes to the network, so it may
+	// block for up to SyncTimeout.
+	Missing(ctx context.Context, room protocol.RoomID, have []protocol.EventID, emit func(wire []byte) error) error
+	// Rooms returns the rooms this node hosts members of (to subscribe to
+	// at start and to sync).
+	Rooms(ctx context.Context) ([]protocol.RoomID, error)
+}
+
+// Config configures a Host. Identity and Handler are required; every other
+// field's zero value means its default.
+type Config struct {
+	// Identity is the node's Ed25519 key. It is the libp2p identity, so
+	// the host's ID is protocol.NodeIDFromKey of its public key.
+	Identity ed25519.PrivateKey
+	// Handler is the node engine.
+	Handler Handler
+	// Listen lists the multiaddrs to listen on.
+	// Default: /ip4/0.0.0.0/tcp/4001 and /ip4/0.0.0.0/udp/4001/quic-v1.
+	Listen []string
+	// Partners lists the initial partners, each a multiaddr ending in
+	// /p2p/<node id>, e.g. /ip4/192.0.2.7/tcp/4001/p2p/12D3KooW… or
+	// /ip4/192.0.2.7/udp/4001/quic-v1/p2p/12D3KooW…. Several addresses of
+	// one partner may be given. The node persists its partners; the host
+	// keeps them in memory only. Default: none.
+	Partners []string
+	// Logger receives the host's logs. Default: slog.Default().
+	Logger *slog.Logger
+
+	// SyncInterval is the mean time between two anti-entropy rounds with
+	// each partner; every wait is drawn uniformly from ±50% of it.
+	// Default: 30s.
+	SyncInterval time.Duration
+	// SyncTimeout bounds opening a sync stream and the wait for each of
+	// its frames, either way. Default: 30s.
+	SyncTimeout time.Duration
+	// RedialMin and RedialMax bound the backoff between two dials of a
+	// partner: it starts at RedialMin, doubles after each dial, is
+	// jittered ±50%, and is reset by a successful sync round.
+	// Default: 1s and 5m.
+	RedialMin, RedialMax time.Duration
+	// DialTimeout bounds one dial of a partner. Default: 15s.
+	DialTimeout time.Duration
+
+	// OutboundQueueSize is how many pubsub RPCs may wait to be written to
+	// one peer before further ones are dropped (and counted). Pubsub's own
+	// default of 32 drops messages when a user pastes a burst of messages
+	// into a busy room; partners are few, so a deeper queue costs little.
+	// Default: 256.
+	OutboundQueueSize int
+	// ValidateQueueSize is the length of pubsub's queue in front of the
+	// validators; a message arriving when it is full is dropped (and
+	// counted). Pubsub's default of 32 is meant for many cheap, in-memory
+	// validations; ours end in a disk write. Default: 256.
+	ValidateQueueSize int
+	// ValidateConcurrency bounds the validations running at once, across
+	// all rooms; over it, messages are dropped (and counted), and
+	// anti-entropy repairs them later. Accept ends in the node's single
+	// writer, so more would only queue there. Default: 256.
+	ValidateConcurrency int
+	// ValidateTimeout bounds one gossip validation (Handler.Accept of one
+	// event included). Default: 10s.
+	ValidateTimeout time.Duration
+}
+
+// Defaults of Config.
+const (
+	DefaultSyncInterval        = 30 * time.Second
+	DefaultSyncTimeout         = 30 * time.Second
+	DefaultRedialMin           = time.Second
+	DefaultRedialMax           = 5 * time.Minute
+	DefaultDialTimeout         = 15 * time.Second
+	DefaultOutboundQueueSize   = 256
+	DefaultValidateQueueSize   = 256
+	DefaultValidateConcurrency = 256
+	DefaultValidateTimeout     = 10 * time.Second
+)
+
+// DefaultListen is the default of Config.Listen.
+var DefaultListen = []string{"/ip4/0.0.0.0/tcp/4001", "/ip4/0.0.0.0/udp/4001/quic-v1"}
+
+// Errors returned by Host methods.
+var (
+	// ErrNotRunning: the call needs Run to be running.
+	ErrNotRunning = errors.New("p2p host not running")
+	// ErrNotJoined: Publish in a room the host has not joined.
+	ErrNotJoined = errors.New("room not joined")
+	// ErrNotPartner: the peer is not a partner.
+	ErrNotPartner = errors.New("not a partner")
+	// ErrUnreachable: a partner was added but could not be dialed yet;
+	// the host keeps redialing it.
+	ErrUnreachable = errors.New("partner unreachable")
+	// ErrRefused: the peer refused to sync a room with this node.
+	ErrRefused = errors.New("sync refused")
+	// ErrMisbehaved: the peer sent a bad frame or event on a sync stream,
+	// which was reset.
+	ErrMisbehaved = errors.New("peer misbehaved")
+)
+
+// Host is a node's libp2p host. Make one with New, start it with Run.
+type Host struct {
+	cfg     Config
+	log     *slog.Logger
+	handler Handler
+	key     crypto.PrivKey
+	self    peer.ID
+	id      protocol.NodeID
+	listen  []ma.Multiaddr
+	stats   stats
+	events  inflight
+
+	started   atomic.Bool
+	ready     chan struct{} // closed once listening, or when Run returns
+	readyOnce sync.Once
+	kick      chan struct{} // cap 1: wakes Run to start new partners' loops
+
+	// mu guards the fields below. It is never held while calling libp2p,
+	// pubsub or the Handler. Lock order: joinMu, then mu.
+	mu       sync.Mutex
+	lh       host.Host // while Run runs
+	partners map[peer.ID]*partner
+	closing  bool           // Run is returning: no new callbacks
+	calls    sync.WaitGroup // callbacks from libp2p in flight; see enter
+
+	// joinMu serializes Join, Leave and re-announcements, and guards
+	// the fields below.
+	joinMu sync.Mutex
+	ps     *pubsub.PubSub // while Run runs
+	rooms  map[protocol.RoomID]*room
+}
+
+// New checks cfg and returns a Host. It starts nothing; see Run.
+func New(cfg Config) (*Host, error) {
+	if len(cfg.Identity) != ed25519.PrivateKeySize {
+		return nil, errors.New("p2p: config: Identity is not an Ed25519 private key")
+	}
+	if cfg.Handler == nil {
+		return nil, errors.New("p2p: config: no Handler")
+	}
+	if cfg.Listen == nil {
+		cfg.Listen = DefaultListen
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	setDefault(&cfg.SyncInterval, DefaultSyncInterval)
+	setDefault(&cfg.SyncTimeout, DefaultSyncTimeout)
+	setDefault(&cfg.RedialMin, DefaultRedialMin)
+	setDefault(&cfg.RedialMax, DefaultRedialMax)
+	setDefault(&cfg.DialTimeout, DefaultDialTimeout)
+	setDefault(&cfg.OutboundQueueSize, DefaultOutboundQueueSize)
+	setDefault(&cfg.ValidateQueueSize, DefaultValidateQueueSize)
+	setDefault(&cfg.ValidateConcurrency, DefaultValidateConcurrency)
+	setDefault(&cfg.ValidateTimeout, DefaultValidateTimeout)
+	for _, d := range []time.Duration{cfg.SyncInterval, cfg.SyncTimeout, cfg.RedialMin, cfg.RedialMax, cfg.DialTimeout, cfg.ValidateTimeout} {
+		if d < 0 {
+			return nil, fmt.Errorf("p2p: config: negative duration %v", d)
+		}
+	}
+	if cfg.OutboundQueueSize < 0 || cfg.ValidateQueueSize < 0 || cfg.ValidateConcurrency < 0 {
+		return nil, errors.New("p2p: config: negative queue size")
+	}
+	if cfg.RedialMax < cfg.RedialMin {
+		return nil, fmt.Errorf("p2p: config: RedialMax %v is below RedialMin %v", cfg.RedialMax, cfg.RedialMin)
+	}
+
+	key, err := crypto.UnmarshalEd25519PrivateKey(cfg.Identity)
+	if err != nil {
+		return nil, fmt.Errorf("p2p: config: identity: %w", err)
+	}
+	self, err := peer.IDFromPrivateKey(key)
+	if err != nil {
+		return nil, fmt.Errorf("p2p: config: identity: %w", err)
+	}
+	id := protocol.NodeIDFromKey(cfg.Identity.Public().(ed25519.PublicKey))
+	if self.String() != string(id) {
+		return nil, fmt.Errorf("p2p: config: libp2p peer ID %s differs from node ID %s", self, id)
+	}
+	h := &Host{
+		cfg: cfg, log: cfg.Logger, handler: cfg.Handler, key: key, self: self, id: id,
+		ready: make(chan struct{}), kick: make(chan struct{}, 1),
+		partners: map[peer.ID]*partner{}, rooms: map[protocol.RoomID]*room{},
+	}
+	h.stats.rooms = map[protocol.RoomID]*roomCounters{}
+	h.events.m = map[protocol.EventID]chan struct{}{}
+	for _, s := range cfg.Listen {
+		a, err := ma.NewMultiaddr(s)
+		if err != nil {
+			return nil, fmt.Errorf("p2p: config: listen address %q: %w", s, err)
+		}
+		h.listen = append(h.listen, a)
+	}
+	for _, s := range cfg.Partners {
+		info, err := h.parsePartner(s)
+		if err != nil {
+			return nil, fmt.Errorf("p2p: config: %w", err)
+		}
+		h.addPartnerLocked(info)
+	}
+	return h, nil
+}
+
+func setDefault[T comparable](v *T, def T) {
+	var zero T
+	if *v == zero {
+		*v = def
+	}
+}
+
+// ID returns the host's node ID, its libp2p peer ID.
+func (h *Host) ID() protocol.NodeID { return h.id }
+
+// Ready returns a channel closed once Run listens, or once Run has
+// returned without listening (then Addrs is empty).
+func (h *Host) Ready() <-chan struct{} { return h.ready }
+
+// Addrs returns the host's listen addresses as full multiaddrs ending in
+// /p2p/<node id>, which partners can dial, or nil when Run is not
+// listening. An unspecified listen address (0.0.0.0) is expanded to the
+// machine's interface addresses.
+func (h *Host) Addrs() []string {
+	lh := h.host()
+	if lh == nil {
+		return nil
+	}
+	addrs, err := peer.AddrInfoToP2pAddrs(&peer.AddrInfo{ID: h.self, Addrs: lh.Addrs()})
+	if err != nil {
+		return nil
+	}
+	out := make([]string, len(addrs))
+	for i, a := range addrs {
+		out[i] = a.String()
+	}
+	return out
+}
+
+func (h *Host) host() host.Host {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.lh
+}
+
+// Run listens, joins the topics of Handler.Rooms and of rooms joined
+// before, dials the partners and keeps them connected and in sync until
+// ctx ends. It returns nil then, after every goroutine it started has
+// exited, and an error if the host cannot start. Run may be called once.
+func (h *Host) Run(ctx context.Context) error {
+	if !h.started.CompareAndSwap(false, true) {
+		return errors.New("p2p: Run called twice")
+	}
+	defer h.readyOnce.Do(func() { close(h.ready) })
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+
+	lh, err := libp2p.New(
+		libp2p.Identity(h.key),
+		libp2p.ListenAddrs(h.listen...),
+		libp2p.Transport(tcp.NewTCPTransport),
+		libp2p.Transport(quic.NewTransport),
+		libp2p.Security(noise.ID, noise.New),
+		libp2p.Security(tls.ID, tls.New),
+		libp2p.ConnectionGater((*gater)(h)),
+		// The gater admits only partners, whose number the operator
+		// sets, and sync streams have their own limits and deadlines: a
+		// resource manager would only add limits that surprise.
+		libp2p.ResourceManager(&network.NullResourceManager{}),
+		libp2p.ConnectionManager(&connmgr.NullConnMgr{}),
+		libp2p.DisableRelay(),
+		libp2p.DisableMetrics(),
+		libp2p.DisableIdentifyAddressDiscovery(),
+		// Partners are dialed on purpose: never stop dialing UDP or IPv6
+		// because other dials failed.
+		libp2p.UDPBlackHoleSuccessCounter(nil),
+		libp2p.IPv6BlackHoleSuccessCounter(nil),
+		libp2p.UserAgent("horenso"),
+	)
+	if err != nil {
+		return fmt.Errorf("p2p: start host: %w", err)
+	}
+	ps, err := pubsub.NewGossipSub(ctx, lh,
+		pubsub.WithMessageSignaturePolicy(pubsub.StrictNoSign),
+		pubsub.WithNoAuthor(),
+		pubsub.WithMessageIdFn(messageID),
+		// The origin sends its event to every subscriber it admitted, not
+		// only to its mesh: partners are few, and a fresh mesh may still
+		// be empty.
+		pubsub.WithFloodPublish(true),
+		pubsub.WithSubscriptionFilter((*subFilter)(h)),
+		pubsub.WithPeerFilter(h.peerFilter),
+		pubsub.WithRawTracer((*tracer)(h)),
+		pubsub.WithPeerOutboundQueueSize(h.cfg.OutboundQueueSize),
+		pubsub.WithValidateQueueSize(h.cfg.ValidateQueueSize),
+		pubsub.WithValidateThrottle(h.cfg.ValidateConcurrency),
+		pubsub.WithLogger(h.log.With("component", "pubsub")),
+	)
+	if err != nil {
+		lh.Close()
+		return fmt.Errorf("p2p: start pubsub: %w", err)
+	}
+
+	var loops sync.WaitGroup
+	defer func() {
+		cancel()
+		h.mu.Lock()
+		h.closing = true
+		h.lh = nil
+		h.mu.Unlock()
+		loops.Wait()
+		lh.RemoveStreamHandler(protocol.SyncProtocolID)
+		if err := lh.Close(); err != nil {
+			h.log.Warn("close libp2p host", "err", err)
+		}
+		h.calls.Wait()
+		h.joinMu.Lock()
+		h.ps = nil
+		for _, r := range h.rooms {
+			r.topic, r.relay = nil, nil
+		}
+		h.joinMu.Unlock()
+	}()
+
+	lh.SetStreamHandler(libp2pproto.ID(protocol.SyncProtocolID), func(s network.Stream) { h.serveSync(ctx, s) })
+	lh.Network().Notify(&network.NotifyBundle{
+		ConnectedF:    func(_ network.Network, c network.Conn) { h.connectedPartner(c.RemotePeer()) },
+		DisconnectedF: func(_ network.Network, c network.Conn) { h.wakePartner(c.RemotePeer()) },
+	})
+	h.mu.Lock()
+	h.lh = lh
+	for _, p := range h.partners {
+		lh.Peerstore().AddAddrs(p.id, p.addrs, peerstore.PermanentAddrTTL)
+	}
+	h.mu.Unlock()
+
+	rooms, err := h.handler.Rooms(ctx)
+	if err != nil {
+		return fmt.Errorf("p2p: list rooms: %w", err)
+	}
+	h.joinMu.Lock()
+	h.ps = ps
+	for _, id := range rooms {
+		if h.rooms[id] == nil {
+			h.rooms[id] = &room{}
+		}
+	}
+	for id, r := range h.rooms {
+		if err := h.activateLocked(id, r); err != nil {
+			h.joinMu.Unlock()
+			return err
+		}
+	}
+	h.joinMu.Unlock()
+	h.log.Info("p2p host listening", "id", h.id, "addrs", h.Addrs(), "rooms", len(rooms))
+	h.readyOnce.Do(func() { close(h.ready) })
+
+	for {
+		h.startPartners(ctx, &loops)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-h.kick:
+		}
+	}
+}
+
+// enter registers a callback from libp2p (a validator, a stream handler)
+// so that Run waits for it; it reports false once Run is returning, and
+// the callback must then give up. Every true is paired with leave.
+func (h *Host) enter() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closing || h.lh == nil {
+		return false
+	}
+	h.calls.Add(1)
+	return true
+}
+
+func (h *Host) leave() { h.calls.Done() }
+
+// jitter returns d scaled by a uniform factor in [0.5, 1.5).
+func jitter(d time.Duration) time.Duration {
+	return d/2 + rand.N(d)
+}
+
+func nodeID(p peer.ID) protocol.NodeID { return protocol.NodeID(p.String()) }

@@ -1,0 +1,103 @@
+package p2p
+
+import (
+	"sync"
+	"sync/atomic"
+
+	"github.com/horenso/horenso/protocol"
+)
+
+// Stats counts what the host did since New. Gossip counts are of messages
+// from peers; the host's own publications are not counted.
+type Stats struct {
+	GossipReceived    uint64 // messages that reached a validator
+	GossipAccepted    uint64 // … that the Handler stored or already had
+	GossipRejected    uint64 // invalid: too large, undecodable, wrong room, refused by the Handler or by pubsub's checks
+	GossipIgnored     uint64 // … whose parents were unknown; a sync was scheduled
+	GossipDuplicates  uint64 // messages pubsub dropped as already seen
+	GossipDropped     uint64 // messages pubsub dropped unvalidated: validation queue full or throttled
+	GossipSendDropped uint64 // RPCs pubsub dropped because a peer's outbound queue was full
+
+	SyncRounds     uint64 // sync exchanges this host started as requester, one stream each
+	SyncRequests   uint64 // request frames it sent: one round trip each
+	SyncFrames     uint64 // events frames it received
+	SyncEvents     uint64 // events received by sync that the Handler stored or already had
+	SyncParked     uint64 // events received by sync whose dependencies were unknown
+	SyncRefused    uint64 // rooms responders refused to serve this host
+	SyncServed     uint64 // requests this host answered
+	SyncMisbehaved uint64 // sync streams reset because the peer sent a bad frame or event
+
+	RefusedConns         uint64 // connections and dials refused: not a partner
+	RefusedSubscriptions uint64 // peers' subscriptions dropped: their node does not share the room
+	Reannounced          uint64 // subscriptions announced again on a peer's request
+
+	// Rooms counts, per room joined since New, the gossip of the room's
+	// topic that came from peers.
+	Rooms map[protocol.RoomID]RoomStats
+}
+
+// RoomStats counts one room's gossip from peers.
+type RoomStats struct {
+	Received  uint64 // messages of its topic that arrived, duplicates included
+	Validated uint64 // messages passed to its validator
+	Accepted  uint64 // … that the Handler stored or already had
+}
+
+type stats struct {
+	gossipReceived, gossipAccepted, gossipRejected, gossipIgnored atomic.Uint64
+	gossipDuplicates, gossipDropped, gossipSendDropped            atomic.Uint64
+	syncRounds, syncRequests, syncFrames, syncEvents, syncParked  atomic.Uint64
+	syncRefused, syncServed, syncMisbehaved                       atomic.Uint64
+	refusedConns, refusedSubs, reannounced                        atomic.Uint64
+
+	// mu guards rooms; the counters in it are atomic.
+	mu    sync.RWMutex
+	rooms map[protocol.RoomID]*roomCounters
+}
+
+type roomCounters struct{ received, validated, accepted atomic.Uint64 }
+
+// room returns id's counters, adding them if new.
+func (s *stats) room(id protocol.RoomID) *roomCounters {
+	if rc := s.lookup(id); rc != nil {
+		return rc
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rc := s.rooms[id]
+	if rc == nil {
+		rc = new(roomCounters)
+		s.rooms[id] = rc
+	}
+	return rc
+}
+
+// lookup returns id's counters, or nil if the room was never joined.
+func (s *stats) lookup(id protocol.RoomID) *roomCounters {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.rooms[id]
+}
+
+// Stats returns a snapshot of the host's counters.
+func (h *Host) Stats() Stats {
+	s := &h.stats
+	out := Stats{
+		GossipReceived: s.gossipReceived.Load(), GossipAccepted: s.gossipAccepted.Load(),
+		GossipRejected: s.gossipRejected.Load(), GossipIgnored: s.gossipIgnored.Load(),
+		GossipDuplicates: s.gossipDuplicates.Load(), GossipDropped: s.gossipDropped.Load(),
+		GossipSendDropped: s.gossipSendDropped.Load(),
+		SyncRounds:        s.syncRounds.Load(), SyncRequests: s.syncRequests.Load(), SyncFrames: s.syncFrames.Load(),
+		SyncEvents: s.syncEvents.Load(), SyncParked: s.syncParked.Load(), SyncRefused: s.syncRefused.Load(),
+		SyncServed: s.syncServed.Load(), SyncMisbehaved: s.syncMisbehaved.Load(),
+		RefusedConns: s.refusedConns.Load(), RefusedSubscriptions: s.refusedSubs.Load(),
+		Reannounced: s.reannounced.Load(),
+		Rooms:       map[protocol.RoomID]RoomStats{},
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	for id, rc := range s.rooms {
+		out.Rooms[id] = RoomStats{Received: rc.received.Load(), Validated: rc.validated.Load(), Accepted: rc.accepted.Load()}
+	}
+	return out
+}

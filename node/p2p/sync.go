@@ -1,0 +1,346 @@
+package p2p
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"time"
+
+	"github.com/horenso/horenso/protocol"
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+	libp2pproto "github.com/libp2p/go-libp2p/core/protocol"
+)
+
+// Catch-up sync, both sides. The requester opens a stream, writes a
+// request naming up to MaxSyncRooms rooms with its heads in each, and
+// reads the answer: events frames, then a done frame; it repeats for
+// further rooms, then closes the stream. The responder serves only rooms
+// the requester's node shares (Handler.Shares), streaming what
+// Handler.Missing emits in frames of up to batchBytes of events. Every
+// read and write waits SyncTimeout at most. A peer that sends a frame that
+// does not decode, a frame of the wrong type, events of a room not
+// requested or an event that does not decode, is not of the frame's room
+// or that the Handler finds invalid, has the stream reset and is counted
+// in Stats.SyncMisbehaved.
+
+// batchBytes is how many bytes of events a responder packs into one
+// frame: half of MaxFrameSize, so the frame's own overhead always fits.
+const batchBytes = protocol.MaxFrameSize / 2
+
+// eventOverhead bounds what one event adds to a frame beyond its bytes:
+// a CBOR byte string header.
+const eventOverhead = 5
+
+// resubscribeGrace is how long a connection must be up before a responder
+// asks the requester to announce a subscription it has not seen: right
+// after connecting, subscriptions may still be on their way.
+const resubscribeGrace = 2 * time.Second
+
+// syncStream reads and writes frames with deadlines.
+type syncStream struct {
+	s       network.Stream
+	r       *bufio.Reader
+	buf     []byte
+	timeout time.Duration
+}
+
+func newSyncStream(s network.Stream, timeout time.Duration) *syncStream {
+	return &syncStream{s: s, r: bufio.NewReader(s), timeout: timeout}
+}
+
+func (st *syncStream) read() (protocol.SyncFrame, error) {
+	if err := st.s.SetReadDeadline(time.Now().Add(st.timeout)); err != nil {
+		return nil, err
+	}
+	return protocol.ReadFrame(st.r)
+}
+
+func (st *syncStream) write(f protocol.SyncFrame) error {
+	b, err := protocol.AppendFrame(st.buf[:0], f)
+	if err != nil {
+		return err
+	}
+	st.buf = b
+	if err := st.s.SetWriteDeadline(time.Now().Add(st.timeout)); err != nil {
+		return err
+	}
+	if _, err := st.s.Write(b); err != nil {
+		return fmt.Errorf("write sync frame: %w", err)
+	}
+	return nil
+}
+
+// isFrameError reports whether err is a peer's bad frame rather than a
+// broken stream.
+func isFrameError(err error) bool {
+	return errors.Is(err, protocol.ErrFrameTooLarge) || errors.Is(err, protocol.ErrFrameMalformed) ||
+		errors.Is(err, protocol.ErrFrameVersion)
+}
+
+// misbehaved counts and logs a peer's bad input on a sync stream and
+// returns the error to end the stream with.
+func (h *Host) misbehaved(p peer.ID, err error) error {
+	h.stats.syncMisbehaved.Add(1)
+	h.log.Warn("sync peer misbehaved; resetting stream", "peer", nodeID(p).Short(), "err", err)
+	return fmt.Errorf("%w: %w", ErrMisbehaved, err)
+}
+
+// pull runs one sync exchange with p as requester, for rooms, on one
+// stream. It returns the rooms p refused.
+func (h *Host) pull(ctx context.Context, p peer.ID, rooms []protocol.RoomID) (refused []protocol.RoomID, err error) {
+	lh := h.host()
+	if lh == nil {
+		return nil, ErrNotRunning
+	}
+	wants := make([]protocol.SyncWant, 0, len(rooms))
+	for _, r := range rooms {
+		heads, err := h.handler.Heads(ctx, r)
+		if err != nil {
+			return nil, fmt.Errorf("heads of room %s: %w", r, err)
+		}
+		if len(heads) > protocol.MaxSyncHeads {
+			heads = heads[:protocol.MaxSyncHeads]
+		}
+		wants = append(wants, protocol.SyncWant{Room: r, Heads: heads})
+	}
+	h.stats.syncRounds.Add(1)
+	octx, cancel := context.WithTimeout(ctx, h.cfg.SyncTimeout)
+	s, err := lh.NewStream(octx, p, libp2pproto.ID(protocol.SyncProtocolID))
+	cancel()
+	if err != nil {
+		return nil, fmt.Errorf("open sync stream: %w", err)
+	}
+	stop := context.AfterFunc(ctx, func() { s.Reset() })
+	defer stop()
+	st := newSyncStream(s, h.cfg.SyncTimeout)
+	for chunk := range slices.Chunk(wants, protocol.MaxSyncRooms) {
+		r, err := h.pullChunk(ctx, st, p, chunk)
+		refused = append(refused, r...)
+		if err != nil {
+			s.Reset()
+			return refused, err
+		}
+	}
+	s.Close() // the exchange is complete; a failed close loses nothing
+	return refused, nil
+}
+
+// pullChunk sends one request and takes in its answer.
+func (h *Host) pullChunk(ctx context.Context, st *syncStream, p peer.ID, wants []protocol.SyncWant) (refused []protocol.RoomID, err error) {
+	h.stats.syncRequests.Add(1)
+	if err := st.write(&protocol.SyncRequest{Rooms: wants}); err != nil {
+		return nil, err
+	}
+	asked := make(map[protocol.RoomID]bool, len(wants))
+	for _, w := range wants {
+		asked[w.Room] = true
+	}
+	for {
+		f, err := st.read()
+		if err != nil {
+			if isFrameError(err) {
+				return nil, h.misbehaved(p, err)
+			}
+			return nil, err
+		}
+		switch f := f.(type) {
+		case *protocol.SyncEvents:
+			if !asked[f.Room] {
+				return nil, h.misbehaved(p, fmt.Errorf("events of room %s, which was not requested", f.Room))
+			}
+			h.stats.syncFrames.Add(1)
+			if err := h.acceptSynced(ctx, p, f); err != nil {
+				return nil, err
+			}
+		case *protocol.SyncDone:
+			for _, r := range f.Refused {
+				if asked[r] {
+					refused = append(refused, r)
+				}
+			}
+			h.stats.syncRefused.Add(uint64(len(refused)))
+			for _, r := range f.Resubscribe {
+				if asked[r] {
+					h.reannounce(r)
+				}
+			}
+			return refused, nil
+		default:
+			return nil, h.misbehaved(p, fmt.Errorf("unexpected frame type %d", f.FrameType()))
+		}
+	}
+}
+
+// acceptSynced checks one events frame and hands it to Handler.Accept.
+func (h *Host) acceptSynced(ctx context.Context, p peer.ID, f *protocol.SyncEvents) error {
+	for i, b := range f.Events {
+		e, err := protocol.Decode(b)
+		if err != nil {
+			return h.misbehaved(p, fmt.Errorf("room %s: event %d: %w", f.Room, i, err))
+		}
+		if e.RoomID() != f.Room {
+			return h.misbehaved(p, fmt.Errorf("room %s: event %s is in room %s", f.Room, e.ID, e.RoomID()))
+		}
+	}
+	errs := h.handler.Accept(ctx, nodeID(p), f.Room, f.Events)
+	if len(errs) != len(f.Events) {
+		return fmt.Errorf("handler returned %d results for %d events", len(errs), len(f.Events))
+	}
+	var bad error
+	for i, err := range errs {
+		var miss *protocol.MissingError
+		switch {
+		case err == nil:
+			h.stats.syncEvents.Add(1)
+		case errors.As(err, &miss):
+			h.stats.syncParked.Add(1)
+		case ctx.Err() != nil:
+			return ctx.Err()
+		case bad == nil:
+			bad = fmt.Errorf("room %s: event %d: %w", f.Room, i, err)
+		}
+	}
+	if bad != nil {
+		return h.misbehaved(p, bad)
+	}
+	return nil
+}
+
+// serveSync answers a sync stream opened by a peer, until the peer closes
+// it or ctx ends.
+func (h *Host) serveSync(ctx context.Context, s network.Stream) {
+	if !h.enter() {
+		s.Reset()
+		return
+	}
+	defer h.leave()
+	p := s.Conn().RemotePeer()
+	if !h.isPartner(p) {
+		h.stats.refusedConns.Add(1)
+		s.Reset()
+		return
+	}
+	stop := context.AfterFunc(ctx, func() { s.Reset() })
+	defer stop()
+	st := newSyncStream(s, h.cfg.SyncTimeout)
+	for {
+		f, err := st.read()
+		if err == io.EOF {
+			s.Close()
+			return
+		}
+		if err == nil && f.FrameType() != protocol.FrameRequest {
+			err = fmt.Errorf("unexpected frame type %d", f.FrameType())
+			h.misbehaved(p, err)
+		} else if isFrameError(err) {
+			h.misbehaved(p, err)
+		}
+		if err != nil {
+			if ctx.Err() == nil && !isFrameError(err) {
+				h.log.Debug("sync stream", "peer", nodeID(p).Short(), "err", err)
+			}
+			s.Reset()
+			return
+		}
+		if err := h.serve(ctx, st, p, f.(*protocol.SyncRequest)); err != nil {
+			if ctx.Err() == nil {
+				h.log.Debug("serve sync", "peer", nodeID(p).Short(), "err", err)
+			}
+			s.Reset()
+			return
+		}
+		h.stats.syncServed.Add(1)
+	}
+}
+
+// serve answers one request. It returns an error only if the stream is
+// broken.
+func (h *Host) serve(ctx context.Context, st *syncStream, p peer.ID, req *protocol.SyncRequest) error {
+	var done protocol.SyncDone
+	for _, w := range req.Rooms {
+		if !h.handler.Shares(nodeID(p), w.Room) {
+			done.Refused = append(done.Refused, w.Room)
+			// A partner naming a room this node holds nothing of believes
+			// one of its accounts is a member: pull the room back.
+			if heads, err := h.handler.Heads(ctx, w.Room); err == nil && len(heads) == 0 && h.schedulePullBack(p, w.Room) {
+				h.log.Info("partner names a room this node does not hold; pulling it", "peer", nodeID(p).Short(), "room", w.Room)
+			}
+			continue
+		}
+		if err := h.sendMissing(ctx, st, w); err != nil {
+			if errors.Is(err, errStream) {
+				return err
+			}
+			h.log.Warn("list missing events", "room", w.Room, "err", err)
+			done.Refused = append(done.Refused, w.Room)
+			continue
+		}
+		if subscribed, seen := h.sees(w.Room, p); subscribed && !seen && h.connAge(p) > resubscribeGrace {
+			done.Resubscribe = append(done.Resubscribe, w.Room)
+		}
+	}
+	if err := st.write(&done); err != nil {
+		return fmt.Errorf("%w: %w", errStream, err)
+	}
+	return nil
+}
+
+// errStream marks a broken stream in serve's errors.
+var errStream = errors.New("sync stream broken")
+
+// sendMissing streams the events of w.Room the requester lacks, in
+// frames of up to batchBytes of events.
+func (h *Host) sendMissing(ctx context.Context, st *syncStream, w protocol.SyncWant) error {
+	batch := &protocol.SyncEvents{Room: w.Room}
+	size := 0
+	var werr error
+	flush := func() error {
+		if len(batch.Events) == 0 {
+			return nil
+		}
+		if err := st.write(batch); err != nil {
+			werr = fmt.Errorf("%w: %w", errStream, err)
+			return werr
+		}
+		batch.Events, size = batch.Events[:0], 0
+		return nil
+	}
+	err := h.handler.Missing(ctx, w.Room, w.Heads, func(wire []byte) error {
+		if len(wire) == 0 || len(wire) > protocol.MaxEventSize {
+			h.log.Warn("not sending a stored event of bad size", "room", w.Room, "bytes", len(wire))
+			return nil
+		}
+		if size+len(wire)+eventOverhead > batchBytes || len(batch.Events) == protocol.MaxFrameEvents {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+		batch.Events = append(batch.Events, slices.Clone(wire))
+		size += len(wire) + eventOverhead
+		return nil
+	})
+	if werr != nil {
+		return werr
+	}
+	if err != nil {
+		return err
+	}
+	return flush()
+}
+
+// connAge returns how long the oldest connection to p has been open.
+func (h *Host) connAge(p peer.ID) time.Duration {
+	lh := h.host()
+	if lh == nil {
+		return 0
+	}
+	var age time.Duration
+	for _, c := range lh.Network().ConnsToPeer(p) {
+		age = max(age, time.Since(c.Stat().Opened))
+	}
+	return age
+}

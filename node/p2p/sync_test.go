@@ -1,0 +1,284 @@
+package p2p
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"io"
+	"sync/atomic"
+	"testing"
+
+	"github.com/fxamacker/cbor/v2"
+	"github.com/horenso/horenso/protocol"
+	"github.com/libp2p/go-libp2p"
+	"github.com/libp2p/go-libp2p/core/crypto"
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+	libp2pproto "github.com/libp2p/go-libp2p/core/protocol"
+	"github.com/libp2p/go-libp2p/p2p/security/noise"
+	tls "github.com/libp2p/go-libp2p/p2p/security/tls"
+)
+
+// TestCatchUpAfterRestart stops b, lets a take in 2,000 events, and
+// restarts b: b catches up in one sync round trip, in bulk.
+func TestCatchUpAfterRestart(t *testing.T) {
+	ka, kb := keyOf("a"), keyOf("b")
+	ida, idb := idOf(ka), idOf(kb)
+	create := newRoom(t, ka, 4, idb)
+	room := create.RoomID()
+	fa, fb := newFakeNode(ida), newFakeNode(idb)
+	fa.view(room, ida, idb)
+	fb.view(room, ida, idb)
+	fa.add(t, create)
+	fb.add(t, create)
+	a, b := startHost(t, "a", fa), startHost(t, "b", fb)
+	pair(t, a, b, "tcp")
+
+	b.stop()
+	waitFor(t, "a to see b gone", func() bool { return !connected(a, b.ID()) })
+	const n = 2000
+	fa.add(t, posts(t, ka, "alice", room, []protocol.Order{create.Order()}, n)...)
+
+	// b comes back on another port; it knows a from its (persisted)
+	// partner list, a still has b's old address.
+	b = startHost(t, "b", fb, func(c *Config) { c.Partners = []string{a.addr(t, "tcp")} })
+	waitFor(t, "b to catch up", func() bool { return fb.count(room) == n+1 && b.Stats().SyncEvents >= n })
+	st := b.Stats()
+	t.Logf("b's sync stats: rounds %d, requests %d, frames %d, events %d", st.SyncRounds, st.SyncRequests, st.SyncFrames, st.SyncEvents)
+	if st.SyncRequests > 2 || st.SyncFrames > 2 {
+		t.Errorf("catching up on %d events took %d round trips and %d frames", n, st.SyncRequests, st.SyncFrames)
+	}
+	if st.SyncEvents != n || st.SyncMisbehaved != 0 {
+		t.Errorf("b's stats: %+v", st)
+	}
+	if calls := fb.acceptCalls(); calls > 4 {
+		t.Errorf("b's node was called %d times to accept %d events", calls, n)
+	}
+}
+
+// TestInvitePullsRoom: a's account adds a member on c, which holds
+// nothing of the room yet. a names the room in its sync request; c, which
+// does not hold it, pulls it back.
+func TestInvitePullsRoom(t *testing.T) {
+	ka, kc := keyOf("a"), keyOf("c")
+	ida, idc := idOf(ka), idOf(kc)
+	create := newRoom(t, ka, 5, idc)
+	room := create.RoomID()
+	fa, fc := newFakeNode(ida), newFakeNode(idc)
+	fa.view(room, ida, idc)
+	fa.add(t, create)
+	fa.add(t, posts(t, ka, "alice", room, []protocol.Order{create.Order()}, 10)...)
+	a, c := startHost(t, "a", fa), startHost(t, "c", fc)
+	pair(t, a, c, "tcp")
+	waitFor(t, "c to pull the room", func() bool { return fc.count(room) == 11 })
+	// c's view still has no member in the room: it refuses to serve it.
+	if err := a.SyncRoom(t.Context(), c.ID(), room); !errors.Is(err, ErrRefused) {
+		t.Errorf("a's sync from c: %v, want ErrRefused", err)
+	}
+}
+
+// rawHost is a bare libp2p host that speaks the sync protocol badly.
+type rawHost struct {
+	host.Host
+	respond atomic.Pointer[func(network.Stream)] // how it answers a request
+}
+
+func startRawHost(t *testing.T, name string, opts ...libp2p.Option) *rawHost {
+	t.Helper()
+	key, err := crypto.UnmarshalEd25519PrivateKey(keyOf(name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts = append(opts, libp2p.Identity(key), libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"),
+		libp2p.DisableRelay(), libp2p.ResourceManager(&network.NullResourceManager{}))
+	lh, err := libp2p.New(opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { lh.Close() })
+	m := &rawHost{Host: lh}
+	lh.SetStreamHandler(libp2pproto.ID(protocol.SyncProtocolID), func(s network.Stream) {
+		defer s.Close()
+		if _, err := protocol.ReadFrame(s); err != nil {
+			s.Reset()
+			return
+		}
+		if f := m.respond.Load(); f != nil {
+			(*f)(s)
+			return
+		}
+		b, _ := protocol.AppendFrame(nil, &protocol.SyncDone{})
+		s.Write(b)
+	})
+	return m
+}
+
+func (m *rawHost) addr() string {
+	addrs, _ := peer.AddrInfoToP2pAddrs(&peer.AddrInfo{ID: m.ID(), Addrs: m.Addrs()})
+	return addrs[0].String()
+}
+
+func frameBytes(t *testing.T, f protocol.SyncFrame) []byte {
+	t.Helper()
+	b, err := protocol.AppendFrame(nil, f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func prefixed(body []byte) []byte {
+	return append(binary.BigEndian.AppendUint32(nil, uint32(len(body))), body...)
+}
+
+// TestHostileSync has a partner m send bad frames, as requester and as
+// responder: each time a resets the stream and counts it, and honest sync
+// with b keeps working.
+func TestHostileSync(t *testing.T) {
+	ka, kb, km := keyOf("a"), keyOf("b"), keyOf("m")
+	ida, idb, idm := idOf(ka), idOf(kb), idOf(km)
+	create := newRoom(t, ka, 7, idb, idm)
+	room := create.RoomID()
+	other := newRoom(t, ka, 8)
+	fa, fb := newFakeNode(ida), newFakeNode(idb)
+	fa.view(room, ida, idb, idm)
+	fa.view(other.RoomID(), ida)
+	fb.view(room, ida, idb)
+	fa.add(t, create, other)
+	es := posts(t, ka, "alice", room, []protocol.Order{create.Order()}, 20)
+	fa.add(t, es...)
+	a, b := startHost(t, "a", fa), startHost(t, "b", fb)
+	pair(t, a, b, "tcp")
+	m := startRawHost(t, "m")
+	if _, err := a.AddPartner(t.Context(), m.addr()); err != nil {
+		t.Fatal(err)
+	}
+	// m's own (valid) event, which a's node refuses: m's node hosts no
+	// member.
+	intruder := posts(t, km, "mallory", room, []protocol.Order{create.Order()}, 1)[0]
+	corrupt := bytes.Clone(es[0].Wire())
+	corrupt[len(corrupt)-1] ^= 1
+	version2, err := cbor.CoreDetEncOptions().EncMode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	v2, err := version2.Marshal(map[uint64]any{1: 2, 2: 1, 3: map[uint64]any{1: []any{map[uint64]any{1: room[:]}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tooLarge := binary.BigEndian.AppendUint32(nil, protocol.MaxFrameSize+1)
+
+	honest := func(t *testing.T) {
+		t.Helper()
+		if err := b.SyncRoom(t.Context(), a.ID(), room); err != nil {
+			t.Fatalf("honest sync: %v", err)
+		}
+	}
+
+	t.Run("requester", func(t *testing.T) {
+		for _, tc := range []struct {
+			name string
+			send []byte
+		}{
+			{"oversized frame", tooLarge},
+			{"malformed frame", prefixed([]byte{0xa3, 0x01})},
+			{"unknown version", prefixed(v2)},
+			{"events instead of a request", frameBytes(t, &protocol.SyncEvents{Room: room, Events: [][]byte{create.Wire()}})},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				before := a.Stats().SyncMisbehaved
+				s, err := m.NewStream(t.Context(), a.self, libp2pproto.ID(protocol.SyncProtocolID))
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer s.Close()
+				if _, err := s.Write(tc.send); err != nil {
+					t.Fatal(err)
+				}
+				if got, err := io.ReadAll(s); err == nil || len(got) > 0 {
+					t.Errorf("a answered %x, %v; want a reset", got, err)
+				}
+				waitFor(t, "a to count the misbehaviour", func() bool { return a.Stats().SyncMisbehaved > before })
+				honest(t)
+			})
+		}
+	})
+
+	t.Run("room not shared", func(t *testing.T) {
+		s, err := m.NewStream(t.Context(), a.self, libp2pproto.ID(protocol.SyncProtocolID))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		s.Write(frameBytes(t, &protocol.SyncRequest{Rooms: []protocol.SyncWant{{Room: other.RoomID()}}}))
+		f, err := protocol.ReadFrame(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d, ok := f.(*protocol.SyncDone); !ok || len(d.Refused) != 1 || d.Refused[0] != other.RoomID() {
+			t.Errorf("a answered %#v, want a refusal", f)
+		}
+	})
+
+	t.Run("responder", func(t *testing.T) {
+		for _, tc := range []struct {
+			name string
+			send []byte
+		}{
+			{"oversized frame", tooLarge},
+			{"malformed frame", prefixed([]byte{0xff, 0xff})},
+			{"a request instead of an answer", frameBytes(t, &protocol.SyncRequest{Rooms: []protocol.SyncWant{{Room: room}}})},
+			{"events of a room not requested", frameBytes(t, &protocol.SyncEvents{Room: other.RoomID(), Events: [][]byte{other.Wire()}})},
+			{"an event of another room", frameBytes(t, &protocol.SyncEvents{Room: room, Events: [][]byte{other.Wire()}})},
+			{"a corrupt event", frameBytes(t, &protocol.SyncEvents{Room: room, Events: [][]byte{create.Wire(), corrupt}})},
+			{"an event the node refuses", frameBytes(t, &protocol.SyncEvents{Room: room, Events: [][]byte{intruder.Wire()}})},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				respond := func(s network.Stream) { s.Write(tc.send) }
+				m.respond.Store(&respond)
+				defer m.respond.Store(nil)
+				before := a.Stats().SyncMisbehaved
+				if err := a.SyncRoom(t.Context(), idm, room); !errors.Is(err, ErrMisbehaved) {
+					t.Errorf("SyncRoom from m: %v, want ErrMisbehaved", err)
+				}
+				if got := a.Stats().SyncMisbehaved; got <= before {
+					t.Errorf("misbehaviour not counted")
+				}
+				honest(t)
+			})
+		}
+	})
+
+	if fb.count(room) != len(es)+1 {
+		t.Errorf("b holds %d events, want %d", fb.count(room), len(es)+1)
+	}
+	if fa.count(room) != len(es)+1 {
+		t.Errorf("a holds %d events, want %d: it took in something bad", fa.count(room), len(es)+1)
+	}
+}
+
+// TestSecurityTransports connects peers that offer only Noise, or only
+// TLS: the host speaks both.
+func TestSecurityTransports(t *testing.T) {
+	a := startHost(t, "a", nil)
+	for _, tc := range []struct {
+		name string
+		id   libp2pproto.ID
+		opt  libp2p.Option
+	}{
+		{"noise", noise.ID, libp2p.Security(noise.ID, noise.New)},
+		{"tls", tls.ID, libp2p.Security(tls.ID, tls.New)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := startRawHost(t, "m-"+tc.name, tc.opt)
+			if _, err := a.AddPartner(t.Context(), m.addr()); err != nil {
+				t.Fatalf("dial a %s-only partner: %v", tc.name, err)
+			}
+			conns := a.host().Network().ConnsToPeer(m.ID())
+			if len(conns) == 0 || conns[0].ConnState().Security != tc.id {
+				t.Errorf("connections %v, want one secured by %s", conns, tc.id)
+			}
+		})
+	}
+}
