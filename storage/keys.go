@@ -46,6 +46,11 @@ const (
 
 	pChange  byte = 0x70 // uint64 BE sequence → Change: the change feed, in commit order
 	pFetched byte = 0x71 // account ID, 0x00, room ID → protocol.Order: last message fetched by the unforced list
+
+	pPartner byte = 0x80 // node ID → Partner: nodes allowed to connect, and where to dial them
+
+	pLink     byte = 0xA0 // room ID → Link: the room's invitation link (node-local, not federated)
+	pLinkCode byte = 0xA1 // link code → room ID: find a link by the code in its URL
 )
 
 func key(prefix byte, parts ...[]byte) []byte {

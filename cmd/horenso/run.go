@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -40,8 +41,10 @@ func initCommand(g *globals) *cobra.Command {
 }
 
 func runCommand(g *globals) *cobra.Command {
-	var httpAddr, listen, org string
+	var httpAddr, org string
+	var listen []string
 	var debug bool
+	var apiCfg api.Config
 	cmd := &cobra.Command{
 		Use:   "run",
 		Short: "Run the node (initializing the data directory on first run) until SIGINT or SIGTERM",
@@ -52,17 +55,22 @@ func runCommand(g *globals) *cobra.Command {
 				level = slog.LevelDebug
 			}
 			log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
-			return run(cmd.Context(), g.data, org, httpAddr, listen, log, cmd.OutOrStdout())
+			apiCfg.Logger = log
+			return run(cmd.Context(), g.data, org, httpAddr, listen, apiCfg, log, cmd.OutOrStdout())
 		},
 	}
 	cmd.Flags().StringVar(&httpAddr, "http", "127.0.0.1:8080", "address of the HTTP API and web app")
-	cmd.Flags().StringVar(&listen, "listen", "/ip4/0.0.0.0/tcp/4001", "libp2p address for partner nodes")
+	cmd.Flags().StringSliceVar(&listen, "listen", []string{"/ip4/0.0.0.0/tcp/4001", "/ip4/0.0.0.0/udp/4001/quic-v1"},
+		"libp2p addresses (comma-separated multiaddrs) partner nodes connect to")
 	cmd.Flags().StringVar(&org, "org", "My Organization", "the organization's display name, used on first run")
 	cmd.Flags().BoolVar(&debug, "debug", false, "log at debug level")
+	cmd.Flags().IntVar(&apiCfg.RateLimit, "rate-limit", api.DefaultRateLimit, "API requests per token per --rate-window (negative: no limit)")
+	cmd.Flags().DurationVar(&apiCfg.RateWindow, "rate-window", api.DefaultRateWindow, "the API rate limit's window")
+	cmd.Flags().StringVar(&apiCfg.PublicURL, "public-url", "", "base URL of invitation links (default: the URL each request was made to)")
 	return cmd
 }
 
-func run(ctx context.Context, dir, org, httpAddr, listen string, log *slog.Logger, out interface{ Write([]byte) (int, error) }) error {
+func run(ctx context.Context, dir, org, httpAddr string, listen []string, apiCfg api.Config, log *slog.Logger, out interface{ Write([]byte) (int, error) }) error {
 	if !node.Initialized(dir) {
 		id, err := node.Init(dir, org)
 		if err != nil {
@@ -70,7 +78,7 @@ func run(ctx context.Context, dir, org, httpAddr, listen string, log *slog.Logge
 		}
 		log.Info("initialized data directory", "dir", dir, "node_id", id)
 	}
-	n, err := node.New(node.Config{DataDir: dir, Logger: log})
+	n, err := node.New(node.Config{DataDir: dir, Logger: log, Listen: listen})
 	if err != nil {
 		return err
 	}
@@ -82,12 +90,21 @@ func run(ctx context.Context, dir, org, httpAddr, listen string, log *slog.Logge
 	if err != nil {
 		return fmt.Errorf("listen for HTTP: %w", err)
 	}
-	srv := &http.Server{Handler: api.New(n, api.Config{Logger: log}), ReadHeaderTimeout: 10 * time.Second}
+	handler := api.New(n, apiCfg)
+	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
+	srv.RegisterOnShutdown(handler.Shutdown) // end live event streams
 	fmt.Fprintf(out, "Horenso node %s (%s)\n  data:  %s\n  HTTP:  http://%s/\n", n.ID(), n.Org(), dir, ln.Addr())
 	log.Info("node running", "node_id", n.ID(), "http", ln.Addr().String())
-	log.Warn("federation with partner nodes is not in this build yet; --listen is not used", "listen", listen)
 	group, gctx := errgroup.WithContext(ctx)
 	group.Go(func() error { return n.Run(gctx) })
+	group.Go(func() error {
+		select {
+		case <-n.Ready():
+			fmt.Fprintf(out, "  partners add this node with: horenso partner add %s\n", strings.Join(n.Addrs(), " | "))
+		case <-gctx.Done():
+		}
+		return nil
+	})
 	group.Go(func() error {
 		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 			return fmt.Errorf("serve HTTP: %w", err)

@@ -1,12 +1,23 @@
 // Package api serves a node over HTTP: the ChatWork API v2 compatible
-// endpoints under /v2 and Horenso's own under /api/. Errors use
-// ChatWork's shape, {"errors": ["..."]}.
+// endpoints under /v2 and Horenso's own under /api/ (web sessions, the
+// live event stream, history paging, contact requests, invitation links).
+// docs/API.md is the reference. Errors use ChatWork's shape,
+// {"errors": ["..."]}, and one function, statusOf, maps errors to HTTP
+// statuses.
+//
+// Requests authenticate with an API token (X-ChatWorkToken or
+// Authorization: Bearer) or a web session cookie. Each token is rate
+// limited; a state-changing request authenticated by cookie must carry the
+// session's CSRF token.
 package api
 
 import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
+	"runtime/debug"
+	"sync"
+	"time"
 
 	"github.com/horenso/horenso/node"
 )
@@ -15,33 +26,169 @@ import (
 type Config struct {
 	// Logger receives request errors. Default: slog.Default().
 	Logger *slog.Logger
+	// RateLimit is how many requests one token (or, before login, one
+	// client address) may make per RateWindow; over it, requests get 429.
+	// Default: 300, ChatWork's. Negative: no limit.
+	RateLimit int
+	// RateWindow is the rate limit's fixed window. Default: 5 minutes.
+	RateWindow time.Duration
+	// MaxBodyBytes bounds a request body, except file uploads, which may
+	// have MaxUploadBytes. Default: 1 MiB.
+	MaxBodyBytes int64
+	// MaxUploadBytes bounds a file upload request. Default: 5 MiB plus
+	// 64 KiB for the form around the file (ChatWork's 5 MB limit).
+	MaxUploadBytes int64
+	// Heartbeat is how often /api/events sends a comment to keep idle
+	// connections open. Default: 15 seconds.
+	Heartbeat time.Duration
+	// PublicURL is the base of invitation link URLs, e.g.
+	// "https://chat.example.com". Default: the scheme and host each request
+	// was made to.
+	PublicURL string
+	// Now is the clock of the rate limiter. Default: time.Now.
+	Now func() time.Time
 }
+
+// Defaults, documented on Config.
+const (
+	DefaultRateLimit      = 300
+	DefaultRateWindow     = 5 * time.Minute
+	DefaultMaxBodyBytes   = 1 << 20
+	DefaultMaxUploadBytes = 5<<20 + 64<<10
+	DefaultHeartbeat      = 15 * time.Second
+)
 
 // Server is the HTTP API of one node. It is an http.Handler and safe for
 // concurrent use.
 type Server struct {
-	node *node.Node
-	log  *slog.Logger
-	mux  *http.ServeMux
+	node    *node.Node
+	cfg     Config
+	log     *slog.Logger
+	mux     *http.ServeMux
+	limiter *limiter
+
+	stopOnce sync.Once
+	stop     chan struct{} // closed by Shutdown: live event streams end
 }
 
 var _ http.Handler = (*Server)(nil)
 
-// New returns the API of n.
+// New returns the API of n. It starts no goroutines.
 func New(n *node.Node, cfg Config) *Server {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	s := &Server{node: n, log: cfg.Logger, mux: http.NewServeMux()}
-	s.mux.HandleFunc("GET /api/health", s.health)
-	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		writeErrors(w, http.StatusNotFound, "Invalid Endpoint or HTTP method")
-	})
+	if cfg.RateLimit == 0 {
+		cfg.RateLimit = DefaultRateLimit
+	}
+	if cfg.RateWindow <= 0 {
+		cfg.RateWindow = DefaultRateWindow
+	}
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if cfg.MaxUploadBytes <= 0 {
+		cfg.MaxUploadBytes = DefaultMaxUploadBytes
+	}
+	if cfg.Heartbeat <= 0 {
+		cfg.Heartbeat = DefaultHeartbeat
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	s := &Server{node: n, cfg: cfg, log: cfg.Logger, mux: http.NewServeMux(),
+		limiter: newLimiter(cfg.RateLimit, cfg.RateWindow, cfg.Now), stop: make(chan struct{})}
+	s.routes()
 	return s
 }
 
-// ServeHTTP implements http.Handler.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+// Shutdown ends the live event streams (/api/events), which would
+// otherwise keep http.Server.Shutdown waiting. Register it with
+// http.Server.RegisterOnShutdown. It does not block.
+func (s *Server) Shutdown() { s.stopOnce.Do(func() { close(s.stop) }) }
+
+// ServeHTTP implements http.Handler. It bounds the request body, recovers
+// from a handler's panic with a 500, and routes.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	defer func() {
+		if v := recover(); v != nil {
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			s.log.Error("panic serving HTTP", "method", r.Method, "path", r.URL.Path, "panic", v, "stack", string(debug.Stack()))
+			writeErrors(w, http.StatusInternalServerError, "internal error")
+		}
+	}()
+	h := w.Header()
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Cache-Control", "no-store")
+	limit := s.cfg.MaxBodyBytes
+	if isUpload(r) {
+		limit = s.cfg.MaxUploadBytes
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, limit)
+	s.mux.ServeHTTP(w, r)
+}
+
+// routes registers every endpoint. An unknown path or method gets
+// ChatWork's 404.
+func (s *Server) routes() {
+	s.mux.HandleFunc("GET /api/health", s.health)
+	s.mux.HandleFunc("POST /api/login", s.login)
+	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeErrors(w, http.StatusNotFound, "Invalid Endpoint or HTTP method")
+	})
+
+	// Horenso's own.
+	s.handle("POST /api/logout", s.logout)
+	s.handle("GET /api/session", s.session)
+	s.handle("GET /api/events", s.events)
+	s.handle("GET /api/rooms/{room_id}/messages", s.history)
+	s.handle("POST /api/contacts/requests", s.requestContact)
+	s.handle("GET /api/partners", s.partners)
+	s.handle("GET /api/links/{code}", s.linkTarget)
+	s.handle("POST /api/join/{code}", s.join)
+	s.handle("GET /api/rooms/{room_id}/join_requests", s.joinRequests)
+	s.handle("PUT /api/rooms/{room_id}/join_requests/{account_id}", s.acceptJoin)
+	s.handle("DELETE /api/rooms/{room_id}/join_requests/{account_id}", s.rejectJoin)
+
+	// ChatWork API v2.
+	s.handle("GET /v2/me", s.me)
+	s.handle("GET /v2/my/status", s.myStatus)
+	s.handle("GET /v2/my/tasks", s.myTasks)
+	s.handle("GET /v2/contacts", s.contacts)
+	s.handle("GET /v2/rooms", s.rooms)
+	s.handle("POST /v2/rooms", s.createRoom)
+	s.handle("GET /v2/rooms/{room_id}", s.room)
+	s.handle("PUT /v2/rooms/{room_id}", s.updateRoom)
+	s.handle("DELETE /v2/rooms/{room_id}", s.leaveRoom)
+	s.handle("GET /v2/rooms/{room_id}/members", s.members)
+	s.handle("PUT /v2/rooms/{room_id}/members", s.setMembers)
+	s.handle("POST /v2/rooms/{room_id}/members", s.setMembers) // some clients POST
+	s.handle("GET /v2/rooms/{room_id}/messages", s.messages)
+	s.handle("POST /v2/rooms/{room_id}/messages", s.post)
+	s.handle("PUT /v2/rooms/{room_id}/messages/read", s.markRead)
+	s.handle("PUT /v2/rooms/{room_id}/messages/unread", s.markUnread)
+	s.handle("GET /v2/rooms/{room_id}/messages/{message_id}", s.message)
+	s.handle("PUT /v2/rooms/{room_id}/messages/{message_id}", s.editMessage)
+	s.handle("DELETE /v2/rooms/{room_id}/messages/{message_id}", s.deleteMessage)
+	s.handle("GET /v2/rooms/{room_id}/tasks", s.tasks)
+	s.handle("POST /v2/rooms/{room_id}/tasks", s.createTasks)
+	s.handle("GET /v2/rooms/{room_id}/tasks/{task_id}", s.task)
+	s.handle("PUT /v2/rooms/{room_id}/tasks/{task_id}/status", s.taskStatus)
+	s.handle("GET /v2/rooms/{room_id}/files", s.files)
+	s.handle("POST /v2/rooms/{room_id}/files", s.upload)
+	s.handle("GET /v2/rooms/{room_id}/files/{file_id}", s.file)
+	s.handle("GET /v2/rooms/{room_id}/link", s.link)
+	s.handle("POST /v2/rooms/{room_id}/link", s.createLink)
+	s.handle("PUT /v2/rooms/{room_id}/link", s.updateLink)
+	s.handle("DELETE /v2/rooms/{room_id}/link", s.deleteLink)
+	s.handle("GET /v2/incoming_requests", s.incomingRequests)
+	s.handle("PUT /v2/incoming_requests/{request_id}", s.acceptRequest)
+	s.handle("PUT /v2/incoming_requests/{request_id}/accept", s.acceptRequest) // newer clients
+	s.handle("DELETE /v2/incoming_requests/{request_id}", s.rejectRequest)
+	s.handle("DELETE /v2/incoming_requests/{request_id}/reject", s.rejectRequest) // newer clients
+}
 
 // health answers whether the node is up and can read its store.
 func (s *Server) health(w http.ResponseWriter, r *http.Request) {

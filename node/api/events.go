@@ -1,0 +1,147 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+
+	"github.com/horenso/horenso/node"
+)
+
+// eventJSON is the data of one /api/events event.
+type eventJSON struct {
+	Seq       uint64       `json:"seq"`
+	Type      string       `json:"type"`
+	RoomID    uint64       `json:"room_id"`
+	AccountID uint64       `json:"account_id,omitempty"` // members and read: the account concerned
+	Message   *messageJSON `json:"message,omitempty"`    // message, message_updated, message_deleted
+	Task      *taskJSON    `json:"task,omitempty"`       // task
+}
+
+// eventBatch is how many changes the stream reads at a time.
+const eventBatch = 100
+
+// events streams the node's change feed, as far as the caller may see it,
+// as Server-Sent Events. Each event's id is its feed sequence number; a
+// client that reconnects with Last-Event-ID (or ?after=N) gets every
+// change after it. Without either, the stream starts with the next change.
+// A comment line every Config.Heartbeat keeps idle connections open. The
+// stream ends when the client goes, the server shuts down, or the
+// caller's token stops working (logout, a disabled account).
+func (s *Server) events(w http.ResponseWriter, r *http.Request, c *caller) error {
+	after := s.node.LastChange()
+	if v := r.Header.Get("Last-Event-ID"); v != "" {
+		n, err := strconv.ParseUint(v, 10, 64)
+		if err != nil {
+			return invalid("Last-Event-ID must be a feed sequence number")
+		}
+		after = n
+	} else {
+		p, err := readParams(r)
+		if err != nil {
+			return err
+		}
+		if n, ok, err := p.integer("after"); err != nil {
+			return err
+		} else if ok {
+			after = uint64(n)
+		}
+	}
+	rc := http.NewResponseController(w)
+	ctx, cancel := context.WithCancel(r.Context())
+	defer cancel()
+	go func() {
+		select {
+		case <-s.stop:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+	if _, err := fmt.Fprint(w, "retry: 3000\n\n"); err != nil {
+		return nil
+	}
+	if err := rc.Flush(); err != nil {
+		return nil
+	}
+	for {
+		if _, err := s.node.Authenticate(ctx, c.token); err != nil {
+			return nil
+		}
+		last := s.node.LastChange()
+		cs, err := s.node.Changes(ctx, c.handle(), after, eventBatch)
+		if err != nil {
+			if ctx.Err() == nil {
+				s.log.Error("event stream", "account", c.acc.ID, "err", err)
+			}
+			return nil
+		}
+		c.ids = newResolver(ctx, s.node) // names may have changed since the last batch
+		for _, ch := range cs {
+			data, err := json.Marshal(s.eventData(ctx, c, ch))
+			if err != nil {
+				return nil
+			}
+			if _, err := fmt.Fprintf(w, "id: %d\nevent: %s\ndata: %s\n\n", ch.Seq, ch.Kind, data); err != nil {
+				return nil
+			}
+			after = ch.Seq
+		}
+		if len(cs) == eventBatch {
+			if err := rc.Flush(); err != nil {
+				return nil
+			}
+			continue
+		}
+		// Every change up to last has been read; none after after was
+		// for the caller.
+		after = max(after, last)
+		if len(cs) > 0 {
+			if err := rc.Flush(); err != nil {
+				return nil
+			}
+		}
+		wctx, wcancel := context.WithTimeout(ctx, s.cfg.Heartbeat)
+		err = s.node.WaitChange(wctx, after)
+		wcancel()
+		if ctx.Err() != nil {
+			return nil
+		}
+		if err != nil { // no change for a heartbeat's time
+			if _, err := fmt.Fprint(w, ": heartbeat\n\n"); err != nil {
+				return nil
+			}
+			if err := rc.Flush(); err != nil {
+				return nil
+			}
+		}
+	}
+}
+
+// eventData renders a change with the message or task it concerns, as
+// the caller sees them now.
+func (s *Server) eventData(ctx context.Context, c *caller, ch node.Change) eventJSON {
+	e := eventJSON{Seq: ch.Seq, Type: string(ch.Kind)}
+	e.RoomID, _ = c.ids.roomAlias(ch.Room)
+	if ch.Account != "" {
+		e.AccountID = c.ids.profile(ch.Account).Alias
+	}
+	switch ch.Kind {
+	case node.ChangeMessage, node.ChangeMessageUpdated, node.ChangeMessageDeleted:
+		if m, err := s.node.Message(ctx, c.handle(), ch.Event); err == nil {
+			v := c.messageView(m)
+			e.Message = &v
+		}
+	case node.ChangeTask:
+		if t, err := s.node.Task(ctx, c.handle(), ch.Event); err == nil {
+			v := c.taskView(t, "")
+			e.Task = &v
+		}
+	}
+	return e
+}

@@ -1,0 +1,177 @@
+package api
+
+import (
+	"context"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/horenso/horenso/node"
+	"github.com/horenso/horenso/protocol"
+)
+
+// Message and task bodies are ChatWork notation. Horenso stores them with
+// global IDs, so that every node reads them alike:
+//
+//	[To:handle@nodeid]  [rp aid=handle@nodeid to=<room ID>-<message ID>]
+//	[pname:…] [picon:…] [piconname:…]  [qt][qtmeta aid=handle@nodeid time=…]…[/qt]
+//
+// ChatWork clients use this node's numeric aliases instead ([To:123],
+// [rp aid=123 to=45-678]). toGlobal translates a client's body on the way
+// in and toLocal a stored body on the way out. A reference that does not
+// resolve (an alias never handed out, an account the node never met) is
+// left as written.
+
+// ids looks up aliases both ways. *resolver implements it over a node;
+// tests use a map.
+type ids interface {
+	accountID(alias uint64) (protocol.AccountID, bool)
+	accountAlias(a protocol.AccountID) (uint64, bool)
+	roomID(alias uint64) (protocol.RoomID, bool)
+	roomAlias(r protocol.RoomID) (uint64, bool)
+	messageID(alias uint64) (protocol.EventID, bool)
+	messageAlias(m protocol.EventID) (uint64, bool)
+}
+
+// notation matches the account and message references of ChatWork
+// notation: group 1 and 2 a tag with an account ([To:x]); groups 3 to 6 a
+// reply or quote header with an account and, for a reply, a room and
+// message.
+var notation = regexp.MustCompile(`\[(To|pname|picon|piconname):([^\]\s]{1,200})\]|\[(rp|qtmeta) aid=([^\]\s]{1,200})(?: to=([^\]\s-]{1,100})-([^\]\s]{1,100}))?`)
+
+// toGlobal rewrites numeric references in body to global IDs.
+func toGlobal(body string, m ids) string {
+	return rewrite(body, func(a string) string {
+		if n, ok := numeric(a); ok {
+			if id, ok := m.accountID(n); ok {
+				return string(id)
+			}
+		}
+		return a
+	}, func(room, msg string) (string, string) {
+		r, ok1 := numeric(room)
+		e, ok2 := numeric(msg)
+		if !ok1 || !ok2 {
+			return room, msg
+		}
+		rid, ok1 := m.roomID(r)
+		eid, ok2 := m.messageID(e)
+		if !ok1 || !ok2 {
+			return room, msg
+		}
+		return rid.String(), eid.String()
+	})
+}
+
+// toLocal rewrites global IDs in body to numeric aliases.
+func toLocal(body string, m ids) string {
+	return rewrite(body, func(a string) string {
+		if strings.Contains(a, "@") {
+			if n, ok := m.accountAlias(protocol.AccountID(a)); ok {
+				return strconv.FormatUint(n, 10)
+			}
+		}
+		return a
+	}, func(room, msg string) (string, string) {
+		rid, err1 := protocol.ParseRoomID(room)
+		eid, err2 := protocol.ParseEventID(msg)
+		if err1 != nil || err2 != nil {
+			return room, msg
+		}
+		r, ok1 := m.roomAlias(rid)
+		e, ok2 := m.messageAlias(eid)
+		if !ok1 || !ok2 {
+			return room, msg
+		}
+		return strconv.FormatUint(r, 10), strconv.FormatUint(e, 10)
+	})
+}
+
+func rewrite(body string, account func(string) string, target func(room, msg string) (string, string)) string {
+	if !strings.Contains(body, "[") {
+		return body
+	}
+	return notation.ReplaceAllStringFunc(body, func(s string) string {
+		g := notation.FindStringSubmatch(s)
+		if g[1] != "" {
+			return "[" + g[1] + ":" + account(g[2]) + "]"
+		}
+		out := "[" + g[3] + " aid=" + account(g[4])
+		if g[5] != "" {
+			room, msg := target(g[5], g[6])
+			out += " to=" + room + "-" + msg
+		}
+		return out
+	})
+}
+
+func numeric(s string) (uint64, bool) {
+	n, err := strconv.ParseUint(s, 10, 63)
+	return n, err == nil && n > 0
+}
+
+// resolver looks aliases up in a node for one request, remembering what
+// it found. It is not safe for concurrent use.
+type resolver struct {
+	ctx      context.Context
+	node     *node.Node
+	profiles map[protocol.AccountID]*node.Profile
+	rooms    map[protocol.RoomID]uint64
+}
+
+var _ ids = (*resolver)(nil)
+
+func newResolver(ctx context.Context, n *node.Node) *resolver {
+	return &resolver{ctx: ctx, node: n, profiles: map[protocol.AccountID]*node.Profile{}, rooms: map[protocol.RoomID]uint64{}}
+}
+
+// profile returns what the node knows of a; for an account it never met,
+// a profile with alias 0 and the handle for a name.
+func (r *resolver) profile(a protocol.AccountID) *node.Profile {
+	if p, ok := r.profiles[a]; ok {
+		return p
+	}
+	p, err := r.node.Profile(r.ctx, a)
+	if err != nil {
+		p = &node.Profile{ID: a, Handle: a.Handle(), Name: string(a.Handle())}
+	}
+	r.profiles[a] = p
+	return p
+}
+
+func (r *resolver) accountID(alias uint64) (protocol.AccountID, bool) {
+	a, err := r.node.AccountByAlias(r.ctx, alias)
+	return a, err == nil
+}
+
+func (r *resolver) accountAlias(a protocol.AccountID) (uint64, bool) {
+	p := r.profile(a)
+	return p.Alias, p.Alias != 0
+}
+
+func (r *resolver) roomID(alias uint64) (protocol.RoomID, bool) {
+	id, err := r.node.RoomByAlias(r.ctx, alias)
+	return id, err == nil
+}
+
+func (r *resolver) roomAlias(id protocol.RoomID) (uint64, bool) {
+	if n, ok := r.rooms[id]; ok {
+		return n, n != 0
+	}
+	n, err := r.node.RoomAlias(r.ctx, id)
+	if err != nil {
+		n = 0
+	}
+	r.rooms[id] = n
+	return n, n != 0
+}
+
+func (r *resolver) messageID(alias uint64) (protocol.EventID, bool) {
+	id, err := r.node.MessageByAlias(r.ctx, alias)
+	return id, err == nil
+}
+
+func (r *resolver) messageAlias(id protocol.EventID) (uint64, bool) {
+	n, err := r.node.MessageAlias(r.ctx, id)
+	return n, err == nil
+}

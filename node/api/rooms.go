@@ -1,0 +1,395 @@
+package api
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+
+	"github.com/horenso/horenso/node"
+	"github.com/horenso/horenso/protocol"
+)
+
+// iconPresets are ChatWork's group chat icons (icon_preset). Horenso
+// stores the preset's name and returns it as icon_path.
+var iconPresets = []string{"group", "check", "document", "meeting", "event", "project", "business", "study",
+	"security", "star", "idea", "heart", "magcup", "beer", "music", "sports", "travel"}
+
+// roomOf resolves the room_id in the path.
+func (s *Server) roomOf(r *http.Request) (protocol.RoomID, error) {
+	n, err := pathID(r, "room_id")
+	if err != nil {
+		return protocol.RoomID{}, err
+	}
+	id, err := s.node.RoomByAlias(r.Context(), n)
+	if errors.Is(err, node.ErrNotFound) {
+		return id, notFound("no such room")
+	}
+	return id, err
+}
+
+// accountsOf resolves account_id aliases; an unknown one is a bad
+// parameter.
+func (s *Server) accountsOf(r *http.Request, param string, aliases []uint64) ([]protocol.AccountID, error) {
+	out := make([]protocol.AccountID, 0, len(aliases))
+	for _, n := range aliases {
+		a, err := s.node.AccountByAlias(r.Context(), n)
+		if errors.Is(err, node.ErrNotFound) {
+			return nil, invalid(fmt.Sprintf("parameter %s: no account %d", param, n))
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, a)
+	}
+	return out, nil
+}
+
+// myOpenTasks counts the caller's open tasks by room.
+func (s *Server) myOpenTasks(r *http.Request, c *caller) (map[protocol.RoomID]int, error) {
+	ts, err := s.node.MyTasks(r.Context(), c.handle(), node.TaskFilter{Status: protocol.TaskOpen})
+	if err != nil {
+		return nil, err
+	}
+	out := map[protocol.RoomID]int{}
+	for _, t := range ts {
+		out[t.Room]++
+	}
+	return out, nil
+}
+
+func (s *Server) rooms(w http.ResponseWriter, r *http.Request, c *caller) error {
+	rs, err := s.node.Rooms(r.Context(), c.handle())
+	if err != nil {
+		return err
+	}
+	mine, err := s.myOpenTasks(r, c)
+	if err != nil {
+		return err
+	}
+	out := make([]roomJSON, 0, len(rs))
+	for _, room := range rs {
+		out = append(out, roomView(room, mine[room.ID]))
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+func (s *Server) room(w http.ResponseWriter, r *http.Request, c *caller) error {
+	id, err := s.roomOf(r)
+	if err != nil {
+		return err
+	}
+	room, err := s.node.Room(r.Context(), c.handle(), id)
+	if err != nil {
+		return err
+	}
+	mine, err := s.myOpenTasks(r, c)
+	if err != nil {
+		return err
+	}
+	v := roomView(room, mine[room.ID])
+	v.Description = &room.Description
+	writeJSON(w, http.StatusOK, v)
+	return nil
+}
+
+// memberLists reads members_admin_ids, members_member_ids and
+// members_readonly_ids into the roles they give; an account in two lists
+// is a bad parameter.
+func (s *Server) memberLists(r *http.Request, p *params) (map[protocol.AccountID]protocol.Role, error) {
+	out := map[protocol.AccountID]protocol.Role{}
+	for _, l := range []struct {
+		param string
+		role  protocol.Role
+	}{{"members_admin_ids", protocol.RoleAdmin}, {"members_member_ids", protocol.RoleMember}, {"members_readonly_ids", protocol.RoleReadonly}} {
+		aliases, err := p.ids(l.param)
+		if err != nil {
+			return nil, err
+		}
+		if l.role == protocol.RoleAdmin && len(aliases) == 0 {
+			return nil, invalid("parameter members_admin_ids is required: at least one admin")
+		}
+		as, err := s.accountsOf(r, l.param, aliases)
+		if err != nil {
+			return nil, err
+		}
+		for i, a := range as {
+			if _, dup := out[a]; dup {
+				return nil, invalid(fmt.Sprintf("account %d is in more than one of the members lists", aliases[i]))
+			}
+			out[a] = l.role
+		}
+	}
+	return out, nil
+}
+
+func (s *Server) createRoom(w http.ResponseWriter, r *http.Request, c *caller) error {
+	p, err := readParams(r)
+	if err != nil {
+		return err
+	}
+	name, _, err := p.text("name", true, 1, 255)
+	if err != nil {
+		return err
+	}
+	desc, _, err := p.text("description", false, 0, 65535)
+	if err != nil {
+		return err
+	}
+	icon, err := p.enum("icon_preset", "", iconPresets...)
+	if err != nil {
+		return err
+	}
+	roles, err := s.memberLists(r, p)
+	if err != nil {
+		return err
+	}
+	link, err := p.boolean("link", false)
+	if err != nil {
+		return err
+	}
+	code, _, err := p.text("link_code", false, 1, node.MaxLinkCode)
+	if err != nil {
+		return err
+	}
+	if code != "" {
+		if err := node.ValidLinkCode(code); err != nil {
+			return invalid("parameter link_code: " + err.Error())
+		}
+	}
+	needAcceptance, err := p.boolean("link_need_acceptance", true)
+	if err != nil {
+		return err
+	}
+	if link && code != "" {
+		if _, err := s.node.LinkByCode(r.Context(), c.handle(), code); err == nil {
+			return &apiError{node.ErrConflict, fmt.Sprintf("link code %q is taken", code)}
+		}
+	}
+	nr := node.NewRoom{Name: name, Description: desc, Icon: icon}
+	for a, role := range roles {
+		nr.Members = append(nr.Members, node.MemberSpec{Account: a, Role: role})
+	}
+	slices.SortFunc(nr.Members, func(a, b node.MemberSpec) int { return cmpString(string(a.Account), string(b.Account)) })
+	room, err := s.node.CreateRoom(r.Context(), c.handle(), nr)
+	if err != nil {
+		return err
+	}
+	if link {
+		if _, err := s.node.CreateLink(r.Context(), c.handle(), room.ID, node.LinkSpec{Code: code, NeedAcceptance: needAcceptance}); err != nil {
+			return fmt.Errorf("room %d was created, but not its link: %w", room.Alias, err)
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]uint64{"room_id": room.Alias})
+	return nil
+}
+
+func cmpString(a, b string) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+func (s *Server) updateRoom(w http.ResponseWriter, r *http.Request, c *caller) error {
+	id, err := s.roomOf(r)
+	if err != nil {
+		return err
+	}
+	p, err := readParams(r)
+	if err != nil {
+		return err
+	}
+	var ch node.RoomChange
+	name, ok, err := p.text("name", false, 1, 255)
+	if err != nil {
+		return err
+	}
+	if ok {
+		ch.Name = &name
+	}
+	desc, ok, err := p.text("description", false, 0, 65535)
+	if err != nil {
+		return err
+	}
+	if ok {
+		ch.Description = &desc
+	}
+	icon, err := p.enum("icon_preset", "", iconPresets...)
+	if err != nil {
+		return err
+	}
+	if icon != "" {
+		ch.Icon = &icon
+	}
+	if ch.Name == nil && ch.Description == nil && ch.Icon == nil {
+		return invalid("nothing to change: give name, description or icon_preset")
+	}
+	room, err := s.node.Room(r.Context(), c.handle(), id)
+	if err != nil {
+		return err
+	}
+	if err := s.node.UpdateRoom(r.Context(), c.handle(), id, ch); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]uint64{"room_id": room.Alias})
+	return nil
+}
+
+// leaveRoom leaves or deletes a group chat (action_type). Horenso rooms
+// are event logs kept by every member's node, so "delete" cannot erase
+// them: it removes every other member and then the caller, which leaves
+// the room with no one to read it. Only an admin may.
+func (s *Server) leaveRoom(w http.ResponseWriter, r *http.Request, c *caller) error {
+	id, err := s.roomOf(r)
+	if err != nil {
+		return err
+	}
+	p, err := readParams(r)
+	if err != nil {
+		return err
+	}
+	action, err := p.enum("action_type", "", "leave", "delete")
+	if err != nil {
+		return err
+	}
+	ctx, me := r.Context(), c.handle()
+	switch action {
+	case "":
+		return invalid("parameter action_type is required: leave or delete")
+	case "leave":
+		if err := s.node.Leave(ctx, me, id); err != nil {
+			return err
+		}
+	case "delete":
+		room, err := s.node.Room(ctx, me, id)
+		if err != nil {
+			return err
+		}
+		if room.Role != protocol.RoleAdmin || room.Kind != protocol.KindGroup {
+			return forbidden("only an admin of a group chat may delete it")
+		}
+		if err := s.node.DeleteLink(ctx, me, id); err != nil && !errors.Is(err, node.ErrNotFound) {
+			return err
+		}
+		for _, m := range room.Members {
+			if m.Account != c.acc.ID {
+				if err := s.node.RemoveMember(ctx, me, id, m.Account); err != nil {
+					return err
+				}
+			}
+		}
+		if err := s.node.Leave(ctx, me, id); err != nil {
+			return err
+		}
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) members(w http.ResponseWriter, r *http.Request, c *caller) error {
+	id, err := s.roomOf(r)
+	if err != nil {
+		return err
+	}
+	room, err := s.node.Room(r.Context(), c.handle(), id)
+	if err != nil {
+		return err
+	}
+	out := make([]memberJSON, 0, len(room.Members))
+	for _, m := range room.Members {
+		out = append(out, memberView(m))
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// setMembers replaces a group chat's members and roles with the three
+// lists. It applies the changes one event at a time in an order that keeps
+// an admin throughout: new admins first, then other additions and role
+// changes, then removals, and the caller's own demotion or departure (if
+// the lists leave the caller out) last.
+func (s *Server) setMembers(w http.ResponseWriter, r *http.Request, c *caller) error {
+	id, err := s.roomOf(r)
+	if err != nil {
+		return err
+	}
+	p, err := readParams(r)
+	if err != nil {
+		return err
+	}
+	want, err := s.memberLists(r, p)
+	if err != nil {
+		return err
+	}
+	ctx, me := r.Context(), c.handle()
+	room, err := s.node.Room(ctx, me, id)
+	if err != nil {
+		return err
+	}
+	if room.Kind != protocol.KindGroup {
+		return forbidden("only a group chat's members can be changed")
+	}
+	if room.Role != protocol.RoleAdmin {
+		return forbidden("only a room admin may change its members")
+	}
+	have := map[protocol.AccountID]protocol.Role{}
+	for _, m := range room.Members {
+		have[m.Account] = m.Role
+	}
+	// Sorted, so the events come out the same for the same request.
+	accounts := make([]protocol.AccountID, 0, len(want))
+	for a := range want {
+		accounts = append(accounts, a)
+	}
+	slices.Sort(accounts)
+	for _, adminsFirst := range []bool{true, false} {
+		for _, a := range accounts {
+			role := want[a]
+			if (role == protocol.RoleAdmin) != adminsFirst || a == c.acc.ID {
+				continue
+			}
+			old, ok := have[a]
+			switch {
+			case !ok:
+				err = s.node.AddMember(ctx, me, id, node.MemberSpec{Account: a, Role: role})
+			case old != role:
+				err = s.node.SetRole(ctx, me, id, a, role)
+			}
+			if err != nil {
+				return err
+			}
+		}
+	}
+	for _, m := range room.Members {
+		if _, ok := want[m.Account]; !ok && m.Account != c.acc.ID {
+			if err := s.node.RemoveMember(ctx, me, id, m.Account); err != nil {
+				return err
+			}
+		}
+	}
+	// The caller's own change comes last: it may end the caller's right
+	// to make the others.
+	switch role, ok := want[c.acc.ID]; {
+	case !ok:
+		err = s.node.Leave(ctx, me, id)
+	case role != protocol.RoleAdmin:
+		err = s.node.SetRole(ctx, me, id, c.acc.ID, role)
+	}
+	if err != nil {
+		return err
+	}
+	out := map[string][]uint64{"admin": {}, "member": {}, "readonly": {}}
+	for _, a := range accounts {
+		out[string(want[a])] = append(out[string(want[a])], c.ids.profile(a).Alias)
+	}
+	for _, l := range out {
+		slices.Sort(l)
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}

@@ -1,0 +1,123 @@
+package api
+
+import (
+	"strconv"
+
+	"github.com/horenso/horenso/node"
+	"github.com/horenso/horenso/protocol"
+)
+
+// The JSON objects of ChatWork API v2, field for field. Times are unix
+// seconds; message_id is a decimal string; other IDs are numbers. Horenso
+// has no avatar images or organization IDs yet: avatar_image_url is "" and
+// organization_id 0.
+
+type accountRef struct {
+	AccountID uint64 `json:"account_id"`
+	Name      string `json:"name"`
+	Avatar    string `json:"avatar_image_url"`
+}
+
+type messageJSON struct {
+	MessageID  string     `json:"message_id"`
+	Account    accountRef `json:"account"`
+	Body       string     `json:"body"`
+	SendTime   int64      `json:"send_time"`
+	UpdateTime int64      `json:"update_time"`
+}
+
+type roomRef struct {
+	RoomID   uint64 `json:"room_id"`
+	Name     string `json:"name"`
+	IconPath string `json:"icon_path"`
+}
+
+type taskJSON struct {
+	TaskID     uint64      `json:"task_id"`
+	Room       *roomRef    `json:"room,omitempty"`    // in /my/tasks
+	Account    *accountRef `json:"account,omitempty"` // in a room's tasks
+	AssignedBy accountRef  `json:"assigned_by_account"`
+	MessageID  string      `json:"message_id"`
+	Body       string      `json:"body"`
+	LimitTime  int64       `json:"limit_time"`
+	Status     string      `json:"status"`
+	LimitType  string      `json:"limit_type"`
+}
+
+type roomJSON struct {
+	RoomID         uint64  `json:"room_id"`
+	Name           string  `json:"name"`
+	Type           string  `json:"type"`
+	Role           string  `json:"role"`
+	Sticky         bool    `json:"sticky"`
+	UnreadNum      uint64  `json:"unread_num"`
+	MentionNum     uint64  `json:"mention_num"`
+	MytaskNum      int     `json:"mytask_num"`
+	MessageNum     uint64  `json:"message_num"`
+	FileNum        uint64  `json:"file_num"`
+	TaskNum        uint64  `json:"task_num"`
+	IconPath       string  `json:"icon_path"`
+	LastUpdateTime int64   `json:"last_update_time"`
+	Description    *string `json:"description,omitempty"` // only for one room
+}
+
+type memberJSON struct {
+	AccountID  uint64 `json:"account_id"`
+	Role       string `json:"role"`
+	Name       string `json:"name"`
+	ChatworkID string `json:"chatwork_id"`
+	OrgID      int    `json:"organization_id"`
+	OrgName    string `json:"organization_name"`
+	Department string `json:"department"`
+	Avatar     string `json:"avatar_image_url"`
+}
+
+type linkJSON struct {
+	Public         bool    `json:"public"`
+	URL            *string `json:"url,omitempty"`
+	NeedAcceptance *bool   `json:"need_acceptance,omitempty"`
+	Description    *string `json:"description,omitempty"`
+}
+
+// seconds converts the node's unix milliseconds to ChatWork's seconds.
+func seconds(ms int64) int64 { return ms / 1000 }
+
+func (c *caller) account(a protocol.AccountID) accountRef {
+	p := c.ids.profile(a)
+	return accountRef{AccountID: p.Alias, Name: p.Name}
+}
+
+// deletedBody is what ChatWork shows of a deleted message.
+const deletedBody = "[deleted]"
+
+func (c *caller) messageView(m *node.Message) messageJSON {
+	body := toLocal(m.Body, c.ids)
+	if m.Deleted {
+		body = deletedBody
+	}
+	return messageJSON{MessageID: strconv.FormatUint(m.Alias, 10), Account: c.account(m.Author), Body: body,
+		SendTime: seconds(m.Time), UpdateTime: seconds(m.EditedAt)}
+}
+
+// taskView renders a task as a room's task list does; ChatWork tasks have
+// one assignee, and Horenso makes one task per assignee through this API,
+// so account is the first (or, filtering by assignee, that one).
+func (c *caller) taskView(t *node.Task, assignee protocol.AccountID) taskJSON {
+	if assignee == "" && len(t.Assignees) > 0 {
+		assignee = t.Assignees[0]
+	}
+	acc := c.account(assignee)
+	return taskJSON{TaskID: t.Alias, Account: &acc, AssignedBy: c.account(t.Creator), MessageID: "",
+		Body: toLocal(t.Body, c.ids), LimitTime: t.Due, Status: string(t.Status), LimitType: string(t.Limit)}
+}
+
+func roomView(r *node.Room, mytasks int) roomJSON {
+	return roomJSON{RoomID: r.Alias, Name: r.Name, Type: string(r.Kind), Role: string(r.Role),
+		UnreadNum: r.Unread, MentionNum: r.Mentions, MytaskNum: mytasks, MessageNum: r.Messages, TaskNum: r.Tasks,
+		IconPath: r.Icon, LastUpdateTime: seconds(max(r.LastPost, r.Created))}
+}
+
+func memberView(m node.Member) memberJSON {
+	return memberJSON{AccountID: m.Alias, Role: string(m.Role), Name: m.Name, ChatworkID: string(m.Account.Handle()),
+		OrgName: m.Org}
+}
