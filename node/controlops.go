@@ -2,10 +2,12 @@ package node
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"time"
 
+	"github.com/horenso/horenso/node/p2p"
 	"github.com/horenso/horenso/protocol"
 	"github.com/horenso/horenso/storage"
 )
@@ -80,6 +82,20 @@ type (
 		Path  string `json:"path"`
 		Bytes int64  `json:"bytes"`
 	}
+	// PartnerArgs are the arguments of "partner.add" (Addr) and
+	// "partner.remove" (ID).
+	PartnerArgs struct {
+		Addr string          `json:"addr,omitempty"`
+		ID   protocol.NodeID `json:"node_id,omitempty"`
+	}
+	// MemberArgs are the arguments of "room.member.add", "room.member.role"
+	// and "room.member.remove".
+	MemberArgs struct {
+		As      string        `json:"as"`
+		Room    uint64        `json:"room_id"`
+		Account string        `json:"account"` // a handle or an account ID
+		Role    protocol.Role `json:"role,omitempty"`
+	}
 	// TaskListArgs are the arguments of "task.list".
 	TaskListArgs struct {
 		As     string              `json:"as"`
@@ -98,11 +114,29 @@ type Status struct {
 	Accounts int             `json:"accounts"`
 	Rooms    int             `json:"rooms"`
 	Events   uint64          `json:"events"`
+	// Addrs are the libp2p addresses partners add this node by.
+	Addrs []string `json:"addrs"`
+	// Partners counts partner nodes, and Connected those connected now.
+	Partners  int `json:"partners"`
+	Connected int `json:"connected"`
+	// Network counts gossip and sync traffic since start: what was
+	// received, accepted, rejected and dropped, and what sync repaired.
+	Network p2p.Stats `json:"network"`
+	// OutboxDropped counts publications dropped because the node's network
+	// outbox was full; partners got those events by sync instead.
+	OutboxDropped uint64 `json:"outbox_dropped"`
 }
 
 // Status reports what the node is and holds.
 func (n *Node) Status(ctx context.Context) (*Status, error) {
-	st := &Status{NodeID: n.id, Org: n.settings.Org, DataDir: n.cfg.DataDir, Version: protocol.Version, Started: n.started}
+	st := &Status{NodeID: n.id, Org: n.settings.Org, DataDir: n.cfg.DataDir, Version: protocol.Version, Started: n.started,
+		Addrs: n.Addrs(), Network: n.net.host.Stats(), OutboxDropped: n.net.dropped.Load()}
+	for _, p := range n.net.host.Partners() {
+		st.Partners++
+		if p.Connected {
+			st.Connected++
+		}
+	}
 	err := n.store.View(func(tx *storage.Tx) error {
 		as, err := tx.Accounts()
 		st.Accounts = len(as)
@@ -125,6 +159,35 @@ var controlOps = map[string]controlOp{
 	"backup": op(func(ctx context.Context, n *Node, a BackupArgs) (any, error) {
 		size, err := n.Backup(ctx, a.Path)
 		return BackupResult{Path: a.Path, Bytes: size}, err
+	}),
+	"partner.add":  op(func(ctx context.Context, n *Node, a PartnerArgs) (any, error) { return n.AddPartner(ctx, a.Addr) }),
+	"partner.list": op(func(ctx context.Context, n *Node, _ struct{}) (any, error) { return n.Partners(ctx) }),
+	"partner.remove": op(func(ctx context.Context, n *Node, a PartnerArgs) (any, error) {
+		return nil, n.RemovePartner(ctx, a.ID)
+	}),
+	"room.member": op(func(ctx context.Context, n *Node, a MemberArgs) (any, error) {
+		room, err := n.RoomByAlias(ctx, a.Room)
+		if err != nil {
+			return nil, err
+		}
+		id, err := n.ParseAccount(a.Account)
+		if err != nil {
+			return nil, err
+		}
+		as := protocol.Handle(a.As)
+		switch a.Role {
+		case "":
+			err = n.RemoveMember(ctx, as, room, id)
+		default:
+			err = n.AddMember(ctx, as, room, MemberSpec{Account: id, Role: a.Role})
+			if errors.Is(err, ErrInvalid) { // already a member: change the role
+				err = n.SetRole(ctx, as, room, id, a.Role)
+			}
+		}
+		if err != nil {
+			return nil, err
+		}
+		return n.Room(ctx, as, room)
 	}),
 	"status": op(func(ctx context.Context, n *Node, _ struct{}) (any, error) { return n.Status(ctx) }),
 	"user.add": op(func(ctx context.Context, n *Node, a UserAddArgs) (any, error) {

@@ -152,7 +152,14 @@ func (n *Node) apply(tx *storage.Tx, e *protocol.Signed, snap *protocol.Snapshot
 		return err
 	}
 	if e.Type.IsControl() {
-		tx.AfterCommit(func() { n.nodes.forget(room) })
+		tx.AfterCommit(func() {
+			n.nodes.forget(room)
+			n.net.queue(outbound{room: room})
+		})
+	}
+	if e.Origin == n.id {
+		wire := e.Wire()
+		tx.AfterCommit(func() { n.net.queue(outbound{room: room, wire: wire}) })
 	}
 	return tx.PutRoom(r)
 }

@@ -18,6 +18,9 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/sync/errgroup"
+
+	"github.com/horenso/horenso/node/p2p"
 	"github.com/horenso/horenso/protocol"
 	"github.com/horenso/horenso/storage"
 )
@@ -34,6 +37,15 @@ type Config struct {
 	// ControlSocket is the path of the admin control socket.
 	// Default: DataDir/control.sock.
 	ControlSocket string
+	// Listen lists the libp2p multiaddrs partner nodes connect to, e.g.
+	// /ip4/0.0.0.0/tcp/4001 and /ip4/0.0.0.0/udp/4001/quic-v1.
+	// Default: /ip4/127.0.0.1/tcp/0 (loopback, a free port), so a node
+	// embedded in a test never exposes itself; `horenso run` passes its
+	// --listen flag.
+	Listen []string
+	// SyncInterval is the mean time between two catch-up sync rounds with
+	// each partner. Default: 30s.
+	SyncInterval time.Duration
 }
 
 // Settings are the node's persistent settings, kept in DataDir/node.json.
@@ -131,6 +143,7 @@ type Node struct {
 	snapshots snapshotCache
 	feed      feed
 	nodes     roomNodes
+	net       network
 
 	closeOnce sync.Once
 	closeErr  error
@@ -175,6 +188,14 @@ func New(cfg Config) (*Node, error) {
 	if err != nil {
 		return nil, fmt.Errorf("new node: %w (is another horenso running on %s?)", err, cfg.DataDir)
 	}
+	if len(cfg.Listen) == 0 {
+		cfg.Listen = []string{"/ip4/127.0.0.1/tcp/0"}
+		n.cfg.Listen = cfg.Listen
+	}
+	if err := n.newNetwork(); err != nil {
+		n.store.Close()
+		return nil, fmt.Errorf("new node: %w", err)
+	}
 	n.feed.grown = make(chan struct{})
 	if err := n.store.View(func(tx *storage.Tx) error {
 		n.feed.last, err = tx.LastChange()
@@ -199,10 +220,42 @@ func (n *Node) ID() protocol.NodeID { return n.id }
 // Org returns the organization's display name.
 func (n *Node) Org() string { return n.settings.Org }
 
-// Run serves the node's control socket until ctx ends, then returns nil.
-// It returns an error if the socket cannot be served.
+// Run serves the node until ctx ends, then returns nil once everything it
+// started has stopped: the libp2p host (partners, gossip, catch-up sync),
+// the network outbox and the control socket. It returns an error if one of
+// them cannot be served. Ready is closed once the node listens.
 func (n *Node) Run(ctx context.Context) error {
-	return n.serveControl(ctx)
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return n.net.host.Run(gctx) })
+	g.Go(func() error { return n.runOutbox(gctx) })
+	g.Go(func() error { return n.serveControl(gctx) })
+	return g.Wait()
+}
+
+// Ready is closed once Run listens for partners (or has failed to).
+func (n *Node) Ready() <-chan struct{} { return n.net.host.Ready() }
+
+// Addrs returns the full libp2p addresses partners can add this node by
+// (each ending in /p2p/<node ID>); empty until Ready.
+func (n *Node) Addrs() []string { return n.net.host.Addrs() }
+
+// newNetwork builds the node's libp2p host; it starts nothing.
+func (n *Node) newNetwork() error {
+	var partners []string
+	err := n.store.View(func(tx *storage.Tx) error {
+		ps, err := tx.Partners()
+		for _, p := range ps {
+			partners = append(partners, p.Addrs...)
+		}
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	n.net.outbox = make(chan outbound, outboxSize)
+	n.net.host, err = p2p.New(p2p.Config{Identity: n.key, Handler: handler{n}, Listen: n.cfg.Listen,
+		Partners: partners, Logger: n.log, SyncInterval: n.cfg.SyncInterval})
+	return err
 }
 
 // Close closes the store. Call it after Run has returned.

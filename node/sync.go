@@ -347,3 +347,37 @@ func (q *walkQueue) Pop() any {
 	*q = old[:len(old)-1]
 	return x
 }
+
+// holds reports whether the node has room.
+func (n *Node) holds(room protocol.RoomID) bool {
+	err := n.store.View(func(tx *storage.Tx) error {
+		_, err := tx.Room(room)
+		return err
+	})
+	return err == nil
+}
+
+// invited reports whether events (of a room the node does not hold yet)
+// name one of the node's accounts as a member, so the room is worth
+// keeping.
+func (n *Node) invited(wires [][]byte) bool {
+	for _, w := range wires {
+		e, err := protocol.DecodeStored(w)
+		if err != nil {
+			continue
+		}
+		var infos []protocol.MemberInfo
+		switch c := e.Content.(type) {
+		case *protocol.RoomCreate:
+			infos = append([]protocol.MemberInfo{c.Creator}, c.Members...)
+		case *protocol.MemberAdd:
+			infos = []protocol.MemberInfo{c.Member}
+		}
+		for _, m := range infos {
+			if m.Account.Node() == n.id {
+				return true
+			}
+		}
+	}
+	return false
+}

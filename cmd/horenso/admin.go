@@ -175,7 +175,7 @@ func roomCommand(g *globals) *cobra.Command {
 	create.Flags().StringVar(&members, "members", "", "comma-separated handles or account IDs to add as members")
 	create.Flags().StringVar(&c.Description, "description", "", "room description")
 	create.MarkFlagRequired("as")
-	cmd.AddCommand(list, create)
+	cmd.AddCommand(list, create, memberCommand(g))
 	return cmd
 }
 

@@ -68,11 +68,14 @@ type process struct {
 	exited chan error
 }
 
-// start runs `horenso run` on data and waits until its control socket
-// answers.
-func start(t *testing.T, data string) *process {
+// start runs `horenso run` on data, listening on loopback ports only, and
+// waits until its control socket answers. extra flags follow the defaults
+// and override them.
+func start(t *testing.T, data string, extra ...string) *process {
 	t.Helper()
-	cmd := exec.Command(horensoBin, "run", "--data", data, "--http", "127.0.0.1:0", "--org", "Acme")
+	args := append([]string{"run", "--data", data, "--http", "127.0.0.1:0", "--org", "Acme",
+		"--listen", "/ip4/127.0.0.1/tcp/0"}, extra...)
+	cmd := exec.Command(horensoBin, args...)
 	p := &process{cmd: cmd, stdout: new(lockedBuffer), exited: make(chan error, 1)}
 	cmd.Stdout = p.stdout
 	stderr, err := cmd.StderrPipe()

@@ -351,7 +351,7 @@ func (h *Host) Run(ctx context.Context) error {
 		pubsub.WithPeerOutboundQueueSize(h.cfg.OutboundQueueSize),
 		pubsub.WithValidateQueueSize(h.cfg.ValidateQueueSize),
 		pubsub.WithValidateThrottle(h.cfg.ValidateConcurrency),
-		pubsub.WithLogger(h.log.With("component", "pubsub")),
+		pubsub.WithLogger(slog.New(quietTags{h.log.Handler()}).With("component", "pubsub")),
 	)
 	if err != nil {
 		lh.Close()
@@ -443,3 +443,22 @@ func jitter(d time.Duration) time.Duration {
 }
 
 func nodeID(p peer.ID) protocol.NodeID { return protocol.NodeID(p.String()) }
+
+// quietTags logs pubsub's "error bumping delivery tag" at debug level.
+// Pubsub registers a topic's connection-manager tag when a topic is
+// subscribed, but rooms are relayed, not subscribed (see gossip.go), so
+// every delivered message would otherwise log a warning that means nothing.
+type quietTags struct{ slog.Handler }
+
+func (q quietTags) Handle(ctx context.Context, r slog.Record) error {
+	if r.Level > slog.LevelDebug && r.Message == "error bumping delivery tag" {
+		if !q.Handler.Enabled(ctx, slog.LevelDebug) {
+			return nil
+		}
+		r.Level = slog.LevelDebug
+	}
+	return q.Handler.Handle(ctx, r)
+}
+
+func (q quietTags) WithAttrs(as []slog.Attr) slog.Handler { return quietTags{q.Handler.WithAttrs(as)} }
+func (q quietTags) WithGroup(g string) slog.Handler       { return quietTags{q.Handler.WithGroup(g)} }

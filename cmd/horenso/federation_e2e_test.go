@@ -1,0 +1,108 @@
+package main
+
+import (
+	"fmt"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/horenso/horenso/node"
+)
+
+// awaitCLI polls an admin command until check accepts its JSON output.
+func awaitCLI[T any](t *testing.T, data string, what string, check func(T) bool, args ...string) T {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		var v T
+		horenso(t, data, &v, args...)
+		if check(v) {
+			return v
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within 60s; last %+v", what, v)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// TestFederationEndToEnd runs three organizations' nodes as separate
+// processes, links them with `horenso partner add`, and works in a room
+// shared by two of them, through the CLI only.
+func TestFederationEndToEnd(t *testing.T) {
+	dirs := map[string]string{}
+	procs := map[string]*process{}
+	ids := map[string]string{}
+	addrs := map[string]string{}
+	for _, org := range []string{"A", "B", "C"} {
+		dirs[org] = filepath.Join(t.TempDir(), org)
+		procs[org] = start(t, dirs[org], "--org", "Org "+org)
+		var st node.Status
+		horenso(t, dirs[org], &st, "status")
+		if len(st.Addrs) == 0 {
+			t.Fatalf("status of %s shows no libp2p address: %+v", org, st)
+		}
+		ids[org], addrs[org] = string(st.NodeID), st.Addrs[0]
+	}
+	for _, pair := range [][2]string{{"A", "B"}, {"B", "A"}, {"A", "C"}, {"C", "A"}, {"B", "C"}, {"C", "B"}} {
+		horenso(t, dirs[pair[0]], nil, "partner", "add", addrs[pair[1]])
+	}
+	awaitCLI(t, dirs["A"], "A connected to B and C", func(ps []node.Partner) bool {
+		return len(ps) == 2 && ps[0].Connected && ps[1].Connected
+	}, "partner", "list")
+
+	horenso(t, dirs["A"], nil, "user", "add", "alice", "--password", "alice-password")
+	horenso(t, dirs["B"], nil, "user", "add", "bob", "--password", "bob-password")
+	horenso(t, dirs["C"], nil, "user", "add", "carol", "--password", "carol-password")
+	bob := "bob@" + ids["B"]
+	var room node.Room
+	horenso(t, dirs["A"], &room, "room", "create", "A and B", "--as", "alice", "--members", bob)
+	horenso(t, dirs["A"], nil, "message", "post", fmt.Sprint(room.Alias), "hello from A", "--as", "alice")
+
+	// B learns of the room and its message; its local room_id may differ.
+	rooms := awaitCLI(t, dirs["B"], "bob's room list", func(rs []node.Room) bool { return len(rs) == 2 },
+		"room", "list", "--as", "bob")
+	i := slices.IndexFunc(rooms, func(r node.Room) bool { return r.ID == room.ID })
+	if i < 0 {
+		t.Fatalf("bob's rooms %+v lack the shared room", rooms)
+	}
+	onB := fmt.Sprint(rooms[i].Alias)
+	awaitCLI(t, dirs["B"], "the message reaches B", func(ms []node.Message) bool {
+		return len(ms) == 1 && ms[0].Body == "hello from A"
+	}, "message", "list", onB, "--as", "bob")
+	horenso(t, dirs["B"], nil, "message", "post", onB, "hello from B", "--as", "bob")
+	var task node.Task
+	horenso(t, dirs["B"], &task, "task", "create", onB, "sign the contract", "--as", "bob", "--to", "alice@"+ids["A"])
+	awaitCLI(t, dirs["A"], "B's reply and task reach A", func(ts []node.Task) bool { return len(ts) == 1 },
+		"task", "list", fmt.Sprint(room.Alias), "--as", "alice")
+	var tasksOnA []node.Task
+	horenso(t, dirs["A"], &tasksOnA, "task", "list", fmt.Sprint(room.Alias), "--as", "alice")
+	horenso(t, dirs["A"], nil, "task", "done", fmt.Sprint(tasksOnA[0].Alias), "--as", "alice")
+	awaitCLI(t, dirs["B"], "the task is done on B", func(ts []node.Task) bool {
+		return len(ts) == 1 && ts[0].Status == "done"
+	}, "task", "list", onB, "--as", "bob")
+
+	// C is partnered with both but hosts no member: it never holds the room.
+	var all []node.Room
+	horenso(t, dirs["C"], &all, "room", "list")
+	for _, r := range all {
+		if r.ID == room.ID {
+			t.Fatal("C holds the A–B room")
+		}
+	}
+
+	// B goes down; A keeps posting; B catches up on restart.
+	if err := procs["B"].stop(t, syscall.SIGTERM); err != nil {
+		t.Fatalf("B exited with %v", err)
+	}
+	for i := range 20 {
+		horenso(t, dirs["A"], nil, "message", "post", fmt.Sprint(room.Alias), fmt.Sprint("while B was down ", i), "--as", "alice")
+	}
+	procs["B"] = start(t, dirs["B"], "--org", "Org B", "--listen", strings.TrimSuffix(addrs["B"], "/p2p/"+ids["B"]))
+	awaitCLI(t, dirs["B"], "B catches up", func(ms []node.Message) bool {
+		return len(ms) == 22 && ms[21].Body == "while B was down 19"
+	}, "message", "list", onB, "--as", "bob", "--limit", "100")
+}

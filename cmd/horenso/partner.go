@@ -1,0 +1,114 @@
+package main
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/horenso/horenso/node"
+	"github.com/horenso/horenso/protocol"
+)
+
+func partnerCommand(g *globals) *cobra.Command {
+	cmd := &cobra.Command{Use: "partner", Short: "Link this node with partner organizations' nodes"}
+	add := &cobra.Command{
+		Use:   "add ADDRESS",
+		Short: "Let the node at ADDRESS connect, and dial it; ADDRESS is a multiaddr ending in /p2p/<node ID>, as the partner's `horenso status` prints",
+		Args:  exactArgs("ADDRESS"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var p node.Partner
+			if err := g.call(cmd.Context(), "partner.add", node.PartnerArgs{Addr: args[0]}, &p); err != nil {
+				return err
+			}
+			return g.output(cmd.OutOrStdout(), p, func(w *tabwriter.Writer) {
+				fmt.Fprintf(w, "partner %s added; it must add this node too\n", p.ID)
+			})
+		},
+	}
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List partner nodes and whether they are connected",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var ps []node.Partner
+			if err := g.call(cmd.Context(), "partner.list", nil, &ps); err != nil {
+				return err
+			}
+			return g.output(cmd.OutOrStdout(), ps, func(w *tabwriter.Writer) {
+				fmt.Fprintln(w, "NODE_ID\tORG\tCONNECTED\tADDED\tADDRESSES")
+				for _, p := range ps {
+					fmt.Fprintf(w, "%s\t%s\t%v\t%s\t%s\n", p.ID, p.Org, p.Connected,
+						time.UnixMilli(p.Added).Format(time.DateTime), strings.Join(p.Addrs, " "))
+				}
+			})
+		},
+	}
+	remove := &cobra.Command{
+		Use:   "remove NODE_ID",
+		Short: "Stop linking with a partner node and close its connections",
+		Args:  exactArgs("NODE_ID"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := g.call(cmd.Context(), "partner.remove", node.PartnerArgs{ID: protocol.NodeID(args[0])}, nil); err != nil {
+				return err
+			}
+			return g.output(cmd.OutOrStdout(), map[string]string{"removed": args[0]}, func(w *tabwriter.Writer) {
+				fmt.Fprintf(w, "partner %s removed\n", args[0])
+			})
+		},
+	}
+	cmd.AddCommand(add, list, remove)
+	return cmd
+}
+
+// memberCommand is `horenso room member`: add, re-role or remove members,
+// including accounts of partner nodes (handle@nodeid).
+func memberCommand(g *globals) *cobra.Command {
+	var a node.MemberArgs
+	var remove bool
+	cmd := &cobra.Command{
+		Use:   "member ROOM_ID ACCOUNT",
+		Short: "Add ACCOUNT (a handle, or handle@nodeid for a partner's account) to a room with --role, change its role, or --remove it",
+		Args:  exactArgs("ROOM_ID", "ACCOUNT"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id, err := strconv.ParseUint(args[0], 10, 64)
+			if err != nil {
+				return fmt.Errorf("room ID %q is not a number", args[0])
+			}
+			a.Room, a.Account = id, args[1]
+			if remove {
+				a.Role = ""
+			} else if a.Role == "" {
+				a.Role = protocol.RoleMember
+			}
+			var r node.Room
+			if err := g.call(cmd.Context(), "room.member", a, &r); err != nil {
+				return err
+			}
+			return g.output(cmd.OutOrStdout(), r, func(w *tabwriter.Writer) {
+				fmt.Fprintf(w, "room %d %q now has %d members\n", r.Alias, r.Name, len(r.Members))
+			})
+		},
+	}
+	cmd.Flags().StringVar(&a.As, "as", "", "a room admin (required)")
+	cmd.Flags().Var((*roleFlag)(&a.Role), "role", "admin, member or readonly (default member)")
+	cmd.Flags().BoolVar(&remove, "remove", false, "remove the account from the room")
+	cmd.MarkFlagRequired("as")
+	return cmd
+}
+
+type roleFlag protocol.Role
+
+func (r *roleFlag) String() string { return string(*r) }
+func (r *roleFlag) Type() string   { return "role" }
+func (r *roleFlag) Set(s string) error {
+	switch protocol.Role(s) {
+	case protocol.RoleAdmin, protocol.RoleMember, protocol.RoleReadonly:
+		*r = roleFlag(s)
+		return nil
+	}
+	return fmt.Errorf("role must be admin, member or readonly")
+}

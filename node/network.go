@@ -1,0 +1,166 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"sync/atomic"
+
+	"github.com/horenso/horenso/node/p2p"
+	"github.com/horenso/horenso/protocol"
+	"github.com/horenso/horenso/storage"
+)
+
+// network is the node's link to its partners: a p2p.Host, and an outbox
+// of work to do on it after commits. Commit hooks must not block, so they
+// queue work here and one goroutine owned by Run does it, in commit order.
+type network struct {
+	host    *p2p.Host
+	outbox  chan outbound
+	dropped atomic.Uint64 // outbound work dropped because the outbox was full
+}
+
+// outboxSize bounds the outbox. Past it, publications are dropped and
+// partners get the events by catch-up sync instead.
+const outboxSize = 8192
+
+// outbound is one piece of network work: publish wire in room, or, with
+// wire nil, bring the room's topic and partners up to date after a change
+// of its membership.
+type outbound struct {
+	room protocol.RoomID
+	wire []byte
+}
+
+func (nw *network) queue(o outbound) {
+	select {
+	case nw.outbox <- o:
+	default:
+		nw.dropped.Add(1)
+	}
+}
+
+func (nw *network) checkAddr(addr string) error {
+	_, err := p2p.ParseAddr(addr)
+	return err
+}
+
+func (nw *network) addPartner(ctx context.Context, p *storage.Partner) {
+	for _, a := range p.Addrs {
+		// An unreachable partner is redialed with backoff; nothing to do.
+		nw.host.AddPartner(ctx, a)
+	}
+}
+
+func (nw *network) removePartner(id protocol.NodeID) { nw.host.RemovePartner(id) }
+
+func (nw *network) connected(id protocol.NodeID) bool {
+	for _, p := range nw.host.Partners() {
+		if p.ID == id {
+			return p.Connected
+		}
+	}
+	return false
+}
+
+// runOutbox does queued network work until ctx ends.
+func (n *Node) runOutbox(ctx context.Context) error {
+	// members remembers, per room, the nodes that shared it at the last
+	// change, so that nodes just added can be told at once.
+	members := map[protocol.RoomID]map[protocol.NodeID]bool{}
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case o := <-n.net.outbox:
+			if o.wire != nil {
+				err := n.net.host.Publish(ctx, o.room, o.wire)
+				if errors.Is(err, p2p.ErrNotJoined) {
+					if err = n.net.host.Join(o.room); err == nil {
+						err = n.net.host.Publish(ctx, o.room, o.wire)
+					}
+				}
+				if err != nil && ctx.Err() == nil {
+					n.log.Debug("publish event; partners will get it by sync", "room", o.room, "err", err)
+				}
+				continue
+			}
+			nodes, err := n.RoomNodes(o.room)
+			if err != nil {
+				n.log.Warn("room membership changed", "room", o.room, "err", err)
+				continue
+			}
+			if nodes[n.id] {
+				err = n.net.host.Join(o.room)
+			} else {
+				err = n.net.host.Leave(o.room)
+			}
+			if err != nil {
+				n.log.Warn("update room topic", "room", o.room, "err", err)
+			}
+			old, known := members[o.room]
+			members[o.room] = nodes
+			if !nodes[n.id] {
+				continue
+			}
+			for peer := range nodes {
+				if peer == n.id || (known && old[peer]) {
+					continue
+				}
+				// A sync request naming the room tells the partner it
+				// was added; it then pulls the room.
+				go func() {
+					if err := n.net.host.SyncRoom(ctx, peer, o.room); err != nil && ctx.Err() == nil {
+						n.log.Debug("offer room to partner", "room", o.room, "peer", peer, "err", err)
+					}
+				}()
+			}
+		}
+	}
+}
+
+// handler is the node as package p2p sees it.
+type handler struct{ n *Node }
+
+var _ p2p.Handler = handler{}
+
+func (h handler) Shares(peer protocol.NodeID, room protocol.RoomID) bool {
+	return h.n.Shares(peer, room)
+}
+
+func (h handler) Rooms(ctx context.Context) ([]protocol.RoomID, error) { return h.n.HostedRooms(ctx) }
+
+func (h handler) Heads(ctx context.Context, room protocol.RoomID) ([]protocol.EventID, error) {
+	have, err := h.n.Have(ctx, room)
+	if len(have) > protocol.MaxSyncHeads {
+		have = have[:protocol.MaxSyncHeads]
+	}
+	return have, err
+}
+
+func (h handler) Missing(ctx context.Context, room protocol.RoomID, have []protocol.EventID, emit func([]byte) error) error {
+	return h.n.Missing(ctx, room, have, emit)
+}
+
+func (h handler) Accept(ctx context.Context, from protocol.NodeID, room protocol.RoomID, events [][]byte) []error {
+	if len(events) == 0 {
+		return nil
+	}
+	if !h.n.holds(room) && !h.n.invited(events) {
+		// A partner offered a room we do not hold. Keep it only if it
+		// names one of our accounts, or if this is its beginning: a long
+		// room's first frame may end before our account was added.
+		if e, err := protocol.DecodeStored(events[0]); err != nil || e.Type != protocol.TypeRoomCreate {
+			return make([]error, len(events))
+		}
+	}
+	errs, err := h.n.AcceptRemote(ctx, from, room, events)
+	if err != nil {
+		h.n.log.Error("store partner events", "room", room, "from", from, "err", err)
+		for i := range errs {
+			if errs[i] == nil {
+				errs[i] = err
+			}
+		}
+	}
+	return errs
+}

@@ -1,0 +1,230 @@
+// Package nodetest runs several real Horenso nodes in one test: each with
+// its own Badger store in a temporary directory, a libp2p host on
+// 127.0.0.1 and an HTTP API on a loopback port, all partnered with each
+// other. Tests stop, restart and cut off nodes, and wait on conditions with
+// Await. Only tests import it.
+package nodetest
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/horenso/horenso/node"
+	"github.com/horenso/horenso/node/api"
+	"github.com/horenso/horenso/protocol"
+)
+
+// Options configure a Cluster. The zero value is the default.
+type Options struct {
+	// SyncInterval is each node's catch-up sync interval. Default: 2s, so
+	// that tests relying on sync to repair loss finish quickly.
+	SyncInterval time.Duration
+	// NoPartners leaves the nodes unlinked; the test links them with Link.
+	NoPartners bool
+	// API is the HTTP API configuration of every node. Default: api.Config{}.
+	API api.Config
+}
+
+// Cluster is a set of running nodes.
+type Cluster struct {
+	t     testing.TB
+	opt   Options
+	Nodes []*Node
+}
+
+// Node is one node of a cluster. The embedded *node.Node is replaced by
+// Restart, so tests must not keep it across restarts.
+type Node struct {
+	*node.Node
+	Name string // a, b, c, …
+	Org  string // "Org A", …
+	Dir  string
+	// URL is the base URL of the node's HTTP API, e.g. http://127.0.0.1:1234.
+	URL string
+
+	c      *Cluster
+	listen string // the libp2p address, fixed across restarts
+	mu     sync.Mutex
+	stop   func() // stops Run and the HTTP server and closes the node; nil when stopped
+}
+
+// NewCluster starts n nodes named a, b, c, … and, unless opt.NoPartners,
+// links every pair as partners. Everything is stopped when the test ends.
+func NewCluster(t testing.TB, n int, opt Options) *Cluster {
+	t.Helper()
+	if opt.SyncInterval == 0 {
+		opt.SyncInterval = 2 * time.Second
+	}
+	c := &Cluster{t: t, opt: opt}
+	for i := range n {
+		name := string(rune('a' + i))
+		nd := &Node{Name: name, Org: "Org " + strings.ToUpper(name), Dir: filepath.Join(t.TempDir(), name), c: c,
+			listen: "/ip4/127.0.0.1/tcp/0"}
+		if _, err := node.Init(nd.Dir, nd.Org); err != nil {
+			t.Fatalf("init node %s: %v", name, err)
+		}
+		nd.Start()
+		c.Nodes = append(c.Nodes, nd)
+	}
+	t.Cleanup(func() {
+		for _, nd := range c.Nodes {
+			nd.Stop()
+		}
+	})
+	if !opt.NoPartners {
+		for i, x := range c.Nodes {
+			for _, y := range c.Nodes[i+1:] {
+				c.Link(x, y)
+			}
+		}
+	}
+	return c
+}
+
+// Link makes x and y partners of each other.
+func (c *Cluster) Link(x, y *Node) {
+	c.t.Helper()
+	for _, pair := range [][2]*Node{{x, y}, {y, x}} {
+		if _, err := pair[0].AddPartner(context.Background(), pair[1].Addr()); err != nil {
+			c.t.Fatalf("link %s to %s: %v", pair[0].Name, pair[1].Name, err)
+		}
+	}
+}
+
+// Addr returns the node's libp2p address, with its /p2p/ ID.
+func (nd *Node) Addr() string {
+	nd.c.t.Helper()
+	addrs := nd.Addrs()
+	if len(addrs) == 0 {
+		nd.c.t.Fatalf("node %s has no address", nd.Name)
+	}
+	return addrs[0]
+}
+
+// Start starts a stopped node on its data directory and libp2p address.
+func (nd *Node) Start() {
+	t := nd.c.t
+	t.Helper()
+	nd.mu.Lock()
+	defer nd.mu.Unlock()
+	if nd.stop != nil {
+		t.Fatalf("node %s is already running", nd.Name)
+	}
+	log := slog.New(slog.NewTextHandler(testWriter{t, nd.Name}, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	n, err := node.New(node.Config{DataDir: nd.Dir, Logger: log, Listen: []string{nd.listen},
+		SyncInterval: nd.c.opt.SyncInterval})
+	if err != nil {
+		t.Fatalf("start node %s: %v", nd.Name, err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- n.Run(ctx) }()
+	select {
+	case <-n.Ready():
+	case err := <-done:
+		cancel()
+		n.Close()
+		t.Fatalf("node %s stopped: %v", nd.Name, err)
+	}
+	// Keep the port across restarts, so partners' stored addresses hold.
+	for _, a := range n.Addrs() {
+		if strings.HasPrefix(a, "/ip4/127.0.0.1/tcp/") {
+			nd.listen = a[:strings.Index(a, "/p2p/")]
+			break
+		}
+	}
+	cfg := nd.c.opt.API
+	cfg.Logger = log
+	srv := httptest.NewServer(api.New(n, cfg))
+	nd.Node, nd.URL = n, srv.URL
+	nd.stop = func() {
+		srv.CloseClientConnections()
+		srv.Close()
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("node %s: run: %v", nd.Name, err)
+		}
+		if err := n.Close(); err != nil {
+			t.Errorf("node %s: close: %v", nd.Name, err)
+		}
+	}
+}
+
+// Stop stops the node; its data stays. Stopping a stopped node does nothing.
+func (nd *Node) Stop() {
+	nd.mu.Lock()
+	defer nd.mu.Unlock()
+	if nd.stop != nil {
+		nd.stop()
+		nd.stop = nil
+	}
+}
+
+// Restart stops and starts the node.
+func (nd *Node) Restart() {
+	nd.c.t.Helper()
+	nd.Stop()
+	nd.Start()
+}
+
+// User creates a local account with a password equal to its handle
+// repeated to the minimum length, and returns its global ID.
+func (nd *Node) User(handle protocol.Handle) protocol.AccountID {
+	nd.c.t.Helper()
+	a, err := nd.CreateAccount(context.Background(), node.NewAccount{Handle: handle,
+		Name: strings.ToUpper(string(handle[:1])) + string(handle[1:]), Password: Password(handle)})
+	if err != nil {
+		nd.c.t.Fatalf("node %s: create account %s: %v", nd.Name, handle, err)
+	}
+	return a.ID
+}
+
+// Password is the password User gives handle's account.
+func Password(handle protocol.Handle) string { return string(handle) + "-password" }
+
+// Token creates an API token for a local account.
+func (nd *Node) Token(handle protocol.Handle) string {
+	nd.c.t.Helper()
+	tok, err := nd.CreateToken(context.Background(), handle, "test")
+	if err != nil {
+		nd.c.t.Fatalf("node %s: token for %s: %v", nd.Name, handle, err)
+	}
+	return tok
+}
+
+// Await waits until cond returns true, polling, and fails the test with
+// cond's last explanation if it has not within timeout.
+func Await(t testing.TB, timeout time.Duration, cond func() (bool, string)) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	wait := time.Millisecond
+	for {
+		ok, why := cond()
+		if ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not within %v: %s", timeout, why)
+		}
+		time.Sleep(wait)
+		wait = min(2*wait, 100*time.Millisecond)
+	}
+}
+
+// testWriter sends a node's logs to t.Log, tagged with the node's name.
+type testWriter struct {
+	t    testing.TB
+	name string
+}
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(fmt.Sprintf("[%s] %s", w.name, strings.TrimRight(string(p), "\n")))
+	return len(p), nil
+}
