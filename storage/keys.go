@@ -25,10 +25,11 @@ const (
 	pRoomEvent byte = 0x13 // room ID, depth, event ID → empty: every accepted event of a room by depth
 
 	pRoom     byte = 0x20 // room ID → Room
-	pHead     byte = 0x21 // room ID, event ID → uint64 BE depth: the room's current heads
+	pOldHead  byte = 0x21 // schema 1 only: room ID, event ID → uint64 BE depth (see pHeads)
 	pTimeline byte = 0x22 // room ID, depth, event ID → protocol.Message: messages in display order
 	pMessage  byte = 0x23 // message event ID → room ID, depth: where the message sits in pTimeline
 	pMember   byte = 0x24 // account ID, 0x00, room ID → role string: the rooms an account is in
+	pHeads    byte = 0x25 // room ID → []protocol.Order: the room's current heads
 
 	pTask       byte = 0x30 // task event ID → Task
 	pRoomTask   byte = 0x31 // room ID, status, task ID → empty: a room's tasks by status

@@ -6,17 +6,58 @@ import (
 	"fmt"
 
 	"github.com/dgraph-io/badger/v4"
+	"github.com/horenso/horenso/protocol"
 )
 
 // SchemaVersion is the version of the key layout this code reads and
 // writes. Open upgrades older stores by running migrations in order and
 // refuses stores written by a newer version.
-const SchemaVersion = 1
+const SchemaVersion = 2
 
 // migrations[i] upgrades a store from schema version i to i+1. Version 0
 // is an empty store, so migrations[0] sets up a new one.
 var migrations = []func(txn *badger.Txn) error{
 	0: func(*badger.Txn) error { return nil }, // nothing to set up: every index starts empty
+	1: headsRecord,
+}
+
+// headsRecord moves each room's heads from a key per head (pOldHead) to
+// one record per room (pHeads).
+func headsRecord(txn *badger.Txn) error {
+	heads := map[protocol.RoomID][]protocol.Order{}
+	var old [][]byte
+	it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{pOldHead}, PrefetchValues: true})
+	for it.Rewind(); it.Valid(); it.Next() {
+		k := it.Item().KeyCopy(nil)
+		v, err := it.Item().ValueCopy(nil)
+		if err != nil || len(k) != 65 || len(v) != 8 {
+			it.Close()
+			return fmt.Errorf("read head %x: %v %w", k, v, err)
+		}
+		var room protocol.RoomID
+		var o protocol.Order
+		copy(room[:], k[1:33])
+		copy(o.ID[:], k[33:])
+		o.Depth = be64(v)
+		heads[room] = append(heads[room], o)
+		old = append(old, k)
+	}
+	it.Close()
+	for room, hs := range heads {
+		b, err := protocol.EncodeRecord(hs)
+		if err != nil {
+			return err
+		}
+		if err := txn.Set(key(pHeads, room[:]), b); err != nil {
+			return err
+		}
+	}
+	for _, k := range old {
+		if err := txn.Delete(k); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // ErrNewerSchema is returned by Open for a store written by a newer Horenso.

@@ -3,6 +3,7 @@ package storage
 import (
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/horenso/horenso/protocol"
 )
@@ -51,42 +52,17 @@ func (tx *Tx) Rooms(fn func(*Room) bool) error {
 	return wrap("list rooms", err)
 }
 
-// Heads returns the room's current heads.
+// Heads returns the room's current heads, in no particular order.
 func (tx *Tx) Heads(room protocol.RoomID) ([]protocol.Order, error) {
 	var hs []protocol.Order
-	err := tx.scan(key(pHead, room[:]), nil, false, true, func(k []byte, val func() ([]byte, error)) (bool, error) {
-		v, err := val()
-		if err != nil {
-			return false, err
-		}
-		var o protocol.Order
-		copy(o.ID[:], k)
-		o.Depth = be64(v)
-		hs = append(hs, o)
-		return true, nil
-	})
+	err := tx.getRecord(key(pHeads, room[:]), &hs)
+	if errors.Is(err, ErrNotFound) {
+		return nil, nil
+	}
 	if err != nil {
 		return nil, fmt.Errorf("get heads of %s: %w", room, err)
 	}
-	// Heads written earlier in this transaction are not seen by the scan.
-	for k, i := range tx.own {
-		if len(k) == 65 && k[0] == pHead && string(k[1:33]) == string(room[:]) && !tx.ops[i].del {
-			var o protocol.Order
-			copy(o.ID[:], k[33:])
-			o.Depth = be64(tx.ops[i].val)
-			if !containsID(hs, o.ID) {
-				hs = append(hs, o)
-			}
-		}
-	}
-	out := hs[:0]
-	for _, h := range hs {
-		if i, ok := tx.own[string(key(pHead, room[:], h.ID[:]))]; ok && tx.ops[i].del {
-			continue
-		}
-		out = append(out, h)
-	}
-	return out, nil
+	return hs, nil
 }
 
 func containsID(hs []protocol.Order, id protocol.EventID) bool {
@@ -99,15 +75,23 @@ func containsID(hs []protocol.Order, id protocol.EventID) bool {
 }
 
 // AdvanceHeads makes e a head of its room and removes its parents from the
-// heads.
+// heads. The heads are one record per room, rewritten on every event: a
+// room has few heads, and a key per head would leave a deleted key behind
+// for every event, which every later read of the heads would step over.
 func (tx *Tx) AdvanceHeads(e *protocol.Signed) error {
 	room := e.RoomID()
-	for _, p := range e.Prev {
-		if err := tx.delete(key(pHead, room[:], p[:])); err != nil {
-			return wrap("advance heads", err)
+	hs, err := tx.Heads(room)
+	if err != nil {
+		return err
+	}
+	out := make([]protocol.Order, 0, len(hs)+1)
+	for _, h := range hs {
+		if !slices.Contains(e.Prev, h.ID) && h.ID != e.ID {
+			out = append(out, h)
 		}
 	}
-	return wrap("advance heads", tx.set(key(pHead, room[:], e.ID[:]), u64(e.Depth)))
+	out = append(out, e.Order())
+	return wrap("advance heads", tx.setRecord(key(pHeads, room[:]), out))
 }
 
 // SetMember records that a local or remote account is a member of room
