@@ -7,10 +7,10 @@ DATA     ?= data
 HTTP     ?= 127.0.0.1:8080
 FUZZTIME ?= 10s
 
-.PHONY: help build run test lint fuzz bench
+.PHONY: help build run test lint fuzz bench web-setup web-test screenshots
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  make %-8s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  make %-12s %s\n", $$1, $$2}'
 
 build: ## build bin/horenso
 	go build -o $(BIN) ./cmd/horenso
@@ -24,10 +24,22 @@ lint: ## gofmt, go vet, staticcheck, and go.mod tidiness
 	go vet ./...
 	go tool staticcheck ./...
 
-test: lint ## lint, go test -race ./... (unit, multi-node, end-to-end), a short fuzz run, benchmarks once
+test: lint web-setup ## lint, go test -race ./... (unit, multi-node, end-to-end, browser), short fuzz runs, benchmarks once
 	go test -race -count=1 ./...
+	go test -count=1 -run TestBrowserFirstScreen ./node/web
 	go test -run='^$$' -fuzz=FuzzDecode -fuzztime=$(FUZZTIME) ./protocol
+	go test -run='^$$' -fuzz=FuzzReadFrame -fuzztime=$(FUZZTIME) ./protocol
+	go test -run='^$$' -fuzz=FuzzAPI -fuzztime=$(FUZZTIME) ./node/api
 	go test -run='^$$' -bench=. -benchtime=1x ./...
+
+web-setup: ## install what the browser tests need: Chromium, fonts, Node.js and playwright-core (apt-get, npm ci)
+	node/web/testdata/setup.sh
+
+web-test: web-setup ## the browser tests alone, without -race (includes the 100-room, 10,000-message first-screen check)
+	go test -count=1 -run 'TestBrowser|TestNotation' -v ./node/web
+
+screenshots: web-setup ## retake the screenshots in docs/img from the browser tests
+	HORENSO_SCREENSHOTS=1 go test -count=1 -run 'TestBrowser$$' ./node/web
 
 fuzz: ## fuzz the event decoder for longer (FUZZTIME=5m)
 	go test -run='^$$' -fuzz=FuzzDecode -fuzztime=$(FUZZTIME) ./protocol

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/horenso/horenso/node"
+	"github.com/horenso/horenso/node/web"
 )
 
 // Config configures the HTTP API. The zero value is the default.
@@ -130,14 +131,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mux.ServeHTTP(w, r)
 }
 
-// routes registers every endpoint. An unknown path or method gets
-// ChatWork's 404.
+// routes registers every endpoint. Everything else is the web app, which
+// answers an unknown /v2 or /api path with ChatWork's 404.
 func (s *Server) routes() {
 	s.mux.HandleFunc("GET /api/health", s.health)
 	s.mux.HandleFunc("POST /api/login", s.login)
-	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		writeErrors(w, http.StatusNotFound, "Invalid Endpoint or HTTP method")
-	})
+	s.mux.Handle("/", web.Handler())
 
 	// Horenso's own.
 	s.handle("POST /api/logout", s.logout)

@@ -219,12 +219,22 @@ func TestHealth(t *testing.T) {
 func TestUnknownEndpoint(t *testing.T) {
 	e := newEnv(t, Config{})
 	for _, c := range []struct{ method, path string }{
-		{"GET", "/v2/nope"}, {"PATCH", "/v2/me"}, {"DELETE", "/v2/me"}, {"GET", "/"}, {"POST", "/v2/rooms/1/messages/read"},
+		{"GET", "/v2/nope"}, {"PATCH", "/v2/me"}, {"DELETE", "/v2/me"}, {"GET", "/api/nope"}, {"POST", "/v2/rooms/1/messages/read"},
 	} {
 		resp := e.do(c.method, c.path, req{token: e.alice.token})
 		if resp.status != http.StatusNotFound || resp.errors(t)[0] != "Invalid Endpoint or HTTP method" {
 			t.Errorf("%s %s = %s, want 404 with ChatWork's errors shape", c.method, c.path, resp)
 		}
+	}
+}
+
+// TestWebAppMounted checks that everything outside /v2 and /api is the
+// web app.
+func TestWebAppMounted(t *testing.T) {
+	e := newEnv(t, Config{})
+	resp := e.do("GET", "/", req{})
+	if resp.status != http.StatusOK || !strings.Contains(string(resp.body), "<html") {
+		t.Fatalf("GET / = %s, want the web app", resp)
 	}
 }
 

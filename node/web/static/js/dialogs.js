@@ -1,0 +1,232 @@
+// Modal dialogs, built on <dialog>: confirm, new task, new group chat,
+// members and roles, room name and description, settings.
+
+import * as api from './api.js';
+import { h, avatar, fold } from './dom.js';
+import { t, lang, setLang, byName } from './i18n.js';
+import { prefs, savePrefs } from './prefs.js';
+
+/**
+ * modal shows a form dialog and resolves with what onSubmit returns, or
+ * null if cancelled. onSubmit may throw to show an error and keep the
+ * dialog open.
+ */
+export function modal({ title, body, submit, onSubmit, cls, danger }) {
+  const err = h('p', { class: 'form-error', role: 'alert', hidden: true });
+  const ok = h('button', { type: 'submit', class: ['btn', danger ? 'btn-danger' : 'btn-primary'] }, submit || t('ok'));
+  const cancel = h('button', { type: 'button', class: 'btn' }, onSubmit ? t('cancel') : t('close'));
+  const titleId = `dlg-${Math.random().toString(36).slice(2)}`;
+  const form = h('form', { class: 'dialog-form', novalidate: true },
+    h('h2', { id: titleId }, title), body, err,
+    h('div', { class: 'dialog-actions' }, cancel, onSubmit ? ok : null));
+  const dlg = h('dialog', { class: ['dialog', cls], 'aria-labelledby': titleId }, form);
+  document.body.appendChild(dlg);
+  dlg.showModal();
+  const first = form.querySelector('input:not([type=checkbox]):not([type=hidden]), textarea, select');
+  if (first) first.focus();
+  return new Promise((resolve) => {
+    let done = false;
+    const finish = (v) => {
+      if (done) return;
+      done = true;
+      dlg.close();
+      dlg.remove();
+      resolve(v);
+    };
+    cancel.addEventListener('click', () => finish(null));
+    dlg.addEventListener('cancel', (e) => {
+      e.preventDefault();
+      finish(null);
+    });
+    form.addEventListener('submit', async (e) => {
+      e.preventDefault();
+      if (!onSubmit) return finish(null);
+      err.hidden = true;
+      ok.disabled = true;
+      try {
+        finish(await onSubmit());
+      } catch (ex) {
+        err.textContent = ex.status === 0 ? t('error.network') : ex.message;
+        err.hidden = false;
+      } finally {
+        ok.disabled = false;
+      }
+    });
+  });
+}
+
+/** confirmDialog asks a yes/no question; resolves true or null. */
+export function confirmDialog(question, okLabel) {
+  return modal({ title: question, body: null, submit: okLabel || t('ok'), danger: true, cls: 'dialog-confirm', onSubmit: async () => true });
+}
+
+function field(label, input) {
+  const id = input.id || (input.id = `f-${Math.random().toString(36).slice(2)}`);
+  return h('div', { class: 'field' }, h('label', { for: id }, label), input);
+}
+
+function personLabel(app, id, name) {
+  const org = app.partnerOrg(id);
+  return [avatar(id, name, 'xs'), h('span', null, name), org ? h('span', { class: 'org' }, org) : null];
+}
+
+/** taskDialog creates a task in a room: body, assignees (any member,
+ * partners included), optional due date and time. Resolves true once
+ * created. */
+export function taskDialog(rv, { body = '' }) {
+  const app = rv.app;
+  const text = h('textarea', { name: 'body', rows: '3', required: true });
+  text.value = body;
+  const me = app.me.account_id;
+  const members = [...(rv.members || [])].sort((a, b) => (b.account_id === me) - (a.account_id === me) || byName(a, b));
+  const boxes = members.map((m) => h('label', { class: 'check' },
+    h('input', { type: 'checkbox', name: 'to', value: String(m.account_id), checked: members.length === 1 }),
+    personLabel(app, m.account_id, m.name)));
+  const date = h('input', { type: 'date', name: 'due' });
+  const time = h('input', { type: 'time', name: 'time' });
+  const body_ = [
+    field(t('task.body'), text),
+    h('fieldset', { class: 'field assignees' }, h('legend', null, t('task.assignees')), h('div', { class: 'check-list' }, boxes)),
+    h('div', { class: 'field-row' }, field(t('task.due'), date), field(t('task.duetime'), time)),
+  ];
+  return modal({
+    title: t('task.new'), body: body_, submit: t('task.create'), cls: 'dialog-task',
+    onSubmit: async () => {
+      if (!text.value.trim()) throw new Error(t('task.needbody'));
+      const ids = boxes.map((l) => l.querySelector('input')).filter((b) => b.checked).map((b) => b.value);
+      if (!ids.length) throw new Error(t('task.needassignee'));
+      let limit = 0;
+      let type = 'none';
+      if (date.value) {
+        type = time.value ? 'time' : 'date';
+        limit = Math.floor(new Date(`${date.value}T${time.value || '23:59:59'}`).getTime() / 1000);
+      }
+      await api.createTask(rv.id, text.value, ids, limit, type);
+      rv.side.loadTasks();
+      app.loadMyTaskCount();
+      return true;
+    },
+  });
+}
+
+// memberPicker lists people with a role select each; role "" = not in.
+function memberRows(app, people, roles) {
+  const none = (p) => (roles.has(p.account_id) ? t('members.remove') : '—');
+  const filter = h('input', { type: 'search', class: 'picker-filter', placeholder: t('contacts.filter'), 'aria-label': t('contacts.filter') });
+  const rows = people.map((p) => {
+    const sel = h('select', { 'aria-label': p.name, dataset: { aid: String(p.account_id) } },
+      h('option', { value: '' }, none(p)),
+      ['admin', 'member', 'readonly'].map((r) => h('option', { value: r, selected: roles.get(p.account_id) === r }, t('role.' + r))));
+    const row = h('li', { class: 'member-row', dataset: { aid: String(p.account_id), name: fold(p.name) } }, personLabel(app, p.account_id, p.name), sel);
+    return { row, sel, p };
+  });
+  filter.addEventListener('input', () => {
+    const q = fold(filter.value.trim());
+    for (const r of rows) r.row.hidden = q && !r.row.dataset.name.includes(q);
+  });
+  return { el: [people.length > 6 ? filter : null, h('ul', { class: 'member-rows' }, rows.map((r) => r.row))], rows };
+}
+
+/** groupDialog creates a group chat with contacts as members. Resolves
+ * with the new room's ID. */
+export async function groupDialog(app) {
+  const contacts = await app.candidates();
+  const name = h('input', { name: 'name', required: true, maxlength: '255' });
+  const desc = h('textarea', { name: 'description', rows: '2' });
+  const people = [...contacts].sort(byName);
+  const pick = memberRows(app, people, new Map());
+  return modal({
+    title: t('group.title'), cls: 'dialog-group', submit: t('group.create'),
+    body: [field(t('group.name'), name), field(t('group.desc'), desc),
+      h('fieldset', { class: 'field' }, h('legend', null, t('group.members')),
+        people.length ? pick.el : h('p', { class: 'muted' }, t('group.nocontacts')))],
+    onSubmit: async () => {
+      if (!name.value.trim()) throw new Error(t('group.needname'));
+      const by = { admin: [app.me.account_id], member: [], readonly: [] };
+      for (const r of pick.rows) if (r.sel.value) by[r.sel.value].push(r.p.account_id);
+      const res = await api.createRoom(name.value.trim(), desc.value, by.admin, by.member, by.readonly);
+      return res.room_id;
+    },
+  });
+}
+
+/** membersDialog lets an admin change roles, remove members and add
+ * contacts. */
+export async function membersDialog(rv) {
+  const app = rv.app;
+  const contacts = await app.candidates();
+  const current = rv.members || [];
+  const roles = new Map(current.map((m) => [m.account_id, m.role]));
+  const ids = new Set(current.map((m) => m.account_id));
+  const people = [...current, ...contacts.filter((c) => !ids.has(c.account_id))]
+    .sort((a, b) => (ids.has(b.account_id) - ids.has(a.account_id)) || byName(a, b));
+  const pick = memberRows(app, people, roles);
+  const ok = await modal({
+    title: t('members.title', { name: rv.room.name }), cls: 'dialog-members', submit: t('members.save'),
+    body: pick.el,
+    onSubmit: async () => {
+      const by = { admin: [], member: [], readonly: [] };
+      for (const r of pick.rows) if (r.sel.value) by[r.sel.value].push(r.p.account_id);
+      if (!by.admin.length) throw new Error(t('members.needadmin'));
+      await api.setMembers(rv.id, by.admin, by.member, by.readonly);
+      return true;
+    },
+  });
+  if (ok) rv.loadMembers();
+}
+
+/** descDialog edits a group chat's name and description. */
+export async function descDialog(rv) {
+  const name = h('input', { name: 'name', required: true, value: rv.room.name });
+  const desc = h('textarea', { name: 'description', rows: '5' });
+  desc.value = rv.room.description || '';
+  const ok = await modal({
+    title: t('desc.title'), submit: t('members.save'),
+    body: [field(t('group.name'), name), field(t('group.desc'), desc)],
+    onSubmit: async () => {
+      if (!name.value.trim()) throw new Error(t('group.needname'));
+      await api.updateRoom(rv.id, name.value.trim(), desc.value);
+      return true;
+    },
+  });
+  if (ok) {
+    rv.room = { ...rv.room, name: name.value.trim(), description: desc.value };
+    rv.renderHeader();
+    rv.side.renderAbout();
+    rv.app.refreshRooms();
+  }
+}
+
+/** settingsDialog: send key, mention notifications, language. */
+export function settingsDialog(app) {
+  const radio = (value, label) => h('label', { class: 'check' },
+    h('input', { type: 'radio', name: 'sendkey', value, checked: prefs.sendKey === value,
+      on: { change: () => savePrefs({ sendKey: value }) } }), label);
+  const note = h('p', { class: 'muted', hidden: true }, t('settings.notify.denied'));
+  const supported = typeof Notification !== 'undefined';
+  const notify = h('input', { type: 'checkbox', name: 'notify', checked: supported && prefs.notify && Notification.permission === 'granted', disabled: !supported });
+  notify.addEventListener('change', async () => {
+    if (!notify.checked) return savePrefs({ notify: false });
+    const p = await Notification.requestPermission();
+    notify.checked = p === 'granted';
+    note.hidden = p !== 'denied';
+    savePrefs({ notify: notify.checked });
+  });
+  const langSel = h('select', { name: 'lang' },
+    h('option', { value: '' }, t('settings.lang.auto')),
+    h('option', { value: 'en', selected: localStorage.getItem('horenso.lang') === 'en' }, 'English'),
+    h('option', { value: 'ja', selected: localStorage.getItem('horenso.lang') === 'ja' }, '日本語'));
+  langSel.addEventListener('change', () => {
+    const before = lang;
+    setLang(langSel.value);
+    if (lang !== before) location.reload();
+  });
+  return modal({
+    title: t('settings.title'), cls: 'dialog-settings',
+    body: [
+      h('fieldset', { class: 'field' }, h('legend', null, t('composer.send')), radio('enter', t('settings.enter')), radio('shift', t('settings.shiftenter'))),
+      h('fieldset', { class: 'field' }, h('label', { class: 'check' }, notify, t('settings.notify')), note),
+      field(t('settings.lang'), langSel),
+    ],
+  }).then(() => app);
+}

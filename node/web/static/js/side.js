@@ -1,0 +1,177 @@
+// The side panel of an open room: description, tasks and members.
+
+import * as api from './api.js';
+import { h, replace, avatar } from './dom.js';
+import { t, fmtDue } from './i18n.js';
+import { parse } from './notation.js';
+import { render } from './render.js';
+import { confirmDialog, taskDialog, membersDialog, descDialog } from './dialogs.js';
+
+export class SidePanel {
+  constructor(rv) {
+    this.rv = rv;
+    this.app = rv.app;
+    this.tasks = { open: null, done: null }; // task lists once loaded
+    this.tab = 'open';
+    this.about = h('div', { class: 'side-body' });
+    this.aboutActions = h('span', { class: 'side-actions' });
+    this.taskList = h('ul', { class: 'task-list', 'aria-live': 'polite' });
+    this.taskCount = h('span', { class: 'count' });
+    this.tabs = h('div', { class: 'tabs', role: 'tablist' },
+      ['open', 'done'].map((s) => h('button', { type: 'button', role: 'tab', class: 'tab', dataset: { tab: s },
+        'aria-selected': s === this.tab ? 'true' : 'false', on: { click: () => this.switchTab(s) } }, t('side.' + s))));
+    this.memberList = h('ul', { class: 'member-list' });
+    this.memberCount = h('span', { class: 'count' });
+    this.memberActions = h('div', { class: 'side-foot' });
+    this.el = h('div', { class: 'side-panel' },
+      h('section', { class: 'side-section side-about', 'aria-labelledby': 'side-about-h' },
+        h('h3', { id: 'side-about-h' }, t('side.about'), this.aboutActions), this.about),
+      h('section', { class: 'side-section side-tasks', 'aria-labelledby': 'side-tasks-h' },
+        h('h3', { id: 'side-tasks-h' }, t('side.tasks'), this.taskCount,
+          h('button', { type: 'button', class: 'btn btn-small side-add', dataset: { action: 'add-task' },
+            on: { click: () => taskDialog(this.rv, {}) } }, '+ ', t('task.new'))),
+        this.tabs, this.taskList),
+      h('section', { class: 'side-section side-members', 'aria-labelledby': 'side-members-h' },
+        h('h3', { id: 'side-members-h' }, t('side.members'), this.memberCount), this.memberList, this.memberActions));
+    replace(this.taskList, h('li', { class: 'state' }, t('loading')));
+    replace(this.memberList, h('li', { class: 'state' }, t('loading')));
+  }
+
+  renderAbout() {
+    const r = this.rv.room;
+    if (!r) {
+      replace(this.about, t('loading'));
+      return;
+    }
+    replace(this.about, r.description ? h('div', { class: 'desc' }, render(parse(r.description), this.rv.timeline.ctx()))
+      : h('p', { class: 'muted' }, t('side.nodesc')));
+    replace(this.aboutActions, this.rv.isAdmin() && r.type === 'group'
+      ? h('button', { type: 'button', class: 'btn btn-small', on: { click: () => descDialog(this.rv) } }, t('side.editdesc')) : null);
+  }
+
+  async loadTasks() {
+    const tabs = this.tasks.done ? ['open', 'done'] : ['open'];
+    if (this.tab === 'done' && !tabs.includes('done')) tabs.push('done');
+    try {
+      const lists = await Promise.all(tabs.map((s) => api.tasks(this.rv.id, s)));
+      tabs.forEach((s, i) => { this.tasks[s] = lists[i]; });
+    } catch (e) {
+      if (this.rv.destroyed) return;
+      if (e.status !== 404 && e.status !== 403) replace(this.taskList, h('li', { class: 'form-error' }, t('error.generic', { error: e.message })));
+      return;
+    }
+    if (!this.rv.destroyed) this.renderTasks();
+  }
+
+  switchTab(s) {
+    this.tab = s;
+    for (const b of this.tabs.children) b.setAttribute('aria-selected', b.dataset.tab === s ? 'true' : 'false');
+    if (!this.tasks[s]) {
+      replace(this.taskList, h('li', { class: 'state' }, t('loading')));
+      this.loadTasks();
+    } else this.renderTasks();
+  }
+
+  /** onTask applies a task from the live stream. */
+  onTask(task) {
+    if (!task || !task.task_id) {
+      this.loadTasks();
+      return;
+    }
+    for (const s of ['open', 'done']) {
+      const list = this.tasks[s];
+      if (!list) continue;
+      const i = list.findIndex((x) => x.task_id === task.task_id);
+      if (i >= 0) list.splice(i, 1);
+      if (task.status === s) list.push(task);
+    }
+    this.renderTasks();
+  }
+
+  renderTasks() {
+    const open = this.tasks.open || [];
+    this.taskCount.textContent = open.length ? String(open.length) : '';
+    const list = this.tasks[this.tab];
+    if (!list) return;
+    if (!list.length) {
+      replace(this.taskList, h('li', { class: 'state muted' }, t(this.tab === 'open' ? 'side.notasks' : 'side.nodone')));
+      return;
+    }
+    const sorted = [...list].sort((a, b) => (a.limit_time || Infinity) - (b.limit_time || Infinity) || a.task_id - b.task_id);
+    replace(this.taskList, sorted.map((task) => taskItem(this.app, task, this.rv.timeline.ctx(), {
+      onToggle: (status) => this.setStatus(task, status),
+      onShow: task.message_id ? () => this.rv.jump(this.rv.id, task.message_id) : null,
+    })));
+  }
+
+  async setStatus(task, status) {
+    try {
+      await api.setTaskStatus(this.rv.id, task.task_id, status);
+      this.onTask({ ...task, status });
+      this.app.loadMyTaskCount();
+    } catch (e) {
+      this.app.error(e);
+      this.renderTasks();
+    }
+  }
+
+  renderMembers() {
+    const ms = this.rv.members || [];
+    const room = this.rv.room;
+    this.memberCount.textContent = String(ms.length);
+    replace(this.memberList, ms.map((m) => {
+      const org = this.app.partnerOrg(m.account_id);
+      return h('li', { class: 'member', dataset: { aid: String(m.account_id), role: m.role } },
+        avatar(m.account_id, m.name, 'sm'),
+        h('span', { class: 'member-name' }, m.name, org ? h('span', { class: 'org' }, org) : null),
+        h('span', { class: ['role', `role-${m.role}`] }, t('role.' + m.role)));
+    }));
+    const group = room && room.type === 'group';
+    replace(this.memberActions,
+      group && this.rv.isAdmin() ? h('button', { type: 'button', class: 'btn btn-small', dataset: { action: 'manage-members' },
+        on: { click: () => membersDialog(this.rv) } }, t('side.manage')) : null,
+      group ? h('button', { type: 'button', class: 'btn btn-small btn-danger', dataset: { action: 'leave' },
+        on: { click: () => this.leave() } }, t('side.leave')) : null);
+    this.renderAbout();
+  }
+
+  async leave() {
+    const room = this.rv.room;
+    if (!(await confirmDialog(t('side.confirmleave', { name: room.name }), t('side.leave')))) return;
+    try {
+      await api.leaveRoom(this.rv.id);
+      this.app.rooms.delete(this.rv.id);
+      localStorage.removeItem('horenso.lastRoom');
+      this.app.navigate('/');
+      this.app.refreshRooms();
+    } catch (e) {
+      this.app.error(e);
+    }
+  }
+}
+
+/** taskItem renders one task with a done checkbox. opts: {onToggle(status),
+ * onShow, room: a room name to show}. */
+export function taskItem(app, task, ctx, opts) {
+  const done = task.status === 'done';
+  const box = h('input', { type: 'checkbox', class: 'task-toggle', checked: done, 'aria-label': done ? t('task.markopen') : t('task.markdone') });
+  box.addEventListener('change', () => {
+    box.disabled = true;
+    opts.onToggle(box.checked ? 'done' : 'open');
+  });
+  const overdue = !done && task.limit_time && task.limit_time * 1000 < Date.now();
+  const who = task.account ? task.account : null;
+  const by = task.assigned_by_account;
+  return h('li', { class: ['task', done && 'done', overdue && 'overdue'], dataset: { taskId: String(task.task_id), status: task.status } },
+    box,
+    h('div', { class: 'task-main' },
+      h('div', { class: 'task-body' }, render(parse(task.body), ctx)),
+      h('div', { class: 'task-meta' },
+        who ? h('span', { class: 'task-who' }, avatar(who.account_id, who.name, 'xs'), who.name) : null,
+        task.limit_time && task.limit_type !== 'none'
+          ? h('span', { class: 'task-due' }, overdue ? t('task.overdue') + ' · ' : '', t('task.due.label', { date: fmtDue(task.limit_time, task.limit_type) })) : null,
+        by && (!who || by.account_id !== who.account_id) ? h('span', { class: 'task-by' }, t('task.by', { name: by.name })) : null,
+        opts.room ? h('a', { class: 'task-room', href: `/rooms/${opts.room.room_id}`, on: { click: (e) => app.link(e, `/rooms/${opts.room.room_id}`) } },
+          t('mytasks.in', { room: opts.room.name })) : null,
+        opts.onShow ? h('button', { type: 'button', class: 'linkish', on: { click: opts.onShow } }, t('task.ofmessage')) : null)));
+}
