@@ -156,6 +156,9 @@ func (n *Node) apply(tx *storage.Tx, e *protocol.Signed, snap *protocol.Snapshot
 			n.nodes.forget(room)
 			n.net.queue(outbound{room: room})
 		})
+		if err := n.checkProfiles(tx, room, control.State); err != nil {
+			return err
+		}
 	}
 	if e.Origin == n.id {
 		wire := e.Wire()
@@ -343,4 +346,27 @@ func (c *snapshotCache) add(k protocol.SnapshotKey, s *protocol.Snapshot) {
 		c.m = make(map[protocol.SnapshotKey]*protocol.Snapshot, 64)
 	}
 	c.m[k] = s
+}
+
+// checkProfiles queues a member.profile event for each local member whose
+// name or organization in the room differs from its account's, as when a
+// partner's admin added it knowing only its ID.
+func (n *Node) checkProfiles(tx *storage.Tx, room protocol.RoomID, c *protocol.Control) error {
+	for a, m := range c.Members {
+		if a.Node() != n.id {
+			continue
+		}
+		acc, err := tx.Account(a.Handle())
+		if errors.Is(err, storage.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if m.Name != acc.Name || m.Org != acc.Org {
+			h := a.Handle()
+			tx.AfterCommit(func() { n.net.queue(outbound{room: room, profile: h}) })
+		}
+	}
+	return nil
 }

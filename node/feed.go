@@ -142,7 +142,7 @@ func changeOf(e *protocol.Signed) storage.Change {
 		c.Kind, c.Account = string(ChangeMembers), p.Account
 	case *protocol.MemberRemove:
 		c.Kind, c.Account = string(ChangeMembers), p.Account
-	case *protocol.MemberLeave:
+	case *protocol.MemberLeave, *protocol.MemberProfile:
 		c.Kind, c.Account = string(ChangeMembers), e.AuthorID()
 	case *protocol.MessagePost:
 		c.Kind, c.Event = string(ChangeMessage), e.ID

@@ -23,12 +23,14 @@ type network struct {
 // partners get the events by catch-up sync instead.
 const outboxSize = 8192
 
-// outbound is one piece of network work: publish wire in room, or, with
-// wire nil, bring the room's topic and partners up to date after a change
+// outbound is one piece of network work: publish wire in room; or tell
+// the room the name and organization of local account profile; or, with
+// neither, bring the room's topic and partners up to date after a change
 // of its membership.
 type outbound struct {
-	room protocol.RoomID
-	wire []byte
+	room    protocol.RoomID
+	wire    []byte
+	profile protocol.Handle
 }
 
 func (nw *network) queue(o outbound) {
@@ -72,6 +74,12 @@ func (n *Node) runOutbox(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		case o := <-n.net.outbox:
+			if o.profile != "" {
+				if err := n.publishProfile(ctx, o.profile, o.room); err != nil && ctx.Err() == nil {
+					n.log.Warn("publish member profile", "room", o.room, "account", o.profile, "err", err)
+				}
+				continue
+			}
 			if o.wire != nil {
 				err := n.net.host.Publish(ctx, o.room, o.wire)
 				if errors.Is(err, p2p.ErrNotJoined) {
@@ -163,4 +171,29 @@ func (h handler) Accept(ctx context.Context, from protocol.NodeID, room protocol
 		}
 	}
 	return errs
+}
+
+// publishProfile posts account h's current name and organization to room,
+// unless the room already shows them.
+func (n *Node) publishProfile(ctx context.Context, h protocol.Handle, room protocol.RoomID) error {
+	var p *protocol.MemberProfile
+	err := n.store.View(func(tx *storage.Tx) error {
+		acc, err := tx.Account(h)
+		if err != nil {
+			return err
+		}
+		c, err := n.control(tx, room)
+		if err != nil {
+			return err
+		}
+		if m, ok := c.Members[protocol.NewAccountID(n.id, h)]; ok && (m.Name != acc.Name || m.Org != acc.Org) {
+			p = &protocol.MemberProfile{Name: acc.Name, Org: acc.Org}
+		}
+		return nil
+	})
+	if err != nil || p == nil {
+		return err
+	}
+	_, err = n.publish(ctx, h, room, p)
+	return err
 }

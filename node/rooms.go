@@ -118,7 +118,11 @@ func (n *Node) DirectRoom(ctx context.Context, as protocol.Handle, other protoco
 			}
 			if _, ok := c.Members[other]; ok && c.Kind == protocol.KindDirect {
 				room = m.Room
-				return nil
+				// Opening a chat someone asked for answers the request.
+				if ans, err := tx.ContactAnswer(me.ID, room); err != nil || ans != storage.ContactPending {
+					return err
+				}
+				return tx.PutContactAnswer(me.ID, room, storage.ContactAccepted)
 			}
 		}
 		rc := &protocol.RoomCreate{Kind: protocol.KindDirect, Nonce: make([]byte, 8),

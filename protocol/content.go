@@ -103,6 +103,16 @@ type MemberRemove struct {
 // MemberLeave removes the author.
 type MemberLeave struct{}
 
+// MemberProfile sets how the author is shown to the room: its display name
+// and organization. Any member may set its own, in any kind of room; the
+// account's node sends it when the names others recorded for it are
+// missing or out of date (an admin adding a partner's account knows only
+// its ID).
+type MemberProfile struct {
+	Name string `cbor:"1,keyasint,omitempty"`
+	Org  string `cbor:"2,keyasint,omitempty"`
+}
+
 // MessagePost posts a message. Body is ChatWork notation in which account
 // references ([To:], [rp aid=], [qtmeta aid=], [picon:] ...) carry AccountIDs.
 type MessagePost struct {
@@ -149,6 +159,7 @@ func (*MessageEdit) eventType() EventType   { return TypeMessageEdit }
 func (*MessageDelete) eventType() EventType { return TypeMessageDelete }
 func (*TaskCreate) eventType() EventType    { return TypeTaskCreate }
 func (*TaskUpdate) eventType() EventType    { return TypeTaskUpdate }
+func (*MemberProfile) eventType() EventType { return TypeMemberProfile }
 
 var (
 	_ Content = (*RoomCreate)(nil)
@@ -157,6 +168,7 @@ var (
 	_ Content = (*MemberRole)(nil)
 	_ Content = (*MemberRemove)(nil)
 	_ Content = (*MemberLeave)(nil)
+	_ Content = (*MemberProfile)(nil)
 	_ Content = (*MessagePost)(nil)
 	_ Content = (*MessageEdit)(nil)
 	_ Content = (*MessageDelete)(nil)
@@ -178,6 +190,8 @@ func newContent(t EventType) (Content, error) {
 		return new(MemberRemove), nil
 	case TypeMemberLeave:
 		return new(MemberLeave), nil
+	case TypeMemberProfile:
+		return new(MemberProfile), nil
 	case TypeMessagePost:
 		return new(MessagePost), nil
 	case TypeMessageEdit:
@@ -304,7 +318,13 @@ func (c *MemberRole) validate() error {
 
 func (c *MemberRemove) validate() error { return c.Account.Validate() }
 func (c *MemberLeave) validate() error  { return nil }
-func (c *MessagePost) validate() error  { return checkText("body", c.Body, MaxTextSize, true) }
+func (c *MemberProfile) validate() error {
+	if err := checkText("member name", c.Name, MaxNameSize, false); err != nil {
+		return err
+	}
+	return checkText("member organization", c.Org, MaxNameSize, false)
+}
+func (c *MessagePost) validate() error { return checkText("body", c.Body, MaxTextSize, true) }
 
 func (c *MessageEdit) validate() error {
 	if c.Message.IsZero() {

@@ -85,6 +85,7 @@
 //
 //   - Version 1 (Horenso 0.1): the envelope above; the event types
 //     room.create, room.update, member.add, member.role, member.remove,
-//     member.leave, message.post, message.edit, message.delete,
-//     task.create and task.update.
+//     member.leave, member.profile, message.post, message.edit,
+//     message.delete, task.create and task.update. A version 1 sync
+//     protocol (/horenso/sync/1, see sync.go) carries catch-up traffic.
 package protocol

@@ -16,12 +16,15 @@ type EventType string
 
 // The event types of protocol version 1.
 const (
-	TypeRoomCreate    EventType = "room.create"
-	TypeRoomUpdate    EventType = "room.update"
-	TypeMemberAdd     EventType = "member.add"
-	TypeMemberRole    EventType = "member.role"
-	TypeMemberRemove  EventType = "member.remove"
-	TypeMemberLeave   EventType = "member.leave"
+	TypeRoomCreate   EventType = "room.create"
+	TypeRoomUpdate   EventType = "room.update"
+	TypeMemberAdd    EventType = "member.add"
+	TypeMemberRole   EventType = "member.role"
+	TypeMemberRemove EventType = "member.remove"
+	TypeMemberLeave  EventType = "member.leave"
+	// TypeMemberProfile was added to version 1 before any release; nodes
+	// of earlier builds refuse it as an unknown type.
+	TypeMemberProfile EventType = "member.profile"
 	TypeMessagePost   EventType = "message.post"
 	TypeMessageEdit   EventType = "message.edit"
 	TypeMessageDelete EventType = "message.delete"
@@ -34,7 +37,7 @@ const (
 // each other in total order; see rules.go.
 func (t EventType) IsControl() bool {
 	switch t {
-	case TypeRoomCreate, TypeRoomUpdate, TypeMemberAdd, TypeMemberRole, TypeMemberRemove, TypeMemberLeave:
+	case TypeRoomCreate, TypeRoomUpdate, TypeMemberAdd, TypeMemberRole, TypeMemberRemove, TypeMemberLeave, TypeMemberProfile:
 		return true
 	}
 	return false

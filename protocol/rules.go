@@ -157,6 +157,9 @@ func checkRef(e, ref *Signed, want EventID, typ EventType) error {
 
 // authorizeControl checks a control event other than create against c.
 func authorizeControl(c *Control, author AccountID, role Role, content Content) error {
+	if _, ok := content.(*MemberProfile); ok {
+		return nil // a member's own name, in any room
+	}
 	if _, ok := content.(*MemberLeave); !ok && role != RoleAdmin {
 		return ErrNotAdmin
 	}
@@ -223,6 +226,10 @@ func (c *Control) apply(e *Signed) {
 		delete(c.Members, p.Account)
 	case *MemberLeave:
 		delete(c.Members, e.AuthorID())
+	case *MemberProfile:
+		m := c.Members[e.AuthorID()]
+		m.Name, m.Org = p.Name, p.Org
+		c.Members[e.AuthorID()] = m
 	}
 }
 

@@ -885,3 +885,23 @@ func TestMessageAndTaskState(t *testing.T) {
 		})
 	}
 }
+
+// TestMemberProfile: any member sets its own name and organization, in any
+// kind of room, readonly members included; others cannot.
+func TestMemberProfile(t *testing.T) {
+	for _, kind := range []RoomKind{KindGroup, KindDirect} {
+		rr := newRuleRoom(t, kind, 0)
+		rr.must("bob", &MemberProfile{Name: "Bob Tanaka", Org: "Org B"})
+		if m := rr.control().Members[acct("bob")]; m.Name != "Bob Tanaka" || m.Org != "Org B" || m.Role == "" {
+			t.Errorf("%s room: bob's entry %+v after his profile", kind, m)
+		}
+		if err := rr.try("dave", &MemberProfile{Name: "Dave"}); !errors.Is(err, ErrNotMember) {
+			t.Errorf("%s room: non-member's profile: %v, want ErrNotMember", kind, err)
+		}
+	}
+	rr := newRuleRoom(t, KindGroup, 1)
+	rr.must("carol", &MemberProfile{Name: "Carol (readonly)"})
+	if m := rr.control().Members[acct("carol")]; m.Name != "Carol (readonly)" || m.Role != RoleReadonly {
+		t.Errorf("readonly carol's entry %+v", m)
+	}
+}

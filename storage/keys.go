@@ -50,6 +50,8 @@ const (
 
 	pPartner byte = 0x80 // node ID → Partner: nodes allowed to connect, and where to dial them
 
+	pContact byte = 0x90 // local account ID, 0x00, direct room ID → 1 byte ContactAnswer
+
 	pLink     byte = 0xA0 // room ID → Link: the room's invitation link (node-local, not federated)
 	pLinkCode byte = 0xA1 // link code → room ID: find a link by the code in its URL
 )

@@ -56,8 +56,9 @@ type fixture struct {
 // message of alice's, and a link on the Launch room.
 type contractEnv struct {
 	*env
-	msg  *node.Message
-	task *node.Task
+	msg      *node.Message
+	task     *node.Task
+	requests map[protocol.Handle]uint64
 }
 
 func (e *contractEnv) fixture(t *testing.T, m ramlMethod) fixture {

@@ -155,3 +155,45 @@ func (nd *Node) Status(t testing.TB) *node.Status {
 	}
 	return st
 }
+
+// TestContactsAcrossNodes sends a contact request to an account on a
+// partner's node, which accepts it there.
+func TestContactsAcrossNodes(t *testing.T) {
+	c := NewCluster(t, 2, Options{})
+	a, b := c.Nodes[0], c.Nodes[1]
+	ctx := t.Context()
+	a.User("alice")
+	bob := b.User("bob")
+	if err := a.RequestContact(ctx, "alice", bob, "Hello from Org A"); err != nil {
+		t.Fatal(err)
+	}
+	var reqs []*node.ContactRequest
+	Await(t, 20*time.Second, func() (bool, string) {
+		var err error
+		reqs, err = b.IncomingRequests(ctx, "bob")
+		return err == nil && len(reqs) == 1 && reqs[0].Message != "", fmt.Sprintf("bob's requests %+v, %v", reqs, err)
+	})
+	if reqs[0].Message != "Hello from Org A" || reqs[0].From.Node() != a.ID() {
+		t.Fatalf("request = %+v", reqs[0])
+	}
+	if cs, _ := b.Contacts(ctx, "bob"); len(cs) != 0 {
+		t.Fatalf("bob lists %+v as contacts before answering", cs)
+	}
+	contact, err := b.AcceptRequest(ctx, "bob", reqs[0].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Post(ctx, "bob", contact.Room, "Nice to meet you"); err != nil {
+		t.Fatal(err)
+	}
+	if rs, _ := b.IncomingRequests(ctx, "bob"); len(rs) != 0 {
+		t.Fatalf("request still listed after accepting: %+v", rs)
+	}
+	Await(t, 20*time.Second, func() (bool, string) {
+		ms, err := a.Messages(ctx, "alice", contact.Room, node.Page{})
+		return err == nil && len(ms) == 2, fmt.Sprint("alice sees ", len(ms), " messages in the direct chat")
+	})
+	if _, err := b.AcceptRequest(ctx, "bob", reqs[0].ID); err == nil {
+		t.Fatal("accepted the same request twice")
+	}
+}

@@ -281,15 +281,17 @@ export class App {
     }
   }
 
-  /** candidates are the people one may add to a chat: contacts, or while
-   * contacts cannot be loaded, everyone met in a member list. */
+  /** candidates are the people one may add to a chat: contacts, and
+   * everyone met in a member list. */
   async candidates() {
+    const out = new Map();
     try {
-      return await this.loadContacts();
+      for (const c of await this.loadContacts()) out.set(c.account_id, c);
     } catch (e) {
       if (e.status !== 501 && e.status !== 404) this.error(e);
-      return [...this.people.values()];
     }
+    for (const p of this.people.values()) if (!out.has(p.account_id)) out.set(p.account_id, p);
+    return [...out.values()];
   }
 
   /** name returns the display name of an account ID, or "". */
@@ -371,13 +373,14 @@ export class App {
         if (here) rv.onMembers();
         this.refreshRooms();
         break;
+      case 'room': // a new direct chat may be a contact request
       case 'contact':
         this.contacts = null;
         this.loadIncoming();
         if (this.view && this.view.kind === 'contacts') this.view.load();
         this.refreshRooms();
         break;
-      default: // room, read
+      default: // read
         this.refreshRooms();
     }
   }
