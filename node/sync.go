@@ -381,3 +381,20 @@ func (n *Node) invited(wires [][]byte) bool {
 	}
 	return false
 }
+
+// Heads returns the room's current heads; none if the node does not hold
+// it. Two nodes with the same heads hold the same events of the room.
+func (n *Node) Heads(ctx context.Context, room protocol.RoomID) ([]protocol.EventID, error) {
+	var out []protocol.EventID
+	err := n.store.View(func(tx *storage.Tx) error {
+		hs, err := tx.Heads(room)
+		for _, h := range hs {
+			out = append(out, h.ID)
+		}
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("heads: %w", err)
+	}
+	return out, nil
+}

@@ -140,6 +140,10 @@ type SyncRequest struct {
 type SyncWant struct {
 	Room  RoomID    `cbor:"1,keyasint"`
 	Heads []EventID `cbor:"2,keyasint,omitempty"` // at most MaxSyncHeads
+	// Unseen says the requester, subscribed to the room, does not see the
+	// responder's subscription (its filter dropped it before it knew the
+	// responder shares the room): the responder announces it again.
+	Unseen bool `cbor:"3,keyasint,omitempty"`
 }
 
 // SyncEvents carries events of one requested room, in the order the

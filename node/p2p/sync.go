@@ -105,7 +105,8 @@ func (h *Host) pull(ctx context.Context, p peer.ID, rooms []protocol.RoomID) (re
 		if len(heads) > protocol.MaxSyncHeads {
 			heads = heads[:protocol.MaxSyncHeads]
 		}
-		wants = append(wants, protocol.SyncWant{Room: r, Heads: heads})
+		subscribed, seen := h.sees(r, p)
+		wants = append(wants, protocol.SyncWant{Room: r, Heads: heads, Unseen: subscribed && !seen})
 	}
 	h.stats.syncRounds.Add(1)
 	octx, cancel := context.WithTimeout(ctx, h.cfg.SyncTimeout)
@@ -281,6 +282,9 @@ func (h *Host) serve(ctx context.Context, st *syncStream, p peer.ID, req *protoc
 		}
 		if subscribed, seen := h.sees(w.Room, p); subscribed && !seen && h.connAge(p) > resubscribeGrace {
 			done.Resubscribe = append(done.Resubscribe, w.Room)
+		}
+		if w.Unseen {
+			h.reannounce(w.Room)
 		}
 	}
 	if err := st.write(&done); err != nil {

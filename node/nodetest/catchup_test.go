@@ -1,0 +1,111 @@
+package nodetest
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/horenso/horenso/node"
+	"github.com/horenso/horenso/protocol"
+)
+
+// summary is what two nodes holding a large room must agree on: its heads
+// (which fix the whole event set), its counters, its newest page and its
+// tasks.
+func summary(t testing.TB, nd *Node, as protocol.Handle, room protocol.RoomID) string {
+	t.Helper()
+	ctx := context.Background()
+	heads, err := nd.Heads(ctx, room)
+	if err != nil {
+		return "error: " + err.Error()
+	}
+	slices.SortFunc(heads, func(a, b protocol.EventID) int { return slices.Compare(a[:], b[:]) })
+	r, err := nd.Room(ctx, as, room)
+	if err != nil {
+		return "error: " + err.Error()
+	}
+	s := fmt.Sprintf("heads %v, %d messages, %d tasks", heads, r.Messages, r.Tasks)
+	ms, err := nd.Messages(ctx, as, room, node.Page{Limit: 20})
+	if err != nil {
+		return "error: " + err.Error()
+	}
+	for _, m := range ms {
+		s += fmt.Sprintf("\n%s %q", m.ID, m.Body)
+	}
+	ts, err := nd.Tasks(ctx, as, room, node.TaskFilter{})
+	if err != nil {
+		return "error: " + err.Error()
+	}
+	for _, tk := range ts {
+		s += fmt.Sprintf("\ntask %s %s", tk.ID, tk.Status)
+	}
+	return s
+}
+
+// TestCatchUpAfterDowntime: B is stopped; A posts 10,000 messages and
+// completes tasks; B restarts and converges to the identical state, with
+// no one re-sending anything.
+func TestCatchUpAfterDowntime(t *testing.T) {
+	if testing.Short() {
+		t.Skip("posts 10,000 messages")
+	}
+	c := NewCluster(t, 2, Options{})
+	a, b := c.Nodes[0], c.Nodes[1]
+	ctx := t.Context()
+	alice := a.User("alice")
+	bob := b.User("bob")
+	room, err := a.CreateRoom(ctx, "alice", node.NewRoom{Name: "Busy", Members: []node.MemberSpec{{Account: bob}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tasks []*node.Task
+	for i := range 5 {
+		tk, err := a.CreateTask(ctx, "alice", room.ID, node.NewTask{Body: fmt.Sprint("task ", i), Assignees: []protocol.AccountID{alice, bob}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tasks = append(tasks, tk)
+	}
+	Await(t, 20*time.Second, func() (bool, string) {
+		sa, sb := summary(t, a, "alice", room.ID), summary(t, b, "bob", room.ID)
+		return sa == sb, "b has not received the room:\n" + sb
+	})
+
+	b.Stop()
+	const posts, writers = 10_000, 8
+	var wg sync.WaitGroup
+	for w := range writers {
+		wg.Go(func() {
+			for i := w; i < posts; i += writers {
+				if _, err := a.Post(ctx, "alice", room.ID, fmt.Sprint("message ", i)); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	done := protocol.TaskDone
+	for _, tk := range tasks[:3] {
+		if _, err := a.UpdateTask(ctx, "alice", tk.ID, node.TaskChange{Status: &done}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	start := time.Now()
+	b.Start()
+	Await(t, 2*time.Minute, func() (bool, string) {
+		sa, sb := summary(t, a, "alice", room.ID), summary(t, b, "bob", room.ID)
+		return sa == sb, fmt.Sprintf("b differs from a:\n%.1500s\n--- a:\n%.1500s", sb, sa)
+	})
+	st := b.Status(t).Network
+	t.Logf("b caught up %d events in %v with %d sync requests", st.SyncEvents, time.Since(start), st.SyncRequests)
+	if st.SyncEvents < posts { // counted since the restart
+		t.Errorf("b's sync counted %d events, want at least %d: did it catch up some other way?", st.SyncEvents, posts)
+	}
+	if st.SyncRequests > 10 {
+		t.Errorf("catching up took %d sync round trips; the transfer should be in bulk", st.SyncRequests)
+	}
+}
