@@ -145,6 +145,21 @@ func (h handler) Heads(ctx context.Context, room protocol.RoomID) ([]protocol.Ev
 	return have, err
 }
 
+func (h handler) Knows(ctx context.Context, ids []protocol.EventID) bool {
+	known := true
+	err := h.n.store.View(func(tx *storage.Tx) error {
+		for _, id := range ids {
+			ok, err := tx.HasEvent(id)
+			if err != nil || !ok {
+				known = false
+				return err
+			}
+		}
+		return nil
+	})
+	return known && err == nil
+}
+
 func (h handler) Missing(ctx context.Context, room protocol.RoomID, have []protocol.EventID, emit func([]byte) error) error {
 	return h.n.Missing(ctx, room, have, emit)
 }

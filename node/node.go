@@ -46,6 +46,9 @@ type Config struct {
 	// SyncInterval is the mean time between two catch-up sync rounds with
 	// each partner. Default: 30s.
 	SyncInterval time.Duration
+	// GossipLossForTest makes incoming gossip lossy (see
+	// p2p.Config.LossForTest). Default: nil, no loss.
+	GossipLossForTest func() (drop, duplicate bool)
 }
 
 // Settings are the node's persistent settings, kept in DataDir/node.json.
@@ -254,7 +257,7 @@ func (n *Node) newNetwork() error {
 	}
 	n.net.outbox = make(chan outbound, outboxSize)
 	n.net.host, err = p2p.New(p2p.Config{Identity: n.key, Handler: handler{n}, Listen: n.cfg.Listen,
-		Partners: partners, Logger: n.log, SyncInterval: n.cfg.SyncInterval})
+		Partners: partners, Logger: n.log, SyncInterval: n.cfg.SyncInterval, LossForTest: n.cfg.GossipLossForTest})
 	return err
 }
 

@@ -15,7 +15,6 @@ import (
 type Partner struct {
 	ID        protocol.NodeID `json:"node_id"`
 	Addrs     []string        `json:"addrs"`
-	Org       string          `json:"org,omitempty"`
 	Added     int64           `json:"added"` // unix ms
 	Connected bool            `json:"connected"`
 }
@@ -98,5 +97,5 @@ func (n *Node) Partners(ctx context.Context) ([]*Partner, error) {
 }
 
 func (n *Node) partnerView(p *storage.Partner) *Partner {
-	return &Partner{ID: p.ID, Addrs: p.Addrs, Org: p.Org, Added: p.Added, Connected: n.net.connected(p.ID)}
+	return &Partner{ID: p.ID, Addrs: p.Addrs, Added: p.Added, Connected: n.net.connected(p.ID)}
 }

@@ -10,9 +10,8 @@ import (
 // Partner is a partner node: one this node lets connect and dials.
 type Partner struct {
 	ID    protocol.NodeID `cbor:"1,keyasint"`
-	Addrs []string        `cbor:"2,keyasint"`           // multiaddrs, each ending in /p2p/ID
-	Added int64           `cbor:"3,keyasint"`           // unix ms
-	Org   string          `cbor:"4,keyasint,omitempty"` // the partner's organization, once it has said
+	Addrs []string        `cbor:"2,keyasint"` // multiaddrs, each ending in /p2p/ID
+	Added int64           `cbor:"3,keyasint"` // unix ms
 }
 
 // PutPartner stores or replaces a partner.

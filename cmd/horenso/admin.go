@@ -38,6 +38,15 @@ func statusCommand(g *globals) *cobra.Command {
 			return g.output(cmd.OutOrStdout(), st, func(w *tabwriter.Writer) {
 				fmt.Fprintf(w, "node ID\t%s\norganization\t%s\ndata\t%s\nprotocol\tv%d\nrunning since\t%s\naccounts\t%d\nrooms\t%d\nevents\t%d\n",
 					st.NodeID, st.Org, st.DataDir, st.Version, st.Started.Format(time.RFC3339), st.Accounts, st.Rooms, st.Events)
+				for _, a := range st.Addrs {
+					fmt.Fprintf(w, "address\t%s\n", a)
+				}
+				nw := st.Network
+				fmt.Fprintf(w, "partners\t%d (%d connected)\n", st.Partners, st.Connected)
+				fmt.Fprintf(w, "gossip\t%d received, %d accepted, %d rejected, %d ignored, %d dropped\n",
+					nw.GossipReceived, nw.GossipAccepted, nw.GossipRejected, nw.GossipIgnored, nw.GossipDropped+nw.GossipSendDropped+st.OutboxDropped)
+				fmt.Fprintf(w, "sync\t%d rounds, %d events repaired, %d misbehaving streams\n", nw.SyncRounds, nw.SyncEvents, nw.SyncMisbehaved)
+				fmt.Fprintf(w, "refused\t%d connections, %d subscriptions\n", nw.RefusedConns, nw.RefusedSubscriptions)
 			})
 		},
 	}

@@ -39,9 +39,9 @@ func partnerCommand(g *globals) *cobra.Command {
 				return err
 			}
 			return g.output(cmd.OutOrStdout(), ps, func(w *tabwriter.Writer) {
-				fmt.Fprintln(w, "NODE_ID\tORG\tCONNECTED\tADDED\tADDRESSES")
+				fmt.Fprintln(w, "NODE_ID\tCONNECTED\tADDED\tADDRESSES")
 				for _, p := range ps {
-					fmt.Fprintf(w, "%s\t%s\t%v\t%s\t%s\n", p.ID, p.Org, p.Connected,
+					fmt.Fprintf(w, "%s\t%v\t%s\t%s\n", p.ID, p.Connected,
 						time.UnixMilli(p.Added).Format(time.DateTime), strings.Join(p.Addrs, " "))
 				}
 			})

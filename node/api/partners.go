@@ -6,7 +6,6 @@ import "net/http"
 // admins see its addresses.
 type partnerJSON struct {
 	NodeID    string   `json:"node_id"`
-	Org       string   `json:"organization_name"`
 	Connected bool     `json:"connected"`
 	Addrs     []string `json:"addrs,omitempty"`
 }
@@ -20,7 +19,7 @@ func (s *Server) partners(w http.ResponseWriter, r *http.Request, c *caller) err
 	}
 	out := make([]partnerJSON, 0, len(ps))
 	for _, p := range ps {
-		v := partnerJSON{NodeID: string(p.ID), Org: p.Org, Connected: p.Connected}
+		v := partnerJSON{NodeID: string(p.ID), Connected: p.Connected}
 		if c.acc.Admin {
 			v.Addrs = p.Addrs
 		}

@@ -9,6 +9,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
@@ -30,6 +31,9 @@ type Options struct {
 	NoPartners bool
 	// API is the HTTP API configuration of every node. Default: api.Config{}.
 	API api.Config
+	// Drop and Duplicate are the probabilities that a node loses, or
+	// handles twice, a gossip message it receives. Default: 0.
+	Drop, Duplicate float64
 }
 
 // Cluster is a set of running nodes.
@@ -88,6 +92,17 @@ func NewCluster(t testing.TB, n int, opt Options) *Cluster {
 	return c
 }
 
+// Unlink makes x and y stop being partners, cutting their connections: a
+// partition until Link.
+func (c *Cluster) Unlink(x, y *Node) {
+	c.t.Helper()
+	for _, pair := range [][2]*Node{{x, y}, {y, x}} {
+		if err := pair[0].RemovePartner(context.Background(), pair[1].ID()); err != nil {
+			c.t.Fatalf("unlink %s from %s: %v", pair[0].Name, pair[1].Name, err)
+		}
+	}
+}
+
 // Link makes x and y partners of each other.
 func (c *Cluster) Link(x, y *Node) {
 	c.t.Helper()
@@ -118,8 +133,11 @@ func (nd *Node) Start() {
 		t.Fatalf("node %s is already running", nd.Name)
 	}
 	log := slog.New(slog.NewTextHandler(testWriter{t, nd.Name}, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	n, err := node.New(node.Config{DataDir: nd.Dir, Logger: log, Listen: []string{nd.listen},
-		SyncInterval: nd.c.opt.SyncInterval})
+	cfg := node.Config{DataDir: nd.Dir, Logger: log, Listen: []string{nd.listen}, SyncInterval: nd.c.opt.SyncInterval}
+	if o := nd.c.opt; o.Drop > 0 || o.Duplicate > 0 {
+		cfg.GossipLossForTest = func() (bool, bool) { return rand.Float64() < o.Drop, rand.Float64() < o.Duplicate }
+	}
+	n, err := node.New(cfg)
 	if err != nil {
 		t.Fatalf("start node %s: %v", nd.Name, err)
 	}
@@ -140,9 +158,9 @@ func (nd *Node) Start() {
 			break
 		}
 	}
-	cfg := nd.c.opt.API
-	cfg.Logger = log
-	srv := httptest.NewServer(api.New(n, cfg))
+	apiCfg := nd.c.opt.API
+	apiCfg.Logger = log
+	srv := httptest.NewServer(api.New(n, apiCfg))
 	nd.Node, nd.URL = n, srv.URL
 	nd.stop = func() {
 		srv.CloseClientConnections()

@@ -230,6 +230,15 @@ func (h *Host) validator(id protocol.RoomID) pubsub.ValidatorEx {
 			return reject("wrong room", fmt.Errorf("event %s is in room %s", e.ID, e.RoomID()))
 		}
 
+		if h.cfg.LossForTest != nil {
+			drop, dup := h.cfg.LossForTest()
+			if drop {
+				return pubsub.ValidationIgnore
+			}
+			if dup {
+				h.accept1(ctx, from, id, data)
+			}
+		}
 		done := h.events.start(e.ID)
 		defer done()
 		err = h.accept1(ctx, from, id, data)

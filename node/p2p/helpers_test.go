@@ -128,6 +128,17 @@ func (f *fakeNode) Heads(_ context.Context, room protocol.RoomID) ([]protocol.Ev
 	return out, nil
 }
 
+func (f *fakeNode) Knows(_ context.Context, ids []protocol.EventID) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, id := range ids {
+		if _, ok := f.wires[id]; !ok {
+			return false
+		}
+	}
+	return true
+}
+
 func (f *fakeNode) Missing(ctx context.Context, room protocol.RoomID, have []protocol.EventID, emit func([]byte) error) error {
 	f.mu.Lock()
 	var out [][]byte

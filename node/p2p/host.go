@@ -65,6 +65,10 @@ type Handler interface {
 	// Rooms returns the rooms this node hosts members of (to subscribe to
 	// at start and to sync).
 	Rooms(ctx context.Context) ([]protocol.RoomID, error)
+	// Knows reports whether the node holds every one of ids. A sync
+	// request whose heads it does not know means the requester has
+	// events this node lacks: it pulls them back at once.
+	Knows(ctx context.Context, ids []protocol.EventID) bool
 }
 
 // Config configures a Host. Identity and Handler are required; every other
@@ -121,6 +125,12 @@ type Config struct {
 	// ValidateTimeout bounds one gossip validation (Handler.Accept of one
 	// event included). Default: 10s.
 	ValidateTimeout time.Duration
+
+	// LossForTest, if set, is asked about every gossip message from a peer
+	// before it is validated: drop loses it (it is not accepted or
+	// forwarded; sync must repair it), duplicate hands it to the Handler
+	// twice. Tests use it to make gossip lossy. Default: nil.
+	LossForTest func() (drop, duplicate bool)
 }
 
 // Defaults of Config.

@@ -10,37 +10,37 @@ import (
 // Stats counts what the host did since New. Gossip counts are of messages
 // from peers; the host's own publications are not counted.
 type Stats struct {
-	GossipReceived    uint64 // messages that reached a validator
-	GossipAccepted    uint64 // … that the Handler stored or already had
-	GossipRejected    uint64 // invalid: too large, undecodable, wrong room, refused by the Handler or by pubsub's checks
-	GossipIgnored     uint64 // … whose parents were unknown; a sync was scheduled
-	GossipDuplicates  uint64 // messages pubsub dropped as already seen
-	GossipDropped     uint64 // messages pubsub dropped unvalidated: validation queue full or throttled
-	GossipSendDropped uint64 // RPCs pubsub dropped because a peer's outbound queue was full
+	GossipReceived    uint64 `json:"gossip_received"`     // messages that reached a validator
+	GossipAccepted    uint64 `json:"gossip_accepted"`     // … that the Handler stored or already had
+	GossipRejected    uint64 `json:"gossip_rejected"`     // invalid: too large, undecodable, wrong room, refused by the Handler or by pubsub's checks
+	GossipIgnored     uint64 `json:"gossip_ignored"`      // … whose parents were unknown; a sync was scheduled
+	GossipDuplicates  uint64 `json:"gossip_duplicates"`   // messages pubsub dropped as already seen
+	GossipDropped     uint64 `json:"gossip_dropped"`      // messages pubsub dropped unvalidated: validation queue full or throttled
+	GossipSendDropped uint64 `json:"gossip_send_dropped"` // RPCs pubsub dropped because a peer's outbound queue was full
 
-	SyncRounds     uint64 // sync exchanges this host started as requester, one stream each
-	SyncRequests   uint64 // request frames it sent: one round trip each
-	SyncFrames     uint64 // events frames it received
-	SyncEvents     uint64 // events received by sync that the Handler stored or already had
-	SyncParked     uint64 // events received by sync whose dependencies were unknown
-	SyncRefused    uint64 // rooms responders refused to serve this host
-	SyncServed     uint64 // requests this host answered
-	SyncMisbehaved uint64 // sync streams reset because the peer sent a bad frame or event
+	SyncRounds     uint64 `json:"sync_rounds"`     // sync exchanges this host started as requester, one stream each
+	SyncRequests   uint64 `json:"sync_requests"`   // request frames it sent: one round trip each
+	SyncFrames     uint64 `json:"sync_frames"`     // events frames it received
+	SyncEvents     uint64 `json:"sync_events"`     // events received by sync that the Handler stored or already had
+	SyncParked     uint64 `json:"sync_parked"`     // events received by sync whose dependencies were unknown
+	SyncRefused    uint64 `json:"sync_refused"`    // rooms responders refused to serve this host
+	SyncServed     uint64 `json:"sync_served"`     // requests this host answered
+	SyncMisbehaved uint64 `json:"sync_misbehaved"` // sync streams reset because the peer sent a bad frame or event
 
-	RefusedConns         uint64 // connections and dials refused: not a partner
-	RefusedSubscriptions uint64 // peers' subscriptions dropped: their node does not share the room
-	Reannounced          uint64 // subscriptions announced again on a peer's request
+	RefusedConns         uint64 `json:"refused_conns"`         // connections and dials refused: not a partner
+	RefusedSubscriptions uint64 `json:"refused_subscriptions"` // peers' subscriptions dropped: their node does not share the room
+	Reannounced          uint64 `json:"reannounced"`           // subscriptions announced again on a peer's request
 
 	// Rooms counts, per room joined since New, the gossip of the room's
 	// topic that came from peers.
-	Rooms map[protocol.RoomID]RoomStats
+	Rooms map[protocol.RoomID]RoomStats `json:"rooms"`
 }
 
 // RoomStats counts one room's gossip from peers.
 type RoomStats struct {
-	Received  uint64 // messages of its topic that arrived, duplicates included
-	Validated uint64 // messages passed to its validator
-	Accepted  uint64 // … that the Handler stored or already had
+	Received  uint64 `json:"received"`  // messages of its topic that arrived, duplicates included
+	Validated uint64 `json:"validated"` // messages passed to its validator
+	Accepted  uint64 `json:"accepted"`  // … that the Handler stored or already had
 }
 
 type stats struct {

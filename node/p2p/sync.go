@@ -286,6 +286,11 @@ func (h *Host) serve(ctx context.Context, st *syncStream, p peer.ID, req *protoc
 		if w.Unseen {
 			h.reannounce(w.Room)
 		}
+		if len(w.Heads) > 0 && !h.handler.Knows(ctx, w.Heads) {
+			// The requester has events we lack (or a room we left and
+			// were added to again): pull them now, not at our next round.
+			h.schedule(p, w.Room)
+		}
 	}
 	if err := st.write(&done); err != nil {
 		return fmt.Errorf("%w: %w", errStream, err)

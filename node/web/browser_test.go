@@ -22,6 +22,7 @@ import (
 
 	"github.com/horenso/horenso/node"
 	"github.com/horenso/horenso/node/api"
+	"github.com/horenso/horenso/node/nodetest"
 	"github.com/horenso/horenso/node/web"
 	"github.com/horenso/horenso/protocol"
 )
@@ -399,4 +400,57 @@ func TestNotation(t *testing.T) {
 	if err != nil {
 		t.Fatalf("notation unit tests: %v", err)
 	}
+}
+
+// TestBrowserAcrossNodes: Alice and Bob work for two organizations whose
+// nodes are partners; each logs in to their own node and they share a
+// room (testdata/browser/federation.test.mjs).
+func TestBrowserAcrossNodes(t *testing.T) {
+	chromium, nodeBin := browserEnv(t)
+	c := nodetest.NewCluster(t, 2, nodetest.Options{API: api.Config{RateLimit: -1}})
+	a, b := c.Nodes[0], c.Nodes[1]
+	ctx := t.Context()
+	aliceID, bobID := a.User("alice"), b.User("bob")
+	room, err := a.CreateRoom(ctx, "alice", node.NewRoom{Name: "Org A × Org B 共同", Members: []node.MemberSpec{{Account: bobID}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Wait until B holds the room and each node knows the other's member
+	// by name.
+	var onB uint64
+	nodetest.Await(t, 30*time.Second, func() (bool, string) {
+		rb, err := b.Room(ctx, "bob", room.ID)
+		if err != nil {
+			return false, fmt.Sprint("room on b: ", err)
+		}
+		onB = rb.Alias
+		ra, err := a.Room(ctx, "alice", room.ID)
+		if err != nil {
+			return false, fmt.Sprint("room on a: ", err)
+		}
+		for _, r := range []*node.Room{ra, rb} {
+			for _, m := range r.Members {
+				if m.Name == "" {
+					return false, fmt.Sprintf("%s has no name yet", m.Account)
+				}
+			}
+		}
+		return true, ""
+	})
+	alias := func(nd *nodetest.Node, id protocol.AccountID) uint64 {
+		p, err := nd.Profile(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p.Alias
+	}
+	cfg := e2eConfig{
+		People: map[string]*person{
+			"alice": {Base: a.URL, Login: "alice", Password: nodetest.Password("alice"), Name: "Alice", ID: alias(a, aliceID), Global: string(aliceID)},
+			"bob":   {Base: b.URL, Login: "bob", Password: nodetest.Password("bob"), Name: "Bob", ID: alias(b, bobID), Global: string(bobID)},
+		},
+		Rooms: map[string]uint64{"alice": room.Alias, "bob": onB},
+		Trace: os.Getenv("HORENSO_BROWSER_TRACE") != "",
+	}
+	runScripts(t, nodeBin, chromium, cfg, "testdata/browser/federation.test.mjs")
 }
