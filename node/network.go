@@ -212,3 +212,8 @@ func (n *Node) publishProfile(ctx context.Context, h protocol.Handle, room proto
 	_, err = n.publish(ctx, h, room, p)
 	return err
 }
+
+// SyncRoomForTest pulls room from partner peer now.
+func (n *Node) SyncRoomForTest(ctx context.Context, peer protocol.NodeID, room protocol.RoomID) error {
+	return n.net.host.SyncRoom(ctx, peer, room)
+}

@@ -65,15 +65,6 @@ func (tx *Tx) Heads(room protocol.RoomID) ([]protocol.Order, error) {
 	return hs, nil
 }
 
-func containsID(hs []protocol.Order, id protocol.EventID) bool {
-	for _, h := range hs {
-		if h.ID == id {
-			return true
-		}
-	}
-	return false
-}
-
 // AdvanceHeads makes e a head of its room and removes its parents from the
 // heads. The heads are one record per room, rewritten on every event: a
 // room has few heads, and a key per head would leave a deleted key behind

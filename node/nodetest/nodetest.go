@@ -7,7 +7,6 @@ package nodetest
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"net/http/httptest"
@@ -243,6 +242,6 @@ type testWriter struct {
 }
 
 func (w testWriter) Write(p []byte) (int, error) {
-	w.t.Log(fmt.Sprintf("[%s] %s", w.name, strings.TrimRight(string(p), "\n")))
+	w.t.Logf("[%s] %s", w.name, strings.TrimRight(string(p), "\n"))
 	return len(p), nil
 }

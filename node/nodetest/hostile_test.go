@@ -1,0 +1,163 @@
+package nodetest
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"fmt"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/horenso/horenso/node"
+	"github.com/horenso/horenso/node/p2p"
+	"github.com/horenso/horenso/protocol"
+)
+
+// hostile is a partner node that says yes to everything and stores
+// nothing: the test makes it publish whatever it likes, and it answers
+// every sync request with the events in serve.
+type hostile struct {
+	rooms []protocol.RoomID
+	serve *[][]byte
+}
+
+func (hostile) Shares(protocol.NodeID, protocol.RoomID) bool { return true }
+func (hostile) Accept(_ context.Context, _ protocol.NodeID, _ protocol.RoomID, events [][]byte) []error {
+	return make([]error, len(events))
+}
+func (hostile) Heads(context.Context, protocol.RoomID) ([]protocol.EventID, error) { return nil, nil }
+func (h hostile) Missing(_ context.Context, _ protocol.RoomID, _ []protocol.EventID, emit func([]byte) error) error {
+	for _, w := range *h.serve {
+		if err := emit(w); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+func (h hostile) Rooms(context.Context) ([]protocol.RoomID, error) { return h.rooms, nil }
+func (hostile) Knows(context.Context, []protocol.EventID) bool     { return true }
+
+// TestHostilePartner: a partner node hosting a member of a room gossips
+// forged events, events by authors it does not host and replays, and
+// answers sync with misdirected and malformed events. Every one is
+// rejected and counted, nothing is stored, and honest traffic between the
+// other nodes keeps flowing. (Oversized and malformed gossip, which a
+// p2p.Host refuses to publish, is covered in package p2p.)
+func TestHostilePartner(t *testing.T) {
+	c := NewCluster(t, 2, Options{})
+	a, b := c.Nodes[0], c.Nodes[1]
+	ctx := t.Context()
+	a.User("alice")
+	bob := b.User("bob")
+
+	_, key, _ := ed25519.GenerateKey(rand.Reader)
+	evil := protocol.NodeIDFromKey(key.Public().(ed25519.PublicKey))
+	mallory := protocol.NewAccountID(evil, "mallory")
+	room, err := a.CreateRoom(ctx, "alice", node.NewRoom{Name: "Deal",
+		Members: []node.MemberSpec{{Account: bob}, {Account: mallory}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := a.CreateRoom(ctx, "alice", node.NewRoom{Name: "Private", Members: []node.MemberSpec{{Account: bob}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var serve [][]byte
+	h, err := p2p.New(p2p.Config{Identity: key, Handler: hostile{rooms: []protocol.RoomID{room.ID, other.ID}, serve: &serve},
+		Listen: []string{"/ip4/127.0.0.1/tcp/0"}, Logger: slog.New(slog.NewTextHandler(testWriter{t, "evil"}, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hctx, stop := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- h.Run(hctx) }()
+	t.Cleanup(func() { stop(); <-done })
+	<-h.Ready()
+	if _, err := a.AddPartner(ctx, h.Addrs()[0]); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.AddPartner(ctx, a.Addr()); err != nil {
+		t.Fatal(err)
+	}
+
+	// What the hostile node knows of the room: its newest event, to build on.
+	var last *protocol.Signed
+	a.Missing(ctx, room.ID, nil, func(w []byte) error {
+		last, _ = protocol.Decode(w)
+		return nil
+	})
+	sign := func(author protocol.Handle, in protocol.RoomID, c protocol.Content) []byte {
+		ev := protocol.Successor(in, []protocol.Order{last.Order()})
+		ev.Author, ev.Time = author, time.Now().UnixMilli()
+		s, err := protocol.Sign(key, ev, c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s.Wire()
+	}
+	forged := sign("mallory", room.ID, &protocol.MessagePost{Body: "forged"})
+	forged[len(forged)-1] ^= 1
+	var otherLast *protocol.Signed
+	a.Missing(ctx, other.ID, nil, func(w []byte) error { otherLast, _ = protocol.Decode(w); return nil })
+	wrongRoom := func() []byte {
+		ev := protocol.Successor(other.ID, []protocol.Order{otherLast.Order()})
+		ev.Author, ev.Time = "mallory", time.Now().UnixMilli()
+		s, _ := protocol.Sign(key, ev, &protocol.MessagePost{Body: "into a room I am not in"})
+		return s.Wire()
+	}()
+	honest := sign("mallory", room.ID, &protocol.MessagePost{Body: "an honest word"})
+	gossip := map[string][]byte{
+		"forged signature":           forged,
+		"an author it does not host": sign("alice", room.ID, &protocol.MessagePost{Body: "I am alice"}),
+	}
+	if err := h.Join(room.ID); err != nil {
+		t.Fatal(err)
+	}
+	// Publish until a's pubsub has taken each one (the hostile node must
+	// first see a's subscription).
+	before := a.Status(t).Network.GossipRejected
+	Await(t, 20*time.Second, func() (bool, string) {
+		for _, w := range gossip {
+			h.Publish(ctx, room.ID, w)
+		}
+		got := a.Status(t).Network.GossipRejected - before
+		return got >= uint64(len(gossip)), fmt.Sprintf("a rejected %d of %d bad gossip events", got, len(gossip))
+	})
+	// A replay is the same pubsub message: dropped as a duplicate.
+	h.Publish(ctx, room.ID, honest)
+	h.Publish(ctx, room.ID, honest)
+
+	// Sync: whatever a asks, the hostile node answers with bad events.
+	serve = [][]byte{wrongRoom, []byte("\xa1\x01\x02 not an event"), forged}
+	Await(t, 20*time.Second, func() (bool, string) {
+		a.SyncRoomForTest(ctx, evil, room.ID)
+		n := a.Status(t).Network.SyncMisbehaved
+		return n > 0, "a has not reset a misbehaving sync stream"
+	})
+	// Its subscription to the room it has no member in was refused.
+	if err := h.Join(other.ID); err != nil {
+		t.Fatal(err)
+	}
+	Await(t, 10*time.Second, func() (bool, string) {
+		n := a.Status(t).Network.RefusedSubscriptions
+		return n > 0, "a refused no subscription"
+	})
+	// Nothing bad was stored: only mallory's one honest message.
+	Await(t, 20*time.Second, func() (bool, string) {
+		ms, err := a.Messages(ctx, "alice", room.ID, node.Page{})
+		return err == nil && len(ms) == 1 && ms[0].Body == "an honest word", fmt.Sprintf("a holds %+v (%v)", ms, err)
+	})
+	if ms, _ := a.Messages(ctx, "alice", other.ID, node.Page{}); len(ms) != 0 {
+		t.Fatalf("a stored %+v in the room the hostile node is not in", ms)
+	}
+	// A well-formed event by its own member is fine, and honest traffic
+	// between a and b still flows.
+	if _, err := a.Post(ctx, "alice", room.ID, "still here"); err != nil {
+		t.Fatal(err)
+	}
+	Await(t, 20*time.Second, func() (bool, string) {
+		ms, err := b.Messages(ctx, "bob", room.ID, node.Page{})
+		return err == nil && len(ms) == 2 && ms[1].Body == "still here", fmt.Sprintf("b sees %d messages (%v)", len(ms), err)
+	})
+}
