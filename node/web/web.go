@@ -106,14 +106,13 @@ func Handler() http.Handler {
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	p := r.URL.Path
 	if p == "/v2" || p == "/api" || strings.HasPrefix(p, "/v2/") || strings.HasPrefix(p, "/api/") {
-		w.Header().Set("Content-Type", "application/json; charset=utf-8")
-		w.WriteHeader(http.StatusNotFound)
-		w.Write([]byte(`{"errors":["Invalid Endpoint or HTTP method"]}` + "\n"))
+		notFound(w)
 		return
 	}
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		// The node's one error shape, ChatWork's, even outside the API.
 		w.Header().Set("Allow", "GET, HEAD")
-		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		writeError(w, http.StatusMethodNotAllowed)
 		return
 	}
 	for k, v := range securityHeaders {
@@ -127,7 +126,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case p == "/" || isAppRoute(p):
 		h.serveIndex(w, r)
 	default:
-		http.NotFound(w, r)
+		notFound(w)
 	}
 }
 
@@ -162,7 +161,7 @@ func (h *handler) serveIndex(w http.ResponseWriter, r *http.Request) {
 func (h *handler) serveAsset(w http.ResponseWriter, r *http.Request, rest string) {
 	version, name, ok := strings.Cut(rest, "/")
 	if !ok || name == "" || name == "index.html" {
-		http.NotFound(w, r)
+		notFound(w)
 		return
 	}
 	cache := "no-cache"
@@ -175,12 +174,12 @@ func (h *handler) serveAsset(w http.ResponseWriter, r *http.Request, rest string
 func (h *handler) serveFile(w http.ResponseWriter, r *http.Request, name, cache string) {
 	name = path.Clean(name)
 	if !fs.ValidPath(name) {
-		http.NotFound(w, r)
+		notFound(w)
 		return
 	}
 	b, err := fs.ReadFile(h.files, name)
 	if err != nil {
-		http.NotFound(w, r)
+		notFound(w)
 		return
 	}
 	ctype := contentTypes[path.Ext(name)]
@@ -210,4 +209,14 @@ var contentTypes = map[string]string{
 	".json":  "application/json; charset=utf-8",
 	".png":   "image/png",
 	".woff2": "font/woff2",
+}
+
+// notFound and writeError answer in the node's one error shape,
+// ChatWork's, so that clients of the API never meet another.
+func notFound(w http.ResponseWriter) { writeError(w, http.StatusNotFound) }
+
+func writeError(w http.ResponseWriter, status int) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	w.Write([]byte(`{"errors":["Invalid Endpoint or HTTP method"]}` + "\n"))
 }
