@@ -132,7 +132,7 @@ func TestRoomLifecycle(t *testing.T) {
 	}
 	bob, carol := protocol.NewAccountID(n.ID(), "bob"), protocol.NewAccountID(n.ID(), "carol")
 	room := must[*Room](t)(n.CreateRoom(ctx, "alice", NewRoom{Name: "Launch", Members: []MemberSpec{{Account: bob}}}))
-	if room.Role != protocol.RoleAdmin || len(room.Members) != 2 || room.Alias == 0 {
+	if room.Role != protocol.RoleAdmin || len(room.Members) != 2 || room.MemberCount != 2 || room.Alias == 0 {
 		t.Fatalf("room = %+v", room)
 	}
 	if _, err := n.Post(ctx, "carol", room.ID, "let me in"); !errors.Is(err, ErrNotFound) {
@@ -264,5 +264,21 @@ func waitFor(t *testing.T, cond func() bool) {
 			t.Fatal("condition not met within 10s")
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// TestRoomListCountsMembers: the room list, which leaves members out,
+// still says how many there are.
+func TestRoomListCountsMembers(t *testing.T) {
+	n := newTestNode(t, t.TempDir())
+	ctx := t.Context()
+	must[*Account](t)(n.CreateAccount(ctx, NewAccount{Handle: "alice"}))
+	must[*Account](t)(n.CreateAccount(ctx, NewAccount{Handle: "bob"}))
+	must[*Room](t)(n.CreateRoom(ctx, "alice", NewRoom{Name: "Pair", Members: []MemberSpec{{Account: protocol.NewAccountID(n.ID(), "bob")}}}))
+	for _, r := range must[[]*Room](t)(n.Rooms(ctx, "alice")) {
+		want := map[protocol.RoomKind]int{protocol.KindGroup: 2, protocol.KindMy: 1}[r.Kind]
+		if r.MemberCount != want || r.Members != nil {
+			t.Errorf("%s room in the list: %d members counted, %d listed; want %d counted, none listed", r.Kind, r.MemberCount, len(r.Members), want)
+		}
 	}
 }

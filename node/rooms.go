@@ -1,6 +1,7 @@
 package node
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"errors"
@@ -29,8 +30,9 @@ type Room struct {
 	Name        string            `json:"name"`
 	Description string            `json:"description,omitempty"`
 	Icon        string            `json:"icon,omitempty"`
-	Role        protocol.Role     `json:"role"` // the viewer's role
-	Members     []Member          `json:"members"`
+	Role        protocol.Role     `json:"role"`         // the viewer's role
+	Members     []Member          `json:"members"`      // only in single-room views
+	MemberCount int               `json:"member_count"` // in every view
 	Unread      uint64            `json:"unread_num"`
 	Mentions    uint64            `json:"mention_num"`
 	Messages    uint64            `json:"message_num"`
@@ -237,7 +239,7 @@ func (n *Node) roomView(tx *storage.Tx, viewer protocol.AccountID, id protocol.R
 		return nil, err
 	}
 	out := &Room{ID: id, Kind: c.Kind, Name: c.Name, Description: c.Description, Icon: c.Icon,
-		Messages: r.Messages, Tasks: r.Tasks, LastPost: r.LastPost, Created: r.Created}
+		Messages: r.Messages, Tasks: r.Tasks, LastPost: r.LastPost, Created: r.Created, MemberCount: len(c.Members)}
 	if out.Alias, err = tx.LookupAlias(storage.AliasRoom, id[:]); err != nil {
 		return nil, err
 	}
@@ -256,7 +258,7 @@ func (n *Node) roomView(tx *storage.Tx, viewer protocol.AccountID, id protocol.R
 	if out.Kind == protocol.KindDirect && out.Name == "" {
 		for a, m := range c.Members {
 			if a != viewer {
-				out.Name = m.Name
+				out.Name = cmp.Or(m.Name, string(a.Handle()))
 			}
 		}
 	}

@@ -157,7 +157,7 @@ func roomCommand(g *globals) *cobra.Command {
 			return g.output(cmd.OutOrStdout(), rooms, func(w *tabwriter.Writer) {
 				fmt.Fprintln(w, "ROOM_ID\tTYPE\tNAME\tMEMBERS\tMESSAGES\tTASKS\tUNREAD")
 				for _, r := range rooms {
-					fmt.Fprintf(w, "%d\t%s\t%s\t%d\t%d\t%d\t%d\n", r.Alias, r.Kind, r.Name, len(r.Members), r.Messages, r.Tasks, r.Unread)
+					fmt.Fprintf(w, "%d\t%s\t%s\t%d\t%d\t%d\t%d\n", r.Alias, r.Kind, r.Name, r.MemberCount, r.Messages, r.Tasks, r.Unread)
 				}
 			})
 		},
