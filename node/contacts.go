@@ -91,6 +91,16 @@ func (n *Node) directChats(tx *storage.Tx, me protocol.AccountID) ([]directChat,
 	return out, nil
 }
 
+// directChatsOf returns the enabled local account as and its direct chats.
+func (n *Node) directChatsOf(tx *storage.Tx, as protocol.Handle) (*Account, []directChat, error) {
+	me, err := n.actor(tx, as)
+	if err != nil {
+		return nil, nil, err
+	}
+	ds, err := n.directChats(tx, me.ID)
+	return me, ds, err
+}
+
 func (d directChat) pending() bool { return d.fromOther && d.answer == storage.ContactPending }
 
 // Contacts returns as's contacts: the accounts of its direct chats, but
@@ -98,11 +108,7 @@ func (d directChat) pending() bool { return d.fromOther && d.answer == storage.C
 func (n *Node) Contacts(ctx context.Context, as protocol.Handle) ([]*Contact, error) {
 	var out []*Contact
 	err := n.store.View(func(tx *storage.Tx) error {
-		me, err := n.actor(tx, as)
-		if err != nil {
-			return err
-		}
-		ds, err := n.directChats(tx, me.ID)
+		_, ds, err := n.directChatsOf(tx, as)
 		if err != nil {
 			return err
 		}
@@ -159,11 +165,7 @@ func (n *Node) RequestContact(ctx context.Context, as protocol.Handle, to protoc
 func (n *Node) IncomingRequests(ctx context.Context, as protocol.Handle) ([]*ContactRequest, error) {
 	var out []*ContactRequest
 	err := n.store.View(func(tx *storage.Tx) error {
-		me, err := n.actor(tx, as)
-		if err != nil {
-			return err
-		}
-		ds, err := n.directChats(tx, me.ID)
+		_, ds, err := n.directChatsOf(tx, as)
 		if err != nil {
 			return err
 		}
@@ -223,11 +225,7 @@ func (n *Node) RejectRequest(ctx context.Context, as protocol.Handle, id uint64)
 func (n *Node) answer(ctx context.Context, as protocol.Handle, id uint64, ans storage.ContactAnswer) (protocol.RoomID, error) {
 	var room protocol.RoomID
 	err := n.store.Update(ctx, func(tx *storage.Tx) error {
-		me, err := n.actor(tx, as)
-		if err != nil {
-			return err
-		}
-		ds, err := n.directChats(tx, me.ID)
+		me, ds, err := n.directChatsOf(tx, as)
 		if err != nil {
 			return err
 		}
