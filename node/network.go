@@ -3,6 +3,7 @@ package node
 import (
 	"context"
 	"errors"
+	"sync"
 	"sync/atomic"
 
 	"github.com/horenso/horenso/node/p2p"
@@ -64,8 +65,11 @@ func (nw *network) connected(id protocol.NodeID) bool {
 	return false
 }
 
-// runOutbox does queued network work until ctx ends.
+// runOutbox does queued network work until ctx ends, then waits for the
+// room offers it started.
 func (n *Node) runOutbox(ctx context.Context) error {
+	var offers sync.WaitGroup
+	defer offers.Wait()
 	// members remembers, per room, the nodes that shared it at the last
 	// change, so that nodes just added can be told at once.
 	members := map[protocol.RoomID]map[protocol.NodeID]bool{}
@@ -116,11 +120,11 @@ func (n *Node) runOutbox(ctx context.Context) error {
 				}
 				// A sync request naming the room tells the partner it
 				// was added; it then pulls the room.
-				go func() {
+				offers.Go(func() {
 					if err := n.net.host.SyncRoom(ctx, peer, o.room); err != nil && ctx.Err() == nil {
 						n.log.Debug("offer room to partner", "room", o.room, "peer", peer, "err", err)
 					}
-				}()
+				})
 			}
 		}
 	}
@@ -138,11 +142,7 @@ func (h handler) Shares(peer protocol.NodeID, room protocol.RoomID) bool {
 func (h handler) Rooms(ctx context.Context) ([]protocol.RoomID, error) { return h.n.HostedRooms(ctx) }
 
 func (h handler) Heads(ctx context.Context, room protocol.RoomID) ([]protocol.EventID, error) {
-	have, err := h.n.Have(ctx, room)
-	if len(have) > protocol.MaxSyncHeads {
-		have = have[:protocol.MaxSyncHeads]
-	}
-	return have, err
+	return h.n.Have(ctx, room)
 }
 
 func (h handler) Knows(ctx context.Context, ids []protocol.EventID) bool {
@@ -164,19 +164,17 @@ func (h handler) Missing(ctx context.Context, room protocol.RoomID, have []proto
 	return h.n.Missing(ctx, room, have, emit)
 }
 
-func (h handler) Accept(ctx context.Context, from protocol.NodeID, room protocol.RoomID, events [][]byte) []error {
+func (h handler) Accept(ctx context.Context, from protocol.NodeID, room protocol.RoomID, events []*protocol.Signed) []error {
 	if len(events) == 0 {
 		return nil
 	}
-	if !h.n.holds(room) && !h.n.invited(events) {
+	if !h.n.holds(room) && !h.n.invited(events) && events[0].Type != protocol.TypeRoomCreate {
 		// A partner offered a room we do not hold. Keep it only if it
 		// names one of our accounts, or if this is its beginning: a long
 		// room's first frame may end before our account was added.
-		if e, err := protocol.DecodeStored(events[0]); err != nil || e.Type != protocol.TypeRoomCreate {
-			return make([]error, len(events))
-		}
+		return make([]error, len(events))
 	}
-	errs, err := h.n.AcceptRemote(ctx, from, room, events)
+	errs, err := h.n.acceptDecoded(ctx, from, events)
 	if err != nil {
 		h.n.log.Error("store partner events", "room", room, "from", from, "err", err)
 		for i := range errs {

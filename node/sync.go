@@ -170,19 +170,32 @@ func (n *Node) Have(ctx context.Context, room protocol.RoomID) ([]protocol.Event
 // each stored event is durable when AcceptRemote returns. It returns a
 // non-nil error only if the store failed; then nothing more was stored.
 func (n *Node) AcceptRemote(ctx context.Context, from protocol.NodeID, room protocol.RoomID, wires [][]byte) ([]error, error) {
-	errs := make([]error, len(wires))
 	events := make([]*protocol.Signed, len(wires))
+	decodeErrs := make([]error, len(wires))
 	for i, w := range wires {
 		e, err := protocol.Decode(w)
 		switch {
 		case err != nil:
-			errs[i] = err
+			decodeErrs[i] = err
 		case e.RoomID() != room:
-			errs[i] = fmt.Errorf("%w: event of room %s sent as room %s", ErrInvalid, e.RoomID(), room)
+			decodeErrs[i] = fmt.Errorf("%w: event of room %s sent as room %s", ErrInvalid, e.RoomID(), room)
 		default:
 			events[i] = e
 		}
 	}
+	errs, err := n.acceptDecoded(ctx, from, events)
+	for i, derr := range decodeErrs {
+		if derr != nil {
+			errs[i] = derr
+		}
+	}
+	return errs, err
+}
+
+// acceptDecoded is AcceptRemote for events already decoded and verified by
+// protocol.Decode and known to be of one room; nil entries are skipped.
+func (n *Node) acceptDecoded(ctx context.Context, from protocol.NodeID, events []*protocol.Signed) ([]error, error) {
+	errs := make([]error, len(events))
 	for start := 0; start < len(events); start += maxAcceptBatch {
 		end := min(start+maxAcceptBatch, len(events))
 		err := n.store.Update(ctx, func(tx *storage.Tx) error {
@@ -360,12 +373,8 @@ func (n *Node) holds(room protocol.RoomID) bool {
 // invited reports whether events (of a room the node does not hold yet)
 // name one of the node's accounts as a member, so the room is worth
 // keeping.
-func (n *Node) invited(wires [][]byte) bool {
-	for _, w := range wires {
-		e, err := protocol.DecodeStored(w)
-		if err != nil {
-			continue
-		}
+func (n *Node) invited(events []*protocol.Signed) bool {
+	for _, e := range events {
 		var infos []protocol.MemberInfo
 		switch c := e.Content.(type) {
 		case *protocol.RoomCreate:

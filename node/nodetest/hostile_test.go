@@ -23,7 +23,7 @@ type hostile struct {
 }
 
 func (hostile) Shares(protocol.NodeID, protocol.RoomID) bool { return true }
-func (hostile) Accept(_ context.Context, _ protocol.NodeID, _ protocol.RoomID, events [][]byte) []error {
+func (hostile) Accept(_ context.Context, _ protocol.NodeID, _ protocol.RoomID, events []*protocol.Signed) []error {
 	return make([]error, len(events))
 }
 func (hostile) Heads(context.Context, protocol.RoomID) ([]protocol.EventID, error) { return nil, nil }

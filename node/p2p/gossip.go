@@ -236,17 +236,17 @@ func (h *Host) validator(id protocol.RoomID) pubsub.ValidatorEx {
 				return pubsub.ValidationIgnore
 			}
 			if dup {
-				h.accept1(ctx, from, id, data)
+				h.accept1(ctx, from, id, e)
 			}
 		}
 		done := h.events.start(e.ID)
 		defer done()
-		err = h.accept1(ctx, from, id, data)
+		err = h.accept1(ctx, from, id, e)
 		var miss *protocol.MissingError
 		if errors.As(err, &miss) && h.events.wait(ctx, miss.IDs) {
 			// A parent was being validated concurrently: try again
 			// now that it is done.
-			err = h.accept1(ctx, from, id, data)
+			err = h.accept1(ctx, from, id, e)
 		}
 		switch {
 		case err == nil:
@@ -267,8 +267,8 @@ func (h *Host) validator(id protocol.RoomID) pubsub.ValidatorEx {
 }
 
 // accept1 hands one event to Handler.Accept.
-func (h *Host) accept1(ctx context.Context, from peer.ID, id protocol.RoomID, data []byte) error {
-	errs := h.handler.Accept(ctx, nodeID(from), id, [][]byte{data})
+func (h *Host) accept1(ctx context.Context, from peer.ID, id protocol.RoomID, e *protocol.Signed) error {
+	errs := h.handler.Accept(ctx, nodeID(from), id, []*protocol.Signed{e})
 	if len(errs) != 1 {
 		return fmt.Errorf("handler returned %d results for 1 event", len(errs))
 	}

@@ -74,10 +74,10 @@ func (f *fakeNode) add(t testing.TB, es ...*protocol.Signed) {
 	}
 }
 
-func (f *fakeNode) Accept(_ context.Context, _ protocol.NodeID, room protocol.RoomID, events [][]byte) []error {
+func (f *fakeNode) Accept(_ context.Context, _ protocol.NodeID, room protocol.RoomID, events []*protocol.Signed) []error {
 	errs := make([]error, len(events))
-	for i, b := range events {
-		errs[i] = f.accept(room, b)
+	for i, e := range events {
+		errs[i] = f.accept(room, e.Wire())
 	}
 	f.mu.Lock()
 	f.accepts++

@@ -39,7 +39,8 @@ type Handler interface {
 	// Accept validates and durably stores events of room received from
 	// peer (by gossip: one event; by sync: a batch in the order the sender
 	// sent, parents first). The host has decoded every event with
-	// protocol.Decode and checked it belongs to room. Accept returns one
+	// protocol.Decode, which checked its shape and signature, and checked
+	// it belongs to room, so Accept need not do either again. It returns one
 	// error per event: nil for stored-or-already-had, a
 	// *protocol.MissingError (errors.As) when the event's parents are
 	// unknown (not the peer's fault: the host syncs that room with that
@@ -51,7 +52,7 @@ type Handler interface {
 	// host pulled the room. The node decides whether to keep it; valid
 	// events it declines to keep should get nil, not an error, since the
 	// peer did nothing wrong.
-	Accept(ctx context.Context, from protocol.NodeID, room protocol.RoomID, events [][]byte) []error
+	Accept(ctx context.Context, from protocol.NodeID, room protocol.RoomID, events []*protocol.Signed) []error
 	// Heads returns the node's current heads of room (empty if it holds no
 	// such room).
 	Heads(ctx context.Context, room protocol.RoomID) ([]protocol.EventID, error)

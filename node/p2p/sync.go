@@ -178,6 +178,7 @@ func (h *Host) pullChunk(ctx context.Context, st *syncStream, p peer.ID, wants [
 
 // acceptSynced checks one events frame and hands it to Handler.Accept.
 func (h *Host) acceptSynced(ctx context.Context, p peer.ID, f *protocol.SyncEvents) error {
+	events := make([]*protocol.Signed, len(f.Events))
 	for i, b := range f.Events {
 		e, err := protocol.Decode(b)
 		if err != nil {
@@ -186,8 +187,9 @@ func (h *Host) acceptSynced(ctx context.Context, p peer.ID, f *protocol.SyncEven
 		if e.RoomID() != f.Room {
 			return h.misbehaved(p, fmt.Errorf("room %s: event %s is in room %s", f.Room, e.ID, e.RoomID()))
 		}
+		events[i] = e
 	}
-	errs := h.handler.Accept(ctx, nodeID(p), f.Room, f.Events)
+	errs := h.handler.Accept(ctx, nodeID(p), f.Room, events)
 	if len(errs) != len(f.Events) {
 		return fmt.Errorf("handler returned %d results for %d events", len(errs), len(f.Events))
 	}
