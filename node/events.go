@@ -151,6 +151,14 @@ func (n *Node) apply(tx *storage.Tx, e *protocol.Signed, snap *protocol.Snapshot
 	if err := n.record(tx, changeOf(e)); err != nil {
 		return err
 	}
+	if e.Origin == n.id {
+		// Queued before the membership change below, so that an event
+		// that changes the room's member nodes goes out on the topic of
+		// the nodes that were members before it: a removed node learns
+		// of its removal, and the others of the change.
+		wire := e.Wire()
+		tx.AfterCommit(func() { n.net.queue(outbound{room: room, wire: wire}) })
+	}
 	if e.Type.IsControl() {
 		tx.AfterCommit(func() {
 			n.nodes.forget(room)
@@ -159,10 +167,6 @@ func (n *Node) apply(tx *storage.Tx, e *protocol.Signed, snap *protocol.Snapshot
 		if err := n.checkProfiles(tx, room, control.State); err != nil {
 			return err
 		}
-	}
-	if e.Origin == n.id {
-		wire := e.Wire()
-		tx.AfterCommit(func() { n.net.queue(outbound{room: room, wire: wire}) })
 	}
 	return tx.PutRoom(r)
 }

@@ -3,6 +3,8 @@ package node
 import (
 	"context"
 	"errors"
+	"maps"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -137,6 +139,14 @@ var _ p2p.Handler = handler{}
 
 func (h handler) Shares(peer protocol.NodeID, room protocol.RoomID) bool {
 	return h.n.Shares(peer, room)
+}
+
+func (h handler) Nodes(room protocol.RoomID) ([]protocol.NodeID, error) {
+	nodes, err := h.n.RoomNodes(room)
+	if err != nil {
+		return nil, err
+	}
+	return slices.Collect(maps.Keys(nodes)), nil
 }
 
 func (h handler) Rooms(ctx context.Context) ([]protocol.RoomID, error) { return h.n.HostedRooms(ctx) }

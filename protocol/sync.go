@@ -2,10 +2,13 @@ package protocol
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/fxamacker/cbor/v2"
@@ -17,9 +20,11 @@ import (
 //
 // # Topics
 //
-// Each room has one gossipsub topic, [Topic]: "/horenso/1/room/" followed
-// by the room ID in its text form. A gossip message's data is exactly one
-// event's wire form (see [Decode]).
+// A room's gossip flows on one gossipsub topic per membership epoch,
+// [Topic]: "/horenso/1/room/", the room ID in its text form, "/", and the
+// epoch: 16 lower-case hex digits naming the set of nodes that host the
+// room's members. A gossip message's data is exactly one event's wire form
+// (see [Decode]).
 //
 // # Sync streams
 //
@@ -54,24 +59,65 @@ import (
 // TopicPrefix starts every room topic's name; see [Topic].
 const TopicPrefix = "/horenso/1/room/"
 
-// Topic returns the name of room's gossipsub topic: [TopicPrefix] followed
-// by the room ID's text form (see [RoomID.String]).
-func Topic(room RoomID) string { return TopicPrefix + room.String() }
+// Topic returns the name of room's gossipsub topic while nodes are the
+// nodes hosting its members: [TopicPrefix], the room ID's text form (see
+// [RoomID.String]), "/", and [Epoch] of nodes.
+//
+// The name changes with the node set, so that when an organization's last
+// member leaves or is removed, the remaining nodes move to a topic the
+// removed node is not subscribed to: gossipsub's flood publishing sends to
+// every subscriber of a topic, whoever the room's members are now.
+func Topic(room RoomID, nodes []NodeID) string {
+	return TopicPrefix + room.String() + "/" + Epoch(nodes)
+}
+
+// Epoch names a set of nodes: the first 8 bytes, in lower-case hex, of the
+// SHA-256 of the node IDs' text forms, sorted, deduplicated and each
+// followed by a newline. The order of nodes does not matter.
+func Epoch(nodes []NodeID) string {
+	sorted := slices.Clone(nodes)
+	slices.Sort(sorted)
+	h := sha256.New()
+	for _, n := range slices.Compact(sorted) {
+		h.Write([]byte(n))
+		h.Write([]byte{'\n'})
+	}
+	return hex.EncodeToString(h.Sum(nil)[:epochBytes])
+}
+
+const epochBytes = 8
 
 // ErrNotTopic is returned by [ParseTopic] for a name [Topic] did not make.
 var ErrNotTopic = errors.New("not a room topic")
 
-// ParseTopic returns the room whose topic is named topic.
+// ParseTopic returns the room whose topic is named topic, whatever its
+// epoch.
 func ParseTopic(topic string) (RoomID, error) {
 	s, ok := strings.CutPrefix(topic, TopicPrefix)
 	if !ok {
 		return RoomID{}, fmt.Errorf("parse topic %q: %w", topic, ErrNotTopic)
 	}
-	room, err := ParseRoomID(s)
-	if err != nil || strings.ToLower(s) != s {
+	id, epoch, ok := strings.Cut(s, "/")
+	if !ok || !isEpoch(epoch) {
+		return RoomID{}, fmt.Errorf("parse topic %q: %w", topic, ErrNotTopic)
+	}
+	room, err := ParseRoomID(id)
+	if err != nil || strings.ToLower(id) != id {
 		return RoomID{}, fmt.Errorf("parse topic %q: %w", topic, ErrNotTopic)
 	}
 	return room, nil
+}
+
+func isEpoch(s string) bool {
+	if len(s) != 2*epochBytes {
+		return false
+	}
+	for _, c := range []byte(s) {
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
+		}
+	}
+	return true
 }
 
 // SyncProtocolID is the libp2p protocol ID of catch-up sync streams.

@@ -2,7 +2,9 @@ package protocol
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"io"
 	"reflect"
@@ -39,27 +41,48 @@ func sampleFrames(t testing.TB, n int) []SyncFrame {
 
 func TestTopic(t *testing.T) {
 	room := roomN(7)
-	topic := Topic(room)
-	if !strings.HasPrefix(topic, TopicPrefix) || len(topic) != len(TopicPrefix)+52 {
+	nodes := []NodeID{"12D3KooWB", "12D3KooWA"}
+	topic := Topic(room, nodes)
+	if !strings.HasPrefix(topic, TopicPrefix) || len(topic) != len(TopicPrefix)+52+1+16 {
 		t.Fatalf("Topic = %q", topic)
 	}
 	got, err := ParseTopic(topic)
 	if err != nil || got != room {
 		t.Fatalf("ParseTopic(%q) = %s, %v; want %s", topic, got, err, room)
 	}
+	if again := Topic(room, []NodeID{"12D3KooWA", "12D3KooWB", "12D3KooWA"}); again != topic {
+		t.Errorf("Topic depends on the order or repetition of nodes: %q != %q", again, topic)
+	}
+	if fewer := Topic(room, nodes[:1]); fewer == topic {
+		t.Errorf("Topic is the same for different node sets: %q", fewer)
+	}
+	// A vector, so that other implementations name topics the same.
+	if got, want := Epoch([]NodeID{"b", "a"}), epochOf("a\nb\n"); got != want {
+		t.Errorf("Epoch(b, a) = %s, want %s", got, want)
+	}
 	for _, bad := range []string{
 		"",
 		TopicPrefix,
-		"/horenso/2/room/" + room.String(),
-		TopicPrefix + strings.ToUpper(room.String()),
-		TopicPrefix + room.String() + "x",
-		TopicPrefix + room.String()[1:],
+		TopicPrefix + room.String(),
+		"/horenso/2/room/" + room.String() + "/0123456789abcdef",
+		TopicPrefix + strings.ToUpper(room.String()) + "/0123456789abcdef",
+		TopicPrefix + room.String() + "x/0123456789abcdef",
+		TopicPrefix + room.String()[1:] + "/0123456789abcdef",
+		TopicPrefix + room.String() + "/0123456789ABCDEF",
+		TopicPrefix + room.String() + "/0123456789abcde",
+		TopicPrefix + room.String() + "/0123456789abcdef/x",
 		"/meshsub/1.1.0",
 	} {
 		if _, err := ParseTopic(bad); !errors.Is(err, ErrNotTopic) {
 			t.Errorf("ParseTopic(%q) = %v, want ErrNotTopic", bad, err)
 		}
 	}
+}
+
+// epochOf is Epoch written out: the first 8 bytes of SHA-256, in hex.
+func epochOf(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:8])
 }
 
 func TestFrameRoundTrip(t *testing.T) {

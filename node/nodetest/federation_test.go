@@ -2,12 +2,14 @@ package nodetest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"testing"
 	"time"
 
 	"github.com/horenso/horenso/node"
+	"github.com/horenso/horenso/node/p2p"
 	"github.com/horenso/horenso/protocol"
 )
 
@@ -154,6 +156,102 @@ func (nd *Node) Status(t testing.TB) *node.Status {
 		t.Fatal(err)
 	}
 	return st
+}
+
+// TestRemovedOrganizationStopsReceiving: A, B and C share a room; A
+// removes B's only member. B loses all gossip from then on, so it does not
+// learn of its removal by gossip and stays subscribed to the room's topic
+// (periodic sync is off, and the test makes B's sync rounds itself): B's
+// pubsub delivers none of the room's new events, B's sync is refused, and
+// B stores none of them, while C gets them all.
+func TestRemovedOrganizationStopsReceiving(t *testing.T) {
+	c := NewCluster(t, 3, Options{SyncInterval: time.Hour})
+	a, b, cc := c.Nodes[0], c.Nodes[1], c.Nodes[2]
+	ctx := t.Context()
+	a.User("alice")
+	bob := b.User("bob")
+	carol := cc.User("carol")
+	room, err := a.CreateRoom(ctx, "alice", node.NewRoom{Name: "A × B × C",
+		Members: []node.MemberSpec{{Account: bob}, {Account: carol}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Post(ctx, "alice", room.ID, "before"); err != nil {
+		t.Fatal(err)
+	}
+	views := map[*Node]protocol.Handle{a: "alice", b: "bob", cc: "carol"}
+	awaitSame(t, 30*time.Second, room.ID, views)
+	// Every node has told the room its members' names, so that nothing
+	// but the removal is still to be gossiped on the room's topic. Sync
+	// repairs lost gossip, as periodic sync would.
+	Await(t, 20*time.Second, func() (bool, string) {
+		for nd, as := range views {
+			r, err := nd.Room(ctx, as, room.ID)
+			if err != nil {
+				return false, err.Error()
+			}
+			for _, m := range r.Members {
+				if m.Name == "" || m.Org == "" {
+					for _, from := range c.Nodes {
+						if from != nd {
+							nd.SyncRoomForTest(ctx, from.ID(), room.ID)
+						}
+					}
+					return false, fmt.Sprintf("%s does not know the name of %s", nd.Name, m.Account)
+				}
+			}
+		}
+		return true, ""
+	})
+	before := b.Status(t).Network.Rooms[room.ID]
+
+	b.Deafen()
+	if err := a.RemoveMember(ctx, "alice", room.ID, bob); err != nil {
+		t.Fatal(err)
+	}
+	var posts []protocol.EventID
+	for i := range 20 {
+		m, err := a.Post(ctx, "alice", room.ID, fmt.Sprint("after ", i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		posts = append(posts, m.ID)
+	}
+	delete(views, b)
+	awaitSame(t, 30*time.Second, room.ID, views)
+	for _, from := range []*Node{a, cc} {
+		if err := b.SyncRoomForTest(ctx, from.ID(), room.ID); !errors.Is(err, p2p.ErrRefused) {
+			t.Errorf("b's sync of the room with %s: %v, want p2p.ErrRefused", from.Name, err)
+		}
+	}
+
+	// B's pubsub let through one message of the room since, the
+	// removal, and no other (pubsub validates each message once).
+	after := b.Status(t).Network.Rooms[room.ID]
+	t.Logf("b's room gossip since the removal: %d received, %d validated", after.Received-before.Received, after.Validated-before.Validated)
+	if got := after.Validated - before.Validated; got > 1 {
+		t.Errorf("b's pubsub delivered %d messages of the room after the removal, want at most the removal", got)
+	}
+	if _, err := b.Room(ctx, "bob", room.ID); err != nil {
+		// It can, by a sync that raced the removal.
+		t.Logf("b learned of its removal: %v", err)
+	}
+	held := map[protocol.EventID]bool{}
+	err = b.Missing(ctx, room.ID, nil, func(w []byte) error {
+		e, err := protocol.DecodeStored(w)
+		if err == nil {
+			held[e.ID] = true
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range posts {
+		if held[id] {
+			t.Errorf("b holds %s, posted after its removal", id)
+		}
+	}
 }
 
 // TestContactsAcrossNodes sends a contact request to an account on a

@@ -6,6 +6,8 @@ import (
 	"crypto/rand"
 	"fmt"
 	"log/slog"
+	"maps"
+	"slices"
 	"testing"
 	"time"
 
@@ -19,6 +21,7 @@ import (
 // every sync request with the events in serve.
 type hostile struct {
 	rooms []protocol.RoomID
+	nodes map[protocol.RoomID][]protocol.NodeID // whom each room's topic is named after
 	serve *[][]byte
 }
 
@@ -35,8 +38,9 @@ func (h hostile) Missing(_ context.Context, _ protocol.RoomID, _ []protocol.Even
 	}
 	return nil
 }
-func (h hostile) Rooms(context.Context) ([]protocol.RoomID, error) { return h.rooms, nil }
-func (hostile) Knows(context.Context, []protocol.EventID) bool     { return true }
+func (h hostile) Nodes(room protocol.RoomID) ([]protocol.NodeID, error) { return h.nodes[room], nil }
+func (h hostile) Rooms(context.Context) ([]protocol.RoomID, error)      { return h.rooms, nil }
+func (hostile) Knows(context.Context, []protocol.EventID) bool          { return true }
 
 // TestHostilePartner: a partner node hosting a member of a room gossips
 // forged events, events by authors it does not host and replays, and
@@ -64,7 +68,15 @@ func TestHostilePartner(t *testing.T) {
 		t.Fatal(err)
 	}
 	var serve [][]byte
-	h, err := p2p.New(p2p.Config{Identity: key, Handler: hostile{rooms: []protocol.RoomID{room.ID, other.ID}, serve: &serve},
+	nodes := map[protocol.RoomID][]protocol.NodeID{}
+	for _, r := range []protocol.RoomID{room.ID, other.ID} {
+		in, err := a.RoomNodes(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		nodes[r] = slices.Collect(maps.Keys(in))
+	}
+	h, err := p2p.New(p2p.Config{Identity: key, Handler: hostile{rooms: []protocol.RoomID{room.ID, other.ID}, nodes: nodes, serve: &serve},
 		Listen: []string{"/ip4/127.0.0.1/tcp/0"}, Logger: slog.New(slog.NewTextHandler(testWriter{t, "evil"}, nil))})
 	if err != nil {
 		t.Fatal(err)

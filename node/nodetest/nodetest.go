@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -33,6 +34,10 @@ type Options struct {
 	// Drop and Duplicate are the probabilities that a node loses, or
 	// handles twice, a gossip message it receives. Default: 0.
 	Drop, Duplicate float64
+	// LogLevel is the least level of the nodes' logs that reach t.Log.
+	// Benchmarks raise it (b.Log output is always printed).
+	// Default: slog.LevelInfo.
+	LogLevel slog.Level
 }
 
 // Cluster is a set of running nodes.
@@ -55,8 +60,14 @@ type Node struct {
 	c      *Cluster
 	listen string // the libp2p address, fixed across restarts
 	mu     sync.Mutex
-	stop   func() // stops Run and the HTTP server and closes the node; nil when stopped
+	stop   func()      // stops Run and the HTTP server and closes the node; nil when stopped
+	deaf   atomic.Bool // drop every gossip message received; see Deafen
 }
+
+// Deafen makes the node lose every gossip message it receives from now on,
+// across restarts, as if the network dropped them; its pubsub still counts
+// them as received. Catch-up sync still works.
+func (nd *Node) Deafen() { nd.deaf.Store(true) }
 
 // NewCluster starts n nodes named a, b, c, … and, unless opt.NoPartners,
 // links every pair as partners. Everything is stopped when the test ends.
@@ -131,10 +142,14 @@ func (nd *Node) Start() {
 	if nd.stop != nil {
 		t.Fatalf("node %s is already running", nd.Name)
 	}
-	log := slog.New(slog.NewTextHandler(testWriter{t, nd.Name}, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	log := slog.New(slog.NewTextHandler(testWriter{t, nd.Name}, &slog.HandlerOptions{Level: nd.c.opt.LogLevel}))
 	cfg := node.Config{DataDir: nd.Dir, Logger: log, Listen: []string{nd.listen}, SyncInterval: nd.c.opt.SyncInterval}
 	if o := nd.c.opt; o.Drop > 0 || o.Duplicate > 0 {
-		cfg.GossipLossForTest = func() (bool, bool) { return rand.Float64() < o.Drop, rand.Float64() < o.Duplicate }
+		cfg.GossipLossForTest = func() (bool, bool) {
+			return nd.deaf.Load() || rand.Float64() < o.Drop, rand.Float64() < o.Duplicate
+		}
+	} else {
+		cfg.GossipLossForTest = func() (bool, bool) { return nd.deaf.Load(), false }
 	}
 	n, err := node.New(cfg)
 	if err != nil {

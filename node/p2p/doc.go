@@ -1,5 +1,5 @@
 // Package p2p is the libp2p side of a node: the host, its partner list,
-// one gossipsub topic per room with a validator in front of it, and the
+// a gossipsub topic per room with a validator in front of it, and the
 // catch-up sync streams. It is the only package that imports libp2p; the
 // node engine drives it through [Host] and answers it through [Handler].
 // The wire formats (topic names, sync frames and their limits) live in
@@ -35,7 +35,11 @@
 // the topic's room. A subscription dropped before the node learned the
 // peer shares the room is fixed by sync: when the peer syncs the room, the
 // answer asks it to announce its subscription again. The origin floods its
-// own events to every subscriber it admitted. Pubsub messages are unsigned
+// own events to every subscriber it admitted, without asking the peer
+// filter; so a room's topic is named after its member nodes
+// ([Handler.Nodes], protocol.Topic), and when they change the host moves
+// to the new topic ([Host.Join] again), where a node just removed has no
+// subscription and is refused one. Pubsub messages are unsigned
 // and carry no author or sequence number (events are signed by their
 // origin already); a message's ID is the SHA-256 of its data, so the same
 // event is the same message on every path.

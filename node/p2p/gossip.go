@@ -19,6 +19,7 @@ import (
 // room is a room whose topic the node wants to be subscribed to. Its
 // fields are guarded by Host.joinMu.
 type room struct {
+	name        string                 // the topic's name, for the room's current member nodes
 	topic       *pubsub.Topic          // nil until Run joins it
 	relay       pubsub.RelayCancelFunc // our subscription
 	reannounced time.Time              // when we last re-announced it
@@ -27,27 +28,46 @@ type room struct {
 // reannounceEvery rate-limits re-announcing one room's subscription.
 const reannounceEvery = time.Minute
 
-// Join subscribes the host to room's topic, so it receives and relays the
-// room's gossip; the node calls it when one of its accounts becomes a
-// member of a room. Joining a joined room does nothing. Before Run, the
-// room is recorded and joined when Run starts (after Run has returned, it
-// is only recorded). Once running, Join also schedules a sync of room
-// with the partners that share it.
+// Join subscribes the host to room's topic, so that it receives and relays
+// the room's gossip. The topic is named after the nodes hosting the room's
+// members (Handler.Nodes; see protocol.Topic). The node calls Join when one
+// of its accounts becomes a member of a room, and again whenever the room's
+// member nodes change: the host then moves to the new topic, leaving the
+// old one. Joining with unchanged member nodes does nothing. Before Run,
+// the room is recorded and joined when Run starts (after Run has returned,
+// it is only recorded). Once running, Join also schedules a sync of room
+// with the partners that share it, which fetches what was published while
+// the host was not on the room's current topic.
 func (h *Host) Join(id protocol.RoomID) error {
-	activated, err := h.join(id)
+	nodes, err := h.handler.Nodes(id)
+	if err != nil {
+		return fmt.Errorf("p2p: join room %s: %w", id, err)
+	}
+	activated, err := h.join(id, protocol.Topic(id, nodes))
 	if activated {
 		h.scheduleShared(id)
 	}
 	return err
 }
 
-func (h *Host) join(id protocol.RoomID) (activated bool, err error) {
+func (h *Host) join(id protocol.RoomID, name string) (activated bool, err error) {
 	h.joinMu.Lock()
 	defer h.joinMu.Unlock()
 	r := h.rooms[id]
 	if r == nil {
-		r = &room{}
+		r = &room{name: name}
 		h.rooms[id] = r
+	}
+	if r.name != name {
+		// The member nodes changed. Leave the old topic first: staying
+		// would keep flooding our events to a node no longer in the room.
+		if r.topic != nil {
+			h.stats.topicMoves.Add(1)
+			if err := h.deactivateLocked(id, r); err != nil {
+				h.log.Warn("leave the room's old topic", "room", id, "err", err)
+			}
+		}
+		r.name = name
 	}
 	if h.ps == nil || r.topic != nil {
 		return false, nil
@@ -58,33 +78,53 @@ func (h *Host) join(id protocol.RoomID) (activated bool, err error) {
 	return true, nil
 }
 
-// activateLocked registers room's validator, then joins and subscribes to
-// its topic, in that order so that no message passes unvalidated. The
-// caller holds joinMu and h.ps is set.
+// activateLocked registers the validator of r's topic, then joins and
+// subscribes to it, in that order so that no message passes unvalidated.
+// The caller holds joinMu and h.ps is set.
 func (h *Host) activateLocked(id protocol.RoomID, r *room) error {
 	if r.topic != nil {
 		return nil
 	}
 	h.stats.room(id) // so that Stats shows the room
-	name := protocol.Topic(id)
-	err := h.ps.RegisterTopicValidator(name, h.validator(id),
+	err := h.ps.RegisterTopicValidator(r.name, h.validator(id),
 		pubsub.WithValidatorTimeout(h.cfg.ValidateTimeout),
 		pubsub.WithValidatorConcurrency(h.cfg.ValidateConcurrency))
 	if err != nil {
 		return fmt.Errorf("p2p: join room %s: validator: %w", id, err)
 	}
-	t, err := h.ps.Join(name)
+	t, err := h.ps.Join(r.name)
 	if err != nil {
-		h.ps.UnregisterTopicValidator(name)
+		h.ps.UnregisterTopicValidator(r.name)
 		return fmt.Errorf("p2p: join room %s: %w", id, err)
 	}
 	relay, err := t.Relay()
 	if err != nil {
 		t.Close()
-		h.ps.UnregisterTopicValidator(name)
+		h.ps.UnregisterTopicValidator(r.name)
 		return fmt.Errorf("p2p: join room %s: subscribe: %w", id, err)
 	}
 	r.topic, r.relay = t, relay
+	return nil
+}
+
+// deactivateLocked unsubscribes from r's topic and closes it. The caller
+// holds joinMu.
+func (h *Host) deactivateLocked(id protocol.RoomID, r *room) error {
+	if r.topic == nil {
+		return nil
+	}
+	r.relay()
+	var errs []error
+	if err := r.topic.Close(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := h.ps.UnregisterTopicValidator(r.name); err != nil {
+		errs = append(errs, err)
+	}
+	r.topic, r.relay = nil, nil
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("p2p: leave room %s: %w", id, err)
+	}
 	return nil
 }
 
@@ -96,21 +136,10 @@ func (h *Host) Leave(id protocol.RoomID) error {
 	defer h.joinMu.Unlock()
 	r := h.rooms[id]
 	delete(h.rooms, id)
-	if r == nil || r.topic == nil {
+	if r == nil {
 		return nil
 	}
-	r.relay()
-	var errs []error
-	if err := r.topic.Close(); err != nil {
-		errs = append(errs, err)
-	}
-	if err := h.ps.UnregisterTopicValidator(protocol.Topic(id)); err != nil {
-		errs = append(errs, err)
-	}
-	if err := errors.Join(errs...); err != nil {
-		return fmt.Errorf("p2p: leave room %s: %w", id, err)
-	}
-	return nil
+	return h.deactivateLocked(id, r)
 }
 
 // reannounce announces our subscription to room again (by cancelling and

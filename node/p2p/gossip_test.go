@@ -125,7 +125,10 @@ func TestResubscribe(t *testing.T) {
 	pair(t, a, c, "tcp")
 	waitFor(t, "a refusing c's subscription", func() bool { return a.Stats().RefusedSubscriptions > 0 })
 
-	fa.view(room, ida, idc) // c's member was added, as far as a knows
+	fa.view(room, ida, idc)              // c's member was added, as far as a knows,
+	if err := a.Join(room); err != nil { // and a's node moves to the room's new topic.
+		t.Fatal(err)
+	}
 	waitFor(t, "c to re-announce, and a to see it", func() bool {
 		_, ok := a.sees(room, c.self)
 		return ok && c.Stats().Reannounced > 0
@@ -169,5 +172,61 @@ func TestJoinLeave(t *testing.T) {
 	waitFor(t, "b to receive gossip again", func() bool { return b.Stats().Rooms[room].Validated > before })
 	if err := a.Publish(t.Context(), protocol.RoomID{9}, create.Wire()); err == nil {
 		t.Error("Publish of an event into another room succeeded")
+	}
+}
+
+// TestRemovedNodeLosesTopic: a, b and c share a room; b's last member is
+// removed, a and c learn it and move to the room's topic for {a, c}, and b
+// never learns it, so it stays subscribed to the old topic. a's flood
+// publishing reaches c and nothing reaches b: not by gossip, and not by
+// sync, which a and c refuse b.
+func TestRemovedNodeLosesTopic(t *testing.T) {
+	ka, kb, kc := keyOf("a"), keyOf("b"), keyOf("c")
+	ida, idb, idc := idOf(ka), idOf(kb), idOf(kc)
+	create := newRoom(t, ka, 7, idb, idc)
+	room := create.RoomID()
+	fa, fb, fc := newFakeNode(ida), newFakeNode(idb), newFakeNode(idc)
+	for _, f := range []*fakeNode{fa, fb, fc} {
+		f.view(room, ida, idb, idc)
+		f.add(t, create)
+	}
+	fast := func(cfg *Config) { cfg.SyncInterval = 100 * time.Millisecond }
+	a, b, c := startHost(t, "a", fa, fast), startHost(t, "b", fb, fast), startHost(t, "c", fc, fast)
+	pair(t, a, b, "tcp")
+	pair(t, a, c, "tcp")
+	pair(t, b, c, "tcp")
+	waitFor(t, "a to see b's and c's subscriptions", func() bool {
+		_, sb := a.sees(room, b.self)
+		_, sc := a.sees(room, c.self)
+		return sb && sc
+	})
+
+	for _, h := range []*testHost{a, c} {
+		h.fake.view(room, ida, idc)
+		if err := h.Join(room); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, "a and c to see each other on the new topic", func() bool {
+		_, ac := a.sees(room, c.self)
+		_, ca := c.sees(room, a.self)
+		return ac && ca
+	})
+	if _, seen := a.sees(room, b.self); seen {
+		t.Fatal("a sees b on the room's new topic")
+	}
+	received := b.Stats().Rooms[room].Received
+	rounds := b.Stats().SyncRounds
+	publish(t, a, posts(t, ka, "alice", room, []protocol.Order{create.Order()}, 5)...)
+	waitFor(t, "c to receive the posts", func() bool { return fc.count(room) == 6 })
+	waitFor(t, "b to try a few sync rounds", func() bool { return b.Stats().SyncRounds >= rounds+4 })
+	if got := b.Stats().Rooms[room].Received; got != received {
+		t.Errorf("b's pubsub received %d messages of the room after its removal", got-received)
+	}
+	if got := fb.count(room); got != 1 {
+		t.Errorf("b holds %d events of the room, want only the first", got)
+	}
+	if a.Stats().TopicMoves != 1 || c.Stats().TopicMoves != 1 {
+		t.Errorf("topic moves: a %d, c %d; want 1 each", a.Stats().TopicMoves, c.Stats().TopicMoves)
 	}
 }

@@ -7,7 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -50,6 +52,12 @@ func (f *fakeNode) Shares(peer protocol.NodeID, room protocol.RoomID) bool {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.members[room][peer]
+}
+
+func (f *fakeNode) Nodes(room protocol.RoomID) ([]protocol.NodeID, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Collect(maps.Keys(f.members[room])), nil
 }
 
 func (f *fakeNode) Rooms(context.Context) ([]protocol.RoomID, error) {

@@ -36,6 +36,9 @@ type Handler interface {
 	// receive room's events (subscribe to its topic, receive gossip, sync
 	// it). Cheap; called on every routing decision.
 	Shares(peer protocol.NodeID, room protocol.RoomID) bool
+	// Nodes returns the nodes that host members of room now, this node
+	// included; they name the room's topic (see protocol.Topic).
+	Nodes(room protocol.RoomID) ([]protocol.NodeID, error)
 	// Accept validates and durably stores events of room received from
 	// peer (by gossip: one event; by sync: a batch in the order the sender
 	// sent, parents first). The host has decoded every event with
@@ -406,11 +409,19 @@ func (h *Host) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("p2p: list rooms: %w", err)
 	}
+	names := make(map[protocol.RoomID]string, len(rooms))
+	for _, id := range rooms {
+		nodes, err := h.handler.Nodes(id)
+		if err != nil {
+			return fmt.Errorf("p2p: nodes of room %s: %w", id, err)
+		}
+		names[id] = protocol.Topic(id, nodes)
+	}
 	h.joinMu.Lock()
 	h.ps = ps
-	for _, id := range rooms {
+	for id, name := range names {
 		if h.rooms[id] == nil {
-			h.rooms[id] = &room{}
+			h.rooms[id] = &room{name: name}
 		}
 	}
 	for id, r := range h.rooms {

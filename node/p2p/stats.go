@@ -30,6 +30,7 @@ type Stats struct {
 	RefusedConns         uint64 `json:"refused_conns"`         // connections and dials refused: not a partner
 	RefusedSubscriptions uint64 `json:"refused_subscriptions"` // peers' subscriptions dropped: their node does not share the room
 	Reannounced          uint64 `json:"reannounced"`           // subscriptions announced again on a peer's request
+	TopicMoves           uint64 `json:"topic_moves"`           // moves to a room's new topic after its member nodes changed
 
 	// Rooms counts, per room joined since New, the gossip of the room's
 	// topic that came from peers.
@@ -48,7 +49,7 @@ type stats struct {
 	gossipDuplicates, gossipDropped, gossipSendDropped            atomic.Uint64
 	syncRounds, syncRequests, syncFrames, syncEvents, syncParked  atomic.Uint64
 	syncRefused, syncServed, syncMisbehaved                       atomic.Uint64
-	refusedConns, refusedSubs, reannounced                        atomic.Uint64
+	refusedConns, refusedSubs, reannounced, topicMoves            atomic.Uint64
 
 	// mu guards rooms; the counters in it are atomic.
 	mu    sync.RWMutex
@@ -91,8 +92,8 @@ func (h *Host) Stats() Stats {
 		SyncEvents: s.syncEvents.Load(), SyncParked: s.syncParked.Load(), SyncRefused: s.syncRefused.Load(),
 		SyncServed: s.syncServed.Load(), SyncMisbehaved: s.syncMisbehaved.Load(),
 		RefusedConns: s.refusedConns.Load(), RefusedSubscriptions: s.refusedSubs.Load(),
-		Reannounced: s.reannounced.Load(),
-		Rooms:       map[protocol.RoomID]RoomStats{},
+		Reannounced: s.reannounced.Load(), TopicMoves: s.topicMoves.Load(),
+		Rooms: map[protocol.RoomID]RoomStats{},
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
