@@ -6,8 +6,9 @@ BIN      := bin/horenso
 DATA     ?= data
 HTTP     ?= 127.0.0.1:8080
 FUZZTIME ?= 10s
+BENCHCOUNT ?= 3
 
-.PHONY: help build run test lint fuzz bench web-setup web-test screenshots
+.PHONY: help build run test lint fuzz bench bench-quick web-setup web-test screenshots
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  make %-12s %s\n", $$1, $$2}'
@@ -24,13 +25,13 @@ lint: ## gofmt, go vet, staticcheck, and go.mod tidiness
 	go vet ./...
 	go tool staticcheck ./...
 
-test: lint web-setup ## lint, go test -race ./... (unit, multi-node, end-to-end, browser), short fuzz runs, benchmarks once
+test: lint web-setup ## lint, go test -race ./... (unit, multi-node, end-to-end, browser), short fuzz runs, bench-quick
 	go test -race -count=1 ./...
 	go test -count=1 -run TestBrowserFirstScreen ./node/web
 	go test -run='^$$' -fuzz=FuzzDecode -fuzztime=$(FUZZTIME) ./protocol
 	go test -run='^$$' -fuzz=FuzzReadFrame -fuzztime=$(FUZZTIME) ./protocol
 	go test -run='^$$' -fuzz=FuzzAPI -fuzztime=$(FUZZTIME) ./node/api
-	go test -run='^$$' -bench=. -benchtime=1x ./...
+	$(MAKE) --no-print-directory bench-quick
 
 web-setup: ## install what the browser tests need: Chromium, fonts, Node.js and playwright-core (apt-get, npm ci)
 	node/web/testdata/setup.sh
@@ -44,5 +45,8 @@ screenshots: web-setup ## retake the screenshots in docs/img from the browser te
 fuzz: ## fuzz the event decoder for longer (FUZZTIME=5m)
 	go test -run='^$$' -fuzz=FuzzDecode -fuzztime=$(FUZZTIME) ./protocol
 
-bench: ## run the benchmarks and print their figures
-	go test -run='^$$' -bench=. -benchmem ./...
+bench: ## measure Horenso against the physical limits, BENCHCOUNT=3 runs each (under 15 minutes), and print the table of docs/PERFORMANCE.md
+	set -o pipefail; go test -p=1 -run='^$$' -bench=. -benchtime=1x -count=$(BENCHCOUNT) -timeout=30m ./... | go run ./cmd/benchtable
+
+bench-quick: ## the same benchmarks at a small scale, once (under 2 minutes), so that they keep working
+	set -o pipefail; go test -p=1 -short -run='^$$' -bench=. -benchtime=1x -count=1 -timeout=10m ./... | go run ./cmd/benchtable

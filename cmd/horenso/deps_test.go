@@ -15,14 +15,15 @@ const module = "github.com/horenso/horenso"
 // may import: cmd → node/api → node → storage → protocol, and node →
 // node/p2p → protocol. Nothing imports cmd.
 var allowed = map[string][]string{
-	"protocol":      {},
-	"storage":       {"protocol"},
-	"node":          {"protocol", "storage", "node/p2p"},
-	"node/p2p":      {"protocol"},
-	"node/api":      {"node", "protocol", "node/web"},
-	"node/web":      {},
-	"node/nodetest": {"node", "node/api", "node/p2p", "storage", "protocol"},
-	"cmd/horenso":   {"node", "node/api", "protocol"},
+	"protocol":       {},
+	"storage":        {"protocol"},
+	"node":           {"protocol", "storage", "node/p2p"},
+	"node/p2p":       {"protocol"},
+	"node/api":       {"node", "protocol", "node/web"},
+	"node/web":       {},
+	"node/nodetest":  {"node", "node/api", "node/p2p", "storage", "protocol"},
+	"cmd/horenso":    {"node", "node/api", "protocol"},
+	"cmd/benchtable": {},
 }
 
 // homes lists third-party modules that only one package may import.

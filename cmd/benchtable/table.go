@@ -1,0 +1,183 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"math"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+)
+
+// samples holds every value reported, by benchmark name (without the
+// "Benchmark" prefix and the -GOMAXPROCS suffix) and unit, one per run.
+type samples map[string]map[string][]float64
+
+// procsSuffix is the -GOMAXPROCS suffix go test appends to names.
+var procsSuffix = regexp.MustCompile(`-\d+$`)
+
+// parse reads go test -bench output: result lines into samples, and the
+// goos, goarch, cpu lines into env. Other lines are ignored.
+func parse(r io.Reader) (samples, map[string]string, error) {
+	out := samples{}
+	env := map[string]string{}
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64*1024), 1024*1024)
+	for sc.Scan() {
+		line := sc.Text()
+		if k, v, ok := strings.Cut(line, ": "); ok && slices.Contains([]string{"goos", "goarch", "cpu"}, k) {
+			env[k] = v
+			continue
+		}
+		f := strings.Fields(line)
+		if len(f) < 4 || len(f)%2 != 0 || !strings.HasPrefix(f[0], "Benchmark") {
+			continue
+		}
+		if _, err := strconv.Atoi(f[1]); err != nil {
+			continue
+		}
+		name := procsSuffix.ReplaceAllString(strings.TrimPrefix(f[0], "Benchmark"), "")
+		for i := 2; i < len(f); i += 2 {
+			v, err := strconv.ParseFloat(f[i], 64)
+			if err != nil {
+				continue
+			}
+			if out[name] == nil {
+				out[name] = map[string][]float64{}
+			}
+			out[name][f[i+1]] = append(out[name][f[i+1]], v)
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return nil, nil, fmt.Errorf("read benchmark output: %w", err)
+	}
+	return out, env, nil
+}
+
+// metric names one figure: a benchmark and one of its units.
+type metric struct{ bench, unit string }
+
+// measure is a row of the table: what Horenso achieved, the physical
+// limit it is compared with (if any) and the goal (if any).
+type measure struct {
+	what  string
+	got   metric
+	limit metric // zero: no limit measured
+	size  metric // how much the run handled (e.g. messages stored), shown after what; zero: nothing to show
+	// goal is the target; higher says whether more is better.
+	goal   float64
+	higher bool
+}
+
+// measures are the rows, in the order of issue 6 and docs/PERFORMANCE.md.
+var measures = []measure{
+	{what: "durable posts/s over HTTP, 1 client", got: metric{"HTTPPost/clients=1", "posts/s"}, limit: metric{"BadgerGroupCommit/writers=1", "records/s"}, higher: true},
+	{what: "durable posts/s over HTTP, 8 clients", got: metric{"HTTPPost/clients=8", "posts/s"}, limit: metric{"BadgerGroupCommit/writers=8", "records/s"}, higher: true},
+	{what: "durable posts/s over HTTP, 64 clients", got: metric{"HTTPPost/clients=64", "posts/s"}, limit: metric{"BadgerGroupCommit/writers=64", "records/s"}, goal: 10000, higher: true},
+	{what: "cross-node latency p50, low rate (ms)", got: metric{"CrossNodeLatency/rate=low", "p50-ms"}, limit: metric{"GossipsubLatency/rate=low", "p50-ms"}, goal: 5},
+	{what: "cross-node latency p99, low rate (ms)", got: metric{"CrossNodeLatency/rate=low", "p99-ms"}, limit: metric{"GossipsubLatency/rate=low", "p99-ms"}, goal: 25},
+	{what: "cross-node latency p50, 1,000 msg/s (ms)", got: metric{"CrossNodeLatency/rate=1000", "p50-ms"}, limit: metric{"GossipsubLatency/rate=1000", "p50-ms"}, goal: 5},
+	{what: "cross-node latency p99, 1,000 msg/s (ms)", got: metric{"CrossNodeLatency/rate=1000", "p99-ms"}, limit: metric{"GossipsubLatency/rate=1000", "p99-ms"}, goal: 25},
+	{what: "fan-out to 10 nodes: delivered, worst node (%)", got: metric{"FanOut", "delivered-%"}, limit: metric{"GossipsubFanOut", "delivered-%"}, goal: 100, higher: true},
+	{what: "fan-out to 10 nodes: latency p99 (ms)", got: metric{"FanOut", "p99-ms"}, limit: metric{"GossipsubFanOut", "p99-ms"}, goal: 50},
+	{what: "catch-up after downtime (s)", got: metric{"CatchUp", "catchup-s"}, limit: metric{"StreamTransfer", "transfer-s"}, size: metric{"CatchUp", "events"}, goal: 5},
+	{what: "read last 50 messages p50 (µs)", got: metric{"ReadLast50", "p50-us"}, limit: metric{"BadgerRangeRead", "p50-us"}, size: metric{"ReadLast50", "msgs"}, goal: 1000},
+	{what: "read last 50 messages p99 (µs)", got: metric{"ReadLast50", "p99-us"}, limit: metric{"BadgerRangeRead", "p99-us"}, size: metric{"ReadLast50", "msgs"}},
+	{what: "node RSS (MB)", got: metric{"Footprint", "rss-MB"}, size: metric{"Footprint", "msgs"}, goal: 150},
+	{what: "disk bytes per message", got: metric{"Footprint", "disk-B/msg"}, limit: metric{"BadgerFootprint", "disk-B/record"}, size: metric{"Footprint", "msgs"}, goal: 400},
+}
+
+// render writes the table of ms from s, in Markdown, after a line naming
+// the machine.
+func render(w io.Writer, env map[string]string, s samples, ms []measure) {
+	fmt.Fprintf(w, "\nmachine: %s, %s/%s\n\n", orUnknown(env["cpu"]), orUnknown(env["goos"]), orUnknown(env["goarch"]))
+	tw := tabwriter.NewWriter(w, 0, 0, 1, ' ', 0)
+	line := func(cells ...string) { fmt.Fprintln(tw, "| "+strings.Join(cells, "\t| ")+"\t|") }
+	line("measure", "Horenso: median (min–max, runs)", "limit: median", "Horenso/limit", "goal", "met")
+	line("---", "---", "---", "---", "---", "---")
+	for _, m := range ms {
+		got := s[m.got.bench][m.got.unit]
+		lim := s[m.limit.bench][m.limit.unit]
+		row := []string{m.what, "not run", "—", "—", "—", "—"}
+		if size := s[m.size.bench][m.size.unit]; len(size) > 0 {
+			med, _, _ := summary(size)
+			row[0] += fmt.Sprintf(", %s %s", num(med), m.size.unit)
+		}
+		if len(got) > 0 {
+			med, lo, hi := summary(got)
+			row[1] = fmt.Sprintf("%s (%s–%s, %d)", num(med), num(lo), num(hi), len(got))
+			if len(lim) > 0 {
+				lmed, _, _ := summary(lim)
+				row[2] = num(lmed)
+				if lmed != 0 {
+					row[3] = fmt.Sprintf("%.2f×", med/lmed)
+				}
+			}
+			if m.goal != 0 {
+				met := med <= m.goal
+				if m.higher {
+					met = med >= m.goal
+				}
+				row[5] = map[bool]string{true: "yes", false: "NO"}[met]
+			}
+		} else if len(lim) > 0 {
+			lmed, _, _ := summary(lim)
+			row[2] = num(lmed)
+		}
+		if m.goal != 0 {
+			row[4] = map[bool]string{true: "≥ ", false: "≤ "}[m.higher] + num(m.goal)
+		}
+		line(row...)
+	}
+	tw.Flush()
+}
+
+// summary returns the median, minimum and maximum of vs (not empty).
+func summary(vs []float64) (median, lo, hi float64) {
+	s := slices.Sorted(slices.Values(vs))
+	n := len(s)
+	median = s[n/2]
+	if n%2 == 0 {
+		median = (s[n/2-1] + s[n/2]) / 2
+	}
+	return median, s[0], s[n-1]
+}
+
+// num formats v with three significant digits, or as a whole number with
+// thousands separators from 100 up.
+func num(v float64) string {
+	switch a := math.Abs(v); {
+	case a >= 1000:
+		return thousands(strconv.FormatFloat(math.Round(v), 'f', 0, 64))
+	case a >= 100:
+		return strconv.FormatFloat(math.Round(v), 'f', 0, 64)
+	default:
+		return strconv.FormatFloat(v, 'g', 3, 64)
+	}
+}
+
+func thousands(s string) string {
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	var b strings.Builder
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	if neg {
+		return "-" + b.String()
+	}
+	return b.String()
+}
+
+func orUnknown(s string) string {
+	if s == "" {
+		return "unknown"
+	}
+	return s
+}
