@@ -67,7 +67,9 @@ func (h *Host) join(id protocol.RoomID, name string) (activated bool, err error)
 				h.log.Warn("leave the room's old topic", "room", id, "err", err)
 			}
 		}
-		r.name = name
+		// A new topic: announcing our subscription to it is not limited by
+		// announcements on the old one.
+		r.name, r.reannounced = name, time.Time{}
 	}
 	if h.ps == nil || r.topic != nil {
 		return false, nil
