@@ -317,6 +317,20 @@ func TestDecodeStored(t *testing.T) {
 	})
 }
 
+func TestPeekID(t *testing.T) {
+	for _, e := range sampleEvents(t) {
+		if id, err := PeekID(e.Wire()); err != nil || id != e.ID {
+			t.Errorf("PeekID(%s) = %s, %v; want %s", e.Type, id, err, e.ID)
+		}
+	}
+	if _, err := PeekID([]byte("hello")); !errors.Is(err, ErrMalformed) {
+		t.Errorf("PeekID(garbage) = %v, want ErrMalformed", err)
+	}
+	if _, err := PeekID(make([]byte, MaxEventSize+1)); !errors.Is(err, ErrTooLarge) {
+		t.Errorf("PeekID(too large) = %v, want ErrTooLarge", err)
+	}
+}
+
 func TestSign(t *testing.T) {
 	post := sampleEvents(t)[1]
 	env := post.Event
@@ -346,6 +360,10 @@ func TestSign(t *testing.T) {
 			case c.want == nil:
 				if s.Origin != NodeIDFromKey(c.key.Public().(ed25519.PublicKey)) || s.Version != Version || s.Type != TypeMessagePost {
 					t.Fatalf("Sign made origin %s, version %d, type %s", s.Origin, s.Version, s.Type)
+				}
+				// Sign skips verifying its own signature; a peer does not.
+				if _, err := Decode(s.Wire()); err != nil {
+					t.Fatalf("Decode of a signed event: %v", err)
 				}
 			case c.want == errAny && err == nil, c.want != errAny && !errors.Is(err, c.want):
 				t.Fatalf("Sign = %v, want %v", err, c.want)
