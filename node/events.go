@@ -15,24 +15,52 @@ import (
 // publish makes a new event of author's in room with content, checks it
 // against the room rules and stores it, durably, before returning it.
 // Rule violations come back wrapped in ErrForbidden.
+//
+// The event names the room's heads as its parents, so it is signed once
+// they are known. Signing is the costliest step of a post, and the store
+// runs Updates one at a time; so a publish that is the only one of its
+// room under way signs the event before its Update, with the heads it
+// reads then, and the Update uses that event if the heads are still the
+// same. Otherwise the Update makes the event itself: when several local
+// events of a room are published at once, signing early would mostly be
+// wasted.
 func (n *Node) publish(ctx context.Context, author protocol.Handle, room protocol.RoomID, content protocol.Content) (*protocol.Signed, error) {
+	_, create := content.(*protocol.RoomCreate)
+	var early *protocol.Signed
+	var earlyHeads []protocol.Order
+	if !create {
+		alone := n.publishing.enter(room)
+		defer n.publishing.leave(room)
+		if alone {
+			err := n.store.View(func(tx *storage.Tx) error {
+				var err error
+				earlyHeads, err = tx.Heads(room)
+				return err
+			})
+			if err == nil && len(earlyHeads) > 0 {
+				early, _ = n.sign(author, room, earlyHeads, content) // on failure, the Update signs again and reports it
+			}
+		}
+	}
 	var e *protocol.Signed
 	err := n.store.Update(ctx, func(tx *storage.Tx) error {
-		var ev protocol.Event
-		if _, ok := content.(*protocol.RoomCreate); !ok {
-			heads, err := tx.Heads(room)
-			if err != nil {
+		var heads []protocol.Order
+		if !create {
+			var err error
+			if heads, err = tx.Heads(room); err != nil {
 				return err
 			}
 			if len(heads) == 0 {
 				return fmt.Errorf("room %s: %w", room, ErrNotFound)
 			}
-			ev = protocol.Successor(room, heads)
 		}
-		ev.Author, ev.Time = author, n.cfg.Now().UnixMilli()
-		var err error
-		if e, err = protocol.Sign(n.key, ev, content); err != nil {
-			return fmt.Errorf("%w: %w", ErrInvalid, err)
+		if early != nil && sameOrders(heads, earlyHeads) {
+			e = early
+		} else {
+			var err error
+			if e, err = n.sign(author, room, heads, content); err != nil {
+				return err
+			}
 		}
 		return n.accept(tx, e)
 	})
@@ -40,6 +68,63 @@ func (n *Node) publish(ctx context.Context, author protocol.Handle, room protoco
 		return nil, ruleError(err)
 	}
 	return e, nil
+}
+
+// sign makes and signs an event of author's in room with content that
+// follows heads (none for a room.create).
+func (n *Node) sign(author protocol.Handle, room protocol.RoomID, heads []protocol.Order, content protocol.Content) (*protocol.Signed, error) {
+	var ev protocol.Event
+	if len(heads) > 0 {
+		ev = protocol.Successor(room, heads)
+	}
+	ev.Author, ev.Time = author, n.cfg.Now().UnixMilli()
+	e, err := protocol.Sign(n.key, ev, content)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	return e, nil
+}
+
+// sameOrders reports whether a and b hold the same positions, in any
+// order.
+func sameOrders(a, b []protocol.Order) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for _, o := range a {
+		if !slices.Contains(b, o) {
+			return false
+		}
+	}
+	return true
+}
+
+// roomCount counts the local events being published, per room: publish
+// signs early only when it is the room's only one.
+type roomCount struct {
+	mu sync.Mutex
+	m  map[protocol.RoomID]int
+}
+
+// enter counts one more event of room and reports whether it is the only
+// one.
+func (c *roomCount) enter(room protocol.RoomID) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil {
+		c.m = make(map[protocol.RoomID]int)
+	}
+	c.m[room]++
+	return c.m[room] == 1
+}
+
+// leave counts one event of room fewer.
+func (c *roomCount) leave(room protocol.RoomID) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m[room]--; c.m[room] <= 0 {
+		delete(c.m, room)
+	}
 }
 
 // ruleError wraps room rule violations in ErrForbidden, and references to
@@ -115,7 +200,7 @@ func (n *Node) apply(tx *storage.Tx, e *protocol.Signed, snap *protocol.Snapshot
 	if err != nil {
 		return err
 	}
-	if err := tx.AdvanceHeads(e); err != nil {
+	if err := tx.AdvanceHeads(e, heads); err != nil {
 		return err
 	}
 	// The room's control state is the merge of its heads' snapshots. When
@@ -137,10 +222,14 @@ func (n *Node) apply(tx *storage.Tx, e *protocol.Signed, snap *protocol.Snapshot
 			return err
 		}
 	}
-	if r.Control, err = tx.PutSnapshot(control); err != nil {
-		return err
+	if control == snap {
+		r.Control = snapKey // stored above
+	} else {
+		if r.Control, err = tx.PutSnapshot(control); err != nil {
+			return err
+		}
+		n.snapshots.add(r.Control, control)
 	}
-	n.snapshots.add(r.Control, control)
 	if err := syncMembers(tx, room, before, control.State); err != nil {
 		return err
 	}
@@ -220,11 +309,10 @@ func memberOf(c *protocol.Control, a protocol.AccountID) (protocol.Member, bool)
 func (n *Node) applyContent(tx *storage.Tx, r *storage.Room, e *protocol.Signed, c *protocol.Control) error {
 	switch p := e.Content.(type) {
 	case *protocol.MessagePost:
-		m := protocol.NewMessage(e)
-		if err := tx.PutMessage(r.ID, m); err != nil {
+		if _, err := tx.Alias(storage.AliasMessage, e.ID[:]); err != nil {
 			return err
 		}
-		if _, err := tx.Alias(storage.AliasMessage, e.ID[:]); err != nil {
+		if err := tx.PutMessage(r.ID, protocol.NewMessage(e)); err != nil {
 			return err
 		}
 		r.Messages++

@@ -26,13 +26,22 @@ type Message struct {
 var ErrNoMessage = errors.New("no such message")
 
 // Post posts a message in a room as a member. It returns once the message
-// is durable.
+// is durable, as posted (an edit or deletion made since is not applied).
 func (n *Node) Post(ctx context.Context, as protocol.Handle, room protocol.RoomID, body string) (*Message, error) {
 	e, err := n.act(ctx, as, room, &protocol.MessagePost{Body: body})
 	if err != nil {
 		return nil, fmt.Errorf("post: %w", err)
 	}
-	return n.Message(ctx, as, e.ID)
+	var out *Message
+	err = n.store.View(func(tx *storage.Tx) error {
+		var verr error
+		out, verr = messageView(tx, room, protocol.NewMessage(e))
+		return verr
+	})
+	if err != nil {
+		return nil, fmt.Errorf("post: %w", err)
+	}
+	return out, nil
 }
 
 // EditMessage replaces the body of one of as's messages.

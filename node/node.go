@@ -143,10 +143,11 @@ type Node struct {
 	store    *storage.Store
 	started  time.Time
 
-	snapshots snapshotCache
-	feed      feed
-	nodes     roomNodes
-	net       network
+	snapshots  snapshotCache
+	publishing roomCount // local events being published, per room
+	feed       feed
+	nodes      roomNodes
+	net        network
 
 	closeOnce sync.Once
 	closeErr  error

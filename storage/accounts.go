@@ -63,7 +63,7 @@ func (tx *Tx) AccountByEmail(email string) (*Account, error) {
 // Accounts returns every local account, by handle.
 func (tx *Tx) Accounts() ([]*Account, error) {
 	var as []*Account
-	err := tx.scan([]byte{pAccount}, nil, false, true, func(_ []byte, val func() ([]byte, error)) (bool, error) {
+	err := tx.scan([]byte{pAccount}, nil, false, func(_ []byte, val func() ([]byte, error)) (bool, error) {
 		b, err := val()
 		if err != nil {
 			return false, err
@@ -115,7 +115,7 @@ func (tx *Tx) Token(h TokenHash) (*Token, error) {
 // there were.
 func (tx *Tx) DeleteTokens(handle protocol.Handle) (int, error) {
 	var hs []TokenHash
-	err := tx.scan(key(pOwnTok, []byte(handle), []byte{0}), nil, false, false, func(k []byte, _ func() ([]byte, error)) (bool, error) {
+	err := tx.scan(key(pOwnTok, []byte(handle), []byte{0}), nil, false, func(k []byte, _ func() ([]byte, error)) (bool, error) {
 		hs = append(hs, TokenHash(k))
 		return true, nil
 	})

@@ -77,7 +77,7 @@ func (tx *Tx) Snapshot(k protocol.SnapshotKey) (*protocol.Snapshot, error) {
 // from and more, by depth then ID, until fn returns false.
 func (tx *Tx) RoomEvents(room protocol.RoomID, from uint64, fn func(depth uint64, id protocol.EventID) bool) error {
 	prefix := key(pRoomEvent, room[:])
-	err := tx.scan(prefix, key(pRoomEvent, room[:], u64(from)), false, false,
+	err := tx.scan(prefix, key(pRoomEvent, room[:], u64(from)), false,
 		func(k []byte, _ func() ([]byte, error)) (bool, error) {
 			var id protocol.EventID
 			copy(id[:], k[8:])

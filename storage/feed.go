@@ -45,7 +45,7 @@ func (tx *Tx) LastChange() (uint64, error) {
 // returns false.
 func (tx *Tx) Changes(after uint64, fn func(seq uint64, c *Change) bool) error {
 	prefix := []byte{pChange}
-	err := tx.scan(prefix, key(pChange, u64(after+1)), false, true, func(k []byte, val func() ([]byte, error)) (bool, error) {
+	err := tx.scan(prefix, key(pChange, u64(after+1)), false, func(k []byte, val func() ([]byte, error)) (bool, error) {
 		b, err := val()
 		if err != nil {
 			return false, err

@@ -26,7 +26,7 @@ const (
 
 	pRoom     byte = 0x20 // room ID → Room
 	pOldHead  byte = 0x21 // schema 1 only: room ID, event ID → uint64 BE depth (see pHeads)
-	pTimeline byte = 0x22 // room ID, depth, event ID → protocol.Message: messages in display order
+	pTimeline byte = 0x22 // room ID, depth, event ID → timelineEntry: messages in display order, with their aliases
 	pMessage  byte = 0x23 // message event ID → room ID, depth: where the message sits in pTimeline
 	pMember   byte = 0x24 // account ID, 0x00, room ID → role string: the rooms an account is in
 	pHeads    byte = 0x25 // room ID → []protocol.Order: the room's current heads

@@ -12,13 +12,20 @@ import (
 // SchemaVersion is the version of the key layout this code reads and
 // writes. Open upgrades older stores by running migrations in order and
 // refuses stores written by a newer version.
-const SchemaVersion = 2
+const SchemaVersion = 3
 
 // migrations[i] upgrades a store from schema version i to i+1. Version 0
 // is an empty store, so migrations[0] sets up a new one.
 var migrations = []func(txn *badger.Txn) error{
 	0: func(*badger.Txn) error { return nil }, // nothing to set up: every index starts empty
 	1: headsRecord,
+	// Schema 3 timeline records hold the message's alias and leave out
+	// its ID and depth, which their key holds. Schema 2 records are read
+	// as they are (timelineEntry) and rewritten when their message is
+	// next edited; rewriting them all here could exceed what one
+	// transaction may hold. Builds of schema 2 must not read schema 3
+	// records, hence the new version.
+	2: func(*badger.Txn) error { return nil },
 }
 
 // headsRecord moves each room's heads from a key per head (pOldHead) to

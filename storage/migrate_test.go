@@ -43,3 +43,70 @@ func TestMigrateHeadsRecord(t *testing.T) {
 		return nil
 	})
 }
+
+// TestMigrateTimelineRecords opens a schema 2 store, whose timeline
+// records hold a message's ID and depth and no alias, and reads its
+// message, with its alias from the alias index; a message stored since
+// holds its alias and not its ID.
+func TestMigrateTimelineRecords(t *testing.T) {
+	dir := t.TempDir()
+	db, err := badger.Open(badger.DefaultOptions(dir).WithLogger(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	room := protocol.RoomID{7}
+	old := &protocol.Message{ID: protocol.EventID{1}, Author: "a@n", Depth: 3, Time: 99, Body: "old"}
+	err = db.Update(func(txn *badger.Txn) error {
+		v, err := protocol.EncodeRecord(old) // schema 2's timeline value
+		if err != nil {
+			return err
+		}
+		for k, v := range map[string][]byte{
+			string(key(pTimeline, room[:], u64(old.Depth), old.ID[:])): v,
+			string(key(pMessage, old.ID[:])):                           append(room[:], u64(old.Depth)...),
+			string(key(pAlias, []byte{byte(AliasMessage)}, old.ID[:])): u64(5),
+			string(key(pAliasOf, []byte{byte(AliasMessage)}, u64(5))):  old.ID[:],
+			string(key(pCounter, []byte{byte(AliasMessage)})):          u64(5),
+			string(key(pSchema)):                                       binary.BigEndian.AppendUint32(nil, 2),
+		} {
+			if err := txn.Set([]byte(k), v); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	db.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := openTest(t, dir)
+	fresh := &protocol.Message{ID: protocol.EventID{2}, Author: "a@n", Depth: 4, Time: 100, Body: "new"}
+	update(t, s, func(tx *Tx) error {
+		if _, err := tx.Alias(AliasMessage, fresh.ID[:]); err != nil {
+			return err
+		}
+		return tx.PutMessage(room, fresh)
+	})
+	view(t, s, func(tx *Tx) error {
+		ms, err := tx.Messages(room, protocol.Order{}, false, 10)
+		if err != nil || len(ms) != 2 || *ms[0] != *old || *ms[1] != *fresh {
+			t.Fatalf("messages = %v, %v; want %v, %v", ms, err, old, fresh)
+		}
+		if a, err := tx.LookupAlias(AliasMessage, old.ID[:]); a != 5 || err != nil {
+			t.Errorf("alias of the schema 2 message = %d, %v; want 5", a, err)
+		}
+		v, err := tx.get(key(pTimeline, room[:], u64(fresh.Depth), fresh.ID[:]))
+		if err != nil {
+			return err
+		}
+		var te struct {
+			ID    *protocol.EventID `cbor:"1,keyasint"`
+			Edit  *protocol.Order   `cbor:"6,keyasint"`
+			Alias uint64            `cbor:"9,keyasint"`
+		}
+		if err := protocol.DecodeRecord(v, &te); err != nil || te.ID != nil || te.Edit != nil || te.Alias != 6 {
+			t.Errorf("new timeline record holds ID %v, Edit %v, alias %d (%v); want none, none, 6", te.ID, te.Edit, te.Alias, err)
+		}
+		return nil
+	})
+}

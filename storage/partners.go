@@ -40,7 +40,7 @@ func (tx *Tx) Partner(id protocol.NodeID) (*Partner, error) {
 // Partners returns every partner, by ID.
 func (tx *Tx) Partners() ([]*Partner, error) {
 	var out []*Partner
-	err := tx.scan([]byte{pPartner}, nil, false, true, func(_ []byte, val func() ([]byte, error)) (bool, error) {
+	err := tx.scan([]byte{pPartner}, nil, false, func(_ []byte, val func() ([]byte, error)) (bool, error) {
 		b, err := val()
 		if err != nil {
 			return false, err

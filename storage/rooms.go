@@ -38,7 +38,7 @@ func (tx *Tx) Room(id protocol.RoomID) (*Room, error) {
 
 // Rooms calls fn for every room the node holds, until fn returns false.
 func (tx *Tx) Rooms(fn func(*Room) bool) error {
-	err := tx.scan([]byte{pRoom}, nil, false, true, func(_ []byte, val func() ([]byte, error)) (bool, error) {
+	err := tx.scan([]byte{pRoom}, nil, false, func(_ []byte, val func() ([]byte, error)) (bool, error) {
 		b, err := val()
 		if err != nil {
 			return false, err
@@ -66,15 +66,13 @@ func (tx *Tx) Heads(room protocol.RoomID) ([]protocol.Order, error) {
 }
 
 // AdvanceHeads makes e a head of its room and removes its parents from the
-// heads. The heads are one record per room, rewritten on every event: a
-// room has few heads, and a key per head would leave a deleted key behind
-// for every event, which every later read of the heads would step over.
-func (tx *Tx) AdvanceHeads(e *protocol.Signed) error {
+// heads, which are hs, the room's heads as Heads returned them in this
+// transaction. The heads are one record per room, rewritten on every
+// event: a room has few heads, and a key per head would leave a deleted
+// key behind for every event, which every later read of the heads would
+// step over.
+func (tx *Tx) AdvanceHeads(e *protocol.Signed, hs []protocol.Order) error {
 	room := e.RoomID()
-	hs, err := tx.Heads(room)
-	if err != nil {
-		return err
-	}
 	out := make([]protocol.Order, 0, len(hs)+1)
 	for _, h := range hs {
 		if !slices.Contains(e.Prev, h.ID) && h.ID != e.ID {
@@ -105,7 +103,7 @@ type Membership struct {
 // RoomsOf returns the rooms a is a member of, by room ID.
 func (tx *Tx) RoomsOf(a protocol.AccountID) ([]Membership, error) {
 	var ms []Membership
-	err := tx.scan(key(pMember, accountPart(a)), nil, false, true, func(k []byte, val func() ([]byte, error)) (bool, error) {
+	err := tx.scan(key(pMember, accountPart(a)), nil, false, func(k []byte, val func() ([]byte, error)) (bool, error) {
 		v, err := val()
 		if err != nil {
 			return false, err

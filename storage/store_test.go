@@ -209,7 +209,11 @@ func TestEventsHeadsAndTimeline(t *testing.T) {
 			if err := tx.PutEvent(e, k); err != nil {
 				return err
 			}
-			if err := tx.AdvanceHeads(e); err != nil {
+			hs, err := tx.Heads(room)
+			if err != nil {
+				return err
+			}
+			if err := tx.AdvanceHeads(e, hs); err != nil {
 				return err
 			}
 			if e.Type == protocol.TypeMessagePost {

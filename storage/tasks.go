@@ -70,7 +70,7 @@ func (tx *Tx) taskIDs(base []byte, status protocol.TaskStatus) ([]protocol.Event
 		if status != "" && status != st {
 			continue
 		}
-		err := tx.scan(key(base[0], base[1:], statusByte(st)), nil, false, false, func(k []byte, _ func() ([]byte, error)) (bool, error) {
+		err := tx.scan(key(base[0], base[1:], statusByte(st)), nil, false, func(k []byte, _ func() ([]byte, error)) (bool, error) {
 			ids = append(ids, protocol.EventID(k))
 			return true, nil
 		})

@@ -20,6 +20,7 @@ type Tx struct {
 	own      map[string]int // key → index in ops of its latest write
 	size     int64
 	hooks    []func()
+	aliases  map[protocol.EventID]uint64 // message aliases read with their messages
 }
 
 // AfterCommit arranges for fn to run once the Update's writes are durable,
@@ -123,8 +124,11 @@ func (tx *Tx) setRecord(k []byte, v any) error {
 // starts at the first key ≥ from (≤ from in reverse) when from is not nil,
 // and stops when fn returns false. fn gets the key without the prefix and
 // a function that loads the value; neither may be kept after fn returns.
-func (tx *Tx) scan(prefix, from []byte, reverse, values bool, fn func(k []byte, val func() ([]byte, error)) (bool, error)) error {
-	opt := badger.IteratorOptions{Prefix: prefix, Reverse: reverse, PrefetchValues: values, PrefetchSize: 32}
+func (tx *Tx) scan(prefix, from []byte, reverse bool, fn func(k []byte, val func() ([]byte, error)) (bool, error)) error {
+	// Values are small and kept in the LSM tree next to their keys, so
+	// prefetching them only adds goroutines and copies: it made reading
+	// 50 values twice as slow (storage's BenchmarkBadgerRangeRead).
+	opt := badger.IteratorOptions{Prefix: prefix, Reverse: reverse}
 	it := tx.txn.NewIterator(opt)
 	defer it.Close()
 	start := from
