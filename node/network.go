@@ -155,19 +155,25 @@ func (h handler) Heads(ctx context.Context, room protocol.RoomID) ([]protocol.Ev
 	return h.n.Have(ctx, room)
 }
 
-func (h handler) Knows(ctx context.Context, ids []protocol.EventID) bool {
-	known := true
+func (h handler) Held(ctx context.Context, ids []protocol.EventID) []bool {
+	held := make([]bool, len(ids))
 	err := h.n.store.View(func(tx *storage.Tx) error {
-		for _, id := range ids {
+		for i, id := range ids {
 			ok, err := tx.HasEvent(id)
-			if err != nil || !ok {
-				known = false
+			if err != nil {
 				return err
 			}
+			held[i] = ok
 		}
 		return nil
 	})
-	return known && err == nil
+	if err != nil {
+		// Say nothing is held: the events are then checked and offered
+		// to Accept, which is safe.
+		h.n.log.Warn("look up held events", "err", err)
+		clear(held)
+	}
+	return held
 }
 
 func (h handler) Missing(ctx context.Context, room protocol.RoomID, have []protocol.EventID, emit func([]byte) error) error {

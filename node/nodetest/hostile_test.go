@@ -40,7 +40,13 @@ func (h hostile) Missing(_ context.Context, _ protocol.RoomID, _ []protocol.Even
 }
 func (h hostile) Nodes(room protocol.RoomID) ([]protocol.NodeID, error) { return h.nodes[room], nil }
 func (h hostile) Rooms(context.Context) ([]protocol.RoomID, error)      { return h.rooms, nil }
-func (hostile) Knows(context.Context, []protocol.EventID) bool          { return true }
+func (hostile) Held(_ context.Context, ids []protocol.EventID) []bool {
+	held := make([]bool, len(ids))
+	for i := range held {
+		held[i] = true
+	}
+	return held
+}
 
 // TestHostilePartner: a partner node hosting a member of a room gossips
 // forged events, events by authors it does not host and replays, and

@@ -136,15 +136,14 @@ func (f *fakeNode) Heads(_ context.Context, room protocol.RoomID) ([]protocol.Ev
 	return out, nil
 }
 
-func (f *fakeNode) Knows(_ context.Context, ids []protocol.EventID) bool {
+func (f *fakeNode) Held(_ context.Context, ids []protocol.EventID) []bool {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	for _, id := range ids {
-		if _, ok := f.wires[id]; !ok {
-			return false
-		}
+	held := make([]bool, len(ids))
+	for i, id := range ids {
+		_, held[i] = f.wires[id]
 	}
-	return true
+	return held
 }
 
 func (f *fakeNode) Missing(ctx context.Context, room protocol.RoomID, have []protocol.EventID, emit func([]byte) error) error {

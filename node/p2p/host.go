@@ -69,10 +69,11 @@ type Handler interface {
 	// Rooms returns the rooms this node hosts members of (to subscribe to
 	// at start and to sync).
 	Rooms(ctx context.Context) ([]protocol.RoomID, error)
-	// Knows reports whether the node holds every one of ids. A sync
-	// request whose heads it does not know means the requester has
-	// events this node lacks: it pulls them back at once.
-	Knows(ctx context.Context, ids []protocol.EventID) bool
+	// Held reports, for each of ids, whether the node holds that event.
+	// The host skips held events of a sync answer before checking their
+	// signatures, and a sync request whose heads are not all held means
+	// the requester has events this node lacks: it pulls them back.
+	Held(ctx context.Context, ids []protocol.EventID) []bool
 }
 
 // Config configures a Host. Identity and Handler are required; every other

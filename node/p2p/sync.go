@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/horenso/horenso/protocol"
@@ -178,20 +180,39 @@ func (h *Host) pullChunk(ctx context.Context, st *syncStream, p peer.ID, wants [
 
 // acceptSynced checks one events frame and hands it to Handler.Accept.
 func (h *Host) acceptSynced(ctx context.Context, p peer.ID, f *protocol.SyncEvents) error {
-	events := make([]*protocol.Signed, len(f.Events))
+	// Events the node holds already are skipped unchecked: an event's ID
+	// is the hash of its body, so a held ID is a held event.
+	ids := make([]protocol.EventID, len(f.Events))
 	for i, b := range f.Events {
-		e, err := protocol.Decode(b)
+		id, err := protocol.PeekID(b)
 		if err != nil {
 			return h.misbehaved(p, fmt.Errorf("room %s: event %d: %w", f.Room, i, err))
 		}
+		ids[i] = id
+	}
+	var fresh [][]byte
+	for i, held := range h.handler.Held(ctx, ids) {
+		if held {
+			h.stats.syncEvents.Add(1)
+			continue
+		}
+		fresh = append(fresh, f.Events[i])
+	}
+	events, err := decodeAll(fresh)
+	if err != nil {
+		return h.misbehaved(p, fmt.Errorf("room %s: %w", f.Room, err))
+	}
+	for _, e := range events {
 		if e.RoomID() != f.Room {
 			return h.misbehaved(p, fmt.Errorf("room %s: event %s is in room %s", f.Room, e.ID, e.RoomID()))
 		}
-		events[i] = e
+	}
+	if len(events) == 0 {
+		return nil
 	}
 	errs := h.handler.Accept(ctx, nodeID(p), f.Room, events)
-	if len(errs) != len(f.Events) {
-		return fmt.Errorf("handler returned %d results for %d events", len(errs), len(f.Events))
+	if len(errs) != len(events) {
+		return fmt.Errorf("handler returned %d results for %d events", len(errs), len(events))
 	}
 	var bad error
 	for i, err := range errs {
@@ -288,7 +309,7 @@ func (h *Host) serve(ctx context.Context, st *syncStream, p peer.ID, req *protoc
 		if w.Unseen {
 			h.reannounce(w.Room)
 		}
-		if len(w.Heads) > 0 && !h.handler.Knows(ctx, w.Heads) {
+		if len(w.Heads) > 0 && slices.Contains(h.handler.Held(ctx, w.Heads), false) {
 			// The requester has events we lack (or a room we left and
 			// were added to again): pull them now, not at our next round.
 			h.schedule(p, w.Room)
@@ -354,4 +375,27 @@ func (h *Host) connAge(p peer.ID) time.Duration {
 		age = max(age, time.Since(c.Stat().Opened))
 	}
 	return age
+}
+
+// decodeAll decodes wires with protocol.Decode on every core: checking
+// signatures is most of what a catch-up costs.
+func decodeAll(wires [][]byte) ([]*protocol.Signed, error) {
+	events := make([]*protocol.Signed, len(wires))
+	errs := make([]error, len(wires))
+	workers := min(runtime.GOMAXPROCS(0), len(wires))
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for i := w; i < len(wires); i += workers {
+				events[i], errs[i] = protocol.Decode(wires[i])
+			}
+		})
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			return nil, fmt.Errorf("event %d: %w", i, err)
+		}
+	}
+	return events, nil
 }
