@@ -66,6 +66,22 @@ type write struct {
 // whether the previous process left it set. Badger locks dir: a second Open
 // of the same directory fails until the first Store is closed.
 func Open(dir string, opt Options) (*Store, error) {
+	opt = opt.withDefaults()
+	db, err := badger.Open(badgerOptions(dir, opt))
+	if err != nil {
+		return nil, fmt.Errorf("open store %s: %w", dir, err)
+	}
+	s := &Store{db: db, log: opt.Logger, maxBatch: opt.MaxBatch,
+		writes: make(chan *write, opt.MaxBatch), done: make(chan struct{})}
+	if err := s.start(); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open store %s: %w", dir, err)
+	}
+	go s.writer()
+	return s, nil
+}
+
+func (opt Options) withDefaults() Options {
 	if opt.Logger == nil {
 		opt.Logger = slog.Default()
 	}
@@ -78,7 +94,13 @@ func Open(dir string, opt Options) (*Store, error) {
 	if opt.MemTableBytes <= 0 {
 		opt.MemTableBytes = 16 << 20
 	}
-	bopt := badger.DefaultOptions(dir).
+	return opt
+}
+
+// badgerOptions are the Badger options of a store in dir; opt has its
+// defaults filled in. Every commit is synced.
+func badgerOptions(dir string, opt Options) badger.Options {
+	return badger.DefaultOptions(dir).
 		WithLogger(badgerLogger{opt.Logger}).
 		WithSyncWrites(true).
 		WithNumVersionsToKeep(1).
@@ -88,18 +110,6 @@ func Open(dir string, opt Options) (*Store, error) {
 		WithNumMemtables(3).
 		WithNumCompactors(2).
 		WithValueLogFileSize(256 << 20)
-	db, err := badger.Open(bopt)
-	if err != nil {
-		return nil, fmt.Errorf("open store %s: %w", dir, err)
-	}
-	s := &Store{db: db, log: opt.Logger, maxBatch: opt.MaxBatch,
-		writes: make(chan *write, opt.MaxBatch), done: make(chan struct{})}
-	if err := s.start(); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("open store %s: %w", dir, err)
-	}
-	go s.writer()
-	return s, nil
 }
 
 func (s *Store) start() error {

@@ -22,6 +22,7 @@ var allowed = map[string][]string{
 	"node/api":       {"node", "protocol", "node/web"},
 	"node/web":       {},
 	"node/nodetest":  {"node", "node/api", "node/p2p", "storage", "protocol"},
+	"node/bench":     {}, // benchmarks: test files only, which these rules do not cover
 	"cmd/horenso":    {"node", "node/api", "protocol"},
 	"cmd/benchtable": {},
 }

@@ -1,0 +1,444 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/horenso/horenso/node"
+	"github.com/horenso/horenso/protocol"
+)
+
+// BenchmarkCrossNodeLatency measures how long a message posted on node A
+// (node.Post, which returns once the message is durable on A) takes to
+// appear on node B's live event stream (GET /api/events over HTTP, as a
+// member of the room with an API token): A's outbox and gossip, B's
+// validation and durable store, B's change feed and the stream's
+// rendering. A posts at 20 msg/s (rate=low) or 1,000 msg/s for 10 s (2 s
+// under -short); the figures are the p50 and p99 over every message, a
+// message the stream never showed counting with the time waited for it.
+// The physical limit is BenchmarkGossipsubLatency in node/p2p: two bare
+// libp2p hosts with Horenso's transports and gossipsub settings,
+// publishing payloads of the same size at the same rates.
+// Goal: p50 ≤ 5 ms, p99 ≤ 25 ms.
+func BenchmarkCrossNodeLatency(b *testing.B) {
+	for _, tc := range []struct {
+		name string
+		rate float64
+	}{{"low", 20}, {"1000", 1000}} {
+		b.Run("rate="+tc.name, func(b *testing.B) {
+			dur := shortOr(10*time.Second, 2*time.Second)
+			var lat []time.Duration
+			for range b.N {
+				lat = append(lat, crossNodeRun(b, tc.rate, dur)...)
+			}
+			b.ReportMetric(quantileMs(lat, 0.5), "p50-ms")
+			b.ReportMetric(quantileMs(lat, 0.99), "p99-ms")
+		})
+	}
+}
+
+// crossNodeRun posts rate msg/s for dur on A and returns each message's
+// latency to B's event stream.
+func crossNodeRun(b *testing.B, rate float64, dur time.Duration) []time.Duration {
+	r := startFedRoom(b, 2)
+	defer r.stop()
+	a, bn := r.nodes[0], r.nodes[1]
+	s := openEvents(b, bn, fedMember)
+	defer s.close()
+
+	ctx := b.Context()
+	n := int(rate * dur.Seconds())
+	sent := make([]time.Time, n) // written by the posting workers
+	recv := make([]time.Time, n)
+	var posting sync.WaitGroup
+	postsDone := make(chan struct{})
+	var posted int
+	begin := time.Now()
+	posting.Go(func() {
+		defer close(postsDone)
+		posted = pace(ctx, n, rate, 64, begin.Add(2*dur), func(i int) {
+			sent[i] = time.Now()
+			if _, err := a.Post(ctx, fedMember, r.room, messageBody(i)); err != nil {
+				b.Error(err)
+			}
+		})
+	})
+
+	// Read the stream until every message posted is on it, or until
+	// grace after the last post.
+	const grace = 20 * time.Second
+	var giveUp <-chan time.Time
+	got, ended := 0, false
+read:
+	for {
+		select {
+		case ar, ok := <-s.arrivals:
+			if !ok {
+				ended = true
+				break read
+			}
+			i, err := bodyNumber(ar.body)
+			if err != nil || i < 0 || i >= n || !recv[i].IsZero() {
+				continue
+			}
+			recv[i] = ar.at
+			if got++; postsDone == nil && got == posted {
+				break read
+			}
+		case <-postsDone:
+			postsDone = nil
+			if got == posted {
+				break read
+			}
+			giveUp = time.After(grace)
+		case <-giveUp:
+			break read
+		}
+	}
+	end := time.Now()
+	posting.Wait()
+	if ended {
+		b.Fatal("B's event stream ended")
+	}
+
+	lat := make([]time.Duration, 0, posted)
+	lost := 0
+	for i := range n {
+		switch {
+		case sent[i].IsZero(): // not posted: the poster fell too far behind
+		case recv[i].IsZero():
+			lost++
+			lat = append(lat, end.Sub(sent[i]))
+		default:
+			lat = append(lat, recv[i].Sub(sent[i]))
+		}
+	}
+	size, err := postSize(ctx, a.Node, r.room)
+	if err != nil {
+		b.Fatal(err)
+	}
+	st, err := bn.Node.Status(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("cross-node at %v msg/s: posted %d of %d, %.0f B/event; %d never reached B's stream within %v of the last post; B: gossip accepted %d, ignored for missing parents %d, dropped %d; %d sync rounds received %d events",
+		rate, posted, n, size, lost, grace, st.Network.GossipAccepted, st.Network.GossipIgnored, st.Network.GossipDropped, st.Network.SyncRounds, st.Network.SyncEvents)
+	return lat
+}
+
+// BenchmarkFanOut measures delivery in a room shared by 10 nodes, each
+// hosting one member, while posts arrive at 1,000 msg/s for 30 s (3 s
+// under -short), spread round-robin over all 10 nodes (100 msg/s each),
+// from 64 concurrent posters: when the nodes cannot keep up, posts start
+// late, and those not started within 10% past the 30 s are not made (the
+// log line says how many were, and at what rate).
+// A message counts as delivered to a node when it appears in that node's
+// change feed (observed in-process with node.WaitChange and node.Changes,
+// not over 10 HTTP event streams). After the posts, gossip gets 5 s to
+// finish; then every node syncs the room with every other, as the next
+// anti-entropy round would, and delivered-% is, for the worst node, the
+// share of the other nodes' posts it then holds. p50-ms and p99-ms are over
+// every (message, receiving node) pair, post call to feed, sync-repaired
+// messages included. The physical limit is BenchmarkGossipsubFanOut in
+// node/p2p: 10 bare gossipsub hosts at the same rate and payload size.
+// Goal: 100%, p99 ≤ 50 ms.
+func BenchmarkFanOut(b *testing.B) {
+	const nodes, rate = 10, 1000.0
+	dur := shortOr(30*time.Second, 3*time.Second)
+	var lat []time.Duration
+	delivered := 100.0
+	for range b.N {
+		l, d := fanOutRun(b, nodes, rate, dur)
+		lat = append(lat, l...)
+		delivered = min(delivered, d)
+	}
+	b.ReportMetric(delivered, "delivered-%")
+	b.ReportMetric(quantileMs(lat, 0.99), "p99-ms")
+	b.ReportMetric(quantileMs(lat, 0.5), "p50-ms")
+}
+
+// feedWatch follows one node's change feed and records when each message
+// of the room first appears in it.
+type feedWatch struct {
+	seen  map[protocol.EventID]time.Time // owned by the watching goroutine until it returns
+	count atomic.Int64                   // len(seen)
+}
+
+// watch records the room's messages on nd after change after until ctx
+// ends.
+func (w *feedWatch) watch(ctx context.Context, nd *node.Node, room protocol.RoomID, after uint64) {
+	for {
+		at, last := time.Now(), nd.LastChange()
+		cs, err := nd.Changes(ctx, fedMember, after, node.MaxPage)
+		if err != nil {
+			return
+		}
+		late := time.Now()
+		for _, c := range cs {
+			after = c.Seq
+			if c.Kind != node.ChangeMessage || c.Room != room {
+				continue
+			}
+			if _, ok := w.seen[c.Event]; ok {
+				continue
+			}
+			if c.Seq <= last {
+				w.seen[c.Event] = at
+			} else { // committed while Changes ran
+				w.seen[c.Event] = late
+			}
+			w.count.Add(1)
+		}
+		if len(cs) == node.MaxPage {
+			continue
+		}
+		after = max(after, last)
+		if err := nd.WaitChange(ctx, after); err != nil {
+			return
+		}
+	}
+}
+
+// fanOutRun runs one fan-out scenario and returns the latencies and the
+// worst node's delivered percentage.
+func fanOutRun(b *testing.B, nodes int, rate float64, dur time.Duration) ([]time.Duration, float64) {
+	r := startFedRoom(b, nodes)
+	defer r.stop()
+	ctx := b.Context()
+
+	watchCtx, stopWatching := context.WithCancel(ctx)
+	watches := make([]*feedWatch, nodes)
+	var watching sync.WaitGroup
+	for k, nd := range r.nodes {
+		w := &feedWatch{seen: map[protocol.EventID]time.Time{}}
+		watches[k] = w
+		after := nd.LastChange()
+		watching.Go(func() { w.watch(watchCtx, nd.Node, r.room, after) })
+	}
+	defer func() {
+		stopWatching()
+		watching.Wait()
+	}()
+
+	n := int(rate * dur.Seconds())
+	sent := make([]time.Time, n)
+	ids := make([]protocol.EventID, n)
+	begin := time.Now()
+	posted := pace(ctx, n, rate, 64, begin.Add(dur+dur/10), func(i int) {
+		sent[i] = time.Now()
+		m, err := r.nodes[i%nodes].Post(ctx, fedMember, r.room, messageBody(i))
+		if err != nil {
+			b.Error(err)
+			sent[i] = time.Time{}
+			return
+		}
+		ids[i] = m.ID
+	})
+	postTime := time.Since(begin)
+
+	complete := func() bool {
+		for _, w := range watches {
+			if w.count.Load() < int64(posted) {
+				return false
+			}
+		}
+		return true
+	}
+	awaitComplete := func(timeout time.Duration) bool {
+		deadline := time.Now().Add(timeout)
+		for !complete() {
+			if time.Now().After(deadline) {
+				return false
+			}
+			time.Sleep(time.Millisecond)
+		}
+		return true
+	}
+	byGossip := 100.0
+	if !awaitComplete(5 * time.Second) {
+		for _, w := range watches {
+			byGossip = min(byGossip, 100*float64(w.count.Load())/float64(posted))
+		}
+		r.syncAll(b)
+		awaitComplete(60 * time.Second)
+	}
+	var drops, sendDrops, outboxDrops, ignored, syncRounds, syncEvents uint64
+	for _, nd := range r.nodes {
+		st, err := nd.Node.Status(ctx)
+		if err != nil {
+			b.Fatal(err)
+		}
+		drops += st.Network.GossipDropped
+		sendDrops += st.Network.GossipSendDropped
+		outboxDrops += st.OutboxDropped
+		ignored += st.Network.GossipIgnored
+		syncRounds += st.Network.SyncRounds
+		syncEvents += st.Network.SyncEvents
+	}
+	stopWatching()
+	watching.Wait()
+
+	var lat []time.Duration
+	delivered := 100.0
+	for k, w := range watches {
+		want, have := 0, 0
+		for i := range n {
+			if i%nodes == k || sent[i].IsZero() {
+				continue
+			}
+			want++
+			if at, ok := w.seen[ids[i]]; ok {
+				have++
+				lat = append(lat, at.Sub(sent[i]))
+			}
+		}
+		if want > 0 {
+			delivered = min(delivered, 100*float64(have)/float64(want))
+		}
+	}
+	size, err := postSize(ctx, r.nodes[0].Node, r.room)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("fan-out: %d nodes posted %d of %d in %v (%.0f msg/s), %.0f B/event; worst node held %.1f%% (own posts included) 5 s after the last post, before the sync repair; all nodes: gossip dropped %d, ignored for missing parents %d, send queue dropped %d, outbox dropped %d; %d sync rounds received %d events",
+		nodes, posted, n, postTime.Round(time.Millisecond), float64(posted)/postTime.Seconds(), size, byGossip, drops, ignored, sendDrops, outboxDrops, syncRounds, syncEvents)
+	return lat, delivered
+}
+
+// BenchmarkCatchUp measures catching up after downtime: node B is stopped
+// while node A's member posts 100,000 messages (5,000 under -short, by 128
+// concurrent node.Post calls); then the time from B's Start (open the
+// store, listen, dial A, sync) until B holds every event, that is, until
+// its heads of the room are A's. events is how many events B lacked, MB
+// their wire bytes (what A's sync streams, without frame and transport
+// overhead), events/s events over catchup-s. The physical limit is
+// BenchmarkStreamTransfer in node/p2p: the same number of bytes over one
+// raw libp2p stream between two hosts. Goal: ≤ 5 s for 100,000 events.
+func BenchmarkCatchUp(b *testing.B) {
+	events := shortOr(100_000, 5_000)
+	var took time.Duration
+	var lacked, bytes int
+	for range b.N {
+		d, e, by := catchUpRun(b, events)
+		took += d
+		lacked += e
+		bytes += by
+	}
+	secs := took.Seconds() / float64(b.N)
+	b.ReportMetric(secs, "catchup-s")
+	b.ReportMetric(float64(lacked)/float64(b.N), "events")
+	b.ReportMetric(float64(bytes)/1e6/float64(b.N), "MB")
+	b.ReportMetric(float64(lacked)/float64(b.N)/secs, "events/s")
+}
+
+// catchUpRun runs one catch-up and returns how long it took, how many
+// events B lacked and their wire size.
+func catchUpRun(b *testing.B, events int) (took time.Duration, lacked, bytes int) {
+	r := startFedRoom(b, 2)
+	defer r.stop()
+	a, bn := r.nodes[0], r.nodes[1]
+	ctx := b.Context()
+
+	had, err := bn.Heads(ctx, r.room)
+	if err != nil {
+		b.Fatal(err)
+	}
+	bn.Stop()
+	const writers = 128
+	var next atomic.Int64
+	var posting sync.WaitGroup
+	begin := time.Now()
+	for range writers {
+		posting.Go(func() {
+			for i := next.Add(1) - 1; i < int64(events); i = next.Add(1) - 1 {
+				if _, err := a.Post(ctx, fedMember, r.room, messageBody(int(i))); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	}
+	posting.Wait()
+	postTime := time.Since(begin)
+	want, err := a.Heads(ctx, r.room)
+	if err != nil {
+		b.Fatal(err)
+	}
+	sortIDs(want)
+
+	start := time.Now()
+	bn.Start()
+	wctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
+	defer cancel()
+	for {
+		last := bn.LastChange()
+		hs, err := bn.Heads(wctx, r.room)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if sortIDs(hs); slices.Equal(hs, want) {
+			break
+		}
+		if err := bn.WaitChange(wctx, last); err != nil {
+			b.Fatalf("B did not catch up within 5 minutes: heads %v, want %v", hs, want)
+		}
+	}
+	took = time.Since(start)
+
+	if ma, mb := r.messages(b, a), r.messages(b, bn); ma != mb {
+		b.Fatalf("after catching up, A holds %d messages and B %d", ma, mb)
+	}
+	err = a.Missing(ctx, r.room, had, func(wire []byte) error {
+		lacked++
+		bytes += len(wire)
+		return nil
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("catch-up: A posted %d in %v (%.0f/s); B caught up %d events, %d bytes (%.0f B/event), in %v",
+		events, postTime.Round(time.Millisecond), float64(events)/postTime.Seconds(), lacked, bytes, float64(bytes)/float64(lacked), took.Round(time.Millisecond))
+	return took, lacked, bytes
+}
+
+// postSize returns the average wire size of the benchmark's message posts
+// in room (not the warm-up's), as nd holds them.
+func postSize(ctx context.Context, nd *node.Node, room protocol.RoomID) (float64, error) {
+	var count, bytes int
+	err := nd.Missing(ctx, room, nil, func(wire []byte) error {
+		e, err := protocol.DecodeStored(wire)
+		if err != nil {
+			return err
+		}
+		if p, ok := e.Content.(*protocol.MessagePost); ok && strings.HasPrefix(p.Body, "message ") {
+			count++
+			bytes += len(wire)
+		}
+		return nil
+	})
+	if count == 0 {
+		return 0, err
+	}
+	return float64(bytes) / float64(count), err
+}
+
+// bodyNumber returns i for the body messageBody(i).
+func bodyNumber(body string) (int, error) {
+	s, ok := strings.CutPrefix(body, "message ")
+	if i := strings.IndexByte(s, ':'); ok && i > 0 {
+		return strconv.Atoi(s[:i])
+	}
+	return 0, fmt.Errorf("not a benchmark message: %q", body)
+}
+
+// sortIDs sorts event IDs by their bytes.
+func sortIDs(ids []protocol.EventID) {
+	slices.SortFunc(ids, func(x, y protocol.EventID) int { return strings.Compare(string(x[:]), string(y[:])) })
+}

@@ -1,0 +1,304 @@
+// Package bench measures Horenso nodes against the physical limits of the
+// machine they run on (issue 6). Each benchmark does a fixed amount of work
+// per iteration and reports its figures with b.ReportMetric, so that runs
+// with -count give a median and a spread; -short makes every scenario
+// small enough for a quick run. The single-node benchmarks are in
+// node_test.go and set against the raw Badger benchmarks of package
+// storage; the federation benchmarks are in federation_bench_test.go. The
+// package holds only tests.
+package bench
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/horenso/horenso/node"
+	"github.com/horenso/horenso/node/api"
+	"github.com/horenso/horenso/protocol"
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if store.tmp != "" {
+		os.RemoveAll(store.tmp)
+	}
+	os.Exit(code)
+}
+
+// shortOr returns full, or quick under -short.
+func shortOr[T any](full, quick T) T {
+	if testing.Short() {
+		return quick
+	}
+	return full
+}
+
+// bodyBytes is the size of every message body the benchmarks post.
+const bodyBytes = 100
+
+// messageBody returns a bodyBytes-long message body numbered i.
+func messageBody(i int) string {
+	s := fmt.Sprintf("message %d: ", i)
+	return s + strings.Repeat("lorem ipsum dolor sit amet ", bodyBytes/27+1)[:bodyBytes-len(s)]
+}
+
+// running is a node served by Run, with its HTTP API as an in-process
+// handler.
+type running struct {
+	*node.Node
+	api  *api.Server
+	stop func() error // stops Run and closes the node
+}
+
+// benchLog is the log of the benchmark nodes: warnings and errors only,
+// since a benchmark's b.Log output is always printed.
+var benchLog = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+
+// start opens the node in dir, which node.Init set up, and runs it until
+// stop, as `horenso run` does but without the HTTP listener. The API has
+// no rate limit.
+func start(dir string) (*running, error) {
+	n, err := node.New(node.Config{DataDir: dir, Logger: benchLog})
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- n.Run(ctx) }()
+	select {
+	case <-n.Ready():
+	case err := <-done:
+		cancel()
+		return nil, errors.Join(fmt.Errorf("run node: %w", err), n.Close())
+	}
+	r := &running{Node: n, api: api.New(n, api.Config{Logger: benchLog, RateLimit: -1})}
+	r.stop = func() error {
+		cancel()
+		err := <-done
+		return errors.Join(err, n.Close())
+	}
+	return r, nil
+}
+
+// seeded is a node data directory holding a room with many messages,
+// closed.
+type seeded struct {
+	dir   string
+	room  protocol.RoomID
+	alias uint64 // the room's ChatWork room_id
+	token string // API token of the room's local member, "reader"
+	msgs  int
+}
+
+// store is the one seeded directory of the test process: made by the
+// first benchmark that needs it, reused by the others and by every run of
+// -count, removed by TestMain.
+var store struct {
+	once sync.Once
+	tmp  string
+	s    *seeded
+	err  error
+}
+
+// seededMessages is how many messages the seeded room holds.
+func seededMessages() int { return shortOr(1_000_000, 20_000) }
+
+// seededStore returns the process's seeded directory, making it on first
+// use.
+func seededStore(b *testing.B) *seeded {
+	b.Helper()
+	store.once.Do(func() {
+		t0 := time.Now()
+		store.tmp, store.err = os.MkdirTemp("", "horenso-bench-")
+		if store.err == nil {
+			store.s, store.err = seed(filepath.Join(store.tmp, "node"), seededMessages())
+		}
+		if store.err == nil {
+			b.Logf("seeded %d messages in %v", store.s.msgs, time.Since(t0).Round(time.Millisecond))
+		}
+	})
+	if store.err != nil {
+		b.Fatalf("seed store: %v", store.err)
+	}
+	return store.s
+}
+
+// seedLanes is how many chains of messages seed builds side by side. Each
+// chain's events are signed and checked one after another, since each
+// names the one before as its parent; several chains keep both cores
+// busy.
+const seedLanes = 4
+
+// seedBatch is how many events seed hands AcceptRemote at a time.
+const seedBatch = 1024
+
+// seed makes a node in dir whose account "reader" shares a group room
+// with "poster", an account of a partner node, which posts msgs messages
+// in it. The partner's messages are real signed events, stored through
+// the node's real path for partners' events (AcceptRemote: decode, verify
+// the signature, check the room rules, store, in batches). They form
+// seedLanes concurrent chains, as posts from several nodes that did not
+// see each other's would.
+func seed(dir string, msgs int) (*seeded, error) {
+	if _, err := node.Init(dir, "Bench"); err != nil {
+		return nil, err
+	}
+	r, err := start(dir)
+	if err != nil {
+		return nil, err
+	}
+	s, err := seedRunning(r, dir, msgs)
+	if serr := r.stop(); err == nil && serr != nil {
+		err = fmt.Errorf("stop seeded node: %w", serr)
+	}
+	return s, err
+}
+
+func seedRunning(r *running, dir string, msgs int) (*seeded, error) {
+	ctx := context.Background()
+	if _, err := r.CreateAccount(ctx, node.NewAccount{Handle: "reader"}); err != nil {
+		return nil, err
+	}
+	token, err := r.CreateToken(ctx, "reader", "bench")
+	if err != nil {
+		return nil, err
+	}
+	partner, err := newSigner("poster")
+	if err != nil {
+		return nil, err
+	}
+	room, err := r.CreateRoom(ctx, "reader", node.NewRoom{Name: "Bench",
+		Members: []node.MemberSpec{{Account: protocol.NewAccountID(partner.origin, partner.author)}}})
+	if err != nil {
+		return nil, err
+	}
+	heads, err := r.Heads(ctx, room.ID)
+	if err != nil || len(heads) != 1 {
+		return nil, errors.Join(err, fmt.Errorf("new room has heads %v", heads))
+	}
+	t0 := time.Now().UnixMilli() - int64(msgs)
+	err = concurrently(seedLanes, func(lane int) error {
+		prev, depth := heads[0], uint64(1)
+		for i := lane; i < msgs; {
+			var wires [][]byte
+			for ; i < msgs && len(wires) < seedBatch; i += seedLanes {
+				id, wire, err := partner.post(room.ID, prev, depth, t0+int64(i), messageBody(i))
+				if err != nil {
+					return err
+				}
+				wires = append(wires, wire)
+				prev, depth = id, depth+1
+			}
+			errs, err := r.AcceptRemote(ctx, partner.origin, room.ID, wires)
+			if err != nil {
+				return err
+			}
+			if err := errors.Join(errs...); err != nil {
+				return fmt.Errorf("partner events refused: %w", err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	v, err := r.Room(ctx, "reader", room.ID)
+	if err != nil {
+		return nil, err
+	}
+	if v.Messages != uint64(msgs) {
+		return nil, fmt.Errorf("seeded room holds %d messages, want %d", v.Messages, msgs)
+	}
+	return &seeded{dir: dir, room: room.ID, alias: v.Alias, token: token, msgs: msgs}, nil
+}
+
+// signer makes a partner node's message.post events.
+type signer struct {
+	key    ed25519.PrivateKey
+	origin protocol.NodeID
+	author protocol.Handle
+}
+
+func newSigner(author protocol.Handle) (*signer, error) {
+	pub, key, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	return &signer{key: key, origin: protocol.NodeIDFromKey(pub), author: author}, nil
+}
+
+// post returns the ID and wire form of a message.post in room with the
+// single parent prev.
+func (s *signer) post(room protocol.RoomID, prev protocol.EventID, depth uint64, at int64, body string) (protocol.EventID, []byte, error) {
+	e, err := protocol.Sign(s.key, protocol.Event{Room: room, Author: s.author, Prev: []protocol.EventID{prev}, Depth: depth, Time: at},
+		&protocol.MessagePost{Body: body})
+	if err != nil {
+		return protocol.EventID{}, nil, err
+	}
+	return e.ID, e.Wire(), nil
+}
+
+// concurrently runs fn(0) … fn(n-1) in n goroutines and returns their
+// errors joined.
+func concurrently(n int, fn func(i int) error) error {
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() { errs[i] = fn(i) })
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// quantileUs returns the q-quantile (nearest rank) of ds in microseconds,
+// sorting ds.
+func quantileUs(ds []time.Duration, q float64) float64 {
+	slices.Sort(ds)
+	i := min(len(ds)-1, max(0, int(q*float64(len(ds))+0.5)-1))
+	return float64(ds[i]) / float64(time.Microsecond)
+}
+
+// dirSize is the sum of the sizes of the files under dir.
+func dirSize(dir string) (int64, error) {
+	var total int64
+	err := filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		total += info.Size()
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("size of %s: %w", dir, err)
+	}
+	return total, nil
+}
+
+// serveGet serves GET path as the holder of token, in process, and
+// returns the response and how long the handler took.
+func serveGet(h http.Handler, path, token string) (*httptest.ResponseRecorder, time.Duration) {
+	req := httptest.NewRequest(http.MethodGet, path, nil)
+	req.Header.Set("X-ChatWorkToken", token)
+	w := httptest.NewRecorder()
+	start := time.Now()
+	h.ServeHTTP(w, req)
+	return w, time.Since(start)
+}
