@@ -128,8 +128,8 @@ read:
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.Logf("cross-node at %v msg/s: posted %d of %d, %.0f B/event; %d never reached B's stream within %v of the last post; B: gossip accepted %d, ignored for missing parents %d, dropped %d; %d sync rounds received %d events",
-		rate, posted, n, size, lost, grace, st.Network.GossipAccepted, st.Network.GossipIgnored, st.Network.GossipDropped, st.Network.SyncRounds, st.Network.SyncEvents)
+	b.Logf("cross-node at %v msg/s: posted %d of %d, %.0f B/event; %d never reached B's stream within %v of the last post; B: gossip accepted %d, orphaned %d (adopted %d, given up %d), dropped %d; %d sync rounds received %d events",
+		rate, posted, n, size, lost, grace, st.Network.GossipAccepted, st.Network.GossipOrphaned, st.Network.GossipAdopted, st.Network.GossipIgnored, st.Network.GossipDropped, st.Network.SyncRounds, st.Network.SyncEvents)
 	return lat
 }
 
@@ -269,7 +269,7 @@ func fanOutRun(b *testing.B, nodes int, rate float64, dur time.Duration) ([]time
 		r.syncAll(b)
 		awaitComplete(60 * time.Second)
 	}
-	var drops, sendDrops, outboxDrops, ignored, syncRounds, syncEvents uint64
+	var drops, sendDrops, outboxDrops, orphaned, adopted, ignored, syncRounds, syncEvents uint64
 	for _, nd := range r.nodes {
 		st, err := nd.Node.Status(ctx)
 		if err != nil {
@@ -278,6 +278,8 @@ func fanOutRun(b *testing.B, nodes int, rate float64, dur time.Duration) ([]time
 		drops += st.Network.GossipDropped
 		sendDrops += st.Network.GossipSendDropped
 		outboxDrops += st.OutboxDropped
+		orphaned += st.Network.GossipOrphaned
+		adopted += st.Network.GossipAdopted
 		ignored += st.Network.GossipIgnored
 		syncRounds += st.Network.SyncRounds
 		syncEvents += st.Network.SyncEvents
@@ -307,8 +309,8 @@ func fanOutRun(b *testing.B, nodes int, rate float64, dur time.Duration) ([]time
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.Logf("fan-out: %d nodes posted %d of %d in %v (%.0f msg/s), %.0f B/event; worst node held %.1f%% (own posts included) 5 s after the last post, before the sync repair; all nodes: gossip dropped %d, ignored for missing parents %d, send queue dropped %d, outbox dropped %d; %d sync rounds received %d events",
-		nodes, posted, n, postTime.Round(time.Millisecond), float64(posted)/postTime.Seconds(), size, byGossip, drops, ignored, sendDrops, outboxDrops, syncRounds, syncEvents)
+	b.Logf("fan-out: %d nodes posted %d of %d in %v (%.0f msg/s), %.0f B/event; worst node held %.1f%% (own posts included) 5 s after the last post, before the sync repair; all nodes: gossip dropped %d, orphaned %d (adopted %d, given up %d), send queue dropped %d, outbox dropped %d; %d sync rounds received %d events",
+		nodes, posted, n, postTime.Round(time.Millisecond), float64(posted)/postTime.Seconds(), size, byGossip, drops, orphaned, adopted, ignored, sendDrops, outboxDrops, syncRounds, syncEvents)
 	return lat, delivered
 }
 

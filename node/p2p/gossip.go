@@ -253,6 +253,14 @@ func (h *Host) validator(id protocol.RoomID) pubsub.ValidatorEx {
 		if len(data) > protocol.MaxEventSize {
 			return reject("too large", fmt.Errorf("%d bytes", len(data)))
 		}
+		// Mark the event in flight before the costly signature check, so
+		// that a child arriving meanwhile waits for it (inflight.wait).
+		eid, err := protocol.PeekID(data)
+		if err != nil {
+			return reject("decode", err)
+		}
+		done := h.events.start(eid)
+		defer done()
 		e, err := protocol.Decode(data)
 		if err != nil {
 			return reject("decode", err)
@@ -270,8 +278,6 @@ func (h *Host) validator(id protocol.RoomID) pubsub.ValidatorEx {
 				h.accept1(ctx, from, id, e)
 			}
 		}
-		done := h.events.start(e.ID)
-		defer done()
 		err = h.accept1(ctx, from, id, e)
 		var miss *protocol.MissingError
 		if errors.As(err, &miss) && h.events.wait(ctx, miss.IDs) {
@@ -283,11 +289,14 @@ func (h *Host) validator(id protocol.RoomID) pubsub.ValidatorEx {
 		case err == nil:
 			h.stats.gossipAccepted.Add(1)
 			rc.accepted.Add(1)
+			h.adopt(ctx, e.ID)
 			return pubsub.ValidationAccept
 		case errors.As(err, &miss):
-			h.stats.gossipIgnored.Add(1)
-			log.Debug("gossip event misses parents; syncing", "event", e.ID, "missing", len(miss.IDs))
-			h.schedule(from, id)
+			// Not forwarded: peers get it from their own mesh, or by
+			// sync.
+			h.stats.gossipOrphaned.Add(1)
+			log.Debug("gossip event misses parents; waiting for them", "event", e.ID, "missing", len(miss.IDs))
+			h.orphaned(context.WithoutCancel(ctx), &orphan{e: e, from: from, parked: time.Now()}, miss.IDs)
 			return pubsub.ValidationIgnore
 		case ctx.Err() != nil:
 			return pubsub.ValidationIgnore

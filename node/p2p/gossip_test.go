@@ -53,7 +53,7 @@ func TestGossipOnlyReachesSharingNodes(t *testing.T) {
 	publish(t, a, posts(t, ka, "alice", room, []protocol.Order{create.Order()}, 50)...)
 	waitFor(t, "b to hold a's posts", func() bool {
 		st := b.Stats()
-		return fb.count(room) == 51 && st.GossipAccepted+st.GossipIgnored == 50
+		return fb.count(room) == 51 && st.GossipAccepted+st.GossipAdopted+st.GossipIgnored == 50
 	})
 	publish(t, b, posts(t, kb, "bob", room, fb.heads(room), 5)...)
 	waitFor(t, "a to hold b's posts", func() bool { return fa.count(room) == 56 })
@@ -76,9 +76,44 @@ func TestGossipOnlyReachesSharingNodes(t *testing.T) {
 	}
 }
 
+// TestOrphanWaitsForParent publishes a child before its parent: the
+// receiver keeps the child until the parent arrives by gossip, then
+// accepts both, without a sync round.
+func TestOrphanWaitsForParent(t *testing.T) {
+	ka, kb := keyOf("a"), keyOf("b")
+	ida, idb := idOf(ka), idOf(kb)
+	create := newRoom(t, ka, 3, idb)
+	room := create.RoomID()
+	fa, fb := newFakeNode(ida), newFakeNode(idb)
+	fa.view(room, ida, idb)
+	fb.view(room, ida, idb)
+	fa.add(t, create)
+	fb.add(t, create)
+	a, b := startHost(t, "a", fa), startHost(t, "b", fb)
+	pair(t, a, b, "tcp")
+	waitFor(t, "connection sync rounds", func() bool { return a.Stats().SyncServed > 0 && b.Stats().SyncServed > 0 })
+	waitFor(t, "a to see b's subscription", func() bool { _, ok := a.sees(room, b.self); return ok })
+
+	es := posts(t, ka, "alice", room, []protocol.Order{create.Order()}, 2)
+	fa.add(t, es...)
+	rounds := b.Stats().SyncRounds
+	if err := a.Publish(t.Context(), room, es[1].Wire()); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "b to keep the orphan", func() bool { return b.Stats().GossipOrphaned == 1 })
+	if err := a.Publish(t.Context(), room, es[0].Wire()); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "b to hold both posts", func() bool { return fb.count(room) == 3 })
+	st := b.Stats()
+	if st.GossipAccepted != 1 || st.GossipAdopted != 1 || st.GossipIgnored != 0 || st.SyncRounds != rounds {
+		t.Errorf("b's stats: %+v (rounds before: %d); want the parent accepted, the child adopted, no sync", st, rounds)
+	}
+}
+
 // TestMissingParentsTriggerSync publishes an event whose parent the
-// receiver lacks: the receiver ignores it, syncs the room with the sender
-// and ends up with both.
+// receiver lacks and never gossips it: the receiver keeps it for a while,
+// then syncs the room with the sender and ends up with both.
 func TestMissingParentsTriggerSync(t *testing.T) {
 	ka, kb := keyOf("a"), keyOf("b")
 	ida, idb := idOf(ka), idOf(kb)
@@ -102,7 +137,7 @@ func TestMissingParentsTriggerSync(t *testing.T) {
 	publish(t, a, es[1])
 	waitFor(t, "b to sync both posts", func() bool { return fb.count(room) == 3 && b.Stats().SyncEvents > 0 })
 	st := b.Stats()
-	if st.GossipIgnored != 1 || st.GossipRejected != 0 || st.SyncRounds <= rounds || st.SyncEvents == 0 {
+	if st.GossipOrphaned != 1 || st.GossipIgnored != 1 || st.GossipRejected != 0 || st.SyncRounds <= rounds || st.SyncEvents == 0 {
 		t.Errorf("b's stats: %+v (rounds before: %d)", st, rounds)
 	}
 }

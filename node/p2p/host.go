@@ -183,6 +183,7 @@ type Host struct {
 	listen  []ma.Multiaddr
 	stats   stats
 	events  inflight
+	orphans orphanage
 
 	started   atomic.Bool
 	ready     chan struct{} // closed once listening, or when Run returns
@@ -432,6 +433,7 @@ func (h *Host) Run(ctx context.Context) error {
 		}
 	}
 	h.joinMu.Unlock()
+	loops.Go(func() { h.sweepOrphans(ctx) })
 	h.log.Info("p2p host listening", "id", h.id, "addrs", h.Addrs(), "rooms", len(rooms))
 	h.readyOnce.Do(func() { close(h.ready) })
 

@@ -13,7 +13,9 @@ type Stats struct {
 	GossipReceived    uint64 `json:"gossip_received"`     // messages that reached a validator
 	GossipAccepted    uint64 `json:"gossip_accepted"`     // … that the Handler stored or already had
 	GossipRejected    uint64 `json:"gossip_rejected"`     // invalid: too large, undecodable, wrong room, refused by the Handler or by pubsub's checks
-	GossipIgnored     uint64 `json:"gossip_ignored"`      // … whose parents were unknown; a sync was scheduled
+	GossipOrphaned    uint64 `json:"gossip_orphaned"`     // … whose parents were unknown: kept up to a second for them to arrive
+	GossipAdopted     uint64 `json:"gossip_adopted"`      // orphans accepted once their parents arrived
+	GossipIgnored     uint64 `json:"gossip_ignored"`      // orphans whose parents did not arrive in time (or with too many waiting): a sync was scheduled
 	GossipDuplicates  uint64 `json:"gossip_duplicates"`   // messages pubsub dropped as already seen
 	GossipDropped     uint64 `json:"gossip_dropped"`      // messages pubsub dropped unvalidated: validation queue full or throttled
 	GossipSendDropped uint64 `json:"gossip_send_dropped"` // RPCs pubsub dropped because a peer's outbound queue was full
@@ -46,6 +48,7 @@ type RoomStats struct {
 
 type stats struct {
 	gossipReceived, gossipAccepted, gossipRejected, gossipIgnored atomic.Uint64
+	gossipOrphaned, gossipAdopted                                 atomic.Uint64
 	gossipDuplicates, gossipDropped, gossipSendDropped            atomic.Uint64
 	syncRounds, syncRequests, syncFrames, syncEvents, syncParked  atomic.Uint64
 	syncRefused, syncServed, syncMisbehaved                       atomic.Uint64
@@ -86,6 +89,7 @@ func (h *Host) Stats() Stats {
 	out := Stats{
 		GossipReceived: s.gossipReceived.Load(), GossipAccepted: s.gossipAccepted.Load(),
 		GossipRejected: s.gossipRejected.Load(), GossipIgnored: s.gossipIgnored.Load(),
+		GossipOrphaned: s.gossipOrphaned.Load(), GossipAdopted: s.gossipAdopted.Load(),
 		GossipDuplicates: s.gossipDuplicates.Load(), GossipDropped: s.gossipDropped.Load(),
 		GossipSendDropped: s.gossipSendDropped.Load(),
 		SyncRounds:        s.syncRounds.Load(), SyncRequests: s.syncRequests.Load(), SyncFrames: s.syncFrames.Load(),

@@ -220,6 +220,7 @@ func (h *Host) acceptSynced(ctx context.Context, p peer.ID, f *protocol.SyncEven
 		switch {
 		case err == nil:
 			h.stats.syncEvents.Add(1)
+			h.adopt(ctx, events[i].ID)
 		case errors.As(err, &miss):
 			h.stats.syncParked.Add(1)
 		case ctx.Err() != nil:
@@ -311,8 +312,9 @@ func (h *Host) serve(ctx context.Context, st *syncStream, p peer.ID, req *protoc
 		}
 		if len(w.Heads) > 0 && slices.Contains(h.handler.Held(ctx, w.Heads), false) {
 			// The requester has events we lack (or a room we left and
-			// were added to again): pull them now, not at our next round.
-			h.schedule(p, w.Room)
+			// were added to again): pull them back, unless gossip brings
+			// them first, as it mostly does while the room is busy.
+			h.orphans.pullLater(p, w.Room, w.Heads)
 		}
 	}
 	if err := st.write(&done); err != nil {

@@ -1,0 +1,247 @@
+package p2p
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/horenso/horenso/protocol"
+)
+
+// Gossip events whose parents the node lacks wait for them in the host's
+// orphanage. Under load gossip often delivers a child before its parent:
+// they travel different paths through the mesh, and the parent follows
+// within milliseconds. Asking for a sync at once, as an event with
+// unknown parents otherwise needs, made each such event cost a sync round
+// that mostly fetched what gossip was about to deliver.
+const (
+	// orphanWait is how long an orphan waits for its parents before the
+	// host makes a sync of its room with the peer it came from due.
+	orphanWait = time.Second
+	// maxOrphans bounds the orphans waiting at once, across rooms; an
+	// event over it is not kept, and a sync is made due at once.
+	maxOrphans = 4096
+)
+
+// The same wait applies to a sync request naming heads this node lacks:
+// the requester has events this node does not, usually ones gossip is
+// delivering at that moment. A pull-back sync of the room is made due only
+// if they are still missing orphanWait later.
+
+// orphan is a checked gossip event whose parents were missing.
+type orphan struct {
+	e      *protocol.Signed
+	from   peer.ID
+	parked time.Time
+}
+
+// orphanage holds the orphans, by the parents they wait for. An orphan
+// waiting for several parents is listed under each; whichever arrives
+// first retries it, and it is parked again if others are still missing.
+type orphanage struct {
+	mu      sync.Mutex
+	waiting map[protocol.EventID][]*orphan // by missing parent
+	queue   []*orphan                      // by parked time, adopted ones included until swept
+	adopted map[*orphan]bool
+	pulls   map[pullKey]*pull // pull-backs waiting, one per peer and room
+}
+
+type pullKey struct {
+	p    peer.ID
+	room protocol.RoomID
+}
+
+// pull is a pull-back waiting: heads are the requester's latest.
+type pull struct {
+	heads []protocol.EventID
+	since time.Time
+}
+
+// pullLater notes that p has heads of room this node lacks. A pull already
+// waiting for p and room keeps its time and takes the newer heads.
+func (a *orphanage) pullLater(p peer.ID, room protocol.RoomID, heads []protocol.EventID) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.pulls == nil {
+		a.pulls = make(map[pullKey]*pull)
+	}
+	k := pullKey{p, room}
+	if w := a.pulls[k]; w != nil {
+		w.heads = heads
+		return
+	}
+	a.pulls[k] = &pull{heads: heads, since: time.Now()}
+}
+
+// duePulls removes and returns the pull-backs waiting since before cutoff.
+func (a *orphanage) duePulls(cutoff time.Time) map[pullKey]*pull {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	var out map[pullKey]*pull
+	for k, w := range a.pulls {
+		if w.since.Before(cutoff) {
+			if out == nil {
+				out = make(map[pullKey]*pull)
+			}
+			out[k] = w
+			delete(a.pulls, k)
+		}
+	}
+	return out
+}
+
+// park keeps o until one of missing arrives or it expires; it reports
+// false, keeping nothing, if the orphanage is full.
+func (a *orphanage) park(o *orphan, missing []protocol.EventID) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if len(a.queue) >= maxOrphans {
+		return false
+	}
+	if a.waiting == nil {
+		a.waiting = make(map[protocol.EventID][]*orphan)
+		a.adopted = make(map[*orphan]bool)
+	}
+	for _, id := range missing {
+		a.waiting[id] = append(a.waiting[id], o)
+	}
+	a.queue = append(a.queue, o)
+	return true
+}
+
+// take removes and returns the orphans waiting for parent, each once.
+func (a *orphanage) take(parent protocol.EventID) []*orphan {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	var out []*orphan
+	for _, o := range a.waiting[parent] {
+		if !a.adopted[o] {
+			a.adopted[o] = true
+			out = append(out, o)
+		}
+	}
+	delete(a.waiting, parent)
+	return out
+}
+
+// expire removes the orphans parked before cutoff and returns those not
+// taken.
+func (a *orphanage) expire(cutoff time.Time) []*orphan {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	n := 0
+	for n < len(a.queue) && a.queue[n].parked.Before(cutoff) {
+		n++
+	}
+	if n == 0 {
+		return nil
+	}
+	old := a.queue[:n]
+	a.queue = append(a.queue[:0:0], a.queue[n:]...)
+	gone := make(map[*orphan]bool, n)
+	var out []*orphan
+	for _, o := range old {
+		gone[o] = true
+		if !a.adopted[o] {
+			out = append(out, o)
+		}
+		delete(a.adopted, o)
+	}
+	for id, os := range a.waiting {
+		kept := os[:0]
+		for _, o := range os {
+			if !gone[o] {
+				kept = append(kept, o)
+			}
+		}
+		if len(kept) == 0 {
+			delete(a.waiting, id)
+		} else {
+			a.waiting[id] = kept
+		}
+	}
+	return out
+}
+
+// orphaned parks o, whose parents missing the node lacks. If the
+// orphanage is full it makes a sync due instead. A parent accepted
+// between the Handler's answer and the parking would not wake o, so o is
+// retried at once if any of missing is held now.
+func (h *Host) orphaned(ctx context.Context, o *orphan, missing []protocol.EventID) {
+	if !h.orphans.park(o, missing) {
+		h.stats.gossipIgnored.Add(1)
+		h.schedule(o.from, o.e.RoomID())
+		return
+	}
+	for i, held := range h.handler.Held(ctx, missing) {
+		if held {
+			h.adopt(ctx, missing[i])
+			return
+		}
+	}
+}
+
+// adopt retries the orphans waiting for parent, which the node now holds,
+// and, as each is accepted, the orphans waiting for it.
+func (h *Host) adopt(ctx context.Context, parent protocol.EventID) {
+	work := []protocol.EventID{parent}
+	for len(work) > 0 {
+		id := work[len(work)-1]
+		work = work[:len(work)-1]
+		for _, o := range h.orphans.take(id) {
+			err := h.accept1(ctx, o.from, o.e.RoomID(), o.e)
+			var miss *protocol.MissingError
+			switch {
+			case err == nil:
+				h.stats.gossipAdopted.Add(1)
+				h.stats.room(o.e.RoomID()).accepted.Add(1)
+				work = append(work, o.e.ID)
+			case errors.As(err, &miss):
+				// Another parent is still missing: wait on, from the
+				// time it was first parked.
+				h.orphaned(ctx, &orphan{e: o.e, from: o.from, parked: o.parked}, miss.IDs)
+			default:
+				// Its parents are in and it is refused still, or the node
+				// failed to store it: a sync settles it.
+				h.log.Debug("orphan refused", "event", o.e.ID, "err", err)
+				h.schedule(o.from, o.e.RoomID())
+			}
+		}
+	}
+}
+
+// sweepOrphans expires orphans that waited orphanWait in vain, making a
+// sync of their rooms with the peers they came from due, and makes the
+// pull-backs due whose heads are still missing after orphanWait, until
+// ctx ends.
+func (h *Host) sweepOrphans(ctx context.Context) {
+	t := time.NewTicker(orphanWait / 4)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			cutoff := now.Add(-orphanWait)
+			seen := map[pullKey]bool{}
+			for _, o := range h.orphans.expire(cutoff) {
+				h.stats.gossipIgnored.Add(1)
+				k := pullKey{o.from, o.e.RoomID()}
+				if !seen[k] {
+					seen[k] = true
+					h.schedule(k.p, k.room)
+				}
+			}
+			for k, w := range h.orphans.duePulls(cutoff) {
+				if !seen[k] && slices.Contains(h.handler.Held(ctx, w.heads), false) {
+					seen[k] = true
+					h.schedule(k.p, k.room)
+				}
+			}
+		}
+	}
+}
