@@ -26,7 +26,7 @@
 // signature included), that its room is the topic's room, and then hands
 // it to [Handler.Accept], which checks the room rules and stores it. An
 // event whose parents are unknown is ignored (not forwarded, no penalty)
-// and kept as an orphan for up to a second: under load gossip often
+// and kept as an orphan for a moment (Config.OrphanWait): under load gossip often
 // delivers a child just before its parent, and the orphan is accepted as
 // soon as its parents are. One whose parents do not come in time makes a
 // sync of its room with the peer it came from due.

@@ -89,7 +89,10 @@ func TestOrphanWaitsForParent(t *testing.T) {
 	fb.view(room, ida, idb)
 	fa.add(t, create)
 	fb.add(t, create)
-	a, b := startHost(t, "a", fa), startHost(t, "b", fb)
+	// b's orphans wait as long as the test may take: it asserts that the
+	// parent, not a sync, completes the child.
+	patient := func(c *Config) { c.OrphanWait = time.Hour }
+	a, b := startHost(t, "a", fa), startHost(t, "b", fb, patient)
 	pair(t, a, b, "tcp")
 	waitFor(t, "connection sync rounds", func() bool { return a.Stats().SyncServed > 0 && b.Stats().SyncServed > 0 })
 	waitFor(t, "a to see b's subscription", func() bool { _, ok := a.sees(room, b.self); return ok })

@@ -130,6 +130,10 @@ type Config struct {
 	// ValidateTimeout bounds one gossip validation (Handler.Accept of one
 	// event included). Default: 10s.
 	ValidateTimeout time.Duration
+	// OrphanWait is how long a gossip event whose parents are unknown
+	// waits for them to arrive by gossip before a sync of its room with
+	// the peer it came from is scheduled. Default: 200ms.
+	OrphanWait time.Duration
 
 	// LossForTest, if set, is asked about every gossip message from a peer
 	// before it is validated: drop loses it (it is not accepted or
@@ -149,6 +153,7 @@ const (
 	DefaultValidateQueueSize   = 256
 	DefaultValidateConcurrency = 256
 	DefaultValidateTimeout     = 10 * time.Second
+	DefaultOrphanWait          = 200 * time.Millisecond
 )
 
 // DefaultListen is the default of Config.Listen.
@@ -228,7 +233,8 @@ func New(cfg Config) (*Host, error) {
 	setDefault(&cfg.ValidateQueueSize, DefaultValidateQueueSize)
 	setDefault(&cfg.ValidateConcurrency, DefaultValidateConcurrency)
 	setDefault(&cfg.ValidateTimeout, DefaultValidateTimeout)
-	for _, d := range []time.Duration{cfg.SyncInterval, cfg.SyncTimeout, cfg.RedialMin, cfg.RedialMax, cfg.DialTimeout, cfg.ValidateTimeout} {
+	setDefault(&cfg.OrphanWait, DefaultOrphanWait)
+	for _, d := range []time.Duration{cfg.SyncInterval, cfg.SyncTimeout, cfg.RedialMin, cfg.RedialMax, cfg.DialTimeout, cfg.ValidateTimeout, cfg.OrphanWait} {
 		if d < 0 {
 			return nil, fmt.Errorf("p2p: config: negative duration %v", d)
 		}

@@ -18,19 +18,17 @@ import (
 // within milliseconds. Asking for a sync at once, as an event with
 // unknown parents otherwise needs, made each such event cost a sync round
 // that mostly fetched what gossip was about to deliver.
-const (
-	// orphanWait is how long an orphan waits for its parents before the
-	// host makes a sync of its room with the peer it came from due.
-	orphanWait = time.Second
-	// maxOrphans bounds the orphans waiting at once, across rooms; an
-	// event over it is not kept, and a sync is made due at once.
-	maxOrphans = 4096
-)
+//
+// How long an orphan waits is Config.OrphanWait.
+
+// maxOrphans bounds the orphans waiting at once, across rooms; an event
+// over it is not kept, and a sync is made due at once.
+const maxOrphans = 4096
 
 // The same wait applies to a sync request naming heads this node lacks:
 // the requester has events this node does not, usually ones gossip is
 // delivering at that moment. A pull-back sync of the room is made due only
-// if they are still missing orphanWait later.
+// if they are still missing Config.OrphanWait later.
 
 // orphan is a checked gossip event whose parents were missing.
 type orphan struct {
@@ -214,19 +212,19 @@ func (h *Host) adopt(ctx context.Context, parent protocol.EventID) {
 	}
 }
 
-// sweepOrphans expires orphans that waited orphanWait in vain, making a
+// sweepOrphans expires orphans that waited Config.OrphanWait in vain, making a
 // sync of their rooms with the peers they came from due, and makes the
-// pull-backs due whose heads are still missing after orphanWait, until
+// pull-backs due whose heads are still missing after that, until
 // ctx ends.
 func (h *Host) sweepOrphans(ctx context.Context) {
-	t := time.NewTicker(orphanWait / 4)
+	t := time.NewTicker(h.cfg.OrphanWait / 4)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case now := <-t.C:
-			cutoff := now.Add(-orphanWait)
+			cutoff := now.Add(-h.cfg.OrphanWait)
 			seen := map[pullKey]bool{}
 			for _, o := range h.orphans.expire(cutoff) {
 				h.stats.gossipIgnored.Add(1)

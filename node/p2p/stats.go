@@ -13,7 +13,7 @@ type Stats struct {
 	GossipReceived    uint64 `json:"gossip_received"`     // messages that reached a validator
 	GossipAccepted    uint64 `json:"gossip_accepted"`     // … that the Handler stored or already had
 	GossipRejected    uint64 `json:"gossip_rejected"`     // invalid: too large, undecodable, wrong room, refused by the Handler or by pubsub's checks
-	GossipOrphaned    uint64 `json:"gossip_orphaned"`     // … whose parents were unknown: kept up to a second for them to arrive
+	GossipOrphaned    uint64 `json:"gossip_orphaned"`     // … whose parents were unknown: kept a moment (Config.OrphanWait) for them to arrive
 	GossipAdopted     uint64 `json:"gossip_adopted"`      // orphans accepted once their parents arrived
 	GossipIgnored     uint64 `json:"gossip_ignored"`      // orphans whose parents did not arrive in time (or with too many waiting): a sync was scheduled
 	GossipDuplicates  uint64 `json:"gossip_duplicates"`   // messages pubsub dropped as already seen
