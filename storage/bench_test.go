@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"testing"
-	"time"
 )
 
 // BenchmarkDurableWrite measures durable single-record Updates per second
@@ -20,28 +19,9 @@ func BenchmarkDurableWrite(b *testing.B) {
 				b.Fatal(err)
 			}
 			defer s.Close()
-			perWriter := writesPerWriter(writers)
-			val := rawValue(0, postWriteBytes)
-			var next uint64
-			var busy time.Duration
-			for b.Loop() {
-				start := time.Now()
-				err := concurrently(writers, func(w int) error {
-					for j := range perWriter {
-						k := rawKey(next + uint64(w*perWriter+j))
-						if err := s.Update(context.Background(), func(tx *Tx) error { return tx.set(k, val) }); err != nil {
-							return fmt.Errorf("write: %w", err)
-						}
-					}
-					return nil
-				})
-				busy += time.Since(start)
-				if err != nil {
-					b.Fatal(err)
-				}
-				next += uint64(writers * perWriter)
-			}
-			b.ReportMetric(float64(next)/busy.Seconds(), "records/s")
+			measureWrites(b, writers, writesPerWriter(writers), func(k, v []byte) error {
+				return s.Update(context.Background(), func(tx *Tx) error { return tx.set(k, v) })
+			})
 		})
 	}
 }

@@ -185,29 +185,35 @@ func benchWriters(b *testing.B, perWriter func(writers int) int, setup func(db *
 			defer db.Close()
 			put, stop := setup(db, writers)
 			defer stop()
-			each := perWriter(writers)
-			val := rawValue(0, postWriteBytes)
-			var next uint64
-			var busy time.Duration
-			for b.Loop() {
-				start := time.Now()
-				err := concurrently(writers, func(w int) error {
-					for j := range each {
-						if err := put(rawKey(next+uint64(w*each+j)), val); err != nil {
-							return fmt.Errorf("write: %w", err)
-						}
-					}
-					return nil
-				})
-				busy += time.Since(start)
-				if err != nil {
-					b.Fatal(err)
-				}
-				next += uint64(writers * each)
-			}
-			b.ReportMetric(float64(next)/busy.Seconds(), "records/s")
+			measureWrites(b, writers, perWriter(writers), put)
 		})
 	}
+}
+
+// measureWrites has writers concurrent writers each put each records of
+// postWriteBytes per iteration, one after another, and reports
+// records/s.
+func measureWrites(b *testing.B, writers, each int, put func(k, v []byte) error) {
+	val := rawValue(0, postWriteBytes)
+	var next uint64
+	var busy time.Duration
+	for b.Loop() {
+		start := time.Now()
+		err := concurrently(writers, func(w int) error {
+			for j := range each {
+				if err := put(rawKey(next+uint64(w*each+j)), val); err != nil {
+					return fmt.Errorf("write: %w", err)
+				}
+			}
+			return nil
+		})
+		busy += time.Since(start)
+		if err != nil {
+			b.Fatal(err)
+		}
+		next += uint64(writers * each)
+	}
+	b.ReportMetric(float64(next)/busy.Seconds(), "records/s")
 }
 
 // writesPerWriter is how many records each of writers writes in one
