@@ -15,6 +15,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 	libp2pproto "github.com/libp2p/go-libp2p/core/protocol"
+	"golang.org/x/sync/errgroup"
 )
 
 // Catch-up sync, both sides. The requester opens a stream, writes a
@@ -142,6 +143,35 @@ func (h *Host) pullChunk(ctx context.Context, st *syncStream, p peer.ID, wants [
 	for _, w := range wants {
 		asked[w.Room] = true
 	}
+	// The answer's frames are read and checked (signatures: most of the
+	// cost) here while the frame before is stored, which takes about as
+	// long and mostly waits for the store's single writer.
+	g, gctx := errgroup.WithContext(ctx)
+	checked := make(chan *checkedFrame, 1)
+	g.Go(func() error {
+		for f := range checked {
+			if err := h.storeSynced(gctx, p, f); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	// A failed store ends gctx: reset the stream, so that a read waiting
+	// for the next frame ends too.
+	stop := context.AfterFunc(gctx, func() { st.s.Reset() })
+	refused, err = h.readAnswer(gctx, st, p, asked, checked)
+	stop() // before Wait, which ends gctx
+	close(checked)
+	serr := g.Wait()
+	if serr != nil {
+		return nil, serr // the cause: readAnswer only saw gctx end
+	}
+	return refused, err
+}
+
+// readAnswer reads the answer to a request for the rooms asked, checks
+// each events frame and passes it to checked, until the done frame.
+func (h *Host) readAnswer(ctx context.Context, st *syncStream, p peer.ID, asked map[protocol.RoomID]bool, checked chan<- *checkedFrame) (refused []protocol.RoomID, err error) {
 	for {
 		f, err := st.read()
 		if err != nil {
@@ -156,8 +186,14 @@ func (h *Host) pullChunk(ctx context.Context, st *syncStream, p peer.ID, wants [
 				return nil, h.misbehaved(p, fmt.Errorf("events of room %s, which was not requested", f.Room))
 			}
 			h.stats.syncFrames.Add(1)
-			if err := h.acceptSynced(ctx, p, f); err != nil {
+			cf, err := h.checkSynced(ctx, p, f)
+			if err != nil {
 				return nil, err
+			}
+			select {
+			case checked <- cf:
+			case <-ctx.Done():
+				return nil, ctx.Err()
 			}
 		case *protocol.SyncDone:
 			for _, r := range f.Refused {
@@ -178,15 +214,23 @@ func (h *Host) pullChunk(ctx context.Context, st *syncStream, p peer.ID, wants [
 	}
 }
 
-// acceptSynced checks one events frame and hands it to Handler.Accept.
-func (h *Host) acceptSynced(ctx context.Context, p peer.ID, f *protocol.SyncEvents) error {
+// checkedFrame is an events frame whose events decoded, signatures
+// included, less those the node held already.
+type checkedFrame struct {
+	room   protocol.RoomID
+	events []*protocol.Signed
+}
+
+// checkSynced checks one events frame: every event must decode and be in
+// the frame's room.
+func (h *Host) checkSynced(ctx context.Context, p peer.ID, f *protocol.SyncEvents) (*checkedFrame, error) {
 	// Events the node holds already are skipped unchecked: an event's ID
 	// is the hash of its body, so a held ID is a held event.
 	ids := make([]protocol.EventID, len(f.Events))
 	for i, b := range f.Events {
 		id, err := protocol.PeekID(b)
 		if err != nil {
-			return h.misbehaved(p, fmt.Errorf("room %s: event %d: %w", f.Room, i, err))
+			return nil, h.misbehaved(p, fmt.Errorf("room %s: event %d: %w", f.Room, i, err))
 		}
 		ids[i] = id
 	}
@@ -200,19 +244,24 @@ func (h *Host) acceptSynced(ctx context.Context, p peer.ID, f *protocol.SyncEven
 	}
 	events, err := decodeAll(fresh)
 	if err != nil {
-		return h.misbehaved(p, fmt.Errorf("room %s: %w", f.Room, err))
+		return nil, h.misbehaved(p, fmt.Errorf("room %s: %w", f.Room, err))
 	}
 	for _, e := range events {
 		if e.RoomID() != f.Room {
-			return h.misbehaved(p, fmt.Errorf("room %s: event %s is in room %s", f.Room, e.ID, e.RoomID()))
+			return nil, h.misbehaved(p, fmt.Errorf("room %s: event %s is in room %s", f.Room, e.ID, e.RoomID()))
 		}
 	}
-	if len(events) == 0 {
+	return &checkedFrame{room: f.Room, events: events}, nil
+}
+
+// storeSynced hands a checked frame's events to Handler.Accept.
+func (h *Host) storeSynced(ctx context.Context, p peer.ID, f *checkedFrame) error {
+	if len(f.events) == 0 {
 		return nil
 	}
-	errs := h.handler.Accept(ctx, nodeID(p), f.Room, events)
-	if len(errs) != len(events) {
-		return fmt.Errorf("handler returned %d results for %d events", len(errs), len(events))
+	errs := h.handler.Accept(ctx, nodeID(p), f.room, f.events)
+	if len(errs) != len(f.events) {
+		return fmt.Errorf("handler returned %d results for %d events", len(errs), len(f.events))
 	}
 	var bad error
 	for i, err := range errs {
@@ -220,13 +269,13 @@ func (h *Host) acceptSynced(ctx context.Context, p peer.ID, f *protocol.SyncEven
 		switch {
 		case err == nil:
 			h.stats.syncEvents.Add(1)
-			h.adopt(ctx, events[i].ID)
+			h.adopt(ctx, f.events[i].ID)
 		case errors.As(err, &miss):
 			h.stats.syncParked.Add(1)
 		case ctx.Err() != nil:
 			return ctx.Err()
 		case bad == nil:
-			bad = fmt.Errorf("room %s: event %d: %w", f.Room, i, err)
+			bad = fmt.Errorf("room %s: event %s: %w", f.room, f.events[i].ID, err)
 		}
 	}
 	if bad != nil {
