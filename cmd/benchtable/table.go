@@ -81,6 +81,7 @@ var measures = []measure{
 	{what: "cross-node latency p99, low rate (ms)", got: metric{"CrossNodeLatency/rate=low", "p99-ms"}, limit: metric{"GossipsubLatency/rate=low", "p99-ms"}, goal: 25},
 	{what: "cross-node latency p50, 1,000 msg/s (ms)", got: metric{"CrossNodeLatency/rate=1000", "p50-ms"}, limit: metric{"GossipsubLatency/rate=1000", "p50-ms"}, goal: 5},
 	{what: "cross-node latency p99, 1,000 msg/s (ms)", got: metric{"CrossNodeLatency/rate=1000", "p99-ms"}, limit: metric{"GossipsubLatency/rate=1000", "p99-ms"}, goal: 25},
+	{what: "fan-out to 10 nodes: posts made (msg/s of 1,000 offered)", got: metric{"FanOut", "posted-msg/s"}, goal: 1000, higher: true},
 	{what: "fan-out to 10 nodes: delivered, worst node (%)", got: metric{"FanOut", "delivered-%"}, limit: metric{"GossipsubFanOut", "delivered-%"}, goal: 100, higher: true},
 	{what: "fan-out to 10 nodes: latency p99 (ms)", got: metric{"FanOut", "p99-ms"}, limit: metric{"GossipsubFanOut", "p99-ms"}, goal: 50},
 	{what: "catch-up after downtime (s)", got: metric{"CatchUp", "catchup-s"}, limit: metric{"StreamTransfer", "transfer-s"}, size: metric{"CatchUp", "events"}, goal: 5},

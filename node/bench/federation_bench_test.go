@@ -137,8 +137,8 @@ read:
 // hosting one member, while posts arrive at 1,000 msg/s for 30 s (3 s
 // under -short), spread round-robin over all 10 nodes (100 msg/s each),
 // from 64 concurrent posters: when the nodes cannot keep up, posts start
-// late, and those not started within 10% past the 30 s are not made (the
-// log line says how many were, and at what rate).
+// late, and those not started within 10% past the 30 s are not made:
+// posted-msg/s is the rate at which posts were made.
 // A message counts as delivered to a node when it appears in that node's
 // change feed (observed in-process with node.WaitChange and node.Changes,
 // not over 10 HTTP event streams). After the posts, gossip gets 5 s to
@@ -153,13 +153,15 @@ func BenchmarkFanOut(b *testing.B) {
 	const nodes, rate = 10, 1000.0
 	dur := shortOr(30*time.Second, 3*time.Second)
 	var lat []time.Duration
-	delivered := 100.0
+	delivered, posted := 100.0, 0.0
 	for range b.N {
-		l, d := fanOutRun(b, nodes, rate, dur)
+		l, d, p := fanOutRun(b, nodes, rate, dur)
 		lat = append(lat, l...)
 		delivered = min(delivered, d)
+		posted += p / float64(b.N)
 	}
 	b.ReportMetric(delivered, "delivered-%")
+	b.ReportMetric(posted, "posted-msg/s")
 	b.ReportMetric(quantileMs(lat, 0.99), "p99-ms")
 	b.ReportMetric(quantileMs(lat, 0.5), "p50-ms")
 }
@@ -206,9 +208,9 @@ func (w *feedWatch) watch(ctx context.Context, nd *node.Node, room protocol.Room
 	}
 }
 
-// fanOutRun runs one fan-out scenario and returns the latencies and the
-// worst node's delivered percentage.
-func fanOutRun(b *testing.B, nodes int, rate float64, dur time.Duration) ([]time.Duration, float64) {
+// fanOutRun runs one fan-out scenario and returns the latencies, the
+// worst node's delivered percentage and the rate at which posts were made.
+func fanOutRun(b *testing.B, nodes int, rate float64, dur time.Duration) (lat []time.Duration, delivered, postRate float64) {
 	r := startFedRoom(b, nodes)
 	defer r.stop()
 	ctx := b.Context()
@@ -287,8 +289,7 @@ func fanOutRun(b *testing.B, nodes int, rate float64, dur time.Duration) ([]time
 	stopWatching()
 	watching.Wait()
 
-	var lat []time.Duration
-	delivered := 100.0
+	delivered = 100.0
 	for k, w := range watches {
 		want, have := 0, 0
 		for i := range n {
@@ -311,7 +312,7 @@ func fanOutRun(b *testing.B, nodes int, rate float64, dur time.Duration) ([]time
 	}
 	b.Logf("fan-out: %d nodes posted %d of %d in %v (%.0f msg/s), %.0f B/event; worst node held %.1f%% (own posts included) 5 s after the last post, before the sync repair; all nodes: gossip dropped %d, orphaned %d (adopted %d, given up %d), send queue dropped %d, outbox dropped %d; %d sync rounds received %d events",
 		nodes, posted, n, postTime.Round(time.Millisecond), float64(posted)/postTime.Seconds(), size, byGossip, drops, orphaned, adopted, ignored, sendDrops, outboxDrops, syncRounds, syncEvents)
-	return lat, delivered
+	return lat, delivered, float64(posted) / postTime.Seconds()
 }
 
 // BenchmarkCatchUp measures catching up after downtime: node B is stopped
