@@ -43,8 +43,9 @@ func statusCommand(g *globals) *cobra.Command {
 				}
 				nw := st.Network
 				fmt.Fprintf(w, "partners\t%d (%d connected)\n", st.Partners, st.Connected)
-				fmt.Fprintf(w, "gossip\t%d received, %d accepted, %d rejected, %d ignored, %d dropped\n",
-					nw.GossipReceived, nw.GossipAccepted, nw.GossipRejected, nw.GossipIgnored, nw.GossipDropped+nw.GossipSendDropped+st.OutboxDropped)
+				fmt.Fprintf(w, "gossip\t%d received, %d accepted, %d rejected, %d orphaned (%d adopted, %d left to sync), %d dropped\n",
+					nw.GossipReceived, nw.GossipAccepted, nw.GossipRejected, nw.GossipOrphaned, nw.GossipAdopted, nw.GossipIgnored,
+					nw.GossipDropped+nw.GossipSendDropped+st.OutboxDropped)
 				fmt.Fprintf(w, "sync\t%d rounds, %d events repaired, %d misbehaving streams\n", nw.SyncRounds, nw.SyncEvents, nw.SyncMisbehaved)
 				fmt.Fprintf(w, "refused\t%d connections, %d subscriptions\n", nw.RefusedConns, nw.RefusedSubscriptions)
 			})
