@@ -309,10 +309,11 @@ func memberOf(c *protocol.Control, a protocol.AccountID) (protocol.Member, bool)
 func (n *Node) applyContent(tx *storage.Tx, r *storage.Room, e *protocol.Signed, c *protocol.Control) error {
 	switch p := e.Content.(type) {
 	case *protocol.MessagePost:
-		if _, err := tx.Alias(storage.AliasMessage, e.ID[:]); err != nil {
+		alias, err := tx.Alias(storage.AliasMessage, e.ID[:])
+		if err != nil {
 			return err
 		}
-		if err := tx.PutMessage(r.ID, protocol.NewMessage(e)); err != nil {
+		if err := tx.PutMessage(r.ID, &storage.Message{Message: *protocol.NewMessage(e), Alias: alias}); err != nil {
 			return err
 		}
 		r.Messages++

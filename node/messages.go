@@ -32,16 +32,16 @@ func (n *Node) Post(ctx context.Context, as protocol.Handle, room protocol.RoomI
 	if err != nil {
 		return nil, fmt.Errorf("post: %w", err)
 	}
-	var out *Message
+	m := &storage.Message{Message: *protocol.NewMessage(e)}
 	err = n.store.View(func(tx *storage.Tx) error {
-		var verr error
-		out, verr = messageView(tx, room, protocol.NewMessage(e))
-		return verr
+		var err error
+		m.Alias, err = tx.LookupAlias(storage.AliasMessage, e.ID[:])
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("post: %w", err)
 	}
-	return out, nil
+	return messageView(room, m), nil
 }
 
 // EditMessage replaces the body of one of as's messages.
@@ -89,8 +89,8 @@ func (n *Node) Message(ctx context.Context, as protocol.Handle, id protocol.Even
 		if err := n.canRead(tx, as, room); err != nil {
 			return err
 		}
-		out, err = messageView(tx, room, m)
-		return err
+		out = messageView(room, m)
+		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("get message: %w", err)
@@ -125,11 +125,7 @@ func (n *Node) Messages(ctx context.Context, as protocol.Handle, room protocol.R
 			return err
 		}
 		for _, m := range ms {
-			v, err := messageView(tx, room, m)
-			if err != nil {
-				return err
-			}
-			out = append(out, v)
+			out = append(out, messageView(room, m))
 		}
 		return nil
 	})
@@ -139,13 +135,9 @@ func (n *Node) Messages(ctx context.Context, as protocol.Handle, room protocol.R
 	return out, nil
 }
 
-func messageView(tx *storage.Tx, room protocol.RoomID, m *protocol.Message) (*Message, error) {
-	alias, err := tx.LookupAlias(storage.AliasMessage, m.ID[:])
-	if err != nil {
-		return nil, err
-	}
-	return &Message{ID: m.ID, Alias: alias, Room: room, Author: m.Author, Body: m.Body, Time: m.Time,
-		EditedAt: m.EditedAt, Deleted: m.Deleted, Order: m.Order()}, nil
+func messageView(room protocol.RoomID, m *storage.Message) *Message {
+	return &Message{ID: m.ID, Alias: m.Alias, Room: room, Author: m.Author, Body: m.Body, Time: m.Time,
+		EditedAt: m.EditedAt, Deleted: m.Deleted, Order: m.Order()}
 }
 
 // canRead checks that as is an enabled local account and a member of room.
@@ -272,11 +264,7 @@ func (n *Node) FetchMessages(ctx context.Context, as protocol.Handle, room proto
 			return err
 		}
 		for _, m := range ms {
-			v, err := messageView(tx, room, m)
-			if err != nil {
-				return err
-			}
-			out = append(out, v)
+			out = append(out, messageView(room, m))
 		}
 		return tx.PutFetchCursor(me, room, ms[len(ms)-1].Order())
 	})

@@ -3,8 +3,6 @@ package storage
 import (
 	"errors"
 	"fmt"
-
-	"github.com/horenso/horenso/protocol"
 )
 
 // AliasKind names a family of local numeric aliases. The ChatWork API
@@ -52,11 +50,6 @@ func (tx *Tx) Alias(kind AliasKind, global []byte) (uint64, error) {
 // LookupAlias returns the alias of a global key without assigning one; the
 // error wraps ErrNotFound if it has none.
 func (tx *Tx) LookupAlias(kind AliasKind, global []byte) (uint64, error) {
-	if kind == AliasMessage && len(global) == len(protocol.EventID{}) {
-		if alias, ok := tx.aliases[protocol.EventID(global)]; ok {
-			return alias, nil
-		}
-	}
 	b, err := tx.get(key(pAlias, []byte{byte(kind)}, global))
 	if err != nil {
 		return 0, fmt.Errorf("get alias: %w", err)

@@ -1,7 +1,6 @@
 package storage
 
 import (
-	"errors"
 	"fmt"
 	"slices"
 
@@ -22,27 +21,42 @@ type timelineEntry struct {
 	Alias    uint64             `cbor:"9,keyasint,omitempty"` // the message_id alias; 0: look it up (schema 2)
 }
 
-// decodeMessage decodes the timeline record of message id at depth, and
-// returns it and its alias (0 if the record does not hold it).
-func decodeMessage(b []byte, depth uint64, id protocol.EventID) (*protocol.Message, uint64, error) {
-	var te timelineEntry
-	if err := protocol.DecodeRecord(b, &te); err != nil {
-		return nil, 0, err
-	}
-	return &protocol.Message{ID: id, Author: te.Author, Depth: depth, Time: te.Time, Body: te.Body, Edit: te.Edit,
-		EditedAt: te.EditedAt, Deleted: te.Deleted}, te.Alias, nil
+// Message is a message as its room's timeline holds it: its current
+// state, and its message_id alias.
+type Message struct {
+	protocol.Message
+	Alias uint64
 }
 
-// PutMessage stores a message's current state in its room's timeline,
-// at its place in display order (depth, then ID), with its alias: a new
-// message gets its alias (Alias) first.
-func (tx *Tx) PutMessage(room protocol.RoomID, m *protocol.Message) error {
+// decodeMessage decodes the timeline record of message id at depth. The
+// alias is 0 if the record does not hold it (schema 2; see withAlias).
+func decodeMessage(b []byte, depth uint64, id protocol.EventID) (*Message, error) {
+	var te timelineEntry
+	if err := protocol.DecodeRecord(b, &te); err != nil {
+		return nil, err
+	}
+	return &Message{Message: protocol.Message{ID: id, Author: te.Author, Depth: depth, Time: te.Time, Body: te.Body,
+		Edit: te.Edit, EditedAt: te.EditedAt, Deleted: te.Deleted}, Alias: te.Alias}, nil
+}
+
+// withAlias looks up the alias of m if its record did not hold it.
+func (tx *Tx) withAlias(m *Message) error {
+	if m.Alias != 0 {
+		return nil
+	}
 	alias, err := tx.LookupAlias(AliasMessage, m.ID[:])
-	if err != nil && !errors.Is(err, ErrNotFound) {
-		return wrap("put message", err)
+	m.Alias = alias
+	return err
+}
+
+// PutMessage stores a message's current state and alias in its room's
+// timeline, at its place in display order (depth, then ID).
+func (tx *Tx) PutMessage(room protocol.RoomID, m *Message) error {
+	if m.Alias == 0 {
+		return fmt.Errorf("put message %s: no alias", m.ID)
 	}
 	te := timelineEntry{Author: m.Author, Time: m.Time, Body: m.Body, Edit: m.Edit, EditedAt: m.EditedAt,
-		Deleted: m.Deleted, Alias: alias}
+		Deleted: m.Deleted, Alias: m.Alias}
 	if err := tx.setRecord(key(pTimeline, room[:], u64(m.Depth), m.ID[:]), &te); err != nil {
 		return wrap("put message", err)
 	}
@@ -51,7 +65,7 @@ func (tx *Tx) PutMessage(room protocol.RoomID, m *protocol.Message) error {
 
 // Message returns a message and its room; the error wraps ErrNotFound if
 // there is no message with that ID.
-func (tx *Tx) Message(id protocol.EventID) (protocol.RoomID, *protocol.Message, error) {
+func (tx *Tx) Message(id protocol.EventID) (protocol.RoomID, *Message, error) {
 	var room protocol.RoomID
 	loc, err := tx.get(key(pMessage, id[:]))
 	if err == nil && len(loc) != len(room)+8 {
@@ -65,41 +79,35 @@ func (tx *Tx) Message(id protocol.EventID) (protocol.RoomID, *protocol.Message, 
 	if err != nil {
 		return room, nil, fmt.Errorf("get message %s: %w", id, err)
 	}
-	m, alias, err := decodeMessage(b, be64(loc[len(room):]), id)
+	m, err := decodeMessage(b, be64(loc[len(room):]), id)
+	if err == nil {
+		err = tx.withAlias(m)
+	}
 	if err != nil {
 		return room, nil, fmt.Errorf("get message %s: %w", id, err)
 	}
-	tx.noteAlias(id, alias)
 	return room, m, nil
-}
-
-// noteAlias remembers the alias of message id, read with it, for
-// LookupAlias: aliases never change.
-func (tx *Tx) noteAlias(id protocol.EventID, alias uint64) {
-	if alias == 0 {
-		return
-	}
-	if tx.aliases == nil {
-		tx.aliases = make(map[protocol.EventID]uint64)
-	}
-	tx.aliases[id] = alias
 }
 
 // Messages returns up to limit messages of room in display order. With a
 // zero cursor it returns the newest; otherwise those strictly after cursor
 // (forward) or strictly before it (backward). The result is always in
 // display order, oldest first.
-func (tx *Tx) Messages(room protocol.RoomID, cursor protocol.Order, forward bool, limit int) ([]*protocol.Message, error) {
+func (tx *Tx) Messages(room protocol.RoomID, cursor protocol.Order, forward bool, limit int) ([]*Message, error) {
 	if limit <= 0 {
 		return nil, nil
 	}
 	reverse := !forward || cursor == (protocol.Order{}) // no cursor: newest first, reversed below
-	var ms []*protocol.Message
-	err := tx.timeline(room, cursor, reverse, func(m *protocol.Message, alias uint64) bool {
-		tx.noteAlias(m.ID, alias)
+	var ms []*Message
+	err := tx.timeline(room, cursor, reverse, func(m *Message) bool {
 		ms = append(ms, m)
 		return len(ms) < limit
 	})
+	for _, m := range ms {
+		if err == nil {
+			err = tx.withAlias(m)
+		}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("list messages of %s: %w", room, err)
 	}
@@ -114,8 +122,8 @@ func (tx *Tx) Messages(room protocol.RoomID, cursor protocol.Order, forward bool
 // for which skip returns true.
 func (tx *Tx) CountMessagesAfter(room protocol.RoomID, cursor protocol.Order, limit int, skip func(*protocol.Message) bool) (int, error) {
 	n := 0
-	err := tx.timeline(room, cursor, false, func(m *protocol.Message, _ uint64) bool {
-		if !m.Deleted && (skip == nil || !skip(m)) {
+	err := tx.timeline(room, cursor, false, func(m *Message) bool {
+		if !m.Deleted && (skip == nil || !skip(&m.Message)) {
 			n++
 		}
 		return n < limit
@@ -123,10 +131,10 @@ func (tx *Tx) CountMessagesAfter(room protocol.RoomID, cursor protocol.Order, li
 	return n, wrap("count messages", err)
 }
 
-// timeline calls fn for the room's messages, with their aliases (0 if the
-// record does not hold it), strictly after cursor (before it, in reverse),
-// or from the start (end) for a zero cursor, until fn returns false.
-func (tx *Tx) timeline(room protocol.RoomID, cursor protocol.Order, reverse bool, fn func(m *protocol.Message, alias uint64) bool) error {
+// timeline calls fn for the room's messages strictly after cursor (before
+// it, in reverse), or from the start (end) for a zero cursor, until fn
+// returns false.
+func (tx *Tx) timeline(room protocol.RoomID, cursor protocol.Order, reverse bool, fn func(*Message) bool) error {
 	prefix := key(pTimeline, room[:])
 	var from []byte
 	if cursor != (protocol.Order{}) {
@@ -143,10 +151,10 @@ func (tx *Tx) timeline(room protocol.RoomID, cursor protocol.Order, reverse bool
 		if err != nil {
 			return false, err
 		}
-		m, alias, err := decodeMessage(b, be64(k), protocol.EventID(k[8:]))
+		m, err := decodeMessage(b, be64(k), protocol.EventID(k[8:]))
 		if err != nil {
 			return false, err
 		}
-		return fn(m, alias), nil
+		return fn(m), nil
 	})
 }

@@ -80,20 +80,22 @@ func TestMigrateTimelineRecords(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := openTest(t, dir)
-	fresh := &protocol.Message{ID: protocol.EventID{2}, Author: "a@n", Depth: 4, Time: 100, Body: "new"}
+	fresh := &Message{Message: protocol.Message{ID: protocol.EventID{2}, Author: "a@n", Depth: 4, Time: 100, Body: "new"}}
 	update(t, s, func(tx *Tx) error {
-		if _, err := tx.Alias(AliasMessage, fresh.ID[:]); err != nil {
+		var err error
+		if fresh.Alias, err = tx.Alias(AliasMessage, fresh.ID[:]); err != nil {
 			return err
 		}
 		return tx.PutMessage(room, fresh)
 	})
 	view(t, s, func(tx *Tx) error {
 		ms, err := tx.Messages(room, protocol.Order{}, false, 10)
-		if err != nil || len(ms) != 2 || *ms[0] != *old || *ms[1] != *fresh {
-			t.Fatalf("messages = %v, %v; want %v, %v", ms, err, old, fresh)
+		want := &Message{Message: *old, Alias: 5} // the alias from the alias index
+		if err != nil || len(ms) != 2 || *ms[0] != *want || *ms[1] != *fresh {
+			t.Fatalf("messages = %v, %v; want %v, %v", ms, err, want, fresh)
 		}
-		if a, err := tx.LookupAlias(AliasMessage, old.ID[:]); a != 5 || err != nil {
-			t.Errorf("alias of the schema 2 message = %d, %v; want 5", a, err)
+		if _, m, err := tx.Message(old.ID); err != nil || *m != *want {
+			t.Errorf("message of schema 2 = %v, %v; want %v", m, err, want)
 		}
 		v, err := tx.get(key(pTimeline, room[:], u64(fresh.Depth), fresh.ID[:]))
 		if err != nil {

@@ -217,7 +217,11 @@ func TestEventsHeadsAndTimeline(t *testing.T) {
 				return err
 			}
 			if e.Type == protocol.TypeMessagePost {
-				if err := tx.PutMessage(room, protocol.NewMessage(e)); err != nil {
+				alias, err := tx.Alias(AliasMessage, e.ID[:])
+				if err != nil {
+					return err
+				}
+				if err := tx.PutMessage(room, &Message{Message: *protocol.NewMessage(e), Alias: alias}); err != nil {
 					return err
 				}
 			}
@@ -271,7 +275,7 @@ func TestEventsHeadsAndTimeline(t *testing.T) {
 			t.Errorf("CountMessagesAfter = %d, want 4", n)
 		}
 		r, m, err := tx.Message(posts[2].ID)
-		if err != nil || r != room || m.Body != "m2" {
+		if err != nil || r != room || m.Body != "m2" || m.Alias != 3 {
 			t.Errorf("Message = %v %v %v", r, m, err)
 		}
 		var depths []uint64
@@ -283,7 +287,7 @@ func TestEventsHeadsAndTimeline(t *testing.T) {
 	})
 }
 
-func bodies(ms []*protocol.Message) string {
+func bodies(ms []*Message) string {
 	s := ""
 	for i, m := range ms {
 		if i > 0 {

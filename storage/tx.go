@@ -20,7 +20,6 @@ type Tx struct {
 	own      map[string]int // key → index in ops of its latest write
 	size     int64
 	hooks    []func()
-	aliases  map[protocol.EventID]uint64 // message aliases read with their messages
 }
 
 // AfterCommit arranges for fn to run once the Update's writes are durable,
