@@ -80,24 +80,16 @@ func TestGossipOnlyReachesSharingNodes(t *testing.T) {
 // receiver keeps the child until the parent arrives by gossip, then
 // accepts both, without a sync round.
 func TestOrphanWaitsForParent(t *testing.T) {
-	ka, kb := keyOf("a"), keyOf("b")
-	ida, idb := idOf(ka), idOf(kb)
-	create := newRoom(t, ka, 3, idb)
+	create, fa, fb := sharedRoom(t, 3)
 	room := create.RoomID()
-	fa, fb := newFakeNode(ida), newFakeNode(idb)
-	fa.view(room, ida, idb)
-	fb.view(room, ida, idb)
-	fa.add(t, create)
-	fb.add(t, create)
 	// b's orphans wait as long as the test may take: it asserts that the
 	// parent, not a sync, completes the child.
 	patient := func(c *Config) { c.OrphanWait = time.Hour }
 	a, b := startHost(t, "a", fa), startHost(t, "b", fb, patient)
 	pair(t, a, b, "tcp")
-	waitFor(t, "connection sync rounds", func() bool { return a.Stats().SyncServed > 0 && b.Stats().SyncServed > 0 })
-	waitFor(t, "a to see b's subscription", func() bool { _, ok := a.sees(room, b.self); return ok })
+	settle(t, a, b, room)
 
-	es := posts(t, ka, "alice", room, []protocol.Order{create.Order()}, 2)
+	es := posts(t, a.key, "alice", room, []protocol.Order{create.Order()}, 2)
 	fa.add(t, es...)
 	rounds := b.Stats().SyncRounds
 	if err := a.Publish(t.Context(), room, es[1].Wire()); err != nil {
@@ -118,23 +110,13 @@ func TestOrphanWaitsForParent(t *testing.T) {
 // receiver lacks and never gossips it: the receiver keeps it for a while,
 // then syncs the room with the sender and ends up with both.
 func TestMissingParentsTriggerSync(t *testing.T) {
-	ka, kb := keyOf("a"), keyOf("b")
-	ida, idb := idOf(ka), idOf(kb)
-	create := newRoom(t, ka, 2, idb)
+	create, fa, fb := sharedRoom(t, 2)
 	room := create.RoomID()
-	fa, fb := newFakeNode(ida), newFakeNode(idb)
-	fa.view(room, ida, idb)
-	fb.view(room, ida, idb)
-	fa.add(t, create)
-	fb.add(t, create)
 	a, b := startHost(t, "a", fa), startHost(t, "b", fb)
 	pair(t, a, b, "tcp")
-	// Let the sync rounds of connecting end, so that they cannot carry
-	// the parent.
-	waitFor(t, "connection sync rounds", func() bool { return a.Stats().SyncServed > 0 && b.Stats().SyncServed > 0 })
-	waitFor(t, "a to see b's subscription", func() bool { _, ok := a.sees(room, b.self); return ok })
+	settle(t, a, b, room) // so that the connection's sync rounds cannot carry the parent
 
-	es := posts(t, ka, "alice", room, []protocol.Order{create.Order()}, 2)
+	es := posts(t, a.key, "alice", room, []protocol.Order{create.Order()}, 2)
 	fa.add(t, es[0])
 	rounds := b.Stats().SyncRounds
 	publish(t, a, es[1])

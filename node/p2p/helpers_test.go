@@ -256,6 +256,30 @@ type testHost struct {
 
 type hostOpt func(*Config)
 
+// sharedRoom returns a room that alice on node "a" created with node "b"
+// as a member node, and the fake nodes of a and b, which both hold its
+// creation.
+func sharedRoom(t *testing.T, nonce byte) (create *protocol.Signed, fa, fb *fakeNode) {
+	t.Helper()
+	ida, idb := idOf(keyOf("a")), idOf(keyOf("b"))
+	create = newRoom(t, keyOf("a"), nonce, idb)
+	fa, fb = newFakeNode(ida), newFakeNode(idb)
+	for _, f := range []*fakeNode{fa, fb} {
+		f.view(create.RoomID(), ida, idb)
+		f.add(t, create)
+	}
+	return create, fa, fb
+}
+
+// settle waits until the sync rounds of a's and b's connection are over
+// and a sees b's subscription to room, so that gossip alone carries what
+// a publishes next.
+func settle(t *testing.T, a, b *testHost, room protocol.RoomID) {
+	t.Helper()
+	waitFor(t, "connection sync rounds", func() bool { return a.Stats().SyncServed > 0 && b.Stats().SyncServed > 0 })
+	waitFor(t, "a to see b's subscription", func() bool { _, ok := a.sees(room, b.self); return ok })
+}
+
 // startHost starts a host named name on 127.0.0.1, TCP and QUIC, port 0,
 // on fake, and stops it at the end of the test.
 func startHost(t *testing.T, name string, fake *fakeNode, opts ...hostOpt) *testHost {

@@ -23,22 +23,15 @@ import (
 // TestCatchUpAfterRestart stops b, lets a take in 2,000 events, and
 // restarts b: b catches up in one sync round trip, in bulk.
 func TestCatchUpAfterRestart(t *testing.T) {
-	ka, kb := keyOf("a"), keyOf("b")
-	ida, idb := idOf(ka), idOf(kb)
-	create := newRoom(t, ka, 4, idb)
+	create, fa, fb := sharedRoom(t, 4)
 	room := create.RoomID()
-	fa, fb := newFakeNode(ida), newFakeNode(idb)
-	fa.view(room, ida, idb)
-	fb.view(room, ida, idb)
-	fa.add(t, create)
-	fb.add(t, create)
 	a, b := startHost(t, "a", fa), startHost(t, "b", fb)
 	pair(t, a, b, "tcp")
 
 	b.stop()
 	waitFor(t, "a to see b gone", func() bool { return !connected(a, b.ID()) })
 	const n = 2000
-	fa.add(t, posts(t, ka, "alice", room, []protocol.Order{create.Order()}, n)...)
+	fa.add(t, posts(t, a.key, "alice", room, []protocol.Order{create.Order()}, n)...)
 
 	// b comes back on another port; it knows a from its (persisted)
 	// partner list, a still has b's old address.
