@@ -98,6 +98,28 @@ func (n *Node) Message(ctx context.Context, as protocol.Handle, id protocol.Even
 	return out, nil
 }
 
+// MessageInRoom returns the message a numeric message_id names, if it is
+// one of room's and as may read room. Otherwise it returns ErrNotFound
+// (wrapping ErrNoMessage): a message of another room is not told apart
+// from one that does not exist.
+func (n *Node) MessageInRoom(ctx context.Context, as protocol.Handle, room protocol.RoomID, alias uint64) (*Message, error) {
+	id, err := n.MessageByAlias(ctx, alias)
+	if errors.Is(err, ErrNotFound) {
+		return nil, fmt.Errorf("message %d: %w: %w", alias, ErrNotFound, ErrNoMessage)
+	}
+	if err != nil {
+		return nil, err
+	}
+	m, err := n.Message(ctx, as, id)
+	if err != nil {
+		return nil, err
+	}
+	if m.Room != room {
+		return nil, fmt.Errorf("message %d: %w: %w in this room", alias, ErrNotFound, ErrNoMessage)
+	}
+	return m, nil
+}
+
 // Page selects messages of a room: with a zero Cursor the newest Limit;
 // otherwise Limit messages after (Forward) or before the Cursor.
 type Page struct {

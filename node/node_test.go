@@ -170,7 +170,7 @@ func TestRoomLifecycle(t *testing.T) {
 	if _, err := n.UpdateTask(ctx, "bob", task.ID, TaskChange{Status: &done}); err != nil {
 		t.Fatal(err)
 	}
-	if err := n.Leave(ctx, "alice", room.ID); !errors.Is(err, protocol.ErrLastAdmin) {
+	if err := n.LeaveRoom(ctx, "alice", room.ID); !errors.Is(err, protocol.ErrLastAdmin) {
 		t.Fatalf("last admin leaving: %v", err)
 	}
 	if _, _, err := n.MarkRead(ctx, "bob", room.ID, protocol.EventID{}); err != nil {

@@ -344,12 +344,6 @@ func (n *Node) RemoveMember(ctx context.Context, as protocol.Handle, room protoc
 	return wrapOp("remove member", err)
 }
 
-// Leave takes as out of a group chat. The last admin must hand over first.
-func (n *Node) Leave(ctx context.Context, as protocol.Handle, room protocol.RoomID) error {
-	_, err := n.act(ctx, as, room, &protocol.MemberLeave{})
-	return wrapOp("leave room", err)
-}
-
 // act publishes an event of as's in a room as is a member of.
 func (n *Node) act(ctx context.Context, as protocol.Handle, room protocol.RoomID, c protocol.Content) (*protocol.Signed, error) {
 	if err := n.store.View(func(tx *storage.Tx) error { return n.canRead(tx, as, room) }); err != nil {

@@ -61,6 +61,50 @@ func (n *Node) CreateTask(ctx context.Context, as protocol.Handle, room protocol
 	return n.Task(ctx, as, e.ID)
 }
 
+// CreateTasks creates one task for each assignee of nt in room, as
+// ChatWork's API does. It checks that every assignee is a member of the
+// room before it creates any (ErrInvalid otherwise), and returns the tasks
+// in the order of nt.Assignees. An error part-way leaves the tasks created
+// before it and says how many there are.
+func (n *Node) CreateTasks(ctx context.Context, as protocol.Handle, room protocol.RoomID, nt NewTask) ([]*Task, error) {
+	if len(nt.Assignees) == 0 {
+		return nil, fmt.Errorf("create tasks: %w: no assignee", ErrInvalid)
+	}
+	err := n.store.View(func(tx *storage.Tx) error {
+		if err := n.canRead(tx, as, room); err != nil {
+			return err
+		}
+		c, err := n.control(tx, room)
+		if err != nil {
+			return err
+		}
+		for _, a := range nt.Assignees {
+			if _, ok := c.Members[a]; ok {
+				continue
+			}
+			if alias, err := tx.LookupAlias(storage.AliasAccount, []byte(a)); err == nil {
+				return fmt.Errorf("%w: account %d is not a member of the room", ErrInvalid, alias)
+			}
+			return fmt.Errorf("%w: %s is not a member of the room", ErrInvalid, a)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("create tasks: %w", err)
+	}
+	out := make([]*Task, 0, len(nt.Assignees))
+	for _, a := range nt.Assignees {
+		one := nt
+		one.Assignees = []protocol.AccountID{a}
+		t, err := n.CreateTask(ctx, as, room, one)
+		if err != nil {
+			return out, fmt.Errorf("create tasks: %d of %d created: %w", len(out), len(nt.Assignees), err)
+		}
+		out = append(out, t)
+	}
+	return out, nil
+}
+
 // UpdateTask changes a task of a room as is a member of.
 func (n *Node) UpdateTask(ctx context.Context, as protocol.Handle, id protocol.EventID, ch TaskChange) (*Task, error) {
 	var room protocol.RoomID
@@ -73,9 +117,6 @@ func (n *Node) UpdateTask(ctx context.Context, as protocol.Handle, id protocol.E
 		return err
 	})
 	if err == nil {
-		if (ch.Due == nil) != (ch.Limit == nil) {
-			return nil, fmt.Errorf("update task: %w: due time and limit type change together", ErrInvalid)
-		}
 		_, err = n.act(ctx, as, room, &protocol.TaskUpdate{Task: id, Status: ch.Status, Body: ch.Body,
 			Assignees: ch.Assignees, Due: ch.Due, Limit: ch.Limit})
 	}
@@ -106,6 +147,28 @@ func (n *Node) Task(ctx context.Context, as protocol.Handle, id protocol.EventID
 		return nil, fmt.Errorf("get task: %w", err)
 	}
 	return out, nil
+}
+
+// TaskInRoom returns the task a numeric task_id names, if it is one of
+// room's and as may read room. Otherwise it returns ErrNotFound (wrapping
+// ErrNoTask): a task of another room is not told apart from one that does
+// not exist.
+func (n *Node) TaskInRoom(ctx context.Context, as protocol.Handle, room protocol.RoomID, alias uint64) (*Task, error) {
+	id, err := n.TaskByAlias(ctx, alias)
+	if errors.Is(err, ErrNotFound) {
+		return nil, fmt.Errorf("task %d: %w: %w", alias, ErrNotFound, ErrNoTask)
+	}
+	if err != nil {
+		return nil, err
+	}
+	t, err := n.Task(ctx, as, id)
+	if err != nil {
+		return nil, err
+	}
+	if t.Room != room {
+		return nil, fmt.Errorf("task %d: %w: %w in this room", alias, ErrNotFound, ErrNoTask)
+	}
+	return t, nil
 }
 
 // TaskFilter selects tasks; empty fields match everything.

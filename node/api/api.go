@@ -12,11 +12,11 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"log/slog"
 	"net/http"
 	"runtime/debug"
-	"sync"
 	"time"
 
 	"github.com/horenso/horenso/node"
@@ -68,8 +68,11 @@ type Server struct {
 	mux     *http.ServeMux
 	limiter *limiter
 
-	stopOnce sync.Once
-	stop     chan struct{} // closed by Shutdown: live event streams end
+	// stopped is canceled by Shutdown, which ends the live event streams.
+	// It carries no values or deadline: it is the server's lifetime, not
+	// a request's.
+	stopped context.Context
+	stop    context.CancelFunc
 }
 
 var _ http.Handler = (*Server)(nil)
@@ -98,7 +101,8 @@ func New(n *node.Node, cfg Config) *Server {
 		cfg.Now = time.Now
 	}
 	s := &Server{node: n, cfg: cfg, log: cfg.Logger, mux: http.NewServeMux(),
-		limiter: newLimiter(cfg.RateLimit, cfg.RateWindow, cfg.Now), stop: make(chan struct{})}
+		limiter: newLimiter(cfg.RateLimit, cfg.RateWindow, cfg.Now)}
+	s.stopped, s.stop = context.WithCancel(context.Background())
 	s.routes()
 	return s
 }
@@ -106,7 +110,7 @@ func New(n *node.Node, cfg Config) *Server {
 // Shutdown ends the live event streams (/api/events), which would
 // otherwise keep http.Server.Shutdown waiting. Register it with
 // http.Server.RegisterOnShutdown. It does not block.
-func (s *Server) Shutdown() { s.stopOnce.Do(func() { close(s.stop) }) }
+func (s *Server) Shutdown() { s.stop() }
 
 // ServeHTTP implements http.Handler. It bounds the request body, recovers
 // from a handler's panic with a 500, and routes.

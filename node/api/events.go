@@ -52,13 +52,7 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request, c *caller) error
 	rc := http.NewResponseController(w)
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
-	go func() {
-		select {
-		case <-s.stop:
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
+	defer context.AfterFunc(s.stopped, cancel)()
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("X-Accel-Buffering", "no")
@@ -81,7 +75,7 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request, c *caller) error
 			}
 			return nil
 		}
-		c.ids = newResolver(ctx, s.node) // names may have changed since the last batch
+		c.ids = newResolver(s.node) // names may have changed since the last batch
 		for _, ch := range cs {
 			data, err := json.Marshal(s.eventData(ctx, c, ch))
 			if err != nil {
@@ -127,19 +121,19 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request, c *caller) error
 // the caller sees them now.
 func (s *Server) eventData(ctx context.Context, c *caller, ch node.Change) eventJSON {
 	e := eventJSON{Seq: ch.Seq, Type: string(ch.Kind)}
-	e.RoomID, _ = c.ids.roomAlias(ch.Room)
+	e.RoomID, _ = c.ids.roomAlias(ctx, ch.Room)
 	if ch.Account != "" {
-		e.AccountID = c.ids.profile(ch.Account).Alias
+		e.AccountID = c.ids.profile(ctx, ch.Account).Alias
 	}
 	switch ch.Kind {
 	case node.ChangeMessage, node.ChangeMessageUpdated, node.ChangeMessageDeleted:
 		if m, err := s.node.Message(ctx, c.handle(), ch.Event); err == nil {
-			v := c.messageView(m)
+			v := c.messageView(ctx, m)
 			e.Message = &v
 		}
 	case node.ChangeTask:
 		if t, err := s.node.Task(ctx, c.handle(), ch.Event); err == nil {
-			v := c.taskView(t, "")
+			v := c.taskView(ctx, t, "")
 			e.Task = &v
 		}
 	}

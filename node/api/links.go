@@ -171,7 +171,7 @@ func (s *Server) join(w http.ResponseWriter, r *http.Request, c *caller) error {
 	if err != nil {
 		return err
 	}
-	alias, _ := c.ids.roomAlias(room)
+	alias, _ := c.ids.roomAlias(r.Context(), room)
 	if pending {
 		writeJSON(w, http.StatusAccepted, map[string]any{"room_id": alias, "pending": true})
 		return nil

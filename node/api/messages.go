@@ -1,7 +1,6 @@
 package api
 
 import (
-	"errors"
 	"net/http"
 	"strconv"
 
@@ -20,21 +19,7 @@ func (s *Server) messageOf(r *http.Request, c *caller, room protocol.RoomID, raw
 	if err != nil {
 		return nil, err
 	}
-	id, err := s.node.MessageByAlias(r.Context(), n)
-	if errors.Is(err, node.ErrNotFound) {
-		return nil, notFound("no such message")
-	}
-	if err != nil {
-		return nil, err
-	}
-	m, err := s.node.Message(r.Context(), c.handle(), id)
-	if err != nil {
-		return nil, err
-	}
-	if m.Room != room {
-		return nil, notFound("no such message in this room")
-	}
-	return m, nil
+	return s.node.MessageInRoom(r.Context(), c.handle(), room, n)
 }
 
 // messages lists a room's messages. Without force=1 it returns only those
@@ -68,7 +53,7 @@ func (s *Server) messages(w http.ResponseWriter, r *http.Request, c *caller) err
 	}
 	out := make([]messageJSON, 0, len(ms))
 	for _, m := range ms {
-		out = append(out, c.messageView(m))
+		out = append(out, c.messageView(r.Context(), m))
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
@@ -92,7 +77,7 @@ func (s *Server) post(w http.ResponseWriter, r *http.Request, c *caller) error {
 	if _, err := p.boolean("self_unread", false); err != nil {
 		return err
 	}
-	m, err := s.node.Post(r.Context(), c.handle(), id, toGlobal(body, c.ids))
+	m, err := s.node.Post(r.Context(), c.handle(), id, toGlobal(r.Context(), body, c.ids))
 	if err != nil {
 		return err
 	}
@@ -209,7 +194,7 @@ func (s *Server) message(w http.ResponseWriter, r *http.Request, c *caller) erro
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, c.messageView(m))
+	writeJSON(w, http.StatusOK, c.messageView(r.Context(), m))
 	return nil
 }
 
@@ -230,7 +215,7 @@ func (s *Server) editMessage(w http.ResponseWriter, r *http.Request, c *caller) 
 	if err != nil {
 		return err
 	}
-	if err := s.node.EditMessage(r.Context(), c.handle(), m.ID, toGlobal(body, c.ids)); err != nil {
+	if err := s.node.EditMessage(r.Context(), c.handle(), m.ID, toGlobal(r.Context(), body, c.ids)); err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"message_id": strconv.FormatUint(m.Alias, 10)})
@@ -309,7 +294,7 @@ func (s *Server) history(w http.ResponseWriter, r *http.Request, c *caller) erro
 	}
 	out := make([]messageJSON, 0, len(ms))
 	for _, m := range ms {
-		out = append(out, c.messageView(m))
+		out = append(out, c.messageView(r.Context(), m))
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil

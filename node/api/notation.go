@@ -25,12 +25,12 @@ import (
 // ids looks up aliases both ways. *resolver implements it over a node;
 // tests use a map.
 type ids interface {
-	accountID(alias uint64) (protocol.AccountID, bool)
-	accountAlias(a protocol.AccountID) (uint64, bool)
-	roomID(alias uint64) (protocol.RoomID, bool)
-	roomAlias(r protocol.RoomID) (uint64, bool)
-	messageID(alias uint64) (protocol.EventID, bool)
-	messageAlias(m protocol.EventID) (uint64, bool)
+	accountID(ctx context.Context, alias uint64) (protocol.AccountID, bool)
+	accountAlias(ctx context.Context, a protocol.AccountID) (uint64, bool)
+	roomID(ctx context.Context, alias uint64) (protocol.RoomID, bool)
+	roomAlias(ctx context.Context, r protocol.RoomID) (uint64, bool)
+	messageID(ctx context.Context, alias uint64) (protocol.EventID, bool)
+	messageAlias(ctx context.Context, m protocol.EventID) (uint64, bool)
 }
 
 // notation matches the account and message references of ChatWork
@@ -40,10 +40,10 @@ type ids interface {
 var notation = regexp.MustCompile(`\[(To|pname|picon|piconname):([^\]\s]{1,200})\]|\[(rp|qtmeta) aid=([^\]\s]{1,200})(?: to=([^\]\s-]{1,100})-([^\]\s]{1,100}))?`)
 
 // toGlobal rewrites numeric references in body to global IDs.
-func toGlobal(body string, m ids) string {
+func toGlobal(ctx context.Context, body string, m ids) string {
 	return rewrite(body, func(a string) string {
 		if n, ok := numeric(a); ok {
-			if id, ok := m.accountID(n); ok {
+			if id, ok := m.accountID(ctx, n); ok {
 				return string(id)
 			}
 		}
@@ -54,8 +54,8 @@ func toGlobal(body string, m ids) string {
 		if !ok1 || !ok2 {
 			return room, msg
 		}
-		rid, ok1 := m.roomID(r)
-		eid, ok2 := m.messageID(e)
+		rid, ok1 := m.roomID(ctx, r)
+		eid, ok2 := m.messageID(ctx, e)
 		if !ok1 || !ok2 {
 			return room, msg
 		}
@@ -64,10 +64,10 @@ func toGlobal(body string, m ids) string {
 }
 
 // toLocal rewrites global IDs in body to numeric aliases.
-func toLocal(body string, m ids) string {
+func toLocal(ctx context.Context, body string, m ids) string {
 	return rewrite(body, func(a string) string {
 		if strings.Contains(a, "@") {
-			if n, ok := m.accountAlias(protocol.AccountID(a)); ok {
+			if n, ok := m.accountAlias(ctx, protocol.AccountID(a)); ok {
 				return strconv.FormatUint(n, 10)
 			}
 		}
@@ -78,8 +78,8 @@ func toLocal(body string, m ids) string {
 		if err1 != nil || err2 != nil {
 			return room, msg
 		}
-		r, ok1 := m.roomAlias(rid)
-		e, ok2 := m.messageAlias(eid)
+		r, ok1 := m.roomAlias(ctx, rid)
+		e, ok2 := m.messageAlias(ctx, eid)
 		if !ok1 || !ok2 {
 			return room, msg
 		}
@@ -113,7 +113,6 @@ func numeric(s string) (uint64, bool) {
 // resolver looks aliases up in a node for one request, remembering what
 // it found. It is not safe for concurrent use.
 type resolver struct {
-	ctx      context.Context
 	node     *node.Node
 	profiles map[protocol.AccountID]*node.Profile
 	rooms    map[protocol.RoomID]uint64
@@ -121,17 +120,17 @@ type resolver struct {
 
 var _ ids = (*resolver)(nil)
 
-func newResolver(ctx context.Context, n *node.Node) *resolver {
-	return &resolver{ctx: ctx, node: n, profiles: map[protocol.AccountID]*node.Profile{}, rooms: map[protocol.RoomID]uint64{}}
+func newResolver(n *node.Node) *resolver {
+	return &resolver{node: n, profiles: map[protocol.AccountID]*node.Profile{}, rooms: map[protocol.RoomID]uint64{}}
 }
 
 // profile returns what the node knows of a; for an account it never met,
 // a profile with alias 0 and the handle for a name.
-func (r *resolver) profile(a protocol.AccountID) *node.Profile {
+func (r *resolver) profile(ctx context.Context, a protocol.AccountID) *node.Profile {
 	if p, ok := r.profiles[a]; ok {
 		return p
 	}
-	p, err := r.node.Profile(r.ctx, a)
+	p, err := r.node.Profile(ctx, a)
 	if err != nil {
 		p = &node.Profile{ID: a, Handle: a.Handle(), Name: string(a.Handle())}
 	}
@@ -139,26 +138,26 @@ func (r *resolver) profile(a protocol.AccountID) *node.Profile {
 	return p
 }
 
-func (r *resolver) accountID(alias uint64) (protocol.AccountID, bool) {
-	a, err := r.node.AccountByAlias(r.ctx, alias)
+func (r *resolver) accountID(ctx context.Context, alias uint64) (protocol.AccountID, bool) {
+	a, err := r.node.AccountByAlias(ctx, alias)
 	return a, err == nil
 }
 
-func (r *resolver) accountAlias(a protocol.AccountID) (uint64, bool) {
-	p := r.profile(a)
+func (r *resolver) accountAlias(ctx context.Context, a protocol.AccountID) (uint64, bool) {
+	p := r.profile(ctx, a)
 	return p.Alias, p.Alias != 0
 }
 
-func (r *resolver) roomID(alias uint64) (protocol.RoomID, bool) {
-	id, err := r.node.RoomByAlias(r.ctx, alias)
+func (r *resolver) roomID(ctx context.Context, alias uint64) (protocol.RoomID, bool) {
+	id, err := r.node.RoomByAlias(ctx, alias)
 	return id, err == nil
 }
 
-func (r *resolver) roomAlias(id protocol.RoomID) (uint64, bool) {
+func (r *resolver) roomAlias(ctx context.Context, id protocol.RoomID) (uint64, bool) {
 	if n, ok := r.rooms[id]; ok {
 		return n, n != 0
 	}
-	n, err := r.node.RoomAlias(r.ctx, id)
+	n, err := r.node.RoomAlias(ctx, id)
 	if err != nil {
 		n = 0
 	}
@@ -166,12 +165,12 @@ func (r *resolver) roomAlias(id protocol.RoomID) (uint64, bool) {
 	return n, n != 0
 }
 
-func (r *resolver) messageID(alias uint64) (protocol.EventID, bool) {
-	id, err := r.node.MessageByAlias(r.ctx, alias)
+func (r *resolver) messageID(ctx context.Context, alias uint64) (protocol.EventID, bool) {
+	id, err := r.node.MessageByAlias(ctx, alias)
 	return id, err == nil
 }
 
-func (r *resolver) messageAlias(id protocol.EventID) (uint64, bool) {
-	n, err := r.node.MessageAlias(r.ctx, id)
+func (r *resolver) messageAlias(ctx context.Context, id protocol.EventID) (uint64, bool) {
+	n, err := r.node.MessageAlias(ctx, id)
 	return n, err == nil
 }

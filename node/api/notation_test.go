@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"crypto/sha256"
 	"testing"
 
@@ -16,13 +17,28 @@ type fakeIDs struct {
 
 var _ ids = fakeIDs{}
 
-func (f fakeIDs) accountID(n uint64) (protocol.AccountID, bool) { a, ok := f.accounts[n]; return a, ok }
-func (f fakeIDs) roomID(n uint64) (protocol.RoomID, bool)       { r, ok := f.rooms[n]; return r, ok }
-func (f fakeIDs) messageID(n uint64) (protocol.EventID, bool)   { m, ok := f.messages[n]; return m, ok }
+func (f fakeIDs) accountID(_ context.Context, n uint64) (protocol.AccountID, bool) {
+	a, ok := f.accounts[n]
+	return a, ok
+}
+func (f fakeIDs) roomID(_ context.Context, n uint64) (protocol.RoomID, bool) {
+	r, ok := f.rooms[n]
+	return r, ok
+}
+func (f fakeIDs) messageID(_ context.Context, n uint64) (protocol.EventID, bool) {
+	m, ok := f.messages[n]
+	return m, ok
+}
 
-func (f fakeIDs) accountAlias(a protocol.AccountID) (uint64, bool) { return find(f.accounts, a) }
-func (f fakeIDs) roomAlias(r protocol.RoomID) (uint64, bool)       { return find(f.rooms, r) }
-func (f fakeIDs) messageAlias(m protocol.EventID) (uint64, bool)   { return find(f.messages, m) }
+func (f fakeIDs) accountAlias(_ context.Context, a protocol.AccountID) (uint64, bool) {
+	return find(f.accounts, a)
+}
+func (f fakeIDs) roomAlias(_ context.Context, r protocol.RoomID) (uint64, bool) {
+	return find(f.rooms, r)
+}
+func (f fakeIDs) messageAlias(_ context.Context, m protocol.EventID) (uint64, bool) {
+	return find(f.messages, m)
+}
 
 func find[V comparable](m map[uint64]V, v V) (uint64, bool) {
 	for k, x := range m {
@@ -74,14 +90,14 @@ func TestNotation(t *testing.T) {
 		{"unknown global account stays", "[To:zed@" + string(node) + "]", "[To:zed@" + string(node) + "]", false},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			if got := toGlobal(c.local, m); got != c.global {
+			if got := toGlobal(t.Context(), c.local, m); got != c.global {
 				t.Errorf("toGlobal(%q) = %q, want %q", c.local, got, c.global)
 			}
 			want := c.local
 			if c.oneWay {
 				want = "[To:123]"
 			}
-			if got := toLocal(c.global, m); got != want {
+			if got := toLocal(t.Context(), c.global, m); got != want {
 				t.Errorf("toLocal(%q) = %q, want %q", c.global, got, want)
 			}
 		})

@@ -240,10 +240,7 @@ func (s *Server) updateRoom(w http.ResponseWriter, r *http.Request, c *caller) e
 	return nil
 }
 
-// leaveRoom leaves or deletes a group chat (action_type). Horenso rooms
-// are event logs kept by every member's node, so "delete" cannot erase
-// them: it removes every other member and then the caller, which leaves
-// the room with no one to read it. Only an admin may.
+// leaveRoom leaves or deletes a group chat (action_type).
 func (s *Server) leaveRoom(w http.ResponseWriter, r *http.Request, c *caller) error {
 	id, err := s.roomOf(r)
 	if err != nil {
@@ -257,35 +254,16 @@ func (s *Server) leaveRoom(w http.ResponseWriter, r *http.Request, c *caller) er
 	if err != nil {
 		return err
 	}
-	ctx, me := r.Context(), c.handle()
 	switch action {
 	case "":
 		return invalid("parameter action_type is required: leave or delete")
 	case "leave":
-		if err := s.node.Leave(ctx, me, id); err != nil {
-			return err
-		}
+		err = s.node.LeaveRoom(r.Context(), c.handle(), id)
 	case "delete":
-		room, err := s.node.Room(ctx, me, id)
-		if err != nil {
-			return err
-		}
-		if room.Role != protocol.RoleAdmin || room.Kind != protocol.KindGroup {
-			return forbidden("only an admin of a group chat may delete it")
-		}
-		if err := s.node.DeleteLink(ctx, me, id); err != nil && !errors.Is(err, node.ErrNotFound) {
-			return err
-		}
-		for _, m := range room.Members {
-			if m.Account != c.acc.ID {
-				if err := s.node.RemoveMember(ctx, me, id, m.Account); err != nil {
-					return err
-				}
-			}
-		}
-		if err := s.node.Leave(ctx, me, id); err != nil {
-			return err
-		}
+		err = s.node.DeleteRoom(r.Context(), c.handle(), id)
+	}
+	if err != nil {
+		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
@@ -309,10 +287,7 @@ func (s *Server) members(w http.ResponseWriter, r *http.Request, c *caller) erro
 }
 
 // setMembers replaces a group chat's members and roles with the three
-// lists. It applies the changes one event at a time in an order that keeps
-// an admin throughout: new admins first, then other additions and role
-// changes, then removals, and the caller's own demotion or departure (if
-// the lists leave the caller out) last.
+// lists (node.SetMembers) and answers with the account_ids by role.
 func (s *Server) setMembers(w http.ResponseWriter, r *http.Request, c *caller) error {
 	id, err := s.roomOf(r)
 	if err != nil {
@@ -326,66 +301,12 @@ func (s *Server) setMembers(w http.ResponseWriter, r *http.Request, c *caller) e
 	if err != nil {
 		return err
 	}
-	ctx, me := r.Context(), c.handle()
-	room, err := s.node.Room(ctx, me, id)
-	if err != nil {
-		return err
-	}
-	if room.Kind != protocol.KindGroup {
-		return forbidden("only a group chat's members can be changed")
-	}
-	if room.Role != protocol.RoleAdmin {
-		return forbidden("only a room admin may change its members")
-	}
-	have := map[protocol.AccountID]protocol.Role{}
-	for _, m := range room.Members {
-		have[m.Account] = m.Role
-	}
-	// Sorted, so the events come out the same for the same request.
-	accounts := make([]protocol.AccountID, 0, len(want))
-	for a := range want {
-		accounts = append(accounts, a)
-	}
-	slices.Sort(accounts)
-	for _, adminsFirst := range []bool{true, false} {
-		for _, a := range accounts {
-			role := want[a]
-			if (role == protocol.RoleAdmin) != adminsFirst || a == c.acc.ID {
-				continue
-			}
-			old, ok := have[a]
-			switch {
-			case !ok:
-				err = s.node.AddMember(ctx, me, id, node.MemberSpec{Account: a, Role: role})
-			case old != role:
-				err = s.node.SetRole(ctx, me, id, a, role)
-			}
-			if err != nil {
-				return err
-			}
-		}
-	}
-	for _, m := range room.Members {
-		if _, ok := want[m.Account]; !ok && m.Account != c.acc.ID {
-			if err := s.node.RemoveMember(ctx, me, id, m.Account); err != nil {
-				return err
-			}
-		}
-	}
-	// The caller's own change comes last: it may end the caller's right
-	// to make the others.
-	switch role, ok := want[c.acc.ID]; {
-	case !ok:
-		err = s.node.Leave(ctx, me, id)
-	case role != protocol.RoleAdmin:
-		err = s.node.SetRole(ctx, me, id, c.acc.ID, role)
-	}
-	if err != nil {
+	if err := s.node.SetMembers(r.Context(), c.handle(), id, want); err != nil {
 		return err
 	}
 	out := map[string][]uint64{"admin": {}, "member": {}, "readonly": {}}
-	for _, a := range accounts {
-		out[string(want[a])] = append(out[string(want[a])], c.ids.profile(a).Alias)
+	for a, role := range want {
+		out[string(role)] = append(out[string(role)], c.ids.profile(r.Context(), a).Alias)
 	}
 	for _, l := range out {
 		slices.Sort(l)

@@ -1,10 +1,7 @@
 package api
 
 import (
-	"errors"
-	"fmt"
 	"net/http"
-	"slices"
 
 	"github.com/horenso/horenso/node"
 	"github.com/horenso/horenso/protocol"
@@ -57,11 +54,11 @@ func (s *Server) myTasks(w http.ResponseWriter, r *http.Request, c *caller) erro
 	}
 	out := []taskJSON{}
 	for _, t := range ts[:min(len(ts), maxTaskList)] {
-		v := c.taskView(t, c.acc.ID)
+		v := c.taskView(r.Context(), t, c.acc.ID)
 		v.Account = nil
 		v.Room = rooms[t.Room]
 		if v.Room == nil { // a room the caller has left
-			alias, _ := c.ids.roomAlias(t.Room)
+			alias, _ := c.ids.roomAlias(r.Context(), t.Room)
 			v.Room = &roomRef{RoomID: alias}
 		}
 		out = append(out, v)
@@ -98,15 +95,14 @@ func (s *Server) tasks(w http.ResponseWriter, r *http.Request, c *caller) error 
 	}
 	out := []taskJSON{}
 	for _, t := range ts[:min(len(ts), maxTaskList)] {
-		out = append(out, c.taskView(t, f.Assignee))
+		out = append(out, c.taskView(r.Context(), t, f.Assignee))
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
 }
 
-// createTasks creates one task per account in to_ids, as ChatWork does,
-// and returns their IDs. It checks every assignee is a member before it
-// creates any.
+// createTasks creates one task per account in to_ids, as ChatWork does
+// (node.CreateTasks), and returns their IDs.
 func (s *Server) createTasks(w http.ResponseWriter, r *http.Request, c *caller) error {
 	id, err := s.roomOf(r)
 	if err != nil {
@@ -127,7 +123,7 @@ func (s *Server) createTasks(w http.ResponseWriter, r *http.Request, c *caller) 
 	if len(to) == 0 {
 		return invalid("parameter to_ids is required")
 	}
-	due, hasDue, err := p.integer("limit")
+	due, _, err := p.integer("limit")
 	if err != nil {
 		return err
 	}
@@ -135,43 +131,17 @@ func (s *Server) createTasks(w http.ResponseWriter, r *http.Request, c *caller) 
 	if err != nil {
 		return err
 	}
-	switch {
-	case limitType == "" && hasDue && due > 0:
-		limitType = "time"
-	case limitType == "":
-		limitType = "none"
-	}
-	if limitType == "none" {
-		if due > 0 {
-			return invalid("parameter limit must not be given with limit_type none")
-		}
-	} else if due <= 0 {
-		return invalid("parameter limit (unix time) is required with limit_type " + limitType)
-	}
 	assignees, err := s.accountsOf(r, "to_ids", to)
 	if err != nil {
 		return err
 	}
-	room, err := s.node.Room(r.Context(), c.handle(), id)
+	ts, err := s.node.CreateTasks(r.Context(), c.handle(), id, node.NewTask{Body: toGlobal(r.Context(), body, c.ids),
+		Assignees: assignees, Due: due, Limit: protocol.LimitType(limitType)})
 	if err != nil {
 		return err
 	}
-	for i, a := range assignees {
-		if !slices.ContainsFunc(room.Members, func(m node.Member) bool { return m.Account == a }) {
-			return invalid(fmt.Sprintf("account %d is not a member of the room", to[i]))
-		}
-	}
-	body = toGlobal(body, c.ids)
-	out := []uint64{}
-	for _, a := range assignees {
-		t, err := s.node.CreateTask(r.Context(), c.handle(), id, node.NewTask{Body: body,
-			Assignees: []protocol.AccountID{a}, Due: due, Limit: protocol.LimitType(limitType)})
-		if err != nil {
-			if len(out) > 0 {
-				return fmt.Errorf("tasks %v were created, the rest not: %w", out, err)
-			}
-			return err
-		}
+	out := make([]uint64, 0, len(ts))
+	for _, t := range ts {
 		out = append(out, t.Alias)
 	}
 	writeJSON(w, http.StatusOK, map[string][]uint64{"task_ids": out})
@@ -184,21 +154,7 @@ func (s *Server) taskOf(r *http.Request, c *caller, room protocol.RoomID) (*node
 	if err != nil {
 		return nil, err
 	}
-	id, err := s.node.TaskByAlias(r.Context(), n)
-	if errors.Is(err, node.ErrNotFound) {
-		return nil, notFound("no such task")
-	}
-	if err != nil {
-		return nil, err
-	}
-	t, err := s.node.Task(r.Context(), c.handle(), id)
-	if err != nil {
-		return nil, err
-	}
-	if t.Room != room {
-		return nil, notFound("no such task in this room")
-	}
-	return t, nil
+	return s.node.TaskInRoom(r.Context(), c.handle(), room, n)
 }
 
 func (s *Server) task(w http.ResponseWriter, r *http.Request, c *caller) error {
@@ -210,7 +166,7 @@ func (s *Server) task(w http.ResponseWriter, r *http.Request, c *caller) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, c.taskView(t, ""))
+	writeJSON(w, http.StatusOK, c.taskView(r.Context(), t, ""))
 	return nil
 }
 

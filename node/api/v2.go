@@ -29,8 +29,8 @@ type meJSON struct {
 // me describes the caller. chatwork_id is the account's handle; room_id
 // its "my chat".
 func (s *Server) me(w http.ResponseWriter, r *http.Request, c *caller) error {
-	p := c.ids.profile(c.acc.ID)
-	myChat, _ := c.ids.roomAlias(c.acc.MyChat)
+	p := c.ids.profile(r.Context(), c.acc.ID)
+	myChat, _ := c.ids.roomAlias(r.Context(), c.acc.MyChat)
 	writeJSON(w, http.StatusOK, meJSON{AccountID: c.acc.Alias, RoomID: myChat, Name: c.acc.Name,
 		ChatworkID: string(c.acc.Handle), OrgName: c.acc.Org, Department: p.Department, Title: p.Title,
 		Introduction: p.Introduction, Mail: c.acc.Email, LoginMail: c.acc.Email})

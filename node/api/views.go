@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"strconv"
 
 	"github.com/horenso/horenso/node"
@@ -82,33 +83,33 @@ type linkJSON struct {
 // seconds converts the node's unix milliseconds to ChatWork's seconds.
 func seconds(ms int64) int64 { return ms / 1000 }
 
-func (c *caller) account(a protocol.AccountID) accountRef {
-	p := c.ids.profile(a)
+func (c *caller) account(ctx context.Context, a protocol.AccountID) accountRef {
+	p := c.ids.profile(ctx, a)
 	return accountRef{AccountID: p.Alias, Name: p.Name}
 }
 
 // deletedBody is what ChatWork shows of a deleted message.
 const deletedBody = "[deleted]"
 
-func (c *caller) messageView(m *node.Message) messageJSON {
-	body := toLocal(m.Body, c.ids)
+func (c *caller) messageView(ctx context.Context, m *node.Message) messageJSON {
+	body := toLocal(ctx, m.Body, c.ids)
 	if m.Deleted {
 		body = deletedBody
 	}
-	return messageJSON{MessageID: strconv.FormatUint(m.Alias, 10), Account: c.account(m.Author), Body: body,
+	return messageJSON{MessageID: strconv.FormatUint(m.Alias, 10), Account: c.account(ctx, m.Author), Body: body,
 		SendTime: seconds(m.Time), UpdateTime: seconds(m.EditedAt)}
 }
 
 // taskView renders a task as a room's task list does; ChatWork tasks have
 // one assignee, and Horenso makes one task per assignee through this API,
 // so account is the first (or, filtering by assignee, that one).
-func (c *caller) taskView(t *node.Task, assignee protocol.AccountID) taskJSON {
+func (c *caller) taskView(ctx context.Context, t *node.Task, assignee protocol.AccountID) taskJSON {
 	if assignee == "" && len(t.Assignees) > 0 {
 		assignee = t.Assignees[0]
 	}
-	acc := c.account(assignee)
-	return taskJSON{TaskID: t.Alias, Account: &acc, AssignedBy: c.account(t.Creator), MessageID: "",
-		Body: toLocal(t.Body, c.ids), LimitTime: t.Due, Status: string(t.Status), LimitType: string(t.Limit)}
+	acc := c.account(ctx, assignee)
+	return taskJSON{TaskID: t.Alias, Account: &acc, AssignedBy: c.account(ctx, t.Creator), MessageID: "",
+		Body: toLocal(ctx, t.Body, c.ids), LimitTime: t.Due, Status: string(t.Status), LimitType: string(t.Limit)}
 }
 
 func roomView(r *node.Room, mytasks int) roomJSON {

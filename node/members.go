@@ -1,0 +1,141 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+
+	"github.com/horenso/horenso/protocol"
+)
+
+// SetMembers makes want the members of group chat room, with the roles it
+// gives: it adds the accounts want names that are not members, changes the
+// roles that differ, and removes the members it leaves out, as as (an
+// admin of the room). want must name at least one admin.
+//
+// Each change is one room event, made in an order that keeps an admin
+// throughout: new admins first, then the other additions and role changes,
+// then removals, and as's own demotion or departure last, since it may end
+// as's right to make the others. The order is the same for the same
+// request, so a retried request makes the same events. An error part-way
+// leaves the changes made before it; repeating the call finishes the job.
+func (n *Node) SetMembers(ctx context.Context, as protocol.Handle, room protocol.RoomID, want map[protocol.AccountID]protocol.Role) error {
+	if !slices.Contains(slices.Collect(maps.Values(want)), protocol.RoleAdmin) {
+		return fmt.Errorf("set members: %w: a room needs at least one admin", ErrInvalid)
+	}
+	r, err := n.adminRoom(ctx, as, room, "change its members")
+	if err != nil {
+		return fmt.Errorf("set members: %w", err)
+	}
+	return n.changeMembers(ctx, as, r, want)
+}
+
+// SetMember adds account a to group chat room with role, or changes its
+// role if it is a member already; role "" removes it (a = as's own account
+// leaves the room). as must be an admin of the room. Like SetMembers, it
+// keeps an admin in the room: the last admin cannot step down or leave.
+func (n *Node) SetMember(ctx context.Context, as protocol.Handle, room protocol.RoomID, a protocol.AccountID, role protocol.Role) error {
+	r, err := n.adminRoom(ctx, as, room, "change its members")
+	if err != nil {
+		return fmt.Errorf("set member: %w", err)
+	}
+	want := make(map[protocol.AccountID]protocol.Role, len(r.Members)+1)
+	for _, m := range r.Members {
+		want[m.Account] = m.Role
+	}
+	if role == "" {
+		if _, ok := want[a]; !ok {
+			return fmt.Errorf("set member: %w: %s is not a member of the room", ErrNotFound, a)
+		}
+		delete(want, a)
+	} else {
+		want[a] = role
+	}
+	return n.changeMembers(ctx, as, r, want)
+}
+
+// LeaveRoom takes as out of a group chat. The last admin must hand over
+// first (protocol.ErrLastAdmin).
+func (n *Node) LeaveRoom(ctx context.Context, as protocol.Handle, room protocol.RoomID) error {
+	_, err := n.act(ctx, as, room, &protocol.MemberLeave{})
+	return wrapOp("leave room", err)
+}
+
+// DeleteRoom deletes a group chat as its admin as may. Every member's node
+// keeps the room's event log, so nothing can be erased: it withdraws the
+// room's invitation link, removes every other member, then takes as out,
+// which leaves the room with no one to read it.
+func (n *Node) DeleteRoom(ctx context.Context, as protocol.Handle, room protocol.RoomID) error {
+	r, err := n.adminRoom(ctx, as, room, "delete it")
+	if err == nil {
+		err = n.DeleteLink(ctx, as, room)
+		if errors.Is(err, ErrNotFound) {
+			err = nil
+		}
+	}
+	if err == nil {
+		err = n.changeMembers(ctx, as, r, map[protocol.AccountID]protocol.Role{})
+	}
+	return wrapOp("delete room", err)
+}
+
+// adminRoom returns group chat room as as sees it, or ErrForbidden if as
+// is not its admin; what names the action refused.
+func (n *Node) adminRoom(ctx context.Context, as protocol.Handle, room protocol.RoomID, what string) (*Room, error) {
+	r, err := n.Room(ctx, as, room)
+	if err != nil {
+		return nil, err
+	}
+	if r.Kind != protocol.KindGroup {
+		return nil, fmt.Errorf("%w: only a group chat's admin may %s", ErrForbidden, what)
+	}
+	if r.Role != protocol.RoleAdmin {
+		return nil, fmt.Errorf("%w: only a room admin may %s", ErrForbidden, what)
+	}
+	return r, nil
+}
+
+// changeMembers turns r's members into want, one event at a time, in the
+// order SetMembers describes.
+func (n *Node) changeMembers(ctx context.Context, as protocol.Handle, r *Room, want map[protocol.AccountID]protocol.Role) error {
+	me := protocol.NewAccountID(n.id, as)
+	have := make(map[protocol.AccountID]protocol.Role, len(r.Members))
+	for _, m := range r.Members {
+		have[m.Account] = m.Role
+	}
+	accounts := slices.Sorted(maps.Keys(want))
+	for _, adminsFirst := range []bool{true, false} {
+		for _, a := range accounts {
+			role := want[a]
+			if (role == protocol.RoleAdmin) != adminsFirst || a == me {
+				continue
+			}
+			var err error
+			switch old, ok := have[a]; {
+			case !ok:
+				err = n.AddMember(ctx, as, r.ID, MemberSpec{Account: a, Role: role})
+			case old != role:
+				err = n.SetRole(ctx, as, r.ID, a, role)
+			}
+			if err != nil {
+				return err
+			}
+		}
+	}
+	for _, m := range r.Members {
+		if _, ok := want[m.Account]; !ok && m.Account != me {
+			if err := n.RemoveMember(ctx, as, r.ID, m.Account); err != nil {
+				return err
+			}
+		}
+	}
+	switch role, ok := want[me]; {
+	case !ok:
+		return n.LeaveRoom(ctx, as, r.ID)
+	case role != have[me]:
+		return n.SetRole(ctx, as, r.ID, me, role)
+	}
+	return nil
+}
