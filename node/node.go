@@ -2,7 +2,7 @@
 // organization's accounts, rooms, messages and tasks. Every change becomes
 // a signed room event, is checked by the room rules in package protocol,
 // and is stored through package storage. Admin tools reach a running node
-// through its control socket (see control.go).
+// through its control socket, which package node/control serves.
 package node
 
 import (
@@ -27,16 +27,14 @@ import (
 
 // Config configures a Node. Only DataDir is required.
 type Config struct {
-	// DataDir holds the node's identity key, settings, store and control
-	// socket. It must have been set up by Init.
+	// DataDir holds the node's identity key, settings and store (and the
+	// control socket, which package node/control serves). It must have
+	// been set up by Init.
 	DataDir string
 	// Logger receives the node's logs. Default: slog.Default().
 	Logger *slog.Logger
 	// Now is the clock for event times. Default: time.Now.
 	Now func() time.Time
-	// ControlSocket is the path of the admin control socket.
-	// Default: DataDir/control.sock.
-	ControlSocket string
 	// Listen lists the libp2p multiaddrs partner nodes connect to, e.g.
 	// /ip4/0.0.0.0/tcp/4001 and /ip4/0.0.0.0/udp/4001/quic-v1.
 	// Default: /ip4/127.0.0.1/tcp/0 (loopback, a free port), so a node
@@ -61,7 +59,6 @@ const (
 	identityFile = "identity.key"
 	settingsFile = "node.json"
 	storeDir     = "store"
-	socketFile   = "control.sock"
 )
 
 // ErrNotInitialized is returned by New for a data directory Init has not
@@ -166,9 +163,6 @@ func New(cfg Config) (*Node, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	if cfg.ControlSocket == "" {
-		cfg.ControlSocket = filepath.Join(cfg.DataDir, socketFile)
-	}
 	if !Initialized(cfg.DataDir) {
 		return nil, fmt.Errorf("new node %s: %w", cfg.DataDir, ErrNotInitialized)
 	}
@@ -225,14 +219,13 @@ func (n *Node) ID() protocol.NodeID { return n.id }
 func (n *Node) Org() string { return n.settings.Org }
 
 // Run serves the node until ctx ends, then returns nil once everything it
-// started has stopped: the libp2p host (partners, gossip, catch-up sync),
-// the network outbox and the control socket. It returns an error if one of
-// them cannot be served. Ready is closed once the node listens.
+// started has stopped: the libp2p host (partners, gossip, catch-up sync)
+// and the network outbox. It returns an error if one of them cannot be
+// served. Ready is closed once the node listens.
 func (n *Node) Run(ctx context.Context) error {
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return n.net.host.Run(gctx) })
 	g.Go(func() error { return n.runOutbox(gctx) })
-	g.Go(func() error { return n.serveControl(gctx) })
 	return g.Wait()
 }
 

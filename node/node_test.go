@@ -1,11 +1,8 @@
 package node
 
 import (
-	"context"
 	"errors"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -219,51 +216,6 @@ func TestDirectRoom(t *testing.T) {
 	}
 	if err := n.AddMember(ctx, "alice", r1.ID, MemberSpec{Account: protocol.NewAccountID(n.ID(), "alice")}); !errors.Is(err, ErrForbidden) {
 		t.Fatalf("adding to a direct chat: %v", err)
-	}
-}
-
-func TestControlSocket(t *testing.T) {
-	dir := t.TempDir()
-	n := newTestNode(t, dir)
-	ctx, cancel := context.WithCancel(t.Context())
-	done := make(chan error, 1)
-	go func() { done <- n.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
-	var st Status
-	waitFor(t, func() bool { return Control(ctx, dir, "status", nil, &st) == nil })
-	if st.NodeID != n.ID() || st.Org != "Acme" {
-		t.Fatalf("status = %+v", st)
-	}
-	var acc Account
-	if err := Control(ctx, dir, "user.add", UserAddArgs{Handle: "alice", Password: "long enough"}, &acc); err != nil {
-		t.Fatal(err)
-	}
-	err := Control(ctx, dir, "user.add", UserAddArgs{Handle: "alice"}, nil)
-	if !errors.Is(err, ErrConflict) {
-		t.Fatalf("duplicate user over the socket: %v, want ErrConflict", err)
-	}
-	if err := Control(ctx, dir, "no.such.op", nil, nil); !errors.Is(err, ErrInvalid) {
-		t.Fatalf("unknown op: %v", err)
-	}
-	if err := Control(ctx, dir, "user.add", map[string]any{"handle": "x", "bogus": 1}, nil); !errors.Is(err, ErrInvalid) {
-		t.Fatalf("unknown argument: %v", err)
-	}
-	if err := Control(ctx, t.TempDir(), "status", nil, nil); !errors.Is(err, ErrNotRunning) {
-		t.Fatalf("no node: %v, want ErrNotRunning", err)
-	}
-	if fi, err := os.Stat(filepath.Join(dir, "control.sock")); err != nil || fi.Mode().Perm() != 0o600 {
-		t.Fatalf("socket mode = %v, %v", fi, err)
-	}
-}
-
-func waitFor(t *testing.T, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not met within 10s")
-		}
-		time.Sleep(5 * time.Millisecond)
 	}
 }
 

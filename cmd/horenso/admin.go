@@ -15,14 +15,30 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/horenso/horenso/node"
+	"github.com/horenso/horenso/node/control"
 	"github.com/horenso/horenso/protocol"
 )
 
-// call sends one control request to the running node.
-func (g *globals) call(ctx context.Context, op string, args, result any) error {
-	ctx, cancel := context.WithTimeout(ctx, time.Minute)
-	defer cancel()
-	return node.Control(ctx, g.data, op, args, result)
+// requestTimeout bounds an admin command's requests, but for backups,
+// which take as long as the store is large.
+const requestTimeout = time.Minute
+
+// withNode connects to the running node's control socket, calls f, and
+// closes the connection. timeout bounds the whole call (0: none but
+// cmd's context, which ends on Ctrl-C).
+func (g *globals) withNode(cmd *cobra.Command, timeout time.Duration, f func(ctx context.Context, c *control.Client) error) error {
+	ctx := cmd.Context()
+	if timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, timeout)
+		defer cancel()
+	}
+	c, err := control.Dial(ctx, g.data)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	return f(ctx, c)
 }
 
 func statusCommand(g *globals) *cobra.Command {
@@ -31,8 +47,12 @@ func statusCommand(g *globals) *cobra.Command {
 		Short: "Show the running node's ID, organization and counts",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			var st node.Status
-			if err := g.call(cmd.Context(), "status", nil, &st); err != nil {
+			var st *node.Status
+			err := g.withNode(cmd, requestTimeout, func(ctx context.Context, c *control.Client) (err error) {
+				st, err = c.Status(ctx)
+				return err
+			})
+			if err != nil {
 				return err
 			}
 			return g.output(cmd.OutOrStdout(), st, func(w *tabwriter.Writer) {
@@ -55,21 +75,25 @@ func statusCommand(g *globals) *cobra.Command {
 
 func userCommand(g *globals) *cobra.Command {
 	cmd := &cobra.Command{Use: "user", Short: "Manage the node's accounts"}
-	var a node.UserAddArgs
+	var a node.NewAccount
 	add := &cobra.Command{
 		Use:   "add NAME",
 		Short: "Add an account; NAME is its handle (a-z 0-9 . _ -). Prints a generated password unless --password is given",
 		Args:  exactArgs("NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			a.Handle = args[0]
+			a.Handle = protocol.Handle(args[0])
 			generated := a.Password == ""
 			if generated {
 				b := make([]byte, 12)
 				rand.Read(b)
 				a.Password = base64.RawURLEncoding.EncodeToString(b)
 			}
-			var acc node.Account
-			if err := g.call(cmd.Context(), "user.add", a, &acc); err != nil {
+			var acc *node.Account
+			err := g.withNode(cmd, requestTimeout, func(ctx context.Context, c *control.Client) (err error) {
+				acc, err = c.AddUser(ctx, a)
+				return err
+			})
+			if err != nil {
 				return err
 			}
 			result := map[string]any{"account": acc}
@@ -93,8 +117,12 @@ func userCommand(g *globals) *cobra.Command {
 		Short: "List accounts",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			var accs []node.Account
-			if err := g.call(cmd.Context(), "user.list", nil, &accs); err != nil {
+			var accs []*node.Account
+			err := g.withNode(cmd, requestTimeout, func(ctx context.Context, c *control.Client) (err error) {
+				accs, err = c.Users(ctx)
+				return err
+			})
+			if err != nil {
 				return err
 			}
 			return g.output(cmd.OutOrStdout(), accs, func(w *tabwriter.Writer) {
@@ -105,11 +133,14 @@ func userCommand(g *globals) *cobra.Command {
 			})
 		},
 	}
-	toggle := func(use, op, short, done string) *cobra.Command {
+	toggle := func(use string, disable bool, short, done string) *cobra.Command {
 		return &cobra.Command{
 			Use: use + " NAME", Short: short, Args: exactArgs("NAME"),
 			RunE: func(cmd *cobra.Command, args []string) error {
-				if err := g.call(cmd.Context(), op, node.UserArgs{Handle: args[0]}, nil); err != nil {
+				err := g.withNode(cmd, requestTimeout, func(ctx context.Context, c *control.Client) error {
+					return c.SetUserDisabled(ctx, protocol.Handle(args[0]), disable)
+				})
+				if err != nil {
 					return err
 				}
 				return g.output(cmd.OutOrStdout(), map[string]string{"handle": args[0], "result": done},
@@ -118,8 +149,8 @@ func userCommand(g *globals) *cobra.Command {
 		}
 	}
 	cmd.AddCommand(add, list,
-		toggle("disable", "user.disable", "Disable an account: its logins and API tokens stop working at once", "disabled"),
-		toggle("enable", "user.enable", "Re-enable a disabled account (its old tokens stay revoked)", "enabled"))
+		toggle("disable", true, "Disable an account: its logins and API tokens stop working at once", "disabled"),
+		toggle("enable", false, "Re-enable a disabled account (its old tokens stay revoked)", "enabled"))
 	return cmd
 }
 
@@ -131,11 +162,15 @@ func tokenCommand(g *globals) *cobra.Command {
 		Short: "Create an API token for USER (the X-ChatWorkToken header value); it is shown once",
 		Args:  exactArgs("USER"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			var t node.TokenResult
-			if err := g.call(cmd.Context(), "token.create", node.TokenCreateArgs{Handle: args[0], Name: name}, &t); err != nil {
+			var token string
+			err := g.withNode(cmd, requestTimeout, func(ctx context.Context, c *control.Client) (err error) {
+				token, err = c.CreateToken(ctx, protocol.Handle(args[0]), name)
+				return err
+			})
+			if err != nil {
 				return err
 			}
-			return g.output(cmd.OutOrStdout(), t, func(w *tabwriter.Writer) { fmt.Fprintln(w, t.Token) })
+			return g.output(cmd.OutOrStdout(), map[string]string{"token": token}, func(w *tabwriter.Writer) { fmt.Fprintln(w, token) })
 		},
 	}
 	create.Flags().StringVar(&name, "name", "", "what the token is for")
@@ -151,8 +186,12 @@ func roomCommand(g *globals) *cobra.Command {
 		Short: "List every room on the node, or with --as the rooms of one account",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			var rooms []node.Room
-			if err := g.call(cmd.Context(), "room.list", node.RoomListArgs{As: as}, &rooms); err != nil {
+			var rooms []*node.Room
+			err := g.withNode(cmd, requestTimeout, func(ctx context.Context, c *control.Client) (err error) {
+				rooms, err = c.Rooms(ctx, protocol.Handle(as))
+				return err
+			})
+			if err != nil {
 				return err
 			}
 			return g.output(cmd.OutOrStdout(), rooms, func(w *tabwriter.Writer) {
@@ -164,16 +203,18 @@ func roomCommand(g *globals) *cobra.Command {
 		},
 	}
 	list.Flags().StringVar(&as, "as", "", "list this account's rooms, with its unread counts")
-	var c node.RoomCreateArgs
-	var members string
+	var creator, description, members string
 	create := &cobra.Command{
 		Use:   "create NAME",
 		Short: "Create a group chat with --as as its admin",
 		Args:  exactArgs("NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c.Name, c.Members = args[0], splitList(members)
-			var r node.Room
-			if err := g.call(cmd.Context(), "room.create", c, &r); err != nil {
+			var r *node.Room
+			err := g.withNode(cmd, requestTimeout, func(ctx context.Context, c *control.Client) (err error) {
+				r, err = c.CreateRoom(ctx, protocol.Handle(creator), args[0], description, splitList(members))
+				return err
+			})
+			if err != nil {
 				return err
 			}
 			return g.output(cmd.OutOrStdout(), r, func(w *tabwriter.Writer) {
@@ -181,9 +222,9 @@ func roomCommand(g *globals) *cobra.Command {
 			})
 		},
 	}
-	create.Flags().StringVar(&c.As, "as", "", "the creating account (required)")
+	create.Flags().StringVar(&creator, "as", "", "the creating account (required)")
 	create.Flags().StringVar(&members, "members", "", "comma-separated handles or account IDs to add as members")
-	create.Flags().StringVar(&c.Description, "description", "", "room description")
+	create.Flags().StringVar(&description, "description", "", "room description")
 	create.MarkFlagRequired("as")
 	cmd.AddCommand(list, create, memberCommand(g))
 	return cmd
@@ -202,8 +243,12 @@ func messageCommand(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var m node.Message
-			if err := g.call(cmd.Context(), "message.post", node.PostArgs{As: as, Room: room, Body: args[1]}, &m); err != nil {
+			var m *node.Message
+			err = g.withNode(cmd, requestTimeout, func(ctx context.Context, c *control.Client) (err error) {
+				m, err = c.Post(ctx, protocol.Handle(as), room, args[1])
+				return err
+			})
+			if err != nil {
 				return err
 			}
 			return g.output(cmd.OutOrStdout(), m, func(w *tabwriter.Writer) { fmt.Fprintf(w, "posted message %d\n", m.Alias) })
@@ -218,8 +263,12 @@ func messageCommand(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var ms []node.Message
-			if err := g.call(cmd.Context(), "message.list", node.MessageListArgs{As: as, Room: room, Limit: limit}, &ms); err != nil {
+			var ms []*node.Message
+			err = g.withNode(cmd, requestTimeout, func(ctx context.Context, c *control.Client) (err error) {
+				ms, err = c.Messages(ctx, protocol.Handle(as), room, limit)
+				return err
+			})
+			if err != nil {
 				return err
 			}
 			return g.output(cmd.OutOrStdout(), ms, func(w *tabwriter.Writer) {
@@ -254,16 +303,20 @@ func taskCommand(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			a := node.TaskCreateArgs{As: as, Room: room, Body: args[1], Assignees: splitList(to)}
+			var dueUnix int64
 			if due != "" {
 				t, err := time.Parse(time.RFC3339, due)
 				if err != nil {
 					return fmt.Errorf("--due: want a time like 2026-12-01T17:00:00+09:00: %w", err)
 				}
-				a.Due = t.Unix()
+				dueUnix = t.Unix()
 			}
-			var t node.Task
-			if err := g.call(cmd.Context(), "task.create", a, &t); err != nil {
+			var t *node.Task
+			err = g.withNode(cmd, requestTimeout, func(ctx context.Context, c *control.Client) (err error) {
+				t, err = c.CreateTask(ctx, protocol.Handle(as), room, args[1], splitList(to), dueUnix)
+				return err
+			})
+			if err != nil {
 				return err
 			}
 			return g.output(cmd.OutOrStdout(), t, func(w *tabwriter.Writer) { fmt.Fprintf(w, "created task %d\n", t.Alias) })
@@ -280,8 +333,12 @@ func taskCommand(g *globals) *cobra.Command {
 				if err != nil {
 					return err
 				}
-				var t node.Task
-				if err := g.call(cmd.Context(), "task.status", node.TaskStatusArgs{As: as, Task: id, Status: st}, &t); err != nil {
+				var t *node.Task
+				err = g.withNode(cmd, requestTimeout, func(ctx context.Context, c *control.Client) (err error) {
+					t, err = c.SetTaskStatus(ctx, protocol.Handle(as), id, st)
+					return err
+				})
+				if err != nil {
 					return err
 				}
 				return g.output(cmd.OutOrStdout(), t, func(w *tabwriter.Writer) { fmt.Fprintf(w, "task %d is %s\n", t.Alias, t.Status) })
@@ -297,8 +354,12 @@ func taskCommand(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var ts []node.Task
-			if err := g.call(cmd.Context(), "task.list", node.TaskListArgs{As: as, Room: room, Status: protocol.TaskStatus(status)}, &ts); err != nil {
+			var ts []*node.Task
+			err = g.withNode(cmd, requestTimeout, func(ctx context.Context, c *control.Client) (err error) {
+				ts, err = c.Tasks(ctx, protocol.Handle(as), room, protocol.TaskStatus(status))
+				return err
+			})
+			if err != nil {
 				return err
 			}
 			return g.output(cmd.OutOrStdout(), ts, func(w *tabwriter.Writer) {
@@ -351,12 +412,16 @@ func backupCommand(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var res node.BackupResult
-			if err := g.call(cmd.Context(), "backup", node.BackupArgs{Path: path}, &res); err != nil {
+			var size int64
+			err = g.withNode(cmd, 0, func(ctx context.Context, c *control.Client) (err error) {
+				size, err = c.Backup(ctx, path)
+				return err
+			})
+			if err != nil {
 				return err
 			}
-			return g.output(cmd.OutOrStdout(), res, func(w *tabwriter.Writer) {
-				fmt.Fprintf(w, "wrote %s (%d bytes)\n", res.Path, res.Bytes)
+			return g.output(cmd.OutOrStdout(), map[string]any{"path": path, "bytes": size}, func(w *tabwriter.Writer) {
+				fmt.Fprintf(w, "wrote %s (%d bytes)\n", path, size)
 			})
 		},
 	}

@@ -12,18 +12,19 @@ import (
 const module = "github.com/horenso/horenso"
 
 // allowed lists, for each package of the module, the module packages it
-// may import: cmd → node/api → node → storage → protocol, and node →
-// node/p2p → protocol. Nothing imports cmd.
+// may import: cmd → node/api → node → storage → protocol, cmd →
+// node/control → node, and node → node/p2p → protocol. Nothing imports cmd.
 var allowed = map[string][]string{
 	"protocol":       {},
 	"storage":        {"protocol"},
 	"node":           {"protocol", "storage", "node/p2p"},
 	"node/p2p":       {"protocol"},
 	"node/api":       {"node", "protocol", "node/web"},
+	"node/control":   {"node", "protocol"},
 	"node/web":       {},
 	"node/nodetest":  {"node", "node/api", "node/p2p", "storage", "protocol"},
 	"node/bench":     {}, // benchmarks: test files only, which these rules do not cover
-	"cmd/horenso":    {"node", "node/api", "protocol"},
+	"cmd/horenso":    {"node", "node/api", "node/control", "protocol"},
 	"cmd/benchtable": {},
 }
 

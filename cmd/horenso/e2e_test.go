@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/horenso/horenso/node"
+	"github.com/horenso/horenso/node/control"
 )
 
 // horensoBin is the binary under test, built once by TestMain.
@@ -101,7 +102,7 @@ func start(t *testing.T, data string, extra ...string) *process {
 		<-p.exited
 	})
 	deadline := time.Now().Add(30 * time.Second)
-	for node.Control(t.Context(), data, "status", nil, nil) != nil {
+	for !answers(t.Context(), data) {
 		select {
 		case err := <-p.exited:
 			p.exited <- err
@@ -170,7 +171,7 @@ func TestEndToEnd(t *testing.T) {
 	}
 	horenso(t, data, nil, "user", "add", "alice", "--email", "alice@acme.example", "--password", "alice-password")
 	horenso(t, data, nil, "user", "add", "bob", "--email", "bob@acme.example")
-	var tok node.TokenResult
+	var tok struct{ Token string }
 	horenso(t, data, &tok, "token", "create", "alice")
 	if len(tok.Token) < 40 {
 		t.Fatalf("token %q too short", tok.Token)
@@ -189,7 +190,7 @@ func TestEndToEnd(t *testing.T) {
 	if err := p.stop(t, syscall.SIGTERM); err != nil {
 		t.Fatalf("horenso run after SIGTERM: %v, want a clean exit", err)
 	}
-	if node.Control(t.Context(), data, "status", nil, nil) == nil {
+	if answers(t.Context(), data) {
 		t.Fatal("control socket still answers after the node stopped")
 	}
 
@@ -238,11 +239,12 @@ func TestKill9LosesNoAcknowledgedWrite(t *testing.T) {
 	data := filepath.Join(t.TempDir(), "data")
 	p := start(t, data)
 	ctx := t.Context()
-	if err := node.Control(ctx, data, "user.add", node.UserAddArgs{Handle: "alice"}, nil); err != nil {
+	admin := dial(t, data)
+	if _, err := admin.AddUser(ctx, node.NewAccount{Handle: "alice"}); err != nil {
 		t.Fatal(err)
 	}
-	var room node.Room
-	if err := node.Control(ctx, data, "room.create", node.RoomCreateArgs{As: "alice", Name: "load"}, &room); err != nil {
+	room, err := admin.CreateRoom(ctx, "alice", "load", "", nil)
+	if err != nil {
 		t.Fatal(err)
 	}
 	var (
@@ -254,9 +256,15 @@ func TestKill9LosesNoAcknowledgedWrite(t *testing.T) {
 	defer stopWriters()
 	for w := range 8 {
 		wg.Go(func() {
+			c, err := control.Dial(wctx, data)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			defer c.Close()
 			for i := 0; wctx.Err() == nil; i++ {
 				body := fmt.Sprintf("w%d-%d", w, i)
-				if err := node.Control(wctx, data, "message.post", node.PostArgs{As: "alice", Room: room.Alias, Body: body}, nil); err != nil {
+				if _, err := c.Post(wctx, "alice", room.Alias, body); err != nil {
 					return // the node died: this post was not acknowledged
 				}
 				mu.Lock()
@@ -273,8 +281,8 @@ func TestKill9LosesNoAcknowledgedWrite(t *testing.T) {
 	defer mu.Unlock()
 
 	start(t, data)
-	var ms []node.Message
-	if err := node.Control(ctx, data, "message.list", node.MessageListArgs{As: "alice", Room: room.Alias, Limit: node.MaxPage}, &ms); err != nil {
+	ms, err := dial(t, data).Messages(ctx, "alice", room.Alias, node.MaxPage)
+	if err != nil {
 		t.Fatal(err)
 	}
 	if len(acked) >= node.MaxPage {
@@ -316,4 +324,27 @@ func TestAdminCommandWithoutNode(t *testing.T) {
 	if !strings.Contains(string(out), "node is not running") {
 		t.Fatalf("output %q does not say the node is not running", out)
 	}
+}
+
+// answers reports whether a node answers on data's control socket.
+func answers(ctx context.Context, data string) bool {
+	c, err := control.Dial(ctx, data)
+	if err != nil {
+		return false
+	}
+	defer c.Close()
+	_, err = c.Status(ctx)
+	return err == nil
+}
+
+// dial connects to the node running on data; the connection is closed
+// when the test ends.
+func dial(t *testing.T, data string) *control.Client {
+	t.Helper()
+	c, err := control.Dial(t.Context(), data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
 }

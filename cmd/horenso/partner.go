@@ -1,8 +1,8 @@
 package main
 
 import (
+	"context"
 	"fmt"
-	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/horenso/horenso/node"
+	"github.com/horenso/horenso/node/control"
 	"github.com/horenso/horenso/protocol"
 )
 
@@ -20,8 +21,12 @@ func partnerCommand(g *globals) *cobra.Command {
 		Short: "Let the node at ADDRESS connect, and dial it; ADDRESS is a multiaddr ending in /p2p/<node ID>, as the partner's `horenso status` prints",
 		Args:  exactArgs("ADDRESS"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			var p node.Partner
-			if err := g.call(cmd.Context(), "partner.add", node.PartnerArgs{Addr: args[0]}, &p); err != nil {
+			var p *node.Partner
+			err := g.withNode(cmd, requestTimeout, func(ctx context.Context, c *control.Client) (err error) {
+				p, err = c.AddPartner(ctx, args[0])
+				return err
+			})
+			if err != nil {
 				return err
 			}
 			return g.output(cmd.OutOrStdout(), p, func(w *tabwriter.Writer) {
@@ -34,8 +39,12 @@ func partnerCommand(g *globals) *cobra.Command {
 		Short: "List partner nodes and whether they are connected",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			var ps []node.Partner
-			if err := g.call(cmd.Context(), "partner.list", nil, &ps); err != nil {
+			var ps []*node.Partner
+			err := g.withNode(cmd, requestTimeout, func(ctx context.Context, c *control.Client) (err error) {
+				ps, err = c.Partners(ctx)
+				return err
+			})
+			if err != nil {
 				return err
 			}
 			return g.output(cmd.OutOrStdout(), ps, func(w *tabwriter.Writer) {
@@ -52,7 +61,10 @@ func partnerCommand(g *globals) *cobra.Command {
 		Short: "Stop linking with a partner node and close its connections",
 		Args:  exactArgs("NODE_ID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := g.call(cmd.Context(), "partner.remove", node.PartnerArgs{ID: protocol.NodeID(args[0])}, nil); err != nil {
+			err := g.withNode(cmd, requestTimeout, func(ctx context.Context, c *control.Client) error {
+				return c.RemovePartner(ctx, protocol.NodeID(args[0]))
+			})
+			if err != nil {
 				return err
 			}
 			return g.output(cmd.OutOrStdout(), map[string]string{"removed": args[0]}, func(w *tabwriter.Writer) {
@@ -67,25 +79,30 @@ func partnerCommand(g *globals) *cobra.Command {
 // memberCommand is `horenso room member`: add, re-role or remove members,
 // including accounts of partner nodes (handle@nodeid).
 func memberCommand(g *globals) *cobra.Command {
-	var a node.MemberArgs
+	var as string
+	var role protocol.Role
 	var remove bool
 	cmd := &cobra.Command{
 		Use:   "member ROOM_ID ACCOUNT",
 		Short: "Add ACCOUNT (a handle, or handle@nodeid for a partner's account) to a room with --role, change its role, or --remove it",
 		Args:  exactArgs("ROOM_ID", "ACCOUNT"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := strconv.ParseUint(args[0], 10, 64)
+			room, err := parseID("ROOM_ID", args[0])
 			if err != nil {
-				return fmt.Errorf("room ID %q is not a number", args[0])
+				return err
 			}
-			a.Room, a.Account = id, args[1]
-			if remove {
-				a.Role = ""
-			} else if a.Role == "" {
-				a.Role = protocol.RoleMember
+			switch {
+			case remove:
+				role = ""
+			case role == "":
+				role = protocol.RoleMember
 			}
-			var r node.Room
-			if err := g.call(cmd.Context(), "room.member", a, &r); err != nil {
+			var r *node.Room
+			err = g.withNode(cmd, requestTimeout, func(ctx context.Context, c *control.Client) (err error) {
+				r, err = c.SetMember(ctx, protocol.Handle(as), room, args[1], role)
+				return err
+			})
+			if err != nil {
 				return err
 			}
 			return g.output(cmd.OutOrStdout(), r, func(w *tabwriter.Writer) {
@@ -93,8 +110,8 @@ func memberCommand(g *globals) *cobra.Command {
 			})
 		},
 	}
-	cmd.Flags().StringVar(&a.As, "as", "", "a room admin (required)")
-	cmd.Flags().Var((*roleFlag)(&a.Role), "role", "admin, member or readonly (default member)")
+	cmd.Flags().StringVar(&as, "as", "", "a room admin (required)")
+	cmd.Flags().Var((*roleFlag)(&role), "role", "admin, member or readonly (default member)")
 	cmd.Flags().BoolVar(&remove, "remove", false, "remove the account from the room")
 	cmd.MarkFlagRequired("as")
 	return cmd

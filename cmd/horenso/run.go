@@ -19,6 +19,7 @@ import (
 
 	"github.com/horenso/horenso/node"
 	"github.com/horenso/horenso/node/api"
+	"github.com/horenso/horenso/node/control"
 )
 
 func initCommand(g *globals) *cobra.Command {
@@ -97,6 +98,7 @@ func run(ctx context.Context, dir, org, httpAddr string, listen []string, apiCfg
 	log.Info("node running", "node_id", n.ID(), "http", ln.Addr().String())
 	group, gctx := errgroup.WithContext(ctx)
 	group.Go(func() error { return n.Run(gctx) })
+	group.Go(func() error { return control.Serve(gctx, n, control.SocketPath(dir), log) })
 	group.Go(func() error {
 		select {
 		case <-n.Ready():

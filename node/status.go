@@ -1,0 +1,62 @@
+package node
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/horenso/horenso/node/p2p"
+	"github.com/horenso/horenso/protocol"
+	"github.com/horenso/horenso/storage"
+)
+
+// Status is what a node is and holds, for its operator.
+type Status struct {
+	NodeID   protocol.NodeID `json:"node_id"`
+	Org      string          `json:"org"`
+	DataDir  string          `json:"data_dir"`
+	Version  int             `json:"protocol_version"`
+	Started  time.Time       `json:"started"`
+	Accounts int             `json:"accounts"`
+	Rooms    int             `json:"rooms"`
+	Events   uint64          `json:"events"`
+	// Addrs are the libp2p addresses partners add this node by.
+	Addrs []string `json:"addrs"`
+	// Partners counts partner nodes, and Connected those connected now.
+	Partners  int `json:"partners"`
+	Connected int `json:"connected"`
+	// Network counts gossip and sync traffic since start: what was
+	// received, accepted, rejected and dropped, and what sync repaired.
+	Network p2p.Stats `json:"network"`
+	// OutboxDropped counts publications dropped because the node's network
+	// outbox was full; partners got those events by sync instead.
+	OutboxDropped uint64 `json:"outbox_dropped"`
+}
+
+// Status reports what the node is and holds.
+func (n *Node) Status(ctx context.Context) (*Status, error) {
+	st := &Status{NodeID: n.id, Org: n.settings.Org, DataDir: n.cfg.DataDir, Version: protocol.Version, Started: n.started,
+		Addrs: n.Addrs(), Network: n.net.host.Stats(), OutboxDropped: n.net.dropped.Load()}
+	for _, p := range n.net.host.Partners() {
+		st.Partners++
+		if p.Connected {
+			st.Connected++
+		}
+	}
+	err := n.store.View(func(tx *storage.Tx) error {
+		as, err := tx.Accounts()
+		st.Accounts = len(as)
+		if err != nil {
+			return err
+		}
+		return tx.Rooms(func(r *storage.Room) bool {
+			st.Rooms++
+			st.Events += r.Events
+			return true
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("status: %w", err)
+	}
+	return st, nil
+}
