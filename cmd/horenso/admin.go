@@ -41,16 +41,25 @@ func (g *globals) withNode(cmd *cobra.Command, timeout time.Duration, f func(ctx
 	return f(ctx, c)
 }
 
+// ask calls f with a connection to the running node and returns what it
+// returns; see withNode.
+func ask[R any](cmd *cobra.Command, g *globals, timeout time.Duration, f func(ctx context.Context, c *control.Client) (R, error)) (R, error) {
+	var r R
+	err := g.withNode(cmd, timeout, func(ctx context.Context, c *control.Client) (err error) {
+		r, err = f(ctx, c)
+		return err
+	})
+	return r, err
+}
+
 func statusCommand(g *globals) *cobra.Command {
 	return &cobra.Command{
 		Use:   "status",
 		Short: "Show the running node's ID, organization and counts",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			var st *node.Status
-			err := g.withNode(cmd, requestTimeout, func(ctx context.Context, c *control.Client) (err error) {
-				st, err = c.Status(ctx)
-				return err
+			st, err := ask(cmd, g, requestTimeout, func(ctx context.Context, c *control.Client) (*node.Status, error) {
+				return c.Status(ctx)
 			})
 			if err != nil {
 				return err
@@ -88,10 +97,8 @@ func userCommand(g *globals) *cobra.Command {
 				rand.Read(b)
 				a.Password = base64.RawURLEncoding.EncodeToString(b)
 			}
-			var acc *node.Account
-			err := g.withNode(cmd, requestTimeout, func(ctx context.Context, c *control.Client) (err error) {
-				acc, err = c.AddUser(ctx, a)
-				return err
+			acc, err := ask(cmd, g, requestTimeout, func(ctx context.Context, c *control.Client) (*node.Account, error) {
+				return c.AddUser(ctx, a)
 			})
 			if err != nil {
 				return err
@@ -117,10 +124,8 @@ func userCommand(g *globals) *cobra.Command {
 		Short: "List accounts",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			var accs []*node.Account
-			err := g.withNode(cmd, requestTimeout, func(ctx context.Context, c *control.Client) (err error) {
-				accs, err = c.Users(ctx)
-				return err
+			accs, err := ask(cmd, g, requestTimeout, func(ctx context.Context, c *control.Client) ([]*node.Account, error) {
+				return c.Users(ctx)
 			})
 			if err != nil {
 				return err
@@ -162,10 +167,8 @@ func tokenCommand(g *globals) *cobra.Command {
 		Short: "Create an API token for USER (the X-ChatWorkToken header value); it is shown once",
 		Args:  exactArgs("USER"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			var token string
-			err := g.withNode(cmd, requestTimeout, func(ctx context.Context, c *control.Client) (err error) {
-				token, err = c.CreateToken(ctx, protocol.Handle(args[0]), name)
-				return err
+			token, err := ask(cmd, g, requestTimeout, func(ctx context.Context, c *control.Client) (string, error) {
+				return c.CreateToken(ctx, protocol.Handle(args[0]), name)
 			})
 			if err != nil {
 				return err
@@ -186,10 +189,8 @@ func roomCommand(g *globals) *cobra.Command {
 		Short: "List every room on the node, or with --as the rooms of one account",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			var rooms []*node.Room
-			err := g.withNode(cmd, requestTimeout, func(ctx context.Context, c *control.Client) (err error) {
-				rooms, err = c.Rooms(ctx, protocol.Handle(as))
-				return err
+			rooms, err := ask(cmd, g, requestTimeout, func(ctx context.Context, c *control.Client) ([]*node.Room, error) {
+				return c.Rooms(ctx, protocol.Handle(as))
 			})
 			if err != nil {
 				return err
@@ -209,10 +210,8 @@ func roomCommand(g *globals) *cobra.Command {
 		Short: "Create a group chat with --as as its admin",
 		Args:  exactArgs("NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			var r *node.Room
-			err := g.withNode(cmd, requestTimeout, func(ctx context.Context, c *control.Client) (err error) {
-				r, err = c.CreateRoom(ctx, protocol.Handle(creator), args[0], description, splitList(members))
-				return err
+			r, err := ask(cmd, g, requestTimeout, func(ctx context.Context, c *control.Client) (*node.Room, error) {
+				return c.CreateRoom(ctx, protocol.Handle(creator), args[0], description, splitList(members))
 			})
 			if err != nil {
 				return err
@@ -243,10 +242,8 @@ func messageCommand(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var m *node.Message
-			err = g.withNode(cmd, requestTimeout, func(ctx context.Context, c *control.Client) (err error) {
-				m, err = c.Post(ctx, protocol.Handle(as), room, args[1])
-				return err
+			m, err := ask(cmd, g, requestTimeout, func(ctx context.Context, c *control.Client) (*node.Message, error) {
+				return c.Post(ctx, protocol.Handle(as), room, args[1])
 			})
 			if err != nil {
 				return err
@@ -263,10 +260,8 @@ func messageCommand(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var ms []*node.Message
-			err = g.withNode(cmd, requestTimeout, func(ctx context.Context, c *control.Client) (err error) {
-				ms, err = c.Messages(ctx, protocol.Handle(as), room, limit)
-				return err
+			ms, err := ask(cmd, g, requestTimeout, func(ctx context.Context, c *control.Client) ([]*node.Message, error) {
+				return c.Messages(ctx, protocol.Handle(as), room, limit)
 			})
 			if err != nil {
 				return err
@@ -311,10 +306,8 @@ func taskCommand(g *globals) *cobra.Command {
 				}
 				dueUnix = t.Unix()
 			}
-			var t *node.Task
-			err = g.withNode(cmd, requestTimeout, func(ctx context.Context, c *control.Client) (err error) {
-				t, err = c.CreateTask(ctx, protocol.Handle(as), room, args[1], splitList(to), dueUnix)
-				return err
+			t, err := ask(cmd, g, requestTimeout, func(ctx context.Context, c *control.Client) (*node.Task, error) {
+				return c.CreateTask(ctx, protocol.Handle(as), room, args[1], splitList(to), dueUnix)
 			})
 			if err != nil {
 				return err
@@ -333,10 +326,8 @@ func taskCommand(g *globals) *cobra.Command {
 				if err != nil {
 					return err
 				}
-				var t *node.Task
-				err = g.withNode(cmd, requestTimeout, func(ctx context.Context, c *control.Client) (err error) {
-					t, err = c.SetTaskStatus(ctx, protocol.Handle(as), id, st)
-					return err
+				t, err := ask(cmd, g, requestTimeout, func(ctx context.Context, c *control.Client) (*node.Task, error) {
+					return c.SetTaskStatus(ctx, protocol.Handle(as), id, st)
 				})
 				if err != nil {
 					return err
@@ -354,10 +345,8 @@ func taskCommand(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var ts []*node.Task
-			err = g.withNode(cmd, requestTimeout, func(ctx context.Context, c *control.Client) (err error) {
-				ts, err = c.Tasks(ctx, protocol.Handle(as), room, protocol.TaskStatus(status))
-				return err
+			ts, err := ask(cmd, g, requestTimeout, func(ctx context.Context, c *control.Client) ([]*node.Task, error) {
+				return c.Tasks(ctx, protocol.Handle(as), room, protocol.TaskStatus(status))
 			})
 			if err != nil {
 				return err
@@ -412,10 +401,8 @@ func backupCommand(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var size int64
-			err = g.withNode(cmd, 0, func(ctx context.Context, c *control.Client) (err error) {
-				size, err = c.Backup(ctx, path)
-				return err
+			size, err := ask(cmd, g, 0, func(ctx context.Context, c *control.Client) (int64, error) {
+				return c.Backup(ctx, path)
 			})
 			if err != nil {
 				return err

@@ -21,10 +21,8 @@ func partnerCommand(g *globals) *cobra.Command {
 		Short: "Let the node at ADDRESS connect, and dial it; ADDRESS is a multiaddr ending in /p2p/<node ID>, as the partner's `horenso status` prints",
 		Args:  exactArgs("ADDRESS"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			var p *node.Partner
-			err := g.withNode(cmd, requestTimeout, func(ctx context.Context, c *control.Client) (err error) {
-				p, err = c.AddPartner(ctx, args[0])
-				return err
+			p, err := ask(cmd, g, requestTimeout, func(ctx context.Context, c *control.Client) (*node.Partner, error) {
+				return c.AddPartner(ctx, args[0])
 			})
 			if err != nil {
 				return err
@@ -39,10 +37,8 @@ func partnerCommand(g *globals) *cobra.Command {
 		Short: "List partner nodes and whether they are connected",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			var ps []*node.Partner
-			err := g.withNode(cmd, requestTimeout, func(ctx context.Context, c *control.Client) (err error) {
-				ps, err = c.Partners(ctx)
-				return err
+			ps, err := ask(cmd, g, requestTimeout, func(ctx context.Context, c *control.Client) ([]*node.Partner, error) {
+				return c.Partners(ctx)
 			})
 			if err != nil {
 				return err
@@ -97,10 +93,8 @@ func memberCommand(g *globals) *cobra.Command {
 			case role == "":
 				role = protocol.RoleMember
 			}
-			var r *node.Room
-			err = g.withNode(cmd, requestTimeout, func(ctx context.Context, c *control.Client) (err error) {
-				r, err = c.SetMember(ctx, protocol.Handle(as), room, args[1], role)
-				return err
+			r, err := ask(cmd, g, requestTimeout, func(ctx context.Context, c *control.Client) (*node.Room, error) {
+				return c.SetMember(ctx, protocol.Handle(as), room, args[1], role)
 			})
 			if err != nil {
 				return err
