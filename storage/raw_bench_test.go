@@ -4,17 +4,17 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
 	"math/rand/v2"
 	"os"
-	"path/filepath"
 	"slices"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
+
+	"github.com/horenso/horenso/node/bench/measure"
 )
 
 // The benchmarks in this file measure raw Badger, opened with the options
@@ -366,12 +366,8 @@ func readsPerIteration() int {
 // reportLatency reports the median and 99th percentile of times in
 // microseconds.
 func reportLatency(b *testing.B, times []time.Duration) {
-	slices.Sort(times)
-	pct := func(p float64) float64 {
-		return float64(times[int(p*float64(len(times)-1))].Nanoseconds()) / 1e3
-	}
-	b.ReportMetric(pct(0.50), "p50-us")
-	b.ReportMetric(pct(0.99), "p99-us")
+	b.ReportMetric(measure.Us(measure.Quantile(times, 0.50)), "p50-us")
+	b.ReportMetric(measure.Us(measure.Quantile(times, 0.99)), "p99-us")
 }
 
 // BenchmarkBadgerFootprint measures the disk bytes per record of a closed
@@ -383,32 +379,12 @@ func BenchmarkBadgerFootprint(b *testing.B) {
 	var size int64
 	for b.Loop() {
 		var err error
-		if size, err = dirSize(dir); err != nil {
+		if size, err = measure.DirSize(dir); err != nil {
 			b.Fatal(err)
 		}
 	}
 	b.ReportMetric(float64(size)/float64(rawRecords()), "disk-B/record")
 	b.ReportMetric(float64(rawRecords()), "records")
-}
-
-// dirSize is the sum of the sizes of the files under dir.
-func dirSize(dir string) (int64, error) {
-	var total int64
-	err := filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		info, err := d.Info()
-		if err != nil {
-			return err
-		}
-		total += info.Size()
-		return nil
-	})
-	if err != nil {
-		return 0, fmt.Errorf("size of %s: %w", dir, err)
-	}
-	return total, nil
 }
 
 func TestMain(m *testing.M) {

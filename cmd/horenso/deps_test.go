@@ -26,6 +26,10 @@ var allowed = map[string][]string{
 	"node/bench":     {}, // benchmarks: test files only, which these rules do not cover
 	"cmd/horenso":    {"node", "node/api", "node/control", "protocol"},
 	"cmd/benchtable": {},
+
+	// Imported only by tests and benchmarks, of any package: it imports
+	// nothing from the module.
+	"node/bench/measure": {},
 }
 
 // homes lists third-party modules that only one package may import.

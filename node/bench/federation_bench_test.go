@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/horenso/horenso/node"
+	"github.com/horenso/horenso/node/bench/measure"
 	"github.com/horenso/horenso/protocol"
 )
 
@@ -38,8 +39,8 @@ func BenchmarkCrossNodeLatency(b *testing.B) {
 			for range b.N {
 				lat = append(lat, crossNodeRun(b, tc.rate, dur)...)
 			}
-			b.ReportMetric(quantileMs(lat, 0.5), "p50-ms")
-			b.ReportMetric(quantileMs(lat, 0.99), "p99-ms")
+			b.ReportMetric(measure.Ms(measure.Quantile(lat, 0.5)), "p50-ms")
+			b.ReportMetric(measure.Ms(measure.Quantile(lat, 0.99)), "p99-ms")
 		})
 	}
 }
@@ -63,7 +64,7 @@ func crossNodeRun(b *testing.B, rate float64, dur time.Duration) []time.Duration
 	begin := time.Now()
 	posting.Go(func() {
 		defer close(postsDone)
-		posted = pace(ctx, n, rate, 64, begin.Add(2*dur), func(i int) {
+		posted = measure.Pace(ctx, n, rate, 64, begin.Add(2*dur), func(i int) {
 			sent[i] = time.Now()
 			if _, err := a.Post(ctx, fedMember, r.room, messageBody(i)); err != nil {
 				b.Error(err)
@@ -162,8 +163,8 @@ func BenchmarkFanOut(b *testing.B) {
 	}
 	b.ReportMetric(delivered, "delivered-%")
 	b.ReportMetric(posted, "posted-msg/s")
-	b.ReportMetric(quantileMs(lat, 0.99), "p99-ms")
-	b.ReportMetric(quantileMs(lat, 0.5), "p50-ms")
+	b.ReportMetric(measure.Ms(measure.Quantile(lat, 0.99)), "p99-ms")
+	b.ReportMetric(measure.Ms(measure.Quantile(lat, 0.5)), "p50-ms")
 }
 
 // feedWatch follows one node's change feed and records when each message
@@ -233,7 +234,7 @@ func fanOutRun(b *testing.B, nodes int, rate float64, dur time.Duration) (lat []
 	sent := make([]time.Time, n)
 	ids := make([]protocol.EventID, n)
 	begin := time.Now()
-	posted := pace(ctx, n, rate, 64, begin.Add(dur+dur/10), func(i int) {
+	posted := measure.Pace(ctx, n, rate, 64, begin.Add(dur+dur/10), func(i int) {
 		sent[i] = time.Now()
 		m, err := r.nodes[i%nodes].Post(ctx, fedMember, r.room, messageBody(i))
 		if err != nil {

@@ -7,10 +7,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"slices"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -158,56 +156,6 @@ func (r *fedRoom) stop() {
 	for _, nd := range r.nodes {
 		nd.Stop()
 	}
-}
-
-// pace calls post(i) for i = 0 … n-1, call i due at start + i/rate, from
-// workers goroutines, and returns once every call made has returned. A call
-// starts late only when every worker is busy with an earlier one; post
-// records the time it really starts. Calls not started by until (or when
-// ctx ends) are skipped; pace returns how many were started.
-func pace(ctx context.Context, n int, rate float64, workers int, until time.Time, post func(i int)) int {
-	start := time.Now()
-	var next, started atomic.Int64
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Go(func() {
-			timer := time.NewTimer(0)
-			defer timer.Stop()
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= n {
-					return
-				}
-				due := start.Add(time.Duration(float64(i) / rate * float64(time.Second)))
-				if d := time.Until(due); d > 0 {
-					timer.Reset(d)
-					select {
-					case <-timer.C:
-					case <-ctx.Done():
-						return
-					}
-				}
-				if ctx.Err() != nil || time.Now().After(until) {
-					return
-				}
-				started.Add(1)
-				post(i)
-			}
-		})
-	}
-	wg.Wait()
-	return int(started.Load())
-}
-
-// quantileMs returns the q-quantile (nearest rank) of ds in milliseconds,
-// sorting ds; 0 if ds is empty.
-func quantileMs(ds []time.Duration, q float64) float64 {
-	if len(ds) == 0 {
-		return 0
-	}
-	slices.Sort(ds)
-	i := min(len(ds)-1, max(0, int(q*float64(len(ds))+0.5)-1))
-	return float64(ds[i]) / float64(time.Millisecond)
 }
 
 // sseArrival is one message event read from an /api/events stream: the

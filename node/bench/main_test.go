@@ -14,13 +14,11 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -262,34 +260,6 @@ func concurrently(n int, fn func(i int) error) error {
 	}
 	wg.Wait()
 	return errors.Join(errs...)
-}
-
-// quantileUs returns the q-quantile (nearest rank) of ds in microseconds,
-// sorting ds.
-func quantileUs(ds []time.Duration, q float64) float64 {
-	slices.Sort(ds)
-	i := min(len(ds)-1, max(0, int(q*float64(len(ds))+0.5)-1))
-	return float64(ds[i]) / float64(time.Microsecond)
-}
-
-// dirSize is the sum of the sizes of the files under dir.
-func dirSize(dir string) (int64, error) {
-	var total int64
-	err := filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		info, err := d.Info()
-		if err != nil {
-			return err
-		}
-		total += info.Size()
-		return nil
-	})
-	if err != nil {
-		return 0, fmt.Errorf("size of %s: %w", dir, err)
-	}
-	return total, nil
 }
 
 // serveGet serves GET path as the holder of token, in process, and

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/horenso/horenso/node"
+	"github.com/horenso/horenso/node/bench/measure"
 	"github.com/horenso/horenso/protocol"
 )
 
@@ -180,8 +181,8 @@ func BenchmarkReadLast50(b *testing.B) {
 			times = append(times, took)
 		}
 	}
-	b.ReportMetric(quantileUs(times, 0.50), "p50-us")
-	b.ReportMetric(quantileUs(times, 0.99), "p99-us")
+	b.ReportMetric(measure.Us(measure.Quantile(times, 0.50)), "p50-us")
+	b.ReportMetric(measure.Us(measure.Quantile(times, 0.99)), "p99-us")
 	b.ReportMetric(float64(s.msgs), "msgs")
 }
 
@@ -234,7 +235,7 @@ func BenchmarkFootprint(b *testing.B) {
 		if rssKB, err = strconv.ParseInt(string(raw), 10, 64); err != nil {
 			b.Fatal(err)
 		}
-		if size, err = dirSize(s.dir); err != nil {
+		if size, err = measure.DirSize(s.dir); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -14,10 +14,10 @@ import (
 
 // summary is what two nodes holding a large room must agree on: its heads
 // (which fix the whole event set), its counters, its newest page and its
-// tasks.
-func summary(t testing.TB, nd *Node, as protocol.Handle, room protocol.RoomID) string {
-	t.Helper()
+// tasks, as ac sees them.
+func summary(ac *Actor, room protocol.RoomID) string {
 	ctx := context.Background()
+	nd, as := ac.Node(), ac.Handle
 	heads, err := nd.Heads(ctx, room)
 	if err != nil {
 		return "error: " + err.Error()
@@ -55,22 +55,16 @@ func TestCatchUpAfterDowntime(t *testing.T) {
 	c := NewCluster(t, 2, Options{})
 	a, b := c.Nodes[0], c.Nodes[1]
 	ctx := t.Context()
-	alice := a.User("alice")
-	bob := b.User("bob")
-	room, err := a.CreateRoom(ctx, "alice", node.NewRoom{Name: "Busy", Members: []node.MemberSpec{{Account: bob}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var tasks []*node.Task
+	a.User("alice")
+	b.User("bob")
+	alice, bob := a.As("alice"), b.As("bob")
+	room := alice.CreateRoom("Busy", bob.ID())
+	var tasks []protocol.EventID
 	for i := range 5 {
-		tk, err := a.CreateTask(ctx, "alice", room.ID, node.NewTask{Body: fmt.Sprint("task ", i), Assignees: []protocol.AccountID{alice, bob}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		tasks = append(tasks, tk)
+		tasks = append(tasks, alice.CreateTask(room, fmt.Sprint("task ", i), alice.ID(), bob.ID()))
 	}
 	Await(t, 20*time.Second, func() (bool, string) {
-		sa, sb := summary(t, a, "alice", room.ID), summary(t, b, "bob", room.ID)
+		sa, sb := summary(alice, room), summary(bob, room)
 		return sa == sb, "b has not received the room:\n" + sb
 	})
 
@@ -80,7 +74,7 @@ func TestCatchUpAfterDowntime(t *testing.T) {
 	for w := range writers {
 		wg.Go(func() {
 			for i := w; i < posts; i += writers {
-				if _, err := a.Post(ctx, "alice", room.ID, fmt.Sprint("message ", i)); err != nil {
+				if _, err := a.Post(ctx, "alice", room, fmt.Sprint("message ", i)); err != nil {
 					t.Error(err)
 					return
 				}
@@ -88,16 +82,13 @@ func TestCatchUpAfterDowntime(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	done := protocol.TaskDone
 	for _, tk := range tasks[:3] {
-		if _, err := a.UpdateTask(ctx, "alice", tk.ID, node.TaskChange{Status: &done}); err != nil {
-			t.Fatal(err)
-		}
+		alice.CompleteTask(tk)
 	}
 	start := time.Now()
 	b.Start()
 	Await(t, 2*time.Minute, func() (bool, string) {
-		sa, sb := summary(t, a, "alice", room.ID), summary(t, b, "bob", room.ID)
+		sa, sb := summary(alice, room), summary(bob, room)
 		return sa == sb, fmt.Sprintf("b differs from a:\n%.1500s\n--- a:\n%.1500s", sb, sa)
 	})
 	st := b.Status(t).Network

@@ -31,26 +31,15 @@ func TestChaos(t *testing.T) {
 	ctx := t.Context()
 	users := []protocol.Handle{"alice", "bob", "carol", "dave"}
 	ids := make([]protocol.AccountID, len(users))
+	all := make([]*Actor, len(users))
 	for i, nd := range c.Nodes {
 		ids[i] = nd.User(users[i])
+		all[i] = nd.As(users[i])
 	}
-	a := c.Nodes[0]
-	var specs []node.MemberSpec
-	for _, id := range ids[1:] {
-		specs = append(specs, node.MemberSpec{Account: id, Role: protocol.RoleMember})
-	}
-	room, err := a.CreateRoom(ctx, "alice", node.NewRoom{Name: "Chaos", Members: specs})
-	if err != nil {
-		t.Fatal(err)
-	}
-	all := map[*Node]protocol.Handle{}
-	for i, nd := range c.Nodes {
-		all[nd] = users[i]
-	}
-	awaitSame(t, 30*time.Second, room.ID, all)
-	if err := a.SetRole(ctx, "alice", room.ID, ids[1], protocol.RoleAdmin); err != nil {
-		t.Fatal(err)
-	}
+	alice := all[0]
+	room := alice.CreateRoom("Chaos", ids[1:]...)
+	awaitSame(t, 30*time.Second, room, all...)
+	alice.SetRole(room, ids[1], protocol.RoleAdmin)
 
 	stopped := map[int]bool{}
 	partitioned := false
@@ -58,6 +47,7 @@ func TestChaos(t *testing.T) {
 	for step := range 300 {
 		i := rng.IntN(len(c.Nodes))
 		nd := c.Nodes[i]
+		var err error
 		switch r := rng.IntN(100); {
 		case r < 3 && i != 0 && !partitioned: // a restart (never alice's node, which the test drives)
 			if stopped[i] {
@@ -86,16 +76,16 @@ func TestChaos(t *testing.T) {
 			as, target := users[rng.IntN(2)], ids[2+rng.IntN(2)]
 			switch rng.IntN(4) {
 			case 0:
-				err = c.Nodes[slices.Index(users, as)].SetRole(ctx, as, room.ID, target, protocol.RoleReadonly)
+				err = c.Nodes[slices.Index(users, as)].SetRole(ctx, as, room, target, protocol.RoleReadonly)
 			case 1:
-				err = c.Nodes[slices.Index(users, as)].SetRole(ctx, as, room.ID, target, protocol.RoleMember)
+				err = c.Nodes[slices.Index(users, as)].SetRole(ctx, as, room, target, protocol.RoleMember)
 			case 2:
-				err = c.Nodes[slices.Index(users, as)].RemoveMember(ctx, as, room.ID, target)
+				err = c.Nodes[slices.Index(users, as)].RemoveMember(ctx, as, room, target)
 			case 3:
-				err = c.Nodes[slices.Index(users, as)].AddMember(ctx, as, room.ID, node.MemberSpec{Account: target, Role: protocol.RoleMember})
+				err = c.Nodes[slices.Index(users, as)].AddMember(ctx, as, room, node.MemberSpec{Account: target, Role: protocol.RoleMember})
 			}
 		default:
-			_, err = nd.Post(ctx, users[i], room.ID, fmt.Sprintf("step %d from %s", step, users[i]))
+			_, err = nd.Post(ctx, users[i], room, fmt.Sprintf("step %d from %s", step, users[i]))
 			if err == nil {
 				posted++
 			}
@@ -121,28 +111,20 @@ func TestChaos(t *testing.T) {
 			}
 		}
 	}
-	Await(t, time.Minute, func() (bool, string) {
-		// alice and bob's nodes must agree first, so alice acts on the
-		// merged state.
-		sa, sb := state(t, a, "alice", room.ID), state(t, c.Nodes[1], "bob", room.ID)
-		return sa == sb, "a and b differ"
-	})
-	r, err := a.Room(ctx, "alice", room.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
+	// alice and bob's nodes must agree first, so alice acts on the merged
+	// state.
+	awaitSame(t, time.Minute, room, all[:2]...)
+	r := alice.Room(room)
 	for _, id := range ids[2:] {
 		present := false
 		for _, m := range r.Members {
 			present = present || m.Account == id
 		}
 		if !present {
-			if err := a.AddMember(ctx, "alice", room.ID, node.MemberSpec{Account: id, Role: protocol.RoleMember}); err != nil {
-				t.Fatal(err)
-			}
+			alice.AddMember(room, id, protocol.RoleMember)
 		}
 	}
-	awaitSame(t, 2*time.Minute, room.ID, all)
+	awaitSame(t, 2*time.Minute, room, all...)
 	var total uint64
 	for _, nd := range c.Nodes {
 		st := nd.Status(t).Network

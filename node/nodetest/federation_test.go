@@ -13,10 +13,11 @@ import (
 	"github.com/horenso/horenso/protocol"
 )
 
-// state renders what every member node must agree on about a room.
-func state(t testing.TB, nd *Node, as protocol.Handle, room protocol.RoomID) string {
-	t.Helper()
+// state renders what every member node must agree on about a room, as ac
+// sees it.
+func state(ac *Actor, room protocol.RoomID) string {
 	ctx := context.Background()
+	nd, as := ac.Node(), ac.Handle
 	r, err := nd.Room(ctx, as, room)
 	if err != nil {
 		return "error: " + err.Error()
@@ -45,20 +46,14 @@ func state(t testing.TB, nd *Node, as protocol.Handle, room protocol.RoomID) str
 	return s
 }
 
-// awaitSame waits until every (node, account) view of room is identical.
-func awaitSame(t testing.TB, timeout time.Duration, room protocol.RoomID, views map[*Node]protocol.Handle) {
+// awaitSame waits until every view of room is identical.
+func awaitSame(t testing.TB, timeout time.Duration, room protocol.RoomID, views ...*Actor) {
 	t.Helper()
 	Await(t, timeout, func() (bool, string) {
-		var first string
-		var firstNode *Node
-		for nd, as := range views {
-			s := state(t, nd, as, room)
-			if firstNode == nil {
-				first, firstNode = s, nd
-				continue
-			}
-			if s != first {
-				return false, fmt.Sprintf("node %s:\n%.2000s\n--- node %s:\n%.2000s", firstNode.Name, first, nd.Name, s)
+		first := state(views[0], room)
+		for _, v := range views[1:] {
+			if s := state(v, room); s != first {
+				return false, fmt.Sprintf("%s sees:\n%.2000s\n--- %s sees:\n%.2000s", views[0], first, v, s)
 			}
 		}
 		return true, ""
@@ -68,82 +63,43 @@ func awaitSame(t testing.TB, timeout time.Duration, room protocol.RoomID, views 
 func TestThreeOrganizations(t *testing.T) {
 	c := NewCluster(t, 3, Options{})
 	a, b, cc := c.Nodes[0], c.Nodes[1], c.Nodes[2]
-	ctx := t.Context()
 	a.User("alice")
-	bob := b.User("bob")
-	carol := cc.User("carol")
+	b.User("bob")
+	cc.User("carol")
+	alice, bob, carol := a.As("alice"), b.As("bob"), cc.As("carol")
 
-	ab, err := a.CreateRoom(ctx, "alice", node.NewRoom{Name: "A × B", Members: []node.MemberSpec{{Account: bob}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ac, err := a.CreateRoom(ctx, "alice", node.NewRoom{Name: "A × C", Members: []node.MemberSpec{{Account: carol}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	first, err := a.Post(ctx, "alice", ab.ID, "hello B")
-	if err != nil {
-		t.Fatal(err)
-	}
-	Await(t, 20*time.Second, func() (bool, string) {
-		ms, err := b.Messages(ctx, "bob", ab.ID, node.Page{})
-		return err == nil && len(ms) == 1, fmt.Sprint("bob sees ", len(ms), " messages, err ", err)
-	})
+	ab := alice.CreateRoom("A × B", bob.ID())
+	ac := alice.CreateRoom("A × C", carol.ID())
+	first := alice.Post(ab, "hello B")
+	bob.AwaitMessages(ab, "hello B")
 	// Both sides work: posts, an edit, a delete, a task and its completion.
 	for i := range 10 {
-		if _, err := a.Post(ctx, "alice", ab.ID, fmt.Sprint("a", i)); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := b.Post(ctx, "bob", ab.ID, fmt.Sprint("b", i)); err != nil {
-			t.Fatal(err)
-		}
+		alice.Post(ab, fmt.Sprint("a", i))
+		bob.Post(ab, fmt.Sprint("b", i))
 	}
-	if err := a.EditMessage(ctx, "alice", first.ID, "hello B, edited"); err != nil {
-		t.Fatal(err)
-	}
-	reply, err := b.Post(ctx, "bob", ab.ID, "to be deleted")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := b.DeleteMessage(ctx, "bob", reply.ID); err != nil {
-		t.Fatal(err)
-	}
-	task, err := b.CreateTask(ctx, "bob", ab.ID, node.NewTask{Body: "sign", Assignees: []protocol.AccountID{protocol.NewAccountID(a.ID(), "alice")}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	Await(t, 20*time.Second, func() (bool, string) {
-		_, err := a.Task(ctx, "alice", task.ID)
-		return err == nil, fmt.Sprint("task on a: ", err)
-	})
-	done := protocol.TaskDone
-	if _, err := a.UpdateTask(ctx, "alice", task.ID, node.TaskChange{Status: &done}); err != nil {
-		t.Fatal(err)
-	}
-	Await(t, 20*time.Second, func() (bool, string) {
-		_, err := cc.Room(ctx, "carol", ac.ID)
-		return err == nil, fmt.Sprint("A × C on c: ", err)
-	})
-	if _, err := cc.Post(ctx, "carol", ac.ID, "hi from C"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := a.Post(ctx, "alice", ac.ID, "welcome, C"); err != nil {
-		t.Fatal(err)
-	}
-	awaitSame(t, 30*time.Second, ab.ID, map[*Node]protocol.Handle{a: "alice", b: "bob"})
-	awaitSame(t, 30*time.Second, ac.ID, map[*Node]protocol.Handle{a: "alice", cc: "carol"})
+	alice.Edit(first, "hello B, edited")
+	reply := bob.Post(ab, "to be deleted")
+	bob.Delete(reply)
+	task := bob.CreateTask(ab, "sign", alice.ID())
+	alice.AwaitTask(task)
+	alice.CompleteTask(task)
+	carol.AwaitRoom(ac)
+	carol.Post(ac, "hi from C")
+	alice.Post(ac, "welcome, C")
+	awaitSame(t, 30*time.Second, ab, alice, bob)
+	awaitSame(t, 30*time.Second, ac, alice, carol)
 
 	// C received nothing of the A–B room: not by gossip, not by sync.
-	if rs := cc.Status(t).Network.Rooms[ab.ID]; rs.Received != 0 || rs.Validated != 0 || rs.Accepted != 0 {
+	if rs := cc.Status(t).Network.Rooms[ab]; rs.Received != 0 || rs.Validated != 0 || rs.Accepted != 0 {
 		t.Errorf("c's pubsub delivered A–B room traffic: %+v", rs)
 	}
-	if _, err := cc.Room(ctx, "carol", ab.ID); err == nil {
+	if _, err := cc.Room(t.Context(), "carol", ab); err == nil {
 		t.Error("c holds the A–B room")
 	}
 	// …while its pubsub does carry the room it shares (else the check
 	// above would prove nothing).
 	Await(t, 10*time.Second, func() (bool, string) {
-		got := cc.Status(t).Network.Rooms[ac.ID]
+		got := cc.Status(t).Network.Rooms[ac]
 		return got.Received > 0, fmt.Sprintf("c's pubsub delivered no A–C gossip: %+v", got)
 	})
 }
@@ -169,75 +125,57 @@ func TestRemovedOrganizationStopsReceiving(t *testing.T) {
 	a, b, cc := c.Nodes[0], c.Nodes[1], c.Nodes[2]
 	ctx := t.Context()
 	a.User("alice")
-	bob := b.User("bob")
-	carol := cc.User("carol")
-	room, err := a.CreateRoom(ctx, "alice", node.NewRoom{Name: "A × B × C",
-		Members: []node.MemberSpec{{Account: bob}, {Account: carol}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := a.Post(ctx, "alice", room.ID, "before"); err != nil {
-		t.Fatal(err)
-	}
-	views := map[*Node]protocol.Handle{a: "alice", b: "bob", cc: "carol"}
-	awaitSame(t, 30*time.Second, room.ID, views)
+	b.User("bob")
+	cc.User("carol")
+	alice, bob, carol := a.As("alice"), b.As("bob"), cc.As("carol")
+	room := alice.CreateRoom("A × B × C", bob.ID(), carol.ID())
+	alice.Post(room, "before")
+	awaitSame(t, 30*time.Second, room, alice, bob, carol)
 	// Every node has told the room its members' names, so that nothing
 	// but the removal is still to be gossiped on the room's topic. Sync
 	// repairs lost gossip, as periodic sync would.
+	everyone := []protocol.AccountID{alice.ID(), bob.ID(), carol.ID()}
 	Await(t, 20*time.Second, func() (bool, string) {
-		for nd, as := range views {
-			r, err := nd.Room(ctx, as, room.ID)
-			if err != nil {
-				return false, err.Error()
-			}
-			for _, m := range r.Members {
-				if m.Name == "" || m.Org == "" {
-					for _, from := range c.Nodes {
-						if from != nd {
-							nd.SyncRoomForTest(ctx, from.ID(), room.ID)
-						}
+		for _, x := range []*Actor{alice, bob, carol} {
+			if _, ok, why := x.hasMembers(room, everyone); !ok {
+				for _, from := range c.Nodes {
+					if from != x.Node() {
+						x.Node().SyncRoomForTest(ctx, from.ID(), room)
 					}
-					return false, fmt.Sprintf("%s does not know the name of %s", nd.Name, m.Account)
 				}
+				return false, fmt.Sprintf("%s %s", x, why)
 			}
 		}
 		return true, ""
 	})
-	before := b.Status(t).Network.Rooms[room.ID]
+	before := b.Status(t).Network.Rooms[room]
 
 	b.Deafen()
-	if err := a.RemoveMember(ctx, "alice", room.ID, bob); err != nil {
-		t.Fatal(err)
-	}
+	alice.RemoveMember(room, bob.ID())
 	var posts []protocol.EventID
 	for i := range 20 {
-		m, err := a.Post(ctx, "alice", room.ID, fmt.Sprint("after ", i))
-		if err != nil {
-			t.Fatal(err)
-		}
-		posts = append(posts, m.ID)
+		posts = append(posts, alice.Post(room, fmt.Sprint("after ", i)))
 	}
-	delete(views, b)
-	awaitSame(t, 30*time.Second, room.ID, views)
+	awaitSame(t, 30*time.Second, room, alice, carol)
 	for _, from := range []*Node{a, cc} {
-		if err := b.SyncRoomForTest(ctx, from.ID(), room.ID); !errors.Is(err, p2p.ErrRefused) {
+		if err := b.SyncRoomForTest(ctx, from.ID(), room); !errors.Is(err, p2p.ErrRefused) {
 			t.Errorf("b's sync of the room with %s: %v, want p2p.ErrRefused", from.Name, err)
 		}
 	}
 
 	// B's pubsub let through one message of the room since, the
 	// removal, and no other (pubsub validates each message once).
-	after := b.Status(t).Network.Rooms[room.ID]
+	after := b.Status(t).Network.Rooms[room]
 	t.Logf("b's room gossip since the removal: %d received, %d validated", after.Received-before.Received, after.Validated-before.Validated)
 	if got := after.Validated - before.Validated; got > 1 {
 		t.Errorf("b's pubsub delivered %d messages of the room after the removal, want at most the removal", got)
 	}
-	if _, err := b.Room(ctx, "bob", room.ID); err != nil {
+	if _, err := b.Room(ctx, "bob", room); err != nil {
 		// It can, by a sync that raced the removal.
 		t.Logf("b learned of its removal: %v", err)
 	}
 	held := map[protocol.EventID]bool{}
-	err = b.Missing(ctx, room.ID, nil, func(w []byte) error {
+	err := b.Missing(ctx, room, nil, func(w []byte) error {
 		e, err := protocol.DecodeStored(w)
 		if err == nil {
 			held[e.ID] = true
@@ -259,39 +197,25 @@ func TestRemovedOrganizationStopsReceiving(t *testing.T) {
 func TestContactsAcrossNodes(t *testing.T) {
 	c := NewCluster(t, 2, Options{})
 	a, b := c.Nodes[0], c.Nodes[1]
-	ctx := t.Context()
 	a.User("alice")
-	bob := b.User("bob")
-	if err := a.RequestContact(ctx, "alice", bob, "Hello from Org A"); err != nil {
-		t.Fatal(err)
+	b.User("bob")
+	alice, bob := a.As("alice"), b.As("bob")
+
+	alice.RequestContact(bob.ID(), "Hello from Org A")
+	req := bob.AwaitRequest(alice.ID(), "Hello from Org A")
+	if rs := bob.Requests(); len(rs) != 1 {
+		t.Fatalf("bob's requests = %+v, want only alice's", rs)
 	}
-	var reqs []*node.ContactRequest
-	Await(t, 20*time.Second, func() (bool, string) {
-		var err error
-		reqs, err = b.IncomingRequests(ctx, "bob")
-		return err == nil && len(reqs) == 1 && reqs[0].Message != "", fmt.Sprintf("bob's requests %+v, %v", reqs, err)
-	})
-	if reqs[0].Message != "Hello from Org A" || reqs[0].From.Node() != a.ID() {
-		t.Fatalf("request = %+v", reqs[0])
-	}
-	if cs, _ := b.Contacts(ctx, "bob"); len(cs) != 0 {
+	if cs := bob.Contacts(); len(cs) != 0 {
 		t.Fatalf("bob lists %+v as contacts before answering", cs)
 	}
-	contact, err := b.AcceptRequest(ctx, "bob", reqs[0].ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := b.Post(ctx, "bob", contact.Room, "Nice to meet you"); err != nil {
-		t.Fatal(err)
-	}
-	if rs, _ := b.IncomingRequests(ctx, "bob"); len(rs) != 0 {
+	contact := bob.AcceptRequest(req.ID)
+	bob.Post(contact.Room, "Nice to meet you")
+	if rs := bob.Requests(); len(rs) != 0 {
 		t.Fatalf("request still listed after accepting: %+v", rs)
 	}
-	Await(t, 20*time.Second, func() (bool, string) {
-		ms, err := a.Messages(ctx, "alice", contact.Room, node.Page{})
-		return err == nil && len(ms) == 2, fmt.Sprint("alice sees ", len(ms), " messages in the direct chat")
-	})
-	if _, err := b.AcceptRequest(ctx, "bob", reqs[0].ID); err == nil {
+	alice.AwaitMessages(contact.Room, "Hello from Org A", "Nice to meet you")
+	if _, err := b.AcceptRequest(t.Context(), "bob", req.ID); err == nil {
 		t.Fatal("accepted the same request twice")
 	}
 }

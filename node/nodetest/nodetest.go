@@ -48,7 +48,7 @@ type Cluster struct {
 }
 
 // Node is one node of a cluster. The embedded *node.Node is replaced by
-// Restart, so tests must not keep it across restarts.
+// Start, so tests must not keep it across restarts.
 type Node struct {
 	*node.Node
 	Name string // a, b, c, …
@@ -197,13 +197,6 @@ func (nd *Node) Stop() {
 		nd.stop()
 		nd.stop = nil
 	}
-}
-
-// Restart stops and starts the node.
-func (nd *Node) Restart() {
-	nd.c.t.Helper()
-	nd.Stop()
-	nd.Start()
 }
 
 // User creates a local account with a password equal to its handle

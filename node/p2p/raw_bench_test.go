@@ -8,8 +8,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"slices"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -26,6 +24,8 @@ import (
 	tls "github.com/libp2p/go-libp2p/p2p/security/tls"
 	quic "github.com/libp2p/go-libp2p/p2p/transport/quic"
 	"github.com/libp2p/go-libp2p/p2p/transport/tcp"
+
+	"github.com/horenso/horenso/node/bench/measure"
 )
 
 // This file holds the physical limits that node/bench's federation
@@ -295,56 +295,6 @@ func gsAwait(timeout time.Duration, cond func() bool) bool {
 	return true
 }
 
-// gsPace calls send(i) for i = 0 … n-1, call i due at start + i/rate, from
-// workers goroutines, and returns once every call made has returned. It
-// is node/bench's pace: calls start late only when every worker is busy,
-// and calls not started by until are skipped. It returns how many were
-// started.
-func gsPace(ctx context.Context, n int, rate float64, workers int, until time.Time, send func(i int)) int {
-	start := time.Now()
-	var next, started atomic.Int64
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Go(func() {
-			timer := time.NewTimer(0)
-			defer timer.Stop()
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= n {
-					return
-				}
-				due := start.Add(time.Duration(float64(i) / rate * float64(time.Second)))
-				if d := time.Until(due); d > 0 {
-					timer.Reset(d)
-					select {
-					case <-timer.C:
-					case <-ctx.Done():
-						return
-					}
-				}
-				if ctx.Err() != nil || time.Now().After(until) {
-					return
-				}
-				started.Add(1)
-				send(i)
-			}
-		})
-	}
-	wg.Wait()
-	return int(started.Load())
-}
-
-// gsQuantileMs returns the q-quantile (nearest rank) of ds in
-// milliseconds, sorting ds; 0 if ds is empty.
-func gsQuantileMs(ds []time.Duration, q float64) float64 {
-	if len(ds) == 0 {
-		return 0
-	}
-	slices.Sort(ds)
-	i := min(len(ds)-1, max(0, int(q*float64(len(ds))+0.5)-1))
-	return float64(ds[i]) / float64(time.Millisecond)
-}
-
 // gsRun publishes n messages of size bytes at rate from the first
 // publishers of peers (message i from peer i mod publishers), then waits until every peer has every
 // message from the others, or for grace after the last publication. It
@@ -354,7 +304,7 @@ func gsQuantileMs(ds []time.Duration, q float64) float64 {
 func gsRun(b *testing.B, peers []*gsPeer, publishers, n int, rate float64, dur time.Duration, size int) ([]time.Duration, float64) {
 	ctx := b.Context()
 	sent := make([]time.Time, n)
-	posted := gsPace(ctx, n, rate, 64, time.Now().Add(2*dur), func(i int) {
+	posted := measure.Pace(ctx, n, rate, 64, time.Now().Add(2*dur), func(i int) {
 		sent[i] = time.Now()
 		if err := peers[i%publishers].publish(ctx, uint64(i), 0, size); err != nil {
 			b.Error(err)
@@ -432,8 +382,8 @@ func BenchmarkGossipsubLatency(b *testing.B) {
 				gsClose(peers)
 				lat = append(lat, l...)
 			}
-			b.ReportMetric(gsQuantileMs(lat, 0.5), "p50-ms")
-			b.ReportMetric(gsQuantileMs(lat, 0.99), "p99-ms")
+			b.ReportMetric(measure.Ms(measure.Quantile(lat, 0.5)), "p50-ms")
+			b.ReportMetric(measure.Ms(measure.Quantile(lat, 0.99)), "p99-ms")
 		})
 	}
 }
@@ -460,8 +410,8 @@ func BenchmarkGossipsubFanOut(b *testing.B) {
 		delivered = min(delivered, d)
 	}
 	b.ReportMetric(delivered, "delivered-%")
-	b.ReportMetric(gsQuantileMs(lat, 0.99), "p99-ms")
-	b.ReportMetric(gsQuantileMs(lat, 0.5), "p50-ms")
+	b.ReportMetric(measure.Ms(measure.Quantile(lat, 0.99)), "p99-ms")
+	b.ReportMetric(measure.Ms(measure.Quantile(lat, 0.5)), "p50-ms")
 }
 
 // gsTransferProtocol is the raw stream benchmark's protocol.
