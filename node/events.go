@@ -246,12 +246,12 @@ func (n *Node) apply(tx *storage.Tx, e *protocol.Signed, snap *protocol.Snapshot
 		// the nodes that were members before it: a removed node learns
 		// of its removal, and the others of the change.
 		wire := e.Wire()
-		tx.AfterCommit(func() { n.net.queue(outbound{room: room, wire: wire}) })
+		tx.AfterCommit(func() { n.net.queue(outbound{kind: publishEvent, room: room, wire: wire}) })
 	}
 	if e.Type.IsControl() {
 		tx.AfterCommit(func() {
 			n.nodes.forget(room)
-			n.net.queue(outbound{room: room})
+			n.net.queue(outbound{kind: membersChanged, room: room})
 		})
 		if err := n.checkProfiles(tx, room, control.State); err != nil {
 			return err
@@ -458,7 +458,7 @@ func (n *Node) checkProfiles(tx *storage.Tx, room protocol.RoomID, c *protocol.C
 		}
 		if m.Name != acc.Name || m.Org != acc.Org {
 			h := a.Handle()
-			tx.AfterCommit(func() { n.net.queue(outbound{room: room, profile: h}) })
+			tx.AfterCommit(func() { n.net.queue(outbound{kind: publishProfile, room: room, profile: h}) })
 		}
 	}
 	return nil
