@@ -127,20 +127,25 @@ func (c *roomCount) leave(room protocol.RoomID) {
 	}
 }
 
-// ruleError wraps room rule violations in ErrForbidden, and references to
-// things the rules do not allow (a non-member assignee, adding a member
-// twice) in ErrInvalid.
+// ruleError maps a room rule violation (any error wrapping
+// protocol.ErrRule) to a node error: adding a member twice to ErrConflict,
+// a reference the rules do not allow (a non-member assignee, another
+// room's message) to ErrInvalid, and every other rule to ErrForbidden, so
+// that a new rule is never an internal error. Other errors pass through
+// unchanged; among them protocol.ErrBadParents and ErrWrongOrigin, which
+// only a partner's event can cause: from the node's own event they are a
+// bug.
 func ruleError(err error) error {
-	if errors.Is(err, protocol.ErrBadTarget) {
+	switch {
+	case !errors.Is(err, protocol.ErrRule):
+		return err
+	case errors.Is(err, protocol.ErrAlreadyMember):
+		return fmt.Errorf("%w: %w", ErrConflict, err)
+	case errors.Is(err, protocol.ErrBadTarget):
 		return fmt.Errorf("%w: %w", ErrInvalid, err)
+	default:
+		return fmt.Errorf("%w: %w", ErrForbidden, err)
 	}
-	for _, rule := range []error{protocol.ErrNotMember, protocol.ErrReadOnly, protocol.ErrNotAdmin,
-		protocol.ErrNotAuthor, protocol.ErrLastAdmin, protocol.ErrRoomKind} {
-		if errors.Is(err, rule) {
-			return fmt.Errorf("%w: %w", ErrForbidden, err)
-		}
-	}
-	return err
 }
 
 // accept checks e against the room rules and, if it is allowed, stores it
