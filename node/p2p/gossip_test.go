@@ -99,7 +99,11 @@ func TestOrphanWaitsForParent(t *testing.T) {
 	if err := a.Publish(t.Context(), room, es[0].Wire()); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "b to hold both posts", func() bool { return fb.count(room) == 3 })
+	// The fake's replica stores the parked child with its parent, just
+	// before the host counts the adoption: wait for both.
+	waitFor(t, "b to hold both posts and adopt the child", func() bool {
+		return fb.count(room) == 3 && b.Stats().GossipAdopted > 0
+	})
 	st := b.Stats()
 	if st.GossipAccepted != 1 || st.GossipAdopted != 1 || st.GossipIgnored != 0 || st.SyncRounds != rounds {
 		t.Errorf("b's stats: %+v (rounds before: %d); want the parent accepted, the child adopted, no sync", st, rounds)
