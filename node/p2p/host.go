@@ -53,8 +53,10 @@ type Handler interface {
 	// events it declines to keep should get nil, not an error, since the
 	// peer did nothing wrong.
 	Accept(ctx context.Context, from protocol.NodeID, room protocol.RoomID, events []*protocol.Signed) []error
-	// Heads returns the node's current heads of room (empty if it holds no
-	// such room).
+	// Heads returns the node's current heads of room, possibly followed by
+	// other events it holds there, which bound what a partner's Missing
+	// resends when it knows none of the heads; empty if it holds no such
+	// room. The host sends them in sync requests.
 	Heads(ctx context.Context, room protocol.RoomID) ([]protocol.EventID, error)
 	// Missing calls emit with the wire bytes of every event of room that a
 	// node whose heads are have lacks, parents before children (ascending
