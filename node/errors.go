@@ -4,8 +4,11 @@ import "errors"
 
 // Errors returned (wrapped) by Node methods. Callers branch on them with
 // errors.Is; node/api maps each to an HTTP status in one place. Room rule
-// violations from the protocol package (protocol.ErrNotMember,
-// protocol.ErrReadOnly, ...) are returned wrapped in ErrForbidden.
+// violations from the protocol package (every error wrapping
+// protocol.ErrRule: protocol.ErrNotMember, protocol.ErrReadOnly, ...) are
+// returned wrapped in ErrForbidden, except protocol.ErrBadTarget (a
+// reference the rules do not allow), wrapped in ErrInvalid, and
+// protocol.ErrAlreadyMember, wrapped in ErrConflict.
 var (
 	ErrNotFound     = errors.New("not found")
 	ErrInvalid      = errors.New("invalid request")

@@ -127,20 +127,25 @@ func (c *roomCount) leave(room protocol.RoomID) {
 	}
 }
 
-// ruleError wraps room rule violations in ErrForbidden, and references to
-// things the rules do not allow (a non-member assignee, adding a member
-// twice) in ErrInvalid.
+// ruleError maps a room rule violation (any error wrapping
+// protocol.ErrRule) to a node error: adding a member twice to ErrConflict,
+// a reference the rules do not allow (a non-member assignee, another
+// room's message) to ErrInvalid, and every other rule to ErrForbidden, so
+// that a new rule is never an internal error. Other errors pass through
+// unchanged; among them protocol.ErrBadParents and ErrWrongOrigin, which
+// only a partner's event can cause: from the node's own event they are a
+// bug.
 func ruleError(err error) error {
-	if errors.Is(err, protocol.ErrBadTarget) {
+	switch {
+	case !errors.Is(err, protocol.ErrRule):
+		return err
+	case errors.Is(err, protocol.ErrAlreadyMember):
+		return fmt.Errorf("%w: %w", ErrConflict, err)
+	case errors.Is(err, protocol.ErrBadTarget):
 		return fmt.Errorf("%w: %w", ErrInvalid, err)
+	default:
+		return fmt.Errorf("%w: %w", ErrForbidden, err)
 	}
-	for _, rule := range []error{protocol.ErrNotMember, protocol.ErrReadOnly, protocol.ErrNotAdmin,
-		protocol.ErrNotAuthor, protocol.ErrLastAdmin, protocol.ErrRoomKind} {
-		if errors.Is(err, rule) {
-			return fmt.Errorf("%w: %w", ErrForbidden, err)
-		}
-	}
-	return err
 }
 
 // accept checks e against the room rules and, if it is allowed, stores it
@@ -246,12 +251,12 @@ func (n *Node) apply(tx *storage.Tx, e *protocol.Signed, snap *protocol.Snapshot
 		// the nodes that were members before it: a removed node learns
 		// of its removal, and the others of the change.
 		wire := e.Wire()
-		tx.AfterCommit(func() { n.net.queue(outbound{room: room, wire: wire}) })
+		tx.AfterCommit(func() { n.net.queue(outbound{kind: publishEvent, room: room, wire: wire}) })
 	}
 	if e.Type.IsControl() {
 		tx.AfterCommit(func() {
 			n.nodes.forget(room)
-			n.net.queue(outbound{room: room})
+			n.net.queue(outbound{kind: membersChanged, room: room})
 		})
 		if err := n.checkProfiles(tx, room, control.State); err != nil {
 			return err
@@ -458,7 +463,7 @@ func (n *Node) checkProfiles(tx *storage.Tx, room protocol.RoomID, c *protocol.C
 		}
 		if m.Name != acc.Name || m.Org != acc.Org {
 			h := a.Handle()
-			tx.AfterCommit(func() { n.net.queue(outbound{room: room, profile: h}) })
+			tx.AfterCommit(func() { n.net.queue(outbound{kind: publishProfile, room: room, profile: h}) })
 		}
 	}
 	return nil

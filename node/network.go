@@ -26,15 +26,26 @@ type network struct {
 // partners get the events by catch-up sync instead.
 const outboxSize = 8192
 
-// outbound is one piece of network work: publish wire in room; or tell
-// the room the name and organization of local account profile; or, with
-// neither, bring the room's topic and partners up to date after a change
-// of its membership.
+// outbound is one piece of network work, of one of the kinds below.
 type outbound struct {
+	kind    outboundKind
 	room    protocol.RoomID
-	wire    []byte
-	profile protocol.Handle
+	wire    []byte          // publishEvent: the event
+	profile protocol.Handle // publishProfile: the local account
 }
+
+type outboundKind uint8
+
+const (
+	// publishEvent publishes wire, an event this node made, in room.
+	publishEvent outboundKind = iota + 1
+	// membersChanged brings room's topic up to date after a change of
+	// its control state, and offers the room to nodes just added.
+	membersChanged
+	// publishProfile tells room the name and organization of local
+	// account profile, unless the room shows them already.
+	publishProfile
+)
 
 func (nw *network) queue(o outbound) {
 	select {
@@ -80,126 +91,75 @@ func (n *Node) runOutbox(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		case o := <-n.net.outbox:
-			if o.profile != "" {
+			switch o.kind {
+			case publishEvent:
+				n.publishEvent(ctx, o.room, o.wire)
+			case membersChanged:
+				n.membersChanged(ctx, o.room, members, &offers)
+			case publishProfile:
 				if err := n.publishProfile(ctx, o.profile, o.room); err != nil && ctx.Err() == nil {
 					n.log.Warn("publish member profile", "room", o.room, "account", o.profile, "err", err)
 				}
-				continue
-			}
-			if o.wire != nil {
-				err := n.net.host.Publish(ctx, o.room, o.wire)
-				if errors.Is(err, p2p.ErrNotJoined) {
-					if err = n.net.host.Join(o.room); err == nil {
-						err = n.net.host.Publish(ctx, o.room, o.wire)
-					}
-				}
-				if err != nil && ctx.Err() == nil {
-					n.log.Debug("publish event; partners will get it by sync", "room", o.room, "err", err)
-				}
-				continue
-			}
-			nodes, err := n.RoomNodes(o.room)
-			if err != nil {
-				n.log.Warn("room membership changed", "room", o.room, "err", err)
-				continue
-			}
-			if nodes[n.id] {
-				err = n.net.host.Join(o.room)
-			} else {
-				err = n.net.host.Leave(o.room)
-			}
-			if err != nil {
-				n.log.Warn("update room topic", "room", o.room, "err", err)
-			}
-			old, known := members[o.room]
-			members[o.room] = nodes
-			if !nodes[n.id] {
-				continue
-			}
-			for peer := range nodes {
-				if peer == n.id || (known && old[peer]) {
-					continue
-				}
-				// A sync request naming the room tells the partner it
-				// was added; it then pulls the room.
-				offers.Go(func() {
-					if err := n.net.host.SyncRoom(ctx, peer, o.room); err != nil && ctx.Err() == nil {
-						n.log.Debug("offer room to partner", "room", o.room, "peer", peer, "err", err)
-					}
-				})
+			default:
+				n.log.Error("outbound work of unknown kind", "kind", o.kind, "room", o.room)
 			}
 		}
 	}
 }
 
-// handler is the node as package p2p sees it.
-type handler struct{ n *Node }
-
-var _ p2p.Handler = handler{}
-
-func (h handler) Shares(peer protocol.NodeID, room protocol.RoomID) bool {
-	return h.n.Shares(peer, room)
-}
-
-func (h handler) Nodes(room protocol.RoomID) ([]protocol.NodeID, error) {
-	nodes, err := h.n.RoomNodes(room)
-	if err != nil {
-		return nil, err
-	}
-	return slices.Collect(maps.Keys(nodes)), nil
-}
-
-func (h handler) Rooms(ctx context.Context) ([]protocol.RoomID, error) { return h.n.HostedRooms(ctx) }
-
-func (h handler) Heads(ctx context.Context, room protocol.RoomID) ([]protocol.EventID, error) {
-	return h.n.Have(ctx, room)
-}
-
-func (h handler) Held(ctx context.Context, ids []protocol.EventID) []bool {
-	held := make([]bool, len(ids))
-	err := h.n.store.View(func(tx *storage.Tx) error {
-		for i, id := range ids {
-			ok, err := tx.HasEvent(id)
-			if err != nil {
-				return err
-			}
-			held[i] = ok
-		}
-		return nil
-	})
-	if err != nil {
-		// Say nothing is held: the events are then checked and offered
-		// to Accept, which is safe.
-		h.n.log.Warn("look up held events", "err", err)
-		clear(held)
-	}
-	return held
-}
-
-func (h handler) Missing(ctx context.Context, room protocol.RoomID, have []protocol.EventID, emit func([]byte) error) error {
-	return h.n.Missing(ctx, room, have, emit)
-}
-
-func (h handler) Accept(ctx context.Context, from protocol.NodeID, room protocol.RoomID, events []*protocol.Signed) []error {
-	if len(events) == 0 {
-		return nil
-	}
-	if !h.n.holds(room) && !h.n.invited(events) && events[0].Type != protocol.TypeRoomCreate {
-		// A partner offered a room we do not hold. Keep it only if it
-		// names one of our accounts, or if this is its beginning: a long
-		// room's first frame may end before our account was added.
-		return make([]error, len(events))
-	}
-	errs, err := h.n.acceptDecoded(ctx, from, events)
-	if err != nil {
-		h.n.log.Error("store partner events", "room", room, "from", from, "err", err)
-		for i := range errs {
-			if errs[i] == nil {
-				errs[i] = err
+// publishEvent publishes wire, an event of room this node made, joining
+// the room's topic first if needed. Failures are logged: partners get the
+// event by sync.
+func (n *Node) publishEvent(ctx context.Context, room protocol.RoomID, wire []byte) {
+	err := n.net.host.Publish(ctx, room, wire)
+	if errors.Is(err, p2p.ErrNotJoined) {
+		var nodes map[protocol.NodeID]bool
+		if nodes, err = n.memberNodes(room); err == nil {
+			if err = n.net.host.Join(room, slices.Collect(maps.Keys(nodes))); err == nil {
+				err = n.net.host.Publish(ctx, room, wire)
 			}
 		}
 	}
-	return errs
+	if err != nil && ctx.Err() == nil {
+		n.log.Debug("publish event; partners will get it by sync", "room", room, "err", err)
+	}
+}
+
+// membersChanged moves the host to room's topic for its current member
+// nodes (or off it, if this node hosts no member any more), and offers the
+// room to the nodes not in members[room], the nodes at the last change,
+// which it then updates. Offers run in offers.
+func (n *Node) membersChanged(ctx context.Context, room protocol.RoomID, members map[protocol.RoomID]map[protocol.NodeID]bool, offers *sync.WaitGroup) {
+	nodes, err := n.memberNodes(room)
+	if err != nil {
+		n.log.Warn("room membership changed", "room", room, "err", err)
+		return
+	}
+	if nodes[n.id] {
+		err = n.net.host.Join(room, slices.Collect(maps.Keys(nodes)))
+	} else {
+		err = n.net.host.Leave(room)
+	}
+	if err != nil {
+		n.log.Warn("update room topic", "room", room, "err", err)
+	}
+	old, known := members[room]
+	members[room] = nodes
+	if !nodes[n.id] {
+		return
+	}
+	for peer := range nodes {
+		if peer == n.id || (known && old[peer]) {
+			continue
+		}
+		// A sync request naming the room tells the partner it was
+		// added; it then pulls the room.
+		offers.Go(func() {
+			if err := n.net.host.SyncRoom(ctx, peer, room); err != nil && ctx.Err() == nil {
+				n.log.Debug("offer room to partner", "room", room, "peer", peer, "err", err)
+			}
+		})
+	}
 }
 
 // publishProfile posts account h's current name and organization to room,
@@ -226,6 +186,10 @@ func (n *Node) publishProfile(ctx context.Context, h protocol.Handle, room proto
 	_, err = n.publish(ctx, h, room, p)
 	return err
 }
+
+// FederationForTest returns the node's federation face, what its p2p host
+// calls: tests use it to play a partner's side of sync without a network.
+func (n *Node) FederationForTest() p2p.Handler { return handler{n} }
 
 // SyncRoomForTest pulls room from partner peer now.
 func (n *Node) SyncRoomForTest(ctx context.Context, peer protocol.NodeID, room protocol.RoomID) error {

@@ -141,6 +141,9 @@ func TestRoomLifecycle(t *testing.T) {
 	if err := n.AddMember(ctx, "alice", room.ID, MemberSpec{Account: carol, Role: protocol.RoleReadonly}); err != nil {
 		t.Fatal(err)
 	}
+	if err := n.AddMember(ctx, "alice", room.ID, MemberSpec{Account: carol}); !errors.Is(err, protocol.ErrAlreadyMember) || !errors.Is(err, ErrConflict) {
+		t.Fatalf("adding a member twice: %v, want ErrConflict wrapping ErrAlreadyMember", err)
+	}
 	if _, err := n.Post(ctx, "carol", room.ID, "hello?"); !errors.Is(err, protocol.ErrReadOnly) || !errors.Is(err, ErrForbidden) {
 		t.Fatalf("readonly post: %v, want ErrForbidden wrapping ErrReadOnly", err)
 	}

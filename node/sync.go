@@ -5,16 +5,18 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"sync"
 
+	"github.com/horenso/horenso/node/p2p"
 	"github.com/horenso/horenso/protocol"
 	"github.com/horenso/horenso/storage"
 )
 
-// This file is the node's side of federation that needs no network: which
-// nodes share a room, accepting partners' events in batches, and working
-// out which events a partner lacks.
+// This file is the node's side of federation that needs no network, the
+// handler package p2p calls: which nodes share a room, accepting partners'
+// events in batches, and working out which events a partner lacks.
 
 // maxAcceptBatch is the most partner events stored in one transaction.
 const maxAcceptBatch = 256
@@ -66,9 +68,9 @@ func nodesOf(c *protocol.Control) map[protocol.NodeID]bool {
 	return s
 }
 
-// RoomNodes returns the nodes that host a member of room now, this one
+// memberNodes returns the nodes that host a member of room now, this one
 // included if it does; empty if the node does not hold the room.
-func (n *Node) RoomNodes(room protocol.RoomID) (map[protocol.NodeID]bool, error) {
+func (n *Node) memberNodes(room protocol.RoomID) (map[protocol.NodeID]bool, error) {
 	s, gen, ok := n.nodes.get(room)
 	if ok {
 		return s, nil
@@ -89,20 +91,28 @@ func (n *Node) RoomNodes(room protocol.RoomID) (map[protocol.NodeID]bool, error)
 	return s, nil
 }
 
+// handler is the node as package p2p sees it: its federation face. Tests
+// reach it through FederationForTest.
+type handler struct{ n *Node }
+
+var _ p2p.Handler = handler{}
+
 // Shares reports whether node peer hosts a member of room now, and so may
 // receive its events.
-func (n *Node) Shares(peer protocol.NodeID, room protocol.RoomID) bool {
-	s, err := n.RoomNodes(room)
+func (h handler) Shares(peer protocol.NodeID, room protocol.RoomID) bool {
+	s, err := h.n.memberNodes(room)
 	if err != nil {
-		n.log.Warn("room nodes", "room", room, "err", err)
+		h.n.log.Warn("room nodes", "room", room, "err", err)
 		return false
 	}
 	return s[peer]
 }
 
-// HostedRooms returns the rooms in which this node hosts a member now.
-func (n *Node) HostedRooms(ctx context.Context) ([]protocol.RoomID, error) {
-	var out []protocol.RoomID
+// Rooms returns the rooms in which this node hosts a member now, each with
+// the nodes that host its members.
+func (h handler) Rooms(ctx context.Context) (map[protocol.RoomID][]protocol.NodeID, error) {
+	n := h.n
+	out := map[protocol.RoomID][]protocol.NodeID{}
 	err := n.store.View(func(tx *storage.Tx) error {
 		var err error
 		tx.Rooms(func(r *storage.Room) bool {
@@ -110,8 +120,8 @@ func (n *Node) HostedRooms(ctx context.Context) ([]protocol.RoomID, error) {
 			if c, err = n.control(tx, r.ID); err != nil {
 				return false
 			}
-			if nodesOf(c)[n.id] {
-				out = append(out, r.ID)
+			if nodes := nodesOf(c); nodes[n.id] {
+				out[r.ID] = slices.Collect(maps.Keys(nodes))
 			}
 			return ctx.Err() == nil
 		})
@@ -123,24 +133,24 @@ func (n *Node) HostedRooms(ctx context.Context) ([]protocol.RoomID, error) {
 	return out, nil
 }
 
-// Have summarizes what the node holds of room for a partner's Missing: its
-// heads, then one event at each of the depths 1, 2, 4, 8, … below the
+// Heads summarizes what the node holds of room for a partner's Missing:
+// its heads, then one event at each of the depths 1, 2, 4, 8, … below the
 // deepest head. Holding an event means holding all its ancestors, so any
 // held event will do; the samples bound what a partner that knows none of
 // the heads (both sides moved on) sends again to about twice what is
 // really missing, instead of the whole room. Empty if the node does not
 // hold the room.
-func (n *Node) Have(ctx context.Context, room protocol.RoomID) ([]protocol.EventID, error) {
+func (h handler) Heads(ctx context.Context, room protocol.RoomID) ([]protocol.EventID, error) {
 	var out []protocol.EventID
-	err := n.store.View(func(tx *storage.Tx) error {
+	err := h.n.store.View(func(tx *storage.Tx) error {
 		hs, err := tx.Heads(room)
 		if err != nil {
 			return err
 		}
 		var top uint64
-		for _, h := range hs {
-			out = append(out, h.ID)
-			top = max(top, h.Depth)
+		for _, o := range hs {
+			out = append(out, o.ID)
+			top = max(top, o.Depth)
 		}
 		for step := uint64(1); step <= top && ctx.Err() == nil; step *= 2 {
 			err := tx.RoomEvents(room, top-step, func(_ uint64, id protocol.EventID) bool {
@@ -161,39 +171,64 @@ func (n *Node) Have(ctx context.Context, room protocol.RoomID) ([]protocol.Event
 	return out, nil
 }
 
-// AcceptRemote checks and stores events of room that partner node from sent,
-// in the order given (parents first), and returns one error per event: nil
-// when it is stored or was already held, a *protocol.MissingError when
-// parents are still unknown, and otherwise why it was refused (a wire
-// error from protocol.Decode, a room rule, or an event of another room).
-// Valid events are stored even when others in the batch are refused, and
-// each stored event is durable when AcceptRemote returns. It returns a
-// non-nil error only if the store failed; then nothing more was stored.
-func (n *Node) AcceptRemote(ctx context.Context, from protocol.NodeID, room protocol.RoomID, wires [][]byte) ([]error, error) {
-	events := make([]*protocol.Signed, len(wires))
-	decodeErrs := make([]error, len(wires))
-	for i, w := range wires {
-		e, err := protocol.Decode(w)
-		switch {
-		case err != nil:
-			decodeErrs[i] = err
-		case e.RoomID() != room:
-			decodeErrs[i] = fmt.Errorf("%w: event of room %s sent as room %s", ErrInvalid, e.RoomID(), room)
-		default:
-			events[i] = e
+// Held reports, for each of ids, whether the node holds that event.
+func (h handler) Held(ctx context.Context, ids []protocol.EventID) []bool {
+	held := make([]bool, len(ids))
+	err := h.n.store.View(func(tx *storage.Tx) error {
+		for i, id := range ids {
+			ok, err := tx.HasEvent(id)
+			if err != nil {
+				return err
+			}
+			held[i] = ok
 		}
+		return nil
+	})
+	if err != nil {
+		// Say nothing is held: the events are then checked and offered
+		// to Accept, which is safe.
+		h.n.log.Warn("look up held events", "err", err)
+		clear(held)
 	}
-	errs, err := n.acceptDecoded(ctx, from, events)
-	for i, derr := range decodeErrs {
-		if derr != nil {
-			errs[i] = derr
-		}
-	}
-	return errs, err
+	return held
 }
 
-// acceptDecoded is AcceptRemote for events already decoded and verified by
-// protocol.Decode and known to be of one room; nil entries are skipped.
+// Accept checks and stores events of room that partner node from sent, in
+// the order given (parents first), and returns one error per event: nil
+// when it is stored or was already held, a *protocol.MissingError when
+// parents are still unknown, and otherwise why it was refused (a room
+// rule, or the store failed). The host has decoded and verified the
+// events and checked their room. Valid events are stored even when others
+// in the batch are refused, and each stored event is durable when Accept
+// returns. Events of a room the node does not hold are kept only if they
+// name one of its accounts as a member or begin the room; otherwise they
+// are dropped without an error.
+func (h handler) Accept(ctx context.Context, from protocol.NodeID, room protocol.RoomID, events []*protocol.Signed) []error {
+	if len(events) == 0 {
+		return nil
+	}
+	if !h.n.holds(room) && !h.n.invited(events) && events[0].Type != protocol.TypeRoomCreate {
+		// A partner offered a room we do not hold. Keep it only if it
+		// names one of our accounts, or if this is its beginning: a long
+		// room's first frame may end before our account was added.
+		return make([]error, len(events))
+	}
+	errs, err := h.n.acceptDecoded(ctx, from, events)
+	if err != nil {
+		h.n.log.Error("store partner events", "room", room, "from", from, "err", err)
+		for i := range errs {
+			if errs[i] == nil {
+				errs[i] = err
+			}
+		}
+	}
+	return errs
+}
+
+// acceptDecoded checks and stores events, already decoded and verified by
+// protocol.Decode and known to be of one room, in batches of
+// maxAcceptBatch per transaction; see handler.Accept. It returns a non-nil
+// error only if the store failed; then nothing more was stored.
 func (n *Node) acceptDecoded(ctx context.Context, from protocol.NodeID, events []*protocol.Signed) ([]error, error) {
 	errs := make([]error, len(events))
 	for start := 0; start < len(events); start += maxAcceptBatch {
@@ -224,7 +259,7 @@ func (n *Node) acceptDecoded(ctx context.Context, from protocol.NodeID, events [
 }
 
 // Missing calls emit with the wire form of every event of room that a node
-// whose heads are have lacks, parents before children. IDs in have that
+// whose heads are have (see Heads) lacks, parents before children. IDs in have that
 // this node does not hold are ignored: their ancestors that it does hold
 // cannot be told apart from ones the other node lacks, so those are sent
 // and the receiver skips what it has.
@@ -235,9 +270,9 @@ func (n *Node) acceptDecoded(ctx context.Context, from protocol.NodeID, events [
 // walked, so it is sent exactly when no event of have descends from it.
 // The walk stops when nothing left to visit could be sent, so its cost is
 // the part of the room above where the two nodes last agreed.
-func (n *Node) Missing(ctx context.Context, room protocol.RoomID, have []protocol.EventID, emit func(wire []byte) error) error {
+func (h handler) Missing(ctx context.Context, room protocol.RoomID, have []protocol.EventID, emit func(wire []byte) error) error {
 	var send []*protocol.Signed
-	err := n.store.View(func(tx *storage.Tx) error {
+	err := h.n.store.View(func(tx *storage.Tx) error {
 		w := walk{seen: map[protocol.EventID]*walkNode{}}
 		heads, err := tx.Heads(room)
 		if err != nil {

@@ -13,24 +13,51 @@ import (
 // and returns how many events went over.
 func transfer(t *testing.T, from, to *Node, room protocol.RoomID) int {
 	t.Helper()
-	have := must[[]protocol.EventID](t)(to.Have(t.Context(), room))
+	have := must[[]protocol.EventID](t)(handler{to}.Heads(t.Context(), room))
 	var wires [][]byte
-	if err := from.Missing(t.Context(), room, have, func(w []byte) error {
+	if err := (handler{from}).Missing(t.Context(), room, have, func(w []byte) error {
 		wires = append(wires, w)
 		return nil
 	}); err != nil {
 		t.Fatal(err)
 	}
-	errs, err := to.AcceptRemote(t.Context(), from.ID(), room, wires)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i, err := range errs {
+	for i, err := range acceptWires(t, to, from.ID(), room, wires) {
 		if err != nil {
 			t.Fatalf("event %d of %d refused: %v", i, len(wires), err)
 		}
 	}
 	return len(wires)
+}
+
+// acceptWires hands to the wire-form events of room that partner from
+// sent, the way the p2p host does: it decodes them and checks their room,
+// and only the events that pass reach the handler's Accept. It returns
+// one error per wire.
+func acceptWires(t *testing.T, to *Node, from protocol.NodeID, room protocol.RoomID, wires [][]byte) []error {
+	t.Helper()
+	errs := make([]error, len(wires))
+	var events []*protocol.Signed
+	var at []int // index in wires of each of events
+	for i, w := range wires {
+		e, err := protocol.Decode(w)
+		switch {
+		case err != nil:
+			errs[i] = err
+		case e.RoomID() != room:
+			errs[i] = fmt.Errorf("event of room %s sent as room %s", e.RoomID(), room)
+		default:
+			events = append(events, e)
+			at = append(at, i)
+		}
+	}
+	accepted := handler{to}.Accept(t.Context(), from, room, events)
+	if len(accepted) != len(events) {
+		t.Fatalf("Accept returned %d results for %d events", len(accepted), len(events))
+	}
+	for j, err := range accepted {
+		errs[at[j]] = err
+	}
+	return errs
 }
 
 // roomState is what two nodes must agree on about a room.
@@ -60,7 +87,7 @@ func TestSyncBetweenNodes(t *testing.T) {
 	must[*Account](t)(b.CreateAccount(ctx, NewAccount{Handle: "bob", Name: "Bob"}))
 	bob := protocol.NewAccountID(b.ID(), "bob")
 	room := must[*Room](t)(a.CreateRoom(ctx, "alice", NewRoom{Name: "Joint", Members: []MemberSpec{{Account: bob}}}))
-	if !a.Shares(b.ID(), room.ID) || a.Shares("12D3KooWother", room.ID) {
+	if !(handler{a}).Shares(b.ID(), room.ID) || (handler{a}).Shares("12D3KooWother", room.ID) {
 		t.Fatal("Shares does not follow membership")
 	}
 	for i := range 300 {
@@ -69,7 +96,7 @@ func TestSyncBetweenNodes(t *testing.T) {
 	if n := transfer(t, a, b, room.ID); n != 301 {
 		t.Fatalf("first sync sent %d events, want 301", n)
 	}
-	if got := must[[]protocol.RoomID](t)(b.HostedRooms(ctx)); !slices.Contains(got, room.ID) {
+	if got := must[map[protocol.RoomID][]protocol.NodeID](t)(handler{b}.Rooms(ctx)); !slices.Contains(got[room.ID], b.ID()) {
 		t.Fatalf("b does not host the room it was added to: %v", got)
 	}
 	// Concurrent work on both sides, then a sync each way.
@@ -98,12 +125,12 @@ func TestSyncBetweenNodes(t *testing.T) {
 	if err := a.RemoveMember(ctx, "alice", room.ID, bob); err != nil {
 		t.Fatal(err)
 	}
-	if a.Shares(b.ID(), room.ID) {
+	if (handler{a}).Shares(b.ID(), room.ID) {
 		t.Fatal("a still shares the room with b after bob's removal")
 	}
 }
 
-func TestAcceptRemoteRefusesBadEvents(t *testing.T) {
+func TestAcceptRefusesBadEvents(t *testing.T) {
 	ctx := t.Context()
 	a, b := newTestNode(t, t.TempDir()), newTestNode(t, t.TempDir())
 	must[*Account](t)(a.CreateAccount(ctx, NewAccount{Handle: "alice"}))
@@ -113,9 +140,9 @@ func TestAcceptRemoteRefusesBadEvents(t *testing.T) {
 	other := must[*Room](t)(a.CreateRoom(ctx, "alice", NewRoom{Name: "Other", Members: []MemberSpec{{Account: bob}}}))
 	must[*Message](t)(a.Post(ctx, "alice", room.ID, "hello"))
 	var wires [][]byte
-	a.Missing(ctx, room.ID, nil, func(w []byte) error { wires = append(wires, w); return nil })
+	handler{a}.Missing(ctx, room.ID, nil, func(w []byte) error { wires = append(wires, w); return nil })
 	var otherWires [][]byte
-	a.Missing(ctx, other.ID, nil, func(w []byte) error { otherWires = append(otherWires, w); return nil })
+	handler{a}.Missing(ctx, other.ID, nil, func(w []byte) error { otherWires = append(otherWires, w); return nil })
 
 	forged := slices.Clone(wires[1])
 	forged[len(forged)-1] ^= 1
@@ -128,7 +155,7 @@ func TestAcceptRemoteRefusesBadEvents(t *testing.T) {
 		wires[1],      // now its parent is in
 		wires[1],      // a replay
 	}
-	errs := must[[]error](t)(b.AcceptRemote(ctx, a.ID(), room.ID, batch))
+	errs := acceptWires(t, b, a.ID(), room.ID, batch)
 	var missing *protocol.MissingError
 	if !errors.As(errs[0], &missing) {
 		t.Errorf("event before its parent: %v, want a MissingError", errs[0])

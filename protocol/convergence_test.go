@@ -184,14 +184,7 @@ func (s *simulation) act(ni int) {
 	}
 }
 
-func isRuleError(err error) bool {
-	for _, target := range []error{ErrNotMember, ErrReadOnly, ErrNotAdmin, ErrNotAuthor, ErrLastAdmin, ErrRoomKind, ErrBadTarget} {
-		if errors.Is(err, target) {
-			return true
-		}
-	}
-	return false
-}
+func isRuleError(err error) bool { return errors.Is(err, ErrRule) }
 
 // gossip copies a random subset of node a's events to node b, in random order.
 func (s *simulation) gossip(a, b int) {

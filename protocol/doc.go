@@ -70,7 +70,12 @@
 // other's causal past), and the rest apply in the order of (depth, event
 // ID), each only if still allowed. So a removed admin's node cannot undo
 // its removal with an event on older parents; two admins who remove each
-// other concurrently both fail.
+// other concurrently both fail. Every refusal by the rules wraps [ErrRule]
+// ([ErrNotMember], [ErrReadOnly], [ErrNotAdmin], [ErrNotAuthor],
+// [ErrLastAdmin], [ErrRoomKind], [ErrBadTarget], [ErrAlreadyMember]); an
+// event whose parents or depth are inconsistent ([ErrBadParents]) or a
+// room.create not signed by its creator's node ([ErrWrongOrigin]) is not
+// refused by a rule but malformed, which only a partner's event can be.
 //
 // # Limits
 //

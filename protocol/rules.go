@@ -9,18 +9,43 @@ import (
 	"slices"
 )
 
-// Room rule violations, returned (wrapped) by [Check] and [Authorize].
+// ErrRule is what every room rule violation is: each of the errors below
+// that [Check], [Authorize] and [Replica.Add] return for an event the rules
+// do not allow matches it with errors.Is, as well as itself. A caller that
+// sees ErrRule knows the event was well formed but not allowed.
+var ErrRule = errors.New("not allowed by the room rules")
+
+// Room rule violations, returned (wrapped) by [Check] and [Authorize]. Each
+// wraps [ErrRule].
 var (
-	ErrNotMember   = errors.New("author is not a member of the room")
-	ErrReadOnly    = errors.New("author is a read-only member")
-	ErrNotAdmin    = errors.New("only a room admin may do this")
-	ErrNotAuthor   = errors.New("only the message's author may do this")
-	ErrLastAdmin   = errors.New("the room's last admin cannot step down without handing over")
-	ErrRoomKind    = errors.New("not allowed in this kind of room")
-	ErrBadTarget   = errors.New("event refers to something it may not")
+	ErrNotMember     = ruleError("author is not a member of the room")
+	ErrReadOnly      = ruleError("author is a read-only member")
+	ErrNotAdmin      = ruleError("only a room admin may do this")
+	ErrNotAuthor     = ruleError("only the message's author may do this")
+	ErrLastAdmin     = ruleError("the room's last admin cannot step down without handing over")
+	ErrRoomKind      = ruleError("not allowed in this kind of room")
+	ErrBadTarget     = ruleError("event refers to something it may not")
+	ErrAlreadyMember = ruleError("account is already a member of the room")
+)
+
+// Inconsistent events, returned (wrapped) by [Check] and [Authorize]. They
+// are not rule violations (they do not wrap [ErrRule]): a node never makes such an
+// event, so only a partner's can be one.
+var (
 	ErrBadParents  = errors.New("event's parents or depth are inconsistent")
 	ErrWrongOrigin = errors.New("room create must be signed by the creator's node")
 )
+
+// ruleError returns a room rule violation: an error with text msg that
+// matches itself and [ErrRule].
+func ruleError(msg string) error { return &ruleErr{msg} }
+
+// ruleErr is a room rule violation. Each is a distinct pointer, so two
+// rules with the same text are still told apart.
+type ruleErr struct{ msg string }
+
+func (e *ruleErr) Error() string        { return e.msg }
+func (e *ruleErr) Is(target error) bool { return target == ErrRule }
 
 // Member is one member's entry in a room's control state.
 type Member struct {
@@ -178,7 +203,7 @@ func authorizeControl(c *Control, author AccountID, role Role, content Content) 
 	switch p := content.(type) {
 	case *MemberAdd:
 		if _, ok := c.Members[p.Member.Account]; ok {
-			return fmt.Errorf("%w: %s is already a member", ErrBadTarget, p.Member.Account)
+			return fmt.Errorf("%w: %s", ErrAlreadyMember, p.Member.Account)
 		}
 		return nil
 	case *MemberRole:

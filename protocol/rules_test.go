@@ -5,10 +5,65 @@ import (
 	"crypto/ed25519"
 	"errors"
 	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"maps"
 	"slices"
+	"strings"
 	"testing"
 )
+
+// TestRuleErrors checks that every room rule violation wraps ErrRule, so
+// that callers (the node maps them to statuses) need not list them, and
+// that the errors of inconsistent events do not. It reads rules.go, so a
+// new Err variable there fails it until it is sorted into one of the two.
+func TestRuleErrors(t *testing.T) {
+	rules := map[string]error{
+		"ErrNotMember": ErrNotMember, "ErrReadOnly": ErrReadOnly, "ErrNotAdmin": ErrNotAdmin,
+		"ErrNotAuthor": ErrNotAuthor, "ErrLastAdmin": ErrLastAdmin, "ErrRoomKind": ErrRoomKind,
+		"ErrBadTarget": ErrBadTarget, "ErrAlreadyMember": ErrAlreadyMember,
+	}
+	notRules := map[string]error{"ErrRule": ErrRule, "ErrBadParents": ErrBadParents, "ErrWrongOrigin": ErrWrongOrigin}
+
+	f, err := parser.ParseFile(token.NewFileSet(), "rules.go", nil, parser.SkipObjectResolution)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range f.Decls {
+		g, ok := d.(*ast.GenDecl)
+		if !ok || g.Tok != token.VAR {
+			continue
+		}
+		for _, spec := range g.Specs {
+			for _, name := range spec.(*ast.ValueSpec).Names {
+				_, rule := rules[name.Name]
+				_, other := notRules[name.Name]
+				if strings.HasPrefix(name.Name, "Err") && !rule && !other {
+					t.Errorf("rules.go declares %s: add it to this test's rules (and make it wrap ErrRule) or to notRules", name.Name)
+				}
+			}
+		}
+	}
+	for name, err := range rules {
+		if !errors.Is(err, ErrRule) {
+			t.Errorf("%s does not wrap ErrRule", name)
+		}
+		if wrapped := fmt.Errorf("context: %w", err); !errors.Is(wrapped, err) || !errors.Is(wrapped, ErrRule) {
+			t.Errorf("%s wrapped is neither itself nor ErrRule", name)
+		}
+		for other, err2 := range rules {
+			if other != name && errors.Is(err, err2) {
+				t.Errorf("%s matches %s", name, other)
+			}
+		}
+	}
+	for name, err := range notRules {
+		if name != "ErrRule" && errors.Is(err, ErrRule) {
+			t.Errorf("%s wraps ErrRule, but is not a room rule violation", name)
+		}
+	}
+}
 
 // acct returns the account ID of handle h on fixedKey's node.
 func acct(h Handle) AccountID { return NewAccountID(fixedNode, h) }
@@ -195,7 +250,7 @@ func TestRoomRules(t *testing.T) {
 		{"member cannot add", KindGroup, nil, nil, "bob", add("dave", RoleMember), ErrNotAdmin},
 		{"readonly cannot add", KindGroup, nil, nil, "carol", add("dave", RoleMember), ErrNotAdmin},
 		{"non-member cannot add", KindGroup, nil, nil, "dave", add("erin", RoleMember), ErrNotMember},
-		{"no adding a member twice", KindGroup, nil, nil, "alice", add("bob", RoleAdmin), ErrBadTarget},
+		{"no adding a member twice", KindGroup, nil, nil, "alice", add("bob", RoleAdmin), ErrAlreadyMember},
 		{"admin removes", KindGroup, nil, nil, "alice", remove("bob"), nil},
 		{"member cannot remove", KindGroup, nil, nil, "bob", remove("carol"), ErrNotAdmin},
 		{"no removing a non-member", KindGroup, nil, nil, "alice", remove("dave"), ErrBadTarget},

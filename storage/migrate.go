@@ -37,9 +37,12 @@ func headsRecord(txn *badger.Txn) error {
 	for it.Rewind(); it.Valid(); it.Next() {
 		k := it.Item().KeyCopy(nil)
 		v, err := it.Item().ValueCopy(nil)
-		if err != nil || len(k) != 65 || len(v) != 8 {
+		if err == nil && (len(k) != 65 || len(v) != 8) {
+			err = fmt.Errorf("%d-byte key, %d-byte value, want 65 and 8", len(k), len(v))
+		}
+		if err != nil {
 			it.Close()
-			return fmt.Errorf("read head %x: %v %w", k, v, err)
+			return fmt.Errorf("read head %x: %w", k, err)
 		}
 		var room protocol.RoomID
 		var o protocol.Order
@@ -76,8 +79,11 @@ func migrate(txn *badger.Txn) error {
 	switch {
 	case err == nil:
 		v, err := item.ValueCopy(nil)
-		if err != nil || len(v) != 4 {
-			return fmt.Errorf("read schema version: %v %w", v, err)
+		if err == nil && len(v) != 4 {
+			err = fmt.Errorf("value %x is not 4 bytes", v)
+		}
+		if err != nil {
+			return fmt.Errorf("read schema version: %w", err)
 		}
 		have = binary.BigEndian.Uint32(v)
 	case !errors.Is(err, badger.ErrKeyNotFound):

@@ -3,6 +3,7 @@ package storage
 import (
 	"encoding/binary"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/dgraph-io/badger/v4"
@@ -111,4 +112,28 @@ func TestMigrateTimelineRecords(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// TestMigrateBadSchemaValue checks that a schema version of the wrong size
+// fails Open with an error that says so, rather than one formatting a nil
+// error.
+func TestMigrateBadSchemaValue(t *testing.T) {
+	dir := t.TempDir()
+	db, err := badger.Open(badger.DefaultOptions(dir).WithLogger(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.Update(func(txn *badger.Txn) error { return txn.Set([]byte{pSchema}, []byte{0, 1, 2}) })
+	db.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := Open(dir, Options{})
+	if err == nil {
+		s.Close()
+		t.Fatal("Open of a store with a 3-byte schema version succeeded")
+	}
+	if msg := err.Error(); !strings.Contains(msg, "read schema version") || strings.Contains(msg, "%!") {
+		t.Errorf("Open: %q, want a read schema version error without a formatting fault", msg)
+	}
 }

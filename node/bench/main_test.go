@@ -141,14 +141,15 @@ func seededStore(b *testing.B) *seeded {
 // busy.
 const seedLanes = 4
 
-// seedBatch is how many events seed hands AcceptRemote at a time.
+// seedBatch is how many events seed hands the node's Accept at a time.
 const seedBatch = 1024
 
 // seed makes a node in dir whose account "reader" shares a group room
 // with "poster", an account of a partner node, which posts msgs messages
 // in it. The partner's messages are real signed events, stored through
-// the node's real path for partners' events (AcceptRemote: decode, verify
-// the signature, check the room rules, store, in batches). They form
+// the node's real path for partners' events (decode and verify the
+// signature as the p2p host does, then the node's p2p.Handler Accept:
+// check the room rules, store, in batches). They form
 // seedLanes concurrent chains, as posts from several nodes that did not
 // see each other's would.
 func seed(dir string, msgs int) (*seeded, error) {
@@ -192,19 +193,22 @@ func seedRunning(r *running, dir string, msgs int) (*seeded, error) {
 	err = concurrently(seedLanes, func(lane int) error {
 		prev, depth := heads[0], uint64(1)
 		for i := lane; i < msgs; {
-			var wires [][]byte
-			for ; i < msgs && len(wires) < seedBatch; i += seedLanes {
+			var events []*protocol.Signed
+			for ; i < msgs && len(events) < seedBatch; i += seedLanes {
 				id, wire, err := partner.post(room.ID, prev, depth, t0+int64(i), messageBody(i))
 				if err != nil {
 					return err
 				}
-				wires = append(wires, wire)
+				// Decoded as the p2p host decodes a partner's sync frame:
+				// the signature is checked again.
+				e, err := protocol.Decode(wire)
+				if err != nil {
+					return err
+				}
+				events = append(events, e)
 				prev, depth = id, depth+1
 			}
-			errs, err := r.AcceptRemote(ctx, partner.origin, room.ID, wires)
-			if err != nil {
-				return err
-			}
+			errs := r.FederationForTest().Accept(ctx, partner.origin, room.ID, events)
 			if err := errors.Join(errs...); err != nil {
 				return fmt.Errorf("partner events refused: %w", err)
 			}

@@ -6,8 +6,6 @@ import (
 	"crypto/rand"
 	"fmt"
 	"log/slog"
-	"maps"
-	"slices"
 	"testing"
 	"time"
 
@@ -20,8 +18,7 @@ import (
 // nothing: the test makes it publish whatever it likes, and it answers
 // every sync request with the events in serve.
 type hostile struct {
-	rooms []protocol.RoomID
-	nodes map[protocol.RoomID][]protocol.NodeID // whom each room's topic is named after
+	rooms map[protocol.RoomID][]protocol.NodeID // and whom each room's topic is named after
 	serve *[][]byte
 }
 
@@ -38,8 +35,9 @@ func (h hostile) Missing(_ context.Context, _ protocol.RoomID, _ []protocol.Even
 	}
 	return nil
 }
-func (h hostile) Nodes(room protocol.RoomID) ([]protocol.NodeID, error) { return h.nodes[room], nil }
-func (h hostile) Rooms(context.Context) ([]protocol.RoomID, error)      { return h.rooms, nil }
+func (h hostile) Rooms(context.Context) (map[protocol.RoomID][]protocol.NodeID, error) {
+	return h.rooms, nil
+}
 func (hostile) Held(_ context.Context, ids []protocol.EventID) []bool {
 	held := make([]bool, len(ids))
 	for i := range held {
@@ -74,15 +72,12 @@ func TestHostilePartner(t *testing.T) {
 		t.Fatal(err)
 	}
 	var serve [][]byte
-	nodes := map[protocol.RoomID][]protocol.NodeID{}
-	for _, r := range []protocol.RoomID{room.ID, other.ID} {
-		in, err := a.RoomNodes(r)
-		if err != nil {
-			t.Fatal(err)
-		}
-		nodes[r] = slices.Collect(maps.Keys(in))
+	hosted, err := a.FederationForTest().Rooms(ctx)
+	if err != nil {
+		t.Fatal(err)
 	}
-	h, err := p2p.New(p2p.Config{Identity: key, Handler: hostile{rooms: []protocol.RoomID{room.ID, other.ID}, nodes: nodes, serve: &serve},
+	rooms := map[protocol.RoomID][]protocol.NodeID{room.ID: hosted[room.ID], other.ID: hosted[other.ID]}
+	h, err := p2p.New(p2p.Config{Identity: key, Handler: hostile{rooms: rooms, serve: &serve},
 		Listen: []string{"/ip4/127.0.0.1/tcp/0"}, Logger: slog.New(slog.NewTextHandler(testWriter{t, "evil"}, nil))})
 	if err != nil {
 		t.Fatal(err)
@@ -101,7 +96,7 @@ func TestHostilePartner(t *testing.T) {
 
 	// What the hostile node knows of the room: its newest event, to build on.
 	var last *protocol.Signed
-	a.Missing(ctx, room.ID, nil, func(w []byte) error {
+	a.FederationForTest().Missing(ctx, room.ID, nil, func(w []byte) error {
 		last, _ = protocol.Decode(w)
 		return nil
 	})
@@ -117,7 +112,7 @@ func TestHostilePartner(t *testing.T) {
 	forged := sign("mallory", room.ID, &protocol.MessagePost{Body: "forged"})
 	forged[len(forged)-1] ^= 1
 	var otherLast *protocol.Signed
-	a.Missing(ctx, other.ID, nil, func(w []byte) error { otherLast, _ = protocol.Decode(w); return nil })
+	a.FederationForTest().Missing(ctx, other.ID, nil, func(w []byte) error { otherLast, _ = protocol.Decode(w); return nil })
 	wrongRoom := func() []byte {
 		ev := protocol.Successor(other.ID, []protocol.Order{otherLast.Order()})
 		ev.Author, ev.Time = "mallory", time.Now().UnixMilli()
@@ -128,8 +123,9 @@ func TestHostilePartner(t *testing.T) {
 	gossip := map[string][]byte{
 		"forged signature":           forged,
 		"an author it does not host": sign("alice", room.ID, &protocol.MessagePost{Body: "I am alice"}),
+		"an event of another room":   wrongRoom, // Publish trusts its node; a's validator must not
 	}
-	if err := h.Join(room.ID); err != nil {
+	if err := h.Join(room.ID, rooms[room.ID]); err != nil {
 		t.Fatal(err)
 	}
 	// Publish until a's pubsub has taken each one (the hostile node must
@@ -154,7 +150,7 @@ func TestHostilePartner(t *testing.T) {
 		return n > 0, "a has not reset a misbehaving sync stream"
 	})
 	// Its subscription to the room it has no member in was refused.
-	if err := h.Join(other.ID); err != nil {
+	if err := h.Join(other.ID, rooms[other.ID]); err != nil {
 		t.Fatal(err)
 	}
 	Await(t, 10*time.Second, func() (bool, string) {

@@ -40,9 +40,11 @@
 // answer asks it to announce its subscription again. The origin floods its
 // own events to every subscriber it admitted, without asking the peer
 // filter; so a room's topic is named after its member nodes
-// ([Handler.Nodes], protocol.Topic), and when they change the host moves
-// to the new topic ([Host.Join] again), where a node just removed has no
-// subscription and is refused one. Pubsub messages are unsigned
+// (protocol.Topic), which the node passes to [Host.Join] and returns from
+// [Handler.Rooms], and when they change the node joins again and the host
+// moves to the new topic, where a node just removed has no subscription
+// and is refused one. The host trusts what its own node publishes: it
+// does not decode it again. Pubsub messages are unsigned
 // and carry no author or sequence number (events are signed by their
 // origin already); a message's ID is the SHA-256 of its data, so the same
 // event is the same message on every path.
@@ -58,8 +60,8 @@
 //
 // # Concurrency
 //
-// [New] starts nothing. [Host.Run] listens, runs the partner loops and
-// returns after every goroutine it started has exited and every callback
+// [New] starts nothing. [Host.Run] listens, joins the rooms' topics, runs
+// the partner loops and returns after every goroutine it started has exited and every callback
 // it received from libp2p (validators, stream handlers) has returned;
 // pubsub's own goroutines stop when ctx ends, but pubsub offers no way to
 // wait for the last of them. All methods are safe for concurrent use. Handler methods are called

@@ -29,20 +29,17 @@ type room struct {
 const reannounceEvery = time.Minute
 
 // Join subscribes the host to room's topic, so that it receives and relays
-// the room's gossip. The topic is named after the nodes hosting the room's
-// members (Handler.Nodes; see protocol.Topic). The node calls Join when one
-// of its accounts becomes a member of a room, and again whenever the room's
-// member nodes change: the host then moves to the new topic, leaving the
-// old one. Joining with unchanged member nodes does nothing. Before Run,
-// the room is recorded and joined when Run starts (after Run has returned,
-// it is only recorded). Once running, Join also schedules a sync of room
-// with the partners that share it, which fetches what was published while
-// the host was not on the room's current topic.
-func (h *Host) Join(id protocol.RoomID) error {
-	nodes, err := h.handler.Nodes(id)
-	if err != nil {
-		return fmt.Errorf("p2p: join room %s: %w", id, err)
-	}
+// the room's gossip. The topic is named after nodes, the nodes hosting the
+// room's members now, this one included (see protocol.Topic). The node
+// calls Join when one of its accounts becomes a member of a room, and
+// again whenever the room's member nodes change: the host then moves to
+// the new topic, leaving the old one. Joining with unchanged member nodes
+// does nothing. Before Run, the room is recorded and joined when Run
+// starts (after Run has returned, it is only recorded). Once running, Join
+// also schedules a sync of room with the partners that share it, which
+// fetches what was published while the host was not on the room's current
+// topic.
+func (h *Host) Join(id protocol.RoomID, nodes []protocol.NodeID) error {
 	activated, err := h.join(id, protocol.Topic(id, nodes))
 	if activated {
 		h.scheduleShared(id)
@@ -182,22 +179,15 @@ func (h *Host) sees(id protocol.RoomID, p peer.ID) (subscribed, seen bool) {
 	return true, slices.Contains(t.ListPeers(), p)
 }
 
-// Publish sends wire, an event of room this node made and accepted, to
-// the room's topic. The room must be joined (ErrNotJoined otherwise).
+// Publish sends wire, the wire form of an event of room id that this node
+// made and accepted, to the room's topic. Publish trusts the node: it does
+// not decode wire, nor check that the event is of room id (peers'
+// validators do). The room must be joined (ErrNotJoined otherwise).
 // Publish does not wait for any peer to receive it: peers that miss it
 // get it by sync.
 func (h *Host) Publish(ctx context.Context, id protocol.RoomID, wire []byte) error {
 	if len(wire) > protocol.MaxEventSize {
 		return fmt.Errorf("p2p: publish: %w: %d bytes", protocol.ErrTooLarge, len(wire))
-	}
-	// The node made the event: DecodeStored trusts it, and only reads the
-	// room.
-	e, err := protocol.DecodeStored(wire)
-	if err != nil {
-		return fmt.Errorf("p2p: publish: %w", err)
-	}
-	if e.RoomID() != id {
-		return fmt.Errorf("p2p: publish to room %s: event %s is in room %s", id, e.ID, e.RoomID())
 	}
 	h.joinMu.Lock()
 	running := h.ps != nil
@@ -233,7 +223,7 @@ func messageID(m *pb.Message) string {
 func (h *Host) validator(id protocol.RoomID) pubsub.ValidatorEx {
 	return func(ctx context.Context, from peer.ID, msg *pubsub.Message) pubsub.ValidationResult {
 		if from == h.self {
-			return pubsub.ValidationAccept // our own event, checked by Publish
+			return pubsub.ValidationAccept // our own event: the node made and accepted it
 		}
 		if !h.enter() {
 			return pubsub.ValidationIgnore

@@ -54,19 +54,21 @@ func (f *fakeNode) Shares(peer protocol.NodeID, room protocol.RoomID) bool {
 	return f.members[room][peer]
 }
 
-func (f *fakeNode) Nodes(room protocol.RoomID) ([]protocol.NodeID, error) {
+// nodes returns the nodes that host members of room, in this node's view:
+// what the node passes to Host.Join.
+func (f *fakeNode) nodes(room protocol.RoomID) []protocol.NodeID {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return slices.Collect(maps.Keys(f.members[room])), nil
+	return slices.Collect(maps.Keys(f.members[room]))
 }
 
-func (f *fakeNode) Rooms(context.Context) ([]protocol.RoomID, error) {
+func (f *fakeNode) Rooms(context.Context) (map[protocol.RoomID][]protocol.NodeID, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	var out []protocol.RoomID
+	out := map[protocol.RoomID][]protocol.NodeID{}
 	for r, m := range f.members {
 		if m[f.self] {
-			out = append(out, r)
+			out[r] = slices.Collect(maps.Keys(m))
 		}
 	}
 	return out, nil

@@ -36,9 +36,6 @@ type Handler interface {
 	// receive room's events (subscribe to its topic, receive gossip, sync
 	// it). Cheap; called on every routing decision.
 	Shares(peer protocol.NodeID, room protocol.RoomID) bool
-	// Nodes returns the nodes that host members of room now, this node
-	// included; they name the room's topic (see protocol.Topic).
-	Nodes(room protocol.RoomID) ([]protocol.NodeID, error)
 	// Accept validates and durably stores events of room received from
 	// peer (by gossip: one event; by sync: a batch in the order the sender
 	// sent, parents first). The host has decoded every event with
@@ -56,8 +53,10 @@ type Handler interface {
 	// events it declines to keep should get nil, not an error, since the
 	// peer did nothing wrong.
 	Accept(ctx context.Context, from protocol.NodeID, room protocol.RoomID, events []*protocol.Signed) []error
-	// Heads returns the node's current heads of room (empty if it holds no
-	// such room).
+	// Heads returns the node's current heads of room, possibly followed by
+	// other events it holds there, which bound what a partner's Missing
+	// resends when it knows none of the heads; empty if it holds no such
+	// room. The host sends them in sync requests.
 	Heads(ctx context.Context, room protocol.RoomID) ([]protocol.EventID, error)
 	// Missing calls emit with the wire bytes of every event of room that a
 	// node whose heads are have lacks, parents before children (ascending
@@ -66,9 +65,11 @@ type Handler interface {
 	// the buffer once emit returns. emit writes to the network, so it may
 	// block for up to SyncTimeout.
 	Missing(ctx context.Context, room protocol.RoomID, have []protocol.EventID, emit func(wire []byte) error) error
-	// Rooms returns the rooms this node hosts members of (to subscribe to
-	// at start and to sync).
-	Rooms(ctx context.Context) ([]protocol.RoomID, error)
+	// Rooms returns the rooms this node hosts members of, each with the
+	// nodes that host its members now, this node included: the host
+	// subscribes to their topics at start (the nodes name the topic; see
+	// protocol.Topic) and syncs each with the partners among its nodes.
+	Rooms(ctx context.Context) (map[protocol.RoomID][]protocol.NodeID, error)
 	// Held reports, for each of ids, whether the node holds that event.
 	// The host skips held events of a sync answer before checking their
 	// signatures, and a sync request whose heads are not all held means
@@ -334,6 +335,34 @@ func (h *Host) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
+	var loops sync.WaitGroup
+	stop, err := h.start(ctx, &loops)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		cancel()
+		stop()
+	}()
+	h.readyOnce.Do(func() { close(h.ready) })
+	for {
+		h.startPartners(ctx, &loops)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-h.kick:
+		}
+	}
+}
+
+// start is the first half of Run: it starts the libp2p host and pubsub,
+// serves sync streams, joins the topics of Handler.Rooms and of rooms
+// joined before, and starts the orphan sweeper in loops. On success it
+// returns stop, the second half, which Run calls once ctx is cancelled:
+// it refuses new callbacks, waits for loops (every goroutine Run started
+// with ctx), closes the libp2p host and waits for the callbacks in
+// flight. On failure start has undone what it did.
+func (h *Host) start(ctx context.Context, loops *sync.WaitGroup) (stop func(), err error) {
 	lh, err := libp2p.New(
 		libp2p.Identity(h.key),
 		libp2p.ListenAddrs(h.listen...),
@@ -357,8 +386,11 @@ func (h *Host) Run(ctx context.Context) error {
 		libp2p.UserAgent("horenso"),
 	)
 	if err != nil {
-		return fmt.Errorf("p2p: start host: %w", err)
+		return nil, fmt.Errorf("p2p: start host: %w", err)
 	}
+	// Pubsub and the sync stream handler live until stop, whichever of
+	// Run's ctx or a failure below ends them.
+	ctx, cancel := context.WithCancel(ctx)
 	ps, err := pubsub.NewGossipSub(ctx, lh,
 		pubsub.WithMessageSignaturePolicy(pubsub.StrictNoSign),
 		pubsub.WithNoAuthor(),
@@ -376,12 +408,12 @@ func (h *Host) Run(ctx context.Context) error {
 		pubsub.WithLogger(slog.New(quietTags{h.log.Handler()}).With("component", "pubsub")),
 	)
 	if err != nil {
+		cancel()
 		lh.Close()
-		return fmt.Errorf("p2p: start pubsub: %w", err)
+		return nil, fmt.Errorf("p2p: start pubsub: %w", err)
 	}
 
-	var loops sync.WaitGroup
-	defer func() {
+	undo := func() {
 		cancel()
 		h.mu.Lock()
 		h.closing = true
@@ -399,6 +431,11 @@ func (h *Host) Run(ctx context.Context) error {
 			r.topic, r.relay = nil, nil
 		}
 		h.joinMu.Unlock()
+	}
+	defer func() {
+		if err != nil {
+			undo()
+		}
 	}()
 
 	lh.SetStreamHandler(libp2pproto.ID(protocol.SyncProtocolID), func(s network.Stream) { h.serveSync(ctx, s) })
@@ -415,42 +452,25 @@ func (h *Host) Run(ctx context.Context) error {
 
 	rooms, err := h.handler.Rooms(ctx)
 	if err != nil {
-		return fmt.Errorf("p2p: list rooms: %w", err)
-	}
-	names := make(map[protocol.RoomID]string, len(rooms))
-	for _, id := range rooms {
-		nodes, err := h.handler.Nodes(id)
-		if err != nil {
-			return fmt.Errorf("p2p: nodes of room %s: %w", id, err)
-		}
-		names[id] = protocol.Topic(id, nodes)
+		return nil, fmt.Errorf("p2p: list rooms: %w", err)
 	}
 	h.joinMu.Lock()
 	h.ps = ps
-	for id, name := range names {
+	for id, nodes := range rooms {
 		if h.rooms[id] == nil {
-			h.rooms[id] = &room{name: name}
+			h.rooms[id] = &room{name: protocol.Topic(id, nodes)}
 		}
 	}
 	for id, r := range h.rooms {
 		if err := h.activateLocked(id, r); err != nil {
 			h.joinMu.Unlock()
-			return err
+			return nil, err
 		}
 	}
 	h.joinMu.Unlock()
 	loops.Go(func() { h.sweepOrphans(ctx) })
 	h.log.Info("p2p host listening", "id", h.id, "addrs", h.Addrs(), "rooms", len(rooms))
-	h.readyOnce.Do(func() { close(h.ready) })
-
-	for {
-		h.startPartners(ctx, &loops)
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-h.kick:
-		}
-	}
+	return undo, nil
 }
 
 // enter registers a callback from libp2p (a validator, a stream handler)

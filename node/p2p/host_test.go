@@ -125,7 +125,7 @@ func TestStopped(t *testing.T) {
 	a := startHost(t, "a", nil)
 	create := newRoom(t, a.key, 1)
 	a.fake.add(t, create)
-	if err := a.Join(create.RoomID()); err != nil {
+	if err := a.Join(create.RoomID(), a.fake.nodes(create.RoomID())); err != nil {
 		t.Fatal(err)
 	}
 	a.stop()

@@ -436,8 +436,8 @@ func (h *Host) syncWith(ctx context.Context, p peer.ID, full bool, rooms []proto
 		if err != nil {
 			return fmt.Errorf("list rooms: %w", err)
 		}
-		for _, r := range all {
-			if h.handler.Shares(nodeID(p), r) {
+		for r, nodes := range all {
+			if slices.Contains(nodes, nodeID(p)) {
 				want[r] = struct{}{}
 			}
 		}

@@ -36,8 +36,8 @@ import (
 
 // Sizes of the payloads, so that the raw benchmarks carry what node/bench's
 // carry: the wire sizes of the events those benchmarks make, message posts
-// with 100-byte bodies, as their log lines report them (Node.Missing over
-// the room, summing len(wire)).
+// with 100-byte bodies, as their log lines report them (the node's
+// Handler.Missing over the room, summing len(wire)).
 const (
 	// gsLatencyPayload: BenchmarkCrossNodeLatency's posts, one parent
 	// each (one node's posts form a chain): 339–340 B.
