@@ -74,9 +74,16 @@ type process struct {
 // and override them.
 func start(t *testing.T, data string, extra ...string) *process {
 	t.Helper()
+	return startBin(t, horensoBin, data, extra...)
+}
+
+// startBin is start with another program in place of the horenso binary,
+// such as a script that runs it under other limits.
+func startBin(t *testing.T, bin, data string, extra ...string) *process {
+	t.Helper()
 	args := append([]string{"run", "--data", data, "--http", "127.0.0.1:0", "--org", "Acme",
 		"--listen", "/ip4/127.0.0.1/tcp/0"}, extra...)
-	cmd := exec.Command(horensoBin, args...)
+	cmd := exec.Command(bin, args...)
 	p := &process{cmd: cmd, stdout: new(lockedBuffer), exited: make(chan error, 1)}
 	cmd.Stdout = p.stdout
 	stderr, err := cmd.StderrPipe()

@@ -67,6 +67,9 @@ func runCommand(g *globals) *cobra.Command {
 	cmd.Flags().BoolVar(&debug, "debug", false, "log at debug level")
 	cmd.Flags().IntVar(&apiCfg.RateLimit, "rate-limit", api.DefaultRateLimit, "API requests per token per --rate-window (negative: no limit)")
 	cmd.Flags().DurationVar(&apiCfg.RateWindow, "rate-window", api.DefaultRateWindow, "the API rate limit's window")
+	cmd.Flags().IntVar(&apiCfg.MaxConns, "max-conns", api.DefaultMaxConns, "open HTTP connections at most; more wait to be accepted")
+	cmd.Flags().IntVar(&apiCfg.MaxConnsPerAddr, "max-conns-per-addr", api.DefaultMaxConnsPerAddr,
+		"open HTTP connections from one client address at most; raise it behind a reverse proxy")
 	cmd.Flags().StringVar(&apiCfg.PublicURL, "public-url", "", "base URL of invitation links (default: the URL each request was made to)")
 	return cmd
 }
@@ -92,8 +95,7 @@ func run(ctx context.Context, dir, org, httpAddr string, listen []string, apiCfg
 		return fmt.Errorf("listen for HTTP: %w", err)
 	}
 	handler := api.New(n, apiCfg)
-	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
-	srv.RegisterOnShutdown(handler.Shutdown) // end live event streams
+	srv := handler.HTTPServer()
 	fmt.Fprintf(out, "Horenso node %s (%s)\n  data:  %s\n  HTTP:  http://%s/\n", n.ID(), n.Org(), dir, ln.Addr())
 	log.Info("node running", "node_id", n.ID(), "http", ln.Addr().String())
 	group, gctx := errgroup.WithContext(ctx)
@@ -108,7 +110,7 @@ func run(ctx context.Context, dir, org, httpAddr string, listen []string, apiCfg
 		return nil
 	})
 	group.Go(func() error {
-		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+		if err := srv.Serve(handler.Listener(ln)); !errors.Is(err, http.ErrServerClosed) {
 			return fmt.Errorf("serve HTTP: %w", err)
 		}
 		return nil

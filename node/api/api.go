@@ -17,6 +17,7 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"sync/atomic"
 	"time"
 
 	"github.com/horenso/horenso/node"
@@ -48,6 +49,28 @@ type Config struct {
 	PublicURL string
 	// Now is the clock of the rate limiter. Default: time.Now.
 	Now func() time.Time
+
+	// MaxConns bounds the open HTTP connections; past it, new ones wait
+	// to be accepted. Default: 4096.
+	MaxConns int
+	// MaxConnsPerAddr bounds the open connections from one client
+	// address; past it, new ones are closed at once. A reverse proxy's
+	// clients share its address: raise it behind one. Default: 256.
+	MaxConnsPerAddr int
+	// ReadHeaderTimeout bounds sending a request's headers. Default: 10s.
+	ReadHeaderTimeout time.Duration
+	// BodyTimeout bounds sending a request's body, from its headers on.
+	// Default: 30s.
+	BodyTimeout time.Duration
+	// UploadTimeout is BodyTimeout for file uploads. Default: 5 minutes.
+	UploadTimeout time.Duration
+	// WriteTimeout bounds a client's reading of an answer, from the end
+	// of its request's headers; the live event stream renews its own.
+	// Default: 1 minute.
+	WriteTimeout time.Duration
+	// IdleTimeout is how long a keep-alive connection may wait for its
+	// next request. Default: 2 minutes.
+	IdleTimeout time.Duration
 }
 
 // Defaults, documented on Config.
@@ -58,6 +81,9 @@ const (
 	DefaultMaxUploadBytes = 5<<20 + 64<<10
 	DefaultHeartbeat      = 15 * time.Second
 )
+
+// maxLoginBody bounds a login request: a login and a password.
+const maxLoginBody = 8 << 10
 
 // Server is the HTTP API of one node. It is an http.Handler and safe for
 // concurrent use.
@@ -73,6 +99,8 @@ type Server struct {
 	// a request's.
 	stopped context.Context
 	stop    context.CancelFunc
+
+	refused atomic.Uint64 // connections closed by the per-address limit
 }
 
 var _ http.Handler = (*Server)(nil)
@@ -99,6 +127,24 @@ func New(n *node.Node, cfg Config) *Server {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	for _, d := range []struct {
+		v   *int
+		def int
+	}{{&cfg.MaxConns, DefaultMaxConns}, {&cfg.MaxConnsPerAddr, DefaultMaxConnsPerAddr}} {
+		if *d.v <= 0 {
+			*d.v = d.def
+		}
+	}
+	for _, d := range []struct {
+		v   *time.Duration
+		def time.Duration
+	}{{&cfg.ReadHeaderTimeout, DefaultReadHeaderTimeout}, {&cfg.BodyTimeout, DefaultBodyTimeout},
+		{&cfg.UploadTimeout, DefaultUploadTimeout}, {&cfg.WriteTimeout, DefaultWriteTimeout},
+		{&cfg.IdleTimeout, DefaultIdleTimeout}} {
+		if *d.v <= 0 {
+			*d.v = d.def
+		}
 	}
 	s := &Server{node: n, cfg: cfg, log: cfg.Logger, mux: http.NewServeMux(),
 		limiter: newLimiter(cfg.RateLimit, cfg.RateWindow, cfg.Now)}
@@ -128,10 +174,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Cache-Control", "no-store")
 	limit := s.cfg.MaxBodyBytes
-	if isUpload(r) {
+	switch {
+	case isUpload(r):
 		limit = s.cfg.MaxUploadBytes
+	case r.URL.Path == "/api/login":
+		limit = maxLoginBody // anyone may send one, before logging in
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, limit)
+	s.deadlines(w, r)
 	s.mux.ServeHTTP(w, r)
 }
 

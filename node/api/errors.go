@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"os"
 
 	"github.com/horenso/horenso/node"
 )
@@ -46,6 +47,8 @@ func statusOf(err error) (int, string) {
 		return http.StatusNotImplemented, err.Error()
 	case errors.As(err, &tooLarge):
 		return http.StatusRequestEntityTooLarge, "request body too large"
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return http.StatusRequestTimeout, "request body not received in time"
 	case errors.Is(err, node.ErrUnauthorized):
 		return http.StatusUnauthorized, err.Error()
 	case errors.Is(err, node.ErrNotFound):

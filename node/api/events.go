@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/horenso/horenso/node"
 )
@@ -64,6 +65,10 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request, c *caller) error
 		return nil
 	}
 	for {
+		// The stream lasts as long as the client reads it: each round
+		// (one per heartbeat at least) gives it WriteTimeout to take in
+		// what the round writes.
+		rc.SetWriteDeadline(time.Now().Add(s.cfg.Heartbeat + s.cfg.WriteTimeout))
 		if _, err := s.node.Authenticate(ctx, c.token); err != nil {
 			return nil
 		}
