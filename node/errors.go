@@ -1,6 +1,10 @@
 package node
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/horenso/horenso/storage"
+)
 
 // Errors returned (wrapped) by Node methods. Callers branch on them with
 // errors.Is; node/api maps each to an HTTP status in one place. Room rule
@@ -16,4 +20,8 @@ var (
 	ErrConflict     = errors.New("already exists")
 	ErrUnauthorized = errors.New("bad credentials")
 	ErrDisabled     = errors.New("account is disabled")
+	// ErrDiskFull is returned for a change refused because the data
+	// directory's disk has less free space than Config.MinFreeDisk. Reads
+	// go on, and changes succeed again once space is freed.
+	ErrDiskFull = storage.ErrDiskFull
 )

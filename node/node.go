@@ -44,10 +44,19 @@ type Config struct {
 	// SyncInterval is the mean time between two catch-up sync rounds with
 	// each partner. Default: 30s.
 	SyncInterval time.Duration
+	// MinFreeDisk is the free space the data directory's disk must keep:
+	// below it, the node refuses changes with ErrDiskFull, keeps serving
+	// reads, and resumes by itself once space is freed. Default:
+	// DefaultMinFreeDisk. Negative: not watched.
+	MinFreeDisk int64
 	// GossipLossForTest makes incoming gossip lossy (see
 	// p2p.Config.LossForTest). Default: nil, no loss.
 	GossipLossForTest func() (drop, duplicate bool)
 }
+
+// DefaultMinFreeDisk is Config.MinFreeDisk's default, 128 MiB: room for
+// what the store writes on its own (see storage.DefaultMinFreeBytes).
+const DefaultMinFreeDisk = storage.DefaultMinFreeBytes
 
 // Settings are the node's persistent settings, kept in DataDir/node.json.
 type Settings struct {
@@ -182,7 +191,8 @@ func New(cfg Config) (*Node, error) {
 	if err := json.Unmarshal(raw, &n.settings); err != nil {
 		return nil, fmt.Errorf("new node: read settings: %w", err)
 	}
-	n.store, err = storage.Open(filepath.Join(cfg.DataDir, storeDir), storage.Options{Logger: cfg.Logger})
+	n.store, err = storage.Open(filepath.Join(cfg.DataDir, storeDir), storage.Options{Logger: cfg.Logger,
+		MinFreeBytes: cfg.MinFreeDisk})
 	if err != nil {
 		return nil, fmt.Errorf("new node: %w (is another horenso running on %s?)", err, cfg.DataDir)
 	}

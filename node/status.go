@@ -31,12 +31,18 @@ type Status struct {
 	// OutboxDropped counts publications dropped because the node's network
 	// outbox was full; partners got those events by sync instead.
 	OutboxDropped uint64 `json:"outbox_dropped"`
+	// DiskFree is the free space of the data directory's disk, in bytes;
+	// DiskFull is set while it is below the node's floor
+	// (Config.MinFreeDisk) and changes are refused.
+	DiskFree int64 `json:"disk_free_bytes"`
+	DiskFull bool  `json:"disk_full"`
 }
 
 // Status reports what the node is and holds.
 func (n *Node) Status(ctx context.Context) (*Status, error) {
 	st := &Status{NodeID: n.id, Org: n.settings.Org, DataDir: n.cfg.DataDir, Version: protocol.Version, Started: n.started,
 		Addrs: n.Addrs(), Network: n.net.host.Stats(), OutboxDropped: n.net.dropped.Load()}
+	st.DiskFree, st.DiskFull = n.store.Space()
 	for _, p := range n.net.host.Partners() {
 		st.Partners++
 		if p.Connected {

@@ -73,21 +73,29 @@ func headsRecord(txn *badger.Txn) error {
 // ErrNewerSchema is returned by Open for a store written by a newer Horenso.
 var ErrNewerSchema = errors.New("store was written by a newer version of horenso")
 
-func migrate(txn *badger.Txn) error {
-	var have uint32
+// schemaVersion returns the store's schema version: 0 for a new store.
+func schemaVersion(txn *badger.Txn) (uint32, error) {
 	item, err := txn.Get([]byte{pSchema})
-	switch {
-	case err == nil:
-		v, err := item.ValueCopy(nil)
-		if err == nil && len(v) != 4 {
-			err = fmt.Errorf("value %x is not 4 bytes", v)
-		}
-		if err != nil {
-			return fmt.Errorf("read schema version: %w", err)
-		}
-		have = binary.BigEndian.Uint32(v)
-	case !errors.Is(err, badger.ErrKeyNotFound):
-		return fmt.Errorf("read schema version: %w", err)
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return 0, nil
+	}
+	var v []byte
+	if err == nil {
+		v, err = item.ValueCopy(nil)
+	}
+	if err == nil && len(v) != 4 {
+		err = fmt.Errorf("value %x is not 4 bytes", v)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("read schema version: %w", err)
+	}
+	return binary.BigEndian.Uint32(v), nil
+}
+
+func migrate(txn *badger.Txn) error {
+	have, err := schemaVersion(txn)
+	if err != nil {
+		return err
 	}
 	if have > SchemaVersion {
 		return fmt.Errorf("%w: schema %d, this build reads up to %d", ErrNewerSchema, have, SchemaVersion)

@@ -37,6 +37,11 @@ type Options struct {
 	CacheBytes int64
 	// MemTableBytes is the size of one Badger memtable. Default: 16 MiB.
 	MemTableBytes int64
+	// MinFreeBytes is the free space the store's filesystem must keep:
+	// below it, Update fails with ErrDiskFull and reads go on (see
+	// space.go). Default: DefaultMinFreeBytes (128 MiB). Negative: not
+	// watched.
+	MinFreeBytes int64
 }
 
 // Store is an open node store. Its methods are safe for concurrent use.
@@ -45,6 +50,12 @@ type Store struct {
 	log      *slog.Logger
 	maxBatch int
 	dirty    bool // the bad-shutdown marker was found on open
+	space    space
+
+	// markerPending is set when Open found the disk full and so did not
+	// set the bad-shutdown marker; the writer sets it with the first
+	// write it lets through. Only the writer touches it after Open.
+	markerPending bool
 
 	writes chan *write
 	done   chan struct{} // closed when the writer has exited
@@ -65,6 +76,10 @@ type write struct {
 // migrations, and sets the bad-shutdown marker; [Store.Dirty] reports
 // whether the previous process left it set. Badger locks dir: a second Open
 // of the same directory fails until the first Store is closed.
+//
+// On a disk with less free space than opt.MinFreeBytes, Open still opens
+// the store for reading, and Update fails with ErrDiskFull until space is
+// freed; it fails only if a migration must write.
 func Open(dir string, opt Options) (*Store, error) {
 	opt = opt.withDefaults()
 	db, err := badger.Open(badgerOptions(dir, opt))
@@ -72,7 +87,8 @@ func Open(dir string, opt Options) (*Store, error) {
 		return nil, fmt.Errorf("open store %s: %w", dir, err)
 	}
 	s := &Store{db: db, log: opt.Logger, maxBatch: opt.MaxBatch,
-		writes: make(chan *write, opt.MaxBatch), done: make(chan struct{})}
+		writes: make(chan *write, opt.MaxBatch), done: make(chan struct{}),
+		space: space{dir: dir, floor: max(opt.MinFreeBytes, 0), log: opt.Logger}}
 	if err := s.start(); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open store %s: %w", dir, err)
@@ -94,6 +110,9 @@ func (opt Options) withDefaults() Options {
 	if opt.MemTableBytes <= 0 {
 		opt.MemTableBytes = 16 << 20
 	}
+	if opt.MinFreeBytes == 0 {
+		opt.MinFreeBytes = DefaultMinFreeBytes
+	}
 	return opt
 }
 
@@ -113,6 +132,23 @@ func badgerOptions(dir string, opt Options) badger.Options {
 }
 
 func (s *Store) start() error {
+	if !s.space.ok() {
+		// Nothing may be written: read the marker, and set it later.
+		return s.db.View(func(txn *badger.Txn) error {
+			if v, err := schemaVersion(txn); err != nil || v != SchemaVersion {
+				return errors.Join(err, fmt.Errorf("%w: the store needs a migration, which writes", ErrDiskFull))
+			}
+			_, err := txn.Get([]byte{pDirty})
+			switch {
+			case err == nil:
+				s.dirty = true
+			case !errors.Is(err, badger.ErrKeyNotFound):
+				return fmt.Errorf("read shutdown marker: %w", err)
+			}
+			s.markerPending = true
+			return nil
+		})
+	}
 	return s.db.Update(func(txn *badger.Txn) error {
 		_, err := txn.Get([]byte{pDirty})
 		switch {
@@ -141,7 +177,10 @@ func (s *Store) Close() error {
 		close(s.writes)
 		s.mu.Unlock()
 		<-s.done
-		err := s.db.Update(func(txn *badger.Txn) error { return txn.Delete([]byte{pDirty}) })
+		var err error
+		if !s.markerPending && s.space.ok() { // on a full disk, the next Open checks the store
+			err = s.db.Update(func(txn *badger.Txn) error { return txn.Delete([]byte{pDirty}) })
+		}
 		if cerr := s.db.Close(); err == nil {
 			err = cerr
 		}
@@ -206,8 +245,26 @@ func (s *Store) writer() {
 }
 
 func (s *Store) commit(batch []*write) {
+	if !s.space.ok() {
+		for _, w := range batch {
+			w.err <- ErrDiskFull
+		}
+		return
+	}
 	maxSize, maxCount := s.db.MaxBatchSize()*8/10, s.db.MaxBatchCount()*8/10
 	txn := s.db.NewTransaction(true)
+	if s.markerPending {
+		// The first write after a full-disk Open sets the bad-shutdown
+		// marker; its commit commits the marker first or with it.
+		if err := txn.Set([]byte{pDirty}, nil); err != nil {
+			for _, w := range batch {
+				w.err <- fmt.Errorf("set shutdown marker: %w", err)
+			}
+			txn.Discard()
+			return
+		}
+		s.markerPending = false
+	}
 	var inTxn []*write // writes whose changes are in txn
 	var size, count int64
 	finish := func() {

@@ -77,6 +77,11 @@ func statusCommand(g *globals) *cobra.Command {
 					nw.GossipDropped+nw.GossipSendDropped+st.OutboxDropped)
 				fmt.Fprintf(w, "sync\t%d rounds, %d events repaired, %d misbehaving streams\n", nw.SyncRounds, nw.SyncEvents, nw.SyncMisbehaved)
 				fmt.Fprintf(w, "refused\t%d connections, %d subscriptions\n", nw.RefusedConns, nw.RefusedSubscriptions)
+				disk := fmt.Sprintf("%d MiB free", st.DiskFree>>20)
+				if st.DiskFull {
+					disk += ": below the floor, changes are refused until space is freed"
+				}
+				fmt.Fprintf(w, "disk\t%s\n", disk)
 			})
 		},
 	}

@@ -43,8 +43,9 @@ func initCommand(g *globals) *cobra.Command {
 
 func runCommand(g *globals) *cobra.Command {
 	var httpAddr, org string
-	var listen []string
 	var debug bool
+	var minFreeMiB int64
+	var nodeCfg node.Config
 	var apiCfg api.Config
 	cmd := &cobra.Command{
 		Use:   "run",
@@ -56,15 +57,20 @@ func runCommand(g *globals) *cobra.Command {
 				level = slog.LevelDebug
 			}
 			log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
-			apiCfg.Logger = log
-			return run(cmd.Context(), g.data, org, httpAddr, listen, apiCfg, log, cmd.OutOrStdout())
+			nodeCfg.DataDir, nodeCfg.Logger, apiCfg.Logger = g.data, log, log
+			if nodeCfg.MinFreeDisk = minFreeMiB << 20; minFreeMiB == 0 {
+				nodeCfg.MinFreeDisk = -1 // 0 MiB: not watched
+			}
+			return run(cmd.Context(), nodeCfg, org, httpAddr, apiCfg, cmd.OutOrStdout())
 		},
 	}
 	cmd.Flags().StringVar(&httpAddr, "http", "127.0.0.1:8080", "address of the HTTP API and web app")
-	cmd.Flags().StringSliceVar(&listen, "listen", []string{"/ip4/0.0.0.0/tcp/4001", "/ip4/0.0.0.0/udp/4001/quic-v1"},
+	cmd.Flags().StringSliceVar(&nodeCfg.Listen, "listen", []string{"/ip4/0.0.0.0/tcp/4001", "/ip4/0.0.0.0/udp/4001/quic-v1"},
 		"libp2p addresses (comma-separated multiaddrs) partner nodes connect to")
 	cmd.Flags().StringVar(&org, "org", "My Organization", "the organization's display name, used on first run")
 	cmd.Flags().BoolVar(&debug, "debug", false, "log at debug level")
+	cmd.Flags().Int64Var(&minFreeMiB, "min-free-disk", node.DefaultMinFreeDisk>>20,
+		"MiB the data directory's disk must keep free; below it the node refuses changes and keeps serving reads (negative: not watched)")
 	cmd.Flags().IntVar(&apiCfg.RateLimit, "rate-limit", api.DefaultRateLimit, "API requests per token per --rate-window (negative: no limit)")
 	cmd.Flags().DurationVar(&apiCfg.RateWindow, "rate-window", api.DefaultRateWindow, "the API rate limit's window")
 	cmd.Flags().IntVar(&apiCfg.MaxConns, "max-conns", api.DefaultMaxConns, "open HTTP connections at most; more wait to be accepted")
@@ -74,7 +80,8 @@ func runCommand(g *globals) *cobra.Command {
 	return cmd
 }
 
-func run(ctx context.Context, dir, org, httpAddr string, listen []string, apiCfg api.Config, log *slog.Logger, out interface{ Write([]byte) (int, error) }) error {
+func run(ctx context.Context, nodeCfg node.Config, org, httpAddr string, apiCfg api.Config, out interface{ Write([]byte) (int, error) }) error {
+	dir, log := nodeCfg.DataDir, nodeCfg.Logger
 	if !node.Initialized(dir) {
 		id, err := node.Init(dir, org)
 		if err != nil {
@@ -82,7 +89,7 @@ func run(ctx context.Context, dir, org, httpAddr string, listen []string, apiCfg
 		}
 		log.Info("initialized data directory", "dir", dir, "node_id", id)
 	}
-	n, err := node.New(node.Config{DataDir: dir, Logger: log, Listen: listen})
+	n, err := node.New(nodeCfg)
 	if err != nil {
 		return err
 	}

@@ -49,6 +49,8 @@ func statusOf(err error) (int, string) {
 		return http.StatusRequestEntityTooLarge, "request body too large"
 	case errors.Is(err, os.ErrDeadlineExceeded):
 		return http.StatusRequestTimeout, "request body not received in time"
+	case errors.Is(err, node.ErrDiskFull):
+		return http.StatusServiceUnavailable, "the node's disk is full: changes are refused until space is freed"
 	case errors.Is(err, node.ErrUnauthorized):
 		return http.StatusUnauthorized, err.Error()
 	case errors.Is(err, node.ErrNotFound):
@@ -69,7 +71,8 @@ func statusOf(err error) (int, string) {
 // logs errors that are the server's fault.
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	status, msg := statusOf(err)
-	if status >= 500 && status != http.StatusNotImplemented {
+	// A full disk is logged once by the store, not once a request.
+	if status >= 500 && status != http.StatusNotImplemented && !errors.Is(err, node.ErrDiskFull) {
 		s.log.Error("HTTP request failed", "method", r.Method, "path", r.URL.Path, "status", status, "err", err)
 	}
 	writeErrors(w, status, msg)

@@ -44,6 +44,7 @@ var errorKinds = []struct {
 }{
 	{"not_found", node.ErrNotFound}, {"invalid", node.ErrInvalid}, {"forbidden", node.ErrForbidden},
 	{"conflict", node.ErrConflict}, {"unauthorized", node.ErrUnauthorized}, {"disabled", node.ErrDisabled},
+	{"disk_full", node.ErrDiskFull},
 }
 
 // kindOf returns the kind of a node error; "" for an error of none.
@@ -60,7 +61,7 @@ func kindOf(err error) string {
 // matches it against the node sentinel of its kind (node.ErrNotFound,
 // node.ErrInvalid, …).
 type Error struct {
-	Kind    string // not_found, invalid, forbidden, conflict, unauthorized, disabled, or "" for a failure of the node's
+	Kind    string // not_found, invalid, forbidden, conflict, unauthorized, disabled, disk_full, or "" for a failure of the node's
 	Message string // as the node put it
 }
 
