@@ -85,10 +85,10 @@ func compareSeniority(sa *Order, a AccountID, sb *Order, b AccountID) int {
 	return strings.Compare(string(a), string(b))
 }
 
-// Senior reports whether member a is senior to member b in c: a is an
+// senior reports whether member a is senior to member b in c: a is an
 // admin whose seniority key sorts before b's. In a version 1 room, where
 // nobody has a key, it orders by account ID alone and means nothing.
-func (c *Control) Senior(a, b AccountID) bool {
+func (c *Control) senior(a, b AccountID) bool {
 	return compareSeniority(c.Members[a].Since, a, c.Members[b].Since, b) < 0
 }
 
@@ -268,7 +268,7 @@ func authorizeControl(c *Control, v uint16, author AccountID, role Role, content
 	if !ok {
 		return fmt.Errorf("%w: %s is not a member", ErrBadTarget, target)
 	}
-	if v >= versionSeniority && losesAdmin && m.Role == RoleAdmin && target != author && !c.Senior(author, target) {
+	if v >= versionSeniority && losesAdmin && m.Role == RoleAdmin && target != author && !c.senior(author, target) {
 		return fmt.Errorf("%w: %s is senior to %s", ErrNotSenior, target, author)
 	}
 	if losesAdmin && m.Role == RoleAdmin && c.admins() == 1 && len(c.Members) > 1 {
