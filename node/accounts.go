@@ -73,7 +73,7 @@ func (n *Node) CreateAccount(ctx context.Context, na NewAccount) (*Account, erro
 	id := protocol.NewAccountID(n.id, na.Handle)
 	nonce := make([]byte, 8)
 	rand.Read(nonce)
-	create, err := protocol.Sign(n.key, protocol.Event{Author: na.Handle, Time: a.Created}, &protocol.RoomCreate{
+	create, err := protocol.Sign(n.key, protocol.Event{Version: protocol.Version, Author: na.Handle, Time: a.Created}, &protocol.RoomCreate{
 		Kind: protocol.KindMy, Name: na.Name, Nonce: nonce,
 		Creator: protocol.MemberInfo{Account: id, Role: protocol.RoleAdmin, Name: na.Name, Org: n.settings.Org}})
 	if err != nil {

@@ -32,33 +32,32 @@ func (n *Node) publish(ctx context.Context, author protocol.Handle, room protoco
 		alone := n.publishing.enter(room)
 		defer n.publishing.leave(room)
 		if alone {
+			var v uint16
 			err := n.store.View(func(tx *storage.Tx) error {
 				var err error
-				earlyHeads, err = tx.Heads(room)
+				earlyHeads, v, err = roomTip(tx, room)
 				return err
 			})
-			if err == nil && len(earlyHeads) > 0 {
-				early, _ = n.sign(author, room, earlyHeads, content) // on failure, the Update signs again and reports it
+			if err == nil {
+				early, _ = n.sign(author, room, v, earlyHeads, content) // on failure, the Update signs again and reports it
 			}
 		}
 	}
 	var e *protocol.Signed
 	err := n.store.Update(ctx, func(tx *storage.Tx) error {
 		var heads []protocol.Order
+		var v uint16 = protocol.Version // a room.create makes a room of the newest version
 		if !create {
 			var err error
-			if heads, err = tx.Heads(room); err != nil {
+			if heads, v, err = roomTip(tx, room); err != nil {
 				return err
-			}
-			if len(heads) == 0 {
-				return fmt.Errorf("room %s: %w", room, ErrNotFound)
 			}
 		}
 		if early != nil && sameOrders(heads, earlyHeads) {
 			e = early
 		} else {
 			var err error
-			if e, err = n.sign(author, room, heads, content); err != nil {
+			if e, err = n.sign(author, room, v, heads, content); err != nil {
 				return err
 			}
 		}
@@ -70,12 +69,31 @@ func (n *Node) publish(ctx context.Context, author protocol.Handle, room protoco
 	return e, nil
 }
 
-// sign makes and signs an event of author's in room with content that
-// follows heads (none for a room.create).
-func (n *Node) sign(author protocol.Handle, room protocol.RoomID, heads []protocol.Order, content protocol.Content) (*protocol.Signed, error) {
-	var ev protocol.Event
+// roomTip returns what a new event of room follows: the room's heads, and
+// its version, which the event must carry. The error wraps ErrNotFound if
+// the node holds no such room.
+func roomTip(tx *storage.Tx, room protocol.RoomID) ([]protocol.Order, uint16, error) {
+	heads, err := tx.Heads(room)
+	if err != nil {
+		return nil, 0, err
+	}
+	if len(heads) == 0 {
+		return nil, 0, fmt.Errorf("room %s: %w", room, ErrNotFound)
+	}
+	r, err := tx.Room(room)
+	if err != nil {
+		return nil, 0, err
+	}
+	return heads, r.Version, nil
+}
+
+// sign makes and signs an event of author's in room, of the room's version
+// v, with content that follows heads (none for a room.create, which gets
+// v).
+func (n *Node) sign(author protocol.Handle, room protocol.RoomID, v uint16, heads []protocol.Order, content protocol.Content) (*protocol.Signed, error) {
+	ev := protocol.Event{Version: v}
 	if len(heads) > 0 {
-		ev = protocol.Successor(room, heads)
+		ev = protocol.Successor(room, v, heads)
 	}
 	ev.Author, ev.Time = author, n.cfg.Now().UnixMilli()
 	e, err := protocol.Sign(n.key, ev, content)
@@ -187,7 +205,7 @@ func (n *Node) apply(tx *storage.Tx, e *protocol.Signed, snap *protocol.Snapshot
 	var r *storage.Room
 	var before *protocol.Control
 	if e.Type == protocol.TypeRoomCreate {
-		r = &storage.Room{ID: room, Kind: snap.State.Kind, Control: snapKey, Created: e.Time}
+		r = &storage.Room{ID: room, Kind: snap.State.Kind, Control: snapKey, Created: e.Time, Version: e.Version}
 		if _, err := tx.Alias(storage.AliasRoom, room[:]); err != nil {
 			return err
 		}

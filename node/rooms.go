@@ -83,7 +83,7 @@ func (n *Node) CreateRoom(ctx context.Context, as protocol.Handle, nr NewRoom) (
 			}
 			rc.Members = append(rc.Members, n.memberInfo(tx, m.Account, m.Role))
 		}
-		if create, err = protocol.Sign(n.key, protocol.Event{Author: as, Time: n.cfg.Now().UnixMilli()}, rc); err != nil {
+		if create, err = protocol.Sign(n.key, protocol.Event{Version: protocol.Version, Author: as, Time: n.cfg.Now().UnixMilli()}, rc); err != nil {
 			return fmt.Errorf("%w: %w", ErrInvalid, err)
 		}
 		return n.accept(tx, create)
@@ -131,7 +131,7 @@ func (n *Node) DirectRoom(ctx context.Context, as protocol.Handle, other protoco
 			Creator: n.memberInfo(tx, me.ID, protocol.RoleAdmin),
 			Members: []protocol.MemberInfo{n.memberInfo(tx, other, protocol.RoleAdmin)}}
 		rand.Read(rc.Nonce)
-		create, err := protocol.Sign(n.key, protocol.Event{Author: as, Time: n.cfg.Now().UnixMilli()}, rc)
+		create, err := protocol.Sign(n.key, protocol.Event{Version: protocol.Version, Author: as, Time: n.cfg.Now().UnixMilli()}, rc)
 		if err != nil {
 			return fmt.Errorf("%w: %w", ErrInvalid, err)
 		}

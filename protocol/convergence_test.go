@@ -28,6 +28,7 @@ type simulation struct {
 	rng   *rand.Rand
 	nodes []*simNode
 	room  RoomID
+	v     uint16    // the room's version
 	all   []*Signed // every signed event, accepted or refused by its author's replica
 	now   int64
 	// backdated counts accepted events backdate made on parents none of
@@ -35,9 +36,9 @@ type simulation struct {
 	backdated int
 }
 
-func newSimulation(t *testing.T, seed uint64, nodes, accounts int) *simulation {
+func newSimulation(t *testing.T, v uint16, seed uint64, nodes, accounts int) *simulation {
 	t.Helper()
-	s := &simulation{t: t, rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)), now: 1_700_000_000_000}
+	s := &simulation{t: t, rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)), now: 1_700_000_000_000, v: v}
 	for i := range nodes {
 		seedKey := make([]byte, ed25519.SeedSize)
 		seedKey[0], seedKey[1] = byte(seed), byte(i)
@@ -60,7 +61,7 @@ func newSimulation(t *testing.T, seed uint64, nodes, accounts int) *simulation {
 			rc.Members = append(rc.Members, MemberInfo{Account: s.account(i, j), Role: roles[s.rng.IntN(len(roles))]})
 		}
 	}
-	create, err := Sign(creator.key, Event{Author: creator.accounts[0], Time: s.now}, rc)
+	create, err := Sign(creator.key, Event{Version: v, Author: creator.accounts[0], Time: s.now}, rc)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -172,7 +173,7 @@ func (s *simulation) act(ni int) {
 		return
 	}
 	s.now += int64(s.rng.IntN(5000))
-	env := Successor(s.room, n.replica.Heads())
+	env := Successor(s.room, s.v, n.replica.Heads())
 	env.Author, env.Time = n.accounts[ai], s.now
 	e, err := Sign(n.key, env, c)
 	if err != nil {
@@ -250,7 +251,7 @@ func (s *simulation) backdate(ni int) {
 		c = &RoomUpdate{Name: &text}
 	}
 	s.now += int64(s.rng.IntN(5000))
-	env := Successor(s.room, heads)
+	env := Successor(s.room, s.v, heads)
 	env.Author, env.Time = n.accounts[ai], s.now
 	e, err := Sign(n.key, env, c)
 	if err != nil {
@@ -282,10 +283,11 @@ func (s *simulation) run(steps int) {
 
 // checkResolution checks r's control snapshots against the rules from
 // scratch: resolving the history of each control event gives the snapshot
-// kept after it, resolving all gives the room's, and the events rule 1
-// voids are those a plain reading of it (every pair) finds. It returns how
-// many control events are void.
-func checkResolution(t *testing.T, r *Replica) int {
+// kept after it, resolving all gives the room's, and the events the
+// voiding rules of the room's version void are those a plain reading of
+// them (every pair, every event decided) finds. It returns how many
+// control events are void, and why.
+func checkResolution(t *testing.T, r *Replica) voidStats {
 	t.Helper()
 	var cs []*Signed
 	for _, e := range r.Events() {
@@ -321,24 +323,99 @@ func checkResolution(t *testing.T, r *Replica) int {
 		return ok
 	}
 	want := map[EventID]struct{}{}
-	for _, e := range cs[1:] {
-		if a, ok := revokes(e); ok && a == e.AuthorID() {
-			continue
-		}
-		for _, rv := range cs[1:] {
-			if a, ok := revokes(rv); ok && a == e.AuthorID() && !in(rv, e) && !in(e, rv) {
-				want[e.ID] = struct{}{}
+	var stats voidStats
+	if cs[0].Version >= versionSeniority {
+		want, stats = plainSeniority(t, r, cs[1:], in)
+	} else {
+		for _, e := range cs[1:] {
+			if a, ok := revokes(e); ok && a == e.AuthorID() {
+				continue
+			}
+			for _, rv := range cs[1:] {
+				if a, ok := revokes(rv); ok && a == e.AuthorID() && !in(rv, e) && !in(e, rv) {
+					want[e.ID] = struct{}{}
+				}
 			}
 		}
 	}
-	got, err := voided(r, cs[1:])
+	voids := voided
+	if cs[0].Version >= versionSeniority {
+		voids = voidedBySeniority
+	}
+	got, err := voids(r, cs[1:])
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !maps.Equal(got, want) {
 		t.Fatalf("voided %d events, a plain reading of the rule %d", len(got), len(want))
 	}
-	return len(want)
+	stats.all = len(want)
+	return stats
+}
+
+// voidStats counts void control events: all of them, and in a version 2
+// room the revocations among them and those void because the rights they
+// use rest on a void event.
+type voidStats struct{ all, revocations, rights int }
+
+// plainSeniority reads rules 1 and 2 of version 2 plainly: it decides
+// every control event of cs (all but the create), in the decision order,
+// against every standing revocation decided before it.
+func plainSeniority(t *testing.T, r *Replica, cs []*Signed, in func(past, e *Signed) bool) (map[EventID]struct{}, voidStats) {
+	t.Helper()
+	type dec struct {
+		e     *Signed
+		self  bool
+		since *Order
+	}
+	var ds []dec
+	for _, e := range cs {
+		a, rev := revokes(e)
+		s, _ := r.SnapshotAfter(e.ID)
+		ds = append(ds, dec{e: e, self: rev && a == e.AuthorID(), since: s.State.Members[e.AuthorID()].Since})
+	}
+	slices.SortFunc(ds, func(a, b dec) int {
+		switch {
+		case a.self && !b.self:
+			return -1
+		case b.self && !a.self:
+			return 1
+		case !a.self:
+			if c := compareSeniority(a.since, a.e.AuthorID(), b.since, b.e.AuthorID()); c != 0 {
+				return c
+			}
+		}
+		return a.e.Order().Compare(b.e.Order())
+	})
+	void := map[EventID]struct{}{}
+	var standing []*Signed
+	var stats voidStats
+	for _, d := range ds {
+		v := false
+		if !d.self {
+			if d.since != nil && needsAdmin(d.e) {
+				if _, v = void[d.since.ID]; v {
+					stats.rights++
+				}
+			}
+			for _, rv := range standing {
+				if a, _ := revokes(rv); a == d.e.AuthorID() && !in(rv, d.e) && !in(d.e, rv) {
+					v = true
+				}
+			}
+		}
+		_, rev := revokes(d.e)
+		switch {
+		case v:
+			void[d.e.ID] = struct{}{}
+			if rev {
+				stats.revocations++
+			}
+		case rev:
+			standing = append(standing, d.e)
+		}
+	}
+	return void, stats
 }
 
 // replay feeds events to a fresh replica and returns its encoded state.
@@ -369,16 +446,32 @@ func replay(t *testing.T, room RoomID, events []*Signed) []byte {
 var convergenceSeeds = flag.Int("convergence.seeds", 30, "how many random histories TestConvergence checks")
 
 func TestConvergence(t *testing.T) {
+	for _, v := range []uint16{1, 2} {
+		t.Run(fmt.Sprint("version", v), func(t *testing.T) { testConvergence(t, v) })
+	}
+}
+
+// testConvergence runs TestConvergence in rooms of version v.
+func testConvergence(t *testing.T, v uint16) {
 	seeds := *convergenceSeeds
 	if testing.Short() {
 		seeds = 5
 	}
 	// Across all seeds the histories must fork, merge, refuse, backdate and
 	// void, or the property is checked on easy inputs only.
-	var merges, refused, accepted, backdated, void int
+	var merges, refused, accepted, backdated, void, voidRevs, voidRights int
 	t.Cleanup(func() {
 		t.Logf("%d histories: %d accepted events, %d merges, %d refused, %d backdated, %d void",
 			seeds, accepted, merges, refused, backdated, void)
+		if v >= versionSeniority {
+			t.Logf("void revocations %d, void for resting on a void event %d", voidRevs, voidRights)
+			// Rights resting on a void event need a promotion by a
+			// revoked admin and acts of the promoted account after it: a
+			// few of the 30 default histories hold that, not the 5 of -short.
+			if voidRevs == 0 || voidRights == 0 && !testing.Short() {
+				t.Errorf("simulation too tame for version %d: %d void revocations, %d void for their rights", v, voidRevs, voidRights)
+			}
+		}
 		if merges == 0 || refused == 0 || accepted < 20*seeds || backdated == 0 || void == 0 {
 			t.Errorf("simulation too tame: %d accepted, %d merges, %d refused, %d backdated, %d void",
 				accepted, merges, refused, backdated, void)
@@ -386,7 +479,7 @@ func TestConvergence(t *testing.T) {
 	})
 	for seed := range uint64(seeds) {
 		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
-			s := newSimulation(t, seed, 3, 2)
+			s := newSimulation(t, v, seed, 3, 2)
 			s.run(400)
 			want := replay(t, s.room, s.all)
 			for round := range 8 {
@@ -420,7 +513,8 @@ func TestConvergence(t *testing.T) {
 					t.Fatalf("node %d disagrees after full exchange", i)
 				}
 			}
-			void += checkResolution(t, s.nodes[0].replica)
+			vs := checkResolution(t, s.nodes[0].replica)
+			void, voidRevs, voidRights = void+vs.all, voidRevs+vs.revocations, voidRights+vs.rights
 			backdated += s.backdated
 			final := s.nodes[0].replica.Events()
 			accepted += len(final)

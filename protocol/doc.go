@@ -19,7 +19,7 @@
 // A room is an append-only DAG of events. An event's body is the CBOR map
 // of [Event], with integer keys:
 //
-//	1 version  uint      Version (1)
+//	1 version  uint      the room's version: its create's (1 or 2)
 //	2 room     bstr(32)  the room ID; 32 zero bytes in a room.create
 //	3 type     tstr      the event type, e.g. "message.post"
 //	4 author   tstr      the author's handle on the origin node
@@ -64,18 +64,27 @@
 //
 // [Check] then applies the room rules at the event's causal past: the
 // control state (kind, settings, members and roles) of the merged snapshots
-// of its parents. Concurrent control events are resolved by [Resolve]:
-// revocation wins (a control event by an account is void when a removal,
-// leave or demotion of that account is concurrent with it, neither in the
-// other's causal past), and the rest apply in the order of (depth, event
-// ID), each only if still allowed. So a removed admin's node cannot undo
-// its removal with an event on older parents; two admins who remove each
-// other concurrently both fail. Every refusal by the rules wraps [ErrRule]
-// ([ErrNotMember], [ErrReadOnly], [ErrNotAdmin], [ErrNotAuthor],
-// [ErrLastAdmin], [ErrRoomKind], [ErrBadTarget], [ErrAlreadyMember]); an
-// event whose parents or depth are inconsistent ([ErrBadParents]) or a
-// room.create not signed by its creator's node ([ErrWrongOrigin]) is not
-// refused by a rule but malformed, which only a partner's event can be.
+// of its parents. The rules are those of the room's version, its create's;
+// every event of a room must carry it ([ErrWrongVersion]). Concurrent
+// control events are resolved by [Resolve]. In version 1, revocation wins:
+// a control event by an account is void when a removal, leave or demotion
+// of that account is concurrent with it, neither in the other's causal
+// past, even a void one. In version 2, admins are ranked by seniority (the
+// order of the event that made each admin; the creator first), only a
+// senior admin may demote or remove an admin ([ErrNotSenior]), and control
+// events are decided in seniority order: an event is void when a standing
+// revocation of its author decided before it is concurrent with it, or
+// when the promotion its rights rest on is void. In both, the rest apply in
+// the order of (depth, event ID), each only if still allowed. So a removed
+// admin's node cannot undo its removal with an event on older parents, and
+// in version 2 it cannot erase its remover's history either. Every refusal
+// by the rules wraps [ErrRule] ([ErrNotMember], [ErrReadOnly],
+// [ErrNotAdmin], [ErrNotAuthor], [ErrLastAdmin], [ErrRoomKind],
+// [ErrBadTarget], [ErrAlreadyMember], [ErrNotSenior]); an event whose
+// parents or depth are inconsistent ([ErrBadParents]), whose version is not
+// its room's ([ErrWrongVersion]), or a room.create not signed by its
+// creator's node ([ErrWrongOrigin]) is not refused by a rule but
+// malformed, which only a partner's event can be.
 //
 // # Limits
 //
@@ -93,4 +102,11 @@
 //     member.leave, member.profile, message.post, message.edit,
 //     message.delete, task.create and task.update. A version 1 sync
 //     protocol (/horenso/sync/1, see sync.go) carries catch-up traffic.
+//   - Version 2: room versions. A room's version is its create's and every
+//     event of it carries it; new rooms are version 2, version 1 rooms
+//     keep the version 1 rules. The envelope and payloads are unchanged.
+//     Version 2 rooms rank admins by seniority ([Member].Since): only a
+//     senior admin may demote or remove an admin, and only a standing
+//     revocation voids (see [Resolve]). Nodes of version 1 reject version 2
+//     events as [ErrUnknownVersion].
 package protocol

@@ -399,12 +399,12 @@ func TestOrderCompare(t *testing.T) {
 // and a post in it. Ed25519 signatures are deterministic, so any change to
 // these bytes is a change of the wire format.
 func TestWireVector(t *testing.T) {
-	create, err := Sign(fixedKey, Event{Author: "alice", Time: 1_700_000_000_000}, &RoomCreate{Kind: KindGroup, Name: "general",
+	create, err := Sign(fixedKey, Event{Version: 1, Author: "alice", Time: 1_700_000_000_000}, &RoomCreate{Kind: KindGroup, Name: "general",
 		Creator: MemberInfo{Account: NewAccountID(fixedNode, "alice"), Role: RoleAdmin}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := Successor(create.RoomID(), []Order{create.Order()})
+	e := Successor(create.RoomID(), create.Version, []Order{create.Order()})
 	e.Author, e.Time = "alice", 1_700_000_001_000
 	post, err := Sign(fixedKey, e, &MessagePost{Body: "hello"})
 	if err != nil {

@@ -45,7 +45,7 @@ func sampleEvents(t testing.TB) []*Signed {
 		for _, p := range prev {
 			heads = append(heads, p.Order())
 		}
-		e := Successor(create.RoomID(), heads)
+		e := Successor(create.RoomID(), create.Version, heads)
 		e.Author, e.Time = "alice", 2
 		return e
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 )
 
 // ErrRule is what every room rule violation is: each of the errors below
@@ -26,6 +27,9 @@ var (
 	ErrRoomKind      = ruleError("not allowed in this kind of room")
 	ErrBadTarget     = ruleError("event refers to something it may not")
 	ErrAlreadyMember = ruleError("account is already a member of the room")
+	// ErrNotSenior: in a room of version 2 or later, only an admin senior
+	// to another admin may demote or remove it.
+	ErrNotSenior = ruleError("only a more senior admin may demote or remove an admin")
 )
 
 // Inconsistent events, returned (wrapped) by [Check] and [Authorize]. They
@@ -34,6 +38,9 @@ var (
 var (
 	ErrBadParents  = errors.New("event's parents or depth are inconsistent")
 	ErrWrongOrigin = errors.New("room create must be signed by the creator's node")
+	// ErrWrongVersion: an event's version is not its room's (its
+	// parents').
+	ErrWrongVersion = errors.New("event's version is not its room's")
 )
 
 // ruleError returns a room rule violation: an error with text msg that
@@ -52,6 +59,37 @@ type Member struct {
 	Role Role   `cbor:"1,keyasint"`
 	Name string `cbor:"2,keyasint,omitempty"`
 	Org  string `cbor:"3,keyasint,omitempty"`
+	// Since is an admin's seniority key in a room of version 2 or later:
+	// the order of the event that made it admin, the zero Order for the
+	// creator, the create's order for admins the create lists. Nil for
+	// every other member, and for everyone in a version 1 room. It is
+	// never changed in place: a demotion sets it to nil, a promotion to a
+	// new value, so entries may share it.
+	Since *Order `cbor:"4,keyasint,omitempty"`
+}
+
+// compareSeniority compares admin a, whose seniority key is sa, with admin
+// b: -1 if a is senior. Seniority is a strict total order: by key, then by
+// account ID; a nil key (no admin) sorts after every other.
+func compareSeniority(sa *Order, a AccountID, sb *Order, b AccountID) int {
+	switch {
+	case sa == nil && sb != nil:
+		return 1
+	case sa != nil && sb == nil:
+		return -1
+	case sa != nil:
+		if c := sa.Compare(*sb); c != 0 {
+			return c
+		}
+	}
+	return strings.Compare(string(a), string(b))
+}
+
+// senior reports whether member a is senior to member b in c: a is an
+// admin whose seniority key sorts before b's. In a version 1 room, where
+// nobody has a key, it orders by account ID alone and means nothing.
+func (c *Control) senior(a, b AccountID) bool {
+	return compareSeniority(c.Members[a].Since, a, c.Members[b].Since, b) < 0
 }
 
 // Control is a room's control state: what it is, its settings and who may
@@ -91,9 +129,18 @@ func newControl(create *Signed) *Control {
 	rc := create.Content.(*RoomCreate)
 	c := &Control{Kind: rc.Kind, Name: rc.Name, Description: rc.Description, Icon: rc.Icon,
 		Members: make(map[AccountID]Member, len(rc.Members)+1)}
-	c.Members[rc.Creator.Account] = Member{Role: RoleAdmin, Name: rc.Creator.Name, Org: rc.Creator.Org}
+	var creator, listed *Order
+	if create.Version >= versionSeniority {
+		o := create.Order()
+		creator, listed = &Order{}, &o
+	}
+	c.Members[rc.Creator.Account] = Member{Role: RoleAdmin, Name: rc.Creator.Name, Org: rc.Creator.Org, Since: creator}
 	for _, m := range rc.Members {
-		c.Members[m.Account] = Member{Role: m.Role, Name: m.Name, Org: m.Org}
+		e := Member{Role: m.Role, Name: m.Name, Org: m.Org}
+		if m.Role == RoleAdmin {
+			e.Since = listed
+		}
+		c.Members[m.Account] = e
 	}
 	return c
 }
@@ -101,7 +148,8 @@ func newControl(create *Signed) *Control {
 // Authorize reports whether e is allowed in a room whose control state at
 // e's causal past is c. ref is the event e refers to (the message of an edit
 // or delete, the task of a task update) and nil otherwise. A room.create is
-// checked on its own and ignores c.
+// checked on its own and ignores c. The rules are those of e's version,
+// which must be the room's ([Check] makes sure).
 func Authorize(c *Control, e *Signed, ref *Signed) error {
 	if e.Type == TypeRoomCreate {
 		rc := e.Content.(*RoomCreate)
@@ -116,7 +164,7 @@ func Authorize(c *Control, e *Signed, ref *Signed) error {
 		return fmt.Errorf("%s by %s: %w", e.Type, author, ErrNotMember)
 	}
 	if e.Type.IsControl() {
-		return authorizeControl(c, author, role, e.Content)
+		return authorizeControl(c, e.Version, author, role, e.Content)
 	}
 	switch p := e.Content.(type) {
 	case *MessagePost:
@@ -180,8 +228,9 @@ func checkRef(e, ref *Signed, want EventID, typ EventType) error {
 	return nil
 }
 
-// authorizeControl checks a control event other than create against c.
-func authorizeControl(c *Control, author AccountID, role Role, content Content) error {
+// authorizeControl checks a control event other than create against c, by
+// the rules of room version v.
+func authorizeControl(c *Control, v uint16, author AccountID, role Role, content Content) error {
 	if _, ok := content.(*MemberProfile); ok {
 		return nil // a member's own name, in any room
 	}
@@ -219,6 +268,9 @@ func authorizeControl(c *Control, author AccountID, role Role, content Content) 
 	if !ok {
 		return fmt.Errorf("%w: %s is not a member", ErrBadTarget, target)
 	}
+	if v >= versionSeniority && losesAdmin && m.Role == RoleAdmin && target != author && !c.senior(author, target) {
+		return fmt.Errorf("%w: %s is senior to %s", ErrNotSenior, target, author)
+	}
 	if losesAdmin && m.Role == RoleAdmin && c.admins() == 1 && len(c.Members) > 1 {
 		return ErrLastAdmin
 	}
@@ -229,7 +281,14 @@ func authorizeControl(c *Control, author AccountID, role Role, content Content) 
 }
 
 // apply changes c by the control event e, which must be authorized against c.
+// From version 2 on, a member made admin gets e's order as its seniority
+// key; an admin made admin again keeps its key.
 func (c *Control) apply(e *Signed) {
+	var since *Order
+	if e.Version >= versionSeniority {
+		o := e.Order()
+		since = &o
+	}
 	switch p := e.Content.(type) {
 	case *RoomUpdate:
 		if p.Name != nil {
@@ -242,9 +301,19 @@ func (c *Control) apply(e *Signed) {
 			c.Icon = *p.Icon
 		}
 	case *MemberAdd:
-		c.Members[p.Member.Account] = Member{Role: p.Member.Role, Name: p.Member.Name, Org: p.Member.Org}
+		m := Member{Role: p.Member.Role, Name: p.Member.Name, Org: p.Member.Org}
+		if m.Role == RoleAdmin {
+			m.Since = since
+		}
+		c.Members[p.Member.Account] = m
 	case *MemberRole:
 		m := c.Members[p.Account]
+		switch {
+		case p.Role != RoleAdmin:
+			m.Since = nil
+		case m.Role != RoleAdmin:
+			m.Since = since
+		}
 		m.Role = p.Role
 		c.Members[p.Account] = m
 	case *MemberRemove:
@@ -347,9 +416,12 @@ func Merge(log Log, parents []*Snapshot) (*Snapshot, error) {
 // room's create and, with each event, every control event in its causal
 // past (as a snapshot's history does). log must hold the events and their
 // snapshots: Resolve reads the snapshots' histories to tell which events
-// are concurrent. It sorts events in place.
+// are concurrent, and from version 2 on the seniority of their authors.
+// It sorts events in place. The rules are those of the room's version,
+// the create's.
 //
-// The rule, the same on every node since it depends on the set alone:
+// The rule of version 1, the same on every node since it depends on the
+// set alone:
 //
 //  1. Revocation wins: a control event by an account X is void when the set
 //     holds a revocation of X concurrent with it, that is, neither is in
@@ -367,12 +439,46 @@ func Merge(log Log, parents []*Snapshot) (*Snapshot, error) {
 // two admins who remove or demote each other concurrently both fail. An
 // event with the revocation in its causal past is not concurrent with it:
 // an account re-added after its removal acts normally.
+//
+// Version 1 lets a revocation void even when it is void itself, and any
+// admin revoke any other, so an ex-admin's node can answer with one
+// backdated revocation that voids the control events of the admin it
+// names. Version 2 ranks admins by seniority (see [Member]; only a senior
+// admin may demote or remove an admin, [ErrNotSenior]), and only a
+// revocation that stands voids anything:
+//
+//  1. Decide each control event in a fixed order, the same on every node:
+//     first the events by which an account gives up its own rights (they
+//     always stand); then every other, by its author's seniority at it
+//     (the author's key in the event's causal past; non-admins last, by
+//     account), then by [Order].
+//  2. An event by X is void when a revocation of X that stands and was
+//     decided before it is concurrent with it; or when it needs admin
+//     rights and the event that gave X its seniority key at it (X's
+//     promotion or admin add) is void: rights resting on a void event are
+//     no rights.
+//  3. The create gives the initial state; every other event, sorted by
+//     [Order], is applied if it is not void and [Authorize] allows it
+//     against the state before it, and skipped otherwise.
+//
+// Every verdict rests only on verdicts decided before it, so the result
+// is well defined. A revocation is decided after those of the more senior
+// admins that might void it, so a demoted or removed admin's backdated
+// revocation is void (its demotion, by a senior, came first and stands),
+// and so are the events of any account it promoted on that branch.
 func Resolve(log Log, events []*Signed) (*Snapshot, error) {
 	slices.SortFunc(events, func(a, b *Signed) int { return a.Order().Compare(b.Order()) })
 	if len(events) == 0 || events[0].Type != TypeRoomCreate {
 		return nil, errors.New("resolve control state: no room create")
 	}
-	void, err := voided(log, events[1:])
+	v := events[0].Version
+	var void map[EventID]struct{}
+	var err error
+	if v >= versionSeniority {
+		void, err = voidedBySeniority(log, events[1:])
+	} else {
+		void, err = voided(log, events[1:])
+	}
 	if err != nil {
 		return nil, fmt.Errorf("resolve control state: %w", err)
 	}
@@ -385,7 +491,7 @@ func Resolve(log Log, events []*Signed) (*Snapshot, error) {
 			continue
 		}
 		role, ok := st.Role(e.AuthorID())
-		if !ok || authorizeControl(st, e.AuthorID(), role, e.Content) != nil {
+		if !ok || authorizeControl(st, v, e.AuthorID(), role, e.Content) != nil {
 			continue
 		}
 		st.apply(e)
@@ -413,8 +519,8 @@ func revokes(e *Signed) (AccountID, bool) {
 }
 
 // voided returns the IDs of the events of es that rule 1 of [Resolve]
-// voids. es is sorted by [Order] and holds the causal past of each of its
-// events but the create.
+// voids in a version 1 room. es is sorted by [Order] and holds the causal
+// past of each of its events but the create.
 //
 // Cost: one pass to collect the revocations by target, then, for each
 // event by a revoked account, a binary search per revocation of it in the
@@ -430,22 +536,7 @@ func voided(log Log, es []*Signed) (map[EventID]struct{}, error) {
 	if len(revs) == 0 {
 		return nil, nil
 	}
-	hists := make(map[EventID][]EventID)
-	past := func(e *Signed) ([]EventID, error) {
-		if h, ok := hists[e.ID]; ok {
-			return h, nil
-		}
-		s, err := log.SnapshotAfter(e.ID)
-		if err != nil {
-			return nil, fmt.Errorf("causal past of %s: %w", e.ID, err)
-		}
-		hists[e.ID] = s.History
-		return s.History, nil
-	}
-	in := func(h []EventID, id EventID) bool {
-		_, ok := slices.BinarySearchFunc(h, id, compareIDs)
-		return ok
-	}
+	snaps := snapshots{log: log}
 	void := make(map[EventID]struct{})
 	for _, e := range es {
 		x := e.AuthorID()
@@ -457,28 +548,217 @@ func voided(log Log, es []*Signed) (map[EventID]struct{}, error) {
 			continue // giving up one's own rights is never void
 		}
 		for _, r := range rs {
-			hr, err := past(r)
+			c, err := snaps.concurrent(e, r)
 			if err != nil {
 				return nil, err
 			}
-			if in(hr, e.ID) {
-				continue // e happened before r
+			if c {
+				void[e.ID] = struct{}{}
+				break
 			}
-			if e.Depth > r.Depth {
-				// Only a deeper event can have r in its past.
-				he, err := past(e)
-				if err != nil {
-					return nil, err
-				}
-				if in(he, r.ID) {
-					continue // e happened after r
-				}
-			}
-			void[e.ID] = struct{}{}
-			break
 		}
 	}
 	return void, nil
+}
+
+// snapshots loads the snapshots after events lazily, each once.
+type snapshots struct {
+	log Log
+	m   map[EventID]*Snapshot
+}
+
+func (s *snapshots) after(e *Signed) (*Snapshot, error) {
+	if sn, ok := s.m[e.ID]; ok {
+		return sn, nil
+	}
+	sn, err := s.log.SnapshotAfter(e.ID)
+	if err != nil {
+		return nil, fmt.Errorf("causal past of %s: %w", e.ID, err)
+	}
+	if s.m == nil {
+		s.m = make(map[EventID]*Snapshot)
+	}
+	s.m[e.ID] = sn
+	return sn, nil
+}
+
+// concurrent reports whether neither of the control events a and b is in
+// the other's causal past. It reads b's history, and a's only when a is
+// deeper: only a deeper event can have b in its past.
+func (s *snapshots) concurrent(a, b *Signed) (bool, error) {
+	in := func(h []EventID, id EventID) bool {
+		_, ok := slices.BinarySearchFunc(h, id, compareIDs)
+		return ok
+	}
+	sb, err := s.after(b)
+	if err != nil {
+		return false, err
+	}
+	if in(sb.History, a.ID) {
+		return false, nil // a happened before b
+	}
+	if a.Depth > b.Depth {
+		sa, err := s.after(a)
+		if err != nil {
+			return false, err
+		}
+		if in(sa.History, b.ID) {
+			return false, nil // a happened after b
+		}
+	}
+	return true, nil
+}
+
+// grantsAdmin returns the account a control event makes admin: a
+// member.add with role admin, a member.role to admin.
+func grantsAdmin(e *Signed) (AccountID, bool) {
+	switch p := e.Content.(type) {
+	case *MemberAdd:
+		return p.Member.Account, p.Member.Role == RoleAdmin
+	case *MemberRole:
+		return p.Account, p.Role == RoleAdmin
+	}
+	return "", false
+}
+
+// needsAdmin reports whether a control event other than create needs its
+// author to be an admin: all but a leave and a profile.
+func needsAdmin(e *Signed) bool {
+	switch e.Type {
+	case TypeMemberLeave, TypeMemberProfile:
+		return false
+	}
+	return true
+}
+
+// decision is a control event's place in the order in which rules 1 and 2
+// of version 2 decide whether it is void.
+type decision struct {
+	e      *Signed
+	self   bool   // the author gives up its own rights: always stands, decided first
+	since  *Order // the author's seniority key at e; nil if not an admin there
+	author AccountID
+}
+
+func compareDecisions(a, b decision) int {
+	switch {
+	case a.self != b.self:
+		if a.self {
+			return -1
+		}
+		return 1
+	case a.self:
+		return a.e.Order().Compare(b.e.Order())
+	}
+	if c := compareSeniority(a.since, a.author, b.since, b.author); c != 0 {
+		return c
+	}
+	return a.e.Order().Compare(b.e.Order())
+}
+
+// voidedBySeniority returns the IDs of the events of es that rules 1 and 2
+// of version 2 (see [Resolve]) void. es is sorted by [Order] and holds the
+// causal past of each of its events but the create.
+//
+// Only events by a suspect account can be void: one with a revocation in
+// es, or made admin by an event of a suspect account (any other's events
+// stand by induction on their seniority events). So it decides only those
+// and the revocations, and loads the snapshots after them (for the
+// author's key and the history), lazily, and nothing when es holds no
+// revocation. A concurrency test is a binary search in one or two of
+// those histories, per pair of an event by X and a revocation of X.
+func voidedBySeniority(log Log, es []*Signed) (map[EventID]struct{}, error) {
+	suspect := make(map[AccountID]bool)
+	var queue []AccountID
+	for _, e := range es {
+		if a, ok := revokes(e); ok && !suspect[a] {
+			suspect[a] = true
+			queue = append(queue, a)
+		}
+	}
+	if len(queue) == 0 {
+		return nil, nil
+	}
+	grants := make(map[AccountID][]AccountID) // author -> accounts its events made admin
+	for _, e := range es {
+		if a, ok := grantsAdmin(e); ok {
+			grants[e.AuthorID()] = append(grants[e.AuthorID()], a)
+		}
+	}
+	for len(queue) > 0 {
+		a := queue[0]
+		queue = queue[1:]
+		for _, g := range grants[a] {
+			if !suspect[g] {
+				suspect[g] = true
+				queue = append(queue, g)
+			}
+		}
+	}
+	var ds []decision
+	for _, e := range es {
+		_, rev := revokes(e)
+		if suspect[e.AuthorID()] || rev {
+			ds = append(ds, decision{e: e, author: e.AuthorID()})
+		}
+	}
+	return decide(log, ds)
+}
+
+// decide applies rules 1 and 2 of version 2 to ds, the events that may be
+// void and every revocation, and returns the IDs of the void ones.
+func decide(log Log, ds []decision) (map[EventID]struct{}, error) {
+	snaps := snapshots{log: log}
+	for i := range ds {
+		d := &ds[i]
+		if a, ok := revokes(d.e); ok && a == d.author {
+			d.self = true
+			continue
+		}
+		s, err := snaps.after(d.e)
+		if err != nil {
+			return nil, err
+		}
+		// e leaves its author's own entry as it was, so the state after
+		// it tells the author's key before it.
+		d.since = s.State.Members[d.author].Since
+	}
+	slices.SortFunc(ds, compareDecisions)
+	void := make(map[EventID]struct{})
+	standing := make(map[AccountID][]*Signed) // decided revocations that stand, by target
+	for _, d := range ds {
+		if !d.self {
+			v, err := isVoid(&snaps, d, void, standing[d.author])
+			if err != nil {
+				return nil, err
+			}
+			if v {
+				void[d.e.ID] = struct{}{}
+				continue
+			}
+		}
+		if a, ok := revokes(d.e); ok {
+			standing[a] = append(standing[a], d.e)
+		}
+	}
+	return void, nil
+}
+
+// isVoid applies rule 2 to d, given the void events and the standing
+// revocations of d's author decided so far.
+func isVoid(snaps *snapshots, d decision, void map[EventID]struct{}, revs []*Signed) (bool, error) {
+	if d.since != nil && needsAdmin(d.e) {
+		if _, ok := void[d.since.ID]; ok {
+			return true, nil
+		}
+	}
+	for _, r := range revs {
+		c, err := snaps.concurrent(d.e, r)
+		if err != nil || c {
+			return c, err
+		}
+	}
+	return false, nil
 }
 
 // Log is what the room rules read of a room's accepted events. The node
@@ -515,7 +795,9 @@ func Ref(e *Signed) (EventID, bool) {
 // and returns the snapshot after e. The decision depends on e and its
 // ancestors alone (and on the immutable event it refers to), so every node
 // decides the same. A *MissingError means e's dependencies must be fetched
-// first; any other error means e is invalid and must be dropped.
+// first; any other error means e is invalid and must be dropped. An event
+// whose version is not its parents' (hence its room's) is refused with
+// [ErrWrongVersion]; the rules applied are those of the room's version.
 func Check(log Log, e *Signed) (*Snapshot, error) {
 	if e.Type == TypeRoomCreate {
 		if err := Authorize(nil, e, nil); err != nil {
@@ -556,6 +838,9 @@ func Check(log Log, e *Signed) (*Snapshot, error) {
 		if p.RoomID() != e.Room {
 			return nil, fmt.Errorf("%w: parent %s is in another room", ErrBadParents, p.ID)
 		}
+		if p.Version != e.Version {
+			return nil, fmt.Errorf("%w: version %d in a room of version %d", ErrWrongVersion, e.Version, p.Version)
+		}
 		maxDepth = max(maxDepth, p.Depth)
 		s, err := log.SnapshotAfter(p.ID)
 		if err != nil {
@@ -576,16 +861,17 @@ func Check(log Log, e *Signed) (*Snapshot, error) {
 	return After(before, e), nil
 }
 
-// Successor returns the envelope of a new event in room that follows heads,
-// the room's current heads: Prev names them (the MaxPrev latest when there
-// are more) and Depth is one more than the deepest.
-func Successor(room RoomID, heads []Order) Event {
+// Successor returns the envelope of a new event in room, of version v (the
+// room's, its create's), that follows heads, the room's current heads: Prev
+// names them (the MaxPrev latest when there are more) and Depth is one more
+// than the deepest.
+func Successor(room RoomID, v uint16, heads []Order) Event {
 	hs := slices.Clone(heads)
 	slices.SortFunc(hs, func(a, b Order) int { return b.Compare(a) })
 	if len(hs) > MaxPrev {
 		hs = hs[:MaxPrev]
 	}
-	e := Event{Room: room, Prev: make([]EventID, len(hs))}
+	e := Event{Version: v, Room: room, Prev: make([]EventID, len(hs))}
 	for i, h := range hs {
 		e.Prev[i] = h.ID
 		e.Depth = max(e.Depth, h.Depth+1)

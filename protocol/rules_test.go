@@ -22,9 +22,10 @@ func TestRuleErrors(t *testing.T) {
 	rules := map[string]error{
 		"ErrNotMember": ErrNotMember, "ErrReadOnly": ErrReadOnly, "ErrNotAdmin": ErrNotAdmin,
 		"ErrNotAuthor": ErrNotAuthor, "ErrLastAdmin": ErrLastAdmin, "ErrRoomKind": ErrRoomKind,
-		"ErrBadTarget": ErrBadTarget, "ErrAlreadyMember": ErrAlreadyMember,
+		"ErrBadTarget": ErrBadTarget, "ErrAlreadyMember": ErrAlreadyMember, "ErrNotSenior": ErrNotSenior,
 	}
-	notRules := map[string]error{"ErrRule": ErrRule, "ErrBadParents": ErrBadParents, "ErrWrongOrigin": ErrWrongOrigin}
+	notRules := map[string]error{"ErrRule": ErrRule, "ErrBadParents": ErrBadParents, "ErrWrongOrigin": ErrWrongOrigin,
+		"ErrWrongVersion": ErrWrongVersion}
 
 	f, err := parser.ParseFile(token.NewFileSet(), "rules.go", nil, parser.SkipObjectResolution)
 	if err != nil {
@@ -79,10 +80,16 @@ type ruleRoom struct {
 	task   *Signed // a task by alice, assigned to the poster of post
 }
 
-// newRuleRoom makes a room of kind. A group has alice (admin), bob (member)
-// and carol (readonly); a direct chat alice and bob, both admins; a my chat
-// alice alone. Each holds post, mine and task.
+// newRuleRoom makes a version 1 room of kind. A group has alice (admin),
+// bob (member) and carol (readonly); a direct chat alice and bob, both
+// admins; a my chat alice alone. Each holds post, mine and task.
 func newRuleRoom(t *testing.T, kind RoomKind, nonce byte) *ruleRoom {
+	t.Helper()
+	return newVersionRoom(t, 1, kind, nonce)
+}
+
+// newVersionRoom is newRuleRoom for a room of version v.
+func newVersionRoom(t *testing.T, v uint16, kind RoomKind, nonce byte) *ruleRoom {
 	t.Helper()
 	rc := &RoomCreate{Kind: kind, Nonce: []byte{nonce}, Creator: MemberInfo{Account: acct("alice"), Role: RoleAdmin}}
 	poster := Handle("bob")
@@ -94,7 +101,7 @@ func newRuleRoom(t *testing.T, kind RoomKind, nonce byte) *ruleRoom {
 	case KindMy:
 		poster = "alice"
 	}
-	create, err := Sign(fixedKey, Event{Author: "alice"}, rc)
+	create, err := Sign(fixedKey, Event{Version: v, Author: "alice"}, rc)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,7 +126,7 @@ func (rr *ruleRoom) event(key ed25519.PrivateKey, author Handle, c Content, pare
 			heads = append(heads, p.Order())
 		}
 	}
-	e := Successor(rr.create.RoomID(), heads)
+	e := Successor(rr.create.RoomID(), rr.create.Version, heads)
 	e.Author = author
 	s, err := Sign(key, e, c)
 	if err != nil {
@@ -352,7 +359,7 @@ func TestCheckReferencesAndParents(t *testing.T) {
 		}
 		return s
 	}
-	here := Successor(rr.create.RoomID(), rr.r.Heads())
+	here := Successor(rr.create.RoomID(), rr.create.Version, rr.r.Heads())
 	unknown := EventID{0xee}
 	for _, c := range []struct {
 		name string
@@ -363,11 +370,13 @@ func TestCheckReferencesAndParents(t *testing.T) {
 		{"edit of a message in another room", sign(here, "bob", &MessageEdit{Message: other.post.ID, Body: "x"}), ErrBadTarget},
 		{"delete of a message in another room", sign(here, "alice", &MessageDelete{Message: other.post.ID}), ErrBadTarget},
 		{"update of a task in another room", sign(here, "alice", &TaskUpdate{Task: other.task.ID, Body: new("x")}), ErrBadTarget},
-		{"parent in another room", sign(Event{Room: rr.create.RoomID(), Prev: []EventID{other.task.ID}, Depth: other.task.Depth + 1},
+		{"parent in another room", sign(Event{Version: 1, Room: rr.create.RoomID(), Prev: []EventID{other.task.ID}, Depth: other.task.Depth + 1},
 			"bob", &MessagePost{Body: "x"}), ErrBadParents},
 		{"depth too large", sign(withDepth(here, here.Depth+1), "bob", &MessagePost{Body: "x"}), ErrBadParents},
 		{"depth too small", sign(withDepth(here, here.Depth-1), "bob", &MessagePost{Body: "x"}), ErrBadParents},
-		{"depth of a shallower parent", sign(Event{Room: rr.create.RoomID(), Prev: sortedIDs(rr.create.ID, rr.task.ID), Depth: 1},
+		{"event of another version than its room", sign(func() Event { e := here; e.Version = 2; return e }(),
+			"bob", &MessagePost{Body: "x"}), ErrWrongVersion},
+		{"depth of a shallower parent", sign(Event{Version: 1, Room: rr.create.RoomID(), Prev: sortedIDs(rr.create.ID, rr.task.ID), Depth: 1},
 			"bob", &MessagePost{Body: "x"}), ErrBadParents},
 		{"create by its creator", sign(Event{}, "alice", &RoomCreate{Kind: KindGroup, Creator: MemberInfo{Account: acct("alice"), Role: RoleAdmin}}), nil},
 		{"create naming someone else as creator", sign(Event{}, "bob", &RoomCreate{Kind: KindGroup,
@@ -389,7 +398,7 @@ func TestCheckReferencesAndParents(t *testing.T) {
 	}
 
 	t.Run("missing parent and reference", func(t *testing.T) {
-		e := sign(Event{Room: rr.create.RoomID(), Prev: sortedIDs(rr.task.ID, unknown), Depth: rr.task.Depth + 1},
+		e := sign(Event{Version: 1, Room: rr.create.RoomID(), Prev: sortedIDs(rr.task.ID, unknown), Depth: rr.task.Depth + 1},
 			"bob", &MessageEdit{Message: EventID{0xef}, Body: "x"})
 		_, err := Check(log, e)
 		var miss *MissingError
@@ -425,14 +434,14 @@ func sortedIDs(ids ...EventID) []EventID {
 func concurrently(rr *ruleRoom, xFirst bool, xBy Handle, x Content, yBy Handle, y Content) (*Signed, *Signed) {
 	rr.t.Helper()
 	heads := rr.r.Heads()
-	ey := Successor(rr.create.RoomID(), heads)
+	ey := Successor(rr.create.RoomID(), rr.create.Version, heads)
 	ey.Author = yBy
 	sy, err := Sign(fixedKey, ey, y)
 	if err != nil {
 		rr.t.Fatal(err)
 	}
 	for tm := int64(1); tm < 1000; tm++ {
-		ex := Successor(rr.create.RoomID(), heads)
+		ex := Successor(rr.create.RoomID(), rr.create.Version, heads)
 		ex.Author, ex.Time = xBy, tm
 		sx, err := Sign(fixedKey, ex, x)
 		if err != nil {

@@ -1,9 +1,16 @@
 package protocol
 
-// Version is the event format version this implementation writes and the
-// highest it reads. Events with a higher version are rejected with
-// [ErrUnknownVersion]; see doc.go for the history.
-const Version = 1
+// Version is the newest event and room version this implementation
+// knows: what it gives new rooms, and the highest it reads. Events with a
+// higher version are rejected with [ErrUnknownVersion]. A room's version is
+// its create's, every event of a room carries it ([Check] refuses others),
+// and it selects the room rules: version 1 rooms keep the rules they were
+// made under. See doc.go for the history.
+const Version = 2
+
+// versionSeniority is the first room version whose rules rank admins by
+// seniority (see [Resolve]).
+const versionSeniority = 2
 
 // Limits every node enforces on what it accepts. They are part of the
 // protocol: an event within them is valid everywhere.

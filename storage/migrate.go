@@ -12,7 +12,7 @@ import (
 // SchemaVersion is the version of the key layout this code reads and
 // writes. Open upgrades older stores by running migrations in order and
 // refuses stores written by a newer version.
-const SchemaVersion = 3
+const SchemaVersion = 4
 
 // migrations[i] upgrades a store from schema version i to i+1. Version 0
 // is an empty store, so migrations[0] sets up a new one.
@@ -26,6 +26,56 @@ var migrations = []func(txn *badger.Txn) error{
 	// transaction may hold. Builds of schema 2 must not read schema 3
 	// records, hence the new version.
 	2: func(*badger.Txn) error { return nil },
+	// Schema 4 room records hold the room's version (Room.Version), so
+	// that the node signs each event with it without reading the create.
+	3: roomVersions,
+}
+
+// roomVersions sets each room record's version to its create's, which is
+// the event whose ID is the room's. Version 1 is the only one stores of
+// schema 3 can hold, but the create says so. One record per room, so it
+// fits a transaction.
+func roomVersions(txn *badger.Txn) error {
+	type update struct{ k, v []byte }
+	var ups []update
+	it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{pRoom}, PrefetchValues: true})
+	for it.Rewind(); it.Valid(); it.Next() {
+		k := it.Item().KeyCopy(nil)
+		v, err := it.Item().ValueCopy(nil)
+		if err != nil {
+			it.Close()
+			return fmt.Errorf("read room %x: %w", k, err)
+		}
+		ups = append(ups, update{k, v})
+	}
+	it.Close()
+	for _, u := range ups {
+		var r Room
+		if err := protocol.DecodeRecord(u.v, &r); err != nil {
+			return fmt.Errorf("room %x: %w", u.k[1:], err)
+		}
+		item, err := txn.Get(key(pEvent, r.ID[:]))
+		if err != nil {
+			return fmt.Errorf("room %s: read create: %w", r.ID, err)
+		}
+		b, err := item.ValueCopy(nil)
+		if err != nil {
+			return fmt.Errorf("room %s: read create: %w", r.ID, err)
+		}
+		create, err := protocol.DecodeStored(b)
+		if err != nil {
+			return fmt.Errorf("room %s: %w", r.ID, err)
+		}
+		r.Version = create.Version
+		v, err := protocol.EncodeRecord(&r)
+		if err != nil {
+			return err
+		}
+		if err := txn.Set(u.k, v); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // headsRecord moves each room's heads from a key per head (pOldHead) to

@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"crypto/ed25519"
 	"encoding/binary"
 	"slices"
 	"strings"
@@ -109,6 +110,58 @@ func TestMigrateTimelineRecords(t *testing.T) {
 		}
 		if err := protocol.DecodeRecord(v, &te); err != nil || te.ID != nil || te.Edit != nil || te.Alias != 6 {
 			t.Errorf("new timeline record holds ID %v, Edit %v, alias %d (%v); want none, none, 6", te.ID, te.Edit, te.Alias, err)
+		}
+		return nil
+	})
+}
+
+// TestMigrateRoomVersions opens a schema 3 store, whose room records hold
+// no version, and finds each room's version, read from its create.
+func TestMigrateRoomVersions(t *testing.T) {
+	dir := t.TempDir()
+	db, err := badger.Open(badger.DefaultOptions(dir).WithLogger(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, k, _ := ed25519.GenerateKey(nil)
+	node := protocol.NodeIDFromKey(k.Public().(ed25519.PublicKey))
+	var creates []*protocol.Signed
+	for _, v := range []uint16{1, 2} { // a schema 3 store holds version 1 only; the create decides all the same
+		c, err := protocol.Sign(k, protocol.Event{Version: v, Author: "alice", Time: 1}, &protocol.RoomCreate{Kind: protocol.KindGroup,
+			Creator: protocol.MemberInfo{Account: protocol.NewAccountID(node, "alice"), Role: protocol.RoleAdmin}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		creates = append(creates, c)
+	}
+	err = db.Update(func(txn *badger.Txn) error {
+		for _, c := range creates {
+			id := c.RoomID()
+			// Schema 3's room record: keys 1 to 9, no version.
+			old, err := protocol.EncodeRecord(map[int]any{1: id[:], 2: "group", 3: make([]byte, 32), 4: 1, 6: 1, 7: 0, 8: 0})
+			if err != nil {
+				return err
+			}
+			if err := txn.Set(key(pRoom, id[:]), old); err != nil {
+				return err
+			}
+			if err := txn.Set(key(pEvent, id[:]), c.Wire()); err != nil {
+				return err
+			}
+		}
+		return txn.Set([]byte{pSchema}, binary.BigEndian.AppendUint32(nil, 3))
+	})
+	db.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := openTest(t, dir)
+	view(t, s, func(tx *Tx) error {
+		for _, c := range creates {
+			r, err := tx.Room(c.RoomID())
+			if err != nil || r.Version != c.Version || r.Events != 1 || r.Kind != protocol.KindGroup {
+				t.Errorf("room after migration = %+v, %v; want version %d, the rest kept", r, err, c.Version)
+			}
 		}
 		return nil
 	})

@@ -19,6 +19,10 @@ type Room struct {
 	Messages uint64               `cbor:"7,keyasint"` // posted messages, deleted ones included
 	Tasks    uint64               `cbor:"8,keyasint"`
 	Files    uint64               `cbor:"9,keyasint,omitempty"`
+	// Version is the room's version, its create's: every event of the
+	// room is signed with it. Set when the room is first stored (schema 4
+	// filled it in for rooms stored before).
+	Version uint16 `cbor:"10,keyasint"`
 }
 
 // PutRoom stores r.

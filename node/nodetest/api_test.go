@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/horenso/horenso/node"
+	"github.com/horenso/horenso/protocol"
 )
 
 // v2 calls the ChatWork API of nd with a token and decodes the JSON answer.
@@ -109,5 +110,36 @@ func TestBotsOnTwoNodes(t *testing.T) {
 	}
 	if want := fmt.Sprintf("[To:%d] Bbot\nbuild passed", me.AccountID); msgs[0].Body != want || msgs[0].Account.Name != "Abot" {
 		t.Fatalf("B's bot read %+v, want body %q from Abot", msgs[0], want)
+	}
+}
+
+// TestJuniorAdminCannotRemoveSenior: in a room of version 2 an admin may
+// not remove or demote a more senior one, and the ChatWork API answers
+// 403, as for any rule the node refuses; the creator may do both.
+func TestJuniorAdminCannotRemoveSenior(t *testing.T) {
+	c := NewCluster(t, 1, Options{})
+	a := c.Nodes[0]
+	a.User("alice")
+	bob := a.User("bob")
+	alice := a.As("alice")
+	room := alice.CreateRoom("Deal", bob)
+	alice.SetRole(room, bob, protocol.RoleAdmin)
+	alias := alice.Room(room).Alias
+	ids := map[protocol.AccountID]uint64{}
+	for _, m := range alice.Room(room).Members {
+		ids[m.Account] = m.Alias
+	}
+	path := fmt.Sprintf("/rooms/%d/members", alias)
+	aliceID, bobID := fmt.Sprint(ids[alice.ID()]), fmt.Sprint(ids[bob])
+	for _, form := range []url.Values{
+		{"members_admin_ids": {bobID}},                                  // removes alice
+		{"members_admin_ids": {bobID}, "members_member_ids": {aliceID}}, // demotes her
+	} {
+		if st := v2(t, a, a.Token("bob"), "PUT", path, form, nil); st != http.StatusForbidden {
+			t.Errorf("bob sets members %v: %d, want 403", form, st)
+		}
+	}
+	if st := v2(t, a, a.Token("alice"), "PUT", path, url.Values{"members_admin_ids": {aliceID}}, nil); st != http.StatusOK {
+		t.Errorf("alice removes bob: %d, want 200", st)
 	}
 }

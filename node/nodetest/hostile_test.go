@@ -6,6 +6,8 @@ import (
 	"crypto/rand"
 	"fmt"
 	"log/slog"
+	"maps"
+	"slices"
 	"testing"
 	"time"
 
@@ -101,7 +103,7 @@ func TestHostilePartner(t *testing.T) {
 		return nil
 	})
 	sign := func(author protocol.Handle, in protocol.RoomID, c protocol.Content) []byte {
-		ev := protocol.Successor(in, []protocol.Order{last.Order()})
+		ev := protocol.Successor(in, last.Version, []protocol.Order{last.Order()})
 		ev.Author, ev.Time = author, time.Now().UnixMilli()
 		s, err := protocol.Sign(key, ev, c)
 		if err != nil {
@@ -114,7 +116,7 @@ func TestHostilePartner(t *testing.T) {
 	var otherLast *protocol.Signed
 	a.FederationForTest().Missing(ctx, other.ID, nil, func(w []byte) error { otherLast, _ = protocol.Decode(w); return nil })
 	wrongRoom := func() []byte {
-		ev := protocol.Successor(other.ID, []protocol.Order{otherLast.Order()})
+		ev := protocol.Successor(other.ID, otherLast.Version, []protocol.Order{otherLast.Order()})
 		ev.Author, ev.Time = "mallory", time.Now().UnixMilli()
 		s, _ := protocol.Sign(key, ev, &protocol.MessagePost{Body: "into a room I am not in"})
 		return s.Wire()
@@ -174,4 +176,151 @@ func TestHostilePartner(t *testing.T) {
 		ms, err := b.Messages(ctx, "bob", room.ID, node.Page{})
 		return err == nil && len(ms) == 2 && ms[1].Body == "still here", fmt.Sprintf("b sees %d messages (%v)", len(ms), err)
 	})
+}
+
+// TestExAdminCannotEraseHistory is issue 13's breakage across nodes, in a
+// room of version 2: alice (on a) promotes bob, whose account lives on a
+// hostile node, adds dave, removes carol, renames the room, demotes bob,
+// posts 50 messages and makes erin admin (dave, carol and erin on b).
+// Bob's node then answers on parents from his promotion: it removes and
+// demotes alice (refused: bob is not senior to the creator), removes carol
+// and adds an accomplice as admin, who renames the room (accepted, as they
+// were allowed where they were made, but void). Both honest nodes keep
+// alice's history.
+func TestExAdminCannotEraseHistory(t *testing.T) {
+	c := NewCluster(t, 2, Options{})
+	a, b := c.Nodes[0], c.Nodes[1]
+	ctx := t.Context()
+	a.User("alice")
+	alice := a.As("alice")
+	carol, dave, erin := b.User("carol"), b.User("dave"), b.User("erin")
+
+	_, key, _ := ed25519.GenerateKey(rand.Reader)
+	evil := protocol.NodeIDFromKey(key.Public().(ed25519.PublicKey))
+	bob, mallory := protocol.NewAccountID(evil, "bob"), protocol.NewAccountID(evil, "mallory")
+	room := alice.CreateRoom("Deal", bob, carol)
+	alice.SetRole(room, bob, protocol.RoleAdmin)
+	alice.AddMember(room, dave, protocol.RoleMember)
+	alice.RemoveMember(room, carol)
+	name := "Deal, signed"
+	if err := a.UpdateRoom(ctx, "alice", room, node.RoomChange{Name: &name}); err != nil {
+		t.Fatal(err)
+	}
+	alice.SetRole(room, bob, protocol.RoleMember)
+	for i := range 50 {
+		alice.Post(room, fmt.Sprint("post ", i))
+	}
+	alice.AddMember(room, erin, protocol.RoleAdmin)
+
+	// Bob's node builds on his promotion, which it finds in a's events.
+	var promoted *protocol.Signed
+	a.FederationForTest().Missing(ctx, room, nil, func(w []byte) error {
+		e, err := protocol.Decode(w)
+		if r, ok := e.Content.(*protocol.MemberRole); err == nil && ok && r.Account == bob && r.Role == protocol.RoleAdmin {
+			promoted = e
+		}
+		return nil
+	})
+	if promoted == nil || promoted.Version != protocol.Version {
+		t.Fatalf("bob's promotion %+v, want one of version %d", promoted, protocol.Version)
+	}
+	sign := func(author protocol.Handle, parent *protocol.Signed, c protocol.Content) *protocol.Signed {
+		ev := protocol.Successor(room, parent.Version, []protocol.Order{parent.Order()})
+		ev.Author, ev.Time = author, time.Now().UnixMilli()
+		s, err := protocol.Sign(key, ev, c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	// The revocations of alice, signed afresh for each try: pubsub drops
+	// a message it has seen, and the first tries may precede the mesh.
+	refused := func() []*protocol.Signed {
+		return []*protocol.Signed{
+			sign("bob", promoted, &protocol.MemberRemove{Account: alice.ID()}),
+			sign("bob", promoted, &protocol.MemberRole{Account: alice.ID(), Role: protocol.RoleMember}),
+		}
+	}
+	accomplice := sign("bob", promoted, &protocol.MemberAdd{Member: protocol.MemberInfo{Account: mallory, Role: protocol.RoleAdmin}})
+	void := []*protocol.Signed{
+		sign("bob", promoted, &protocol.MemberRemove{Account: carol}),
+		accomplice,
+		sign("mallory", accomplice, &protocol.RoomUpdate{Name: new("mallory's")}),
+	}
+	var serve [][]byte
+	for _, e := range void {
+		serve = append(serve, e.Wire())
+	}
+
+	hosted, err := a.FederationForTest().Rooms(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rooms := map[protocol.RoomID][]protocol.NodeID{room: hosted[room]}
+	h, err := p2p.New(p2p.Config{Identity: key, Handler: hostile{rooms: rooms, serve: &serve},
+		Listen: []string{"/ip4/127.0.0.1/tcp/0"}, Logger: slog.New(slog.NewTextHandler(testWriter{t, "bob's"}, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hctx, stop := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- h.Run(hctx) }()
+	t.Cleanup(func() { stop(); <-done })
+	<-h.Ready()
+	if _, err := a.AddPartner(ctx, h.Addrs()[0]); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.AddPartner(ctx, a.Addr()); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Join(room, rooms[room]); err != nil {
+		t.Fatal(err)
+	}
+
+	// Bob's node publishes until a has refused the revocations of alice
+	// and both honest nodes hold the rest.
+	ids := make([]protocol.EventID, len(void))
+	for i, e := range void {
+		ids[i] = e.ID
+	}
+	rejected := a.Status(t).Network.GossipRejected
+	var published []protocol.EventID
+	Await(t, 30*time.Second, func() (bool, string) {
+		for _, e := range slices.Concat(refused(), void) {
+			h.Publish(ctx, room, e.Wire())
+			published = append(published, e.ID)
+		}
+		a.SyncRoomForTest(ctx, evil, room)
+		got := a.Status(t).Network.GossipRejected - rejected
+		heldA, heldB := a.FederationForTest().Held(ctx, ids), b.FederationForTest().Held(ctx, ids)
+		ok := got >= 2 && !slices.Contains(heldA, false) && !slices.Contains(heldB, false)
+		return ok, fmt.Sprintf("a rejected %d gossip events, want 2; a holds %v, b %v of bob's accepted events", got, heldA, heldB)
+	})
+	for _, nd := range []*Node{a, b} {
+		held := nd.FederationForTest().Held(ctx, published)
+		for i, id := range published {
+			if held[i] && !slices.Contains(ids, id) {
+				t.Fatalf("node %s stored a revocation of alice by bob", nd.Name)
+			}
+		}
+	}
+
+	want := map[protocol.AccountID]protocol.Role{alice.ID(): protocol.RoleAdmin, bob: protocol.RoleMember,
+		dave: protocol.RoleMember, erin: protocol.RoleAdmin}
+	for _, v := range []struct {
+		nd *Node
+		as protocol.Handle
+	}{{a, "alice"}, {b, "dave"}} {
+		r, err := v.nd.Room(ctx, v.as, room)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[protocol.AccountID]protocol.Role{}
+		for _, m := range r.Members {
+			got[m.Account] = m.Role
+		}
+		if !maps.Equal(got, want) || r.Name != name {
+			t.Errorf("node %s: members %v, name %q; want %v, %q", v.nd.Name, got, r.Name, want, name)
+		}
+	}
 }

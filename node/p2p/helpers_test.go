@@ -235,7 +235,7 @@ func posts(t testing.TB, key ed25519.PrivateKey, author protocol.Handle, room pr
 	t.Helper()
 	out := make([]*protocol.Signed, 0, n)
 	for i := range n {
-		ev := protocol.Successor(room, heads)
+		ev := protocol.Successor(room, protocol.Version, heads)
 		ev.Author, ev.Time = author, int64(i)
 		e, err := protocol.Sign(key, ev, &protocol.MessagePost{Body: fmt.Sprintf("message %d", i)})
 		if err != nil {

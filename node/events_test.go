@@ -1,0 +1,64 @@
+package node
+
+import (
+	"crypto/ed25519"
+	"crypto/rand"
+	"errors"
+	"testing"
+
+	"github.com/horenso/horenso/protocol"
+)
+
+// TestEventsCarryRoomVersion checks that the node signs every event with
+// its room's version: the newest for the rooms it creates, 1 for a
+// version 1 room a partner brings, which keeps its version 1 rules (there
+// any admin may remove the creator; in a version 2 room only a senior
+// admin may, and the node refuses with ErrForbidden).
+func TestEventsCarryRoomVersion(t *testing.T) {
+	ctx := t.Context()
+	n := newTestNode(t, t.TempDir())
+	for _, h := range []protocol.Handle{"alice", "bob"} {
+		must[*Account](t)(n.CreateAccount(ctx, NewAccount{Handle: h}))
+	}
+	alice, bob := protocol.NewAccountID(n.ID(), "alice"), protocol.NewAccountID(n.ID(), "bob")
+
+	// A partner's version 1 room, with alice and bob as admins.
+	_, key, _ := ed25519.GenerateKey(rand.Reader)
+	partner := protocol.NodeIDFromKey(key.Public().(ed25519.PublicKey))
+	zed := protocol.NewAccountID(partner, "zed")
+	old, err := protocol.Sign(key, protocol.Event{Version: 1, Author: "zed"}, &protocol.RoomCreate{Kind: protocol.KindGroup,
+		Creator: protocol.MemberInfo{Account: zed, Role: protocol.RoleAdmin},
+		Members: []protocol.MemberInfo{{Account: alice, Role: protocol.RoleAdmin}, {Account: bob, Role: protocol.RoleAdmin}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if errs := n.FederationForTest().Accept(ctx, partner, old.RoomID(), []*protocol.Signed{old}); errs[0] != nil {
+		t.Fatal(errs[0])
+	}
+	fresh := must[*Room](t)(n.CreateRoom(ctx, "alice", NewRoom{Name: "new", Members: []MemberSpec{{Account: bob, Role: protocol.RoleAdmin}}}))
+
+	for _, c := range []struct {
+		room protocol.RoomID
+		v    uint16
+	}{{old.RoomID(), 1}, {fresh.ID, protocol.Version}} {
+		must[*Message](t)(n.Post(ctx, "bob", c.room, "hello"))
+		var vs []uint16
+		n.FederationForTest().Missing(ctx, c.room, nil, func(w []byte) error {
+			e, err := protocol.Decode(w)
+			if err != nil {
+				t.Fatal(err)
+			}
+			vs = append(vs, e.Version)
+			return nil
+		})
+		if len(vs) != 2 || vs[0] != c.v || vs[1] != c.v {
+			t.Errorf("room of version %d holds events of versions %v", c.v, vs)
+		}
+	}
+	if err := n.RemoveMember(ctx, "alice", old.RoomID(), zed); err != nil {
+		t.Errorf("version 1: admin removes the creator: %v", err)
+	}
+	if err := n.RemoveMember(ctx, "bob", fresh.ID, alice); !errors.Is(err, ErrForbidden) || !errors.Is(err, protocol.ErrNotSenior) {
+		t.Errorf("version 2: junior admin removes the creator: %v, want ErrForbidden (protocol.ErrNotSenior)", err)
+	}
+}
