@@ -46,6 +46,7 @@ func runCommand(g *globals) *cobra.Command {
 	var listen []string
 	var debug bool
 	var apiCfg api.Config
+	var nodeCfg node.Config
 	cmd := &cobra.Command{
 		Use:   "run",
 		Short: "Run the node (initializing the data directory on first run) until SIGINT or SIGTERM",
@@ -57,7 +58,8 @@ func runCommand(g *globals) *cobra.Command {
 			}
 			log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 			apiCfg.Logger = log
-			return run(cmd.Context(), g.data, org, httpAddr, listen, apiCfg, log, cmd.OutOrStdout())
+			nodeCfg.DataDir, nodeCfg.Logger, nodeCfg.Listen = g.data, log, listen
+			return run(cmd.Context(), org, httpAddr, nodeCfg, apiCfg, log, cmd.OutOrStdout())
 		},
 	}
 	cmd.Flags().StringVar(&httpAddr, "http", "127.0.0.1:8080", "address of the HTTP API and web app")
@@ -68,10 +70,13 @@ func runCommand(g *globals) *cobra.Command {
 	cmd.Flags().IntVar(&apiCfg.RateLimit, "rate-limit", api.DefaultRateLimit, "API requests per token per --rate-window (negative: no limit)")
 	cmd.Flags().DurationVar(&apiCfg.RateWindow, "rate-window", api.DefaultRateWindow, "the API rate limit's window")
 	cmd.Flags().StringVar(&apiCfg.PublicURL, "public-url", "", "base URL of invitation links (default: the URL each request was made to)")
+	cmd.Flags().DurationVar(&nodeCfg.SessionIdle, "session-idle", node.DefaultSessionIdle, "end a web session unused for this long")
+	cmd.Flags().DurationVar(&nodeCfg.SessionMax, "session-max", node.DefaultSessionMax, "end a web session this long after login, however much it is used")
 	return cmd
 }
 
-func run(ctx context.Context, dir, org, httpAddr string, listen []string, apiCfg api.Config, log *slog.Logger, out interface{ Write([]byte) (int, error) }) error {
+func run(ctx context.Context, org, httpAddr string, nodeCfg node.Config, apiCfg api.Config, log *slog.Logger, out interface{ Write([]byte) (int, error) }) error {
+	dir := nodeCfg.DataDir
 	if !node.Initialized(dir) {
 		id, err := node.Init(dir, org)
 		if err != nil {
@@ -79,7 +84,7 @@ func run(ctx context.Context, dir, org, httpAddr string, listen []string, apiCfg
 		}
 		log.Info("initialized data directory", "dir", dir, "node_id", id)
 	}
-	n, err := node.New(node.Config{DataDir: dir, Logger: log, Listen: listen})
+	n, err := node.New(nodeCfg)
 	if err != nil {
 		return err
 	}
