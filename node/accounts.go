@@ -63,7 +63,7 @@ func (n *Node) CreateAccount(ctx context.Context, na NewAccount) (*Account, erro
 	}
 	var hash string
 	if na.Password != "" {
-		if err := validPassword(na.Password); err != nil {
+		if err := ValidPassword(na.Password); err != nil {
 			return nil, fmt.Errorf("create account: %w", err)
 		}
 		hash = hashPassword(na.Password)
@@ -279,7 +279,13 @@ func (n *Node) Authenticate(ctx context.Context, token string) (*Account, error)
 		}
 	}
 	if err == nil && stale {
-		err = n.touch(ctx, h, now)
+		// A failed write of the last use (a full disk, a canceled
+		// request) does not refuse the request: the next one retries it.
+		if terr := n.touch(ctx, h, now); errors.Is(terr, ErrUnauthorized) {
+			err = terr
+		} else if terr != nil {
+			n.log.Warn("record session use", "err", terr)
+		}
 	}
 	if err != nil {
 		return nil, fmt.Errorf("authenticate: %w", err)

@@ -212,8 +212,9 @@ func (n *Node) RevokeToken(ctx context.Context, token string) error {
 // MaxPasswordLen is the longest password, in bytes, accounts may have.
 const MaxPasswordLen = 1024
 
-// validPassword checks a new password's length.
-func validPassword(pw string) error {
+// ValidPassword checks a new password's length: ErrInvalid (a *Problem)
+// if it is shorter than MinPasswordLen or longer than MaxPasswordLen.
+func ValidPassword(pw string) error {
 	switch {
 	case len(pw) < MinPasswordLen:
 		return problem(ErrInvalid, "password is too short (min %d characters)", MinPasswordLen)
@@ -229,7 +230,7 @@ func validPassword(pw string) error {
 // working. A wrong current password gives ErrUnauthorized, a bad new one
 // ErrInvalid.
 func (n *Node) ChangePassword(ctx context.Context, h protocol.Handle, current, next, keep string) error {
-	if err := validPassword(next); err != nil {
+	if err := ValidPassword(next); err != nil {
 		return fmt.Errorf("change password of %s: %w", h, err)
 	}
 	var old string
@@ -259,7 +260,7 @@ func (n *Node) ChangePassword(ctx context.Context, h protocol.Handle, current, n
 // the account's web sessions; bots' API tokens keep working. A bad
 // password gives ErrInvalid, an unknown account ErrNotFound.
 func (n *Node) SetPassword(ctx context.Context, h protocol.Handle, password string) error {
-	if err := validPassword(password); err != nil {
+	if err := ValidPassword(password); err != nil {
 		return fmt.Errorf("set password of %s: %w", h, err)
 	}
 	return n.setPassword(ctx, h, hashPassword(password), "", nil)

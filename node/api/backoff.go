@@ -46,19 +46,12 @@ func newBackoff(now func() time.Time) *backoff {
 
 func backoffKey(login string) string { return strings.ToLower(login) }
 
-// wait returns how long attempts with login are still refused; 0: not.
-func (b *backoff) wait(login string) time.Duration {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	f := b.names[backoffKey(login)]
-	if f == nil {
-		return 0
-	}
-	return max(0, f.until.Sub(b.now()))
-}
-
-// fail counts a failed attempt with login.
-func (b *backoff) fail(login string) {
+// attempt starts an attempt with login name login. If the name is backed
+// off, it returns how long it still is, and the attempt must be refused;
+// else it counts the attempt as failed already, so that many attempts made
+// at once cannot slip past the count while their passwords are checked,
+// and returns 0. A successful attempt calls reset.
+func (b *backoff) attempt(login string) time.Duration {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	now := b.now()
@@ -72,6 +65,9 @@ func (b *backoff) fail(login string) {
 	}
 	k := backoffKey(login)
 	f := b.names[k]
+	if f != nil && now.Before(f.until) {
+		return f.until.Sub(now)
+	}
 	if f == nil {
 		if len(b.names) >= backoffEntries {
 			for k := range b.names { // an arbitrary one
@@ -94,9 +90,10 @@ func (b *backoff) fail(login string) {
 		}
 		f.until = now.Add(d)
 	}
+	return 0
 }
 
-// reset forgets login's failures, after a successful login.
+// reset forgets login's failures, after a successful attempt.
 func (b *backoff) reset(login string) {
 	b.mu.Lock()
 	defer b.mu.Unlock()

@@ -46,14 +46,13 @@ func (s *Server) doLogin(w http.ResponseWriter, r *http.Request) error {
 	}
 	// Refused before the password is checked, for an unknown account as
 	// for a real one: the answer tells nothing about which it is.
-	if err := s.backedOff(w, login); err != nil {
+	if err := s.attempt(w, login); err != nil {
 		return err
 	}
 	acc, token, err := s.node.StartSession(r.Context(), login, password,
 		node.Client{UserAgent: r.UserAgent(), Addr: clientAddr(r)})
 	switch {
 	case errors.Is(err, node.ErrUnauthorized):
-		s.backoff.fail(login)
 		return unauthorized("wrong login or password")
 	case errors.Is(err, node.ErrDisabled):
 		return unauthorized("account is disabled")
@@ -110,10 +109,10 @@ func (s *Server) session(w http.ResponseWriter, r *http.Request, c *caller) erro
 	return nil
 }
 
-// backedOff refuses an attempt with login name login while its failures
-// back it off, with 429 and Retry-After.
-func (s *Server) backedOff(w http.ResponseWriter, login string) error {
-	if d := s.backoff.wait(login); d > 0 {
+// attempt counts an attempt with login name login (see backoff.attempt),
+// or refuses it with 429 and Retry-After while the name is backed off.
+func (s *Server) attempt(w http.ResponseWriter, login string) error {
+	if d := s.backoff.attempt(login); d > 0 {
 		err := &lockedError{wait: d}
 		w.Header().Set("Retry-After", strconv.FormatInt(err.seconds(), 10))
 		return err
@@ -176,8 +175,13 @@ func (s *Server) changePassword(w http.ResponseWriter, r *http.Request, c *calle
 	if err != nil {
 		return err
 	}
+	// A bad new password is refused before the attempt counts: no
+	// current password was checked.
+	if err := node.ValidPassword(next); err != nil {
+		return err
+	}
 	login := string(c.handle())
-	if err := s.backedOff(w, login); err != nil {
+	if err := s.attempt(w, login); err != nil {
 		return err
 	}
 	keep := ""
@@ -186,7 +190,6 @@ func (s *Server) changePassword(w http.ResponseWriter, r *http.Request, c *calle
 	}
 	err = s.node.ChangePassword(r.Context(), c.handle(), current, next, keep)
 	if errors.Is(err, node.ErrUnauthorized) {
-		s.backoff.fail(login)
 		// Not 401: the session is fine, and the app must not take this
 		// for being logged out.
 		return forbidden("the current password is wrong")

@@ -326,3 +326,24 @@ func (l lockedWriter) Write(p []byte) (int, error) {
 	defer l.mu.Unlock()
 	return l.w.Write(p)
 }
+
+// TestBackoffCountsAttemptsUnderWay: attempts count as they start, so many
+// made at once (whose passwords are still being checked) cannot slip past
+// the count.
+func TestBackoffCountsAttemptsUnderWay(t *testing.T) {
+	clk := newTestClock()
+	b := newBackoff(clk.Now)
+	let := 0
+	for range 50 {
+		if b.attempt("alice") == 0 {
+			let++
+		}
+	}
+	if let != backoffFree+1 {
+		t.Fatalf("%d of 50 simultaneous attempts let through, want %d", let, backoffFree+1)
+	}
+	b.reset("alice")
+	if b.attempt("alice") != 0 {
+		t.Fatal("refused after a reset")
+	}
+}
