@@ -54,17 +54,17 @@ func (n *Node) CreateAccount(ctx context.Context, na NewAccount) (*Account, erro
 		na.Name = string(na.Handle)
 	}
 	if len(na.Name) > protocol.MaxNameSize {
-		return nil, fmt.Errorf("create account: %w: name too long", ErrInvalid)
+		return nil, fmt.Errorf("create account: %w", problem(ErrInvalid, "name too long"))
 	}
 	if na.Email != "" {
 		if addr, err := mail.ParseAddress(na.Email); err != nil || addr.Address != na.Email {
-			return nil, fmt.Errorf("create account: %w: %q is not an email address", ErrInvalid, na.Email)
+			return nil, fmt.Errorf("create account: %w", problem(ErrInvalid, "%q is not an email address", na.Email))
 		}
 	}
 	var hash string
 	if na.Password != "" {
-		if len(na.Password) < MinPasswordLen {
-			return nil, fmt.Errorf("create account: %w: password shorter than %d characters", ErrInvalid, MinPasswordLen)
+		if err := ValidPassword(na.Password); err != nil {
+			return nil, fmt.Errorf("create account: %w", err)
 		}
 		hash = hashPassword(na.Password)
 	}
@@ -82,13 +82,13 @@ func (n *Node) CreateAccount(ctx context.Context, na NewAccount) (*Account, erro
 	a.MyChat = create.RoomID()
 	err = n.store.Update(ctx, func(tx *storage.Tx) error {
 		if _, err := tx.Account(na.Handle); err == nil {
-			return fmt.Errorf("%w: account %s", ErrConflict, na.Handle)
+			return problem(ErrConflict, "account %s already exists", na.Handle)
 		} else if !errors.Is(err, storage.ErrNotFound) {
 			return err
 		}
 		if na.Email != "" {
 			if _, err := tx.AccountByEmail(na.Email); err == nil {
-				return fmt.Errorf("%w: email %s", ErrConflict, na.Email)
+				return problem(ErrConflict, "email %s is taken", na.Email)
 			} else if !errors.Is(err, storage.ErrNotFound) {
 				return err
 			}
@@ -210,12 +210,14 @@ func (n *Node) Login(ctx context.Context, login, password string) (*Account, err
 	return n.Account(ctx, a.Handle)
 }
 
-// CreateToken makes a new API token for an account and returns it. Only
-// its hash is stored: the token cannot be shown again.
+// CreateToken makes a new API token for an account (a bot's: it never
+// expires) and returns it. Only its hash is stored: the token cannot be
+// shown again. The name SessionTokenName is reserved (ErrInvalid).
 func (n *Node) CreateToken(ctx context.Context, h protocol.Handle, name string) (string, error) {
-	b := make([]byte, 32)
-	rand.Read(b)
-	token := base64.RawURLEncoding.EncodeToString(b)
+	if name == SessionTokenName {
+		return "", fmt.Errorf("create token for %s: %w", h, problem(ErrInvalid, "token name %q is reserved for web sessions", name))
+	}
+	token := newToken()
 	err := n.store.Update(ctx, func(tx *storage.Tx) error {
 		a, err := tx.Account(h)
 		if err != nil {
@@ -233,17 +235,27 @@ func (n *Node) CreateToken(ctx context.Context, h protocol.Handle, name string) 
 }
 
 // Authenticate returns the account an API token belongs to:
-// ErrUnauthorized for an unknown token, ErrDisabled for a disabled account.
+// ErrUnauthorized for an unknown token or an expired session (which it
+// deletes), ErrDisabled for a disabled account. It records a session's
+// use at most once a minute (touchEvery), so most calls only read.
 func (n *Node) Authenticate(ctx context.Context, token string) (*Account, error) {
 	var out *Account
+	h := storage.HashToken(token)
+	now := n.cfg.Now()
+	var expired, stale bool
 	err := n.store.View(func(tx *storage.Tx) error {
-		t, err := tx.Token(storage.HashToken(token))
+		t, err := tx.Token(h)
 		if errors.Is(err, storage.ErrNotFound) {
 			return ErrUnauthorized
 		}
 		if err != nil {
 			return err
 		}
+		if n.expired(t, now) {
+			expired = true
+			return ErrUnauthorized
+		}
+		stale = t.Name == SessionTokenName && now.UnixMilli()-t.LastUsed >= touchEvery.Milliseconds()
 		a, err := tx.Account(t.Handle)
 		if err != nil {
 			return err
@@ -254,6 +266,27 @@ func (n *Node) Authenticate(ctx context.Context, token string) (*Account, error)
 		out, err = n.account(tx, a)
 		return err
 	})
+	if expired {
+		// Deleted here, and by the account's next login, so expired
+		// sessions do not pile up.
+		if derr := n.store.Update(ctx, func(tx *storage.Tx) error {
+			if err := tx.DeleteToken(h); !errors.Is(err, storage.ErrNotFound) {
+				return err
+			}
+			return nil
+		}); derr != nil {
+			n.log.Warn("delete expired session", "err", derr)
+		}
+	}
+	if err == nil && stale {
+		// A failed write of the last use (a full disk, a canceled
+		// request) does not refuse the request: the next one retries it.
+		if terr := n.touch(ctx, h, now); errors.Is(terr, ErrUnauthorized) {
+			err = terr
+		} else if terr != nil {
+			n.log.Warn("record session use", "err", terr)
+		}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("authenticate: %w", err)
 	}

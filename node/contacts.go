@@ -212,7 +212,7 @@ func (n *Node) AcceptRequest(ctx context.Context, as protocol.Handle, id uint64)
 			return c, nil
 		}
 	}
-	return nil, fmt.Errorf("accept request: %w: contact vanished", ErrConflict)
+	return nil, fmt.Errorf("accept request: %w", problem(ErrConflict, "contact vanished"))
 }
 
 // RejectRequest rejects the contact request id; ErrNotFound if as has no
@@ -235,7 +235,7 @@ func (n *Node) answer(ctx context.Context, as protocol.Handle, id uint64, ans st
 				return tx.PutContactAnswer(me.ID, d.room, ans)
 			}
 		}
-		return fmt.Errorf("%w: no contact request %d", ErrNotFound, id)
+		return problem(ErrNotFound, "no contact request %d", id)
 	})
 	return room, err
 }

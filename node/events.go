@@ -98,7 +98,9 @@ func (n *Node) sign(author protocol.Handle, room protocol.RoomID, v uint16, head
 	ev.Author, ev.Time = author, n.cfg.Now().UnixMilli()
 	e, err := protocol.Sign(n.key, ev, content)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
+		// What the protocol refuses (a too long name, too many
+		// assignees) is named in err, among internal detail.
+		return nil, &Problem{Kind: ErrInvalid, Msg: "a value is too long or not allowed here", Cause: err}
 	}
 	return e, nil
 }
@@ -153,18 +155,32 @@ func (c *roomCount) leave(room protocol.RoomID) {
 // unchanged; among them protocol.ErrBadParents and ErrWrongOrigin, which
 // only a partner's event can cause: from the node's own event they are a
 // bug.
+//
+// The result is a *Problem whose message is the rule's own text ("author
+// is a read-only member"), without the event it was checked on.
 func ruleError(err error) error {
-	switch {
-	case !errors.Is(err, protocol.ErrRule):
+	if !errors.Is(err, protocol.ErrRule) {
 		return err
-	case errors.Is(err, protocol.ErrAlreadyMember):
-		return fmt.Errorf("%w: %w", ErrConflict, err)
-	case errors.Is(err, protocol.ErrBadTarget):
-		return fmt.Errorf("%w: %w", ErrInvalid, err)
-	default:
-		return fmt.Errorf("%w: %w", ErrForbidden, err)
 	}
+	p := &Problem{Kind: ErrForbidden, Msg: protocol.ErrRule.Error(), Cause: err}
+	switch {
+	case errors.Is(err, protocol.ErrAlreadyMember):
+		p.Kind = ErrConflict
+	case errors.Is(err, protocol.ErrBadTarget):
+		p.Kind = ErrInvalid
+	}
+	for _, r := range rules {
+		if errors.Is(err, r) {
+			p.Msg = r.Error()
+			break
+		}
+	}
+	return p
 }
+
+// rules are the room rule violations whose text ruleError shows clients.
+var rules = []error{protocol.ErrNotMember, protocol.ErrReadOnly, protocol.ErrNotAdmin, protocol.ErrNotAuthor,
+	protocol.ErrLastAdmin, protocol.ErrRoomKind, protocol.ErrBadTarget, protocol.ErrAlreadyMember}
 
 // accept checks e against the room rules and, if it is allowed, stores it
 // and updates everything derived from it: heads, control state,

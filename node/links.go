@@ -71,11 +71,11 @@ var ErrNoLink = errors.New("no such invitation link")
 // MaxLinkCode characters from A-Z, a-z, 0-9, '_' and '-'.
 func ValidLinkCode(code string) error {
 	if len(code) == 0 || len(code) > MaxLinkCode {
-		return fmt.Errorf("%w: a link code has 1 to %d characters", ErrInvalid, MaxLinkCode)
+		return problem(ErrInvalid, "a link code has 1 to %d characters", MaxLinkCode)
 	}
 	for _, c := range []byte(code) {
 		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
-			return fmt.Errorf("%w: a link code is made of A-Z a-z 0-9 _ -", ErrInvalid)
+			return problem(ErrInvalid, "a link code is made of A-Z a-z 0-9 _ -")
 		}
 	}
 	return nil
@@ -83,7 +83,7 @@ func ValidLinkCode(code string) error {
 
 func validLinkDescription(d string) error {
 	if len(d) > MaxLinkDescription {
-		return fmt.Errorf("%w: link description longer than %d bytes", ErrInvalid, MaxLinkDescription)
+		return problem(ErrInvalid, "link description longer than %d bytes", MaxLinkDescription)
 	}
 	return nil
 }
@@ -142,7 +142,7 @@ func (n *Node) CreateLink(ctx context.Context, as protocol.Handle, room protocol
 			return err
 		}
 		if _, err := tx.Link(room); err == nil {
-			return fmt.Errorf("%w: the room has a link already", ErrConflict)
+			return problem(ErrConflict, "the room has a link already")
 		} else if !errors.Is(err, storage.ErrNotFound) {
 			return err
 		}
@@ -169,7 +169,7 @@ func codeFree(tx *storage.Tx, code string, room protocol.RoomID) error {
 	case err != nil:
 		return err
 	case other.Room != room:
-		return fmt.Errorf("%w: link code %q is taken", ErrConflict, code)
+		return problem(ErrConflict, "link code %q is taken", code)
 	}
 	return nil
 }
@@ -246,10 +246,10 @@ func (n *Node) linkAdmin(tx *storage.Tx, as protocol.Handle, room protocol.RoomI
 		return "", err
 	}
 	if c.Kind != protocol.KindGroup {
-		return "", fmt.Errorf("%w: only group chats have invitation links", ErrForbidden)
+		return "", problem(ErrForbidden, "only group chats have invitation links")
 	}
 	if c.Members[me].Role != protocol.RoleAdmin {
-		return "", fmt.Errorf("%w: only a room admin may manage its invitation link", ErrForbidden)
+		return "", problem(ErrForbidden, "only a room admin may manage its invitation link")
 	}
 	return me, nil
 }
@@ -303,7 +303,7 @@ func (n *Node) LinkByCode(ctx context.Context, as protocol.Handle, code string) 
 // or too many requests are pending.
 func (n *Node) JoinByLink(ctx context.Context, as protocol.Handle, code, message string) (room protocol.RoomID, pending bool, err error) {
 	if len(message) > MaxLinkDescription {
-		return room, false, fmt.Errorf("join by link: %w: message longer than %d bytes", ErrInvalid, MaxLinkDescription)
+		return room, false, fmt.Errorf("join by link: %w", problem(ErrInvalid, "message longer than %d bytes", MaxLinkDescription))
 	}
 	var admin protocol.Handle
 	var me protocol.AccountID
@@ -334,7 +334,7 @@ func (n *Node) JoinByLink(ctx context.Context, as protocol.Handle, code, message
 				return nil
 			}
 			if len(l.Requests) >= MaxJoinRequests {
-				return fmt.Errorf("%w: too many requests to join this room are pending", ErrForbidden)
+				return problem(ErrForbidden, "too many requests to join this room are pending")
 			}
 			nl := *l
 			nl.Requests = append(slices.Clone(l.Requests), storage.JoinRequest{Account: me, Time: n.cfg.Now().UnixMilli(), Message: message})
@@ -370,7 +370,7 @@ func (n *Node) localAdmin(tx *storage.Tx, c *protocol.Control, prefer protocol.A
 			return a.Handle(), nil
 		}
 	}
-	return "", fmt.Errorf("%w: no admin of this room is on this node", ErrForbidden)
+	return "", problem(ErrForbidden, "no admin of this room is on this node")
 }
 
 // JoinRequests returns the pending join requests of a room as is an admin
@@ -420,7 +420,7 @@ func (n *Node) DecideJoin(ctx context.Context, as protocol.Handle, room protocol
 			return err
 		}
 		if !slices.ContainsFunc(l.Requests, func(r storage.JoinRequest) bool { return r.Account == a }) {
-			return fmt.Errorf("%w: no pending request of %s to join", ErrNotFound, a)
+			return problem(ErrNotFound, "no pending request of %s to join", a)
 		}
 		_, member, err = tx.IsMember(a, room)
 		return err

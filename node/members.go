@@ -23,7 +23,7 @@ import (
 // leaves the changes made before it; repeating the call finishes the job.
 func (n *Node) SetMembers(ctx context.Context, as protocol.Handle, room protocol.RoomID, want map[protocol.AccountID]protocol.Role) error {
 	if !slices.Contains(slices.Collect(maps.Values(want)), protocol.RoleAdmin) {
-		return fmt.Errorf("set members: %w: a room needs at least one admin", ErrInvalid)
+		return fmt.Errorf("set members: %w", problem(ErrInvalid, "a room needs at least one admin"))
 	}
 	r, err := n.adminRoom(ctx, as, room, "change its members")
 	if err != nil {
@@ -47,7 +47,7 @@ func (n *Node) SetMember(ctx context.Context, as protocol.Handle, room protocol.
 	}
 	if role == "" {
 		if _, ok := want[a]; !ok {
-			return fmt.Errorf("set member: %w: %s is not a member of the room", ErrNotFound, a)
+			return fmt.Errorf("set member: %w", problem(ErrNotFound, "%s is not a member of the room", a))
 		}
 		delete(want, a)
 	} else {
@@ -89,10 +89,10 @@ func (n *Node) adminRoom(ctx context.Context, as protocol.Handle, room protocol.
 		return nil, err
 	}
 	if r.Kind != protocol.KindGroup {
-		return nil, fmt.Errorf("%w: only a group chat's admin may %s", ErrForbidden, what)
+		return nil, problem(ErrForbidden, "only a group chat's admin may %s", what)
 	}
 	if r.Role != protocol.RoleAdmin {
-		return nil, fmt.Errorf("%w: only a room admin may %s", ErrForbidden, what)
+		return nil, problem(ErrForbidden, "only a room admin may %s", what)
 	}
 	return r, nil
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/horenso/horenso/protocol"
 	"github.com/horenso/horenso/storage"
@@ -25,9 +27,31 @@ type Message struct {
 // ErrNoMessage is returned (wrapped in ErrNotFound) for an unknown message.
 var ErrNoMessage = errors.New("no such message")
 
+// checkBody checks a message or task body this node's people write:
+// not empty, at most protocol.MaxTextSize bytes, valid UTF-8 and free of
+// NUL characters (which the protocol allows in partners' events, but no
+// one types). The problem it reports is meant for the client.
+func checkBody(body string) error {
+	switch {
+	case body == "":
+		return problem(ErrInvalid, "body is empty")
+	case len(body) > protocol.MaxTextSize:
+		return problem(ErrInvalid, "body is too long (max %d bytes)", protocol.MaxTextSize)
+	case !utf8.ValidString(body):
+		return problem(ErrInvalid, "body is not valid UTF-8")
+	case strings.IndexByte(body, 0) >= 0:
+		return problem(ErrInvalid, "body contains a NUL character")
+	}
+	return nil
+}
+
 // Post posts a message in a room as a member. It returns once the message
 // is durable, as posted (an edit or deletion made since is not applied).
+// A bad body (see checkBody) is ErrInvalid.
 func (n *Node) Post(ctx context.Context, as protocol.Handle, room protocol.RoomID, body string) (*Message, error) {
+	if err := checkBody(body); err != nil {
+		return nil, fmt.Errorf("post: %w", err)
+	}
 	e, err := n.act(ctx, as, room, &protocol.MessagePost{Body: body})
 	if err != nil {
 		return nil, fmt.Errorf("post: %w", err)
@@ -46,6 +70,9 @@ func (n *Node) Post(ctx context.Context, as protocol.Handle, room protocol.RoomI
 
 // EditMessage replaces the body of one of as's messages.
 func (n *Node) EditMessage(ctx context.Context, as protocol.Handle, id protocol.EventID, body string) error {
+	if err := checkBody(body); err != nil {
+		return fmt.Errorf("edit message: %w", err)
+	}
 	room, err := n.messageRoom(id)
 	if err == nil {
 		_, err = n.act(ctx, as, room, &protocol.MessageEdit{Message: id, Body: body})

@@ -49,6 +49,13 @@ type Config struct {
 	// reads, and resumes by itself once space is freed. Default:
 	// DefaultMinFreeDisk. Negative: not watched.
 	MinFreeDisk int64
+	// SessionIdle ends a web session that has not been used for this long.
+	// Default: 14 days (DefaultSessionIdle).
+	SessionIdle time.Duration
+	// SessionMax ends a web session this long after it started, however
+	// much it is used. Default: 90 days (DefaultSessionMax). API tokens of
+	// bots (tokens not made by a login) never expire.
+	SessionMax time.Duration
 	// GossipLossForTest makes incoming gossip lossy (see
 	// p2p.Config.LossForTest). Default: nil, no loss.
 	GossipLossForTest func() (drop, duplicate bool)
@@ -57,6 +64,12 @@ type Config struct {
 // DefaultMinFreeDisk is Config.MinFreeDisk's default, 128 MiB: room for
 // what the store writes on its own (see storage.DefaultMinFreeBytes).
 const DefaultMinFreeDisk = storage.DefaultMinFreeBytes
+
+// Defaults of Config, documented on its fields.
+const (
+	DefaultSessionIdle = 14 * 24 * time.Hour
+	DefaultSessionMax  = 90 * 24 * time.Hour
+)
 
 // Settings are the node's persistent settings, kept in DataDir/node.json.
 type Settings struct {
@@ -171,6 +184,15 @@ func New(cfg Config) (*Node, error) {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.SessionIdle < 0 || cfg.SessionMax < 0 {
+		return nil, fmt.Errorf("new node: %w: negative session lifetime", ErrInvalid)
+	}
+	if cfg.SessionIdle == 0 {
+		cfg.SessionIdle = DefaultSessionIdle
+	}
+	if cfg.SessionMax == 0 {
+		cfg.SessionMax = DefaultSessionMax
 	}
 	if !Initialized(cfg.DataDir) {
 		return nil, fmt.Errorf("new node %s: %w", cfg.DataDir, ErrNotInitialized)

@@ -104,7 +104,7 @@ func (n *Node) DirectRoom(ctx context.Context, as protocol.Handle, other protoco
 			return err
 		}
 		if other == me.ID {
-			return fmt.Errorf("%w: a direct chat needs another account", ErrInvalid)
+			return problem(ErrInvalid, "a direct chat needs another account")
 		}
 		if err := n.knownAccount(tx, other); err != nil {
 			return err

@@ -48,6 +48,9 @@ var ErrNoTask = errors.New("no such task")
 
 // CreateTask creates a task in a room.
 func (n *Node) CreateTask(ctx context.Context, as protocol.Handle, room protocol.RoomID, nt NewTask) (*Task, error) {
+	if err := checkBody(nt.Body); err != nil {
+		return nil, fmt.Errorf("create task: %w", err)
+	}
 	if nt.Limit == "" {
 		nt.Limit = protocol.LimitNone
 		if nt.Due != 0 {
@@ -68,7 +71,10 @@ func (n *Node) CreateTask(ctx context.Context, as protocol.Handle, room protocol
 // before it and says how many there are.
 func (n *Node) CreateTasks(ctx context.Context, as protocol.Handle, room protocol.RoomID, nt NewTask) ([]*Task, error) {
 	if len(nt.Assignees) == 0 {
-		return nil, fmt.Errorf("create tasks: %w: no assignee", ErrInvalid)
+		return nil, fmt.Errorf("create tasks: %w", problem(ErrInvalid, "no assignee"))
+	}
+	if err := checkBody(nt.Body); err != nil {
+		return nil, fmt.Errorf("create tasks: %w", err)
 	}
 	err := n.store.View(func(tx *storage.Tx) error {
 		if err := n.canRead(tx, as, room); err != nil {
@@ -83,9 +89,9 @@ func (n *Node) CreateTasks(ctx context.Context, as protocol.Handle, room protoco
 				continue
 			}
 			if alias, err := tx.LookupAlias(storage.AliasAccount, []byte(a)); err == nil {
-				return fmt.Errorf("%w: account %d is not a member of the room", ErrInvalid, alias)
+				return problem(ErrInvalid, "account %d is not a member of the room", alias)
 			}
-			return fmt.Errorf("%w: %s is not a member of the room", ErrInvalid, a)
+			return problem(ErrInvalid, "%s is not a member of the room", a)
 		}
 		return nil
 	})
@@ -107,6 +113,11 @@ func (n *Node) CreateTasks(ctx context.Context, as protocol.Handle, room protoco
 
 // UpdateTask changes a task of a room as is a member of.
 func (n *Node) UpdateTask(ctx context.Context, as protocol.Handle, id protocol.EventID, ch TaskChange) (*Task, error) {
+	if ch.Body != nil {
+		if err := checkBody(*ch.Body); err != nil {
+			return nil, fmt.Errorf("update task: %w", err)
+		}
+	}
 	var room protocol.RoomID
 	err := n.store.View(func(tx *storage.Tx) error {
 		t, err := tx.Task(id)

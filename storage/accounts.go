@@ -81,10 +81,21 @@ func (tx *Tx) Accounts() ([]*Account, error) {
 // Token is an API token's record. The token itself is never stored, only
 // its SHA-256 hash (tokens are 256-bit random strings, so a fast hash is
 // enough: there is nothing to brute-force).
+//
+// Fields 4 to 6 are recorded for web sessions only and were added after
+// the first release: a record without them decodes with them zero, and a
+// build that predates them ignores them.
 type Token struct {
 	Handle  protocol.Handle `cbor:"1,keyasint"`
 	Name    string          `cbor:"2,keyasint,omitempty"` // what the token is for
 	Created int64           `cbor:"3,keyasint"`           // unix ms
+	// LastUsed is when the session last authenticated a request, in unix
+	// ms, recorded at most once a minute; 0: not recorded yet.
+	LastUsed int64 `cbor:"4,keyasint,omitempty"`
+	// UserAgent and Addr are the User-Agent header and the client
+	// address of the login that started the session.
+	UserAgent string `cbor:"5,keyasint,omitempty"`
+	Addr      string `cbor:"6,keyasint,omitempty"`
 }
 
 // TokenHash is the SHA-256 hash of an API token: its key in the store.

@@ -393,3 +393,43 @@ func TestViewRejectsWrites(t *testing.T) {
 		t.Fatalf("write in View = %v, want ErrReadOnly", err)
 	}
 }
+
+// TestTokenRecordsOfBothShapes: a token record written before sessions
+// recorded their last use and client still decodes, with those fields
+// zero, and Tokens lists an account's tokens with their records.
+func TestTokenRecordsOfBothShapes(t *testing.T) {
+	s := openTest(t, t.TempDir())
+	old, current := HashToken("old"), HashToken("new")
+	type oldToken struct { // storage.Token as first released
+		Handle  protocol.Handle `cbor:"1,keyasint"`
+		Name    string          `cbor:"2,keyasint,omitempty"`
+		Created int64           `cbor:"3,keyasint"`
+	}
+	update(t, s, func(tx *Tx) error {
+		if err := tx.setRecord(key(pToken, old[:]), &oldToken{Handle: "alice", Name: "web session", Created: 5}); err != nil {
+			return err
+		}
+		if err := tx.set(key(pOwnTok, []byte("alice"), []byte{0}, old[:]), nil); err != nil {
+			return err
+		}
+		return tx.PutToken(current, &Token{Handle: "alice", Name: "web session", Created: 7, LastUsed: 8, UserAgent: "ua", Addr: "192.0.2.1"})
+	})
+	view(t, s, func(tx *Tx) error {
+		ts, err := tx.Tokens("alice")
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[TokenHash]Token{}
+		for _, tk := range ts {
+			got[tk.Hash] = *tk.Token
+		}
+		want := map[TokenHash]Token{
+			old:     {Handle: "alice", Name: "web session", Created: 5},
+			current: {Handle: "alice", Name: "web session", Created: 7, LastUsed: 8, UserAgent: "ua", Addr: "192.0.2.1"},
+		}
+		if len(got) != 2 || got[old] != want[old] || got[current] != want[current] {
+			t.Errorf("Tokens = %+v, want %+v", got, want)
+		}
+		return nil
+	})
+}

@@ -38,6 +38,7 @@ var homes = map[string]string{
 	"github.com/libp2p/go-libp2p":        "node/p2p",
 	"github.com/libp2p/go-libp2p-pubsub": "node/p2p",
 	"github.com/spf13/cobra":             "cmd/horenso",
+	"golang.org/x/term":                  "cmd/horenso", // password prompts
 }
 
 // TestImportDirection checks the dependency rules of docs/ARCHITECTURE.md

@@ -6,9 +6,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -48,7 +51,14 @@ func TestMain(m *testing.M) {
 // its output into out (if not nil).
 func horenso(t *testing.T, data string, out any, args ...string) {
 	t.Helper()
+	horensoIn(t, data, "", out, args...)
+}
+
+// horensoIn is horenso with stdin.
+func horensoIn(t *testing.T, data, stdin string, out any, args ...string) {
+	t.Helper()
 	cmd := exec.Command(horensoBin, append([]string{"--data", data, "--json"}, args...)...)
+	cmd.Stdin = strings.NewReader(stdin)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	stdout, err := cmd.Output()
@@ -167,7 +177,7 @@ func TestEndToEnd(t *testing.T) {
 	if !strings.HasPrefix(initOut.NodeID, "12D3KooW") {
 		t.Fatalf("init printed node ID %q, want an Ed25519 peer ID", initOut.NodeID)
 	}
-	p := start(t, data)
+	p := start(t, data, "--session-idle", "24h", "--session-max", "720h")
 	if !strings.Contains(p.stdout.String(), "login:    admin") {
 		t.Errorf("first run did not print the admin login:\n%s", p.stdout)
 	}
@@ -178,6 +188,24 @@ func TestEndToEnd(t *testing.T) {
 	}
 	horenso(t, data, nil, "user", "add", "alice", "--email", "alice@acme.example", "--password", "alice-password")
 	horenso(t, data, nil, "user", "add", "bob", "--email", "bob@acme.example")
+	// Passwords: set by the admin from stdin (never a flag), or reset to a
+	// new one shown once; either ends the account's web sessions.
+	base := httpBase(t, p)
+	session := login(t, base, "alice", "alice-password")
+	horensoIn(t, data, "a brand new secret\n", nil, "user", "passwd", "alice", "--password-stdin")
+	if code := get(t, base+"/api/session", session); code != 401 {
+		t.Fatalf("alice's session after passwd: %d, want 401", code)
+	}
+	login(t, base, "alice", "a brand new secret")
+	cmd := exec.Command(horensoBin, "--data", data, "user", "passwd", "alice")
+	cmd.Stdin = strings.NewReader("from a pipe\n")
+	if out, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(out), "--password-stdin") {
+		t.Fatalf("passwd without a terminal or --password-stdin: %v, %s", err, out)
+	}
+	var reset struct{ Password string }
+	horenso(t, data, &reset, "user", "reset-password", "bob")
+	login(t, base, "bob", reset.Password)
+
 	var tok struct{ Token string }
 	horenso(t, data, &tok, "token", "create", "alice")
 	if len(tok.Token) < 40 {
@@ -354,4 +382,45 @@ func dial(t *testing.T, data string) *control.Client {
 	}
 	t.Cleanup(func() { c.Close() })
 	return c
+}
+
+// httpBase returns the base URL of p's HTTP API, as `horenso run` prints
+// it.
+func httpBase(t *testing.T, p *process) string {
+	t.Helper()
+	m := regexp.MustCompile(`HTTP:\s+(http://\S+)/`).FindStringSubmatch(p.stdout.String())
+	if m == nil {
+		t.Fatalf("no HTTP address in the output of horenso run:\n%s", p.stdout)
+	}
+	return m[1]
+}
+
+// login logs in over HTTP and returns the session cookie.
+func login(t *testing.T, base, name, password string) *http.Cookie {
+	t.Helper()
+	resp, err := http.PostForm(base+"/api/login", url.Values{"login": {name}, "password": {password}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 || len(resp.Cookies()) == 0 {
+		t.Fatalf("login %s: %s", name, resp.Status)
+	}
+	return resp.Cookies()[0]
+}
+
+// get makes a GET request with a cookie and returns the status.
+func get(t *testing.T, u string, c *http.Cookie) int {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), "GET", u, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.AddCookie(c)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
 }

@@ -77,6 +77,8 @@ func runCommand(g *globals) *cobra.Command {
 	cmd.Flags().IntVar(&apiCfg.MaxConnsPerAddr, "max-conns-per-addr", api.DefaultMaxConnsPerAddr,
 		"open HTTP connections from one client address at most; raise it behind a reverse proxy")
 	cmd.Flags().StringVar(&apiCfg.PublicURL, "public-url", "", "base URL of invitation links (default: the URL each request was made to)")
+	cmd.Flags().DurationVar(&nodeCfg.SessionIdle, "session-idle", node.DefaultSessionIdle, "end a web session unused for this long")
+	cmd.Flags().DurationVar(&nodeCfg.SessionMax, "session-max", node.DefaultSessionMax, "end a web session this long after login, however much it is used")
 	return cmd
 }
 

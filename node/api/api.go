@@ -47,7 +47,8 @@ type Config struct {
 	// "https://chat.example.com". Default: the scheme and host each request
 	// was made to.
 	PublicURL string
-	// Now is the clock of the rate limiter. Default: time.Now.
+	// Now is the clock of the rate limiter and the login backoff.
+	// Default: time.Now.
 	Now func() time.Time
 
 	// MaxConns bounds the open HTTP connections; past it, new ones wait
@@ -93,6 +94,7 @@ type Server struct {
 	log     *slog.Logger
 	mux     *http.ServeMux
 	limiter *limiter
+	backoff *backoff // failed logins per login name
 
 	// stopped is canceled by Shutdown, which ends the live event streams.
 	// It carries no values or deadline: it is the server's lifetime, not
@@ -147,7 +149,7 @@ func New(n *node.Node, cfg Config) *Server {
 		}
 	}
 	s := &Server{node: n, cfg: cfg, log: cfg.Logger, mux: http.NewServeMux(),
-		limiter: newLimiter(cfg.RateLimit, cfg.RateWindow, cfg.Now)}
+		limiter: newLimiter(cfg.RateLimit, cfg.RateWindow, cfg.Now), backoff: newBackoff(cfg.Now)}
 	s.stopped, s.stop = context.WithCancel(context.Background())
 	s.routes()
 	return s
@@ -158,19 +160,22 @@ func New(n *node.Node, cfg Config) *Server {
 // http.Server.RegisterOnShutdown. It does not block.
 func (s *Server) Shutdown() { s.stop() }
 
-// ServeHTTP implements http.Handler. It bounds the request body, recovers
-// from a handler's panic with a 500, and routes.
+// ServeHTTP implements http.Handler. It gives the request an ID
+// (X-Request-Id), bounds the request body, recovers from a handler's
+// panic with a 500, and routes.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Set(requestIDHeader, requestID(r))
 	defer func() {
 		if v := recover(); v != nil {
 			if v == http.ErrAbortHandler {
 				panic(v)
 			}
-			s.log.Error("panic serving HTTP", "method", r.Method, "path", r.URL.Path, "panic", v, "stack", string(debug.Stack()))
+			s.log.Error("panic serving HTTP", "request_id", h.Get(requestIDHeader), "method", r.Method, "path", r.URL.Path,
+				"panic", v, "stack", string(debug.Stack()))
 			writeErrors(w, http.StatusInternalServerError, "internal error")
 		}
 	}()
-	h := w.Header()
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Cache-Control", "no-store")
 	limit := s.cfg.MaxBodyBytes
@@ -195,6 +200,9 @@ func (s *Server) routes() {
 	// Horenso's own.
 	s.handle("POST /api/logout", s.logout)
 	s.handle("GET /api/session", s.session)
+	s.handle("GET /api/sessions", s.sessions)
+	s.handle("DELETE /api/sessions/{id}", s.endSession)
+	s.handle("POST /api/password", s.changePassword)
 	s.handle("GET /api/events", s.events)
 	s.handle("GET /api/rooms/{room_id}/messages", s.history)
 	s.handle("POST /api/contacts/requests", s.requestContact)

@@ -49,11 +49,22 @@ type env struct {
 
 func newEnv(t testing.TB, cfg Config) *env {
 	t.Helper()
+	return newEnvWith(t, node.Config{}, cfg)
+}
+
+// newEnvWith is newEnv with a node configured by ncfg (its DataDir and,
+// unless set, Logger filled in).
+func newEnvWith(t testing.TB, ncfg node.Config, cfg Config) *env {
+	t.Helper()
 	dir := t.TempDir()
 	if _, err := node.Init(dir, "Acme"); err != nil {
 		t.Fatal(err)
 	}
-	n, err := node.New(node.Config{DataDir: dir, Logger: testLogger(t)})
+	ncfg.DataDir = dir
+	if ncfg.Logger == nil {
+		ncfg.Logger = testLogger(t)
+	}
+	n, err := node.New(ncfg)
 	if err != nil {
 		t.Fatal(err)
 	}

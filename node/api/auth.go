@@ -106,10 +106,14 @@ func (s *Server) csrfOK(r *http.Request, session string) bool {
 
 // clientKey is the rate limit key of an unauthenticated request: its
 // client's address.
-func clientKey(r *http.Request) string {
+func clientKey(r *http.Request) string { return "a" + clientAddr(r) }
+
+// clientAddr is the IP address a request came from (a proxy's, behind
+// one).
+func clientAddr(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		host = r.RemoteAddr
 	}
-	return "a" + host
+	return host
 }

@@ -123,8 +123,9 @@ func scalar(x any) (string, bool) {
 	return "", false
 }
 
-// get returns a parameter's value and whether it was given; a parameter
-// given twice is an error.
+// get returns a parameter's value and whether it was given. A parameter
+// given twice, not valid UTF-8 or holding a NUL character is an error, so
+// no text the API stores or passes on has either.
 func (p *params) get(name string) (string, bool, error) {
 	vs, ok := p.v[name]
 	if !ok || len(vs) == 0 {
@@ -135,6 +136,9 @@ func (p *params) get(name string) (string, bool, error) {
 	}
 	if !utf8.ValidString(vs[0]) {
 		return "", true, invalid(fmt.Sprintf("parameter %s is not valid UTF-8", name))
+	}
+	if strings.IndexByte(vs[0], 0) >= 0 {
+		return "", true, invalid(fmt.Sprintf("parameter %s contains a NUL character", name))
 	}
 	return vs[0], true, nil
 }

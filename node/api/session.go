@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/horenso/horenso/node"
@@ -39,11 +40,17 @@ func (s *Server) doLogin(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	password, _, err := p.text("password", true, 1, 1024)
+	password, _, err := p.text("password", true, 1, node.MaxPasswordLen)
 	if err != nil {
 		return err
 	}
-	acc, token, err := s.node.StartSession(r.Context(), login, password)
+	// Refused before the password is checked, for an unknown account as
+	// for a real one: the answer tells nothing about which it is.
+	if err := s.attempt(w, login); err != nil {
+		return err
+	}
+	acc, token, err := s.node.StartSession(r.Context(), login, password,
+		node.Client{UserAgent: r.UserAgent(), Addr: clientAddr(r)})
 	switch {
 	case errors.Is(err, node.ErrUnauthorized):
 		return unauthorized("wrong login or password")
@@ -52,6 +59,7 @@ func (s *Server) doLogin(w http.ResponseWriter, r *http.Request) error {
 	case err != nil:
 		return err
 	}
+	s.backoff.reset(login)
 	// A browser logging in again drops its old session.
 	if old, cookie := credential(r); cookie {
 		s.node.RevokeToken(r.Context(), old)
@@ -98,5 +106,98 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request, c *caller) error
 
 func (s *Server) session(w http.ResponseWriter, r *http.Request, c *caller) error {
 	writeJSON(w, http.StatusOK, sessionJSON{AccountID: c.acc.Alias, Name: c.acc.Name, CSRFToken: s.node.CSRFToken(c.token)})
+	return nil
+}
+
+// attempt counts an attempt with login name login (see backoff.attempt),
+// or refuses it with 429 and Retry-After while the name is backed off.
+func (s *Server) attempt(w http.ResponseWriter, login string) error {
+	if d := s.backoff.attempt(login); d > 0 {
+		err := &lockedError{wait: d}
+		w.Header().Set("Retry-After", strconv.FormatInt(err.seconds(), 10))
+		return err
+	}
+	return nil
+}
+
+// sessionView is one entry of GET /api/sessions.
+type sessionView struct {
+	ID        string `json:"id"`
+	Created   int64  `json:"created"`   // unix seconds
+	LastUsed  int64  `json:"last_used"` // unix seconds, to within a minute
+	UserAgent string `json:"user_agent"`
+	Address   string `json:"address"`
+	Current   bool   `json:"current"` // the session this request came with
+}
+
+// sessions lists the caller's web sessions, most recently used first.
+func (s *Server) sessions(w http.ResponseWriter, r *http.Request, c *caller) error {
+	ss, err := s.node.Sessions(r.Context(), c.handle())
+	if err != nil {
+		return err
+	}
+	current := ""
+	if c.cookie {
+		current = node.SessionID(c.token)
+	}
+	out := make([]sessionView, 0, len(ss))
+	for _, x := range ss {
+		out = append(out, sessionView{ID: x.ID, Created: x.Created / 1000, LastUsed: x.LastUsed / 1000,
+			UserAgent: x.UserAgent, Address: x.Addr, Current: x.ID == current})
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// endSession ends one of the caller's web sessions.
+func (s *Server) endSession(w http.ResponseWriter, r *http.Request, c *caller) error {
+	if err := s.node.EndSession(r.Context(), c.handle(), r.PathValue("id")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// changePassword changes the caller's password given the current one, and
+// ends the account's other web sessions. Wrong current passwords count
+// towards the account's login backoff, so a stolen session cannot be used
+// to guess the password faster than the login form can.
+func (s *Server) changePassword(w http.ResponseWriter, r *http.Request, c *caller) error {
+	p, err := readParams(r)
+	if err != nil {
+		return err
+	}
+	current, _, err := p.text("current_password", true, 1, node.MaxPasswordLen)
+	if err != nil {
+		return err
+	}
+	next, _, err := p.text("new_password", true, 1, node.MaxPasswordLen)
+	if err != nil {
+		return err
+	}
+	// A bad new password is refused before the attempt counts: no
+	// current password was checked.
+	if err := node.ValidPassword(next); err != nil {
+		return err
+	}
+	login := string(c.handle())
+	if err := s.attempt(w, login); err != nil {
+		return err
+	}
+	keep := ""
+	if c.cookie {
+		keep = c.token
+	}
+	err = s.node.ChangePassword(r.Context(), c.handle(), current, next, keep)
+	if errors.Is(err, node.ErrUnauthorized) {
+		// Not 401: the session is fine, and the app must not take this
+		// for being logged out.
+		return forbidden("the current password is wrong")
+	}
+	if err != nil {
+		return err
+	}
+	s.backoff.reset(login)
+	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

@@ -136,6 +136,21 @@ func (c *Client) SetUserDisabled(ctx context.Context, h protocol.Handle, disable
 	return err
 }
 
+// SetPassword sets account h's password (at least node.MinPasswordLen
+// bytes) and ends all its web sessions; its API tokens keep working
+// (node.Node.SetPassword).
+func (c *Client) SetPassword(ctx context.Context, h protocol.Handle, password string) error {
+	_, err := call[none](ctx, c, opUserPassword, passwordArgs{Handle: h, Password: password})
+	return err
+}
+
+// ResetPassword gives account h a new random password, ends all its web
+// sessions, and returns the password: it is not stored and cannot be
+// shown again (node.Node.ResetPassword).
+func (c *Client) ResetPassword(ctx context.Context, h protocol.Handle) (string, error) {
+	return call[string](ctx, c, opUserReset, userArgs{Handle: h})
+}
+
 // CreateToken creates an API token for account h and returns it; it is
 // not shown again.
 func (c *Client) CreateToken(ctx context.Context, h protocol.Handle, name string) (string, error) {

@@ -89,6 +89,8 @@ const (
 	opUserList      = "user.list"
 	opUserDisable   = "user.disable"
 	opUserEnable    = "user.enable"
+	opUserPassword  = "user.password"
+	opUserReset     = "user.reset_password"
 	opTokenCreate   = "token.create"
 	opRoomList      = "room.list"
 	opRoomCreate    = "room.create"
@@ -114,6 +116,10 @@ type (
 	}
 	userArgs struct {
 		Handle protocol.Handle `json:"handle"`
+	}
+	passwordArgs struct {
+		Handle   protocol.Handle `json:"handle"`
+		Password string          `json:"password"`
 	}
 	tokenArgs struct {
 		Handle protocol.Handle `json:"handle"`

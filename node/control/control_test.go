@@ -111,6 +111,35 @@ func TestClient(t *testing.T) {
 	if _, err := n.Authenticate(ctx, token); err != nil {
 		t.Fatalf("the token does not work: %v", err)
 	}
+	if _, _, err := n.StartSession(ctx, "alice", "long enough", node.Client{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.SetPassword(ctx, "alice", "short"); !errors.Is(err, node.ErrInvalid) {
+		t.Fatalf("a short password: %v, want ErrInvalid", err)
+	}
+	if err := c.SetPassword(ctx, "alice", "chosen by the admin"); err != nil {
+		t.Fatal(err)
+	}
+	if ss := must[[]*node.Session](t)(n.Sessions(ctx, "alice")); len(ss) != 0 {
+		t.Fatalf("sessions after SetPassword = %+v", ss)
+	}
+	_, session, err := n.StartSession(ctx, "alice", "chosen by the admin", node.Client{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pw := must[string](t)(c.ResetPassword(ctx, "alice"))
+	if _, err := n.Authenticate(ctx, session); !errors.Is(err, node.ErrUnauthorized) {
+		t.Fatalf("a session after ResetPassword: %v", err)
+	}
+	if _, err := n.Login(ctx, "alice", pw); err != nil {
+		t.Fatalf("login with the reset password: %v", err)
+	}
+	if _, err := n.Authenticate(ctx, token); err != nil {
+		t.Fatalf("the API token after a reset: %v", err)
+	}
+	if _, err := c.ResetPassword(ctx, "nobody"); !errors.Is(err, node.ErrNotFound) {
+		t.Fatalf("resetting an unknown account: %v, want ErrNotFound", err)
+	}
 	if err := c.SetUserDisabled(ctx, "bob", true); err != nil {
 		t.Fatal(err)
 	}

@@ -177,6 +177,12 @@ var ops = map[string]opFunc{
 	opUserEnable: op(func(ctx context.Context, n *node.Node, a userArgs) (none, error) {
 		return none{}, n.SetDisabled(ctx, a.Handle, false)
 	}),
+	opUserPassword: op(func(ctx context.Context, n *node.Node, a passwordArgs) (none, error) {
+		return none{}, n.SetPassword(ctx, a.Handle, a.Password)
+	}),
+	opUserReset: op(func(ctx context.Context, n *node.Node, a userArgs) (string, error) {
+		return n.ResetPassword(ctx, a.Handle)
+	}),
 	opTokenCreate: op(func(ctx context.Context, n *node.Node, a tokenArgs) (string, error) {
 		return n.CreateToken(ctx, a.Handle, a.Name)
 	}),

@@ -345,6 +345,22 @@ func TestBrowser(t *testing.T) {
 	runScripts(t, nodeBin, chromium, cfg, "testdata/browser/app.test.mjs")
 }
 
+// TestBrowserSessions: in Settings, Alice sees her sessions, logs another
+// device out, and changes her password, which logs out her other sessions
+// (testdata/browser/sessions.test.mjs).
+func TestBrowserSessions(t *testing.T) {
+	chromium, nodeBin := browserEnv(t)
+	acme := startNode(t, "Acme")
+	alice := acme.person(t, "alice", "Alice Sato")
+	acme.room(t, alice, "General", "")
+	cfg := e2eConfig{
+		People:      map[string]*person{"alice": alice},
+		Screenshots: screenshotDir(t),
+		Trace:       os.Getenv("HORENSO_BROWSER_TRACE") != "",
+	}
+	runScripts(t, nodeBin, chromium, cfg, "testdata/browser/sessions.test.mjs")
+}
+
 // TestBrowserFirstScreen checks the first screen renders within a second
 // for someone in 100 rooms whose open room holds 10,000 messages.
 func TestBrowserFirstScreen(t *testing.T) {

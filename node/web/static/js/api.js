@@ -97,6 +97,13 @@ export async function logout() {
   }
 }
 
+/** sessions lists my web sessions: [{id, created, last_used, user_agent,
+ * address, current}], most recently used first. */
+export const sessions = () => get('/api/sessions').then((r) => r || []);
+export const endSession = (id) => request('DELETE', `/api/sessions/${encodeURIComponent(id)}`);
+/** changePassword changes my password; my other sessions end. */
+export const changePassword = (current, next) => post('/api/password', { current_password: current, new_password: next });
+
 export const me = () => get('/v2/me');
 export const health = () => get('/api/health');
 export const rooms = () => get('/v2/rooms').then((r) => r || []);

@@ -2,8 +2,8 @@
 // members and roles, room name and description, settings.
 
 import * as api from './api.js';
-import { h, avatar, fold } from './dom.js';
-import { t, lang, setLang, byName } from './i18n.js';
+import { h, avatar, fold, replace } from './dom.js';
+import { t, lang, setLang, byName, fmtFull } from './i18n.js';
 import { prefs, savePrefs } from './prefs.js';
 
 /**
@@ -197,7 +197,8 @@ export async function descDialog(rv) {
   }
 }
 
-/** settingsDialog: send key, mention notifications, language. */
+/** settingsDialog: send key, mention notifications, language, password,
+ * and the account's sessions with a button to end each other one. */
 export function settingsDialog(app) {
   const radio = (value, label) => h('label', { class: 'check' },
     h('input', { type: 'radio', name: 'sendkey', value, checked: prefs.sendKey === value,
@@ -221,12 +222,110 @@ export function settingsDialog(app) {
     setLang(langSel.value);
     if (lang !== before) location.reload();
   });
+  const sessions = sessionsSection();
   return modal({
     title: t('settings.title'), cls: 'dialog-settings',
     body: [
       h('fieldset', { class: 'field' }, h('legend', null, t('composer.send')), radio('enter', t('settings.enter')), radio('shift', t('settings.shiftenter'))),
       h('fieldset', { class: 'field' }, h('label', { class: 'check' }, notify, t('settings.notify')), note),
       field(t('settings.lang'), langSel),
+      passwordSection(sessions.load),
+      sessions.el,
     ],
   }).then(() => app);
+}
+
+// passwordSection changes the password: current and new; then calls
+// changed (the other sessions are gone). The settings dialog has no submit
+// of its own, so Enter in these fields is taken here rather than closing
+// the dialog.
+function passwordSection(changed) {
+  const current = h('input', { type: 'password', name: 'current_password', autocomplete: 'current-password' });
+  const next = h('input', { type: 'password', name: 'new_password', autocomplete: 'new-password', minlength: '8' });
+  const msg = h('p', { class: 'form-note', role: 'status', hidden: true });
+  const btn = h('button', { type: 'button', class: 'btn' }, t('settings.password.change'));
+  const change = async () => {
+    msg.hidden = true;
+    msg.classList.remove('form-error');
+    const fail = (text) => {
+      msg.textContent = text;
+      msg.classList.add('form-error');
+      msg.hidden = false;
+    };
+    if ([...next.value].length < 8) return fail(t('settings.password.short'));
+    btn.disabled = true;
+    try {
+      await api.changePassword(current.value, next.value);
+      current.value = next.value = '';
+      msg.textContent = t('settings.password.changed');
+      msg.hidden = false;
+      changed();
+    } catch (e) {
+      fail(e.status === 0 ? t('error.network') : e.message);
+    } finally {
+      btn.disabled = false;
+    }
+  };
+  btn.addEventListener('click', change);
+  for (const input of [current, next]) {
+    input.addEventListener('keydown', (e) => {
+      if (e.key === 'Enter' && !e.isComposing) {
+        e.preventDefault();
+        change();
+      }
+    });
+  }
+  return h('fieldset', { class: 'field password-change' }, h('legend', null, t('settings.password')),
+    h('div', { class: 'field-row' }, field(t('settings.password.current'), current), field(t('settings.password.new'), next)),
+    btn, msg);
+}
+
+// sessionsSection lists the account's web sessions, this browser's first,
+// with a button to log each other one out. Returns {el, load}.
+function sessionsSection() {
+  const list = h('ul', { class: 'session-list' });
+  const err = h('p', { class: 'form-error', role: 'alert', hidden: true });
+  const load = async () => {
+    try {
+      const ss = (await api.sessions()).sort((a, b) => b.current - a.current); // this browser first
+      err.hidden = true;
+      replace(list, ss.map((s) => {
+        const end = s.current ? h('span', { class: 'session-current' }, t('settings.sessions.current'))
+          : h('button', { type: 'button', class: 'btn btn-small btn-danger', on: { click: async () => {
+            end.disabled = true;
+            try {
+              await api.endSession(s.id);
+            } catch (e) {
+              if (e.status !== 404) {
+                err.textContent = e.message;
+                err.hidden = false;
+              }
+            }
+            load();
+          } } }, t('settings.sessions.revoke'));
+        return h('li', { class: 'session', dataset: { id: s.id, current: s.current ? '1' : '' } },
+          h('div', { class: 'session-what' },
+            h('div', { class: 'session-agent', title: s.user_agent || '' }, describeAgent(s.user_agent)),
+            h('div', { class: 'muted session-meta' }, t('settings.sessions.used', { time: fmtFull(s.last_used) }),
+              s.address ? ' · ' + t('settings.sessions.from', { addr: s.address }) : '')),
+          end);
+      }));
+    } catch (e) {
+      err.textContent = e.status === 0 ? t('error.network') : e.message;
+      err.hidden = false;
+    }
+  };
+  load();
+  return { el: h('fieldset', { class: 'field sessions' }, h('legend', null, t('settings.sessions')), list, err), load };
+}
+
+/** describeAgent names a browser and system from a User-Agent header. */
+function describeAgent(ua) {
+  if (!ua) return t('settings.sessions.unknown');
+  const browser = /Edg\//.test(ua) ? 'Edge' : /Firefox\//.test(ua) ? 'Firefox' : /Chrom(e|ium)\//.test(ua) ? 'Chrome'
+    : /Safari\//.test(ua) ? 'Safari' : '';
+  const os = /iPhone|iPad/.test(ua) ? 'iOS' : /Android/.test(ua) ? 'Android' : /Windows/.test(ua) ? 'Windows'
+    : /Mac OS X/.test(ua) ? 'macOS' : /Linux/.test(ua) ? 'Linux' : '';
+  if (browser && os) return t('settings.sessions.on', { browser, os });
+  return browser || (ua.length > 60 ? ua.slice(0, 60) + '…' : ua);
 }
