@@ -23,11 +23,14 @@ type hostile struct {
 }
 
 func (hostile) Shares(protocol.NodeID, protocol.RoomID) bool { return true }
+func (hostile) Scope(context.Context, protocol.NodeID, protocol.RoomID) (p2p.Scope, error) {
+	return p2p.Scope{All: true}, nil
+}
 func (hostile) Accept(_ context.Context, _ protocol.NodeID, _ protocol.RoomID, events []*protocol.Signed) []error {
 	return make([]error, len(events))
 }
 func (hostile) Heads(context.Context, protocol.RoomID) ([]protocol.EventID, error) { return nil, nil }
-func (h hostile) Missing(_ context.Context, _ protocol.RoomID, _ []protocol.EventID, emit func([]byte) error) error {
+func (h hostile) Missing(_ context.Context, _ protocol.RoomID, _, _ []protocol.EventID, emit func([]byte) error) error {
 	for _, w := range *h.serve {
 		if err := emit(w); err != nil {
 			return err
@@ -96,7 +99,7 @@ func TestHostilePartner(t *testing.T) {
 
 	// What the hostile node knows of the room: its newest event, to build on.
 	var last *protocol.Signed
-	a.FederationForTest().Missing(ctx, room.ID, nil, func(w []byte) error {
+	a.FederationForTest().Missing(ctx, room.ID, nil, nil, func(w []byte) error {
 		last, _ = protocol.Decode(w)
 		return nil
 	})
@@ -112,7 +115,7 @@ func TestHostilePartner(t *testing.T) {
 	forged := sign("mallory", room.ID, &protocol.MessagePost{Body: "forged"})
 	forged[len(forged)-1] ^= 1
 	var otherLast *protocol.Signed
-	a.FederationForTest().Missing(ctx, other.ID, nil, func(w []byte) error { otherLast, _ = protocol.Decode(w); return nil })
+	a.FederationForTest().Missing(ctx, other.ID, nil, nil, func(w []byte) error { otherLast, _ = protocol.Decode(w); return nil })
 	wrongRoom := func() []byte {
 		ev := protocol.Successor(other.ID, []protocol.Order{otherLast.Order()})
 		ev.Author, ev.Time = "mallory", time.Now().UnixMilli()
