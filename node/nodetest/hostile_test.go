@@ -178,3 +178,79 @@ func TestHostilePartner(t *testing.T) {
 		return err == nil && len(ms) == 2 && ms[1].Body == "still here", fmt.Sprintf("b sees %d messages (%v)", len(ms), err)
 	})
 }
+
+// TestRemovedNodeCannotInjectGossip: a partner node hosting mallory is
+// removed from a room, then publishes a post backdated onto the room's
+// events before the removal, which the room rules find valid, on the
+// room's new topic, whose name it computes, and on the old one. a's
+// validator rejects it for coming from a node not in the room, and
+// neither a nor b ever shows it.
+func TestRemovedNodeCannotInjectGossip(t *testing.T) {
+	c := NewCluster(t, 2, Options{})
+	a, b := c.Nodes[0], c.Nodes[1]
+	ctx := t.Context()
+	a.User("alice")
+	b.User("bob")
+	alice, bob := a.As("alice"), b.As("bob")
+
+	_, key, _ := ed25519.GenerateKey(rand.Reader)
+	evil := protocol.NodeIDFromKey(key.Public().(ed25519.PublicKey))
+	mallory := protocol.NewAccountID(evil, "mallory")
+	room := alice.CreateRoom("Deal", bob.ID(), mallory)
+	bob.AwaitRoom(room)
+	hosted, err := a.FederationForTest().Rooms(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rooms := map[protocol.RoomID][]protocol.NodeID{room: hosted[room]}
+	var serve [][]byte
+	h, err := p2p.New(p2p.Config{Identity: key, Handler: hostile{rooms: rooms, serve: &serve},
+		Listen: []string{"/ip4/127.0.0.1/tcp/0"}, Logger: slog.New(slog.NewTextHandler(testWriter{t, "evil"}, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hctx, stop := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- h.Run(hctx) }()
+	t.Cleanup(func() { stop(); <-done })
+	<-h.Ready()
+	if _, err := a.AddPartner(ctx, h.Addrs()[0]); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.AddPartner(ctx, a.Addr()); err != nil {
+		t.Fatal(err)
+	}
+
+	// The newest event before the removal, to backdate onto.
+	var last *protocol.Signed
+	a.FederationForTest().Missing(ctx, room, nil, nil, func(w []byte) error {
+		last, _ = protocol.Decode(w)
+		return nil
+	})
+	alice.RemoveMember(room, mallory)
+	ev := protocol.Successor(room, []protocol.Order{last.Order()})
+	ev.Author, ev.Time = "mallory", time.Now().UnixMilli()
+	backdated, err := protocol.Sign(key, ev, &protocol.MessagePost{Body: "backdated"})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	before := a.Status(t).Network.GossipNotMember
+	Await(t, 20*time.Second, func() (bool, string) {
+		for _, nodes := range [][]protocol.NodeID{{a.ID(), b.ID()}, hosted[room]} {
+			if err := h.Join(room, nodes); err != nil {
+				t.Fatal(err)
+			}
+			h.Publish(ctx, room, backdated.Wire())
+		}
+		got := a.Status(t).Network.GossipNotMember - before
+		return got > 0, "a rejected no gossip from the removed node"
+	})
+	// Honest traffic still flows; the backdated post is nowhere.
+	alice.Post(room, "after")
+	bob.AwaitMessages(room, "after")
+	alice.AwaitMessages(room, "after")
+	if holds(a, backdated.ID) || holds(b, backdated.ID) {
+		t.Error("a node stored the removed node's backdated post")
+	}
+}
