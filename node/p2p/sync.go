@@ -406,9 +406,9 @@ func (h *Host) serveRefused(ctx context.Context, st *syncStream, p peer.ID, w pr
 }
 
 // pullBackLater makes a pull of w.Room from p due if p named heads this
-// node lacks: p has events it does not (or p is in a room we left and
-// were added to again). It waits a moment, since while a room is busy
-// gossip mostly brings them first.
+// node lacks: p has events it does not (or p added back a member of this
+// node, which left or was removed). It waits a moment, since while a room
+// is busy gossip mostly brings them first.
 func (h *Host) pullBackLater(ctx context.Context, p peer.ID, w protocol.SyncWant) {
 	if len(w.Heads) > 0 && slices.Contains(h.handler.Held(ctx, w.Heads), false) {
 		h.orphans.pullLater(p, w.Room, w.Heads)
