@@ -273,11 +273,32 @@ func (n *Node) apply(tx *storage.Tx, e *protocol.Signed, snap *protocol.Snapshot
 		return err
 	}
 	r.Events++
-	if err := n.applyContent(tx, r, e, control.State); err != nil {
+	if a, ok := storage.Removed(e); ok {
+		if err := tx.PutRemoval(room, a.Node(), e.ID); err != nil {
+			return err
+		}
+	}
+	shown := true
+	if softFails(e, control.State) {
+		// Soft-fail: e is valid (authorized at its causal past), so it is
+		// stored like any event, every node holds the same events and
+		// sync converges; but its author is not in the room now, so it is
+		// hidden from clients, not counted and not relayed. This depends
+		// on arrival order: a node that applied e before the author's
+		// removal shows it (as Matrix's soft-fail does). Acknowledgements
+		// (issue 13, later part) will make it deterministic. A soft-failed
+		// event stays hidden if its author is added back later.
+		if err := tx.Hide(e.ID); err != nil {
+			return err
+		}
+		shown = false
+	} else if shown, err = n.applyContent(tx, r, e, control.State); err != nil {
 		return err
 	}
-	if err := n.record(tx, changeOf(e)); err != nil {
-		return err
+	if shown {
+		if err := n.record(tx, changeOf(e)); err != nil {
+			return err
+		}
 	}
 	if e.Origin == n.id {
 		// Queued before the membership change below, so that an event
@@ -344,54 +365,76 @@ func memberOf(c *protocol.Control, a protocol.AccountID) (protocol.Member, bool)
 	return m, ok
 }
 
-// applyContent updates messages, tasks and unread counts for e.
-func (n *Node) applyContent(tx *storage.Tx, r *storage.Room, e *protocol.Signed, c *protocol.Control) error {
+// softFails reports whether e is a content event (a message or task, or
+// a change to one) whose author is not a member in c, the room's current
+// control state.
+func softFails(e *protocol.Signed, c *protocol.Control) bool {
+	if e.Type.IsControl() {
+		return false
+	}
+	_, ok := c.Members[e.AuthorID()]
+	return !ok
+}
+
+// applyContent updates messages, tasks and unread counts for e. It
+// reports false for an edit, deletion or task update of a message or task
+// that is hidden (soft-failed), which changes nothing clients see.
+func (n *Node) applyContent(tx *storage.Tx, r *storage.Room, e *protocol.Signed, c *protocol.Control) (shown bool, err error) {
 	switch p := e.Content.(type) {
 	case *protocol.MessagePost:
 		alias, err := tx.Alias(storage.AliasMessage, e.ID[:])
 		if err != nil {
-			return err
+			return false, err
 		}
 		if err := tx.PutMessage(r.ID, &storage.Message{Message: *protocol.NewMessage(e), Alias: alias}); err != nil {
-			return err
+			return false, err
 		}
 		r.Messages++
 		r.LastPost = max(r.LastPost, e.Time)
-		return n.countUnread(tx, r.ID, e, p.Body, c)
+		return true, n.countUnread(tx, r.ID, e, p.Body, c)
 	case *protocol.MessageEdit:
 		return updateMessage(tx, p.Message, e)
 	case *protocol.MessageDelete:
 		return updateMessage(tx, p.Message, e)
 	case *protocol.TaskCreate:
 		if _, err := tx.Alias(storage.AliasTask, e.ID[:]); err != nil {
-			return err
+			return false, err
 		}
 		r.Tasks++
-		return tx.PutTask(nil, &storage.Task{Room: r.ID, Task: *protocol.NewTask(e)})
+		return true, tx.PutTask(nil, &storage.Task{Room: r.ID, Task: *protocol.NewTask(e)})
 	case *protocol.TaskUpdate:
 		old, err := tx.Task(p.Task)
+		if errors.Is(err, storage.ErrNotFound) {
+			return false, nil // a hidden task: the rules checked it was accepted
+		}
 		if err != nil {
-			return err
+			return false, err
 		}
 		t := *old
 		t.Assignees = slices.Clone(old.Assignees)
 		if !t.Apply(e) {
-			return nil
+			return true, nil
 		}
-		return tx.PutTask(old, &t)
+		return true, tx.PutTask(old, &t)
 	}
-	return nil
+	return true, nil
 }
 
-func updateMessage(tx *storage.Tx, id protocol.EventID, e *protocol.Signed) error {
+// updateMessage applies an edit or deletion e to message id. It reports
+// false if the message is hidden: the rules checked it was accepted, so
+// it is stored, and soft-failed.
+func updateMessage(tx *storage.Tx, id protocol.EventID, e *protocol.Signed) (shown bool, err error) {
 	room, m, err := tx.Message(id)
+	if errors.Is(err, storage.ErrNotFound) {
+		return false, nil
+	}
 	if err != nil {
-		return err
+		return false, err
 	}
 	if !m.Apply(e) {
-		return nil
+		return true, nil
 	}
-	return tx.PutMessage(room, m)
+	return true, tx.PutMessage(room, m)
 }
 
 // countUnread raises the unread (and mention) counts of the room's local

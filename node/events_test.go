@@ -43,7 +43,7 @@ func TestEventsCarryRoomVersion(t *testing.T) {
 	}{{old.RoomID(), 1}, {fresh.ID, protocol.Version}} {
 		must[*Message](t)(n.Post(ctx, "bob", c.room, "hello"))
 		var vs []uint16
-		n.FederationForTest().Missing(ctx, c.room, nil, func(w []byte) error {
+		n.FederationForTest().Missing(ctx, c.room, nil, nil, func(w []byte) error {
 			e, err := protocol.Decode(w)
 			if err != nil {
 				t.Fatal(err)

@@ -146,6 +146,12 @@ func (n *Node) membersChanged(ctx context.Context, room protocol.RoomID, members
 	old, known := members[room]
 	members[room] = nodes
 	if !nodes[n.id] {
+		if !known || old[n.id] {
+			// Its last member left or was removed: the node keeps the
+			// room's events up to here, shows it to no one (only members
+			// see a room) and partners send it nothing more.
+			n.log.Info("this node hosts no member of the room any more; left its topic", "room", room)
+		}
 		return
 	}
 	for peer := range nodes {

@@ -108,6 +108,32 @@ func (h handler) Shares(peer protocol.NodeID, room protocol.RoomID) bool {
 	return s[peer]
 }
 
+// Scope says how much of room node peer may receive by sync: all of it
+// while it hosts a member; once it hosts none, the events that removed
+// its accounts (the removal index, storage.Removals) and their ancestors;
+// nothing if it never hosted one. Each of those removals was authorized at
+// its causal past, where its target was a member, so the peer's node was
+// in the room for everything sent.
+func (h handler) Scope(ctx context.Context, peer protocol.NodeID, room protocol.RoomID) (p2p.Scope, error) {
+	s, err := h.n.memberNodes(room)
+	if err != nil {
+		return p2p.Scope{}, err
+	}
+	if s[peer] {
+		return p2p.Scope{All: true}, nil
+	}
+	var sc p2p.Scope
+	err = h.n.store.View(func(tx *storage.Tx) error {
+		var err error
+		sc.Until, err = tx.Removals(room, peer)
+		return err
+	})
+	if err != nil {
+		return p2p.Scope{}, fmt.Errorf("sync scope: %w", err)
+	}
+	return sc, nil
+}
+
 // Rooms returns the rooms in which this node hosts a member now, each with
 // the nodes that host its members.
 func (h handler) Rooms(ctx context.Context) (map[protocol.RoomID][]protocol.NodeID, error) {
@@ -195,7 +221,8 @@ func (h handler) Held(ctx context.Context, ids []protocol.EventID) []bool {
 
 // Accept checks and stores events of room that partner node from sent, in
 // the order given (parents first), and returns one error per event: nil
-// when it is stored or was already held, a *protocol.MissingError when
+// when it is stored or was already held, p2p.ErrSoftFailed when it is
+// stored (or was held) but soft-failed (see apply), a *protocol.MissingError when
 // parents are still unknown, and otherwise why it was refused (a room
 // rule, or the store failed). The host has decoded and verified the
 // events and checked their room. Valid events are stored even when others
@@ -240,13 +267,22 @@ func (n *Node) acceptDecoded(ctx context.Context, from protocol.NodeID, events [
 					continue
 				}
 				snap, err := n.check(tx, e)
-				if err != nil || snap == nil {
+				if err != nil {
 					errs[i] = err
 					continue
 				}
 				errs[i] = nil
-				if err := n.apply(tx, e, snap); err != nil {
+				if snap != nil {
+					if err := n.apply(tx, e, snap); err != nil {
+						return err
+					}
+				}
+				// Hidden now or when first applied: either way it is not
+				// relayed.
+				if hidden, err := tx.Hidden(e.ID); err != nil {
 					return err
+				} else if hidden {
+					errs[i] = fmt.Errorf("event %s: %w", e.ID, p2p.ErrSoftFailed)
 				}
 			}
 			return nil
@@ -259,7 +295,9 @@ func (n *Node) acceptDecoded(ctx context.Context, from protocol.NodeID, events [
 }
 
 // Missing calls emit with the wire form of every event of room that a node
-// whose heads are have (see Heads) lacks, parents before children. IDs in have that
+// whose heads are have (see Heads) lacks, parents before children: up to
+// this node's heads, or, if until is not nil, only until and their
+// ancestors (see Scope). IDs in have that
 // this node does not hold are ignored: their ancestors that it does hold
 // cannot be told apart from ones the other node lacks, so those are sent
 // and the receiver skips what it has.
@@ -270,13 +308,21 @@ func (n *Node) acceptDecoded(ctx context.Context, from protocol.NodeID, events [
 // walked, so it is sent exactly when no event of have descends from it.
 // The walk stops when nothing left to visit could be sent, so its cost is
 // the part of the room above where the two nodes last agreed.
-func (h handler) Missing(ctx context.Context, room protocol.RoomID, have []protocol.EventID, emit func(wire []byte) error) error {
+func (h handler) Missing(ctx context.Context, room protocol.RoomID, have, until []protocol.EventID, emit func(wire []byte) error) error {
 	var send []*protocol.Signed
 	err := h.n.store.View(func(tx *storage.Tx) error {
 		w := walk{seen: map[protocol.EventID]*walkNode{}}
-		heads, err := tx.Heads(room)
-		if err != nil {
-			return err
+		var tops []protocol.EventID
+		if until != nil {
+			tops = until
+		} else {
+			heads, err := tx.Heads(room)
+			if err != nil {
+				return err
+			}
+			for _, h := range heads {
+				tops = append(tops, h.ID)
+			}
 		}
 		for _, h := range have {
 			e, err := tx.Event(h)
@@ -287,13 +333,16 @@ func (h handler) Missing(ctx context.Context, room protocol.RoomID, have []proto
 				w.push(e, true)
 			}
 		}
-		for _, h := range heads {
-			e, err := tx.Event(h.ID)
+		for _, id := range tops {
+			e, err := tx.Event(id)
 			if err != nil {
 				return err
 			}
-			if e == nil {
-				return fmt.Errorf("head %s is missing from the store", h.ID)
+			if e == nil || e.RoomID() != room {
+				if until != nil {
+					continue
+				}
+				return fmt.Errorf("head %s is missing from the store", id)
 			}
 			w.push(e, false)
 		}

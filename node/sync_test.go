@@ -15,7 +15,7 @@ func transfer(t *testing.T, from, to *Node, room protocol.RoomID) int {
 	t.Helper()
 	have := must[[]protocol.EventID](t)(handler{to}.Heads(t.Context(), room))
 	var wires [][]byte
-	if err := (handler{from}).Missing(t.Context(), room, have, func(w []byte) error {
+	if err := (handler{from}).Missing(t.Context(), room, have, nil, func(w []byte) error {
 		wires = append(wires, w)
 		return nil
 	}); err != nil {
@@ -140,9 +140,9 @@ func TestAcceptRefusesBadEvents(t *testing.T) {
 	other := must[*Room](t)(a.CreateRoom(ctx, "alice", NewRoom{Name: "Other", Members: []MemberSpec{{Account: bob}}}))
 	must[*Message](t)(a.Post(ctx, "alice", room.ID, "hello"))
 	var wires [][]byte
-	handler{a}.Missing(ctx, room.ID, nil, func(w []byte) error { wires = append(wires, w); return nil })
+	handler{a}.Missing(ctx, room.ID, nil, nil, func(w []byte) error { wires = append(wires, w); return nil })
 	var otherWires [][]byte
-	handler{a}.Missing(ctx, other.ID, nil, func(w []byte) error { otherWires = append(otherWires, w); return nil })
+	handler{a}.Missing(ctx, other.ID, nil, nil, func(w []byte) error { otherWires = append(otherWires, w); return nil })
 
 	forged := slices.Clone(wires[1])
 	forged[len(forged)-1] ^= 1

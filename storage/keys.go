@@ -23,6 +23,7 @@ const (
 	pEventSnap byte = 0x11 // event ID → snapshot key (32 bytes): control state after the event
 	pSnapshot  byte = 0x12 // snapshot key → protocol.Snapshot
 	pRoomEvent byte = 0x13 // room ID, depth, event ID → empty: every accepted event of a room by depth
+	pHidden    byte = 0x14 // event ID → empty: accepted content events hidden from clients (soft-failed)
 
 	pRoom     byte = 0x20 // room ID → Room
 	pOldHead  byte = 0x21 // schema 1 only: room ID, event ID → uint64 BE depth (see pHeads)
@@ -30,6 +31,7 @@ const (
 	pMessage  byte = 0x23 // message event ID → room ID, depth: where the message sits in pTimeline
 	pMember   byte = 0x24 // account ID, 0x00, room ID → role string: the rooms an account is in
 	pHeads    byte = 0x25 // room ID → []protocol.Order: the room's current heads
+	pRemoval  byte = 0x26 // room ID, node ID, 0x00, event ID → empty: the room's member.remove and member.leave events revoking an account of that node
 
 	pTask       byte = 0x30 // task event ID → Task
 	pRoomTask   byte = 0x31 // room ID, status, task ID → empty: a room's tasks by status
@@ -68,6 +70,9 @@ func key(prefix byte, parts ...[]byte) []byte {
 	}
 	return k
 }
+
+// nodePart is a node ID as a key part: the ID and a 0x00 separator.
+func nodePart(n protocol.NodeID) []byte { return append([]byte(n), 0) }
 
 func u64(v uint64) []byte { return binary.BigEndian.AppendUint64(nil, v) }
 

@@ -12,7 +12,7 @@ import (
 // SchemaVersion is the version of the key layout this code reads and
 // writes. Open upgrades older stores by running migrations in order and
 // refuses stores written by a newer version.
-const SchemaVersion = 4
+const SchemaVersion = 5
 
 // migrations[i] upgrades a store from schema version i to i+1. Version 0
 // is an empty store, so migrations[0] sets up a new one.
@@ -29,6 +29,10 @@ var migrations = []func(txn *badger.Txn) error{
 	// Schema 4 room records hold the room's version (Room.Version), so
 	// that the node signs each event with it without reading the create.
 	3: roomVersions,
+	// Schema 5 adds the removal index (pRemoval), filled from each
+	// room's control history, and the hidden-event keys (pHidden),
+	// which start empty.
+	4: removalIndex,
 }
 
 // roomVersions sets each room record's version to its create's, which is
@@ -73,6 +77,58 @@ func roomVersions(txn *badger.Txn) error {
 		}
 		if err := txn.Set(u.k, v); err != nil {
 			return err
+		}
+	}
+	return nil
+}
+
+// removalIndex fills the removal index (pRemoval) of every room from the
+// control events in the history of its current snapshot, which holds every
+// control event the node accepted in the room. Rooms have few control
+// events, and the index one key per removal, so this fits one transaction.
+func removalIndex(txn *badger.Txn) error {
+	var rooms []*Room
+	it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{pRoom}})
+	for it.Rewind(); it.Valid(); it.Next() {
+		r := new(Room)
+		err := it.Item().Value(func(v []byte) error { return protocol.DecodeRecord(v, r) })
+		if err != nil {
+			it.Close()
+			return fmt.Errorf("read room %x: %w", it.Item().KeyCopy(nil), err)
+		}
+		rooms = append(rooms, r)
+	}
+	it.Close()
+	read := func(k []byte) ([]byte, error) {
+		item, err := txn.Get(k)
+		if err != nil {
+			return nil, err
+		}
+		return item.ValueCopy(nil)
+	}
+	for _, r := range rooms {
+		b, err := read(key(pSnapshot, r.Control[:]))
+		if err != nil {
+			return fmt.Errorf("room %s: read its snapshot: %w", r.ID, err)
+		}
+		var snap protocol.Snapshot
+		if err := protocol.DecodeRecord(b, &snap); err != nil {
+			return fmt.Errorf("room %s: decode its snapshot: %w", r.ID, err)
+		}
+		for _, id := range snap.History {
+			b, err := read(key(pEvent, id[:]))
+			if err != nil {
+				return fmt.Errorf("room %s: read event %s: %w", r.ID, id, err)
+			}
+			e, err := protocol.DecodeStored(b)
+			if err != nil {
+				return fmt.Errorf("room %s: decode event %s: %w", r.ID, id, err)
+			}
+			if a, ok := Removed(e); ok {
+				if err := txn.Set(key(pRemoval, r.ID[:], nodePart(a.Node()), id[:]), nil); err != nil {
+					return err
+				}
+			}
 		}
 	}
 	return nil

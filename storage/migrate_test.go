@@ -1,7 +1,9 @@
 package storage
 
 import (
+	"bytes"
 	"crypto/ed25519"
+	"crypto/rand"
 	"encoding/binary"
 	"slices"
 	"strings"
@@ -137,8 +139,19 @@ func TestMigrateRoomVersions(t *testing.T) {
 	err = db.Update(func(txn *badger.Txn) error {
 		for _, c := range creates {
 			id := c.RoomID()
+			// The control snapshot after the create, which later
+			// migrations read.
+			snap := protocol.After(nil, c)
+			sk := snap.Key()
+			sb, err := protocol.EncodeRecord(snap)
+			if err != nil {
+				return err
+			}
+			if err := txn.Set(key(pSnapshot, sk[:]), sb); err != nil {
+				return err
+			}
 			// Schema 3's room record: keys 1 to 9, no version.
-			old, err := protocol.EncodeRecord(map[int]any{1: id[:], 2: "group", 3: make([]byte, 32), 4: 1, 6: 1, 7: 0, 8: 0})
+			old, err := protocol.EncodeRecord(map[int]any{1: id[:], 2: "group", 3: sk[:], 4: 1, 6: 1, 7: 0, 8: 0})
 			if err != nil {
 				return err
 			}
@@ -189,4 +202,72 @@ func TestMigrateBadSchemaValue(t *testing.T) {
 	if msg := err.Error(); !strings.Contains(msg, "read schema version") || strings.Contains(msg, "%!") {
 		t.Errorf("Open: %q, want a read schema version error without a formatting fault", msg)
 	}
+}
+
+// TestMigrateRemovalIndex opens a schema 3 store holding a room in which a
+// member was removed, and finds the removal in the removal index.
+func TestMigrateRemovalIndex(t *testing.T) {
+	dir := t.TempDir()
+	db, err := badger.Open(badger.DefaultOptions(dir).WithLogger(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, key1, _ := ed25519.GenerateKey(rand.Reader)
+	_, key2, _ := ed25519.GenerateKey(rand.Reader)
+	other := protocol.NodeIDFromKey(key2.Public().(ed25519.PublicKey))
+	bob := protocol.NewAccountID(other, "bob")
+	create, err := protocol.Sign(key1, protocol.Event{Author: "alice", Time: 1}, &protocol.RoomCreate{Kind: protocol.KindGroup,
+		Nonce:   []byte{1},
+		Creator: protocol.MemberInfo{Account: protocol.NewAccountID(protocol.NodeIDFromKey(key1.Public().(ed25519.PublicKey)), "alice"), Role: protocol.RoleAdmin},
+		Members: []protocol.MemberInfo{{Account: bob, Role: protocol.RoleMember}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev := protocol.Successor(create.RoomID(), create.Version, []protocol.Order{create.Order()})
+	ev.Author, ev.Time = "alice", 2
+	remove, err := protocol.Sign(key1, ev, &protocol.MemberRemove{Account: bob})
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap := &protocol.Snapshot{History: []protocol.EventID{create.ID, remove.ID}, State: &protocol.Control{}}
+	slices.SortFunc(snap.History, func(a, b protocol.EventID) int { return bytes.Compare(a[:], b[:]) })
+	room := create.RoomID()
+	err = db.Update(func(txn *badger.Txn) error {
+		sk := snap.Key()
+		sv, err := protocol.EncodeRecord(snap)
+		if err != nil {
+			return err
+		}
+		rv, err := protocol.EncodeRecord(&Room{ID: room, Kind: protocol.KindGroup, Control: sk, Events: 2})
+		if err != nil {
+			return err
+		}
+		for k, v := range map[string][]byte{
+			string(key(pEvent, create.ID[:])): create.Wire(),
+			string(key(pEvent, remove.ID[:])): remove.Wire(),
+			string(key(pSnapshot, sk[:])):     sv,
+			string(key(pRoom, room[:])):       rv,
+			string(key(pSchema)):              binary.BigEndian.AppendUint32(nil, 3),
+		} {
+			if err := txn.Set([]byte(k), v); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	db.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := openTest(t, dir)
+	view(t, s, func(tx *Tx) error {
+		got, err := tx.Removals(room, other)
+		if err != nil || !slices.Equal(got, []protocol.EventID{remove.ID}) {
+			t.Errorf("removals of bob's node = %v, %v; want [%s]", got, err, remove.ID)
+		}
+		if got, err := tx.Removals(room, create.Origin); err != nil || len(got) != 0 {
+			t.Errorf("removals of alice's node = %v, %v; want none", got, err)
+		}
+		return nil
+	})
 }

@@ -75,7 +75,10 @@ func statusCommand(g *globals) *cobra.Command {
 				fmt.Fprintf(w, "gossip\t%d received, %d accepted, %d rejected, %d orphaned (%d adopted, %d left to sync), %d dropped\n",
 					nw.GossipReceived, nw.GossipAccepted, nw.GossipRejected, nw.GossipOrphaned, nw.GossipAdopted, nw.GossipIgnored,
 					nw.GossipDropped+nw.GossipSendDropped+st.OutboxDropped)
-				fmt.Fprintf(w, "sync\t%d rounds, %d events repaired, %d misbehaving streams\n", nw.SyncRounds, nw.SyncEvents, nw.SyncMisbehaved)
+				fmt.Fprintf(w, "gossip not shown\t%d soft-failed (author not a member: stored, hidden, not forwarded), %d from nodes not in the room (rejected)\n",
+					nw.GossipSoftFailed, nw.GossipNotMember)
+				fmt.Fprintf(w, "sync\t%d rounds, %d events repaired, %d misbehaving streams, %d rooms refused to this node, %d served to removed nodes up to their removal\n",
+					nw.SyncRounds, nw.SyncEvents, nw.SyncMisbehaved, nw.SyncRefused, nw.SyncServedRemoval)
 				fmt.Fprintf(w, "refused\t%d connections, %d subscriptions\n", nw.RefusedConns, nw.RefusedSubscriptions)
 				disk := fmt.Sprintf("%d MiB free", st.DiskFree>>20)
 				if st.DiskFull {

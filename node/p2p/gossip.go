@@ -233,6 +233,16 @@ func (h *Host) validator(id protocol.RoomID) pubsub.ValidatorEx {
 		rc.validated.Add(1)
 		h.stats.gossipReceived.Add(1)
 		log := h.log.With("room", id, "from", nodeID(from).Short())
+		// First, because it is cheap and whatever the message holds: a
+		// node that is not in the room now (a removed one, which can
+		// compute any topic's name) may not send into it. Its events,
+		// even valid backdated ones, reach us only by sync, from nodes
+		// in the room.
+		if !h.handler.Shares(nodeID(from), id) {
+			h.stats.gossipNotMember.Add(1)
+			log.Info("rejected gossip from a node not in the room")
+			return pubsub.ValidationReject
+		}
 
 		reject := func(why string, err error) pubsub.ValidationResult {
 			h.stats.gossipRejected.Add(1)
@@ -281,6 +291,13 @@ func (h *Host) validator(id protocol.RoomID) pubsub.ValidatorEx {
 			rc.accepted.Add(1)
 			h.adopt(ctx, e.ID)
 			return pubsub.ValidationAccept
+		case errors.Is(err, ErrSoftFailed):
+			// Stored, so its children are not orphans, but not
+			// forwarded: the node hides it.
+			h.stats.gossipSoftFailed.Add(1)
+			h.adopt(ctx, e.ID)
+			log.Debug("gossip event soft-failed: stored, hidden, not forwarded", "event", e.ID)
+			return pubsub.ValidationIgnore
 		case errors.As(err, &miss):
 			// Not forwarded: peers get it from their own mesh, or by
 			// sync.

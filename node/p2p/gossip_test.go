@@ -254,3 +254,27 @@ func TestRemovedNodeLosesTopic(t *testing.T) {
 		t.Errorf("topic moves: a %d, c %d; want 1 each", a.Stats().TopicMoves, c.Stats().TopicMoves)
 	}
 }
+
+// TestGossipFromNonMemberRejected: in a's view, b hosts no member of a
+// room (it was removed), but b computes the topic a is on and publishes a
+// valid event there. a's validator rejects it for coming from a node not
+// in the room, before its node sees it.
+func TestGossipFromNonMemberRejected(t *testing.T) {
+	create, fa, fb := sharedRoom(t, 8)
+	room := create.RoomID()
+	ida, idb := fa.self, fb.self
+	fa.view(room, ida)
+	a, b := startHost(t, "a", fa), startHost(t, "b", fb)
+	pair(t, a, b, "tcp")
+	// a is on the topic b computes; b sees a's subscription.
+	if err := a.Join(room, []protocol.NodeID{ida, idb}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "b to see a's subscription", func() bool { _, ok := b.sees(room, a.self); return ok })
+	calls := fa.acceptCalls()
+	publish(t, b, posts(t, b.key, "bob", room, []protocol.Order{create.Order()}, 1)...)
+	waitFor(t, "a to reject b's gossip", func() bool { return a.Stats().GossipNotMember > 0 })
+	if st := a.Stats(); st.GossipAccepted != 0 || fa.count(room) != 1 || fa.acceptCalls() != calls {
+		t.Errorf("a took in gossip from a node not in the room: %+v, holds %d events", st, fa.count(room))
+	}
+}

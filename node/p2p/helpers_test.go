@@ -26,15 +26,17 @@ type fakeNode struct {
 	mu      sync.Mutex
 	rooms   map[protocol.RoomID]*protocol.Replica
 	wires   map[protocol.EventID][]byte
-	members map[protocol.RoomID]map[protocol.NodeID]bool // this node's view
-	accepts int                                          // Accept calls
+	members map[protocol.RoomID]map[protocol.NodeID]bool               // this node's view
+	removed map[protocol.RoomID]map[protocol.NodeID][]protocol.EventID // Scope.Until of nodes no longer in a room
+	accepts int                                                        // Accept calls
 }
 
 var _ Handler = (*fakeNode)(nil)
 
 func newFakeNode(self protocol.NodeID) *fakeNode {
 	return &fakeNode{self: self, rooms: map[protocol.RoomID]*protocol.Replica{},
-		wires: map[protocol.EventID][]byte{}, members: map[protocol.RoomID]map[protocol.NodeID]bool{}}
+		wires: map[protocol.EventID][]byte{}, members: map[protocol.RoomID]map[protocol.NodeID]bool{},
+		removed: map[protocol.RoomID]map[protocol.NodeID][]protocol.EventID{}}
 }
 
 // view sets which nodes host members of room, in this node's view.
@@ -52,6 +54,27 @@ func (f *fakeNode) Shares(peer protocol.NodeID, room protocol.RoomID) bool {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.members[room][peer]
+}
+
+// removal records, in this node's view, that the events until removed
+// node's members from room: Scope answers Until for it while it is not in
+// the room.
+func (f *fakeNode) removal(room protocol.RoomID, node protocol.NodeID, until ...protocol.EventID) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.removed[room] == nil {
+		f.removed[room] = map[protocol.NodeID][]protocol.EventID{}
+	}
+	f.removed[room][node] = until
+}
+
+func (f *fakeNode) Scope(_ context.Context, peer protocol.NodeID, room protocol.RoomID) (Scope, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.members[room][peer] {
+		return Scope{All: true}, nil
+	}
+	return Scope{Until: f.removed[room][peer]}, nil
 }
 
 // nodes returns the nodes that host members of room, in this node's view:
@@ -148,25 +171,19 @@ func (f *fakeNode) Held(_ context.Context, ids []protocol.EventID) []bool {
 	return held
 }
 
-func (f *fakeNode) Missing(ctx context.Context, room protocol.RoomID, have []protocol.EventID, emit func([]byte) error) error {
+func (f *fakeNode) Missing(ctx context.Context, room protocol.RoomID, have, until []protocol.EventID, emit func([]byte) error) error {
 	f.mu.Lock()
 	var out [][]byte
 	if r := f.rooms[room]; r != nil {
-		// Everything not an ancestor of have, in order.
-		known := map[protocol.EventID]bool{}
-		queue := append([]protocol.EventID(nil), have...)
-		for len(queue) > 0 {
-			id := queue[0]
-			queue = queue[1:]
-			e, _ := r.Event(id)
-			if e == nil || known[id] {
-				continue
-			}
-			known[id] = true
-			queue = append(queue, e.Prev...)
+		// Everything not an ancestor of have, in order; with until, only
+		// until and its ancestors.
+		known := ancestors(r, have)
+		var allowed map[protocol.EventID]bool
+		if until != nil {
+			allowed = ancestors(r, until)
 		}
 		for _, e := range r.Events() {
-			if !known[e.ID] {
+			if !known[e.ID] && (allowed == nil || allowed[e.ID]) {
 				out = append(out, f.wires[e.ID])
 			}
 		}
@@ -178,6 +195,23 @@ func (f *fakeNode) Missing(ctx context.Context, room protocol.RoomID, have []pro
 		}
 	}
 	return ctx.Err()
+}
+
+// ancestors returns ids that r holds and all their ancestors.
+func ancestors(r *protocol.Replica, ids []protocol.EventID) map[protocol.EventID]bool {
+	known := map[protocol.EventID]bool{}
+	queue := append([]protocol.EventID(nil), ids...)
+	for len(queue) > 0 {
+		id := queue[0]
+		queue = queue[1:]
+		e, _ := r.Event(id)
+		if e == nil || known[id] {
+			continue
+		}
+		known[id] = true
+		queue = append(queue, e.Prev...)
+	}
+	return known
 }
 
 // acceptCalls returns how many times Accept was called.

@@ -32,19 +32,30 @@ import (
 // called concurrently, some from pubsub's event loop (see the package
 // comment for what they must not do).
 type Handler interface {
-	// Shares reports whether peer's node hosts a member of room, so it may
-	// receive room's events (subscribe to its topic, receive gossip, sync
-	// it). Cheap; called on every routing decision.
+	// Shares reports whether peer's node hosts a member of room now, so it
+	// may receive room's gossip (subscribe to its topic, be grafted, be sent
+	// or forwarded its messages) and send it: the validator rejects a
+	// message received from a peer whose node does not share the room.
+	// Cheap; called on every routing decision.
 	Shares(peer protocol.NodeID, room protocol.RoomID) bool
+	// Scope says how much of room peer's node may receive by sync: all of
+	// it if it hosts a member now (Shares); only the events that removed
+	// its accounts and their ancestors if it hosted members before and
+	// hosts none now, so that it learns its removal and nothing after; and
+	// nothing if it never hosted one. The host serves a sync request
+	// accordingly, and lists the room as refused unless Scope.All.
+	Scope(ctx context.Context, peer protocol.NodeID, room protocol.RoomID) (Scope, error)
 	// Accept validates and durably stores events of room received from
 	// peer (by gossip: one event; by sync: a batch in the order the sender
 	// sent, parents first). The host has decoded every event with
 	// protocol.Decode, which checked its shape and signature, and checked
 	// it belongs to room, so Accept need not do either again. It returns one
-	// error per event: nil for stored-or-already-had, a
-	// *protocol.MissingError (errors.As) when the event's parents are
-	// unknown (not the peer's fault: the host syncs that room with that
-	// peer), any other error = the event is invalid (the host rejects it,
+	// error per event: nil for stored-or-already-had, an error wrapping
+	// ErrSoftFailed for an event stored (or already held) that the node
+	// hides and must not be relayed, a *protocol.MissingError (errors.As)
+	// when the event's parents are unknown (not the peer's fault: the host
+	// syncs that room with that peer), any other error = the event is
+	// invalid (the host rejects it,
 	// counts it, and for gossip tells pubsub ValidationReject; for sync,
 	// resets the stream). Accept is also called for a room the node holds
 	// nothing of, when a partner named that room in a sync request: the
@@ -60,11 +71,13 @@ type Handler interface {
 	Heads(ctx context.Context, room protocol.RoomID) ([]protocol.EventID, error)
 	// Missing calls emit with the wire bytes of every event of room that a
 	// node whose heads are have lacks, parents before children (ascending
-	// depth). Unknown IDs in have are ignored. If emit returns an error,
-	// Missing stops and returns it. emit copies wire: Missing may reuse
-	// the buffer once emit returns. emit writes to the network, so it may
-	// block for up to SyncTimeout.
-	Missing(ctx context.Context, room protocol.RoomID, have []protocol.EventID, emit func(wire []byte) error) error
+	// depth), up to the node's heads, or, if until is not nil, only among
+	// the events of until and their ancestors (Scope.Until). Unknown IDs in
+	// have and until are ignored. If emit returns an error, Missing stops
+	// and returns it. emit copies wire: Missing may reuse the buffer once
+	// emit returns. emit writes to the network, so it may block for up to
+	// SyncTimeout.
+	Missing(ctx context.Context, room protocol.RoomID, have, until []protocol.EventID, emit func(wire []byte) error) error
 	// Rooms returns the rooms this node hosts members of, each with the
 	// nodes that host its members now, this node included: the host
 	// subscribes to their topics at start (the nodes name the topic; see
@@ -75,6 +88,17 @@ type Handler interface {
 	// signatures, and a sync request whose heads are not all held means
 	// the requester has events this node lacks: it pulls them back.
 	Held(ctx context.Context, ids []protocol.EventID) []bool
+}
+
+// Scope is how much of a room a peer's node may receive by sync; see
+// Handler.Scope. The zero Scope is nothing.
+type Scope struct {
+	// All: the peer's node hosts a member of the room now.
+	All bool
+	// Until, unless All, lists the events that removed the members the
+	// peer's node had in the room: it may receive them and their
+	// ancestors. Empty: it never hosted a member, and receives nothing.
+	Until []protocol.EventID
 }
 
 // Config configures a Host. Identity and Handler are required; every other
@@ -176,6 +200,12 @@ var (
 	// ErrMisbehaved: the peer sent a bad frame or event on a sync stream,
 	// which was reset.
 	ErrMisbehaved = errors.New("peer misbehaved")
+	// ErrSoftFailed, from Handler.Accept, marks a valid event the node
+	// stored (or held already) but hides from its users and does not
+	// pass on: its author was not a member of the room when the node
+	// applied it. The host counts it as stored, but tells pubsub to
+	// ignore it, so that gossip does not forward it.
+	ErrSoftFailed = errors.New("event stored but soft-failed")
 )
 
 // Host is a node's libp2p host. Make one with New, start it with Run.

@@ -194,7 +194,7 @@ func (h *Host) adopt(ctx context.Context, parent protocol.EventID) {
 			err := h.accept1(ctx, o.from, o.e.RoomID(), o.e)
 			var miss *protocol.MissingError
 			switch {
-			case err == nil:
+			case err == nil || errors.Is(err, ErrSoftFailed):
 				h.stats.gossipAdopted.Add(1)
 				h.stats.room(o.e.RoomID()).accepted.Add(1)
 				work = append(work, o.e.ID)

@@ -424,8 +424,17 @@ func sleep(ctx context.Context, wake <-chan struct{}, d time.Duration) bool {
 	return true
 }
 
-// syncWith runs one sync round with p: every room both nodes host members
-// of if full, and rooms.
+// syncWith runs one sync round with p: if full, every room this node
+// hosts members of that p's node hosts members of too, or did before its
+// members were removed (Handler.Scope); and rooms.
+//
+// Asking a removed node is how two nodes that each saw the other's
+// members removed (a partition in which admins on both sides acted)
+// converge: neither would otherwise ask the other, and the answer, up to
+// our own removal in the peer's view, makes us apply the peer's
+// conflicting changes. It costs one room in each full round per room a
+// partner was removed from; a node that knows of its removal answers
+// with nothing.
 func (h *Host) syncWith(ctx context.Context, p peer.ID, full bool, rooms []protocol.RoomID) error {
 	want := map[protocol.RoomID]struct{}{}
 	for _, r := range rooms {
@@ -438,6 +447,14 @@ func (h *Host) syncWith(ctx context.Context, p peer.ID, full bool, rooms []proto
 		}
 		for r, nodes := range all {
 			if slices.Contains(nodes, nodeID(p)) {
+				want[r] = struct{}{}
+				continue
+			}
+			scope, err := h.handler.Scope(ctx, nodeID(p), r)
+			if err != nil {
+				return fmt.Errorf("sync scope of room %s: %w", r, err)
+			}
+			if len(scope.Until) > 0 {
 				want[r] = struct{}{}
 			}
 		}

@@ -12,6 +12,8 @@ import (
 type Stats struct {
 	GossipReceived    uint64 `json:"gossip_received"`     // messages that reached a validator
 	GossipAccepted    uint64 `json:"gossip_accepted"`     // … that the Handler stored or already had
+	GossipSoftFailed  uint64 `json:"gossip_soft_failed"`  // … that the Handler stored but hides (ErrSoftFailed): not forwarded
+	GossipNotMember   uint64 `json:"gossip_not_member"`   // messages rejected because the peer that sent them does not host a member of the room now
 	GossipRejected    uint64 `json:"gossip_rejected"`     // invalid: too large, undecodable, wrong room, refused by the Handler or by pubsub's checks
 	GossipOrphaned    uint64 `json:"gossip_orphaned"`     // … whose parents were unknown: kept a moment (Config.OrphanWait) for them to arrive
 	GossipAdopted     uint64 `json:"gossip_adopted"`      // orphans accepted once their parents arrived
@@ -20,14 +22,15 @@ type Stats struct {
 	GossipDropped     uint64 `json:"gossip_dropped"`      // messages pubsub dropped unvalidated: validation queue full or throttled
 	GossipSendDropped uint64 `json:"gossip_send_dropped"` // RPCs pubsub dropped because a peer's outbound queue was full
 
-	SyncRounds     uint64 `json:"sync_rounds"`     // sync exchanges this host started as requester, one stream each
-	SyncRequests   uint64 `json:"sync_requests"`   // request frames it sent: one round trip each
-	SyncFrames     uint64 `json:"sync_frames"`     // events frames it received
-	SyncEvents     uint64 `json:"sync_events"`     // events received by sync that the Handler stored or already had
-	SyncParked     uint64 `json:"sync_parked"`     // events received by sync whose dependencies were unknown
-	SyncRefused    uint64 `json:"sync_refused"`    // rooms responders refused to serve this host
-	SyncServed     uint64 `json:"sync_served"`     // requests this host answered
-	SyncMisbehaved uint64 `json:"sync_misbehaved"` // sync streams reset because the peer sent a bad frame or event
+	SyncRounds        uint64 `json:"sync_rounds"`         // sync exchanges this host started as requester, one stream each
+	SyncRequests      uint64 `json:"sync_requests"`       // request frames it sent: one round trip each
+	SyncFrames        uint64 `json:"sync_frames"`         // events frames it received
+	SyncEvents        uint64 `json:"sync_events"`         // events received by sync that the Handler stored or already had
+	SyncParked        uint64 `json:"sync_parked"`         // events received by sync whose dependencies were unknown
+	SyncRefused       uint64 `json:"sync_refused"`        // rooms responders refused to serve this host
+	SyncServed        uint64 `json:"sync_served"`         // requests this host answered
+	SyncServedRemoval uint64 `json:"sync_served_removal"` // rooms it served to a node no longer in them, up to that node's removal
+	SyncMisbehaved    uint64 `json:"sync_misbehaved"`     // sync streams reset because the peer sent a bad frame or event
 
 	RefusedConns         uint64 `json:"refused_conns"`         // connections and dials refused: not a partner
 	RefusedSubscriptions uint64 `json:"refused_subscriptions"` // peers' subscriptions dropped: their node does not share the room
@@ -47,12 +50,12 @@ type RoomStats struct {
 }
 
 type stats struct {
-	gossipReceived, gossipAccepted, gossipRejected, gossipIgnored atomic.Uint64
-	gossipOrphaned, gossipAdopted                                 atomic.Uint64
-	gossipDuplicates, gossipDropped, gossipSendDropped            atomic.Uint64
-	syncRounds, syncRequests, syncFrames, syncEvents, syncParked  atomic.Uint64
-	syncRefused, syncServed, syncMisbehaved                       atomic.Uint64
-	refusedConns, refusedSubs, reannounced, topicMoves            atomic.Uint64
+	gossipReceived, gossipAccepted, gossipRejected, gossipIgnored    atomic.Uint64
+	gossipOrphaned, gossipAdopted, gossipSoftFailed, gossipNotMember atomic.Uint64
+	gossipDuplicates, gossipDropped, gossipSendDropped               atomic.Uint64
+	syncRounds, syncRequests, syncFrames, syncEvents, syncParked     atomic.Uint64
+	syncRefused, syncServed, syncMisbehaved, syncServedRemoval       atomic.Uint64
+	refusedConns, refusedSubs, reannounced, topicMoves               atomic.Uint64
 
 	// mu guards rooms; the counters in it are atomic.
 	mu    sync.RWMutex
@@ -92,6 +95,8 @@ func (h *Host) Stats() Stats {
 		GossipOrphaned: s.gossipOrphaned.Load(), GossipAdopted: s.gossipAdopted.Load(),
 		GossipDuplicates: s.gossipDuplicates.Load(), GossipDropped: s.gossipDropped.Load(),
 		GossipSendDropped: s.gossipSendDropped.Load(),
+		GossipSoftFailed:  s.gossipSoftFailed.Load(), GossipNotMember: s.gossipNotMember.Load(),
+		SyncServedRemoval: s.syncServedRemoval.Load(),
 		SyncRounds:        s.syncRounds.Load(), SyncRequests: s.syncRequests.Load(), SyncFrames: s.syncFrames.Load(),
 		SyncEvents: s.syncEvents.Load(), SyncParked: s.syncParked.Load(), SyncRefused: s.syncRefused.Load(),
 		SyncServed: s.syncServed.Load(), SyncMisbehaved: s.syncMisbehaved.Load(),

@@ -21,8 +21,9 @@ import (
 // Catch-up sync, both sides. The requester opens a stream, writes a
 // request naming up to MaxSyncRooms rooms with its heads in each, and
 // reads the answer: events frames, then a done frame; it repeats for
-// further rooms, then closes the stream. The responder serves only rooms
-// the requester's node shares (Handler.Shares), streaming what
+// further rooms, then closes the stream. The responder serves each room as
+// far as Handler.Scope allows for the requester's node (all of it, only up
+// to the removal of its members, or nothing), streaming what
 // Handler.Missing emits in frames of up to batchBytes of events. Every
 // read and write waits SyncTimeout at most. A peer that sends a frame that
 // does not decode, a frame of the wrong type, events of a room not
@@ -267,7 +268,7 @@ func (h *Host) storeSynced(ctx context.Context, p peer.ID, f *checkedFrame) erro
 	for i, err := range errs {
 		var miss *protocol.MissingError
 		switch {
-		case err == nil:
+		case err == nil || errors.Is(err, ErrSoftFailed):
 			h.stats.syncEvents.Add(1)
 			h.adopt(ctx, f.events[i].ID)
 		case errors.As(err, &miss):
@@ -336,16 +337,20 @@ func (h *Host) serveSync(ctx context.Context, s network.Stream) {
 func (h *Host) serve(ctx context.Context, st *syncStream, p peer.ID, req *protocol.SyncRequest) error {
 	var done protocol.SyncDone
 	for _, w := range req.Rooms {
-		if !h.handler.Shares(nodeID(p), w.Room) {
+		scope, err := h.handler.Scope(ctx, nodeID(p), w.Room)
+		if err != nil {
+			h.log.Warn("sync scope", "room", w.Room, "err", err)
 			done.Refused = append(done.Refused, w.Room)
-			// A partner naming a room this node holds nothing of believes
-			// one of its accounts is a member: pull the room back.
-			if heads, err := h.handler.Heads(ctx, w.Room); err == nil && len(heads) == 0 && h.schedulePullBack(p, w.Room) {
-				h.log.Info("partner names a room this node does not hold; pulling it", "peer", nodeID(p).Short(), "room", w.Room)
+			continue
+		}
+		if !scope.All {
+			done.Refused = append(done.Refused, w.Room)
+			if err := h.serveRefused(ctx, st, p, w, scope); err != nil {
+				return err
 			}
 			continue
 		}
-		if err := h.sendMissing(ctx, st, w); err != nil {
+		if err := h.sendMissing(ctx, st, w, nil); err != nil {
 			if errors.Is(err, errStream) {
 				return err
 			}
@@ -359,12 +364,7 @@ func (h *Host) serve(ctx context.Context, st *syncStream, p peer.ID, req *protoc
 		if w.Unseen {
 			h.reannounce(w.Room)
 		}
-		if len(w.Heads) > 0 && slices.Contains(h.handler.Held(ctx, w.Heads), false) {
-			// The requester has events we lack (or a room we left and
-			// were added to again): pull them back, unless gossip brings
-			// them first, as it mostly does while the room is busy.
-			h.orphans.pullLater(p, w.Room, w.Heads)
-		}
+		h.pullBackLater(ctx, p, w)
 	}
 	if err := st.write(&done); err != nil {
 		return fmt.Errorf("%w: %w", errStream, err)
@@ -372,12 +372,56 @@ func (h *Host) serve(ctx context.Context, st *syncStream, p peer.ID, req *protoc
 	return nil
 }
 
+// serveRefused answers for a room the requester's node does not host a
+// member of now. If it did before, it is sent the room up to the events
+// that removed its members: without them, a node that missed its removal
+// (it was down, partitioned, or restored from an old backup) would
+// believe itself in the room forever. Whatever the requester holds that
+// this node lacks is pulled back: the room rules judge those events, so
+// taking them is safe, and two nodes that each think the other was
+// removed converge only if each takes the other's events. A partner
+// naming a room this node holds nothing of believes one of its accounts
+// is a member: the room is pulled back. It returns an error only if the
+// stream is broken.
+func (h *Host) serveRefused(ctx context.Context, st *syncStream, p peer.ID, w protocol.SyncWant, scope Scope) error {
+	if len(scope.Until) > 0 {
+		if err := h.sendMissing(ctx, st, w, scope.Until); err != nil {
+			if errors.Is(err, errStream) {
+				return err
+			}
+			h.log.Warn("list missing events up to a removal", "room", w.Room, "err", err)
+		} else {
+			h.stats.syncServedRemoval.Add(1)
+		}
+	}
+	heads, err := h.handler.Heads(ctx, w.Room)
+	if err == nil && len(heads) == 0 {
+		if h.schedulePullBack(p, w.Room) {
+			h.log.Info("partner names a room this node does not hold; pulling it", "peer", nodeID(p).Short(), "room", w.Room)
+		}
+		return nil
+	}
+	h.pullBackLater(ctx, p, w)
+	return nil
+}
+
+// pullBackLater makes a pull of w.Room from p due if p named heads this
+// node lacks: p has events it does not (or p added back a member of this
+// node, which left or was removed). It waits a moment, since while a room
+// is busy gossip mostly brings them first.
+func (h *Host) pullBackLater(ctx context.Context, p peer.ID, w protocol.SyncWant) {
+	if len(w.Heads) > 0 && slices.Contains(h.handler.Held(ctx, w.Heads), false) {
+		h.orphans.pullLater(p, w.Room, w.Heads)
+	}
+}
+
 // errStream marks a broken stream in serve's errors.
 var errStream = errors.New("sync stream broken")
 
-// sendMissing streams the events of w.Room the requester lacks, in
-// frames of up to batchBytes of events.
-func (h *Host) sendMissing(ctx context.Context, st *syncStream, w protocol.SyncWant) error {
+// sendMissing streams the events of w.Room the requester lacks, up to
+// the room's heads or, if until is not nil, up to until (see
+// Handler.Missing), in frames of up to batchBytes of events.
+func (h *Host) sendMissing(ctx context.Context, st *syncStream, w protocol.SyncWant, until []protocol.EventID) error {
 	batch := &protocol.SyncEvents{Room: w.Room}
 	size := 0
 	var werr error
@@ -392,7 +436,7 @@ func (h *Host) sendMissing(ctx context.Context, st *syncStream, w protocol.SyncW
 		batch.Events, size = batch.Events[:0], 0
 		return nil
 	}
-	err := h.handler.Missing(ctx, w.Room, w.Heads, func(wire []byte) error {
+	err := h.handler.Missing(ctx, w.Room, w.Heads, until, func(wire []byte) error {
 		if len(wire) == 0 || len(wire) > protocol.MaxEventSize {
 			h.log.Warn("not sending a stored event of bad size", "room", w.Room, "bytes", len(wire))
 			return nil

@@ -279,3 +279,62 @@ func TestSecurityTransports(t *testing.T) {
 		})
 	}
 }
+
+// TestServeUntilRemoval: in a's view, bob on b was removed from a room
+// (a's removal event r) and alice posted since; b missed it all, and bob
+// posted meanwhile. When b syncs the room, a refuses it, but sends it the
+// room up to r, and nothing after, and pulls back bob's post. c, which
+// never had a member in the room, gets nothing.
+func TestServeUntilRemoval(t *testing.T) {
+	ka, kb, kc := keyOf("a"), keyOf("b"), keyOf("c")
+	ida, idb, idc := idOf(ka), idOf(kb), idOf(kc)
+	create := newRoom(t, ka, 9, idb)
+	room := create.RoomID()
+	fa, fb, fc := newFakeNode(ida), newFakeNode(idb), newFakeNode(idc)
+	before := posts(t, ka, "alice", room, []protocol.Order{create.Order()}, 3)
+	ev := protocol.Successor(room, before[2].Version, []protocol.Order{before[2].Order()})
+	ev.Author, ev.Time = "alice", 10
+	removal, err := protocol.Sign(ka, ev, &protocol.MemberRemove{Account: protocol.NewAccountID(idb, "bob")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	after := posts(t, ka, "alice", room, []protocol.Order{removal.Order()}, 2)
+	fa.add(t, create)
+	fa.add(t, before...)
+	fa.add(t, removal)
+	fa.add(t, after...)
+	fa.view(room, ida)
+	fa.removal(room, idb, removal.ID)
+	bobs := posts(t, kb, "bob", room, []protocol.Order{create.Order()}, 1)[0]
+	fb.add(t, create, bobs)
+	fb.view(room, ida, idb)
+	fc.add(t, create)
+	fc.view(room, ida, idb, idc)
+
+	a, b, c := startHost(t, "a", fa), startHost(t, "b", fb), startHost(t, "c", fc)
+	pair(t, a, b, "tcp")
+	pair(t, a, c, "tcp")
+	if err := b.SyncRoom(t.Context(), a.ID(), room); !errors.Is(err, ErrRefused) {
+		t.Errorf("b's sync of the room with a: %v, want ErrRefused", err)
+	}
+	waitFor(t, "b to hold the room up to its removal", func() bool { return fb.Held(t.Context(), []protocol.EventID{removal.ID})[0] })
+	if got := fb.count(room); got != 6 {
+		t.Errorf("b holds %d events, want 6: the create, bob's post, alice's 3 posts and the removal", got)
+	}
+	for _, e := range after {
+		if fb.Held(t.Context(), []protocol.EventID{e.ID})[0] {
+			t.Errorf("b holds %s, posted after its removal", e.ID)
+		}
+	}
+	waitFor(t, "a to pull back bob's post", func() bool { return fa.Held(t.Context(), []protocol.EventID{bobs.ID})[0] })
+	if st := a.Stats(); st.SyncServedRemoval == 0 {
+		t.Errorf("a's stats count no room served up to a removal: %+v", st)
+	}
+
+	if err := c.SyncRoom(t.Context(), a.ID(), room); !errors.Is(err, ErrRefused) {
+		t.Errorf("c's sync of the room with a: %v, want ErrRefused", err)
+	}
+	if got := fc.count(room); got != 1 {
+		t.Errorf("c, never in the room, holds %d events of it, want only the create it had", got)
+	}
+}

@@ -1,0 +1,173 @@
+package nodetest
+
+import (
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/horenso/horenso/node"
+	"github.com/horenso/horenso/protocol"
+)
+
+// roomMembers returns the members of room with their roles as nd holds it,
+// whoever may see it there (an admin's view), or why it cannot.
+func roomMembers(nd *Node, room protocol.RoomID) (string, error) {
+	rs, err := nd.AllRooms(nd.c.t.Context())
+	if err != nil {
+		return "", err
+	}
+	for _, r := range rs {
+		if r.ID == room {
+			var ms []string
+			for _, m := range r.Members {
+				ms = append(ms, fmt.Sprintf("%s:%s", m.Account, m.Role))
+			}
+			slices.Sort(ms)
+			return fmt.Sprint(ms), nil
+		}
+	}
+	return "", fmt.Errorf("node %s does not hold room %s", nd.Name, room)
+}
+
+// holds reports whether nd holds every event of ids.
+func holds(nd *Node, ids ...protocol.EventID) bool {
+	for _, ok := range nd.FederationForTest().Held(nd.c.t.Context(), ids) {
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// listed reports whether as's room list on nd has room.
+func listed(t *testing.T, nd *Node, as protocol.Handle, room protocol.RoomID) bool {
+	t.Helper()
+	rs, err := nd.Rooms(t.Context(), as)
+	if err != nil {
+		t.Fatalf("node %s: rooms of %s: %v", nd.Name, as, err)
+	}
+	return slices.ContainsFunc(rs, func(r *node.Room) bool { return r.ID == room })
+}
+
+// TestPartitionConverges: a and b each host one admin of a room. During a
+// partition the two admins remove each other and both keep posting. Each
+// node then sees the other's admin removed, and before issue 13 each
+// refused the other's sync forever. After relinking, each serves the other
+// up to the removal and pulls back what the other has: the two removals
+// are concurrent revocations of each other, so both are void, and both
+// nodes end with the same members and messages.
+func TestPartitionConverges(t *testing.T) {
+	c := NewCluster(t, 2, Options{})
+	a, b := c.Nodes[0], c.Nodes[1]
+	a.User("alice")
+	b.User("bob")
+	alice, bob := a.As("alice"), b.As("bob")
+	room := alice.CreateRoom("Deal")
+	alice.AddMember(room, bob.ID(), protocol.RoleAdmin)
+	bob.AwaitMembers(room, alice.ID(), bob.ID())
+	alice.AwaitMembers(room, alice.ID(), bob.ID())
+	alice.Post(room, "before")
+	bob.AwaitMessages(room, "before")
+
+	c.Unlink(a, b)
+	alice.RemoveMember(room, bob.ID())
+	bob.RemoveMember(room, alice.ID())
+	alice.Post(room, "alice alone")
+	bob.Post(room, "bob alone")
+	c.Link(a, b)
+
+	alice.AwaitMembers(room, alice.ID(), bob.ID())
+	bob.AwaitMembers(room, alice.ID(), bob.ID())
+	awaitSame(t, 30*time.Second, room, alice, bob)
+	// Both partition posts are shown, on both nodes, in the same order.
+	if ms, err := b.Messages(t.Context(), "bob", room, node.Page{}); err != nil || len(ms) != 3 {
+		t.Fatalf("bob sees %d messages (%v), want 3", len(ms), err)
+	}
+	alice.Post(room, "after")
+	Await(t, 30*time.Second, func() (bool, string) {
+		ms, err := b.Messages(t.Context(), "bob", room, node.Page{})
+		return err == nil && len(ms) == 4 && ms[3].Body == "after", fmt.Sprintf("bob sees %d messages (%v)", len(ms), err)
+	})
+	awaitSame(t, 30*time.Second, room, alice, bob)
+}
+
+// TestPartitionRemovalWins: during a partition alice (on a) removes bob,
+// b's only member, while bob demotes carol (on a) and posts. After
+// relinking, a serves b the room up to bob's removal, and pulls back bob's
+// events: his demotion of carol is void (revocation wins) and his post is
+// stored but hidden (soft-failed). Both nodes end with the same members;
+// b hosts no member and shows the room to no one.
+func TestPartitionRemovalWins(t *testing.T) {
+	c := NewCluster(t, 2, Options{})
+	a, b := c.Nodes[0], c.Nodes[1]
+	a.User("alice")
+	a.User("carol")
+	b.User("bob")
+	alice, carol, bob := a.As("alice"), a.As("carol"), b.As("bob")
+	room := alice.CreateRoom("Deal", carol.ID())
+	alice.AddMember(room, bob.ID(), protocol.RoleAdmin)
+	bob.AwaitMembers(room, alice.ID(), carol.ID(), bob.ID())
+	alice.AwaitMembers(room, alice.ID(), carol.ID(), bob.ID())
+
+	c.Unlink(a, b)
+	alice.RemoveMember(room, bob.ID())
+	alice.Post(room, "bob is gone")
+	bob.SetRole(room, carol.ID(), protocol.RoleReadonly)
+	hidden := bob.Post(room, "carol is readonly now")
+	c.Link(a, b)
+
+	want := fmt.Sprint([]string{string(alice.ID()) + ":admin", string(carol.ID()) + ":member"})
+	for _, nd := range []*Node{a, b} {
+		Await(t, 30*time.Second, func() (bool, string) {
+			got, err := roomMembers(nd, room)
+			return err == nil && got == want, fmt.Sprintf("%s holds members %s (%v), want %s", nd.Name, got, err, want)
+		})
+	}
+	Await(t, 30*time.Second, func() (bool, string) {
+		return holds(a, hidden), "a has not pulled back bob's post"
+	})
+	carol.AwaitMessages(room, "bob is gone")
+	if ms := alice.AwaitMessages(room, "bob is gone"); len(ms) != 1 {
+		t.Fatalf("alice sees %d messages", len(ms))
+	}
+	if listed(t, b, "bob", room) {
+		t.Error("bob's room list still has the room")
+	}
+	if _, err := b.Messages(t.Context(), "bob", room, node.Page{}); err == nil {
+		t.Error("b still shows bob the room's messages")
+	}
+}
+
+// TestRemovedWhileDown: a, b and c share a room; b is down while alice
+// removes bob, b's only member, and posts. When b starts again it learns
+// of its removal from a or c, which serve it the room up to the removal
+// (before issue 13 they refused it, and bob stayed a member forever), and
+// shows bob the room no more.
+func TestRemovedWhileDown(t *testing.T) {
+	c := NewCluster(t, 3, Options{})
+	a, b, cc := c.Nodes[0], c.Nodes[1], c.Nodes[2]
+	a.User("alice")
+	b.User("bob")
+	cc.User("carol")
+	alice, bob, carol := a.As("alice"), b.As("bob"), cc.As("carol")
+	room := alice.CreateRoom("Deal", bob.ID(), carol.ID())
+	for _, x := range []*Actor{alice, bob, carol} {
+		x.AwaitMembers(room, alice.ID(), bob.ID(), carol.ID())
+	}
+
+	b.Stop()
+	alice.RemoveMember(room, bob.ID())
+	after := alice.Post(room, "after bob left")
+	carol.AwaitMessages(room, "after bob left")
+	b.Start()
+	Await(t, 30*time.Second, func() (bool, string) {
+		return !listed(t, b, "bob", room), "bob's room list still has the room"
+	})
+	if holds(b, after) {
+		t.Error("b holds alice's post made after its removal")
+	}
+	if _, err := b.Post(t.Context(), "bob", room, "still here?"); err == nil {
+		t.Error("bob posted in a room he was removed from")
+	}
+}
