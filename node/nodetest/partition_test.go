@@ -50,36 +50,42 @@ func listed(t *testing.T, nd *Node, as protocol.Handle, room protocol.RoomID) bo
 	return slices.ContainsFunc(rs, func(r *node.Room) bool { return r.ID == room })
 }
 
-// TestPartitionConverges: a and b each host one admin of a room. During a
-// partition the two admins remove each other and both keep posting. Each
-// node then sees the other's admin removed, and before issue 13 each
-// refused the other's sync forever. After relinking, each serves the other
-// up to the removal and pulls back what the other has: the two removals
-// are concurrent revocations of each other, so both are void, and both
-// nodes end with the same members and messages.
+// TestPartitionConverges: a hosts alice (the creator) and carol, b hosts
+// bob; bob and carol are admins, bob the more senior. During a partition
+// alice demotes bob while bob removes carol, and both sides keep posting.
+// After relinking they exchange everything: alice's demotion of bob
+// stands (she is senior to him), so bob's concurrent removal of carol is
+// void (a room of version 1 would keep both), and both nodes end with the
+// same members and messages. TestPartitionRemovalWins is the case where a
+// node's last member is removed, which sync used to refuse to tell it.
 func TestPartitionConverges(t *testing.T) {
 	c := NewCluster(t, 2, Options{})
 	a, b := c.Nodes[0], c.Nodes[1]
 	a.User("alice")
+	a.User("carol")
 	b.User("bob")
-	alice, bob := a.As("alice"), b.As("bob")
+	alice, carol, bob := a.As("alice"), a.As("carol"), b.As("bob")
 	room := alice.CreateRoom("Deal")
 	alice.AddMember(room, bob.ID(), protocol.RoleAdmin)
-	bob.AwaitMembers(room, alice.ID(), bob.ID())
-	alice.AwaitMembers(room, alice.ID(), bob.ID())
+	alice.AddMember(room, carol.ID(), protocol.RoleAdmin)
+	bob.AwaitMembers(room, alice.ID(), bob.ID(), carol.ID())
+	alice.AwaitMembers(room, alice.ID(), bob.ID(), carol.ID())
 	alice.Post(room, "before")
 	bob.AwaitMessages(room, "before")
 
 	c.Unlink(a, b)
-	alice.RemoveMember(room, bob.ID())
-	bob.RemoveMember(room, alice.ID())
+	alice.SetRole(room, bob.ID(), protocol.RoleMember)
+	bob.RemoveMember(room, carol.ID())
 	alice.Post(room, "alice alone")
 	bob.Post(room, "bob alone")
 	c.Link(a, b)
 
-	alice.AwaitMembers(room, alice.ID(), bob.ID())
-	bob.AwaitMembers(room, alice.ID(), bob.ID())
-	awaitSame(t, 30*time.Second, room, alice, bob)
+	alice.AwaitMembers(room, alice.ID(), bob.ID(), carol.ID())
+	bob.AwaitMembers(room, alice.ID(), bob.ID(), carol.ID())
+	awaitSame(t, 30*time.Second, room, alice, bob, carol)
+	if r := bob.Room(room); r.Role != protocol.RoleMember {
+		t.Fatalf("bob is %s after the partition, want member", r.Role)
+	}
 	// Both partition posts are shown, on both nodes, in the same order.
 	if ms, err := b.Messages(t.Context(), "bob", room, node.Page{}); err != nil || len(ms) != 3 {
 		t.Fatalf("bob sees %d messages (%v), want 3", len(ms), err)
