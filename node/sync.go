@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"maps"
 	"slices"
 	"sync"
@@ -242,7 +243,12 @@ func (h handler) Accept(ctx context.Context, from protocol.NodeID, room protocol
 	}
 	errs, err := h.n.acceptDecoded(ctx, from, events)
 	if err != nil {
-		h.n.log.Error("store partner events", "room", room, "from", from, "err", err)
+		level := slog.LevelError
+		if errors.Is(err, ErrDiskFull) {
+			level = slog.LevelDebug // the store logs a full disk once
+		}
+		h.n.log.Log(ctx, level, "store partner events", "room", room, "from", from, "err", err)
+		err = fmt.Errorf("%w: %w", p2p.ErrNotStored, err)
 		for i := range errs {
 			if errs[i] == nil {
 				errs[i] = err

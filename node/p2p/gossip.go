@@ -305,6 +305,9 @@ func (h *Host) validator(id protocol.RoomID) pubsub.ValidatorEx {
 			log.Debug("gossip event misses parents; waiting for them", "event", e.ID, "missing", len(miss.IDs))
 			h.orphaned(context.WithoutCancel(ctx), &orphan{e: e, from: from, parked: time.Now()}, miss.IDs)
 			return pubsub.ValidationIgnore
+		case errors.Is(err, ErrNotStored):
+			h.stats.gossipNotStored.Add(1)
+			return pubsub.ValidationIgnore
 		case ctx.Err() != nil:
 			return pubsub.ValidationIgnore
 		default:

@@ -278,3 +278,31 @@ func TestGossipFromNonMemberRejected(t *testing.T) {
 		t.Errorf("a took in gossip from a node not in the room: %+v, holds %d events", st, fa.count(room))
 	}
 }
+
+// TestGossipNotStoredIsIgnored: an event the node cannot store for a
+// reason of its own (a full disk) is ignored, not held against the peer
+// that sent it, and sync brings it once the node can store again.
+func TestGossipNotStoredIsIgnored(t *testing.T) {
+	create, fa, fb := sharedRoom(t, 11)
+	room := create.RoomID()
+	a, b := startHost(t, "a", fa), startHost(t, "b", fb)
+	pair(t, a, b, "tcp")
+	settle(t, b, a, room)
+	fa.mu.Lock()
+	fa.full = true
+	fa.mu.Unlock()
+	publish(t, b, posts(t, b.key, "bob", room, []protocol.Order{create.Order()}, 1)...)
+	waitFor(t, "a to ignore what it cannot store", func() bool { return a.Stats().GossipNotStored == 1 })
+	if st := a.Stats(); st.GossipRejected != 0 || st.SyncMisbehaved != 0 {
+		t.Fatalf("a blamed b for its own full disk: %+v", st)
+	}
+	fa.mu.Lock()
+	fa.full = false
+	fa.mu.Unlock()
+	if err := a.SyncRoom(t.Context(), b.ID(), room); err != nil {
+		t.Fatal(err)
+	}
+	if n := fa.count(room); n != 2 {
+		t.Fatalf("a holds %d events after sync, want 2", n)
+	}
+}

@@ -206,6 +206,11 @@ var (
 	// applied it. The host counts it as stored, but tells pubsub to
 	// ignore it, so that gossip does not forward it.
 	ErrSoftFailed = errors.New("event stored but soft-failed")
+	// ErrNotStored, from Handler.Accept, marks an event the node could
+	// not take in for a reason of its own, such as a full disk: not the
+	// peer's fault. Gossip ignores it (no penalty; sync brings it later),
+	// and a sync pull ends without blaming the peer.
+	ErrNotStored = errors.New("node could not store the event")
 )
 
 // Host is a node's libp2p host. Make one with New, start it with Run.

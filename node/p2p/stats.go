@@ -14,6 +14,7 @@ type Stats struct {
 	GossipAccepted    uint64 `json:"gossip_accepted"`     // … that the Handler stored or already had
 	GossipSoftFailed  uint64 `json:"gossip_soft_failed"`  // … that the Handler stored but hides (ErrSoftFailed): not forwarded
 	GossipNotMember   uint64 `json:"gossip_not_member"`   // messages rejected because the peer that sent them does not host a member of the room now
+	GossipNotStored   uint64 `json:"gossip_not_stored"`   // messages ignored because the node could not store them (ErrNotStored: a full disk); sync brings them later
 	GossipRejected    uint64 `json:"gossip_rejected"`     // invalid: too large, undecodable, wrong room, refused by the Handler or by pubsub's checks
 	GossipOrphaned    uint64 `json:"gossip_orphaned"`     // … whose parents were unknown: kept a moment (Config.OrphanWait) for them to arrive
 	GossipAdopted     uint64 `json:"gossip_adopted"`      // orphans accepted once their parents arrived
@@ -50,12 +51,12 @@ type RoomStats struct {
 }
 
 type stats struct {
-	gossipReceived, gossipAccepted, gossipRejected, gossipIgnored    atomic.Uint64
-	gossipOrphaned, gossipAdopted, gossipSoftFailed, gossipNotMember atomic.Uint64
-	gossipDuplicates, gossipDropped, gossipSendDropped               atomic.Uint64
-	syncRounds, syncRequests, syncFrames, syncEvents, syncParked     atomic.Uint64
-	syncRefused, syncServed, syncMisbehaved, syncServedRemoval       atomic.Uint64
-	refusedConns, refusedSubs, reannounced, topicMoves               atomic.Uint64
+	gossipReceived, gossipAccepted, gossipRejected, gossipIgnored       atomic.Uint64
+	gossipOrphaned, gossipAdopted, gossipSoftFailed, gossipNotMember    atomic.Uint64
+	gossipDuplicates, gossipDropped, gossipSendDropped, gossipNotStored atomic.Uint64
+	syncRounds, syncRequests, syncFrames, syncEvents, syncParked        atomic.Uint64
+	syncRefused, syncServed, syncMisbehaved, syncServedRemoval          atomic.Uint64
+	refusedConns, refusedSubs, reannounced, topicMoves                  atomic.Uint64
 
 	// mu guards rooms; the counters in it are atomic.
 	mu    sync.RWMutex
@@ -96,6 +97,7 @@ func (h *Host) Stats() Stats {
 		GossipDuplicates: s.gossipDuplicates.Load(), GossipDropped: s.gossipDropped.Load(),
 		GossipSendDropped: s.gossipSendDropped.Load(),
 		GossipSoftFailed:  s.gossipSoftFailed.Load(), GossipNotMember: s.gossipNotMember.Load(),
+		GossipNotStored:   s.gossipNotStored.Load(),
 		SyncServedRemoval: s.syncServedRemoval.Load(),
 		SyncRounds:        s.syncRounds.Load(), SyncRequests: s.syncRequests.Load(), SyncFrames: s.syncFrames.Load(),
 		SyncEvents: s.syncEvents.Load(), SyncParked: s.syncParked.Load(), SyncRefused: s.syncRefused.Load(),

@@ -275,6 +275,8 @@ func (h *Host) storeSynced(ctx context.Context, p peer.ID, f *checkedFrame) erro
 			h.stats.syncParked.Add(1)
 		case ctx.Err() != nil:
 			return ctx.Err()
+		case errors.Is(err, ErrNotStored):
+			return fmt.Errorf("room %s: %w", f.room, err) // ours, not the peer's: end the pull, try again later
 		case bad == nil:
 			bad = fmt.Errorf("room %s: event %s: %w", f.room, f.events[i].ID, err)
 		}
