@@ -45,6 +45,9 @@ func TestFileDescriptorsRunOut(t *testing.T) {
 	data := filepath.Join(dir, "data")
 	p := startBin(t, wrapper, data, "--max-conns-per-addr", "100000", "--max-conns", "100000")
 	addr := httpAddr(t, p)
+	// The libp2p host must be listening first: running out of descriptors
+	// while it starts stops the node, as any failure to listen does.
+	waitUntil(t, func() bool { return strings.Contains(p.stdout.String(), "partners add this node with") })
 
 	// Hold more connections than the node has descriptors.
 	var conns []net.Conn

@@ -79,9 +79,15 @@ func call[R any](ctx context.Context, c *Client, op string, args any) (R, error)
 		}
 		req.Args = b
 	}
-	dl, _ := ctx.Deadline()
-	c.conn.SetDeadline(dl) // zero: none
-	stop := context.AfterFunc(ctx, func() { c.conn.SetDeadline(time.Now()) })
+	// ctx's end, deadline or cancel, sets a past deadline on the
+	// connection, which ends the read or write under way.
+	conn := c.conn // the AfterFunc may run after the call has cleared c.conn
+	conn.SetDeadline(time.Time{})
+	expired := make(chan struct{})
+	stop := context.AfterFunc(ctx, func() {
+		conn.SetDeadline(time.Now())
+		close(expired)
+	})
 	var resp response
 	err := c.enc.Encode(req)
 	if err != nil {
@@ -89,8 +95,12 @@ func call[R any](ctx context.Context, c *Client, op string, args any) (R, error)
 	} else if err = c.dec.Decode(&resp); err != nil {
 		err = fmt.Errorf("read answer: %w", err)
 	}
-	if stopped := stop(); err != nil && (!stopped || ctx.Err() != nil) {
-		err = ctx.Err() // the deadline was ctx's
+	stopped := stop()
+	if !stopped {
+		<-expired // so that it cannot cut the next call short
+	}
+	if err != nil && (!stopped || ctx.Err() != nil) {
+		err = ctx.Err() // the connection's deadline was ctx's end
 	}
 	if err != nil {
 		// The stream may be out of step: no later call may use it.

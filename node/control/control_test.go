@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -312,5 +313,42 @@ func TestCanceledCall(t *testing.T) {
 	cancel()
 	if _, err := c.Status(ctx); !errors.Is(err, context.Canceled) {
 		t.Fatalf("a canceled call: %v, want context.Canceled", err)
+	}
+}
+
+// TestCallTimesOut checks that a call to a node that does not answer ends
+// with its context's deadline, and leaves the client closed rather than
+// out of step.
+func TestCallTimesOut(t *testing.T) {
+	dir, err := os.MkdirTemp("", "hc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	path := filepath.Join(dir, "mute.sock")
+	ln, err := net.Listen("unix", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() { // accepts, reads, never answers
+		c, err := ln.Accept()
+		if err == nil {
+			io.Copy(io.Discard, c)
+			c.Close()
+		}
+	}()
+	c, err := DialSocket(t.Context(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
+	defer cancel()
+	if _, err := c.Status(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("a call to a mute node: %v, want context.DeadlineExceeded", err)
+	}
+	if _, err := c.Status(t.Context()); !errors.Is(err, net.ErrClosed) {
+		t.Fatalf("a call after a timed-out one: %v, want net.ErrClosed", err)
 	}
 }
