@@ -112,7 +112,7 @@ type world struct {
 	rooms []protocol.RoomID
 	names map[protocol.RoomID]string // for the log
 
-	n        int          // the current step
+	n        int           // the current step
 	cut      map[pair]bool // node pairs that are not partners now
 	backups  map[*Node][]backup
 	removals map[member][]removal // successful removals and leaves, in order
