@@ -181,3 +181,32 @@ func TestAcceptRefusesBadEvents(t *testing.T) {
 		t.Errorf("the other room's event was stored: %v", err)
 	}
 }
+
+// TestTaskOrderSameOnEveryNode: alice on a and bob on b create a task each
+// before syncing. Each node met its own task first, so it numbered it
+// first, but both list the room's tasks in the same order: that of their
+// task.create. (Found by nodetest's TestProperty: tasks were listed by
+// their local alias, in arrival order.)
+func TestTaskOrderSameOnEveryNode(t *testing.T) {
+	ctx := t.Context()
+	a, b := newTestNode(t, t.TempDir()), newTestNode(t, t.TempDir())
+	must[*Account](t)(a.CreateAccount(ctx, NewAccount{Handle: "alice", Name: "Alice"}))
+	must[*Account](t)(b.CreateAccount(ctx, NewAccount{Handle: "bob", Name: "Bob"}))
+	alice, bob := protocol.NewAccountID(a.ID(), "alice"), protocol.NewAccountID(b.ID(), "bob")
+	room := must[*Room](t)(a.CreateRoom(ctx, "alice", NewRoom{Name: "Joint", Members: []MemberSpec{{Account: bob}}}))
+	transfer(t, a, b, room.ID)
+	must[*Task](t)(a.CreateTask(ctx, "alice", room.ID, NewTask{Body: "from a", Assignees: []protocol.AccountID{bob}}))
+	must[*Task](t)(b.CreateTask(ctx, "bob", room.ID, NewTask{Body: "from b", Assignees: []protocol.AccountID{alice}}))
+	transfer(t, a, b, room.ID)
+	transfer(t, b, a, room.ID)
+	order := func(n *Node, as protocol.Handle) []string {
+		var out []string
+		for _, tk := range must[[]*Task](t)(n.Tasks(ctx, as, room.ID, TaskFilter{})) {
+			out = append(out, tk.Body)
+		}
+		return out
+	}
+	if onA, onB := order(a, "alice"), order(b, "bob"); !slices.Equal(onA, onB) || len(onA) != 2 {
+		t.Fatalf("a lists tasks %q, b lists %q", onA, onB)
+	}
+}

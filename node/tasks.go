@@ -23,6 +23,7 @@ type Task struct {
 	Status    protocol.TaskStatus  `json:"status"`
 	Created   int64                `json:"created"` // unix ms
 	DoneAt    int64                `json:"done_at,omitempty"`
+	Order     protocol.Order       `json:"-"` // its task.create's: a room's display order
 }
 
 // NewTask describes a task to create.
@@ -189,7 +190,8 @@ type TaskFilter struct {
 	Creator  protocol.AccountID
 }
 
-// Tasks returns the tasks of a room as is a member of, oldest first.
+// Tasks returns the tasks of a room as is a member of, in the order of
+// their task.create (PROTOCOL.md, Display order), oldest first.
 func (n *Node) Tasks(ctx context.Context, as protocol.Handle, room protocol.RoomID, f TaskFilter) ([]*Task, error) {
 	var out []*Task
 	err := n.store.View(func(tx *storage.Tx) error {
@@ -206,6 +208,9 @@ func (n *Node) Tasks(ctx context.Context, as protocol.Handle, room protocol.Room
 	if err != nil {
 		return nil, fmt.Errorf("list tasks: %w", err)
 	}
+	// In the room's display order, the same on every node that holds the
+	// same events; aliases follow arrival order, which differs.
+	slices.SortFunc(out, func(a, b *Task) int { return a.Order.Compare(b.Order) })
 	return out, nil
 }
 
@@ -256,5 +261,6 @@ func taskView(tx *storage.Tx, t *storage.Task) (*Task, error) {
 		return nil, err
 	}
 	return &Task{ID: t.ID, Alias: alias, Room: t.Room, Creator: t.Creator, Body: t.Body,
-		Assignees: slices.Clone(t.Assignees), Due: t.Due, Limit: t.Limit, Status: t.Status, Created: t.Time, DoneAt: t.DoneAt}, nil
+		Assignees: slices.Clone(t.Assignees), Due: t.Due, Limit: t.Limit, Status: t.Status, Created: t.Time, DoneAt: t.DoneAt,
+		Order: protocol.Order{Depth: t.Depth, ID: t.ID}}, nil
 }

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -197,6 +198,36 @@ func (nd *Node) Stop() {
 		nd.stop()
 		nd.stop = nil
 	}
+}
+
+// SaveBackup writes a backup of the running node (node.Node.Backup) to a new
+// file in a temporary directory, and returns the file's path.
+func (nd *Node) SaveBackup() string {
+	t := nd.c.t
+	t.Helper()
+	path := filepath.Join(t.TempDir(), nd.Name+".backup")
+	if _, err := nd.Node.Backup(t.Context(), path); err != nil {
+		t.Fatalf("node %s: backup: %v", nd.Name, err)
+	}
+	return path
+}
+
+// Restore stops the node, replaces its data directory with the backup
+// file (as `horenso restore` would, with node.Restore) and starts it
+// again, as an operator recovering a lost disk from an older backup does.
+// Partners it gained or lost since the backup are as they were then.
+func (nd *Node) Restore(backup string) {
+	t := nd.c.t
+	t.Helper()
+	nd.Stop()
+	if err := os.RemoveAll(nd.Dir); err != nil {
+		t.Fatalf("node %s: restore: %v", nd.Name, err)
+	}
+	log := slog.New(slog.NewTextHandler(testWriter{t, nd.Name}, &slog.HandlerOptions{Level: nd.c.opt.LogLevel}))
+	if err := node.Restore(nd.Dir, backup, log); err != nil {
+		t.Fatalf("node %s: %v", nd.Name, err)
+	}
+	nd.Start()
 }
 
 // User creates a local account with a password equal to its handle
