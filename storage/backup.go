@@ -8,8 +8,18 @@ import (
 
 // Backup writes a consistent snapshot of the whole store to w, while the
 // store stays in use. Restore reads it back.
+//
+// Badger's stream reads key ranges on several goroutines, each in a read
+// transaction of its own, opened when that goroutine starts: while the
+// store is being written, they see it at different times, and a backup
+// could hold a room's new heads without the events they name. One
+// goroutine reads everything in one transaction, so the backup is the
+// store at one instant.
 func (s *Store) Backup(w io.Writer) error {
-	if _, err := s.db.Backup(w, 0); err != nil {
+	stream := s.db.NewStream()
+	stream.LogPrefix = "store backup"
+	stream.NumGo = 1
+	if _, err := stream.Backup(w, 0); err != nil {
 		return fmt.Errorf("back up store: %w", err)
 	}
 	return nil
