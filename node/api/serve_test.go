@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -203,5 +204,46 @@ func TestLoginBodyBound(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusRequestEntityTooLarge {
 		t.Fatalf("an oversized login: status %d, want 413", resp.StatusCode)
+	}
+}
+
+// TestStalledBodiesBoundMemory: clients that announce a large login body
+// and stall hold little memory each (the login body limit), and nothing
+// once the body deadline has closed them.
+func TestStalledBodiesBoundMemory(t *testing.T) {
+	e := newEnv(t, Config{BodyTimeout: 2 * time.Second, MaxConnsPerAddr: 1000})
+	addr := serveReal(t, e)
+	heap := func() uint64 {
+		runtime.GC()
+		var m runtime.MemStats
+		runtime.ReadMemStats(&m)
+		return m.HeapAlloc
+	}
+	before, goroutines := heap(), runtime.NumGoroutine()
+	const conns = 200
+	var cs []net.Conn
+	for range conns {
+		c := dialT(t, addr)
+		fmt.Fprintf(c, "POST /api/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n"+
+			"Content-Length: 1048576\r\n\r\nlogin=alice&password=%s", strings.Repeat("x", 4000))
+		cs = append(cs, c)
+	}
+	// Wait until a goroutine serves each connection: its handler is then
+	// reading the body.
+	deadline := time.Now().Add(10 * time.Second)
+	for runtime.NumGoroutine() < goroutines+conns {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d goroutines serve %d connections", runtime.NumGoroutine()-goroutines, conns)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	const perConn = 64 << 10 // the 8 KiB login limit, buffers and a goroutine, with room to spare
+	if grown := int64(heap()) - int64(before); grown > conns*perConn {
+		t.Fatalf("%d stalled logins grew the heap by %d bytes, over %d each", conns, grown, perConn)
+	}
+	for _, c := range cs {
+		if !closedWithin(t, c, 10*time.Second) {
+			t.Fatal("a stalled body was not cut off")
+		}
 	}
 }
