@@ -29,6 +29,9 @@
 //	7 depth    uint      0 for a create, else 1 + the deepest parent's depth
 //	8 time     int       unix milliseconds at the origin; informational only
 //	9 payload  map       the type's Content, integer keys (see content.go)
+//	10 seq     uint      version 2 on: the origin's chain position in the
+//	                     room, 1 for its first event there (a create is 1);
+//	                     absent in version 1
 //
 // The wire form is the CBOR array [body, signature] of two byte strings:
 // the body's bytes and the origin's 64-byte Ed25519 signature over them.
@@ -84,7 +87,22 @@
 // parents or depth are inconsistent ([ErrBadParents]), whose version is not
 // its room's ([ErrWrongVersion]), or a room.create not signed by its
 // creator's node ([ErrWrongOrigin]) is not refused by a rule but
-// malformed, which only a partner's event can be.
+// malformed, which only a partner's event can be; so is an event that
+// breaks its origin's chain ([ErrBadChain], below).
+//
+// # Chains and equivocation
+//
+// From room version 2 on, each node's events in a room form a chain: an
+// event of seq n > 1 names its origin's event of seq n-1 as a parent, and
+// no parent of its origin has seq n or more ([ErrBadChain], checked by
+// [Check]; a node makes such events with [ChainSuccessor]). Two distinct
+// events of one origin at one seq are an equivocation: the origin signed
+// two histories. Every fork of a chain makes one, so a node detects it
+// when it stores the second (both are valid and kept, as proof). In
+// resolution, two concurrent control events of one origin are such a
+// proof found in the control events alone, and from the lower one's seq
+// on, the origin's control events are void (rule 0 of [Resolve]; the
+// snapshot records that seq in [Snapshot].Forks).
 //
 // # Limits
 //
@@ -108,5 +126,10 @@
 //     Version 2 rooms rank admins by seniority ([Member].Since): only a
 //     senior admin may demote or remove an admin, and only a standing
 //     revocation voids (see [Resolve]). Nodes of version 1 reject version 2
-//     events as [ErrUnknownVersion].
+//     events as [ErrUnknownVersion]. Version 2 events carry their
+//     origin's chain position (envelope key 10) and follow their origin's
+//     previous event in the room ([ErrBadChain]); concurrent control
+//     events of one origin void its control events from the fork on.
+//     Version 2 rooms made by development builds before chains have no
+//     key 10 and are not supported.
 package protocol

@@ -41,6 +41,10 @@ var (
 	// ErrWrongVersion: an event's version is not its room's (its
 	// parents').
 	ErrWrongVersion = errors.New("event's version is not its room's")
+	// ErrBadChain: from room version 2 on, an event of Seq n > 1 must
+	// name its origin's event of Seq n-1 as a parent, and no parent of
+	// its origin may have Seq n or more.
+	ErrBadChain = errors.New("event does not follow its origin's previous event in the room")
 )
 
 // ruleError returns a room rule violation: an error with text msg that
@@ -333,6 +337,11 @@ func (c *Control) apply(e *Signed) {
 type Snapshot struct {
 	History []EventID `cbor:"1,keyasint"`
 	State   *Control  `cbor:"2,keyasint"`
+	// Forks holds, from room version 2 on, for each origin whose control
+	// events in History include two concurrent ones, the Seq from which
+	// its control events are void (rule 0 of [Resolve]). Nil when none
+	// forked. It is derived from History, as State is.
+	Forks map[NodeID]uint64 `cbor:"3,keyasint,omitempty"`
 }
 
 // SnapshotKey identifies a snapshot by its history.
@@ -363,12 +372,29 @@ func After(before *Snapshot, e *Signed) *Snapshot {
 		return before
 	}
 	st := before.State.Clone()
-	st.apply(e)
+	if !forkVoid(before.Forks, e) {
+		st.apply(e)
+	}
 	h := make([]EventID, 0, len(before.History)+1)
 	h = append(h, before.History...)
 	i, _ := slices.BinarySearchFunc(h, e.ID, compareIDs)
 	h = slices.Insert(h, i, e.ID)
-	return &Snapshot{History: h, State: st}
+	return &Snapshot{History: h, State: st, Forks: before.Forks}
+}
+
+// forkVoid reports whether rule 0 of [Resolve] voids the control event e
+// given forks, the Seq from which each forked origin's control events are
+// void: e is by such an origin, at or past that Seq, and not an event by
+// which its author gives up its own rights. An event whose causal past
+// shows its origin forked adds no concurrent pair, so it is void exactly
+// when its origin forked there.
+func forkVoid(forks map[NodeID]uint64, e *Signed) bool {
+	from, ok := forks[e.Origin]
+	if !ok || e.Seq < from {
+		return false
+	}
+	a, rev := revokes(e)
+	return !(rev && a == e.AuthorID())
 }
 
 func compareIDs(a, b EventID) int { return bytes.Compare(a[:], b[:]) }
@@ -447,6 +473,13 @@ func Merge(log Log, parents []*Snapshot) (*Snapshot, error) {
 // admin may demote or remove an admin, [ErrNotSenior]), and only a
 // revocation that stands voids anything:
 //
+//  0. Equivocation: an origin node's events in a room form one chain
+//     ([Event].Seq, [ErrBadChain]), so two of its control events that are
+//     concurrent prove that it signed two histories. For each origin whose
+//     control events in the set include a concurrent pair, let s be the
+//     least Seq of the lower event of such a pair: its control events of
+//     Seq s or more are void (but for those by which an account gives up
+//     its own rights), and no revocation among them stands.
 //  1. Decide each control event in a fixed order, the same on every node:
 //     first the events by which an account gives up its own rights (they
 //     always stand); then every other, by its author's seniority at it
@@ -473,9 +506,10 @@ func Resolve(log Log, events []*Signed) (*Snapshot, error) {
 	}
 	v := events[0].Version
 	var void map[EventID]struct{}
+	var forked map[NodeID]uint64
 	var err error
 	if v >= versionSeniority {
-		void, err = voidedBySeniority(log, events[1:])
+		void, forked, err = voidedBySeniority(log, events[1:])
 	} else {
 		void, err = voided(log, events[1:])
 	}
@@ -497,7 +531,7 @@ func Resolve(log Log, events []*Signed) (*Snapshot, error) {
 		st.apply(e)
 	}
 	slices.SortFunc(hist, compareIDs)
-	return &Snapshot{History: hist, State: st}, nil
+	return &Snapshot{History: hist, State: st, Forks: forked}, nil
 }
 
 // revokes returns the account whose rights the control event e takes away:
@@ -580,6 +614,16 @@ func (s *snapshots) after(e *Signed) (*Snapshot, error) {
 	}
 	s.m[e.ID] = sn
 	return sn, nil
+}
+
+// inPast reports whether the control event a is in b's causal past.
+func (s *snapshots) inPast(a, b *Signed) (bool, error) {
+	sb, err := s.after(b)
+	if err != nil {
+		return false, err
+	}
+	_, ok := slices.BinarySearchFunc(sb.History, a.ID, compareIDs)
+	return ok && a.ID != b.ID, nil
 }
 
 // concurrent reports whether neither of the control events a and b is in
@@ -667,17 +711,35 @@ func compareDecisions(a, b decision) int {
 // author's key and the history), lazily, and nothing when es holds no
 // revocation. A concurrency test is a binary search in one or two of
 // those histories, per pair of an event by X and a revocation of X.
-func voidedBySeniority(log Log, es []*Signed) (map[EventID]struct{}, error) {
+func voidedBySeniority(log Log, es []*Signed) (map[EventID]struct{}, map[NodeID]uint64, error) {
+	snaps := &snapshots{log: log}
+	from, err := forks(snaps, es)
+	if err != nil {
+		return nil, nil, err
+	}
+	var forked map[EventID]struct{}
+	for _, e := range es {
+		if forkVoid(from, e) {
+			if forked == nil {
+				forked = make(map[EventID]struct{})
+			}
+			forked[e.ID] = struct{}{}
+		}
+	}
 	suspect := make(map[AccountID]bool)
 	var queue []AccountID
 	for _, e := range es {
-		if a, ok := revokes(e); ok && !suspect[a] {
+		a, ok := revokes(e)
+		if _, f := forked[e.ID]; f {
+			a, ok = e.AuthorID(), true
+		}
+		if ok && !suspect[a] {
 			suspect[a] = true
 			queue = append(queue, a)
 		}
 	}
 	if len(queue) == 0 {
-		return nil, nil
+		return nil, nil, nil
 	}
 	grants := make(map[AccountID][]AccountID) // author -> accounts its events made admin
 	for _, e := range es {
@@ -702,13 +764,81 @@ func voidedBySeniority(log Log, es []*Signed) (map[EventID]struct{}, error) {
 			ds = append(ds, decision{e: e, author: e.AuthorID()})
 		}
 	}
-	return decide(log, ds)
+	void, err := decide(snaps, ds, forked)
+	return void, from, err
+}
+
+// forks returns, for each origin whose control events in es include two
+// concurrent ones, the Seq from which the equivocation rule of version 2
+// voids its control events (rule 0 of [Resolve]): the least Seq of the
+// lower event of such a pair; see [forkVoid].
+//
+// Cost: an origin's control events on one chain each have the one before
+// them (by Seq) in their history, which is one binary search per event
+// and, for an origin with two or more control events, the snapshot after
+// each. Only an origin that forked is searched pair by pair.
+func forks(snaps *snapshots, es []*Signed) (map[NodeID]uint64, error) {
+	byOrigin := make(map[NodeID][]*Signed)
+	for _, e := range es {
+		byOrigin[e.Origin] = append(byOrigin[e.Origin], e)
+	}
+	var from map[NodeID]uint64
+	for origin, cs := range byOrigin {
+		if len(cs) < 2 {
+			continue
+		}
+		slices.SortFunc(cs, func(a, b *Signed) int {
+			if a.Seq != b.Seq {
+				return cmpUint(a.Seq, b.Seq)
+			}
+			return a.Order().Compare(b.Order())
+		})
+		chain := true
+		for i := 1; i < len(cs) && chain; i++ {
+			in, err := snaps.inPast(cs[i-1], cs[i])
+			if err != nil {
+				return nil, err
+			}
+			chain = in && cs[i-1].Seq < cs[i].Seq
+		}
+		if chain {
+			continue
+		}
+	pairs:
+		for i, a := range cs {
+			for _, b := range cs[i+1:] {
+				c, err := snaps.concurrent(a, b)
+				if err != nil {
+					return nil, err
+				}
+				if c {
+					if from == nil {
+						from = make(map[NodeID]uint64)
+					}
+					from[origin] = a.Seq
+					break pairs
+				}
+			}
+		}
+	}
+	return from, nil
+}
+
+func cmpUint(a, b uint64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
 }
 
 // decide applies rules 1 and 2 of version 2 to ds, the events that may be
-// void and every revocation, and returns the IDs of the void ones.
-func decide(log Log, ds []decision) (map[EventID]struct{}, error) {
-	snaps := snapshots{log: log}
+// void and every revocation, and returns the IDs of the void ones. forked
+// are the events the equivocation rule voids: they are void from the
+// start, and no revocation among them stands.
+func decide(snaps *snapshots, ds []decision, forked map[EventID]struct{}) (map[EventID]struct{}, error) {
 	for i := range ds {
 		d := &ds[i]
 		if a, ok := revokes(d.e); ok && a == d.author {
@@ -724,11 +854,17 @@ func decide(log Log, ds []decision) (map[EventID]struct{}, error) {
 		d.since = s.State.Members[d.author].Since
 	}
 	slices.SortFunc(ds, compareDecisions)
-	void := make(map[EventID]struct{})
+	void := maps.Clone(forked)
+	if void == nil {
+		void = make(map[EventID]struct{})
+	}
 	standing := make(map[AccountID][]*Signed) // decided revocations that stand, by target
 	for _, d := range ds {
+		if _, ok := forked[d.e.ID]; ok {
+			continue
+		}
 		if !d.self {
-			v, err := isVoid(&snaps, d, void, standing[d.author])
+			v, err := isVoid(snaps, d, void, standing[d.author])
 			if err != nil {
 				return nil, err
 			}
@@ -851,6 +987,11 @@ func Check(log Log, e *Signed) (*Snapshot, error) {
 	if e.Depth != maxDepth+1 {
 		return nil, fmt.Errorf("%w: depth %d, want %d", ErrBadParents, e.Depth, maxDepth+1)
 	}
+	if e.Version >= versionChains {
+		if err := checkChain(e, parents); err != nil {
+			return nil, err
+		}
+	}
 	before, err := Merge(log, snaps)
 	if err != nil {
 		return nil, fmt.Errorf("check %s: %w", e.ID, err)
@@ -859,6 +1000,55 @@ func Check(log Log, e *Signed) (*Snapshot, error) {
 		return nil, err
 	}
 	return After(before, e), nil
+}
+
+// checkChain checks that e, of a version with chains, follows its
+// origin's previous event: for Seq n > 1 a parent of the same origin has
+// Seq n-1, and no parent of the same origin has Seq n or more.
+func checkChain(e *Signed, parents []*Signed) error {
+	found := e.Seq == 1
+	for _, p := range parents {
+		if p.Origin != e.Origin {
+			continue
+		}
+		if p.Seq >= e.Seq {
+			return fmt.Errorf("%w: seq %d after its origin's seq %d", ErrBadChain, e.Seq, p.Seq)
+		}
+		found = found || p.Seq == e.Seq-1
+	}
+	if !found {
+		return fmt.Errorf("%w: seq %d, but no parent of its origin has seq %d", ErrBadChain, e.Seq, e.Seq-1)
+	}
+	return nil
+}
+
+// ChainSuccessor is [Successor] for an origin whose latest event in the
+// room is last, at position seq (0 and a zero last for the origin's first
+// event there): in a room of a version with chains, the envelope's Seq is
+// seq+1 and last is among the parents, taking one of the MaxPrev places
+// first. In a version 1 room it is Successor.
+func ChainSuccessor(room RoomID, v uint16, heads []Order, last Order, seq uint64) Event {
+	if v < versionChains {
+		return Successor(room, v, heads)
+	}
+	if seq == 0 {
+		e := Successor(room, v, heads)
+		e.Seq = 1
+		return e
+	}
+	hs := make([]Order, 0, len(heads)+1)
+	for _, h := range heads {
+		if h.ID != last.ID {
+			hs = append(hs, h)
+		}
+	}
+	slices.SortFunc(hs, func(a, b Order) int { return b.Compare(a) })
+	if len(hs) > MaxPrev-1 {
+		hs = hs[:MaxPrev-1]
+	}
+	e := Successor(room, v, append(hs, last))
+	e.Seq = seq + 1
+	return e
 }
 
 // Successor returns the envelope of a new event in room, of version v (the

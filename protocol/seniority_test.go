@@ -209,7 +209,7 @@ func TestSeniorityRules(t *testing.T) {
 	t.Run("admins the create lists rank after the creator, by account", func(t *testing.T) {
 		rc := &RoomCreate{Kind: KindGroup, Creator: MemberInfo{Account: acct("zoe"), Role: RoleAdmin},
 			Members: []MemberInfo{{Account: acct("carol"), Role: RoleAdmin}, {Account: acct("bob"), Role: RoleAdmin}}}
-		create, err := Sign(fixedKey, Event{Author: "zoe"}, rc)
+		create, err := Sign(keyOf("zoe"), Event{Author: "zoe"}, rc)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -236,7 +236,7 @@ func TestSeniorityRules(t *testing.T) {
 		rr := newVersionRoom(t, 2, KindGroup, 0)
 		e := Successor(rr.create.RoomID(), 1, rr.r.Heads())
 		e.Author = "bob"
-		s, err := Sign(fixedKey, e, &MessagePost{Body: "old"})
+		s, err := Sign(keyOf("bob"), e, &MessagePost{Body: "old"})
 		if err != nil {
 			t.Fatal(err)
 		}

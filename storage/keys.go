@@ -24,6 +24,8 @@ const (
 	pSnapshot  byte = 0x12 // snapshot key → protocol.Snapshot
 	pRoomEvent byte = 0x13 // room ID, depth, event ID → empty: every accepted event of a room by depth
 	pHidden    byte = 0x14 // event ID → empty: accepted content events hidden from clients (soft-failed)
+	pChain     byte = 0x15 // room ID, node ID, 0x00, seq → event ID: the first event stored at each chain position (room version 2 on)
+	pFork      byte = 0x16 // room ID, node ID, 0x00, seq, event ID → event ID: equivocations: an event that found its chain position taken → the event there
 
 	pRoom     byte = 0x20 // room ID → Room
 	pOldHead  byte = 0x21 // schema 1 only: room ID, event ID → uint64 BE depth (see pHeads)

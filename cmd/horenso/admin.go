@@ -85,6 +85,7 @@ func statusCommand(g *globals) *cobra.Command {
 					disk += ": below the floor, changes are refused until space is freed"
 				}
 				fmt.Fprintf(w, "disk\t%s\n", disk)
+				fmt.Fprintf(w, "equivocations\t%d (events signed at a chain position another event of their node holds: proof kept, see the log)\n", st.Equivocations)
 			})
 		},
 	}
