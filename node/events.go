@@ -290,6 +290,12 @@ func (n *Node) apply(tx *storage.Tx, e *protocol.Signed, snap *protocol.Snapshot
 		return err
 	}
 	r.Events++
+	if e.Seq > 0 {
+		if err := n.putAcked(tx, r, e); err != nil {
+			return err
+		}
+		n.markAck(tx, e)
+	}
 	if e.Origin == n.id && e.Seq > r.Seq {
 		r.Seq, r.Last = e.Seq, e.Order()
 	}
@@ -437,6 +443,8 @@ func (n *Node) applyContent(tx *storage.Tx, r *storage.Room, e *protocol.Signed,
 		}
 		r.Tasks++
 		return true, tx.PutTask(nil, &storage.Task{Room: r.ID, Task: *protocol.NewTask(e)})
+	case *protocol.NodeAck:
+		return false, nil // an acknowledgement: nothing to show
 	case *protocol.TaskUpdate:
 		old, err := tx.Task(p.Task)
 		if errors.Is(err, storage.ErrNotFound) {

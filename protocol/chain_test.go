@@ -128,3 +128,18 @@ func TestEquivocation(t *testing.T) {
 		t.Fatalf("members %v, name %q; want %v, %q", got, st.Control.Name, want, "alice's")
 	}
 }
+
+// TestNodeAck checks that any member may acknowledge, readonly ones
+// included, and nobody else; an acknowledgement is not a control event.
+func TestNodeAck(t *testing.T) {
+	rr := newVersionRoom(t, 2, KindGroup, 0)
+	if err := rr.try("carol", &NodeAck{}); err != nil { // carol is readonly
+		t.Fatalf("readonly member acknowledges: %v", err)
+	}
+	if err := rr.try("dave", &NodeAck{}); !errors.Is(err, ErrNotMember) {
+		t.Fatalf("non-member acknowledges: %v, want ErrNotMember", err)
+	}
+	if TypeNodeAck.IsControl() {
+		t.Fatal("node.ack is a control event")
+	}
+}

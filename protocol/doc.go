@@ -104,6 +104,12 @@
 // on, the origin's control events are void (rule 0 of [Resolve]; the
 // snapshot records that seq in [Snapshot].Forks).
 //
+// With chains, every event a node makes acknowledges its causal past, so
+// a node's latest event in a room is a signed delivery receipt: it holds
+// every event of another node up to that node's highest seq in its past.
+// A node that received events and made none since makes a node.ack
+// ([NodeAck]): no payload, any member may send it, nothing shows it.
+//
 // # Limits
 //
 //	MaxEventSize  65536 bytes  one event's wire form
@@ -131,5 +137,6 @@
 //     previous event in the room ([ErrBadChain]); concurrent control
 //     events of one origin void its control events from the fork on.
 //     Version 2 rooms made by development builds before chains have no
-//     key 10 and are not supported.
+//     key 10 and are not supported. Event type node.ack ([NodeAck],
+//     version 2 only): a node's acknowledgement of what it holds.
 package protocol

@@ -30,6 +30,9 @@ const (
 	TypeMessageDelete EventType = "message.delete"
 	TypeTaskCreate    EventType = "task.create"
 	TypeTaskUpdate    EventType = "task.update"
+	// TypeNodeAck is a node's acknowledgement ([NodeAck]), in rooms of
+	// version 2 and later only.
+	TypeNodeAck EventType = "node.ack"
 )
 
 // IsControl reports whether events of type t change the room's control state
@@ -335,6 +338,8 @@ func (s *Signed) validateShape() error {
 		return errors.New("no seq: events of version 2 and later have one")
 	case s.Version >= versionChains && s.Type == TypeRoomCreate && s.Seq != 1:
 		return fmt.Errorf("room.create with seq %d, want 1", s.Seq)
+	case s.Version < versionChains && s.Type == TypeNodeAck:
+		return fmt.Errorf("node.ack in a version %d room", s.Version)
 	}
 	if s.Type == TypeRoomCreate {
 		if !s.Room.IsZero() || len(s.Prev) != 0 || s.Depth != 0 {

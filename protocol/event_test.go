@@ -192,6 +192,10 @@ func TestDecodeRejects(t *testing.T) {
 		{"body seq as text", signed(rawMap(withEntry(env, 10, enc(t, "1")))), ErrMalformed},
 		{"version 2 without seq", reEnvelope(func(e *Event) { e.Seq = 0 }), ErrMalformed},
 		{"version 1 with seq", reEnvelope(func(e *Event) { e.Version, e.Seq = 1, 2 }), ErrMalformed},
+		{"node.ack in a version 1 room", reEnvelope(func(e *Event) {
+			e.Version, e.Seq, e.Type, e.Payload = 1, 0, TypeNodeAck, []byte{0xa0}
+		}), ErrMalformed},
+		{"node.ack with a payload", reEnvelope(func(e *Event) { e.Type, e.Payload = TypeNodeAck, enc(t, map[int]int{1: 1}) }), ErrMalformed},
 		{"body version as text", signed(rawMap(withEntry(env, 1, enc(t, "1")))), ErrMalformed},
 		{"body invalid UTF-8", signed(rawMap(withEntry(env, 3, []byte{0x62, 0xff, 0xfe}))), ErrMalformed},
 		{"version 0", reEnvelope(func(e *Event) { e.Version = 0 }), ErrUnknownVersion},

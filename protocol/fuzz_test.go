@@ -62,6 +62,7 @@ func sampleEvents(t testing.TB) []*Signed {
 		sign(next(post), &MemberRole{Account: bob, Role: RoleReadonly}),
 		sign(next(post), &MemberRemove{Account: bob}),
 		sign(next(post), &MemberLeave{}),
+		sign(next(post), &NodeAck{}),
 	}
 }
 

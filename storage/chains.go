@@ -83,3 +83,53 @@ func (tx *Tx) Equivocations(fn func(Equivocation) bool) error {
 	})
 	return wrap("list equivocations", err)
 }
+
+// PutAcked records seq, the highest chain position of this node's events
+// in the causal past of event id (id itself included), in a room of a
+// version with chains. For an event of this node's (mine), own is how
+// many of its events in the room up to id are not acknowledgements.
+func (tx *Tx) PutAcked(id protocol.EventID, seq uint64, mine bool, own uint64) error {
+	v := u64(seq)
+	if mine {
+		v = append(v, u64(own)...)
+	}
+	return wrap("put acknowledged", tx.set(key(pAcked, id[:]), v))
+}
+
+// Acked returns what PutAcked recorded for event id, seq and own, and
+// false if nothing.
+func (tx *Tx) Acked(id protocol.EventID) (seq, own uint64, ok bool, err error) {
+	b, err := tx.get(key(pAcked, id[:]))
+	if errors.Is(err, ErrNotFound) {
+		return 0, 0, false, nil
+	}
+	if err != nil || len(b) != 8 && len(b) != 16 {
+		return 0, 0, false, fmt.Errorf("get acknowledged of %s: %w", id, err)
+	}
+	if len(b) == 16 {
+		own = be64(b[8:])
+	}
+	return be64(b), own, true, nil
+}
+
+// Latest returns origin's event at the highest chain position in room,
+// and that position; false if origin has none there.
+func (tx *Tx) Latest(room protocol.RoomID, origin protocol.NodeID) (protocol.EventID, uint64, bool, error) {
+	var id protocol.EventID
+	var seq uint64
+	found := false
+	prefix := key(pChain, room[:], nodePart(origin))
+	err := tx.scan(prefix, nil, true, func(k []byte, val func() ([]byte, error)) (bool, error) {
+		if len(k) != 8 {
+			return false, fmt.Errorf("bad chain key %x", k)
+		}
+		b, err := val()
+		if err != nil {
+			return false, err
+		}
+		seq, found = be64(k), true
+		copy(id[:], b)
+		return false, nil
+	})
+	return id, seq, found, wrap("latest chain position", err)
+}

@@ -28,6 +28,9 @@ type Room struct {
 	// follows it. Zero while the node has made none there.
 	Seq  uint64         `cbor:"11,keyasint,omitempty"`
 	Last protocol.Order `cbor:"12,keyasint,omitzero"`
+	// Own counts this node's events in the room that are not
+	// acknowledgements (node.ack), for delivery receipts.
+	Own uint64 `cbor:"13,keyasint,omitempty"`
 }
 
 // PutRoom stores r.
