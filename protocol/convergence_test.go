@@ -338,10 +338,16 @@ func checkResolution(t *testing.T, r *Replica) voidStats {
 			cs = append(cs, e)
 		}
 	}
-	for _, e := range cs {
+	var acks []*Signed
+	for _, e := range r.Events() {
+		if isSettling(r, e) {
+			acks = append(acks, e)
+		}
+	}
+	for _, e := range slices.Concat(cs, acks) {
 		want, _ := r.SnapshotAfter(e.ID)
-		hist := make([]*Signed, 0, len(want.History))
-		for _, id := range want.History {
+		hist := make([]*Signed, 0, len(want.History)+len(want.Acks))
+		for _, id := range slices.Concat(want.History, want.Acks) {
 			h, _ := r.Event(id)
 			hist = append(hist, h)
 		}
@@ -368,7 +374,7 @@ func checkResolution(t *testing.T, r *Replica) voidStats {
 	want := map[EventID]struct{}{}
 	var stats voidStats
 	if cs[0].Version >= versionSeniority {
-		want, stats = plainSeniority(t, r, cs[1:], in)
+		want, stats = plainSeniority(t, r, cs[1:], acks, in)
 	} else {
 		for _, e := range cs[1:] {
 			if a, ok := revokes(e); ok && a == e.AuthorID() {
@@ -383,7 +389,7 @@ func checkResolution(t *testing.T, r *Replica) voidStats {
 	}
 	var got map[EventID]struct{}
 	if cs[0].Version >= versionSeniority {
-		got, _, err = voidedBySeniority(r, cs[1:])
+		got, _, err = voidedBySeniority(r, cs[1:], acks)
 	} else {
 		got, err = voided(r, cs[1:])
 	}
@@ -400,13 +406,13 @@ func checkResolution(t *testing.T, r *Replica) voidStats {
 // voidStats counts void control events: all of them, and in a version 2
 // room the revocations among them, those void because the rights they
 // use rest on a void event, and those void because their origin forked.
-type voidStats struct{ all, revocations, rights, forked int }
+type voidStats struct{ all, revocations, rights, forked, final int }
 
 // plainSeniority reads rules 0, 1 and 2 of version 2 plainly: it finds
 // every concurrent pair of control events of one origin, then decides
 // every control event of cs (all but the create), in the decision order,
 // against every standing revocation decided before it.
-func plainSeniority(t *testing.T, r *Replica, cs []*Signed, in func(past, e *Signed) bool) (map[EventID]struct{}, voidStats) {
+func plainSeniority(t *testing.T, r *Replica, cs, acks []*Signed, in func(past, e *Signed) bool) (map[EventID]struct{}, voidStats) {
 	t.Helper()
 	type dec struct {
 		e     *Signed
@@ -445,6 +451,49 @@ func plainSeniority(t *testing.T, r *Replica, cs []*Signed, in func(past, e *Sig
 		}
 	}
 	forked := map[EventID]bool{}
+	// Finality: a revocation of X by another account is void when a
+	// control event c of X is concurrent with it and every member node
+	// after c but the revocation's origin has, as its first event (by
+	// seq) with c in its past, one without the revocation.
+	for _, rv := range cs {
+		x, ok := revokes(rv)
+		if !ok || x == rv.AuthorID() {
+			continue
+		}
+		for _, c := range cs {
+			if c.AuthorID() != x || in(c, rv) || in(rv, c) {
+				continue
+			}
+			sc, _ := r.SnapshotAfter(c.ID)
+			witnesses := map[NodeID]bool{}
+			for a := range sc.State.Members {
+				witnesses[a.Node()] = true
+			}
+			if p, ok := c.Content.(*MemberRemove); ok {
+				witnesses[p.Account.Node()] = true
+			}
+			delete(witnesses, rv.Origin)
+			delete(witnesses, c.Origin)
+			settled := len(witnesses) > 0
+			for m := range witnesses {
+				var first *Signed
+				for _, e := range slices.Concat(cs, acks) {
+					if e.Origin == m && (e == c || in(e, c)) &&
+						(first == nil || e.Seq < first.Seq || e.Seq == first.Seq && e.Order().Compare(first.Order()) < 0) {
+						first = e
+					}
+				}
+				if first == nil || in(first, rv) {
+					settled = false
+				}
+			}
+			if settled && !forked[rv.ID] {
+				forked[rv.ID] = true
+				void[rv.ID] = struct{}{}
+				stats.final++
+			}
+		}
+	}
 	for _, e := range cs {
 		if f, ok := from[e.Origin]; ok && e.Seq >= f {
 			if a, rev := revokes(e); !rev || a != e.AuthorID() {
@@ -527,13 +576,13 @@ func testConvergence(t *testing.T, v uint16) {
 	}
 	// Across all seeds the histories must fork, merge, refuse, backdate and
 	// void, or the property is checked on easy inputs only.
-	var merges, refused, accepted, backdated, forked, void, voidRevs, voidRights, voidForked int
+	var merges, refused, accepted, backdated, forked, void, voidRevs, voidRights, voidForked, voidFinal int
 	t.Cleanup(func() {
 		t.Logf("%d histories: %d accepted events, %d merges, %d refused, %d backdated, %d void",
 			seeds, accepted, merges, refused, backdated, void)
 		if v >= versionSeniority {
-			t.Logf("void revocations %d, void for resting on a void event %d; %d forks, %d void for their fork",
-				voidRevs, voidRights, forked, voidForked)
+			t.Logf("void revocations %d, void for resting on a void event %d; %d forks, %d void for their fork; %d revocations void by finality",
+				voidRevs, voidRights, forked, voidForked, voidFinal)
 			if forked == 0 || voidForked == 0 && !testing.Short() {
 				t.Errorf("simulation too tame for version %d: %d forks, %d void for their fork", v, forked, voidForked)
 			}
@@ -591,7 +640,7 @@ func testConvergence(t *testing.T, v uint16) {
 			}
 			vs := checkResolution(t, s.nodes[0].replica)
 			void, voidRevs, voidRights = void+vs.all, voidRevs+vs.revocations, voidRights+vs.rights
-			voidForked += vs.forked
+			voidForked, voidFinal = voidForked+vs.forked, voidFinal+vs.final
 			backdated, forked = backdated+s.backdated, forked+s.forked
 			final := s.nodes[0].replica.Events()
 			accepted += len(final)

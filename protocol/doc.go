@@ -110,6 +110,14 @@
 // A node that received events and made none since makes a node.ack
 // ([NodeAck]): no payload, any member may send it, nothing shows it.
 //
+// Finality: a revocation of an account cannot reach back past what every
+// other node had settled. It is void when a control event of its target
+// is concurrent with it and every witness (a node hosting a member then,
+// other than the revoker's and the target's; there must be one) had
+// acknowledged that event without the revocation in its past. A node's
+// first event with a new control event in its past is a settling event,
+// kept in [Snapshot].Acks so that resolution sees it.
+//
 // # Limits
 //
 //	MaxEventSize  65536 bytes  one event's wire form
@@ -139,4 +147,6 @@
 //     Version 2 rooms made by development builds before chains have no
 //     key 10 and are not supported. Event type node.ack ([NodeAck],
 //     version 2 only): a node's acknowledgement of what it holds.
+//     Finality: a revocation concurrent with a control event of its target
+//     that every witness node acknowledged without it is void.
 package protocol

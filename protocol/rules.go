@@ -344,16 +344,28 @@ type Snapshot struct {
 	// its control events are void (rule 0 of [Resolve]). Nil when none
 	// forked. It is derived from History, as State is.
 	Forks map[NodeID]uint64 `cbor:"3,keyasint,omitempty"`
+	// Acks are, from room version 2 on, the settling events in the set:
+	// the non-control events that are their origin's first to have some
+	// control event in their causal past (see [Check]), sorted by ID. They
+	// tell which control events each node had acknowledged, and with what
+	// in its past, for finality (rule 0 of [Resolve]).
+	Acks []EventID `cbor:"4,keyasint,omitempty"`
 }
 
 // SnapshotKey identifies a snapshot by its history.
 type SnapshotKey [32]byte
 
-// Key returns the hash of s.History, which determines s.
+// Key returns the hash of s.History and s.Acks, which determine s.
 func (s *Snapshot) Key() SnapshotKey {
 	h := sha256.New()
 	for _, id := range s.History {
 		h.Write(id[:])
+	}
+	if len(s.Acks) > 0 {
+		h.Write([]byte("acks")) // IDs are 32 bytes: this cannot be mistaken for one
+		for _, id := range s.Acks {
+			h.Write(id[:])
+		}
 	}
 	var k SnapshotKey
 	h.Sum(k[:0])
@@ -366,12 +378,23 @@ func (s *Snapshot) Key() SnapshotKey {
 // [Resolve] gives for before's history and e: e sorts after its causal
 // past and is concurrent with none of it, so it voids nothing there and
 // nothing there voids it.
-func After(before *Snapshot, e *Signed) *Snapshot {
+func After(before *Snapshot, e *Signed) *Snapshot { return after(before, e, false) }
+
+// after is [After] for an event that is settling (see [Check]) when
+// settling is set: a non-control event that joins the snapshot's Acks.
+func after(before *Snapshot, e *Signed, settling bool) *Snapshot {
 	if e.Type == TypeRoomCreate {
 		return &Snapshot{History: []EventID{e.ID}, State: newControl(e)}
 	}
 	if !e.Type.IsControl() {
-		return before
+		if !settling {
+			return before
+		}
+		acks := make([]EventID, 0, len(before.Acks)+1)
+		acks = append(acks, before.Acks...)
+		i, _ := slices.BinarySearchFunc(acks, e.ID, compareIDs)
+		acks = slices.Insert(acks, i, e.ID)
+		return &Snapshot{History: before.History, State: before.State, Forks: before.Forks, Acks: acks}
 	}
 	st := before.State.Clone()
 	if !forkVoid(before.Forks, e) {
@@ -381,7 +404,7 @@ func After(before *Snapshot, e *Signed) *Snapshot {
 	h = append(h, before.History...)
 	i, _ := slices.BinarySearchFunc(h, e.ID, compareIDs)
 	h = slices.Insert(h, i, e.ID)
-	return &Snapshot{History: h, State: st, Forks: before.Forks}
+	return &Snapshot{History: h, State: st, Forks: before.Forks, Acks: before.Acks}
 }
 
 // forkVoid reports whether rule 0 of [Resolve] voids the control event e
@@ -413,17 +436,20 @@ func Merge(log Log, parents []*Snapshot) (*Snapshot, error) {
 	}
 	largest := parents[0]
 	for _, p := range parents[1:] {
-		if len(p.History) > len(largest.History) {
+		if len(p.History)+len(p.Acks) > len(largest.History)+len(largest.Acks) {
 			largest = p
 		}
 	}
-	union := make(map[EventID]struct{}, len(largest.History))
+	union := make(map[EventID]struct{}, len(largest.History)+len(largest.Acks))
 	for _, p := range parents {
 		for _, id := range p.History {
 			union[id] = struct{}{}
 		}
+		for _, id := range p.Acks {
+			union[id] = struct{}{}
+		}
 	}
-	if len(union) == len(largest.History) {
+	if len(union) == len(largest.History)+len(largest.Acks) {
 		return largest, nil
 	}
 	events := make([]*Signed, 0, len(union))
@@ -442,7 +468,8 @@ func Merge(log Log, parents []*Snapshot) (*Snapshot, error) {
 
 // Resolve computes the snapshot of a set of control events that holds the
 // room's create and, with each event, every control event in its causal
-// past (as a snapshot's history does). log must hold the events and their
+// past (as a snapshot's history does), and from version 2 on the settling
+// events among their pasts (as a snapshot's Acks). log must hold the events and their
 // snapshots: Resolve reads the snapshots' histories to tell which events
 // are concurrent, and from version 2 on the seniority of their authors.
 // It sorts events in place. The rules are those of the room's version,
@@ -482,6 +509,14 @@ func Merge(log Log, parents []*Snapshot) (*Snapshot, error) {
 //     least Seq of the lower event of such a pair: its control events of
 //     Seq s or more are void (but for those by which an account gives up
 //     its own rights), and no revocation among them stands.
+//     Finality: a revocation r of an account X by another account is
+//     void, and does not stand, when a control event c of X is
+//     concurrent with it and every witness of c (the nodes hosting a
+//     member after c, or removed by c, but r's origin and c's; there must
+//     be one) acknowledged c without r: its first event with c in its
+//     causal past (by Seq) does not have r in its past. Those first events
+//     are the settling events of [Snapshot].Acks. A revocation cannot
+//     reach back past what every other node had settled.
 //  1. Decide each control event in a fixed order, the same on every node:
 //     first the events by which an account gives up its own rights (they
 //     always stand); then every other, by its author's seniority at it
@@ -503,6 +538,14 @@ func Merge(log Log, parents []*Snapshot) (*Snapshot, error) {
 // and so are the events of any account it promoted on that branch.
 func Resolve(log Log, events []*Signed) (*Snapshot, error) {
 	slices.SortFunc(events, func(a, b *Signed) int { return a.Order().Compare(b.Order()) })
+	var acks []*Signed
+	events = slices.DeleteFunc(events, func(e *Signed) bool {
+		if e.Type.IsControl() {
+			return false
+		}
+		acks = append(acks, e)
+		return true
+	})
 	if len(events) == 0 || events[0].Type != TypeRoomCreate {
 		return nil, errors.New("resolve control state: no room create")
 	}
@@ -511,7 +554,7 @@ func Resolve(log Log, events []*Signed) (*Snapshot, error) {
 	var forked map[NodeID]uint64
 	var err error
 	if v >= versionSeniority {
-		void, forked, err = voidedBySeniority(log, events[1:])
+		void, forked, err = voidedBySeniority(log, events[1:], acks)
 	} else {
 		void, err = voided(log, events[1:])
 	}
@@ -533,7 +576,12 @@ func Resolve(log Log, events []*Signed) (*Snapshot, error) {
 		st.apply(e)
 	}
 	slices.SortFunc(hist, compareIDs)
-	return &Snapshot{History: hist, State: st, Forks: forked}, nil
+	var ackIDs []EventID
+	for _, e := range acks {
+		ackIDs = append(ackIDs, e.ID)
+	}
+	slices.SortFunc(ackIDs, compareIDs)
+	return &Snapshot{History: hist, State: st, Forks: forked, Acks: ackIDs}, nil
 }
 
 // revokes returns the account whose rights the control event e takes away:
@@ -713,13 +761,16 @@ func compareDecisions(a, b decision) int {
 // author's key and the history), lazily, and nothing when es holds no
 // revocation. A concurrency test is a binary search in one or two of
 // those histories, per pair of an event by X and a revocation of X.
-func voidedBySeniority(log Log, es []*Signed) (map[EventID]struct{}, map[NodeID]uint64, error) {
+func voidedBySeniority(log Log, es, acks []*Signed) (map[EventID]struct{}, map[NodeID]uint64, error) {
 	snaps := &snapshots{log: log}
 	from, err := forks(snaps, es)
 	if err != nil {
 		return nil, nil, err
 	}
-	var forked map[EventID]struct{}
+	forked, err := unfinal(snaps, es, acks)
+	if err != nil {
+		return nil, nil, err
+	}
 	for _, e := range es {
 		if forkVoid(from, e) {
 			if forked == nil {
@@ -824,6 +875,118 @@ func forks(snaps *snapshots, es []*Signed) (map[NodeID]uint64, error) {
 		}
 	}
 	return from, nil
+}
+
+// unfinal returns the revocations of es that the finality rule of
+// version 2 voids (rule 0 of [Resolve]): a revocation r of X by another
+// account is void when a control event c of X is concurrent with it, c
+// has witnesses (see [witnessesOf]), and each has an event in es or acks
+// (the settling events) with c in its past, the first of which (by Seq)
+// does not have r in its past.
+//
+// Cost: nothing without a revocation of another account; for each, one
+// concurrency test per control event of its target, and per such event
+// that is concurrent, a scan of each member node's events in the set.
+func unfinal(snaps *snapshots, es, acks []*Signed) (map[EventID]struct{}, error) {
+	var revs []*Signed
+	byAuthor := make(map[AccountID][]*Signed)
+	for _, e := range es {
+		byAuthor[e.AuthorID()] = append(byAuthor[e.AuthorID()], e)
+		if a, ok := revokes(e); ok && a != e.AuthorID() {
+			revs = append(revs, e)
+		}
+	}
+	if len(revs) == 0 {
+		return nil, nil
+	}
+	byOrigin := make(map[NodeID][]*Signed)
+	for _, e := range slices.Concat(es, acks) {
+		byOrigin[e.Origin] = append(byOrigin[e.Origin], e)
+	}
+	for _, ms := range byOrigin {
+		slices.SortFunc(ms, func(a, b *Signed) int {
+			if a.Seq != b.Seq {
+				return cmpUint(a.Seq, b.Seq)
+			}
+			return a.Order().Compare(b.Order())
+		})
+	}
+	var void map[EventID]struct{}
+	for _, r := range revs {
+		x, _ := revokes(r)
+		for _, c := range byAuthor[x] {
+			settled, err := settledWithout(snaps, byOrigin, c, r)
+			if err != nil {
+				return nil, err
+			}
+			if settled {
+				if void == nil {
+					void = make(map[EventID]struct{})
+				}
+				void[r.ID] = struct{}{}
+				break
+			}
+		}
+	}
+	return void, nil
+}
+
+// settledWithout reports whether c and r are concurrent, c has witnesses,
+// and every one acknowledged c without r: its first event in byOrigin with
+// c in its past does not have r in its past.
+func settledWithout(snaps *snapshots, byOrigin map[NodeID][]*Signed, c, r *Signed) (bool, error) {
+	if conc, err := snaps.concurrent(c, r); err != nil || !conc {
+		return false, err
+	}
+	sc, err := snaps.after(c)
+	if err != nil {
+		return false, err
+	}
+	witnesses := witnessesOf(sc.State, c, r)
+	if len(witnesses) == 0 {
+		return false, nil
+	}
+	for _, m := range witnesses {
+		var first *Signed
+		for _, e := range byOrigin[m] {
+			in := e.ID == c.ID
+			if !in {
+				if in, err = snaps.inPast(c, e); err != nil {
+					return false, err
+				}
+			}
+			if in {
+				first = e
+				break
+			}
+		}
+		if first == nil {
+			return false, nil
+		}
+		if hasR, err := snaps.inPast(r, first); err != nil || hasR {
+			return false, err
+		}
+	}
+	return true, nil
+}
+
+// witnessesOf returns the nodes whose acknowledgements of the control
+// event c decide whether the revocation r may reach back past it: those
+// hosting a member in after, the state after c, or the account c removes,
+// but r's origin and c's, sorted. c's origin acknowledged c by making it,
+// and r's could not have without r having c in its past: only a third
+// node's acknowledgement settles anything.
+func witnessesOf(after *Control, c, r *Signed) []NodeID {
+	s := make(map[NodeID]struct{}, 4)
+	for a := range after.Members {
+		s[a.Node()] = struct{}{}
+	}
+	if p, ok := c.Content.(*MemberRemove); ok {
+		s[p.Account.Node()] = struct{}{}
+	}
+	delete(s, r.Origin)
+	delete(s, c.Origin)
+	return slices.Sorted(maps.Keys(s))
 }
 
 func cmpUint(a, b uint64) int {
@@ -1001,7 +1164,30 @@ func Check(log Log, e *Signed) (*Snapshot, error) {
 	if err := Authorize(before.State, e, ref); err != nil {
 		return nil, err
 	}
-	return After(before, e), nil
+	return after(before, e, settling(e, parents, snaps, before)), nil
+}
+
+// settling reports whether e, of a room with chains and not a control
+// event, is its origin's first event with some control event in its causal
+// past: its first event in the room, or one whose causal past (before) holds
+// more control events than its origin's previous event's, a parent (with
+// its snapshot, in the order of parents). Such events go in snapshots'
+// Acks: they say what each node had acknowledged of the control events,
+// for finality. Every other content event leaves the snapshot as it is, so
+// a node makes at most one per control event it learns of.
+func settling(e *Signed, parents []*Signed, snaps []*Snapshot, before *Snapshot) bool {
+	if e.Version < versionChains || e.Type.IsControl() {
+		return false
+	}
+	if e.Seq == 1 {
+		return true
+	}
+	for i, p := range parents {
+		if p.Origin == e.Origin && p.Seq == e.Seq-1 {
+			return len(before.History) > len(snaps[i].History)
+		}
+	}
+	return false // checkChain makes sure there is such a parent
 }
 
 // checkChain checks that e, of a version with chains, follows its

@@ -641,7 +641,7 @@ func resolveAll(t *testing.T, r *Replica) *Snapshot {
 	t.Helper()
 	var cs []*Signed
 	for _, e := range r.Events() {
-		if e.Type.IsControl() {
+		if e.Type.IsControl() || isSettling(r, e) {
 			cs = append(cs, e)
 		}
 	}
@@ -650,6 +650,17 @@ func resolveAll(t *testing.T, r *Replica) *Snapshot {
 		t.Fatal(err)
 	}
 	return s
+}
+
+// isSettling reports whether r accepted e as a settling event: one in the
+// Acks of its own snapshot.
+func isSettling(r *Replica, e *Signed) bool {
+	s, err := r.SnapshotAfter(e.ID)
+	if err != nil || e.Type.IsControl() {
+		return false
+	}
+	_, ok := slices.BinarySearchFunc(s.Acks, e.ID, compareIDs)
+	return ok
 }
 
 // TestRevocationWins covers rule 1 of Resolve: a control event by X is void
