@@ -27,37 +27,35 @@ import (
 func (n *Node) publish(ctx context.Context, author protocol.Handle, room protocol.RoomID, content protocol.Content) (*protocol.Signed, error) {
 	_, create := content.(*protocol.RoomCreate)
 	var early *protocol.Signed
-	var earlyHeads []protocol.Order
+	var earlyTip tip
 	if !create {
 		alone := n.publishing.enter(room)
 		defer n.publishing.leave(room)
 		if alone {
-			var v uint16
 			err := n.store.View(func(tx *storage.Tx) error {
 				var err error
-				earlyHeads, v, err = roomTip(tx, room)
+				earlyTip, err = roomTip(tx, room)
 				return err
 			})
 			if err == nil {
-				early, _ = n.sign(author, room, v, earlyHeads, content) // on failure, the Update signs again and reports it
+				early, _ = n.sign(author, room, earlyTip, content) // on failure, the Update signs again and reports it
 			}
 		}
 	}
 	var e *protocol.Signed
 	err := n.store.Update(ctx, func(tx *storage.Tx) error {
-		var heads []protocol.Order
-		var v uint16 = protocol.Version // a room.create makes a room of the newest version
+		t := tip{version: protocol.Version} // a room.create makes a room of the newest version
 		if !create {
 			var err error
-			if heads, v, err = roomTip(tx, room); err != nil {
+			if t, err = roomTip(tx, room); err != nil {
 				return err
 			}
 		}
-		if early != nil && sameOrders(heads, earlyHeads) {
+		if early != nil && t.same(earlyTip) {
 			e = early
 		} else {
 			var err error
-			if e, err = n.sign(author, room, v, heads, content); err != nil {
+			if e, err = n.sign(author, room, t, content); err != nil {
 				return err
 			}
 		}
@@ -69,31 +67,45 @@ func (n *Node) publish(ctx context.Context, author protocol.Handle, room protoco
 	return e, nil
 }
 
-// roomTip returns what a new event of room follows: the room's heads, and
-// its version, which the event must carry. The error wraps ErrNotFound if
-// the node holds no such room.
-func roomTip(tx *storage.Tx, room protocol.RoomID) ([]protocol.Order, uint16, error) {
+// tip is what a new event of a room follows: the room's heads, its
+// version, which the event must carry, and from version 2 on this node's
+// latest event there and its chain position (zero if none), which the
+// event must follow.
+type tip struct {
+	heads   []protocol.Order
+	version uint16
+	last    protocol.Order
+	seq     uint64
+}
+
+// same reports whether a new event would follow t and u alike.
+func (t tip) same(u tip) bool {
+	return t.version == u.version && t.seq == u.seq && t.last == u.last && sameOrders(t.heads, u.heads)
+}
+
+// roomTip returns what a new event of room follows. The error wraps
+// ErrNotFound if the node holds no such room.
+func roomTip(tx *storage.Tx, room protocol.RoomID) (tip, error) {
 	heads, err := tx.Heads(room)
 	if err != nil {
-		return nil, 0, err
+		return tip{}, err
 	}
 	if len(heads) == 0 {
-		return nil, 0, fmt.Errorf("room %s: %w", room, ErrNotFound)
+		return tip{}, fmt.Errorf("room %s: %w", room, ErrNotFound)
 	}
 	r, err := tx.Room(room)
 	if err != nil {
-		return nil, 0, err
+		return tip{}, err
 	}
-	return heads, r.Version, nil
+	return tip{heads: heads, version: r.Version, last: r.Last, seq: r.Seq}, nil
 }
 
-// sign makes and signs an event of author's in room, of the room's version
-// v, with content that follows heads (none for a room.create, which gets
-// v).
-func (n *Node) sign(author protocol.Handle, room protocol.RoomID, v uint16, heads []protocol.Order, content protocol.Content) (*protocol.Signed, error) {
-	ev := protocol.Event{Version: v}
-	if len(heads) > 0 {
-		ev = protocol.Successor(room, v, heads)
+// sign makes and signs an event of author's in room with content that
+// follows t (no heads for a room.create, which gets t's version).
+func (n *Node) sign(author protocol.Handle, room protocol.RoomID, t tip, content protocol.Content) (*protocol.Signed, error) {
+	ev := protocol.Event{Version: t.version}
+	if len(t.heads) > 0 {
+		ev = protocol.ChainSuccessor(room, t.version, t.heads, t.last, t.seq)
 	}
 	ev.Author, ev.Time = author, n.cfg.Now().UnixMilli()
 	e, err := protocol.Sign(n.key, ev, content)
@@ -218,6 +230,11 @@ func (n *Node) apply(tx *storage.Tx, e *protocol.Signed, snap *protocol.Snapshot
 		return err
 	}
 	room := e.RoomID()
+	if e.Seq > 0 {
+		if err := n.position(tx, e); err != nil {
+			return err
+		}
+	}
 	var r *storage.Room
 	var before *protocol.Control
 	if e.Type == protocol.TypeRoomCreate {
@@ -273,6 +290,15 @@ func (n *Node) apply(tx *storage.Tx, e *protocol.Signed, snap *protocol.Snapshot
 		return err
 	}
 	r.Events++
+	if e.Seq > 0 {
+		if err := n.putAcked(tx, r, e); err != nil {
+			return err
+		}
+		n.markAck(tx, e)
+	}
+	if e.Origin == n.id && e.Seq > r.Seq {
+		r.Seq, r.Last = e.Seq, e.Order()
+	}
 	if a, ok := storage.Removed(e); ok {
 		if err := tx.PutRemoval(room, a.Node(), e.ID); err != nil {
 			return err
@@ -318,6 +344,21 @@ func (n *Node) apply(tx *storage.Tx, e *protocol.Signed, snap *protocol.Snapshot
 		}
 	}
 	return tx.PutRoom(r)
+}
+
+// position records e at its origin's chain position in its room, and
+// logs an equivocation if the position was taken: both events are valid,
+// signed, and kept; the pair is the proof, which Status counts.
+func (n *Node) position(tx *storage.Tx, e *protocol.Signed) error {
+	first, forked, err := tx.PutPosition(e)
+	if err != nil || !forked {
+		return err
+	}
+	tx.AfterCommit(func() {
+		n.log.Warn("equivocation: a node signed two events at one position of its chain",
+			"room", e.RoomID(), "origin", e.Origin, "seq", e.Seq, "first", first, "second", e.ID)
+	})
+	return nil
 }
 
 // followsAll reports whether e names every one of heads as a parent.
@@ -402,6 +443,8 @@ func (n *Node) applyContent(tx *storage.Tx, r *storage.Room, e *protocol.Signed,
 		}
 		r.Tasks++
 		return true, tx.PutTask(nil, &storage.Task{Room: r.ID, Task: *protocol.NewTask(e)})
+	case *protocol.NodeAck:
+		return false, nil // an acknowledgement: nothing to show
 	case *protocol.TaskUpdate:
 		old, err := tx.Task(p.Task)
 		if errors.Is(err, storage.ErrNotFound) {

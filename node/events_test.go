@@ -4,6 +4,7 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"errors"
+	"slices"
 	"testing"
 
 	"github.com/horenso/horenso/protocol"
@@ -60,5 +61,60 @@ func TestEventsCarryRoomVersion(t *testing.T) {
 	}
 	if err := n.RemoveMember(ctx, "bob", fresh.ID, alice); !errors.Is(err, ErrForbidden) || !errors.Is(err, protocol.ErrNotSenior) {
 		t.Errorf("version 2: junior admin removes the creator: %v, want ErrForbidden (protocol.ErrNotSenior)", err)
+	}
+}
+
+// TestChainsAndEquivocation checks that the node signs each event of a
+// version 2 room as the next of its chain there, naming its previous one,
+// and that a partner signing two events at one chain position is
+// detected: both are stored, and Status counts the equivocation.
+func TestChainsAndEquivocation(t *testing.T) {
+	ctx := t.Context()
+	n := newTestNode(t, t.TempDir())
+	must[*Account](t)(n.CreateAccount(ctx, NewAccount{Handle: "alice"}))
+	_, key, _ := ed25519.GenerateKey(rand.Reader)
+	partner := protocol.NodeIDFromKey(key.Public().(ed25519.PublicKey))
+	zed := protocol.NewAccountID(partner, "zed")
+	room := must[*Room](t)(n.CreateRoom(ctx, "alice", NewRoom{Name: "r", Members: []MemberSpec{{Account: zed, Role: protocol.RoleMember}}}))
+	for range 3 {
+		must[*Message](t)(n.Post(ctx, "alice", room.ID, "hello"))
+	}
+	var mine []*protocol.Signed
+	n.FederationForTest().Missing(ctx, room.ID, nil, nil, func(w []byte) error {
+		e, err := protocol.Decode(w)
+		if err != nil {
+			t.Fatal(err)
+		}
+		mine = append(mine, e)
+		return nil
+	})
+	for i, e := range mine {
+		if e.Seq != uint64(i+1) || i > 0 && !slices.Contains(e.Prev, mine[i-1].ID) {
+			t.Fatalf("event %d: seq %d, parents %v", i, e.Seq, e.Prev)
+		}
+	}
+	last := mine[len(mine)-1]
+	fork := func(body string) *protocol.Signed {
+		ev := protocol.ChainSuccessor(room.ID, last.Version, []protocol.Order{last.Order()}, protocol.Order{}, 0)
+		ev.Author = "zed"
+		e, err := protocol.Sign(key, ev, &protocol.MessagePost{Body: body})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return e
+	}
+	a, b := fork("to some"), fork("to others")
+	for _, e := range []*protocol.Signed{a, b} {
+		if errs := n.FederationForTest().Accept(ctx, partner, room.ID, []*protocol.Signed{e}); errs[0] != nil {
+			t.Fatal(errs[0])
+		}
+	}
+	st := must[*Status](t)(n.Status(ctx))
+	if st.Equivocations != 1 {
+		t.Fatalf("equivocations %d, want 1", st.Equivocations)
+	}
+	msgs := must[[]*Message](t)(n.Messages(ctx, "alice", room.ID, Page{Limit: 100}))
+	if len(msgs) != 5 {
+		t.Fatalf("%d messages, want both forks shown too (5)", len(msgs))
 	}
 }

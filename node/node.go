@@ -56,6 +56,13 @@ type Config struct {
 	// much it is used. Default: 90 days (DefaultSessionMax). API tokens of
 	// bots (tokens not made by a login) never expire.
 	SessionMax time.Duration
+	// AckInterval is about how long the node waits, after another node's
+	// event arrives in a room of version 2, before it acknowledges it
+	// with a node.ack, if it has made no event there since that covers
+	// it; rounds are jittered by ±1/8. Default: DefaultAckInterval (2s).
+	// Negative: the node never sends acknowledgements (its other events
+	// still acknowledge their past).
+	AckInterval time.Duration
 	// GossipLossForTest makes incoming gossip lossy (see
 	// p2p.Config.LossForTest). Default: nil, no loss.
 	GossipLossForTest func() (drop, duplicate bool)
@@ -164,6 +171,7 @@ type Node struct {
 
 	snapshots  snapshotCache
 	publishing roomCount // local events being published, per room
+	acks       ackQueue  // rooms that may need an acknowledgement
 	feed       feed
 	nodes      roomNodes
 	net        network
@@ -193,6 +201,9 @@ func New(cfg Config) (*Node, error) {
 	}
 	if cfg.SessionMax == 0 {
 		cfg.SessionMax = DefaultSessionMax
+	}
+	if cfg.AckInterval == 0 {
+		cfg.AckInterval = DefaultAckInterval
 	}
 	if !Initialized(cfg.DataDir) {
 		return nil, fmt.Errorf("new node %s: %w", cfg.DataDir, ErrNotInitialized)
@@ -252,12 +263,15 @@ func (n *Node) Org() string { return n.settings.Org }
 
 // Run serves the node until ctx ends, then returns nil once everything it
 // started has stopped: the libp2p host (partners, gossip, catch-up sync)
-// and the network outbox. It returns an error if one of them cannot be
+// the network outbox and the acknowledgements. It returns an error if one of them cannot be
 // served. Ready is closed once the node listens.
 func (n *Node) Run(ctx context.Context) error {
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return n.net.host.Run(gctx) })
 	g.Go(func() error { return n.runOutbox(gctx) })
+	if n.cfg.AckInterval > 0 {
+		g.Go(func() error { return n.runAcks(gctx) })
+	}
 	return g.Wait()
 }
 

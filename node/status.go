@@ -36,6 +36,11 @@ type Status struct {
 	// (Config.MinFreeDisk) and changes are refused.
 	DiskFree int64 `json:"disk_free_bytes"`
 	DiskFull bool  `json:"disk_full"`
+	// Equivocations counts the events this node holds that found their
+	// origin's chain position in their room taken by another event: each
+	// is proof that the origin signed two histories (see docs/PROTOCOL.md,
+	// "Chains and equivocation").
+	Equivocations int `json:"equivocations"`
 }
 
 // Status reports what the node is and holds.
@@ -55,9 +60,16 @@ func (n *Node) Status(ctx context.Context) (*Status, error) {
 		if err != nil {
 			return err
 		}
-		return tx.Rooms(func(r *storage.Room) bool {
+		err = tx.Rooms(func(r *storage.Room) bool {
 			st.Rooms++
 			st.Events += r.Events
+			return true
+		})
+		if err != nil {
+			return err
+		}
+		return tx.Equivocations(func(storage.Equivocation) bool {
+			st.Equivocations++
 			return true
 		})
 	})

@@ -160,6 +160,14 @@ func (*MessageDelete) eventType() EventType { return TypeMessageDelete }
 func (*TaskCreate) eventType() EventType    { return TypeTaskCreate }
 func (*TaskUpdate) eventType() EventType    { return TypeTaskUpdate }
 func (*MemberProfile) eventType() EventType { return TypeMemberProfile }
+func (*NodeAck) eventType() EventType       { return TypeNodeAck }
+
+// NodeAck is a node's acknowledgement, from room version 2 on: an event
+// with no payload (an empty map) that any member may send. With chains,
+// every event of a node acknowledges its causal past; a node.ack is the
+// event a node makes only for that, when it has received events it has not
+// built on. It is not a control event and nothing shows it.
+type NodeAck struct{}
 
 var (
 	_ Content = (*RoomCreate)(nil)
@@ -174,6 +182,7 @@ var (
 	_ Content = (*MessageDelete)(nil)
 	_ Content = (*TaskCreate)(nil)
 	_ Content = (*TaskUpdate)(nil)
+	_ Content = (*NodeAck)(nil)
 )
 
 func newContent(t EventType) (Content, error) {
@@ -202,6 +211,8 @@ func newContent(t EventType) (Content, error) {
 		return new(TaskCreate), nil
 	case TypeTaskUpdate:
 		return new(TaskUpdate), nil
+	case TypeNodeAck:
+		return new(NodeAck), nil
 	}
 	return nil, fmt.Errorf("%w: %q", ErrUnknownType, t)
 }
@@ -318,6 +329,7 @@ func (c *MemberRole) validate() error {
 
 func (c *MemberRemove) validate() error { return c.Account.Validate() }
 func (c *MemberLeave) validate() error  { return nil }
+func (c *NodeAck) validate() error      { return nil }
 func (c *MemberProfile) validate() error {
 	if err := checkText("member name", c.Name, MaxNameSize, false); err != nil {
 		return err

@@ -29,6 +29,9 @@
 //	7 depth    uint      0 for a create, else 1 + the deepest parent's depth
 //	8 time     int       unix milliseconds at the origin; informational only
 //	9 payload  map       the type's Content, integer keys (see content.go)
+//	10 seq     uint      version 2 on: the origin's chain position in the
+//	                     room, 1 for its first event there (a create is 1);
+//	                     absent in version 1
 //
 // The wire form is the CBOR array [body, signature] of two byte strings:
 // the body's bytes and the origin's 64-byte Ed25519 signature over them.
@@ -84,7 +87,36 @@
 // parents or depth are inconsistent ([ErrBadParents]), whose version is not
 // its room's ([ErrWrongVersion]), or a room.create not signed by its
 // creator's node ([ErrWrongOrigin]) is not refused by a rule but
-// malformed, which only a partner's event can be.
+// malformed, which only a partner's event can be; so is an event that
+// breaks its origin's chain ([ErrBadChain], below).
+//
+// # Chains and equivocation
+//
+// From room version 2 on, each node's events in a room form a chain: an
+// event of seq n > 1 names its origin's event of seq n-1 as a parent, and
+// no parent of its origin has seq n or more ([ErrBadChain], checked by
+// [Check]; a node makes such events with [ChainSuccessor]). Two distinct
+// events of one origin at one seq are an equivocation: the origin signed
+// two histories. Every fork of a chain makes one, so a node detects it
+// when it stores the second (both are valid and kept, as proof). In
+// resolution, two concurrent control events of one origin are such a
+// proof found in the control events alone, and from the lower one's seq
+// on, the origin's control events are void (rule 0 of [Resolve]; the
+// snapshot records that seq in [Snapshot].Forks).
+//
+// With chains, every event a node makes acknowledges its causal past, so
+// a node's latest event in a room is a signed delivery receipt: it holds
+// every event of another node up to that node's highest seq in its past.
+// A node that received events and made none since makes a node.ack
+// ([NodeAck]): no payload, any member may send it, nothing shows it.
+//
+// Finality: a revocation of an account cannot reach back past what every
+// other node had settled. It is void when a control event of its target
+// is concurrent with it and every witness (a node hosting a member then,
+// other than the revoker's and the target's; there must be one) had
+// acknowledged that event without the revocation in its past. A node's
+// first event with a new control event in its past is a settling event,
+// kept in [Snapshot].Acks so that resolution sees it.
 //
 // # Limits
 //
@@ -108,5 +140,13 @@
 //     Version 2 rooms rank admins by seniority ([Member].Since): only a
 //     senior admin may demote or remove an admin, and only a standing
 //     revocation voids (see [Resolve]). Nodes of version 1 reject version 2
-//     events as [ErrUnknownVersion].
+//     events as [ErrUnknownVersion]. Version 2 events carry their
+//     origin's chain position (envelope key 10) and follow their origin's
+//     previous event in the room ([ErrBadChain]); concurrent control
+//     events of one origin void its control events from the fork on.
+//     Version 2 rooms made by development builds before chains have no
+//     key 10 and are not supported. Event type node.ack ([NodeAck],
+//     version 2 only): a node's acknowledgement of what it holds.
+//     Finality: a revocation concurrent with a control event of its target
+//     that every witness node acknowledged without it is void.
 package protocol

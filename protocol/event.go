@@ -30,6 +30,9 @@ const (
 	TypeMessageDelete EventType = "message.delete"
 	TypeTaskCreate    EventType = "task.create"
 	TypeTaskUpdate    EventType = "task.update"
+	// TypeNodeAck is a node's acknowledgement ([NodeAck]), in rooms of
+	// version 2 and later only.
+	TypeNodeAck EventType = "node.ack"
 )
 
 // IsControl reports whether events of type t change the room's control state
@@ -55,6 +58,12 @@ type Event struct {
 	Depth   uint64          `cbor:"7,keyasint"` // 0 for a create, else 1 + the largest parent depth
 	Time    int64           `cbor:"8,keyasint"` // unix milliseconds at the origin; informational only
 	Payload cbor.RawMessage `cbor:"9,keyasint"`
+	// Seq is the event's place in its origin's chain in the room, from
+	// room version 2 on: 1 for the origin's first event in the room (the
+	// create is its creator's node's 1), else 1 + the Seq of the origin's
+	// previous event there, which must be a parent ([Check]). Zero, hence
+	// absent, in version 1.
+	Seq uint64 `cbor:"10,keyasint,omitempty"`
 }
 
 // AuthorID returns the author's global account ID.
@@ -159,7 +168,9 @@ func init() {
 // Sign completes e, validates it and signs it with key, which must be the
 // key of e.Origin (Sign sets Origin and Version when they are empty). The
 // payload is taken from content. Sign does not check the room rules: that
-// needs the room's history; see [Check].
+// needs the room's history; see [Check]. A room.create of a version with
+// chains gets Seq 1 if it has none; any other event's Seq is the caller's
+// (see [ChainSuccessor]).
 func Sign(key ed25519.PrivateKey, e Event, content Content) (*Signed, error) {
 	origin := NodeIDFromKey(key.Public().(ed25519.PublicKey))
 	if e.Origin == "" {
@@ -170,6 +181,9 @@ func Sign(key ed25519.PrivateKey, e Event, content Content) (*Signed, error) {
 	}
 	if e.Version == 0 {
 		e.Version = Version
+	}
+	if _, ok := content.(*RoomCreate); ok && e.Seq == 0 && e.Version >= versionChains {
+		e.Seq = 1
 	}
 	if content == nil {
 		return nil, fmt.Errorf("sign event: %w: no payload", ErrMalformed)
@@ -316,6 +330,16 @@ func (s *Signed) validateShape() error {
 	if !slices.IsSortedFunc(s.Prev, func(a, b EventID) int { return bytes.Compare(a[:], b[:]) }) ||
 		len(slices.Compact(slices.Clone(s.Prev))) != len(s.Prev) {
 		return errors.New("parents not sorted and unique")
+	}
+	switch {
+	case s.Version < versionChains && s.Seq != 0:
+		return fmt.Errorf("seq %d in a version %d event", s.Seq, s.Version)
+	case s.Version >= versionChains && s.Seq == 0:
+		return errors.New("no seq: events of version 2 and later have one")
+	case s.Version >= versionChains && s.Type == TypeRoomCreate && s.Seq != 1:
+		return fmt.Errorf("room.create with seq %d, want 1", s.Seq)
+	case s.Version < versionChains && s.Type == TypeNodeAck:
+		return fmt.Errorf("node.ack in a version %d room", s.Version)
 	}
 	if s.Type == TypeRoomCreate {
 		if !s.Room.IsZero() || len(s.Prev) != 0 || s.Depth != 0 {

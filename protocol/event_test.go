@@ -188,12 +188,19 @@ func TestDecodeRejects(t *testing.T) {
 		{"body room omitted", signed(rawMap(slices.Delete(slices.Clone(env), 1, 2))), ErrNotCanonical},
 		{"body indefinite-length map", signed(append(append([]byte{0xbf}, rawMap(env)[1:]...), 0xff)), ErrMalformed},
 		{"body duplicate key", signed(rawMap(append(slices.Clone(env), env[7]))), ErrMalformed},
-		{"body unknown key", signed(rawMap(withEntry(env, 10, enc(t, "new")))), ErrMalformed},
+		{"body unknown key", signed(rawMap(withEntry(env, 11, enc(t, "new")))), ErrMalformed},
+		{"body seq as text", signed(rawMap(withEntry(env, 10, enc(t, "1")))), ErrMalformed},
+		{"version 2 without seq", reEnvelope(func(e *Event) { e.Seq = 0 }), ErrMalformed},
+		{"version 1 with seq", reEnvelope(func(e *Event) { e.Version, e.Seq = 1, 2 }), ErrMalformed},
+		{"node.ack in a version 1 room", reEnvelope(func(e *Event) {
+			e.Version, e.Seq, e.Type, e.Payload = 1, 0, TypeNodeAck, []byte{0xa0}
+		}), ErrMalformed},
+		{"node.ack with a payload", reEnvelope(func(e *Event) { e.Type, e.Payload = TypeNodeAck, enc(t, map[int]int{1: 1}) }), ErrMalformed},
 		{"body version as text", signed(rawMap(withEntry(env, 1, enc(t, "1")))), ErrMalformed},
 		{"body invalid UTF-8", signed(rawMap(withEntry(env, 3, []byte{0x62, 0xff, 0xfe}))), ErrMalformed},
 		{"version 0", reEnvelope(func(e *Event) { e.Version = 0 }), ErrUnknownVersion},
 		{"next version", reEnvelope(func(e *Event) { e.Version = Version + 1 }), ErrUnknownVersion},
-		{"next version with a new field", signed(rawMap(withEntry(withEntry(env, 1, enc(t, Version+1)), 10, enc(t, "new")))), ErrUnknownVersion},
+		{"next version with a new field", signed(rawMap(withEntry(withEntry(env, 1, enc(t, Version+1)), 11, enc(t, "new")))), ErrUnknownVersion},
 		{"next version with a new type", reEnvelope(func(e *Event) { e.Version, e.Type = Version+1, "message.react" }), ErrUnknownVersion},
 		{"unknown type", reEnvelope(func(e *Event) { e.Type = "message.shout" }), ErrUnknownType},
 		{"origin not a peer ID", reEnvelope(func(e *Event) { e.Origin = "12D3KooWnotapeer" }), ErrMalformed},
@@ -440,6 +447,62 @@ func TestWireVector(t *testing.T) {
 		want, _ := hex.DecodeString(c.wire)
 		if d, err := Decode(want); err != nil || d.ID != c.e.ID {
 			t.Errorf("Decode(vector) = %v, %v", d, err)
+		}
+	}
+}
+
+// TestWireVectorVersion2 pins the events of TestWireVector in a room of
+// version 2, the second test vector in docs/PROTOCOL.md: their bodies
+// carry key 10, the origin's chain position (1 for the create, 2 for the
+// post, whose parents include the create, its origin's event of seq 1).
+func TestWireVectorVersion2(t *testing.T) {
+	create, err := Sign(fixedKey, Event{Version: 2, Author: "alice", Time: 1_700_000_000_000}, &RoomCreate{Kind: KindGroup, Name: "general",
+		Creator: MemberInfo{Account: NewAccountID(fixedNode, "alice"), Role: RoleAdmin}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := ChainSuccessor(create.RoomID(), create.Version, []Order{create.Order()}, create.Order(), create.Seq)
+	e.Author, e.Time = "alice", 1_700_000_001_000
+	post, err := Sign(fixedKey, e, &MessagePost{Body: "hello"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if create.Seq != 1 || post.Seq != 2 {
+		t.Fatalf("seqs %d, %d, want 1, 2", create.Seq, post.Seq)
+	}
+	for _, c := range []struct {
+		e        *Signed
+		id, wire string
+	}{
+		{create, "jwzruj6cy7ev4eed7ubkmmlrbuc57igahcwnc74v3jk5qqdnahiq",
+			"8258d7a901020258200000000000000000000000000000000000000000000000000000000000000000036b726f6f6d2e6372656174" +
+				"650465616c696365057834313244334b6f6f5752617750627850745031655a614a70756d476e7957583244635579643352516e7964" +
+				"72336541746f34417a370700081b0000018bcfe5680009a3016567726f7570026767656e6572616c06a201783a616c696365403132" +
+				"44334b6f6f5752617750627850745031655a614a70756d476e7957583244635579643352516e796472336541746f34417a37026561" +
+				"646d696e0a015840156016992278a167c63feae23695d2e9713677039cae199c2555dfb13c86d575e2747e3767a0c6144efb2f0ab9" +
+				"ef1ae71f2beeb2d6db1af32c5656a5a7d4ba0a"},
+		{post, "r7pvifdze4cx7wkvmol6cf5qu4n6g7ta4dyyx4vdl5tuqlwlhzcq",
+			"8258adaa01020258204db31a27c2c7c95e1083fd02a631710d05dfa0c038acd17f95da55d8406d01d1036c6d6573736167652e706f" +
+				"73740465616c696365057834313244334b6f6f5752617750627850745031655a614a70756d476e7957583244635579643352516e79" +
+				"6472336541746f34417a37068158204db31a27c2c7c95e1083fd02a631710d05dfa0c038acd17f95da55d8406d01d10701081b0000" +
+				"018bcfe56be809a1016568656c6c6f0a025840566abf5f4bdab86052ff3ef90b6bd5c0f6e205559c2cdf2922c0a9e1c4510061c721" +
+				"d130598053af6084ab9bf1934aaaf593e4bf2e49ded762bc3d17dc3cd109"},
+	} {
+		if got := hex.EncodeToString(c.e.Wire()); got != c.wire {
+			t.Errorf("%s wire form\n got %s\nwant %s", c.e.Type, got, c.wire)
+		}
+		if c.e.ID.String() != c.id {
+			t.Errorf("%s ID = %s, want %s", c.e.Type, c.e.ID, c.id)
+		}
+		want, _ := hex.DecodeString(c.wire)
+		if d, err := Decode(want); err != nil || d.ID != c.e.ID {
+			t.Errorf("Decode(vector) = %v, %v", d, err)
+		}
+		r := NewReplica(create.RoomID())
+		for _, e := range []*Signed{create, post} {
+			if err := r.Add(e); err != nil {
+				t.Fatalf("add %s: %v", e.Type, err)
+			}
 		}
 	}
 }

@@ -46,7 +46,7 @@ func sampleEvents(t testing.TB) []*Signed {
 			heads = append(heads, p.Order())
 		}
 		e := Successor(create.RoomID(), create.Version, heads)
-		e.Author, e.Time = "alice", 2
+		e.Author, e.Time, e.Seq = "alice", 2, e.Depth+1
 		return e
 	}
 	post := sign(next(create), &MessagePost{Body: "[To:" + string(bob) + "] hello [info][title]t[/title]x[/info]"})
@@ -62,6 +62,7 @@ func sampleEvents(t testing.TB) []*Signed {
 		sign(next(post), &MemberRole{Account: bob, Role: RoleReadonly}),
 		sign(next(post), &MemberRemove{Account: bob}),
 		sign(next(post), &MemberLeave{}),
+		sign(next(post), &NodeAck{}),
 	}
 }
 

@@ -41,6 +41,10 @@ var (
 	// ErrWrongVersion: an event's version is not its room's (its
 	// parents').
 	ErrWrongVersion = errors.New("event's version is not its room's")
+	// ErrBadChain: from room version 2 on, an event of Seq n > 1 must
+	// name its origin's event of Seq n-1 as a parent, and no parent of
+	// its origin may have Seq n or more.
+	ErrBadChain = errors.New("event does not follow its origin's previous event in the room")
 )
 
 // ruleError returns a room rule violation: an error with text msg that
@@ -167,6 +171,8 @@ func Authorize(c *Control, e *Signed, ref *Signed) error {
 		return authorizeControl(c, e.Version, author, role, e.Content)
 	}
 	switch p := e.Content.(type) {
+	case *NodeAck:
+		return nil // any member, any role: it only says what the node holds
 	case *MessagePost:
 		return canWrite(role)
 	case *MessageEdit:
@@ -333,16 +339,33 @@ func (c *Control) apply(e *Signed) {
 type Snapshot struct {
 	History []EventID `cbor:"1,keyasint"`
 	State   *Control  `cbor:"2,keyasint"`
+	// Forks holds, from room version 2 on, for each origin whose control
+	// events in History include two concurrent ones, the Seq from which
+	// its control events are void (rule 0 of [Resolve]). Nil when none
+	// forked. It is derived from History, as State is.
+	Forks map[NodeID]uint64 `cbor:"3,keyasint,omitempty"`
+	// Acks are, from room version 2 on, the settling events in the set:
+	// the non-control events that are their origin's first to have some
+	// control event in their causal past (see [Check]), sorted by ID. They
+	// tell which control events each node had acknowledged, and with what
+	// in its past, for finality (rule 0 of [Resolve]).
+	Acks []EventID `cbor:"4,keyasint,omitempty"`
 }
 
 // SnapshotKey identifies a snapshot by its history.
 type SnapshotKey [32]byte
 
-// Key returns the hash of s.History, which determines s.
+// Key returns the hash of s.History and s.Acks, which determine s.
 func (s *Snapshot) Key() SnapshotKey {
 	h := sha256.New()
 	for _, id := range s.History {
 		h.Write(id[:])
+	}
+	if len(s.Acks) > 0 {
+		h.Write([]byte("acks")) // IDs are 32 bytes: this cannot be mistaken for one
+		for _, id := range s.Acks {
+			h.Write(id[:])
+		}
 	}
 	var k SnapshotKey
 	h.Sum(k[:0])
@@ -355,20 +378,48 @@ func (s *Snapshot) Key() SnapshotKey {
 // [Resolve] gives for before's history and e: e sorts after its causal
 // past and is concurrent with none of it, so it voids nothing there and
 // nothing there voids it.
-func After(before *Snapshot, e *Signed) *Snapshot {
+func After(before *Snapshot, e *Signed) *Snapshot { return after(before, e, false) }
+
+// after is [After] for an event that is settling (see [Check]) when
+// settling is set: a non-control event that joins the snapshot's Acks.
+func after(before *Snapshot, e *Signed, settling bool) *Snapshot {
 	if e.Type == TypeRoomCreate {
 		return &Snapshot{History: []EventID{e.ID}, State: newControl(e)}
 	}
 	if !e.Type.IsControl() {
-		return before
+		if !settling {
+			return before
+		}
+		acks := make([]EventID, 0, len(before.Acks)+1)
+		acks = append(acks, before.Acks...)
+		i, _ := slices.BinarySearchFunc(acks, e.ID, compareIDs)
+		acks = slices.Insert(acks, i, e.ID)
+		return &Snapshot{History: before.History, State: before.State, Forks: before.Forks, Acks: acks}
 	}
 	st := before.State.Clone()
-	st.apply(e)
+	if !forkVoid(before.Forks, e) {
+		st.apply(e)
+	}
 	h := make([]EventID, 0, len(before.History)+1)
 	h = append(h, before.History...)
 	i, _ := slices.BinarySearchFunc(h, e.ID, compareIDs)
 	h = slices.Insert(h, i, e.ID)
-	return &Snapshot{History: h, State: st}
+	return &Snapshot{History: h, State: st, Forks: before.Forks, Acks: before.Acks}
+}
+
+// forkVoid reports whether rule 0 of [Resolve] voids the control event e
+// given forks, the Seq from which each forked origin's control events are
+// void: e is by such an origin, at or past that Seq, and not an event by
+// which its author gives up its own rights. An event whose causal past
+// shows its origin forked adds no concurrent pair, so it is void exactly
+// when its origin forked there.
+func forkVoid(forks map[NodeID]uint64, e *Signed) bool {
+	from, ok := forks[e.Origin]
+	if !ok || e.Seq < from {
+		return false
+	}
+	a, rev := revokes(e)
+	return !(rev && a == e.AuthorID())
 }
 
 func compareIDs(a, b EventID) int { return bytes.Compare(a[:], b[:]) }
@@ -385,17 +436,20 @@ func Merge(log Log, parents []*Snapshot) (*Snapshot, error) {
 	}
 	largest := parents[0]
 	for _, p := range parents[1:] {
-		if len(p.History) > len(largest.History) {
+		if len(p.History)+len(p.Acks) > len(largest.History)+len(largest.Acks) {
 			largest = p
 		}
 	}
-	union := make(map[EventID]struct{}, len(largest.History))
+	union := make(map[EventID]struct{}, len(largest.History)+len(largest.Acks))
 	for _, p := range parents {
 		for _, id := range p.History {
 			union[id] = struct{}{}
 		}
+		for _, id := range p.Acks {
+			union[id] = struct{}{}
+		}
 	}
-	if len(union) == len(largest.History) {
+	if len(union) == len(largest.History)+len(largest.Acks) {
 		return largest, nil
 	}
 	events := make([]*Signed, 0, len(union))
@@ -414,7 +468,8 @@ func Merge(log Log, parents []*Snapshot) (*Snapshot, error) {
 
 // Resolve computes the snapshot of a set of control events that holds the
 // room's create and, with each event, every control event in its causal
-// past (as a snapshot's history does). log must hold the events and their
+// past (as a snapshot's history does), and from version 2 on the settling
+// events among their pasts (as a snapshot's Acks). log must hold the events and their
 // snapshots: Resolve reads the snapshots' histories to tell which events
 // are concurrent, and from version 2 on the seniority of their authors.
 // It sorts events in place. The rules are those of the room's version,
@@ -447,6 +502,21 @@ func Merge(log Log, parents []*Snapshot) (*Snapshot, error) {
 // admin may demote or remove an admin, [ErrNotSenior]), and only a
 // revocation that stands voids anything:
 //
+//  0. Equivocation: an origin node's events in a room form one chain
+//     ([Event].Seq, [ErrBadChain]), so two of its control events that are
+//     concurrent prove that it signed two histories. For each origin whose
+//     control events in the set include a concurrent pair, let s be the
+//     least Seq of the lower event of such a pair: its control events of
+//     Seq s or more are void (but for those by which an account gives up
+//     its own rights), and no revocation among them stands.
+//     Finality: a revocation r of an account X by another account is
+//     void, and does not stand, when a control event c of X is
+//     concurrent with it and every witness of c (the nodes hosting a
+//     member after c, or removed by c, but r's origin and c's; there must
+//     be one) acknowledged c without r: its first event with c in its
+//     causal past (by Seq) does not have r in its past. Those first events
+//     are the settling events of [Snapshot].Acks. A revocation cannot
+//     reach back past what every other node had settled.
 //  1. Decide each control event in a fixed order, the same on every node:
 //     first the events by which an account gives up its own rights (they
 //     always stand); then every other, by its author's seniority at it
@@ -468,14 +538,23 @@ func Merge(log Log, parents []*Snapshot) (*Snapshot, error) {
 // and so are the events of any account it promoted on that branch.
 func Resolve(log Log, events []*Signed) (*Snapshot, error) {
 	slices.SortFunc(events, func(a, b *Signed) int { return a.Order().Compare(b.Order()) })
+	var acks []*Signed
+	events = slices.DeleteFunc(events, func(e *Signed) bool {
+		if e.Type.IsControl() {
+			return false
+		}
+		acks = append(acks, e)
+		return true
+	})
 	if len(events) == 0 || events[0].Type != TypeRoomCreate {
 		return nil, errors.New("resolve control state: no room create")
 	}
 	v := events[0].Version
 	var void map[EventID]struct{}
+	var forked map[NodeID]uint64
 	var err error
 	if v >= versionSeniority {
-		void, err = voidedBySeniority(log, events[1:])
+		void, forked, err = voidedBySeniority(log, events[1:], acks)
 	} else {
 		void, err = voided(log, events[1:])
 	}
@@ -497,7 +576,12 @@ func Resolve(log Log, events []*Signed) (*Snapshot, error) {
 		st.apply(e)
 	}
 	slices.SortFunc(hist, compareIDs)
-	return &Snapshot{History: hist, State: st}, nil
+	var ackIDs []EventID
+	for _, e := range acks {
+		ackIDs = append(ackIDs, e.ID)
+	}
+	slices.SortFunc(ackIDs, compareIDs)
+	return &Snapshot{History: hist, State: st, Forks: forked, Acks: ackIDs}, nil
 }
 
 // revokes returns the account whose rights the control event e takes away:
@@ -580,6 +664,16 @@ func (s *snapshots) after(e *Signed) (*Snapshot, error) {
 	}
 	s.m[e.ID] = sn
 	return sn, nil
+}
+
+// inPast reports whether the control event a is in b's causal past.
+func (s *snapshots) inPast(a, b *Signed) (bool, error) {
+	sb, err := s.after(b)
+	if err != nil {
+		return false, err
+	}
+	_, ok := slices.BinarySearchFunc(sb.History, a.ID, compareIDs)
+	return ok && a.ID != b.ID, nil
 }
 
 // concurrent reports whether neither of the control events a and b is in
@@ -667,17 +761,38 @@ func compareDecisions(a, b decision) int {
 // author's key and the history), lazily, and nothing when es holds no
 // revocation. A concurrency test is a binary search in one or two of
 // those histories, per pair of an event by X and a revocation of X.
-func voidedBySeniority(log Log, es []*Signed) (map[EventID]struct{}, error) {
+func voidedBySeniority(log Log, es, acks []*Signed) (map[EventID]struct{}, map[NodeID]uint64, error) {
+	snaps := &snapshots{log: log}
+	from, err := forks(snaps, es)
+	if err != nil {
+		return nil, nil, err
+	}
+	forked, err := unfinal(snaps, es, acks)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, e := range es {
+		if forkVoid(from, e) {
+			if forked == nil {
+				forked = make(map[EventID]struct{})
+			}
+			forked[e.ID] = struct{}{}
+		}
+	}
 	suspect := make(map[AccountID]bool)
 	var queue []AccountID
 	for _, e := range es {
-		if a, ok := revokes(e); ok && !suspect[a] {
+		a, ok := revokes(e)
+		if _, f := forked[e.ID]; f {
+			a, ok = e.AuthorID(), true
+		}
+		if ok && !suspect[a] {
 			suspect[a] = true
 			queue = append(queue, a)
 		}
 	}
 	if len(queue) == 0 {
-		return nil, nil
+		return nil, nil, nil
 	}
 	grants := make(map[AccountID][]AccountID) // author -> accounts its events made admin
 	for _, e := range es {
@@ -702,13 +817,193 @@ func voidedBySeniority(log Log, es []*Signed) (map[EventID]struct{}, error) {
 			ds = append(ds, decision{e: e, author: e.AuthorID()})
 		}
 	}
-	return decide(log, ds)
+	void, err := decide(snaps, ds, forked)
+	return void, from, err
+}
+
+// forks returns, for each origin whose control events in es include two
+// concurrent ones, the Seq from which the equivocation rule of version 2
+// voids its control events (rule 0 of [Resolve]): the least Seq of the
+// lower event of such a pair; see [forkVoid].
+//
+// Cost: an origin's control events on one chain each have the one before
+// them (by Seq) in their history, which is one binary search per event
+// and, for an origin with two or more control events, the snapshot after
+// each. Only an origin that forked is searched pair by pair.
+func forks(snaps *snapshots, es []*Signed) (map[NodeID]uint64, error) {
+	byOrigin := make(map[NodeID][]*Signed)
+	for _, e := range es {
+		byOrigin[e.Origin] = append(byOrigin[e.Origin], e)
+	}
+	var from map[NodeID]uint64
+	for origin, cs := range byOrigin {
+		if len(cs) < 2 {
+			continue
+		}
+		slices.SortFunc(cs, func(a, b *Signed) int {
+			if a.Seq != b.Seq {
+				return cmpUint(a.Seq, b.Seq)
+			}
+			return a.Order().Compare(b.Order())
+		})
+		chain := true
+		for i := 1; i < len(cs) && chain; i++ {
+			in, err := snaps.inPast(cs[i-1], cs[i])
+			if err != nil {
+				return nil, err
+			}
+			chain = in && cs[i-1].Seq < cs[i].Seq
+		}
+		if chain {
+			continue
+		}
+	pairs:
+		for i, a := range cs {
+			for _, b := range cs[i+1:] {
+				c, err := snaps.concurrent(a, b)
+				if err != nil {
+					return nil, err
+				}
+				if c {
+					if from == nil {
+						from = make(map[NodeID]uint64)
+					}
+					from[origin] = a.Seq
+					break pairs
+				}
+			}
+		}
+	}
+	return from, nil
+}
+
+// unfinal returns the revocations of es that the finality rule of
+// version 2 voids (rule 0 of [Resolve]): a revocation r of X by another
+// account is void when a control event c of X is concurrent with it, c
+// has witnesses (see [witnessesOf]), and each has an event in es or acks
+// (the settling events) with c in its past, the first of which (by Seq)
+// does not have r in its past.
+//
+// Cost: nothing without a revocation of another account; for each, one
+// concurrency test per control event of its target, and per such event
+// that is concurrent, a scan of each member node's events in the set.
+func unfinal(snaps *snapshots, es, acks []*Signed) (map[EventID]struct{}, error) {
+	var revs []*Signed
+	byAuthor := make(map[AccountID][]*Signed)
+	for _, e := range es {
+		byAuthor[e.AuthorID()] = append(byAuthor[e.AuthorID()], e)
+		if a, ok := revokes(e); ok && a != e.AuthorID() {
+			revs = append(revs, e)
+		}
+	}
+	if len(revs) == 0 {
+		return nil, nil
+	}
+	byOrigin := make(map[NodeID][]*Signed)
+	for _, e := range slices.Concat(es, acks) {
+		byOrigin[e.Origin] = append(byOrigin[e.Origin], e)
+	}
+	for _, ms := range byOrigin {
+		slices.SortFunc(ms, func(a, b *Signed) int {
+			if a.Seq != b.Seq {
+				return cmpUint(a.Seq, b.Seq)
+			}
+			return a.Order().Compare(b.Order())
+		})
+	}
+	var void map[EventID]struct{}
+	for _, r := range revs {
+		x, _ := revokes(r)
+		for _, c := range byAuthor[x] {
+			settled, err := settledWithout(snaps, byOrigin, c, r)
+			if err != nil {
+				return nil, err
+			}
+			if settled {
+				if void == nil {
+					void = make(map[EventID]struct{})
+				}
+				void[r.ID] = struct{}{}
+				break
+			}
+		}
+	}
+	return void, nil
+}
+
+// settledWithout reports whether c and r are concurrent, c has witnesses,
+// and every one acknowledged c without r: its first event in byOrigin with
+// c in its past does not have r in its past.
+func settledWithout(snaps *snapshots, byOrigin map[NodeID][]*Signed, c, r *Signed) (bool, error) {
+	if conc, err := snaps.concurrent(c, r); err != nil || !conc {
+		return false, err
+	}
+	sc, err := snaps.after(c)
+	if err != nil {
+		return false, err
+	}
+	witnesses := witnessesOf(sc.State, c, r)
+	if len(witnesses) == 0 {
+		return false, nil
+	}
+	for _, m := range witnesses {
+		var first *Signed
+		for _, e := range byOrigin[m] {
+			in := e.ID == c.ID
+			if !in {
+				if in, err = snaps.inPast(c, e); err != nil {
+					return false, err
+				}
+			}
+			if in {
+				first = e
+				break
+			}
+		}
+		if first == nil {
+			return false, nil
+		}
+		if hasR, err := snaps.inPast(r, first); err != nil || hasR {
+			return false, err
+		}
+	}
+	return true, nil
+}
+
+// witnessesOf returns the nodes whose acknowledgements of the control
+// event c decide whether the revocation r may reach back past it: those
+// hosting a member in after, the state after c, or the account c removes,
+// but r's origin and c's, sorted. c's origin acknowledged c by making it,
+// and r's could not have without r having c in its past: only a third
+// node's acknowledgement settles anything.
+func witnessesOf(after *Control, c, r *Signed) []NodeID {
+	s := make(map[NodeID]struct{}, 4)
+	for a := range after.Members {
+		s[a.Node()] = struct{}{}
+	}
+	if p, ok := c.Content.(*MemberRemove); ok {
+		s[p.Account.Node()] = struct{}{}
+	}
+	delete(s, r.Origin)
+	delete(s, c.Origin)
+	return slices.Sorted(maps.Keys(s))
+}
+
+func cmpUint(a, b uint64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
 }
 
 // decide applies rules 1 and 2 of version 2 to ds, the events that may be
-// void and every revocation, and returns the IDs of the void ones.
-func decide(log Log, ds []decision) (map[EventID]struct{}, error) {
-	snaps := snapshots{log: log}
+// void and every revocation, and returns the IDs of the void ones. forked
+// are the events the equivocation rule voids: they are void from the
+// start, and no revocation among them stands.
+func decide(snaps *snapshots, ds []decision, forked map[EventID]struct{}) (map[EventID]struct{}, error) {
 	for i := range ds {
 		d := &ds[i]
 		if a, ok := revokes(d.e); ok && a == d.author {
@@ -724,11 +1019,17 @@ func decide(log Log, ds []decision) (map[EventID]struct{}, error) {
 		d.since = s.State.Members[d.author].Since
 	}
 	slices.SortFunc(ds, compareDecisions)
-	void := make(map[EventID]struct{})
+	void := maps.Clone(forked)
+	if void == nil {
+		void = make(map[EventID]struct{})
+	}
 	standing := make(map[AccountID][]*Signed) // decided revocations that stand, by target
 	for _, d := range ds {
+		if _, ok := forked[d.e.ID]; ok {
+			continue
+		}
 		if !d.self {
-			v, err := isVoid(&snaps, d, void, standing[d.author])
+			v, err := isVoid(snaps, d, void, standing[d.author])
 			if err != nil {
 				return nil, err
 			}
@@ -851,6 +1152,11 @@ func Check(log Log, e *Signed) (*Snapshot, error) {
 	if e.Depth != maxDepth+1 {
 		return nil, fmt.Errorf("%w: depth %d, want %d", ErrBadParents, e.Depth, maxDepth+1)
 	}
+	if e.Version >= versionChains {
+		if err := checkChain(e, parents); err != nil {
+			return nil, err
+		}
+	}
 	before, err := Merge(log, snaps)
 	if err != nil {
 		return nil, fmt.Errorf("check %s: %w", e.ID, err)
@@ -858,7 +1164,79 @@ func Check(log Log, e *Signed) (*Snapshot, error) {
 	if err := Authorize(before.State, e, ref); err != nil {
 		return nil, err
 	}
-	return After(before, e), nil
+	return after(before, e, settling(e, parents, snaps, before)), nil
+}
+
+// settling reports whether e, of a room with chains and not a control
+// event, is its origin's first event with some control event in its causal
+// past: its first event in the room, or one whose causal past (before) holds
+// more control events than its origin's previous event's, a parent (with
+// its snapshot, in the order of parents). Such events go in snapshots'
+// Acks: they say what each node had acknowledged of the control events,
+// for finality. Every other content event leaves the snapshot as it is, so
+// a node makes at most one per control event it learns of.
+func settling(e *Signed, parents []*Signed, snaps []*Snapshot, before *Snapshot) bool {
+	if e.Version < versionChains || e.Type.IsControl() {
+		return false
+	}
+	if e.Seq == 1 {
+		return true
+	}
+	for i, p := range parents {
+		if p.Origin == e.Origin && p.Seq == e.Seq-1 {
+			return len(before.History) > len(snaps[i].History)
+		}
+	}
+	return false // checkChain makes sure there is such a parent
+}
+
+// checkChain checks that e, of a version with chains, follows its
+// origin's previous event: for Seq n > 1 a parent of the same origin has
+// Seq n-1, and no parent of the same origin has Seq n or more.
+func checkChain(e *Signed, parents []*Signed) error {
+	found := e.Seq == 1
+	for _, p := range parents {
+		if p.Origin != e.Origin {
+			continue
+		}
+		if p.Seq >= e.Seq {
+			return fmt.Errorf("%w: seq %d after its origin's seq %d", ErrBadChain, e.Seq, p.Seq)
+		}
+		found = found || p.Seq == e.Seq-1
+	}
+	if !found {
+		return fmt.Errorf("%w: seq %d, but no parent of its origin has seq %d", ErrBadChain, e.Seq, e.Seq-1)
+	}
+	return nil
+}
+
+// ChainSuccessor is [Successor] for an origin whose latest event in the
+// room is last, at position seq (0 and a zero last for the origin's first
+// event there): in a room of a version with chains, the envelope's Seq is
+// seq+1 and last is among the parents, taking one of the MaxPrev places
+// first. In a version 1 room it is Successor.
+func ChainSuccessor(room RoomID, v uint16, heads []Order, last Order, seq uint64) Event {
+	if v < versionChains {
+		return Successor(room, v, heads)
+	}
+	if seq == 0 {
+		e := Successor(room, v, heads)
+		e.Seq = 1
+		return e
+	}
+	hs := make([]Order, 0, len(heads)+1)
+	for _, h := range heads {
+		if h.ID != last.ID {
+			hs = append(hs, h)
+		}
+	}
+	slices.SortFunc(hs, func(a, b Order) int { return b.Compare(a) })
+	if len(hs) > MaxPrev-1 {
+		hs = hs[:MaxPrev-1]
+	}
+	e := Successor(room, v, append(hs, last))
+	e.Seq = seq + 1
+	return e
 }
 
 // Successor returns the envelope of a new event in room, of version v (the

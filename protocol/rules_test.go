@@ -3,6 +3,7 @@ package protocol
 import (
 	"bytes"
 	"crypto/ed25519"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"go/ast"
@@ -25,7 +26,7 @@ func TestRuleErrors(t *testing.T) {
 		"ErrBadTarget": ErrBadTarget, "ErrAlreadyMember": ErrAlreadyMember, "ErrNotSenior": ErrNotSenior,
 	}
 	notRules := map[string]error{"ErrRule": ErrRule, "ErrBadParents": ErrBadParents, "ErrWrongOrigin": ErrWrongOrigin,
-		"ErrWrongVersion": ErrWrongVersion}
+		"ErrWrongVersion": ErrWrongVersion, "ErrBadChain": ErrBadChain}
 
 	f, err := parser.ParseFile(token.NewFileSet(), "rules.go", nil, parser.SkipObjectResolution)
 	if err != nil {
@@ -66,8 +67,65 @@ func TestRuleErrors(t *testing.T) {
 	}
 }
 
-// acct returns the account ID of handle h on fixedKey's node.
-func acct(h Handle) AccountID { return NewAccountID(fixedNode, h) }
+// acct returns the account ID of handle h on its node, keyOf(h).
+func acct(h Handle) AccountID {
+	return NewAccountID(NodeIDFromKey(keyOf(h).Public().(ed25519.PublicKey)), h)
+}
+
+// keyOf returns the node key of handle h in rule tests: fixedKey for alice,
+// a key derived from the handle for every other, so that each account's
+// events form its own node's chain and accounts can act concurrently
+// without their nodes equivocating.
+func keyOf(h Handle) ed25519.PrivateKey {
+	if h == "alice" {
+		return fixedKey
+	}
+	seed := sha256.Sum256([]byte("rule test node " + h))
+	return ed25519.NewKeyFromSeed(seed[:])
+}
+
+// chained returns the envelope of key's node's next event in r's room of
+// version v, following heads: in a version with chains, its Seq follows
+// the node's latest event in the causal past of heads, a parent.
+func chained(r *Replica, made map[EventID]*Signed, key ed25519.PrivateKey, v uint16, heads []Order) Event {
+	origin := NodeIDFromKey(key.Public().(ed25519.PublicKey))
+	last := lastOf(r, made, origin, heads)
+	if last == nil {
+		return ChainSuccessor(r.room, v, heads, Order{}, 0)
+	}
+	return ChainSuccessor(r.room, v, heads, last.Order(), last.Seq)
+}
+
+// lastOf returns origin's event of the highest Seq in the causal past of
+// heads, or nil. It looks events up in r, then in made.
+func lastOf(r *Replica, made map[EventID]*Signed, origin NodeID, heads []Order) *Signed {
+	var last *Signed
+	seen := map[EventID]bool{}
+	var queue []EventID
+	for _, h := range heads {
+		queue = append(queue, h.ID)
+	}
+	for len(queue) > 0 {
+		id := queue[0]
+		queue = queue[1:]
+		if seen[id] {
+			continue
+		}
+		seen[id] = true
+		e := r.events[id]
+		if e == nil {
+			e = made[id]
+		}
+		if e == nil {
+			continue
+		}
+		if e.Origin == origin && (last == nil || e.Seq > last.Seq) {
+			last = e
+		}
+		queue = append(queue, e.Prev...)
+	}
+	return last
+}
 
 // ruleRoom is a room under test on a Replica. All accounts live on
 // fixedKey's node unless a case says otherwise.
@@ -78,6 +136,9 @@ type ruleRoom struct {
 	post   *Signed // bob's message (alice's in a direct or my chat)
 	mine   *Signed // alice's message
 	task   *Signed // a task by alice, assigned to the poster of post
+	// made holds every event the room's helpers signed, added or not, so
+	// that an event built on events not yet added follows its chain.
+	made map[EventID]*Signed
 }
 
 // newRuleRoom makes a version 1 room of kind. A group has alice (admin),
@@ -126,12 +187,19 @@ func (rr *ruleRoom) event(key ed25519.PrivateKey, author Handle, c Content, pare
 			heads = append(heads, p.Order())
 		}
 	}
-	e := Successor(rr.create.RoomID(), rr.create.Version, heads)
+	if bytes.Equal(key, fixedKey) {
+		key = keyOf(author)
+	}
+	e := chained(rr.r, rr.made, key, rr.create.Version, heads)
 	e.Author = author
 	s, err := Sign(key, e, c)
 	if err != nil {
 		rr.t.Fatalf("sign %T: %v", c, err)
 	}
+	if rr.made == nil {
+		rr.made = map[EventID]*Signed{}
+	}
+	rr.made[s.ID] = s
 	return s
 }
 
@@ -353,7 +421,7 @@ func TestCheckReferencesAndParents(t *testing.T) {
 	sign := func(e Event, author Handle, c Content) *Signed {
 		t.Helper()
 		e.Author = author
-		s, err := Sign(fixedKey, e, c)
+		s, err := Sign(keyOf(author), e, c)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -374,7 +442,7 @@ func TestCheckReferencesAndParents(t *testing.T) {
 			"bob", &MessagePost{Body: "x"}), ErrBadParents},
 		{"depth too large", sign(withDepth(here, here.Depth+1), "bob", &MessagePost{Body: "x"}), ErrBadParents},
 		{"depth too small", sign(withDepth(here, here.Depth-1), "bob", &MessagePost{Body: "x"}), ErrBadParents},
-		{"event of another version than its room", sign(func() Event { e := here; e.Version = 2; return e }(),
+		{"event of another version than its room", sign(func() Event { e := here; e.Version, e.Seq = 2, 1; return e }(),
 			"bob", &MessagePost{Body: "x"}), ErrWrongVersion},
 		{"depth of a shallower parent", sign(Event{Version: 1, Room: rr.create.RoomID(), Prev: sortedIDs(rr.create.ID, rr.task.ID), Depth: 1},
 			"bob", &MessagePost{Body: "x"}), ErrBadParents},
@@ -434,21 +502,26 @@ func sortedIDs(ids ...EventID) []EventID {
 func concurrently(rr *ruleRoom, xFirst bool, xBy Handle, x Content, yBy Handle, y Content) (*Signed, *Signed) {
 	rr.t.Helper()
 	heads := rr.r.Heads()
-	ey := Successor(rr.create.RoomID(), rr.create.Version, heads)
-	ey.Author = yBy
-	sy, err := Sign(fixedKey, ey, y)
-	if err != nil {
-		rr.t.Fatal(err)
-	}
-	for tm := int64(1); tm < 1000; tm++ {
-		ex := Successor(rr.create.RoomID(), rr.create.Version, heads)
-		ex.Author, ex.Time = xBy, tm
-		sx, err := Sign(fixedKey, ex, x)
+	sign := func(by Handle, c Content, tm int64) *Signed {
+		e := chained(rr.r, rr.made, keyOf(by), rr.create.Version, heads)
+		e.Author, e.Time = by, tm
+		s, err := Sign(keyOf(by), e, c)
 		if err != nil {
 			rr.t.Fatal(err)
 		}
-		if (sx.Order().Compare(sy.Order()) < 0) == xFirst {
-			return sx, sy
+		if rr.made == nil {
+			rr.made = map[EventID]*Signed{}
+		}
+		rr.made[s.ID] = s
+		return s
+	}
+	// y's time varies too: an extreme y ID would leave x few chances.
+	for ty := int64(0); ty < 10; ty++ {
+		sy := sign(yBy, y, ty)
+		for tm := int64(1); tm < 200; tm++ {
+			if sx := sign(xBy, x, tm); (sx.Order().Compare(sy.Order()) < 0) == xFirst {
+				return sx, sy
+			}
 		}
 	}
 	rr.t.Fatal("no time puts the events in the wanted order")
@@ -568,7 +641,7 @@ func resolveAll(t *testing.T, r *Replica) *Snapshot {
 	t.Helper()
 	var cs []*Signed
 	for _, e := range r.Events() {
-		if e.Type.IsControl() {
+		if e.Type.IsControl() || isSettling(r, e) {
 			cs = append(cs, e)
 		}
 	}
@@ -577,6 +650,17 @@ func resolveAll(t *testing.T, r *Replica) *Snapshot {
 		t.Fatal(err)
 	}
 	return s
+}
+
+// isSettling reports whether r accepted e as a settling event: one in the
+// Acks of its own snapshot.
+func isSettling(r *Replica, e *Signed) bool {
+	s, err := r.SnapshotAfter(e.ID)
+	if err != nil || e.Type.IsControl() {
+		return false
+	}
+	_, ok := slices.BinarySearchFunc(s.Acks, e.ID, compareIDs)
+	return ok
 }
 
 // TestRevocationWins covers rule 1 of Resolve: a control event by X is void

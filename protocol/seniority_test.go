@@ -209,7 +209,7 @@ func TestSeniorityRules(t *testing.T) {
 	t.Run("admins the create lists rank after the creator, by account", func(t *testing.T) {
 		rc := &RoomCreate{Kind: KindGroup, Creator: MemberInfo{Account: acct("zoe"), Role: RoleAdmin},
 			Members: []MemberInfo{{Account: acct("carol"), Role: RoleAdmin}, {Account: acct("bob"), Role: RoleAdmin}}}
-		create, err := Sign(fixedKey, Event{Author: "zoe"}, rc)
+		create, err := Sign(keyOf("zoe"), Event{Author: "zoe"}, rc)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -236,7 +236,7 @@ func TestSeniorityRules(t *testing.T) {
 		rr := newVersionRoom(t, 2, KindGroup, 0)
 		e := Successor(rr.create.RoomID(), 1, rr.r.Heads())
 		e.Author = "bob"
-		s, err := Sign(fixedKey, e, &MessagePost{Body: "old"})
+		s, err := Sign(keyOf("bob"), e, &MessagePost{Body: "old"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -313,13 +313,45 @@ func TestSeniorityResolution(t *testing.T) {
 			x, y := concurrently(rr, xFirst, "bob", remove("carol"), "carol", role("carol", RoleMember))
 			return []*Signed{x, y}
 		}, nil, ""}, // carol's fate depends on the order; checked for convergence only
-		{"the limitation: a senior backdates a revocation of a junior", func(rr *ruleRoom, xFirst bool) []*Signed {
-			// Known limitation: bob, still an admin, revokes carol on
-			// parents before her rename, which his revocation voids.
+		{"before anyone acknowledged, a senior may revoke a junior concurrently", func(rr *ruleRoom, xFirst bool) []*Signed {
+			// Bob, still an admin, revokes carol on parents before her
+			// rename, which nobody else has acknowledged: his
+			// revocation voids it.
 			before := rr.r.Events()[len(rr.r.Events())-1]
 			carols := rr.event(fixedKey, "carol", rename("carol's"))
 			backdated := rr.event(fixedKey, "bob", role("carol", RoleMember), before)
 			return []*Signed{carols, backdated}
+		}, roles{"alice": RoleAdmin, "bob": RoleAdmin, "carol": RoleMember, "dave": RoleMember}, ""},
+		{"finality: a senior cannot backdate past what every other node acknowledged", func(rr *ruleRoom, xFirst bool) []*Signed {
+			// The limitation version 2 had: bob revokes carol on parents
+			// before her rename. But alice's and dave's nodes, the
+			// witnesses, acknowledged the rename without his revocation:
+			// it cannot reach back past it, and is void.
+			before := rr.r.Events()[len(rr.r.Events())-1]
+			carols := rr.event(fixedKey, "carol", rename("carol's"))
+			byAlice := rr.event(fixedKey, "alice", &NodeAck{}, carols)
+			byDave := rr.event(fixedKey, "dave", &MessagePost{Body: "seen"}, carols)
+			backdated := rr.event(fixedKey, "bob", role("carol", RoleMember), before)
+			return []*Signed{carols, byAlice, byDave, backdated}
+		}, roles{"alice": RoleAdmin, "bob": RoleAdmin, "carol": RoleAdmin, "dave": RoleMember}, "carol's"},
+		{"finality needs every witness", func(rr *ruleRoom, xFirst bool) []*Signed {
+			// Only alice's node acknowledged the rename: dave's had not,
+			// so bob's revocation still reaches back.
+			before := rr.r.Events()[len(rr.r.Events())-1]
+			carols := rr.event(fixedKey, "carol", rename("carol's"))
+			byAlice := rr.event(fixedKey, "alice", &NodeAck{}, carols)
+			backdated := rr.event(fixedKey, "bob", role("carol", RoleMember), before)
+			return []*Signed{carols, byAlice, backdated}
+		}, roles{"alice": RoleAdmin, "bob": RoleAdmin, "carol": RoleMember, "dave": RoleMember}, ""},
+		{"an acknowledgement that saw the revocation settles nothing", func(rr *ruleRoom, xFirst bool) []*Signed {
+			// Dave's node saw bob's revocation before the rename: its
+			// first event with the rename has the revocation in its past.
+			before := rr.r.Events()[len(rr.r.Events())-1]
+			carols := rr.event(fixedKey, "carol", rename("carol's"))
+			backdated := rr.event(fixedKey, "bob", role("carol", RoleMember), before)
+			byAlice := rr.event(fixedKey, "alice", &NodeAck{}, carols)
+			byDave := rr.event(fixedKey, "dave", &NodeAck{}, carols, backdated)
+			return []*Signed{carols, byAlice, byDave, backdated}
 		}, roles{"alice": RoleAdmin, "bob": RoleAdmin, "carol": RoleMember, "dave": RoleMember}, ""},
 	} {
 		for _, xFirst := range []bool{true, false} {

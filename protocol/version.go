@@ -12,6 +12,11 @@ const Version = 2
 // seniority (see [Resolve]).
 const versionSeniority = 2
 
+// versionChains is the first room version whose events carry their
+// origin's chain position, [Event].Seq, and whose resolution voids an
+// equivocating origin's control events (see [Check], [Resolve]).
+const versionChains = 2
+
 // Limits every node enforces on what it accepts. They are part of the
 // protocol: an event within them is valid everywhere.
 const (

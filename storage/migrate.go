@@ -12,7 +12,7 @@ import (
 // SchemaVersion is the version of the key layout this code reads and
 // writes. Open upgrades older stores by running migrations in order and
 // refuses stores written by a newer version.
-const SchemaVersion = 5
+const SchemaVersion = 6
 
 // migrations[i] upgrades a store from schema version i to i+1. Version 0
 // is an empty store, so migrations[0] sets up a new one.
@@ -33,6 +33,14 @@ var migrations = []func(txn *badger.Txn) error{
 	// room's control history, and the hidden-event keys (pHidden),
 	// which start empty.
 	4: removalIndex,
+	// Schema 6 adds the chain positions (pChain) and equivocations
+	// (pFork) of rooms of version 2, and the node's own chain position in
+	// room records (Room.Seq, Room.Last). They start empty: version 2
+	// events made before chains have no position, and such rooms (made by
+	// development builds) are not supported. Version 1 rooms have no
+	// chains. Builds of schema 5 would not keep the index, hence the new
+	// version.
+	5: func(*badger.Txn) error { return nil },
 }
 
 // roomVersions sets each room record's version to its create's, which is

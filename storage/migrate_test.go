@@ -223,7 +223,7 @@ func TestMigrateRemovalIndex(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ev := protocol.Successor(create.RoomID(), create.Version, []protocol.Order{create.Order()})
+	ev := protocol.ChainSuccessor(create.RoomID(), create.Version, []protocol.Order{create.Order()}, create.Order(), create.Seq)
 	ev.Author, ev.Time = "alice", 2
 	remove, err := protocol.Sign(key1, ev, &protocol.MemberRemove{Account: bob})
 	if err != nil {

@@ -23,6 +23,14 @@ type Room struct {
 	// room is signed with it. Set when the room is first stored (schema 4
 	// filled it in for rooms stored before).
 	Version uint16 `cbor:"10,keyasint"`
+	// Seq and Last are this node's latest event in the room, from room
+	// version 2 on: its chain position and order. The node's next event
+	// follows it. Zero while the node has made none there.
+	Seq  uint64         `cbor:"11,keyasint,omitempty"`
+	Last protocol.Order `cbor:"12,keyasint,omitzero"`
+	// Own counts this node's events in the room that are not
+	// acknowledgements (node.ack), for delivery receipts.
+	Own uint64 `cbor:"13,keyasint,omitempty"`
 }
 
 // PutRoom stores r.

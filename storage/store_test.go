@@ -183,7 +183,7 @@ func testRoom(t *testing.T, n int) (create *protocol.Signed, posts []*protocol.S
 	}
 	heads := []protocol.Order{create.Order()}
 	for i := range n {
-		ev := protocol.Successor(create.RoomID(), create.Version, heads)
+		ev := protocol.ChainSuccessor(create.RoomID(), create.Version, heads, heads[0], uint64(i+1))
 		ev.Author, ev.Time = "alice", int64(i+2)
 		p, err := protocol.Sign(key, ev, &protocol.MessagePost{Body: fmt.Sprint("m", i)})
 		if err != nil {

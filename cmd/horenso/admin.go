@@ -85,6 +85,7 @@ func statusCommand(g *globals) *cobra.Command {
 					disk += ": below the floor, changes are refused until space is freed"
 				}
 				fmt.Fprintf(w, "disk\t%s\n", disk)
+				fmt.Fprintf(w, "equivocations\t%d (events signed at a chain position another event of their node holds: proof kept, see the log)\n", st.Equivocations)
 			})
 		},
 	}
@@ -233,8 +234,53 @@ func roomCommand(g *globals) *cobra.Command {
 	create.Flags().StringVar(&members, "members", "", "comma-separated handles or account IDs to add as members")
 	create.Flags().StringVar(&description, "description", "", "room description")
 	create.MarkFlagRequired("as")
-	cmd.AddCommand(list, create, memberCommand(g))
+	cmd.AddCommand(list, create, memberCommand(g), roomStatusCommand(g))
 	return cmd
+}
+
+// roomStatusCommand prints a room's delivery receipts: per other member
+// node, what it has acknowledged of this node's events.
+func roomStatusCommand(g *globals) *cobra.Command {
+	var as string
+	status := &cobra.Command{
+		Use:   "status ROOM_ID",
+		Short: "Show what each partner node in a room has acknowledged of this node's events (--as a member)",
+		Args:  exactArgs("ROOM_ID"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			room, err := parseID("ROOM_ID", args[0])
+			if err != nil {
+				return err
+			}
+			rs, err := ask(cmd, g, requestTimeout, func(ctx context.Context, c *control.Client) (*node.Receipts, error) {
+				return c.RoomStatus(ctx, protocol.Handle(as), room)
+			})
+			if err != nil {
+				return err
+			}
+			return g.output(cmd.OutOrStdout(), rs, func(w *tabwriter.Writer) {
+				fmt.Fprintf(w, "this node's events\t%d\n", rs.Seq)
+				fmt.Fprintln(w, "NODE\tACKNOWLEDGED UP TO\tAT\tNOT ACKNOWLEDGED\tNEWEST PENDING")
+				for _, n := range rs.Nodes {
+					at := "-"
+					if n.AckedTime != 0 {
+						at = time.UnixMilli(n.AckedTime).Format(time.RFC3339)
+					}
+					var pending []string
+					for _, p := range n.Pending {
+						if p.Message != 0 {
+							pending = append(pending, fmt.Sprintf("message %d", p.Message))
+						} else {
+							pending = append(pending, fmt.Sprintf("%s %s", p.Type, p.ID.String()[:8]))
+						}
+					}
+					fmt.Fprintf(w, "%s\t%d\t%s\t%d\t%s\n", n.Node, n.AckedSeq, at, n.Unacked, strings.Join(pending, ", "))
+				}
+			})
+		},
+	}
+	status.Flags().StringVar(&as, "as", "", "a local member of the room (required)")
+	status.MarkFlagRequired("as")
+	return status
 }
 
 func messageCommand(g *globals) *cobra.Command {

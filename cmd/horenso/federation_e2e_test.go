@@ -102,7 +102,17 @@ func TestFederationEndToEnd(t *testing.T) {
 		horenso(t, dirs["A"], nil, "message", "post", fmt.Sprint(room.Alias), fmt.Sprint("while B was down ", i), "--as", "alice")
 	}
 	procs["B"] = start(t, dirs["B"], "--org", "Org B", "--listen", strings.TrimSuffix(addrs["B"], "/p2p/"+ids["B"]))
+	// While B was down, A's room status showed its posts not acknowledged
+	// by B; once B is back, it acknowledges them.
+	var down node.Receipts
+	horenso(t, dirs["A"], &down, "room", "status", fmt.Sprint(room.Alias), "--as", "alice")
+	if len(down.Nodes) != 1 || string(down.Nodes[0].Node) != ids["B"] || down.Nodes[0].Unacked < 20 {
+		t.Fatalf("A's room status while B was down: %+v", down)
+	}
 	awaitCLI(t, dirs["B"], "B catches up", func(ms []node.Message) bool {
 		return len(ms) == 22 && ms[21].Body == "while B was down 19"
 	}, "message", "list", onB, "--as", "bob", "--limit", "100")
+	awaitCLI(t, dirs["A"], "B acknowledges what it caught up on", func(rs node.Receipts) bool {
+		return len(rs.Nodes) == 1 && rs.Nodes[0].Unacked == 0 && rs.Nodes[0].AckedSeq > down.Nodes[0].AckedSeq
+	}, "room", "status", fmt.Sprint(room.Alias), "--as", "alice")
 }

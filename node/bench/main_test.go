@@ -145,13 +145,14 @@ const seedLanes = 4
 const seedBatch = 1024
 
 // seed makes a node in dir whose account "reader" shares a group room
-// with "poster", an account of a partner node, which posts msgs messages
-// in it. The partner's messages are real signed events, stored through
+// with "poster", an account on each of seedLanes partner nodes, which
+// post msgs messages in it. The partner's messages are real signed events, stored through
 // the node's real path for partners' events (decode and verify the
 // signature as the p2p host does, then the node's p2p.Handler Accept:
 // check the room rules, store, in batches). They form
-// seedLanes concurrent chains, as posts from several nodes that did not
-// see each other's would.
+// seedLanes concurrent chains, one per partner node (a node's events in
+// a room form one chain: two lanes of one node would be equivocation), as
+// posts from several nodes that did not see each other's would.
 func seed(dir string, msgs int) (*seeded, error) {
 	if _, err := node.Init(dir, "Bench"); err != nil {
 		return nil, err
@@ -176,12 +177,15 @@ func seedRunning(r *running, dir string, msgs int) (*seeded, error) {
 	if err != nil {
 		return nil, err
 	}
-	partner, err := newSigner("poster")
-	if err != nil {
-		return nil, err
+	partners := make([]*signer, seedLanes)
+	var members []node.MemberSpec
+	for i := range partners {
+		if partners[i], err = newSigner("poster"); err != nil {
+			return nil, err
+		}
+		members = append(members, node.MemberSpec{Account: protocol.NewAccountID(partners[i].origin, partners[i].author)})
 	}
-	room, err := r.CreateRoom(ctx, "reader", node.NewRoom{Name: "Bench",
-		Members: []node.MemberSpec{{Account: protocol.NewAccountID(partner.origin, partner.author)}}})
+	room, err := r.CreateRoom(ctx, "reader", node.NewRoom{Name: "Bench", Members: members})
 	if err != nil {
 		return nil, err
 	}
@@ -191,11 +195,12 @@ func seedRunning(r *running, dir string, msgs int) (*seeded, error) {
 	}
 	t0 := time.Now().UnixMilli() - int64(msgs)
 	err = concurrently(seedLanes, func(lane int) error {
+		partner := partners[lane]
 		prev, depth := heads[0], uint64(1)
 		for i := lane; i < msgs; {
 			var events []*protocol.Signed
 			for ; i < msgs && len(events) < seedBatch; i += seedLanes {
-				id, wire, err := partner.post(room.ID, prev, depth, t0+int64(i), messageBody(i))
+				id, wire, err := partner.post(room.ID, prev, depth, depth, t0+int64(i), messageBody(i))
 				if err != nil {
 					return err
 				}
@@ -244,9 +249,10 @@ func newSigner(author protocol.Handle) (*signer, error) {
 }
 
 // post returns the ID and wire form of a message.post in room with the
-// single parent prev.
-func (s *signer) post(room protocol.RoomID, prev protocol.EventID, depth uint64, at int64, body string) (protocol.EventID, []byte, error) {
-	e, err := protocol.Sign(s.key, protocol.Event{Room: room, Author: s.author, Prev: []protocol.EventID{prev}, Depth: depth, Time: at},
+// single parent prev, at position seq of the signer's chain (prev is its
+// event of seq-1, or another node's for seq 1).
+func (s *signer) post(room protocol.RoomID, prev protocol.EventID, depth, seq uint64, at int64, body string) (protocol.EventID, []byte, error) {
+	e, err := protocol.Sign(s.key, protocol.Event{Room: room, Author: s.author, Prev: []protocol.EventID{prev}, Depth: depth, Seq: seq, Time: at},
 		&protocol.MessagePost{Body: body})
 	if err != nil {
 		return protocol.EventID{}, nil, err

@@ -186,6 +186,13 @@ func (c *Client) SetMember(ctx context.Context, as protocol.Handle, room uint64,
 	return call[*node.Room](ctx, c, opRoomMember, memberArgs{As: as, Room: room, Account: account, Role: role})
 }
 
+// RoomStatus returns the delivery receipts of room (its numeric ID) for
+// as, a member of it: what each other member node has acknowledged of
+// this node's events there.
+func (c *Client) RoomStatus(ctx context.Context, as protocol.Handle, room uint64) (*node.Receipts, error) {
+	return call[*node.Receipts](ctx, c, opRoomStatus, roomArgs{As: as, Room: room})
+}
+
 // Post posts body (ChatWork notation) to room as account as.
 func (c *Client) Post(ctx context.Context, as protocol.Handle, room uint64, body string) (*node.Message, error) {
 	return call[*node.Message](ctx, c, opMessagePost, postArgs{As: as, Room: room, Body: body})

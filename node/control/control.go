@@ -95,6 +95,7 @@ const (
 	opRoomList      = "room.list"
 	opRoomCreate    = "room.create"
 	opRoomMember    = "room.member"
+	opRoomStatus    = "room.status"
 	opMessagePost   = "message.post"
 	opMessageList   = "message.list"
 	opTaskCreate    = "task.create"
@@ -139,6 +140,10 @@ type (
 		Room    uint64          `json:"room_id"`
 		Account string          `json:"account"`
 		Role    protocol.Role   `json:"role,omitempty"` // empty: remove
+	}
+	roomArgs struct {
+		As   protocol.Handle `json:"as"`
+		Room uint64          `json:"room_id"`
 	}
 	postArgs struct {
 		As   protocol.Handle `json:"as"`

@@ -194,6 +194,14 @@ func TestClient(t *testing.T) {
 		t.Fatalf("open tasks = %+v", ts)
 	}
 
+	rs := must[*node.Receipts](t)(c.RoomStatus(ctx, "alice", room.Alias))
+	if rs.Room != room.ID || rs.Seq == 0 || len(rs.Nodes) != 0 { // one node: no partner to acknowledge
+		t.Fatalf("room status = %+v", rs)
+	}
+	if _, err := c.RoomStatus(ctx, "alice", 999); !errors.Is(err, node.ErrNotFound) {
+		t.Fatalf("status of an unknown room: %v, want ErrNotFound", err)
+	}
+
 	backup := filepath.Join(t.TempDir(), "node.backup")
 	if size := must[int64](t)(c.Backup(ctx, backup)); size <= 0 {
 		t.Fatalf("backup size %d", size)

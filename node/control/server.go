@@ -217,6 +217,13 @@ var ops = map[string]opFunc{
 		}
 		return n.Room(ctx, a.As, room)
 	}),
+	opRoomStatus: op(func(ctx context.Context, n *node.Node, a roomArgs) (*node.Receipts, error) {
+		room, err := n.RoomByAlias(ctx, a.Room)
+		if err != nil {
+			return nil, err
+		}
+		return n.RoomReceipts(ctx, a.As, room)
+	}),
 	opMessagePost: op(func(ctx context.Context, n *node.Node, a postArgs) (*node.Message, error) {
 		room, err := n.RoomByAlias(ctx, a.Room)
 		if err != nil {

@@ -286,3 +286,39 @@ func (ac *Actor) AwaitRequest(from protocol.AccountID, message string) *node.Con
 	})
 	return req
 }
+
+// Receipt returns what node by has acknowledged, as the account's node
+// sees it, of the account's node's events in room: its delivery receipt.
+func (ac *Actor) Receipt(room protocol.RoomID, by *Node) node.Receipt {
+	ac.t.Helper()
+	rs, err := ac.nd.RoomReceipts(ac.t.Context(), ac.Handle, room)
+	ac.check("room receipts", err)
+	for _, r := range rs.Nodes {
+		if r.Node == by.ID() {
+			return r
+		}
+	}
+	ac.t.Fatalf("%s: room %s has no receipt of node %s", ac, room, by.Name)
+	return node.Receipt{}
+}
+
+// AwaitAcknowledged waits until node by has acknowledged every event of
+// the account's node in room, and returns its receipt.
+func (ac *Actor) AwaitAcknowledged(room protocol.RoomID, by *Node) node.Receipt {
+	ac.t.Helper()
+	var r node.Receipt
+	ac.await(func() (bool, string) {
+		rs, err := ac.nd.RoomReceipts(ac.t.Context(), ac.Handle, room)
+		if err != nil {
+			return false, fmt.Sprintf("cannot read receipts of room %s: %v", room, err)
+		}
+		for _, r = range rs.Nodes {
+			if r.Node == by.ID() {
+				return r.Unacked == 0 && r.AckedSeq > 0, fmt.Sprintf("node %s acknowledged up to %d, %d not (of %d)",
+					by.Name, r.AckedSeq, r.Unacked, rs.Seq)
+			}
+		}
+		return false, fmt.Sprintf("room %s has no receipt of node %s", room, by.Name)
+	})
+	return r
+}

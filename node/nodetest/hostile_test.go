@@ -57,6 +57,46 @@ func (hostile) Held(_ context.Context, ids []protocol.EventID) []bool {
 // rejected and counted, nothing is stored, and honest traffic between the
 // other nodes keeps flowing. (Oversized and malformed gossip, which a
 // p2p.Host refuses to publish, is covered in package p2p.)
+// chained returns the envelope of origin's next event in room after
+// parent, as a chain of version 2 needs it: it follows origin's latest
+// event in parent's causal past, looked up among the events src holds and
+// made. It lets a hostile node build on events of its choosing.
+func chained(ctx context.Context, src p2p.Handler, room protocol.RoomID, origin protocol.NodeID, parent *protocol.Signed,
+	made ...*protocol.Signed) protocol.Event {
+	all := map[protocol.EventID]*protocol.Signed{}
+	src.Missing(ctx, room, nil, nil, func(w []byte) error {
+		if e, err := protocol.Decode(w); err == nil {
+			all[e.ID] = e
+		}
+		return nil
+	})
+	for _, e := range made {
+		all[e.ID] = e
+	}
+	var last *protocol.Signed
+	seen := map[protocol.EventID]bool{}
+	queue := []protocol.EventID{parent.ID}
+	all[parent.ID] = parent
+	for len(queue) > 0 {
+		id := queue[0]
+		queue = queue[1:]
+		e := all[id]
+		if seen[id] || e == nil {
+			continue
+		}
+		seen[id] = true
+		if e.Origin == origin && (last == nil || e.Seq > last.Seq) {
+			last = e
+		}
+		queue = append(queue, e.Prev...)
+	}
+	heads := []protocol.Order{parent.Order()}
+	if last == nil {
+		return protocol.ChainSuccessor(room, parent.Version, heads, protocol.Order{}, 0)
+	}
+	return protocol.ChainSuccessor(room, parent.Version, heads, last.Order(), last.Seq)
+}
+
 func TestHostilePartner(t *testing.T) {
 	c := NewCluster(t, 2, Options{})
 	a, b := c.Nodes[0], c.Nodes[1]
@@ -106,7 +146,8 @@ func TestHostilePartner(t *testing.T) {
 		return nil
 	})
 	sign := func(author protocol.Handle, in protocol.RoomID, c protocol.Content) []byte {
-		ev := protocol.Successor(in, last.Version, []protocol.Order{last.Order()})
+		src := a.FederationForTest()
+		ev := chained(ctx, src, in, protocol.NodeIDFromKey(key.Public().(ed25519.PublicKey)), last)
 		ev.Author, ev.Time = author, time.Now().UnixMilli()
 		s, err := protocol.Sign(key, ev, c)
 		if err != nil {
@@ -119,7 +160,7 @@ func TestHostilePartner(t *testing.T) {
 	var otherLast *protocol.Signed
 	a.FederationForTest().Missing(ctx, other.ID, nil, nil, func(w []byte) error { otherLast, _ = protocol.Decode(w); return nil })
 	wrongRoom := func() []byte {
-		ev := protocol.Successor(other.ID, otherLast.Version, []protocol.Order{otherLast.Order()})
+		ev := chained(ctx, a.FederationForTest(), other.ID, protocol.NodeIDFromKey(key.Public().(ed25519.PublicKey)), otherLast)
 		ev.Author, ev.Time = "mallory", time.Now().UnixMilli()
 		s, _ := protocol.Sign(key, ev, &protocol.MessagePost{Body: "into a room I am not in"})
 		return s.Wire()
@@ -227,13 +268,15 @@ func TestExAdminCannotEraseHistory(t *testing.T) {
 	if promoted == nil || promoted.Version != protocol.Version {
 		t.Fatalf("bob's promotion %+v, want one of version %d", promoted, protocol.Version)
 	}
+	var made []*protocol.Signed
 	sign := func(author protocol.Handle, parent *protocol.Signed, c protocol.Content) *protocol.Signed {
-		ev := protocol.Successor(room, parent.Version, []protocol.Order{parent.Order()})
+		ev := chained(ctx, a.FederationForTest(), room, evil, parent, made...)
 		ev.Author, ev.Time = author, time.Now().UnixMilli()
 		s, err := protocol.Sign(key, ev, c)
 		if err != nil {
 			t.Fatal(err)
 		}
+		made = append(made, s)
 		return s
 	}
 	// The revocations of alice, signed afresh for each try: pubsub drops
@@ -379,7 +422,7 @@ func TestRemovedNodeCannotInjectGossip(t *testing.T) {
 	alice.RemoveMember(room, mallory)
 	var backdated []protocol.EventID
 	backdate := func() []byte {
-		ev := protocol.Successor(room, last.Version, []protocol.Order{last.Order()})
+		ev := chained(ctx, a.FederationForTest(), room, protocol.NodeIDFromKey(key.Public().(ed25519.PublicKey)), last)
 		ev.Author, ev.Time = "mallory", time.Now().UnixMilli()+int64(len(backdated))
 		e, err := protocol.Sign(key, ev, &protocol.MessagePost{Body: "backdated"})
 		if err != nil {

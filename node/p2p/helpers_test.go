@@ -268,6 +268,7 @@ func newRoom(t testing.TB, key ed25519.PrivateKey, nonce byte, others ...protoco
 	if err != nil {
 		t.Fatal(err)
 	}
+	chained(t, e)
 	return e
 }
 
@@ -277,16 +278,58 @@ func posts(t testing.TB, key ed25519.PrivateKey, author protocol.Handle, room pr
 	t.Helper()
 	out := make([]*protocol.Signed, 0, n)
 	for i := range n {
-		ev := protocol.Successor(room, protocol.Version, heads)
-		ev.Author, ev.Time = author, int64(i)
-		e, err := protocol.Sign(key, ev, &protocol.MessagePost{Body: fmt.Sprintf("message %d", i)})
-		if err != nil {
-			t.Fatal(err)
-		}
+		e := signNext(t, key, author, room, heads, int64(i), &protocol.MessagePost{Body: fmt.Sprintf("message %d", i)})
 		out = append(out, e)
 		heads = []protocol.Order{e.Order()}
 	}
 	return out
+}
+
+// signNext signs c by author on key's node in room, following heads and,
+// as the chain rule wants, the latest event the test signed on that node
+// in the room (the create included; see chains).
+func signNext(t testing.TB, key ed25519.PrivateKey, author protocol.Handle, room protocol.RoomID, heads []protocol.Order, at int64, c protocol.Content) *protocol.Signed {
+	t.Helper()
+	k := chainKey{t: t, room: room, origin: idOf(key)}
+	chains.Lock()
+	tip := chains.m[k]
+	chains.Unlock()
+	ev := protocol.ChainSuccessor(room, protocol.Version, heads, tip.last, tip.seq)
+	ev.Author, ev.Time = author, at
+	e, err := protocol.Sign(key, ev, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	chained(t, e)
+	return e
+}
+
+// chains holds, per test, room and node, the latest event the test signed
+// there, so that each node's events form a chain as room version 2 needs.
+var chains = struct {
+	sync.Mutex
+	m map[chainKey]chainTip
+}{m: map[chainKey]chainTip{}}
+
+type chainKey struct {
+	t      testing.TB
+	room   protocol.RoomID
+	origin protocol.NodeID
+}
+
+type chainTip struct {
+	last protocol.Order
+	seq  uint64
+}
+
+// chained records e as its node's latest in its room for test t.
+func chained(t testing.TB, e *protocol.Signed) {
+	chains.Lock()
+	defer chains.Unlock()
+	k := chainKey{t: t, room: e.RoomID(), origin: e.Origin}
+	if e.Seq > chains.m[k].seq {
+		chains.m[k] = chainTip{last: e.Order(), seq: e.Seq}
+	}
 }
 
 // testHost is a Host running in a test, with its fake node.

@@ -292,12 +292,8 @@ func TestServeUntilRemoval(t *testing.T) {
 	room := create.RoomID()
 	fa, fb, fc := newFakeNode(ida), newFakeNode(idb), newFakeNode(idc)
 	before := posts(t, ka, "alice", room, []protocol.Order{create.Order()}, 3)
-	ev := protocol.Successor(room, before[2].Version, []protocol.Order{before[2].Order()})
-	ev.Author, ev.Time = "alice", 10
-	removal, err := protocol.Sign(ka, ev, &protocol.MemberRemove{Account: protocol.NewAccountID(idb, "bob")})
-	if err != nil {
-		t.Fatal(err)
-	}
+	removal := signNext(t, ka, "alice", room, []protocol.Order{before[2].Order()}, 10,
+		&protocol.MemberRemove{Account: protocol.NewAccountID(idb, "bob")})
 	after := posts(t, ka, "alice", room, []protocol.Order{removal.Order()}, 2)
 	fa.add(t, create)
 	fa.add(t, before...)

@@ -1,0 +1,135 @@
+package storage
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/horenso/horenso/protocol"
+)
+
+// PutPosition records e, an accepted event of a room of a version with
+// chains, at its origin's chain position (room, origin, Seq). If another
+// event holds that position already, e is an equivocation: PutPosition
+// keeps the pair as proof (pFork) and returns the other event's ID and
+// true. The position keeps the first event stored there.
+func (tx *Tx) PutPosition(e *protocol.Signed) (protocol.EventID, bool, error) {
+	room := e.RoomID()
+	k := key(pChain, room[:], nodePart(e.Origin), u64(e.Seq))
+	b, err := tx.get(k)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return protocol.EventID{}, false, wrap("put chain position", tx.set(k, e.ID[:]))
+	case err != nil:
+		return protocol.EventID{}, false, wrap("put chain position", err)
+	}
+	var first protocol.EventID
+	copy(first[:], b)
+	if first == e.ID {
+		return first, false, nil
+	}
+	fk := key(pFork, room[:], nodePart(e.Origin), u64(e.Seq), e.ID[:])
+	return first, true, wrap("put equivocation", tx.set(fk, first[:]))
+}
+
+// Position returns the event stored first at (room, origin, seq), or
+// false if there is none.
+func (tx *Tx) Position(room protocol.RoomID, origin protocol.NodeID, seq uint64) (protocol.EventID, bool, error) {
+	var id protocol.EventID
+	b, err := tx.get(key(pChain, room[:], nodePart(origin), u64(seq)))
+	if errors.Is(err, ErrNotFound) {
+		return id, false, nil
+	}
+	if err != nil {
+		return id, false, fmt.Errorf("get chain position: %w", err)
+	}
+	copy(id[:], b)
+	return id, true, nil
+}
+
+// Equivocation is a proof that an origin signed two events at one
+// position of its chain in a room.
+type Equivocation struct {
+	Room   protocol.RoomID
+	Origin protocol.NodeID
+	Seq    uint64
+	// First is the event stored at the position first, Second the one
+	// that found it taken.
+	First, Second protocol.EventID
+}
+
+// Equivocations calls fn with every equivocation PutPosition recorded,
+// by room, origin and position, until fn returns false.
+func (tx *Tx) Equivocations(fn func(Equivocation) bool) error {
+	err := tx.scan([]byte{pFork}, nil, false, func(k []byte, val func() ([]byte, error)) (bool, error) {
+		var q Equivocation
+		if len(k) < 32+1+8+32 {
+			return false, fmt.Errorf("bad equivocation key %x", k)
+		}
+		copy(q.Room[:], k[:32])
+		rest := k[32:]
+		sep := len(rest) - 8 - 32 - 1
+		if sep < 0 || rest[sep] != 0 {
+			return false, fmt.Errorf("bad equivocation key %x", k)
+		}
+		q.Origin = protocol.NodeID(rest[:sep])
+		q.Seq = be64(rest[sep+1:])
+		copy(q.Second[:], rest[sep+1+8:])
+		b, err := val()
+		if err != nil {
+			return false, err
+		}
+		copy(q.First[:], b)
+		return fn(q), nil
+	})
+	return wrap("list equivocations", err)
+}
+
+// PutAcked records seq, the highest chain position of this node's events
+// in the causal past of event id (id itself included), in a room of a
+// version with chains. For an event of this node's (mine), own is how
+// many of its events in the room up to id are not acknowledgements.
+func (tx *Tx) PutAcked(id protocol.EventID, seq uint64, mine bool, own uint64) error {
+	v := u64(seq)
+	if mine {
+		v = append(v, u64(own)...)
+	}
+	return wrap("put acknowledged", tx.set(key(pAcked, id[:]), v))
+}
+
+// Acked returns what PutAcked recorded for event id, seq and own, and
+// false if nothing.
+func (tx *Tx) Acked(id protocol.EventID) (seq, own uint64, ok bool, err error) {
+	b, err := tx.get(key(pAcked, id[:]))
+	if errors.Is(err, ErrNotFound) {
+		return 0, 0, false, nil
+	}
+	if err != nil || len(b) != 8 && len(b) != 16 {
+		return 0, 0, false, fmt.Errorf("get acknowledged of %s: %w", id, err)
+	}
+	if len(b) == 16 {
+		own = be64(b[8:])
+	}
+	return be64(b), own, true, nil
+}
+
+// Latest returns origin's event at the highest chain position in room,
+// and that position; false if origin has none there.
+func (tx *Tx) Latest(room protocol.RoomID, origin protocol.NodeID) (protocol.EventID, uint64, bool, error) {
+	var id protocol.EventID
+	var seq uint64
+	found := false
+	prefix := key(pChain, room[:], nodePart(origin))
+	err := tx.scan(prefix, nil, true, func(k []byte, val func() ([]byte, error)) (bool, error) {
+		if len(k) != 8 {
+			return false, fmt.Errorf("bad chain key %x", k)
+		}
+		b, err := val()
+		if err != nil {
+			return false, err
+		}
+		seq, found = be64(k), true
+		copy(id[:], b)
+		return false, nil
+	})
+	return id, seq, found, wrap("latest chain position", err)
+}

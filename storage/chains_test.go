@@ -1,0 +1,65 @@
+package storage
+
+import (
+	"crypto/ed25519"
+	"testing"
+
+	"github.com/horenso/horenso/protocol"
+)
+
+// TestChainPositions checks the chain index: the first event at a
+// position keeps it, storing it again changes nothing, and a second event
+// at a taken position is an equivocation, kept as proof and listed.
+func TestChainPositions(t *testing.T) {
+	s := openTest(t, t.TempDir())
+	_, key, _ := ed25519.GenerateKey(nil)
+	me := protocol.NewAccountID(protocol.NodeIDFromKey(key.Public().(ed25519.PublicKey)), "alice")
+	create, err := protocol.Sign(key, protocol.Event{Author: "alice", Time: 1},
+		&protocol.RoomCreate{Kind: protocol.KindGroup, Name: "r", Creator: protocol.MemberInfo{Account: me, Role: protocol.RoleAdmin}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	post := func(prev *protocol.Signed, tm int64) *protocol.Signed {
+		ev := protocol.ChainSuccessor(create.RoomID(), create.Version, []protocol.Order{prev.Order()}, prev.Order(), prev.Seq)
+		ev.Author, ev.Time = "alice", tm
+		p, err := protocol.Sign(key, ev, &protocol.MessagePost{Body: "m"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	posts := []*protocol.Signed{post(create, 2)}
+	posts = append(posts, post(posts[0], 3))
+	posts = append(posts, post(posts[1], 5))
+	fork := post(create, 99) // another event at seq 2, like posts[0]
+	update(t, s, func(tx *Tx) error {
+		for _, e := range append([]*protocol.Signed{create}, posts...) {
+			if _, forked, err := tx.PutPosition(e); err != nil || forked {
+				t.Fatalf("PutPosition(seq %d) = %v, %v", e.Seq, forked, err)
+			}
+		}
+		if _, forked, err := tx.PutPosition(posts[1]); err != nil || forked {
+			t.Fatalf("PutPosition again = %v, %v", forked, err)
+		}
+		first, forked, err := tx.PutPosition(fork)
+		if err != nil || !forked || first != posts[0].ID {
+			t.Fatalf("PutPosition(fork) = %s, %v, %v; want %s, true", first, forked, err, posts[0].ID)
+		}
+		return nil
+	})
+	view(t, s, func(tx *Tx) error {
+		id, ok, err := tx.Position(create.RoomID(), create.Origin, 2)
+		if err != nil || !ok || id != posts[0].ID {
+			t.Fatalf("Position = %s, %v, %v", id, ok, err)
+		}
+		var got []Equivocation
+		if err := tx.Equivocations(func(q Equivocation) bool { got = append(got, q); return true }); err != nil {
+			t.Fatal(err)
+		}
+		want := Equivocation{Room: create.RoomID(), Origin: create.Origin, Seq: 2, First: posts[0].ID, Second: fork.ID}
+		if len(got) != 1 || got[0] != want {
+			t.Fatalf("equivocations %+v, want %+v", got, want)
+		}
+		return nil
+	})
+}
