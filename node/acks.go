@@ -116,6 +116,9 @@ func (n *Node) runAcks(ctx context.Context) error {
 // handle sorts first, unless the node's latest event there is the room's
 // only head: then it has acknowledged everything already.
 func (n *Node) ack(ctx context.Context, room protocol.RoomID) error {
+	if n.catchUp.waiting(room) {
+		return nil // restored: the room's catch-up sync comes first (restored.go)
+	}
 	var author protocol.Handle
 	err := n.store.View(func(tx *storage.Tx) error {
 		t, err := roomTip(tx, room)

@@ -137,6 +137,9 @@ func Restore(dir, backup string, log *slog.Logger) error {
 	if identity == nil || !haveStore {
 		return fmt.Errorf("restore: %s is not a complete horenso backup", backup)
 	}
+	if err := markRestored(dir); err != nil {
+		return fmt.Errorf("restore: %w", err)
+	}
 	// Written last, as in Init: the key marks a complete data directory.
 	if err := writeFileSync(filepath.Join(dir, identityFile), identity, 0o600); err != nil {
 		return fmt.Errorf("restore: %w", err)

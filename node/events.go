@@ -26,6 +26,9 @@ import (
 // wasted.
 func (n *Node) publish(ctx context.Context, author protocol.Handle, room protocol.RoomID, content protocol.Content) (*protocol.Signed, error) {
 	_, create := content.(*protocol.RoomCreate)
+	if !create && n.catchUp.waiting(room) {
+		return nil, fmt.Errorf("room %s: %w", room, ErrCatchingUp)
+	}
 	var early *protocol.Signed
 	var earlyTip tip
 	if !create {

@@ -175,6 +175,7 @@ type Node struct {
 	feed       feed
 	nodes      roomNodes
 	net        network
+	catchUp    catchUp // rooms to sync before changing them, after a restore
 
 	closeOnce sync.Once
 	closeErr  error
@@ -252,6 +253,10 @@ func New(cfg Config) (*Node, error) {
 			return nil, fmt.Errorf("new node: repair: %w", err)
 		}
 	}
+	if err := n.loadCatchUp(); err != nil {
+		n.store.Close()
+		return nil, fmt.Errorf("new node: %w", err)
+	}
 	return n, nil
 }
 
@@ -271,6 +276,9 @@ func (n *Node) Run(ctx context.Context) error {
 	g.Go(func() error { return n.runOutbox(gctx) })
 	if n.cfg.AckInterval > 0 {
 		g.Go(func() error { return n.runAcks(gctx) })
+	}
+	if n.catchUp.pending != nil {
+		g.Go(func() error { return n.runCatchUp(gctx) })
 	}
 	return g.Wait()
 }

@@ -44,7 +44,7 @@ var errorKinds = []struct {
 }{
 	{"not_found", node.ErrNotFound}, {"invalid", node.ErrInvalid}, {"forbidden", node.ErrForbidden},
 	{"conflict", node.ErrConflict}, {"unauthorized", node.ErrUnauthorized}, {"disabled", node.ErrDisabled},
-	{"disk_full", node.ErrDiskFull},
+	{"disk_full", node.ErrDiskFull}, {"catching_up", node.ErrCatchingUp},
 }
 
 // kindOf returns the kind of a node error; "" for an error of none.

@@ -210,7 +210,7 @@ func (w *world) outcome(what string, err error) bool {
 		w.logf("%s: ok", what)
 		return true
 	case errors.Is(err, node.ErrForbidden), errors.Is(err, node.ErrInvalid),
-		errors.Is(err, node.ErrConflict), errors.Is(err, node.ErrNotFound):
+		errors.Is(err, node.ErrConflict), errors.Is(err, node.ErrNotFound), errors.Is(err, node.ErrCatchingUp):
 		w.refused++
 		w.logf("%s: refused: %v", what, err)
 		return false
