@@ -270,13 +270,19 @@ func (n *Node) SetPassword(ctx context.Context, h protocol.Handle, password stri
 // sessions as SetPassword does, and returns the password: it is not
 // stored and cannot be shown again.
 func (n *Node) ResetPassword(ctx context.Context, h protocol.Handle) (string, error) {
-	b := make([]byte, 15)
-	rand.Read(b)
-	pw := base64.RawURLEncoding.EncodeToString(b)
+	pw := GeneratePassword()
 	if err := n.setPassword(ctx, h, hashPassword(pw), "", nil); err != nil {
 		return "", err
 	}
 	return pw, nil
+}
+
+// GeneratePassword returns a new random password: 20 characters of
+// base64url, 120 bits.
+func GeneratePassword() string {
+	b := make([]byte, 15)
+	rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
 }
 
 // setPassword stores hash as h's password hash, if it is still was ("":

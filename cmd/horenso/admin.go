@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"fmt"
 	"log/slog"
 	"path/filepath"
@@ -102,9 +100,7 @@ func userCommand(g *globals) *cobra.Command {
 			a.Handle = protocol.Handle(args[0])
 			generated := a.Password == ""
 			if generated {
-				b := make([]byte, 12)
-				rand.Read(b)
-				a.Password = base64.RawURLEncoding.EncodeToString(b)
+				a.Password = node.GeneratePassword()
 			}
 			acc, err := ask(cmd, g, requestTimeout, func(ctx context.Context, c *control.Client) (*node.Account, error) {
 				return c.AddUser(ctx, a)

@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -147,9 +145,7 @@ func firstAdmin(ctx context.Context, n *node.Node, out interface{ Write([]byte) 
 	if err != nil || len(accounts) > 0 {
 		return err
 	}
-	b := make([]byte, 12)
-	rand.Read(b)
-	password := base64.RawURLEncoding.EncodeToString(b)
+	password := node.GeneratePassword()
 	if _, err := n.CreateAccount(ctx, node.NewAccount{Handle: "admin", Name: "Administrator", Password: password, Admin: true}); err != nil {
 		return fmt.Errorf("create first admin: %w", err)
 	}
