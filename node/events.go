@@ -233,6 +233,11 @@ func (n *Node) apply(tx *storage.Tx, e *protocol.Signed, snap *protocol.Snapshot
 		return err
 	}
 	room := e.RoomID()
+	if target, ok := protocol.Ref(e); ok && e.Seq > 0 {
+		if err := tx.PutRef(target, e.ID); err != nil {
+			return err
+		}
+	}
 	if e.Seq > 0 {
 		if err := n.position(tx, e); err != nil {
 			return err
@@ -240,6 +245,7 @@ func (n *Node) apply(tx *storage.Tx, e *protocol.Signed, snap *protocol.Snapshot
 	}
 	var r *storage.Room
 	var before *protocol.Control
+	var beforeKey protocol.SnapshotKey
 	if e.Type == protocol.TypeRoomCreate {
 		r = &storage.Room{ID: room, Kind: snap.State.Kind, Control: snapKey, Created: e.Time, Version: e.Version}
 		if _, err := tx.Alias(storage.AliasRoom, room[:]); err != nil {
@@ -253,7 +259,7 @@ func (n *Node) apply(tx *storage.Tx, e *protocol.Signed, snap *protocol.Snapshot
 		if err != nil {
 			return err
 		}
-		before = prev.State
+		before, beforeKey = prev.State, r.Control
 	}
 	heads, err := tx.Heads(room)
 	if err != nil {
@@ -265,7 +271,8 @@ func (n *Node) apply(tx *storage.Tx, e *protocol.Signed, snap *protocol.Snapshot
 	// The room's control state is the merge of its heads' snapshots. When
 	// e follows every head, that is e's own snapshot.
 	control := snap
-	if !followsAll(e, heads) {
+	merged := !followsAll(e, heads)
+	if merged {
 		snaps := []*protocol.Snapshot{snap}
 		for _, h := range heads {
 			if slices.Contains(e.Prev, h.ID) {
@@ -302,27 +309,55 @@ func (n *Node) apply(tx *storage.Tx, e *protocol.Signed, snap *protocol.Snapshot
 	if e.Origin == n.id && e.Seq > r.Seq {
 		r.Seq, r.Last = e.Seq, e.Order()
 	}
+	revisits := flipped(before, control.State)
 	if a, ok := storage.Removed(e); ok {
-		if err := tx.PutRemoval(room, a.Node(), e.ID); err != nil {
+		var reach uint64
+		if e.Seq > 0 {
+			if reach, err = tx.ChainReach(e, a.Node()); err != nil {
+				return err
+			}
+			revisits = appendNew(revisits, a)
+		}
+		if err := tx.PutRemoval(room, a.Node(), e.ID, reach); err != nil {
 			return err
 		}
 	}
-	shown := true
-	if softFails(e, control.State) {
-		// Soft-fail: e is valid (authorized at its causal past), so it is
-		// stored like any event, every node holds the same events and
-		// sync converges; but its author is not in the room now, so it is
-		// hidden from clients, not counted and not relayed. This depends
-		// on arrival order: a node that applied e before the author's
-		// removal shows it (as Matrix's soft-fail does). Acknowledgements
-		// (issue 13, later part) will make it deterministic. A soft-failed
-		// event stays hidden if its author is added back later.
-		if err := tx.Hide(e.ID); err != nil {
+	if e.Seq > 0 && merged && r.Control != beforeKey {
+		// A merge of concurrent histories can make a removal void, or
+		// one that was void stand, without changing who is a member.
+		removed, err := removedAccounts(tx, room)
+		if err != nil {
 			return err
 		}
-		shown = false
+		for _, a := range removed {
+			revisits = appendNew(revisits, a)
+		}
+	}
+	// Soft-fail (see visibility.go): e is valid (authorized at its
+	// causal past), so it is stored like any event, every node holds the
+	// same events and sync converges; but if its author is out of the
+	// room and no removal saw it, it is hidden from clients, not counted
+	// and not relayed.
+	hidden, err := n.hides(tx, r, e, control.State)
+	if err != nil {
+		return err
+	}
+	shown := false
+	if hidden {
+		if err := tx.Hide(e); err != nil {
+			return err
+		}
 	} else if shown, err = n.applyContent(tx, r, e, control.State); err != nil {
 		return err
+	}
+	if e.Seq > 0 {
+		// e may change what clients see of others' events: an account
+		// that joined or left the room, or a removal that saw further.
+		for _, a := range revisits {
+			if err := n.revisit(tx, r, a, control.State); err != nil {
+				return err
+			}
+		}
 	}
 	if shown {
 		if err := n.record(tx, changeOf(e)); err != nil {
@@ -409,15 +444,32 @@ func memberOf(c *protocol.Control, a protocol.AccountID) (protocol.Member, bool)
 	return m, ok
 }
 
-// softFails reports whether e is a content event (a message or task, or
-// a change to one) whose author is not a member in c, the room's current
-// control state.
-func softFails(e *protocol.Signed, c *protocol.Control) bool {
-	if e.Type.IsControl() {
-		return false
+// appendNew appends a to as unless as holds it.
+func appendNew(as []protocol.AccountID, a protocol.AccountID) []protocol.AccountID {
+	if slices.Contains(as, a) {
+		return as
 	}
-	_, ok := c.Members[e.AuthorID()]
-	return !ok
+	return append(as, a)
+}
+
+// flipped returns the accounts that are members in exactly one of before
+// (nil for a new room) and after.
+func flipped(before, after *protocol.Control) []protocol.AccountID {
+	if before == nil {
+		return nil
+	}
+	var out []protocol.AccountID
+	for a := range after.Members {
+		if _, ok := before.Members[a]; !ok {
+			out = append(out, a)
+		}
+	}
+	for a := range before.Members {
+		if _, ok := after.Members[a]; !ok {
+			out = append(out, a)
+		}
+	}
+	return out
 }
 
 // applyContent updates messages, tasks and unread counts for e. It

@@ -169,13 +169,14 @@ type Node struct {
 	store    *storage.Store
 	started  time.Time
 
-	snapshots  snapshotCache
-	publishing roomCount // local events being published, per room
-	acks       ackQueue  // rooms that may need an acknowledgement
-	feed       feed
-	nodes      roomNodes
-	net        network
-	catchUp    catchUp // rooms to sync before changing them, after a restore
+	snapshots   snapshotCache
+	appliedSets appliedCache // protocol.Applied by snapshot, for soft-fail
+	publishing  roomCount    // local events being published, per room
+	acks        ackQueue     // rooms that may need an acknowledgement
+	feed        feed
+	nodes       roomNodes
+	net         network
+	catchUp     catchUp // rooms to sync before changing them, after a restore
 
 	closeOnce sync.Once
 	closeErr  error

@@ -125,8 +125,10 @@ func (h handler) Scope(ctx context.Context, peer protocol.NodeID, room protocol.
 	}
 	var sc p2p.Scope
 	err = h.n.store.View(func(tx *storage.Tx) error {
-		var err error
-		sc.Until, err = tx.Removals(room, peer)
+		rs, err := tx.Removals(room, peer)
+		for _, r := range rs {
+			sc.Until = append(sc.Until, r.ID)
+		}
 		return err
 	})
 	if err != nil {

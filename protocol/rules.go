@@ -537,6 +537,37 @@ func Merge(log Log, parents []*Snapshot) (*Snapshot, error) {
 // revocation is void (its demotion, by a senior, came first and stands),
 // and so are the events of any account it promoted on that branch.
 func Resolve(log Log, events []*Signed) (*Snapshot, error) {
+	s, _, err := resolve(log, events)
+	return s, err
+}
+
+// Applied returns the control events of s's history that take effect in
+// s.State: those step 2 of [Resolve] applies, neither void nor skipped,
+// and the removals and leaves that it skips only because their target had
+// left or been removed already (by an event sorted before them), which
+// would have applied otherwise. It resolves s's set again, reading every
+// control event of its history from log, so callers keep the answer for
+// s if they ask often.
+func Applied(log Log, s *Snapshot) (map[EventID]bool, error) {
+	events := make([]*Signed, 0, len(s.History)+len(s.Acks))
+	for _, ids := range [][]EventID{s.History, s.Acks} {
+		for _, id := range ids {
+			e, err := log.Event(id)
+			if err != nil {
+				return nil, fmt.Errorf("applied control events: load %s: %w", id, err)
+			}
+			if e == nil {
+				return nil, fmt.Errorf("applied control events: event %s missing", id)
+			}
+			events = append(events, e)
+		}
+	}
+	_, applied, err := resolve(log, events)
+	return applied, err
+}
+
+// resolve is [Resolve], and returns the events it applied as well.
+func resolve(log Log, events []*Signed) (*Snapshot, map[EventID]bool, error) {
 	slices.SortFunc(events, func(a, b *Signed) int { return a.Order().Compare(b.Order()) })
 	var acks []*Signed
 	events = slices.DeleteFunc(events, func(e *Signed) bool {
@@ -547,7 +578,7 @@ func Resolve(log Log, events []*Signed) (*Snapshot, error) {
 		return true
 	})
 	if len(events) == 0 || events[0].Type != TypeRoomCreate {
-		return nil, errors.New("resolve control state: no room create")
+		return nil, nil, errors.New("resolve control state: no room create")
 	}
 	v := events[0].Version
 	var void map[EventID]struct{}
@@ -559,21 +590,37 @@ func Resolve(log Log, events []*Signed) (*Snapshot, error) {
 		void, err = voided(log, events[1:])
 	}
 	if err != nil {
-		return nil, fmt.Errorf("resolve control state: %w", err)
+		return nil, nil, fmt.Errorf("resolve control state: %w", err)
 	}
 	st := newControl(events[0])
 	hist := make([]EventID, 0, len(events))
 	hist = append(hist, events[0].ID)
+	applied := map[EventID]bool{events[0].ID: true}
+	gone := make(map[AccountID]Member) // accounts removed so far, as they were
 	for _, e := range events[1:] {
 		hist = append(hist, e.ID)
 		if _, ok := void[e.ID]; ok {
 			continue
 		}
+		target, removal := removes(e)
 		role, ok := st.Role(e.AuthorID())
 		if !ok || authorizeControl(st, v, e.AuthorID(), role, e.Content) != nil {
+			if m, was := gone[target]; removal && was {
+				if _, member := st.Members[target]; !member {
+					back := st.Clone()
+					back.Members[target] = m
+					if role, ok := back.Role(e.AuthorID()); ok && authorizeControl(back, v, e.AuthorID(), role, e.Content) == nil {
+						applied[e.ID] = true
+					}
+				}
+			}
 			continue
 		}
+		if m, member := st.Members[target]; removal && member {
+			gone[target] = m
+		}
 		st.apply(e)
+		applied[e.ID] = true
 	}
 	slices.SortFunc(hist, compareIDs)
 	var ackIDs []EventID
@@ -581,7 +628,19 @@ func Resolve(log Log, events []*Signed) (*Snapshot, error) {
 		ackIDs = append(ackIDs, e.ID)
 	}
 	slices.SortFunc(ackIDs, compareIDs)
-	return &Snapshot{History: hist, State: st, Forks: forked, Acks: ackIDs}, nil
+	return &Snapshot{History: hist, State: st, Forks: forked, Acks: ackIDs}, applied, nil
+}
+
+// removes returns the account a member.remove or member.leave takes out
+// of the room.
+func removes(e *Signed) (AccountID, bool) {
+	switch p := e.Content.(type) {
+	case *MemberRemove:
+		return p.Account, true
+	case *MemberLeave:
+		return e.AuthorID(), true
+	}
+	return "", false
 }
 
 // revokes returns the account whose rights the control event e takes away:

@@ -12,7 +12,7 @@ import (
 // SchemaVersion is the version of the key layout this code reads and
 // writes. Open upgrades older stores by running migrations in order and
 // refuses stores written by a newer version.
-const SchemaVersion = 6
+const SchemaVersion = 7
 
 // migrations[i] upgrades a store from schema version i to i+1. Version 0
 // is an empty store, so migrations[0] sets up a new one.
@@ -41,6 +41,12 @@ var migrations = []func(txn *badger.Txn) error{
 	// chains. Builds of schema 5 would not keep the index, hence the new
 	// version.
 	5: func(*badger.Txn) error { return nil },
+	// Schema 7 adds what deciding soft-fail from the events alone needs
+	// in rooms of version 2: each removal's reach (the pRemoval value),
+	// the hidden events by author (pHiddenOf) and the changes of each
+	// message and task (pRef), filled here from the hidden events and the
+	// events of version 2 rooms.
+	6: visibilityIndexes,
 }
 
 // roomVersions sets each room record's version to its create's, which is
@@ -133,7 +139,7 @@ func removalIndex(txn *badger.Txn) error {
 				return fmt.Errorf("room %s: decode event %s: %w", r.ID, id, err)
 			}
 			if a, ok := Removed(e); ok {
-				if err := txn.Set(key(pRemoval, r.ID[:], nodePart(a.Node()), id[:]), nil); err != nil {
+				if err := txn.Set(key(pRemoval, r.ID[:], nodePart(a.Node()), id[:]), u64(0)); err != nil {
 					return err
 				}
 			}
@@ -182,6 +188,72 @@ func headsRecord(txn *badger.Txn) error {
 		}
 	}
 	return nil
+}
+
+// visibilityIndexes fills removals' reach, pHiddenOf and pRef (see
+// SchemaVersion 7). Rooms of version 2 are young (development builds
+// made them since schema 6), so their events fit one transaction.
+func visibilityIndexes(txn *badger.Txn) error {
+	tx := &Tx{txn: txn, writable: true}
+	var rooms []*Room
+	err := tx.Rooms(func(r *Room) bool {
+		if r.Version >= 2 {
+			rooms = append(rooms, r)
+		}
+		return true
+	})
+	if err != nil {
+		return err
+	}
+	var hidden []protocol.EventID
+	err = tx.scan([]byte{pHidden}, nil, false, func(k []byte, _ func() ([]byte, error)) (bool, error) {
+		var id protocol.EventID
+		copy(id[:], k)
+		hidden = append(hidden, id)
+		return true, nil
+	})
+	if err != nil {
+		return fmt.Errorf("list hidden events: %w", err)
+	}
+	for _, id := range hidden {
+		e, err := tx.Event(id)
+		if err != nil || e == nil {
+			return fmt.Errorf("hidden event %s: %w", id, errors.Join(err, ErrNotFound))
+		}
+		if err := tx.Hide(e); err != nil {
+			return err
+		}
+	}
+	for _, r := range rooms {
+		var ids []protocol.EventID
+		if err := tx.RoomEvents(r.ID, 0, func(_ uint64, id protocol.EventID) bool {
+			ids = append(ids, id)
+			return true
+		}); err != nil {
+			return err
+		}
+		for _, id := range ids {
+			e, err := tx.Event(id)
+			if err != nil || e == nil {
+				return fmt.Errorf("room %s: event %s: %w", r.ID, id, errors.Join(err, ErrNotFound))
+			}
+			if target, ok := protocol.Ref(e); ok {
+				if err := tx.PutRef(target, id); err != nil {
+					return err
+				}
+			}
+			if a, ok := Removed(e); ok {
+				reach, err := tx.ChainReach(e, a.Node())
+				if err != nil {
+					return fmt.Errorf("room %s: %w", r.ID, err)
+				}
+				if err := tx.PutRemoval(r.ID, a.Node(), id, reach); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return tx.flush(txn)
 }
 
 // ErrNewerSchema is returned by Open for a store written by a newer Horenso.

@@ -262,7 +262,7 @@ func TestMigrateRemovalIndex(t *testing.T) {
 	s := openTest(t, dir)
 	view(t, s, func(tx *Tx) error {
 		got, err := tx.Removals(room, other)
-		if err != nil || !slices.Equal(got, []protocol.EventID{remove.ID}) {
+		if err != nil || !slices.Equal(got, []Removal{{ID: remove.ID}}) {
 			t.Errorf("removals of bob's node = %v, %v; want [%s]", got, err, remove.ID)
 		}
 		if got, err := tx.Removals(room, create.Origin); err != nil || len(got) != 0 {

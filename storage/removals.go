@@ -7,39 +7,60 @@ import (
 )
 
 // PutRemoval records that event id of room revokes (removes, or is the
-// leave of) an account of node. The node calls it for every such event it
+// leave of) an account of node, and its reach: the highest chain position
+// of node's events in the removal's causal past (0 in rooms without
+// chains; see ChainReach). The node calls it for every such event it
 // accepts, so that it can tell a node no longer in the room how far the
-// room goes for it.
-func (tx *Tx) PutRemoval(room protocol.RoomID, node protocol.NodeID, id protocol.EventID) error {
-	return wrap("put removal", tx.set(key(pRemoval, room[:], nodePart(node), id[:]), nil))
+// room goes for it, and which of the account's events to hide.
+func (tx *Tx) PutRemoval(room protocol.RoomID, node protocol.NodeID, id protocol.EventID, reach uint64) error {
+	return wrap("put removal", tx.set(key(pRemoval, room[:], nodePart(node), id[:]), u64(reach)))
+}
+
+// Removal is an event PutRemoval recorded.
+type Removal struct {
+	ID    protocol.EventID
+	Reach uint64
 }
 
 // Removals returns the events of room that PutRemoval recorded for node,
 // by event ID; none if node never had an account removed from room.
-func (tx *Tx) Removals(room protocol.RoomID, node protocol.NodeID) ([]protocol.EventID, error) {
-	var out []protocol.EventID
-	err := tx.scan(key(pRemoval, room[:], nodePart(node)), nil, false, func(k []byte, _ func() ([]byte, error)) (bool, error) {
-		if len(k) != len(protocol.EventID{}) {
-			return false, fmt.Errorf("bad removal key %x", k)
+func (tx *Tx) Removals(room protocol.RoomID, node protocol.NodeID) ([]Removal, error) {
+	es, err := tx.list(key(pRemoval, room[:], nodePart(node)))
+	if err != nil {
+		return nil, fmt.Errorf("list removals of %s in %s: %w", node.Short(), room, err)
+	}
+	out := make([]Removal, 0, len(es))
+	for _, e := range es {
+		if len(e.k) != len(protocol.EventID{}) {
+			return nil, fmt.Errorf("bad removal key %x", e.k)
 		}
-		var id protocol.EventID
-		copy(id[:], k)
-		out = append(out, id)
-		return true, nil
-	})
-	return out, wrap(fmt.Sprintf("list removals of %s in %s", node.Short(), room), err)
+		var r Removal
+		copy(r.ID[:], e.k)
+		if len(e.v) == 8 {
+			r.Reach = be64(e.v)
+		}
+		out = append(out, r)
+	}
+	return out, nil
 }
 
-// Hide records that accepted event id is hidden from clients: the node
-// soft-failed it (see node.apply).
-func (tx *Tx) Hide(id protocol.EventID) error {
-	return wrap("hide event", tx.set(key(pHidden, id[:]), nil))
-}
-
-// Hidden reports whether Hide was called for event id.
-func (tx *Tx) Hidden(id protocol.EventID) (bool, error) {
-	ok, err := tx.has(key(pHidden, id[:]))
-	return ok, wrap("hidden event", err)
+// RemovedNodes returns the nodes PutRemoval recorded removals of room for.
+func (tx *Tx) RemovedNodes(room protocol.RoomID) ([]protocol.NodeID, error) {
+	es, err := tx.list(key(pRemoval, room[:]))
+	if err != nil {
+		return nil, fmt.Errorf("list removed nodes of %s: %w", room, err)
+	}
+	var out []protocol.NodeID
+	for _, e := range es {
+		sep := len(e.k) - len(protocol.EventID{}) - 1
+		if sep < 0 || e.k[sep] != 0 {
+			return nil, fmt.Errorf("bad removal key %x", e.k)
+		}
+		if n := protocol.NodeID(e.k[:sep]); len(out) == 0 || out[len(out)-1] != n {
+			out = append(out, n)
+		}
+	}
+	return out, nil
 }
 
 // Removed returns the account e takes out of its room, if any: the target

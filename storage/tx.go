@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/dgraph-io/badger/v4"
 	"github.com/horenso/horenso/protocol"
@@ -155,4 +157,40 @@ func wrap(op string, err error) error {
 		return nil
 	}
 	return fmt.Errorf("%s: %w", op, err)
+}
+
+// entry is a key (without its prefix) and value that list returns.
+type entry struct{ k, v []byte }
+
+// list returns every key with prefix and its value, in key order, as the
+// transaction sees them: unlike scan, with its own writes. For the small
+// indexes whose listing must see what the same Update wrote (a removal, a
+// hidden event), not for large ranges.
+func (tx *Tx) list(prefix []byte) ([]entry, error) {
+	var out []entry
+	err := tx.scan(prefix, nil, false, func(k []byte, val func() ([]byte, error)) (bool, error) {
+		if _, mine := tx.own[string(prefix)+string(k)]; mine {
+			return true, nil // added below, if not deleted
+		}
+		v, err := val()
+		if err != nil {
+			return false, err
+		}
+		out = append(out, entry{bytes.Clone(k), v})
+		return true, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	added := false
+	for k, i := range tx.own {
+		if strings.HasPrefix(k, string(prefix)) && !tx.ops[i].del {
+			out = append(out, entry{[]byte(k[len(prefix):]), tx.ops[i].val})
+			added = true
+		}
+	}
+	if added {
+		slices.SortFunc(out, func(a, b entry) int { return bytes.Compare(a.k, b.k) })
+	}
+	return out, nil
 }

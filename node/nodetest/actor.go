@@ -213,6 +213,29 @@ func (ac *Actor) AwaitMessages(room protocol.RoomID, bodies ...string) []*node.M
 	return ms
 }
 
+// AwaitMessageSet is AwaitMessages in any order: for messages made
+// concurrently, whose display order depends on their IDs. It returns them
+// in display order.
+func (ac *Actor) AwaitMessageSet(room protocol.RoomID, bodies ...string) []*node.Message {
+	ac.t.Helper()
+	want := slices.Sorted(slices.Values(bodies))
+	var ms []*node.Message
+	ac.await(func() (bool, string) {
+		var err error
+		ms, err = ac.nd.Messages(ac.t.Context(), ac.Handle, room, node.Page{Limit: node.MaxPage})
+		if err != nil {
+			return false, fmt.Sprintf("cannot read room %s: %v", room, err)
+		}
+		got := make([]string, len(ms))
+		for i, m := range ms {
+			got[i] = m.Body
+		}
+		slices.Sort(got)
+		return slices.Equal(got, want), fmt.Sprintf("sees messages %q in room %s, want %q in any order", got, room, want)
+	})
+	return ms
+}
+
 // AwaitMembers waits until the members of room, as the account sees them,
 // are exactly want (in any order), each with its name and organization
 // known: those arrive from the member's own node. It returns them.

@@ -1,0 +1,458 @@
+package node
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+
+	"github.com/horenso/horenso/protocol"
+	"github.com/horenso/horenso/storage"
+)
+
+// Soft-fail: which accepted content events (messages, tasks and changes
+// to them) clients see. Every node holds the same events; in rooms of a
+// version with chains, every node that holds the same events shows the
+// same ones, whatever order they arrived in (PROTOCOL.md, "Soft-fail"):
+//
+// A content event e by account X is shown when X is a member in the
+// room's current control state. Otherwise, looking at the removals of X
+// (member.remove of X, X's member.leave) that take effect in that state,
+// e is shown when one of them has e in its causal past and none by
+// another account is concurrent with e.
+//
+// So what X made before the removal that took it out stays; what it made
+// concurrently with a removal by someone else, or backdated after it, is
+// hidden, even if X then left itself; what an account made that was never
+// really added (its add is void) is hidden; a void removal changes
+// nothing. An account added back sees its hidden events shown again: the
+// room's admins let it in. With chains, a removal has e in its past
+// exactly when it has e's chain position on X's node (or a later one) in
+// its past: e.Seq <= the removal's reach (storage.ChainReach).
+//
+// In rooms of version 1 (no chains) e is hidden when X is not a member
+// when the node applies e: that depends on arrival order.
+
+// hides reports whether content event e of room r is hidden, given c,
+// the room's current control state.
+func (n *Node) hides(tx *storage.Tx, r *storage.Room, e *protocol.Signed, c *protocol.Control) (bool, error) {
+	if e.Type.IsControl() {
+		return false, nil
+	}
+	a := e.AuthorID()
+	if _, ok := c.Members[a]; ok {
+		return false, nil
+	}
+	if e.Seq == 0 {
+		return true, nil
+	}
+	rs, err := n.removalsOf(tx, r, a)
+	if err != nil {
+		return false, err
+	}
+	covered := false
+	for _, rm := range rs {
+		if e.Seq <= rm.Reach {
+			covered = true
+			continue
+		}
+		if rm.self {
+			continue
+		}
+		past, err := n.inPast(tx, rm.ID, e.ID)
+		if err != nil {
+			return false, err
+		}
+		if !past {
+			return true, nil // concurrent with a removal by another
+		}
+	}
+	return !covered, nil
+}
+
+// removal is a removal of an account that takes effect in its room's
+// current control state.
+type removal struct {
+	storage.Removal
+	self bool // the account's own leave (or removal of itself)
+}
+
+// removalsOf returns the removals of account a from room r that take
+// effect in its current control state.
+func (n *Node) removalsOf(tx *storage.Tx, r *storage.Room, a protocol.AccountID) ([]removal, error) {
+	rs, err := tx.Removals(r.ID, a.Node())
+	if err != nil || len(rs) == 0 {
+		return nil, err
+	}
+	applied, err := n.applied(tx, r.Control)
+	if err != nil {
+		return nil, err
+	}
+	var out []removal
+	for _, rm := range rs {
+		if !applied[rm.ID] {
+			continue
+		}
+		e, err := tx.Event(rm.ID)
+		if err != nil {
+			return nil, err
+		}
+		if e == nil {
+			return nil, fmt.Errorf("removal %s: %w", rm.ID, storage.ErrNotFound)
+		}
+		if target, _ := storage.Removed(e); target == a {
+			out = append(out, removal{Removal: rm, self: e.AuthorID() == a})
+		}
+	}
+	return out, nil
+}
+
+// applied returns the control events that take effect in the snapshot
+// under key (protocol.Applied), remembering the answer for recent keys.
+func (n *Node) applied(tx *storage.Tx, key protocol.SnapshotKey) (map[protocol.EventID]bool, error) {
+	if m, ok := n.appliedSets.get(key); ok {
+		return m, nil
+	}
+	log := txLog{tx: tx, cache: &n.snapshots}
+	s, err := log.snapshot(key)
+	if err != nil {
+		return nil, err
+	}
+	m, err := protocol.Applied(log, s)
+	if err != nil {
+		return nil, err
+	}
+	n.appliedSets.add(key, m)
+	return m, nil
+}
+
+// appliedCache holds protocol.Applied's answers for recent snapshots.
+// A snapshot key names a set of events, so an answer stays true.
+type appliedCache struct {
+	mu   sync.Mutex
+	sets map[protocol.SnapshotKey]map[protocol.EventID]bool
+}
+
+func (c *appliedCache) get(k protocol.SnapshotKey) (map[protocol.EventID]bool, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	m, ok := c.sets[k]
+	return m, ok
+}
+
+func (c *appliedCache) add(k protocol.SnapshotKey, m map[protocol.EventID]bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.sets == nil || len(c.sets) >= 64 {
+		c.sets = make(map[protocol.SnapshotKey]map[protocol.EventID]bool)
+	}
+	c.sets[k] = m
+}
+
+// inPast reports whether control event id is in the causal past of event
+// of: in the history of the snapshot after it.
+func (n *Node) inPast(tx *storage.Tx, id, of protocol.EventID) (bool, error) {
+	k, err := tx.EventSnapshot(of)
+	if err != nil {
+		return false, err
+	}
+	s, err := txLog{tx: tx, cache: &n.snapshots}.snapshot(k)
+	if err != nil {
+		return false, err
+	}
+	_, ok := slices.BinarySearchFunc(s.History, id, func(a, b protocol.EventID) int { return bytes.Compare(a[:], b[:]) })
+	return ok, nil
+}
+
+// removedAccounts returns the accounts of room that some removal
+// recorded by PutRemoval takes out.
+func removedAccounts(tx *storage.Tx, room protocol.RoomID) ([]protocol.AccountID, error) {
+	nodes, err := tx.RemovedNodes(room)
+	if err != nil {
+		return nil, err
+	}
+	var out []protocol.AccountID
+	for _, nd := range nodes {
+		rs, err := tx.Removals(room, nd)
+		if err != nil {
+			return nil, err
+		}
+		for _, rm := range rs {
+			e, err := tx.Event(rm.ID)
+			if err != nil {
+				return nil, err
+			}
+			if e == nil {
+				continue
+			}
+			if a, ok := storage.Removed(e); ok && !slices.Contains(out, a) {
+				out = append(out, a)
+			}
+		}
+	}
+	return out, nil
+}
+
+// revisit brings what clients see of account a's content events in room
+// r in line with the rule above after a change: a's membership in c, the
+// room's current control state, or the removals of a that take effect.
+func (n *Node) revisit(tx *storage.Tx, r *storage.Room, a protocol.AccountID, c *protocol.Control) error {
+	hidden, err := tx.HiddenOf(r.ID, a)
+	if err != nil {
+		return err
+	}
+	for _, id := range hidden {
+		e, err := tx.Event(id)
+		if err != nil {
+			return err
+		}
+		if e == nil || e.Seq == 0 {
+			continue
+		}
+		if h, err := n.hides(tx, r, e, c); err != nil || h {
+			if err != nil {
+				return err
+			}
+			continue
+		}
+		if err := n.show(tx, r, e, c); err != nil {
+			return err
+		}
+	}
+	if _, member := c.Members[a]; member {
+		return nil
+	}
+	// a's events that are shown and should not be: along its node's chain
+	// from the least reach of a's removals (every event up to it is in the
+	// past of each, so shown), to the node's latest.
+	rs, err := n.removalsOf(tx, r, a)
+	if err != nil {
+		return err
+	}
+	var from uint64
+	for i, rm := range rs {
+		if i == 0 || rm.Reach < from {
+			from = rm.Reach
+		}
+	}
+	origin := a.Node()
+	for seq := from + 1; ; seq++ {
+		id, ok, err := tx.Position(r.ID, origin, seq)
+		if err != nil || !ok {
+			return err
+		}
+		e, err := tx.Event(id)
+		if err != nil {
+			return err
+		}
+		if e == nil || e.AuthorID() != a || e.Type.IsControl() {
+			continue
+		}
+		if h, err := tx.Hidden(id); err != nil || h {
+			if err != nil {
+				return err
+			}
+			continue
+		}
+		if h, err := n.hides(tx, r, e, c); err != nil || !h {
+			if err != nil {
+				return err
+			}
+			continue
+		}
+		if err := n.retract(tx, r, e, c); err != nil {
+			return err
+		}
+	}
+}
+
+// show makes hidden event e visible: it applies its content as accept
+// does for an event that is not hidden.
+func (n *Node) show(tx *storage.Tx, r *storage.Room, e *protocol.Signed, c *protocol.Control) error {
+	if err := tx.Unhide(e); err != nil {
+		return err
+	}
+	shown, err := n.applyContent(tx, r, e, c)
+	if err != nil || !shown {
+		return err
+	}
+	// Changes by others that arrived while e was hidden found nothing to
+	// change: apply them now.
+	switch e.Type {
+	case protocol.TypeMessagePost:
+		err = rebuildMessage(tx, e.ID)
+	case protocol.TypeTaskCreate:
+		err = rebuildTask(tx, e.ID)
+	}
+	if err != nil {
+		return err
+	}
+	return n.record(tx, changeOf(e))
+}
+
+// retract hides event e, which clients could see: it takes back what
+// applyContent did for it.
+func (n *Node) retract(tx *storage.Tx, r *storage.Room, e *protocol.Signed, c *protocol.Control) error {
+	if err := tx.Hide(e); err != nil {
+		return err
+	}
+	change := changeOf(e)
+	switch p := e.Content.(type) {
+	case *protocol.MessagePost:
+		room, m, err := tx.Message(e.ID)
+		if errors.Is(err, storage.ErrNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if err := tx.DeleteMessage(room, m); err != nil {
+			return err
+		}
+		r.Messages--
+		if err := n.uncountUnread(tx, r.ID, e, p.Body, m.Order(), c); err != nil {
+			return err
+		}
+		change.Kind = string(ChangeMessageDeleted)
+	case *protocol.MessageEdit:
+		if err := rebuildMessage(tx, p.Message); err != nil {
+			return err
+		}
+		change.Kind = string(ChangeMessageUpdated)
+	case *protocol.MessageDelete:
+		if err := rebuildMessage(tx, p.Message); err != nil {
+			return err
+		}
+		change.Kind = string(ChangeMessageUpdated)
+	case *protocol.TaskCreate:
+		t, err := tx.Task(e.ID)
+		if errors.Is(err, storage.ErrNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if err := tx.DeleteTask(t); err != nil {
+			return err
+		}
+		r.Tasks--
+	case *protocol.TaskUpdate:
+		if err := rebuildTask(tx, p.Task); err != nil {
+			return err
+		}
+	default:
+		return nil // an acknowledgement: nothing shown
+	}
+	return n.record(tx, change)
+}
+
+// rebuildMessage recomputes message id from its post and its changes
+// that are not hidden. Changes resolve the same in any order (see
+// protocol.Message.Apply), so this is what a node that never showed the
+// hidden ones holds.
+func rebuildMessage(tx *storage.Tx, id protocol.EventID) error {
+	room, old, err := tx.Message(id)
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil // hidden itself
+	}
+	if err != nil {
+		return err
+	}
+	post, err := tx.Event(id)
+	if err != nil || post == nil {
+		return errors.Join(err, storage.ErrNotFound)
+	}
+	m := &storage.Message{Message: *protocol.NewMessage(post), Alias: old.Alias}
+	if err := applyRefs(tx, id, func(e *protocol.Signed) { m.Apply(e) }); err != nil {
+		return err
+	}
+	return tx.PutMessage(room, m)
+}
+
+// rebuildTask recomputes task id from its create and its updates that are
+// not hidden, as rebuildMessage does for messages.
+func rebuildTask(tx *storage.Tx, id protocol.EventID) error {
+	old, err := tx.Task(id)
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	create, err := tx.Event(id)
+	if err != nil || create == nil {
+		return errors.Join(err, storage.ErrNotFound)
+	}
+	t := &storage.Task{Room: old.Room, Task: *protocol.NewTask(create)}
+	if err := applyRefs(tx, id, func(e *protocol.Signed) { t.Apply(e) }); err != nil {
+		return err
+	}
+	return tx.PutTask(old, t)
+}
+
+// applyRefs calls apply with every change of target that is not hidden.
+func applyRefs(tx *storage.Tx, target protocol.EventID, apply func(*protocol.Signed)) error {
+	refs, err := tx.Refs(target)
+	if err != nil {
+		return err
+	}
+	for _, id := range refs {
+		if h, err := tx.Hidden(id); err != nil || h {
+			if err != nil {
+				return err
+			}
+			continue
+		}
+		e, err := tx.Event(id)
+		if err != nil {
+			return err
+		}
+		if e != nil {
+			apply(e)
+		}
+	}
+	return nil
+}
+
+// uncountUnread takes back what countUnread counted for post e, at order
+// at, for the local members who have not read past it.
+func (n *Node) uncountUnread(tx *storage.Tx, room protocol.RoomID, e *protocol.Signed, body string, at protocol.Order, c *protocol.Control) error {
+	for a := range c.Members {
+		if a.Node() != n.id || a == e.AuthorID() {
+			continue
+		}
+		m, err := tx.ReadMarker(a, room)
+		if err != nil {
+			return err
+		}
+		if m.Read.Compare(at) >= 0 || m.Unread == 0 {
+			continue
+		}
+		m.Unread--
+		if mentions(body, a) && m.Mentions > 0 {
+			m.Mentions--
+		}
+		if err := tx.PutReadMarker(a, room, m); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// TakesEffectForTest reports whether control event id of room takes effect
+// in the room's current control state (protocol.Applied): tests use it to
+// tell a removal that stands from a void one.
+func (n *Node) TakesEffectForTest(room protocol.RoomID, id protocol.EventID) (bool, error) {
+	var ok bool
+	err := n.store.View(func(tx *storage.Tx) error {
+		r, err := tx.Room(room)
+		if err != nil {
+			return err
+		}
+		applied, err := n.applied(tx, r.Control)
+		ok = applied[id]
+		return err
+	})
+	return ok, err
+}
