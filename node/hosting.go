@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -186,8 +187,9 @@ func (n *Node) admit(ctx context.Context, from protocol.NodeID, room protocol.Ro
 	for _, a := range ghosts {
 		n.hosting.ghost(n.log, room, a)
 	}
+	begins := slices.ContainsFunc(events, func(e *protocol.Signed) bool { return e.Type == protocol.TypeRoomCreate })
 	switch {
-	case real && events[0].Type == protocol.TypeRoomCreate:
+	case real && begins:
 		return true, nil
 	case real:
 		if n.hosting.expect(from, room) {
