@@ -134,7 +134,13 @@ func (n *Node) ack(ctx context.Context, room protocol.RoomID) error {
 		}
 		for a := range c.Members {
 			if a.Node() == n.id && (author == "" || a.Handle() < author) {
-				author = a.Handle()
+				// Never a ghost (hosting.go): an event authored as an
+				// account confirms it exists.
+				if ok, err := accountExists(tx, a); err != nil {
+					return err
+				} else if ok {
+					author = a.Handle()
+				}
 			}
 		}
 		return nil

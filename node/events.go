@@ -631,6 +631,9 @@ func (n *Node) checkProfiles(tx *storage.Tx, room protocol.RoomID, c *protocol.C
 		}
 		acc, err := tx.Account(a.Handle())
 		if errors.Is(err, storage.ErrNotFound) {
+			// A ghost: a partner named an account of ours that does
+			// not exist. It does not make the node host the room.
+			tx.AfterCommit(func() { n.hosting.ghost(n.log, room, a) })
 			continue
 		}
 		if err != nil {

@@ -32,6 +32,7 @@ type outbound struct {
 	room    protocol.RoomID
 	wire    []byte          // publishEvent: the event
 	profile protocol.Handle // publishProfile: the local account
+	peer    protocol.NodeID // pullRoom: the partner
 }
 
 type outboundKind uint8
@@ -45,6 +46,9 @@ const (
 	// publishProfile tells room the name and organization of local
 	// account profile, unless the room shows them already.
 	publishProfile
+	// pullRoom pulls room from partner peer, which invited an account of
+	// this node late in the room (see admit).
+	pullRoom
 )
 
 func (nw *network) queue(o outbound) {
@@ -79,7 +83,7 @@ func (nw *network) connected(id protocol.NodeID) bool {
 }
 
 // runOutbox does queued network work until ctx ends, then waits for the
-// room offers it started.
+// room offers and pulls it started.
 func (n *Node) runOutbox(ctx context.Context) error {
 	var offers sync.WaitGroup
 	defer offers.Wait()
@@ -96,6 +100,12 @@ func (n *Node) runOutbox(ctx context.Context) error {
 				n.publishEvent(ctx, o.room, o.wire)
 			case membersChanged:
 				n.membersChanged(ctx, o.room, members, &offers)
+			case pullRoom:
+				offers.Go(func() {
+					if err := n.net.host.SyncRoom(ctx, o.peer, o.room); err != nil && ctx.Err() == nil {
+						n.log.Warn("pull a room an account of this node was invited to", "room", o.room, "peer", o.peer, "err", err)
+					}
+				})
 			case publishProfile:
 				if err := n.publishProfile(ctx, o.profile, o.room); err != nil && ctx.Err() == nil {
 					n.log.Warn("publish member profile", "room", o.room, "account", o.profile, "err", err)
@@ -128,14 +138,24 @@ func (n *Node) publishEvent(ctx context.Context, room protocol.RoomID, wire []by
 // membersChanged moves the host to room's topic for its current member
 // nodes (or off it, if this node hosts no member any more), and offers the
 // room to the nodes not in members[room], the nodes at the last change,
-// which it then updates. Offers run in offers.
+// which it then updates. Offers run in offers. The node hosts the room
+// only if one of its members is an account that exists here (the hosting
+// rule, hosting.go): a partner listing a made-up account of this node
+// does not make it join the room's topic.
 func (n *Node) membersChanged(ctx context.Context, room protocol.RoomID, members map[protocol.RoomID]map[protocol.NodeID]bool, offers *sync.WaitGroup) {
 	nodes, err := n.memberNodes(room)
 	if err != nil {
 		n.log.Warn("room membership changed", "room", room, "err", err)
 		return
 	}
-	if nodes[n.id] {
+	host := nodes[n.id]
+	if host {
+		if host, err = n.hosts(room); err != nil {
+			n.log.Warn("room membership changed", "room", room, "err", err)
+			return
+		}
+	}
+	if host {
 		err = n.net.host.Join(room, slices.Collect(maps.Keys(nodes)))
 	} else {
 		err = n.net.host.Leave(room)
@@ -143,9 +163,13 @@ func (n *Node) membersChanged(ctx context.Context, room protocol.RoomID, members
 	if err != nil {
 		n.log.Warn("update room topic", "room", room, "err", err)
 	}
+	if !host && nodes[n.id] {
+		nodes = maps.Clone(nodes) // the cache's: not ours to change
+		delete(nodes, n.id)
+	}
 	old, known := members[room]
 	members[room] = nodes
-	if !nodes[n.id] {
+	if !host {
 		if !known || old[n.id] {
 			// Its last member left or was removed: the node keeps the
 			// room's events up to here, shows it to no one (only members

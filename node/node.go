@@ -177,6 +177,7 @@ type Node struct {
 	nodes       roomNodes
 	net         network
 	catchUp     catchUp // rooms to sync before changing them, after a restore
+	hosting     hosting // what the hosting rule refused
 
 	closeOnce sync.Once
 	closeErr  error

@@ -20,6 +20,11 @@ type Member struct {
 	Role    protocol.Role      `json:"role"`
 	Name    string             `json:"name,omitempty"`
 	Org     string             `json:"org,omitempty"`
+	// Unconfirmed is set while the account's home node has not confirmed
+	// the entry: an account of this node that does not exist here, or a
+	// partner's account its node has signed nothing about in the room yet
+	// (see Node.unconfirmed).
+	Unconfirmed bool `json:"unconfirmed,omitempty"`
 }
 
 // Room is a room as one of its members sees it.
@@ -263,21 +268,31 @@ func (n *Node) roomView(tx *storage.Tx, viewer protocol.AccountID, id protocol.R
 		}
 	}
 	if members {
-		if out.Members, err = n.members(tx, c); err != nil {
+		if out.Members, err = n.members(tx, r.Control); err != nil {
 			return nil, err
 		}
 	}
 	return out, nil
 }
 
-func (n *Node) members(tx *storage.Tx, c *protocol.Control) ([]Member, error) {
+// members lists the members of the control snapshot with key k.
+func (n *Node) members(tx *storage.Tx, k protocol.SnapshotKey) ([]Member, error) {
+	s, err := txLog{tx: tx, cache: &n.snapshots}.snapshot(k)
+	if err != nil {
+		return nil, err
+	}
+	unconfirmed, err := n.unconfirmed(tx, s)
+	if err != nil {
+		return nil, err
+	}
+	c := s.State
 	out := make([]Member, 0, len(c.Members))
 	for a, m := range c.Members {
 		alias, err := tx.LookupAlias(storage.AliasAccount, []byte(a)) // assigned on acceptance
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, Member{Account: a, Alias: alias, Role: m.Role, Name: m.Name, Org: m.Org})
+		out = append(out, Member{Account: a, Alias: alias, Role: m.Role, Name: m.Name, Org: m.Org, Unconfirmed: unconfirmed[a]})
 	}
 	slices.SortFunc(out, func(a, b Member) int { return cmpInt(int64(a.Alias), int64(b.Alias)) })
 	return out, nil

@@ -41,12 +41,15 @@ type Status struct {
 	// is proof that the origin signed two histories (see docs/PROTOCOL.md,
 	// "Chains and equivocation").
 	Equivocations int `json:"equivocations"`
+	// Hosting counts the rooms and accounts partners named that the
+	// hosting rule refused (see docs/PROTOCOL.md, "Hosting rule").
+	Hosting HostingStats `json:"hosting"`
 }
 
 // Status reports what the node is and holds.
 func (n *Node) Status(ctx context.Context) (*Status, error) {
 	st := &Status{NodeID: n.id, Org: n.settings.Org, DataDir: n.cfg.DataDir, Version: protocol.Version, Started: n.started,
-		Addrs: n.Addrs(), Network: n.net.host.Stats(), OutboxDropped: n.net.dropped.Load()}
+		Addrs: n.Addrs(), Network: n.net.host.Stats(), OutboxDropped: n.net.dropped.Load(), Hosting: n.hosting.stats()}
 	st.DiskFree, st.DiskFull = n.store.Space()
 	for _, p := range n.net.host.Partners() {
 		st.Partners++

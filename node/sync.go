@@ -137,8 +137,9 @@ func (h handler) Scope(ctx context.Context, peer protocol.NodeID, room protocol.
 	return sc, nil
 }
 
-// Rooms returns the rooms in which this node hosts a member now, each with
-// the nodes that host its members.
+// Rooms returns the rooms in which this node hosts a member now (an
+// account that exists here: the hosting rule), each with the nodes that
+// host its members.
 func (h handler) Rooms(ctx context.Context) (map[protocol.RoomID][]protocol.NodeID, error) {
 	n := h.n
 	out := map[protocol.RoomID][]protocol.NodeID{}
@@ -149,7 +150,15 @@ func (h handler) Rooms(ctx context.Context) (map[protocol.RoomID][]protocol.Node
 			if c, err = n.control(tx, r.ID); err != nil {
 				return false
 			}
-			if nodes := nodesOf(c); nodes[n.id] {
+			nodes := nodesOf(c)
+			if !nodes[n.id] {
+				return ctx.Err() == nil
+			}
+			var host bool
+			if host, err = n.hostsMember(tx, c); err != nil {
+				return false
+			}
+			if host {
 				out[r.ID] = slices.Collect(maps.Keys(nodes))
 			}
 			return ctx.Err() == nil
@@ -230,20 +239,27 @@ func (h handler) Held(ctx context.Context, ids []protocol.EventID) []bool {
 // rule, or the store failed). The host has decoded and verified the
 // events and checked their room. Valid events are stored even when others
 // in the batch are refused, and each stored event is durable when Accept
-// returns. Events of a room the node does not hold are kept only if they
-// name one of its accounts as a member or begin the room; otherwise they
-// are dropped without an error.
+// returns. Events of a room the node does not hold are kept only if the
+// hosting rule admits them (see admit): they name an existing account of
+// this node as a member. Otherwise they are dropped without an error, and
+// counted.
 func (h handler) Accept(ctx context.Context, from protocol.NodeID, room protocol.RoomID, events []*protocol.Signed) []error {
 	if len(events) == 0 {
 		return nil
 	}
-	if !h.n.holds(room) && !h.n.invited(events) && events[0].Type != protocol.TypeRoomCreate {
-		// A partner offered a room we do not hold. Keep it only if it
-		// names one of our accounts, or if this is its beginning: a long
-		// room's first frame may end before our account was added.
-		return make([]error, len(events))
+	var errs []error
+	var err error
+	if !h.n.holds(room) {
+		var ok bool
+		if ok, err = h.n.admit(ctx, from, room, events); err == nil && !ok {
+			return make([]error, len(events))
+		}
 	}
-	errs, err := h.n.acceptDecoded(ctx, from, events)
+	if err == nil {
+		errs, err = h.n.acceptDecoded(ctx, from, events)
+	} else {
+		errs = make([]error, len(events))
+	}
 	if err != nil {
 		level := slog.LevelError
 		if errors.Is(err, ErrDiskFull) {
@@ -460,27 +476,6 @@ func (n *Node) holds(room protocol.RoomID) bool {
 		return err
 	})
 	return err == nil
-}
-
-// invited reports whether events (of a room the node does not hold yet)
-// name one of the node's accounts as a member, so the room is worth
-// keeping.
-func (n *Node) invited(events []*protocol.Signed) bool {
-	for _, e := range events {
-		var infos []protocol.MemberInfo
-		switch c := e.Content.(type) {
-		case *protocol.RoomCreate:
-			infos = append([]protocol.MemberInfo{c.Creator}, c.Members...)
-		case *protocol.MemberAdd:
-			infos = []protocol.MemberInfo{c.Member}
-		}
-		for _, m := range infos {
-			if m.Account.Node() == n.id {
-				return true
-			}
-		}
-	}
-	return false
 }
 
 // Heads returns the room's current heads; none if the node does not hold

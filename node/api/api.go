@@ -206,6 +206,7 @@ func (s *Server) routes() {
 	s.handle("GET /api/events", s.events)
 	s.handle("GET /api/rooms/{room_id}/messages", s.history)
 	s.handle("GET /api/rooms/{room_id}/partners", s.roomPartners)
+	s.handle("GET /api/rooms/{room_id}/members", s.flaggedMembers)
 	s.handle("POST /api/contacts/requests", s.requestContact)
 	s.handle("GET /api/partners", s.partners)
 	s.handle("GET /api/links/{code}", s.linkTarget)

@@ -346,6 +346,42 @@ func TestMessageNotationRoundTrip(t *testing.T) {
 	}
 }
 
+// TestReplyToUnreadableMessageStaysText: bob replies, in a room he is
+// in, to a message of a room he is not in, and to that message under the
+// alias of his own room. Neither reference is resolved: the stored body
+// keeps the numbers he wrote, not the other room's global IDs, while a
+// reply to a message he can read is resolved.
+func TestReplyToUnreadableMessageStaysText(t *testing.T) {
+	e := newEnv(t, Config{})
+	secret := e.newRoom(e.alice, "Board")
+	hidden := e.post(e.alice, secret, "the merger is on")
+	open := e.post(e.alice, e.room, "hello")
+	for _, c := range []struct{ name, body, want string }{
+		{"a room he is not in", fmt.Sprintf("[rp aid=%d to=%d-%d] really?", e.alice.Alias, secret.Alias, hidden.Alias),
+			fmt.Sprintf("[rp aid=%s to=%d-%d] really?", e.alice.ID, secret.Alias, hidden.Alias)},
+		{"another room's message", fmt.Sprintf("[rp aid=%d to=%d-%d] really?", e.alice.Alias, e.room.Alias, hidden.Alias),
+			fmt.Sprintf("[rp aid=%s to=%d-%d] really?", e.alice.ID, e.room.Alias, hidden.Alias)},
+		{"a message he can read", fmt.Sprintf("[rp aid=%d to=%d-%d] hi", e.alice.Alias, e.room.Alias, open.Alias),
+			fmt.Sprintf("[rp aid=%s to=%s-%s] hi", e.alice.ID, e.room.ID, open.ID)},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			resp := e.do("POST", fmt.Sprintf("/v2/rooms/%d/messages", e.room.Alias), req{token: e.bob.token, form: form("body", c.body)})
+			var posted struct {
+				MessageID string `json:"message_id"`
+			}
+			resp.decode(t, &posted)
+			var alias uint64
+			fmt.Sscan(posted.MessageID, &alias)
+			if got := e.bodyOf(e.bob, alias); got != c.want {
+				t.Fatalf("stored body = %q, want %q", got, c.want)
+			}
+			if strings.Contains(e.bodyOf(e.bob, alias), secret.ID.String()) {
+				t.Fatal("the stored body names the room bob is not in")
+			}
+		})
+	}
+}
+
 func TestPostIsDurableAndIDsStable(t *testing.T) {
 	// node.Post returns once the event is fsynced; the API answers only
 	// after it returns. Reopening the store shows what was acknowledged.

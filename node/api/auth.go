@@ -92,7 +92,7 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (*caller, 
 	if err := s.allow(w, "t"+string(sum[:])); err != nil {
 		return nil, err
 	}
-	return &caller{acc: acc, token: token, cookie: cookie, ids: newResolver(s.node)}, nil
+	return &caller{acc: acc, token: token, cookie: cookie, ids: newResolver(s.node, acc.Handle)}, nil
 }
 
 func safeMethod(m string) bool {

@@ -80,7 +80,7 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request, c *caller) error
 			}
 			return nil
 		}
-		c.ids = newResolver(s.node) // names may have changed since the last batch
+		c.ids = newResolver(s.node, c.handle()) // names may have changed since the last batch
 		for _, ch := range cs {
 			data, err := json.Marshal(s.eventData(ctx, c, ch))
 			if err != nil {

@@ -20,16 +20,20 @@ import (
 // [rp aid=123 to=45-678]). toGlobal translates a client's body on the way
 // in and toLocal a stored body on the way out. A reference that does not
 // resolve (an alias never handed out, an account the node never met) is
-// left as written.
+// left as written. So is a reply's target that the author cannot read (a
+// room it is not a member of, or a message of another room than the one
+// named): resolving it would tell the author the message exists, and
+// show the room's members the global IDs of a room they may not be in.
 
 // ids looks up aliases both ways. *resolver implements it over a node;
 // tests use a map.
 type ids interface {
 	accountID(ctx context.Context, alias uint64) (protocol.AccountID, bool)
 	accountAlias(ctx context.Context, a protocol.AccountID) (uint64, bool)
-	roomID(ctx context.Context, alias uint64) (protocol.RoomID, bool)
+	// target returns the global IDs of the room and message a reply
+	// names by alias, if the author may read that message in that room.
+	target(ctx context.Context, room, msg uint64) (protocol.RoomID, protocol.EventID, bool)
 	roomAlias(ctx context.Context, r protocol.RoomID) (uint64, bool)
-	messageID(ctx context.Context, alias uint64) (protocol.EventID, bool)
 	messageAlias(ctx context.Context, m protocol.EventID) (uint64, bool)
 }
 
@@ -54,9 +58,8 @@ func toGlobal(ctx context.Context, body string, m ids) string {
 		if !ok1 || !ok2 {
 			return room, msg
 		}
-		rid, ok1 := m.roomID(ctx, r)
-		eid, ok2 := m.messageID(ctx, e)
-		if !ok1 || !ok2 {
+		rid, eid, ok := m.target(ctx, r, e)
+		if !ok {
 			return room, msg
 		}
 		return rid.String(), eid.String()
@@ -110,18 +113,19 @@ func numeric(s string) (uint64, bool) {
 	return n, err == nil && n > 0
 }
 
-// resolver looks aliases up in a node for one request, remembering what
-// it found. It is not safe for concurrent use.
+// resolver looks aliases up in a node for one request of account as,
+// remembering what it found. It is not safe for concurrent use.
 type resolver struct {
 	node     *node.Node
+	as       protocol.Handle
 	profiles map[protocol.AccountID]*node.Profile
 	rooms    map[protocol.RoomID]uint64
 }
 
 var _ ids = (*resolver)(nil)
 
-func newResolver(n *node.Node) *resolver {
-	return &resolver{node: n, profiles: map[protocol.AccountID]*node.Profile{}, rooms: map[protocol.RoomID]uint64{}}
+func newResolver(n *node.Node, as protocol.Handle) *resolver {
+	return &resolver{node: n, as: as, profiles: map[protocol.AccountID]*node.Profile{}, rooms: map[protocol.RoomID]uint64{}}
 }
 
 // profile returns what the node knows of a; for an account it never met,
@@ -148,9 +152,16 @@ func (r *resolver) accountAlias(ctx context.Context, a protocol.AccountID) (uint
 	return p.Alias, p.Alias != 0
 }
 
-func (r *resolver) roomID(ctx context.Context, alias uint64) (protocol.RoomID, bool) {
-	id, err := r.node.RoomByAlias(ctx, alias)
-	return id, err == nil
+func (r *resolver) target(ctx context.Context, room, msg uint64) (protocol.RoomID, protocol.EventID, bool) {
+	rid, err := r.node.RoomByAlias(ctx, room)
+	if err != nil {
+		return protocol.RoomID{}, protocol.EventID{}, false
+	}
+	m, err := r.node.MessageInRoom(ctx, r.as, rid, msg) // as must read room, and the message be room's
+	if err != nil {
+		return protocol.RoomID{}, protocol.EventID{}, false
+	}
+	return rid, m.ID, true
 }
 
 func (r *resolver) roomAlias(ctx context.Context, id protocol.RoomID) (uint64, bool) {
@@ -163,11 +174,6 @@ func (r *resolver) roomAlias(ctx context.Context, id protocol.RoomID) (uint64, b
 	}
 	r.rooms[id] = n
 	return n, n != 0
-}
-
-func (r *resolver) messageID(ctx context.Context, alias uint64) (protocol.EventID, bool) {
-	id, err := r.node.MessageByAlias(ctx, alias)
-	return id, err == nil
 }
 
 func (r *resolver) messageAlias(ctx context.Context, id protocol.EventID) (uint64, bool) {

@@ -13,6 +13,7 @@ type fakeIDs struct {
 	accounts map[uint64]protocol.AccountID
 	rooms    map[uint64]protocol.RoomID
 	messages map[uint64]protocol.EventID
+	readable map[uint64]uint64 // message → its room, for the messages the author may read
 }
 
 var _ ids = fakeIDs{}
@@ -21,13 +22,11 @@ func (f fakeIDs) accountID(_ context.Context, n uint64) (protocol.AccountID, boo
 	a, ok := f.accounts[n]
 	return a, ok
 }
-func (f fakeIDs) roomID(_ context.Context, n uint64) (protocol.RoomID, bool) {
-	r, ok := f.rooms[n]
-	return r, ok
-}
-func (f fakeIDs) messageID(_ context.Context, n uint64) (protocol.EventID, bool) {
-	m, ok := f.messages[n]
-	return m, ok
+func (f fakeIDs) target(_ context.Context, room, msg uint64) (protocol.RoomID, protocol.EventID, bool) {
+	r, ok1 := f.rooms[room]
+	m, ok2 := f.messages[msg]
+	in, ok3 := f.readable[msg]
+	return r, m, ok1 && ok2 && ok3 && in == room
 }
 
 func (f fakeIDs) accountAlias(_ context.Context, a protocol.AccountID) (uint64, bool) {
@@ -57,8 +56,9 @@ func TestNotation(t *testing.T) {
 	msg := protocol.EventID(sha256.Sum256([]byte("msg")))
 	m := fakeIDs{
 		accounts: map[uint64]protocol.AccountID{123: bob, 7: ann},
-		rooms:    map[uint64]protocol.RoomID{45: room},
-		messages: map[uint64]protocol.EventID{678: msg},
+		rooms:    map[uint64]protocol.RoomID{45: room, 5: protocol.RoomID(sha256.Sum256([]byte("secret")))},
+		messages: map[uint64]protocol.EventID{678: msg, 1: protocol.EventID(sha256.Sum256([]byte("secret msg")))},
+		readable: map[uint64]uint64{678: 45},
 	}
 	b, a, r, e := string(bob), string(ann), room.String(), msg.String()
 	// Each case is a ChatWork body and its stored form; both directions are
@@ -74,6 +74,9 @@ func TestNotation(t *testing.T) {
 		{"reply", "[rp aid=123 to=45-678] Bob\nok", "[rp aid=" + b + " to=" + r + "-" + e + "] Bob\nok", false},
 		{"reply to an unknown message", "[rp aid=123 to=45-999]", "[rp aid=" + b + " to=45-999]", false},
 		{"reply without target", "[rp aid=7]", "[rp aid=" + a + "]", false},
+		{"reply to a room the author cannot read", "[rp aid=123 to=5-1]", "[rp aid=" + b + " to=5-1]", false},
+		{"reply naming another room's message", "[rp aid=123 to=45-1]", "[rp aid=" + b + " to=45-1]", false},
+		{"reply naming a readable message in another room", "[rp aid=123 to=5-678]", "[rp aid=" + b + " to=5-678]", false},
 		{"quote", "[qt][qtmeta aid=123 time=1384242850]quoted[/qt]", "[qt][qtmeta aid=" + b + " time=1384242850]quoted[/qt]", false},
 		{"quote without time", "[qt][qtmeta aid=7]x[/qt]", "[qt][qtmeta aid=" + a + "]x[/qt]", false},
 		{"pname", "[pname:123]", "[pname:" + b + "]", false},

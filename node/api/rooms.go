@@ -286,6 +286,31 @@ func (s *Server) members(w http.ResponseWriter, r *http.Request, c *caller) erro
 	return nil
 }
 
+// flaggedMembers is GET /api/rooms/{room_id}/members: the ChatWork
+// members view with one field more, unconfirmed, set while the member's
+// home node has not confirmed it (node.Member.Unconfirmed). The /v2 view
+// keeps ChatWork's shape.
+func (s *Server) flaggedMembers(w http.ResponseWriter, r *http.Request, c *caller) error {
+	id, err := s.roomOf(r)
+	if err != nil {
+		return err
+	}
+	room, err := s.node.Room(r.Context(), c.handle(), id)
+	if err != nil {
+		return err
+	}
+	type flagged struct {
+		memberJSON
+		Unconfirmed bool `json:"unconfirmed"`
+	}
+	out := make([]flagged, 0, len(room.Members))
+	for _, m := range room.Members {
+		out = append(out, flagged{memberView(m), m.Unconfirmed})
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
 // setMembers replaces a group chat's members and roles with the three
 // lists (node.SetMembers) and answers with the account_ids by role.
 func (s *Server) setMembers(w http.ResponseWriter, r *http.Request, c *caller) error {

@@ -470,3 +470,38 @@ func TestBrowserAcrossNodes(t *testing.T) {
 	}
 	runScripts(t, nodeBin, chromium, cfg, "testdata/browser/federation.test.mjs")
 }
+
+// TestBrowserUnconfirmedMember: Alice adds Bob of a partner node and a
+// made-up ceo@b to a room. Her member list marks ceo unconfirmed, and Bob
+// not once his node has taken the room in
+// (testdata/browser/unconfirmed.test.mjs).
+func TestBrowserUnconfirmedMember(t *testing.T) {
+	chromium, nodeBin := browserEnv(t)
+	c := nodetest.NewCluster(t, 2, nodetest.Options{API: api.Config{RateLimit: -1}})
+	a, b := c.Nodes[0], c.Nodes[1]
+	ctx := t.Context()
+	aliceID, bobID := a.User("alice"), b.User("bob")
+	ceo := protocol.NewAccountID(b.ID(), "ceo")
+	room, err := a.CreateRoom(ctx, "alice", node.NewRoom{Name: "Deal",
+		Members: []node.MemberSpec{{Account: bobID}, {Account: ceo}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	alias := func(id protocol.AccountID) uint64 {
+		p, err := a.Profile(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p.Alias
+	}
+	cfg := e2eConfig{
+		People: map[string]*person{
+			"alice": {Base: a.URL, Login: "alice", Password: nodetest.Password("alice"), Name: "Alice", ID: alias(aliceID), Global: string(aliceID)},
+			"bob":   {Base: a.URL, Name: "Bob", ID: alias(bobID), Global: string(bobID)},
+			"ceo":   {Base: a.URL, Name: "ceo", ID: alias(ceo), Global: string(ceo)},
+		},
+		Rooms: map[string]uint64{"alice": room.Alias},
+		Trace: os.Getenv("HORENSO_BROWSER_TRACE") != "",
+	}
+	runScripts(t, nodeBin, chromium, cfg, "testdata/browser/unconfirmed.test.mjs")
+}

@@ -109,7 +109,9 @@ export const health = () => get('/api/health');
 export const rooms = () => get('/v2/rooms').then((r) => r || []);
 export const room = (id) => get(`/v2/rooms/${id}`);
 export const updateRoom = (id, name, description) => put(`/v2/rooms/${id}`, { name, description });
-export const members = (id) => get(`/v2/rooms/${id}/members`).then((r) => r || []);
+// The ChatWork members view plus `unconfirmed` (members their home node
+// has not confirmed yet), which only /api/ has.
+export const members = (id) => get(`/api/rooms/${id}/members`).then((r) => r || []);
 export const setMembers = (id, admins, members, readonly) =>
   put(`/v2/rooms/${id}/members`, { members_admin_ids: admins.join(','), members_member_ids: members.join(','), members_readonly_ids: readonly.join(',') });
 export const createRoom = (name, description, admins, members, readonly) =>

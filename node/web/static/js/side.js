@@ -124,6 +124,7 @@ export class SidePanel {
       return h('li', { class: 'member', dataset: { aid: String(m.account_id), role: m.role } },
         avatar(m.account_id, m.name, 'sm'),
         h('span', { class: 'member-name' }, m.name, org ? h('span', { class: 'org' }, org) : null),
+        m.unconfirmed ? h('span', { class: 'badge-unconfirmed', title: t('member.unconfirmedhint') }, t('member.unconfirmed')) : null,
         h('span', { class: ['role', `role-${m.role}`] }, t('role.' + m.role)));
     }));
     const group = room && room.type === 'group';
