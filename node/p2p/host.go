@@ -21,6 +21,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/peerstore"
 	libp2pproto "github.com/libp2p/go-libp2p/core/protocol"
+	yamux "github.com/libp2p/go-libp2p/p2p/muxer/yamux"
 	"github.com/libp2p/go-libp2p/p2p/security/noise"
 	tls "github.com/libp2p/go-libp2p/p2p/security/tls"
 	quic "github.com/libp2p/go-libp2p/p2p/transport/quic"
@@ -398,6 +399,10 @@ func (h *Host) Run(ctx context.Context) error {
 // with ctx), closes the libp2p host and waits for the callbacks in
 // flight. On failure start has undone what it did.
 func (h *Host) start(ctx context.Context, loops *sync.WaitGroup) (stop func(), err error) {
+	rm, err := newResourceManager()
+	if err != nil {
+		return nil, err
+	}
 	lh, err := libp2p.New(
 		libp2p.Identity(h.key),
 		libp2p.ListenAddrs(h.listen...),
@@ -405,11 +410,11 @@ func (h *Host) start(ctx context.Context, loops *sync.WaitGroup) (stop func(), e
 		libp2p.Transport(quic.NewTransport),
 		libp2p.Security(noise.ID, noise.New),
 		libp2p.Security(tls.ID, tls.New),
+		libp2p.Muxer(yamux.ID, muxer()),
 		libp2p.ConnectionGater((*gater)(h)),
-		// The gater admits only partners, whose number the operator
-		// sets, and sync streams have their own limits and deadlines: a
-		// resource manager would only add limits that surprise.
-		libp2p.ResourceManager(&network.NullResourceManager{}),
+		// The gater admits only partners, but a partner may be hostile:
+		// each gets a bounded share of streams and memory (limits.go).
+		libp2p.ResourceManager(rm),
 		libp2p.ConnectionManager(&connmgr.NullConnMgr{}),
 		libp2p.DisableRelay(),
 		libp2p.DisableMetrics(),
@@ -421,6 +426,7 @@ func (h *Host) start(ctx context.Context, loops *sync.WaitGroup) (stop func(), e
 		libp2p.UserAgent("horenso"),
 	)
 	if err != nil {
+		rm.Close() // libp2p closes it only once the host exists
 		return nil, fmt.Errorf("p2p: start host: %w", err)
 	}
 	// Pubsub and the sync stream handler live until stop, whichever of
