@@ -55,10 +55,13 @@ type Handler interface {
 	// ErrSoftFailed for an event stored (or already held) that the node
 	// hides and must not be relayed, a *protocol.MissingError (errors.As)
 	// when the event's parents are unknown (not the peer's fault: the host
-	// syncs that room with that peer), any other error = the event is
-	// invalid (the host rejects it,
-	// counts it, and for gossip tells pubsub ValidationReject; for sync,
-	// resets the stream). Accept is also called for a room the node holds
+	// syncs that room with that peer), an error wrapping one of protocol's
+	// decoding or room rule errors (protocol.ErrRule, ErrBadParents, …)
+	// or ErrInvalid = the event is invalid (the host rejects it, counts it,
+	// and for gossip tells pubsub ValidationReject; for sync, resets the
+	// stream), and any other error, ErrNotStored included, = the node
+	// could not take it in, which is not the peer's fault (gossip ignores
+	// the event, a pull ends without blaming the peer). Accept is also called for a room the node holds
 	// nothing of, when a partner named that room in a sync request: the
 	// partner believes one of the node's accounts was added to it, and the
 	// host pulled the room. The node decides whether to keep it; valid
@@ -210,8 +213,13 @@ var (
 	// ErrNotStored, from Handler.Accept, marks an event the node could
 	// not take in for a reason of its own, such as a full disk: not the
 	// peer's fault. Gossip ignores it (no penalty; sync brings it later),
-	// and a sync pull ends without blaming the peer.
+	// and a sync pull ends without blaming the peer. Any error of Accept
+	// that does not say the event is invalid is taken the same way.
 	ErrNotStored = errors.New("node could not store the event")
+	// ErrInvalid, from Handler.Accept, marks an event the node finds
+	// invalid for a reason of its own, beyond protocol's decoding checks
+	// and room rules, which blame the peer already.
+	ErrInvalid = errors.New("invalid event")
 )
 
 // Host is a node's libp2p host. Make one with New, start it with Run.
@@ -226,6 +234,7 @@ type Host struct {
 	stats   stats
 	events  inflight
 	orphans orphanage
+	slots   slots // sync answers being sent
 
 	started   atomic.Bool
 	ready     chan struct{} // closed once listening, or when Run returns
