@@ -159,6 +159,10 @@ type Config struct {
 	// ValidateTimeout bounds one gossip validation (Handler.Accept of one
 	// event included). Default: 10s.
 	ValidateTimeout time.Duration
+	// Quota bounds what each partner may make this node take in per day;
+	// see Quota for the defaults of its zero fields.
+	Quota Quota
+
 	// OrphanWait is how long a gossip event whose parents are unknown
 	// waits for them to arrive by gossip before a sync of its room with
 	// the peer it came from is scheduled. Default: 200ms.
@@ -216,6 +220,9 @@ var (
 	// and a sync pull ends without blaming the peer. Any error of Accept
 	// that does not say the event is invalid is taken the same way.
 	ErrNotStored = errors.New("node could not store the event")
+	// ErrOverQuota: a pull ended because the peer sent more than its
+	// daily Quota allows.
+	ErrOverQuota = errors.New("partner over its daily quota")
 	// ErrInvalid, from Handler.Accept, marks an event the node finds
 	// invalid for a reason of its own, beyond protocol's decoding checks
 	// and room rules, which blame the peer already.
@@ -235,6 +242,7 @@ type Host struct {
 	events  inflight
 	orphans orphanage
 	slots   slots // sync answers being sent
+	quota   *quotas
 
 	started   atomic.Bool
 	ready     chan struct{} // closed once listening, or when Run returns
@@ -308,6 +316,7 @@ func New(cfg Config) (*Host, error) {
 		cfg: cfg, log: cfg.Logger, handler: cfg.Handler, key: key, self: self, id: id,
 		ready: make(chan struct{}), kick: make(chan struct{}, 1),
 		partners: map[peer.ID]*partner{}, rooms: map[protocol.RoomID]*room{},
+		quota: newQuotas(cfg.Quota, cfg.Logger),
 	}
 	h.stats.rooms = map[protocol.RoomID]*roomCounters{}
 	h.events.m = map[protocol.EventID]chan struct{}{}

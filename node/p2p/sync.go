@@ -284,6 +284,9 @@ func (h *Host) readAnswer(ctx context.Context, st *syncStream, p peer.ID, asked 
 			if err != nil {
 				return nil, err
 			}
+			if !h.quota.takeEvents(p, len(cf.events), cf.bytes, &h.stats) {
+				return nil, fmt.Errorf("room %s: %w", f.Room, ErrOverQuota)
+			}
 			select {
 			case checked <- cf:
 			case <-ctx.Done():
@@ -313,6 +316,7 @@ func (h *Host) readAnswer(ctx context.Context, st *syncStream, p peer.ID, asked 
 type checkedFrame struct {
 	room   protocol.RoomID
 	events []*protocol.Signed
+	bytes  int // the events' wire bytes
 }
 
 // checkSynced checks one events frame: every event must decode and be in
@@ -329,12 +333,14 @@ func (h *Host) checkSynced(ctx context.Context, p peer.ID, f *protocol.SyncEvent
 		ids[i] = id
 	}
 	var fresh [][]byte
+	size := 0
 	for i, held := range h.handler.Held(ctx, ids) {
 		if held {
 			h.stats.syncEvents.Add(1)
 			continue
 		}
 		fresh = append(fresh, f.Events[i])
+		size += len(f.Events[i])
 	}
 	events, err := decodeAll(fresh)
 	if err != nil {
@@ -345,7 +351,7 @@ func (h *Host) checkSynced(ctx context.Context, p peer.ID, f *protocol.SyncEvent
 			return nil, h.misbehaved(p, fmt.Errorf("room %s: event %s is in room %s", f.Room, e.ID, e.RoomID()))
 		}
 	}
-	return &checkedFrame{room: f.Room, events: events}, nil
+	return &checkedFrame{room: f.Room, events: events, bytes: size}, nil
 }
 
 // storeSynced hands a checked frame's events to Handler.Accept.
