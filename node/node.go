@@ -63,6 +63,17 @@ type Config struct {
 	// Negative: the node never sends acknowledgements (its other events
 	// still acknowledge their past).
 	AckInterval time.Duration
+	// SyncTimeout bounds each read and write of a sync stream: a partner
+	// that sends a frame slower, or reads an answer's frame slower, has
+	// its stream reset (counted as sync_stalled). Default: 30s.
+	SyncTimeout time.Duration
+	// PartnerRoomsPerDay, PartnerEventsPerDay and PartnerBytesPerDay are
+	// each partner's daily quota: rooms this node holds nothing of that
+	// the partner may have it pull, and events (and their bytes) new to
+	// this node it may send. Over quota, what it sends is dropped and
+	// counted. Defaults: 1,000 rooms, 1,000,000 events and 4 GiB a day
+	// (see p2p.Quota). Negative: no limit.
+	PartnerRoomsPerDay, PartnerEventsPerDay, PartnerBytesPerDay int64
 	// GossipLossForTest makes incoming gossip lossy (see
 	// p2p.Config.LossForTest). Default: nil, no loss.
 	GossipLossForTest func() (drop, duplicate bool)
@@ -307,7 +318,9 @@ func (n *Node) newNetwork() error {
 	}
 	n.net.outbox = make(chan outbound, outboxSize)
 	n.net.host, err = p2p.New(p2p.Config{Identity: n.key, Handler: handler{n}, Listen: n.cfg.Listen,
-		Partners: partners, Logger: n.log, SyncInterval: n.cfg.SyncInterval, LossForTest: n.cfg.GossipLossForTest})
+		Partners: partners, Logger: n.log, SyncInterval: n.cfg.SyncInterval, SyncTimeout: n.cfg.SyncTimeout,
+		Quota:       p2p.Quota{Rooms: n.cfg.PartnerRoomsPerDay, Events: n.cfg.PartnerEventsPerDay, Bytes: n.cfg.PartnerBytesPerDay},
+		LossForTest: n.cfg.GossipLossForTest})
 	return err
 }
 

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/horenso/horenso/node/p2p"
 	"github.com/horenso/horenso/protocol"
 	"github.com/horenso/horenso/storage"
 )
@@ -17,6 +18,9 @@ type Partner struct {
 	Addrs     []string        `json:"addrs"`
 	Added     int64           `json:"added"` // unix ms
 	Connected bool            `json:"connected"`
+	// Usage is its use of its daily quota (Status.PartnerQuota), and what
+	// was dropped over it since the node started.
+	Usage p2p.Usage `json:"usage"`
 }
 
 // partnerID returns the node ID an address names: its last /p2p/ part.
@@ -97,5 +101,5 @@ func (n *Node) Partners(ctx context.Context) ([]*Partner, error) {
 }
 
 func (n *Node) partnerView(p *storage.Partner) *Partner {
-	return &Partner{ID: p.ID, Addrs: p.Addrs, Added: p.Added, Connected: n.net.connected(p.ID)}
+	return &Partner{ID: p.ID, Addrs: p.Addrs, Added: p.Added, Connected: n.net.connected(p.ID), Usage: n.net.host.Usage(p.ID)}
 }

@@ -28,6 +28,11 @@ type Status struct {
 	// Network counts gossip and sync traffic since start: what was
 	// received, accepted, rejected and dropped, and what sync repaired.
 	Network p2p.Stats `json:"network"`
+	// PartnerQuota is each partner's daily quota (Config.PartnerRoomsPerDay
+	// …; negative: no limit); Network.QuotaDroppedEvents and
+	// QuotaDroppedRooms count what was dropped over it, and each Partner
+	// its own use.
+	PartnerQuota p2p.Quota `json:"partner_quota"`
 	// OutboxDropped counts publications dropped because the node's network
 	// outbox was full; partners got those events by sync instead.
 	OutboxDropped uint64 `json:"outbox_dropped"`
@@ -49,7 +54,8 @@ type Status struct {
 // Status reports what the node is and holds.
 func (n *Node) Status(ctx context.Context) (*Status, error) {
 	st := &Status{NodeID: n.id, Org: n.settings.Org, DataDir: n.cfg.DataDir, Version: protocol.Version, Started: n.started,
-		Addrs: n.Addrs(), Network: n.net.host.Stats(), OutboxDropped: n.net.dropped.Load(), Hosting: n.hosting.stats()}
+		Addrs: n.Addrs(), Network: n.net.host.Stats(), PartnerQuota: n.net.host.Quota(), OutboxDropped: n.net.dropped.Load(),
+		Hosting: n.hosting.stats()}
 	st.DiskFree, st.DiskFull = n.store.Space()
 	for _, p := range n.net.host.Partners() {
 		st.Partners++

@@ -326,88 +326,221 @@ func (n *Node) acceptDecoded(ctx context.Context, from protocol.NodeID, events [
 // cannot be told apart from ones the other node lacks, so those are sent
 // and the receiver skips what it has.
 //
-// It walks back from this node's heads and from the known IDs of have at
-// once, deepest first. Since every parent is shallower than its child, by
-// the time an event is reached every path to it from have has been
-// walked, so it is sent exactly when no event of have descends from it.
-// The walk stops when nothing left to visit could be sent, so its cost is
-// the part of the room above where the two nodes last agreed.
+// Its memory does not grow with the events sent: it reads them from the
+// store missingChunkBytes at a time, each chunk in a transaction of its
+// own that is closed before emit (which waits on the network) is called,
+// and stops as soon as ctx ends or emit fails. A node with none of have
+// (one that wants the whole room) is sent the room in the store's depth
+// order, and nothing is kept across chunks but where to go on. Otherwise
+// Missing first works out which events to send (see walkMissing), keeping
+// only their IDs, about 32 bytes an event.
 func (h handler) Missing(ctx context.Context, room protocol.RoomID, have, until []protocol.EventID, emit func(wire []byte) error) error {
-	var send []*protocol.Signed
+	var send []protocol.EventID
+	whole := false
 	err := h.n.store.View(func(tx *storage.Tx) error {
-		w := walk{seen: map[protocol.EventID]*walkNode{}}
-		var tops []protocol.EventID
-		if until != nil {
-			tops = until
-		} else {
-			heads, err := tx.Heads(room)
+		if until == nil {
+			known, err := heldIn(tx, room, have)
 			if err != nil {
 				return err
 			}
-			for _, h := range heads {
-				tops = append(tops, h.ID)
+			if !known {
+				whole = true
+				return nil
 			}
 		}
-		for _, h := range have {
-			e, err := tx.Event(h)
-			if err != nil {
-				return err
-			}
-			if e != nil && e.RoomID() == room {
-				w.push(e, true)
-			}
-		}
-		for _, id := range tops {
-			e, err := tx.Event(id)
-			if err != nil {
-				return err
-			}
-			if e == nil || e.RoomID() != room {
-				if until != nil {
-					continue
-				}
-				return fmt.Errorf("head %s is missing from the store", id)
-			}
-			w.push(e, false)
-		}
-		for w.wanted > 0 {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-			x := heap.Pop(&w.queue).(*walkNode)
-			if !x.have {
-				w.wanted--
-				send = append(send, x.e)
-			}
-			for _, p := range x.e.Prev {
-				if w.mark(p, x.have) {
-					continue
-				}
-				pe, err := tx.Event(p)
-				if err != nil {
-					return err
-				}
-				if pe == nil {
-					return fmt.Errorf("event %s, a parent of %s, is missing from the store", p, x.e.ID)
-				}
-				w.push(pe, x.have)
-			}
-		}
-		return nil
+		var err error
+		send, err = walkMissing(ctx, tx, room, have, until)
+		return err
 	})
 	if err != nil {
 		return fmt.Errorf("missing events of %s: %w", room, err)
 	}
+	if whole {
+		return h.n.emitRoom(ctx, room, emit)
+	}
 	slices.Reverse(send) // visited deepest first
-	for _, e := range send {
-		if err := emit(e.Wire()); err != nil {
+	return h.n.emitEvents(ctx, send, emit)
+}
+
+// missingChunkBytes is about how many bytes of events Missing reads in one
+// transaction before handing them to emit.
+const missingChunkBytes = 256 << 10
+
+// heldIn reports whether the node holds one of ids as an event of room.
+func heldIn(tx *storage.Tx, room protocol.RoomID, ids []protocol.EventID) (bool, error) {
+	for _, id := range ids {
+		e, err := tx.Event(id)
+		if err != nil {
+			return false, err
+		}
+		if e != nil && e.RoomID() == room {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// emitRoom calls emit with every event of room, by depth then ID (parents
+// before children), reading missingChunkBytes at a time. An event stored
+// meanwhile below where it has got to is not sent: the requester's next
+// sync brings it.
+func (n *Node) emitRoom(ctx context.Context, room protocol.RoomID, emit func(wire []byte) error) error {
+	var after protocol.Order // the last event read; the zero Order before the first
+	for {
+		var wires [][]byte
+		more := false
+		err := n.store.View(func(tx *storage.Tx) error {
+			size := 0
+			var ferr error
+			err := tx.RoomEvents(room, after.Depth, func(depth uint64, id protocol.EventID) bool {
+				at := protocol.Order{Depth: depth, ID: id}
+				if at.Compare(after) <= 0 {
+					return true
+				}
+				e, err := tx.Event(id)
+				if err != nil {
+					ferr = err
+					return false
+				}
+				after = at
+				if e == nil {
+					return true
+				}
+				wires = append(wires, e.Wire())
+				size += len(e.Wire())
+				more = size >= missingChunkBytes
+				return !more
+			})
+			return errors.Join(err, ferr)
+		})
+		if err != nil {
+			return fmt.Errorf("events of %s: %w", room, err)
+		}
+		for _, w := range wires {
+			if err := emit(w); err != nil {
+				return err
+			}
+		}
+		if !more {
+			return nil
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+	}
+}
+
+// emitEvents calls emit with the events ids in order, reading
+// missingChunkBytes at a time. Events no longer stored are skipped.
+func (n *Node) emitEvents(ctx context.Context, ids []protocol.EventID, emit func(wire []byte) error) error {
+	for len(ids) > 0 {
+		var wires [][]byte
+		err := n.store.View(func(tx *storage.Tx) error {
+			size := 0
+			for len(ids) > 0 && size < missingChunkBytes {
+				e, err := tx.Event(ids[0])
+				if err != nil {
+					return err
+				}
+				ids = ids[1:]
+				if e != nil {
+					wires = append(wires, e.Wire())
+					size += len(e.Wire())
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("missing events: %w", err)
+		}
+		for _, w := range wires {
+			if err := emit(w); err != nil {
+				return err
+			}
+		}
+		if err := ctx.Err(); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// walk is the state of Missing's walk: a max-heap by depth of events to
+// walkMissing returns the IDs of the events of room that a node with
+// heads have lacks, deepest first, up to this node's heads or, if until
+// is not nil, until.
+//
+// It walks back from the tops and from the known IDs of have at once,
+// deepest first. Since every parent is shallower than its child, by the
+// time an event is reached every path to it from have has been walked, so
+// it is sent exactly when no event of have descends from it. The walk
+// stops when nothing left to visit could be sent, so its cost is the part
+// of the room above where the two nodes last agreed; it keeps each
+// visited event's order and parents, not the event.
+func walkMissing(ctx context.Context, tx *storage.Tx, room protocol.RoomID, have, until []protocol.EventID) ([]protocol.EventID, error) {
+	w := walk{seen: map[protocol.EventID]*walkNode{}}
+	var tops []protocol.EventID
+	if until != nil {
+		tops = until
+	} else {
+		heads, err := tx.Heads(room)
+		if err != nil {
+			return nil, err
+		}
+		for _, h := range heads {
+			tops = append(tops, h.ID)
+		}
+	}
+	for _, h := range have {
+		e, err := tx.Event(h)
+		if err != nil {
+			return nil, err
+		}
+		if e != nil && e.RoomID() == room {
+			w.push(e, true)
+		}
+	}
+	for _, id := range tops {
+		e, err := tx.Event(id)
+		if err != nil {
+			return nil, err
+		}
+		if e == nil || e.RoomID() != room {
+			if until != nil {
+				continue
+			}
+			return nil, fmt.Errorf("head %s is missing from the store", id)
+		}
+		w.push(e, false)
+	}
+	var send []protocol.EventID
+	for w.wanted > 0 {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		x := heap.Pop(&w.queue).(*walkNode)
+		if !x.have {
+			w.wanted--
+			send = append(send, x.order.ID)
+		}
+		for _, p := range x.prev {
+			if w.mark(p, x.have) {
+				continue
+			}
+			pe, err := tx.Event(p)
+			if err != nil {
+				return nil, err
+			}
+			if pe == nil {
+				return nil, fmt.Errorf("event %s, a parent of %s, is missing from the store", p, x.order.ID)
+			}
+			w.push(pe, x.have)
+		}
+		x.prev = nil // visited: only its mark is needed now
+	}
+	return send, nil
+}
+
+// walk is the state of walkMissing: a max-heap by depth of events to
 // visit, each marked whether the other node has it.
 type walk struct {
 	queue  walkQueue
@@ -416,7 +549,8 @@ type walk struct {
 }
 
 type walkNode struct {
-	e     *protocol.Signed
+	order protocol.Order
+	prev  []protocol.EventID // until visited
 	have  bool
 	index int // in the queue; -1 once visited
 }
@@ -438,7 +572,7 @@ func (w *walk) push(e *protocol.Signed, have bool) {
 	if w.mark(e.ID, have) {
 		return
 	}
-	x := &walkNode{e: e, have: have}
+	x := &walkNode{order: e.Order(), prev: slices.Clone(e.Prev), have: have}
 	w.seen[e.ID] = x
 	heap.Push(&w.queue, x)
 	if !have {
@@ -450,7 +584,7 @@ type walkQueue []*walkNode
 
 func (q walkQueue) Len() int { return len(q) }
 func (q walkQueue) Less(i, j int) bool {
-	return q[i].e.Order().Compare(q[j].e.Order()) > 0
+	return q[i].order.Compare(q[j].order) > 0
 }
 func (q walkQueue) Swap(i, j int) {
 	q[i], q[j] = q[j], q[i]

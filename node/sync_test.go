@@ -1,9 +1,12 @@
 package node
 
 import (
+	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/horenso/horenso/protocol"
@@ -208,5 +211,69 @@ func TestTaskOrderSameOnEveryNode(t *testing.T) {
 	}
 	if onA, onB := order(a, "alice"), order(b, "bob"); !slices.Equal(onA, onB) || len(onA) != 2 {
 		t.Fatalf("a lists tasks %q, b lists %q", onA, onB)
+	}
+}
+
+// TestMissingStreams: Missing hands events over as it reads them, in the
+// same order whether the requester holds nothing (read by depth) or some
+// of the room (walked), and stops when emit fails or its context ends,
+// having read at most a chunk more.
+func TestMissingStreams(t *testing.T) {
+	ctx := t.Context()
+	a := newTestNode(t, t.TempDir())
+	must[*Account](t)(a.CreateAccount(ctx, NewAccount{Handle: "alice", Name: "Alice"}))
+	room := must[*Room](t)(a.CreateRoom(ctx, "alice", NewRoom{Name: "Big"}))
+	body := strings.Repeat("x", 4000)
+	for i := range 300 { // about 1.2 MB: several chunks
+		must[*Message](t)(a.Post(ctx, "alice", room.ID, fmt.Sprint(i, body)))
+	}
+	collect := func(have []protocol.EventID) [][]byte {
+		var wires [][]byte
+		if err := (handler{a}).Missing(ctx, room.ID, have, nil, func(w []byte) error {
+			wires = append(wires, slices.Clone(w))
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return wires
+	}
+	whole := collect(nil)
+	if len(whole) != 301 {
+		t.Fatalf("whole room: %d events, want 301", len(whole))
+	}
+	create := must[*protocol.Signed](t)(protocol.Decode(whole[0]))
+	if create.Type != protocol.TypeRoomCreate {
+		t.Fatalf("first event is a %s", create.Type)
+	}
+	if walked := collect([]protocol.EventID{create.ID}); !slices.EqualFunc(walked, whole[1:], bytes.Equal) {
+		t.Fatalf("walked %d events, want the %d after the create in the same order", len(walked), len(whole)-1)
+	}
+	if unknown := collect([]protocol.EventID{{1, 2, 3}}); len(unknown) != len(whole) {
+		t.Fatalf("with unknown heads: %d events, want the whole room", len(unknown))
+	}
+
+	stop := errors.New("reader gone")
+	for _, have := range [][]protocol.EventID{nil, {create.ID}} {
+		calls := 0
+		err := (handler{a}).Missing(ctx, room.ID, have, nil, func([]byte) error {
+			calls++
+			if calls == 10 {
+				return stop
+			}
+			return nil
+		})
+		if !errors.Is(err, stop) || calls != 10 {
+			t.Errorf("have %v: Missing = %v after %d calls of emit; want emit's error after 10", have, err, calls)
+		}
+		cctx, cancel := context.WithCancel(ctx)
+		calls = 0
+		err = (handler{a}).Missing(cctx, room.ID, have, nil, func([]byte) error {
+			calls++
+			cancel()
+			return nil
+		})
+		if !errors.Is(err, context.Canceled) || calls > missingChunkBytes/4000+1 {
+			t.Errorf("have %v: Missing = %v after %d calls of emit; want context.Canceled within a chunk", have, err, calls)
+		}
 	}
 }

@@ -345,7 +345,9 @@ func AppendFrame(dst []byte, f SyncFrame) ([]byte, error) {
 // ReadFrame reads one frame from r. It returns io.EOF if r ends cleanly
 // before a frame, an error wrapping io.ErrUnexpectedEOF if r ends inside
 // one, and otherwise the errors of [DecodeFrame]; a length prefix over
-// MaxFrameSize is rejected before the frame is read.
+// MaxFrameSize is rejected before the frame is read. It allocates the
+// frame as its bytes arrive, not the length announced: a peer that
+// announces MaxFrameSize and sends nothing costs 64 KiB.
 func ReadFrame(r io.Reader) (SyncFrame, error) {
 	var hdr [frameHeaderSize]byte
 	if _, err := io.ReadFull(r, hdr[:]); err != nil {
@@ -361,14 +363,43 @@ func ReadFrame(r io.Reader) (SyncFrame, error) {
 	if n > MaxFrameSize {
 		return nil, fmt.Errorf("read sync frame: %w: %d bytes, limit %d", ErrFrameTooLarge, n, MaxFrameSize)
 	}
-	body := make([]byte, n)
-	if _, err := io.ReadFull(r, body); err != nil {
-		if err == io.EOF {
-			err = io.ErrUnexpectedEOF
-		}
+	body, err := readBody(r, int(n))
+	if err != nil {
 		return nil, fmt.Errorf("read sync frame: %w", err)
 	}
 	return DecodeFrame(body)
+}
+
+// frameReadChunk is the most [ReadFrame] allocates for a frame before its
+// bytes arrive; it grows the buffer as they do.
+const frameReadChunk = 64 << 10
+
+// readBody reads exactly n bytes from r, allocating as they arrive: at
+// most frameReadChunk more than has been read, then twice what has been
+// read, up to n. A peer announcing MaxFrameSize and sending nothing costs
+// one chunk, not the frame, and the buffer never holds more than n. It
+// returns io.ErrUnexpectedEOF if r ends first.
+func readBody(r io.Reader, n int) ([]byte, error) {
+	buf := make([]byte, 0, min(n, frameReadChunk))
+	for len(buf) < n {
+		if len(buf) == cap(buf) {
+			grown := make([]byte, len(buf), min(n, 2*cap(buf)))
+			copy(grown, buf)
+			buf = grown
+		}
+		m, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+m]
+		if err != nil {
+			if len(buf) == n {
+				break
+			}
+			if err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			return nil, err
+		}
+	}
+	return buf, nil
 }
 
 // DecodeFrame decodes one frame's CBOR bytes (without the length prefix)

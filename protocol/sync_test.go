@@ -8,8 +8,10 @@ import (
 	"errors"
 	"io"
 	"reflect"
+	"runtime"
 	"strings"
 	"testing"
+	"testing/iotest"
 )
 
 // frameErrors are the error classes DecodeFrame promises.
@@ -106,6 +108,52 @@ func TestFrameRoundTrip(t *testing.T) {
 	}
 	if _, err := ReadFrame(r); err != io.EOF {
 		t.Fatalf("ReadFrame at the end = %v, want io.EOF", err)
+	}
+}
+
+// TestReadFrameGrows reads a large frame a byte at a time, so that the
+// buffer grows step by step, and a frame cut short at every step.
+func TestReadFrameGrows(t *testing.T) {
+	big := make([][]byte, 40)
+	for i := range big {
+		big[i] = bytes.Repeat([]byte{byte(i)}, 50_000) // 2 MB in all: every growth step
+	}
+	want := &SyncEvents{Room: roomN(1), Events: big}
+	b, err := AppendFrame(nil, want)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := ReadFrame(iotest.OneByteReader(bytes.NewReader(b)))
+	if err != nil || !reflect.DeepEqual(got, want) {
+		t.Fatalf("ReadFrame = %v, %v; want the frame", got != nil, err)
+	}
+	for _, cut := range []int{5, frameReadChunk, frameReadChunk + 1, 4 * frameReadChunk, len(b) - 1} {
+		if _, err := ReadFrame(bytes.NewReader(b[:cut])); !errors.Is(err, io.ErrUnexpectedEOF) {
+			t.Errorf("ReadFrame of %d of %d bytes = %v, want io.ErrUnexpectedEOF", cut, len(b), err)
+		}
+	}
+}
+
+// TestReadFrameAllocatesAsBytesArrive: a frame that announces MaxFrameSize
+// and then stalls costs one read chunk, not the announced size (issue 14:
+// 1,000 such streams took 250 MB).
+func TestReadFrameAllocatesAsBytesArrive(t *testing.T) {
+	stall := errors.New("stalled")
+	hdr := binary.BigEndian.AppendUint32(nil, MaxFrameSize)
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	const n = 16
+	for range n {
+		r := io.MultiReader(bytes.NewReader(hdr), bytes.NewReader([]byte{0xa3, 1, 1}), iotest.ErrReader(stall))
+		if _, err := ReadFrame(r); !errors.Is(err, stall) {
+			t.Fatalf("ReadFrame = %v, want the reader's error", err)
+		}
+	}
+	runtime.ReadMemStats(&after)
+	// Each read may allocate one chunk and small change; announcing the
+	// whole frame would be n × 2 MiB.
+	if got, limit := after.TotalAlloc-before.TotalAlloc, uint64(n*(frameReadChunk+4<<10)); got > limit {
+		t.Errorf("%d stalled frames allocated %d bytes, want at most %d", n, got, limit)
 	}
 }
 

@@ -75,8 +75,11 @@ func statusCommand(g *globals) *cobra.Command {
 					nw.GossipDropped+nw.GossipSendDropped+st.OutboxDropped)
 				fmt.Fprintf(w, "gossip not shown\t%d soft-failed (author not a member: stored, hidden, not forwarded), %d from nodes not in the room (rejected)\n",
 					nw.GossipSoftFailed, nw.GossipNotMember)
-				fmt.Fprintf(w, "sync\t%d rounds, %d events repaired, %d misbehaving streams, %d rooms refused to this node, %d served to removed nodes up to their removal\n",
-					nw.SyncRounds, nw.SyncEvents, nw.SyncMisbehaved, nw.SyncRefused, nw.SyncServedRemoval)
+				fmt.Fprintf(w, "sync\t%d rounds, %d events repaired, %d misbehaving streams, %d stalled streams, %d rooms refused to this node, %d served to removed nodes up to their removal\n",
+					nw.SyncRounds, nw.SyncEvents, nw.SyncMisbehaved, nw.SyncStalled, nw.SyncRefused, nw.SyncServedRemoval)
+				q := st.PartnerQuota
+				fmt.Fprintf(w, "partner quota\t%s rooms, %s events, %s bytes a day each; dropped over quota: %d events, %d rooms (see horenso partner list)\n",
+					limit(q.Rooms), limit(q.Events), limit(q.Bytes), nw.QuotaDroppedEvents, nw.QuotaDroppedRooms)
 				fmt.Fprintf(w, "refused\t%d connections, %d subscriptions\n", nw.RefusedConns, nw.RefusedSubscriptions)
 				disk := fmt.Sprintf("%d MiB free", st.DiskFree>>20)
 				if st.DiskFull {
@@ -89,6 +92,14 @@ func statusCommand(g *globals) *cobra.Command {
 			})
 		},
 	}
+}
+
+// limit prints a quota, negative meaning none.
+func limit(n int64) string {
+	if n < 0 {
+		return "unlimited"
+	}
+	return fmt.Sprint(n)
 }
 
 func userCommand(g *globals) *cobra.Command {

@@ -85,6 +85,17 @@ func TestFederationEndToEnd(t *testing.T) {
 		return len(ts) == 1 && ts[0].Status == "done"
 	}, "task", "list", onB, "--as", "bob")
 
+	// What A sent counts against its daily quota on B.
+	awaitCLI(t, dirs["B"], "B counts A's events against its quota", func(ps []node.Partner) bool {
+		i := slices.IndexFunc(ps, func(p node.Partner) bool { return string(p.ID) == ids["A"] })
+		return i >= 0 && ps[i].Usage.Events > 0 && ps[i].Usage.Bytes > 0 && ps[i].Usage.Dropped == 0
+	}, "partner", "list")
+	var stB node.Status
+	horenso(t, dirs["B"], &stB, "status")
+	if q := stB.PartnerQuota; q.Events != 1_000_000 || q.Rooms != 1_000 || q.Bytes != 4<<30 {
+		t.Errorf("B's partner quota %+v, want the defaults", q)
+	}
+
 	// C is partnered with both but hosts no member: it never holds the room.
 	var all []node.Room
 	horenso(t, dirs["C"], &all, "room", "list")

@@ -34,7 +34,7 @@ func partnerCommand(g *globals) *cobra.Command {
 	}
 	list := &cobra.Command{
 		Use:   "list",
-		Short: "List partner nodes and whether they are connected",
+		Short: "List partner nodes, whether they are connected, and their use of the daily quota (what they sent today, what was dropped over it)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ps, err := ask(cmd, g, requestTimeout, func(ctx context.Context, c *control.Client) ([]*node.Partner, error) {
@@ -44,10 +44,11 @@ func partnerCommand(g *globals) *cobra.Command {
 				return err
 			}
 			return g.output(cmd.OutOrStdout(), ps, func(w *tabwriter.Writer) {
-				fmt.Fprintln(w, "NODE_ID\tCONNECTED\tADDED\tADDRESSES")
+				fmt.Fprintln(w, "NODE_ID\tCONNECTED\tADDED\tROOMS_TODAY\tEVENTS_TODAY\tBYTES_TODAY\tDROPPED\tADDRESSES")
 				for _, p := range ps {
-					fmt.Fprintf(w, "%s\t%v\t%s\t%s\n", p.ID, p.Connected,
-						time.UnixMilli(p.Added).Format(time.DateTime), strings.Join(p.Addrs, " "))
+					u := p.Usage
+					fmt.Fprintf(w, "%s\t%v\t%s\t%d\t%d\t%d\t%d\t%s\n", p.ID, p.Connected,
+						time.UnixMilli(p.Added).Format(time.DateTime), u.Rooms, u.Events, u.Bytes, u.Dropped, strings.Join(p.Addrs, " "))
 				}
 			})
 		},

@@ -42,7 +42,7 @@ func initCommand(g *globals) *cobra.Command {
 func runCommand(g *globals) *cobra.Command {
 	var httpAddr, org string
 	var debug bool
-	var minFreeMiB int64
+	var minFreeMiB, partnerMiB int64
 	var nodeCfg node.Config
 	var apiCfg api.Config
 	cmd := &cobra.Command{
@@ -58,6 +58,9 @@ func runCommand(g *globals) *cobra.Command {
 			nodeCfg.DataDir, nodeCfg.Logger, apiCfg.Logger = g.data, log, log
 			if nodeCfg.MinFreeDisk = minFreeMiB << 20; minFreeMiB == 0 {
 				nodeCfg.MinFreeDisk = -1 // 0 MiB: not watched
+			}
+			if nodeCfg.PartnerBytesPerDay = partnerMiB << 20; partnerMiB < 0 {
+				nodeCfg.PartnerBytesPerDay = -1
 			}
 			return run(cmd.Context(), nodeCfg, org, httpAddr, apiCfg, cmd.OutOrStdout())
 		},
@@ -76,6 +79,14 @@ func runCommand(g *globals) *cobra.Command {
 		"open HTTP connections from one client address at most; raise it behind a reverse proxy")
 	cmd.Flags().StringVar(&apiCfg.PublicURL, "public-url", "", "base URL of invitation links (default: the URL each request was made to)")
 	cmd.Flags().DurationVar(&nodeCfg.SessionIdle, "session-idle", node.DefaultSessionIdle, "end a web session unused for this long")
+	cmd.Flags().Int64Var(&nodeCfg.PartnerRoomsPerDay, "partner-rooms-per-day", 1_000,
+		"rooms this node holds nothing of that one partner may have it pull per day (negative: no limit)")
+	cmd.Flags().Int64Var(&nodeCfg.PartnerEventsPerDay, "partner-events-per-day", 1_000_000,
+		"events new to this node that one partner may send per day; over it, they are dropped and counted (negative: no limit)")
+	cmd.Flags().Int64Var(&partnerMiB, "partner-mib-per-day", 4<<10,
+		"MiB of events new to this node that one partner may send per day (negative: no limit)")
+	cmd.Flags().DurationVar(&nodeCfg.SyncTimeout, "sync-timeout", 30*time.Second,
+		"how long a partner may take to send, or to read, one frame of a sync stream before the stream is reset")
 	cmd.Flags().DurationVar(&nodeCfg.SessionMax, "session-max", node.DefaultSessionMax, "end a web session this long after login, however much it is used")
 	return cmd
 }

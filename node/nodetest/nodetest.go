@@ -28,6 +28,9 @@ type Options struct {
 	// SyncInterval is each node's catch-up sync interval. Default: 2s, so
 	// that tests relying on sync to repair loss finish quickly.
 	SyncInterval time.Duration
+	// SyncTimeout is each node's sync stream timeout (node.Config). Default:
+	// the node's default, 30s.
+	SyncTimeout time.Duration
 	// NoPartners leaves the nodes unlinked; the test links them with Link.
 	NoPartners bool
 	// API is the HTTP API configuration of every node. Default: api.Config{}.
@@ -144,7 +147,8 @@ func (nd *Node) Start() {
 		t.Fatalf("node %s is already running", nd.Name)
 	}
 	log := slog.New(slog.NewTextHandler(testWriter{t, nd.Name}, &slog.HandlerOptions{Level: nd.c.opt.LogLevel}))
-	cfg := node.Config{DataDir: nd.Dir, Logger: log, Listen: []string{nd.listen}, SyncInterval: nd.c.opt.SyncInterval}
+	cfg := node.Config{DataDir: nd.Dir, Logger: log, Listen: []string{nd.listen}, SyncInterval: nd.c.opt.SyncInterval,
+		SyncTimeout: nd.c.opt.SyncTimeout}
 	if o := nd.c.opt; o.Drop > 0 || o.Duplicate > 0 {
 		cfg.GossipLossForTest = func() (bool, bool) {
 			return nd.deaf.Load() || rand.Float64() < o.Drop, rand.Float64() < o.Duplicate

@@ -70,6 +70,18 @@
 // requester names that the responder lacks are pulled back too, refused
 // or not: the room rules judge those events.
 //
+// # Limits
+//
+// A partner may be hostile, so each gets a bounded share of the node
+// (limits.go, quota.go): libp2p's resource manager caps its streams and
+// buffers, yamux the streams of a connection; a sync frame is allocated as
+// it arrives; an answer is sent in small frames under a serving slot and
+// the stream's own context; every frame read or written waits at most
+// SyncTimeout; and a daily [Quota] of rooms, events and bytes drops and
+// counts what a partner sends beyond it. Only an invalid event is the
+// partner's fault: the node's own failures to store never count against
+// it (see [Handler.Accept]).
+//
 // # Concurrency
 //
 // [New] starts nothing. [Host.Run] listens, joins the rooms' topics, runs

@@ -269,6 +269,9 @@ func (h *Host) validator(id protocol.RoomID) pubsub.ValidatorEx {
 			return reject("wrong room", fmt.Errorf("event %s is in room %s", e.ID, e.RoomID()))
 		}
 
+		if !h.quota.takeEvents(from, 1, len(data), &h.stats) {
+			return pubsub.ValidationIgnore // not the event's fault: others may relay it
+		}
 		if h.cfg.LossForTest != nil {
 			drop, dup := h.cfg.LossForTest()
 			if drop {
@@ -305,13 +308,18 @@ func (h *Host) validator(id protocol.RoomID) pubsub.ValidatorEx {
 			log.Debug("gossip event misses parents; waiting for them", "event", e.ID, "missing", len(miss.IDs))
 			h.orphaned(context.WithoutCancel(ctx), &orphan{e: e, from: from, parked: time.Now()}, miss.IDs)
 			return pubsub.ValidationIgnore
-		case errors.Is(err, ErrNotStored):
-			h.stats.gossipNotStored.Add(1)
-			return pubsub.ValidationIgnore
 		case ctx.Err() != nil:
 			return pubsub.ValidationIgnore
-		default:
+		case peerFault(err):
 			return reject("refused by node", err)
+		default:
+			// Ours, not the peer's (a full disk, a storage error):
+			// ignore it without penalty; sync brings it later.
+			h.stats.gossipNotStored.Add(1)
+			if !errors.Is(err, ErrNotStored) {
+				log.Warn("could not store gossip event", "event", e.ID, "err", err)
+			}
+			return pubsub.ValidationIgnore
 		}
 	}
 }

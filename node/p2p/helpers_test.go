@@ -29,7 +29,7 @@ type fakeNode struct {
 	members map[protocol.RoomID]map[protocol.NodeID]bool               // this node's view
 	removed map[protocol.RoomID]map[protocol.NodeID][]protocol.EventID // Scope.Until of nodes no longer in a room
 	accepts int                                                        // Accept calls
-	full    bool                                                       // Accept fails with ErrNotStored, as on a full disk
+	fail    error                                                      // if set, Accept fails every event with it, as on a full disk or a broken store
 }
 
 var _ Handler = (*fakeNode)(nil)
@@ -111,11 +111,11 @@ func (f *fakeNode) add(t testing.TB, es ...*protocol.Signed) {
 func (f *fakeNode) Accept(_ context.Context, _ protocol.NodeID, room protocol.RoomID, events []*protocol.Signed) []error {
 	errs := make([]error, len(events))
 	f.mu.Lock()
-	full := f.full
+	fail := f.fail
 	f.mu.Unlock()
 	for i, e := range events {
-		if full {
-			errs[i] = ErrNotStored
+		if fail != nil {
+			errs[i] = fail
 			continue
 		}
 		errs[i] = f.accept(room, e.Wire())

@@ -21,6 +21,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/peerstore"
 	libp2pproto "github.com/libp2p/go-libp2p/core/protocol"
+	yamux "github.com/libp2p/go-libp2p/p2p/muxer/yamux"
 	"github.com/libp2p/go-libp2p/p2p/security/noise"
 	tls "github.com/libp2p/go-libp2p/p2p/security/tls"
 	quic "github.com/libp2p/go-libp2p/p2p/transport/quic"
@@ -54,10 +55,13 @@ type Handler interface {
 	// ErrSoftFailed for an event stored (or already held) that the node
 	// hides and must not be relayed, a *protocol.MissingError (errors.As)
 	// when the event's parents are unknown (not the peer's fault: the host
-	// syncs that room with that peer), any other error = the event is
-	// invalid (the host rejects it,
-	// counts it, and for gossip tells pubsub ValidationReject; for sync,
-	// resets the stream). Accept is also called for a room the node holds
+	// syncs that room with that peer), an error wrapping one of protocol's
+	// decoding or room rule errors (protocol.ErrRule, ErrBadParents, …)
+	// or ErrInvalid = the event is invalid (the host rejects it, counts it,
+	// and for gossip tells pubsub ValidationReject; for sync, resets the
+	// stream), and any other error, ErrNotStored included, = the node
+	// could not take it in, which is not the peer's fault (gossip ignores
+	// the event, a pull ends without blaming the peer). Accept is also called for a room the node holds
 	// nothing of, when a partner named that room in a sync request: the
 	// partner believes one of the node's accounts was added to it, and the
 	// host pulled the room. The node decides whether to keep it; valid
@@ -155,6 +159,10 @@ type Config struct {
 	// ValidateTimeout bounds one gossip validation (Handler.Accept of one
 	// event included). Default: 10s.
 	ValidateTimeout time.Duration
+	// Quota bounds what each partner may make this node take in per day;
+	// see Quota for the defaults of its zero fields.
+	Quota Quota
+
 	// OrphanWait is how long a gossip event whose parents are unknown
 	// waits for them to arrive by gossip before a sync of its room with
 	// the peer it came from is scheduled. Default: 200ms.
@@ -209,8 +217,16 @@ var (
 	// ErrNotStored, from Handler.Accept, marks an event the node could
 	// not take in for a reason of its own, such as a full disk: not the
 	// peer's fault. Gossip ignores it (no penalty; sync brings it later),
-	// and a sync pull ends without blaming the peer.
+	// and a sync pull ends without blaming the peer. Any error of Accept
+	// that does not say the event is invalid is taken the same way.
 	ErrNotStored = errors.New("node could not store the event")
+	// ErrOverQuota: a pull ended because the peer sent more than its
+	// daily Quota allows.
+	ErrOverQuota = errors.New("partner over its daily quota")
+	// ErrInvalid, from Handler.Accept, marks an event the node finds
+	// invalid for a reason of its own, beyond protocol's decoding checks
+	// and room rules, which blame the peer already.
+	ErrInvalid = errors.New("invalid event")
 )
 
 // Host is a node's libp2p host. Make one with New, start it with Run.
@@ -225,6 +241,8 @@ type Host struct {
 	stats   stats
 	events  inflight
 	orphans orphanage
+	slots   slots // sync answers being sent
+	quota   *quotas
 
 	started   atomic.Bool
 	ready     chan struct{} // closed once listening, or when Run returns
@@ -298,6 +316,7 @@ func New(cfg Config) (*Host, error) {
 		cfg: cfg, log: cfg.Logger, handler: cfg.Handler, key: key, self: self, id: id,
 		ready: make(chan struct{}), kick: make(chan struct{}, 1),
 		partners: map[peer.ID]*partner{}, rooms: map[protocol.RoomID]*room{},
+		quota: newQuotas(cfg.Quota, cfg.Logger),
 	}
 	h.stats.rooms = map[protocol.RoomID]*roomCounters{}
 	h.events.m = map[protocol.EventID]chan struct{}{}
@@ -398,6 +417,10 @@ func (h *Host) Run(ctx context.Context) error {
 // with ctx), closes the libp2p host and waits for the callbacks in
 // flight. On failure start has undone what it did.
 func (h *Host) start(ctx context.Context, loops *sync.WaitGroup) (stop func(), err error) {
+	rm, err := newResourceManager()
+	if err != nil {
+		return nil, err
+	}
 	lh, err := libp2p.New(
 		libp2p.Identity(h.key),
 		libp2p.ListenAddrs(h.listen...),
@@ -405,11 +428,11 @@ func (h *Host) start(ctx context.Context, loops *sync.WaitGroup) (stop func(), e
 		libp2p.Transport(quic.NewTransport),
 		libp2p.Security(noise.ID, noise.New),
 		libp2p.Security(tls.ID, tls.New),
+		libp2p.Muxer(yamux.ID, muxer()),
 		libp2p.ConnectionGater((*gater)(h)),
-		// The gater admits only partners, whose number the operator
-		// sets, and sync streams have their own limits and deadlines: a
-		// resource manager would only add limits that surprise.
-		libp2p.ResourceManager(&network.NullResourceManager{}),
+		// The gater admits only partners, but a partner may be hostile:
+		// each gets a bounded share of streams and memory (limits.go).
+		libp2p.ResourceManager(rm),
 		libp2p.ConnectionManager(&connmgr.NullConnMgr{}),
 		libp2p.DisableRelay(),
 		libp2p.DisableMetrics(),
@@ -421,6 +444,7 @@ func (h *Host) start(ctx context.Context, loops *sync.WaitGroup) (stop func(), e
 		libp2p.UserAgent("horenso"),
 	)
 	if err != nil {
+		rm.Close() // libp2p closes it only once the host exists
 		return nil, fmt.Errorf("p2p: start host: %w", err)
 	}
 	// Pubsub and the sync stream handler live until stop, whichever of

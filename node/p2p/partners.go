@@ -2,6 +2,7 @@ package p2p
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -22,6 +23,7 @@ type Partner struct {
 	ID        protocol.NodeID
 	Addrs     []string // the multiaddrs it was added with, without /p2p/
 	Connected bool
+	Usage     Usage // of its daily Quota
 }
 
 // partner is a partner and the state of its loop. Its fields are guarded
@@ -178,13 +180,23 @@ func (h *Host) Partners() []Partner {
 	}
 	h.mu.Unlock()
 	for i := range out {
+		pid, _ := peer.Decode(string(out[i].ID))
 		if lh != nil {
-			pid, _ := peer.Decode(string(out[i].ID))
 			out[i].Connected = lh.Network().Connectedness(pid) == network.Connected
 		}
+		out[i].Usage = h.quota.get(pid)
 	}
 	slices.SortFunc(out, func(a, b Partner) int { return cmpString(a.ID, b.ID) })
 	return out
+}
+
+// Usage returns the partner id's use of its daily Quota.
+func (h *Host) Usage(id protocol.NodeID) Usage {
+	pid, err := peer.Decode(string(id))
+	if err != nil {
+		return Usage{}
+	}
+	return h.quota.get(pid)
 }
 
 func cmpString[S ~string](a, b S) int {
@@ -283,8 +295,9 @@ func (h *Host) schedule(p peer.ID, rooms ...protocol.RoomID) {
 	}
 }
 
-// schedulePullBack makes a sync of room with p due, unless one was made
-// due for the same reason within pullBackEvery. It reports whether it did.
+// schedulePullBack makes a sync of room, which this node holds nothing of,
+// with p due, unless one was made due (or refused over p's quota of rooms)
+// within pullBackEvery. It reports whether it did.
 func (h *Host) schedulePullBack(p peer.ID, room protocol.RoomID) bool {
 	h.mu.Lock()
 	q := h.partners[p]
@@ -293,7 +306,9 @@ func (h *Host) schedulePullBack(p peer.ID, room protocol.RoomID) bool {
 		now := time.Now()
 		maps.DeleteFunc(q.pulled, func(_ protocol.RoomID, t time.Time) bool { return now.Sub(t) >= pullBackEvery })
 		q.pulled[room] = now
-		q.due[room] = struct{}{}
+		if ok = h.quota.takeRoom(p, room, &h.stats); ok {
+			q.due[room] = struct{}{}
+		}
 	}
 	h.mu.Unlock()
 	if ok {
@@ -384,7 +399,9 @@ func (h *Host) partnerLoop(ctx context.Context, p *partner) {
 				if ctx.Err() != nil {
 					return
 				}
-				log.Info("sync with partner", "err", err)
+				if !errors.Is(err, ErrOverQuota) { // logged by the quota, once a minute
+					log.Info("sync with partner", "err", err)
+				}
 				// Do not hammer a peer whose rounds fail.
 				wait := jitter(backoff)
 				backoff = min(2*backoff, h.cfg.RedialMax)

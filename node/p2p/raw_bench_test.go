@@ -441,7 +441,7 @@ func BenchmarkStreamTransfer(b *testing.B) {
 		received <- n
 	})
 	ctx := b.Context()
-	chunk := make([]byte, batchBytes)
+	chunk := make([]byte, serveBatchBytes)
 	var took time.Duration
 	for range b.N {
 		start := time.Now()

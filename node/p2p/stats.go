@@ -31,7 +31,11 @@ type Stats struct {
 	SyncRefused       uint64 `json:"sync_refused"`        // rooms responders refused to serve this host
 	SyncServed        uint64 `json:"sync_served"`         // requests this host answered
 	SyncServedRemoval uint64 `json:"sync_served_removal"` // rooms it served to a node no longer in them, up to that node's removal
-	SyncMisbehaved    uint64 `json:"sync_misbehaved"`     // sync streams reset because the peer sent a bad frame or event
+	SyncMisbehaved    uint64 `json:"sync_misbehaved"`     // sync streams reset because the peer sent a bad frame or event, or cut a frame short
+	SyncStalled       uint64 `json:"sync_stalled"`        // sync streams reset because the peer let a read or write wait past SyncTimeout
+
+	QuotaDroppedEvents uint64 `json:"quota_dropped_events"` // events dropped because the partner that sent them was over its daily quota
+	QuotaDroppedRooms  uint64 `json:"quota_dropped_rooms"`  // rooms not pulled because the partner that named them was over its daily quota
 
 	RefusedConns         uint64 `json:"refused_conns"`         // connections and dials refused: not a partner
 	RefusedSubscriptions uint64 `json:"refused_subscriptions"` // peers' subscriptions dropped: their node does not share the room
@@ -56,6 +60,7 @@ type stats struct {
 	gossipDuplicates, gossipDropped, gossipSendDropped, gossipNotStored atomic.Uint64
 	syncRounds, syncRequests, syncFrames, syncEvents, syncParked        atomic.Uint64
 	syncRefused, syncServed, syncMisbehaved, syncServedRemoval          atomic.Uint64
+	syncStalled, quotaDroppedEvents, quotaDroppedRooms                  atomic.Uint64
 	refusedConns, refusedSubs, reannounced, topicMoves                  atomic.Uint64
 
 	// mu guards rooms; the counters in it are atomic.
@@ -101,7 +106,8 @@ func (h *Host) Stats() Stats {
 		SyncServedRemoval: s.syncServedRemoval.Load(),
 		SyncRounds:        s.syncRounds.Load(), SyncRequests: s.syncRequests.Load(), SyncFrames: s.syncFrames.Load(),
 		SyncEvents: s.syncEvents.Load(), SyncParked: s.syncParked.Load(), SyncRefused: s.syncRefused.Load(),
-		SyncServed: s.syncServed.Load(), SyncMisbehaved: s.syncMisbehaved.Load(),
+		SyncServed: s.syncServed.Load(), SyncMisbehaved: s.syncMisbehaved.Load(), SyncStalled: s.syncStalled.Load(),
+		QuotaDroppedEvents: s.quotaDroppedEvents.Load(), QuotaDroppedRooms: s.quotaDroppedRooms.Load(),
 		RefusedConns: s.refusedConns.Load(), RefusedSubscriptions: s.refusedSubs.Load(),
 		Reannounced: s.reannounced.Load(), TopicMoves: s.topicMoves.Load(),
 		Rooms: map[protocol.RoomID]RoomStats{},

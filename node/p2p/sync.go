@@ -6,9 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"runtime"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/horenso/horenso/protocol"
@@ -24,16 +26,37 @@ import (
 // further rooms, then closes the stream. The responder serves each room as
 // far as Handler.Scope allows for the requester's node (all of it, only up
 // to the removal of its members, or nothing), streaming what
-// Handler.Missing emits in frames of up to batchBytes of events. Every
+// Handler.Missing emits in frames of up to serveBatchBytes of events. Every
 // read and write waits SyncTimeout at most. A peer that sends a frame that
 // does not decode, a frame of the wrong type, events of a room not
 // requested or an event that does not decode, is not of the frame's room
-// or that the Handler finds invalid, has the stream reset and is counted
-// in Stats.SyncMisbehaved.
+// or that the Handler finds invalid (see peerFault), has the stream reset
+// and is counted in Stats.SyncMisbehaved; a frame cut short by the peer's
+// end of the stream is counted too. A peer that lets a read or a write
+// wait past SyncTimeout has the stream reset and is counted in
+// Stats.SyncStalled.
+//
+// A responder's memory per stream is bounded: the request frame being read
+// (allocated as it arrives), and while answering, one frame of events of
+// at most serveBatchBytes. Answers take a serving slot (serveSlots, at
+// most servePeerSlots per peer), so a partner that opens many streams and
+// never reads holds few frames. Each stream is answered under its own
+// context, cancelled when the stream ends (the requester resets it, a
+// write fails or times out), which stops Handler.Missing.
 
-// batchBytes is how many bytes of events a responder packs into one
-// frame: half of MaxFrameSize, so the frame's own overhead always fits.
-const batchBytes = protocol.MaxFrameSize / 2
+// serveBatchBytes is how many bytes of events a responder packs into one
+// frame. The frame limit is 2 MiB; a smaller frame bounds what a reader
+// that does not read holds of the responder's memory, and still carries
+// hundreds of events.
+const serveBatchBytes = 256 << 10
+
+// serveSlots bounds the answers (Handler.Missing calls) a host sends at
+// once, and servePeerSlots those of one peer: walking a room is CPU and
+// disk work, and a node has 2 cores; more would only queue there.
+const (
+	serveSlots     = 8
+	servePeerSlots = 2
+)
 
 // eventOverhead bounds what one event adds to a frame beyond its bytes:
 // a CBOR byte string header.
@@ -44,23 +67,27 @@ const eventOverhead = 5
 // after connecting, subscriptions may still be on their way.
 const resubscribeGrace = 2 * time.Second
 
-// syncStream reads and writes frames with deadlines.
+// syncStream reads and writes frames with deadlines: each read of a frame,
+// and each write, must end within timeout.
 type syncStream struct {
 	s       network.Stream
 	r       *bufio.Reader
 	buf     []byte
 	timeout time.Duration
+	stalled *atomic.Uint64 // counts reads and writes that timed out
 }
 
-func newSyncStream(s network.Stream, timeout time.Duration) *syncStream {
-	return &syncStream{s: s, r: bufio.NewReader(s), timeout: timeout}
+func newSyncStream(s network.Stream, timeout time.Duration, stalled *atomic.Uint64) *syncStream {
+	return &syncStream{s: s, r: bufio.NewReader(s), timeout: timeout, stalled: stalled}
 }
 
 func (st *syncStream) read() (protocol.SyncFrame, error) {
 	if err := st.s.SetReadDeadline(time.Now().Add(st.timeout)); err != nil {
 		return nil, err
 	}
-	return protocol.ReadFrame(st.r)
+	f, err := protocol.ReadFrame(st.r)
+	st.count(err)
+	return f, err
 }
 
 func (st *syncStream) write(f protocol.SyncFrame) error {
@@ -68,21 +95,87 @@ func (st *syncStream) write(f protocol.SyncFrame) error {
 	if err != nil {
 		return err
 	}
-	st.buf = b
+	// Keep a small buffer, not the largest frame ever written.
+	if cap(b) <= 2*serveBatchBytes {
+		st.buf = b
+	} else {
+		st.buf = nil
+	}
 	if err := st.s.SetWriteDeadline(time.Now().Add(st.timeout)); err != nil {
 		return err
 	}
 	if _, err := st.s.Write(b); err != nil {
+		st.count(err)
 		return fmt.Errorf("write sync frame: %w", err)
 	}
 	return nil
 }
 
+// count counts err if it is a timeout.
+func (st *syncStream) count(err error) {
+	if isTimeout(err) {
+		st.stalled.Add(1)
+	}
+}
+
+// watch runs while the responder works on a request and nothing is to be
+// read: it cancels the stream's context if the requester resets the
+// stream meanwhile, so that the work stops at once rather than at the next
+// write. A requester may send its next request early; that stays
+// buffered. The returned stop ends the watch and must be called before
+// the next read.
+func (st *syncStream) watch(cancel context.CancelFunc) (stop func()) {
+	if err := st.s.SetReadDeadline(time.Time{}); err != nil {
+		cancel()
+		return func() {}
+	}
+	var stopping atomic.Bool
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_, err := st.r.Peek(1)
+		if err != nil && err != io.EOF && !stopping.Load() {
+			cancel()
+		}
+	}()
+	return func() {
+		stopping.Store(true)
+		st.s.SetReadDeadline(time.Now()) // wakes the Peek; the next read sets its own
+		<-done
+	}
+}
+
+// isTimeout reports whether err is a deadline passing.
+func isTimeout(err error) bool {
+	var ne interface{ Timeout() bool }
+	return err != nil && (errors.Is(err, os.ErrDeadlineExceeded) || errors.As(err, &ne) && ne.Timeout())
+}
+
 // isFrameError reports whether err is a peer's bad frame rather than a
-// broken stream.
+// broken stream: a frame that does not decode or breaks a limit, or one
+// the peer cut short by closing its end of the stream (a broken
+// connection resets the stream instead).
 func isFrameError(err error) bool {
 	return errors.Is(err, protocol.ErrFrameTooLarge) || errors.Is(err, protocol.ErrFrameMalformed) ||
-		errors.Is(err, protocol.ErrFrameVersion)
+		errors.Is(err, protocol.ErrFrameVersion) || errors.Is(err, io.ErrUnexpectedEOF)
+}
+
+// peerFault reports whether err, an error Handler.Accept returned for an
+// event, says the event is invalid, which is the peer's fault, rather than
+// that the node could not take it in, which is its own: only the decoding
+// checks' and the room rules' verdicts (and ErrInvalid) blame the peer. A
+// storage error, a full disk (ErrNotStored), a cancelled context or any
+// error this list does not know never does.
+func peerFault(err error) bool {
+	for _, target := range []error{ErrInvalid, protocol.ErrRule, protocol.ErrBadParents, protocol.ErrWrongOrigin,
+		protocol.ErrWrongVersion, protocol.ErrBadChain, protocol.ErrTooLarge, protocol.ErrMalformed,
+		protocol.ErrNotCanonical, protocol.ErrBadSignature, protocol.ErrUnknownVersion, protocol.ErrUnknownType,
+		protocol.ErrBadNodeID, protocol.ErrBadHandle, protocol.ErrBadAccountID} {
+		if errors.Is(err, target) {
+			return !errors.Is(err, ErrNotStored)
+		}
+	}
+	return false
 }
 
 // misbehaved counts and logs a peer's bad input on a sync stream and
@@ -121,7 +214,7 @@ func (h *Host) pull(ctx context.Context, p peer.ID, rooms []protocol.RoomID) (re
 	}
 	stop := context.AfterFunc(ctx, func() { s.Reset() })
 	defer stop()
-	st := newSyncStream(s, h.cfg.SyncTimeout)
+	st := newSyncStream(s, h.cfg.SyncTimeout, &h.stats.syncStalled)
 	for chunk := range slices.Chunk(wants, protocol.MaxSyncRooms) {
 		r, err := h.pullChunk(ctx, st, p, chunk)
 		refused = append(refused, r...)
@@ -191,6 +284,9 @@ func (h *Host) readAnswer(ctx context.Context, st *syncStream, p peer.ID, asked 
 			if err != nil {
 				return nil, err
 			}
+			if !h.quota.takeEvents(p, len(cf.events), cf.bytes, &h.stats) {
+				return nil, fmt.Errorf("room %s: %w", f.Room, ErrOverQuota)
+			}
 			select {
 			case checked <- cf:
 			case <-ctx.Done():
@@ -220,6 +316,7 @@ func (h *Host) readAnswer(ctx context.Context, st *syncStream, p peer.ID, asked 
 type checkedFrame struct {
 	room   protocol.RoomID
 	events []*protocol.Signed
+	bytes  int // the events' wire bytes
 }
 
 // checkSynced checks one events frame: every event must decode and be in
@@ -236,12 +333,14 @@ func (h *Host) checkSynced(ctx context.Context, p peer.ID, f *protocol.SyncEvent
 		ids[i] = id
 	}
 	var fresh [][]byte
+	size := 0
 	for i, held := range h.handler.Held(ctx, ids) {
 		if held {
 			h.stats.syncEvents.Add(1)
 			continue
 		}
 		fresh = append(fresh, f.Events[i])
+		size += len(f.Events[i])
 	}
 	events, err := decodeAll(fresh)
 	if err != nil {
@@ -252,7 +351,7 @@ func (h *Host) checkSynced(ctx context.Context, p peer.ID, f *protocol.SyncEvent
 			return nil, h.misbehaved(p, fmt.Errorf("room %s: event %s is in room %s", f.Room, e.ID, e.RoomID()))
 		}
 	}
-	return &checkedFrame{room: f.Room, events: events}, nil
+	return &checkedFrame{room: f.Room, events: events, bytes: size}, nil
 }
 
 // storeSynced hands a checked frame's events to Handler.Accept.
@@ -275,8 +374,10 @@ func (h *Host) storeSynced(ctx context.Context, p peer.ID, f *checkedFrame) erro
 			h.stats.syncParked.Add(1)
 		case ctx.Err() != nil:
 			return ctx.Err()
-		case errors.Is(err, ErrNotStored):
-			return fmt.Errorf("room %s: %w", f.room, err) // ours, not the peer's: end the pull, try again later
+		case !peerFault(err):
+			// Ours, not the peer's (a full disk, a storage error): end
+			// the pull without blaming the peer, and try again later.
+			return fmt.Errorf("room %s: event %s: %w", f.room, f.events[i].ID, errors.Join(ErrNotStored, err))
 		case bad == nil:
 			bad = fmt.Errorf("room %s: event %s: %w", f.room, f.events[i].ID, err)
 		}
@@ -288,7 +389,8 @@ func (h *Host) storeSynced(ctx context.Context, p peer.ID, f *checkedFrame) erro
 }
 
 // serveSync answers a sync stream opened by a peer, until the peer closes
-// it or ctx ends.
+// it or ctx ends. It works under a context of the stream's own, which ends
+// with the stream.
 func (h *Host) serveSync(ctx context.Context, s network.Stream) {
 	if !h.enter() {
 		s.Reset()
@@ -301,9 +403,11 @@ func (h *Host) serveSync(ctx context.Context, s network.Stream) {
 		s.Reset()
 		return
 	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	stop := context.AfterFunc(ctx, func() { s.Reset() })
 	defer stop()
-	st := newSyncStream(s, h.cfg.SyncTimeout)
+	st := newSyncStream(s, h.cfg.SyncTimeout, &h.stats.syncStalled)
 	for {
 		f, err := st.read()
 		if err == io.EOF {
@@ -323,7 +427,13 @@ func (h *Host) serveSync(ctx context.Context, s network.Stream) {
 			s.Reset()
 			return
 		}
-		if err := h.serve(ctx, st, p, f.(*protocol.SyncRequest)); err != nil {
+		unwatch := st.watch(cancel)
+		err = h.serve(ctx, st, p, f.(*protocol.SyncRequest))
+		unwatch()
+		if err == nil && ctx.Err() != nil {
+			err = ctx.Err() // the requester reset the stream
+		}
+		if err != nil {
 			if ctx.Err() == nil {
 				h.log.Debug("serve sync", "peer", nodeID(p).Short(), "err", err)
 			}
@@ -352,8 +462,8 @@ func (h *Host) serve(ctx context.Context, st *syncStream, p peer.ID, req *protoc
 			}
 			continue
 		}
-		if err := h.sendMissing(ctx, st, w, nil); err != nil {
-			if errors.Is(err, errStream) {
+		if err := h.sendMissing(ctx, st, p, w, nil); err != nil {
+			if errors.Is(err, errStream) || ctx.Err() != nil {
 				return err
 			}
 			h.log.Warn("list missing events", "room", w.Room, "err", err)
@@ -387,8 +497,8 @@ func (h *Host) serve(ctx context.Context, st *syncStream, p peer.ID, req *protoc
 // stream is broken.
 func (h *Host) serveRefused(ctx context.Context, st *syncStream, p peer.ID, w protocol.SyncWant, scope Scope) error {
 	if len(scope.Until) > 0 {
-		if err := h.sendMissing(ctx, st, w, scope.Until); err != nil {
-			if errors.Is(err, errStream) {
+		if err := h.sendMissing(ctx, st, p, w, scope.Until); err != nil {
+			if errors.Is(err, errStream) || ctx.Err() != nil {
 				return err
 			}
 			h.log.Warn("list missing events up to a removal", "room", w.Room, "err", err)
@@ -420,10 +530,16 @@ func (h *Host) pullBackLater(ctx context.Context, p peer.ID, w protocol.SyncWant
 // errStream marks a broken stream in serve's errors.
 var errStream = errors.New("sync stream broken")
 
-// sendMissing streams the events of w.Room the requester lacks, up to
+// sendMissing streams the events of w.Room the requester p lacks, up to
 // the room's heads or, if until is not nil, up to until (see
-// Handler.Missing), in frames of up to batchBytes of events.
-func (h *Host) sendMissing(ctx context.Context, st *syncStream, w protocol.SyncWant, until []protocol.EventID) error {
+// Handler.Missing), in frames of up to serveBatchBytes of events. It
+// waits for a serving slot first.
+func (h *Host) sendMissing(ctx context.Context, st *syncStream, p peer.ID, w protocol.SyncWant, until []protocol.EventID) error {
+	release, err := h.slots.acquire(ctx, p)
+	if err != nil {
+		return err
+	}
+	defer release()
 	batch := &protocol.SyncEvents{Room: w.Room}
 	size := 0
 	var werr error
@@ -438,12 +554,12 @@ func (h *Host) sendMissing(ctx context.Context, st *syncStream, w protocol.SyncW
 		batch.Events, size = batch.Events[:0], 0
 		return nil
 	}
-	err := h.handler.Missing(ctx, w.Room, w.Heads, until, func(wire []byte) error {
+	err = h.handler.Missing(ctx, w.Room, w.Heads, until, func(wire []byte) error {
 		if len(wire) == 0 || len(wire) > protocol.MaxEventSize {
 			h.log.Warn("not sending a stored event of bad size", "room", w.Room, "bytes", len(wire))
 			return nil
 		}
-		if size+len(wire)+eventOverhead > batchBytes || len(batch.Events) == protocol.MaxFrameEvents {
+		if size+len(wire)+eventOverhead > serveBatchBytes || len(batch.Events) == protocol.MaxFrameEvents {
 			if err := flush(); err != nil {
 				return err
 			}

@@ -1,0 +1,71 @@
+package p2p
+
+import (
+	"errors"
+	"fmt"
+	"testing"
+
+	"github.com/horenso/horenso/protocol"
+)
+
+// TestQuota: a partner over its daily quota of events has what it sends
+// dropped and counted, by gossip and by sync, without being taken for a
+// misbehaving peer; one over its quota of rooms does not get more rooms
+// pulled.
+func TestQuota(t *testing.T) {
+	create, fa, fb := sharedRoom(t, 30)
+	room := create.RoomID()
+	es := posts(t, keyOf("b"), "bob", room, []protocol.Order{create.Order()}, 6)
+	fb.add(t, es[:3]...)
+	a := startHost(t, "a", fa, func(c *Config) { c.Quota = Quota{Events: 5, Rooms: 1} })
+	b := startHost(t, "b", fb)
+	pair(t, a, b, "tcp")
+	// The connection's sync round brings 3 events: within the quota.
+	waitFor(t, "a to pull b's first posts", func() bool { return fa.count(room) == 4 })
+	settle(t, b, a, room)
+
+	// Gossip brings 2 more, and the next is over the quota.
+	for i, e := range es[3:] {
+		publish(t, b, e)
+		if i < 2 {
+			waitFor(t, fmt.Sprint("a to accept gossip ", i), func() bool { return fa.count(room) == 5+i })
+		}
+	}
+	waitFor(t, "a to drop gossip over quota", func() bool { return a.Stats().QuotaDroppedEvents == 1 })
+	// So is a pull of it.
+	if err := a.SyncRoom(t.Context(), b.ID(), room); !errors.Is(err, ErrOverQuota) {
+		t.Errorf("sync over quota: %v, want ErrOverQuota", err)
+	}
+	st := a.Stats()
+	if st.QuotaDroppedEvents != 2 || st.SyncMisbehaved != 0 || st.GossipRejected != 0 {
+		t.Errorf("a's stats: %d dropped over quota, %d misbehaved, %d rejected; want 2, 0, 0",
+			st.QuotaDroppedEvents, st.SyncMisbehaved, st.GossipRejected)
+	}
+	if n := fa.count(room); n != 6 {
+		t.Errorf("a holds %d events, want 6: the create and 5 of b's", n)
+	}
+
+	// b names two rooms a holds nothing of: a pulls one, its quota of rooms.
+	for nonce := range byte(2) {
+		r := newRoom(t, keyOf("b"), 40+nonce, a.ID())
+		fb.view(r.RoomID(), a.ID(), b.ID())
+		fb.add(t, r)
+		if err := b.SyncRoom(t.Context(), a.ID(), r.RoomID()); !errors.Is(err, ErrRefused) {
+			t.Fatalf("b's sync of a room a does not hold: %v, want ErrRefused", err)
+		}
+	}
+	if st := a.Stats(); st.QuotaDroppedRooms != 1 {
+		t.Errorf("a dropped %d rooms over quota, want 1", st.QuotaDroppedRooms)
+	}
+	// The room it pulls brings an event, over its quota of events.
+	waitFor(t, "a to drop the pulled room's event", func() bool { return a.Stats().QuotaDroppedEvents == 3 })
+	var u Usage
+	for _, p := range a.Partners() {
+		if p.ID == b.ID() {
+			u = p.Usage
+		}
+	}
+	if u.Events != 5 || u.Rooms != 1 || u.Dropped != 4 || u.Bytes == 0 || u.Since.IsZero() {
+		t.Errorf("a's usage of b: %+v; want 5 events, 1 room, 4 dropped (3 events, 1 room)", u)
+	}
+}
