@@ -16,8 +16,13 @@ type Message struct {
 	Deleted  bool      `cbor:"8,keyasint,omitempty"`
 }
 
-// NewMessage returns the message a message.post creates.
+// NewMessage returns the message a message.post creates. A redacted post
+// makes a deleted message: its text was dropped because it was deleted,
+// or is past the room's retention.
 func NewMessage(post *Signed) *Message {
+	if post.Redacted() {
+		return &Message{ID: post.ID, Author: post.AuthorID(), Depth: post.Depth, Time: post.Time, Deleted: true}
+	}
 	return &Message{ID: post.ID, Author: post.AuthorID(), Depth: post.Depth, Time: post.Time,
 		Body: post.Content.(*MessagePost).Body}
 }
@@ -28,8 +33,8 @@ func (m *Message) Order() Order { return Order{Depth: m.Depth, ID: m.ID} }
 // Apply applies an accepted message.edit or message.delete that refers to m
 // and reports whether m changed.
 func (m *Message) Apply(e *Signed) bool {
-	if m.Deleted {
-		return false
+	if m.Deleted || e.Redacted() {
+		return false // a redacted edit has no text, and no target
 	}
 	switch p := e.Content.(type) {
 	case *MessageDelete:
