@@ -57,7 +57,13 @@ func (tx *Tx) PutMessage(room protocol.RoomID, m *Message) error {
 	}
 	te := timelineEntry{Author: m.Author, Time: m.Time, Body: m.Body, Edit: m.Edit, EditedAt: m.EditedAt,
 		Deleted: m.Deleted, Alias: m.Alias}
-	if err := tx.setRecord(key(pTimeline, room[:], u64(m.Depth), m.ID[:]), &te); err != nil {
+	b, err := protocol.EncodeRecord(&te)
+	if err != nil {
+		return wrap("put message", err)
+	}
+	// The record it replaces may hold text that was edited away or
+	// deleted: it must not outlive the new one (setDiscard).
+	if err := tx.setDiscard(key(pTimeline, room[:], u64(m.Depth), m.ID[:]), b); err != nil {
 		return wrap("put message", err)
 	}
 	return wrap("put message", tx.set(key(pMessage, m.ID[:]), append(room[:], u64(m.Depth)...)))
