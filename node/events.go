@@ -477,7 +477,12 @@ func updateMessage(tx *storage.Tx, id protocol.EventID, e *protocol.Signed) (sho
 	if err != nil {
 		return false, err
 	}
-	if !m.Apply(e) {
+	before := m.Edit
+	changed := m.Apply(e)
+	if err := dropText(tx, e, &m.Message, before, changed); err != nil {
+		return false, err
+	}
+	if !changed {
 		return true, nil
 	}
 	return true, tx.PutMessage(room, m)

@@ -143,7 +143,8 @@ func TestRedactedRefused(t *testing.T) {
 }
 
 // TestRedactedReplicaConverges: a replica given the redacted forms of a
-// deleted post, its edit and an edited-away edit shows what a replica given
+// deleted post and its edit, and of an edited post and its edited-away
+// edit, shows what a replica given
 // every full event shows, and checks them as far as their envelopes go.
 func TestRedactedReplicaConverges(t *testing.T) {
 	c := newChain(t, versionRedaction)
@@ -155,7 +156,7 @@ func TestRedactedReplicaConverges(t *testing.T) {
 	c.add(&MessageDelete{Message: gone.ID})
 	never := newReplica(t, c.all)
 
-	redact := map[EventID]bool{old.ID: true, gone.ID: true, goneEdit.ID: true}
+	redact := map[EventID]bool{kept.ID: true, old.ID: true, gone.ID: true, goneEdit.ID: true}
 	var events []*Signed
 	for _, e := range c.all {
 		if redact[e.ID] {

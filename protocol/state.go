@@ -17,14 +17,15 @@ type Message struct {
 }
 
 // NewMessage returns the message a message.post creates. A redacted post
-// makes a deleted message: its text was dropped because it was deleted,
-// or is past the room's retention.
+// makes a message with no body: its text was dropped because an edit
+// replaced it (which then gives the body), a delete (which then marks it
+// deleted), or the room's retention.
 func NewMessage(post *Signed) *Message {
-	if post.Redacted() {
-		return &Message{ID: post.ID, Author: post.AuthorID(), Depth: post.Depth, Time: post.Time, Deleted: true}
+	m := &Message{ID: post.ID, Author: post.AuthorID(), Depth: post.Depth, Time: post.Time}
+	if !post.Redacted() {
+		m.Body = post.Content.(*MessagePost).Body
 	}
-	return &Message{ID: post.ID, Author: post.AuthorID(), Depth: post.Depth, Time: post.Time,
-		Body: post.Content.(*MessagePost).Body}
+	return m
 }
 
 // Order returns the message's place in the room's display order.
