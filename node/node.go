@@ -16,6 +16,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -63,6 +64,18 @@ type Config struct {
 	// Negative: the node never sends acknowledgements (its other events
 	// still acknowledge their past).
 	AckInterval time.Duration
+	// RetentionInterval is about how long the retention job waits between
+	// two rounds (jittered by ±1/8): each drops the text of the messages
+	// past their room's retention (see docs/OPERATIONS.md). Default:
+	// DefaultRetentionInterval (1h). Negative: never; messages then
+	// expire only as they arrive from partners.
+	RetentionInterval time.Duration
+	// PurgeInterval is the least time between two purges of the store
+	// (storage.Store.Purge), which the retention job runs after a delete,
+	// edit or expiry dropped text, so that the text leaves the store's
+	// files. Default: DefaultPurgeInterval (24h). Negative: never; the
+	// text then leaves the files only as Badger compacts on its own.
+	PurgeInterval time.Duration
 	// GossipLossForTest makes incoming gossip lossy (see
 	// p2p.Config.LossForTest). Default: nil, no loss.
 	GossipLossForTest func() (drop, duplicate bool)
@@ -169,7 +182,10 @@ type Node struct {
 	store    *storage.Store
 	started  time.Time
 
-	snapshots  snapshotCache
+	snapshots snapshotCache
+	// redacted is set when text was dropped since the last purge of the
+	// store (runRetention).
+	redacted   atomic.Bool
 	publishing roomCount // local events being published, per room
 	acks       ackQueue  // rooms that may need an acknowledgement
 	feed       feed
@@ -205,6 +221,12 @@ func New(cfg Config) (*Node, error) {
 	}
 	if cfg.AckInterval == 0 {
 		cfg.AckInterval = DefaultAckInterval
+	}
+	if cfg.RetentionInterval == 0 {
+		cfg.RetentionInterval = DefaultRetentionInterval
+	}
+	if cfg.PurgeInterval == 0 {
+		cfg.PurgeInterval = DefaultPurgeInterval
 	}
 	if !Initialized(cfg.DataDir) {
 		return nil, fmt.Errorf("new node %s: %w", cfg.DataDir, ErrNotInitialized)
@@ -268,7 +290,7 @@ func (n *Node) Org() string { return n.settings.Org }
 
 // Run serves the node until ctx ends, then returns nil once everything it
 // started has stopped: the libp2p host (partners, gossip, catch-up sync)
-// the network outbox and the acknowledgements. It returns an error if one of them cannot be
+// the network outbox, the acknowledgements and the retention job. It returns an error if one of them cannot be
 // served. Ready is closed once the node listens.
 func (n *Node) Run(ctx context.Context) error {
 	g, gctx := errgroup.WithContext(ctx)
@@ -279,6 +301,9 @@ func (n *Node) Run(ctx context.Context) error {
 	}
 	if n.catchUp.pending != nil {
 		g.Go(func() error { return n.runCatchUp(gctx) })
+	}
+	if n.cfg.RetentionInterval > 0 {
+		g.Go(func() error { return n.runRetention(gctx) })
 	}
 	return g.Wait()
 }

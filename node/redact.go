@@ -18,7 +18,7 @@ import (
 // the storage layer sees that the replaced values leave backups (see
 // storage.Tx.RedactEvent). In rooms of older versions it does nothing: an
 // event's ID there covers its payload.
-func dropText(tx *storage.Tx, e *protocol.Signed, m *protocol.Message, before protocol.Order, changed bool) error {
+func (n *Node) dropText(tx *storage.Tx, e *protocol.Signed, m *protocol.Message, before protocol.Order, changed bool) error {
 	if e.Version < 3 || e.Redacted() {
 		return nil
 	}
@@ -42,8 +42,12 @@ func dropText(tx *storage.Tx, e *protocol.Signed, m *protocol.Message, before pr
 		}
 	}
 	for _, id := range drop {
-		if _, err := tx.RedactEvent(id); err != nil {
+		ok, err := tx.RedactEvent(id)
+		if err != nil {
 			return fmt.Errorf("drop text of %s: %w", id, err)
+		}
+		if ok {
+			tx.AfterCommit(func() { n.redacted.Store(true) }) // the retention job purges the store
 		}
 	}
 	return nil

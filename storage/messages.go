@@ -164,3 +164,22 @@ func (tx *Tx) timeline(room protocol.RoomID, cursor protocol.Order, reverse bool
 		return fn(m), nil
 	})
 }
+
+// ExpiredMessages returns the IDs of up to limit messages of room, not
+// deleted, posted (by their time) before cutoff, unix milliseconds. Times
+// are the origins' and need not grow with depth, so it scans the whole
+// timeline: the retention job's cost is one scan of each room with a
+// retention per round.
+func (tx *Tx) ExpiredMessages(room protocol.RoomID, cutoff int64, limit int) ([]protocol.EventID, error) {
+	var ids []protocol.EventID
+	err := tx.timeline(room, protocol.Order{}, false, func(m *Message) bool {
+		if !m.Deleted && m.Time < cutoff {
+			ids = append(ids, m.ID)
+		}
+		return len(ids) < limit
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list expired messages of %s: %w", room, err)
+	}
+	return ids, nil
+}

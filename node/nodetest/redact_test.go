@@ -3,7 +3,11 @@ package nodetest
 import (
 	"bytes"
 	"os"
+	"sync/atomic"
 	"testing"
+	"time"
+
+	"github.com/horenso/horenso/node"
 )
 
 // requireGone fails the test if the backup of any of nodes holds one of
@@ -58,4 +62,35 @@ func TestDeletedTextIsGone(t *testing.T) {
 	requireGone(t, c.Nodes,
 		[]string{"alpha-posted-text", "alpha-edited-text", "beta-posted-text", "beta-edited-away-text"},
 		[]string{"beta-final-text"})
+}
+
+// TestRetentionDropsOldMessages: alice sets a retention of one day in a
+// room she shares with bob. Two days later by the nodes' clocks, the
+// messages posted before are shown as deleted on both nodes and their text
+// is in neither node's backup, while a message posted since stays.
+func TestRetentionDropsOldMessages(t *testing.T) {
+	var offset atomic.Int64
+	now := func() time.Time { return time.Now().Add(time.Duration(offset.Load())) }
+	c := NewCluster(t, 2, Options{Now: now, RetentionInterval: 50 * time.Millisecond, PurgeInterval: time.Millisecond})
+	a, b := c.Nodes[0], c.Nodes[1]
+	a.User("alice")
+	b.User("bob")
+	alice, bob := a.As("alice"), b.As("bob")
+	room := alice.CreateRoom("Deal", bob.ID())
+	bob.AwaitRoom(room)
+	edited := alice.Post(room, "gamma-old-post")
+	alice.Edit(edited, "gamma-old-edit")
+	bob.Post(room, "delta-old-post")
+	bob.AwaitMessages(room, "gamma-old-edit", "delta-old-post")
+	alice.AwaitMessages(room, "gamma-old-edit", "delta-old-post")
+
+	days := uint32(1)
+	if err := a.SetHistory(t.Context(), "alice", room, node.HistoryChange{RetentionDays: &days}); err != nil {
+		t.Fatal(err)
+	}
+	offset.Store(int64(48 * time.Hour))
+	alice.Post(room, "epsilon-fresh-post")
+	alice.AwaitMessages(room, "", "", "epsilon-fresh-post")
+	bob.AwaitMessages(room, "", "", "epsilon-fresh-post")
+	requireGone(t, c.Nodes, []string{"gamma-old-post", "gamma-old-edit", "delta-old-post"}, []string{"epsilon-fresh-post"})
 }
