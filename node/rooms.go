@@ -353,6 +353,13 @@ func (n *Node) SetHistory(ctx context.Context, as protocol.Handle, room protocol
 			return &Problem{Kind: ErrInvalid, Msg: "this room was made by an older Horenso and has no history settings",
 				Cause: fmt.Errorf("room %s is of version %d", room, r.Version)}
 		}
+		if ch.Visibility != nil && *ch.Visibility != protocol.VisibilityAll {
+			// The protocol carries it, but neither sync nor this node's
+			// API enforces it yet: setting it would promise what is not
+			// kept.
+			return &Problem{Kind: ErrInvalid, Msg: "history visibility other than everything is not supported yet",
+				Cause: fmt.Errorf("visibility %q", *ch.Visibility)}
+		}
 		return nil
 	})
 	if err == nil {
