@@ -487,11 +487,14 @@ func (n *Node) applyContent(tx *storage.Tx, r *storage.Room, e *protocol.Signed,
 		}
 		r.Messages++
 		r.LastPost = max(r.LastPost, e.Time)
+		if n.expiredOnArrival(e, c) {
+			return true, n.expireMessage(tx, e.ID)
+		}
 		return true, n.countUnread(tx, r.ID, e, p.Body, c)
 	case *protocol.MessageEdit:
-		return updateMessage(tx, p.Message, e)
+		return n.updateMessage(tx, p.Message, e)
 	case *protocol.MessageDelete:
-		return updateMessage(tx, p.Message, e)
+		return n.updateMessage(tx, p.Message, e)
 	case *protocol.TaskCreate:
 		if _, err := tx.Alias(storage.AliasTask, e.ID[:]); err != nil {
 			return false, err
@@ -521,7 +524,7 @@ func (n *Node) applyContent(tx *storage.Tx, r *storage.Room, e *protocol.Signed,
 // updateMessage applies an edit or deletion e to message id. It reports
 // false if the message is hidden: the rules checked it was accepted, so
 // it is stored, and soft-failed.
-func updateMessage(tx *storage.Tx, id protocol.EventID, e *protocol.Signed) (shown bool, err error) {
+func (n *Node) updateMessage(tx *storage.Tx, id protocol.EventID, e *protocol.Signed) (shown bool, err error) {
 	room, m, err := tx.Message(id)
 	if errors.Is(err, storage.ErrNotFound) {
 		return false, nil
@@ -529,7 +532,12 @@ func updateMessage(tx *storage.Tx, id protocol.EventID, e *protocol.Signed) (sho
 	if err != nil {
 		return false, err
 	}
-	if !m.Apply(e) {
+	before := m.Edit
+	changed := m.Apply(e)
+	if err := n.dropText(tx, e, &m.Message, before, changed); err != nil {
+		return false, err
+	}
+	if !changed {
 		return true, nil
 	}
 	return true, tx.PutMessage(room, m)

@@ -16,6 +16,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -74,6 +75,18 @@ type Config struct {
 	// counted. Defaults: 1,000 rooms, 1,000,000 events and 4 GiB a day
 	// (see p2p.Quota). Negative: no limit.
 	PartnerRoomsPerDay, PartnerEventsPerDay, PartnerBytesPerDay int64
+	// RetentionInterval is about how long the retention job waits between
+	// two rounds (jittered by ±1/8): each drops the text of the messages
+	// past their room's retention (see docs/OPERATIONS.md). Default:
+	// DefaultRetentionInterval (1h). Negative: never; messages then
+	// expire only as they arrive from partners.
+	RetentionInterval time.Duration
+	// PurgeInterval is the least time between two purges of the store
+	// (storage.Store.Purge), which the retention job runs after a delete,
+	// edit or expiry dropped text, so that the text leaves the store's
+	// files. Default: DefaultPurgeInterval (24h). Negative: never; the
+	// text then leaves the files only as Badger compacts on its own.
+	PurgeInterval time.Duration
 	// GossipLossForTest makes incoming gossip lossy (see
 	// p2p.Config.LossForTest). Default: nil, no loss.
 	GossipLossForTest func() (drop, duplicate bool)
@@ -180,7 +193,10 @@ type Node struct {
 	store    *storage.Store
 	started  time.Time
 
-	snapshots   snapshotCache
+	snapshots snapshotCache
+	// redacted is set when text was dropped since the last purge of the
+	// store (runRetention).
+	redacted    atomic.Bool
 	appliedSets appliedCache // protocol.Applied by snapshot, for soft-fail
 	publishing  roomCount    // local events being published, per room
 	acks        ackQueue     // rooms that may need an acknowledgement
@@ -218,6 +234,12 @@ func New(cfg Config) (*Node, error) {
 	}
 	if cfg.AckInterval == 0 {
 		cfg.AckInterval = DefaultAckInterval
+	}
+	if cfg.RetentionInterval == 0 {
+		cfg.RetentionInterval = DefaultRetentionInterval
+	}
+	if cfg.PurgeInterval == 0 {
+		cfg.PurgeInterval = DefaultPurgeInterval
 	}
 	if !Initialized(cfg.DataDir) {
 		return nil, fmt.Errorf("new node %s: %w", cfg.DataDir, ErrNotInitialized)
@@ -281,7 +303,7 @@ func (n *Node) Org() string { return n.settings.Org }
 
 // Run serves the node until ctx ends, then returns nil once everything it
 // started has stopped: the libp2p host (partners, gossip, catch-up sync)
-// the network outbox and the acknowledgements. It returns an error if one of them cannot be
+// the network outbox, the acknowledgements and the retention job. It returns an error if one of them cannot be
 // served. Ready is closed once the node listens.
 func (n *Node) Run(ctx context.Context) error {
 	g, gctx := errgroup.WithContext(ctx)
@@ -292,6 +314,9 @@ func (n *Node) Run(ctx context.Context) error {
 	}
 	if n.catchUp.pending != nil {
 		g.Go(func() error { return n.runCatchUp(gctx) })
+	}
+	if n.cfg.RetentionInterval > 0 {
+		g.Go(func() error { return n.runRetention(gctx) })
 	}
 	return g.Wait()
 }

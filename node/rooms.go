@@ -44,6 +44,20 @@ type Room struct {
 	Tasks       uint64            `json:"task_num"`
 	LastPost    int64             `json:"last_update_time"` // unix ms of the newest message
 	Created     int64             `json:"created"`
+	// History is the room's history settings; nil in rooms of versions
+	// before 3, which have none.
+	History *History `json:"history,omitempty"`
+}
+
+// History is a room's history settings, agreed in its log (a room.update
+// of version 3 and later).
+type History struct {
+	// Visibility is which messages a member sees: "everything", or
+	// "joined": only those posted while it was a member.
+	Visibility protocol.HistoryVisibility `json:"visibility"`
+	// RetentionDays is how many days every member node keeps a message's
+	// text after it was posted; 0 keeps it forever.
+	RetentionDays uint32 `json:"retention_days"`
 }
 
 // MemberSpec names an account to put in a room, and its role.
@@ -248,6 +262,9 @@ func (n *Node) roomView(tx *storage.Tx, viewer protocol.AccountID, id protocol.R
 	if out.Alias, err = tx.LookupAlias(storage.AliasRoom, id[:]); err != nil {
 		return nil, err
 	}
+	if r.Version >= 3 {
+		out.History = &History{Visibility: cmp.Or(c.Visibility, protocol.VisibilityAll), RetentionDays: c.Retention}
+	}
 	if viewer != "" {
 		m, ok := c.Members[viewer]
 		if !ok {
@@ -325,6 +342,46 @@ type RoomChange struct {
 func (n *Node) UpdateRoom(ctx context.Context, as protocol.Handle, room protocol.RoomID, ch RoomChange) error {
 	_, err := n.act(ctx, as, room, &protocol.RoomUpdate{Name: ch.Name, Description: ch.Description, Icon: ch.Icon})
 	return wrapOp("update room", err)
+}
+
+// HistoryChange changes a room's history settings; nil fields stay as
+// they are.
+type HistoryChange struct {
+	Visibility    *protocol.HistoryVisibility
+	RetentionDays *uint32
+}
+
+// SetHistory changes a room's history settings (see History). Only
+// admins may, in rooms other than direct chats; a room made by a version
+// before 3 has no such settings (ErrInvalid), since its events' IDs cover
+// their text, which no node can then drop.
+func (n *Node) SetHistory(ctx context.Context, as protocol.Handle, room protocol.RoomID, ch HistoryChange) error {
+	err := n.store.View(func(tx *storage.Tx) error {
+		if err := n.canRead(tx, as, room); err != nil {
+			return err
+		}
+		r, err := tx.Room(room)
+		if err != nil {
+			return err
+		}
+		if r.Version < 3 {
+			return &Problem{Kind: ErrInvalid, Msg: "this room was made by an older Horenso and has no history settings",
+				Cause: fmt.Errorf("room %s is of version %d", room, r.Version)}
+		}
+		if ch.Visibility != nil && *ch.Visibility != protocol.VisibilityAll {
+			// The protocol carries it, but neither sync nor this node's
+			// API enforces it yet: setting it would promise what is not
+			// kept.
+			return &Problem{Kind: ErrInvalid, Msg: "history visibility other than everything is not supported yet",
+				Cause: fmt.Errorf("visibility %q", *ch.Visibility)}
+		}
+		return nil
+	})
+	if err == nil {
+		_, err = n.publish(ctx, as, room, &protocol.RoomUpdate{Visibility: ch.Visibility, Retention: ch.RetentionDays})
+		err = ruleError(err)
+	}
+	return wrapOp("set room history", err)
 }
 
 // AddMember adds an account to a group chat with role. Only admins may.

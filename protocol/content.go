@@ -78,11 +78,34 @@ type RoomCreate struct {
 }
 
 // RoomUpdate changes room settings; nil fields stay as they are.
+// Visibility and Retention exist from room version 3 on; an update of an
+// older room that sets them is malformed.
 type RoomUpdate struct {
-	Name        *string `cbor:"1,keyasint,omitempty"`
-	Description *string `cbor:"2,keyasint,omitempty"`
-	Icon        *string `cbor:"3,keyasint,omitempty"`
+	Name        *string            `cbor:"1,keyasint,omitempty"`
+	Description *string            `cbor:"2,keyasint,omitempty"`
+	Icon        *string            `cbor:"3,keyasint,omitempty"`
+	Visibility  *HistoryVisibility `cbor:"4,keyasint,omitempty"`
+	// Retention is how many days every member node keeps a message
+	// after it was posted (by its time) before dropping its text; 0 keeps
+	// messages forever.
+	Retention *uint32 `cbor:"5,keyasint,omitempty"`
 }
+
+// HistoryVisibility says which of a room's messages a member may read:
+// all of them, or only those posted while it was a member. It is a room
+// setting from room version 3 on; a message is judged by the setting in
+// force where it was posted (the control state at its causal past).
+type HistoryVisibility string
+
+// History visibilities. The empty value, a room that never set one, means
+// VisibilityAll.
+const (
+	VisibilityAll    HistoryVisibility = "everything"
+	VisibilityJoined HistoryVisibility = "joined"
+)
+
+// MaxRetentionDays bounds [RoomUpdate].Retention: 100 years.
+const MaxRetentionDays = 36500
 
 // MemberAdd adds an account to a group room.
 type MemberAdd struct {
@@ -306,8 +329,14 @@ func (c *RoomCreate) validate() error {
 }
 
 func (c *RoomUpdate) validate() error {
-	if c.Name == nil && c.Description == nil && c.Icon == nil {
+	if c.Name == nil && c.Description == nil && c.Icon == nil && c.Visibility == nil && c.Retention == nil {
 		return errors.New("room update changes nothing")
+	}
+	if c.Visibility != nil && *c.Visibility != VisibilityAll && *c.Visibility != VisibilityJoined {
+		return fmt.Errorf("unknown history visibility %q", *c.Visibility)
+	}
+	if c.Retention != nil && *c.Retention > MaxRetentionDays {
+		return fmt.Errorf("retention of %d days, limit %d", *c.Retention, MaxRetentionDays)
 	}
 	if err := checkOptText("name", c.Name, MaxNameSize); err != nil {
 		return err

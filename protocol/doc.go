@@ -19,7 +19,7 @@
 // A room is an append-only DAG of events. An event's body is the CBOR map
 // of [Event], with integer keys:
 //
-//	1 version  uint      the room's version: its create's (1 or 2)
+//	1 version  uint      the room's version: its create's (1, 2 or 3)
 //	2 room     bstr(32)  the room ID; 32 zero bytes in a room.create
 //	3 type     tstr      the event type, e.g. "message.post"
 //	4 author   tstr      the author's handle on the origin node
@@ -28,13 +28,19 @@
 //	                     sorted bytewise, unique; absent in a room.create
 //	7 depth    uint      0 for a create, else 1 + the deepest parent's depth
 //	8 time     int       unix milliseconds at the origin; informational only
-//	9 payload  map       the type's Content, integer keys (see content.go)
+//	9 payload  map       versions 1 and 2: the type's Content, integer keys
+//	                     (see content.go); absent from version 3 on
 //	10 seq     uint      version 2 on: the origin's chain position in the
 //	                     room, 1 for its first event there (a create is 1);
 //	                     absent in version 1
+//	11 payload hash bstr(32) version 3 on: SHA-256 of the payload's
+//	                     canonical encoding; absent before
 //
 // The wire form is the CBOR array [body, signature] of two byte strings:
-// the body's bytes and the origin's 64-byte Ed25519 signature over them.
+// the body's bytes and the origin's 64-byte Ed25519 signature over them;
+// from version 3 on, [body, signature, payload] with the payload's bytes
+// third, or, for a redacted message.post or message.edit, [body,
+// signature] alone ([Signed.Redact]): the same event, with the same ID.
 // The event ID is SHA-256 of the body bytes. Since the origin's ID embeds
 // its key, anyone can verify an event alone, and an event's author is the
 // account author@origin: a node can only speak for its own accounts.
@@ -149,4 +155,10 @@
 //     version 2 only): a node's acknowledgement of what it holds.
 //     Finality: a revocation concurrent with a control event of its target
 //     that every witness node acknowledged without it is void.
+//   - Version 3: redaction. The body holds the payload's SHA-256 (key 11)
+//     instead of the payload, which travels beside it, so a node can drop
+//     the text of a deleted or edited-away message.post or message.edit
+//     and keep a verifiable event ([Signed.Redact]). room.update gains
+//     history visibility and retention ([RoomUpdate]). Otherwise the rules
+//     of version 2.
 package protocol

@@ -49,21 +49,29 @@ func (t EventType) IsControl() bool {
 // Event is the signed body of a room event. Its canonical encoding (CBOR Core
 // Deterministic Encoding, integer map keys) is what is signed and hashed.
 type Event struct {
-	Version uint16          `cbor:"1,keyasint"`
-	Room    RoomID          `cbor:"2,keyasint"` // zero for a room.create: the room's ID is the create's ID
-	Type    EventType       `cbor:"3,keyasint"`
-	Author  Handle          `cbor:"4,keyasint"` // the author's handle on Origin
-	Origin  NodeID          `cbor:"5,keyasint"` // the node that signed the event
-	Prev    []EventID       `cbor:"6,keyasint,omitempty"`
-	Depth   uint64          `cbor:"7,keyasint"` // 0 for a create, else 1 + the largest parent depth
-	Time    int64           `cbor:"8,keyasint"` // unix milliseconds at the origin; informational only
-	Payload cbor.RawMessage `cbor:"9,keyasint"`
+	Version uint16    `cbor:"1,keyasint"`
+	Room    RoomID    `cbor:"2,keyasint"` // zero for a room.create: the room's ID is the create's ID
+	Type    EventType `cbor:"3,keyasint"`
+	Author  Handle    `cbor:"4,keyasint"` // the author's handle on Origin
+	Origin  NodeID    `cbor:"5,keyasint"` // the node that signed the event
+	Prev    []EventID `cbor:"6,keyasint,omitempty"`
+	Depth   uint64    `cbor:"7,keyasint"` // 0 for a create, else 1 + the largest parent depth
+	Time    int64     `cbor:"8,keyasint"` // unix milliseconds at the origin; informational only
+	// Payload is the type's payload, embedded in the body, in room
+	// versions 1 and 2. From version 3 on it is absent (the body holds
+	// PayloadHash) and the payload travels next to the body in the wire
+	// form, or not at all once redacted: see [Signed.Redact].
+	Payload cbor.RawMessage `cbor:"9,keyasint,omitempty"`
 	// Seq is the event's place in its origin's chain in the room, from
 	// room version 2 on: 1 for the origin's first event in the room (the
 	// create is its creator's node's 1), else 1 + the Seq of the origin's
 	// previous event there, which must be a parent ([Check]). Zero, hence
 	// absent, in version 1.
 	Seq uint64 `cbor:"10,keyasint,omitempty"`
+	// PayloadHash is, from room version 3 on, the SHA-256 of the
+	// payload's canonical encoding: the body, hence the signature and the
+	// event ID, covers the payload through it. Absent in versions 1 and 2.
+	PayloadHash []byte `cbor:"11,keyasint,omitempty"`
 }
 
 // AuthorID returns the author's global account ID.
@@ -72,12 +80,58 @@ func (e *Event) AuthorID() AccountID { return NewAccountID(e.Origin, e.Author) }
 // Signed is an event as stored and sent: its canonical body, the origin
 // node's signature over it, its ID, and its decoded, validated payload.
 // A Signed is immutable once made by [Sign] or [Decode].
+//
+// From room version 3 on an event may be redacted ([Signed.Redact]): its
+// payload is gone, and Content is the zero value of its type's payload,
+// which means nothing; check [Signed.Redacted] before reading it.
 type Signed struct {
 	Event
 	ID      EventID
 	Content Content
 	body    []byte
 	sig     []byte
+	// payload is the payload's canonical encoding, carried next to the
+	// body from room version 3 on; nil if redacted, and in versions 1
+	// and 2, where the body holds it.
+	payload  []byte
+	redacted bool
+}
+
+// Redacted reports whether e is the redacted form of its event: a room
+// version 3 event whose payload was dropped. Its Content is then a zero
+// value and says nothing.
+func (s *Signed) Redacted() bool { return s.redacted }
+
+// Redactable reports whether the payload of e may be dropped: e is of room
+// version 3 or later and a message.post or message.edit, whose payloads
+// nothing else depends on. Control events, deletes and tasks keep
+// theirs: every node needs them to compute the room's state.
+func (s *Signed) Redactable() bool {
+	return s.Version >= versionRedaction && redactableType(s.Type)
+}
+
+func redactableType(t EventType) bool { return t == TypeMessagePost || t == TypeMessageEdit }
+
+// ErrNotRedactable is returned by [Signed.Redact] for an event whose
+// payload may not be dropped.
+var ErrNotRedactable = errors.New("event payload cannot be dropped")
+
+// Redact returns the redacted form of e: the same body and signature, hence
+// the same ID, without the payload. Every node verifies it as it verifies
+// the full form (the signature covers the payload's hash, not the
+// payload). Redacting a redacted event returns it. The error wraps
+// ErrNotRedactable unless e.Redactable().
+func (s *Signed) Redact() (*Signed, error) {
+	if !s.Redactable() {
+		return nil, fmt.Errorf("redact %s event %s of version %d: %w", s.Type, s.ID, s.Version, ErrNotRedactable)
+	}
+	if s.redacted {
+		return s, nil
+	}
+	c, _ := newContent(s.Type) // a redactable type is known
+	r := *s
+	r.Content, r.payload, r.redacted = c, nil, true
+	return &r, nil
 }
 
 // Order is an event's place in the room's total order: by depth, then by ID.
@@ -91,21 +145,12 @@ func (s *Signed) RoomID() RoomID {
 	return s.Room
 }
 
-// wire is the transport form: [body, signature].
-type wire struct {
-	_    struct{} `cbor:",toarray"`
-	Body []byte
-	Sig  []byte
-}
+// The transport form is a CBOR array of byte strings: [body, signature]
+// in room versions 1 and 2 and for a redacted event, [body, signature,
+// payload] for a full event of version 3 and later.
 
 // Wire returns the event's transport form, the input [Decode] accepts.
-func (s *Signed) Wire() []byte {
-	b, err := encMode.Marshal(wire{Body: s.body, Sig: s.sig})
-	if err != nil {
-		panic(fmt.Sprintf("protocol: encode wire form: %v", err)) // byte strings always encode
-	}
-	return b
-}
+func (s *Signed) Wire() []byte { return encodeWire(s.body, s.sig, s.payload) }
 
 // Order is a position in a room's total order. Every node orders the same
 // events the same way: by Depth, then by ID bytes.
@@ -193,7 +238,13 @@ func Sign(key ed25519.PrivateKey, e Event, content Content) (*Signed, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sign event: encode payload: %w", err)
 	}
-	e.Payload = payload
+	var detached []byte
+	if e.Version >= versionRedaction {
+		h := sha256.Sum256(payload)
+		e.Payload, e.PayloadHash, detached = nil, h[:], payload
+	} else {
+		e.Payload, e.PayloadHash = payload, nil
+	}
 	body, err := encMode.Marshal(&e)
 	if err != nil {
 		return nil, fmt.Errorf("sign event: encode: %w", err)
@@ -202,19 +253,45 @@ func Sign(key ed25519.PrivateKey, e Event, content Content) (*Signed, error) {
 	// Round-trip through Decode so a locally made event passes exactly the
 	// checks a peer will apply, but for the signature just made: verifying
 	// it costs more than making it.
-	s, err := decode(encodeWire(body, sig), false)
+	s, err := decode(encodeWire(body, sig, detached), false)
 	if err != nil {
 		return nil, fmt.Errorf("sign event: %w", err)
 	}
 	return s, nil
 }
 
-func encodeWire(body, sig []byte) []byte {
-	b, err := encMode.Marshal(wire{Body: body, Sig: sig})
+// encodeWire returns the transport form: [body, sig], or [body, sig,
+// payload] when payload is not nil.
+func encodeWire(body, sig, payload []byte) []byte {
+	w := [][]byte{body, sig}
+	if payload != nil {
+		w = append(w, payload)
+	}
+	b, err := encMode.Marshal(w)
 	if err != nil {
-		panic(fmt.Sprintf("protocol: encode wire form: %v", err))
+		panic(fmt.Sprintf("protocol: encode wire form: %v", err)) // byte strings always encode
 	}
 	return b
+}
+
+// decodeWire splits a transport form into body, signature and payload
+// (nil if absent) with dec; it checks only the shape: an array of two or
+// three byte strings.
+func decodeWire(dec cbor.DecMode, b []byte) (body, sig, payload []byte, err error) {
+	var w [][]byte
+	if err := dec.Unmarshal(b, &w); err != nil {
+		return nil, nil, nil, err
+	}
+	switch len(w) {
+	case 2:
+		return w[0], w[1], nil, nil
+	case 3:
+		if w[2] == nil {
+			w[2] = []byte{} // present, even if empty: decode refuses it as a payload
+		}
+		return w[0], w[1], w[2], nil
+	}
+	return nil, nil, nil, fmt.Errorf("wire form of %d items, want 2 or 3", len(w))
 }
 
 // Decode parses an event's transport form and checks everything that can be
@@ -229,18 +306,18 @@ func decode(b []byte, verify bool) (*Signed, error) {
 	if len(b) > MaxEventSize {
 		return nil, fmt.Errorf("decode event: %w: %d bytes, limit %d", ErrTooLarge, len(b), MaxEventSize)
 	}
-	var w wire
-	if err := decMode.Unmarshal(b, &w); err != nil {
+	body, sig, payload, err := decodeWire(decMode, b)
+	if err != nil {
 		return nil, fmt.Errorf("decode event: %w: %v", ErrMalformed, err)
 	}
-	if !bytes.Equal(encodeWire(w.Body, w.Sig), b) {
+	if !bytes.Equal(encodeWire(body, sig, payload), b) {
 		return nil, fmt.Errorf("decode event: %w: envelope", ErrNotCanonical)
 	}
 	var e Event
-	if err := decMode.Unmarshal(w.Body, &e); err != nil {
+	if err := decMode.Unmarshal(body, &e); err != nil {
 		// A newer version may add envelope fields this one does not know:
 		// report that as the version it is, not as garbage.
-		if v := bodyVersion(w.Body); v > Version {
+		if v := bodyVersion(body); v > Version {
 			return nil, fmt.Errorf("decode event: %w: %d", ErrUnknownVersion, v)
 		}
 		return nil, fmt.Errorf("decode event: %w: %v", ErrMalformed, err)
@@ -248,25 +325,67 @@ func decode(b []byte, verify bool) (*Signed, error) {
 	if e.Version == 0 || e.Version > Version {
 		return nil, fmt.Errorf("decode event: %w: %d", ErrUnknownVersion, e.Version)
 	}
-	if again, err := encMode.Marshal(&e); err != nil || !bytes.Equal(again, w.Body) {
+	if again, err := encMode.Marshal(&e); err != nil || !bytes.Equal(again, body) {
 		return nil, fmt.Errorf("decode event: %w: body", ErrNotCanonical)
 	}
 	pub, err := e.Origin.PublicKey()
 	if err != nil {
 		return nil, fmt.Errorf("decode event: %w: origin: %v", ErrMalformed, err)
 	}
-	if len(w.Sig) != ed25519.SignatureSize || verify && !ed25519.Verify(pub, w.Body, w.Sig) {
+	if len(sig) != ed25519.SignatureSize || verify && !ed25519.Verify(pub, body, sig) {
 		return nil, fmt.Errorf("decode event: %w", ErrBadSignature)
 	}
-	content, err := decodeContent(e.Type, e.Payload)
-	if err != nil {
-		return nil, fmt.Errorf("decode event: %w", err)
+	s := &Signed{Event: e, ID: sha256.Sum256(body), body: body, sig: sig, payload: payload}
+	if err := s.decodePayload(); err != nil {
+		return nil, fmt.Errorf("decode event %s: %w", s.ID, err)
 	}
-	s := &Signed{Event: e, ID: sha256.Sum256(w.Body), Content: content, body: w.Body, sig: w.Sig}
 	if err := s.validateShape(); err != nil {
 		return nil, fmt.Errorf("decode event %s: %w: %v", s.ID, ErrMalformed, err)
 	}
 	return s, nil
+}
+
+// decodePayload checks where s's payload is for its version, that it
+// matches the signed hash, and decodes it into s.Content.
+func (s *Signed) decodePayload() error {
+	raw := s.Event.Payload
+	if s.Version >= versionRedaction {
+		switch {
+		case len(s.Event.Payload) > 0:
+			return fmt.Errorf("%w: payload inside the body of a version %d event", ErrMalformed, s.Version)
+		case len(s.PayloadHash) != sha256.Size:
+			return fmt.Errorf("%w: payload hash of %d bytes", ErrMalformed, len(s.PayloadHash))
+		case s.payload == nil:
+			// The redacted form: only a payload nothing depends on may
+			// be missing.
+			if !redactableType(s.Type) {
+				if _, err := newContent(s.Type); err != nil {
+					return err
+				}
+				return fmt.Errorf("%w: %s without its payload", ErrMalformed, s.Type)
+			}
+			s.Content, _ = newContent(s.Type)
+			s.redacted = true
+			return nil
+		}
+		if h := sha256.Sum256(s.payload); !bytes.Equal(h[:], s.PayloadHash) {
+			return fmt.Errorf("%w: the payload does not match its signed hash", ErrBadSignature)
+		}
+		raw = s.payload
+	} else {
+		if s.payload != nil {
+			return fmt.Errorf("%w: a payload beside the body of a version %d event", ErrMalformed, s.Version)
+		}
+		if s.PayloadHash != nil {
+			return fmt.Errorf("%w: payload hash in a version %d event", ErrMalformed, s.Version)
+		}
+	}
+	c, err := decodeContent(s.Type, raw)
+	if err != nil {
+		return err
+	}
+	s.Content = c
+	return nil
 }
 
 // bodyVersion returns the version key of a body that failed strict
@@ -289,11 +408,11 @@ func PeekID(b []byte) (EventID, error) {
 	if len(b) > MaxEventSize {
 		return EventID{}, fmt.Errorf("peek event ID: %w: %d bytes, limit %d", ErrTooLarge, len(b), MaxEventSize)
 	}
-	var w wire
-	if err := recMode.Unmarshal(b, &w); err != nil {
+	body, _, _, err := decodeWire(recMode, b)
+	if err != nil {
 		return EventID{}, fmt.Errorf("peek event ID: %w: %v", ErrMalformed, err)
 	}
-	return sha256.Sum256(w.Body), nil
+	return sha256.Sum256(body), nil
 }
 
 // DecodeStored parses an event this node accepted earlier, read back from
@@ -301,22 +420,31 @@ func PeekID(b []byte) (EventID, error) {
 // event passed when it was accepted, and is several times faster than
 // [Decode]. Never use it on bytes from a peer.
 func DecodeStored(b []byte) (*Signed, error) {
-	var w wire
-	if err := recMode.Unmarshal(b, &w); err != nil {
+	body, sig, payload, err := decodeWire(recMode, b)
+	if err != nil {
 		return nil, fmt.Errorf("decode stored event: %w: %v", ErrMalformed, err)
 	}
 	var e Event
-	if err := recMode.Unmarshal(w.Body, &e); err != nil {
+	if err := recMode.Unmarshal(body, &e); err != nil {
 		return nil, fmt.Errorf("decode stored event: %w: %v", ErrMalformed, err)
 	}
 	c, err := newContent(e.Type)
 	if err != nil {
 		return nil, fmt.Errorf("decode stored event: %w", err)
 	}
-	if err := recMode.Unmarshal(e.Payload, c); err != nil {
+	s := &Signed{Event: e, ID: sha256.Sum256(body), Content: c, body: body, sig: sig, payload: payload}
+	raw := e.Payload
+	if e.Version >= versionRedaction {
+		if payload == nil {
+			s.redacted = true
+			return s, nil
+		}
+		raw = payload
+	}
+	if err := recMode.Unmarshal(raw, c); err != nil {
 		return nil, fmt.Errorf("decode stored event: %w: %v", ErrMalformed, err)
 	}
-	return &Signed{Event: e, ID: sha256.Sum256(w.Body), Content: c, body: w.Body, sig: w.Sig}, nil
+	return s, nil
 }
 
 // validateShape checks the envelope fields that need no history.
@@ -340,6 +468,9 @@ func (s *Signed) validateShape() error {
 		return fmt.Errorf("room.create with seq %d, want 1", s.Seq)
 	case s.Version < versionChains && s.Type == TypeNodeAck:
 		return fmt.Errorf("node.ack in a version %d room", s.Version)
+	}
+	if u, ok := s.Content.(*RoomUpdate); ok && s.Version < versionRedaction && (u.Visibility != nil || u.Retention != nil) {
+		return fmt.Errorf("history visibility or retention in a version %d room", s.Version)
 	}
 	if s.Type == TypeRoomCreate {
 		if !s.Room.IsZero() || len(s.Prev) != 0 || s.Depth != 0 {

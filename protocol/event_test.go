@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"reflect"
 	"slices"
 	"strings"
@@ -19,7 +20,7 @@ var otherKey = ed25519.NewKeyFromSeed(bytes.Repeat([]byte{9}, ed25519.SeedSize))
 
 // signed returns the wire form of body signed by fixedKey, so tests can
 // hand-craft bodies that Sign would refuse to make.
-func signed(body []byte) []byte { return encodeWire(body, ed25519.Sign(fixedKey, body)) }
+func signed(body []byte) []byte { return encodeWire(body, ed25519.Sign(fixedKey, body), nil) }
 
 // resign encodes the envelope e canonically and signs it with fixedKey.
 func resign(t *testing.T, e Event) []byte {
@@ -86,7 +87,7 @@ func enc(t *testing.T, v any) []byte {
 }
 
 func TestDecodeRoundTrip(t *testing.T) {
-	events := sampleEvents(t)
+	events := allSampleEvents(t)
 	types := map[EventType]bool{}
 	for _, e := range events {
 		types[e.Type] = true
@@ -105,7 +106,7 @@ func TestDecodeRoundTrip(t *testing.T) {
 			if !reflect.DeepEqual(got.Event, e.Event) || !reflect.DeepEqual(got.Content, e.Content) {
 				t.Fatalf("decoded %+v %+v, want %+v %+v", got.Event, got.Content, e.Event, e.Content)
 			}
-			if got.Version != Version || got.Origin != fixedNode || got.AuthorID() != NewAccountID(fixedNode, "alice") {
+			if got.Version != e.Version || got.Redacted() != e.Redacted() || got.Origin != fixedNode || got.AuthorID() != NewAccountID(fixedNode, "alice") {
 				t.Fatalf("version %d, origin %s, author %s", got.Version, got.Origin, got.AuthorID())
 			}
 		})
@@ -208,12 +209,12 @@ func TestDecodeRejects(t *testing.T) {
 
 		// The signature.
 		{"flipped signature bit", append(bytes.Clone(w[:len(w)-1]), w[len(w)-1]^0x01), ErrBadSignature},
-		{"body changed after signing", encodeWire(bytes.Replace(body, []byte("hello"), []byte("HELLO"), 1), sig), ErrBadSignature},
-		{"signature by another node", encodeWire(body, otherSig), ErrBadSignature},
+		{"body changed after signing", encodeWire(bytes.Replace(body, []byte("hello"), []byte("HELLO"), 1), sig, nil), ErrBadSignature},
+		{"signature by another node", encodeWire(body, otherSig, nil), ErrBadSignature},
 		{"origin of another node", reEnvelope(func(e *Event) { e.Origin = NodeIDFromKey(otherKey.Public().(ed25519.PublicKey)) }), ErrBadSignature},
-		{"short signature", encodeWire(body, sig[:63]), ErrBadSignature},
-		{"long signature", encodeWire(body, append(bytes.Clone(sig), 0)), ErrBadSignature},
-		{"no signature", encodeWire(body, nil), ErrBadSignature},
+		{"short signature", encodeWire(body, sig[:63], nil), ErrBadSignature},
+		{"long signature", encodeWire(body, append(bytes.Clone(sig), 0), nil), ErrBadSignature},
+		{"no signature", encodeWire(body, nil, nil), ErrBadSignature},
 
 		// The payload.
 		{"payload keys out of order", reEnvelope(func(e *Event) {
@@ -278,8 +279,8 @@ func TestDecodeRejects(t *testing.T) {
 // TestDecodeRefusesDamage cuts and flips every byte of every sample event:
 // no damaged copy may decode, and every refusal carries an error class.
 func TestDecodeRefusesDamage(t *testing.T) {
-	for _, e := range sampleEvents(t) {
-		t.Run(string(e.Type), func(t *testing.T) {
+	for _, e := range allSampleEvents(t) {
+		t.Run(fmt.Sprintf("%s/v%d/redacted=%t", e.Type, e.Version, e.Redacted()), func(t *testing.T) {
 			w := e.Wire()
 			for i := range w {
 				if d, err := Decode(w[:i]); err == nil || !isOneOf(decodeErrors, err) {
@@ -296,8 +297,8 @@ func TestDecodeRefusesDamage(t *testing.T) {
 }
 
 func TestDecodeStored(t *testing.T) {
-	for _, e := range sampleEvents(t) {
-		t.Run(string(e.Type), func(t *testing.T) {
+	for _, e := range allSampleEvents(t) {
+		t.Run(fmt.Sprintf("%s/v%d/redacted=%t", e.Type, e.Version, e.Redacted()), func(t *testing.T) {
 			got, err := DecodeStored(e.Wire())
 			if err != nil {
 				t.Fatal(err)
@@ -325,7 +326,7 @@ func TestDecodeStored(t *testing.T) {
 }
 
 func TestPeekID(t *testing.T) {
-	for _, e := range sampleEvents(t) {
+	for _, e := range allSampleEvents(t) {
 		if id, err := PeekID(e.Wire()); err != nil || id != e.ID {
 			t.Errorf("PeekID(%s) = %s, %v; want %s", e.Type, id, err, e.ID)
 		}

@@ -26,7 +26,34 @@ var decodeErrors = []error{ErrTooLarge, ErrMalformed, ErrNotCanonical, ErrBadSig
 
 // sampleEvents returns valid events of every type, all signed by fixedKey
 // in one group room: the create first, then a post, then the others.
+// sampleEvents returns one event of each type in a room of version 2,
+// whose bodies embed their payloads: the layout TestDecodeRejects crafts.
 func sampleEvents(t testing.TB) []*Signed {
+	t.Helper()
+	return sampleEventsOf(t, 2)
+}
+
+// allSampleEvents returns the sample events of every room version with
+// its own wire layout: 2 (payload in the body) and 3 (payload hash in the
+// body, payload beside it), and the redacted forms of version 3.
+func allSampleEvents(t testing.TB) []*Signed {
+	t.Helper()
+	all := sampleEventsOf(t, 2)
+	for _, e := range sampleEventsOf(t, versionRedaction) {
+		all = append(all, e)
+		if e.Redactable() {
+			r, err := e.Redact()
+			if err != nil {
+				t.Fatal(err)
+			}
+			all = append(all, r)
+		}
+	}
+	return all
+}
+
+// sampleEventsOf returns one event of each type in a room of version v.
+func sampleEventsOf(t testing.TB, v uint16) []*Signed {
 	t.Helper()
 	alice, bob, carol := NewAccountID(fixedNode, "alice"), NewAccountID(fixedNode, "bob"), NewAccountID(fixedNode, "carol")
 	sign := func(e Event, c Content) *Signed {
@@ -37,7 +64,7 @@ func sampleEvents(t testing.TB) []*Signed {
 		}
 		return s
 	}
-	create := sign(Event{Author: "alice", Time: 1}, &RoomCreate{Kind: KindGroup, Name: "会議室", Description: "d", Icon: "i",
+	create := sign(Event{Version: v, Author: "alice", Time: 1}, &RoomCreate{Kind: KindGroup, Name: "会議室", Description: "d", Icon: "i",
 		Creator: MemberInfo{Account: alice, Role: RoleAdmin, Name: "Alice", Org: "Acme"},
 		Members: []MemberInfo{{Account: bob, Role: RoleMember}}, Nonce: []byte{1, 2, 3}})
 	next := func(prev ...*Signed) Event {
@@ -81,7 +108,7 @@ func sampleOf(t testing.TB, typ EventType) *Signed {
 // FuzzDecode feeds arbitrary bytes to Decode; see checkDecode for what
 // must hold.
 func FuzzDecode(f *testing.F) {
-	for _, e := range sampleEvents(f) {
+	for _, e := range allSampleEvents(f) {
 		f.Add(e.Wire())
 	}
 	post := sampleEvents(f)[1].Wire()
@@ -97,11 +124,11 @@ func FuzzDecode(f *testing.F) {
 // so the fuzzer explores the body and payload checks behind the signature,
 // which random bytes never pass.
 func FuzzSignedBody(f *testing.F) {
-	for _, e := range sampleEvents(f) {
-		f.Add(e.body)
+	for _, e := range allSampleEvents(f) {
+		f.Add(e.body, e.payload)
 	}
-	f.Fuzz(func(t *testing.T, body []byte) {
-		checkDecode(t, encodeWire(body, ed25519.Sign(fixedKey, body)))
+	f.Fuzz(func(t *testing.T, body, payload []byte) {
+		checkDecode(t, encodeWire(body, ed25519.Sign(fixedKey, body), payload))
 	})
 }
 

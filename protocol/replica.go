@@ -103,7 +103,9 @@ func (r *Replica) accept(e *Signed, snap *Snapshot) {
 	case *MessagePost:
 		r.messages[e.ID] = NewMessage(e)
 	case *MessageEdit:
-		r.messages[p.Message].Apply(e)
+		if !e.Redacted() { // a redacted edit names no message and changes none
+			r.messages[p.Message].Apply(e)
+		}
 	case *MessageDelete:
 		r.messages[p.Message].Apply(e)
 	case *TaskCreate:

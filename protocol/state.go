@@ -16,10 +16,16 @@ type Message struct {
 	Deleted  bool      `cbor:"8,keyasint,omitempty"`
 }
 
-// NewMessage returns the message a message.post creates.
+// NewMessage returns the message a message.post creates. A redacted post
+// makes a message with no body: its text was dropped because an edit
+// replaced it (which then gives the body), a delete (which then marks it
+// deleted), or the room's retention.
 func NewMessage(post *Signed) *Message {
-	return &Message{ID: post.ID, Author: post.AuthorID(), Depth: post.Depth, Time: post.Time,
-		Body: post.Content.(*MessagePost).Body}
+	m := &Message{ID: post.ID, Author: post.AuthorID(), Depth: post.Depth, Time: post.Time}
+	if !post.Redacted() {
+		m.Body = post.Content.(*MessagePost).Body
+	}
+	return m
 }
 
 // Order returns the message's place in the room's display order.
@@ -28,8 +34,8 @@ func (m *Message) Order() Order { return Order{Depth: m.Depth, ID: m.ID} }
 // Apply applies an accepted message.edit or message.delete that refers to m
 // and reports whether m changed.
 func (m *Message) Apply(e *Signed) bool {
-	if m.Deleted {
-		return false
+	if m.Deleted || e.Redacted() {
+		return false // a redacted edit has no text, and no target
 	}
 	switch p := e.Content.(type) {
 	case *MessageDelete:

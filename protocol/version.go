@@ -6,7 +6,7 @@ package protocol
 // its create's, every event of a room carries it ([Check] refuses others),
 // and it selects the room rules: version 1 rooms keep the rules they were
 // made under. See doc.go for the history.
-const Version = 2
+const Version = 3
 
 // versionSeniority is the first room version whose rules rank admins by
 // seniority (see [Resolve]).
@@ -16,6 +16,13 @@ const versionSeniority = 2
 // origin's chain position, [Event].Seq, and whose resolution voids an
 // equivocating origin's control events (see [Check], [Resolve]).
 const versionChains = 2
+
+// versionRedaction is the first room version whose event bodies carry a
+// hash of the payload instead of the payload (see [Signed.Redact]), so a
+// node can drop a deleted or edited-away message's text and still verify
+// the event, its ID and the room's chains. Its rooms also have the
+// history visibility and retention settings of [RoomUpdate].
+const versionRedaction = 3
 
 // Limits every node enforces on what it accepts. They are part of the
 // protocol: an event within them is valid everywhere.

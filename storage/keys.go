@@ -18,6 +18,7 @@ const (
 	pSchema  byte = 0x01 // → uint32 BE schema version
 	pDirty   byte = 0x02 // → empty; present while a process has the store open
 	pCounter byte = 0x03 // kind → uint64 BE: the last alias handed out for kind; kind 0x01: the last change sequence
+	pPurge   byte = 0x04 // → empty; written and dropped at once by Store.Purge, to make Badger flush its memtables
 
 	pEvent     byte = 0x10 // event ID → the event's wire bytes
 	pEventSnap byte = 0x11 // event ID → snapshot key (32 bytes): control state after the event

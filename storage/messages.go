@@ -57,7 +57,13 @@ func (tx *Tx) PutMessage(room protocol.RoomID, m *Message) error {
 	}
 	te := timelineEntry{Author: m.Author, Time: m.Time, Body: m.Body, Edit: m.Edit, EditedAt: m.EditedAt,
 		Deleted: m.Deleted, Alias: m.Alias}
-	if err := tx.setRecord(key(pTimeline, room[:], u64(m.Depth), m.ID[:]), &te); err != nil {
+	b, err := protocol.EncodeRecord(&te)
+	if err != nil {
+		return wrap("put message", err)
+	}
+	// The record it replaces may hold text that was edited away or
+	// deleted: it must not outlive the new one (setDiscard).
+	if err := tx.setDiscard(key(pTimeline, room[:], u64(m.Depth), m.ID[:]), b); err != nil {
 		return wrap("put message", err)
 	}
 	return wrap("put message", tx.set(key(pMessage, m.ID[:]), append(room[:], u64(m.Depth)...)))
@@ -157,4 +163,23 @@ func (tx *Tx) timeline(room protocol.RoomID, cursor protocol.Order, reverse bool
 		}
 		return fn(m), nil
 	})
+}
+
+// ExpiredMessages returns the IDs of up to limit messages of room, not
+// deleted, posted (by their time) before cutoff, unix milliseconds. Times
+// are the origins' and need not grow with depth, so it scans the whole
+// timeline: the retention job's cost is one scan of each room with a
+// retention per round.
+func (tx *Tx) ExpiredMessages(room protocol.RoomID, cutoff int64, limit int) ([]protocol.EventID, error) {
+	var ids []protocol.EventID
+	err := tx.timeline(room, protocol.Order{}, false, func(m *Message) bool {
+		if !m.Deleted && m.Time < cutoff {
+			ids = append(ids, m.ID)
+		}
+		return len(ids) < limit
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list expired messages of %s: %w", room, err)
+	}
+	return ids, nil
 }

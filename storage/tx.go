@@ -33,6 +33,7 @@ func (tx *Tx) AfterCommit(fn func()) { tx.hooks = append(tx.hooks, fn) }
 type op struct {
 	key, val []byte
 	del      bool
+	discard  bool // drop the key's earlier versions (see setDiscard)
 }
 
 // ErrReadOnly is returned by writes in a View transaction.
@@ -48,6 +49,19 @@ func (tx *Tx) set(k, v []byte) error {
 	tx.own[string(k)] = len(tx.ops)
 	tx.ops = append(tx.ops, op{key: k, val: v})
 	tx.size += int64(len(k) + len(v) + 32)
+	return nil
+}
+
+// setDiscard is set for a value that replaces one that must not survive:
+// Badger keeps a key's earlier versions until compaction drops them, and
+// its backup streams every version it still has. The entry's
+// discard-earlier-versions bit makes a backup stop at it and lets the
+// next compaction of its level drop the older versions (see redact.go).
+func (tx *Tx) setDiscard(k, v []byte) error {
+	if err := tx.set(k, v); err != nil {
+		return err
+	}
+	tx.ops[len(tx.ops)-1].discard = true
 	return nil
 }
 
@@ -67,9 +81,12 @@ func (tx *Tx) delete(k []byte) error {
 func (tx *Tx) flush(txn *badger.Txn) error {
 	for _, o := range tx.ops {
 		var err error
-		if o.del {
+		switch {
+		case o.del:
 			err = txn.Delete(o.key)
-		} else {
+		case o.discard:
+			err = txn.SetEntry(badger.NewEntry(o.key, o.val).WithDiscard())
+		default:
 			err = txn.Set(o.key, o.val)
 		}
 		if err != nil {

@@ -243,7 +243,7 @@ func roomCommand(g *globals) *cobra.Command {
 	create.Flags().StringVar(&members, "members", "", "comma-separated handles or account IDs to add as members")
 	create.Flags().StringVar(&description, "description", "", "room description")
 	create.MarkFlagRequired("as")
-	cmd.AddCommand(list, create, memberCommand(g), roomStatusCommand(g))
+	cmd.AddCommand(list, create, memberCommand(g), roomStatusCommand(g), roomHistoryCommand(g))
 	return cmd
 }
 
@@ -290,6 +290,55 @@ func roomStatusCommand(g *globals) *cobra.Command {
 	status.Flags().StringVar(&as, "as", "", "a local member of the room (required)")
 	status.MarkFlagRequired("as")
 	return status
+}
+
+// roomHistoryCommand shows a room's history settings and, given
+// --visibility or --retention-days, changes them first.
+func roomHistoryCommand(g *globals) *cobra.Command {
+	var as, visibility string
+	var days uint32
+	history := &cobra.Command{
+		Use:   "history ROOM_ID",
+		Short: "Show or set who sees a room's history and how long its messages are kept (--as an admin to set)",
+		Args:  exactArgs("ROOM_ID"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			room, err := parseID("ROOM_ID", args[0])
+			if err != nil {
+				return err
+			}
+			var vis *protocol.HistoryVisibility
+			if visibility != "" {
+				v := protocol.HistoryVisibility(visibility)
+				vis = &v
+			}
+			var retention *uint32
+			if cmd.Flags().Changed("retention-days") {
+				retention = &days
+			}
+			r, err := ask(cmd, g, requestTimeout, func(ctx context.Context, c *control.Client) (*node.Room, error) {
+				return c.RoomHistory(ctx, protocol.Handle(as), room, vis, retention)
+			})
+			if err != nil {
+				return err
+			}
+			return g.output(cmd.OutOrStdout(), r.History, func(w *tabwriter.Writer) {
+				if r.History == nil {
+					fmt.Fprintln(w, "this room was made by an older Horenso and has no history settings")
+					return
+				}
+				kept := "forever"
+				if r.History.RetentionDays > 0 {
+					kept = fmt.Sprintf("%d days", r.History.RetentionDays)
+				}
+				fmt.Fprintf(w, "visibility\t%s\nmessages kept\t%s\n", r.History.Visibility, kept)
+			})
+		},
+	}
+	history.Flags().StringVar(&as, "as", "", "a local member of the room, an admin to change the settings (required)")
+	history.Flags().StringVar(&visibility, "visibility", "", `who sees messages: "everything", or "joined": members see only those posted while they were members`)
+	history.Flags().Uint32Var(&days, "retention-days", 0, "drop messages' text this many days after they were posted, on every member node (0: keep forever)")
+	history.MarkFlagRequired("as")
+	return history
 }
 
 func messageCommand(g *globals) *cobra.Command {

@@ -339,3 +339,67 @@ func (s *Server) setMembers(w http.ResponseWriter, r *http.Request, c *caller) e
 	writeJSON(w, http.StatusOK, out)
 	return nil
 }
+
+// roomHistory answers GET /api/rooms/{room_id}/history: the room's
+// history settings.
+func (s *Server) roomHistory(w http.ResponseWriter, r *http.Request, c *caller) error {
+	id, err := s.roomOf(r)
+	if err != nil {
+		return err
+	}
+	room, err := s.node.Room(r.Context(), c.handle(), id)
+	if err != nil {
+		return err
+	}
+	if room.History == nil {
+		return invalid("this room was made by an older Horenso and has no history settings")
+	}
+	writeJSON(w, http.StatusOK, room.History)
+	return nil
+}
+
+// setHistory answers PUT /api/rooms/{room_id}/history: visibility
+// ("everything" or "joined") and retention_days (0: forever), either or
+// both; it returns the settings then.
+func (s *Server) setHistory(w http.ResponseWriter, r *http.Request, c *caller) error {
+	id, err := s.roomOf(r)
+	if err != nil {
+		return err
+	}
+	p, err := readParams(r)
+	if err != nil {
+		return err
+	}
+	var ch node.HistoryChange
+	vis, err := p.enum("visibility", "", string(protocol.VisibilityAll), string(protocol.VisibilityJoined))
+	if err != nil {
+		return err
+	}
+	if vis != "" {
+		v := protocol.HistoryVisibility(vis)
+		ch.Visibility = &v
+	}
+	days, ok, err := p.integer("retention_days")
+	if err != nil {
+		return err
+	}
+	if ok {
+		if days > protocol.MaxRetentionDays {
+			return invalid(fmt.Sprintf("retention_days is at most %d", protocol.MaxRetentionDays))
+		}
+		d := uint32(days)
+		ch.RetentionDays = &d
+	}
+	if ch.Visibility == nil && ch.RetentionDays == nil {
+		return invalid("nothing to change: give visibility or retention_days")
+	}
+	if err := s.node.SetHistory(r.Context(), c.handle(), id, ch); err != nil {
+		return err
+	}
+	room, err := s.node.Room(r.Context(), c.handle(), id)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, room.History)
+	return nil
+}

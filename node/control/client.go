@@ -193,6 +193,13 @@ func (c *Client) RoomStatus(ctx context.Context, as protocol.Handle, room uint64
 	return call[*node.Receipts](ctx, c, opRoomStatus, roomArgs{As: as, Room: room})
 }
 
+// RoomHistory changes the history settings of room (its numeric ID) as
+// its admin as, where visibility or retentionDays is not nil
+// (node.Node.SetHistory), and returns the room as it is then.
+func (c *Client) RoomHistory(ctx context.Context, as protocol.Handle, room uint64, visibility *protocol.HistoryVisibility, retentionDays *uint32) (*node.Room, error) {
+	return call[*node.Room](ctx, c, opRoomHistory, historyArgs{As: as, Room: room, Visibility: visibility, RetentionDays: retentionDays})
+}
+
 // Post posts body (ChatWork notation) to room as account as.
 func (c *Client) Post(ctx context.Context, as protocol.Handle, room uint64, body string) (*node.Message, error) {
 	return call[*node.Message](ctx, c, opMessagePost, postArgs{As: as, Room: room, Body: body})

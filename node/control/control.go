@@ -96,6 +96,7 @@ const (
 	opRoomCreate    = "room.create"
 	opRoomMember    = "room.member"
 	opRoomStatus    = "room.status"
+	opRoomHistory   = "room.history"
 	opMessagePost   = "message.post"
 	opMessageList   = "message.list"
 	opTaskCreate    = "task.create"
@@ -144,6 +145,12 @@ type (
 	roomArgs struct {
 		As   protocol.Handle `json:"as"`
 		Room uint64          `json:"room_id"`
+	}
+	historyArgs struct {
+		As            protocol.Handle             `json:"as"`
+		Room          uint64                      `json:"room_id"`
+		Visibility    *protocol.HistoryVisibility `json:"visibility,omitempty"`
+		RetentionDays *uint32                     `json:"retention_days,omitempty"`
 	}
 	postArgs struct {
 		As   protocol.Handle `json:"as"`

@@ -224,6 +224,19 @@ var ops = map[string]opFunc{
 		}
 		return n.RoomReceipts(ctx, a.As, room)
 	}),
+	opRoomHistory: op(func(ctx context.Context, n *node.Node, a historyArgs) (*node.Room, error) {
+		room, err := n.RoomByAlias(ctx, a.Room)
+		if err != nil {
+			return nil, err
+		}
+		if a.Visibility != nil || a.RetentionDays != nil {
+			ch := node.HistoryChange{Visibility: a.Visibility, RetentionDays: a.RetentionDays}
+			if err := n.SetHistory(ctx, a.As, room, ch); err != nil {
+				return nil, err
+			}
+		}
+		return n.Room(ctx, a.As, room)
+	}),
 	opMessagePost: op(func(ctx context.Context, n *node.Node, a postArgs) (*node.Message, error) {
 		room, err := n.RoomByAlias(ctx, a.Room)
 		if err != nil {

@@ -38,6 +38,11 @@ type Options struct {
 	// Drop and Duplicate are the probabilities that a node loses, or
 	// handles twice, a gossip message it receives. Default: 0.
 	Drop, Duplicate float64
+	// Now is every node's clock (node.Config.Now). Default: time.Now.
+	Now func() time.Time
+	// RetentionInterval and PurgeInterval are every node's retention job
+	// intervals (node.Config). Default: the node's defaults.
+	RetentionInterval, PurgeInterval time.Duration
 	// LogLevel is the least level of the nodes' logs that reach t.Log.
 	// Benchmarks raise it (b.Log output is always printed).
 	// Default: slog.LevelInfo.
@@ -148,7 +153,8 @@ func (nd *Node) Start() {
 	}
 	log := slog.New(slog.NewTextHandler(testWriter{t, nd.Name}, &slog.HandlerOptions{Level: nd.c.opt.LogLevel}))
 	cfg := node.Config{DataDir: nd.Dir, Logger: log, Listen: []string{nd.listen}, SyncInterval: nd.c.opt.SyncInterval,
-		SyncTimeout: nd.c.opt.SyncTimeout}
+		SyncTimeout: nd.c.opt.SyncTimeout, Now: nd.c.opt.Now, RetentionInterval: nd.c.opt.RetentionInterval,
+		PurgeInterval: nd.c.opt.PurgeInterval}
 	if o := nd.c.opt; o.Drop > 0 || o.Duplicate > 0 {
 		cfg.GossipLossForTest = func() (bool, bool) {
 			return nd.deaf.Load() || rand.Float64() < o.Drop, rand.Float64() < o.Duplicate
