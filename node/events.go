@@ -89,18 +89,21 @@ func (t tip) same(u tip) bool {
 // roomTip returns what a new event of room follows. The error wraps
 // ErrNotFound if the node holds no such room.
 func roomTip(tx *storage.Tx, room protocol.RoomID) (tip, error) {
-	heads, err := tx.Heads(room)
+	t, err := tx.Tip(room)
 	if err != nil {
 		return tip{}, err
 	}
-	if len(heads) == 0 {
+	if len(t.Heads) == 0 {
 		return tip{}, fmt.Errorf("room %s: %w", room, ErrNotFound)
 	}
-	r, err := tx.Room(room)
-	if err != nil {
-		return tip{}, err
+	if t.Version == 0 { // a heads record of schema 6 or older
+		r, err := tx.Room(room)
+		if err != nil {
+			return tip{}, err
+		}
+		t.Version, t.Seq, t.Last = r.Version, r.Seq, r.Last
 	}
-	return tip{heads: heads, version: r.Version, last: r.Last, seq: r.Seq}, nil
+	return tip{heads: t.Heads, version: t.Version, last: t.Last, seq: t.Seq}, nil
 }
 
 // sign makes and signs an event of author's in room with content that
@@ -261,11 +264,16 @@ func (n *Node) apply(tx *storage.Tx, e *protocol.Signed, snap *protocol.Snapshot
 		}
 		before, beforeKey = prev.State, r.Control
 	}
-	heads, err := tx.Heads(room)
+	t, err := tx.Tip(room)
 	if err != nil {
 		return err
 	}
-	if err := tx.AdvanceHeads(e, heads); err != nil {
+	heads := t.Heads
+	t.Version, t.Seq, t.Last = r.Version, r.Seq, r.Last
+	if e.Origin == n.id && e.Seq > t.Seq {
+		t.Seq, t.Last = e.Seq, e.Order()
+	}
+	if err := tx.AdvanceHeads(e, t); err != nil {
 		return err
 	}
 	// The room's control state is the merge of its heads' snapshots. When

@@ -271,3 +271,85 @@ func TestMigrateRemovalIndex(t *testing.T) {
 		return nil
 	})
 }
+
+// TestMigrateVisibility opens a schema 6 store holding a room in which bob
+// posted and edited, was removed, and posted concurrently with the removal
+// (hidden), and finds the removal's reach, the edit's reference and the
+// hidden post by author.
+func TestMigrateVisibility(t *testing.T) {
+	dir := t.TempDir()
+	db, err := badger.Open(badger.DefaultOptions(dir).WithLogger(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, key1, _ := ed25519.GenerateKey(rand.Reader)
+	_, key2, _ := ed25519.GenerateKey(rand.Reader)
+	other := protocol.NodeIDFromKey(key2.Public().(ed25519.PublicKey))
+	bob := protocol.NewAccountID(other, "bob")
+	create, err := protocol.Sign(key1, protocol.Event{Author: "alice", Time: 1, Version: protocol.Version}, &protocol.RoomCreate{Kind: protocol.KindGroup,
+		Nonce:   []byte{1},
+		Creator: protocol.MemberInfo{Account: protocol.NewAccountID(protocol.NodeIDFromKey(key1.Public().(ed25519.PublicKey)), "alice"), Role: protocol.RoleAdmin},
+		Members: []protocol.MemberInfo{{Account: bob, Role: protocol.RoleMember}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	room, v := create.RoomID(), create.Version
+	sign := func(key ed25519.PrivateKey, author protocol.Handle, parent, last *protocol.Signed, c protocol.Content) *protocol.Signed {
+		t.Helper()
+		var lo protocol.Order
+		var seq uint64
+		if last != nil {
+			lo, seq = last.Order(), last.Seq
+		}
+		ev := protocol.ChainSuccessor(room, v, []protocol.Order{parent.Order()}, lo, seq)
+		ev.Author, ev.Time = author, 2
+		e, err := protocol.Sign(key, ev, c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return e
+	}
+	post := sign(key2, "bob", create, nil, &protocol.MessagePost{Body: "hi"})
+	edit := sign(key2, "bob", post, post, &protocol.MessageEdit{Message: post.ID, Body: "hello"})
+	remove := sign(key1, "alice", edit, create, &protocol.MemberRemove{Account: bob})
+	late := sign(key2, "bob", edit, edit, &protocol.MessagePost{Body: "still here"})
+	err = db.Update(func(txn *badger.Txn) error {
+		rv, err := protocol.EncodeRecord(&Room{ID: room, Kind: protocol.KindGroup, Events: 5, Version: v})
+		if err != nil {
+			return err
+		}
+		kv := map[string][]byte{
+			string(key(pRoom, room[:])):                                   rv,
+			string(key(pRemoval, room[:], nodePart(other), remove.ID[:])): nil,
+			string(key(pHidden, late.ID[:])):                              nil,
+			string(key(pSchema)):                                          binary.BigEndian.AppendUint32(nil, 6),
+		}
+		for _, e := range []*protocol.Signed{create, post, edit, remove, late} {
+			kv[string(key(pEvent, e.ID[:]))] = e.Wire()
+			kv[string(key(pRoomEvent, room[:], u64(e.Depth), e.ID[:]))] = nil
+		}
+		for k, v := range kv {
+			if err := txn.Set([]byte(k), v); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	db.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := openTest(t, dir)
+	view(t, s, func(tx *Tx) error {
+		if got, err := tx.Removals(room, other); err != nil || !slices.Equal(got, []Removal{{ID: remove.ID, Reach: 2}}) {
+			t.Errorf("removals of bob's node = %v, %v; want %s with reach 2", got, err, remove.ID)
+		}
+		if got, err := tx.Refs(post.ID); err != nil || !slices.Equal(got, []protocol.EventID{edit.ID}) {
+			t.Errorf("references of bob's post = %v, %v; want his edit %s", got, err, edit.ID)
+		}
+		if got, err := tx.HiddenOf(room, bob); err != nil || !slices.Equal(got, []protocol.EventID{late.ID}) {
+			t.Errorf("hidden events of bob = %v, %v; want %s", got, err, late.ID)
+		}
+		return nil
+	})
+}

@@ -64,35 +64,61 @@ func (tx *Tx) Rooms(fn func(*Room) bool) error {
 	return wrap("list rooms", err)
 }
 
-// Heads returns the room's current heads, in no particular order.
-func (tx *Tx) Heads(room protocol.RoomID) ([]protocol.Order, error) {
-	var hs []protocol.Order
-	err := tx.getRecord(key(pHeads, room[:]), &hs)
+// Tip is a room's heads record: its current heads, and what this node's
+// next event there follows besides them (room version 2 on): the room's
+// version, this node's latest event there and its chain position. So a
+// post reads one record to sign its event. Records of schema 6 and older
+// hold the heads alone, and decode with a zero Version: the caller then
+// reads the room record.
+type Tip struct {
+	Heads   []protocol.Order `cbor:"1,keyasint"`
+	Version uint16           `cbor:"2,keyasint,omitempty"`
+	Seq     uint64           `cbor:"3,keyasint,omitempty"`
+	Last    protocol.Order   `cbor:"4,keyasint,omitzero"`
+}
+
+// Tip returns the room's heads record; a zero Tip if the room has none.
+func (tx *Tx) Tip(room protocol.RoomID) (Tip, error) {
+	var t Tip
+	b, err := tx.get(key(pHeads, room[:]))
 	if errors.Is(err, ErrNotFound) {
-		return nil, nil
+		return t, nil
+	}
+	if err == nil {
+		if len(b) > 0 && b[0]>>5 == 4 { // a CBOR array: the heads alone
+			err = protocol.DecodeRecord(b, &t.Heads)
+		} else {
+			err = protocol.DecodeRecord(b, &t)
+		}
 	}
 	if err != nil {
-		return nil, fmt.Errorf("get heads of %s: %w", room, err)
+		return t, fmt.Errorf("get heads of %s: %w", room, err)
 	}
-	return hs, nil
+	return t, nil
+}
+
+// Heads returns the room's current heads, in no particular order.
+func (tx *Tx) Heads(room protocol.RoomID) ([]protocol.Order, error) {
+	t, err := tx.Tip(room)
+	return t.Heads, err
 }
 
 // AdvanceHeads makes e a head of its room and removes its parents from the
-// heads, which are hs, the room's heads as Heads returned them in this
-// transaction. The heads are one record per room, rewritten on every
-// event: a room has few heads, and a key per head would leave a deleted
-// key behind for every event, which every later read of the heads would
-// step over.
-func (tx *Tx) AdvanceHeads(e *protocol.Signed, hs []protocol.Order) error {
+// heads of t, the room's heads record as Tip returned it in this
+// transaction, and stores t's Version, Seq and Last with them. The heads
+// are one record per room, rewritten on every event: a room has few
+// heads, and a key per head would leave a deleted key behind for every
+// event, which every later read of the heads would step over.
+func (tx *Tx) AdvanceHeads(e *protocol.Signed, t Tip) error {
 	room := e.RoomID()
-	out := make([]protocol.Order, 0, len(hs)+1)
-	for _, h := range hs {
+	out := make([]protocol.Order, 0, len(t.Heads)+1)
+	for _, h := range t.Heads {
 		if !slices.Contains(e.Prev, h.ID) && h.ID != e.ID {
 			out = append(out, h)
 		}
 	}
-	out = append(out, e.Order())
-	return wrap("advance heads", tx.setRecord(key(pHeads, room[:]), out))
+	t.Heads = append(out, e.Order())
+	return wrap("advance heads", tx.setRecord(key(pHeads, room[:]), &t))
 }
 
 // SetMember records that a local or remote account is a member of room

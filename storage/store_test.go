@@ -213,7 +213,7 @@ func TestEventsHeadsAndTimeline(t *testing.T) {
 			if err != nil {
 				return err
 			}
-			if err := tx.AdvanceHeads(e, hs); err != nil {
+			if err := tx.AdvanceHeads(e, Tip{Heads: hs}); err != nil {
 				return err
 			}
 			if e.Type == protocol.TypeMessagePost {
