@@ -247,6 +247,7 @@ func (n *Node) apply(tx *storage.Tx, e *protocol.Signed, snap *protocol.Snapshot
 		}
 	}
 	var r *storage.Room
+	var prev *protocol.Snapshot // the room's control snapshot before e
 	var before *protocol.Control
 	var beforeKey protocol.SnapshotKey
 	if e.Type == protocol.TypeRoomCreate {
@@ -258,8 +259,7 @@ func (n *Node) apply(tx *storage.Tx, e *protocol.Signed, snap *protocol.Snapshot
 		if r, err = tx.Room(room); err != nil {
 			return err
 		}
-		prev, err := log.snapshot(r.Control)
-		if err != nil {
+		if prev, err = log.snapshot(r.Control); err != nil {
 			return err
 		}
 		before, beforeKey = prev.State, r.Control
@@ -277,28 +277,24 @@ func (n *Node) apply(tx *storage.Tx, e *protocol.Signed, snap *protocol.Snapshot
 		return err
 	}
 	// The room's control state is the merge of its heads' snapshots. When
-	// e follows every head, that is e's own snapshot.
+	// e follows every head, that is e's own snapshot. Otherwise it is the
+	// merge of the state before and e's: the heads e follows are in e's
+	// past, and the others' sets are in the state before. So a room with
+	// many heads costs one merge of two snapshots per event, not one of
+	// every head's.
 	control := snap
 	merged := !followsAll(e, heads)
 	if merged {
-		snaps := []*protocol.Snapshot{snap}
-		for _, h := range heads {
-			if slices.Contains(e.Prev, h.ID) {
-				continue
-			}
-			s, err := log.SnapshotAfter(h.ID)
-			if err != nil {
-				return err
-			}
-			snaps = append(snaps, s)
-		}
-		if control, err = protocol.Merge(log, snaps); err != nil {
+		if control, err = protocol.Merge(log, []*protocol.Snapshot{prev, snap}); err != nil {
 			return err
 		}
 	}
-	if control == snap {
+	switch control {
+	case snap:
 		r.Control = snapKey // stored above
-	} else {
+	case prev:
+		// unchanged
+	default:
 		if r.Control, err = tx.PutSnapshot(control); err != nil {
 			return err
 		}

@@ -17,7 +17,8 @@ import (
 // same ones, whatever order they arrived in (PROTOCOL.md, "Soft-fail"):
 //
 // A content event e by account X is shown when X is a member in the
-// room's current control state. Otherwise, looking at the removals of X
+// room's current control state, or is an edit or deletion of a message
+// (they drop the text they replace, which cannot come back). Otherwise, looking at the removals of X
 // (member.remove of X, X's member.leave) that take effect in that state,
 // e is shown when one of them has e in its causal past and none by
 // another account is concurrent with e.
@@ -37,7 +38,12 @@ import (
 // hides reports whether content event e of room r is hidden, given c,
 // the room's current control state.
 func (n *Node) hides(tx *storage.Tx, r *storage.Room, e *protocol.Signed, c *protocol.Control) (bool, error) {
-	if e.Type.IsControl() {
+	switch {
+	case e.Type.IsControl():
+		return false, nil
+	case e.Seq > 0 && (e.Type == protocol.TypeMessageEdit || e.Type == protocol.TypeMessageDelete):
+		// An edit or deletion drops the text it replaces (redact.go),
+		// which could not come back were it hidden later: never hidden.
 		return false, nil
 	}
 	a := e.AuthorID()

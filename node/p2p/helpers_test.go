@@ -239,6 +239,19 @@ func (f *fakeNode) count(room protocol.RoomID) int {
 	return 0
 }
 
+// bytes returns the size of the wire forms of the events f holds of room.
+func (f *fakeNode) bytes(room protocol.RoomID) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n := 0
+	if r := f.rooms[room]; r != nil {
+		for _, e := range r.Events() {
+			n += len(e.Wire())
+		}
+	}
+	return n
+}
+
 func (f *fakeNode) heads(room protocol.RoomID) []protocol.Order {
 	f.mu.Lock()
 	defer f.mu.Unlock()
