@@ -607,31 +607,11 @@ func (l txLog) snapshot(k protocol.SnapshotKey) (*protocol.Snapshot, error) {
 	return s, nil
 }
 
-// snapshotCache keeps decoded control snapshots. A snapshot is determined
-// by its key (the hash of its history), so an entry is never stale, even
-// one added by a transaction that later failed.
-type snapshotCache struct {
-	mu sync.Mutex
-	m  map[protocol.SnapshotKey]*protocol.Snapshot
-}
+// snapshotCache keeps decoded control snapshots.
+type snapshotCache = bySnapshot[*protocol.Snapshot]
 
+// snapshotCacheSize is how many decoded snapshots a node keeps.
 const snapshotCacheSize = 4096
-
-func (c *snapshotCache) get(k protocol.SnapshotKey) (*protocol.Snapshot, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	s, ok := c.m[k]
-	return s, ok
-}
-
-func (c *snapshotCache) add(k protocol.SnapshotKey, s *protocol.Snapshot) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.m == nil || len(c.m) >= snapshotCacheSize {
-		c.m = make(map[protocol.SnapshotKey]*protocol.Snapshot, 64)
-	}
-	c.m[k] = s
-}
 
 // checkProfiles queues a member.profile event for each local member whose
 // name or organization in the room differs from its account's, as when a

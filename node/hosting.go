@@ -49,8 +49,8 @@ type hosting struct {
 	expected map[offer]time.Time // late invitations: take the room from the partner, from its create, until then
 	logged   time.Time           // when the rule last logged a refusal
 	quiet    int                 // refusals not logged since
-	// confirmations caches confirmedBy, by snapshot key.
-	confirmations map[protocol.SnapshotKey]map[protocol.AccountID]bool
+	// confirmations caches confirmedBy.
+	confirmations bySnapshot[map[protocol.AccountID]bool]
 }
 
 type offer struct {
@@ -314,7 +314,7 @@ func (n *Node) unconfirmed(tx *storage.Tx, s *protocol.Snapshot) (map[protocol.A
 // so the result is cached by it.
 func (n *Node) confirmedBy(tx *storage.Tx, s *protocol.Snapshot) (map[protocol.AccountID]bool, error) {
 	k := s.Key()
-	if c, ok := n.hosting.confirmed(k); ok {
+	if c, ok := n.hosting.confirmations.get(k); ok {
 		return c, nil
 	}
 	out := map[protocol.AccountID]bool{}
@@ -347,26 +347,6 @@ func (n *Node) confirmedBy(tx *storage.Tx, s *protocol.Snapshot) (map[protocol.A
 			}
 		}
 	}
-	n.hosting.remember(k, out)
+	n.hosting.confirmations.add(k, out)
 	return out, nil
 }
-
-// confirmed returns the cached confirmedBy of the snapshot with key k.
-func (h *hosting) confirmed(k protocol.SnapshotKey) (map[protocol.AccountID]bool, bool) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	c, ok := h.confirmations[k]
-	return c, ok
-}
-
-func (h *hosting) remember(k protocol.SnapshotKey, c map[protocol.AccountID]bool) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if len(h.confirmations) >= maxConfirmations {
-		clear(h.confirmations)
-	}
-	h.confirmations = track(h.confirmations, k, c)
-}
-
-// maxConfirmations bounds the cache of confirmedBy.
-const maxConfirmations = 256

@@ -197,9 +197,9 @@ type Node struct {
 	// redacted is set when text was dropped since the last purge of the
 	// store (runRetention).
 	redacted    atomic.Bool
-	appliedSets appliedCache // protocol.Applied by snapshot, for soft-fail
-	publishing  roomCount    // local events being published, per room
-	acks        ackQueue     // rooms that may need an acknowledgement
+	appliedSets bySnapshot[map[protocol.EventID]bool] // protocol.Applied, for soft-fail
+	publishing  roomCount                             // local events being published, per room
+	acks        ackQueue                              // rooms that may need an acknowledgement
 	feed        feed
 	nodes       roomNodes
 	net         network
@@ -252,6 +252,9 @@ func New(cfg Config) (*Node, error) {
 		return nil, fmt.Errorf("new node: identity key %s is corrupt", filepath.Join(cfg.DataDir, identityFile))
 	}
 	n := &Node{cfg: cfg, log: cfg.Logger, key: ed25519.NewKeyFromSeed(seed), started: cfg.Now()}
+	n.snapshots.max = snapshotCacheSize
+	n.appliedSets.max = 64
+	n.hosting.confirmations.max = 256
 	n.id = protocol.NodeIDFromKey(n.key.Public().(ed25519.PublicKey))
 	raw, err := os.ReadFile(filepath.Join(cfg.DataDir, settingsFile))
 	if err != nil {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"sync"
 
 	"github.com/horenso/horenso/protocol"
 	"github.com/horenso/horenso/storage"
@@ -131,29 +130,6 @@ func (n *Node) applied(tx *storage.Tx, key protocol.SnapshotKey) (map[protocol.E
 	}
 	n.appliedSets.add(key, m)
 	return m, nil
-}
-
-// appliedCache holds protocol.Applied's answers for recent snapshots.
-// A snapshot key names a set of events, so an answer stays true.
-type appliedCache struct {
-	mu   sync.Mutex
-	sets map[protocol.SnapshotKey]map[protocol.EventID]bool
-}
-
-func (c *appliedCache) get(k protocol.SnapshotKey) (map[protocol.EventID]bool, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	m, ok := c.sets[k]
-	return m, ok
-}
-
-func (c *appliedCache) add(k protocol.SnapshotKey, m map[protocol.EventID]bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.sets == nil || len(c.sets) >= 64 {
-		c.sets = make(map[protocol.SnapshotKey]map[protocol.EventID]bool)
-	}
-	c.sets[k] = m
 }
 
 // inPast reports whether control event id is in the causal past of event

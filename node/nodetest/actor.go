@@ -197,20 +197,7 @@ func (ac *Actor) AwaitRoom(room protocol.RoomID) *node.Room {
 // node.MaxPage messages.
 func (ac *Actor) AwaitMessages(room protocol.RoomID, bodies ...string) []*node.Message {
 	ac.t.Helper()
-	var ms []*node.Message
-	ac.await(func() (bool, string) {
-		var err error
-		ms, err = ac.nd.Messages(ac.t.Context(), ac.Handle, room, node.Page{Limit: node.MaxPage})
-		if err != nil {
-			return false, fmt.Sprintf("cannot read room %s: %v", room, err)
-		}
-		got := make([]string, len(ms))
-		for i, m := range ms {
-			got[i] = m.Body
-		}
-		return slices.Equal(got, bodies), fmt.Sprintf("sees messages %q in room %s, want %q", got, room, bodies)
-	})
-	return ms
+	return ac.awaitBodies(room, bodies, false)
 }
 
 // AwaitMessageSet is AwaitMessages in any order: for messages made
@@ -218,7 +205,12 @@ func (ac *Actor) AwaitMessages(room protocol.RoomID, bodies ...string) []*node.M
 // in display order.
 func (ac *Actor) AwaitMessageSet(room protocol.RoomID, bodies ...string) []*node.Message {
 	ac.t.Helper()
-	want := slices.Sorted(slices.Values(bodies))
+	return ac.awaitBodies(room, slices.Sorted(slices.Values(bodies)), true)
+}
+
+// awaitBodies is AwaitMessages, comparing the bodies sorted if sorted.
+func (ac *Actor) awaitBodies(room protocol.RoomID, want []string, sorted bool) []*node.Message {
+	ac.t.Helper()
 	var ms []*node.Message
 	ac.await(func() (bool, string) {
 		var err error
@@ -230,8 +222,10 @@ func (ac *Actor) AwaitMessageSet(room protocol.RoomID, bodies ...string) []*node
 		for i, m := range ms {
 			got[i] = m.Body
 		}
-		slices.Sort(got)
-		return slices.Equal(got, want), fmt.Sprintf("sees messages %q in room %s, want %q in any order", got, room, want)
+		if sorted {
+			slices.Sort(got)
+		}
+		return slices.Equal(got, want), fmt.Sprintf("sees messages %q in room %s, want %q", got, room, want)
 	})
 	return ms
 }
