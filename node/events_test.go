@@ -44,7 +44,7 @@ func TestEventsCarryRoomVersion(t *testing.T) {
 	}{{old.RoomID(), 1}, {fresh.ID, protocol.Version}} {
 		must[*Message](t)(n.Post(ctx, "bob", c.room, "hello"))
 		var vs []uint16
-		n.FederationForTest().Missing(ctx, c.room, nil, nil, func(w []byte) error {
+		n.FederationForTest().Missing(ctx, n.ID(), c.room, nil, nil, func(w []byte) error {
 			e, err := protocol.Decode(w)
 			if err != nil {
 				t.Fatal(err)
@@ -80,7 +80,7 @@ func TestChainsAndEquivocation(t *testing.T) {
 		must[*Message](t)(n.Post(ctx, "alice", room.ID, "hello"))
 	}
 	var mine []*protocol.Signed
-	n.FederationForTest().Missing(ctx, room.ID, nil, nil, func(w []byte) error {
+	n.FederationForTest().Missing(ctx, n.ID(), room.ID, nil, nil, func(w []byte) error {
 		e, err := protocol.Decode(w)
 		if err != nil {
 			t.Fatal(err)

@@ -21,7 +21,13 @@ type Message struct {
 	Time     int64              `json:"send_time"`   // unix ms at the author's node
 	EditedAt int64              `json:"update_time"` // unix ms of the winning edit; 0 if none
 	Deleted  bool               `json:"deleted,omitempty"`
-	Order    protocol.Order     `json:"-"`
+	// BeforeJoin: the caller may not read the message's text, which was
+	// written when it was not a member of a room whose history
+	// visibility is "joined" (see hideUnreadable). Deleted is set too
+	// and Body is empty, so a client that does not know this field shows
+	// a deleted message.
+	BeforeJoin bool           `json:"before_join,omitempty"`
+	Order      protocol.Order `json:"-"`
 }
 
 // ErrNoMessage is returned (wrapped in ErrNotFound) for an unknown message.
@@ -117,7 +123,7 @@ func (n *Node) Message(ctx context.Context, as protocol.Handle, id protocol.Even
 			return err
 		}
 		out = messageView(room, m)
-		return nil
+		return n.hideFrom(tx, as, room, []*storage.Message{m}, []*Message{out})
 	})
 	if err != nil {
 		return nil, fmt.Errorf("get message: %w", err)
@@ -176,7 +182,7 @@ func (n *Node) Messages(ctx context.Context, as protocol.Handle, room protocol.R
 		for _, m := range ms {
 			out = append(out, messageView(room, m))
 		}
-		return nil
+		return n.hideFrom(tx, as, room, ms, out)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("list messages: %w", err)
@@ -187,6 +193,24 @@ func (n *Node) Messages(ctx context.Context, as protocol.Handle, room protocol.R
 func messageView(room protocol.RoomID, m *storage.Message) *Message {
 	return &Message{ID: m.ID, Alias: m.Alias, Room: room, Author: m.Author, Body: m.Body, Time: m.Time,
 		EditedAt: m.EditedAt, Deleted: m.Deleted, Order: m.Order()}
+}
+
+// hideFrom hides from local account as the text of the messages out of
+// room (views of ms, in the same order) that it may not read under the
+// room's history visibility (hideUnreadable).
+func (n *Node) hideFrom(tx *storage.Tx, as protocol.Handle, room protocol.RoomID, ms []*storage.Message, out []*Message) error {
+	r, err := tx.Room(room)
+	if err != nil || r.Version < 3 {
+		return err
+	}
+	viewer := protocol.NewAccountID(n.id, as)
+	memo := map[protocol.SnapshotKey]bool{}
+	for i, m := range ms {
+		if _, err := n.hideUnreadable(tx, r.Version, viewer, out[i], m.Edit, memo); err != nil {
+			return fmt.Errorf("history visibility of %s: %w", m.ID, err)
+		}
+	}
+	return nil
 }
 
 // canRead checks that as is an enabled local account and a member of room.
@@ -314,6 +338,9 @@ func (n *Node) FetchMessages(ctx context.Context, as protocol.Handle, room proto
 		}
 		for _, m := range ms {
 			out = append(out, messageView(room, m))
+		}
+		if err := n.hideFrom(tx, as, room, ms, out); err != nil {
+			return err
 		}
 		return tx.PutFetchCursor(me, room, ms[len(ms)-1].Order())
 	})

@@ -351,10 +351,14 @@ type HistoryChange struct {
 	RetentionDays *uint32
 }
 
-// SetHistory changes a room's history settings (see History). Only
-// admins may, in rooms other than direct chats; a room made by a version
-// before 3 has no such settings (ErrInvalid), since its events' IDs cover
-// their text, which no node can then drop.
+// SetHistory changes a room's history settings (see History) by a
+// room.update, agreed in the room's log like its name. Only admins may, in
+// rooms other than direct chats; a room made by a version before 3 has no
+// such settings (ErrInvalid), since its events' IDs cover their text,
+// which no node can then drop. Visibility "joined" applies to messages
+// posted after the update, on every node: sync serves a node the redacted
+// form of those made while it hosted no member, and the API hides their
+// text from members who were not members then (see textReadable).
 func (n *Node) SetHistory(ctx context.Context, as protocol.Handle, room protocol.RoomID, ch HistoryChange) error {
 	err := n.store.View(func(tx *storage.Tx) error {
 		if err := n.canRead(tx, as, room); err != nil {
@@ -367,13 +371,6 @@ func (n *Node) SetHistory(ctx context.Context, as protocol.Handle, room protocol
 		if r.Version < 3 {
 			return &Problem{Kind: ErrInvalid, Msg: "this room was made by an older Horenso and has no history settings",
 				Cause: fmt.Errorf("room %s is of version %d", room, r.Version)}
-		}
-		if ch.Visibility != nil && *ch.Visibility != protocol.VisibilityAll {
-			// The protocol carries it, but neither sync nor this node's
-			// API enforces it yet: setting it would promise what is not
-			// kept.
-			return &Problem{Kind: ErrInvalid, Msg: "history visibility other than everything is not supported yet",
-				Cause: fmt.Errorf("visibility %q", *ch.Visibility)}
 		}
 		return nil
 	})

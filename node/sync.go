@@ -318,10 +318,12 @@ func (n *Node) acceptDecoded(ctx context.Context, from protocol.NodeID, events [
 	return errs, nil
 }
 
-// Missing calls emit with the wire form of every event of room that a node
-// whose heads are have (see Heads) lacks, parents before children: up to
-// this node's heads, or, if until is not nil, only until and their
-// ancestors (see Scope). IDs in have that
+// Missing calls emit with the wire form of every event of room that node
+// peer, whose heads are have (see Heads), lacks, parents before children:
+// up to this node's heads, or, if until is not nil, only until and their
+// ancestors (see Scope). A post or edit that none of peer's accounts may
+// read under the room's history visibility is sent in its redacted form
+// (servedForm); every other event as the node holds it. IDs in have that
 // this node does not hold are ignored: their ancestors that it does hold
 // cannot be told apart from ones the other node lacks, so those are sent
 // and the receiver skips what it has.
@@ -333,8 +335,10 @@ func (n *Node) acceptDecoded(ctx context.Context, from protocol.NodeID, events [
 // (one that wants the whole room) is sent the room in the store's depth
 // order, and nothing is kept across chunks but where to go on. Otherwise
 // Missing first works out which events to send (see walkMissing), keeping
-// only their IDs, about 32 bytes an event.
-func (h handler) Missing(ctx context.Context, room protocol.RoomID, have, until []protocol.EventID, emit func(wire []byte) error) error {
+// only their IDs, about 32 bytes an event. The visibility of each post or
+// edit is decided in the chunk's transaction, from the snapshot after it;
+// the answers are kept for the chunk only.
+func (h handler) Missing(ctx context.Context, peer protocol.NodeID, room protocol.RoomID, have, until []protocol.EventID, emit func(wire []byte) error) error {
 	var send []protocol.EventID
 	whole := false
 	err := h.n.store.View(func(tx *storage.Tx) error {
@@ -356,10 +360,10 @@ func (h handler) Missing(ctx context.Context, room protocol.RoomID, have, until 
 		return fmt.Errorf("missing events of %s: %w", room, err)
 	}
 	if whole {
-		return h.n.emitRoom(ctx, room, emit)
+		return h.n.emitRoom(ctx, peer, room, emit)
 	}
 	slices.Reverse(send) // visited deepest first
-	return h.n.emitEvents(ctx, send, emit)
+	return h.n.emitEvents(ctx, peer, send, emit)
 }
 
 // missingChunkBytes is about how many bytes of events Missing reads in one
@@ -381,16 +385,17 @@ func heldIn(tx *storage.Tx, room protocol.RoomID, ids []protocol.EventID) (bool,
 }
 
 // emitRoom calls emit with every event of room, by depth then ID (parents
-// before children), reading missingChunkBytes at a time. An event stored
-// meanwhile below where it has got to is not sent: the requester's next
-// sync brings it.
-func (n *Node) emitRoom(ctx context.Context, room protocol.RoomID, emit func(wire []byte) error) error {
+// before children), in the form node peer is sent (servedForm), reading
+// missingChunkBytes at a time. An event stored meanwhile below where it
+// has got to is not sent: the requester's next sync brings it.
+func (n *Node) emitRoom(ctx context.Context, peer protocol.NodeID, room protocol.RoomID, emit func(wire []byte) error) error {
 	var after protocol.Order // the last event read; the zero Order before the first
 	for {
 		var wires [][]byte
 		more := false
 		err := n.store.View(func(tx *storage.Tx) error {
 			size := 0
+			memo := map[protocol.SnapshotKey]bool{}
 			var ferr error
 			err := tx.RoomEvents(room, after.Depth, func(depth uint64, id protocol.EventID) bool {
 				at := protocol.Order{Depth: depth, ID: id}
@@ -405,6 +410,10 @@ func (n *Node) emitRoom(ctx context.Context, room protocol.RoomID, emit func(wir
 				after = at
 				if e == nil {
 					return true
+				}
+				if e, err = n.servedForm(tx, peer, e, memo); err != nil {
+					ferr = err
+					return false
 				}
 				wires = append(wires, e.Wire())
 				size += len(e.Wire())
@@ -430,13 +439,15 @@ func (n *Node) emitRoom(ctx context.Context, room protocol.RoomID, emit func(wir
 	}
 }
 
-// emitEvents calls emit with the events ids in order, reading
-// missingChunkBytes at a time. Events no longer stored are skipped.
-func (n *Node) emitEvents(ctx context.Context, ids []protocol.EventID, emit func(wire []byte) error) error {
+// emitEvents calls emit with the events ids in order, in the form node
+// peer is sent (servedForm), reading missingChunkBytes at a time. Events
+// no longer stored are skipped.
+func (n *Node) emitEvents(ctx context.Context, peer protocol.NodeID, ids []protocol.EventID, emit func(wire []byte) error) error {
 	for len(ids) > 0 {
 		var wires [][]byte
 		err := n.store.View(func(tx *storage.Tx) error {
 			size := 0
+			memo := map[protocol.SnapshotKey]bool{}
 			for len(ids) > 0 && size < missingChunkBytes {
 				e, err := tx.Event(ids[0])
 				if err != nil {
@@ -444,6 +455,9 @@ func (n *Node) emitEvents(ctx context.Context, ids []protocol.EventID, emit func
 				}
 				ids = ids[1:]
 				if e != nil {
+					if e, err = n.servedForm(tx, peer, e, memo); err != nil {
+						return err
+					}
 					wires = append(wires, e.Wire())
 					size += len(e.Wire())
 				}

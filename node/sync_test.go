@@ -18,7 +18,7 @@ func transfer(t *testing.T, from, to *Node, room protocol.RoomID) int {
 	t.Helper()
 	have := must[[]protocol.EventID](t)(handler{to}.Heads(t.Context(), room))
 	var wires [][]byte
-	if err := (handler{from}).Missing(t.Context(), room, have, nil, func(w []byte) error {
+	if err := (handler{from}).Missing(t.Context(), to.ID(), room, have, nil, func(w []byte) error {
 		wires = append(wires, w)
 		return nil
 	}); err != nil {
@@ -143,9 +143,9 @@ func TestAcceptRefusesBadEvents(t *testing.T) {
 	other := must[*Room](t)(a.CreateRoom(ctx, "alice", NewRoom{Name: "Other", Members: []MemberSpec{{Account: bob}}}))
 	must[*Message](t)(a.Post(ctx, "alice", room.ID, "hello"))
 	var wires [][]byte
-	handler{a}.Missing(ctx, room.ID, nil, nil, func(w []byte) error { wires = append(wires, w); return nil })
+	handler{a}.Missing(ctx, a.ID(), room.ID, nil, nil, func(w []byte) error { wires = append(wires, w); return nil })
 	var otherWires [][]byte
-	handler{a}.Missing(ctx, other.ID, nil, nil, func(w []byte) error { otherWires = append(otherWires, w); return nil })
+	handler{a}.Missing(ctx, a.ID(), other.ID, nil, nil, func(w []byte) error { otherWires = append(otherWires, w); return nil })
 
 	forged := slices.Clone(wires[1])
 	forged[len(forged)-1] ^= 1
@@ -229,7 +229,7 @@ func TestMissingStreams(t *testing.T) {
 	}
 	collect := func(have []protocol.EventID) [][]byte {
 		var wires [][]byte
-		if err := (handler{a}).Missing(ctx, room.ID, have, nil, func(w []byte) error {
+		if err := (handler{a}).Missing(ctx, a.ID(), room.ID, have, nil, func(w []byte) error {
 			wires = append(wires, slices.Clone(w))
 			return nil
 		}); err != nil {
@@ -255,7 +255,7 @@ func TestMissingStreams(t *testing.T) {
 	stop := errors.New("reader gone")
 	for _, have := range [][]protocol.EventID{nil, {create.ID}} {
 		calls := 0
-		err := (handler{a}).Missing(ctx, room.ID, have, nil, func([]byte) error {
+		err := (handler{a}).Missing(ctx, a.ID(), room.ID, have, nil, func([]byte) error {
 			calls++
 			if calls == 10 {
 				return stop
@@ -267,7 +267,7 @@ func TestMissingStreams(t *testing.T) {
 		}
 		cctx, cancel := context.WithCancel(ctx)
 		calls = 0
-		err = (handler{a}).Missing(cctx, room.ID, have, nil, func([]byte) error {
+		err = (handler{a}).Missing(cctx, a.ID(), room.ID, have, nil, func([]byte) error {
 			calls++
 			cancel()
 			return nil

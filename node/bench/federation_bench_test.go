@@ -399,7 +399,7 @@ func catchUpRun(b *testing.B, events int) (took time.Duration, lacked, bytes int
 	if ma, mb := r.messages(b, a), r.messages(b, bn); ma != mb {
 		b.Fatalf("after catching up, A holds %d messages and B %d", ma, mb)
 	}
-	err = a.FederationForTest().Missing(ctx, r.room, had, nil, func(wire []byte) error {
+	err = a.FederationForTest().Missing(ctx, bn.ID(), r.room, had, nil, func(wire []byte) error {
 		lacked++
 		bytes += len(wire)
 		return nil
@@ -416,7 +416,7 @@ func catchUpRun(b *testing.B, events int) (took time.Duration, lacked, bytes int
 // in room (not the warm-up's), as nd holds them.
 func postSize(ctx context.Context, nd *node.Node, room protocol.RoomID) (float64, error) {
 	var count, bytes int
-	err := nd.FederationForTest().Missing(ctx, room, nil, nil, func(wire []byte) error {
+	err := nd.FederationForTest().Missing(ctx, nd.ID(), room, nil, nil, func(wire []byte) error {
 		e, err := protocol.DecodeStored(wire)
 		if err != nil {
 			return err

@@ -32,7 +32,7 @@ func (hostile) Accept(_ context.Context, _ protocol.NodeID, _ protocol.RoomID, e
 	return make([]error, len(events))
 }
 func (hostile) Heads(context.Context, protocol.RoomID) ([]protocol.EventID, error) { return nil, nil }
-func (h hostile) Missing(_ context.Context, _ protocol.RoomID, _, _ []protocol.EventID, emit func([]byte) error) error {
+func (h hostile) Missing(_ context.Context, _ protocol.NodeID, _ protocol.RoomID, _, _ []protocol.EventID, emit func([]byte) error) error {
 	for _, w := range *h.serve {
 		if err := emit(w); err != nil {
 			return err
@@ -64,7 +64,7 @@ func (hostile) Held(_ context.Context, ids []protocol.EventID) []bool {
 func chained(ctx context.Context, src p2p.Handler, room protocol.RoomID, origin protocol.NodeID, parent *protocol.Signed,
 	made ...*protocol.Signed) protocol.Event {
 	all := map[protocol.EventID]*protocol.Signed{}
-	src.Missing(ctx, room, nil, nil, func(w []byte) error {
+	src.Missing(ctx, origin, room, nil, nil, func(w []byte) error {
 		if e, err := protocol.Decode(w); err == nil {
 			all[e.ID] = e
 		}
@@ -141,7 +141,7 @@ func TestHostilePartner(t *testing.T) {
 
 	// What the hostile node knows of the room: its newest event, to build on.
 	var last *protocol.Signed
-	a.FederationForTest().Missing(ctx, room.ID, nil, nil, func(w []byte) error {
+	a.FederationForTest().Missing(ctx, a.ID(), room.ID, nil, nil, func(w []byte) error {
 		last, _ = protocol.Decode(w)
 		return nil
 	})
@@ -158,7 +158,7 @@ func TestHostilePartner(t *testing.T) {
 	forged := sign("mallory", room.ID, &protocol.MessagePost{Body: "forged"})
 	forged[len(forged)-1] ^= 1
 	var otherLast *protocol.Signed
-	a.FederationForTest().Missing(ctx, other.ID, nil, nil, func(w []byte) error { otherLast, _ = protocol.Decode(w); return nil })
+	a.FederationForTest().Missing(ctx, a.ID(), other.ID, nil, nil, func(w []byte) error { otherLast, _ = protocol.Decode(w); return nil })
 	wrongRoom := func() []byte {
 		ev := chained(ctx, a.FederationForTest(), other.ID, protocol.NodeIDFromKey(key.Public().(ed25519.PublicKey)), otherLast)
 		ev.Author, ev.Time = "mallory", time.Now().UnixMilli()
@@ -258,7 +258,7 @@ func TestExAdminCannotEraseHistory(t *testing.T) {
 
 	// Bob's node builds on his promotion, which it finds in a's events.
 	var promoted *protocol.Signed
-	a.FederationForTest().Missing(ctx, room, nil, nil, func(w []byte) error {
+	a.FederationForTest().Missing(ctx, a.ID(), room, nil, nil, func(w []byte) error {
 		e, err := protocol.Decode(w)
 		if r, ok := e.Content.(*protocol.MemberRole); err == nil && ok && r.Account == bob && r.Role == protocol.RoleAdmin {
 			promoted = e
@@ -415,7 +415,7 @@ func TestRemovedNodeCannotInjectGossip(t *testing.T) {
 
 	// The newest event before the removal, to backdate onto.
 	var last *protocol.Signed
-	a.FederationForTest().Missing(ctx, room, nil, nil, func(w []byte) error {
+	a.FederationForTest().Missing(ctx, a.ID(), room, nil, nil, func(w []byte) error {
 		last, _ = protocol.Decode(w)
 		return nil
 	})

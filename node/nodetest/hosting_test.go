@@ -27,7 +27,7 @@ type planter struct {
 	rooms map[protocol.RoomID][][]byte
 }
 
-func (p planter) Missing(_ context.Context, room protocol.RoomID, _, _ []protocol.EventID, emit func([]byte) error) error {
+func (p planter) Missing(_ context.Context, _ protocol.NodeID, room protocol.RoomID, _, _ []protocol.EventID, emit func([]byte) error) error {
 	for _, w := range p.rooms[room] {
 		if err := emit(w); err != nil {
 			return err

@@ -29,6 +29,7 @@ type fakeNode struct {
 	members map[protocol.RoomID]map[protocol.NodeID]bool               // this node's view
 	removed map[protocol.RoomID]map[protocol.NodeID][]protocol.EventID // Scope.Until of nodes no longer in a room
 	accepts int                                                        // Accept calls
+	askedBy map[protocol.NodeID]int                                    // Missing calls, by the requesting node
 	fail    error                                                      // if set, Accept fails every event with it, as on a full disk or a broken store
 }
 
@@ -179,8 +180,12 @@ func (f *fakeNode) Held(_ context.Context, ids []protocol.EventID) []bool {
 	return held
 }
 
-func (f *fakeNode) Missing(ctx context.Context, room protocol.RoomID, have, until []protocol.EventID, emit func([]byte) error) error {
+func (f *fakeNode) Missing(ctx context.Context, peer protocol.NodeID, room protocol.RoomID, have, until []protocol.EventID, emit func([]byte) error) error {
 	f.mu.Lock()
+	if f.askedBy == nil {
+		f.askedBy = map[protocol.NodeID]int{}
+	}
+	f.askedBy[peer]++
 	var out [][]byte
 	if r := f.rooms[room]; r != nil {
 		// Everything not an ancestor of have, in order; with until, only
@@ -223,6 +228,13 @@ func ancestors(r *protocol.Replica, ids []protocol.EventID) map[protocol.EventID
 }
 
 // acceptCalls returns how many times Accept was called.
+// missingCalls returns how many times Missing served node peer.
+func (f *fakeNode) missingCalls(peer protocol.NodeID) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.askedBy[peer]
+}
+
 func (f *fakeNode) acceptCalls() int {
 	f.mu.Lock()
 	defer f.mu.Unlock()

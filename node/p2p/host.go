@@ -73,15 +73,17 @@ type Handler interface {
 	// resends when it knows none of the heads; empty if it holds no such
 	// room. The host sends them in sync requests.
 	Heads(ctx context.Context, room protocol.RoomID) ([]protocol.EventID, error)
-	// Missing calls emit with the wire bytes of every event of room that a
-	// node whose heads are have lacks, parents before children (ascending
-	// depth), up to the node's heads, or, if until is not nil, only among
-	// the events of until and their ancestors (Scope.Until). Unknown IDs in
-	// have and until are ignored. If emit returns an error, Missing stops
-	// and returns it. emit copies wire: Missing may reuse the buffer once
-	// emit returns. emit writes to the network, so it may block for up to
-	// SyncTimeout.
-	Missing(ctx context.Context, room protocol.RoomID, have, until []protocol.EventID, emit func(wire []byte) error) error
+	// Missing calls emit with the wire bytes of every event of room that
+	// peer's node, whose heads are have, lacks, parents before children
+	// (ascending depth), up to the node's heads, or, if until is not nil,
+	// only among the events of until and their ancestors (Scope.Until).
+	// Unknown IDs in have and until are ignored. The node may send peer an
+	// event in a redacted form (the room's history visibility: peer's node
+	// hosted no member when it was made). If emit returns an error,
+	// Missing stops and returns it. emit copies wire: Missing may reuse
+	// the buffer once emit returns. emit writes to the network, so it may
+	// block for up to SyncTimeout.
+	Missing(ctx context.Context, peer protocol.NodeID, room protocol.RoomID, have, until []protocol.EventID, emit func(wire []byte) error) error
 	// Rooms returns the rooms this node hosts members of, each with the
 	// nodes that host its members now, this node included: the host
 	// subscribes to their topics at start (the nodes name the topic; see

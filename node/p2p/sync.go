@@ -554,7 +554,7 @@ func (h *Host) sendMissing(ctx context.Context, st *syncStream, p peer.ID, w pro
 		batch.Events, size = batch.Events[:0], 0
 		return nil
 	}
-	err = h.handler.Missing(ctx, w.Room, w.Heads, until, func(wire []byte) error {
+	err = h.handler.Missing(ctx, nodeID(p), w.Room, w.Heads, until, func(wire []byte) error {
 		if len(wire) == 0 || len(wire) > protocol.MaxEventSize {
 			h.log.Warn("not sending a stored event of bad size", "room", w.Room, "bytes", len(wire))
 			return nil

@@ -51,6 +51,11 @@ func TestCatchUpAfterRestart(t *testing.T) {
 	if calls := fb.acceptCalls(); calls > 4 {
 		t.Errorf("b's node was called %d times to accept %d events", calls, n)
 	}
+	// a's node was told who asked: what it serves may depend on it (the
+	// room's history visibility).
+	if fa.missingCalls(b.ID()) == 0 || fa.missingCalls(a.ID()) != 0 {
+		t.Errorf("a's node served b %d times and itself %d times", fa.missingCalls(b.ID()), fa.missingCalls(a.ID()))
+	}
 }
 
 // TestInvitePullsRoom: a's account adds a member on c, which holds

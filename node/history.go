@@ -1,0 +1,92 @@
+package node
+
+import (
+	"fmt"
+
+	"github.com/horenso/horenso/protocol"
+	"github.com/horenso/horenso/storage"
+)
+
+// History visibility "joined" (PROTOCOL.md, "History visibility"): in a
+// room of version 3 or later, the text of a message.post or message.edit
+// e may be read by an account exactly when, in the control state of the
+// snapshot after e (its causal past's: neither type changes it),
+//
+//   - the visibility is not "joined", or
+//   - the account is a member.
+//
+// Both are read from the events alone, so every node that holds e decides
+// the same for it, whenever it asks. A setting changes what is posted
+// after it, not what was posted before; an account added concurrently
+// with e does not read it. Sync applies the rule per node: a node is sent
+// e in full when one of its accounts may read it, and otherwise its
+// redacted form (servedForm). The API applies it per account, to the
+// event that gives a message its text (its winning edit, or else its
+// post): see hideUnreadable. Control events, deletes, tasks and
+// acknowledgements are not covered: a node needs them all to compute the
+// room's state, so a later member's node learns who said something when,
+// not what.
+
+// textReadable reports whether an account that member selects may read
+// the text of e, a post or edit of a room of version 3 or later, under
+// the rule above. memo, if not nil, keeps answers by snapshot for the
+// same member function.
+func (n *Node) textReadable(tx *storage.Tx, id protocol.EventID, member func(protocol.AccountID) bool, memo map[protocol.SnapshotKey]bool) (bool, error) {
+	k, err := tx.EventSnapshot(id)
+	if err != nil {
+		return false, err
+	}
+	if ok, found := memo[k]; found {
+		return ok, nil
+	}
+	s, err := txLog{tx: tx, cache: &n.snapshots}.snapshot(k)
+	if err != nil {
+		return false, fmt.Errorf("snapshot after %s: %w", id, err)
+	}
+	ok := s.State.Visibility != protocol.VisibilityJoined
+	for a := range s.State.Members {
+		if ok {
+			break
+		}
+		ok = member(a)
+	}
+	if memo != nil {
+		memo[k] = ok
+	}
+	return ok, nil
+}
+
+// servedForm returns the form of e that sync sends node peer: e itself,
+// or, for a post or edit none of peer's accounts may read (textReadable),
+// its redacted form. memo is as for textReadable, for this peer.
+func (n *Node) servedForm(tx *storage.Tx, peer protocol.NodeID, e *protocol.Signed, memo map[protocol.SnapshotKey]bool) (*protocol.Signed, error) {
+	if !e.Redactable() || e.Redacted() {
+		return e, nil
+	}
+	ok, err := n.textReadable(tx, e.ID, func(a protocol.AccountID) bool { return a.Node() == peer }, memo)
+	if err != nil || ok {
+		return e, err
+	}
+	return e.Redact()
+}
+
+// hideUnreadable clears the text of m, a message of a room of the given
+// version, if account viewer may not read it (textReadable, judged on its
+// winning edit, or else its post), and shows it as deleted: clients then
+// see who wrote something when, not what, as they do for a deleted
+// message. It reports whether it did.
+func (n *Node) hideUnreadable(tx *storage.Tx, version uint16, viewer protocol.AccountID, m *Message, edit protocol.Order, memo map[protocol.SnapshotKey]bool) (bool, error) {
+	if version < 3 || m.Deleted || m.Author == viewer {
+		return false, nil
+	}
+	id := m.ID
+	if edit != (protocol.Order{}) {
+		id = edit.ID
+	}
+	ok, err := n.textReadable(tx, id, func(a protocol.AccountID) bool { return a == viewer }, memo)
+	if err != nil || ok {
+		return false, err
+	}
+	m.Body, m.EditedAt, m.Deleted, m.BeforeJoin = "", 0, true, true
+	return true, nil
+}
