@@ -205,6 +205,9 @@ type Node struct {
 	net         network
 	catchUp     catchUp // rooms to sync before changing them, after a restore
 	hosting     hosting // what the hosting rule refused
+	// acceptSplits counts partner batches split because they were too
+	// big for one store transaction (acceptBatch).
+	acceptSplits atomic.Uint64
 
 	closeOnce sync.Once
 	closeErr  error

@@ -41,6 +41,13 @@ type Status struct {
 	// (Config.MinFreeDisk) and changes are refused.
 	DiskFree int64 `json:"disk_free_bytes"`
 	DiskFull bool  `json:"disk_full"`
+	// Store counts the store's commits and bytes written since start, and
+	// the writes refused as too big for one transaction (see
+	// docs/OPERATIONS.md, "Heads flood").
+	Store storage.Stats `json:"store"`
+	// AcceptSplits counts batches of partner events split in halves
+	// because they were too big for one store transaction.
+	AcceptSplits uint64 `json:"accept_splits"`
 	// Equivocations counts the events this node holds that found their
 	// origin's chain position in their room taken by another event: each
 	// is proof that the origin signed two histories (see docs/PROTOCOL.md,
@@ -57,6 +64,7 @@ func (n *Node) Status(ctx context.Context) (*Status, error) {
 		Addrs: n.Addrs(), Network: n.net.host.Stats(), PartnerQuota: n.net.host.Quota(), OutboxDropped: n.net.dropped.Load(),
 		Hosting: n.hosting.stats()}
 	st.DiskFree, st.DiskFull = n.store.Space()
+	st.Store, st.AcceptSplits = n.store.Stats(), n.acceptSplits.Load()
 	for _, p := range n.net.host.Partners() {
 		st.Partners++
 		if p.Connected {

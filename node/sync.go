@@ -280,42 +280,65 @@ func (h handler) Accept(ctx context.Context, from protocol.NodeID, room protocol
 // protocol.Decode and known to be of one room, in batches of
 // maxAcceptBatch per transaction; see handler.Accept. It returns a non-nil
 // error only if the store failed; then nothing more was stored.
+//
+// A batch too big for one store transaction (storage.ErrTxnTooBig: a room
+// with many heads makes every event's control snapshot large) is split in
+// halves, each stored in its own transaction, down to single events. One
+// event too big alone is the node's failure, not the partner's: the error
+// wraps storage.ErrTxnTooBig, which Accept reports as p2p.ErrNotStored.
 func (n *Node) acceptDecoded(ctx context.Context, from protocol.NodeID, events []*protocol.Signed) ([]error, error) {
 	errs := make([]error, len(events))
 	for start := 0; start < len(events); start += maxAcceptBatch {
 		end := min(start+maxAcceptBatch, len(events))
-		err := n.store.Update(ctx, func(tx *storage.Tx) error {
-			for i := start; i < end; i++ {
-				e := events[i]
-				if e == nil {
-					continue
-				}
-				snap, err := n.check(tx, e)
-				if err != nil {
-					errs[i] = err
-					continue
-				}
-				errs[i] = nil
-				if snap != nil {
-					if err := n.apply(tx, e, snap); err != nil {
-						return err
-					}
-				}
-				// Hidden now or when first applied: either way it is not
-				// relayed.
-				if hidden, err := tx.Hidden(e.ID); err != nil {
-					return err
-				} else if hidden {
-					errs[i] = fmt.Errorf("event %s: %w", e.ID, p2p.ErrSoftFailed)
-				}
-			}
-			return nil
-		})
-		if err != nil {
+		if err := n.acceptBatch(ctx, events, errs, start, end); err != nil {
 			return errs, fmt.Errorf("accept events from %s: %w", from, err)
 		}
 	}
 	return errs, nil
+}
+
+// acceptBatch stores events[start:end] in one store Update, setting
+// errs[start:end], or, if they are too big for one, in two halves.
+func (n *Node) acceptBatch(ctx context.Context, events []*protocol.Signed, errs []error, start, end int) error {
+	err := n.store.Update(ctx, func(tx *storage.Tx) error {
+		for i := start; i < end; i++ {
+			e := events[i]
+			if e == nil {
+				continue
+			}
+			snap, err := n.check(tx, e)
+			if err != nil {
+				errs[i] = err
+				continue
+			}
+			errs[i] = nil
+			if snap != nil {
+				if err := n.apply(tx, e, snap); err != nil {
+					return err
+				}
+			}
+			// Hidden now or when first applied: either way it is not
+			// relayed.
+			if hidden, err := tx.Hidden(e.ID); err != nil {
+				return err
+			} else if hidden {
+				errs[i] = fmt.Errorf("event %s: %w", e.ID, p2p.ErrSoftFailed)
+			}
+		}
+		return nil
+	})
+	if errors.Is(err, storage.ErrTxnTooBig) && end-start > 1 {
+		n.acceptSplits.Add(1)
+		mid := start + (end-start)/2
+		if err := n.acceptBatch(ctx, events, errs, start, mid); err != nil {
+			return err
+		}
+		return n.acceptBatch(ctx, events, errs, mid, end)
+	}
+	if err != nil && end-start == 1 {
+		return fmt.Errorf("event %s: %w", events[start].ID, err)
+	}
+	return err
 }
 
 // Missing calls emit with the wire form of every event of room that node

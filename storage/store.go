@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 
 	"github.com/dgraph-io/badger/v4"
 	"github.com/dgraph-io/badger/v4/options"
@@ -26,6 +27,13 @@ var ErrNotFound = errors.New("not found")
 
 // ErrClosed is returned by Update after Close.
 var ErrClosed = errors.New("store closed")
+
+// ErrTxnTooBig is returned (wrapped) by an Update whose writes alone are
+// more than one Badger transaction can hold (about 15% of
+// Options.MemTableBytes). Nothing of it is applied; the Updates committed
+// with it are not affected. A caller that can split its work should
+// retry it in parts.
+var ErrTxnTooBig = errors.New("update too big for one transaction")
 
 // Options tunes a Store. The zero value is the default.
 type Options struct {
@@ -59,6 +67,7 @@ type Store struct {
 
 	writes chan *write
 	done   chan struct{} // closed when the writer has exited
+	stats  stats
 
 	closeOnce sync.Once
 	closeErr  error
@@ -69,6 +78,7 @@ type Store struct {
 type write struct {
 	fn    func(*Tx) error
 	err   chan error
+	tx    *Tx      // the writes fn made, once it has run
 	hooks []func() // the Tx's AfterCommit functions
 }
 
@@ -271,7 +281,10 @@ func (s *Store) commit(batch []*write) {
 		var err error
 		if len(inTxn) > 0 {
 			if err = txn.Commit(); err != nil {
-				err = fmt.Errorf("commit: %w", err)
+				err = fmt.Errorf("commit: %w", tooBig(err))
+			} else {
+				s.stats.commits.Add(1)
+				s.stats.written.Add(size)
 			}
 		} else {
 			txn.Discard()
@@ -293,7 +306,7 @@ func (s *Store) commit(batch []*write) {
 			w.err <- err
 			continue
 		}
-		w.hooks = tx.hooks
+		w.hooks, w.tx = tx.hooks, tx
 		if len(tx.ops) == 0 {
 			for _, h := range w.hooks {
 				h()
@@ -307,16 +320,36 @@ func (s *Store) commit(batch []*write) {
 			finish()
 		}
 		if err := tx.flush(txn); err != nil {
-			// Only a single write too big for any transaction gets here;
-			// drop its partial changes along with the transaction.
+			// Badger counts entries a little differently from tx.size, so
+			// this write may not fit beside the earlier ones after all.
+			// They are not at fault: write them again into a new
+			// transaction, commit them, then try this one alone.
 			txn.Discard()
+			txn = s.db.NewTransaction(true)
+			var again error
 			for _, prev := range inTxn {
-				prev.err <- fmt.Errorf("commit: %w", err)
+				if again = prev.tx.flush(txn); again != nil {
+					break
+				}
 			}
-			inTxn = inTxn[:0]
-			w.err <- fmt.Errorf("apply write: %w", err)
-			finish()
-			continue
+			if again != nil {
+				txn.Discard()
+				txn = s.db.NewTransaction(true)
+				for _, prev := range inTxn {
+					prev.err <- fmt.Errorf("commit: %w", tooBig(again))
+				}
+				inTxn, size, count = inTxn[:0], 0, 0
+			} else {
+				finish()
+			}
+			if err = tx.flush(txn); err != nil {
+				// Too big for any transaction: only this write fails.
+				txn.Discard()
+				txn = s.db.NewTransaction(true)
+				s.stats.tooBig.Add(1)
+				w.err <- fmt.Errorf("apply write of %d bytes: %w", tx.size, tooBig(err))
+				continue
+			}
 		}
 		size += tx.size
 		count += int64(len(tx.ops))
@@ -324,6 +357,15 @@ func (s *Store) commit(batch []*write) {
 	}
 	finish()
 	txn.Discard()
+}
+
+// tooBig turns Badger's ErrTxnTooBig into ErrTxnTooBig, keeping it in
+// the chain.
+func tooBig(err error) error {
+	if errors.Is(err, badger.ErrTxnTooBig) {
+		return errors.Join(ErrTxnTooBig, err)
+	}
+	return err
 }
 
 // badgerLogger sends Badger's messages to slog; its chatty info and debug
@@ -334,3 +376,25 @@ func (b badgerLogger) Errorf(f string, a ...any)   { b.l.Error("badger: " + fmt.
 func (b badgerLogger) Warningf(f string, a ...any) { b.l.Warn("badger: " + fmt.Sprintf(f, a...)) }
 func (b badgerLogger) Infof(f string, a ...any)    { b.l.Debug("badger: " + fmt.Sprintf(f, a...)) }
 func (b badgerLogger) Debugf(f string, a ...any)   { b.l.Debug("badger: " + fmt.Sprintf(f, a...)) }
+
+// Stats counts what the store has written since Open.
+type Stats struct {
+	// Commits counts Badger transactions committed, WrittenBytes the
+	// keys and values they wrote (each rewrite of a key in one Update
+	// counts once).
+	Commits      uint64 `json:"commits"`
+	WrittenBytes uint64 `json:"written_bytes"`
+	// TooBig counts Updates refused with ErrTxnTooBig.
+	TooBig uint64 `json:"too_big"`
+}
+
+type stats struct {
+	commits, tooBig atomic.Uint64
+	written         atomic.Int64
+}
+
+// Stats returns what the store has written since Open. It is safe to
+// call at any time.
+func (s *Store) Stats() Stats {
+	return Stats{Commits: s.stats.commits.Load(), WrittenBytes: uint64(s.stats.written.Load()), TooBig: s.stats.tooBig.Load()}
+}

@@ -43,13 +43,36 @@ func (tx *Tx) set(k, v []byte) error {
 	if !tx.writable {
 		return ErrReadOnly
 	}
+	tx.put(op{key: k, val: v})
+	return nil
+}
+
+// put records o as the transaction's latest write of its key. A key
+// written again replaces its earlier write in place, so a record rewritten
+// by every event of a batch (a room's heads, its Room record) costs the
+// transaction its last value only, not one value per rewrite: Badger
+// keeps only the last write of a key in a transaction anyway, but counts
+// every one against its size limit.
+func (tx *Tx) put(o op) {
 	if tx.own == nil {
 		tx.own = make(map[string]int)
 	}
-	tx.own[string(k)] = len(tx.ops)
-	tx.ops = append(tx.ops, op{key: k, val: v})
-	tx.size += int64(len(k) + len(v) + 32)
-	return nil
+	if i, ok := tx.own[string(o.key)]; ok {
+		tx.size -= tx.ops[i].cost()
+		tx.ops[i] = o
+	} else {
+		tx.own[string(o.key)] = len(tx.ops)
+		tx.ops = append(tx.ops, o)
+	}
+	tx.size += o.cost()
+}
+
+// cost estimates what o counts against Badger's transaction size limit.
+func (o op) cost() int64 {
+	if o.del {
+		return int64(len(o.key) + 32)
+	}
+	return int64(len(o.key) + len(o.val) + 32)
 }
 
 // setDiscard is set for a value that replaces one that must not survive:
@@ -61,7 +84,7 @@ func (tx *Tx) setDiscard(k, v []byte) error {
 	if err := tx.set(k, v); err != nil {
 		return err
 	}
-	tx.ops[len(tx.ops)-1].discard = true
+	tx.ops[tx.own[string(k)]].discard = true
 	return nil
 }
 
@@ -69,12 +92,7 @@ func (tx *Tx) delete(k []byte) error {
 	if !tx.writable {
 		return ErrReadOnly
 	}
-	if tx.own == nil {
-		tx.own = make(map[string]int)
-	}
-	tx.own[string(k)] = len(tx.ops)
-	tx.ops = append(tx.ops, op{key: k, del: true})
-	tx.size += int64(len(k) + 32)
+	tx.put(op{key: k, del: true})
 	return nil
 }
 
