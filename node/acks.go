@@ -61,36 +61,19 @@ func (n *Node) markAck(tx *storage.Tx, e *protocol.Signed) {
 	tx.AfterCommit(func() { n.acks.mark(room) })
 }
 
-// putAcked records, for e of a room with chains, the highest chain
-// position of this node's events in e's causal past: e's own if it is
-// ours (with r.Own, which counts it if it is this node's latest and not
-// an acknowledgement), else the highest of its parents'. One read per
-// parent, one write.
+// putAcked records, for this node's own event e of a room with chains,
+// its chain position and, with r.Own, how many of its events up to e are
+// not acknowledgements (r.Own counts e if it is this node's latest and not
+// an acknowledgement). What another node's event acknowledges is worked
+// out when a receipt asks (receipt), not stored for every event.
 func (n *Node) putAcked(tx *storage.Tx, r *storage.Room, e *protocol.Signed) error {
-	if e.Origin == n.id {
-		if e.Seq > r.Seq && e.Type != protocol.TypeNodeAck {
-			r.Own++
-		}
-		return tx.PutAcked(e.ID, e.Seq, true, r.Own)
+	if e.Origin != n.id {
+		return nil
 	}
-	var best uint64
-	for _, p := range e.Prev {
-		s, _, ok, err := tx.Acked(p)
-		if err != nil {
-			return err
-		}
-		if !ok { // stored before the index: read the event
-			pe, err := tx.Event(p)
-			if err != nil {
-				return err
-			}
-			if pe != nil && pe.Origin == n.id {
-				s = pe.Seq
-			}
-		}
-		best = max(best, s)
+	if e.Seq > r.Seq && e.Type != protocol.TypeNodeAck {
+		r.Own++
 	}
-	return tx.PutAcked(e.ID, best, false, 0)
+	return tx.PutAcked(e.ID, e.Seq, true, r.Own)
 }
 
 // runAcks acknowledges, every AckInterval (jittered), the rooms marked
@@ -255,9 +238,12 @@ func (n *Node) receipt(tx *storage.Tx, room protocol.RoomID, r *storage.Room, m 
 		}
 		if e != nil {
 			rc.LatestTime = e.Time
-		}
-		if rc.AckedSeq, _, _, err = tx.Acked(latest); err != nil {
-			return nil, err
+			// The highest of this node's chain positions in the past of
+			// m's latest event: a walk of the part of its past newer
+			// than this node's latest event there.
+			if rc.AckedSeq, err = tx.ChainReach(e, n.id); err != nil {
+				return nil, err
+			}
 		}
 	}
 	var ackedOwn uint64

@@ -304,6 +304,9 @@ func (n *Node) apply(tx *storage.Tx, e *protocol.Signed, snap *protocol.Snapshot
 		return err
 	}
 	r.Events++
+	if u, ok := e.Content.(*protocol.RoomUpdate); ok && u.Visibility != nil && *u.Visibility == protocol.VisibilityJoined {
+		r.Restricted = true
+	}
 	if e.Seq > 0 {
 		if err := n.putAcked(tx, r, e); err != nil {
 			return err

@@ -58,9 +58,11 @@ func (n *Node) textReadable(tx *storage.Tx, id protocol.EventID, member func(pro
 
 // servedForm returns the form of e that sync sends node peer: e itself,
 // or, for a post or edit none of peer's accounts may read (textReadable),
-// its redacted form. memo is as for textReadable, for this peer.
+// its redacted form. memo is as for textReadable, for this peer; nil
+// (visibilityMemo) when the room never restricted its history, and every
+// event is sent as it is.
 func (n *Node) servedForm(tx *storage.Tx, peer protocol.NodeID, e *protocol.Signed, memo map[protocol.SnapshotKey]bool) (*protocol.Signed, error) {
-	if !e.Redactable() || e.Redacted() {
+	if memo == nil || !e.Redactable() || e.Redacted() {
 		return e, nil
 	}
 	ok, err := n.textReadable(tx, e.ID, func(a protocol.AccountID) bool { return a.Node() == peer }, memo)
@@ -68,6 +70,34 @@ func (n *Node) servedForm(tx *storage.Tx, peer protocol.NodeID, e *protocol.Sign
 		return e, err
 	}
 	return e.Redact()
+}
+
+// servedWire returns the wire form of event id that sync sends node peer
+// (servedForm), or nil if the store has no such event. With a nil memo
+// (an unrestricted room) it sends the stored bytes without decoding them.
+func (n *Node) servedWire(tx *storage.Tx, peer protocol.NodeID, id protocol.EventID, memo map[protocol.SnapshotKey]bool) ([]byte, error) {
+	if memo == nil {
+		return tx.EventWire(id)
+	}
+	e, err := tx.Event(id)
+	if err != nil || e == nil {
+		return nil, err
+	}
+	if e, err = n.servedForm(tx, peer, e, memo); err != nil {
+		return nil, err
+	}
+	return e.Wire(), nil
+}
+
+// visibilityMemo returns a memo for servedForm in room: nil if the room
+// never set its history visibility to "joined" (storage.Room.Restricted),
+// so that serving it checks nothing.
+func visibilityMemo(tx *storage.Tx, room protocol.RoomID) (map[protocol.SnapshotKey]bool, error) {
+	r, err := tx.Room(room)
+	if err != nil || !r.Restricted {
+		return nil, err
+	}
+	return map[protocol.SnapshotKey]bool{}, nil
 }
 
 // hideUnreadable clears the text of m, a message of a room of the given

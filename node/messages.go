@@ -200,7 +200,7 @@ func messageView(room protocol.RoomID, m *storage.Message) *Message {
 // room's history visibility (hideUnreadable).
 func (n *Node) hideFrom(tx *storage.Tx, as protocol.Handle, room protocol.RoomID, ms []*storage.Message, out []*Message) error {
 	r, err := tx.Room(room)
-	if err != nil || r.Version < 3 {
+	if err != nil || r.Version < 3 || !r.Restricted {
 		return err
 	}
 	viewer := protocol.NewAccountID(n.id, as)

@@ -386,7 +386,7 @@ func (h handler) Missing(ctx context.Context, peer protocol.NodeID, room protoco
 		return h.n.emitRoom(ctx, peer, room, emit)
 	}
 	slices.Reverse(send) // visited deepest first
-	return h.n.emitEvents(ctx, peer, send, emit)
+	return h.n.emitEvents(ctx, peer, room, send, emit)
 }
 
 // missingChunkBytes is about how many bytes of events Missing reads in one
@@ -418,28 +418,27 @@ func (n *Node) emitRoom(ctx context.Context, peer protocol.NodeID, room protocol
 		more := false
 		err := n.store.View(func(tx *storage.Tx) error {
 			size := 0
-			memo := map[protocol.SnapshotKey]bool{}
+			memo, err := visibilityMemo(tx, room)
+			if err != nil {
+				return err
+			}
 			var ferr error
-			err := tx.RoomEvents(room, after.Depth, func(depth uint64, id protocol.EventID) bool {
+			err = tx.RoomEvents(room, after.Depth, func(depth uint64, id protocol.EventID) bool {
 				at := protocol.Order{Depth: depth, ID: id}
 				if at.Compare(after) <= 0 {
 					return true
 				}
-				e, err := tx.Event(id)
+				w, err := n.servedWire(tx, peer, id, memo)
 				if err != nil {
 					ferr = err
 					return false
 				}
 				after = at
-				if e == nil {
+				if w == nil {
 					return true
 				}
-				if e, err = n.servedForm(tx, peer, e, memo); err != nil {
-					ferr = err
-					return false
-				}
-				wires = append(wires, e.Wire())
-				size += len(e.Wire())
+				wires = append(wires, w)
+				size += len(w)
 				more = size >= missingChunkBytes
 				return !more
 			})
@@ -465,24 +464,24 @@ func (n *Node) emitRoom(ctx context.Context, peer protocol.NodeID, room protocol
 // emitEvents calls emit with the events ids in order, in the form node
 // peer is sent (servedForm), reading missingChunkBytes at a time. Events
 // no longer stored are skipped.
-func (n *Node) emitEvents(ctx context.Context, peer protocol.NodeID, ids []protocol.EventID, emit func(wire []byte) error) error {
+func (n *Node) emitEvents(ctx context.Context, peer protocol.NodeID, room protocol.RoomID, ids []protocol.EventID, emit func(wire []byte) error) error {
 	for len(ids) > 0 {
 		var wires [][]byte
 		err := n.store.View(func(tx *storage.Tx) error {
 			size := 0
-			memo := map[protocol.SnapshotKey]bool{}
+			memo, err := visibilityMemo(tx, room)
+			if err != nil {
+				return err
+			}
 			for len(ids) > 0 && size < missingChunkBytes {
-				e, err := tx.Event(ids[0])
+				w, err := n.servedWire(tx, peer, ids[0], memo)
 				if err != nil {
 					return err
 				}
 				ids = ids[1:]
-				if e != nil {
-					if e, err = n.servedForm(tx, peer, e, memo); err != nil {
-						return err
-					}
-					wires = append(wires, e.Wire())
-					size += len(e.Wire())
+				if w != nil {
+					wires = append(wires, w)
+					size += len(w)
 				}
 			}
 			return nil

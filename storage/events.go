@@ -36,6 +36,19 @@ func (tx *Tx) Event(id protocol.EventID) (*protocol.Signed, error) {
 	return e, nil
 }
 
+// EventWire returns the wire bytes of an accepted event as stored, or nil
+// if the store has none with id: for sending it on without decoding it.
+func (tx *Tx) EventWire(id protocol.EventID) ([]byte, error) {
+	b, err := tx.get(key(pEvent, id[:]))
+	if errors.Is(err, ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get event %s: %w", id, err)
+	}
+	return b, nil
+}
+
 // HasEvent reports whether the event was accepted.
 func (tx *Tx) HasEvent(id protocol.EventID) (bool, error) {
 	ok, err := tx.has(key(pEvent, id[:]))

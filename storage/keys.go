@@ -27,7 +27,7 @@ const (
 	pHidden    byte = 0x14 // event ID → empty: accepted content events hidden from clients (soft-failed)
 	pChain     byte = 0x15 // room ID, node ID, 0x00, seq → event ID: the first event stored at each chain position (room version 2 on)
 	pFork      byte = 0x16 // room ID, node ID, 0x00, seq, event ID → event ID: equivocations: an event that found its chain position taken → the event there
-	pAcked     byte = 0x17 // event ID → uint64 BE: the highest chain position of this node's events in the event's causal past, itself included; for its own events a second uint64 BE: how many of its events up to this one are not acknowledgements (room version 2 on)
+	pAcked     byte = 0x17 // own event ID → uint64 BE chain position, uint64 BE: how many of this node's events up to this one are not acknowledgements (room version 2 on)
 	pRef       byte = 0x18 // message or task event ID, event ID → empty: the edits, deletions and task updates of a message or task (room version 2 on)
 
 	pRoom     byte = 0x20 // room ID → Room

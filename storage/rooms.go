@@ -31,6 +31,10 @@ type Room struct {
 	// Own counts this node's events in the room that are not
 	// acknowledgements (node.ack), for delivery receipts.
 	Own uint64 `cbor:"13,keyasint,omitempty"`
+	// Restricted is set once the node accepted a room.update that sets
+	// the room's history visibility to "joined": until then every member
+	// may read every message, and nothing needs the rule.
+	Restricted bool `cbor:"14,keyasint,omitempty"`
 }
 
 // PutRoom stores r.
