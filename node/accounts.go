@@ -66,7 +66,10 @@ func (n *Node) CreateAccount(ctx context.Context, na NewAccount) (*Account, erro
 		if err := ValidPassword(na.Password); err != nil {
 			return nil, fmt.Errorf("create account: %w", err)
 		}
-		hash = hashPassword(na.Password)
+		var err error
+		if hash, err = n.passwords.hash(ctx, na.Password); err != nil {
+			return nil, fmt.Errorf("create account: %w", err)
+		}
 	}
 	a := &storage.Account{Handle: na.Handle, Name: na.Name, Email: na.Email, Org: n.settings.Org,
 		PasswordHash: hash, Admin: na.Admin, Created: n.cfg.Now().UnixMilli()}
@@ -195,13 +198,18 @@ func (n *Node) Login(ctx context.Context, login, password string) (*Account, err
 		return err
 	})
 	if errors.Is(err, storage.ErrNotFound) {
-		checkPassword(dummyHash, password) // spend the same time as for a real account
+		// Spend the same time as for a real account.
+		if _, err := n.passwords.check(ctx, dummyHash, password); err != nil {
+			return nil, fmt.Errorf("login: %w", err)
+		}
 		return nil, ErrUnauthorized
 	}
 	if err != nil {
 		return nil, fmt.Errorf("login: %w", err)
 	}
-	if !checkPassword(a.PasswordHash, password) {
+	if ok, err := n.passwords.check(ctx, a.PasswordHash, password); err != nil {
+		return nil, fmt.Errorf("login: %w", err)
+	} else if !ok {
 		return nil, ErrUnauthorized
 	}
 	if a.Disabled {

@@ -198,6 +198,7 @@ type Node struct {
 	// store (runRetention).
 	redacted    atomic.Bool
 	appliedSets bySnapshot[map[protocol.EventID]bool] // protocol.Applied, for soft-fail
+	passwords   *passwordPool                         // password hashing, a few at a time
 	publishing  roomCount                             // local events being published, per room
 	acks        ackQueue                              // rooms that may need an acknowledgement
 	feed        feed
@@ -258,6 +259,7 @@ func New(cfg Config) (*Node, error) {
 	n.snapshots.max = snapshotCacheSize
 	n.appliedSets.max = 64
 	n.hosting.confirmations.max = 256
+	n.passwords = newPasswordPool()
 	n.id = protocol.NodeIDFromKey(n.key.Public().(ed25519.PublicKey))
 	raw, err := os.ReadFile(filepath.Join(cfg.DataDir, settingsFile))
 	if err != nil {

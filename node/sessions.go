@@ -242,8 +242,11 @@ func (n *Node) ChangePassword(ctx context.Context, h protocol.Handle, current, n
 		old = a.PasswordHash
 		return nil
 	})
-	if err == nil && !checkPassword(old, current) {
-		err = ErrUnauthorized
+	if err == nil {
+		var ok bool
+		if ok, err = n.passwords.check(ctx, old, current); err == nil && !ok {
+			err = ErrUnauthorized
+		}
 	}
 	if err != nil {
 		return fmt.Errorf("change password of %s: %w", h, err)
@@ -253,7 +256,11 @@ func (n *Node) ChangePassword(ctx context.Context, h protocol.Handle, current, n
 		x := storage.HashToken(keep)
 		kh = &x
 	}
-	return n.setPassword(ctx, h, hashPassword(next), old, kh)
+	hash, err := n.passwords.hash(ctx, next)
+	if err != nil {
+		return fmt.Errorf("change password of %s: %w", h, err)
+	}
+	return n.setPassword(ctx, h, hash, old, kh)
 }
 
 // SetPassword sets account h's password, as an admin does, and ends all
@@ -263,7 +270,11 @@ func (n *Node) SetPassword(ctx context.Context, h protocol.Handle, password stri
 	if err := ValidPassword(password); err != nil {
 		return fmt.Errorf("set password of %s: %w", h, err)
 	}
-	return n.setPassword(ctx, h, hashPassword(password), "", nil)
+	hash, err := n.passwords.hash(ctx, password)
+	if err != nil {
+		return fmt.Errorf("set password of %s: %w", h, err)
+	}
+	return n.setPassword(ctx, h, hash, "", nil)
 }
 
 // ResetPassword gives account h a new random password, ends all its web
@@ -271,7 +282,11 @@ func (n *Node) SetPassword(ctx context.Context, h protocol.Handle, password stri
 // stored and cannot be shown again.
 func (n *Node) ResetPassword(ctx context.Context, h protocol.Handle) (string, error) {
 	pw := GeneratePassword()
-	if err := n.setPassword(ctx, h, hashPassword(pw), "", nil); err != nil {
+	hash, err := n.passwords.hash(ctx, pw)
+	if err != nil {
+		return "", fmt.Errorf("reset password of %s: %w", h, err)
+	}
+	if err := n.setPassword(ctx, h, hash, "", nil); err != nil {
 		return "", err
 	}
 	return pw, nil

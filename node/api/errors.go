@@ -70,6 +70,8 @@ func statusOf(err error) (int, string) {
 		return http.StatusRequestTimeout, "request body not received in time"
 	case errors.Is(err, node.ErrDiskFull):
 		return http.StatusServiceUnavailable, "the node's disk is full: changes are refused until space is freed"
+	case errors.Is(err, node.ErrBusy):
+		return http.StatusServiceUnavailable, node.ErrBusy.Error()
 	case errors.Is(err, node.ErrCatchingUp):
 		return http.StatusServiceUnavailable, node.ErrCatchingUp.Error()
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
