@@ -46,3 +46,48 @@ func TestTaskLimitAsChatWorkClientsSend(t *testing.T) {
 		})
 	}
 }
+
+// TestMentionCountsAsChatWork posts, quotes and deletes through the API as
+// ChatWork clients do, and reads bob's counts from /v2/rooms/{id} and
+// /v2/my/status: a [To:] inside [qt]…[/qt] is no mention, and a deleted
+// message is neither unread nor a mention.
+func TestMentionCountsAsChatWork(t *testing.T) {
+	e := newEnv(t, Config{})
+	mp := fmt.Sprintf("/v2/rooms/%d/messages", e.room.Alias)
+	post := func(body string) string {
+		t.Helper()
+		r := e.do("POST", mp, req{token: e.alice.token, form: form("body", body)})
+		if r.status != 200 {
+			t.Fatalf("post = %s", r)
+		}
+		return decodeAs[map[string]string](t, r)["message_id"]
+	}
+	counts := func(step string, unread, mentions uint64) {
+		t.Helper()
+		room := decodeAs[map[string]any](t, e.do("GET", fmt.Sprintf("/v2/rooms/%d", e.room.Alias), req{token: e.bob.token}))
+		st := decodeAs[map[string]uint64](t, e.do("GET", "/v2/my/status", req{token: e.bob.token}))
+		if room["unread_num"] != float64(unread) || room["mention_num"] != float64(mentions) ||
+			st["unread_num"] != unread || st["mention_num"] != mentions {
+			t.Fatalf("%s: room %v, status %v, want %d unread, %d mentions", step, room, st, unread, mentions)
+		}
+	}
+	to := fmt.Sprintf("[To:%d]", e.bob.Alias)
+	post(fmt.Sprintf("[qt][qtmeta aid=%d time=1384242850]%s can you check?[/qt]he asked you earlier", e.bob.Alias, to))
+	counts("quoted mention", 1, 0)
+	post(fmt.Sprintf("[qt][qt]%s[/qt]%s[/qt]nested", to, to))
+	counts("nested quotes", 2, 0)
+	id := post(to + " please review")
+	counts("mention", 3, 1)
+	if r := e.do("PUT", mp+"/"+id, req{token: e.alice.token, form: form("body", "please review")}); r.status != 200 {
+		t.Fatalf("edit = %s", r)
+	}
+	counts("mention edited out", 3, 0)
+	if r := e.do("PUT", mp+"/"+id, req{token: e.alice.token, form: form("body", to+" please review!")}); r.status != 200 {
+		t.Fatalf("edit = %s", r)
+	}
+	counts("mention edited in", 3, 1)
+	if r := e.do("DELETE", mp+"/"+id, req{token: e.alice.token}); r.status != 200 {
+		t.Fatalf("delete = %s", r)
+	}
+	counts("mention deleted", 2, 0)
+}
