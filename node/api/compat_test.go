@@ -91,3 +91,41 @@ func TestMentionCountsAsChatWork(t *testing.T) {
 	}
 	counts("mention deleted", 2, 0)
 }
+
+// TestFetchCursorPerToken has two integrations share one bot account, each
+// with its own token, and the account's web session besides: each gets
+// every new message once from the unforced list, as in ChatWork.
+func TestFetchCursorPerToken(t *testing.T) {
+	e := newEnv(t, Config{})
+	second, err := e.node.CreateToken(t.Context(), e.bob.Handle, "second integration")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cookie, _ := e.login(e.bob)
+	mp := fmt.Sprintf("/v2/rooms/%d/messages", e.room.Alias)
+	fetch := func(name string, q req, want int) {
+		t.Helper()
+		r := e.do("GET", mp, q)
+		if want == 0 {
+			if r.status != 204 {
+				t.Fatalf("%s: %s, want 204", name, r)
+			}
+			return
+		}
+		if ms := decodeAs[[]messageJSON](t, r); r.status != 200 || len(ms) != want {
+			t.Fatalf("%s: %s, want %d messages", name, r, want)
+		}
+	}
+	first, bearer, session := req{token: e.bob.token}, req{header: map[string]string{"Authorization": "Bearer " + second}}, req{cookie: cookie}
+	e.post(e.alice, e.room, "one")
+	fetch("first token", first, 1)
+	fetch("first token again", first, 0)
+	fetch("second token", bearer, 1)
+	fetch("web session", session, 1)
+	e.post(e.alice, e.room, "two")
+	fetch("second token sees the new one", bearer, 1)
+	fetch("second token again", bearer, 0)
+	fetch("first token sees it too", first, 1)
+	fetch("force leaves the cursor", req{token: e.bob.token, form: form("force", "1")}, 2)
+	fetch("first token after force", first, 0)
+}
