@@ -506,6 +506,11 @@ func (n *Node) applyContent(tx *storage.Tx, r *storage.Room, e *protocol.Signed,
 		if _, err := tx.Alias(storage.AliasTask, e.ID[:]); err != nil {
 			return false, err
 		}
+		// A task is also its own message in the ChatWork API: its
+		// message_id (Task.Message).
+		if _, err := tx.Alias(storage.AliasMessage, e.ID[:]); err != nil {
+			return false, err
+		}
 		r.Tasks++
 		return true, tx.PutTask(nil, &storage.Task{Room: r.ID, Task: *protocol.NewTask(e)})
 	case *protocol.NodeAck:

@@ -50,8 +50,15 @@ var migrations = []func(txn *badger.Txn) error{
 	6: visibilityIndexes,
 	// Schema 8 keys the unforced message list's cursors by token
 	// (pCursor), as ChatWork does, instead of by account (pFetched): each
-	// token of an account starts from the account's old cursor.
-	7: tokenCursors,
+	// token of an account starts from the account's old cursor. And each
+	// task has a message alias (its ChatWork message_id), handed out here
+	// to the tasks the store holds, in the order of their task aliases.
+	7: func(txn *badger.Txn) error {
+		if err := tokenCursors(txn); err != nil {
+			return err
+		}
+		return taskMessageAliases(txn)
+	},
 }
 
 // tokenCursors moves each account's fetch cursors (pFetched) to every
@@ -337,4 +344,26 @@ func migrate(txn *badger.Txn) error {
 		}
 	}
 	return txn.Set([]byte{pSchema}, binary.BigEndian.AppendUint32(nil, SchemaVersion))
+}
+
+// taskMessageAliases gives every task without one an alias in the message
+// ID space (AliasMessage), in the order of the tasks' own aliases: three
+// keys per task, so it fits a transaction.
+func taskMessageAliases(txn *badger.Txn) error {
+	tx := &Tx{txn: txn, writable: true}
+	var ids [][]byte
+	err := tx.scan(key(pAliasOf, []byte{byte(AliasTask)}), nil, false, func(_ []byte, val func() ([]byte, error)) (bool, error) {
+		v, err := val()
+		ids = append(ids, v)
+		return err == nil, err
+	})
+	if err != nil {
+		return fmt.Errorf("list tasks: %w", err)
+	}
+	for _, id := range ids {
+		if _, err := tx.Alias(AliasMessage, id); err != nil {
+			return fmt.Errorf("task %x: %w", id, err)
+		}
+	}
+	return tx.flush(txn)
 }

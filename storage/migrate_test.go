@@ -440,3 +440,42 @@ func (tx *Tx) count(prefix []byte) (int, error) {
 	})
 	return n, err
 }
+
+// TestMigrateTaskMessageAliases opens a schema 7 store whose tasks have no
+// message_id and finds each with the next message alias, in task order.
+func TestMigrateTaskMessageAliases(t *testing.T) {
+	dir := t.TempDir()
+	db, err := badger.Open(badger.DefaultOptions(dir).WithLogger(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg, task1, task2 := protocol.EventID{1}, protocol.EventID{2}, protocol.EventID{3}
+	err = db.Update(func(txn *badger.Txn) error {
+		tx := &Tx{txn: txn, writable: true}
+		for _, a := range []struct {
+			kind AliasKind
+			id   protocol.EventID
+		}{{AliasMessage, msg}, {AliasTask, task1}, {AliasTask, task2}} {
+			if _, err := tx.Alias(a.kind, a.id[:]); err != nil {
+				return err
+			}
+		}
+		if err := tx.flush(txn); err != nil {
+			return err
+		}
+		return txn.Set([]byte{pSchema}, binary.BigEndian.AppendUint32(nil, 7))
+	})
+	db.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := openTest(t, dir)
+	view(t, s, func(tx *Tx) error {
+		for id, want := range map[protocol.EventID]uint64{msg: 1, task1: 2, task2: 3} {
+			if got, err := tx.LookupAlias(AliasMessage, id[:]); err != nil || got != want {
+				t.Errorf("message alias of %s = %d, %v; want %d", id, got, err, want)
+			}
+		}
+		return nil
+	})
+}

@@ -2,6 +2,7 @@ package api
 
 import (
 	"fmt"
+	"strconv"
 	"testing"
 )
 
@@ -128,4 +129,42 @@ func TestFetchCursorPerToken(t *testing.T) {
 	fetch("first token sees it too", first, 1)
 	fetch("force leaves the cursor", req{token: e.bob.token, form: form("force", "1")}, 2)
 	fetch("first token after force", first, 0)
+}
+
+// TestTaskMessageID reads a task's message_id from the three task lists
+// ChatWork clients use, and follows it to the message, as clients do to
+// link a task to where it was posted: the task as ChatWork's task_added
+// notice.
+func TestTaskMessageID(t *testing.T) {
+	e := newEnv(t, Config{})
+	tp := fmt.Sprintf("/v2/rooms/%d/tasks", e.room.Alias)
+	mp := fmt.Sprintf("/v2/rooms/%d/messages", e.room.Alias)
+	before := e.post(e.alice, e.room, "before")
+	r := e.do("POST", tp, req{token: e.alice.token, form: form("body", "Buy milk", "to_ids", fmt.Sprint(e.bob.Alias),
+		"limit", "1385996399", "limit_type", "date")})
+	ids := decodeAs[map[string][]uint64](t, r)["task_ids"]
+	if r.status != 200 || len(ids) != 1 {
+		t.Fatalf("create = %s", r)
+	}
+	one := decodeAs[taskJSON](t, e.do("GET", fmt.Sprintf("%s/%d", tp, ids[0]), req{token: e.bob.token}))
+	if n, err := strconv.ParseUint(one.MessageID, 10, 64); err != nil || n <= before.Alias {
+		t.Fatalf("message_id = %q, want a message ID after %d", one.MessageID, before.Alias)
+	}
+	list := decodeAs[[]taskJSON](t, e.do("GET", tp, req{token: e.bob.token}))
+	mine := decodeAs[[]taskJSON](t, e.do("GET", "/v2/my/tasks", req{token: e.bob.token}))
+	if len(list) != 1 || list[0].MessageID != one.MessageID || len(mine) != 1 || mine[0].MessageID != one.MessageID {
+		t.Fatalf("message_id in the room's tasks %v and my tasks %v, want %s", list, mine, one.MessageID)
+	}
+	r = e.do("GET", mp+"/"+one.MessageID, req{token: e.bob.token})
+	m := decodeAs[messageJSON](t, r)
+	want := fmt.Sprintf("[info][title][dtext:task_added][/title][task aid=%d st=open lt=1385996399 ltype=date]Buy milk[/task][/info]", e.bob.Alias)
+	if r.status != 200 || m.MessageID != one.MessageID || m.Body != want || m.Account.AccountID != e.alice.Alias || m.SendTime == 0 {
+		t.Fatalf("the task's message = %s, want body %s by alice", r, want)
+	}
+	other := e.newRoom(e.alice, "Other", e.bob)
+	runCalls(t, e, []call{
+		{name: "in another room", method: "GET", path: fmt.Sprintf("/v2/rooms/%d/messages/%s", other.Alias, one.MessageID), as: e.bob, want: 404},
+		{name: "as a non-member", method: "GET", path: mp + "/" + one.MessageID, as: e.carol, want: 404},
+		{name: "not editable", method: "PUT", path: mp + "/" + one.MessageID, as: e.alice, form: kv{"body": "x"}, want: 404},
+	})
 }

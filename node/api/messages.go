@@ -1,6 +1,7 @@
 package api
 
 import (
+	"errors"
 	"net/http"
 	"strconv"
 
@@ -191,6 +192,14 @@ func (s *Server) message(w http.ResponseWriter, r *http.Request, c *caller) erro
 		return err
 	}
 	m, err := s.messageOf(r, c, id, r.PathValue("message_id"))
+	if errors.Is(err, node.ErrNoMessage) {
+		// A task's message_id names its task.create (node.Task.Message).
+		n, _ := parseID("message_id", r.PathValue("message_id"))
+		if t, terr := s.node.TaskByMessage(r.Context(), c.handle(), id, n); terr == nil {
+			writeJSON(w, http.StatusOK, c.taskMessageView(r.Context(), t))
+			return nil
+		}
+	}
 	if err != nil {
 		return err
 	}
