@@ -506,6 +506,11 @@ func (n *Node) applyContent(tx *storage.Tx, r *storage.Room, e *protocol.Signed,
 		if _, err := tx.Alias(storage.AliasTask, e.ID[:]); err != nil {
 			return false, err
 		}
+		// A task is also its own message in the ChatWork API: its
+		// message_id (Task.Message).
+		if _, err := tx.Alias(storage.AliasMessage, e.ID[:]); err != nil {
+			return false, err
+		}
 		r.Tasks++
 		return true, tx.PutTask(nil, &storage.Task{Room: r.ID, Task: *protocol.NewTask(e)})
 	case *protocol.NodeAck:
@@ -539,7 +544,7 @@ func (n *Node) updateMessage(tx *storage.Tx, id protocol.EventID, e *protocol.Si
 	if err != nil {
 		return false, err
 	}
-	before := m.Edit
+	before, was := m.Edit, m.Message
 	changed := m.Apply(e)
 	if err := n.dropText(tx, e, &m.Message, before, changed); err != nil {
 		return false, err
@@ -547,7 +552,10 @@ func (n *Node) updateMessage(tx *storage.Tx, id protocol.EventID, e *protocol.Si
 	if !changed {
 		return true, nil
 	}
-	return true, tx.PutMessage(room, m)
+	if err := tx.PutMessage(room, m); err != nil {
+		return false, err
+	}
+	return true, n.recount(tx, room, &was, &m.Message)
 }
 
 // countUnread raises the unread (and mention) counts of the room's local
@@ -573,8 +581,10 @@ func (n *Node) countUnread(tx *storage.Tx, room protocol.RoomID, e *protocol.Sig
 }
 
 // mentions reports whether a message body addresses a: [To:a], a reply to
-// a ([rp aid=a ...]) or [toall].
+// a ([rp aid=a ...]) or [toall], outside quotes: as in ChatWork since
+// 2020, a mention inside [qt]…[/qt] does not notify (unquoted).
 func mentions(body string, a protocol.AccountID) bool {
+	body = unquoted(body)
 	return strings.Contains(body, "[To:"+string(a)+"]") ||
 		strings.Contains(body, "[rp aid="+string(a)+" ") ||
 		strings.Contains(body, "[toall]")

@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"testing"
 
@@ -83,25 +84,41 @@ func TestFetchMessages(t *testing.T) {
 	ctx := t.Context()
 	must[*Account](t)(n.CreateAccount(ctx, NewAccount{Handle: "alice"}))
 	must[*Account](t)(n.CreateAccount(ctx, NewAccount{Handle: "bob"}))
+	bot1 := must[string](t)(n.CreateToken(ctx, "bob", "bot 1"))
+	bot2 := must[string](t)(n.CreateToken(ctx, "bob", "bot 2"))
+	alice := must[string](t)(n.CreateToken(ctx, "alice", "alice"))
 	room := must[*Room](t)(n.CreateRoom(ctx, "alice", NewRoom{Name: "Plans",
 		Members: []MemberSpec{{Account: protocol.NewAccountID(n.ID(), "bob")}}}))
 	for i := range 105 {
 		must[*Message](t)(n.Post(ctx, "alice", room.ID, string(rune('a'+i%26))))
 	}
-	first := must[[]*Message](t)(n.FetchMessages(ctx, "bob", room.ID))
+	first := must[[]*Message](t)(n.FetchMessages(ctx, "bob", bot1, room.ID))
 	if len(first) != 100 {
 		t.Fatalf("first fetch: %d messages, want the newest 100", len(first))
 	}
-	if got := must[[]*Message](t)(n.FetchMessages(ctx, "bob", room.ID)); len(got) != 0 {
+	if got := must[[]*Message](t)(n.FetchMessages(ctx, "bob", bot1, room.ID)); len(got) != 0 {
 		t.Fatalf("second fetch with nothing new: %d messages", len(got))
 	}
 	m := must[*Message](t)(n.Post(ctx, "alice", room.ID, "new"))
-	got := must[[]*Message](t)(n.FetchMessages(ctx, "bob", room.ID))
+	got := must[[]*Message](t)(n.FetchMessages(ctx, "bob", bot1, room.ID))
 	if len(got) != 1 || got[0].ID != m.ID {
 		t.Fatalf("fetch after a post = %v, want just it", got)
 	}
-	// Each account has its own cursor.
-	if got := must[[]*Message](t)(n.FetchMessages(ctx, "alice", room.ID)); len(got) != 100 || got[99].ID != m.ID {
+	// Each token has its own cursor, also two of one account.
+	if got := must[[]*Message](t)(n.FetchMessages(ctx, "bob", bot2, room.ID)); len(got) != 100 || got[99].ID != m.ID {
+		t.Fatalf("bob's second token's first fetch: %d messages", len(got))
+	}
+	if got := must[[]*Message](t)(n.FetchMessages(ctx, "alice", alice, room.ID)); len(got) != 100 || got[99].ID != m.ID {
 		t.Fatalf("alice's first fetch: %d messages", len(got))
+	}
+	if _, err := n.FetchMessages(ctx, "bob", alice, room.ID); !errors.Is(err, ErrUnauthorized) {
+		t.Fatalf("fetch with another account's token: %v, want ErrUnauthorized", err)
+	}
+	// A revoked token's cursors go with it.
+	if err := n.RevokeToken(ctx, bot1); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := n.FetchMessages(ctx, "bob", bot1, room.ID); !errors.Is(err, ErrUnauthorized) {
+		t.Fatalf("fetch with a revoked token: %v, want ErrUnauthorized", err)
 	}
 }

@@ -316,19 +316,29 @@ func (n *Node) MarkUnread(ctx context.Context, as protocol.Handle, from protocol
 }
 
 // FetchMessages returns up to 100 messages of room that as has not fetched
-// with it yet, oldest first, and marks them fetched: the ChatWork API's
-// message list without force. The first call returns the newest 100. It
-// follows the timeline's order, so a partner's message that arrives late
-// with a place before the last one fetched is not returned again.
-func (n *Node) FetchMessages(ctx context.Context, as protocol.Handle, room protocol.RoomID) ([]*Message, error) {
+// with token (an API token or web session of as's) yet, oldest first, and
+// marks them fetched: the ChatWork API's message list without force. The
+// cursor is the token's, as in ChatWork, so two integrations sharing an
+// account each get every message. The first call with a token returns
+// the newest 100. It follows the timeline's order, so a partner's message
+// that arrives late with a place before the last one fetched is not
+// returned again. A token that is not as's is ErrUnauthorized.
+func (n *Node) FetchMessages(ctx context.Context, as protocol.Handle, token string, room protocol.RoomID) ([]*Message, error) {
 	out := []*Message{}
+	h := storage.HashToken(token)
 	err := n.store.Update(ctx, func(tx *storage.Tx) error {
 		out = out[:0]
 		if err := n.canRead(tx, as, room); err != nil {
 			return err
 		}
-		me := protocol.NewAccountID(n.id, as)
-		cursor, err := tx.FetchCursor(me, room)
+		t, err := tx.Token(h)
+		if errors.Is(err, storage.ErrNotFound) || (err == nil && t.Handle != as) {
+			return ErrUnauthorized
+		}
+		if err != nil {
+			return err
+		}
+		cursor, err := tx.FetchCursor(h, room)
 		if err != nil {
 			return err
 		}
@@ -342,7 +352,7 @@ func (n *Node) FetchMessages(ctx context.Context, as protocol.Handle, room proto
 		if err := n.hideFrom(tx, as, room, ms, out); err != nil {
 			return err
 		}
-		return tx.PutFetchCursor(me, room, ms[len(ms)-1].Order())
+		return tx.PutFetchCursor(h, room, ms[len(ms)-1].Order())
 	})
 	if err != nil {
 		return nil, fmt.Errorf("fetch messages: %w", err)

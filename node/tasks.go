@@ -24,6 +24,13 @@ type Task struct {
 	Created   int64                `json:"created"` // unix ms
 	DoneAt    int64                `json:"done_at,omitempty"`
 	Order     protocol.Order       `json:"-"` // its task.create's: a room's display order
+	// Message is the task's message_id in the ChatWork API: in ChatWork
+	// a task is posted as a message. A Horenso task is its own event, so
+	// its task.create has an alias in the message ID space too, handed
+	// out as the node takes the task in (so it sits among the room's
+	// messages by when it arrived); GET …/messages/{message_id} answers
+	// it with the task as ChatWork's task_added notice (TaskByMessage).
+	Message uint64 `json:"message_id,omitempty"`
 }
 
 // NewTask describes a task to create.
@@ -260,7 +267,45 @@ func taskView(tx *storage.Tx, t *storage.Task) (*Task, error) {
 	if err != nil {
 		return nil, err
 	}
+	msg, err := tx.LookupAlias(storage.AliasMessage, t.ID[:])
+	if err != nil && !errors.Is(err, storage.ErrNotFound) {
+		return nil, err
+	}
 	return &Task{ID: t.ID, Alias: alias, Room: t.Room, Creator: t.Creator, Body: t.Body,
 		Assignees: slices.Clone(t.Assignees), Due: t.Due, Limit: t.Limit, Status: t.Status, Created: t.Time, DoneAt: t.DoneAt,
-		Order: protocol.Order{Depth: t.Depth, ID: t.ID}}, nil
+		Order: protocol.Order{Depth: t.Depth, ID: t.ID}, Message: msg}, nil
+}
+
+// TaskByMessage returns the task whose message_id (Task.Message) is alias,
+// if it is one of room's and as may read room. Otherwise it returns
+// ErrNotFound wrapping ErrNoMessage, as MessageInRoom does.
+func (n *Node) TaskByMessage(ctx context.Context, as protocol.Handle, room protocol.RoomID, alias uint64) (*Task, error) {
+	var out *Task
+	err := n.store.View(func(tx *storage.Tx) error {
+		b, err := tx.Resolve(storage.AliasMessage, alias)
+		if errors.Is(err, storage.ErrNotFound) {
+			return fmt.Errorf("%w: %w", ErrNotFound, ErrNoMessage)
+		}
+		if err != nil {
+			return err
+		}
+		var id protocol.EventID
+		copy(id[:], b)
+		t, err := tx.Task(id)
+		if errors.Is(err, storage.ErrNotFound) || (err == nil && t.Room != room) {
+			return fmt.Errorf("%w: %w", ErrNotFound, ErrNoMessage)
+		}
+		if err != nil {
+			return err
+		}
+		if err := n.canRead(tx, as, room); err != nil {
+			return err
+		}
+		out, err = taskView(tx, t)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("task of message %d: %w", alias, err)
+	}
+	return out, nil
 }

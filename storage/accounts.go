@@ -137,6 +137,9 @@ func (tx *Tx) DeleteTokens(handle protocol.Handle) (int, error) {
 		if err := tx.delete(key(pToken, h[:])); err != nil {
 			return 0, fmt.Errorf("delete tokens: %w", err)
 		}
+		if err := tx.deleteFetchCursors(h); err != nil {
+			return 0, fmt.Errorf("delete tokens: %w", err)
+		}
 		if err := tx.delete(key(pOwnTok, []byte(handle), []byte{0}, h[:])); err != nil {
 			return 0, fmt.Errorf("delete tokens: %w", err)
 		}

@@ -70,18 +70,38 @@ func (tx *Tx) counter(kind byte) (uint64, error) {
 	return be64(b), nil
 }
 
-// FetchCursor returns the last message of room that a has fetched through
-// the ChatWork API's unforced message list; the zero Order if none.
-func (tx *Tx) FetchCursor(a protocol.AccountID, room protocol.RoomID) (protocol.Order, error) {
+// FetchCursor returns the last message of room fetched with token h
+// through the ChatWork API's unforced message list; the zero Order if
+// none. Cursors are per token, as in ChatWork: two integrations sharing
+// an account each get every message.
+func (tx *Tx) FetchCursor(h TokenHash, room protocol.RoomID) (protocol.Order, error) {
 	var o protocol.Order
-	err := tx.getRecord(key(pFetched, accountPart(a), room[:]), &o)
+	err := tx.getRecord(key(pCursor, h[:], room[:]), &o)
 	if errors.Is(err, ErrNotFound) {
 		return protocol.Order{}, nil
 	}
 	return o, wrap("get fetch cursor", err)
 }
 
-// PutFetchCursor records the last message of room that a has fetched.
-func (tx *Tx) PutFetchCursor(a protocol.AccountID, room protocol.RoomID, o protocol.Order) error {
-	return wrap("put fetch cursor", tx.setRecord(key(pFetched, accountPart(a), room[:]), &o))
+// PutFetchCursor records the last message of room fetched with token h.
+func (tx *Tx) PutFetchCursor(h TokenHash, room protocol.RoomID, o protocol.Order) error {
+	return wrap("put fetch cursor", tx.setRecord(key(pCursor, h[:], room[:]), &o))
+}
+
+// deleteFetchCursors deletes the fetch cursors of token h, with the token.
+func (tx *Tx) deleteFetchCursors(h TokenHash) error {
+	var ks [][]byte
+	err := tx.scan(key(pCursor, h[:]), nil, false, func(k []byte, _ func() ([]byte, error)) (bool, error) {
+		ks = append(ks, key(pCursor, h[:], k))
+		return true, nil
+	})
+	if err != nil {
+		return wrap("delete fetch cursors", err)
+	}
+	for _, k := range ks {
+		if err := tx.delete(k); err != nil {
+			return wrap("delete fetch cursors", err)
+		}
+	}
+	return nil
 }

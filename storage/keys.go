@@ -54,7 +54,8 @@ const (
 	pAliasOf byte = 0x61 // kind, uint64 BE alias → global key
 
 	pChange  byte = 0x70 // uint64 BE sequence → Change: the change feed, in commit order
-	pFetched byte = 0x71 // account ID, 0x00, room ID → protocol.Order: last message fetched by the unforced list
+	pFetched byte = 0x71 // schema 7 and before: account ID, 0x00, room ID → protocol.Order (see pCursor)
+	pCursor  byte = 0x72 // token hash, room ID → protocol.Order: last message fetched by the unforced list with that token
 
 	pPartner byte = 0x80 // node ID → Partner: nodes allowed to connect, and where to dial them
 

@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -12,7 +13,7 @@ import (
 // SchemaVersion is the version of the key layout this code reads and
 // writes. Open upgrades older stores by running migrations in order and
 // refuses stores written by a newer version.
-const SchemaVersion = 7
+const SchemaVersion = 8
 
 // migrations[i] upgrades a store from schema version i to i+1. Version 0
 // is an empty store, so migrations[0] sets up a new one.
@@ -47,6 +48,57 @@ var migrations = []func(txn *badger.Txn) error{
 	// message and task (pRef), filled here from the hidden events and the
 	// events of version 2 rooms.
 	6: visibilityIndexes,
+	// Schema 8 keys the unforced message list's cursors by token
+	// (pCursor), as ChatWork does, instead of by account (pFetched): each
+	// token of an account starts from the account's old cursor. And each
+	// task has a message alias (its ChatWork message_id), handed out here
+	// to the tasks the store holds, in the order of their task aliases.
+	7: func(txn *badger.Txn) error {
+		if err := tokenCursors(txn); err != nil {
+			return err
+		}
+		return taskMessageAliases(txn)
+	},
+}
+
+// tokenCursors moves each account's fetch cursors (pFetched) to every
+// token the account has (pCursor, web sessions included), so that each
+// integration goes on where the shared cursor was: it is not sent again
+// what was fetched, and loses nothing not yet fetched by anyone. A cursor
+// of an account without tokens is dropped: a token made later starts
+// afresh, as a new token does. One key per account, room and token, so it
+// fits a transaction.
+func tokenCursors(txn *badger.Txn) error {
+	tx := &Tx{txn: txn, writable: true}
+	var old []entry
+	err := tx.scan([]byte{pFetched}, nil, false, func(k []byte, val func() ([]byte, error)) (bool, error) {
+		v, err := val()
+		old = append(old, entry{k: bytes.Clone(k), v: v})
+		return err == nil, err
+	})
+	if err != nil {
+		return fmt.Errorf("list fetch cursors: %w", err)
+	}
+	for _, e := range old {
+		account, room, ok := bytes.Cut(e.k, []byte{0})
+		if !ok || len(room) != len(protocol.RoomID{}) {
+			return fmt.Errorf("bad fetch cursor key %x", e.k)
+		}
+		h := protocol.AccountID(account).Handle()
+		toks, err := tx.Tokens(h)
+		if err != nil {
+			return err
+		}
+		for _, t := range toks {
+			if err := tx.set(key(pCursor, t.Hash[:], room), e.v); err != nil {
+				return wrap("move fetch cursor", err)
+			}
+		}
+		if err := tx.delete(key(pFetched, e.k)); err != nil {
+			return wrap("move fetch cursor", err)
+		}
+	}
+	return tx.flush(txn)
 }
 
 // roomVersions sets each room record's version to its create's, which is
@@ -292,4 +344,26 @@ func migrate(txn *badger.Txn) error {
 		}
 	}
 	return txn.Set([]byte{pSchema}, binary.BigEndian.AppendUint32(nil, SchemaVersion))
+}
+
+// taskMessageAliases gives every task without one an alias in the message
+// ID space (AliasMessage), in the order of the tasks' own aliases: three
+// keys per task, so it fits a transaction.
+func taskMessageAliases(txn *badger.Txn) error {
+	tx := &Tx{txn: txn, writable: true}
+	var ids [][]byte
+	err := tx.scan(key(pAliasOf, []byte{byte(AliasTask)}), nil, false, func(_ []byte, val func() ([]byte, error)) (bool, error) {
+		v, err := val()
+		ids = append(ids, v)
+		return err == nil, err
+	})
+	if err != nil {
+		return fmt.Errorf("list tasks: %w", err)
+	}
+	for _, id := range ids {
+		if _, err := tx.Alias(AliasMessage, id); err != nil {
+			return fmt.Errorf("task %x: %w", id, err)
+		}
+	}
+	return tx.flush(txn)
 }

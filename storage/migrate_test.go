@@ -353,3 +353,129 @@ func TestMigrateVisibility(t *testing.T) {
 		return nil
 	})
 }
+
+// TestMigrateTokenCursors opens a schema 7 store, whose fetch cursors are
+// an account's, and finds each of them as the cursor of every token of
+// that account (web sessions are tokens), with the old keys gone.
+func TestMigrateTokenCursors(t *testing.T) {
+	dir := t.TempDir()
+	db, err := badger.Open(badger.DefaultOptions(dir).WithLogger(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	room, other := protocol.RoomID{7}, protocol.RoomID{8}
+	bob := protocol.AccountID("bob@12D3KooWnode")
+	carol := protocol.AccountID("carol@12D3KooWnode") // no tokens
+	bot, session, alices := HashToken("bob's bot"), HashToken("bob's session"), HashToken("alice's")
+	at := protocol.Order{Depth: 9, ID: protocol.EventID{3}}
+	atOther := protocol.Order{Depth: 4, ID: protocol.EventID{4}}
+	err = db.Update(func(txn *badger.Txn) error {
+		tx := &Tx{txn: txn, writable: true}
+		for h, tok := range map[TokenHash]*Token{bot: {Handle: "bob", Name: "bot"},
+			session: {Handle: "bob", Name: "web session"}, alices: {Handle: "alice"}} {
+			if err := tx.PutToken(h, tok); err != nil {
+				return err
+			}
+		}
+		for k, o := range map[string]protocol.Order{
+			string(key(pFetched, accountPart(bob), room[:])):   at,
+			string(key(pFetched, accountPart(bob), other[:])):  atOther,
+			string(key(pFetched, accountPart(carol), room[:])): at,
+		} {
+			if err := tx.setRecord([]byte(k), &o); err != nil {
+				return err
+			}
+		}
+		if err := tx.flush(txn); err != nil {
+			return err
+		}
+		return txn.Set([]byte{pSchema}, binary.BigEndian.AppendUint32(nil, 7))
+	})
+	db.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := openTest(t, dir)
+	view(t, s, func(tx *Tx) error {
+		for _, c := range []struct {
+			name string
+			h    TokenHash
+			room protocol.RoomID
+			want protocol.Order
+		}{
+			{"bob's bot", bot, room, at},
+			{"bob's session", session, room, at},
+			{"bob's bot, other room", bot, other, atOther},
+			{"bob's session, other room", session, other, atOther},
+			{"alice's token", alices, room, protocol.Order{}},
+		} {
+			if got, err := tx.FetchCursor(c.h, c.room); err != nil || got != c.want {
+				t.Errorf("%s: cursor = %v, %v; want %v", c.name, got, err, c.want)
+			}
+		}
+		if n, err := tx.count([]byte{pFetched}); err != nil || n != 0 {
+			t.Errorf("%d account cursors left behind (%v)", n, err)
+		}
+		return nil
+	})
+	// Deleting a token deletes its cursors, and only its.
+	update(t, s, func(tx *Tx) error { return tx.DeleteToken(bot) })
+	view(t, s, func(tx *Tx) error {
+		if n, err := tx.count(key(pCursor, bot[:])); err != nil || n != 0 {
+			t.Errorf("%d cursors of a deleted token left (%v)", n, err)
+		}
+		if got, err := tx.FetchCursor(session, other); err != nil || got != atOther {
+			t.Errorf("the other token's cursor = %v, %v; want %v", got, err, atOther)
+		}
+		return nil
+	})
+}
+
+// count returns how many keys start with prefix.
+func (tx *Tx) count(prefix []byte) (int, error) {
+	n := 0
+	err := tx.scan(prefix, nil, false, func([]byte, func() ([]byte, error)) (bool, error) {
+		n++
+		return true, nil
+	})
+	return n, err
+}
+
+// TestMigrateTaskMessageAliases opens a schema 7 store whose tasks have no
+// message_id and finds each with the next message alias, in task order.
+func TestMigrateTaskMessageAliases(t *testing.T) {
+	dir := t.TempDir()
+	db, err := badger.Open(badger.DefaultOptions(dir).WithLogger(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg, task1, task2 := protocol.EventID{1}, protocol.EventID{2}, protocol.EventID{3}
+	err = db.Update(func(txn *badger.Txn) error {
+		tx := &Tx{txn: txn, writable: true}
+		for _, a := range []struct {
+			kind AliasKind
+			id   protocol.EventID
+		}{{AliasMessage, msg}, {AliasTask, task1}, {AliasTask, task2}} {
+			if _, err := tx.Alias(a.kind, a.id[:]); err != nil {
+				return err
+			}
+		}
+		if err := tx.flush(txn); err != nil {
+			return err
+		}
+		return txn.Set([]byte{pSchema}, binary.BigEndian.AppendUint32(nil, 7))
+	})
+	db.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := openTest(t, dir)
+	view(t, s, func(tx *Tx) error {
+		for id, want := range map[protocol.EventID]uint64{msg: 1, task1: 2, task2: 3} {
+			if got, err := tx.LookupAlias(AliasMessage, id[:]); err != nil || got != want {
+				t.Errorf("message alias of %s = %d, %v; want %d", id, got, err, want)
+			}
+		}
+		return nil
+	})
+}

@@ -16,6 +16,9 @@ func (tx *Tx) DeleteToken(h TokenHash) error {
 	if err := tx.delete(key(pToken, h[:])); err != nil {
 		return wrap("delete token", err)
 	}
+	if err := tx.deleteFetchCursors(h); err != nil {
+		return fmt.Errorf("delete token: %w", err)
+	}
 	return wrap("delete token", tx.delete(key(pOwnTok, []byte(t.Handle), []byte{0}, h[:])))
 }
 

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"errors"
 	"net/http"
 	"strconv"
 
@@ -23,7 +24,7 @@ func (s *Server) messageOf(r *http.Request, c *caller, room protocol.RoomID, raw
 }
 
 // messages lists a room's messages. Without force=1 it returns only those
-// the caller has not fetched yet (at most 100), and 204 with an empty body
+// not fetched with the caller's token yet (at most 100), and 204 with an empty body
 // when there are none; with force=1 the newest 100.
 func (s *Server) messages(w http.ResponseWriter, r *http.Request, c *caller) error {
 	id, err := s.roomOf(r)
@@ -42,7 +43,7 @@ func (s *Server) messages(w http.ResponseWriter, r *http.Request, c *caller) err
 	if force || r.Method == http.MethodHead { // a HEAD must not use up the unfetched messages
 		ms, err = s.node.Messages(r.Context(), c.handle(), id, node.Page{Limit: 100})
 	} else {
-		ms, err = s.node.FetchMessages(r.Context(), c.handle(), id)
+		ms, err = s.node.FetchMessages(r.Context(), c.handle(), c.token, id)
 	}
 	if err != nil {
 		return err
@@ -191,6 +192,14 @@ func (s *Server) message(w http.ResponseWriter, r *http.Request, c *caller) erro
 		return err
 	}
 	m, err := s.messageOf(r, c, id, r.PathValue("message_id"))
+	if errors.Is(err, node.ErrNoMessage) {
+		// A task's message_id names its task.create (node.Task.Message).
+		n, _ := parseID("message_id", r.PathValue("message_id"))
+		if t, terr := s.node.TaskByMessage(r.Context(), c.handle(), id, n); terr == nil {
+			writeJSON(w, http.StatusOK, c.taskMessageView(r.Context(), t))
+			return nil
+		}
+	}
 	if err != nil {
 		return err
 	}

@@ -131,6 +131,13 @@ func (s *Server) createTasks(w http.ResponseWriter, r *http.Request, c *caller) 
 	if err != nil {
 		return err
 	}
+	if due == 0 || limitType == string(protocol.LimitNone) {
+		// ChatWork's own client sends limit_type=time on every task, with
+		// or without a limit: a task without a limit has no deadline
+		// (limit_time 0, limit_type none), whatever its limit_type says,
+		// and limit_type=none drops a limit given with it.
+		due, limitType = 0, string(protocol.LimitNone)
+	}
 	assignees, err := s.accountsOf(r, "to_ids", to)
 	if err != nil {
 		return err

@@ -408,8 +408,6 @@ func TestTasks(t *testing.T) {
 		{name: "create without assignees", method: "POST", path: tp, as: e.alice, form: kv{"body": "x"}, want: 400},
 		{name: "create for non-member", method: "POST", path: tp, as: e.alice, form: kv{"body": "x", "to_ids": fmt.Sprint(e.carol.Alias)}, want: 400},
 		{name: "create for unknown", method: "POST", path: tp, as: e.alice, form: kv{"body": "x", "to_ids": "9999"}, want: 400},
-		{name: "create date without limit", method: "POST", path: tp, as: e.alice, form: kv{"body": "x", "to_ids": b, "limit_type": "date"}, want: 400},
-		{name: "create none with limit", method: "POST", path: tp, as: e.alice, form: kv{"body": "x", "to_ids": b, "limit_type": "none", "limit": "1385996399"}, want: 400},
 		{name: "create bad limit", method: "POST", path: tp, as: e.alice, form: kv{"body": "x", "to_ids": b, "limit": "tomorrow"}, want: 400},
 		{name: "create bad limit type", method: "POST", path: tp, as: e.alice, form: kv{"body": "x", "to_ids": b, "limit_type": "week"}, want: 400},
 		{name: "create as non-member", method: "POST", path: tp, as: e.carol, form: kv{"body": "x", "to_ids": b}, want: 404},
