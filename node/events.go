@@ -419,6 +419,9 @@ func followsAll(e *protocol.Signed, heads []protocol.Order) bool {
 // syncMembers brings the membership index in line with a change of the
 // room's control state from before (nil for a new room) to after.
 func syncMembers(tx *storage.Tx, room protocol.RoomID, before, after *protocol.Control) error {
+	if before == after {
+		return nil // most events change no control state: the same one
+	}
 	for a, m := range after.Members {
 		if old, ok := memberOf(before, a); ok && old.Role == m.Role {
 			continue
@@ -462,7 +465,7 @@ func appendNew(as []protocol.AccountID, a protocol.AccountID) []protocol.Account
 // flipped returns the accounts that are members in exactly one of before
 // (nil for a new room) and after.
 func flipped(before, after *protocol.Control) []protocol.AccountID {
-	if before == nil {
+	if before == nil || before == after {
 		return nil
 	}
 	var out []protocol.AccountID
