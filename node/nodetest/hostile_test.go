@@ -155,21 +155,29 @@ func TestHostilePartner(t *testing.T) {
 		}
 		return s.Wire()
 	}
-	forged := sign("mallory", room.ID, &protocol.MessagePost{Body: "forged"})
-	forged[len(forged)-1] ^= 1
+	forge := func() []byte {
+		w := sign("mallory", room.ID, &protocol.MessagePost{Body: "forged"})
+		w[len(w)-1] ^= 1
+		return w
+	}
+	forged := forge()
 	var otherLast *protocol.Signed
 	a.FederationForTest().Missing(ctx, a.ID(), other.ID, nil, nil, func(w []byte) error { otherLast, _ = protocol.Decode(w); return nil })
-	wrongRoom := func() []byte {
+	intoOther := func() []byte {
 		ev := chained(ctx, a.FederationForTest(), other.ID, protocol.NodeIDFromKey(key.Public().(ed25519.PublicKey)), otherLast)
 		ev.Author, ev.Time = "mallory", time.Now().UnixMilli()
 		s, _ := protocol.Sign(key, ev, &protocol.MessagePost{Body: "into a room I am not in"})
 		return s.Wire()
-	}()
+	}
+	wrongRoom := intoOther()
 	honest := sign("mallory", room.ID, &protocol.MessagePost{Body: "an honest word"})
-	gossip := map[string][]byte{
-		"forged signature":           forged,
-		"an author it does not host": sign("alice", room.ID, &protocol.MessagePost{Body: "I am alice"}),
-		"an event of another room":   wrongRoom, // Publish trusts its node; a's validator must not
+	// Each is made afresh (a new time, so a new event) for every try: a
+	// pubsub message published before a's subscription reached the hostile
+	// node is lost, and publishing the same bytes again is a duplicate.
+	gossip := map[string]func() []byte{
+		"forged signature":           forge,
+		"an author it does not host": func() []byte { return sign("alice", room.ID, &protocol.MessagePost{Body: "I am alice"}) },
+		"an event of another room":   intoOther, // Publish trusts its node; a's validator must not
 	}
 	if err := h.Join(room.ID, rooms[room.ID]); err != nil {
 		t.Fatal(err)
@@ -178,8 +186,8 @@ func TestHostilePartner(t *testing.T) {
 	// first see a's subscription).
 	before := a.Status(t).Network.GossipRejected
 	Await(t, 20*time.Second, func() (bool, string) {
-		for _, w := range gossip {
-			h.Publish(ctx, room.ID, w)
+		for _, make := range gossip {
+			h.Publish(ctx, room.ID, make())
 		}
 		got := a.Status(t).Network.GossipRejected - before
 		return got >= uint64(len(gossip)), fmt.Sprintf("a rejected %d of %d bad gossip events", got, len(gossip))
