@@ -349,6 +349,9 @@ func (n *Node) apply(tx *storage.Tx, e *protocol.Signed, snap *protocol.Snapshot
 	if err != nil {
 		return err
 	}
+	if err := noticeAlias(tx, e); err != nil {
+		return err
+	}
 	shown := false
 	if hidden {
 		if err := tx.Hide(e); err != nil {

@@ -26,8 +26,13 @@ type Message struct {
 	// visibility is "joined" (see hideUnreadable). Deleted is set too
 	// and Body is empty, so a client that does not know this field shows
 	// a deleted message.
-	BeforeJoin bool           `json:"before_join,omitempty"`
-	Order      protocol.Order `json:"-"`
+	BeforeJoin bool `json:"before_join,omitempty"`
+	// Notice is set for a system message (notices.go): ChatWork's dtext
+	// key of what it tells, e.g. "task_added". Body is then the notice in
+	// ChatWork notation, Author the account that made the change, and the
+	// message cannot be edited or deleted.
+	Notice string         `json:"notice,omitempty"`
+	Order  protocol.Order `json:"-"`
 }
 
 // ErrNoMessage is returned (wrapped in ErrNotFound) for an unknown message.
@@ -114,7 +119,13 @@ func (n *Node) Message(ctx context.Context, as protocol.Handle, id protocol.Even
 	err := n.store.View(func(tx *storage.Tx) error {
 		room, m, err := tx.Message(id)
 		if errors.Is(err, storage.ErrNotFound) {
-			return fmt.Errorf("%w: %w", ErrNotFound, ErrNoMessage)
+			// A system message has the ID of the event it tells of.
+			e, err := tx.Event(id)
+			if err != nil || e == nil {
+				return errors.Join(err, fmt.Errorf("%w: %w", ErrNotFound, ErrNoMessage))
+			}
+			out, err = n.noticeInRoom(tx, as, e.RoomID(), id)
+			return err
 		}
 		if err != nil {
 			return err
@@ -182,7 +193,11 @@ func (n *Node) Messages(ctx context.Context, as protocol.Handle, room protocol.R
 		for _, m := range ms {
 			out = append(out, messageView(room, m))
 		}
-		return n.hideFrom(tx, as, room, ms, out)
+		if err := n.hideFrom(tx, as, room, ms, out); err != nil {
+			return err
+		}
+		out, err = n.withNotices(tx, as, room, out, p.Cursor, p.Forward, p.Limit)
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("list messages: %w", err)
@@ -343,7 +358,7 @@ func (n *Node) FetchMessages(ctx context.Context, as protocol.Handle, token stri
 			return err
 		}
 		ms, err := tx.Messages(room, cursor, true, 100)
-		if err != nil || len(ms) == 0 {
+		if err != nil {
 			return err
 		}
 		for _, m := range ms {
@@ -352,7 +367,10 @@ func (n *Node) FetchMessages(ctx context.Context, as protocol.Handle, token stri
 		if err := n.hideFrom(tx, as, room, ms, out); err != nil {
 			return err
 		}
-		return tx.PutFetchCursor(h, room, ms[len(ms)-1].Order())
+		if out, err = n.withNotices(tx, as, room, out, cursor, true, 100); err != nil || len(out) == 0 {
+			return err
+		}
+		return tx.PutFetchCursor(h, room, out[len(out)-1].Order)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("fetch messages: %w", err)

@@ -275,37 +275,3 @@ func taskView(tx *storage.Tx, t *storage.Task) (*Task, error) {
 		Assignees: slices.Clone(t.Assignees), Due: t.Due, Limit: t.Limit, Status: t.Status, Created: t.Time, DoneAt: t.DoneAt,
 		Order: protocol.Order{Depth: t.Depth, ID: t.ID}, Message: msg}, nil
 }
-
-// TaskByMessage returns the task whose message_id (Task.Message) is alias,
-// if it is one of room's and as may read room. Otherwise it returns
-// ErrNotFound wrapping ErrNoMessage, as MessageInRoom does.
-func (n *Node) TaskByMessage(ctx context.Context, as protocol.Handle, room protocol.RoomID, alias uint64) (*Task, error) {
-	var out *Task
-	err := n.store.View(func(tx *storage.Tx) error {
-		b, err := tx.Resolve(storage.AliasMessage, alias)
-		if errors.Is(err, storage.ErrNotFound) {
-			return fmt.Errorf("%w: %w", ErrNotFound, ErrNoMessage)
-		}
-		if err != nil {
-			return err
-		}
-		var id protocol.EventID
-		copy(id[:], b)
-		t, err := tx.Task(id)
-		if errors.Is(err, storage.ErrNotFound) || (err == nil && t.Room != room) {
-			return fmt.Errorf("%w: %w", ErrNotFound, ErrNoMessage)
-		}
-		if err != nil {
-			return err
-		}
-		if err := n.canRead(tx, as, room); err != nil {
-			return err
-		}
-		out, err = taskView(tx, t)
-		return err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("task of message %d: %w", alias, err)
-	}
-	return out, nil
-}

@@ -1,7 +1,6 @@
 package api
 
 import (
-	"errors"
 	"net/http"
 	"strconv"
 
@@ -191,15 +190,9 @@ func (s *Server) message(w http.ResponseWriter, r *http.Request, c *caller) erro
 	if err != nil {
 		return err
 	}
+	// A system message (a task's message_id among them) resolves like a
+	// post: node.Message.Notice.
 	m, err := s.messageOf(r, c, id, r.PathValue("message_id"))
-	if errors.Is(err, node.ErrNoMessage) {
-		// A task's message_id names its task.create (node.Task.Message).
-		n, _ := parseID("message_id", r.PathValue("message_id"))
-		if t, terr := s.node.TaskByMessage(r.Context(), c.handle(), id, n); terr == nil {
-			writeJSON(w, http.StatusOK, c.taskMessageView(r.Context(), t))
-			return nil
-		}
-	}
 	if err != nil {
 		return err
 	}

@@ -39,9 +39,9 @@ type ids interface {
 
 // notation matches the account and message references of ChatWork
 // notation: group 1 and 2 a tag with an account ([To:x]); groups 3 to 6 a
-// reply or quote header with an account and, for a reply, a room and
-// message.
-var notation = regexp.MustCompile(`\[(To|pname|picon|piconname):([^\]\s]{1,200})\]|\[(rp|qtmeta) aid=([^\]\s]{1,200})(?: to=([^\]\s-]{1,100})-([^\]\s]{1,100}))?`)
+// reply, quote or (in a system message) task header with an account and,
+// for a reply, a room and message.
+var notation = regexp.MustCompile(`\[(To|pname|picon|piconname):([^\]\s]{1,200})\]|\[(rp|qtmeta|task) aid=([^\]\s]{1,200})(?: to=([^\]\s-]{1,100})-([^\]\s]{1,100}))?`)
 
 // toGlobal rewrites numeric references in body to global IDs.
 func toGlobal(ctx context.Context, body string, m ids) string {

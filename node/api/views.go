@@ -2,9 +2,7 @@ package api
 
 import (
 	"context"
-	"fmt"
 	"strconv"
-	"strings"
 
 	"github.com/horenso/horenso/node"
 	"github.com/horenso/horenso/protocol"
@@ -127,19 +125,4 @@ func roomView(r *node.Room, mytasks int) roomJSON {
 func memberView(m node.Member) memberJSON {
 	return memberJSON{AccountID: m.Alias, Role: string(m.Role), Name: m.Name, ChatworkID: string(m.Account.Handle()),
 		OrgName: m.Org}
-}
-
-// taskMessageView renders a task as the message its message_id names: as
-// ChatWork's task_added notice, one [task] per assignee, posted by its
-// creator when it was created.
-func (c *caller) taskMessageView(ctx context.Context, t *node.Task) messageJSON {
-	var b strings.Builder
-	b.WriteString("[info][title][dtext:task_added][/title]")
-	body := toLocal(ctx, t.Body, c.ids)
-	for _, a := range t.Assignees {
-		fmt.Fprintf(&b, "[task aid=%d st=%s lt=%d ltype=%s]%s[/task]", c.account(ctx, a).AccountID, t.Status, t.Due, t.Limit, body)
-	}
-	b.WriteString("[/info]")
-	return messageJSON{MessageID: strconv.FormatUint(t.Message, 10), Account: c.account(ctx, t.Creator), Body: b.String(),
-		SendTime: seconds(t.Created)}
 }

@@ -209,6 +209,7 @@ func (ac *Actor) AwaitMessageSet(room protocol.RoomID, bodies ...string) []*node
 }
 
 // awaitBodies is AwaitMessages, comparing the bodies sorted if sorted.
+// It looks at posts only, not at system messages (AwaitNotices).
 func (ac *Actor) awaitBodies(room protocol.RoomID, want []string, sorted bool) []*node.Message {
 	ac.t.Helper()
 	var ms []*node.Message
@@ -218,6 +219,7 @@ func (ac *Actor) awaitBodies(room protocol.RoomID, want []string, sorted bool) [
 		if err != nil {
 			return false, fmt.Sprintf("cannot read room %s: %v", room, err)
 		}
+		ms = slices.DeleteFunc(ms, func(m *node.Message) bool { return m.Notice != "" })
 		got := make([]string, len(ms))
 		for i, m := range ms {
 			got[i] = m.Body
@@ -228,6 +230,27 @@ func (ac *Actor) awaitBodies(room protocol.RoomID, want []string, sorted bool) [
 		return slices.Equal(got, want), fmt.Sprintf("sees messages %q in room %s, want %q", got, room, want)
 	})
 	return ms
+}
+
+// AwaitNotices waits until the system messages of room, as the account
+// sees them, are the given kinds (node.Message.Notice) in display order,
+// and returns them.
+func (ac *Actor) AwaitNotices(room protocol.RoomID, kinds ...string) []*node.Message {
+	ac.t.Helper()
+	var ns []*node.Message
+	ac.await(func() (bool, string) {
+		ms, err := ac.nd.Messages(ac.t.Context(), ac.Handle, room, node.Page{Limit: node.MaxPage})
+		if err != nil {
+			return false, fmt.Sprintf("cannot read room %s: %v", room, err)
+		}
+		ns = slices.DeleteFunc(ms, func(m *node.Message) bool { return m.Notice == "" })
+		var got []string
+		for _, m := range ns {
+			got = append(got, m.Notice)
+		}
+		return slices.Equal(got, kinds), fmt.Sprintf("sees notices %q in room %s, want %q", got, room, kinds)
+	})
+	return ns
 }
 
 // AwaitMembers waits until the members of room, as the account sees them,
