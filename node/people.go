@@ -36,8 +36,8 @@ type Person struct {
 type PeopleQuery struct {
 	// Query, if not empty, keeps the people whose name, handle, email or
 	// organization contains it, compared after NFKC normalization and
-	// without regard to case, so "ｙａｍａ" finds "Yamada" and "田中" finds
-	// "田中 太郎".
+	// without regard to case or to katakana and hiragana, so "ｙａｍａ"
+	// finds "Yamada", "田中" finds "田中 太郎" and "さとう" finds "サトウ".
 	Query  string
 	Offset int // people to skip; default 0
 	Limit  int // at most this many; default and maximum MaxPeople
@@ -53,8 +53,16 @@ type PeoplePage struct {
 	Total  int // people matching the query, on all pages
 }
 
-// fold is the form search compares: NFKC, lower case.
-func fold(s string) string { return strings.ToLower(norm.NFKC.String(s)) }
+// fold is the form search compares: NFKC, lower case, katakana as
+// hiragana (the web app's fold in text.js does the same).
+func fold(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r >= 'ァ' && r <= 'ヶ' {
+			return r - 0x60
+		}
+		return r
+	}, strings.ToLower(norm.NFKC.String(s)))
+}
 
 // candidate is a person before the page is cut, without the alias, which
 // costs a read and is looked up only for the people on the page.
