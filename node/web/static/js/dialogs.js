@@ -125,7 +125,7 @@ function memberRows(app, people, roles) {
       h('option', { value: '' }, none(p)),
       ['admin', 'member', 'readonly'].map((r) => h('option', { value: r, selected: roles.get(p.account_id) === r }, t('role.' + r))));
     const row = h('li', { class: 'member-row', dataset: { aid: String(p.account_id), name: fold([p.name, p.chatwork_id, p.email, p.organization_name].join('\n')) } },
-      personLabel(app, p.account_id, p.name), sel);
+      personLabel(app, p.account_id, p.name), p.email ? h('span', { class: 'org' }, p.email) : null, sel);
     const r = { row, sel, p };
     rows.push(r);
     byId.set(p.account_id, r);
@@ -134,6 +134,8 @@ function memberRows(app, people, roles) {
   };
   for (const p of people) add(p);
   const status = h('p', { class: 'muted people-status', hidden: true });
+  status.textContent = t('people.none');
+  const shown = () => { status.hidden = rows.some((r) => !r.row.hidden); };
   let seq = 0;
   let timer = 0;
   const search = async (q) => {
@@ -146,8 +148,7 @@ function memberRows(app, people, roles) {
         const r = byId.get(p.account_id) || add(p);
         if (r) r.row.hidden = false;
       }
-      status.hidden = res.people.length > 0 || rows.some((r) => !r.row.hidden);
-      status.textContent = t('people.none');
+      shown();
     } catch (e) {
       if (mine === seq && e.status !== 404) app.error(e);
     }
@@ -155,6 +156,7 @@ function memberRows(app, people, roles) {
   filter.addEventListener('input', () => {
     const q = fold(filter.value.trim());
     for (const r of rows) r.row.hidden = q && !r.row.dataset.name.includes(q) && !r.sel.value;
+    shown();
     clearTimeout(timer);
     timer = setTimeout(() => search(filter.value.trim()), 150);
   });

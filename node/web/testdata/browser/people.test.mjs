@@ -41,6 +41,9 @@ describe('people directory', () => {
     // Her email finds her too.
     await search.fill('H.SATO@');
     await row.waitFor({ state: 'visible' });
+    await dlg.locator('.people-status').waitFor({ state: 'hidden' });
+    await search.fill('花');
+    await row.waitFor({ state: 'visible' });
     await shot(page, 'people-search');
     await row.locator('select').selectOption('member');
     await dlg.getByRole('button', { name: 'Create chat' }).click();
