@@ -4,7 +4,6 @@ import (
 	"net/http"
 
 	"github.com/horenso/horenso/node"
-	"github.com/horenso/horenso/protocol"
 )
 
 // Contacts and contact requests, local or with accounts on partner nodes.
@@ -107,9 +106,9 @@ func (s *Server) requestContact(w http.ResponseWriter, r *http.Request, c *calle
 	if err != nil {
 		return err
 	}
-	to := protocol.AccountID(account)
-	if err := to.Validate(); err != nil {
-		return invalid("parameter account must be a global account ID, handle@nodeid")
+	to, err := s.accountRef(r.Context(), "account", account)
+	if err != nil {
+		return err
 	}
 	msg, _, err := p.text("message", false, 0, maxContactMessage)
 	if err != nil {

@@ -63,8 +63,8 @@ func TestContacts(t *testing.T) {
 		{name: "no contacts", method: "GET", path: "/v2/contacts", as: e.alice, want: 200, check: wantLen(0)},
 		{name: "no requests", method: "GET", path: "/v2/incoming_requests", as: e.alice, want: 200, check: wantLen(0)},
 		{name: "request without account", method: "POST", path: "/api/contacts/requests", as: e.carol, form: kv{"message": "hi"}, want: 400},
-		{name: "request with a handle", method: "POST", path: "/api/contacts/requests", as: e.carol, form: kv{"account": "alice"}, want: 400},
-		{name: "request with a numeric ID", method: "POST", path: "/api/contacts/requests", as: e.carol, form: kv{"account": fmt.Sprint(e.alice.Alias)}, want: 400},
+		{name: "request with an unknown handle", method: "POST", path: "/api/contacts/requests", as: e.carol, form: kv{"account": "nobody"}, want: 400},
+		{name: "request with an unknown account_id", method: "POST", path: "/api/contacts/requests", as: e.carol, form: kv{"account": "99999"}, want: 400},
 		{name: "request", method: "POST", path: "/api/contacts/requests", as: e.carol, form: kv{"account": string(e.alice.ID), "message": "Hi, it's Carol"}, want: 204},
 		{name: "dave asks too", method: "POST", path: "/api/contacts/requests", as: dave, form: kv{"account": string(e.alice.ID)}, want: 204},
 		{name: "requests", method: "GET", path: "/v2/incoming_requests", as: e.alice, want: 200, check: func(t *testing.T, r *response) {

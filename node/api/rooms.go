@@ -95,28 +95,25 @@ func (s *Server) room(w http.ResponseWriter, r *http.Request, c *caller) error {
 }
 
 // memberLists reads members_admin_ids, members_member_ids and
-// members_readonly_ids into the roles they give; an account in two lists
-// is a bad parameter.
+// members_readonly_ids into the roles they give; an account named twice
+// is a bad parameter. Besides account_ids, the lists may name accounts by
+// global ID or by a local handle or email (accountRefs).
 func (s *Server) memberLists(r *http.Request, p *params) (map[protocol.AccountID]protocol.Role, error) {
 	out := map[protocol.AccountID]protocol.Role{}
 	for _, l := range []struct {
 		param string
 		role  protocol.Role
 	}{{"members_admin_ids", protocol.RoleAdmin}, {"members_member_ids", protocol.RoleMember}, {"members_readonly_ids", protocol.RoleReadonly}} {
-		aliases, err := p.ids(l.param)
+		as, refs, err := s.accountRefs(r.Context(), p, l.param)
 		if err != nil {
 			return nil, err
 		}
-		if l.role == protocol.RoleAdmin && len(aliases) == 0 {
+		if l.role == protocol.RoleAdmin && len(as) == 0 {
 			return nil, invalid("parameter members_admin_ids is required: at least one admin")
-		}
-		as, err := s.accountsOf(r, l.param, aliases)
-		if err != nil {
-			return nil, err
 		}
 		for i, a := range as {
 			if _, dup := out[a]; dup {
-				return nil, invalid(fmt.Sprintf("account %d is in more than one of the members lists", aliases[i]))
+				return nil, invalid(fmt.Sprintf("account %s is named twice in the members lists", refs[i]))
 			}
 			out[a] = l.role
 		}

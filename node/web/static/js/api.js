@@ -137,6 +137,9 @@ export const contacts = () => get('/v2/contacts').then((r) => r || []);
 export const incomingRequests = () => get('/v2/incoming_requests').then((r) => r || []);
 export const acceptRequest = (rid) => request('PUT', `/v2/incoming_requests/${rid}`);
 export const declineRequest = (rid) => request('DELETE', `/v2/incoming_requests/${rid}`);
+/** people searches the directory: this node's people and partners' people
+ * of the caller's rooms. Resolves {people, total, next_offset}. */
+export const people = (q, { limit = 50, offset } = {}) => get('/api/people', { q, limit, offset });
 export const sendContactRequest = (account, message) => post('/api/contacts/requests', { account, message });
 
 /** eventsURL is the live event stream, resumed after seq when given. */

@@ -109,25 +109,63 @@ export function taskDialog(rv, { body = '' }) {
   });
 }
 
-// memberPicker lists people with a role select each; role "" = not in.
+// memberRows lists people with a role select each; role "" = not in. Its
+// search box filters them and also searches the people directory
+// (/api/people), adding the colleagues it finds as rows, so that someone
+// with no contacts yet finds everyone of the organization.
 function memberRows(app, people, roles) {
   const none = (p) => (roles.has(p.account_id) ? t('members.remove') : '—');
-  const filter = h('input', { type: 'search', class: 'picker-filter', placeholder: t('contacts.filter'), 'aria-label': t('contacts.filter') });
-  const rows = people.map((p) => {
+  const filter = h('input', { type: 'search', class: 'picker-filter', placeholder: t('people.search'), 'aria-label': t('people.search') });
+  const list = h('ul', { class: 'member-rows' });
+  const rows = [];
+  const byId = new Map();
+  const add = (p) => {
+    if (byId.has(p.account_id) || (app.me && p.account_id === app.me.account_id && !roles.has(p.account_id))) return null;
     const sel = h('select', { 'aria-label': p.name, dataset: { aid: String(p.account_id) } },
       h('option', { value: '' }, none(p)),
       ['admin', 'member', 'readonly'].map((r) => h('option', { value: r, selected: roles.get(p.account_id) === r }, t('role.' + r))));
-    const row = h('li', { class: 'member-row', dataset: { aid: String(p.account_id), name: fold(p.name) } }, personLabel(app, p.account_id, p.name), sel);
-    return { row, sel, p };
-  });
+    const row = h('li', { class: 'member-row', dataset: { aid: String(p.account_id), name: fold([p.name, p.chatwork_id, p.email, p.organization_name].join('\n')) } },
+      personLabel(app, p.account_id, p.name), p.email ? h('span', { class: 'org' }, p.email) : null, sel);
+    const r = { row, sel, p };
+    rows.push(r);
+    byId.set(p.account_id, r);
+    list.appendChild(row);
+    return r;
+  };
+  for (const p of people) add(p);
+  const status = h('p', { class: 'muted people-status', hidden: true });
+  status.textContent = t('people.none');
+  const shown = () => { status.hidden = rows.some((r) => !r.row.hidden); };
+  let seq = 0;
+  let timer = 0;
+  const search = async (q) => {
+    const mine = ++seq;
+    try {
+      const res = await api.people(q, { limit: 50 });
+      if (mine !== seq) return;
+      for (const p of res.people) {
+        app.met(p);
+        const r = byId.get(p.account_id) || add(p);
+        if (r) r.row.hidden = false;
+      }
+      shown();
+    } catch (e) {
+      if (mine === seq && e.status !== 404) app.error(e);
+    }
+  };
   filter.addEventListener('input', () => {
     const q = fold(filter.value.trim());
-    for (const r of rows) r.row.hidden = q && !r.row.dataset.name.includes(q);
+    for (const r of rows) r.row.hidden = q && !r.row.dataset.name.includes(q) && !r.sel.value;
+    shown();
+    clearTimeout(timer);
+    timer = setTimeout(() => search(filter.value.trim()), 150);
   });
-  return { el: [people.length > 6 ? filter : null, h('ul', { class: 'member-rows' }, rows.map((r) => r.row))], rows };
+  search('');
+  return { el: [filter, list, status], rows };
 }
 
-/** groupDialog creates a group chat with contacts as members. Resolves
+/** groupDialog creates a group chat with contacts or anyone of the people
+ * directory as members. Resolves
  * with the new room's ID. */
 export async function groupDialog(app) {
   const contacts = await app.candidates();
@@ -139,7 +177,7 @@ export async function groupDialog(app) {
     title: t('group.title'), cls: 'dialog-group', submit: t('group.create'),
     body: [field(t('group.name'), name), field(t('group.desc'), desc),
       h('fieldset', { class: 'field' }, h('legend', null, t('group.members')),
-        people.length ? pick.el : h('p', { class: 'muted' }, t('group.nocontacts')))],
+        pick.el)],
     onSubmit: async () => {
       if (!name.value.trim()) throw new Error(t('group.needname'));
       const by = { admin: [app.me.account_id], member: [], readonly: [] };
@@ -151,7 +189,7 @@ export async function groupDialog(app) {
 }
 
 /** membersDialog lets an admin change roles, remove members and add
- * contacts. */
+ * contacts or anyone of the people directory. */
 export async function membersDialog(rv) {
   const app = rv.app;
   const contacts = await app.candidates();

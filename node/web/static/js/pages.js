@@ -86,14 +86,18 @@ export class ContactsView {
       on: { input: () => this.renderContacts() } });
     this.list = h('ul', { class: 'contact-list' });
     this.requests = h('ul', { class: 'request-list' });
-    this.account = h('input', { id: 'contact-account', name: 'account', required: true, placeholder: 'alice@12D3KooW…', autocomplete: 'off', spellcheck: 'false' });
+    // The account box suggests people of the directory as one types: a
+    // colleague by handle, a partner's person by global ID.
+    this.suggest = h('datalist', { id: 'contact-suggest' });
+    this.account = h('input', { id: 'contact-account', name: 'account', required: true, placeholder: t('contacts.placeholder'), autocomplete: 'off', spellcheck: 'false',
+      list: 'contact-suggest', on: { input: () => this.lookup() } });
     this.message = h('input', { id: 'contact-message', name: 'message' });
     this.formMsg = h('p', { class: 'form-note', role: 'status' });
     this.myId = h('code', { class: 'my-account-id' }, this.app.me.global_id || '');
     this.onMe = () => { this.myId.textContent = this.app.me.global_id || ''; };
     addEventListener('horenso-me', this.onMe);
     const form = h('form', { class: 'contact-form' },
-      h('div', { class: 'field' }, h('label', { for: 'contact-account' }, t('contacts.account')), this.account),
+      h('div', { class: 'field' }, h('label', { for: 'contact-account' }, t('contacts.account')), this.account, this.suggest),
       h('div', { class: 'field' }, h('label', { for: 'contact-message' }, t('contacts.message')), this.message),
       h('button', { type: 'submit', class: 'btn btn-primary' }, t('contacts.send')), this.formMsg);
     form.addEventListener('submit', (e) => {
@@ -181,6 +185,24 @@ export class ContactsView {
     this.app.contacts = null;
     this.app.refreshRooms();
     this.load();
+  }
+
+  /** lookup fills the account box's suggestions from the directory. */
+  lookup() {
+    clearTimeout(this.lookupTimer);
+    const q = this.account.value.trim();
+    if (!q || q.includes('@12D3')) return;
+    this.lookupTimer = setTimeout(async () => {
+      try {
+        const res = await api.people(q, { limit: 20 });
+        if (this.account.value.trim() !== q) return;
+        replace(this.suggest, res.people.filter((p) => p.account_id !== this.app.me.account_id).map((p) =>
+          h('option', { value: p.local ? p.chatwork_id : p.id },
+            [p.name, p.organization_name, p.local ? p.email : ''].filter(Boolean).join(' · '))));
+      } catch {
+        // suggestions are a convenience: typing a handle or ID still works
+      }
+    }, 150);
   }
 
   async send() {
