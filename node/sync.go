@@ -114,7 +114,10 @@ func (h handler) Shares(peer protocol.NodeID, room protocol.RoomID) bool {
 // its accounts (the removal index, storage.Removals) and their ancestors;
 // nothing if it never hosted one. Each of those removals was authorized at
 // its causal past, where its target was a member, so the peer's node was
-// in the room for everything sent.
+// in the room for everything sent. A peer whose account was added by an
+// add that never took effect (void: a revocation of its author stands
+// concurrently, see voidedAdds) believes it hosts a member: it is sent
+// those revocations and their ancestors, so that it learns it does not.
 func (h handler) Scope(ctx context.Context, peer protocol.NodeID, room protocol.RoomID) (p2p.Scope, error) {
 	s, err := h.n.memberNodes(room)
 	if err != nil {
@@ -126,15 +129,75 @@ func (h handler) Scope(ctx context.Context, peer protocol.NodeID, room protocol.
 	var sc p2p.Scope
 	err = h.n.store.View(func(tx *storage.Tx) error {
 		rs, err := tx.Removals(room, peer)
+		if err != nil {
+			return err
+		}
 		for _, r := range rs {
 			sc.Until = append(sc.Until, r.ID)
 		}
+		voiding, err := h.n.voidedAdds(tx, room, peer)
+		sc.Until = append(sc.Until, voiding...)
 		return err
 	})
 	if err != nil {
 		return p2p.Scope{}, fmt.Errorf("sync scope: %w", err)
 	}
 	return sc, nil
+}
+
+// voidedAdds returns, for each member.add of an account of node peer in
+// room that does not take effect, the revocations of its author that take
+// effect and are concurrent with it: what makes the add void. It reads the
+// room's control history, for a peer that hosts no member only.
+func (n *Node) voidedAdds(tx *storage.Tx, room protocol.RoomID, peer protocol.NodeID) ([]protocol.EventID, error) {
+	r, err := tx.Room(room)
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil, nil // a room this node does not hold (it may pull it)
+	}
+	if err != nil {
+		return nil, err
+	}
+	applied, err := n.applied(tx, r.Control)
+	if err != nil {
+		return nil, err
+	}
+	s, err := txLog{tx: tx, cache: &n.snapshots}.snapshot(r.Control)
+	if err != nil {
+		return nil, err
+	}
+	var adds, revocations []*protocol.Signed
+	for _, id := range s.History {
+		e, err := tx.Event(id)
+		if err != nil || e == nil {
+			return nil, errors.Join(err, storage.ErrNotFound)
+		}
+		if add, ok := e.Content.(*protocol.MemberAdd); ok && add.Member.Account.Node() == peer && !applied[id] {
+			adds = append(adds, e)
+		}
+		if _, ok := protocol.Revokes(e); ok && applied[id] {
+			revocations = append(revocations, e)
+		}
+	}
+	var out []protocol.EventID
+	for _, add := range adds {
+		for _, rev := range revocations {
+			if a, _ := protocol.Revokes(rev); a != add.AuthorID() || slices.Contains(out, rev.ID) {
+				continue
+			}
+			before, err := n.inPast(tx, rev.ID, add.ID)
+			if err != nil {
+				return nil, err
+			}
+			after, err := n.inPast(tx, add.ID, rev.ID)
+			if err != nil {
+				return nil, err
+			}
+			if !before && !after {
+				out = append(out, rev.ID)
+			}
+		}
+	}
+	return out, nil
 }
 
 // Rooms returns the rooms in which this node hosts a member now (an

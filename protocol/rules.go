@@ -658,6 +658,11 @@ func removes(e *Signed) (AccountID, bool) {
 	return "", false
 }
 
+// Revokes returns the account whose rights the control event e takes
+// away (a member.remove, a member.leave, a member.role to any role but
+// admin), and false for other events.
+func Revokes(e *Signed) (AccountID, bool) { return revokes(e) }
+
 // revokes returns the account whose rights the control event e takes away:
 // the account a member.remove removes, the author of a member.leave, the
 // account a member.role gives a role other than admin. Every control event

@@ -148,6 +148,64 @@ func TestPartitionRemovalWins(t *testing.T) {
 	}
 }
 
+// TestVoidAddIsLearned: a partition keeps a (alice, the creator) and c
+// (carol) apart from b (bob, admin) and d (dave). Alice demotes bob while
+// bob adds dave. Carol's node receives the demotion first, so it does not
+// settle bob's add without it (finality), and the demotion, which stands
+// (alice is senior), voids the concurrent add: dave was never a member.
+// Once the sides are linked again every node agrees, d included: sync
+// serves a node whose account was added by a void add the revocations
+// that void it, so dave's room list no longer has the room. Before, d
+// believed dave a member forever, and no node would tell it otherwise.
+func TestVoidAddIsLearned(t *testing.T) {
+	c := NewCluster(t, 4, Options{})
+	a, b, cn, d := c.Nodes[0], c.Nodes[1], c.Nodes[2], c.Nodes[3]
+	a.User("alice")
+	b.User("bob")
+	cn.User("carol")
+	d.User("dave")
+	alice, bob, carol, dave := a.As("alice"), b.As("bob"), cn.As("carol"), d.As("dave")
+	room := alice.CreateRoom("Deal", carol.ID())
+	alice.AddMember(room, bob.ID(), protocol.RoleAdmin)
+	bob.AwaitMembers(room, alice.ID(), bob.ID(), carol.ID())
+	carol.AwaitMembers(room, alice.ID(), bob.ID(), carol.ID())
+
+	for _, x := range []*Node{a, cn} {
+		for _, y := range []*Node{b, d} {
+			c.Unlink(x, y)
+		}
+	}
+	alice.SetRole(room, bob.ID(), protocol.RoleMember)
+	carol.AwaitMembers(room, alice.ID(), bob.ID(), carol.ID())
+	Await(t, 30*time.Second, func() (bool, string) {
+		r := carol.Room(room)
+		for _, m := range r.Members {
+			if m.Account == bob.ID() {
+				return m.Role == protocol.RoleMember, fmt.Sprintf("carol sees bob as %s", m.Role)
+			}
+		}
+		return false, "carol does not see bob"
+	})
+	bob.AddMember(room, dave.ID(), protocol.RoleMember)
+	dave.AwaitMembers(room, alice.ID(), bob.ID(), carol.ID(), dave.ID())
+
+	for _, x := range []*Node{a, cn} {
+		for _, y := range []*Node{b, d} {
+			c.Link(x, y)
+		}
+	}
+	want := fmt.Sprint([]string{string(alice.ID()) + ":admin", string(bob.ID()) + ":member", string(carol.ID()) + ":member"})
+	for _, nd := range []*Node{a, b, cn, d} {
+		Await(t, 30*time.Second, func() (bool, string) {
+			got, err := roomMembers(nd, room)
+			return err == nil && got == want, fmt.Sprintf("%s holds members %s (%v), want %s", nd.Name, got, err, want)
+		})
+	}
+	Await(t, 30*time.Second, func() (bool, string) {
+		return !listed(t, d, "dave", room), "dave's room list still has the room"
+	})
+}
+
 // TestRemovedWhileDown: a, b and c share a room; b is down while alice
 // removes bob, b's only member, and posts. When b starts again it learns
 // of its removal from a or c, which serve it the room up to the removal
