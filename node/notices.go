@@ -64,8 +64,10 @@ func noticeAlias(tx *storage.Tx, e *protocol.Signed) error {
 	if !isNotice(e) {
 		return nil
 	}
-	_, err := tx.Alias(storage.AliasMessage, e.ID[:])
-	return err
+	if _, err := tx.Alias(storage.AliasMessage, e.ID[:]); err != nil {
+		return err
+	}
+	return tx.PutNotice(e)
 }
 
 // notice returns the system message event id makes, or nil if it makes
@@ -192,7 +194,7 @@ func (n *Node) withNotices(tx *storage.Tx, as protocol.Handle, room protocol.Roo
 	}
 	var ns []*Message
 	var err error
-	scanErr := tx.RoomEvents(room, lo.Depth, func(depth uint64, id protocol.EventID) bool {
+	scanErr := tx.Notices(room, lo.Depth, func(depth uint64, id protocol.EventID) bool {
 		o := protocol.Order{Depth: depth, ID: id}
 		if hi != (protocol.Order{}) && o.Compare(hi) >= 0 {
 			return false

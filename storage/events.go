@@ -98,3 +98,24 @@ func (tx *Tx) RoomEvents(room protocol.RoomID, from uint64, fn func(depth uint64
 		})
 	return wrap("list room events", err)
 }
+
+// PutNotice records that accepted event e of its room makes a system
+// message (a task, member or room notice), so that a page of messages
+// finds the notices among them without reading every event.
+func (tx *Tx) PutNotice(e *protocol.Signed) error {
+	room := e.RoomID()
+	return wrap("put notice", tx.set(key(pNotice, room[:], u64(e.Depth), e.ID[:]), nil))
+}
+
+// Notices calls fn with the events PutNotice recorded for room of depth
+// from and more, by depth then ID, until fn returns false.
+func (tx *Tx) Notices(room protocol.RoomID, from uint64, fn func(depth uint64, id protocol.EventID) bool) error {
+	prefix := key(pNotice, room[:])
+	err := tx.scan(prefix, key(pNotice, room[:], u64(from)), false,
+		func(k []byte, _ func() ([]byte, error)) (bool, error) {
+			var id protocol.EventID
+			copy(id[:], k[8:])
+			return fn(be64(k), id), nil
+		})
+	return wrap("list notices", err)
+}

@@ -18,7 +18,11 @@ type eventJSON struct {
 	RoomID    uint64       `json:"room_id"`
 	AccountID uint64       `json:"account_id,omitempty"` // members and read: the account concerned
 	Message   *messageJSON `json:"message,omitempty"`    // message, message_updated, message_deleted
-	Task      *taskJSON    `json:"task,omitempty"`       // task
+	// MessageID names the message of a message_deleted event that is no
+	// longer shown at all (its author's post was soft-failed after the
+	// fact: docs/PROTOCOL.md, "Soft-fail"), so that clients take it out.
+	MessageID string    `json:"message_id,omitempty"`
+	Task      *taskJSON `json:"task,omitempty"` // task
 }
 
 // eventBatch is how many changes the stream reads at a time.
@@ -135,6 +139,10 @@ func (s *Server) eventData(ctx context.Context, c *caller, ch node.Change) event
 		if m, err := s.node.Message(ctx, c.handle(), ch.Event); err == nil {
 			v := c.messageView(ctx, m)
 			e.Message = &v
+		} else if ch.Kind == node.ChangeMessageDeleted {
+			if alias, err := s.node.MessageAlias(ctx, ch.Event); err == nil {
+				e.MessageID = strconv.FormatUint(alias, 10)
+			}
 		}
 	case node.ChangeTask:
 		if t, err := s.node.Task(ctx, c.handle(), ch.Event); err == nil {

@@ -167,6 +167,10 @@ const en = {
   'dtext.chatroom_chat_edited': 'Chat settings changed',
   'dtext.chatroom_chatname_is': 'Chat name:',
   'dtext.chatroom_groupchat_created': 'Created the group chat',
+  'dtext.chatroom_chat_joined': 'joined',
+  'dtext.chatroom_leaved': 'left',
+  'dtext.chatroom_changed': 'changed',
+  'dtext.chatroom_description_is': 'Description:',
   'notify.mention': '{name} in {room}',
 };
 
@@ -335,6 +339,10 @@ const ja = {
   'dtext.chatroom_chat_edited': 'チャット情報を変更しました',
   'dtext.chatroom_chatname_is': 'チャット名:',
   'dtext.chatroom_groupchat_created': 'グループチャットを作成しました',
+  'dtext.chatroom_chat_joined': 'が参加しました',
+  'dtext.chatroom_leaved': 'が退席しました',
+  'dtext.chatroom_changed': 'に変更しました',
+  'dtext.chatroom_description_is': '概要:',
   'notify.mention': '{room} で {name} さんから',
 };
 

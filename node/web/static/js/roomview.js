@@ -9,6 +9,9 @@ import { Composer } from './composer.js';
 import { SidePanel } from './side.js';
 import { confirmDialog, taskDialog } from './dialogs.js';
 
+// NOTICE matches the body of a system message.
+const NOTICE = /^\[info\](\[title\])?\[dtext:[a-z_]+\]/;
+
 const PAGE = 50;
 
 export class RoomView {
@@ -382,6 +385,7 @@ class Timeline {
   }
 
   row(m) {
+    if (NOTICE.test(m.body)) return this.noticeRow(m);
     const aid = String(m.account.account_id);
     const mine = m.account.account_id === this.app.me.account_id;
     const nodes = parse(m.body);
@@ -406,6 +410,18 @@ class Timeline {
           m.update_time ? h('span', { class: 'msg-edited', title: fmtFull(m.update_time) }, t('msg.edited')) : null),
         h('div', { class: 'msg-body' }, render(nodes, this.ctx()))),
       actions);
+    this.byId.set(m.message_id, { m, li });
+    return li;
+  }
+
+  // noticeRow renders a system message (a task added or done, a member
+  // added, a room renamed: ChatWork's [info][dtext:…] notices) as one
+  // compact line, without the actions of a message.
+  noticeRow(m) {
+    const li = h('li', { class: 'msg notice', id: `m${m.message_id}`, dataset: { mid: m.message_id, aid: String(m.account.account_id) } },
+      h('span', { class: 'notice-name' }, m.account.name),
+      h('div', { class: 'notice-body' }, render(parse(m.body), this.ctx())),
+      h('time', { datetime: new Date(m.send_time * 1000).toISOString(), title: fmtFull(m.send_time) }, fmtTime(m.send_time)));
     this.byId.set(m.message_id, { m, li });
     return li;
   }

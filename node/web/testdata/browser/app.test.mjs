@@ -248,6 +248,11 @@ describe('Horenso web app', () => {
     await mine.waitFor();
     await alice.page.locator('.side-tasks [data-tab=open]').click();
     await openRoom(bob, LAUNCH);
+    // The timeline tells what happened to tasks, as ChatWork's system
+    // messages do: one compact line each, without message actions.
+    const notice = bob.page.locator('li.msg.notice', { hasText: 'Prepare the demo デモ準備' }).first();
+    await notice.locator('.notice-body', { hasText: 'Added a task' }).waitFor();
+    assert.equal(await notice.locator('[data-action]').count(), 0, 'a notice has no message actions');
   });
 
   test('edit and delete own messages', async () => {
