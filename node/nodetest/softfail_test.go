@@ -1,8 +1,15 @@
 package nodetest
 
 import (
+	"bufio"
+	"context"
+	"encoding/json"
 	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/horenso/horenso/node"
 
@@ -46,8 +53,10 @@ func TestSoftFailIsDecidedByTheEvents(t *testing.T) {
 	bob.Edit(early, "edited during the removal")
 	bob.Post(room, "posted during the removal")
 	bob.CompleteTask(task)
-	carol.AwaitMessages(room, "edited during the removal", "stays after the removal", "posted during the removal")
+	during := carol.AwaitMessages(room, "edited during the removal", "stays after the removal", "posted during the removal")[2]
 	awaitTaskStatus(carol, task, protocol.TaskDone)
+	// Carol's live stream tells her web app to take the post out.
+	taken := watchDeleted(t, cn, cn.Token("carol"), strconv.FormatUint(during.Alias, 10))
 
 	c.Link(a, b)
 	c.Link(a, cn)
@@ -58,6 +67,9 @@ func TestSoftFailIsDecidedByTheEvents(t *testing.T) {
 	carol.AwaitMessages(room, want...)
 	for _, u := range []*Actor{alice, carol} {
 		awaitTaskStatus(u, task, protocol.TaskOpen) // bob completed it during his removal
+	}
+	if err := <-taken; err != nil {
+		t.Errorf("carol's live stream: %v", err)
 	}
 
 	// Added back, bob's events are his again, on every node.
@@ -92,4 +104,45 @@ func bodies(ms []*node.Message) []string {
 		out[i] = m.Body
 	}
 	return out
+}
+
+// watchDeleted opens the live event stream (/api/events) of nd with token,
+// and reports on the returned channel nil once a message_deleted event
+// names message_id without the message (it is no longer shown at all), or
+// why not within 30 seconds.
+func watchDeleted(t *testing.T, nd *Node, token, messageID string) <-chan error {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	req, err := http.NewRequestWithContext(ctx, "GET", nd.URL+"/api/events", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("X-ChatWorkToken", token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		defer cancel()
+		defer resp.Body.Close()
+		sc := bufio.NewScanner(resp.Body)
+		for sc.Scan() {
+			data, ok := strings.CutPrefix(sc.Text(), "data: ")
+			if !ok {
+				continue
+			}
+			var ev struct {
+				Type      string          `json:"type"`
+				MessageID string          `json:"message_id"`
+				Message   json.RawMessage `json:"message"`
+			}
+			if json.Unmarshal([]byte(data), &ev) == nil && ev.Type == "message_deleted" && ev.MessageID == messageID && ev.Message == nil {
+				done <- nil
+				return
+			}
+		}
+		done <- fmt.Errorf("no message_deleted event naming message %s: %v", messageID, sc.Err())
+	}()
+	return done
 }
