@@ -1,34 +1,15 @@
 package nodetest
 
 import (
-	"context"
 	"crypto/ed25519"
 	"crypto/rand"
 	"fmt"
-	"log/slog"
 	"testing"
 	"time"
 
 	"github.com/horenso/horenso/node"
-	"github.com/horenso/horenso/node/p2p"
 	"github.com/horenso/horenso/protocol"
 )
-
-// flooder is a hostile partner that answers a sync request of each room
-// with the events in serve[room].
-type flooder struct {
-	hostile
-	serve map[protocol.RoomID][][]byte
-}
-
-func (f flooder) Missing(_ context.Context, _ protocol.NodeID, room protocol.RoomID, _, _ []protocol.EventID, emit func([]byte) error) error {
-	for _, w := range f.serve[room] {
-		if err := emit(w); err != nil {
-			return err
-		}
-	}
-	return nil
-}
 
 // TestHeadsFlood is issue 14's heads flood: mallory, a read-only member
 // of a room whose node is hostile, signs hundreds of member.profile events
@@ -115,17 +96,7 @@ func TestHeadsFlood(t *testing.T) {
 		t.Fatal(err)
 	}
 	rooms := map[protocol.RoomID][]protocol.NodeID{floodRoom.ID: hosted[floodRoom.ID], calm.ID: hosted[calm.ID]}
-	h, err := p2p.New(p2p.Config{Identity: key,
-		Handler: flooder{hostile: hostile{rooms: rooms}, serve: map[protocol.RoomID][][]byte{floodRoom.ID: bulk, calm.ID: posts}},
-		Listen:  []string{"/ip4/127.0.0.1/tcp/0"}, Logger: slog.New(slog.NewTextHandler(testWriter{t, "evil"}, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hctx, stop := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- h.Run(hctx) }()
-	t.Cleanup(func() { stop(); <-done })
-	<-h.Ready()
+	h := startHostile(t, "evil", key, roomServer{hostile: hostile{rooms: rooms}, byRoom: map[protocol.RoomID][][]byte{floodRoom.ID: bulk, calm.ID: posts}})
 	if _, err := h.AddPartner(ctx, a.Addr()); err != nil {
 		t.Fatal(err)
 	}

@@ -19,6 +19,40 @@ import (
 // hostile is a partner node that says yes to everything and stores
 // nothing: the test makes it publish whatever it likes, and it answers
 // every sync request with the events in serve.
+// startHostile runs a hostile partner: a libp2p host with key and
+// handler on 127.0.0.1, logging as name, stopped when the test ends.
+// Linking it with a node is the test's to do.
+func startHostile(t *testing.T, name string, key ed25519.PrivateKey, handler p2p.Handler) *p2p.Host {
+	t.Helper()
+	h, err := p2p.New(p2p.Config{Identity: key, Handler: handler,
+		Listen: []string{"/ip4/127.0.0.1/tcp/0"}, Logger: slog.New(slog.NewTextHandler(testWriter{t, name}, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- h.Run(ctx) }()
+	t.Cleanup(func() { stop(); <-done })
+	<-h.Ready()
+	return h
+}
+
+// roomServer is a hostile partner that answers a sync request of each
+// room with the events in byRoom[room], whatever the requester holds.
+type roomServer struct {
+	hostile
+	byRoom map[protocol.RoomID][][]byte
+}
+
+func (s roomServer) Missing(_ context.Context, _ protocol.NodeID, room protocol.RoomID, _, _ []protocol.EventID, emit func([]byte) error) error {
+	for _, w := range s.byRoom[room] {
+		if err := emit(w); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 type hostile struct {
 	rooms map[protocol.RoomID][]protocol.NodeID // and whom each room's topic is named after
 	serve *[][]byte
@@ -122,16 +156,7 @@ func TestHostilePartner(t *testing.T) {
 		t.Fatal(err)
 	}
 	rooms := map[protocol.RoomID][]protocol.NodeID{room.ID: hosted[room.ID], other.ID: hosted[other.ID]}
-	h, err := p2p.New(p2p.Config{Identity: key, Handler: hostile{rooms: rooms, serve: &serve},
-		Listen: []string{"/ip4/127.0.0.1/tcp/0"}, Logger: slog.New(slog.NewTextHandler(testWriter{t, "evil"}, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hctx, stop := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- h.Run(hctx) }()
-	t.Cleanup(func() { stop(); <-done })
-	<-h.Ready()
+	h := startHostile(t, "evil", key, hostile{rooms: rooms, serve: &serve})
 	if _, err := a.AddPartner(ctx, h.Addrs()[0]); err != nil {
 		t.Fatal(err)
 	}
@@ -311,16 +336,7 @@ func TestExAdminCannotEraseHistory(t *testing.T) {
 		t.Fatal(err)
 	}
 	rooms := map[protocol.RoomID][]protocol.NodeID{room: hosted[room]}
-	h, err := p2p.New(p2p.Config{Identity: key, Handler: hostile{rooms: rooms, serve: &serve},
-		Listen: []string{"/ip4/127.0.0.1/tcp/0"}, Logger: slog.New(slog.NewTextHandler(testWriter{t, "bob's"}, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hctx, stop := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- h.Run(hctx) }()
-	t.Cleanup(func() { stop(); <-done })
-	<-h.Ready()
+	h := startHostile(t, "bob's", key, hostile{rooms: rooms, serve: &serve})
 	if _, err := a.AddPartner(ctx, h.Addrs()[0]); err != nil {
 		t.Fatal(err)
 	}
@@ -404,16 +420,7 @@ func TestRemovedNodeCannotInjectGossip(t *testing.T) {
 	}
 	rooms := map[protocol.RoomID][]protocol.NodeID{room: hosted[room]}
 	var serve [][]byte
-	h, err := p2p.New(p2p.Config{Identity: key, Handler: hostile{rooms: rooms, serve: &serve},
-		Listen: []string{"/ip4/127.0.0.1/tcp/0"}, Logger: slog.New(slog.NewTextHandler(testWriter{t, "evil"}, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hctx, stop := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- h.Run(hctx) }()
-	t.Cleanup(func() { stop(); <-done })
-	<-h.Ready()
+	h := startHostile(t, "evil", key, hostile{rooms: rooms, serve: &serve})
 	if _, err := a.AddPartner(ctx, h.Addrs()[0]); err != nil {
 		t.Fatal(err)
 	}

@@ -1,14 +1,12 @@
 package nodetest
 
 import (
-	"context"
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"slices"
 	"strings"
@@ -19,22 +17,6 @@ import (
 	"github.com/horenso/horenso/node/p2p"
 	"github.com/horenso/horenso/protocol"
 )
-
-// planter is a hostile partner that serves, for each room, the events
-// the test made for it, whatever the requester holds.
-type planter struct {
-	hostile
-	rooms map[protocol.RoomID][][]byte
-}
-
-func (p planter) Missing(_ context.Context, _ protocol.NodeID, room protocol.RoomID, _, _ []protocol.EventID, emit func([]byte) error) error {
-	for _, w := range p.rooms[room] {
-		if err := emit(w); err != nil {
-			return err
-		}
-	}
-	return nil
-}
 
 // plant makes a room of version 2 created by mallory on the node with
 // key, listing members, followed by posts messages of mallory's; it
@@ -84,16 +66,7 @@ func TestHostingRule(t *testing.T) {
 	invited, invitedWires, _ := plant(t, key, []protocol.AccountID{bob}, 3)
 	rooms := map[protocol.RoomID][][]byte{planted: plantedWires, ghosted: ghostWires, invited: invitedWires}
 	var none [][]byte
-	h, err := p2p.New(p2p.Config{Identity: key, Handler: planter{hostile{serve: &none}, rooms},
-		Listen: []string{"/ip4/127.0.0.1/tcp/0"}, Logger: slog.New(slog.NewTextHandler(testWriter{t, "evil"}, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hctx, stop := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- h.Run(hctx) }()
-	t.Cleanup(func() { stop(); <-done })
-	<-h.Ready()
+	h := startHostile(t, "evil", key, roomServer{hostile{serve: &none}, rooms})
 	if _, err := b.AddPartner(ctx, h.Addrs()[0]); err != nil {
 		t.Fatal(err)
 	}
