@@ -205,19 +205,9 @@ func (n *Node) Rooms(ctx context.Context, as protocol.Handle) ([]*Room, error) {
 		return nil, fmt.Errorf("list rooms: %w", err)
 	}
 	slices.SortStableFunc(out, func(a, b *Room) int {
-		return cmpInt(max(b.LastPost, b.Created), max(a.LastPost, a.Created))
+		return cmp.Compare(max(b.LastPost, b.Created), max(a.LastPost, a.Created))
 	})
 	return out, nil
-}
-
-func cmpInt(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // AllRooms returns every room the node holds, for admins; Role and the
@@ -311,7 +301,7 @@ func (n *Node) members(tx *storage.Tx, k protocol.SnapshotKey) ([]Member, error)
 		}
 		out = append(out, Member{Account: a, Alias: alias, Role: m.Role, Name: m.Name, Org: m.Org, Unconfirmed: unconfirmed[a]})
 	}
-	slices.SortFunc(out, func(a, b Member) int { return cmpInt(int64(a.Alias), int64(b.Alias)) })
+	slices.SortFunc(out, func(a, b Member) int { return cmp.Compare(a.Alias, b.Alias) })
 	return out, nil
 }
 

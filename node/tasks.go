@@ -1,6 +1,7 @@
 package node
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -258,7 +259,7 @@ func tasksByID(tx *storage.Tx, ids []protocol.EventID, f TaskFilter) ([]*Task, e
 		}
 		out = append(out, v)
 	}
-	slices.SortFunc(out, func(a, b *Task) int { return cmpInt(int64(a.Alias), int64(b.Alias)) })
+	slices.SortFunc(out, func(a, b *Task) int { return cmp.Compare(a.Alias, b.Alias) })
 	return out, nil
 }
 

@@ -2,6 +2,7 @@ package protocol
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/sha256"
 	"errors"
 	"fmt"
@@ -921,7 +922,7 @@ func forks(snaps *snapshots, es []*Signed) (map[NodeID]uint64, error) {
 		}
 		slices.SortFunc(cs, func(a, b *Signed) int {
 			if a.Seq != b.Seq {
-				return cmpUint(a.Seq, b.Seq)
+				return cmp.Compare(a.Seq, b.Seq)
 			}
 			return a.Order().Compare(b.Order())
 		})
@@ -985,7 +986,7 @@ func unfinal(snaps *snapshots, es, acks []*Signed) (map[EventID]struct{}, error)
 	for _, ms := range byOrigin {
 		slices.SortFunc(ms, func(a, b *Signed) int {
 			if a.Seq != b.Seq {
-				return cmpUint(a.Seq, b.Seq)
+				return cmp.Compare(a.Seq, b.Seq)
 			}
 			return a.Order().Compare(b.Order())
 		})
@@ -1066,16 +1067,6 @@ func witnessesOf(after *Control, c, r *Signed) []NodeID {
 	delete(s, r.Origin)
 	delete(s, c.Origin)
 	return slices.Sorted(maps.Keys(s))
-}
-
-func cmpUint(a, b uint64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // decide applies rules 1 and 2 of version 2 to ds, the events that may be

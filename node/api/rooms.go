@@ -1,6 +1,7 @@
 package api
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"net/http"
@@ -168,7 +169,7 @@ func (s *Server) createRoom(w http.ResponseWriter, r *http.Request, c *caller) e
 	for a, role := range roles {
 		nr.Members = append(nr.Members, node.MemberSpec{Account: a, Role: role})
 	}
-	slices.SortFunc(nr.Members, func(a, b node.MemberSpec) int { return cmpString(string(a.Account), string(b.Account)) })
+	slices.SortFunc(nr.Members, func(a, b node.MemberSpec) int { return cmp.Compare(string(a.Account), string(b.Account)) })
 	room, err := s.node.CreateRoom(r.Context(), c.handle(), nr)
 	if err != nil {
 		return err
@@ -180,16 +181,6 @@ func (s *Server) createRoom(w http.ResponseWriter, r *http.Request, c *caller) e
 	}
 	writeJSON(w, http.StatusOK, map[string]uint64{"room_id": room.Alias})
 	return nil
-}
-
-func cmpString(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 func (s *Server) updateRoom(w http.ResponseWriter, r *http.Request, c *caller) error {

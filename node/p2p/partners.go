@@ -1,6 +1,7 @@
 package p2p
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -186,7 +187,7 @@ func (h *Host) Partners() []Partner {
 		}
 		out[i].Usage = h.quota.get(pid)
 	}
-	slices.SortFunc(out, func(a, b Partner) int { return cmpString(a.ID, b.ID) })
+	slices.SortFunc(out, func(a, b Partner) int { return cmp.Compare(a.ID, b.ID) })
 	return out
 }
 
@@ -197,16 +198,6 @@ func (h *Host) Usage(id protocol.NodeID) Usage {
 		return Usage{}
 	}
 	return h.quota.get(pid)
-}
-
-func cmpString[S ~string](a, b S) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 func (h *Host) isPartner(p peer.ID) bool {
