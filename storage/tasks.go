@@ -17,13 +17,8 @@ type Task struct {
 // new task).
 func (tx *Tx) PutTask(old, t *Task) error {
 	if old != nil {
-		if err := tx.delete(key(pRoomTask, old.Room[:], statusByte(old.Status), old.ID[:])); err != nil {
+		if err := tx.unindexTask(old); err != nil {
 			return wrap("put task", err)
-		}
-		for _, a := range old.Assignees {
-			if err := tx.delete(key(pAssignment, accountPart(a), statusByte(old.Status), old.ID[:])); err != nil {
-				return wrap("put task", err)
-			}
 		}
 	}
 	if err := tx.setRecord(key(pTask, t.ID[:]), t); err != nil {
@@ -35,6 +30,19 @@ func (tx *Tx) PutTask(old, t *Task) error {
 	for _, a := range t.Assignees {
 		if err := tx.set(key(pAssignment, accountPart(a), statusByte(t.Status), t.ID[:]), t.Room[:]); err != nil {
 			return wrap("put task", err)
+		}
+	}
+	return nil
+}
+
+// unindexTask deletes t's entries in the by-room and by-assignee indexes.
+func (tx *Tx) unindexTask(t *Task) error {
+	if err := tx.delete(key(pRoomTask, t.Room[:], statusByte(t.Status), t.ID[:])); err != nil {
+		return err
+	}
+	for _, a := range t.Assignees {
+		if err := tx.delete(key(pAssignment, accountPart(a), statusByte(t.Status), t.ID[:])); err != nil {
+			return err
 		}
 	}
 	return nil

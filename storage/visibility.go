@@ -148,13 +148,8 @@ func (tx *Tx) DeleteMessage(room protocol.RoomID, m *Message) error {
 // DeleteTask removes task t and its index entries: it is hidden after
 // the fact.
 func (tx *Tx) DeleteTask(t *Task) error {
-	if err := tx.delete(key(pRoomTask, t.Room[:], statusByte(t.Status), t.ID[:])); err != nil {
+	if err := tx.unindexTask(t); err != nil {
 		return wrap("delete task", err)
-	}
-	for _, a := range t.Assignees {
-		if err := tx.delete(key(pAssignment, accountPart(a), statusByte(t.Status), t.ID[:])); err != nil {
-			return wrap("delete task", err)
-		}
 	}
 	return wrap("delete task", tx.delete(key(pTask, t.ID[:])))
 }
