@@ -128,7 +128,9 @@ func TestMissingParentsTriggerSync(t *testing.T) {
 	publish(t, a, es[1])
 	waitFor(t, "b to sync both posts", func() bool { return fb.count(room) == 3 && b.Stats().SyncEvents > 0 })
 	st := b.Stats()
-	if st.GossipOrphaned != 1 || st.GossipIgnored != 1 || st.GossipRejected != 0 || st.SyncRounds <= rounds || st.SyncEvents == 0 {
+	// The orphan is ignored once its wait ends, or adopted if the sync
+	// brings its parent first: on a loaded machine, either.
+	if st.GossipOrphaned != 1 || st.GossipIgnored+st.GossipAdopted != 1 || st.GossipRejected != 0 || st.SyncRounds <= rounds || st.SyncEvents == 0 {
 		t.Errorf("b's stats: %+v (rounds before: %d)", st, rounds)
 	}
 }
