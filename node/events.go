@@ -227,35 +227,13 @@ func (n *Node) check(tx *storage.Tx, e *protocol.Signed) (*protocol.Snapshot, er
 // the whole Update.
 func (n *Node) apply(tx *storage.Tx, e *protocol.Signed, snap *protocol.Snapshot) error {
 	log := txLog{tx: tx, cache: &n.snapshots}
-	snapKey, err := tx.PutSnapshot(snap)
-	if err != nil {
-		return err
-	}
-	n.snapshots.add(snapKey, snap)
-	if err := tx.PutEvent(e, snapKey); err != nil {
-		return err
-	}
 	room := e.RoomID()
-	if target, ok := protocol.Ref(e); ok && e.Seq > 0 {
-		if err := tx.PutRef(target, e.ID); err != nil {
-			return err
-		}
-	}
-	if e.Seq > 0 {
-		if err := n.position(tx, e); err != nil {
-			return err
-		}
-	}
 	var r *storage.Room
 	var prev *protocol.Snapshot // the room's control snapshot before e
 	var before *protocol.Control
 	var beforeKey protocol.SnapshotKey
-	if e.Type == protocol.TypeRoomCreate {
-		r = &storage.Room{ID: room, Kind: snap.State.Kind, Control: snapKey, Created: e.Time, Version: e.Version}
-		if _, err := tx.Alias(storage.AliasRoom, room[:]); err != nil {
-			return err
-		}
-	} else {
+	var err error
+	if e.Type != protocol.TypeRoomCreate {
 		if r, err = tx.Room(room); err != nil {
 			return err
 		}
@@ -269,6 +247,30 @@ func (n *Node) apply(tx *storage.Tx, e *protocol.Signed, snap *protocol.Snapshot
 		return err
 	}
 	heads := t.Heads
+	merged := !followsAll(e, heads)
+	snapKey, err := n.putSnapshot(log, snap, e, prev, beforeKey, merged)
+	if err != nil {
+		return err
+	}
+	if err := tx.PutEvent(e, snapKey); err != nil {
+		return err
+	}
+	if target, ok := protocol.Ref(e); ok && e.Seq > 0 {
+		if err := tx.PutRef(target, e.ID); err != nil {
+			return err
+		}
+	}
+	if e.Seq > 0 {
+		if err := n.position(tx, e); err != nil {
+			return err
+		}
+	}
+	if e.Type == protocol.TypeRoomCreate {
+		r = &storage.Room{ID: room, Kind: snap.State.Kind, Control: snapKey, Created: e.Time, Version: e.Version}
+		if _, err := tx.Alias(storage.AliasRoom, room[:]); err != nil {
+			return err
+		}
+	}
 	t.Version, t.Seq, t.Last = r.Version, r.Seq, r.Last
 	if e.Origin == n.id && e.Seq > t.Seq {
 		t.Seq, t.Last = e.Seq, e.Order()
@@ -283,7 +285,6 @@ func (n *Node) apply(tx *storage.Tx, e *protocol.Signed, snap *protocol.Snapshot
 	// many heads costs one merge of two snapshots per event, not one of
 	// every head's.
 	control := snap
-	merged := !followsAll(e, heads)
 	if merged {
 		if control, err = protocol.Merge(log, []*protocol.Snapshot{prev, snap}); err != nil {
 			return err
@@ -295,7 +296,7 @@ func (n *Node) apply(tx *storage.Tx, e *protocol.Signed, snap *protocol.Snapshot
 	case prev:
 		// unchanged
 	default:
-		if r.Control, err = tx.PutSnapshot(control); err != nil {
+		if r.Control, err = tx.PutSnapshot(control, storage.SnapshotBase{Key: beforeKey, Snapshot: prev}); err != nil {
 			return err
 		}
 		n.snapshots.add(r.Control, control)
@@ -594,6 +595,39 @@ func mentions(body string, a protocol.AccountID) bool {
 	return strings.Contains(body, "[To:"+string(a)+"]") ||
 		strings.Contains(body, "[rp aid="+string(a)+" ") ||
 		strings.Contains(body, "[toall]")
+}
+
+// putSnapshot stores snap, the control snapshot after e, and returns its
+// key. A new snapshot is stored as a delta: from prev, the room's control
+// snapshot before e, when e follows every head (merged is false), since
+// snap then grows prev; else from the snapshot of a parent of e.
+func (n *Node) putSnapshot(log txLog, snap *protocol.Snapshot, e *protocol.Signed, prev *protocol.Snapshot, prevKey protocol.SnapshotKey, merged bool) (protocol.SnapshotKey, error) {
+	if snap == prev {
+		return prevKey, nil
+	}
+	bases := make([]storage.SnapshotBase, 0, 1+len(e.Prev))
+	if prev != nil && !merged {
+		bases = append(bases, storage.SnapshotBase{Key: prevKey, Snapshot: prev})
+	}
+	if merged {
+		for _, p := range e.Prev {
+			k, err := log.tx.EventSnapshot(p)
+			if err != nil {
+				return k, err
+			}
+			s, err := log.snapshot(k)
+			if err != nil {
+				return k, err
+			}
+			bases = append(bases, storage.SnapshotBase{Key: k, Snapshot: s})
+		}
+	}
+	k, err := log.tx.PutSnapshot(snap, bases...)
+	if err != nil {
+		return k, err
+	}
+	n.snapshots.add(k, snap)
+	return k, nil
 }
 
 // txLog is the room rules' view of the store inside a transaction.

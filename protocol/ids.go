@@ -1,6 +1,7 @@
 package protocol
 
 import (
+	"bytes"
 	"crypto/ed25519"
 	"encoding/base32"
 	"errors"
@@ -12,6 +13,10 @@ import (
 
 // EventID is the SHA-256 of an event's canonical body (see [Event]).
 type EventID [32]byte
+
+// Compare orders event IDs bytewise, the order of a snapshot's lists: -1
+// if id sorts before other, 0 if they are equal, +1 otherwise.
+func (id EventID) Compare(other EventID) int { return bytes.Compare(id[:], other[:]) }
 
 // RoomID names a room. It is the [EventID] of the room's create event, so a
 // room's name commits to who created it and how.

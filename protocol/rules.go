@@ -1,7 +1,6 @@
 package protocol
 
 import (
-	"bytes"
 	"cmp"
 	"crypto/sha256"
 	"errors"
@@ -438,7 +437,7 @@ func forkVoid(forks map[NodeID]uint64, e *Signed) bool {
 	return !(rev && a == e.AuthorID())
 }
 
-func compareIDs(a, b EventID) int { return bytes.Compare(a[:], b[:]) }
+func compareIDs(a, b EventID) int { return a.Compare(b) }
 
 // Merge returns the snapshot of the union of the sets behind parents: the
 // control state of an event whose parents have those snapshots, or of a

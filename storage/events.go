@@ -66,26 +66,6 @@ func (tx *Tx) EventSnapshot(id protocol.EventID) (protocol.SnapshotKey, error) {
 	return k, nil
 }
 
-// PutSnapshot stores a control snapshot under its key, unless it is
-// already there.
-func (tx *Tx) PutSnapshot(s *protocol.Snapshot) (protocol.SnapshotKey, error) {
-	k := s.Key()
-	ok, err := tx.has(key(pSnapshot, k[:]))
-	if err != nil || ok {
-		return k, wrap("put snapshot", err)
-	}
-	return k, wrap("put snapshot", tx.setRecord(key(pSnapshot, k[:]), s))
-}
-
-// Snapshot returns a stored control snapshot.
-func (tx *Tx) Snapshot(k protocol.SnapshotKey) (*protocol.Snapshot, error) {
-	s := new(protocol.Snapshot)
-	if err := tx.getRecord(key(pSnapshot, k[:]), s); err != nil {
-		return nil, fmt.Errorf("get snapshot: %w", err)
-	}
-	return s, nil
-}
-
 // RoomEvents calls fn with the IDs of the room's accepted events of depth
 // from and more, by depth then ID, until fn returns false.
 func (tx *Tx) RoomEvents(room protocol.RoomID, from uint64, fn func(depth uint64, id protocol.EventID) bool) error {

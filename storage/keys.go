@@ -22,7 +22,7 @@ const (
 
 	pEvent     byte = 0x10 // event ID → the event's wire bytes
 	pEventSnap byte = 0x11 // event ID → snapshot key (32 bytes): control state after the event
-	pSnapshot  byte = 0x12 // snapshot key → protocol.Snapshot
+	pSnapshot  byte = 0x12 // snapshot key → snapshotRecord: a protocol.Snapshot in full, or as a delta from a base snapshot (schema 9 on)
 	pRoomEvent byte = 0x13 // room ID, depth, event ID → empty: every accepted event of a room by depth
 	pHidden    byte = 0x14 // event ID → empty: accepted content events hidden from clients (soft-failed)
 	pChain     byte = 0x15 // room ID, node ID, 0x00, seq → event ID: the first event stored at each chain position (room version 2 on)

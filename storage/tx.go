@@ -132,9 +132,13 @@ func (tx *Tx) get(k []byte) ([]byte, error) {
 	return item.ValueCopy(nil)
 }
 
+// has reports whether a value is stored under k, without reading it.
 func (tx *Tx) has(k []byte) (bool, error) {
-	_, err := tx.get(k)
-	if errors.Is(err, ErrNotFound) {
+	if i, ok := tx.own[string(k)]; ok {
+		return !tx.ops[i].del, nil
+	}
+	_, err := tx.txn.Get(k)
+	if errors.Is(err, badger.ErrKeyNotFound) {
 		return false, nil
 	}
 	return err == nil, err
