@@ -301,7 +301,7 @@ func (n *Node) apply(tx *storage.Tx, e *protocol.Signed, snap *protocol.Snapshot
 		}
 		n.snapshots.add(r.Control, control)
 	}
-	if err := syncMembers(tx, room, before, control.State); err != nil {
+	if err := n.syncMembers(tx, r, before, control.State); err != nil {
 		return err
 	}
 	r.Events++
@@ -422,13 +422,21 @@ func followsAll(e *protocol.Signed, heads []protocol.Order) bool {
 
 // syncMembers brings the membership index in line with a change of the
 // room's control state from before (nil for a new room) to after.
-func syncMembers(tx *storage.Tx, room protocol.RoomID, before, after *protocol.Control) error {
+func (n *Node) syncMembers(tx *storage.Tx, r *storage.Room, before, after *protocol.Control) error {
 	if before == after {
 		return nil // most events change no control state: the same one
 	}
+	room := r.ID
 	for a, m := range after.Members {
-		if old, ok := memberOf(before, a); ok && old.Role == m.Role {
+		old, was := memberOf(before, a)
+		if was && old.Role == m.Role {
 			continue
+		}
+		if !was && a.Node() == n.id {
+			// A new member has read what came before it joined.
+			if err := tx.PutReadMarker(a, room, storage.ReadMarker{Seen: r.Arrived}); err != nil {
+				return err
+			}
 		}
 		if _, err := tx.Alias(storage.AliasAccount, []byte(a)); err != nil {
 			return err
@@ -496,19 +504,24 @@ func (n *Node) applyContent(tx *storage.Tx, r *storage.Room, e *protocol.Signed,
 		if err != nil {
 			return false, err
 		}
-		if err := tx.PutMessage(r.ID, &storage.Message{Message: *protocol.NewMessage(e), Alias: alias}); err != nil {
+		r.Arrived++
+		m := &storage.Message{Message: *protocol.NewMessage(e), Alias: alias, Arrival: r.Arrived}
+		if err := tx.PutMessage(r.ID, m); err != nil {
 			return false, err
 		}
 		r.Messages++
 		r.LastPost = max(r.LastPost, e.Time)
 		if n.expiredOnArrival(e, c) {
+			if err := tx.PutUncounted(r, storage.Uncounted{Arrival: m.Arrival, Author: m.Author, Gone: true}); err != nil {
+				return false, err
+			}
 			return true, n.expireMessage(tx, e.ID)
 		}
-		return true, n.countUnread(tx, r.ID, e, p.Body, c)
+		return true, n.countUnread(tx, r, e, p.Body, m, c)
 	case *protocol.MessageEdit:
-		return n.updateMessage(tx, p.Message, e)
+		return n.updateMessage(tx, r, p.Message, e)
 	case *protocol.MessageDelete:
-		return n.updateMessage(tx, p.Message, e)
+		return n.updateMessage(tx, r, p.Message, e)
 	case *protocol.TaskCreate:
 		if _, err := tx.Alias(storage.AliasTask, e.ID[:]); err != nil {
 			return false, err
@@ -543,7 +556,7 @@ func (n *Node) applyContent(tx *storage.Tx, r *storage.Room, e *protocol.Signed,
 // updateMessage applies an edit or deletion e to message id. It reports
 // false if the message is hidden: the rules checked it was accepted, so
 // it is stored, and soft-failed.
-func (n *Node) updateMessage(tx *storage.Tx, id protocol.EventID, e *protocol.Signed) (shown bool, err error) {
+func (n *Node) updateMessage(tx *storage.Tx, r *storage.Room, id protocol.EventID, e *protocol.Signed) (shown bool, err error) {
 	room, m, err := tx.Message(id)
 	if errors.Is(err, storage.ErrNotFound) {
 		return false, nil
@@ -551,7 +564,7 @@ func (n *Node) updateMessage(tx *storage.Tx, id protocol.EventID, e *protocol.Si
 	if err != nil {
 		return false, err
 	}
-	before, was := m.Edit, m.Message
+	before, was := m.Edit, *m
 	changed := m.Apply(e)
 	if err := n.dropText(tx, e, &m.Message, before, changed); err != nil {
 		return false, err
@@ -562,29 +575,10 @@ func (n *Node) updateMessage(tx *storage.Tx, id protocol.EventID, e *protocol.Si
 	if err := tx.PutMessage(room, m); err != nil {
 		return false, err
 	}
-	return true, n.recount(tx, room, &was, &m.Message)
-}
-
-// countUnread raises the unread (and mention) counts of the room's local
-// members other than the author.
-func (n *Node) countUnread(tx *storage.Tx, room protocol.RoomID, e *protocol.Signed, body string, c *protocol.Control) error {
-	for a := range c.Members {
-		if a.Node() != n.id || a == e.AuthorID() {
-			continue
-		}
-		m, err := tx.ReadMarker(a, room)
-		if err != nil {
-			return err
-		}
-		m.Unread++
-		if mentions(body, a) {
-			m.Mentions++
-		}
-		if err := tx.PutReadMarker(a, room, m); err != nil {
-			return err
-		}
+	if room != r.ID {
+		return false, fmt.Errorf("%s changes message %s of another room", e.ID, id)
 	}
-	return nil
+	return true, n.recount(tx, r, &was, m)
 }
 
 // mentions reports whether a message body addresses a: [To:a], a reply to
@@ -663,8 +657,13 @@ func (l txLog) snapshot(k protocol.SnapshotKey) (*protocol.Snapshot, error) {
 // snapshotCache keeps decoded control snapshots.
 type snapshotCache = bySnapshot[*protocol.Snapshot]
 
-// snapshotCacheSize is how many decoded snapshots a node keeps.
-const snapshotCacheSize = 4096
+// snapshotCacheSize is how many decoded snapshots a node keeps, and
+// snapshotCacheWeight how many event IDs and members they may hold in all
+// (some 50 MB): a snapshot of a 5,000-member room holds 10,000.
+const (
+	snapshotCacheSize   = 4096
+	snapshotCacheWeight = 512 << 10
+)
 
 // checkProfiles queues a member.profile event for each local member whose
 // name or organization in the room differs from its account's, as when a

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -249,6 +250,10 @@ func (n *Node) MarkRead(ctx context.Context, as protocol.Handle, room protocol.R
 			return err
 		}
 		me := protocol.NewAccountID(n.id, as)
+		r, err := tx.Room(room)
+		if err != nil {
+			return err
+		}
 		var mk storage.ReadMarker
 		if upTo.IsZero() {
 			last, err := tx.Messages(room, protocol.Order{}, false, 1)
@@ -258,17 +263,19 @@ func (n *Node) MarkRead(ctx context.Context, as protocol.Handle, room protocol.R
 			if len(last) == 1 {
 				mk.Read = last[0].Order()
 			}
+			mk.Seen = r.Arrived
 		} else {
-			r, m, err := tx.Message(upTo)
-			if err != nil || r != room {
+			at, m, err := tx.Message(upTo)
+			if err != nil || at != room {
 				return errors.Join(notFound(err), fmt.Errorf("%w: %w", ErrNotFound, ErrNoMessage))
 			}
-			mk.Read = m.Order()
-			if mk, err = countAfter(tx, room, me, mk); err != nil {
+			if mk, err = n.readFrom(tx, r, me, m.Order(), m.Arrival); err != nil {
 				return err
 			}
 		}
-		unread, mentions = mk.Unread, mk.Mentions
+		if unread, mentions, err = unreadOf(tx, r, me, mk); err != nil {
+			return err
+		}
 		if err := n.record(tx, storage.Change{Kind: string(ChangeRead), Room: room, Account: me}); err != nil {
 			return err
 		}
@@ -280,19 +287,50 @@ func (n *Node) MarkRead(ctx context.Context, as protocol.Handle, room protocol.R
 	return unread, mentions, nil
 }
 
-// countAfter fills in the unread and mention counts after mk.Read.
-func countAfter(tx *storage.Tx, room protocol.RoomID, me protocol.AccountID, mk storage.ReadMarker) (storage.ReadMarker, error) {
-	var mentioned uint64
-	n, err := tx.CountMessagesAfter(room, mk.Read, 1<<30, func(m *protocol.Message) bool {
+// readFrom returns me's read marker for room r read up to position read,
+// a message that arrived as arrival (0: stored before schema 9, or none).
+// The messages that arrived after it are unread; what the marker must know
+// of them, its own and the mentions of it, is counted from the timeline
+// after read. A marker at a message without arrival counts the messages
+// after it once, in Unread, as markers of before schema 9 did.
+func (n *Node) readFrom(tx *storage.Tx, r *storage.Room, me protocol.AccountID, read protocol.Order, arrival uint64) (storage.ReadMarker, error) {
+	mk := storage.ReadMarker{Read: read, Seen: arrival}
+	legacy := arrival == 0 && read != (protocol.Order{})
+	if legacy {
+		mk.Seen = r.Arrived
+	}
+	c, err := n.controlOf(tx, r)
+	if err != nil {
+		return mk, err
+	}
+	var mentioned, own uint64
+	count, err := tx.CountMessagesAfter(r.ID, read, 1<<30, func(m *storage.Message) bool {
+		if !legacy && m.Arrival <= mk.Seen {
+			return true // read by arrival, or gone before schema 9
+		}
 		if m.Author == me {
+			own++
 			return true
 		}
-		if mentions(m.Body, me) {
+		to, _ := n.addressed(m.Body, m.Author, c)
+		if slices.Contains(to, me) {
 			mentioned++
 		}
 		return false
 	})
-	mk.Unread, mk.Mentions = uint64(n), mentioned
+	if legacy {
+		mk.Unread = uint64(count)
+		to := uint64(0) // a legacy count holds its messages to all too
+		_, err = tx.CountMessagesAfter(r.ID, read, 1<<30, func(m *storage.Message) bool {
+			if _, all := n.addressed(m.Body, m.Author, c); all && m.Author != me {
+				to++
+			}
+			return true
+		})
+		mk.Mentions = mentioned + to
+		return mk, err
+	}
+	mk.Mentions, mk.Own = mentioned, own
 	return mk, err
 }
 
@@ -307,18 +345,29 @@ func (n *Node) MarkUnread(ctx context.Context, as protocol.Handle, from protocol
 			return err
 		}
 		me := protocol.NewAccountID(n.id, as)
+		r, err := tx.Room(room)
+		if err != nil {
+			return err
+		}
 		prev, err := tx.Messages(room, m.Order(), false, 1)
 		if err != nil {
 			return err
 		}
-		var mk storage.ReadMarker
+		var read protocol.Order
 		if len(prev) == 1 {
-			mk.Read = prev[0].Order()
+			read = prev[0].Order()
 		}
-		if mk, err = countAfter(tx, room, me, mk); err != nil {
+		arrival := m.Arrival
+		if arrival > 0 {
+			arrival-- // m itself is unread
+		}
+		mk, err := n.readFrom(tx, r, me, read, arrival)
+		if err != nil {
 			return err
 		}
-		unread, mentions = mk.Unread, mk.Mentions
+		if unread, mentions, err = unreadOf(tx, r, me, mk); err != nil {
+			return err
+		}
 		if err := n.record(tx, storage.Change{Kind: string(ChangeRead), Room: room, Account: me}); err != nil {
 			return err
 		}

@@ -256,9 +256,14 @@ func New(cfg Config) (*Node, error) {
 		return nil, fmt.Errorf("new node: identity key %s is corrupt", filepath.Join(cfg.DataDir, identityFile))
 	}
 	n := &Node{cfg: cfg, log: cfg.Logger, key: ed25519.NewKeyFromSeed(seed), started: cfg.Now()}
-	n.snapshots.max = snapshotCacheSize
-	n.appliedSets.max = 64
-	n.hosting.confirmations.max = 256
+	n.snapshots.max, n.snapshots.maxWeight = snapshotCacheSize, snapshotCacheWeight
+	n.snapshots.weight = func(s *protocol.Snapshot) int {
+		return len(s.History) + len(s.Acks) + len(s.State.Members)
+	}
+	n.appliedSets.max, n.appliedSets.maxWeight = 64, snapshotCacheWeight/2
+	n.appliedSets.weight = func(m map[protocol.EventID]bool) int { return len(m) }
+	n.hosting.confirmations.max, n.hosting.confirmations.maxWeight = 256, snapshotCacheWeight/2
+	n.hosting.confirmations.weight = func(m map[protocol.AccountID]bool) int { return len(m) }
 	n.passwords = newPasswordPool()
 	n.id = protocol.NodeIDFromKey(n.key.Public().(ed25519.PublicKey))
 	raw, err := os.ReadFile(filepath.Join(cfg.DataDir, settingsFile))

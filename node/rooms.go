@@ -265,7 +265,9 @@ func (n *Node) roomView(tx *storage.Tx, viewer protocol.AccountID, id protocol.R
 		if err != nil {
 			return nil, err
 		}
-		out.Unread, out.Mentions = mk.Unread, mk.Mentions
+		if out.Unread, out.Mentions, err = unreadOf(tx, r, viewer, mk); err != nil {
+			return nil, err
+		}
 	}
 	if out.Kind == protocol.KindDirect && out.Name == "" {
 		for a, m := range c.Members {

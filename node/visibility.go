@@ -293,7 +293,7 @@ func (n *Node) retract(tx *storage.Tx, r *storage.Room, e *protocol.Signed, c *p
 			return err
 		}
 		r.Messages--
-		if err := n.uncountUnread(tx, r.ID, e, p.Body, m.Order(), c); err != nil {
+		if err := n.uncount(tx, r, e, p.Body, m, c); err != nil {
 			return err
 		}
 		change.Kind = string(ChangeMessageDeleted)
@@ -397,9 +397,9 @@ func applyRefs(tx *storage.Tx, target protocol.EventID, apply func(*protocol.Sig
 	return nil
 }
 
-// uncountUnread takes back what countUnread counted for post e, at order
-// at, for the local members who have not read past it.
-func (n *Node) uncountUnread(tx *storage.Tx, room protocol.RoomID, e *protocol.Signed, body string, at protocol.Order, c *protocol.Control) error {
+// legacyUncount takes back what countUnread counted, before schema 9, for
+// post e, at order at, for the local members who have not read past it.
+func (n *Node) legacyUncount(tx *storage.Tx, room protocol.RoomID, e *protocol.Signed, body string, at protocol.Order, c *protocol.Control) error {
 	for a := range c.Members {
 		if a.Node() != n.id || a == e.AuthorID() {
 			continue

@@ -30,15 +30,16 @@ const (
 	pAcked     byte = 0x17 // own event ID → uint64 BE chain position, uint64 BE: how many of this node's events up to this one are not acknowledgements (room version 2 on)
 	pRef       byte = 0x18 // message or task event ID, event ID → empty: the edits, deletions and task updates of a message or task (room version 2 on)
 
-	pRoom     byte = 0x20 // room ID → Room
-	pOldHead  byte = 0x21 // schema 1 only: room ID, event ID → uint64 BE depth (see pHeads)
-	pTimeline byte = 0x22 // room ID, depth, event ID → timelineEntry: messages in display order, with their aliases
-	pMessage  byte = 0x23 // message event ID → room ID, depth: where the message sits in pTimeline
-	pMember   byte = 0x24 // account ID, 0x00, room ID → role string: the rooms an account is in
-	pHeads    byte = 0x25 // room ID → []protocol.Order: the room's current heads
-	pRemoval  byte = 0x26 // room ID, node ID, 0x00, event ID → uint64 BE reach (empty before schema 7): the room's member.remove and member.leave events revoking an account of that node, and the highest chain position of that node in each one's causal past (room version 2 on)
-	pNotice   byte = 0x27 // room ID, depth, event ID → empty: the room's events that make a system message (task, member and room notices), by depth
-	pHiddenOf byte = 0x28 // room ID, author account ID, 0x00, seq, event ID → empty: pHidden by author and chain position
+	pRoom      byte = 0x20 // room ID → Room
+	pOldHead   byte = 0x21 // schema 1 only: room ID, event ID → uint64 BE depth (see pHeads)
+	pTimeline  byte = 0x22 // room ID, depth, event ID → timelineEntry: messages in display order, with their aliases
+	pMessage   byte = 0x23 // message event ID → room ID, depth: where the message sits in pTimeline
+	pMember    byte = 0x24 // account ID, 0x00, room ID → role string: the rooms an account is in
+	pHeads     byte = 0x25 // room ID → []protocol.Order: the room's current heads
+	pRemoval   byte = 0x26 // room ID, node ID, 0x00, event ID → uint64 BE reach (empty before schema 7): the room's member.remove and member.leave events revoking an account of that node, and the highest chain position of that node in each one's causal past (room version 2 on)
+	pNotice    byte = 0x27 // room ID, depth, event ID → empty: the room's events that make a system message (task, member and room notices), by depth
+	pHiddenOf  byte = 0x28 // room ID, author account ID, 0x00, seq, event ID → empty: pHidden by author and chain position
+	pUncounted byte = 0x29 // room ID, uint64 BE arrival → Uncounted: messages gone since they arrived, or to all, for unread counts (schema 9 on)
 
 	pTask       byte = 0x30 // task event ID → Task
 	pRoomTask   byte = 0x31 // room ID, status, task ID → empty: a room's tasks by status

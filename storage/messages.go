@@ -19,6 +19,7 @@ type timelineEntry struct {
 	EditedAt int64              `cbor:"7,keyasint,omitempty"`
 	Deleted  bool               `cbor:"8,keyasint,omitempty"`
 	Alias    uint64             `cbor:"9,keyasint,omitempty"` // the message_id alias; 0: look it up (schema 2)
+	Arrival  uint64             `cbor:"10,keyasint,omitempty"`
 }
 
 // Message is a message as its room's timeline holds it: its current
@@ -26,6 +27,10 @@ type timelineEntry struct {
 type Message struct {
 	protocol.Message
 	Alias uint64
+	// Arrival is the message's number in the order its room took its
+	// messages in (Room.Arrived when it came), which unread counting goes
+	// by; 0 for messages stored before schema 9.
+	Arrival uint64
 }
 
 // decodeMessage decodes the timeline record of message id at depth. The
@@ -36,7 +41,7 @@ func decodeMessage(b []byte, depth uint64, id protocol.EventID) (*Message, error
 		return nil, err
 	}
 	return &Message{Message: protocol.Message{ID: id, Author: te.Author, Depth: depth, Time: te.Time, Body: te.Body,
-		Edit: te.Edit, EditedAt: te.EditedAt, Deleted: te.Deleted}, Alias: te.Alias}, nil
+		Edit: te.Edit, EditedAt: te.EditedAt, Deleted: te.Deleted}, Alias: te.Alias, Arrival: te.Arrival}, nil
 }
 
 // withAlias looks up the alias of m if its record did not hold it.
@@ -56,7 +61,7 @@ func (tx *Tx) PutMessage(room protocol.RoomID, m *Message) error {
 		return fmt.Errorf("put message %s: no alias", m.ID)
 	}
 	te := timelineEntry{Author: m.Author, Time: m.Time, Body: m.Body, Edit: m.Edit, EditedAt: m.EditedAt,
-		Deleted: m.Deleted, Alias: m.Alias}
+		Deleted: m.Deleted, Alias: m.Alias, Arrival: m.Arrival}
 	b, err := protocol.EncodeRecord(&te)
 	if err != nil {
 		return wrap("put message", err)
@@ -126,10 +131,10 @@ func (tx *Tx) Messages(room protocol.RoomID, cursor protocol.Order, forward bool
 // CountMessagesAfter counts the room's messages after cursor (all of them
 // for a zero cursor), stopping at limit, skipping deleted ones and those
 // for which skip returns true.
-func (tx *Tx) CountMessagesAfter(room protocol.RoomID, cursor protocol.Order, limit int, skip func(*protocol.Message) bool) (int, error) {
+func (tx *Tx) CountMessagesAfter(room protocol.RoomID, cursor protocol.Order, limit int, skip func(*Message) bool) (int, error) {
 	n := 0
 	err := tx.timeline(room, cursor, false, func(m *Message) bool {
-		if !m.Deleted && (skip == nil || !skip(&m.Message)) {
+		if !m.Deleted && (skip == nil || !skip(m)) {
 			n++
 		}
 		return n < limit

@@ -35,6 +35,12 @@ type Room struct {
 	// the room's history visibility to "joined": until then every member
 	// may read every message, and nothing needs the rule.
 	Restricted bool `cbor:"14,keyasint,omitempty"`
+	// Arrived counts the messages the room took in, in the order it took
+	// them (Message.Arrival), deleted and hidden ones included; Uncounted
+	// is the highest arrival with an Uncounted record. Unread counts are
+	// worked out from them and each member's ReadMarker (since schema 9).
+	Arrived   uint64 `cbor:"15,keyasint,omitempty"`
+	Uncounted uint64 `cbor:"16,keyasint,omitempty"`
 }
 
 // PutRoom stores r.
