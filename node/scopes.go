@@ -6,31 +6,28 @@ import "slices"
 // A token with scopes may make only the /v2 requests one of its scopes
 // allows; the HTTP API maps each route to the narrowest scope it needs.
 const (
-	ScopeUsersAll        = "users.all:read"
-	ScopeProfile         = "users.profile.me:read"
-	ScopeStatus          = "users.status.me:read"
-	ScopeMyTasks         = "users.tasks.me:read"
-	ScopeRoomsAll        = "rooms.all:read_write"
-	ScopeRoomsRead       = "rooms.all:read"
-	ScopeRoomsWrite      = "rooms.all:write"
-	ScopeRooms           = "rooms:write" // create and leave or delete rooms
-	ScopeRoomInfoRead    = "rooms.info:read"
-	ScopeRoomInfoWrite   = "rooms.info:write"
-	ScopeMembersRead     = "rooms.members:read"
-	ScopeMembersWrite    = "rooms.members:write"
-	ScopeMessagesRead    = "rooms.messages:read"
-	ScopeMessagesWrite   = "rooms.messages:write"
-	ScopeTasksRead       = "rooms.tasks:read"
-	ScopeTasksWrite      = "rooms.tasks:write"
-	ScopeFilesRead       = "rooms.files:read"
-	ScopeFilesWrite      = "rooms.files:write"
-	ScopeContactsAll     = "contacts.all:read_write"
-	ScopeContactsRead    = "contacts.all:read"
-	ScopeContactsWrite   = "contacts.all:write"
-	ScopeOfflineAccess   = "offline_access" // accepted and ignored: API tokens need no refresh
-	maxTokenRooms        = 100
-	maxTokenNameLen      = 100
-	maxTokenScopesLength = 32
+	ScopeUsersAll      = "users.all:read"
+	ScopeProfile       = "users.profile.me:read"
+	ScopeStatus        = "users.status.me:read"
+	ScopeMyTasks       = "users.tasks.me:read"
+	ScopeRoomsAll      = "rooms.all:read_write"
+	ScopeRoomsRead     = "rooms.all:read"
+	ScopeRoomsWrite    = "rooms.all:write"
+	ScopeRooms         = "rooms:write" // create and leave or delete rooms
+	ScopeRoomInfoRead  = "rooms.info:read"
+	ScopeRoomInfoWrite = "rooms.info:write"
+	ScopeMembersRead   = "rooms.members:read"
+	ScopeMembersWrite  = "rooms.members:write"
+	ScopeMessagesRead  = "rooms.messages:read"
+	ScopeMessagesWrite = "rooms.messages:write"
+	ScopeTasksRead     = "rooms.tasks:read"
+	ScopeTasksWrite    = "rooms.tasks:write"
+	ScopeFilesRead     = "rooms.files:read"
+	ScopeFilesWrite    = "rooms.files:write"
+	ScopeContactsAll   = "contacts.all:read_write"
+	ScopeContactsRead  = "contacts.all:read"
+	ScopeContactsWrite = "contacts.all:write"
+	ScopeOfflineAccess = "offline_access" // accepted and ignored: API tokens need no refresh
 )
 
 // scopeIncludes lists, for each broad scope, the scopes it includes, as

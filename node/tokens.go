@@ -12,6 +12,13 @@ import (
 	"github.com/horenso/horenso/storage"
 )
 
+// Bounds of a token's description.
+const (
+	maxTokenRooms   = 100
+	maxTokenNameLen = 100
+	maxTokenScopes  = 32
+)
+
 // TokenSpec describes a new API token. The zero value is a token with
 // the full access of its account that never expires, as CreateToken
 // makes.
@@ -43,7 +50,7 @@ type TokenInfo struct {
 }
 
 func tokenInfo(h storage.TokenHash, t *storage.Token) *TokenInfo {
-	return &TokenInfo{ID: sessionID(h), Name: t.Name, Scopes: slices.Clip(append([]string{}, t.Scopes...)),
+	return &TokenInfo{ID: sessionID(h), Name: t.Name, Scopes: append([]string{}, t.Scopes...),
 		Rooms: append([]uint64{}, t.Rooms...), Created: t.Created, Expires: t.Expires, LastUsed: t.LastUsed}
 }
 
@@ -63,8 +70,8 @@ func (n *Node) CreateScopedToken(ctx context.Context, h protocol.Handle, spec To
 	if spec.TTL < 0 {
 		return fail(problem(ErrInvalid, "token lifetime must not be negative"))
 	}
-	if len(spec.Scopes) > maxTokenScopesLength {
-		return fail(problem(ErrInvalid, "too many scopes (max %d)", maxTokenScopesLength))
+	if len(spec.Scopes) > maxTokenScopes {
+		return fail(problem(ErrInvalid, "too many scopes (max %d)", maxTokenScopes))
 	}
 	var scopes []string
 	for _, s := range spec.Scopes {
