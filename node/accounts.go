@@ -243,11 +243,21 @@ func (n *Node) CreateToken(ctx context.Context, h protocol.Handle, name string) 
 }
 
 // Authenticate returns the account an API token belongs to:
-// ErrUnauthorized for an unknown token or an expired session (which it
-// deletes), ErrDisabled for a disabled account. It records a session's
-// use at most once a minute (touchEvery), so most calls only read.
+// ErrUnauthorized for an unknown token or an expired session or token
+// (which it deletes), ErrDisabled for a disabled account. It records a
+// token's use at most once a minute (touchEvery), so most calls only
+// read. It does not say what the token may do: see AuthenticateGrant.
 func (n *Node) Authenticate(ctx context.Context, token string) (*Account, error) {
+	a, _, err := n.AuthenticateGrant(ctx, token)
+	return a, err
+}
+
+// AuthenticateGrant is Authenticate that also returns what the token may
+// do: nil for the full access of its account (web sessions, and tokens
+// made without scopes or rooms).
+func (n *Node) AuthenticateGrant(ctx context.Context, token string) (*Account, *Grant, error) {
 	var out *Account
+	var grant *Grant
 	h := storage.HashToken(token)
 	now := n.cfg.Now()
 	var expired, stale bool
@@ -263,7 +273,8 @@ func (n *Node) Authenticate(ctx context.Context, token string) (*Account, error)
 			expired = true
 			return ErrUnauthorized
 		}
-		stale = t.Name == SessionTokenName && now.UnixMilli()-t.LastUsed >= touchEvery.Milliseconds()
+		stale = now.UnixMilli()-t.LastUsed >= touchEvery.Milliseconds()
+		grant = grantOf(t)
 		a, err := tx.Account(t.Handle)
 		if err != nil {
 			return err
@@ -276,7 +287,7 @@ func (n *Node) Authenticate(ctx context.Context, token string) (*Account, error)
 	})
 	if expired {
 		// Deleted here, and by the account's next login, so expired
-		// sessions do not pile up.
+		// sessions and tokens do not pile up.
 		if derr := n.store.Update(ctx, func(tx *storage.Tx) error {
 			if err := tx.DeleteToken(h); !errors.Is(err, storage.ErrNotFound) {
 				return err
@@ -296,9 +307,9 @@ func (n *Node) Authenticate(ctx context.Context, token string) (*Account, error)
 		}
 	}
 	if err != nil {
-		return nil, fmt.Errorf("authenticate: %w", err)
+		return nil, nil, fmt.Errorf("authenticate: %w", err)
 	}
-	return out, nil
+	return out, grant, nil
 }
 
 // Passwords are hashed with argon2id (RFC 9106) at the OWASP-recommended

@@ -371,7 +371,7 @@ func (n *Node) apply(tx *storage.Tx, e *protocol.Signed, snap *protocol.Snapshot
 		}
 	}
 	if shown {
-		if err := n.record(tx, changeOf(e)); err != nil {
+		if err := n.recordShown(tx, e); err != nil {
 			return err
 		}
 	}

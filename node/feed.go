@@ -21,6 +21,7 @@ const (
 	ChangeRoom           ChangeKind = "room"            // a room was created or its settings changed
 	ChangeMembers        ChangeKind = "members"         // membership changed; Account is the member concerned
 	ChangeRead           ChangeKind = "read"            // Account's read marker moved
+	ChangeNotice         ChangeKind = "notice"          // an event that makes a system message was shown; Event is it (notices.go)
 )
 
 // Change is one entry of the node's change feed, which live clients follow.

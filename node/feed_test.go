@@ -46,12 +46,18 @@ func TestChangeFeed(t *testing.T) {
 		return ks
 	}
 	alice := must[[]Change](t)(n.Changes(ctx, "alice", start, 0))
-	want := []ChangeKind{ChangeRoom, ChangeMessage, ChangeMessageUpdated, ChangeTask, ChangeMembers}
+	// The task and the removal make system messages: each has a notice
+	// change naming its event, right after its own change.
+	want := []ChangeKind{ChangeRoom, ChangeMessage, ChangeMessageUpdated, ChangeTask, ChangeNotice, ChangeMembers, ChangeNotice}
 	if got := kinds(alice); !slices.Equal(got, want) {
 		t.Fatalf("alice's changes %v, want %v (no one else's read marker)", got, want)
 	}
-	if alice[2].Event != m.ID || alice[3].Event != task.ID || alice[4].Account != bob {
+	if alice[2].Event != m.ID || alice[3].Event != task.ID || alice[4].Event != task.ID || alice[5].Account != bob ||
+		alice[6].Event == (protocol.EventID{}) {
 		t.Errorf("changes name the wrong things: %+v", alice)
+	}
+	if nm := must[*Message](t)(n.Message(ctx, "alice", alice[6].Event)); nm.Notice != NoticeMemberRemoved {
+		t.Errorf("the removal's notice change names %+v", nm)
 	}
 	// Bob, removed, no longer sees the room's changes, but sees his own
 	// read marker and his removal.

@@ -262,3 +262,28 @@ func (n *Node) noticeInRoom(tx *storage.Tx, as protocol.Handle, room protocol.Ro
 	}
 	return m, n.hideNotices(tx, as, room, []*Message{m})
 }
+
+// recordShown appends to the change feed the change e makes, now that
+// clients can see e, and, if e makes a system message, a ChangeNotice
+// naming e, so that live clients show the notice as the event arrives
+// instead of when they next read the room. The notice is rendered when
+// the change is read, like the message of a ChangeMessage.
+func (n *Node) recordShown(tx *storage.Tx, e *protocol.Signed) error {
+	if err := n.record(tx, changeOf(e)); err != nil {
+		return err
+	}
+	if !isNotice(e) {
+		return nil
+	}
+	return n.record(tx, storage.Change{Kind: string(ChangeNotice), Room: e.RoomID(), Event: e.ID})
+}
+
+// retractNotice tells live clients that the system message of e, which
+// is hidden now, is gone: a ChangeMessageDeleted naming e, which no longer
+// reads as a message, so clients take its message_id out of the timeline.
+func (n *Node) retractNotice(tx *storage.Tx, e *protocol.Signed) error {
+	if !isNotice(e) {
+		return nil
+	}
+	return n.record(tx, storage.Change{Kind: string(ChangeMessageDeleted), Room: e.RoomID(), Event: e.ID})
+}

@@ -87,21 +87,25 @@ func (n *Node) StartSession(ctx context.Context, login, password string, from Cl
 	return a, token, nil
 }
 
-// expired reports whether t is a web session past its idle or absolute
-// lifetime at now. A session without a recorded last use (made before
-// last use was recorded) counts as used now: upgrading logs no one out.
+// expired reports whether t is an API token past its expiry or a web
+// session past its idle or absolute lifetime at now. A session without
+// a recorded last use (made before last use was recorded) counts as used
+// now: upgrading logs no one out.
 func (n *Node) expired(t *storage.Token, now time.Time) bool {
+	ms := now.UnixMilli()
+	if t.Expires != 0 && ms >= t.Expires {
+		return true
+	}
 	if t.Name != SessionTokenName {
 		return false
 	}
-	ms := now.UnixMilli()
 	if t.Created != 0 && ms >= t.Created+n.cfg.SessionMax.Milliseconds() {
 		return true
 	}
 	return t.LastUsed != 0 && ms >= t.LastUsed+n.cfg.SessionIdle.Milliseconds()
 }
 
-// touch records that session h was used at now, if its last recorded use
+// touch records that token h was used at now, if its last recorded use
 // is touchEvery old or more. It runs in its own update, after the read
 // that authenticated the request; a session deleted meanwhile gives
 // ErrUnauthorized.

@@ -270,7 +270,7 @@ func (n *Node) show(tx *storage.Tx, r *storage.Room, e *protocol.Signed, c *prot
 	if err != nil {
 		return err
 	}
-	return n.record(tx, changeOf(e))
+	return n.recordShown(tx, e)
 }
 
 // retract hides event e, which clients could see: it takes back what
@@ -326,7 +326,10 @@ func (n *Node) retract(tx *storage.Tx, r *storage.Room, e *protocol.Signed, c *p
 	default:
 		return nil // an acknowledgement: nothing shown
 	}
-	return n.record(tx, change)
+	if err := n.record(tx, change); err != nil {
+		return err
+	}
+	return n.retractNotice(tx, e)
 }
 
 // rebuildMessage recomputes message id from its post and its changes

@@ -82,9 +82,10 @@ func (tx *Tx) Accounts() ([]*Account, error) {
 // its SHA-256 hash (tokens are 256-bit random strings, so a fast hash is
 // enough: there is nothing to brute-force).
 //
-// Fields 4 to 6 are recorded for web sessions only and were added after
-// the first release: a record without them decodes with them zero, and a
-// build that predates them ignores them.
+// Fields 4 to 9 were added after the first release: a record without
+// them decodes with them zero, and a build that predates them ignores
+// them. Fields 5 and 6 are recorded for web sessions only, 7 to 9 for
+// scoped API tokens only.
 type Token struct {
 	Handle  protocol.Handle `cbor:"1,keyasint"`
 	Name    string          `cbor:"2,keyasint,omitempty"` // what the token is for
@@ -96,6 +97,14 @@ type Token struct {
 	// address of the login that started the session.
 	UserAgent string `cbor:"5,keyasint,omitempty"`
 	Addr      string `cbor:"6,keyasint,omitempty"`
+	// Scopes are the ChatWork OAuth scope names the token may use; none:
+	// every one (the full access of tokens made before scopes existed).
+	Scopes []string `cbor:"7,keyasint,omitempty"`
+	// Rooms are the room_id aliases the token's room requests are limited
+	// to; none: every room of the account.
+	Rooms []uint64 `cbor:"8,keyasint,omitempty"`
+	// Expires is when the token stops working, in unix ms; 0: never.
+	Expires int64 `cbor:"9,keyasint,omitempty"`
 }
 
 // TokenHash is the SHA-256 hash of an API token: its key in the store.

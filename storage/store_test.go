@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"reflect"
 	"sync"
 	"testing"
 
@@ -427,7 +428,7 @@ func TestTokenRecordsOfBothShapes(t *testing.T) {
 			old:     {Handle: "alice", Name: "web session", Created: 5},
 			current: {Handle: "alice", Name: "web session", Created: 7, LastUsed: 8, UserAgent: "ua", Addr: "192.0.2.1"},
 		}
-		if len(got) != 2 || got[old] != want[old] || got[current] != want[current] {
+		if len(got) != 2 || !reflect.DeepEqual(got[old], want[old]) || !reflect.DeepEqual(got[current], want[current]) {
 			t.Errorf("Tokens = %+v, want %+v", got, want)
 		}
 		return nil

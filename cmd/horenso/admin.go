@@ -177,28 +177,6 @@ func userCommand(g *globals) *cobra.Command {
 	return cmd
 }
 
-func tokenCommand(g *globals) *cobra.Command {
-	cmd := &cobra.Command{Use: "token", Short: "Manage API tokens"}
-	var name string
-	create := &cobra.Command{
-		Use:   "create USER",
-		Short: "Create an API token for USER (the X-ChatWorkToken header value); it is shown once",
-		Args:  exactArgs("USER"),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			token, err := ask(cmd, g, requestTimeout, func(ctx context.Context, c *control.Client) (string, error) {
-				return c.CreateToken(ctx, protocol.Handle(args[0]), name)
-			})
-			if err != nil {
-				return err
-			}
-			return g.output(cmd.OutOrStdout(), map[string]string{"token": token}, func(w *tabwriter.Writer) { fmt.Fprintln(w, token) })
-		},
-	}
-	create.Flags().StringVar(&name, "name", "", "what the token is for")
-	cmd.AddCommand(create)
-	return cmd
-}
-
 func roomCommand(g *globals) *cobra.Command {
 	cmd := &cobra.Command{Use: "room", Short: "List and create rooms"}
 	var as string

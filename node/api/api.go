@@ -217,6 +217,9 @@ func (s *Server) routes() {
 	s.handle("GET /api/rooms/{room_id}/join_requests", s.joinRequests)
 	s.handle("PUT /api/rooms/{room_id}/join_requests/{account_id}", s.acceptJoin)
 	s.handle("DELETE /api/rooms/{room_id}/join_requests/{account_id}", s.rejectJoin)
+	s.handle("GET /api/tokens", s.tokens)
+	s.handle("POST /api/tokens", s.createToken)
+	s.handle("DELETE /api/tokens/{id}", s.revokeToken)
 
 	// ChatWork API v2.
 	s.handle("GET /v2/me", s.me)

@@ -25,7 +25,12 @@ type caller struct {
 	token  string // the API or session token the request carried
 	cookie bool   // the token came from the session cookie
 	ids    *resolver
+	grant  *node.Grant // what the token may do; nil: everything the account may
 }
+
+// allowsRoom reports whether the caller's token may see the room with
+// room_id alias.
+func (c *caller) allowsRoom(alias uint64) bool { return c.grant.AllowsRoom(alias) }
 
 func (c *caller) handle() protocol.Handle { return c.acc.Handle }
 
@@ -33,10 +38,15 @@ func (c *caller) handle() protocol.Handle { return c.acc.Handle }
 // written by Server.fail.
 type handlerFunc func(w http.ResponseWriter, r *http.Request, c *caller) error
 
-// handle registers an endpoint that needs authentication.
+// handle registers an endpoint that needs authentication, and refuses
+// a token whose grant does not allow it (see routeScopes).
 func (s *Server) handle(pattern string, h handlerFunc) {
+	guard := guardOf(pattern)
 	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		c, err := s.authenticate(w, r)
+		if err == nil {
+			err = guard.check(w, r, c.grant)
+		}
 		if err == nil {
 			err = h(w, r, c)
 		}
@@ -75,7 +85,7 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (*caller, 
 	if token == "" || len(token) > maxTokenLen {
 		return nil, unauthorized("Invalid API token")
 	}
-	acc, err := s.node.Authenticate(r.Context(), token)
+	acc, grant, err := s.node.AuthenticateGrant(r.Context(), token)
 	if errors.Is(err, node.ErrDisabled) {
 		return nil, unauthorized("account is disabled")
 	}
@@ -92,7 +102,7 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (*caller, 
 	if err := s.allow(w, "t"+string(sum[:])); err != nil {
 		return nil, err
 	}
-	return &caller{acc: acc, token: token, cookie: cookie, ids: newResolver(s.node, acc.Handle)}, nil
+	return &caller{acc: acc, token: token, cookie: cookie, ids: newResolver(s.node, acc.Handle), grant: grant}, nil
 }
 
 func safeMethod(m string) bool {

@@ -17,7 +17,7 @@ type eventJSON struct {
 	Type      string       `json:"type"`
 	RoomID    uint64       `json:"room_id"`
 	AccountID uint64       `json:"account_id,omitempty"` // members and read: the account concerned
-	Message   *messageJSON `json:"message,omitempty"`    // message, message_updated, message_deleted
+	Message   *messageJSON `json:"message,omitempty"`    // message, message_updated, message_deleted, notice
 	// MessageID names the message of a message_deleted event that is no
 	// longer shown at all (its author's post was soft-failed after the
 	// fact: docs/PROTOCOL.md, "Soft-fail"), so that clients take it out.
@@ -135,7 +135,7 @@ func (s *Server) eventData(ctx context.Context, c *caller, ch node.Change) event
 		e.AccountID = c.ids.profile(ctx, ch.Account).Alias
 	}
 	switch ch.Kind {
-	case node.ChangeMessage, node.ChangeMessageUpdated, node.ChangeMessageDeleted:
+	case node.ChangeMessage, node.ChangeMessageUpdated, node.ChangeMessageDeleted, node.ChangeNotice:
 		if m, err := s.node.Message(ctx, c.handle(), ch.Event); err == nil {
 			v := c.messageView(ctx, m)
 			e.Message = &v

@@ -124,6 +124,9 @@ func TestEvents(t *testing.T) {
 	if ev := s.next(); ev.event != "task" || ev.data.Task == nil || ev.data.Task.TaskID != task.Alias || ev.data.Task.Body != "do it" {
 		t.Fatalf("task event = %+v", ev)
 	}
+	if ev := s.next(); ev.event != "notice" || ev.data.Message == nil || !strings.Contains(ev.data.Message.Body, "[dtext:task_added]") {
+		t.Fatalf("task notice event = %+v", ev)
+	}
 	if err := e.node.DeleteMessage(ctx, e.alice.Handle, m.ID); err != nil {
 		t.Fatal(err)
 	}
@@ -147,11 +150,17 @@ func TestEvents(t *testing.T) {
 	if ev := s.next(); ev.event != "room" || ev.data.RoomID != e.room.Alias {
 		t.Fatalf("room event = %+v (hidden changes leaked?)", ev)
 	}
+	if ev := s.next(); ev.event != "notice" || ev.data.Message == nil || !strings.Contains(ev.data.Message.Body, "Launch![dtext:chatroom_changed]") {
+		t.Fatalf("room notice event = %+v", ev)
+	}
 	if err := e.node.AddMember(ctx, e.alice.Handle, e.room.ID, node.MemberSpec{Account: e.carol.ID}); err != nil {
 		t.Fatal(err)
 	}
 	if ev := s.next(); ev.event != "members" || ev.data.AccountID != e.carol.Alias {
 		t.Fatalf("members event = %+v", ev)
+	}
+	if ev := s.next(); ev.event != "notice" || ev.data.Message == nil || !strings.Contains(ev.data.Message.Body, "[dtext:chatroom_added]") {
+		t.Fatalf("members notice event = %+v", ev)
 	}
 	s.close()
 
@@ -168,7 +177,7 @@ func TestEvents(t *testing.T) {
 			s := e.openStream(t, e.bob, resume.query, resume.header)
 			var kinds []string
 			var last uint64
-			for range 6 {
+			for range 9 {
 				ev := s.next()
 				if ev.data.Seq <= last || ev.data.Seq <= first {
 					t.Fatalf("event %d after %d", ev.data.Seq, last)
@@ -176,7 +185,7 @@ func TestEvents(t *testing.T) {
 				last = ev.data.Seq
 				kinds = append(kinds, ev.event)
 			}
-			if got := strings.Join(kinds, " "); got != "message_updated task message_deleted read room members" {
+			if got := strings.Join(kinds, " "); got != "message_updated task notice message_deleted read room notice members notice" {
 				t.Fatalf("replayed %s", got)
 			}
 		})

@@ -269,6 +269,7 @@ type ramlMethod struct {
 	order    []string          // params' names in spec order
 	examples map[string]string // status → example JSON body
 	uriTypes map[string]string // URI parameter → type
+	scopes   []string          // the OAuth scopes that allow it (securedBy)
 }
 
 func (m ramlMethod) String() string { return m.method + " " + m.path }
@@ -314,6 +315,11 @@ func readRAML(t testing.TB, file string) []ramlMethod {
 					parts = append(parts, tr)
 				}
 				parts = append(parts, def)
+				for _, sec := range def.get("securedBy").items {
+					for _, sc := range sec.get("oauth_2_0", "scopes").items {
+						m.scopes = append(m.scopes, sc.scalar)
+					}
+				}
 				for _, part := range parts {
 					for _, name := range part.get("queryParameters").keysOrNil() {
 						if _, ok := m.params[name]; !ok {

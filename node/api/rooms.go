@@ -70,6 +70,9 @@ func (s *Server) rooms(w http.ResponseWriter, r *http.Request, c *caller) error 
 	}
 	out := make([]roomJSON, 0, len(rs))
 	for _, room := range rs {
+		if !c.allowsRoom(room.Alias) {
+			continue
+		}
 		out = append(out, roomView(room, mine[room.ID]))
 	}
 	writeJSON(w, http.StatusOK, out)

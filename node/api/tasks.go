@@ -61,6 +61,9 @@ func (s *Server) myTasks(w http.ResponseWriter, r *http.Request, c *caller) erro
 			alias, _ := c.ids.roomAlias(r.Context(), t.Room)
 			v.Room = &roomRef{RoomID: alias}
 		}
+		if !c.allowsRoom(v.Room.RoomID) {
+			continue
+		}
 		out = append(out, v)
 	}
 	writeJSON(w, http.StatusOK, out)

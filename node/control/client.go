@@ -161,10 +161,15 @@ func (c *Client) ResetPassword(ctx context.Context, h protocol.Handle) (string, 
 	return call[string](ctx, c, opUserReset, userArgs{Handle: h})
 }
 
-// CreateToken creates an API token for account h and returns it; it is
-// not shown again.
+// CreateToken creates an API token for account h with the full access
+// of its account and returns it; it is not shown again. See
+// CreateScopedToken.
 func (c *Client) CreateToken(ctx context.Context, h protocol.Handle, name string) (string, error) {
-	return call[string](ctx, c, opTokenCreate, tokenArgs{Handle: h, Name: name})
+	t, err := c.CreateScopedToken(ctx, h, node.TokenSpec{Name: name})
+	if err != nil {
+		return "", err
+	}
+	return t.Token, nil
 }
 
 // Rooms lists the rooms of account as with its unread counts, or with as

@@ -15,6 +15,7 @@ import (
 	"encoding/json"
 	"errors"
 	"path/filepath"
+	"time"
 
 	"github.com/horenso/horenso/node"
 	"github.com/horenso/horenso/protocol"
@@ -126,6 +127,9 @@ type (
 	tokenArgs struct {
 		Handle protocol.Handle `json:"handle"`
 		Name   string          `json:"name,omitempty"`
+		Scopes []string        `json:"scopes,omitempty"` // none: full access
+		Rooms  []uint64        `json:"rooms,omitempty"`  // room_ids; none: every room
+		TTL    time.Duration   `json:"ttl_ns,omitempty"` // 0: never expires
 	}
 	roomListArgs struct {
 		As protocol.Handle `json:"as,omitempty"` // empty: every room on the node

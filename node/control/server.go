@@ -183,8 +183,8 @@ var ops = map[string]opFunc{
 	opUserReset: op(func(ctx context.Context, n *node.Node, a userArgs) (string, error) {
 		return n.ResetPassword(ctx, a.Handle)
 	}),
-	opTokenCreate: op(func(ctx context.Context, n *node.Node, a tokenArgs) (string, error) {
-		return n.CreateToken(ctx, a.Handle, a.Name)
+	opTokenCreate: op(func(ctx context.Context, n *node.Node, a tokenArgs) (*node.TokenInfo, error) {
+		return n.CreateScopedToken(ctx, a.Handle, node.TokenSpec{Name: a.Name, Scopes: a.Scopes, Rooms: a.Rooms, TTL: a.TTL})
 	}),
 	opRoomList: op(func(ctx context.Context, n *node.Node, a roomListArgs) ([]*node.Room, error) {
 		if a.As == "" {

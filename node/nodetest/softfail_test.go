@@ -55,8 +55,11 @@ func TestSoftFailIsDecidedByTheEvents(t *testing.T) {
 	bob.CompleteTask(task)
 	during := carol.AwaitMessages(room, "edited during the removal", "stays after the removal", "posted during the removal")[2]
 	awaitTaskStatus(carol, task, protocol.TaskDone)
-	// Carol's live stream tells her web app to take the post out.
+	// Carol's live stream tells her web app to take the post out, and the
+	// system message of bob's completing the task.
 	taken := watchDeleted(t, cn, cn.Token("carol"), strconv.FormatUint(during.Alias, 10))
+	doneNotice := noticeOf(t, cn, "carol", room, node.NoticeTaskDone)
+	noticeTaken := watchDeleted(t, cn, cn.Token("carol"), strconv.FormatUint(doneNotice.Alias, 10))
 
 	c.Link(a, b)
 	c.Link(a, cn)
@@ -70,6 +73,9 @@ func TestSoftFailIsDecidedByTheEvents(t *testing.T) {
 	}
 	if err := <-taken; err != nil {
 		t.Errorf("carol's live stream: %v", err)
+	}
+	if err := <-noticeTaken; err != nil {
+		t.Errorf("carol's live stream, the task_done notice: %v", err)
 	}
 
 	// Added back, bob's events are his again, on every node.
@@ -145,4 +151,21 @@ func watchDeleted(t *testing.T, nd *Node, token, messageID string) <-chan error 
 		done <- fmt.Errorf("no message_deleted event naming message %s: %v", messageID, sc.Err())
 	}()
 	return done
+}
+
+// noticeOf returns the newest system message of kind in room as handle
+// reads it on nd.
+func noticeOf(t *testing.T, nd *Node, handle protocol.Handle, room protocol.RoomID, kind string) *node.Message {
+	t.Helper()
+	ms, err := nd.Messages(t.Context(), handle, room, node.Page{Limit: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := len(ms) - 1; i >= 0; i-- {
+		if ms[i].Notice == kind {
+			return ms[i]
+		}
+	}
+	t.Fatalf("%s sees no %s notice in %v", handle, kind, bodies(ms))
+	return nil
 }

@@ -359,6 +359,9 @@ export class App {
       case 'message_updated':
         if (here && d.message) rv.onMessageUpdated(d.message);
         break;
+      case 'notice': // a system message: shown as it happens, never unread
+        if (here && d.message) rv.timeline.add(d.message);
+        break;
       case 'message_deleted':
         if (here) rv.onMessageDeleted(d.message ? d.message.message_id : d.message_id);
         this.refreshRooms();
