@@ -256,7 +256,7 @@ func (n *Node) ownWebhook(tx *storage.Tx, as protocol.Handle, id uint64) (*stora
 	}
 	w, err := tx.Webhook(id)
 	if errors.Is(err, storage.ErrNotFound) || err == nil && w.Account != as {
-		return nil, fmt.Errorf("%w: %w", ErrNotFound, ErrNoWebhook)
+		return nil, &Problem{Kind: ErrNotFound, Msg: ErrNoWebhook.Error(), Cause: ErrNoWebhook}
 	}
 	return w, err
 }
@@ -273,29 +273,36 @@ func (n *Node) DeleteWebhook(ctx context.Context, as protocol.Handle, id uint64)
 	return wrapOp("delete webhook", err)
 }
 
-// EnableWebhook enables a webhook of as again after the node disabled it,
-// and clears its failure count. Events that happened while it was
-// disabled are not sent.
-func (n *Node) EnableWebhook(ctx context.Context, as protocol.Handle, id uint64) (*Webhook, error) {
+// SetWebhookEnabled enables a webhook of as, after the node or its
+// account disabled it, and clears its failure count; events that happened
+// while it was disabled are not sent. Or it disables it: its queued
+// deliveries are dropped.
+func (n *Node) SetWebhookEnabled(ctx context.Context, as protocol.Handle, id uint64, enabled bool) (*Webhook, error) {
 	var out *Webhook
 	err := n.store.Update(ctx, func(tx *storage.Tx) error {
 		w, err := n.ownWebhook(tx, as, id)
 		if err != nil {
 			return err
 		}
-		if w.Disabled {
+		switch {
+		case enabled && w.Disabled:
 			if w.Since, err = tx.LastChange(); err != nil {
 				return err
 			}
+			w.Disabled, w.DisabledReason, w.DisabledAt, w.Failures = false, "", 0, 0
+		case !enabled && !w.Disabled:
+			w.Disabled, w.DisabledReason, w.DisabledAt = true, "disabled by its account", n.cfg.Now().UnixMilli()
 		}
-		w.Disabled, w.DisabledReason, w.DisabledAt, w.Failures = false, "", 0, 0
 		if err := tx.PutWebhook(w); err != nil {
 			return err
 		}
 		out, err = webhookView(tx, w, 0)
 		return err
 	})
-	return out, wrapOp("enable webhook", err)
+	if err == nil {
+		n.hooks.poke() // drop what a disabled one has queued
+	}
+	return out, wrapOp("set webhook enabled", err)
 }
 
 // WebhookLog returns the newest delivery attempts of a webhook of as,

@@ -429,7 +429,7 @@ func TestWebhookDisabledAfterFailures(t *testing.T) {
 	must[*Message](t)(n.Post(ctx, "bob", room.ID, "two"))
 
 	rc.status.Store(http.StatusOK)
-	h = must[*Webhook](t)(n.EnableWebhook(ctx, "bot", w.ID))
+	h = must[*Webhook](t)(n.SetWebhookEnabled(ctx, "bot", w.ID, true))
 	if !h.Enabled || h.Failures != 0 || h.DisabledReason != "" {
 		t.Errorf("enabled webhook %+v", h)
 	}

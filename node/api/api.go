@@ -217,6 +217,7 @@ func (s *Server) routes() {
 	s.handle("GET /api/rooms/{room_id}/join_requests", s.joinRequests)
 	s.handle("PUT /api/rooms/{room_id}/join_requests/{account_id}", s.acceptJoin)
 	s.handle("DELETE /api/rooms/{room_id}/join_requests/{account_id}", s.rejectJoin)
+	s.webhookRoutes() // webhooks.go
 
 	// ChatWork API v2.
 	s.handle("GET /v2/me", s.me)
