@@ -5,6 +5,7 @@ import * as api from './api.js';
 import { h, avatar, fold, replace } from './dom.js';
 import { t, lang, setLang, byName, fmtFull } from './i18n.js';
 import { prefs, savePrefs } from './prefs.js';
+import { webhooksSection } from './webhooks.js';
 
 /**
  * modal shows a form dialog and resolves with what onSubmit returns, or
@@ -236,7 +237,8 @@ export async function descDialog(rv) {
 }
 
 /** settingsDialog: send key, mention notifications, language, password,
- * and the account's sessions with a button to end each other one. */
+ * the account's sessions with a button to end each other one, and its
+ * webhooks (webhooks.js). */
 export function settingsDialog(app) {
   const radio = (value, label) => h('label', { class: 'check' },
     h('input', { type: 'radio', name: 'sendkey', value, checked: prefs.sendKey === value,
@@ -269,6 +271,7 @@ export function settingsDialog(app) {
       field(t('settings.lang'), langSel),
       passwordSection(sessions.load),
       sessions.el,
+      webhooksSection(),
     ],
   }).then(() => app);
 }
