@@ -66,7 +66,7 @@ const eventTypes = ['message_created', 'message_updated', 'mention_to_me'];
 
 /** webhooksSection is the Settings dialog's webhooks fieldset. */
 export function webhooksSection() {
-  const list = h('ul', { class: 'session-list webhook-list' });
+  const list = h('ul', { class: 'webhook-list' });
   const err = h('p', { class: 'form-error', role: 'alert', hidden: true });
   const fail = (e) => {
     err.textContent = e.message;
@@ -78,7 +78,7 @@ export function webhooksSection() {
     try {
       const hooks = (await request('GET', '/api/webhooks')) || [];
       err.hidden = true;
-      replace(list, hooks.length ? hooks.map(row) : [h('li', { class: 'session muted' }, tr('none'))]);
+      replace(list, hooks.length ? hooks.map(row) : [h('li', { class: 'webhook-none muted' }, tr('none'))]);
     } catch (e) {
       fail(e);
     }
@@ -117,12 +117,12 @@ export function webhooksSection() {
     const state = w.enabled ? tr('enabled') : tr('disabled', { reason: w.disabled_reason || '' });
     const meta = [tr('health', { failures: w.failures, queued: w.queued })];
     if (w.last_success) meta.push(tr('last', { time: fmtFull(Math.floor(w.last_success / 1000)) }));
-    return h('li', { class: 'session webhook', dataset: { id: String(w.webhook_setting_id), enabled: w.enabled ? '1' : '' } },
-      h('div', { class: 'session-what' },
-        h('div', { class: 'session-agent webhook-url', title: w.url }, w.url),
-        h('div', { class: 'muted session-meta' }, w.events.map((e) => tr(e)).join(', ')),
-        h('div', { class: ['session-meta', 'webhook-state', w.enabled ? 'muted' : 'form-error'] }, state),
-        h('div', { class: 'muted session-meta' }, meta.join(' · '), w.last_error && w.enabled ? ` · ${w.last_error}` : ''),
+    return h('li', { class: 'webhook', dataset: { id: String(w.webhook_setting_id), enabled: w.enabled ? '1' : '' } },
+      h('div', { class: 'webhook-what' },
+        h('div', { class: 'webhook-url', title: w.url }, w.url),
+        h('div', { class: 'muted webhook-meta' }, w.events.map((e) => tr(e)).join(', ')),
+        h('div', { class: ['webhook-meta', 'webhook-state', w.enabled ? 'muted' : 'form-error'] }, state),
+        h('div', { class: 'muted webhook-meta' }, meta.join(' · '), w.last_error && w.enabled ? ` · ${w.last_error}` : ''),
         log),
       h('div', { class: 'webhook-actions' },
         showLog,
