@@ -153,8 +153,36 @@ func (n *Node) runWebhookDispatch(ctx context.Context) {
 // the first webhook is made it only moves the cursor in memory: nothing
 // can fire, and CreateWebhook sets the stored cursor when it makes it.
 func (n *Node) dispatchWebhooks(ctx context.Context, cursor uint64) (uint64, int, error) {
-	next, queued := cursor, 0
-	err := n.store.Update(ctx, func(tx *storage.Tx) error {
+	// A look first, without taking a turn of the store's writer: most
+	// changes (read markers, tasks, members) and most nodes (without
+	// webhooks) queue nothing, and then the stored cursor need not move:
+	// reading those changes again after a restart queues nothing either.
+	next, write := cursor, false
+	err := n.store.View(func(tx *storage.Tx) error {
+		stored, _, err := tx.WebhookCursor()
+		if err != nil {
+			return err
+		}
+		from := max(cursor, stored)
+		next = from
+		all, err := tx.Webhooks()
+		if err != nil {
+			return err
+		}
+		enabled := slices.ContainsFunc(all, func(w *storage.Webhook) bool { return !w.Disabled })
+		return tx.Changes(from, func(seq uint64, c *storage.Change) bool {
+			next = seq
+			if k := ChangeKind(c.Kind); enabled && (k == ChangeMessage || k == ChangeMessageUpdated) {
+				write = true
+			}
+			return seq-from < webhookBatch
+		})
+	})
+	if err != nil || !write {
+		return next, 0, err
+	}
+	queued := 0
+	err = n.store.Update(ctx, func(tx *storage.Tx) error {
 		next, queued = cursor, 0
 		stored, ok, err := tx.WebhookCursor()
 		if err != nil {
