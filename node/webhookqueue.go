@@ -195,7 +195,24 @@ func (n *Node) dispatchWebhooks(ctx context.Context, cursor uint64) (uint64, int
 		if err != nil {
 			return err
 		}
-		hooks := slices.DeleteFunc(slices.Clone(all), func(w *storage.Webhook) bool { return w.Disabled })
+		// A disabled account's webhooks fire nothing, like its tokens.
+		var accountErr error
+		active := map[protocol.Handle]bool{}
+		hooks := slices.DeleteFunc(slices.Clone(all), func(w *storage.Webhook) bool {
+			on, ok := active[w.Account]
+			if !ok {
+				a, err := tx.Account(w.Account)
+				if err != nil && !errors.Is(err, storage.ErrNotFound) {
+					accountErr = err
+				}
+				on = err == nil && !a.Disabled
+				active[w.Account] = on
+			}
+			return w.Disabled || !on
+		})
+		if accountErr != nil {
+			return accountErr
+		}
 		var changes []storage.Change
 		var seqs []uint64
 		err = tx.Changes(cursor, func(seq uint64, c *storage.Change) bool {
@@ -439,7 +456,7 @@ func (n *Node) runWebhookSender(ctx context.Context) {
 		}
 		wait := time.Hour
 		if next > 0 {
-			wait = max(time.Until(time.UnixMilli(next)), 0)
+			wait = min(max(time.UnixMilli(next).Sub(n.cfg.Now()), 0), time.Hour)
 		}
 		if busy >= cfg.Workers {
 			wait = time.Hour // a finished request wakes the loop

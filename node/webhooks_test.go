@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/horenso/horenso/protocol"
+	"github.com/horenso/horenso/storage"
 )
 
 // hookReceiver is a webhook receiver that checks each request as
@@ -565,5 +566,44 @@ func TestWebhookRoomsAndLimits(t *testing.T) {
 	json.Unmarshal(got[0].Event, &ev)
 	if got := rc.requests(); len(got) != 1 || ev.Body != "here" {
 		t.Errorf("delivered %d, first %q; want only here", len(got), ev.Body)
+	}
+}
+
+// TestWebhookOfDisabledAccount: the webhooks of a disabled account fire
+// nothing until it is enabled again.
+func TestWebhookOfDisabledAccount(t *testing.T) {
+	n, _ := runHookNode(t, t.TempDir(), fastHooks)
+	ctx := t.Context()
+	_, _, room := botRoom(t, n)
+	rc := newHookReceiver(t)
+	_, token, err := n.CreateWebhook(ctx, "bot", WebhookSpec{URL: rc.srv.URL, Events: []string{WebhookMessageCreated}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc.setToken(token)
+	if err := n.SetDisabled(ctx, "bot", true); err != nil {
+		t.Fatal(err)
+	}
+	must[*Message](t)(n.Post(ctx, "bob", room.ID, "while the bot is disabled"))
+	// The dispatcher has passed the post before the bot is enabled again.
+	last := n.LastChange()
+	waitFor(t, 5*time.Second, func() (bool, string) {
+		var c uint64
+		n.store.View(func(tx *storage.Tx) (err error) { c, _, err = tx.WebhookCursor(); return err })
+		return c >= last, fmt.Sprintf("cursor %d, post %d", c, last)
+	})
+	if err := n.SetDisabled(ctx, "bot", false); err != nil {
+		t.Fatal(err)
+	}
+	must[*Message](t)(n.Post(ctx, "bob", room.ID, "after"))
+	got := rc.await(1)
+	waitFor(t, 5*time.Second, func() (bool, string) {
+		hs := must[[]*Webhook](t)(n.Webhooks(ctx, "bot"))
+		return hs[0].Queued == 0, "queued"
+	})
+	var ev struct{ Body string }
+	json.Unmarshal(got[0].Event, &ev)
+	if got := rc.requests(); len(got) != 1 || ev.Body != "after" {
+		t.Errorf("delivered %d, first %q; want only after", len(got), ev.Body)
 	}
 }
