@@ -537,17 +537,8 @@ func (n *Node) claimDeliveries(ctx context.Context, limit int) ([]claimed, int64
 	return out, next, err
 }
 
-// Sign returns ChatWork's webhook signature of body: base64 of its
-// HMAC-SHA256 with the key the token is the base64 of. Receivers check
-// X-ChatWorkWebhookSignature against it.
-func Sign(token string, body []byte) (string, error) {
-	key, err := base64.StdEncoding.DecodeString(token)
-	if err != nil {
-		return "", fmt.Errorf("sign: token: %w", err)
-	}
-	return sign(key, body), nil
-}
-
+// sign returns ChatWork's webhook signature of body: base64 of its
+// HMAC-SHA256 with key, the bytes the webhook's token is the base64 of.
 func sign(key, body []byte) string {
 	mac := hmac.New(sha256.New, key)
 	mac.Write(body)
