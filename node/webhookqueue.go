@@ -79,6 +79,7 @@ func (h *hooks) poke() {
 // runWebhooks dispatches change-feed events to webhook deliveries and
 // sends them, until ctx ends; it returns once both have stopped.
 func (n *Node) runWebhooks(ctx context.Context) error {
+	defer n.hooks.client.CloseIdleConnections()
 	var wg sync.WaitGroup
 	wg.Go(func() { n.runWebhookDispatch(ctx) })
 	wg.Go(func() { n.runWebhookSender(ctx) })
@@ -584,9 +585,11 @@ func (n *Node) post(ctx context.Context, c claimed, sig string) (int, string, er
 	if err != nil {
 		return 0, "", err
 	}
-	q := u.Query()
-	q.Set(webhookSignatureParam, sig)
-	u.RawQuery = q.Encode()
+	// Appended, not re-encoded: the receiver's own query stays as written.
+	if u.RawQuery != "" {
+		u.RawQuery += "&"
+	}
+	u.RawQuery += webhookSignatureParam + "=" + url.QueryEscape(sig)
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), bytes.NewReader(c.d.Body))
 	if err != nil {
 		return 0, "", err

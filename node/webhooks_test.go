@@ -47,6 +47,7 @@ type hookRequest struct {
 	delivery  string
 	attempt   string
 	signature string
+	query     string
 }
 
 func newHookReceiver(t *testing.T) *hookReceiver {
@@ -97,6 +98,7 @@ func (rc *hookReceiver) serve(w http.ResponseWriter, r *http.Request) {
 		rc.t.Errorf("receiver: body %s: %v", raw, err)
 	}
 	req.delivery, req.attempt, req.signature = r.Header.Get("X-Horenso-Webhook-Delivery"), r.Header.Get("X-Horenso-Webhook-Attempt"), sig
+	req.query = r.URL.RawQuery
 	rc.got = append(rc.got, req)
 	w.WriteHeader(http.StatusOK)
 }
@@ -204,6 +206,9 @@ func TestWebhookEvents(t *testing.T) {
 		}
 		if r.Time == 0 || r.delivery == "" || r.attempt != "1" {
 			t.Errorf("request %+v: no event time, delivery ID or first attempt", r)
+		}
+		if !strings.HasPrefix(r.query, "x=1&chatwork_webhook_signature=") {
+			t.Errorf("query %q: the URL's own query is not kept first", r.query)
 		}
 	}
 	var created struct {
