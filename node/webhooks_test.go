@@ -612,3 +612,45 @@ func TestWebhookOfDisabledAccount(t *testing.T) {
 		t.Errorf("delivered %d, first %q; want only after", len(got), ev.Body)
 	}
 }
+
+// TestWebhookAnswerLimits: an answer's body is read only up to a small
+// limit, and a receiver slower than the timeout counts as a failure and
+// is tried again.
+func TestWebhookAnswerLimits(t *testing.T) {
+	cfg := fastHooks
+	cfg.Timeout = 300 * time.Millisecond
+	n, _ := runHookNode(t, t.TempDir(), cfg)
+	ctx := t.Context()
+	_, _, room := botRoom(t, n)
+	var calls atomic.Int32
+	release := make(chan struct{})
+	t.Cleanup(func() { close(release) })
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		if calls.Add(1) == 1 {
+			select { // slower than the timeout
+			case <-release:
+			case <-r.Context().Done():
+			}
+			return
+		}
+		w.Write([]byte(strings.Repeat("x", 1<<20)))
+	}))
+	t.Cleanup(srv.Close)
+	w, _, err := n.CreateWebhook(ctx, "bot", WebhookSpec{URL: srv.URL, Events: []string{WebhookMessageCreated}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	must[*Message](t)(n.Post(ctx, "bob", room.ID, "hello"))
+	var log []WebhookAttempt
+	waitFor(t, 10*time.Second, func() (bool, string) {
+		log = must[[]WebhookAttempt](t)(n.WebhookLog(ctx, "bot", w.ID))
+		return len(log) == 2 && log[0].Outcome == "delivered", fmt.Sprintf("log %+v", log)
+	})
+	if first := log[1]; first.Outcome != "retry" || first.Status != 0 || !strings.Contains(first.Error, "Timeout") {
+		t.Errorf("first attempt %+v, want a timeout", first)
+	}
+	if len(log[0].Response) != maxWebhookLogResponse {
+		t.Errorf("logged %d bytes of the answer, want %d", len(log[0].Response), maxWebhookLogResponse)
+	}
+}
