@@ -87,6 +87,9 @@ type Config struct {
 	// files. Default: DefaultPurgeInterval (24h). Negative: never; the
 	// text then leaves the files only as Badger compacts on its own.
 	PurgeInterval time.Duration
+	// Webhooks configures webhook delivery (webhooks.go). Default: the
+	// zero WebhookConfig's defaults.
+	Webhooks WebhookConfig
 	// GossipLossForTest makes incoming gossip lossy (see
 	// p2p.Config.LossForTest). Default: nil, no loss.
 	GossipLossForTest func() (drop, duplicate bool)
@@ -206,6 +209,7 @@ type Node struct {
 	net         network
 	catchUp     catchUp // rooms to sync before changing them, after a restore
 	hosting     hosting // what the hosting rule refused
+	hooks       hooks   // webhook delivery (webhookqueue.go)
 	// acceptSplits counts partner batches split because they were too
 	// big for one store transaction (acceptBatch).
 	acceptSplits atomic.Uint64
@@ -245,6 +249,7 @@ func New(cfg Config) (*Node, error) {
 	if cfg.PurgeInterval == 0 {
 		cfg.PurgeInterval = DefaultPurgeInterval
 	}
+	cfg.Webhooks.setDefaults()
 	if !Initialized(cfg.DataDir) {
 		return nil, fmt.Errorf("new node %s: %w", cfg.DataDir, ErrNotInitialized)
 	}
@@ -265,6 +270,7 @@ func New(cfg Config) (*Node, error) {
 	n.hosting.confirmations.max, n.hosting.confirmations.maxWeight = 256, snapshotCacheWeight/2
 	n.hosting.confirmations.weight = func(m map[protocol.AccountID]bool) int { return len(m) }
 	n.passwords = newPasswordPool()
+	n.hooks = hooks{wake: make(chan struct{}, 1), client: newWebhookClient(cfg.Webhooks)}
 	n.id = protocol.NodeIDFromKey(n.key.Public().(ed25519.PublicKey))
 	raw, err := os.ReadFile(filepath.Join(cfg.DataDir, settingsFile))
 	if err != nil {
@@ -316,7 +322,7 @@ func (n *Node) Org() string { return n.settings.Org }
 
 // Run serves the node until ctx ends, then returns nil once everything it
 // started has stopped: the libp2p host (partners, gossip, catch-up sync)
-// the network outbox, the acknowledgements and the retention job. It returns an error if one of them cannot be
+// the network outbox, the acknowledgements, the retention job and webhook delivery. It returns an error if one of them cannot be
 // served. Ready is closed once the node listens.
 func (n *Node) Run(ctx context.Context) error {
 	g, gctx := errgroup.WithContext(ctx)
@@ -331,6 +337,7 @@ func (n *Node) Run(ctx context.Context) error {
 	if n.cfg.RetentionInterval > 0 {
 		g.Go(func() error { return n.runRetention(gctx) })
 	}
+	g.Go(func() error { return n.runWebhooks(gctx) })
 	return g.Wait()
 }
 

@@ -65,6 +65,12 @@ const (
 
 	pLink     byte = 0xA0 // room ID → Link: the room's invitation link (node-local, not federated)
 	pLinkCode byte = 0xA1 // link code → room ID: find a link by the code in its URL
+
+	pWebhook       byte = 0xB0 // webhook ID (uint64 BE) → Webhook: local accounts' webhook settings (node-local, not federated)
+	pDelivery      byte = 0xB1 // due unix ms (uint64 BE), delivery ID (uint64 BE) → Delivery: the webhook delivery queue, by when each is next due
+	pWebhookCursor byte = 0xB2 // → uint64 BE: the last change-feed sequence turned into webhook deliveries
+	pDeliveryLog   byte = 0xB3 // webhook ID, attempt seq (uint64 BE each) → DeliveryAttempt: each webhook's newest delivery attempts
+	pWebhookSeq    byte = 0xB4 // kind ('w' webhook, 'd' delivery, 'l' attempt) → uint64 BE: the last ID handed out of that kind
 )
 
 func key(prefix byte, parts ...[]byte) []byte {

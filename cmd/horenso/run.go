@@ -88,6 +88,11 @@ func runCommand(g *globals) *cobra.Command {
 	cmd.Flags().DurationVar(&nodeCfg.SyncTimeout, "sync-timeout", 30*time.Second,
 		"how long a partner may take to send, or to read, one frame of a sync stream before the stream is reset")
 	cmd.Flags().DurationVar(&nodeCfg.SessionMax, "session-max", node.DefaultSessionMax, "end a web session this long after login, however much it is used")
+	cmd.Flags().BoolVar(&nodeCfg.Webhooks.AllowPrivate, "webhook-allow-private", false,
+		"let webhook URLs reach loopback, private and link-local addresses (refused by default, against SSRF)")
+	cmd.Flags().DurationVar(&nodeCfg.Webhooks.Timeout, "webhook-timeout", node.DefaultWebhookTimeout, "bound on each webhook request")
+	cmd.Flags().DurationVar(&nodeCfg.Webhooks.Deadline, "webhook-deadline", node.DefaultWebhookDeadline,
+		"how long a webhook delivery is retried; one still failing then is dropped and its webhook disabled")
 	return cmd
 }
 

@@ -6,6 +6,7 @@ import { h, avatar, fold, replace } from './dom.js';
 import { t, lang, setLang, byName, fmtFull } from './i18n.js';
 import { prefs, savePrefs } from './prefs.js';
 import { tokensSection } from './tokens.js';
+import { webhooksSection } from './webhooks.js';
 
 /**
  * modal shows a form dialog and resolves with what onSubmit returns, or
@@ -238,7 +239,7 @@ export async function descDialog(rv) {
 
 /** settingsDialog: send key, mention notifications, language, password,
  * the account's sessions with a button to end each other one, and its
- * API tokens (tokens.js). */
+ * API tokens (tokens.js), webhooks (webhooks.js). */
 export function settingsDialog(app) {
   const radio = (value, label) => h('label', { class: 'check' },
     h('input', { type: 'radio', name: 'sendkey', value, checked: prefs.sendKey === value,
@@ -272,6 +273,7 @@ export function settingsDialog(app) {
       passwordSection(sessions.load),
       sessions.el,
       tokensSection(),
+      webhooksSection(),
     ],
   }).then(() => app);
 }
