@@ -102,6 +102,7 @@ func (n *Node) CreateAccount(ctx context.Context, na NewAccount) (*Account, erro
 		if err := tx.PutAccount(nil, a); err != nil {
 			return err
 		}
+		tx.AfterCommit(n.memberLists.reset) // a member of that ID is confirmed now
 		return n.accept(tx, create)
 	})
 	if err != nil {

@@ -20,6 +20,7 @@ type bySnapshot[V any] struct {
 	mu     sync.Mutex
 	m      map[protocol.SnapshotKey]V
 	weighs int
+	gen    uint64 // raised by reset
 }
 
 func (c *bySnapshot[V]) get(k protocol.SnapshotKey) (V, bool) {
@@ -29,13 +30,38 @@ func (c *bySnapshot[V]) get(k protocol.SnapshotKey) (V, bool) {
 	return v, ok
 }
 
-func (c *bySnapshot[V]) add(k protocol.SnapshotKey, v V) {
+// reset drops every value, for values that depend on more than the
+// snapshot when that changes.
+func (c *bySnapshot[V]) reset() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.m, c.weighs = nil, 0
+	c.gen++
+}
+
+// generation returns a number that reset raises: a value worked out after
+// reading it may be added with addIf.
+func (c *bySnapshot[V]) generation() uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.gen
+}
+
+// addIf adds v unless reset was called since generation returned gen.
+func (c *bySnapshot[V]) addIf(gen uint64, k protocol.SnapshotKey, v V) { c.put(k, v, &gen) }
+
+func (c *bySnapshot[V]) add(k protocol.SnapshotKey, v V) { c.put(k, v, nil) }
+
+func (c *bySnapshot[V]) put(k protocol.SnapshotKey, v V, gen *uint64) {
 	w := 1
 	if c.weight != nil {
 		w = max(1, c.weight(v))
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if gen != nil && *gen != c.gen {
+		return
+	}
 	if c.m == nil || len(c.m) >= c.max || (c.maxWeight > 0 && c.weighs+w > c.maxWeight) {
 		c.m = make(map[protocol.SnapshotKey]V, min(c.max, 64))
 		c.weighs = 0

@@ -388,7 +388,7 @@ func (n *Node) apply(tx *storage.Tx, e *protocol.Signed, snap *protocol.Snapshot
 			n.nodes.forget(room)
 			n.net.queue(outbound{kind: membersChanged, room: room})
 		})
-		if err := n.checkProfiles(tx, room, control.State); err != nil {
+		if err := n.checkProfiles(tx, room, before, control.State); err != nil {
 			return err
 		}
 	}
@@ -667,11 +667,18 @@ const (
 
 // checkProfiles queues a member.profile event for each local member whose
 // name or organization in the room differs from its account's, as when a
-// partner's admin added it knowing only its ID.
-func (n *Node) checkProfiles(tx *storage.Tx, room protocol.RoomID, c *protocol.Control) error {
+// partner's admin added it knowing only its ID. It looks only at the
+// entries the change from before to c added or changed.
+func (n *Node) checkProfiles(tx *storage.Tx, room protocol.RoomID, before, c *protocol.Control) error {
+	if before == c {
+		return nil
+	}
 	for a, m := range c.Members {
 		if a.Node() != n.id {
 			continue
+		}
+		if old, ok := memberOf(before, a); ok && old.Name == m.Name && old.Org == m.Org {
+			continue // checked when it last changed: a room of 5,000 would read 5,000 accounts per change
 		}
 		acc, err := tx.Account(a.Handle())
 		if errors.Is(err, storage.ErrNotFound) {

@@ -201,6 +201,7 @@ type Node struct {
 	// store (runRetention).
 	redacted    atomic.Bool
 	appliedSets bySnapshot[map[protocol.EventID]bool] // protocol.Applied, for soft-fail
+	memberLists bySnapshot[[]Member]                  // a snapshot's members as Node.Room lists them
 	passwords   *passwordPool                         // password hashing, a few at a time
 	publishing  roomCount                             // local events being published, per room
 	acks        ackQueue                              // rooms that may need an acknowledgement
@@ -269,6 +270,8 @@ func New(cfg Config) (*Node, error) {
 	n.appliedSets.weight = func(m map[protocol.EventID]bool) int { return len(m) }
 	n.hosting.confirmations.max, n.hosting.confirmations.maxWeight = 256, snapshotCacheWeight/2
 	n.hosting.confirmations.weight = func(m map[protocol.AccountID]bool) int { return len(m) }
+	n.memberLists.max, n.memberLists.maxWeight = 256, snapshotCacheWeight/2
+	n.memberLists.weight = func(ms []Member) int { return len(ms) }
 	n.passwords = newPasswordPool()
 	n.hooks = hooks{wake: make(chan struct{}, 1), client: newWebhookClient(cfg.Webhooks)}
 	n.id = protocol.NodeIDFromKey(n.key.Public().(ed25519.PublicKey))

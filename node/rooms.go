@@ -284,8 +284,25 @@ func (n *Node) roomView(tx *storage.Tx, viewer protocol.AccountID, id protocol.R
 	return out, nil
 }
 
-// members lists the members of the control snapshot with key k.
+// members lists the members of the control snapshot with key k. The list
+// is cached by k: it depends on the snapshot, the accounts' aliases, which
+// never change, and which local accounts exist, which changes only when one
+// is made (the cache is then dropped). A room of 5,000 members would
+// otherwise read 10,000 records each time it is opened.
 func (n *Node) members(tx *storage.Tx, k protocol.SnapshotKey) ([]Member, error) {
+	if ms, ok := n.memberLists.get(k); ok {
+		return slices.Clone(ms), nil
+	}
+	gen := n.memberLists.generation()
+	ms, err := n.listMembers(tx, k)
+	if err != nil {
+		return nil, err
+	}
+	n.memberLists.addIf(gen, k, ms)
+	return slices.Clone(ms), nil
+}
+
+func (n *Node) listMembers(tx *storage.Tx, k protocol.SnapshotKey) ([]Member, error) {
 	s, err := txLog{tx: tx, cache: &n.snapshots}.snapshot(k)
 	if err != nil {
 		return nil, err
