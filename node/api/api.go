@@ -205,6 +205,7 @@ func (s *Server) routes() {
 	s.handle("POST /api/password", s.changePassword)
 	s.handle("GET /api/events", s.events)
 	s.handle("GET /api/rooms/{room_id}/messages", s.history)
+	s.handle("GET /api/rooms/{room_id}/unread", s.unread)
 	s.handle("GET /api/rooms/{room_id}/history", s.roomHistory)
 	s.handle("PUT /api/rooms/{room_id}/history", s.setHistory)
 	s.handle("GET /api/rooms/{room_id}/partners", s.roomPartners)

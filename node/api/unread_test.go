@@ -1,0 +1,71 @@
+package api
+
+import (
+	"fmt"
+	"net/http"
+	"strconv"
+	"testing"
+)
+
+// TestUnreadPosition: GET /api/rooms/{room_id}/unread names the first
+// message the caller has not read, skipping its own, and follows the read
+// marker as it moves forward (read) and back (unread).
+func TestUnreadPosition(t *testing.T) {
+	e := newEnv(t, Config{})
+	path := fmt.Sprintf("/api/rooms/%d/unread", e.room.Alias)
+	get := func(as *user) unreadJSON {
+		t.Helper()
+		resp := e.do("GET", path, req{token: as.token})
+		if resp.status != http.StatusOK {
+			t.Fatalf("GET %s = %s", path, resp)
+		}
+		var u unreadJSON
+		resp.decode(t, &u)
+		return u
+	}
+	if u := get(e.bob); u.Unread != 0 || u.First != nil {
+		t.Fatalf("nothing posted: %+v", u)
+	}
+	e.post(e.bob, e.room, "bob's own, never unread to him")
+	first := e.post(e.alice, e.room, "first for bob")
+	second := e.post(e.alice, e.room, "[To:"+string(e.bob.ID)+"]second, to bob")
+	third := e.post(e.alice, e.room, "third")
+	id := func(a uint64) string { return strconv.FormatUint(a, 10) }
+	put := func(what, mid string) {
+		t.Helper()
+		q := req{token: e.bob.token}
+		if mid != "" {
+			q.form = form("message_id", mid)
+		}
+		p := fmt.Sprintf("/v2/rooms/%d/messages/%s", e.room.Alias, what)
+		if resp := e.do("PUT", p, q); resp.status != http.StatusOK {
+			t.Fatalf("PUT %s = %s", p, resp)
+		}
+	}
+
+	u := get(e.bob)
+	if u.Unread != 3 || u.Mentions != 1 || u.First == nil || u.First.MessageID != id(first.Alias) || u.First.Body != "first for bob" {
+		t.Fatalf("three unread: %+v (first %+v)", u, u.First)
+	}
+	if u := get(e.alice); u.Unread != 1 || u.First == nil || u.First.Body != "bob's own, never unread to him" {
+		t.Fatalf("alice: %+v", u)
+	}
+
+	put("read", id(second.Alias))
+	if u := get(e.bob); u.Unread != 1 || u.Mentions != 0 || u.First == nil || u.First.MessageID != id(third.Alias) {
+		t.Fatalf("read up to the second: %+v", u)
+	}
+	put("unread", id(second.Alias))
+	if u := get(e.bob); u.Unread != 2 || u.Mentions != 1 || u.First == nil || u.First.MessageID != id(second.Alias) {
+		t.Fatalf("unread from the second: %+v", u)
+	}
+	put("read", "")
+	if u := get(e.bob); u.Unread != 0 || u.First != nil {
+		t.Fatalf("all read: %+v", u)
+	}
+
+	if resp := e.do("GET", path, req{token: e.carol.token}); resp.status != http.StatusNotFound {
+		t.Fatalf("stranger: %s, want 404", resp)
+	}
+	e.do("GET", path, req{token: e.carol.token}).errors(t)
+}
