@@ -3,6 +3,7 @@ package api
 import (
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"testing"
 )
@@ -47,6 +48,25 @@ func TestUnreadPosition(t *testing.T) {
 	if u.Unread != 3 || u.Mentions != 1 || u.First == nil || u.First.MessageID != id(first.Alias) || u.First.Body != "first for bob" {
 		t.Fatalf("three unread: %+v (first %+v)", u, u.First)
 	}
+	bodies := func(ms []messageJSON) []string {
+		var out []string
+		for _, m := range ms {
+			out = append(out, m.Body)
+		}
+		return out
+	}
+	if got, want := bodies(u.Messages), []string{"bob's own, never unread to him", "first for bob", fmt.Sprintf("[To:%d]second, to bob", e.bob.Alias), "third"}; !slices.Equal(got, want) {
+		t.Errorf("messages around the first unread = %q, want %q", got, want)
+	}
+	resp := e.do("GET", path, req{token: e.bob.token, form: form("limit", "1")})
+	var around unreadJSON
+	resp.decode(t, &around)
+	if got, want := bodies(around.Messages), []string{"bob's own, never unread to him", "first for bob", fmt.Sprintf("[To:%d]second, to bob", e.bob.Alias)}; !slices.Equal(got, want) {
+		t.Errorf("limit=1: messages = %q, want %q", got, want)
+	}
+	if resp := e.do("GET", path, req{token: e.bob.token, form: form("limit", "0")}); resp.status != http.StatusBadRequest {
+		t.Errorf("limit=0: %s, want 400", resp)
+	}
 	if u := get(e.alice); u.Unread != 1 || u.First == nil || u.First.Body != "bob's own, never unread to him" {
 		t.Fatalf("alice: %+v", u)
 	}
@@ -60,8 +80,12 @@ func TestUnreadPosition(t *testing.T) {
 		t.Fatalf("unread from the second: %+v", u)
 	}
 	put("read", "")
-	if u := get(e.bob); u.Unread != 0 || u.First != nil {
+	u = get(e.bob)
+	if u.Unread != 0 || u.First != nil {
 		t.Fatalf("all read: %+v", u)
+	}
+	if got := bodies(u.Messages); len(got) != 4 || got[3] != "third" {
+		t.Errorf("all read: messages = %q, want the newest page", got)
 	}
 
 	if resp := e.do("GET", path, req{token: e.carol.token}); resp.status != http.StatusNotFound {

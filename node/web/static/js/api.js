@@ -126,6 +126,12 @@ export const postMessage = (id, body) => post(`/v2/rooms/${id}/messages`, { body
 export const editMessage = (id, mid, body) => put(`/v2/rooms/${id}/messages/${mid}`, { body });
 export const deleteMessage = (id, mid) => request('DELETE', `/v2/rooms/${id}/messages/${mid}`);
 export const markRead = (id, mid) => put(`/v2/rooms/${id}/messages/read`, { message_id: mid });
+/** markUnread marks message mid and everything after it unread. */
+export const markUnread = (id, mid) => put(`/v2/rooms/${id}/messages/unread`, { message_id: mid });
+/** unread resolves {unread_num, mention_num, first_unread: message|null,
+ * messages}: limit messages before the first unread one, it and limit
+ * after it, or the newest limit when nothing is unread. */
+export const unread = (id, limit = 50) => get(`/api/rooms/${id}/unread`, { limit });
 
 export const tasks = (id, status) => get(`/v2/rooms/${id}/tasks`, { status }).then((r) => r || []);
 export const createTask = (id, body, toIds, limit, limitType) =>
