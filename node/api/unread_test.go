@@ -6,6 +6,9 @@ import (
 	"slices"
 	"strconv"
 	"testing"
+
+	"github.com/horenso/horenso/node"
+	"github.com/horenso/horenso/protocol"
 )
 
 // TestUnreadPosition: GET /api/rooms/{room_id}/unread names the first
@@ -92,4 +95,24 @@ func TestUnreadPosition(t *testing.T) {
 		t.Fatalf("stranger: %s, want 404", resp)
 	}
 	e.do("GET", path, req{token: e.carol.token}).errors(t)
+}
+
+// TestMarkReadBeforeNotice: a system message after the newest post does
+// not make that post "already read". The web app marks read the last post
+// on screen; a task added after it answered 400 there.
+func TestMarkReadBeforeNotice(t *testing.T) {
+	e := newEnv(t, Config{})
+	m := e.post(e.bob, e.room, "sent while alice was away")
+	if _, err := e.node.CreateTask(t.Context(), e.bob.Handle, e.room.ID, node.NewTask{Body: "a task", Assignees: []protocol.AccountID{e.alice.ID}}); err != nil {
+		t.Fatal(err)
+	}
+	path := fmt.Sprintf("/v2/rooms/%d/messages/read", e.room.Alias)
+	resp := e.do("PUT", path, req{token: e.alice.token, form: form("message_id", strconv.FormatUint(m.Alias, 10))})
+	if resp.status != http.StatusOK {
+		t.Fatalf("PUT %s = %s, want 200", path, resp)
+	}
+	resp = e.do("PUT", path, req{token: e.alice.token, form: form("message_id", strconv.FormatUint(m.Alias, 10))})
+	if resp.status != http.StatusBadRequest {
+		t.Fatalf("PUT %s again = %s, want 400 (read already)", path, resp)
+	}
 }

@@ -37,6 +37,13 @@ export async function open(browser, who, opts = {}) {
   page.setDefaultTimeout(TIMEOUT);
   const errors = [];
   page.on('pageerror', (e) => errors.push(`${who}: page error: ${e.message}`));
+  // The app moves the read marker only forward, so the node never refuses
+  // it; a refusal shows in the console as a failed request.
+  page.on('response', (r) => {
+    if (r.status() >= 400 && r.request().method() === 'PUT' && new URL(r.url()).pathname.endsWith('/messages/read')) {
+      errors.push(`${who}: read marker refused: ${r.status()} ${r.url()}`);
+    }
+  });
   page.on('console', (m) => {
     if (cfg.trace) console.log(`  [${who} console.${m.type()}] ${m.text()}`);
   });
