@@ -115,6 +115,7 @@ export class App {
       dispatchEvent(new CustomEvent('horenso-me'));
     }).catch(() => {});
     this.loadIncoming();
+    this.loadMyTaskCount();
     this.route();
   }
 
@@ -128,7 +129,11 @@ export class App {
     this.toasts = h('div', { class: 'toasts', role: 'alert', 'aria-live': 'assertive' });
     this.roomList = new RoomList(this);
     this.center = h('section', { class: 'pane-center', 'aria-label': t('nav.chats') });
-    this.side = h('aside', { class: 'pane-side' });
+    // At phone width the side panel is a pane of its own, with a way back.
+    this.sideBody = h('div', { class: 'pane-side-body' });
+    this.side = h('aside', { class: 'pane-side' },
+      h('button', { type: 'button', class: 'btn pane-back side-back', on: { click: () => this.closeSide() } }, '‹ ', t('nav.backtochat')),
+      this.sideBody);
     this.topNav = h('nav', { class: 'topnav', 'aria-label': 'Main' },
       navBtn('/', t('nav.chats')),
       navBtn('/tasks', t('nav.mytasks'), this.taskBadge),
@@ -138,7 +143,8 @@ export class App {
         h('a', { href: '/', class: 'brand', on: { click: (e) => this.link(e, '/') } }, h('span', { class: 'brand-mark' }, '報'), t('app.name')),
         this.topNav,
         h('span', { class: 'spacer' }),
-        h('button', { type: 'button', class: 'btn btn-primary', on: { click: () => this.newGroup() } }, '+ ', t('nav.newgroup')),
+        h('button', { type: 'button', class: 'btn btn-primary new-group', 'aria-label': t('nav.newgroup'), on: { click: () => this.newGroup() } },
+          '+', h('span', { class: 'new-group-label' }, ' ', t('nav.newgroup'))),
         h('span', { class: 'user' }, h('span', { class: 'user-name' }, this.me.name), this.myId),
         h('button', { type: 'button', class: 'btn', on: { click: () => settingsDialog(this) } }, t('nav.settings')),
         h('button', { type: 'button', class: 'btn', dataset: { action: 'logout' }, on: { click: () => this.logout() } }, t('logout'))),
@@ -175,6 +181,11 @@ export class App {
     if (m) return this.openRoom(Number(m[1]));
     if (p === '/tasks') return this.show(new MyTasksView(this));
     if (p === '/contacts') return this.show(new ContactsView(this));
+    // At phone width "/" is the room list, one pane at a time.
+    if (phone()) {
+      this.show(null);
+      return;
+    }
     // "/" (or anything else): the last room opened, or my chat.
     const last = Number(localStorage.getItem('horenso.lastRoom'));
     if (last && (!this.roomsLoaded || this.rooms.has(last))) return this.navigate(`/rooms/${last}`, true);
@@ -194,21 +205,31 @@ export class App {
     if (this.view && this.view.destroy) this.view.destroy();
     this.view = view;
     document.body.dataset.view = view ? view.kind : '';
+    // Which pane a phone shows: the room list, a room, or a page.
+    document.body.dataset.pane = !view ? 'rooms' : view.kind === 'room' ? 'room' : 'page';
+    this.closeSide();
     this.roomList.render();
     if (!view) {
-      replace(this.side);
+      replace(this.sideBody);
       this.side.hidden = true;
       return;
     }
     replace(this.center, view.el);
     if (view.sideEl) {
-      replace(this.side, view.sideEl);
+      replace(this.sideBody, view.sideEl);
       this.side.hidden = false;
     } else {
-      replace(this.side);
+      replace(this.sideBody);
       this.side.hidden = true;
     }
     if (view.load) view.load();
+  }
+
+  /** closeSide closes the side panel where it opens over (or, on a phone,
+   * in place of) the room. */
+  closeSide() {
+    document.body.classList.remove('side-open');
+    for (const b of this.center.querySelectorAll('.side-toggle')) b.setAttribute('aria-expanded', 'false');
   }
 
   openRoom(id) {
@@ -423,4 +444,9 @@ export class App {
     this.toasts.appendChild(el);
     setTimeout(() => el.remove(), kind === 'error' ? 8000 : 4000);
   }
+}
+
+/** phone: the window is as narrow as a phone's (app.css, max-width: 640px). */
+export function phone() {
+  return matchMedia('(max-width: 640px)').matches;
 }

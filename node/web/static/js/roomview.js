@@ -113,6 +113,7 @@ export class RoomView {
     const r = this.room;
     const name = r ? (r.type === 'my' ? t('rooms.mychat') : r.name) : '';
     replace(this.header,
+      h('a', { href: '/', class: 'btn pane-back', 'aria-label': t('nav.backtochats'), on: { click: (e) => this.app.link(e, '/') } }, '‹'),
       r ? avatar(r.type === 'my' ? 'my' : `room${this.id}`, name, 'sm') : null,
       h('h2', { class: 'room-title' }, name || t('loading')),
       this.members && r && r.type !== 'my' ? h('span', { class: 'room-sub' }, t('room.members', { n: this.members.length })) : null,
@@ -623,7 +624,12 @@ class Timeline {
 
   action(e) {
     const b = e.target.closest('button[data-action]');
-    if (!b) return;
+    if (!b) {
+      // Phones have no hover: a tap on a message shows its actions.
+      const li = !e.target.closest('a, button, textarea') && e.target.closest('li.msg:not(.notice)');
+      if (li) li.classList.toggle('picked');
+      return;
+    }
     const li = b.closest('li.msg');
     const it = li && this.byId.get(li.dataset.mid);
     if (!it) return;

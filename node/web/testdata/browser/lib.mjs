@@ -32,6 +32,7 @@ export async function open(browser, who, opts = {}) {
     locale: opts.locale || 'en-US',
     timezoneId: 'Asia/Tokyo',
     viewport: opts.viewport || { width: 1280, height: 800 },
+    ...(opts.mobile ? { isMobile: true, hasTouch: true } : {}),
   });
   const page = await context.newPage();
   page.setDefaultTimeout(TIMEOUT);
