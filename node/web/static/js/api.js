@@ -136,6 +136,10 @@ export const unread = (id, limit = 50) => get(`/api/rooms/${id}/unread`, { limit
 export const tasks = (id, status) => get(`/v2/rooms/${id}/tasks`, { status }).then((r) => r || []);
 export const createTask = (id, body, toIds, limit, limitType) =>
   post(`/v2/rooms/${id}/tasks`, { body, to_ids: toIds.join(','), limit: limit || undefined, limit_type: limitType });
+/** editTask changes a task's body, assignees and due date (Horenso's
+ * addition to ChatWork's API); resolves the task. */
+export const editTask = (id, tid, body, toIds, limit, limitType) =>
+  put(`/api/rooms/${id}/tasks/${tid}`, { body, to_ids: toIds.join(','), limit: limit || 0, limit_type: limitType });
 export const setTaskStatus = (id, tid, status) => put(`/v2/rooms/${id}/tasks/${tid}/status`, { body: status });
 export const myTasks = (status) => get('/v2/my/tasks', { status }).then((r) => r || []);
 

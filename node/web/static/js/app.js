@@ -384,17 +384,23 @@ export class App {
         if (here) rv.onMessageDeleted(d.message ? d.message.message_id : d.message_id);
         this.refreshRooms();
         break;
+      // Tasks, members and room settings show as system messages in the
+      // timeline, which the stream does not carry: fetch them.
       case 'task':
         if (here) rv.onTask(d.task);
+        if (here) rv.timeline.catchUp();
         if (this.view && this.view.kind === 'tasks') this.view.onTask(d.task);
         this.loadMyTaskCount();
         this.refreshRooms();
         break;
       case 'members':
         if (here) rv.onMembers();
+        if (here) rv.timeline.catchUp();
         this.refreshRooms();
         break;
       case 'room': // a new direct chat may be a contact request
+        if (here) rv.timeline.catchUp();
+        // fall through
       case 'contact':
         this.contacts = null;
         this.loadIncoming();

@@ -199,6 +199,7 @@ class Timeline {
     this.rv = rv;
     this.app = rv.app;
     this.byId = new Map(); // message_id → {m, li}
+    this.taskNotices = new Set(); // message_ids of task_added notices shown
     this.newest = '';
     this.oldest = '';
     this.hasOlder = true;
@@ -613,13 +614,40 @@ class Timeline {
   // noticeRow renders a system message (a task added or done, a member
   // added, a room renamed: ChatWork's [info][dtext:…] notices) as one
   // compact line, without the actions of a message.
+  // A task's "added" notice has a done toggle, which shows the task as it
+  // is now, once the room's tasks are loaded.
   noticeRow(m) {
-    const li = h('li', { class: 'msg notice', id: `m${m.message_id}`, dataset: { mid: m.message_id, aid: String(m.account.account_id) } },
-      h('span', { class: 'notice-name' }, m.account.name),
-      h('div', { class: 'notice-body' }, render(parse(m.body), this.ctx())),
-      h('time', { datetime: new Date(m.send_time * 1000).toISOString(), title: fmtFull(m.send_time) }, fmtTime(m.send_time)));
+    const added = m.body.includes('[dtext:task_added]');
+    if (added) this.taskNotices.add(m.message_id);
+    const task = added ? this.rv.side.taskOf(m.message_id) : null;
+    let toggle = null;
+    if (task) {
+      const done = task.status === 'done';
+      toggle = h('input', { type: 'checkbox', class: 'task-toggle', checked: done, disabled: !this.rv.canPost(),
+        'aria-label': done ? t('task.markopen') : t('task.markdone') });
+      toggle.addEventListener('change', () => {
+        toggle.disabled = true;
+        this.rv.side.setStatus(task, toggle.checked ? 'done' : 'open');
+      });
+    }
+    const li = h('li', { class: ['msg', 'notice', task && 'notice-task', task && task.status === 'done' && 'done'], id: `m${m.message_id}`,
+      dataset: task ? { mid: m.message_id, aid: String(m.account.account_id), taskId: String(task.task_id) } : { mid: m.message_id, aid: String(m.account.account_id) } },
+    h('span', { class: 'notice-name' }, m.account.name),
+    toggle,
+    h('div', { class: 'notice-body' }, render(parse(m.body), this.ctx())),
+    h('time', { datetime: new Date(m.send_time * 1000).toISOString(), title: fmtFull(m.send_time) }, fmtTime(m.send_time)));
     this.byId.set(m.message_id, { m, li });
     return li;
+  }
+
+  /** refreshTasks redraws the task notices, whose toggles show the tasks
+   * as they are now. */
+  refreshTasks() {
+    for (const mid of this.taskNotices) {
+      const it = this.byId.get(mid);
+      if (it) it.li.replaceWith(this.noticeRow(it.m));
+      else this.taskNotices.delete(mid);
+    }
   }
 
   action(e) {
@@ -643,7 +671,7 @@ class Timeline {
         composer.insert(quote(m.account.account_id, m.send_time, m.body));
         break;
       case 'task':
-        taskDialog(this.rv, { body: m.body });
+        taskDialog(this.rv, { body: stripHeader(m.body) });
         break;
       case 'unread':
         this.markUnread(it);
@@ -701,4 +729,15 @@ class Timeline {
       this.app.error(e);
     }
   }
+}
+
+// HEADER matches what addresses a message at its start: [To:…] and [rp …]
+// tags with the names after them, and [toall].
+const HEADER = /^(?:\s*(?:\[To:[^\]]+\]|\[rp [^\]]+\]|\[toall\])[^\[\n]*)+\s*/;
+
+/** stripHeader drops the addressing at the start of a message body: a task
+ * made from a reply is about what was said, not to whom. */
+export function stripHeader(body) {
+  const rest = body.replace(HEADER, '');
+  return rest || body;
 }
