@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/horenso/horenso/protocol"
@@ -59,4 +60,44 @@ func (n *Node) FirstUnread(ctx context.Context, as protocol.Handle, room protoco
 		return Unread{}, fmt.Errorf("first unread of %s: %w", room, err)
 	}
 	return out, nil
+}
+
+// ReadUpTo moves as's read marker in room forward to message upTo, and
+// leaves it where it is if it is there or further already: a reader on
+// two devices, or a page reloaded while its last update is under way,
+// never moves the marker back. It returns the unread and mention counts
+// after it. An unknown message, or one of another room, is ErrNotFound
+// (wrapping ErrNoMessage).
+func (n *Node) ReadUpTo(ctx context.Context, as protocol.Handle, room protocol.RoomID, upTo protocol.EventID) (unread, mentions uint64, err error) {
+	err = n.store.Update(ctx, func(tx *storage.Tx) error {
+		if err := n.canRead(tx, as, room); err != nil {
+			return err
+		}
+		r, m, err := tx.Message(upTo)
+		if err != nil || r != room {
+			return errors.Join(notFound(err), fmt.Errorf("%w: %w", ErrNotFound, ErrNoMessage))
+		}
+		me := protocol.NewAccountID(n.id, as)
+		mk, err := tx.ReadMarker(me, room)
+		if err != nil {
+			return err
+		}
+		if mk.Read.Compare(m.Order()) >= 0 {
+			unread, mentions = mk.Unread, mk.Mentions
+			return nil
+		}
+		mk.Read = m.Order()
+		if mk, err = countAfter(tx, room, me, mk); err != nil {
+			return err
+		}
+		unread, mentions = mk.Unread, mk.Mentions
+		if err := n.record(tx, storage.Change{Kind: string(ChangeRead), Room: room, Account: me}); err != nil {
+			return err
+		}
+		return tx.PutReadMarker(me, room, mk)
+	})
+	if err != nil {
+		return 0, 0, fmt.Errorf("read up to: %w", err)
+	}
+	return unread, mentions, nil
 }

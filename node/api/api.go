@@ -206,6 +206,7 @@ func (s *Server) routes() {
 	s.handle("GET /api/events", s.events)
 	s.handle("GET /api/rooms/{room_id}/messages", s.history)
 	s.handle("GET /api/rooms/{room_id}/unread", s.unread)
+	s.handle("PUT /api/rooms/{room_id}/read", s.readUpTo)
 	s.handle("PUT /api/rooms/{room_id}/tasks/{task_id}", s.editTask)
 	s.handle("GET /api/rooms/{room_id}/history", s.roomHistory)
 	s.handle("PUT /api/rooms/{room_id}/history", s.setHistory)

@@ -71,3 +71,36 @@ func (s *Server) unread(w http.ResponseWriter, r *http.Request, c *caller) error
 	writeJSON(w, http.StatusOK, out)
 	return nil
 }
+
+// readUpTo moves the caller's read marker forward to message_id, and
+// answers the counts after it. Unlike PUT /v2/rooms/{room_id}/messages/read,
+// which answers 400 for a message read already (as ChatWork does), it
+// leaves a marker that is there or further as it is and answers 200: the
+// web app's reader may be ahead on another device or tab.
+func (s *Server) readUpTo(w http.ResponseWriter, r *http.Request, c *caller) error {
+	id, err := s.roomOf(r)
+	if err != nil {
+		return err
+	}
+	p, err := readParams(r)
+	if err != nil {
+		return err
+	}
+	raw, given, err := p.get("message_id")
+	if err != nil {
+		return err
+	}
+	if !given {
+		return invalid("parameter message_id is required")
+	}
+	m, err := s.messageOf(r, c, id, raw)
+	if err != nil {
+		return err
+	}
+	unread, mentions, err := s.node.ReadUpTo(r.Context(), c.handle(), id, m.ID)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]uint64{"unread_num": unread, "mention_num": mentions})
+	return nil
+}

@@ -116,3 +116,47 @@ func TestMarkReadBeforeNotice(t *testing.T) {
 		t.Fatalf("PUT %s again = %s, want 400 (read already)", path, resp)
 	}
 }
+
+// TestReadUpTo: PUT /api/rooms/{room_id}/read moves the marker forward
+// only, and answers 200 where /v2's read would answer 400.
+func TestReadUpTo(t *testing.T) {
+	e := newEnv(t, Config{})
+	one := e.post(e.alice, e.room, "one")
+	two := e.post(e.alice, e.room, "two")
+	e.post(e.alice, e.room, "three")
+	path := fmt.Sprintf("/api/rooms/%d/read", e.room.Alias)
+	for _, c := range []struct {
+		name   string
+		as     *user
+		mid    string
+		status int
+		unread uint64
+	}{
+		{"forward", e.bob, strconv.FormatUint(two.Alias, 10), http.StatusOK, 1},
+		{"again", e.bob, strconv.FormatUint(two.Alias, 10), http.StatusOK, 1},
+		{"back is ignored", e.bob, strconv.FormatUint(one.Alias, 10), http.StatusOK, 1},
+		{"no message", e.bob, "", http.StatusBadRequest, 0},
+		{"unknown message", e.bob, "999999", http.StatusNotFound, 0},
+		{"stranger", e.carol, strconv.FormatUint(two.Alias, 10), http.StatusNotFound, 0},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			q := req{token: c.as.token}
+			if c.mid != "" {
+				q.form = form("message_id", c.mid)
+			}
+			resp := e.do("PUT", path, q)
+			if resp.status != c.status {
+				t.Fatalf("PUT %s = %s, want %d", path, resp, c.status)
+			}
+			if c.status != http.StatusOK {
+				resp.errors(t)
+				return
+			}
+			var got map[string]uint64
+			resp.decode(t, &got)
+			if got["unread_num"] != c.unread {
+				t.Errorf("unread_num = %d, want %d", got["unread_num"], c.unread)
+			}
+		})
+	}
+}

@@ -108,7 +108,7 @@ export const me = () => get('/v2/me');
 export const health = () => get('/api/health');
 export const rooms = () => get('/v2/rooms').then((r) => r || []);
 export const room = (id) => get(`/v2/rooms/${id}`);
-export const updateRoom = (id, name, description) => put(`/v2/rooms/${id}`, { name, description });
+export const updateRoom = (id, name, description, icon) => put(`/v2/rooms/${id}`, { name, description, icon_preset: icon });
 // The ChatWork members view plus `unconfirmed` (members their home node
 // has not confirmed yet), which only /api/ has.
 export const members = (id) => get(`/api/rooms/${id}/members`).then((r) => r || []);
@@ -126,6 +126,9 @@ export const postMessage = (id, body) => post(`/v2/rooms/${id}/messages`, { body
 export const editMessage = (id, mid, body) => put(`/v2/rooms/${id}/messages/${mid}`, { body });
 export const deleteMessage = (id, mid) => request('DELETE', `/v2/rooms/${id}/messages/${mid}`);
 export const markRead = (id, mid) => put(`/v2/rooms/${id}/messages/read`, { message_id: mid });
+/** readUpTo moves my read marker forward to message mid (never back, and
+ * never a 400 for a message read already, unlike markRead). */
+export const readUpTo = (id, mid) => put(`/api/rooms/${id}/read`, { message_id: mid });
 /** markUnread marks message mid and everything after it unread. */
 export const markUnread = (id, mid) => put(`/v2/rooms/${id}/messages/unread`, { message_id: mid });
 /** unread resolves {unread_num, mention_num, first_unread: message|null,

@@ -373,7 +373,7 @@ export class App {
           this.roomList.render();
           this.updateTitle();
         }
-        if (tome) this.notify(m, d.room_id);
+        if (tome || (!mine && room && room.type === 'direct')) this.notify(m, d.room_id);
         this.refreshRooms();
         break;
       }
@@ -399,7 +399,7 @@ export class App {
         this.refreshRooms();
         break;
       case 'room': // a new direct chat may be a contact request
-        if (here) rv.timeline.catchUp();
+        if (here) rv.onRoomChanged();
         // fall through
       case 'contact':
         this.contacts = null;
@@ -417,7 +417,9 @@ export class App {
     const rv = this.currentRoom();
     if (document.visibilityState === 'visible' && rv && rv.id === roomId) return;
     const room = this.rooms.get(roomId);
-    const n = new Notification(t('notify.mention', { name: m.account.name, room: room ? room.name : '' }), {
+    const title = room && room.type === 'direct' ? t('notify.direct', { name: m.account.name })
+      : t('notify.mention', { name: m.account.name, room: room ? room.name : '' });
+    const n = new Notification(title, {
       body: plain(parse(m.body), (id) => this.name(id)).slice(0, 200),
       tag: `horenso-${roomId}-${m.message_id}`,
     });

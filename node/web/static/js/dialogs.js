@@ -5,6 +5,7 @@ import * as api from './api.js';
 import { h, avatar, fold, replace } from './dom.js';
 import { t, lang, setLang, byName, fmtFull } from './i18n.js';
 import { prefs, savePrefs } from './prefs.js';
+import { iconPicker, preset } from './roomicon.js';
 
 /**
  * modal shows a form dialog and resolves with what onSubmit returns, or
@@ -221,22 +222,23 @@ export async function membersDialog(rv) {
   if (ok) rv.loadMembers();
 }
 
-/** descDialog edits a group chat's name and description. */
+/** descDialog edits a group chat's name, description and icon. */
 export async function descDialog(rv) {
   const name = h('input', { name: 'name', required: true, value: rv.room.name });
+  const icon = iconPicker(preset(rv.room));
   const desc = h('textarea', { name: 'description', rows: '5' });
   desc.value = rv.room.description || '';
   const ok = await modal({
     title: t('desc.title'), submit: t('members.save'),
-    body: [field(t('group.name'), name), field(t('group.desc'), desc)],
+    body: [field(t('group.name'), name), field(t('group.desc'), desc), h('fieldset', { class: 'field' }, h('legend', null, t('icon.title')), icon.el)],
     onSubmit: async () => {
       if (!name.value.trim()) throw new Error(t('group.needname'));
-      await api.updateRoom(rv.id, name.value.trim(), desc.value);
+      await api.updateRoom(rv.id, name.value.trim(), desc.value, icon.value() || undefined);
       return true;
     },
   });
   if (ok) {
-    rv.room = { ...rv.room, name: name.value.trim(), description: desc.value };
+    rv.room = { ...rv.room, name: name.value.trim(), description: desc.value, icon_path: icon.value() || rv.room.icon_path };
     rv.renderHeader();
     rv.side.renderAbout();
     rv.app.refreshRooms();

@@ -141,7 +141,7 @@ const en = {
   'settings.title': 'Settings',
   'settings.enter': 'Send with Enter (Shift+Enter for a new line)',
   'settings.shiftenter': 'Send with Shift+Enter (Enter for a new line)',
-  'settings.notify': 'Desktop notifications when someone mentions me',
+  'settings.notify': 'Desktop notifications for mentions and direct messages',
   'settings.notify.denied': 'Notifications are blocked in this browser’s site settings.',
   'settings.lang': 'Language',
   'settings.lang.auto': 'Browser default',
@@ -182,6 +182,27 @@ const en = {
   'dtext.chatroom_changed': 'changed',
   'dtext.chatroom_description_is': 'Description:',
   'notify.mention': '{name} in {room}',
+  'icon.title': 'Icon',
+  'icon.group': 'Group',
+  'icon.check': 'Check',
+  'icon.document': 'Document',
+  'icon.meeting': 'Meeting',
+  'icon.event': 'Event',
+  'icon.project': 'Project',
+  'icon.business': 'Business',
+  'icon.study': 'Study',
+  'icon.security': 'Security',
+  'icon.star': 'Star',
+  'icon.idea': 'Idea',
+  'icon.heart': 'Heart',
+  'icon.magcup': 'Coffee',
+  'icon.beer': 'Beer',
+  'icon.music': 'Music',
+  'icon.sports': 'Sports',
+  'icon.travel': 'Travel',
+  'room.members.one': '{n} member',
+  'rooms.mentions.one': '{n} mention',
+  'notify.direct': '{name} (direct message)',
 };
 
 const ja = {
@@ -323,7 +344,7 @@ const ja = {
   'settings.title': '設定',
   'settings.enter': 'Enterで送信 (Shift+Enterで改行)',
   'settings.shiftenter': 'Shift+Enterで送信 (Enterで改行)',
-  'settings.notify': '自分宛てのメッセージをデスクトップに通知',
+  'settings.notify': '自分宛てのメッセージとダイレクトチャットをデスクトップに通知',
   'settings.notify.denied': 'このブラウザのサイト設定で通知がブロックされています。',
   'settings.lang': '言語',
   'settings.lang.auto': 'ブラウザの設定',
@@ -364,6 +385,25 @@ const ja = {
   'dtext.chatroom_changed': 'に変更しました',
   'dtext.chatroom_description_is': '概要:',
   'notify.mention': '{room} で {name} さんから',
+  'icon.title': 'アイコン',
+  'icon.group': 'グループ',
+  'icon.check': 'チェック',
+  'icon.document': '書類',
+  'icon.meeting': '会議',
+  'icon.event': 'イベント',
+  'icon.project': 'プロジェクト',
+  'icon.business': 'ビジネス',
+  'icon.study': '勉強',
+  'icon.security': 'セキュリティ',
+  'icon.star': '星',
+  'icon.idea': 'アイデア',
+  'icon.heart': 'ハート',
+  'icon.magcup': 'マグカップ',
+  'icon.beer': 'ビール',
+  'icon.music': '音楽',
+  'icon.sports': 'スポーツ',
+  'icon.travel': '旅行',
+  'notify.direct': '{name} さんからダイレクトチャット',
 };
 
 const dicts = { en, ja };
@@ -386,7 +426,10 @@ export function setLang(l) {
 
 /** t returns the UI text for key with {name} placeholders filled from vars. */
 export function t(key, vars) {
-  let s = dicts[lang][key] ?? en[key] ?? key;
+  // A count of one takes the singular where the language has one
+  // ("1 member", not "1 members"): key.one.
+  const one = vars && vars.n === 1 ? dicts[lang][key + '.one'] : undefined;
+  let s = one ?? dicts[lang][key] ?? en[key] ?? key;
   if (vars) s = s.replace(/\{(\w+)\}/g, (m, k) => (k in vars ? String(vars[k]) : m));
   return s;
 }

@@ -8,6 +8,7 @@ import { render } from './render.js';
 import { Composer } from './composer.js';
 import { SidePanel } from './side.js';
 import { confirmDialog, taskDialog } from './dialogs.js';
+import { roomAvatar } from './roomicon.js';
 
 // NOTICE matches the body of a system message.
 const NOTICE = /^\[info\](\[title\])?\[dtext:[a-z_]+\]/;
@@ -114,7 +115,7 @@ export class RoomView {
     const name = r ? (r.type === 'my' ? t('rooms.mychat') : r.name) : '';
     replace(this.header,
       h('a', { href: '/', class: 'btn pane-back', 'aria-label': t('nav.backtochats'), on: { click: (e) => this.app.link(e, '/') } }, '‹'),
-      r ? avatar(r.type === 'my' ? 'my' : `room${this.id}`, name, 'sm') : null,
+      r ? roomAvatar({ ...r, room_id: this.id }, name, 'sm') : null,
       h('h2', { class: 'room-title' }, name || t('loading')),
       this.members && r && r.type !== 'my' ? h('span', { class: 'room-sub' }, t('room.members', { n: this.members.length })) : null,
       h('span', { class: 'spacer' }),
@@ -161,6 +162,21 @@ export class RoomView {
 
   onMembers() {
     this.loadMembers();
+  }
+
+  /** onRoomChanged reads the room again after its settings changed: the
+   * room list has no description. */
+  async onRoomChanged() {
+    this.timeline.catchUp();
+    try {
+      const r = await api.room(this.id);
+      if (this.destroyed) return;
+      this.room = { ...this.room, ...r };
+    } catch {
+      return; // the room list refresh tells if it is gone
+    }
+    this.renderHeader();
+    this.side.renderAbout();
   }
 
   resync(outage) {
@@ -520,9 +536,9 @@ class Timeline {
     this.reading = true;
     const next = this.nextUnread(seen);
     try {
-      this.rv.counts(await api.markRead(this.rv.id, seen.dataset.mid));
-    } catch (e) {
-      if (e.status !== 400) return; // 400: read already, on another device
+      this.rv.counts(await api.readUpTo(this.rv.id, seen.dataset.mid));
+    } catch {
+      return; // tried again on the next scroll
     } finally {
       this.reading = false;
     }
