@@ -153,6 +153,14 @@ export const declineRequest = (rid) => request('DELETE', `/v2/incoming_requests/
 /** people searches the directory: this node's people and partners' people
  * of the caller's rooms. Resolves {people, total, next_offset}. */
 export const people = (q, { limit = 50, offset } = {}) => get('/api/people', { q, limit, offset });
+/** linkTarget resolves an invitation link: {room_id, name, description,
+ * need_acceptance, member, url}. */
+export const linkTarget = (code) => get(`/api/links/${encodeURIComponent(code)}`);
+/** join joins by link, or asks to: {room_id, pending}. */
+export const join = (code, message) => post(`/api/join/${encodeURIComponent(code)}`, { message });
+export const joinRequests = (id) => get(`/api/rooms/${id}/join_requests`).then((r) => r || []);
+export const acceptJoin = (id, aid) => request('PUT', `/api/rooms/${id}/join_requests/${aid}`);
+export const declineJoin = (id, aid) => request('DELETE', `/api/rooms/${id}/join_requests/${aid}`);
 export const sendContactRequest = (account, message) => post('/api/contacts/requests', { account, message });
 
 /** eventsURL is the live event stream, resumed after seq when given. */

@@ -10,6 +10,7 @@ import { loginView } from './login.js';
 import { RoomList } from './roomlist.js';
 import { RoomView } from './roomview.js';
 import { MyTasksView, ContactsView } from './pages.js';
+import { InviteView } from './invite.js';
 import { groupDialog, settingsDialog } from './dialogs.js';
 import { prefs } from './prefs.js';
 
@@ -181,6 +182,8 @@ export class App {
     if (m) return this.openRoom(Number(m[1]));
     if (p === '/tasks') return this.show(new MyTasksView(this));
     if (p === '/contacts') return this.show(new ContactsView(this));
+    const g = p.match(/^\/g\/([^/]+)$/);
+    if (g) return this.show(new InviteView(this, decodeURIComponent(g[1])));
     // At phone width "/" is the room list, one pane at a time.
     if (phone()) {
       this.show(null);

@@ -6,6 +6,7 @@ import { t, fmtDue } from './i18n.js';
 import { parse } from './notation.js';
 import { render } from './render.js';
 import { confirmDialog, taskDialog, membersDialog, descDialog } from './dialogs.js';
+import { JoinRequests } from './invite.js';
 
 export class SidePanel {
   constructor(rv) {
@@ -23,7 +24,9 @@ export class SidePanel {
     this.memberList = h('ul', { class: 'member-list' });
     this.memberCount = h('span', { class: 'count' });
     this.memberActions = h('div', { class: 'side-foot' });
+    this.requests = new JoinRequests(rv);
     this.el = h('div', { class: 'side-panel' },
+      this.requests.el,
       h('section', { class: 'side-section side-about', 'aria-labelledby': 'side-about-h' },
         h('h3', { id: 'side-about-h' }, t('side.about'), this.aboutActions), this.about),
       h('section', { class: 'side-section side-tasks', 'aria-labelledby': 'side-tasks-h' },
@@ -146,6 +149,7 @@ export class SidePanel {
       group ? h('button', { type: 'button', class: 'btn btn-small btn-danger', dataset: { action: 'leave' },
         on: { click: () => this.leave() } }, t('side.leave')) : null);
     this.renderAbout();
+    this.requests.load();
   }
 
   async leave() {
