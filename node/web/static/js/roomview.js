@@ -137,7 +137,7 @@ export class RoomView {
   /** counts takes the unread and mention counts the node answered. */
   counts(r) {
     const room = this.app.rooms.get(this.id);
-    if (!room || !r) return;
+    if (!room || !r || (room.unread_num === r.unread_num && room.mention_num === r.mention_num)) return;
     room.unread_num = r.unread_num;
     room.mention_num = r.mention_num;
     this.app.roomList.render();

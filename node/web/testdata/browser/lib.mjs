@@ -70,11 +70,16 @@ export async function login(person, path = '/') {
 /** roomItem is the room list entry of a room. */
 export const roomItem = (page, roomId) => page.locator(`.room-list li[data-room-id="${roomId}"]`);
 
-/** openRoom clicks a room in the list and waits for its timeline. */
+/** openRoom clicks a room in the list and waits for its timeline. The list
+ * reorders as messages arrive, so a click may land on the room that just
+ * moved into the place; then it clicks again. */
 export async function openRoom(person, roomId) {
   const { page } = person;
-  await roomItem(page, roomId).locator('a').click();
-  await page.locator(`.room-view[data-room-id="${roomId}"]`).waitFor();
+  const view = page.locator(`.room-view[data-room-id="${roomId}"]`);
+  await waitFor(async () => {
+    await roomItem(page, roomId).locator('a').click();
+    return view.waitFor({ timeout: 2000 }).then(() => true, () => false);
+  }, `room ${roomId} to open`);
   await page.locator('.timeline-top:not(:has(.spinner))').waitFor();
 }
 
