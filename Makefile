@@ -40,7 +40,7 @@ web-test: web-setup ## the browser tests alone, without -race (includes the 100-
 	go test -count=1 -run 'TestBrowser|TestNotation' -v ./node/web
 
 screenshots: web-setup ## retake the screenshots in docs/img from the browser tests
-	HORENSO_SCREENSHOTS=1 go test -count=1 -run 'TestBrowser$$' ./node/web
+	HORENSO_SCREENSHOTS=1 go test -count=1 -run 'TestBrowser(|People|Unread|Phone|Tasks|RoomNotices|Invite)$$' ./node/web
 
 fuzz: ## fuzz the event decoder for longer (FUZZTIME=5m)
 	go test -run='^$$' -fuzz=FuzzDecode -fuzztime=$(FUZZTIME) ./protocol

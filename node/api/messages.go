@@ -125,8 +125,8 @@ func (s *Server) markRead(w http.ResponseWriter, r *http.Request, c *caller) err
 
 // isRead reports whether m is at or before the caller's read position in
 // the room: whether fewer than the room's unread messages follow it.
-// Unread counts leave out the caller's own and deleted messages; so does
-// this count.
+// Unread counts leave out the caller's own and deleted messages and system
+// messages; so does this count.
 func (s *Server) isRead(r *http.Request, c *caller, room protocol.RoomID, m *node.Message) (bool, error) {
 	v, err := s.node.Room(r.Context(), c.handle(), room)
 	if err != nil {
@@ -143,7 +143,7 @@ func (s *Server) isRead(r *http.Request, c *caller, room protocol.RoomID, m *nod
 			return false, err
 		}
 		for _, x := range ms {
-			if !x.Deleted && x.Author != c.acc.ID {
+			if !x.Deleted && x.Notice == "" && x.Author != c.acc.ID {
 				after++
 			}
 		}

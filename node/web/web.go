@@ -12,7 +12,8 @@
 //
 //	/                      index.html, the app shell
 //	/login, /rooms/{id},   index.html too (client-side routes; a reload
-//	/tasks, /contacts      lands on the same screen)
+//	/tasks, /contacts,     lands on the same screen)
+//	/g/{code}              (an invitation link's landing page)
 //	/assets/{version}/...  the files under static/, cached for a year: the
 //	                       version is a hash of all of them, so a new build
 //	                       gets new URLs
@@ -59,7 +60,7 @@ var securityHeaders = map[string]string{
 
 // appRoutes are the client-side routes that get index.html. A path matches
 // if it equals one or starts with it followed by "/".
-var appRoutes = []string{"/login", "/rooms", "/tasks", "/contacts"}
+var appRoutes = []string{"/login", "/rooms", "/tasks", "/contacts", "/g"}
 
 type handler struct {
 	files   fs.FS  // static/

@@ -108,7 +108,7 @@ export const me = () => get('/v2/me');
 export const health = () => get('/api/health');
 export const rooms = () => get('/v2/rooms').then((r) => r || []);
 export const room = (id) => get(`/v2/rooms/${id}`);
-export const updateRoom = (id, name, description) => put(`/v2/rooms/${id}`, { name, description });
+export const updateRoom = (id, name, description, icon) => put(`/v2/rooms/${id}`, { name, description, icon_preset: icon });
 // The ChatWork members view plus `unconfirmed` (members their home node
 // has not confirmed yet), which only /api/ has.
 export const members = (id) => get(`/api/rooms/${id}/members`).then((r) => r || []);
@@ -126,10 +126,23 @@ export const postMessage = (id, body) => post(`/v2/rooms/${id}/messages`, { body
 export const editMessage = (id, mid, body) => put(`/v2/rooms/${id}/messages/${mid}`, { body });
 export const deleteMessage = (id, mid) => request('DELETE', `/v2/rooms/${id}/messages/${mid}`);
 export const markRead = (id, mid) => put(`/v2/rooms/${id}/messages/read`, { message_id: mid });
+/** readUpTo moves my read marker forward to message mid (never back, and
+ * never a 400 for a message read already, unlike markRead). */
+export const readUpTo = (id, mid) => put(`/api/rooms/${id}/read`, { message_id: mid });
+/** markUnread marks message mid and everything after it unread. */
+export const markUnread = (id, mid) => put(`/v2/rooms/${id}/messages/unread`, { message_id: mid });
+/** unread resolves {unread_num, mention_num, first_unread: message|null,
+ * messages}: limit messages before the first unread one, it and limit
+ * after it, or the newest limit when nothing is unread. */
+export const unread = (id, limit = 50) => get(`/api/rooms/${id}/unread`, { limit });
 
 export const tasks = (id, status) => get(`/v2/rooms/${id}/tasks`, { status }).then((r) => r || []);
 export const createTask = (id, body, toIds, limit, limitType) =>
   post(`/v2/rooms/${id}/tasks`, { body, to_ids: toIds.join(','), limit: limit || undefined, limit_type: limitType });
+/** editTask changes a task's body, assignees and due date (Horenso's
+ * addition to ChatWork's API); resolves the task. */
+export const editTask = (id, tid, body, toIds, limit, limitType) =>
+  put(`/api/rooms/${id}/tasks/${tid}`, { body, to_ids: toIds.join(','), limit: limit || 0, limit_type: limitType });
 export const setTaskStatus = (id, tid, status) => put(`/v2/rooms/${id}/tasks/${tid}/status`, { body: status });
 export const myTasks = (status) => get('/v2/my/tasks', { status }).then((r) => r || []);
 
@@ -140,6 +153,14 @@ export const declineRequest = (rid) => request('DELETE', `/v2/incoming_requests/
 /** people searches the directory: this node's people and partners' people
  * of the caller's rooms. Resolves {people, total, next_offset}. */
 export const people = (q, { limit = 50, offset } = {}) => get('/api/people', { q, limit, offset });
+/** linkTarget resolves an invitation link: {room_id, name, description,
+ * need_acceptance, member, url}. */
+export const linkTarget = (code) => get(`/api/links/${encodeURIComponent(code)}`);
+/** join joins by link, or asks to: {room_id, pending}. */
+export const join = (code, message) => post(`/api/join/${encodeURIComponent(code)}`, { message });
+export const joinRequests = (id) => get(`/api/rooms/${id}/join_requests`).then((r) => r || []);
+export const acceptJoin = (id, aid) => request('PUT', `/api/rooms/${id}/join_requests/${aid}`);
+export const declineJoin = (id, aid) => request('DELETE', `/api/rooms/${id}/join_requests/${aid}`);
 export const sendContactRequest = (account, message) => post('/api/contacts/requests', { account, message });
 
 /** eventsURL is the live event stream, resumed after seq when given. */

@@ -10,6 +10,7 @@ import { loginView } from './login.js';
 import { RoomList } from './roomlist.js';
 import { RoomView } from './roomview.js';
 import { MyTasksView, ContactsView } from './pages.js';
+import { InviteView } from './invite.js';
 import { groupDialog, settingsDialog } from './dialogs.js';
 import { prefs } from './prefs.js';
 
@@ -115,6 +116,7 @@ export class App {
       dispatchEvent(new CustomEvent('horenso-me'));
     }).catch(() => {});
     this.loadIncoming();
+    this.loadMyTaskCount();
     this.route();
   }
 
@@ -128,7 +130,11 @@ export class App {
     this.toasts = h('div', { class: 'toasts', role: 'alert', 'aria-live': 'assertive' });
     this.roomList = new RoomList(this);
     this.center = h('section', { class: 'pane-center', 'aria-label': t('nav.chats') });
-    this.side = h('aside', { class: 'pane-side' });
+    // At phone width the side panel is a pane of its own, with a way back.
+    this.sideBody = h('div', { class: 'pane-side-body' });
+    this.side = h('aside', { class: 'pane-side' },
+      h('button', { type: 'button', class: 'btn pane-back side-back', on: { click: () => this.closeSide() } }, '‹ ', t('nav.backtochat')),
+      this.sideBody);
     this.topNav = h('nav', { class: 'topnav', 'aria-label': 'Main' },
       navBtn('/', t('nav.chats')),
       navBtn('/tasks', t('nav.mytasks'), this.taskBadge),
@@ -138,7 +144,8 @@ export class App {
         h('a', { href: '/', class: 'brand', on: { click: (e) => this.link(e, '/') } }, h('span', { class: 'brand-mark' }, '報'), t('app.name')),
         this.topNav,
         h('span', { class: 'spacer' }),
-        h('button', { type: 'button', class: 'btn btn-primary', on: { click: () => this.newGroup() } }, '+ ', t('nav.newgroup')),
+        h('button', { type: 'button', class: 'btn btn-primary new-group', 'aria-label': t('nav.newgroup'), on: { click: () => this.newGroup() } },
+          '+', h('span', { class: 'new-group-label' }, ' ', t('nav.newgroup'))),
         h('span', { class: 'user' }, h('span', { class: 'user-name' }, this.me.name), this.myId),
         h('button', { type: 'button', class: 'btn', on: { click: () => settingsDialog(this) } }, t('nav.settings')),
         h('button', { type: 'button', class: 'btn', dataset: { action: 'logout' }, on: { click: () => this.logout() } }, t('logout'))),
@@ -175,6 +182,13 @@ export class App {
     if (m) return this.openRoom(Number(m[1]));
     if (p === '/tasks') return this.show(new MyTasksView(this));
     if (p === '/contacts') return this.show(new ContactsView(this));
+    const g = p.match(/^\/g\/([^/]+)$/);
+    if (g) return this.show(new InviteView(this, decodeURIComponent(g[1])));
+    // At phone width "/" is the room list, one pane at a time.
+    if (phone()) {
+      this.show(null);
+      return;
+    }
     // "/" (or anything else): the last room opened, or my chat.
     const last = Number(localStorage.getItem('horenso.lastRoom'));
     if (last && (!this.roomsLoaded || this.rooms.has(last))) return this.navigate(`/rooms/${last}`, true);
@@ -194,21 +208,31 @@ export class App {
     if (this.view && this.view.destroy) this.view.destroy();
     this.view = view;
     document.body.dataset.view = view ? view.kind : '';
+    // Which pane a phone shows: the room list, a room, or a page.
+    document.body.dataset.pane = !view ? 'rooms' : view.kind === 'room' ? 'room' : 'page';
+    this.closeSide();
     this.roomList.render();
     if (!view) {
-      replace(this.side);
+      replace(this.sideBody);
       this.side.hidden = true;
       return;
     }
     replace(this.center, view.el);
     if (view.sideEl) {
-      replace(this.side, view.sideEl);
+      replace(this.sideBody, view.sideEl);
       this.side.hidden = false;
     } else {
-      replace(this.side);
+      replace(this.sideBody);
       this.side.hidden = true;
     }
     if (view.load) view.load();
+  }
+
+  /** closeSide closes the side panel where it opens over (or, on a phone,
+   * in place of) the room. */
+  closeSide() {
+    document.body.classList.remove('side-open');
+    for (const b of this.center.querySelectorAll('.side-toggle')) b.setAttribute('aria-expanded', 'false');
   }
 
   openRoom(id) {
@@ -352,7 +376,7 @@ export class App {
           this.roomList.render();
           this.updateTitle();
         }
-        if (tome) this.notify(m, d.room_id);
+        if (tome || (!mine && room && room.type === 'direct')) this.notify(m, d.room_id);
         this.refreshRooms();
         break;
       }
@@ -366,17 +390,23 @@ export class App {
         if (here) rv.onMessageDeleted(d.message ? d.message.message_id : d.message_id);
         this.refreshRooms();
         break;
+      // Tasks, members and room settings show as system messages in the
+      // timeline, which the stream does not carry: fetch them.
       case 'task':
         if (here) rv.onTask(d.task);
+        if (here) rv.timeline.catchUp();
         if (this.view && this.view.kind === 'tasks') this.view.onTask(d.task);
         this.loadMyTaskCount();
         this.refreshRooms();
         break;
       case 'members':
         if (here) rv.onMembers();
+        if (here) rv.timeline.catchUp();
         this.refreshRooms();
         break;
       case 'room': // a new direct chat may be a contact request
+        if (here) rv.onRoomChanged();
+        // fall through
       case 'contact':
         this.contacts = null;
         this.loadIncoming();
@@ -393,7 +423,9 @@ export class App {
     const rv = this.currentRoom();
     if (document.visibilityState === 'visible' && rv && rv.id === roomId) return;
     const room = this.rooms.get(roomId);
-    const n = new Notification(t('notify.mention', { name: m.account.name, room: room ? room.name : '' }), {
+    const title = room && room.type === 'direct' ? t('notify.direct', { name: m.account.name })
+      : t('notify.mention', { name: m.account.name, room: room ? room.name : '' });
+    const n = new Notification(title, {
       body: plain(parse(m.body), (id) => this.name(id)).slice(0, 200),
       tag: `horenso-${roomId}-${m.message_id}`,
     });
@@ -426,4 +458,9 @@ export class App {
     this.toasts.appendChild(el);
     setTimeout(() => el.remove(), kind === 'error' ? 8000 : 4000);
   }
+}
+
+/** phone: the window is as narrow as a phone's (app.css, max-width: 640px). */
+export function phone() {
+  return matchMedia('(max-width: 640px)').matches;
 }

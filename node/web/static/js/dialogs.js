@@ -7,6 +7,7 @@ import { t, lang, setLang, byName, fmtFull } from './i18n.js';
 import { prefs, savePrefs } from './prefs.js';
 import { tokensSection } from './tokens.js';
 import { webhooksSection } from './webhooks.js';
+import { iconPicker, preset } from './roomicon.js';
 
 /**
  * modal shows a form dialog and resolves with what onSubmit returns, or
@@ -73,26 +74,33 @@ function personLabel(app, id, name) {
 }
 
 /** taskDialog creates a task in a room: body, assignees (any member,
- * partners included), optional due date and time. Resolves true once
- * created. */
-export function taskDialog(rv, { body = '' }) {
+ * partners included), optional due date and time; given a task, it edits
+ * that one. Resolves true once saved. */
+export function taskDialog(rv, { body = '', task = null }) {
   const app = rv.app;
   const text = h('textarea', { name: 'body', rows: '3', required: true });
-  text.value = body;
+  text.value = task ? task.body : body;
   const me = app.me.account_id;
+  const assigned = task && task.account ? task.account.account_id : 0;
   const members = [...(rv.members || [])].sort((a, b) => (b.account_id === me) - (a.account_id === me) || byName(a, b));
   const boxes = members.map((m) => h('label', { class: 'check' },
-    h('input', { type: 'checkbox', name: 'to', value: String(m.account_id), checked: members.length === 1 }),
+    h('input', { type: 'checkbox', name: 'to', value: String(m.account_id), checked: task ? m.account_id === assigned : members.length === 1 }),
     personLabel(app, m.account_id, m.name)));
   const date = h('input', { type: 'date', name: 'due' });
   const time = h('input', { type: 'time', name: 'time' });
+  if (task && task.limit_time && task.limit_type !== 'none') {
+    const d = new Date(task.limit_time * 1000);
+    const pad = (n) => String(n).padStart(2, '0');
+    date.value = `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
+    if (task.limit_type === 'time') time.value = `${pad(d.getHours())}:${pad(d.getMinutes())}`;
+  }
   const body_ = [
     field(t('task.body'), text),
     h('fieldset', { class: 'field assignees' }, h('legend', null, t('task.assignees')), h('div', { class: 'check-list' }, boxes)),
     h('div', { class: 'field-row' }, field(t('task.due'), date), field(t('task.duetime'), time)),
   ];
   return modal({
-    title: t('task.new'), body: body_, submit: t('task.create'), cls: 'dialog-task',
+    title: task ? t('task.edit') : t('task.new'), body: body_, submit: task ? t('task.save') : t('task.create'), cls: 'dialog-task',
     onSubmit: async () => {
       if (!text.value.trim()) throw new Error(t('task.needbody'));
       const ids = boxes.map((l) => l.querySelector('input')).filter((b) => b.checked).map((b) => b.value);
@@ -103,7 +111,8 @@ export function taskDialog(rv, { body = '' }) {
         type = time.value ? 'time' : 'date';
         limit = Math.floor(new Date(`${date.value}T${time.value || '23:59:59'}`).getTime() / 1000);
       }
-      await api.createTask(rv.id, text.value, ids, limit, type);
+      if (task) rv.side.onTask(await api.editTask(rv.id, task.task_id, text.value, ids, limit, type));
+      else await api.createTask(rv.id, text.value, ids, limit, type);
       rv.side.loadTasks();
       app.loadMyTaskCount();
       return true;
@@ -215,22 +224,23 @@ export async function membersDialog(rv) {
   if (ok) rv.loadMembers();
 }
 
-/** descDialog edits a group chat's name and description. */
+/** descDialog edits a group chat's name, description and icon. */
 export async function descDialog(rv) {
   const name = h('input', { name: 'name', required: true, value: rv.room.name });
+  const icon = iconPicker(preset(rv.room));
   const desc = h('textarea', { name: 'description', rows: '5' });
   desc.value = rv.room.description || '';
   const ok = await modal({
     title: t('desc.title'), submit: t('members.save'),
-    body: [field(t('group.name'), name), field(t('group.desc'), desc)],
+    body: [field(t('group.name'), name), field(t('group.desc'), desc), h('fieldset', { class: 'field' }, h('legend', null, t('icon.title')), icon.el)],
     onSubmit: async () => {
       if (!name.value.trim()) throw new Error(t('group.needname'));
-      await api.updateRoom(rv.id, name.value.trim(), desc.value);
+      await api.updateRoom(rv.id, name.value.trim(), desc.value, icon.value() || undefined);
       return true;
     },
   });
   if (ok) {
-    rv.room = { ...rv.room, name: name.value.trim(), description: desc.value };
+    rv.room = { ...rv.room, name: name.value.trim(), description: desc.value, icon_path: icon.value() || rv.room.icon_path };
     rv.renderHeader();
     rv.side.renderAbout();
     rv.app.refreshRooms();

@@ -64,8 +64,10 @@ function node(n, ctx) {
     case 'pname':
       return h('span', { class: 'pname' }, name(n.id));
     case 'dtext': {
+      // A span, so that the words of a system message keep their spaces
+      // next to names and text (app.css .dtext).
       const s = t('dtext.' + n.key);
-      return document.createTextNode(s.startsWith('dtext.') ? n.key : s);
+      return h('span', { class: 'dtext' }, s.startsWith('dtext.') ? n.key : s);
     }
     case 'task':
       return h('div', { class: ['task-box', n.st === 'done' && 'done'] },

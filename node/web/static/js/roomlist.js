@@ -1,8 +1,9 @@
 // The room list: every chat I am in with unread and mention counts, a
 // filter by kind, and search-as-you-type.
 
-import { h, replace, avatar, fold } from './dom.js';
+import { h, replace, fold } from './dom.js';
 import { t, collator } from './i18n.js';
+import { roomAvatar } from './roomicon.js';
 
 const FILTERS = ['all', 'unread', 'mention', 'group', 'direct', 'my'];
 
@@ -60,7 +61,7 @@ export class RoomList {
         'aria-current': r.room_id === current ? 'page' : false,
         on: { click: (e) => this.app.link(e, `/rooms/${r.room_id}`) },
       },
-      avatar(r.type === 'my' ? 'my' : `room${r.room_id}`, name, 'sm'),
+      roomAvatar(r, name, 'sm'),
       h('span', { class: 'room-name' }, name),
       r.mention_num > 0 ? h('span', { class: 'badge badge-mention', title: t('rooms.mentions', { n: r.mention_num }) }, `@${r.mention_num}`) : null,
       r.unread_num > 0 ? h('span', { class: 'badge badge-unread', title: t('rooms.unread', { n: r.unread_num }) }, String(r.unread_num)) : null);

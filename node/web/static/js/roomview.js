@@ -8,6 +8,7 @@ import { render } from './render.js';
 import { Composer } from './composer.js';
 import { SidePanel } from './side.js';
 import { confirmDialog, taskDialog } from './dialogs.js';
+import { roomAvatar } from './roomicon.js';
 
 // NOTICE matches the body of a system message.
 const NOTICE = /^\[info\](\[title\])?\[dtext:[a-z_]+\]/;
@@ -27,7 +28,6 @@ export class RoomView {
     this.el = h('div', { class: 'room-view', dataset: { roomId: String(id) } }, this.header, this.timeline.el, this.composer.el);
     this.side = new SidePanel(this);
     this.sideEl = this.side.el;
-    this.lastRead = '';
   }
 
   async load() {
@@ -49,7 +49,7 @@ export class RoomView {
     });
     await Promise.all([
       room,
-      this.timeline.load().then(() => this.markRead()),
+      this.timeline.load(),
       this.loadMembers(),
       this.side.loadTasks(),
     ]);
@@ -103,7 +103,7 @@ export class RoomView {
     this.renderHeader();
     this.composer.update();
     if (!was || was.name !== room.name || was.description !== room.description) this.side.renderAbout();
-    if (room.unread_num > 0 && this.readingNow()) this.markRead();
+    this.timeline.checkRead();
   }
 
   isAdmin() {
@@ -114,7 +114,8 @@ export class RoomView {
     const r = this.room;
     const name = r ? (r.type === 'my' ? t('rooms.mychat') : r.name) : '';
     replace(this.header,
-      r ? avatar(r.type === 'my' ? 'my' : `room${this.id}`, name, 'sm') : null,
+      h('a', { href: '/', class: 'btn pane-back', 'aria-label': t('nav.backtochats'), on: { click: (e) => this.app.link(e, '/') } }, '‹'),
+      r ? roomAvatar({ ...r, room_id: this.id }, name, 'sm') : null,
       h('h2', { class: 'room-title' }, name || t('loading')),
       this.members && r && r.type !== 'my' ? h('span', { class: 'room-sub' }, t('room.members', { n: this.members.length })) : null,
       h('span', { class: 'spacer' }),
@@ -123,44 +124,28 @@ export class RoomView {
     this.app.updateTitle();
   }
 
-  /** readingNow: the room is on screen, so new messages count as read. */
+  /** readingNow: the room is on screen with its newest messages, so new
+   * messages count as read as they show. */
   readingNow() {
-    return !this.destroyed && document.visibilityState === 'visible';
+    return !this.destroyed && document.visibilityState === 'visible' && !this.timeline.hasNewer && !this.timeline.holdRead;
   }
 
   visible() {
-    const room = this.app.rooms.get(this.id);
-    if (room && room.unread_num > 0 && this.readingNow()) this.markRead();
+    this.timeline.checkRead();
   }
 
-  async markRead() {
-    const newest = this.timeline.newest;
-    if (!newest || !this.readingNow()) return;
+  /** counts takes the unread and mention counts the node answered. */
+  counts(r) {
     const room = this.app.rooms.get(this.id);
-    if (this.lastRead === newest || (room && !room.unread_num && !room.mention_num && !this.unseen)) return;
-    this.lastRead = newest;
-    this.unseen = false;
-    try {
-      const r = await api.markRead(this.id, newest);
-      if (room && r) {
-        room.unread_num = r.unread_num;
-        room.mention_num = r.mention_num;
-      }
-    } catch (e) {
-      if (e.status !== 400) return; // 400: already read
-      if (room) room.unread_num = room.mention_num = 0;
-    }
-    if (room && room.unread_num === undefined) room.unread_num = 0;
+    if (!room || !r || (room.unread_num === r.unread_num && room.mention_num === r.mention_num)) return;
+    room.unread_num = r.unread_num;
+    room.mention_num = r.mention_num;
     this.app.roomList.render();
     this.app.updateTitle();
   }
 
   onMessage(m) {
     this.timeline.add(m);
-    if (m.account.account_id !== this.app.me.account_id) {
-      this.unseen = true;
-      if (this.readingNow()) this.markRead();
-    }
   }
 
   onMessageUpdated(m) {
@@ -179,8 +164,23 @@ export class RoomView {
     this.loadMembers();
   }
 
+  /** onRoomChanged reads the room again after its settings changed: the
+   * room list has no description. */
+  async onRoomChanged() {
+    this.timeline.catchUp();
+    try {
+      const r = await api.room(this.id);
+      if (this.destroyed) return;
+      this.room = { ...this.room, ...r };
+    } catch {
+      return; // the room list refresh tells if it is gone
+    }
+    this.renderHeader();
+    this.side.renderAbout();
+  }
+
   resync(outage) {
-    this.timeline.catchUp().then(() => this.markRead());
+    this.timeline.catchUp();
     if (!outage) return;
     this.side.loadTasks();
     this.loadMembers();
@@ -204,27 +204,47 @@ function roleRank(role) {
   return { admin: 0, member: 1, readonly: 2 }[role] ?? 3;
 }
 
-/** Timeline is a room's messages, paged: the newest page first, older pages
- * as the reader scrolls up, new messages appended live. */
+/** Timeline is a room's messages, paged. A room with unread messages opens
+ * at the first of them, under an "unread from here" line, and pages newer
+ * messages as the reader scrolls down; otherwise it opens at the newest
+ * page. Older pages load as the reader scrolls up, new messages append
+ * live once the newest are loaded. The read marker follows the reader:
+ * it moves to the last message fully on screen, never past it. */
 class Timeline {
   constructor(rv) {
     this.rv = rv;
     this.app = rv.app;
     this.byId = new Map(); // message_id → {m, li}
+    this.taskNotices = new Set(); // message_ids of task_added notices shown
     this.newest = '';
     this.oldest = '';
     this.hasOlder = true;
+    this.hasNewer = false; // opened at the first unread: newer pages are still to load
+    this.unreadMid = ''; // the first message shown that I have not read, if any
+    this.holdRead = false; // marked unread by hand: leave the marker until the room is opened again
     this.ready = false;
     this.pending = [];
     this.top = h('div', { class: 'timeline-top', role: 'status' });
+    this.bottom = h('div', { class: 'timeline-bottom', role: 'status' });
     this.list = h('ol', { class: 'messages', 'aria-label': t('nav.chats') });
     this.empty = h('div', { class: 'state timeline-empty', hidden: true }, t('timeline.empty'));
-    this.scroller = h('div', { class: 'timeline', tabindex: '0' }, this.top, this.list, this.empty);
+    this.divider = h('li', { class: 'unread-divider', role: 'separator' }, h('span', null, t('timeline.unreadfrom')));
+    this.scroller = h('div', { class: 'timeline', tabindex: '0' }, this.top, this.list, this.bottom, this.empty);
     this.pill = h('button', { type: 'button', class: 'new-pill', hidden: true, on: { click: () => this.scrollBottom() } }, t('timeline.new'));
-    this.el = h('div', { class: 'timeline-wrap' }, this.scroller, this.pill);
+    this.jumpBtn = h('button', { type: 'button', class: 'jump-newest', hidden: true, on: { click: () => this.jumpNewest() } }, t('timeline.jump'));
+    this.el = h('div', { class: 'timeline-wrap' }, this.scroller, this.pill, this.jumpBtn);
+    let queued = false;
     this.scroller.addEventListener('scroll', () => {
       if (this.scroller.scrollTop < 200) this.older();
+      if (this.nearBottom()) this.newer();
       if (this.atBottom()) this.pill.hidden = true;
+      if (queued) return;
+      queued = true;
+      requestAnimationFrame(() => {
+        queued = false;
+        this.updateJump();
+        this.checkRead();
+      });
     }, { passive: true });
     this.list.addEventListener('click', (e) => this.action(e));
   }
@@ -233,23 +253,41 @@ class Timeline {
     return { name: (id) => this.app.name(id), me: String(this.app.me.account_id), onReply: (room, mid) => this.rv.jump(room, mid) };
   }
 
+  loadFailed(e) {
+    if (this.rv.destroyed) return;
+    if (e.status === 404 || e.status === 403) return this.rv.gone(t('room.notfound'));
+    replace(this.top, h('span', { class: 'form-error' }, t('timeline.error', { error: e.message })), ' ',
+      h('button', { type: 'button', class: 'btn btn-small', on: { click: () => this.load() } }, t('retry')));
+  }
+
+  /** load shows the room at the first unread message, or at the newest
+   * page when everything is read. */
   async load() {
     replace(this.top, h('span', { class: 'spinner' }), t('timeline.loading'));
+    const listed = this.app.rooms.get(this.rv.id);
+    let first = null;
     let msgs;
     try {
-      msgs = await api.history(this.rv.id, { limit: PAGE });
+      // One request gives the place and the page around it. When the room
+      // list says nothing is unread, the newest page is all there is to load.
+      if (listed && !listed.unread_num) {
+        msgs = await api.history(this.rv.id, { limit: PAGE });
+      } else {
+        const u = await api.unread(this.rv.id, PAGE);
+        first = u.first_unread;
+        msgs = u.messages || [];
+      }
+      const at = first ? msgs.findIndex((m) => m.message_id === first.message_id) : -1;
+      this.hasOlder = (at < 0 ? msgs.length : at) >= PAGE;
+      this.hasNewer = at >= 0 && msgs.length - at - 1 >= PAGE;
     } catch (e) {
-      if (this.rv.destroyed) return;
-      if (e.status === 404 || e.status === 403) return this.rv.gone(t('room.notfound'));
-      replace(this.top, h('span', { class: 'form-error' }, t('timeline.error', { error: e.message })), ' ',
-        h('button', { type: 'button', class: 'btn btn-small', on: { click: () => this.load() } }, t('retry')));
-      return;
+      return this.loadFailed(e);
     }
     if (this.rv.destroyed) return;
-    this.hasOlder = msgs.length >= PAGE;
     const frag = document.createDocumentFragment();
     for (const m of msgs) {
       if (this.byId.has(m.message_id)) continue;
+      if (first && m.message_id === first.message_id) frag.appendChild(this.divider);
       frag.appendChild(this.row(m));
     }
     this.list.appendChild(frag);
@@ -257,17 +295,24 @@ class Timeline {
       this.oldest = msgs[0].message_id;
       this.newest = msgs[msgs.length - 1].message_id;
     }
+    this.unreadMid = first ? first.message_id : '';
     this.ready = true;
-    for (const m of this.pending.splice(0)) this.add(m);
+    if (!this.hasNewer) for (const m of this.pending.splice(0)) this.add(m);
+    this.pending = [];
     this.updateState();
-    this.scrollBottom();
+    if (first) this.scroller.scrollTop = Math.max(0, this.divider.offsetTop - 40);
+    else this.scrollBottom();
     if (!performance.getEntriesByName('horenso-first-screen').length) performance.mark('horenso-first-screen');
+    this.updateJump();
+    this.checkRead();
     this.fill();
   }
 
-  // fill loads older pages while the view is not yet scrollable.
+  // fill loads more pages while the view is not yet scrollable.
   fill() {
-    if (this.hasOlder && this.scroller.scrollHeight <= this.scroller.clientHeight + 200) this.older();
+    if (this.scroller.scrollHeight > this.scroller.clientHeight + 200) return;
+    if (this.hasOlder) this.older();
+    else if (this.hasNewer) this.newer();
   }
 
   async older() {
@@ -294,9 +339,71 @@ class Timeline {
     this.fill();
   }
 
+  /** newer loads the next page below, when the room was opened at its
+   * first unread message and the newest are not loaded yet. */
+  async newer() {
+    if (!this.ready || !this.hasNewer || this.loadingNewer || !this.newest) return;
+    this.loadingNewer = true;
+    replace(this.bottom, h('span', { class: 'spinner' }), t('timeline.newer'));
+    try {
+      const msgs = await api.history(this.rv.id, { after: this.newest, limit: PAGE });
+      if (this.rv.destroyed) return;
+      this.hasNewer = msgs.length >= PAGE;
+      const frag = document.createDocumentFragment();
+      for (const m of msgs) if (!this.byId.has(m.message_id)) frag.appendChild(this.row(m));
+      this.list.appendChild(frag);
+      if (msgs.length) this.newest = msgs[msgs.length - 1].message_id;
+      if (!this.unreadMid) this.unreadMid = this.nextUnread(null);
+    } catch (e) {
+      this.app.error(e, 'timeline.error');
+    } finally {
+      this.loadingNewer = false;
+      replace(this.bottom);
+      this.updateState();
+    }
+    this.updateJump();
+    this.checkRead();
+    this.fill();
+  }
+
+  /** jumpNewest drops what is shown and shows the newest page, which the
+   * reader then reads: everything before it counts as read too. */
+  async jumpNewest() {
+    if (!this.hasNewer) {
+      this.scrollBottom();
+      return;
+    }
+    this.jumpBtn.disabled = true;
+    let msgs;
+    try {
+      msgs = await api.history(this.rv.id, { limit: PAGE });
+    } catch (e) {
+      this.jumpBtn.disabled = false;
+      this.app.error(e, 'timeline.error');
+      return;
+    }
+    if (this.rv.destroyed) return;
+    this.jumpBtn.disabled = false;
+    this.byId.clear();
+    this.list.replaceChildren();
+    this.hasNewer = false;
+    this.hasOlder = msgs.length >= PAGE;
+    const frag = document.createDocumentFragment();
+    for (const m of msgs) frag.appendChild(this.row(m));
+    this.list.appendChild(frag);
+    this.oldest = msgs.length ? msgs[0].message_id : '';
+    this.newest = msgs.length ? msgs[msgs.length - 1].message_id : '';
+    this.unreadMid = this.holdRead ? '' : this.nextUnread(null);
+    this.updateState();
+    this.scrollBottom();
+    this.updateJump();
+    this.checkRead();
+    this.fill();
+  }
+
   /** catchUp fetches everything after the newest message shown. */
   async catchUp() {
-    if (!this.ready) return;
+    if (!this.ready || this.hasNewer) return; // paging down will fetch them
     if (this.catching) {
       this.again = true;
       return;
@@ -330,9 +437,23 @@ class Timeline {
     return s.scrollHeight - s.scrollTop - s.clientHeight < 80;
   }
 
+  nearBottom() {
+    const s = this.scroller;
+    return s.scrollHeight - s.scrollTop - s.clientHeight < 400;
+  }
+
+  // updateJump offers the newest messages when they are not loaded or a
+  // screen or more below.
+  updateJump() {
+    const s = this.scroller;
+    const far = s.scrollHeight - s.scrollTop - s.clientHeight > s.clientHeight;
+    this.jumpBtn.hidden = !this.ready || !(this.hasNewer || far) || !this.pill.hidden;
+  }
+
   scrollBottom() {
     this.scroller.scrollTop = this.scroller.scrollHeight;
     this.pill.hidden = true;
+    this.updateJump();
   }
 
   /** add appends a message that arrived live or by catching up. */
@@ -345,13 +466,103 @@ class Timeline {
       this.update(m);
       return;
     }
-    const stick = this.atBottom() || m.account.account_id === this.app.me.account_id;
+    if (this.hasNewer) return; // not next to what is shown; paging down brings it
+    const mine = m.account.account_id === this.app.me.account_id;
+    const stick = this.atBottom() || mine;
     this.list.appendChild(this.row(m));
     this.newest = m.message_id;
     if (!this.oldest) this.oldest = m.message_id;
+    if (!this.unreadMid && !this.holdRead && this.counts(this.byId.get(m.message_id).li)) this.unreadMid = m.message_id;
     this.updateState();
     if (stick) this.scrollBottom();
     else this.pill.hidden = false;
+    this.updateJump();
+    this.checkRead();
+  }
+
+  // counts: the row is of a message that counts as unread until read
+  // (someone else's, not deleted, not a system message).
+  counts(li) {
+    return li.dataset.unread === '1';
+  }
+
+  // nextUnread returns the message_id of the first counting row after li
+  // (from the top without li), or ''.
+  nextUnread(li) {
+    for (let x = li ? li.nextElementSibling : this.list.firstElementChild; x; x = x.nextElementSibling) {
+      if (x.dataset.mid && this.counts(x)) return x.dataset.mid;
+    }
+    return '';
+  }
+
+  // lastSeen returns the last message row whose end is on screen (or,
+  // for a row taller than the screen, whose start is), or null.
+  lastSeen() {
+    const rows = this.list.children;
+    const bottom = this.scroller.scrollTop + this.scroller.clientHeight;
+    let lo = 0;
+    let hi = rows.length - 1;
+    let found = -1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      const r = rows[mid];
+      if (r.offsetTop + Math.min(r.offsetHeight, this.scroller.clientHeight - 8) <= bottom) {
+        found = mid;
+        lo = mid + 1;
+      } else {
+        hi = mid - 1;
+      }
+    }
+    for (let i = found; i >= 0; i--) {
+      const r = rows[i];
+      if (r.dataset.mid && !r.classList.contains('notice')) return r;
+    }
+    return null;
+  }
+
+  /** checkRead moves the read marker to the last message on screen when
+   * an unread message is at or above it. One request at a time; when it
+   * answers, the reader may have read further. */
+  async checkRead() {
+    if (!this.ready || this.reading || this.holdRead || !this.unreadMid) return;
+    if (this.rv.destroyed || document.visibilityState !== 'visible') return;
+    const first = this.byId.get(this.unreadMid);
+    if (!first) {
+      this.unreadMid = this.nextUnread(null);
+      return;
+    }
+    const seen = this.lastSeen();
+    if (!seen || (seen !== first.li && !(first.li.compareDocumentPosition(seen) & Node.DOCUMENT_POSITION_FOLLOWING))) return;
+    this.reading = true;
+    const next = this.nextUnread(seen);
+    try {
+      this.rv.counts(await api.readUpTo(this.rv.id, seen.dataset.mid));
+    } catch {
+      return; // tried again on the next scroll
+    } finally {
+      this.reading = false;
+    }
+    if (this.holdRead) return;
+    this.unreadMid = next;
+    this.checkRead();
+  }
+
+  /** markUnread marks a message and everything after it unread, and
+   * leaves the marker there until the room is opened again. */
+  async markUnread(it) {
+    let r;
+    try {
+      r = await api.markUnread(this.rv.id, it.m.message_id);
+    } catch (e) {
+      this.app.error(e);
+      return;
+    }
+    this.holdRead = true;
+    this.unreadMid = '';
+    const li = this.byId.get(it.m.message_id).li;
+    li.before(this.divider);
+    this.rv.counts(r);
+    this.app.toast(t('msg.markedunread'));
   }
 
   /** rerender rebuilds every row, e.g. after the reader's role changed. */
@@ -370,6 +581,7 @@ class Timeline {
   remove(mid) {
     const it = this.byId.get(mid);
     if (!it) return;
+    if (this.unreadMid === mid) this.unreadMid = this.nextUnread(it.li);
     it.li.remove();
     this.byId.delete(mid);
     this.updateState();
@@ -397,9 +609,10 @@ class Timeline {
       this.rv.canPost() ? btn('reply', t('msg.reply')) : null,
       this.rv.canPost() ? btn('quote', t('msg.quote')) : null,
       this.rv.canPost() ? btn('task', t('msg.task')) : null,
+      mine ? null : btn('unread', t('msg.unread')),
       mine ? btn('edit', t('msg.edit')) : null,
       mine ? btn('delete', t('msg.delete')) : null);
-    const li = h('li', { class: ['msg', mine && 'mine', tome && 'tome'], id: `m${m.message_id}`, dataset: { mid: m.message_id, aid } },
+    const li = h('li', { class: ['msg', mine && 'mine', tome && 'tome'], id: `m${m.message_id}`, dataset: { mid: m.message_id, aid, unread: !mine && !deleted ? '1' : '0' } },
       avatar(aid, m.account.name),
       h('div', { class: 'msg-main' },
         h('div', { class: 'msg-head' },
@@ -417,18 +630,50 @@ class Timeline {
   // noticeRow renders a system message (a task added or done, a member
   // added, a room renamed: ChatWork's [info][dtext:…] notices) as one
   // compact line, without the actions of a message.
+  // A task's "added" notice has a done toggle, which shows the task as it
+  // is now, once the room's tasks are loaded.
   noticeRow(m) {
-    const li = h('li', { class: 'msg notice', id: `m${m.message_id}`, dataset: { mid: m.message_id, aid: String(m.account.account_id) } },
-      h('span', { class: 'notice-name' }, m.account.name),
-      h('div', { class: 'notice-body' }, render(parse(m.body), this.ctx())),
-      h('time', { datetime: new Date(m.send_time * 1000).toISOString(), title: fmtFull(m.send_time) }, fmtTime(m.send_time)));
+    const added = m.body.includes('[dtext:task_added]');
+    if (added) this.taskNotices.add(m.message_id);
+    const task = added ? this.rv.side.taskOf(m.message_id) : null;
+    let toggle = null;
+    if (task) {
+      const done = task.status === 'done';
+      toggle = h('input', { type: 'checkbox', class: 'task-toggle', checked: done, disabled: !this.rv.canPost(),
+        'aria-label': done ? t('task.markopen') : t('task.markdone') });
+      toggle.addEventListener('change', () => {
+        toggle.disabled = true;
+        this.rv.side.setStatus(task, toggle.checked ? 'done' : 'open');
+      });
+    }
+    const li = h('li', { class: ['msg', 'notice', task && 'notice-task', task && task.status === 'done' && 'done'], id: `m${m.message_id}`,
+      dataset: task ? { mid: m.message_id, aid: String(m.account.account_id), taskId: String(task.task_id) } : { mid: m.message_id, aid: String(m.account.account_id) } },
+    h('span', { class: 'notice-name' }, m.account.name),
+    toggle,
+    h('div', { class: 'notice-body' }, render(parse(m.body), this.ctx())),
+    h('time', { datetime: new Date(m.send_time * 1000).toISOString(), title: fmtFull(m.send_time) }, fmtTime(m.send_time)));
     this.byId.set(m.message_id, { m, li });
     return li;
   }
 
+  /** refreshTasks redraws the task notices, whose toggles show the tasks
+   * as they are now. */
+  refreshTasks() {
+    for (const mid of this.taskNotices) {
+      const it = this.byId.get(mid);
+      if (it) it.li.replaceWith(this.noticeRow(it.m));
+      else this.taskNotices.delete(mid);
+    }
+  }
+
   action(e) {
     const b = e.target.closest('button[data-action]');
-    if (!b) return;
+    if (!b) {
+      // Phones have no hover: a tap on a message shows its actions.
+      const li = !e.target.closest('a, button, textarea') && e.target.closest('li.msg:not(.notice)');
+      if (li) li.classList.toggle('picked');
+      return;
+    }
     const li = b.closest('li.msg');
     const it = li && this.byId.get(li.dataset.mid);
     if (!it) return;
@@ -442,7 +687,10 @@ class Timeline {
         composer.insert(quote(m.account.account_id, m.send_time, m.body));
         break;
       case 'task':
-        taskDialog(this.rv, { body: m.body });
+        taskDialog(this.rv, { body: stripHeader(m.body) });
+        break;
+      case 'unread':
+        this.markUnread(it);
         break;
       case 'edit':
         this.edit(it);
@@ -497,4 +745,15 @@ class Timeline {
       this.app.error(e);
     }
   }
+}
+
+// HEADER matches what addresses a message at its start: [To:…] and [rp …]
+// tags with the names after them, and [toall].
+const HEADER = /^(?:\s*(?:\[To:[^\]]+\]|\[rp [^\]]+\]|\[toall\])[^\[\n]*)+\s*/;
+
+/** stripHeader drops the addressing at the start of a message body: a task
+ * made from a reply is about what was said, not to whom. */
+export function stripHeader(body) {
+  const rest = body.replace(HEADER, '');
+  return rest || body;
 }

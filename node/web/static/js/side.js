@@ -6,6 +6,7 @@ import { t, fmtDue } from './i18n.js';
 import { parse } from './notation.js';
 import { render } from './render.js';
 import { confirmDialog, taskDialog, membersDialog, descDialog } from './dialogs.js';
+import { JoinRequests } from './invite.js';
 
 export class SidePanel {
   constructor(rv) {
@@ -23,7 +24,9 @@ export class SidePanel {
     this.memberList = h('ul', { class: 'member-list' });
     this.memberCount = h('span', { class: 'count' });
     this.memberActions = h('div', { class: 'side-foot' });
+    this.requests = new JoinRequests(rv);
     this.el = h('div', { class: 'side-panel' },
+      this.requests.el,
       h('section', { class: 'side-section side-about', 'aria-labelledby': 'side-about-h' },
         h('h3', { id: 'side-about-h' }, t('side.about'), this.aboutActions), this.about),
       h('section', { class: 'side-section side-tasks', 'aria-labelledby': 'side-tasks-h' },
@@ -50,8 +53,8 @@ export class SidePanel {
   }
 
   async loadTasks() {
-    const tabs = this.tasks.done ? ['open', 'done'] : ['open'];
-    if (this.tab === 'done' && !tabs.includes('done')) tabs.push('done');
+    // Both lists: the timeline's task notices show whether each is done.
+    const tabs = ['open', 'done'];
     try {
       const lists = await Promise.all(tabs.map((s) => api.tasks(this.rv.id, s)));
       tabs.forEach((s, i) => { this.tasks[s] = lists[i]; });
@@ -61,6 +64,16 @@ export class SidePanel {
       return;
     }
     if (!this.rv.destroyed) this.renderTasks();
+  }
+
+  /** taskOf returns the task a task_added system message made, once the
+   * task lists are loaded. */
+  taskOf(mid) {
+    for (const s of ['open', 'done']) {
+      const task = (this.tasks[s] || []).find((x) => x.message_id === mid);
+      if (task) return task;
+    }
+    return null;
   }
 
   switchTab(s) {
@@ -89,6 +102,7 @@ export class SidePanel {
   }
 
   renderTasks() {
+    this.rv.timeline.refreshTasks();
     const open = this.tasks.open || [];
     this.taskCount.textContent = open.length ? String(open.length) : '';
     const list = this.tasks[this.tab];
@@ -101,6 +115,7 @@ export class SidePanel {
     replace(this.taskList, sorted.map((task) => taskItem(this.app, task, this.rv.timeline.ctx(), {
       onToggle: (status) => this.setStatus(task, status),
       onShow: task.message_id ? () => this.rv.jump(this.rv.id, task.message_id) : null,
+      onEdit: this.rv.canPost() ? () => taskDialog(this.rv, { task }) : null,
     })));
   }
 
@@ -134,6 +149,7 @@ export class SidePanel {
       group ? h('button', { type: 'button', class: 'btn btn-small btn-danger', dataset: { action: 'leave' },
         on: { click: () => this.leave() } }, t('side.leave')) : null);
     this.renderAbout();
+    this.requests.load();
   }
 
   async leave() {
@@ -160,19 +176,35 @@ export function taskItem(app, task, ctx, opts) {
     box.disabled = true;
     opts.onToggle(box.checked ? 'done' : 'open');
   });
-  const overdue = !done && task.limit_time && task.limit_time * 1000 < Date.now();
+  const due = !done && task.limit_time && task.limit_type !== 'none' ? dueState(task) : '';
+  const overdue = due === 'overdue';
   const who = task.account ? task.account : null;
   const by = task.assigned_by_account;
-  return h('li', { class: ['task', done && 'done', overdue && 'overdue'], dataset: { taskId: String(task.task_id), status: task.status } },
+  return h('li', { class: ['task', done && 'done', due], dataset: { taskId: String(task.task_id), status: task.status } },
     box,
     h('div', { class: 'task-main' },
       h('div', { class: 'task-body' }, render(parse(task.body), ctx)),
       h('div', { class: 'task-meta' },
         who ? h('span', { class: 'task-who' }, avatar(who.account_id, who.name, 'xs'), who.name) : null,
         task.limit_time && task.limit_type !== 'none'
-          ? h('span', { class: 'task-due' }, overdue ? t('task.overdue') + ' · ' : '', t('task.due.label', { date: fmtDue(task.limit_time, task.limit_type) })) : null,
+          ? h('span', { class: 'task-due' }, overdue ? t('task.overdue') + ' · ' : due === 'due-today' ? t('task.today') + ' · ' : '',
+            t('task.due.label', { date: fmtDue(task.limit_time, task.limit_type) })) : null,
         by && (!who || by.account_id !== who.account_id) ? h('span', { class: 'task-by' }, t('task.by', { name: by.name })) : null,
         opts.room ? h('a', { class: 'task-room', href: `/rooms/${opts.room.room_id}`, on: { click: (e) => app.link(e, `/rooms/${opts.room.room_id}`) } },
           t('mytasks.in', { room: opts.room.name })) : null,
-        opts.onShow ? h('button', { type: 'button', class: 'linkish', on: { click: opts.onShow } }, t('task.ofmessage')) : null)));
+        opts.onShow ? h('button', { type: 'button', class: 'linkish', on: { click: opts.onShow } }, t('task.ofmessage')) : null,
+        opts.onEdit ? h('button', { type: 'button', class: 'linkish task-edit', on: { click: opts.onEdit } }, t('task.edit')) : null)));
+}
+
+/** dueState is "overdue" for a task past its due date or time, "due-today"
+ * for one due later today, else "". A task due on a date is due until the
+ * end of that day. */
+export function dueState(task, now = new Date()) {
+  const d = new Date(task.limit_time * 1000);
+  if (task.limit_type === 'date') {
+    const day = (x) => x.getFullYear() * 10000 + x.getMonth() * 100 + x.getDate();
+    return day(d) < day(now) ? 'overdue' : day(d) === day(now) ? 'due-today' : '';
+  }
+  if (d < now) return 'overdue';
+  return d.toDateString() === now.toDateString() ? 'due-today' : '';
 }

@@ -32,11 +32,19 @@ export async function open(browser, who, opts = {}) {
     locale: opts.locale || 'en-US',
     timezoneId: 'Asia/Tokyo',
     viewport: opts.viewport || { width: 1280, height: 800 },
+    ...(opts.mobile ? { isMobile: true, hasTouch: true } : {}),
   });
   const page = await context.newPage();
   page.setDefaultTimeout(TIMEOUT);
   const errors = [];
   page.on('pageerror', (e) => errors.push(`${who}: page error: ${e.message}`));
+  // The app moves the read marker only forward, so the node never refuses
+  // it; a refusal shows in the console as a failed request.
+  page.on('response', (r) => {
+    if (r.status() >= 400 && r.request().method() === 'PUT' && /\/(messages\/)?read$/.test(new URL(r.url()).pathname)) {
+      errors.push(`${who}: read marker refused: ${r.status()} ${r.url()}`);
+    }
+  });
   page.on('console', (m) => {
     if (cfg.trace) console.log(`  [${who} console.${m.type()}] ${m.text()}`);
   });
@@ -62,11 +70,16 @@ export async function login(person, path = '/') {
 /** roomItem is the room list entry of a room. */
 export const roomItem = (page, roomId) => page.locator(`.room-list li[data-room-id="${roomId}"]`);
 
-/** openRoom clicks a room in the list and waits for its timeline. */
+/** openRoom clicks a room in the list and waits for its timeline. The list
+ * reorders as messages arrive, so a click may land on the room that just
+ * moved into the place; then it clicks again. */
 export async function openRoom(person, roomId) {
   const { page } = person;
-  await roomItem(page, roomId).locator('a').click();
-  await page.locator(`.room-view[data-room-id="${roomId}"]`).waitFor();
+  const view = page.locator(`.room-view[data-room-id="${roomId}"]`);
+  await waitFor(async () => {
+    await roomItem(page, roomId).locator('a').click();
+    return view.waitFor({ timeout: 2000 }).then(() => true, () => false);
+  }, `room ${roomId} to open`);
   await page.locator('.timeline-top:not(:has(.spinner))').waitFor();
 }
 
