@@ -15,10 +15,11 @@ const NOTICE = /^\[info\](\[title\])?\[dtext:[a-z_]+\]/;
 const PAGE = 50;
 
 export class RoomView {
-  constructor(app, id) {
+  constructor(app, id, target = '') {
     this.kind = 'room';
     this.app = app;
     this.id = id;
+    this.target = target; // a message to open the room at, with those around it (a search result)
     this.room = app.rooms.get(id) || null;
     this.members = null; // /v2/rooms/{id}/members once loaded
     this.header = h('header', { class: 'room-header' });
@@ -135,7 +136,7 @@ export class RoomView {
 
   async markRead() {
     const newest = this.timeline.newest;
-    if (!newest || !this.readingNow()) return;
+    if (!newest || !this.readingNow() || this.timeline.gapAfter) return;
     const room = this.app.rooms.get(this.id);
     if (this.lastRead === newest || (room && !room.unread_num && !room.mention_num && !this.unseen)) return;
     this.lastRead = newest;
@@ -186,6 +187,15 @@ export class RoomView {
     this.loadMembers();
   }
 
+  /** focusMessage shows message mid: at once if it is loaded, else by
+   * reloading the timeline around it. */
+  focusMessage(mid) {
+    if (this.timeline.byId.has(String(mid))) return this.timeline.reveal(String(mid));
+    this.target = String(mid);
+    this.timeline.reset();
+    this.timeline.load();
+  }
+
   /** jump scrolls to a message if it is loaded here, else opens its room. */
   jump(roomId, mid) {
     if (String(roomId) !== String(this.id)) {
@@ -220,10 +230,14 @@ class Timeline {
     this.list = h('ol', { class: 'messages', 'aria-label': t('nav.chats') });
     this.empty = h('div', { class: 'state timeline-empty', hidden: true }, t('timeline.empty'));
     this.scroller = h('div', { class: 'timeline', tabindex: '0' }, this.top, this.list, this.empty);
-    this.pill = h('button', { type: 'button', class: 'new-pill', hidden: true, on: { click: () => this.scrollBottom() } }, t('timeline.new'));
+    this.pill = h('button', { type: 'button', class: 'new-pill', hidden: true, on: { click: () => this.toLatest() } }, t('timeline.new'));
+    // gapAfter is set while the timeline shows an older stretch (around a
+    // search result) and newer messages are not loaded yet.
+    this.gapAfter = false;
     this.el = h('div', { class: 'timeline-wrap' }, this.scroller, this.pill);
     this.scroller.addEventListener('scroll', () => {
       if (this.scroller.scrollTop < 200) this.older();
+      if (this.gapAfter && this.atBottom()) this.newer();
       if (this.atBottom()) this.pill.hidden = true;
     }, { passive: true });
     this.list.addEventListener('click', (e) => this.action(e));
@@ -236,8 +250,9 @@ class Timeline {
   async load() {
     replace(this.top, h('span', { class: 'spinner' }), t('timeline.loading'));
     let msgs;
+    const target = this.rv.target;
     try {
-      msgs = await api.history(this.rv.id, { limit: PAGE });
+      msgs = await api.history(this.rv.id, target ? { around: target, limit: PAGE } : { limit: PAGE });
     } catch (e) {
       if (this.rv.destroyed) return;
       if (e.status === 404 || e.status === 403) return this.rv.gone(t('room.notfound'));
@@ -247,6 +262,11 @@ class Timeline {
     }
     if (this.rv.destroyed) return;
     this.hasOlder = msgs.length >= PAGE;
+    if (target) {
+      const at = msgs.findIndex((m) => m.message_id === target);
+      this.hasOlder = at >= PAGE / 2;
+      this.gapAfter = at >= 0 && msgs.length - at - 1 >= PAGE / 2;
+    }
     const frag = document.createDocumentFragment();
     for (const m of msgs) {
       if (this.byId.has(m.message_id)) continue;
@@ -260,7 +280,8 @@ class Timeline {
     this.ready = true;
     for (const m of this.pending.splice(0)) this.add(m);
     this.updateState();
-    this.scrollBottom();
+    if (target && this.byId.has(target)) this.reveal(target);
+    else this.scrollBottom();
     if (!performance.getEntriesByName('horenso-first-screen').length) performance.mark('horenso-first-screen');
     this.fill();
   }
@@ -296,7 +317,7 @@ class Timeline {
 
   /** catchUp fetches everything after the newest message shown. */
   async catchUp() {
-    if (!this.ready) return;
+    if (!this.ready || this.gapAfter) return;
     if (this.catching) {
       this.again = true;
       return;
@@ -335,10 +356,54 @@ class Timeline {
     this.pill.hidden = true;
   }
 
+  /** reset empties the timeline, to load it afresh. */
+  reset() {
+    this.byId.clear();
+    this.list.replaceChildren();
+    this.newest = this.oldest = '';
+    this.hasOlder = true;
+    this.gapAfter = false;
+    this.ready = false;
+    this.pending = [];
+  }
+
+  /** newer loads the page after the newest message shown, while the
+   * timeline shows an older stretch. */
+  async newer() {
+    if (!this.ready || !this.gapAfter || this.loadingNewer) return;
+    this.loadingNewer = true;
+    try {
+      const msgs = await api.history(this.rv.id, { after: this.newest, limit: PAGE });
+      if (this.rv.destroyed) return;
+      this.gapAfter = msgs.length >= PAGE;
+      const frag = document.createDocumentFragment();
+      for (const m of msgs) if (!this.byId.has(m.message_id)) frag.appendChild(this.row(m));
+      this.list.appendChild(frag);
+      if (msgs.length) this.newest = msgs[msgs.length - 1].message_id;
+    } catch (e) {
+      this.app.error(e, 'timeline.error');
+    } finally {
+      this.loadingNewer = false;
+    }
+  }
+
+  /** toLatest shows the newest messages: scrolls down, or, with an older
+   * stretch shown, reloads the newest page. */
+  toLatest() {
+    if (!this.gapAfter) return this.scrollBottom();
+    this.rv.target = '';
+    this.reset();
+    this.load();
+  }
+
   /** add appends a message that arrived live or by catching up. */
   add(m) {
     if (!this.ready) {
       this.pending.push(m);
+      return;
+    }
+    if (this.gapAfter) { // not next to what is shown: loaded on the way down
+      this.pill.hidden = false;
       return;
     }
     if (this.byId.has(m.message_id)) {
