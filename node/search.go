@@ -267,7 +267,21 @@ func (n *Node) indexChanges(ctx context.Context, idx *search.Index, cursor uint6
 	if b.Cursor == 0 {
 		return ctx.Err()
 	}
+	if err := n.roomForIndex(); err != nil {
+		return err
+	}
 	return idx.Apply(ctx, b)
+}
+
+// roomForIndex fails with ErrDiskFull while the store refuses writes for
+// want of space: the index is on the same disk, and must not take the
+// room the store keeps for itself. The indexer retries, and catches up
+// once space is freed.
+func (n *Node) roomForIndex() error {
+	if _, full := n.store.Space(); full {
+		return fmt.Errorf("search index: %w", ErrDiskFull)
+	}
+	return nil
 }
 
 // docFor adds to b the current document of kind's thing id, or its
@@ -375,6 +389,9 @@ func (n *Node) buildIndex(ctx context.Context, idx *search.Index) error {
 			return nil
 		}
 		total += uint64(len(b.Put))
+		if err := n.roomForIndex(); err != nil {
+			return err
+		}
 		err := idx.Apply(ctx, b)
 		b = search.Batch{}
 		n.setSearchState(func(s *SearchStatus) { s.Built = total })
