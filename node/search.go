@@ -43,6 +43,9 @@ const (
 	// indexBatch is how many feed changes (or walked documents) the
 	// indexer writes in one durable batch.
 	indexBatch = 1000
+	// idleCursorLag is how far the index's stored cursor may trail the
+	// changes read when none of them touched a document.
+	idleCursorLag = 10_000
 )
 
 // searcher is the node's search index and its indexer's state.
@@ -199,15 +202,15 @@ func (n *Node) indexRound(ctx context.Context) error {
 			return err
 		}
 	}
+	cursor, err := idx.Cursor()
+	if err != nil {
+		return err
+	}
 	for {
-		cursor, err := idx.Cursor()
-		if err != nil {
-			return err
-		}
 		n.setSearchState(func(s *SearchStatus) { s.Cursor, s.Error = cursor, "" })
 		last, grown := n.feed.state()
 		if last > cursor {
-			if err := n.indexChanges(ctx, idx, cursor); err != nil {
+			if cursor, err = n.indexChanges(ctx, idx, cursor); err != nil {
 				return err
 			}
 			continue
@@ -225,8 +228,12 @@ func (n *Node) indexRound(ctx context.Context) error {
 }
 
 // indexChanges applies the feed changes after cursor, up to indexBatch
-// of them, in one batch.
-func (n *Node) indexChanges(ctx context.Context, idx *search.Index, cursor uint64) error {
+// of them, in one batch, and returns the last one it read. Changes that
+// touch no document (read markers, membership) are not worth a write of
+// their own: a batch of only those is skipped, and the cursor written
+// with the next documents, or once idleCursorLag of them have passed, so
+// that a restart does not re-read too many.
+func (n *Node) indexChanges(ctx context.Context, idx *search.Index, cursor uint64) (uint64, error) {
 	var b search.Batch
 	err := n.store.View(func(tx *storage.Tx) error {
 		type target struct {
@@ -262,15 +269,24 @@ func (n *Node) indexChanges(ctx context.Context, idx *search.Index, cursor uint6
 		return errors.Join(err, ferr)
 	})
 	if err != nil {
-		return fmt.Errorf("index changes after %d: %w", cursor, err)
+		return cursor, fmt.Errorf("index changes after %d: %w", cursor, err)
 	}
 	if b.Cursor == 0 {
-		return ctx.Err()
+		return cursor, ctx.Err()
+	}
+	if len(b.Put)+len(b.Delete) == 0 {
+		durable, err := idx.Cursor()
+		if err != nil || b.Cursor-durable < idleCursorLag {
+			return b.Cursor, err
+		}
 	}
 	if err := n.roomForIndex(); err != nil {
-		return err
+		return cursor, err
 	}
-	return idx.Apply(ctx, b)
+	if err := idx.Apply(ctx, b); err != nil {
+		return cursor, err
+	}
+	return b.Cursor, nil
 }
 
 // roomForIndex fails with ErrDiskFull while the store refuses writes for

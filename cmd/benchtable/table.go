@@ -92,6 +92,8 @@ var measures = []measure{
 	{what: "search: query p50 (ms)", got: metric{"Search", "p50-ms"}, size: metric{"Search", "msgs"}, goal: 50},
 	{what: "search: query p99 (ms)", got: metric{"Search", "p99-ms"}, size: metric{"Search", "msgs"}},
 	{what: "search: indexing rate (msg/s)", got: metric{"Search", "indexed-msg/s"}, size: metric{"Search", "msgs"}, goal: 5000, higher: true},
+	{what: "search: indexing rate per CPU second (msg/cpu-s)", got: metric{"Search", "indexed-msg/cpu-s"}, size: metric{"Search", "msgs"}},
+	{what: "search: CPU per query (ms)", got: metric{"Search", "query-cpu-ms"}, size: metric{"Search", "msgs"}},
 	{what: "search: index bytes per message", got: metric{"Search", "index-B/msg"}, size: metric{"Search", "msgs"}},
 }
 

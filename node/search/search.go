@@ -169,7 +169,9 @@ type Batch struct {
 }
 
 // Apply writes b in one atomic, durable batch: after a crash the index
-// holds all of it or none of it, its cursor with it. Putting a document
+// holds all of it or none of it, its cursor with it. (Scorch's default
+// waits until the batch is persisted; its unsafe_batch mode, which does
+// not, also drops unpersisted batches on Close, and saved no CPU here.) Putting a document
 // whose ID the index holds replaces it; deleting one it does not hold is
 // no error. So applying the same changes twice leaves the same index.
 func (x *Index) Apply(ctx context.Context, b Batch) error {
@@ -329,6 +331,7 @@ func (x *Index) Search(ctx context.Context, r Request) (*Result, error) {
 		req.SortBy([]string{"-_score", "-time"})
 	} else {
 		req.SortBy([]string{"-time", "-_id"})
+		req.Score = bleve.ScoreNone // not shown, not used: skip computing it
 	}
 	if len(r.Words)+len(r.Phrases) > 0 {
 		req.Highlight = bleve.NewHighlightWithStyle(html.Name)
