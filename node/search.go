@@ -254,9 +254,13 @@ func (n *Node) indexChanges(ctx context.Context, idx *search.Index, cursor uint6
 				t = target{search.KindTask, c.Event}
 			case ChangeRoom:
 				t = target{search.KindRoom, c.Room}
-			// Files: when the node records a change for a file (a
-			// ChangeFile), index it here as a search.KindFile
-			// document (fileDoc) the same way.
+			// Files: once the node records a change for a file (a
+			// ChangeFile kind), add a case here, as for rooms:
+			// target{search.KindFile, id}, and a docFor case making
+			// search.Doc{Kind: search.KindFile, Room, Author: the
+			// uploader, Time, Text: the file name} (nil once the file
+			// is deleted). has:file finds it; buildIndex walks a room's
+			// files beside its tasks.
 			default:
 				return count < indexBatch
 			}
