@@ -164,6 +164,8 @@ func TestSearchFilters(t *testing.T) {
 		{"is:task", "task:budget review"},
 		{"budget is:open", "task:budget review"},
 		{"budget is:done", ""},
+		{"to:bob", "task:budget review"},
+		{"budget to:alice", ""},
 	} {
 		t.Run(tc.q, func(t *testing.T) {
 			if got := strings.Join(find(t, n.Node, "bob", tc.q), "|"); got != tc.want {

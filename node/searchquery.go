@@ -16,7 +16,7 @@ import (
 // SearchQuery is a search as an account types it.
 type SearchQuery struct {
 	// Q is the search box's text: words, "phrases", and the filters
-	// from:HANDLE, in:ROOM, before:/after:YYYY-MM-DD (UTC days), has:file,
+	// from:HANDLE, to:HANDLE, in:ROOM, before:/after:YYYY-MM-DD (UTC days), has:file,
 	// is:task, is:open, is:done (see search.Parse).
 	Q string
 	// ByRelevance orders by score; default: newest first.
@@ -69,7 +69,7 @@ func (n *Node) Search(ctx context.Context, as protocol.Handle, q SearchQuery) (*
 	if err != nil {
 		return nil, problem(ErrInvalid, "%s", strings.TrimPrefix(err.Error(), search.ErrQuery.Error()+": "))
 	}
-	if len(p.Words)+len(p.Phrases)+len(p.From)+len(p.In) == 0 && !p.HasFile && !p.IsTask && p.After.IsZero() && p.Before.IsZero() {
+	if len(p.Words)+len(p.Phrases)+len(p.From)+len(p.To)+len(p.In) == 0 && !p.HasFile && !p.IsTask && p.After.IsZero() && p.Before.IsZero() {
 		return nil, problem(ErrInvalid, "the search is empty")
 	}
 	if q.Limit <= 0 {
@@ -84,6 +84,9 @@ func (n *Node) Search(ctx context.Context, as protocol.Handle, q SearchQuery) (*
 	}
 	for _, f := range p.From {
 		req.Authors = append(req.Authors, string(n.authorID(f)))
+	}
+	for _, f := range p.To {
+		req.Assignees = append(req.Assignees, string(n.authorID(f)))
 	}
 	names := map[string]string{} // room ID → name, of the rooms searched
 	var aliasRooms []protocol.RoomID

@@ -38,7 +38,7 @@ func searchCommand(g *globals) *cobra.Command {
 	var offset, limit int
 	query := &cobra.Command{
 		Use:   "query --as HANDLE WORDS...",
-		Short: "Search what a local account may read (the web app's search box syntax: from:, in:, before:, after:, has:file, is:task)",
+		Short: "Search what a local account may read (the web app's search box syntax: from:, to:, in:, before:, after:, has:file, is:task)",
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			res, err := ask(cmd, g, requestTimeout, func(ctx context.Context, c *control.Client) (*node.SearchResult, error) {

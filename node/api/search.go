@@ -93,19 +93,21 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request, c *caller) error
 	return nil
 }
 
-// searchAliases rewrites from:N (a ChatWork account_id) in q to the
+// searchAliases rewrites from:N and to:N (a ChatWork account_id) in q to the
 // account's global ID, which the node's search takes; in:N (a room_id)
 // the node resolves itself.
 func (s *Server) searchAliases(r *http.Request, c *caller, q string) string {
 	fields := strings.Split(q, " ")
 	for i, f := range fields {
-		v, ok := strings.CutPrefix(f, "from:")
-		if !ok {
-			continue
-		}
-		if n, err := strconv.ParseUint(v, 10, 64); err == nil {
-			if id, ok := c.ids.accountID(r.Context(), n); ok {
-				fields[i] = "from:" + string(id)
+		for _, key := range []string{"from:", "to:"} {
+			v, ok := strings.CutPrefix(f, key)
+			if !ok {
+				continue
+			}
+			if n, err := strconv.ParseUint(v, 10, 64); err == nil {
+				if id, ok := c.ids.accountID(r.Context(), n); ok {
+					fields[i] = key + string(id)
+				}
 			}
 		}
 	}

@@ -243,6 +243,9 @@ type Request struct {
 	Rooms []string
 	// Authors, if not empty, limits results to these account IDs.
 	Authors []string
+	// Assignees, if not empty, limits results to tasks assigned to one
+	// of these account IDs.
+	Assignees []string
 	// Kinds, if not empty, limits results to these kinds.
 	Kinds []Kind
 	// After and Before, if not zero, limit results to [After, Before).
@@ -290,6 +293,9 @@ func (x *Index) Search(ctx context.Context, r Request) (*Result, error) {
 	}
 	if len(r.Authors) > 0 {
 		must = append(must, anyOf("author", r.Authors))
+	}
+	if len(r.Assignees) > 0 {
+		must = append(must, anyOf("assignee", r.Assignees))
 	}
 	if len(r.Kinds) > 0 {
 		ks := make([]string, len(r.Kinds))

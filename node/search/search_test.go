@@ -107,7 +107,7 @@ func TestFiltersAndOrder(t *testing.T) {
 		{ID: "m:a", Kind: KindMessage, Room: "r1", Author: "alice", Time: day(1), Text: "budget plan"},
 		{ID: "m:b", Kind: KindMessage, Room: "r1", Author: "bob", Time: day(2), Text: "budget budget budget"},
 		{ID: "m:c", Kind: KindMessage, Room: "r2", Author: "alice", Time: day(3), Text: "budget file", HasFile: true},
-		{ID: "t:d", Kind: KindTask, Room: "r1", Author: "alice", Time: day(4), Text: "budget task", Status: "open"},
+		{ID: "t:d", Kind: KindTask, Room: "r1", Author: "alice", Time: day(4), Text: "budget task", Status: "open", Assignees: []string{"carol", "dave"}},
 		{ID: "t:e", Kind: KindTask, Room: "r2", Author: "bob", Time: day(5), Text: "budget done", Status: "done"},
 		{ID: "m:f", Kind: KindMessage, Room: "r3", Author: "alice", Time: day(6), Text: "budget secret"},
 	}
@@ -124,6 +124,7 @@ func TestFiltersAndOrder(t *testing.T) {
 		{"author", Request{Words: []string{"budget"}, Rooms: both, Authors: []string{"bob"}}, []string{"t:e", "m:b"}},
 		{"kind", Request{Words: []string{"budget"}, Rooms: both, Kinds: []Kind{KindTask}}, []string{"t:e", "t:d"}},
 		{"status", Request{Words: []string{"budget"}, Rooms: both, Kinds: []Kind{KindTask}, Status: "done"}, []string{"t:e"}},
+		{"assignee", Request{Words: []string{"budget"}, Rooms: both, Assignees: []string{"carol"}}, []string{"t:d"}},
 		{"has file", Request{Rooms: both, HasFile: true}, []string{"m:c"}},
 		{"after", Request{Words: []string{"budget"}, Rooms: both, After: time.Date(2026, 11, 4, 0, 0, 0, 0, time.UTC)}, []string{"t:e", "t:d"}},
 		{"before", Request{Words: []string{"budget"}, Rooms: both, Before: time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC)}, []string{"m:a"}},

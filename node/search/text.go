@@ -34,6 +34,7 @@ func htmlEscape(s string) string { return html.EscapeString(s) }
 type Query struct {
 	Words, Phrases []string
 	From           []string // from:handle
+	To             []string // to:handle (tasks assigned to)
 	In             []string // in:room (a name or an ID)
 	After, Before  time.Time
 	HasFile        bool // has:file
@@ -45,7 +46,8 @@ type Query struct {
 var ErrQuery = fmt.Errorf("bad search query")
 
 // Parse reads a query: whitespace-separated words, phrases in double
-// quotes, and the filters from:HANDLE, in:ROOM (in:"a room name"),
+// quotes, and the filters from:HANDLE, to:HANDLE (tasks assigned to
+// it), in:ROOM (in:"a room name"),
 // before:YYYY-MM-DD and after:YYYY-MM-DD (days in loc: after: includes
 // the day, before: excludes it), has:file, is:task, is:open and is:done
 // (tasks of that status). A word that only looks like a filter (an
@@ -67,6 +69,8 @@ func Parse(s string, loc *time.Location) (*Query, error) {
 		switch strings.ToLower(key) {
 		case "from":
 			q.From = append(q.From, val)
+		case "to":
+			q.To, q.IsTask = append(q.To, val), true
 		case "in":
 			q.In = append(q.In, val)
 		case "before", "after":
