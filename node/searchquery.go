@@ -49,9 +49,12 @@ type SearchHit struct {
 type SearchResult struct {
 	// Total counts the matches among the rooms the account is in, before
 	// each is checked (a message the account may not read under its
-	// room's history visibility is counted but not shown).
-	Total uint64      `json:"total"`
-	Hits  []SearchHit `json:"hits"`
+	// room's history visibility is counted but not shown). Newest first,
+	// a page found among recent messages is not counted further:
+	// TotalExact is then false and Total a lower bound.
+	Total      uint64      `json:"total"`
+	TotalExact bool        `json:"total_exact"`
+	Hits       []SearchHit `json:"hits"`
 	// Next is the Offset of the next page; 0 if this is the last.
 	Next int `json:"next,omitempty"`
 	// Lag is how many change feed entries the index is behind: what
@@ -170,7 +173,7 @@ func (n *Node) Search(ctx context.Context, as protocol.Handle, q SearchQuery) (*
 		if err != nil {
 			return nil, fmt.Errorf("search: %w", err)
 		}
-		out.Total = res.Total
+		out.Total, out.TotalExact = res.Total, res.Exact
 		for _, h := range res.Hits {
 			offset++
 			if hit, ok := n.readableHit(ctx, as, h); ok {
@@ -178,7 +181,7 @@ func (n *Node) Search(ctx context.Context, as protocol.Handle, q SearchQuery) (*
 				out.Hits = append(out.Hits, hit)
 			}
 		}
-		if len(res.Hits) < req.Size || uint64(offset) >= res.Total {
+		if len(res.Hits) < req.Size || res.Exact && uint64(offset) >= res.Total {
 			offset = 0
 			break
 		}

@@ -12,6 +12,7 @@ import (
 // searchJSON is GET /api/search's answer.
 type searchJSON struct {
 	Total      uint64          `json:"total"`
+	TotalExact bool            `json:"total_exact"`
 	NextOffset int             `json:"next_offset,omitempty"`
 	Lag        uint64          `json:"lag"`
 	Results    []searchHitJSON `json:"results"`
@@ -75,7 +76,7 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request, c *caller) error
 	if err != nil {
 		return err
 	}
-	out := searchJSON{Total: res.Total, NextOffset: res.Next, Lag: res.Lag, Results: []searchHitJSON{}}
+	out := searchJSON{Total: res.Total, TotalExact: res.TotalExact, NextOffset: res.Next, Lag: res.Lag, Results: []searchHitJSON{}}
 	for _, h := range res.Hits {
 		v := searchHitJSON{Type: string(h.Kind), RoomName: h.RoomName, Time: h.Time / 1000, Score: h.Score, Snippet: h.Snippet}
 		v.RoomID, _ = c.ids.roomAlias(r.Context(), h.Room)

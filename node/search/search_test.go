@@ -211,3 +211,59 @@ func TestParse(t *testing.T) {
 		}
 	}
 }
+
+// TestNewestFirstWindows checks that the time windows of a newest-first
+// search give the same pages, in the same order, as sorting every match,
+// whatever the page and however the matches spread over time.
+func TestNewestFirstWindows(t *testing.T) {
+	x := openTest(t)
+	newest := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	// Days back from the newest of each document; "odd" ones match.
+	ago := []float64{0, 0.2, 0.5, 0.9, 2, 3, 6, 8, 12, 25, 29, 31, 40, 100, 200, 364, 366, 400, 800, 1500}
+	var docs []Doc
+	var want []string
+	for i, d := range ago {
+		id := fmt.Sprintf("m:%02d", i)
+		text := "even"
+		if i%2 == 1 || i == 0 {
+			text = "odd 会議"
+			want = append(want, id)
+		}
+		docs = append(docs, Doc{ID: id, Kind: KindMessage, Room: "r", Text: text,
+			Time: newest.Add(-time.Duration(d * float64(24*time.Hour))).UnixMilli()})
+	}
+	if err := x.Apply(t.Context(), Batch{Put: docs}); err != nil {
+		t.Fatal(err)
+	}
+	windowed := 0
+	for size := 1; size <= len(want)+1; size++ {
+		var got []string
+		for from := 0; from < len(want)+2; from += size {
+			r, err := x.Search(t.Context(), Request{Words: []string{"会議"}, Rooms: []string{"r"}, From: from, Size: size})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.Exact && r.Total != uint64(len(want)) || r.Total > uint64(len(want)) {
+				t.Errorf("size %d from %d: total %d (exact %v), %d match", size, from, r.Total, r.Exact, len(want))
+			}
+			got = append(got, ids(r)...)
+			if !r.Exact {
+				windowed++
+			}
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("pages of %d: %v, want %v", size, got, want)
+		}
+	}
+	if windowed == 0 {
+		t.Error("no page was found within a window")
+	}
+	// A lower bound of the caller's: the windows never reach past it.
+	r, err := x.Search(t.Context(), Request{Words: []string{"odd"}, Rooms: []string{"r"}, Size: 3, After: newest.Add(-35 * 24 * time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := ids(r); !slices.Equal(got, want[:3]) {
+		t.Errorf("after 35 days back: %v, want %v", got, want[:3])
+	}
+}

@@ -98,7 +98,7 @@ export class SearchView {
     }
     if (this.app.view !== this) return;
     if (!more) replace(this.list);
-    this.summary.textContent = res.total ? t('search.count', { n: res.total }) : '';
+    this.summary.textContent = res.total ? t('search.count', { n: res.total_exact ? res.total : `${res.total}+` }) : '';
     if (!res.total && !more) replace(this.list, h('div', { class: 'state' }, t('search.none')));
     for (const r of res.results) this.add(r);
     this.next = res.next_offset || 0;
