@@ -58,7 +58,11 @@ func searchCommand(g *globals) *cobra.Command {
 					}
 					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", time.UnixMilli(h.Time).Format(time.DateTime), h.Kind, h.RoomName, id, h.Snippet)
 				}
-				fmt.Fprintf(w, "%d found", res.Total)
+				more := ""
+				if !res.TotalExact {
+					more = "+" // counted among recent messages only
+				}
+				fmt.Fprintf(w, "%d%s found", res.Total, more)
 				if res.Next != 0 {
 					fmt.Fprintf(w, "; next page: --offset %d", res.Next)
 				}
