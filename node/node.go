@@ -208,9 +208,10 @@ type Node struct {
 	feed        feed
 	nodes       roomNodes
 	net         network
-	catchUp     catchUp // rooms to sync before changing them, after a restore
-	hosting     hosting // what the hosting rule refused
-	hooks       hooks   // webhook delivery (webhookqueue.go)
+	catchUp     catchUp  // rooms to sync before changing them, after a restore
+	hosting     hosting  // what the hosting rule refused
+	hooks       hooks    // webhook delivery (webhookqueue.go)
+	search      searcher // the full-text index and its indexer (search.go)
 	// acceptSplits counts partner batches split because they were too
 	// big for one store transaction (acceptBatch).
 	acceptSplits atomic.Uint64
@@ -314,6 +315,10 @@ func New(cfg Config) (*Node, error) {
 		n.store.Close()
 		return nil, fmt.Errorf("new node: %w", err)
 	}
+	if err := n.openSearch(); err != nil {
+		n.store.Close()
+		return nil, fmt.Errorf("new node: %w", err)
+	}
 	return n, nil
 }
 
@@ -325,7 +330,8 @@ func (n *Node) Org() string { return n.settings.Org }
 
 // Run serves the node until ctx ends, then returns nil once everything it
 // started has stopped: the libp2p host (partners, gossip, catch-up sync)
-// the network outbox, the acknowledgements, the retention job and webhook delivery. It returns an error if one of them cannot be
+// the network outbox, the acknowledgements, the retention job, webhook
+// delivery and the search indexer. It returns an error if one of them cannot be
 // served. Ready is closed once the node listens.
 func (n *Node) Run(ctx context.Context) error {
 	g, gctx := errgroup.WithContext(ctx)
@@ -341,6 +347,7 @@ func (n *Node) Run(ctx context.Context) error {
 		g.Go(func() error { return n.runRetention(gctx) })
 	}
 	g.Go(func() error { return n.runWebhooks(gctx) })
+	g.Go(func() error { return n.runIndexer(gctx) })
 	return g.Wait()
 }
 
@@ -372,9 +379,10 @@ func (n *Node) newNetwork() error {
 	return err
 }
 
-// Close closes the store. Call it after Run has returned.
+// Close closes the search index and the store. Call it after Run has
+// returned.
 func (n *Node) Close() error {
-	n.closeOnce.Do(func() { n.closeErr = n.store.Close() })
+	n.closeOnce.Do(func() { n.closeErr = errors.Join(n.closeSearch(), n.store.Close()) })
 	return n.closeErr
 }
 

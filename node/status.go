@@ -56,6 +56,9 @@ type Status struct {
 	// Hosting counts the rooms and accounts partners named that the
 	// hosting rule refused (see docs/PROTOCOL.md, "Hosting rule").
 	Hosting HostingStats `json:"hosting"`
+	// Search is the search index's state: its lag behind the change feed
+	// and its size.
+	Search SearchStatus `json:"search"`
 }
 
 // Status reports what the node is and holds.
@@ -93,5 +96,6 @@ func (n *Node) Status(ctx context.Context) (*Status, error) {
 	if err != nil {
 		return nil, fmt.Errorf("status: %w", err)
 	}
+	st.Search = n.SearchStatus()
 	return st, nil
 }

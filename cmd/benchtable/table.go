@@ -94,6 +94,12 @@ var measures = []measure{
 	{what: "read last 50 messages p99 (µs)", got: metric{"ReadLast50", "p99-us"}, limit: metric{"BadgerRangeRead", "p99-us"}, size: metric{"ReadLast50", "msgs"}},
 	{what: "node RSS (MB)", got: metric{"Footprint", "rss-MB"}, size: metric{"Footprint", "msgs"}, goal: 150},
 	{what: "disk bytes per message", got: metric{"Footprint", "disk-B/msg"}, limit: metric{"BadgerFootprint", "disk-B/record"}, size: metric{"Footprint", "msgs"}, goal: 400},
+	{what: "search: query p50 (ms)", got: metric{"Search", "p50-ms"}, size: metric{"Search", "msgs"}, goal: 50},
+	{what: "search: query p99 (ms)", got: metric{"Search", "p99-ms"}, size: metric{"Search", "msgs"}},
+	{what: "search: indexing rate (msg/s)", got: metric{"Search", "indexed-msg/s"}, size: metric{"Search", "msgs"}, goal: 5000, higher: true},
+	{what: "search: indexing rate per CPU second (msg/cpu-s)", got: metric{"Search", "indexed-msg/cpu-s"}, size: metric{"Search", "msgs"}},
+	{what: "search: CPU per query (ms)", got: metric{"Search", "query-cpu-ms"}, size: metric{"Search", "msgs"}},
+	{what: "search: index bytes per message", got: metric{"Search", "index-B/msg"}, size: metric{"Search", "msgs"}},
 }
 
 // render writes the table of ms from s, in Markdown, after a line naming

@@ -87,6 +87,7 @@ func statusCommand(g *globals) *cobra.Command {
 				}
 				fmt.Fprintf(w, "disk\t%s\n", disk)
 				fmt.Fprintf(w, "equivocations\t%d (events signed at a chain position another event of their node holds: proof kept, see the log)\n", st.Equivocations)
+				searchStatus(w, st.Search)
 				fmt.Fprintf(w, "hosting refused\t%d rooms partners offered naming none of this node's accounts, %d ghost accounts (of this node, named by partners, not existing)\n",
 					st.Hosting.RoomsRefused, st.Hosting.GhostAccounts)
 			})

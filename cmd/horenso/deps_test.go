@@ -17,7 +17,8 @@ const module = "github.com/horenso/horenso"
 var allowed = map[string][]string{
 	"protocol":       {},
 	"storage":        {"protocol"},
-	"node":           {"protocol", "storage", "node/p2p"},
+	"node":           {"protocol", "storage", "node/p2p", "node/search"},
+	"node/search":    {},
 	"node/p2p":       {"protocol"},
 	"node/api":       {"node", "protocol", "node/web"},
 	"node/control":   {"node", "protocol"},
@@ -39,6 +40,7 @@ var homes = map[string]string{
 	"github.com/libp2p/go-libp2p-pubsub": "node/p2p",
 	"github.com/spf13/cobra":             "cmd/horenso",
 	"golang.org/x/term":                  "cmd/horenso", // password prompts
+	"github.com/blevesearch/bleve":       "node/search",
 }
 
 // TestImportDirection checks the dependency rules of docs/ARCHITECTURE.md

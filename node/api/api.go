@@ -215,6 +215,7 @@ func (s *Server) routes() {
 	s.handle("POST /api/contacts/requests", s.requestContact)
 	s.handle("GET /api/partners", s.partners)
 	s.handle("GET /api/people", s.people)
+	s.handle("GET /api/search", s.search)
 	s.handle("GET /api/links/{code}", s.linkTarget)
 	s.handle("POST /api/join/{code}", s.join)
 	s.handle("GET /api/rooms/{room_id}/join_requests", s.joinRequests)

@@ -275,6 +275,11 @@ func (s *Server) history(w http.ResponseWriter, r *http.Request, c *caller) erro
 	if err != nil {
 		return err
 	}
+	if around, ok, err := p.get("around"); err != nil {
+		return err
+	} else if ok {
+		return s.historyAround(w, r, c, id, around, int(limit))
+	}
 	page := node.Page{Limit: int(limit)}
 	switch {
 	case hasBefore && hasAfter:

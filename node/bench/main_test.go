@@ -162,6 +162,16 @@ func seed(dir string, msgs int) (*seeded, error) {
 		return nil, err
 	}
 	s, err := seedRunning(r, dir, msgs)
+	if err == nil {
+		// The node indexes for search as it runs; a seeded node is one
+		// whose index has caught up, as a node's is in steady state.
+		for st := r.SearchStatus(); err == nil && (st.Lag > 0 || st.Building); st = r.SearchStatus() {
+			if st.Error != "" {
+				err = fmt.Errorf("search index: %s", st.Error)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
 	if serr := r.stop(); err == nil && serr != nil {
 		err = fmt.Errorf("stop seeded node: %w", serr)
 	}

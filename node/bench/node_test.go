@@ -238,6 +238,13 @@ func BenchmarkFootprint(b *testing.B) {
 		if size, err = measure.DirSize(s.dir); err != nil {
 			b.Fatal(err)
 		}
+		// The search index is reported apart, by node/search's
+		// BenchmarkSearch (index bytes per message).
+		index, err := measure.DirSize(filepath.Join(s.dir, "search"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		size -= index
 	}
 	b.ReportMetric(float64(rssKB)/1024, "rss-MB")
 	b.ReportMetric(float64(size)/float64(s.msgs), "disk-B/msg")

@@ -280,7 +280,9 @@ var ops = map[string]opFunc{
 		}
 		return n.Tasks(ctx, a.As, room, node.TaskFilter{Status: a.Status})
 	}),
-	opBackup: op(func(ctx context.Context, n *node.Node, a backupArgs) (int64, error) { return n.Backup(ctx, a.Path) }),
+	opBackup:        op(func(ctx context.Context, n *node.Node, a backupArgs) (int64, error) { return n.Backup(ctx, a.Path) }),
+	opSearchReindex: op(reindex),
+	opSearchQuery:   op(searchQuery),
 	opPartnerAdd: op(func(ctx context.Context, n *node.Node, a partnerArgs) (*node.Partner, error) {
 		return n.AddPartner(ctx, a.Addr)
 	}),

@@ -120,8 +120,8 @@ export const leaveRoom = (id) => del(`/v2/rooms/${id}`, { action_type: 'leave' }
 
 /** history pages a room's messages, oldest first: the newest limit without
  * a cursor, else limit before or after the given message. */
-export const history = (id, { before, after, limit = 50 } = {}) =>
-  get(`/api/rooms/${id}/messages`, { before, after, limit }).then((r) => r || []);
+export const history = (id, { before, after, around, limit = 50 } = {}) =>
+  get(`/api/rooms/${id}/messages`, { before, after, around, limit }).then((r) => r || []);
 export const postMessage = (id, body) => post(`/v2/rooms/${id}/messages`, { body });
 export const editMessage = (id, mid, body) => put(`/v2/rooms/${id}/messages/${mid}`, { body });
 export const deleteMessage = (id, mid) => request('DELETE', `/v2/rooms/${id}/messages/${mid}`);

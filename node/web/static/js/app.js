@@ -13,6 +13,7 @@ import { MyTasksView, ContactsView } from './pages.js';
 import { InviteView } from './invite.js';
 import { groupDialog, settingsDialog } from './dialogs.js';
 import { prefs } from './prefs.js';
+import { searchBox, SearchView, searchQuery, openTarget } from './search.js';
 
 export class App {
   constructor(root) {
@@ -139,10 +140,13 @@ export class App {
       navBtn('/', t('nav.chats')),
       navBtn('/tasks', t('nav.mytasks'), this.taskBadge),
       navBtn('/contacts', t('nav.contacts'), this.reqBadge));
+    const search = searchBox(this);
+    this.searchInput = search.input;
     replace(this.root,
       h('header', { class: 'topbar' },
         h('a', { href: '/', class: 'brand', on: { click: (e) => this.link(e, '/') } }, h('span', { class: 'brand-mark' }, '報'), t('app.name')),
         this.topNav,
+        search.el,
         h('span', { class: 'spacer' }),
         h('button', { type: 'button', class: 'btn btn-primary new-group', 'aria-label': t('nav.newgroup'), on: { click: () => this.newGroup() } },
           '+', h('span', { class: 'new-group-label' }, ' ', t('nav.newgroup'))),
@@ -182,6 +186,7 @@ export class App {
     if (m) return this.openRoom(Number(m[1]));
     if (p === '/tasks') return this.show(new MyTasksView(this));
     if (p === '/contacts') return this.show(new ContactsView(this));
+    if (p === '/search') return this.show(new SearchView(this, searchQuery()));
     const g = p.match(/^\/g\/([^/]+)$/);
     if (g) return this.show(new InviteView(this, decodeURIComponent(g[1])));
     // At phone width "/" is the room list, one pane at a time.
@@ -236,9 +241,13 @@ export class App {
   }
 
   openRoom(id) {
-    if (this.view && this.view.kind === 'room' && this.view.id === id) return;
+    const target = openTarget(); // a search result's message
+    if (this.view && this.view.kind === 'room' && this.view.id === id) {
+      if (target) this.view.focusMessage(target);
+      return;
+    }
     localStorage.setItem('horenso.lastRoom', String(id));
-    this.show(new RoomView(this, id));
+    this.show(new RoomView(this, id, target));
     this.roomList.render();
     this.updateTitle();
   }

@@ -16,10 +16,11 @@ const NOTICE = /^\[info\](\[title\])?\[dtext:[a-z_]+\]/;
 const PAGE = 50;
 
 export class RoomView {
-  constructor(app, id) {
+  constructor(app, id, target = '') {
     this.kind = 'room';
     this.app = app;
     this.id = id;
+    this.target = target; // a message to open the room at, with those around it (a search result)
     this.room = app.rooms.get(id) || null;
     this.members = null; // /v2/rooms/{id}/members once loaded
     this.header = h('header', { class: 'room-header' });
@@ -186,6 +187,15 @@ export class RoomView {
     this.loadMembers();
   }
 
+  /** focusMessage shows message mid: at once if it is loaded, else by
+   * reloading the timeline around it. */
+  focusMessage(mid) {
+    if (this.timeline.byId.has(String(mid))) return this.timeline.reveal(String(mid));
+    this.target = String(mid);
+    this.timeline.reset();
+    this.timeline.load();
+  }
+
   /** jump scrolls to a message if it is loaded here, else opens its room. */
   jump(roomId, mid) {
     if (String(roomId) !== String(this.id)) {
@@ -267,19 +277,28 @@ class Timeline {
     const listed = this.app.rooms.get(this.rv.id);
     let first = null;
     let msgs;
+    const target = this.rv.target;
     try {
-      // One request gives the place and the page around it. When the room
-      // list says nothing is unread, the newest page is all there is to load.
-      if (listed && !listed.unread_num) {
-        msgs = await api.history(this.rv.id, { limit: PAGE });
+      if (target) {
+        // A search result: the message and those around it.
+        msgs = await api.history(this.rv.id, { around: target, limit: PAGE });
+        const at = msgs.findIndex((m) => m.message_id === target);
+        this.hasOlder = at >= PAGE / 2;
+        this.hasNewer = at >= 0 && msgs.length - at - 1 >= PAGE / 2;
       } else {
-        const u = await api.unread(this.rv.id, PAGE);
-        first = u.first_unread;
-        msgs = u.messages || [];
+        // One request gives the place and the page around it. When the room
+        // list says nothing is unread, the newest page is all there is to load.
+        if (listed && !listed.unread_num) {
+          msgs = await api.history(this.rv.id, { limit: PAGE });
+        } else {
+          const u = await api.unread(this.rv.id, PAGE);
+          first = u.first_unread;
+          msgs = u.messages || [];
+        }
+        const at = first ? msgs.findIndex((m) => m.message_id === first.message_id) : -1;
+        this.hasOlder = (at < 0 ? msgs.length : at) >= PAGE;
+        this.hasNewer = at >= 0 && msgs.length - at - 1 >= PAGE;
       }
-      const at = first ? msgs.findIndex((m) => m.message_id === first.message_id) : -1;
-      this.hasOlder = (at < 0 ? msgs.length : at) >= PAGE;
-      this.hasNewer = at >= 0 && msgs.length - at - 1 >= PAGE;
     } catch (e) {
       return this.loadFailed(e);
     }
@@ -300,7 +319,8 @@ class Timeline {
     if (!this.hasNewer) for (const m of this.pending.splice(0)) this.add(m);
     this.pending = [];
     this.updateState();
-    if (first) this.scroller.scrollTop = Math.max(0, this.divider.offsetTop - 40);
+    if (target && this.byId.has(target)) this.reveal(target);
+    else if (first) this.scroller.scrollTop = Math.max(0, this.divider.offsetTop - 40);
     else this.scrollBottom();
     if (!performance.getEntriesByName('horenso-first-screen').length) performance.mark('horenso-first-screen');
     this.updateJump();
@@ -454,6 +474,18 @@ class Timeline {
     this.scroller.scrollTop = this.scroller.scrollHeight;
     this.pill.hidden = true;
     this.updateJump();
+  }
+
+  /** reset empties the timeline, to load it afresh. */
+  reset() {
+    this.byId.clear();
+    this.list.replaceChildren();
+    this.newest = this.oldest = '';
+    this.hasOlder = true;
+    this.hasNewer = false;
+    this.unreadMid = '';
+    this.ready = false;
+    this.pending = [];
   }
 
   /** add appends a message that arrived live or by catching up. */

@@ -1,0 +1,119 @@
+package search
+
+import (
+	"flag"
+	"fmt"
+	"math/rand/v2"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/horenso/horenso/node/bench/measure"
+)
+
+var benchMsgs = flag.Int("search.msgs", 1_000_000, "messages BenchmarkSearch indexes (-short: 20,000)")
+
+var (
+	jaWords = strings.Fields("会議 新製品 発表 来週 予算 承認 資料 確認 お願い します 営業 部長 顧客 見積 契約 納期 出張 報告 定例 議事録 品質 改善 計画 共有 東京 大阪 請求書 対応 問題 修正")
+	enWords = strings.Fields("meeting release budget review customer invoice deploy server report schedule quality plan update design contract travel approve draft launch feedback")
+)
+
+// benchText is a message of mixed Japanese and English, like those of a
+// Japanese office that names things in English.
+func benchText(r *rand.Rand) string {
+	var b strings.Builder
+	for range 4 + r.IntN(10) {
+		if r.IntN(3) == 0 {
+			b.WriteString(" " + enWords[r.IntN(len(enWords))] + " ")
+		} else {
+			b.WriteString(jaWords[r.IntN(len(jaWords))])
+			if r.IntN(2) == 0 {
+				b.WriteString([]string{"の", "は", "を", "が", "に", "、", "。"}[r.IntN(7)])
+			}
+		}
+	}
+	return b.String()
+}
+
+// BenchmarkSearch indexes N messages in 300 rooms the way the node's
+// indexer does (batches of 1,000, each durable), one a minute (an
+// organization posting 1,440 messages a day: 1,000,000 span 23 months),
+// then runs searches of
+// one or two words over the 50 rooms an account is in, newest first, a
+// page of 20 with snippets. It reports the indexing rate, the index's
+// bytes per message, and the query latency p50 and p99. On a shared
+// machine the wall-clock figures move with the load; the CPU time the
+// process spent per message indexed and per query (background merges
+// included) does much less.
+func BenchmarkSearch(b *testing.B) {
+	n := *benchMsgs
+	if testing.Short() {
+		n = 20_000
+	}
+	for range b.N {
+		dir := filepath.Join(b.TempDir(), "search")
+		x, err := Open(dir)
+		if err != nil {
+			b.Fatal(err)
+		}
+		r := rand.New(rand.NewPCG(1, 2))
+		const batch = 1000
+		start, cpu0 := time.Now(), cpuTime(b)
+		t0 := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC).UnixMilli()
+		for i := 0; i < n; i += batch {
+			var bt Batch
+			for j := i; j < min(n, i+batch); j++ {
+				bt.Put = append(bt.Put, Doc{ID: DocID(KindMessage, fmt.Sprintf("%064x", j)), Kind: KindMessage,
+					Room: fmt.Sprintf("room%03d", r.IntN(300)), Author: fmt.Sprintf("user%d@node", r.IntN(200)),
+					Time: t0 + int64(j)*60_000, Text: benchText(r)})
+			}
+			bt.Cursor = uint64(min(n, i+batch))
+			if err := x.Apply(b.Context(), bt); err != nil {
+				b.Fatal(err)
+			}
+		}
+		rate := float64(n) / time.Since(start).Seconds()
+		cpuRate := float64(n) / (cpuTime(b) - cpu0).Seconds()
+		// Let the index settle its merges before it is measured.
+		size, _ := measure.DirSize(dir)
+		rooms := make([]string, 50)
+		for i := range rooms {
+			rooms[i] = fmt.Sprintf("room%03d", i*6)
+		}
+		var lat []time.Duration
+		qcpu0 := cpuTime(b)
+		for i := range 200 {
+			words := []string{jaWords[r.IntN(len(jaWords))]}
+			if i%2 == 1 {
+				words = append(words, enWords[r.IntN(len(enWords))])
+			}
+			qs := time.Now()
+			if _, err := x.Search(b.Context(), Request{Words: words, Rooms: rooms, Size: 20}); err != nil {
+				b.Fatal(err)
+			}
+			lat = append(lat, time.Since(qs))
+		}
+		qcpu := (cpuTime(b) - qcpu0) / time.Duration(len(lat))
+		if err := x.Close(); err != nil {
+			b.Fatal(err)
+		}
+		b.ReportMetric(float64(n), "msgs")
+		b.ReportMetric(rate, "indexed-msg/s")
+		b.ReportMetric(cpuRate, "indexed-msg/cpu-s")
+		b.ReportMetric(measure.Ms(qcpu), "query-cpu-ms")
+		b.ReportMetric(float64(size)/float64(n), "index-B/msg")
+		b.ReportMetric(measure.Ms(measure.Quantile(lat, 0.5)), "p50-ms")
+		b.ReportMetric(measure.Ms(measure.Quantile(lat, 0.99)), "p99-ms")
+	}
+}
+
+// cpuTime is the CPU time (user and system) the process has used.
+func cpuTime(b *testing.B) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
