@@ -495,7 +495,11 @@ func (n *Node) applyContent(tx *storage.Tx, r *storage.Room, e *protocol.Signed,
 		if err != nil {
 			return false, err
 		}
-		if err := tx.PutMessage(r.ID, &storage.Message{Message: *protocol.NewMessage(e), Alias: alias}); err != nil {
+		m := &storage.Message{Message: *protocol.NewMessage(e), Alias: alias}
+		if err := n.putFile(tx, r.ID, e, m); err != nil {
+			return false, err
+		}
+		if err := tx.PutMessage(r.ID, m); err != nil {
 			return false, err
 		}
 		r.Messages++
@@ -557,6 +561,10 @@ func (n *Node) updateMessage(tx *storage.Tx, id protocol.EventID, e *protocol.Si
 	}
 	if !changed {
 		return true, nil
+	}
+	// A delete or a winning edit takes a file post's file with its text.
+	if err := n.dropFile(tx, id); err != nil {
+		return false, err
 	}
 	if err := tx.PutMessage(room, m); err != nil {
 		return false, err
