@@ -158,7 +158,9 @@ func (tx *Tx) SetFetch(hash []byte, room protocol.RoomID) error {
 }
 
 // DeleteFetch unmarks the blob hash: fetched, or no longer needed.
-func (tx *Tx) DeleteFetch(hash []byte) error { return wrap("delete fetch", tx.delete(key(pFetch, hash))) }
+func (tx *Tx) DeleteFetch(hash []byte) error {
+	return wrap("delete fetch", tx.delete(key(pFetch, hash)))
+}
 
 // Fetch is a blob to fetch and a room to fetch it for.
 type Fetch struct {

@@ -37,7 +37,7 @@ func (e *env) doMultipart(method, path, token string, params kv) *response {
 // part is one part of a multipart body.
 type part struct {
 	name, filename, ctype, body string
-	rawDisposition          string // used as is when set
+	rawDisposition              string // used as is when set
 }
 
 // sendParts sends parts as a multipart/form-data body with boundary (a
@@ -163,16 +163,16 @@ func TestUploadBodiesOfRealClients(t *testing.T) {
 				{name: "message", body: "I attached comment to chat."}},
 			wantName: "example.png", wantType: "image/png", wantBody: "I attached comment to chat.\n", content: png},
 		{name: "python requests: message first, no part type",
-			parts: []part{{name: "message", body: "報告書です"}, {name: "file", filename: "報告書.pdf", body: "%PDF-1.4 x"}},
+			parts:    []part{{name: "message", body: "報告書です"}, {name: "file", filename: "報告書.pdf", body: "%PDF-1.4 x"}},
 			wantName: "報告書.pdf", wantType: "application/pdf", wantBody: "報告書です\n", content: "%PDF-1.4 x"},
 		{name: "browser FormData: path in name, no message",
 			parts:    []part{{name: "file", filename: `C:\Users\taro\notes.txt`, ctype: "text/plain", body: "hello\n"}},
 			wantName: "notes.txt", wantType: "text/plain", content: "hello\n"},
 		{name: "Go CreateFormFile, extra fields ignored",
-			parts: []part{{name: "token", body: "x"}, {name: "file", filename: "data.bin", ctype: "application/octet-stream", body: "\x00\x01\x02"}},
+			parts:    []part{{name: "token", body: "x"}, {name: "file", filename: "data.bin", ctype: "application/octet-stream", body: "\x00\x01\x02"}},
 			wantName: "data.bin", wantType: "application/octet-stream", content: "\x00\x01\x02"},
 		{name: "RFC 5987 filename*",
-			parts: []part{{name: "file", rawDisposition: `form-data; name="file"; filename*=UTF-8''%E8%B3%87%E6%96%99.txt`, ctype: "text/plain", body: "x"}},
+			parts:    []part{{name: "file", rawDisposition: `form-data; name="file"; filename*=UTF-8''%E8%B3%87%E6%96%99.txt`, ctype: "text/plain", body: "x"}},
 			wantName: "資料.txt", wantType: "text/plain", content: "x"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
