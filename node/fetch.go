@@ -252,10 +252,17 @@ func (n *Node) fetchFrom(ctx context.Context, room protocol.RoomID, sum []byte, 
 	return fmt.Errorf("fetch blob %x: %w: %w", sum[:8], errUnavailable, errors.Join(errs...))
 }
 
+// fetchTries is how many times in a row fetchOnce asks a node again after
+// a transfer that brought no bytes (a reset stream drops what the
+// receiver had not read yet, so an interruption may bring none).
+const fetchTries = 3
+
 // fetchOnce fetches blob sum from node from, resuming the partial
-// transfer the blob store holds; it tries again from where it stopped as
-// long as each try brings bytes.
+// transfer the blob store holds; after an interruption it asks again from
+// where the bytes it holds end, as long as tries bring bytes, and at most
+// fetchTries times in a row when they do not.
 func (n *Node) fetchOnce(ctx context.Context, from protocol.NodeID, room protocol.RoomID, sum []byte, size int64) error {
+	idle := 0
 	for {
 		p, err := n.blobs.resume(sum)
 		if err != nil {
@@ -279,8 +286,7 @@ func (n *Node) fetchOnce(ctx context.Context, from protocol.NodeID, room protoco
 				n.fetcher.corrupt.Add(1)
 			}
 			return err
-		}
-		if errors.Is(err, p2p.ErrBadBlob) {
+		case errors.Is(err, p2p.ErrBadBlob):
 			n.fetcher.corrupt.Add(1)
 			if p.size > size {
 				p.drop() // more bytes than announced: none can be trusted
@@ -292,10 +298,14 @@ func (n *Node) fetchOnce(ctx context.Context, from protocol.NodeID, room protoco
 			return err
 		}
 		p.close()
-		if copied == 0 || ctx.Err() != nil {
+		if errors.Is(err, p2p.ErrNoBlob) || ctx.Err() != nil {
 			return err
 		}
-		// Some bytes came: resume from them.
+		if copied > 0 {
+			idle = 0
+		} else if idle++; idle >= fetchTries {
+			return err
+		}
 	}
 }
 
@@ -339,4 +349,11 @@ func (b blobServer) OpenBlob(ctx context.Context, peer protocol.NodeID, room pro
 		return nil, 0, err
 	}
 	return f, st.Size(), nil
+}
+
+// FetchBlobForTest asks node from for blob sum for room, as a member node
+// would, and discards what comes; it returns how many bytes came.
+func (n *Node) FetchBlobForTest(ctx context.Context, from protocol.NodeID, room protocol.RoomID, sum []byte) (int64, error) {
+	_, c, err := n.net.host.FetchBlob(ctx, from, room, sum, 0, protocol.MaxFileSize, io.Discard)
+	return c, err
 }

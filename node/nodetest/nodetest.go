@@ -43,6 +43,9 @@ type Options struct {
 	// RetentionInterval and PurgeInterval are every node's retention job
 	// intervals (node.Config). Default: the node's defaults.
 	RetentionInterval, PurgeInterval time.Duration
+	// EagerFetchMax is every node's node.Config.EagerFetchMax: files up
+	// to it are fetched from partners at once. Default: the node's.
+	EagerFetchMax int64
 	// LogLevel is the least level of the nodes' logs that reach t.Log.
 	// Benchmarks raise it (b.Log output is always printed).
 	// Default: slog.LevelInfo.
@@ -154,7 +157,7 @@ func (nd *Node) Start() {
 	log := slog.New(slog.NewTextHandler(testWriter{t, nd.Name}, &slog.HandlerOptions{Level: nd.c.opt.LogLevel}))
 	cfg := node.Config{DataDir: nd.Dir, Logger: log, Listen: []string{nd.listen}, SyncInterval: nd.c.opt.SyncInterval,
 		SyncTimeout: nd.c.opt.SyncTimeout, Now: nd.c.opt.Now, RetentionInterval: nd.c.opt.RetentionInterval,
-		PurgeInterval: nd.c.opt.PurgeInterval}
+		PurgeInterval: nd.c.opt.PurgeInterval, EagerFetchMax: nd.c.opt.EagerFetchMax}
 	if o := nd.c.opt; o.Drop > 0 || o.Duplicate > 0 {
 		cfg.GossipLossForTest = func() (bool, bool) {
 			return nd.deaf.Load() || rand.Float64() < o.Drop, rand.Float64() < o.Duplicate
