@@ -305,3 +305,26 @@ func errString(err error) string {
 	}
 	return err.Error()
 }
+
+// TestBackupHoldsBlobs: a backup holds the files' bytes, and a node
+// restored from it serves them with no partner to fetch them from.
+func TestBackupHoldsBlobs(t *testing.T) {
+	c := NewCluster(t, 1, Options{})
+	a := c.Nodes[0]
+	a.User("alice")
+	alice := a.As("alice")
+	room := alice.CreateRoom("Notes")
+	content := randomBytes(t, 100<<10)
+	f := alice.PostFile(room, "notes.bin", content)
+	backup := a.SaveBackup()
+	if !containsAny(t, backup, [][]byte{content[5000:5032]}) {
+		t.Fatal("the backup does not hold the file's bytes")
+	}
+	a.Restore(backup)
+	if !holdsBlob(a, content) {
+		t.Fatal("the restored node does not hold the file's bytes")
+	}
+	if got := alice.Download(room, f.ID); !bytes.Equal(got, content) {
+		t.Fatal("the restored file differs")
+	}
+}
