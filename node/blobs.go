@@ -163,6 +163,9 @@ func syncDir(dir string) error {
 func (b *blobs) remove(sum []byte) error {
 	err := os.Remove(b.path(sum))
 	os.Remove(b.partPath(sum))
+	for _, ext := range []string{".jpg", ".png"} {
+		os.Remove(filepath.Join(b.dir, thumbsDir, hex.EncodeToString(sum)+ext))
+	}
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}

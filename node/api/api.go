@@ -210,6 +210,7 @@ func (s *Server) routes() {
 	s.handle("GET /api/events", s.events)
 	s.handle("GET /api/rooms/{room_id}/messages", s.history)
 	s.handle("GET /api/rooms/{room_id}/files/{file_id}/content", s.fileContent)
+	s.handle("GET /api/rooms/{room_id}/files/{file_id}/thumbnail", s.thumbnail)
 	s.handle("GET /api/files/policy", s.filePolicy)
 	s.handle("GET /api/rooms/{room_id}/history", s.roomHistory)
 	s.handle("PUT /api/rooms/{room_id}/history", s.setHistory)

@@ -208,6 +208,31 @@ func (s *Server) fileContent(w http.ResponseWriter, r *http.Request, c *caller) 
 	return s.serveFile(w, r, c.handle(), id, fid, r.URL.Query().Get("download") == "1")
 }
 
+// thumbnail serves an image file's thumbnail (made by the node, see
+// node.Thumbnail) to a signed-in caller.
+func (s *Server) thumbnail(w http.ResponseWriter, r *http.Request, c *caller) error {
+	id, err := s.roomOf(r)
+	if err != nil {
+		return err
+	}
+	fid, err := pathID(r, "file_id")
+	if err != nil {
+		return err
+	}
+	rd, typ, err := s.node.Thumbnail(r.Context(), c.handle(), id, fid)
+	if errors.Is(err, node.ErrNoFile) {
+		return notFound("no such file")
+	}
+	if err != nil {
+		return err
+	}
+	defer rd.Close()
+	w.Header().Set("Content-Type", typ)
+	w.Header().Set("Cache-Control", "private, max-age=86400")
+	http.ServeContent(w, r, "", time.Time{}, rd)
+	return nil
+}
+
 // filePolicy tells the composer the largest file the caller may post and
 // the policy for rooms shared with other organizations.
 func (s *Server) filePolicy(w http.ResponseWriter, r *http.Request, c *caller) error {

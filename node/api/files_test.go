@@ -6,6 +6,9 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"image"
+	"image/color"
+	"image/png"
 	"io"
 	"mime/multipart"
 	"net/http"
@@ -373,4 +376,44 @@ func TestDeletedFileIsGone(t *testing.T) {
 func (e *env) dataDir(t *testing.T) string {
 	t.Helper()
 	return e.node.DataDirForTest()
+}
+
+// TestThumbnail: the node makes a thumbnail of an image, scaled to fit
+// 320 pixels, and none of what is not an image.
+func TestThumbnail(t *testing.T) {
+	e := newEnv(t, Config{})
+	img := image.NewRGBA(image.Rect(0, 0, 1000, 500))
+	for x := range 1000 {
+		img.Set(x, 250, color.RGBA{255, 0, 0, 255})
+	}
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, img); err != nil {
+		t.Fatal(err)
+	}
+	pid := e.upload(t, e.bob, e.room, "wide.png", "image/png", buf.String(), "")
+	tid := e.upload(t, e.bob, e.room, "a.txt", "text/plain", "not an image", "")
+	fake := e.upload(t, e.bob, e.room, "fake.png", "image/png", "not a png", "")
+	get := func(id uint64) *response {
+		r, _ := http.NewRequestWithContext(t.Context(), "GET", fmt.Sprintf("%s/api/rooms/%d/files/%d/thumbnail", e.srv.URL, e.room.Alias, id), nil)
+		r.Header.Set("X-ChatWorkToken", e.alice.token)
+		return e.send(r)
+	}
+	for range 2 { // made, then from the cache
+		r := get(pid)
+		if r.status != 200 || r.header.Get("Content-Type") != "image/png" {
+			t.Fatalf("thumbnail = %d %s", r.status, r.header)
+		}
+		th, err := png.Decode(bytes.NewReader(r.body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b := th.Bounds(); b.Dx() != 320 || b.Dy() != 160 {
+			t.Fatalf("thumbnail of %v, want 320x160", b)
+		}
+	}
+	for _, id := range []uint64{tid, fake} {
+		if r := get(id); r.status != 404 {
+			t.Fatalf("thumbnail of a non-image = %s, want 404", r)
+		}
+	}
 }
