@@ -8,9 +8,11 @@ import { render } from './render.js';
 import { Composer } from './composer.js';
 import { SidePanel } from './side.js';
 import { confirmDialog, taskDialog } from './dialogs.js';
+import { fileCard } from './files.js';
 
 // NOTICE matches the body of a system message.
-const NOTICE = /^\[info\](\[title\])?\[dtext:[a-z_]+\]/;
+// A file's message starts like one but is a message (files.js).
+const NOTICE = /^\[info\](\[title\])?\[dtext:(?!file_uploaded\])[a-z_]+\]/;
 
 const PAGE = 50;
 
@@ -52,6 +54,7 @@ export class RoomView {
       this.timeline.load().then(() => this.markRead()),
       this.loadMembers(),
       this.side.loadTasks(),
+      this.side.files.load(),
     ]);
   }
 
@@ -86,7 +89,9 @@ export class RoomView {
     if (mine && this.room) this.room.role = mine.role;
     this.renderHeader();
     this.side.renderMembers();
+    this.side.files.members();
     this.composer.update();
+    this.composer.attach.update();
     if (could !== this.canPost() || this.renamed) this.timeline.rerender(); // menus depend on the role
   }
 
@@ -157,6 +162,7 @@ export class RoomView {
 
   onMessage(m) {
     this.timeline.add(m);
+    if (m.body.includes('[download:')) this.side.files.changed();
     if (m.account.account_id !== this.app.me.account_id) {
       this.unseen = true;
       if (this.readingNow()) this.markRead();
@@ -169,6 +175,7 @@ export class RoomView {
 
   onMessageDeleted(mid) {
     if (mid) this.timeline.remove(String(mid));
+    this.side.files.changed();
   }
 
   onTask(task) {
@@ -230,7 +237,8 @@ class Timeline {
   }
 
   ctx() {
-    return { name: (id) => this.app.name(id), me: String(this.app.me.account_id), onReply: (room, mid) => this.rv.jump(room, mid) };
+    return { name: (id) => this.app.name(id), me: String(this.app.me.account_id), onReply: (room, mid) => this.rv.jump(room, mid),
+      file: (id, label) => fileCard(this.rv.id, id, label) };
   }
 
   async load() {

@@ -6,6 +6,7 @@ import { t, fmtDue } from './i18n.js';
 import { parse } from './notation.js';
 import { render } from './render.js';
 import { confirmDialog, taskDialog, membersDialog, descDialog } from './dialogs.js';
+import { FilesSection } from './files.js';
 
 export class SidePanel {
   constructor(rv) {
@@ -23,6 +24,7 @@ export class SidePanel {
     this.memberList = h('ul', { class: 'member-list' });
     this.memberCount = h('span', { class: 'count' });
     this.memberActions = h('div', { class: 'side-foot' });
+    this.files = new FilesSection(rv);
     this.el = h('div', { class: 'side-panel' },
       h('section', { class: 'side-section side-about', 'aria-labelledby': 'side-about-h' },
         h('h3', { id: 'side-about-h' }, t('side.about'), this.aboutActions), this.about),
@@ -32,7 +34,8 @@ export class SidePanel {
             on: { click: () => taskDialog(this.rv, {}) } }, '+ ', t('task.new'))),
         this.tabs, this.taskList),
       h('section', { class: 'side-section side-members', 'aria-labelledby': 'side-members-h' },
-        h('h3', { id: 'side-members-h' }, t('side.members'), this.memberCount), this.memberList, this.memberActions));
+        h('h3', { id: 'side-members-h' }, t('side.members'), this.memberCount), this.memberList, this.memberActions),
+      this.files.el);
     replace(this.taskList, h('li', { class: 'state' }, t('loading')));
     replace(this.memberList, h('li', { class: 'state' }, t('loading')));
   }
