@@ -89,6 +89,10 @@ var measures = []measure{
 	{what: "read last 50 messages p99 (µs)", got: metric{"ReadLast50", "p99-us"}, limit: metric{"BadgerRangeRead", "p99-us"}, size: metric{"ReadLast50", "msgs"}},
 	{what: "node RSS (MB)", got: metric{"Footprint", "rss-MB"}, size: metric{"Footprint", "msgs"}, goal: 150},
 	{what: "disk bytes per message", got: metric{"Footprint", "disk-B/msg"}, limit: metric{"BadgerFootprint", "disk-B/record"}, size: metric{"Footprint", "msgs"}, goal: 400},
+	{what: "file upload over HTTP (MB/s)", got: metric{"FileUpload", "upload-MB/s"}, limit: metric{"DiskWrite", "write-MB/s"}, size: metric{"FileUpload", "MB"}, higher: true},
+	{what: "file download over HTTP (MB/s)", got: metric{"FileUpload", "download-MB/s"}, limit: metric{"DiskWrite", "write-MB/s"}, size: metric{"FileUpload", "MB"}, higher: true},
+	{what: "file fetched by a partner's node (MB/s)", got: metric{"PartnerFile", "transfer-MB/s"}, limit: metric{"StreamTransfer", "MB/s"}, size: metric{"PartnerFile", "MB"}, higher: true},
+	{what: "node peak RSS during an upload (MB; limit: before it)", got: metric{"UploadRSS", "peak-rss-MB"}, limit: metric{"UploadRSS", "base-rss-MB"}, size: metric{"UploadRSS", "MB"}},
 }
 
 // render writes the table of ms from s, in Markdown, after a line naming
