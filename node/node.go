@@ -349,7 +349,8 @@ func (n *Node) Org() string { return n.settings.Org }
 
 // Run serves the node until ctx ends, then returns nil once everything it
 // started has stopped: the libp2p host (partners, gossip, catch-up sync)
-// the network outbox, the acknowledgements and the retention job. It returns an error if one of them cannot be
+// the network outbox, the acknowledgements, the retention job and the
+// blob fetcher (fetch.go). It returns an error if one of them cannot be
 // served. Ready is closed once the node listens.
 func (n *Node) Run(ctx context.Context) error {
 	g, gctx := errgroup.WithContext(ctx)

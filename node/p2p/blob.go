@@ -54,7 +54,7 @@ type BlobStats struct {
 
 // BlobStats returns the host's blob stream counters.
 func (h *Host) BlobStats() BlobStats {
-	s := &h.blobStats
+	s := &h.blobs
 	return BlobStats{Served: s.served.Load(), Refused: s.refused.Load(), Fetched: s.fetched.Load(),
 		Failed: s.failed.Load(), Sent: s.sent.Load()}
 }
@@ -109,7 +109,7 @@ func (h *Host) serveBlob(ctx context.Context, s network.Stream) {
 		if r != nil {
 			r.Close()
 		}
-		h.blobStats.refused.Add(1)
+		h.blobs.refused.Add(1)
 		protocol.WriteBlobFrame(c, &protocol.BlobResponse{Status: protocol.BlobNotFound})
 		s.Close()
 		return
@@ -124,13 +124,13 @@ func (h *Host) serveBlob(ctx context.Context, s network.Stream) {
 		return
 	}
 	n, err := io.Copy(c, r)
-	h.blobStats.sent.Add(uint64(n))
+	h.blobs.sent.Add(uint64(n))
 	if err != nil {
 		h.log.Debug("serve blob", "peer", nodeID(p).Short(), "err", err)
 		s.Reset()
 		return
 	}
-	h.blobStats.served.Add(1)
+	h.blobs.served.Add(1)
 	s.Close()
 }
 
@@ -145,9 +145,9 @@ func (h *Host) serveBlob(ctx context.Context, s network.Stream) {
 func (h *Host) FetchBlob(ctx context.Context, from protocol.NodeID, room protocol.RoomID, hash []byte, offset, max uint64, w io.Writer) (size uint64, n int64, err error) {
 	size, n, err = h.fetchBlob(ctx, from, room, hash, offset, max, w)
 	if err != nil {
-		h.blobStats.failed.Add(1)
+		h.blobs.failed.Add(1)
 	} else {
-		h.blobStats.fetched.Add(1)
+		h.blobs.fetched.Add(1)
 	}
 	return size, n, err
 }

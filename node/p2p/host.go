@@ -236,19 +236,20 @@ var (
 
 // Host is a node's libp2p host. Make one with New, start it with Run.
 type Host struct {
-	cfg       Config
-	log       *slog.Logger
-	handler   Handler
-	key       crypto.PrivKey
-	self      peer.ID
-	id        protocol.NodeID
-	listen    []ma.Multiaddr
-	stats     stats
-	blobStats blobStats
-	events    inflight
-	orphans   orphanage
-	slots     slots // sync answers being sent
-	quota     *quotas
+	cfg     Config
+	log     *slog.Logger
+	handler Handler
+	key     crypto.PrivKey
+	self    peer.ID
+	id      protocol.NodeID
+	listen  []ma.Multiaddr
+	stats   stats
+	events  inflight
+	orphans orphanage
+	slots   slots // sync answers being sent
+	quota   *quotas
+
+	blobs blobStats // blob streams (blob.go)
 
 	started   atomic.Bool
 	ready     chan struct{} // closed once listening, or when Run returns
