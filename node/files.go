@@ -485,3 +485,45 @@ func (n *Node) checkNotFile(id protocol.EventID) error {
 		return err
 	})
 }
+
+// FilePost returns the ID of the file post of file id, if as may read it
+// (a member of its room, under the room's history visibility).
+func (n *Node) FilePost(ctx context.Context, as protocol.Handle, id uint64) (protocol.EventID, error) {
+	var post protocol.EventID
+	err := n.store.View(func(tx *storage.Tx) error {
+		f, err := tx.File(id)
+		if errors.Is(err, storage.ErrNotFound) {
+			return fmt.Errorf("%w: %w", ErrNotFound, ErrNoFile)
+		}
+		if err != nil {
+			return err
+		}
+		if err := n.canRead(tx, as, f.Room); err != nil {
+			return err
+		}
+		ok, err := n.mayRead(tx, as, f.Room, f)
+		if err == nil && !ok {
+			err = fmt.Errorf("%w: %w", ErrNotFound, ErrNoFile)
+		}
+		post = f.Event
+		return err
+	})
+	return post, wrapOp("file post", err)
+}
+
+// FileAlias returns the file_id this node gives the file of file post
+// post; the error wraps ErrNotFound if it shows no such file.
+func (n *Node) FileAlias(ctx context.Context, post protocol.EventID) (uint64, error) {
+	var id uint64
+	err := n.store.View(func(tx *storage.Tx) error {
+		f, err := tx.FileOf(post)
+		if errors.Is(err, storage.ErrNotFound) {
+			return fmt.Errorf("%w: %w", ErrNotFound, ErrNoFile)
+		}
+		if err == nil {
+			id = f.ID
+		}
+		return err
+	})
+	return id, wrapOp("file alias", err)
+}

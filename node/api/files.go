@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
@@ -10,6 +11,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -356,4 +358,65 @@ func (s *Server) downloadURL(r *http.Request, as protocol.Handle, room protocol.
 		base = scheme + "://" + r.Host
 	}
 	return base + "/api/download/" + s.downloads.sign(as, room, fid, time.Now().Add(downloadTTL))
+}
+
+// A file is [download:N]…[/download] in ChatWork notation, N its file_id
+// on this node. A body a client writes may hold one (a quote of a file's
+// message): it is stored, and sent to partners, with the file post's
+// global ID instead, [download:<event ID>], and shown to clients with
+// their node's file_id again, if the node shows that file (else as
+// stored). The node's own file messages name their file by this node's
+// file_id: they are made by each node, never sent.
+var downloadTag = regexp.MustCompile(`\[download:([0-9]{1,20}|[a-z2-7]{52})\]`)
+
+// files is what ids implementations that know files (*resolver) offer.
+type files interface {
+	filePost(ctx context.Context, alias uint64) (protocol.EventID, bool)
+	fileAlias(ctx context.Context, post protocol.EventID) (uint64, bool)
+}
+
+func filesToGlobal(ctx context.Context, body string, m ids) string {
+	f, ok := m.(files)
+	if !ok || !strings.Contains(body, "[download:") {
+		return body
+	}
+	return downloadTag.ReplaceAllStringFunc(body, func(s string) string {
+		n, ok := numeric(downloadTag.FindStringSubmatch(s)[1])
+		if !ok {
+			return s
+		}
+		if id, ok := f.filePost(ctx, n); ok {
+			return "[download:" + id.String() + "]"
+		}
+		return s
+	})
+}
+
+func filesToLocal(ctx context.Context, body string, m ids) string {
+	f, ok := m.(files)
+	if !ok || !strings.Contains(body, "[download:") {
+		return body
+	}
+	return downloadTag.ReplaceAllStringFunc(body, func(s string) string {
+		id, err := protocol.ParseEventID(downloadTag.FindStringSubmatch(s)[1])
+		if err != nil {
+			return s
+		}
+		if n, ok := f.fileAlias(ctx, id); ok {
+			return "[download:" + strconv.FormatUint(n, 10) + "]"
+		}
+		return s
+	})
+}
+
+var _ files = (*resolver)(nil)
+
+func (r *resolver) filePost(ctx context.Context, alias uint64) (protocol.EventID, bool) {
+	id, err := r.node.FilePost(ctx, r.as, alias)
+	return id, err == nil
+}
+
+func (r *resolver) fileAlias(ctx context.Context, post protocol.EventID) (uint64, bool) {
+	n, err := r.node.FileAlias(ctx, post)
+	return n, err == nil
 }

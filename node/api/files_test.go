@@ -417,3 +417,40 @@ func TestThumbnail(t *testing.T) {
 		}
 	}
 }
+
+// TestDownloadTagTranslated: a client that quotes a file's message names
+// the file by its file_id; the node stores the file post's global ID, so
+// partners can resolve it, and shows the file_id again. A file the author
+// may not read stays as written.
+func TestDownloadTagTranslated(t *testing.T) {
+	e := newEnv(t, Config{})
+	id := e.upload(t, e.alice, e.room, "a.txt", "text/plain", "abc", "")
+	f, err := e.node.File(t.Context(), e.alice.Handle, e.room.ID, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	quote := fmt.Sprintf("[qt][download:%d]a.txt (3 B)[/download][/qt] got it", id)
+	r := e.do("POST", fmt.Sprintf("/v2/rooms/%d/messages", e.room.Alias), req{token: e.bob.token, form: form("body", quote)})
+	if r.status != 200 {
+		t.Fatalf("post = %s", r)
+	}
+	mid := decodeAs[map[string]string](t, r)["message_id"]
+	ms, err := e.node.Messages(t.Context(), e.bob.Handle, e.room.ID, node.Page{Limit: 1})
+	if err != nil || len(ms) != 1 {
+		t.Fatalf("messages: %v", err)
+	}
+	if want := "[download:" + f.Post.String() + "]"; !strings.Contains(ms[0].Body, want) {
+		t.Fatalf("stored body %q, want it to hold %s", ms[0].Body, want)
+	}
+	got := decodeAs[messageJSON](t, e.do("GET", fmt.Sprintf("/v2/rooms/%d/messages/%s", e.room.Alias, mid), req{token: e.alice.token}))
+	if got.Body != quote {
+		t.Fatalf("body read back %q, want %q", got.Body, quote)
+	}
+	// Carol cannot read the file: her tag stays a number.
+	other := e.newRoom(e.carol, "Carol's")
+	own := fmt.Sprintf("[download:%d]x[/download]", id)
+	m, err := e.node.Post(t.Context(), e.carol.Handle, other.ID, toGlobal(t.Context(), own, newResolver(e.node, e.carol.Handle)))
+	if err != nil || m.Body != own {
+		t.Fatalf("carol's body %q (%v), want %q", m.Body, err, own)
+	}
+}
