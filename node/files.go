@@ -1,6 +1,7 @@
 package node
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -126,10 +127,22 @@ type Upload struct {
 func (u *Upload) Discard() { discard(u.f) }
 
 // StageFile streams r into the blob store, up to Config.MaxFileSize bytes
-// (ErrInvalid past it), for a PostFile to come: so an HTTP upload can
-// read its form's parts in any order.
+// (ErrInvalid past it; ErrDiskFull past the disk's free space above
+// Config.MinFreeDisk), for a PostFile to come: so an HTTP upload can read
+// its form's parts in any order.
 func (n *Node) StageFile(ctx context.Context, r io.Reader) (*Upload, error) {
-	f, sum, size, err := n.blobs.stage(ctx, r, n.cfg.MaxFileSize)
+	// The blob store shares the store's disk: a file may not take it
+	// below the floor the store keeps (Config.MinFreeDisk).
+	limit, diskBound := n.cfg.MaxFileSize, false
+	if free, full := n.store.Space(); full {
+		return nil, fmt.Errorf("stage file: %w", ErrDiskFull)
+	} else if floor := cmp.Or(n.cfg.MinFreeDisk, DefaultMinFreeDisk); floor >= 0 && free > 0 && free-floor < limit {
+		limit, diskBound = max(free-floor, 0), true
+	}
+	f, sum, size, err := n.blobs.stage(ctx, r, limit)
+	if errors.Is(err, errBlobTooLarge) && diskBound {
+		return nil, fmt.Errorf("stage file: %w", ErrDiskFull)
+	}
 	if errors.Is(err, errBlobTooLarge) {
 		return nil, problem(ErrInvalid, "file is too large (max %d bytes)", n.cfg.MaxFileSize)
 	}

@@ -117,3 +117,20 @@ func (z *zeros) Read(p []byte) (int, error) {
 	z.left -= n
 	return int(n), nil
 }
+
+// TestStageFileDiskFull: a file may not take the disk below the store's
+// floor.
+func TestStageFileDiskFull(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := Init(dir, "Acme"); err != nil {
+		t.Fatal(err)
+	}
+	n, err := New(Config{DataDir: dir, Logger: testLogger(t), MinFreeDisk: 1 << 60})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.Close()
+	if _, err := n.StageFile(t.Context(), strings.NewReader("x")); !errors.Is(err, ErrDiskFull) {
+		t.Fatalf("staging on a full disk: %v, want ErrDiskFull", err)
+	}
+}
