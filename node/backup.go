@@ -2,22 +2,32 @@ package node
 
 import (
 	"archive/tar"
+	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
+	"github.com/horenso/horenso/protocol"
 	"github.com/horenso/horenso/storage"
 )
 
 // A backup is a tar archive of the data directory's identity key and
-// settings and a consistent Badger backup of the store, taken while the
-// node runs.
+// settings, a consistent Badger backup of the store, taken while the node
+// runs, and then the blobs the node holds, each as blobs/<hex SHA-256>.
+// Blobs added while the backup runs may be missing from it: their files
+// are then fetched again from partners, or lost if no one else holds them.
 const backupStore = "store.badger"
+
+// backupBlobs prefixes a blob's name in a backup.
+const backupBlobs = "blobs/"
 
 // Backup writes a backup of the running node to path (mode 0600), via a
 // temporary file renamed into place once complete. It returns the size.
@@ -64,6 +74,9 @@ func (n *Node) Backup(ctx context.Context, path string) (int64, error) {
 		return 0, fmt.Errorf("backup: %w", err)
 	}
 	if _, err := io.Copy(tw, spool); err != nil {
+		return 0, fmt.Errorf("backup: %w", err)
+	}
+	if err := n.backupBlobs(ctx, tw); err != nil {
 		return 0, fmt.Errorf("backup: %w", err)
 	}
 	if err := tw.Close(); err != nil {
@@ -131,6 +144,12 @@ func Restore(dir, backup string, log *slog.Logger) error {
 			}
 			haveStore = true
 		default:
+			if strings.HasPrefix(h.Name, backupBlobs) {
+				if err := restoreBlob(dir, strings.TrimPrefix(h.Name, backupBlobs), tr); err != nil {
+					return fmt.Errorf("restore: %w", err)
+				}
+				continue
+			}
 			return fmt.Errorf("restore: %s is not a horenso backup (unexpected %q)", backup, h.Name)
 		}
 	}
@@ -145,4 +164,72 @@ func Restore(dir, backup string, log *slog.Logger) error {
 		return fmt.Errorf("restore: %w", err)
 	}
 	return nil
+}
+
+// backupBlobs writes every blob the node holds to tw. Collection waits
+// meanwhile, so no blob goes between its listing and its copy.
+func (n *Node) backupBlobs(ctx context.Context, tw *tar.Writer) error {
+	n.blobs.mu.RLock()
+	defer n.blobs.mu.RUnlock()
+	dirs, err := os.ReadDir(n.blobs.dir)
+	if err != nil {
+		return err
+	}
+	for _, d := range dirs {
+		if !d.IsDir() || len(d.Name()) != 2 {
+			continue // tmp/ and partial/ hold no complete blob
+		}
+		files, err := os.ReadDir(filepath.Join(n.blobs.dir, d.Name()))
+		if err != nil {
+			return err
+		}
+		for _, f := range files {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			if err := copyBlob(tw, filepath.Join(n.blobs.dir, d.Name(), f.Name()), f.Name()); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func copyBlob(tw *tar.Writer, path, name string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	if err := tw.WriteHeader(&tar.Header{Name: backupBlobs + name, Mode: 0o600, Size: st.Size(), ModTime: st.ModTime()}); err != nil {
+		return err
+	}
+	_, err = io.Copy(tw, f)
+	return err
+}
+
+// restoreBlob stores a blob of a backup in dir's blob store, if its bytes
+// match its name.
+func restoreBlob(dir, name string, r io.Reader) error {
+	want, err := hex.DecodeString(name)
+	if err != nil || len(want) != sha256.Size {
+		return fmt.Errorf("blob %q: not a SHA-256", name)
+	}
+	b, err := newBlobs(dir)
+	if err != nil {
+		return err
+	}
+	f, sum, _, err := b.stage(context.Background(), r, protocol.MaxFileSize)
+	if err != nil {
+		return err
+	}
+	if !bytes.Equal(sum, want) {
+		discard(f)
+		return fmt.Errorf("blob %s: bytes do not match the name", name)
+	}
+	return b.commit(f, sum)
 }

@@ -506,6 +506,9 @@ func (n *Node) applyContent(tx *storage.Tx, r *storage.Room, e *protocol.Signed,
 		}
 		r.Arrived++
 		m := &storage.Message{Message: *protocol.NewMessage(e), Alias: alias, Arrival: r.Arrived}
+		if err := n.putFile(tx, r.ID, e, m); err != nil {
+			return false, err
+		}
 		if err := tx.PutMessage(r.ID, m); err != nil {
 			return false, err
 		}
@@ -571,6 +574,10 @@ func (n *Node) updateMessage(tx *storage.Tx, r *storage.Room, id protocol.EventI
 	}
 	if !changed {
 		return true, nil
+	}
+	// A delete or a winning edit takes a file post's file with its text.
+	if err := n.dropFile(tx, id); err != nil {
+		return false, err
 	}
 	if err := tx.PutMessage(room, m); err != nil {
 		return false, err

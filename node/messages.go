@@ -87,6 +87,9 @@ func (n *Node) EditMessage(ctx context.Context, as protocol.Handle, id protocol.
 	}
 	room, err := n.messageRoom(id)
 	if err == nil {
+		err = n.checkNotFile(id)
+	}
+	if err == nil {
 		_, err = n.act(ctx, as, room, &protocol.MessageEdit{Message: id, Body: body})
 	}
 	return wrapOp("edit message", err)

@@ -90,6 +90,25 @@ type Config struct {
 	// Webhooks configures webhook delivery (webhooks.go). Default: the
 	// zero WebhookConfig's defaults.
 	Webhooks WebhookConfig
+	// MaxFileSize bounds a file this node's people post. Default:
+	// DefaultMaxFileSize (5 MB, ChatWork's API limit).
+	MaxFileSize int64
+	// AccountQuota bounds the bytes of the files one local account has
+	// posted that still show. Default: DefaultAccountQuota (10 GiB).
+	// Negative: no quota.
+	AccountQuota int64
+	// PartnerFiles is the organization's outbound policy for files in
+	// rooms shared with other organizations. Default: the zero
+	// FilePolicy, which allows every file the node accepts.
+	PartnerFiles FilePolicy
+	// EagerFetchMax: a partner's file up to this size is fetched as soon
+	// as its post arrives; larger ones on first download. Default:
+	// DefaultEagerFetchMax (1 MiB). Negative: every file on first
+	// download.
+	EagerFetchMax int64
+	// MaxFetchSize bounds a file fetched from partners. Default:
+	// DefaultMaxFetchSize (4 GiB).
+	MaxFetchSize int64
 	// GossipLossForTest makes incoming gossip lossy (see
 	// p2p.Config.LossForTest). Default: nil, no loss.
 	GossipLossForTest func() (drop, duplicate bool)
@@ -212,6 +231,8 @@ type Node struct {
 	hosting     hosting  // what the hosting rule refused
 	hooks       hooks    // webhook delivery (webhookqueue.go)
 	search      searcher // the full-text index and its indexer (search.go)
+	blobs       *blobs   // file bytes (files.go)
+	fetcher     fetcher  // blobs to fetch and to collect (fetch.go)
 	// acceptSplits counts partner batches split because they were too
 	// big for one store transaction (acceptBatch).
 	acceptSplits atomic.Uint64
@@ -252,6 +273,18 @@ func New(cfg Config) (*Node, error) {
 		cfg.PurgeInterval = DefaultPurgeInterval
 	}
 	cfg.Webhooks.setDefaults()
+	if cfg.MaxFileSize <= 0 {
+		cfg.MaxFileSize = DefaultMaxFileSize
+	}
+	if cfg.AccountQuota == 0 {
+		cfg.AccountQuota = DefaultAccountQuota
+	}
+	if cfg.EagerFetchMax == 0 {
+		cfg.EagerFetchMax = DefaultEagerFetchMax
+	}
+	if cfg.MaxFetchSize <= 0 {
+		cfg.MaxFetchSize = DefaultMaxFetchSize
+	}
 	if !Initialized(cfg.DataDir) {
 		return nil, fmt.Errorf("new node %s: %w", cfg.DataDir, ErrNotInitialized)
 	}
@@ -288,6 +321,11 @@ func New(cfg Config) (*Node, error) {
 	if err != nil {
 		return nil, fmt.Errorf("new node: %w (is another horenso running on %s?)", err, cfg.DataDir)
 	}
+	if n.blobs, err = newBlobs(cfg.DataDir); err != nil {
+		n.store.Close()
+		return nil, fmt.Errorf("new node: %w", err)
+	}
+	n.fetcher.init()
 	if len(cfg.Listen) == 0 {
 		cfg.Listen = []string{"/ip4/127.0.0.1/tcp/0"}
 		n.cfg.Listen = cfg.Listen
@@ -331,7 +369,7 @@ func (n *Node) Org() string { return n.settings.Org }
 // Run serves the node until ctx ends, then returns nil once everything it
 // started has stopped: the libp2p host (partners, gossip, catch-up sync)
 // the network outbox, the acknowledgements, the retention job, webhook
-// delivery and the search indexer. It returns an error if one of them cannot be
+// delivery, the search indexer and the blob fetcher (fetch.go). It returns an error if one of them cannot be
 // served. Ready is closed once the node listens.
 func (n *Node) Run(ctx context.Context) error {
 	g, gctx := errgroup.WithContext(ctx)
@@ -348,6 +386,7 @@ func (n *Node) Run(ctx context.Context) error {
 	}
 	g.Go(func() error { return n.runWebhooks(gctx) })
 	g.Go(func() error { return n.runIndexer(gctx) })
+	g.Go(func() error { return n.runFiles(gctx) })
 	return g.Wait()
 }
 
@@ -375,6 +414,7 @@ func (n *Node) newNetwork() error {
 	n.net.host, err = p2p.New(p2p.Config{Identity: n.key, Handler: handler{n}, Listen: n.cfg.Listen,
 		Partners: partners, Logger: n.log, SyncInterval: n.cfg.SyncInterval, SyncTimeout: n.cfg.SyncTimeout,
 		Quota:       p2p.Quota{Rooms: n.cfg.PartnerRoomsPerDay, Events: n.cfg.PartnerEventsPerDay, Bytes: n.cfg.PartnerBytesPerDay},
+		Blobs:       blobServer{n},
 		LossForTest: n.cfg.GossipLossForTest})
 	return err
 }

@@ -139,6 +139,9 @@ func (n *Node) expireMessage(tx *storage.Tx, id protocol.EventID) error {
 		}
 	}
 	tx.AfterCommit(func() { n.redacted.Store(true) })
+	if err := n.dropFile(tx, id); err != nil {
+		return err
+	}
 	m.Deleted, m.Body, m.Edit, m.EditedAt = true, "", protocol.Order{}, 0
 	if err := tx.PutMessage(room, m); err != nil {
 		return err

@@ -59,13 +59,15 @@ type Status struct {
 	// Search is the search index's state: its lag behind the change feed
 	// and its size.
 	Search SearchStatus `json:"search"`
+	// Files counts blob transfers with partners (fetch.go).
+	Files FileStats `json:"files"`
 }
 
 // Status reports what the node is and holds.
 func (n *Node) Status(ctx context.Context) (*Status, error) {
 	st := &Status{NodeID: n.id, Org: n.settings.Org, DataDir: n.cfg.DataDir, Version: protocol.Version, Started: n.started,
 		Addrs: n.Addrs(), Network: n.net.host.Stats(), PartnerQuota: n.net.host.Quota(), OutboxDropped: n.net.dropped.Load(),
-		Hosting: n.hosting.stats()}
+		Hosting: n.hosting.stats(), Files: n.FileStats()}
 	st.DiskFree, st.DiskFull = n.store.Space()
 	st.Store, st.AcceptSplits = n.store.Stats(), n.acceptSplits.Load()
 	for _, p := range n.net.host.Partners() {

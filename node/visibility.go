@@ -292,6 +292,9 @@ func (n *Node) retract(tx *storage.Tx, r *storage.Room, e *protocol.Signed, c *p
 		if err := tx.DeleteMessage(room, m); err != nil {
 			return err
 		}
+		if err := n.dropFile(tx, e.ID); err != nil {
+			return err
+		}
 		r.Messages--
 		if err := n.uncount(tx, r, e, p.Body, m, c); err != nil {
 			return err
@@ -349,6 +352,9 @@ func rebuildMessage(tx *storage.Tx, id protocol.EventID) error {
 		return errors.Join(err, storage.ErrNotFound)
 	}
 	m := &storage.Message{Message: *protocol.NewMessage(post), Alias: old.Alias}
+	if err := renderFile(tx, m); err != nil {
+		return err
+	}
 	if err := applyRefs(tx, id, func(e *protocol.Signed) { m.Apply(e) }); err != nil {
 		return err
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/fxamacker/cbor/v2"
@@ -138,8 +139,25 @@ type MemberProfile struct {
 
 // MessagePost posts a message. Body is ChatWork notation in which account
 // references ([To:], [rp aid=], [qtmeta aid=], [picon:] ...) carry AccountIDs.
+//
+// A post with a File is a file post: it shares a file, and Body is the
+// optional message that goes with it (it may be empty). The file is
+// content like the text: it is edited away, deleted, hidden and redacted
+// with it, so a node that drops the payload drops the file's reference.
 type MessagePost struct {
-	Body string `cbor:"1,keyasint"`
+	Body string   `cbor:"1,keyasint"`
+	File *FileRef `cbor:"2,keyasint,omitempty"`
+}
+
+// FileRef names a file's bytes by their SHA-256, with what a member node
+// needs to show the file before it holds them. Nodes fetch the bytes from
+// each other by the hash (the blob protocol, [BlobProtocolID]) and check
+// them against it.
+type FileRef struct {
+	Hash []byte `cbor:"1,keyasint"`           // SHA-256 of the bytes: 32 bytes
+	Size uint64 `cbor:"2,keyasint"`           // in bytes, at most MaxFileSize
+	Name string `cbor:"3,keyasint"`           // the file name, without directories
+	Type string `cbor:"4,keyasint,omitempty"` // media type, e.g. image/png; empty: unknown
 }
 
 // MessageEdit replaces the body of the author's own message.
@@ -365,7 +383,65 @@ func (c *MemberProfile) validate() error {
 	}
 	return checkText("member organization", c.Org, MaxNameSize, false)
 }
-func (c *MessagePost) validate() error { return checkText("body", c.Body, MaxTextSize, true) }
+func (c *MessagePost) validate() error {
+	if c.File == nil {
+		return checkText("body", c.Body, MaxTextSize, true)
+	}
+	if err := checkText("body", c.Body, MaxTextSize, false); err != nil {
+		return err
+	}
+	return c.File.validate()
+}
+
+func (f *FileRef) validate() error {
+	switch {
+	case len(f.Hash) != 32:
+		return fmt.Errorf("file hash is %d bytes, want 32", len(f.Hash))
+	case f.Size > MaxFileSize:
+		return fmt.Errorf("file is %d bytes, limit %d", f.Size, MaxFileSize)
+	case f.Name == "." || f.Name == ".." || strings.ContainsAny(f.Name, "/\\\x00"):
+		return fmt.Errorf("file name %q is not a plain name", f.Name)
+	}
+	if err := checkText("file name", f.Name, MaxFileNameSize, true); err != nil {
+		return err
+	}
+	return checkMediaType(f.Type)
+}
+
+// checkMediaType accepts "" or type/subtype of printable ASCII without
+// spaces, quotes or separators beyond one slash, optionally followed by
+// parameters after a ";" (e.g. "text/plain; charset=utf-8").
+func checkMediaType(t string) error {
+	if t == "" {
+		return nil
+	}
+	if len(t) > MaxFileNameSize {
+		return fmt.Errorf("media type is %d bytes, limit %d", len(t), MaxFileNameSize)
+	}
+	main, _, _ := strings.Cut(t, ";")
+	typ, sub, ok := strings.Cut(strings.TrimSpace(main), "/")
+	if !ok || !mediaToken(typ) || !mediaToken(sub) {
+		return fmt.Errorf("media type %q is not type/subtype", t)
+	}
+	for _, r := range t {
+		if r < 0x20 || r > 0x7e {
+			return fmt.Errorf("media type %q is not printable ASCII", t)
+		}
+	}
+	return nil
+}
+
+func mediaToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, r := range s {
+		if r <= 0x20 || r > 0x7e || strings.ContainsRune("()<>@,;:\\\"/[]?={}", r) {
+			return false
+		}
+	}
+	return true
+}
 
 func (c *MessageEdit) validate() error {
 	if c.Message.IsZero() {

@@ -161,4 +161,9 @@
 //     and keep a verifiable event ([Signed.Redact]). room.update gains
 //     history visibility and retention ([RoomUpdate]). Otherwise the rules
 //     of version 2.
+//   - Files (all room versions, not a new version): a message.post may
+//     carry a file ([FileRef], payload key 2), whose bytes member nodes
+//     fetch from each other over /horenso/blob/1 (see blob.go). Builds
+//     before files refuse such a post as malformed; posts without a file
+//     encode as before.
 package protocol

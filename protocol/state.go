@@ -14,6 +14,10 @@ type Message struct {
 	Edit     Order     `cbor:"6,keyasint"` // the winning edit; zero if none
 	EditedAt int64     `cbor:"7,keyasint,omitempty"`
 	Deleted  bool      `cbor:"8,keyasint,omitempty"`
+	// File is the file of a file post, until a delete or a winning edit
+	// takes it away with the post's text (so a node given the redacted
+	// post, which holds neither, shows the same).
+	File *FileRef `cbor:"9,keyasint,omitempty"`
 }
 
 // NewMessage returns the message a message.post creates. A redacted post
@@ -23,7 +27,8 @@ type Message struct {
 func NewMessage(post *Signed) *Message {
 	m := &Message{ID: post.ID, Author: post.AuthorID(), Depth: post.Depth, Time: post.Time}
 	if !post.Redacted() {
-		m.Body = post.Content.(*MessagePost).Body
+		p := post.Content.(*MessagePost)
+		m.Body, m.File = p.Body, p.File
 	}
 	return m
 }
@@ -41,13 +46,13 @@ func (m *Message) Apply(e *Signed) bool {
 	case *MessageDelete:
 		// Erase everything edits left too, so the result does not depend
 		// on whether an edit arrived before the delete.
-		m.Deleted, m.Body, m.Edit, m.EditedAt = true, "", Order{}, 0
+		m.Deleted, m.Body, m.Edit, m.EditedAt, m.File = true, "", Order{}, 0, nil
 		return true
 	case *MessageEdit:
 		if e.Order().Compare(m.Edit) <= 0 {
 			return false
 		}
-		m.Edit, m.Body, m.EditedAt = e.Order(), p.Body, e.Time
+		m.Edit, m.Body, m.EditedAt, m.File = e.Order(), p.Body, e.Time, nil
 		return true
 	}
 	return false

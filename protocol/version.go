@@ -37,4 +37,10 @@ const (
 	MaxPrev = 32
 	// MaxListSize bounds member and assignee lists inside one event.
 	MaxListSize = 256
+	// MaxFileSize bounds the size a file post may declare ([FileRef]):
+	// 1 TiB. Nodes set their own, lower limits on what they accept
+	// from their people and fetch from partners.
+	MaxFileSize = 1 << 40
+	// MaxFileNameSize bounds a file's name and media type, in bytes.
+	MaxFileNameSize = 255
 )

@@ -17,6 +17,7 @@ const (
 	AliasAccount AliasKind = 'a'
 	AliasTask    AliasKind = 't'
 	AliasMessage AliasKind = 'm'
+	AliasFile    AliasKind = 'f' // a file post's event ID: the ChatWork API's file_id
 )
 
 // Alias returns the alias of a global key (a room or event ID's bytes, an

@@ -71,6 +71,11 @@ const (
 	pWebhookCursor byte = 0xB2 // → uint64 BE: the last change-feed sequence turned into webhook deliveries
 	pDeliveryLog   byte = 0xB3 // webhook ID, attempt seq (uint64 BE each) → DeliveryAttempt: each webhook's newest delivery attempts
 	pWebhookSeq    byte = 0xB4 // kind ('w' webhook, 'd' delivery, 'l' attempt) → uint64 BE: the last ID handed out of that kind
+	pFile          byte = 0xC0 // uint64 BE file alias → File: the files of the file posts the node shows
+	pRoomFile      byte = 0xC1 // room ID, uint64 BE file alias → empty: a room's files in the order the node took them in
+	pBlobRef       byte = 0xC2 // SHA-256, uint64 BE file alias → empty: the files whose bytes are a blob
+	pFetch         byte = 0xC3 // SHA-256 → room ID: blobs to fetch from the room's member nodes now (small files, fetched eagerly)
+	pUsage         byte = 0xC4 // account ID, 0x00 → uint64 BE: the bytes of the files an account has posted that still show (quota)
 )
 
 func key(prefix byte, parts ...[]byte) []byte {

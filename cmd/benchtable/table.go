@@ -100,6 +100,10 @@ var measures = []measure{
 	{what: "search: indexing rate per CPU second (msg/cpu-s)", got: metric{"Search", "indexed-msg/cpu-s"}, size: metric{"Search", "msgs"}},
 	{what: "search: CPU per query (ms)", got: metric{"Search", "query-cpu-ms"}, size: metric{"Search", "msgs"}},
 	{what: "search: index bytes per message", got: metric{"Search", "index-B/msg"}, size: metric{"Search", "msgs"}},
+	{what: "file upload over HTTP (MB/s)", got: metric{"FileUpload", "upload-MB/s"}, limit: metric{"DiskWrite", "write-MB/s"}, size: metric{"FileUpload", "MB"}, higher: true},
+	{what: "file download over HTTP (MB/s)", got: metric{"FileUpload", "download-MB/s"}, limit: metric{"DiskWrite", "write-MB/s"}, size: metric{"FileUpload", "MB"}, higher: true},
+	{what: "file fetched by a partner's node (MB/s)", got: metric{"PartnerFile", "transfer-MB/s"}, limit: metric{"StreamTransfer", "MB/s"}, size: metric{"PartnerFile", "MB"}, higher: true},
+	{what: "node peak RSS during an upload (MB; limit: before it)", got: metric{"UploadRSS", "peak-rss-MB"}, limit: metric{"UploadRSS", "base-rss-MB"}, size: metric{"UploadRSS", "MB"}},
 }
 
 // render writes the table of ms from s, in Markdown, after a line naming

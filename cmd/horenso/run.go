@@ -42,7 +42,9 @@ func initCommand(g *globals) *cobra.Command {
 func runCommand(g *globals) *cobra.Command {
 	var httpAddr, org string
 	var debug bool
-	var minFreeMiB, partnerMiB int64
+	var minFreeMiB, partnerMiB, fileMiB, quotaMiB, eagerKiB, partnerFileMiB int64
+	var partnerFileTypes []string
+	var noPartnerFiles bool
 	var nodeCfg node.Config
 	var apiCfg api.Config
 	cmd := &cobra.Command{
@@ -62,6 +64,15 @@ func runCommand(g *globals) *cobra.Command {
 			if nodeCfg.PartnerBytesPerDay = partnerMiB << 20; partnerMiB < 0 {
 				nodeCfg.PartnerBytesPerDay = -1
 			}
+			nodeCfg.MaxFileSize = fileMiB << 20
+			apiCfg.MaxUploadBytes = nodeCfg.MaxFileSize + 64<<10 // the form around the file
+			if nodeCfg.AccountQuota = quotaMiB << 20; quotaMiB < 0 {
+				nodeCfg.AccountQuota = -1
+			}
+			if nodeCfg.EagerFetchMax = eagerKiB << 10; eagerKiB < 0 {
+				nodeCfg.EagerFetchMax = -1
+			}
+			nodeCfg.PartnerFiles = node.FilePolicy{Deny: noPartnerFiles, MaxSize: partnerFileMiB << 20, Types: partnerFileTypes}
 			return run(cmd.Context(), nodeCfg, org, httpAddr, apiCfg, cmd.OutOrStdout())
 		},
 	}
@@ -87,6 +98,15 @@ func runCommand(g *globals) *cobra.Command {
 		"MiB of events new to this node that one partner may send per day (negative: no limit)")
 	cmd.Flags().DurationVar(&nodeCfg.SyncTimeout, "sync-timeout", 30*time.Second,
 		"how long a partner may take to send, or to read, one frame of a sync stream before the stream is reset")
+	cmd.Flags().Int64Var(&fileMiB, "max-file-mib", node.DefaultMaxFileSize>>20, "MiB one uploaded file may have (ChatWork's API: 5)")
+	cmd.Flags().Int64Var(&quotaMiB, "account-quota-mib", node.DefaultAccountQuota>>20,
+		"MiB of files one account may have posted that still show (negative: no quota)")
+	cmd.Flags().Int64Var(&eagerKiB, "eager-fetch-kib", node.DefaultEagerFetchMax>>10,
+		"partners' files up to this many KiB are fetched as soon as they are posted, larger ones on first download (negative: all on download)")
+	cmd.Flags().BoolVar(&noPartnerFiles, "no-partner-files", false, "refuse files in rooms shared with other organizations")
+	cmd.Flags().Int64Var(&partnerFileMiB, "partner-file-max-mib", 0, "MiB one file may have in rooms shared with other organizations (0: --max-file-mib)")
+	cmd.Flags().StringSliceVar(&partnerFileTypes, "partner-file-types", nil,
+		`media types allowed in rooms shared with other organizations, e.g. "image/*,application/pdf" (default: all)`)
 	cmd.Flags().DurationVar(&nodeCfg.SessionMax, "session-max", node.DefaultSessionMax, "end a web session this long after login, however much it is used")
 	cmd.Flags().BoolVar(&nodeCfg.Webhooks.AllowPrivate, "webhook-allow-private", false,
 		"let webhook URLs reach loopback, private and link-local addresses (refused by default, against SSRF)")

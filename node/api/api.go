@@ -103,6 +103,8 @@ type Server struct {
 	stop    context.CancelFunc
 
 	refused atomic.Uint64 // connections closed by the per-address limit
+
+	downloads downloadKey // signs download URLs (files.go)
 }
 
 var _ http.Handler = (*Server)(nil)
@@ -151,6 +153,7 @@ func New(n *node.Node, cfg Config) *Server {
 	s := &Server{node: n, cfg: cfg, log: cfg.Logger, mux: http.NewServeMux(),
 		limiter: newLimiter(cfg.RateLimit, cfg.RateWindow, cfg.Now), backoff: newBackoff(cfg.Now)}
 	s.stopped, s.stop = context.WithCancel(context.Background())
+	s.downloads = newDownloadKey()
 	s.routes()
 	return s
 }
@@ -195,6 +198,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (s *Server) routes() {
 	s.mux.HandleFunc("GET /api/health", s.health)
 	s.mux.HandleFunc("POST /api/login", s.login)
+	s.mux.HandleFunc("GET /api/download/{token}", s.download) // signed, short-lived: no credentials
 	s.mux.Handle("/", web.Handler())
 
 	// Horenso's own.
@@ -208,6 +212,9 @@ func (s *Server) routes() {
 	s.handle("GET /api/rooms/{room_id}/unread", s.unread)
 	s.handle("PUT /api/rooms/{room_id}/read", s.readUpTo)
 	s.handle("PUT /api/rooms/{room_id}/tasks/{task_id}", s.editTask)
+	s.handle("GET /api/rooms/{room_id}/files/{file_id}/content", s.fileContent)
+	s.handle("GET /api/rooms/{room_id}/files/{file_id}/thumbnail", s.thumbnail)
+	s.handle("GET /api/files/policy", s.filePolicy)
 	s.handle("GET /api/rooms/{room_id}/history", s.roomHistory)
 	s.handle("PUT /api/rooms/{room_id}/history", s.setHistory)
 	s.handle("GET /api/rooms/{room_id}/partners", s.roomPartners)

@@ -50,6 +50,9 @@ type fixture struct {
 	params kv
 	status int    // the status a valid request gets
 	why    string // set when the response cannot be checked against the example
+	// multipart: send params as multipart/form-data, "file" as a file
+	// part (as ChatWork's example: example.jpeg, image/jpeg).
+	multipart bool
 }
 
 // contractEnv adds to env what the fixtures need: a task for bob, a
@@ -107,11 +110,14 @@ func (e *contractEnv) fixture(t *testing.T, m ramlMethod) fixture {
 	case "PUT /rooms/{room_id}/tasks/{task_id}/status":
 		return fixture{as: e.bob, path: fmt.Sprintf("%d/%d", room, e.task.Alias), params: kv{"body": "done"}, status: 200}
 	case "GET /rooms/{room_id}/files":
-		return fixture{as: e.alice, path: fmt.Sprint(room), status: 200, why: "files are not built: the list is empty"}
+		e.upload(t, e.alice, e.room, "README.md", "text/markdown", "# hi\n", "")
+		return fixture{as: e.alice, path: fmt.Sprint(room), status: 200}
 	case "POST /rooms/{room_id}/files":
-		return fixture{as: e.alice, path: fmt.Sprint(room), status: 501, why: "files are not built: upload answers 501"}
+		return fixture{as: e.alice, path: fmt.Sprint(room), params: kv{"file": "abc012....binarydata....789de",
+			"message": "I attached comment to chat."}, status: 200, multipart: true}
 	case "GET /rooms/{room_id}/files/{file_id}":
-		return fixture{as: e.alice, path: fmt.Sprintf("%d/1", room), status: 404, why: "files are not built: no file exists"}
+		id := e.upload(t, e.alice, e.room, "README.md", "text/markdown", "# hi\n", "")
+		return fixture{as: e.alice, path: fmt.Sprintf("%d/%d", room, id), params: kv{"create_download_url": "1"}, status: 200}
 	case "POST /rooms/{room_id}/link":
 		return fixture{as: e.alice, path: fmt.Sprint(fresh().Alias), params: kv{"code": "unique-link-name"}, status: 200}
 	case "PUT /rooms/{room_id}/link":
@@ -194,6 +200,9 @@ func TestContract(t *testing.T) {
 			}
 			path := concrete(m, f)
 			send := func(params kv) *response {
+				if f.multipart {
+					return e.doMultipart(m.method, path, f.as.token, params)
+				}
 				q := req{token: f.as.token, form: form()}
 				for k, v := range params {
 					q.form.Set(k, v)

@@ -45,6 +45,7 @@ var notation = regexp.MustCompile(`\[(To|pname|picon|piconname):([^\]\s]{1,200})
 
 // toGlobal rewrites numeric references in body to global IDs.
 func toGlobal(ctx context.Context, body string, m ids) string {
+	body = filesToGlobal(ctx, body, m)
 	return rewrite(body, func(a string) string {
 		if n, ok := numeric(a); ok {
 			if id, ok := m.accountID(ctx, n); ok {
@@ -68,6 +69,7 @@ func toGlobal(ctx context.Context, body string, m ids) string {
 
 // toLocal rewrites global IDs in body to numeric aliases.
 func toLocal(ctx context.Context, body string, m ids) string {
+	body = filesToLocal(ctx, body, m)
 	return rewrite(body, func(a string) string {
 		if strings.Contains(a, "@") {
 			if n, ok := m.accountAlias(ctx, protocol.AccountID(a)); ok {

@@ -3,7 +3,6 @@ package api
 import (
 	"crypto/ed25519"
 	"fmt"
-	"net/http"
 	"strconv"
 	"strings"
 	"testing"
@@ -449,22 +448,6 @@ func TestTasks(t *testing.T) {
 		{name: "done list", method: "GET", path: tp, as: e.bob, form: kv{"status": "done"}, want: 200, check: wantLen(1)},
 		{name: "my done tasks", method: "GET", path: "/v2/my/tasks", as: e.bob, form: kv{"status": "done"}, want: 200, check: wantLen(1)},
 		{name: "status as non-member", method: "PUT", path: first + "/status", as: e.carol, form: kv{"body": "open"}, want: 404},
-	})
-}
-
-func TestFiles(t *testing.T) {
-	e := newEnv(t, Config{})
-	fp := fmt.Sprintf("/v2/rooms/%d/files", e.room.Alias)
-	runCalls(t, e, []call{
-		{name: "list", method: "GET", path: fp, as: e.bob, want: 200, check: wantLen(0)},
-		{name: "list by account", method: "GET", path: fp, as: e.bob, form: kv{"account_id": fmt.Sprint(e.bob.Alias)}, want: 200, check: wantLen(0)},
-		{name: "list bad account", method: "GET", path: fp, as: e.bob, form: kv{"account_id": "me"}, want: 400},
-		{name: "list as non-member", method: "GET", path: fp, as: e.carol, want: 404},
-		{name: "upload", method: "POST", path: fp, as: e.bob, form: kv{"message": "x"}, want: http.StatusNotImplemented},
-		{name: "upload as non-member", method: "POST", path: fp, as: e.carol, want: 404},
-		{name: "get", method: "GET", path: fp + "/1", as: e.bob, want: 404},
-		{name: "get bad id", method: "GET", path: fp + "/x", as: e.bob, want: 400},
-		{name: "get bad flag", method: "GET", path: fp + "/1", as: e.bob, form: kv{"create_download_url": "maybe"}, want: 400},
 	})
 }
 

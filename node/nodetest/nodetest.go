@@ -46,6 +46,12 @@ type Options struct {
 	// Webhooks is every node's webhook configuration (node.Config).
 	// Default: the node's defaults.
 	Webhooks node.WebhookConfig
+	// EagerFetchMax is every node's node.Config.EagerFetchMax: files up
+	// to it are fetched from partners at once. Default: the node's.
+	EagerFetchMax int64
+	// MaxFileSize is every node's node.Config.MaxFileSize. Default: the
+	// node's (5 MB).
+	MaxFileSize int64
 	// LogLevel is the least level of the nodes' logs that reach t.Log.
 	// Benchmarks raise it (b.Log output is always printed).
 	// Default: slog.LevelInfo.
@@ -157,7 +163,8 @@ func (nd *Node) Start() {
 	log := slog.New(slog.NewTextHandler(testWriter{t, nd.Name}, &slog.HandlerOptions{Level: nd.c.opt.LogLevel}))
 	cfg := node.Config{DataDir: nd.Dir, Logger: log, Listen: []string{nd.listen}, SyncInterval: nd.c.opt.SyncInterval,
 		SyncTimeout: nd.c.opt.SyncTimeout, Now: nd.c.opt.Now, RetentionInterval: nd.c.opt.RetentionInterval,
-		PurgeInterval: nd.c.opt.PurgeInterval, Webhooks: nd.c.opt.Webhooks}
+		PurgeInterval: nd.c.opt.PurgeInterval, Webhooks: nd.c.opt.Webhooks, EagerFetchMax: nd.c.opt.EagerFetchMax,
+		MaxFileSize: nd.c.opt.MaxFileSize}
 	if o := nd.c.opt; o.Drop > 0 || o.Duplicate > 0 {
 		cfg.GossipLossForTest = func() (bool, bool) {
 			return nd.deaf.Load() || rand.Float64() < o.Drop, rand.Float64() < o.Duplicate

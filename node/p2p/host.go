@@ -175,6 +175,9 @@ type Config struct {
 	// forwarded; sync must repair it), duplicate hands it to the Handler
 	// twice. Tests use it to make gossip lossy. Default: nil.
 	LossForTest func() (drop, duplicate bool)
+	// Blobs serves file bytes to partners over blob streams (blob.go).
+	// Default: nil, the host serves none.
+	Blobs BlobServer
 }
 
 // Defaults of Config.
@@ -245,6 +248,8 @@ type Host struct {
 	orphans orphanage
 	slots   slots // sync answers being sent
 	quota   *quotas
+
+	blobs blobStats // blob streams (blob.go)
 
 	started   atomic.Bool
 	ready     chan struct{} // closed once listening, or when Run returns
@@ -482,6 +487,7 @@ func (h *Host) start(ctx context.Context, loops *sync.WaitGroup) (stop func(), e
 		h.mu.Unlock()
 		loops.Wait()
 		lh.RemoveStreamHandler(protocol.SyncProtocolID)
+		lh.RemoveStreamHandler(protocol.BlobProtocolID)
 		if err := lh.Close(); err != nil {
 			h.log.Warn("close libp2p host", "err", err)
 		}
@@ -500,6 +506,7 @@ func (h *Host) start(ctx context.Context, loops *sync.WaitGroup) (stop func(), e
 	}()
 
 	lh.SetStreamHandler(libp2pproto.ID(protocol.SyncProtocolID), func(s network.Stream) { h.serveSync(ctx, s) })
+	lh.SetStreamHandler(libp2pproto.ID(protocol.BlobProtocolID), func(s network.Stream) { h.serveBlob(ctx, s) })
 	lh.Network().Notify(&network.NotifyBundle{
 		ConnectedF:    func(_ network.Network, c network.Conn) { h.connectedPartner(c.RemotePeer()) },
 		DisconnectedF: func(_ network.Network, c network.Conn) { h.wakePartner(c.RemotePeer()) },

@@ -27,6 +27,8 @@ import (
 //	one partner (any protocol)              64          128  32 MiB
 //	sync, one partner                        8           16  16 MiB
 //	sync, all partners                      64          128  64 MiB
+//	blob, one partner                        4            8  16 MiB
+//	blob, all partners                      32           64  64 MiB
 //	yamux, one connection                   64            —       —
 //
 // Memory here is what libp2p accounts for: the muxers' receive windows
@@ -51,6 +53,15 @@ const (
 	syncStreams        = 128
 	syncMemory         = 64 << 20
 
+	// Blob streams (blob.go) carry file bytes: long, but one at a time
+	// per file, and the serving side holds only io.Copy's buffer.
+	blobPeerStreamsInbound = 4
+	blobPeerStreams        = 8
+	blobPeerMemory         = 16 << 20
+	blobStreamsInbound     = 32
+	blobStreams            = 64
+	blobMemory             = 64 << 20
+
 	connIncomingStreams = 64
 	streamWindowMax     = 4 << 20
 
@@ -67,6 +78,7 @@ func resourceLimits() rcmgr.ConcreteLimitConfig {
 	libp2p.SetDefaultServiceLimits(&scaling)
 	base := scaling.Scale(limitsMemory, limitsFDs)
 	sync := libp2pproto.ID(protocol.SyncProtocolID)
+	blob := libp2pproto.ID(protocol.BlobProtocolID)
 	partial := rcmgr.PartialLimitConfig{
 		PeerDefault: rcmgr.ResourceLimits{
 			StreamsInbound: peerStreamsInbound, StreamsOutbound: peerStreams, Streams: peerStreams,
@@ -75,10 +87,15 @@ func resourceLimits() rcmgr.ConcreteLimitConfig {
 		},
 		Protocol: map[libp2pproto.ID]rcmgr.ResourceLimits{sync: {
 			StreamsInbound: syncStreamsInbound, StreamsOutbound: syncStreams, Streams: syncStreams, Memory: syncMemory,
+		}, blob: {
+			StreamsInbound: blobStreamsInbound, StreamsOutbound: blobStreams, Streams: blobStreams, Memory: blobMemory,
 		}},
 		ProtocolPeer: map[libp2pproto.ID]rcmgr.ResourceLimits{sync: {
 			StreamsInbound: syncPeerStreamsInbound, StreamsOutbound: syncPeerStreams, Streams: syncPeerStreams,
 			Memory: syncPeerMemory,
+		}, blob: {
+			StreamsInbound: blobPeerStreamsInbound, StreamsOutbound: blobPeerStreams, Streams: blobPeerStreams,
+			Memory: blobPeerMemory,
 		}},
 	}
 	return partial.Build(base)

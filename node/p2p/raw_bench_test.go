@@ -461,6 +461,7 @@ func BenchmarkStreamTransfer(b *testing.B) {
 	}
 	b.ReportMetric(took.Seconds()/float64(b.N), "transfer-s")
 	b.ReportMetric(float64(total)/1e6, "MB")
+	b.ReportMetric(float64(total)/1e6*float64(b.N)/took.Seconds(), "MB/s") // the limit of node/bench's BenchmarkPartnerFile
 }
 
 // gsSend opens a transfer stream to p and writes total bytes in chunks.

@@ -13,6 +13,12 @@ export class ApiError extends Error {
 }
 
 let csrf = '';
+
+/** csrfToken returns the session's CSRF token, for requests made without
+ * request (files.js uploads with XMLHttpRequest for its progress). */
+export function csrfToken() {
+  return csrf;
+}
 const listeners = new Set();
 
 /** onUnauthorized registers fn to run when a request finds the session gone. */

@@ -7,6 +7,7 @@ import { t } from './i18n.js';
 import { to } from './notation.js';
 import { prefs, savePrefs } from './prefs.js';
 import { taskDialog } from './dialogs.js';
+import { Attach } from './files.js';
 
 export class Composer {
   constructor(rv) {
@@ -29,11 +30,13 @@ export class Composer {
       tool('task', t('composer.task'), () => this.task()),
       tool('info', t('composer.info'), () => this.wrap('[info][title][/title]', '[/info]')),
       tool('code', t('composer.code'), () => this.wrap('[code]', '[/code]')),
+      (this.attach = new Attach(this)).button, this.attach.input, this.attach.hint,
       h('span', { class: 'spacer' }),
       h('label', { class: 'enter-toggle', for: `enter-${rv.id}` }, this.enterBox, t('composer.enter')),
       this.sendBtn);
     this.readonly = h('p', { class: 'composer-readonly', hidden: true }, t('composer.readonly'));
-    this.el = h('div', { class: 'composer' }, this.picker.el, this.tools, this.input, this.err, this.readonly);
+    this.el = h('div', { class: 'composer' }, this.picker.el, this.tools, this.attach.list, this.input, this.err, this.readonly);
+    this.attach.dropOn(this.el);
     this.placeholder();
   }
 
@@ -55,6 +58,7 @@ export class Composer {
     for (const b of this.tools.querySelectorAll('button')) b.disabled = !can;
     this.enterBox.disabled = false;
     this.toBtn.hidden = room && room.type === 'my';
+    this.attach.update(); // the partner policy may keep it disabled
   }
 
   destroy() {

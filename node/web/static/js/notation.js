@@ -9,17 +9,19 @@
 //	[picon:ID] [piconname:ID] [pname:ID] [dtext:KEY]
 //	[qt][qtmeta aid=ID time=UNIX]…[/qt]  [info]…[/info]  [title]…[/title]
 //	[task aid=ID st=open lt=UNIX ltype=date]…[/task]  [code]…[/code]
+//	[download:FILE_ID]name (size)[/download]
 //
 // Node shapes: {t:'text', v}, {t:'link', href, v}, {t:'to', id}, {t:'toall'},
 // {t:'rp', id, room, mid}, {t:'hr'}, {t:'deleted'}, {t:'picon'|'piconname'|
 // 'pname', id}, {t:'dtext', key}, {t:'code', v}, {t:'qt', id, time, c:[…]},
-// {t:'info', c}, {t:'title', c}, {t:'task', id, st, lt, ltype, c}.
+// {t:'info', c}, {t:'title', c}, {t:'task', id, st, lt, ltype, c},
+// {t:'download', id, c}.
 
-const NAMES = 'To|toall|rp|qtmeta|qt|info|title|code|hr|piconname|picon|pname|dtext|task|deleted';
+const NAMES = 'To|toall|rp|qtmeta|qt|info|title|code|hr|piconname|picon|pname|dtext|task|deleted|download';
 // [ /? name (:arg)? ( attr=value)* ]
 const TAG = new RegExp(`\\[(/)?(${NAMES})(?::([A-Za-z0-9._@:-]{1,200}))?((?: [a-z]{1,10}=[^\\s\\[\\]]{0,200})*)\\]`, 'y');
-const PAIRED = new Set(['qt', 'info', 'title', 'code', 'task']);
-const NEEDS_ARG = new Set(['To', 'picon', 'piconname', 'pname', 'dtext']);
+const PAIRED = new Set(['qt', 'info', 'title', 'code', 'task', 'download']);
+const NEEDS_ARG = new Set(['To', 'picon', 'piconname', 'pname', 'dtext', 'download']);
 const BLOCKS = new Set(['qt', 'info', 'title', 'code', 'hr', 'task']);
 const MAX_DEPTH = 12;
 
@@ -88,7 +90,7 @@ function seq(p, open, depth) {
       continue;
     }
     if (PAIRED.has(name)) {
-      if (depth >= MAX_DEPTH) {
+      if (depth >= MAX_DEPTH || (name === 'download' && !/^[0-9]{1,20}$/.test(arg))) {
         p.i = after;
         continue;
       }
@@ -96,7 +98,7 @@ function seq(p, open, depth) {
       p.i = after;
       const r = seq(p, [...open, name], depth + 1);
       if (r.closed) {
-        nodes.push(paired(name, attrs, r.nodes));
+        nodes.push(name === 'download' ? { t: 'download', id: arg, c: r.nodes } : paired(name, attrs, r.nodes));
       } else {
         pushText(nodes, whole); // never closed: the tag was text
         for (const n of r.nodes) {

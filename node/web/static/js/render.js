@@ -8,7 +8,7 @@ import { t, fmtFull, fmtDue } from './i18n.js';
 /**
  * render returns a DocumentFragment for nodes. ctx: {name(id) → string,
  * me: my account ID as a string, onReply(room, mid): called when a reply
- * badge is clicked}.
+ * badge is clicked, file(id, label) → the card of a [download:id] tag}.
  */
 export function render(nodes, ctx) {
   const frag = document.createDocumentFragment();
@@ -68,6 +68,10 @@ function node(n, ctx) {
       // next to names and text (app.css .dtext).
       const s = t('dtext.' + n.key);
       return h('span', { class: 'dtext' }, s.startsWith('dtext.') ? n.key : s);
+    }
+    case 'download': {
+      const label = n.c.map((x) => (x.t === 'text' || x.t === 'link' ? x.v : '')).join('');
+      return ctx.file ? ctx.file(n.id, label) : h('span', { class: 'file-chip' }, label);
     }
     case 'task':
       return h('div', { class: ['task-box', n.st === 'done' && 'done'] },

@@ -9,9 +9,11 @@ import { Composer } from './composer.js';
 import { SidePanel } from './side.js';
 import { confirmDialog, taskDialog } from './dialogs.js';
 import { roomAvatar } from './roomicon.js';
+import { fileCard } from './files.js';
 
 // NOTICE matches the body of a system message.
-const NOTICE = /^\[info\](\[title\])?\[dtext:[a-z_]+\]/;
+// A file's message starts like one but is a message (files.js).
+const NOTICE = /^\[info\](\[title\])?\[dtext:(?!file_uploaded\])[a-z_]+\]/;
 
 const PAGE = 50;
 
@@ -53,6 +55,7 @@ export class RoomView {
       this.timeline.load(),
       this.loadMembers(),
       this.side.loadTasks(),
+      this.side.files.load(),
     ]);
   }
 
@@ -87,7 +90,9 @@ export class RoomView {
     if (mine && this.room) this.room.role = mine.role;
     this.renderHeader();
     this.side.renderMembers();
+    this.side.files.members();
     this.composer.update();
+    this.composer.attach.update();
     if (could !== this.canPost() || this.renamed) this.timeline.rerender(); // menus depend on the role
   }
 
@@ -147,6 +152,7 @@ export class RoomView {
 
   onMessage(m) {
     this.timeline.add(m);
+    if (m.body.includes('[download:')) this.side.files.changed();
   }
 
   onMessageUpdated(m) {
@@ -155,6 +161,7 @@ export class RoomView {
 
   onMessageDeleted(mid) {
     if (mid) this.timeline.remove(String(mid));
+    this.side.files.changed();
   }
 
   onTask(task) {
@@ -260,7 +267,8 @@ class Timeline {
   }
 
   ctx() {
-    return { name: (id) => this.app.name(id), me: String(this.app.me.account_id), onReply: (room, mid) => this.rv.jump(room, mid) };
+    return { name: (id) => this.app.name(id), me: String(this.app.me.account_id), onReply: (room, mid) => this.rv.jump(room, mid),
+      file: (id, label) => fileCard(this.rv.id, id, label) };
   }
 
   loadFailed(e) {

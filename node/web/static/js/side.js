@@ -7,6 +7,7 @@ import { parse } from './notation.js';
 import { render } from './render.js';
 import { confirmDialog, taskDialog, membersDialog, descDialog } from './dialogs.js';
 import { JoinRequests } from './invite.js';
+import { FilesSection } from './files.js';
 
 export class SidePanel {
   constructor(rv) {
@@ -25,6 +26,7 @@ export class SidePanel {
     this.memberCount = h('span', { class: 'count' });
     this.memberActions = h('div', { class: 'side-foot' });
     this.requests = new JoinRequests(rv);
+    this.files = new FilesSection(rv);
     this.el = h('div', { class: 'side-panel' },
       this.requests.el,
       h('section', { class: 'side-section side-about', 'aria-labelledby': 'side-about-h' },
@@ -35,7 +37,8 @@ export class SidePanel {
             on: { click: () => taskDialog(this.rv, {}) } }, '+ ', t('task.new'))),
         this.tabs, this.taskList),
       h('section', { class: 'side-section side-members', 'aria-labelledby': 'side-members-h' },
-        h('h3', { id: 'side-members-h' }, t('side.members'), this.memberCount), this.memberList, this.memberActions));
+        h('h3', { id: 'side-members-h' }, t('side.members'), this.memberCount), this.memberList, this.memberActions),
+      this.files.el);
     replace(this.taskList, h('li', { class: 'state' }, t('loading')));
     replace(this.memberList, h('li', { class: 'state' }, t('loading')));
   }

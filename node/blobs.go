@@ -1,0 +1,232 @@
+package node
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sync"
+)
+
+// blobs is the node's blob store: a file's bytes, one file per blob in
+// DataDir/blobs named by the hex SHA-256 of its content, under a directory
+// of its first two hex digits. A blob is written to blobs/tmp, fsynced
+// and renamed into place, so a blob that is there is complete, and the
+// same bytes are stored once. A transfer from a partner grows
+// blobs/partial/<hex> and is renamed into place once verified, so an
+// interrupted one resumes from the bytes it holds.
+//
+// Everything streams: memory does not grow with a blob's size.
+//
+// mu orders writes that add a reference to a blob against the collection
+// of blobs no file references: a writer holds it shared from storing the
+// bytes until its file post is committed, collect holds it exclusively
+// while it checks and removes.
+type blobs struct {
+	dir string
+	mu  sync.RWMutex
+}
+
+// Blob store directories inside the data directory.
+const (
+	blobsDir   = "blobs"
+	blobsTmp   = "tmp"
+	blobsParts = "partial"
+)
+
+// errBlobTooLarge is returned by put for a stream longer than its limit.
+var errBlobTooLarge = errors.New("blob too large")
+
+func newBlobs(dataDir string) (*blobs, error) {
+	b := &blobs{dir: filepath.Join(dataDir, blobsDir)}
+	for _, d := range []string{blobsTmp, blobsParts} {
+		if err := os.MkdirAll(filepath.Join(b.dir, d), 0o700); err != nil {
+			return nil, fmt.Errorf("blob store: %w", err)
+		}
+	}
+	// Temporary files left by a crash are incomplete uploads.
+	tmps, _ := os.ReadDir(filepath.Join(b.dir, blobsTmp))
+	for _, t := range tmps {
+		os.Remove(filepath.Join(b.dir, blobsTmp, t.Name()))
+	}
+	return b, nil
+}
+
+func (b *blobs) path(sum []byte) string {
+	h := hex.EncodeToString(sum)
+	return filepath.Join(b.dir, h[:2], h)
+}
+
+func (b *blobs) partPath(sum []byte) string {
+	return filepath.Join(b.dir, blobsParts, hex.EncodeToString(sum))
+}
+
+// has reports whether the blob is stored.
+func (b *blobs) has(sum []byte) bool {
+	_, err := os.Stat(b.path(sum))
+	return err == nil
+}
+
+// open opens a stored blob for reading; the error wraps fs.ErrNotExist if
+// it is not stored.
+func (b *blobs) open(sum []byte) (*os.File, error) {
+	f, err := os.Open(b.path(sum))
+	if err != nil {
+		return nil, fmt.Errorf("open blob: %w", err)
+	}
+	return f, nil
+}
+
+// ctxReader fails reads once ctx is done, so a long copy stops.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
+}
+
+// stage copies what r yields, up to limit bytes (errBlobTooLarge past it),
+// into a temporary file, and returns it with its SHA-256 and size. The
+// caller commits it (commit) or drops it (discard).
+func (b *blobs) stage(ctx context.Context, r io.Reader, limit int64) (f *os.File, sum []byte, size int64, err error) {
+	tmp, err := os.CreateTemp(filepath.Join(b.dir, blobsTmp), "up-*")
+	if err != nil {
+		return nil, nil, 0, fmt.Errorf("store blob: %w", err)
+	}
+	h := sha256.New()
+	size, err = io.Copy(io.MultiWriter(tmp, h), io.LimitReader(ctxReader{ctx, r}, limit+1))
+	switch {
+	case err != nil:
+		err = fmt.Errorf("store blob: %w", err)
+	case size > limit:
+		err = fmt.Errorf("store blob: %w (limit %d bytes)", errBlobTooLarge, limit)
+	}
+	if err != nil {
+		discard(tmp)
+		return nil, nil, 0, err
+	}
+	return tmp, h.Sum(nil), size, nil
+}
+
+// discard closes and removes a staged file.
+func discard(f *os.File) {
+	f.Close()
+	os.Remove(f.Name())
+}
+
+// commit fsyncs and closes f and renames it to blob sum's place (or drops
+// it if the blob is stored already).
+func (b *blobs) commit(f *os.File, sum []byte) error {
+	if err := f.Sync(); err != nil {
+		return fmt.Errorf("store blob: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("store blob: %w", err)
+	}
+	dst := b.path(sum)
+	if b.has(sum) {
+		return os.Remove(f.Name())
+	}
+	if err := os.MkdirAll(filepath.Dir(dst), 0o700); err != nil {
+		return fmt.Errorf("store blob: %w", err)
+	}
+	if err := os.Rename(f.Name(), dst); err != nil {
+		return fmt.Errorf("store blob: %w", err)
+	}
+	return syncDir(filepath.Dir(dst))
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("sync %s: %w", dir, err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("sync %s: %w", dir, err)
+	}
+	return nil
+}
+
+// remove deletes a stored blob and any partial transfer of it.
+func (b *blobs) remove(sum []byte) error {
+	err := os.Remove(b.path(sum))
+	os.Remove(b.partPath(sum))
+	for _, ext := range []string{".jpg", ".png"} {
+		os.Remove(filepath.Join(b.dir, thumbsDir, hex.EncodeToString(sum)+ext))
+	}
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	return err
+}
+
+// partial is a transfer of a blob in progress: the bytes received so far
+// are in its file, and its hash state covers them.
+type partial struct {
+	b    *blobs
+	sum  []byte
+	f    *os.File
+	h    hash.Hash
+	size int64 // bytes held
+}
+
+// resume opens the partial transfer of blob sum, creating it if there is
+// none, and hashes what it holds, so that the transfer can go on from
+// there.
+func (b *blobs) resume(sum []byte) (*partial, error) {
+	f, err := os.OpenFile(b.partPath(sum), os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("resume blob: %w", err)
+	}
+	h := sha256.New()
+	n, err := io.Copy(h, f)
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("resume blob: %w", err)
+	}
+	return &partial{b: b, sum: sum, f: f, h: h, size: n}, nil
+}
+
+// Write appends p to the transfer.
+func (p *partial) Write(q []byte) (int, error) {
+	n, err := p.f.Write(q)
+	p.h.Write(q[:n])
+	p.size += int64(n)
+	return n, err
+}
+
+// finish checks the transfer's bytes against the hash: on a match it moves
+// them into the store; otherwise it drops them and returns errBlobCorrupt.
+func (p *partial) finish() error {
+	if got := p.h.Sum(nil); string(got) != string(p.sum) {
+		p.f.Close()
+		os.Remove(p.f.Name())
+		return fmt.Errorf("blob %x: %w", p.sum, errBlobCorrupt)
+	}
+	return p.b.commit(p.f, p.sum)
+}
+
+// drop discards the transfer's bytes.
+func (p *partial) drop() {
+	p.f.Close()
+	os.Remove(p.f.Name())
+}
+
+// close keeps the bytes received so far for a later resume.
+func (p *partial) close() error { return p.f.Close() }
+
+// errBlobCorrupt is returned by partial.finish for bytes that do not hash
+// to the blob's hash.
+var errBlobCorrupt = errors.New("bytes do not match the hash")
