@@ -87,6 +87,9 @@ type Config struct {
 	// files. Default: DefaultPurgeInterval (24h). Negative: never; the
 	// text then leaves the files only as Badger compacts on its own.
 	PurgeInterval time.Duration
+	// Backup configures continuous backups for point-in-time recovery
+	// (pitr.go, docs/OPERATIONS.md). Default: off.
+	Backup BackupConfig
 	// GossipLossForTest makes incoming gossip lossy (see
 	// p2p.Config.LossForTest). Default: nil, no loss.
 	GossipLossForTest func() (drop, duplicate bool)
@@ -206,6 +209,7 @@ type Node struct {
 	net         network
 	catchUp     catchUp // rooms to sync before changing them, after a restore
 	hosting     hosting // what the hosting rule refused
+	backups     backups // continuous backups, for Status
 	// acceptSplits counts partner batches split because they were too
 	// big for one store transaction (acceptBatch).
 	acceptSplits atomic.Uint64
@@ -261,6 +265,9 @@ func New(cfg Config) (*Node, error) {
 	n.hosting.confirmations.max = 256
 	n.passwords = newPasswordPool()
 	n.id = protocol.NodeIDFromKey(n.key.Public().(ed25519.PublicKey))
+	if err := n.cfg.Backup.validate(n.id); err != nil {
+		return nil, fmt.Errorf("new node: %w", err)
+	}
 	raw, err := os.ReadFile(filepath.Join(cfg.DataDir, settingsFile))
 	if err != nil {
 		return nil, fmt.Errorf("new node: read settings: %w", err)
@@ -325,6 +332,9 @@ func (n *Node) Run(ctx context.Context) error {
 	}
 	if n.cfg.RetentionInterval > 0 {
 		g.Go(func() error { return n.runRetention(gctx) })
+	}
+	if n.cfg.Backup.Dir != "" {
+		g.Go(func() error { return n.runBackups(gctx) })
 	}
 	return g.Wait()
 }

@@ -36,6 +36,8 @@ type Status struct {
 	// OutboxDropped counts publications dropped because the node's network
 	// outbox was full; partners got those events by sync instead.
 	OutboxDropped uint64 `json:"outbox_dropped"`
+	// Backup is the state of continuous backups; nil when they are off.
+	Backup *BackupStatus `json:"backup,omitempty"`
 	// DiskFree is the free space of the data directory's disk, in bytes;
 	// DiskFull is set while it is below the node's floor
 	// (Config.MinFreeDisk) and changes are refused.
@@ -62,7 +64,7 @@ type Status struct {
 func (n *Node) Status(ctx context.Context) (*Status, error) {
 	st := &Status{NodeID: n.id, Org: n.settings.Org, DataDir: n.cfg.DataDir, Version: protocol.Version, Started: n.started,
 		Addrs: n.Addrs(), Network: n.net.host.Stats(), PartnerQuota: n.net.host.Quota(), OutboxDropped: n.net.dropped.Load(),
-		Hosting: n.hosting.stats()}
+		Hosting: n.hosting.stats(), Backup: n.BackupStatus()}
 	st.DiskFree, st.DiskFull = n.store.Space()
 	st.Store, st.AcceptSplits = n.store.Stats(), n.acceptSplits.Load()
 	for _, p := range n.net.host.Partners() {

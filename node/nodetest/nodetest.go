@@ -7,6 +7,7 @@ package nodetest
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"net/http/httptest"
@@ -43,6 +44,10 @@ type Options struct {
 	// RetentionInterval and PurgeInterval are every node's retention job
 	// intervals (node.Config). Default: the node's defaults.
 	RetentionInterval, PurgeInterval time.Duration
+	// Backup turns on every node's continuous backups (node.Config.Backup),
+	// into Node.BackupDir, with increments every 100ms and samples every
+	// 10ms. Default: off.
+	Backup bool
 	// LogLevel is the least level of the nodes' logs that reach t.Log.
 	// Benchmarks raise it (b.Log output is always printed).
 	// Default: slog.LevelInfo.
@@ -63,6 +68,8 @@ type Node struct {
 	Name string // a, b, c, …
 	Org  string // "Org A", …
 	Dir  string
+	// BackupDir holds the node's continuous backups (Options.Backup).
+	BackupDir string
 	// URL is the base URL of the node's HTTP API, e.g. http://127.0.0.1:1234.
 	URL string
 
@@ -90,6 +97,9 @@ func NewCluster(t testing.TB, n int, opt Options) *Cluster {
 		name := string(rune('a' + i))
 		nd := &Node{Name: name, Org: "Org " + strings.ToUpper(name), Dir: filepath.Join(t.TempDir(), name), c: c,
 			listen: "/ip4/127.0.0.1/tcp/0"}
+		if opt.Backup {
+			nd.BackupDir = filepath.Join(t.TempDir(), name+"-backups")
+		}
 		if _, err := node.Init(nd.Dir, nd.Org); err != nil {
 			t.Fatalf("init node %s: %v", name, err)
 		}
@@ -155,6 +165,9 @@ func (nd *Node) Start() {
 	cfg := node.Config{DataDir: nd.Dir, Logger: log, Listen: []string{nd.listen}, SyncInterval: nd.c.opt.SyncInterval,
 		SyncTimeout: nd.c.opt.SyncTimeout, Now: nd.c.opt.Now, RetentionInterval: nd.c.opt.RetentionInterval,
 		PurgeInterval: nd.c.opt.PurgeInterval}
+	if nd.BackupDir != "" {
+		cfg.Backup = node.BackupConfig{Dir: nd.BackupDir, Every: 100 * time.Millisecond, SampleEvery: 10 * time.Millisecond}
+	}
 	if o := nd.c.opt; o.Drop > 0 || o.Duplicate > 0 {
 		cfg.GossipLossForTest = func() (bool, bool) {
 			return nd.deaf.Load() || rand.Float64() < o.Drop, rand.Float64() < o.Duplicate
@@ -293,4 +306,54 @@ type testWriter struct {
 func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Logf("[%s] %s", w.name, strings.TrimRight(string(p), "\n"))
 	return len(p), nil
+}
+
+// AwaitBackup waits until the node's continuous backups (Options.Backup)
+// reach a moment after t, and returns that moment.
+func (nd *Node) AwaitBackup(t time.Time) time.Time {
+	tb := nd.c.t
+	tb.Helper()
+	var last time.Time
+	Await(tb, 30*time.Second, func() (bool, string) {
+		st := nd.BackupStatus()
+		if st == nil {
+			tb.Fatalf("node %s has no continuous backups (Options.Backup)", nd.Name)
+		}
+		last = st.Last
+		return last.After(t), fmt.Sprintf("node %s: backups reach %s (error %q), want after %s", nd.Name, last, st.Error, t)
+	})
+	return last
+}
+
+// RestoreAt stops the node and replaces its data directory with its
+// continuous backups as they were at moment at (node.RestoreAt, as
+// `horenso restore --at` does). The node stays stopped: look at it with
+// Offline, then Start it.
+func (nd *Node) RestoreAt(at time.Time) *node.RestorePoint {
+	t := nd.c.t
+	t.Helper()
+	nd.Stop()
+	if err := os.RemoveAll(nd.Dir); err != nil {
+		t.Fatalf("node %s: restore: %v", nd.Name, err)
+	}
+	log := slog.New(slog.NewTextHandler(testWriter{t, nd.Name}, &slog.HandlerOptions{Level: nd.c.opt.LogLevel}))
+	p, err := node.RestoreAt(nd.Dir, nd.BackupDir, at, log)
+	if err != nil {
+		t.Fatalf("node %s: %v", nd.Name, err)
+	}
+	return p
+}
+
+// Offline opens the stopped node's data directory without running it (no
+// network, no jobs), calls f with it, and closes it.
+func (nd *Node) Offline(f func(*node.Node)) {
+	t := nd.c.t
+	t.Helper()
+	log := slog.New(slog.NewTextHandler(testWriter{t, nd.Name}, &slog.HandlerOptions{Level: nd.c.opt.LogLevel}))
+	n, err := node.New(node.Config{DataDir: nd.Dir, Logger: log})
+	if err != nil {
+		t.Fatalf("node %s: open offline: %v", nd.Name, err)
+	}
+	defer n.Close()
+	f(n)
 }
