@@ -62,6 +62,9 @@ func runCommand(g *globals) *cobra.Command {
 			if nodeCfg.PartnerBytesPerDay = partnerMiB << 20; partnerMiB < 0 {
 				nodeCfg.PartnerBytesPerDay = -1
 			}
+			if err := absBackupDir(&nodeCfg.Backup); err != nil {
+				return err
+			}
 			return run(cmd.Context(), nodeCfg, org, httpAddr, apiCfg, cmd.OutOrStdout())
 		},
 	}
@@ -87,6 +90,7 @@ func runCommand(g *globals) *cobra.Command {
 		"MiB of events new to this node that one partner may send per day (negative: no limit)")
 	cmd.Flags().DurationVar(&nodeCfg.SyncTimeout, "sync-timeout", 30*time.Second,
 		"how long a partner may take to send, or to read, one frame of a sync stream before the stream is reset")
+	backupFlags(cmd.Flags(), &nodeCfg.Backup)
 	cmd.Flags().DurationVar(&nodeCfg.SessionMax, "session-max", node.DefaultSessionMax, "end a web session this long after login, however much it is used")
 	return cmd
 }
