@@ -64,6 +64,8 @@ const (
 
 	pLink     byte = 0xA0 // room ID → Link: the room's invitation link (node-local, not federated)
 	pLinkCode byte = 0xA1 // link code → room ID: find a link by the code in its URL
+
+	pReplica byte = 0xF4 // → uint64 BE: on a standby's store only, the primary's store version applied (replica.go)
 )
 
 func key(prefix byte, parts ...[]byte) []byte {
