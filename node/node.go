@@ -90,6 +90,10 @@ type Config struct {
 	// Backup configures continuous backups for point-in-time recovery
 	// (pitr.go, docs/OPERATIONS.md). Default: off.
 	Backup BackupConfig
+	// Standby configures a standby pair: this node's standby, or the
+	// primary this node is a standby of (standby.go, docs/OPERATIONS.md).
+	// Default: no standby.
+	Standby StandbyConfig
 	// GossipLossForTest makes incoming gossip lossy (see
 	// p2p.Config.LossForTest). Default: nil, no loss.
 	GossipLossForTest func() (drop, duplicate bool)
@@ -207,9 +211,10 @@ type Node struct {
 	feed        feed
 	nodes       roomNodes
 	net         network
-	catchUp     catchUp // rooms to sync before changing them, after a restore
-	hosting     hosting // what the hosting rule refused
-	backups     backups // continuous backups, for Status
+	catchUp     catchUp     // rooms to sync before changing them, after a restore
+	hosting     hosting     // what the hosting rule refused
+	backups     backups     // continuous backups, for Status
+	repl        replication // the standby pair (standby.go)
 	// acceptSplits counts partner batches split because they were too
 	// big for one store transaction (acceptBatch).
 	acceptSplits atomic.Uint64
@@ -275,8 +280,12 @@ func New(cfg Config) (*Node, error) {
 	if err := json.Unmarshal(raw, &n.settings); err != nil {
 		return nil, fmt.Errorf("new node: read settings: %w", err)
 	}
+	if n.cfg.Standby.PollEvery <= 0 {
+		n.cfg.Standby.PollEvery = DefaultStandbyPollEvery
+	}
+	n.repl.promoted = make(chan struct{})
 	n.store, err = storage.Open(filepath.Join(cfg.DataDir, storeDir), storage.Options{Logger: cfg.Logger,
-		MinFreeBytes: cfg.MinFreeDisk})
+		MinFreeBytes: cfg.MinFreeDisk, Replica: n.standby()})
 	if err != nil {
 		return nil, fmt.Errorf("new node: %w (is another horenso running on %s?)", err, cfg.DataDir)
 	}
@@ -321,7 +330,19 @@ func (n *Node) Org() string { return n.settings.Org }
 // the network outbox, the acknowledgements and the retention job. It returns an error if one of them cannot be
 // served. Ready is closed once the node listens.
 func (n *Node) Run(ctx context.Context) error {
+	if n.standby() {
+		// A standby only follows its primary: no libp2p, no jobs, no
+		// signing. It returns ErrPromoted once promoted.
+		return n.runStandby(ctx)
+	}
+	replicating, err := n.startPrimary(ctx)
+	if err != nil {
+		return err
+	}
 	g, gctx := errgroup.WithContext(ctx)
+	if replicating {
+		g.Go(func() error { return n.runPrimaryReplication(gctx) })
+	}
 	g.Go(func() error { return n.net.host.Run(gctx) })
 	g.Go(func() error { return n.runOutbox(gctx) })
 	if n.cfg.AckInterval > 0 {

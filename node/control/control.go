@@ -106,6 +106,7 @@ const (
 	opPartnerAdd    = "partner.add"
 	opPartnerList   = "partner.list"
 	opPartnerRemove = "partner.remove"
+	opPromote       = "promote"
 )
 
 type (

@@ -7,9 +7,11 @@ package nodetest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"net"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -48,6 +50,10 @@ type Options struct {
 	// into Node.BackupDir, with increments every 100ms and samples every
 	// 10ms. Default: off.
 	Backup bool
+	// ReplicationSecret is every node's standby pair secret
+	// (node.StandbyConfig.Secret), so that any node can get a standby
+	// with Cluster.AddStandby. Default: "", no replication.
+	ReplicationSecret string
 	// LogLevel is the least level of the nodes' logs that reach t.Log.
 	// Benchmarks raise it (b.Log output is always printed).
 	// Default: slog.LevelInfo.
@@ -75,9 +81,12 @@ type Node struct {
 
 	c      *Cluster
 	listen string // the libp2p address, fixed across restarts
-	mu     sync.Mutex
-	stop   func()      // stops Run and the HTTP server and closes the node; nil when stopped
-	deaf   atomic.Bool // drop every gossip message received; see Deafen
+	http   string // the HTTP address, fixed across restarts
+	// standbyOf is the primary's URL while the node is a standby.
+	standbyOf string
+	mu        sync.Mutex
+	stop      func()      // stops Run and the HTTP server and closes the node; nil when stopped
+	deaf      atomic.Bool // drop every gossip message received; see Deafen
 }
 
 // Deafen makes the node lose every gossip message it receives from now on,
@@ -161,20 +170,20 @@ func (nd *Node) Start() {
 	if nd.stop != nil {
 		t.Fatalf("node %s is already running", nd.Name)
 	}
-	log := slog.New(slog.NewTextHandler(testWriter{t, nd.Name}, &slog.HandlerOptions{Level: nd.c.opt.LogLevel}))
-	cfg := node.Config{DataDir: nd.Dir, Logger: log, Listen: []string{nd.listen}, SyncInterval: nd.c.opt.SyncInterval,
-		SyncTimeout: nd.c.opt.SyncTimeout, Now: nd.c.opt.Now, RetentionInterval: nd.c.opt.RetentionInterval,
-		PurgeInterval: nd.c.opt.PurgeInterval}
-	if nd.BackupDir != "" {
-		cfg.Backup = node.BackupConfig{Dir: nd.BackupDir, Every: 100 * time.Millisecond, SampleEvery: 10 * time.Millisecond}
-	}
-	if o := nd.c.opt; o.Drop > 0 || o.Duplicate > 0 {
-		cfg.GossipLossForTest = func() (bool, bool) {
-			return nd.deaf.Load() || rand.Float64() < o.Drop, rand.Float64() < o.Duplicate
+	if nd.http == "" {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
 		}
-	} else {
-		cfg.GossipLossForTest = func() (bool, bool) { return nd.deaf.Load(), false }
+		nd.http = ln.Addr().String()
+		ln.Close()
 	}
+	ln, err := net.Listen("tcp", nd.http)
+	if err != nil {
+		t.Fatalf("node %s: listen on %s again: %v", nd.Name, nd.http, err)
+	}
+	cfg := nd.Config()
+	log := cfg.Logger
 	n, err := node.New(cfg)
 	if err != nil {
 		t.Fatalf("start node %s: %v", nd.Name, err)
@@ -182,12 +191,15 @@ func (nd *Node) Start() {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- n.Run(ctx) }()
-	select {
-	case <-n.Ready():
-	case err := <-done:
-		cancel()
-		n.Close()
-		t.Fatalf("node %s stopped: %v", nd.Name, err)
+	if nd.standbyOf == "" { // a standby runs no libp2p host
+		select {
+		case <-n.Ready():
+		case err := <-done:
+			cancel()
+			n.Close()
+			ln.Close()
+			t.Fatalf("node %s stopped: %v", nd.Name, err)
+		}
 	}
 	// Keep the port across restarts, so partners' stored addresses hold.
 	for _, a := range n.Addrs() {
@@ -198,19 +210,85 @@ func (nd *Node) Start() {
 	}
 	apiCfg := nd.c.opt.API
 	apiCfg.Logger = log
-	srv := httptest.NewServer(api.New(n, apiCfg))
+	srv := httptest.NewUnstartedServer(api.New(n, apiCfg))
+	srv.Listener.Close()
+	srv.Listener = ln
+	srv.Start()
 	nd.Node, nd.URL = n, srv.URL
 	nd.stop = func() {
 		srv.CloseClientConnections()
 		srv.Close()
 		cancel()
-		if err := <-done; err != nil {
+		if err := <-done; err != nil && !errors.Is(err, node.ErrPromoted) {
 			t.Errorf("node %s: run: %v", nd.Name, err)
 		}
 		if err := n.Close(); err != nil {
 			t.Errorf("node %s: close: %v", nd.Name, err)
 		}
 	}
+}
+
+// Config is the node.Config Start runs the node with.
+func (nd *Node) Config() node.Config {
+	log := slog.New(slog.NewTextHandler(testWriter{nd.c.t, nd.Name}, &slog.HandlerOptions{Level: nd.c.opt.LogLevel}))
+	cfg := node.Config{DataDir: nd.Dir, Logger: log, Listen: []string{nd.listen}, SyncInterval: nd.c.opt.SyncInterval,
+		SyncTimeout: nd.c.opt.SyncTimeout, Now: nd.c.opt.Now, RetentionInterval: nd.c.opt.RetentionInterval,
+		PurgeInterval: nd.c.opt.PurgeInterval}
+	if nd.BackupDir != "" {
+		cfg.Backup = node.BackupConfig{Dir: nd.BackupDir, Every: 100 * time.Millisecond, SampleEvery: 10 * time.Millisecond}
+	}
+	if s := nd.c.opt.ReplicationSecret; s != "" {
+		cfg.Standby = node.StandbyConfig{Secret: s, Of: nd.standbyOf, Self: "http://" + nd.http, PollEvery: 50 * time.Millisecond}
+	}
+	if o := nd.c.opt; o.Drop > 0 || o.Duplicate > 0 {
+		cfg.GossipLossForTest = func() (bool, bool) {
+			return nd.deaf.Load() || rand.Float64() < o.Drop, rand.Float64() < o.Duplicate
+		}
+	} else {
+		cfg.GossipLossForTest = func() (bool, bool) { return nd.deaf.Load(), false }
+	}
+	return cfg
+}
+
+// AddStandby sets up and starts a standby of primary (node.InitStandby,
+// as `horenso run --standby-of` does), named after it with a quote (a'),
+// and adds it to the cluster's nodes. It needs Options.ReplicationSecret.
+func (c *Cluster) AddStandby(primary *Node) *Node {
+	c.t.Helper()
+	if c.opt.ReplicationSecret == "" {
+		c.t.Fatal("AddStandby needs Options.ReplicationSecret")
+	}
+	nd := &Node{Name: primary.Name + "'", Org: primary.Org, Dir: filepath.Join(c.t.TempDir(), primary.Name+"-standby"), c: c,
+		listen: "/ip4/127.0.0.1/tcp/0", standbyOf: primary.URL}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	nd.http = ln.Addr().String()
+	ln.Close()
+	cfg := nd.Config()
+	if err := node.InitStandby(c.t.Context(), nd.Dir, cfg.Standby); err != nil {
+		c.t.Fatalf("standby of %s: %v", primary.Name, err)
+	}
+	nd.Start()
+	c.Nodes = append(c.Nodes, nd)
+	return nd
+}
+
+// Promote promotes the standby (node.Node.Promote) and starts it again as
+// the primary, on the same HTTP address, as `horenso promote` does, and
+// returns its new epoch.
+func (nd *Node) Promote(force bool) uint64 {
+	t := nd.c.t
+	t.Helper()
+	epoch, err := nd.Node.Promote(t.Context(), force)
+	if err != nil {
+		t.Fatalf("node %s: promote: %v", nd.Name, err)
+	}
+	nd.Stop()
+	nd.standbyOf = ""
+	nd.Start()
+	return epoch
 }
 
 // Stop stops the node; its data stays. Stopping a stopped node does nothing.
