@@ -87,6 +87,16 @@ func statusCommand(g *globals) *cobra.Command {
 				}
 				fmt.Fprintf(w, "disk\t%s\n", disk)
 				fmt.Fprintf(w, "equivocations\t%d (events signed at a chain position another event of their node holds: proof kept, see the log)\n", st.Equivocations)
+				if r := st.Replication; r != nil && r.Role == "standby" {
+					fmt.Fprintf(w, "standby of\t%s: applied primary version %d of %d, as of %s (lag %s, epoch %d)\n",
+						r.Of, r.Applied, r.PrimaryVersion, r.AppliedTime.Format(time.RFC3339Nano), r.Lag, r.Epoch)
+				} else if r != nil {
+					fmt.Fprintf(w, "standby\t%s: last asked %s, has version %d of %d (lag %s, epoch %d)\n",
+						r.Standby, r.StandbySeen.Format(time.RFC3339), r.Acked, r.Version, r.Lag, r.Epoch)
+				}
+				if r := st.Replication; r != nil && r.Error != "" {
+					fmt.Fprintf(w, "replication error\t%s\n", r.Error)
+				}
 				if b := st.Backup; b != nil {
 					fmt.Fprintf(w, "backups\t%s: up to %s (version %d, %d files in chain %s), from %s\n", b.Dir,
 						b.Last.Format(time.RFC3339), b.Version, b.Increments, b.Chain, b.Oldest.Format(time.RFC3339))

@@ -19,15 +19,21 @@ import (
 func backupFlags(fs *pflag.FlagSet, cfg *node.BackupConfig) {
 	fs.StringVar(&cfg.Dir, "backup-dir", "", "write continuous backups (for restore --at) into this directory; off when empty")
 	fs.DurationVar(&cfg.Every, "backup-every", node.DefaultBackupEvery, "time between two backup increments: at most this much is lost with the data disk")
-	fs.Var((*days)(&cfg.Keep), "backup-keep", "how far back a restore can go (e.g. 7d, 36h); older backups are deleted (default 7d)")
-	fs.Var((*days)(&cfg.BaseEvery), "backup-base-every", "time between two full copies in the backups (default 24h)")
+	cfg.Keep, cfg.BaseEvery = node.DefaultBackupKeep, node.DefaultBackupBaseEvery
+	fs.Var((*days)(&cfg.Keep), "backup-keep", "how far back a restore can go (e.g. 7d, 36h, 1d12h); older backups are deleted")
+	fs.Var((*days)(&cfg.BaseEvery), "backup-base-every", "time between two full copies in the backups")
 }
 
 // days is a duration flag that also takes whole days: 7d, 1d12h.
 type days time.Duration
 
-func (d *days) String() string { return time.Duration(*d).String() }
-func (d *days) Type() string   { return "duration" }
+func (d *days) String() string {
+	if v := time.Duration(*d); v > 0 && v%(24*time.Hour) == 0 {
+		return fmt.Sprintf("%dd", v/(24*time.Hour))
+	}
+	return time.Duration(*d).String()
+}
+func (d *days) Type() string { return "duration" }
 func (d *days) Set(s string) error {
 	var total time.Duration
 	if i := strings.IndexByte(s, 'd'); i > 0 {

@@ -38,7 +38,8 @@ func rootCommand() *cobra.Command {
 	root.PersistentFlags().StringVar(&g.data, "data", defaultDataDir(), "data directory (default from $HORENSO_DATA)")
 	root.PersistentFlags().BoolVar(&g.json, "json", false, "print results as JSON")
 	root.AddCommand(initCommand(g), runCommand(g), statusCommand(g), userCommand(g), tokenCommand(g), partnerCommand(g),
-		roomCommand(g), messageCommand(g), taskCommand(g), backupCommand(g), restoreCommand(g))
+		roomCommand(g), messageCommand(g), taskCommand(g), backupCommand(g), restoreCommand(g),
+		promoteCommand(g))
 	return root
 }
 

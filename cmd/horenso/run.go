@@ -45,6 +45,7 @@ func runCommand(g *globals) *cobra.Command {
 	var minFreeMiB, partnerMiB int64
 	var nodeCfg node.Config
 	var apiCfg api.Config
+	var pair standbyFlags
 	cmd := &cobra.Command{
 		Use:   "run",
 		Short: "Run the node (initializing the data directory on first run) until SIGINT or SIGTERM",
@@ -65,7 +66,21 @@ func runCommand(g *globals) *cobra.Command {
 			if err := absBackupDir(&nodeCfg.Backup); err != nil {
 				return err
 			}
-			return run(cmd.Context(), nodeCfg, org, httpAddr, apiCfg, cmd.OutOrStdout())
+			var err error
+			if nodeCfg.Standby, err = pair.config(); err != nil {
+				return err
+			}
+			return runPair(cmd.Context(), func(ctx context.Context) error {
+				ln, err := net.Listen("tcp", httpAddr)
+				if err != nil {
+					return fmt.Errorf("listen for HTTP: %w", err)
+				}
+				httpAddr = ln.Addr().String() // a promoted standby starts again on the same port
+				if nodeCfg.Standby.Self == "" {
+					nodeCfg.Standby.Self = "http://" + httpAddr
+				}
+				return run(ctx, nodeCfg, org, ln, apiCfg, cmd.OutOrStdout())
+			}, &nodeCfg.Standby, g.data)
 		},
 	}
 	cmd.Flags().StringVar(&httpAddr, "http", "127.0.0.1:8080", "address of the HTTP API and web app")
@@ -91,11 +106,13 @@ func runCommand(g *globals) *cobra.Command {
 	cmd.Flags().DurationVar(&nodeCfg.SyncTimeout, "sync-timeout", 30*time.Second,
 		"how long a partner may take to send, or to read, one frame of a sync stream before the stream is reset")
 	backupFlags(cmd.Flags(), &nodeCfg.Backup)
+	pair.add(cmd.Flags())
 	cmd.Flags().DurationVar(&nodeCfg.SessionMax, "session-max", node.DefaultSessionMax, "end a web session this long after login, however much it is used")
 	return cmd
 }
 
-func run(ctx context.Context, nodeCfg node.Config, org, httpAddr string, apiCfg api.Config, out interface{ Write([]byte) (int, error) }) error {
+func run(ctx context.Context, nodeCfg node.Config, org string, ln net.Listener, apiCfg api.Config, out interface{ Write([]byte) (int, error) }) error {
+	defer ln.Close()
 	dir, log := nodeCfg.DataDir, nodeCfg.Logger
 	if !node.Initialized(dir) {
 		id, err := node.Init(dir, org)
@@ -109,12 +126,10 @@ func run(ctx context.Context, nodeCfg node.Config, org, httpAddr string, apiCfg 
 		return err
 	}
 	defer n.Close()
-	if err := firstAdmin(ctx, n, out); err != nil {
-		return err
-	}
-	ln, err := net.Listen("tcp", httpAddr)
-	if err != nil {
-		return fmt.Errorf("listen for HTTP: %w", err)
+	if nodeCfg.Standby.Of == "" { // a standby's accounts are its primary's
+		if err := firstAdmin(ctx, n, out); err != nil {
+			return err
+		}
 	}
 	handler := api.New(n, apiCfg)
 	srv := handler.HTTPServer()
