@@ -109,9 +109,15 @@ type ReplicationStatus struct {
 	Error string `json:"error,omitempty"`
 }
 
-// replication is the state of both ends.
+// replication is the state of both ends. Lock order: serveMu, then mu.
 type replication struct {
-	mu sync.Mutex
+	// serveMu serializes the primary's answers and the release of its
+	// Holds, so that no Hold an answer reads from is released under it;
+	// closed is set by the final release, after which nothing is served.
+	serveMu sync.Mutex
+	closed  bool
+
+	mu sync.Mutex // guards the rest
 	// Primary: acked is the Hold at the version the standby has; pending
 	// the one at the end of the increment last sent, which becomes acked
 	// when the standby asks for what follows it.
@@ -222,6 +228,11 @@ func (n *Node) ReplicationIncrement(ctx context.Context, since uint64, standby s
 		return nil, problem(ErrInvalid, "this node is a standby; follow its primary")
 	}
 	r := &n.repl
+	r.serveMu.Lock()
+	defer r.serveMu.Unlock()
+	if r.closed {
+		return nil, fmt.Errorf("replication: %w", storage.ErrClosed)
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.seen = time.Now()
@@ -251,6 +262,14 @@ func (n *Node) ReplicationIncrement(ctx context.Context, since uint64, standby s
 	at := time.Now()
 	hold := n.store.Hold()
 	inc := &Increment{Since: since, Until: hold.Version(), Full: full, Time: at, Epoch: epoch}
+	if full && r.acked != nil {
+		r.acked.Release()
+		r.acked = nil
+	}
+	// Written without mu (a full copy takes a while; Status reads under
+	// it), under serveMu: acked, which keeps the versions after since,
+	// stays.
+	r.mu.Unlock()
 	f, err := os.CreateTemp("", "horenso-replication-*")
 	if err == nil {
 		inc.file = f
@@ -259,6 +278,7 @@ func (n *Node) ReplicationIncrement(ctx context.Context, since uint64, standby s
 	if err == nil {
 		inc.Size, err = f.Seek(0, io.SeekCurrent)
 	}
+	r.mu.Lock()
 	if err != nil {
 		hold.Release()
 		if f != nil {
@@ -269,21 +289,23 @@ func (n *Node) ReplicationIncrement(ctx context.Context, since uint64, standby s
 	if r.pending != nil {
 		r.pending.Release()
 	}
-	if full && r.acked != nil {
-		r.acked.Release()
-		r.acked = nil
-	}
 	r.pending, r.pendingTime = hold, inc.Time
 	return inc, nil
 }
 
 // releaseReplication releases the Holds of a standby that stopped asking
-// for longer than staleAfter (or of every standby, with staleAfter 0):
-// they keep the store's old versions. The standby then gets a full copy.
+// for longer than staleAfter (or, with staleAfter 0, for good: the node
+// is stopping): they keep the store's old versions. The standby then
+// gets a full copy.
 func (n *Node) releaseReplication(staleAfter time.Duration) {
 	r := &n.repl
+	r.serveMu.Lock()
+	defer r.serveMu.Unlock()
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if staleAfter == 0 {
+		r.closed = true
+	}
 	if staleAfter > 0 && time.Since(r.seen) < staleAfter {
 		return
 	}
@@ -535,6 +557,9 @@ func (n *Node) follow(ctx context.Context) (bool, error) {
 func (n *Node) Promote(ctx context.Context, force bool) (uint64, error) {
 	if !n.standby() {
 		return 0, problem(ErrInvalid, "this node is not a standby")
+	}
+	if v, err := n.store.ReplicaVersion(); err != nil || v == 0 {
+		return 0, problem(ErrConflict, "this standby holds nothing of its primary yet (%v): there is nothing to promote", err)
 	}
 	theirs, err := askEpoch(ctx, n.cfg.Standby.Of, n.cfg.Standby.Secret)
 	if err == nil && !force {

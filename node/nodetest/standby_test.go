@@ -78,6 +78,10 @@ func TestStandbyFailover(t *testing.T) {
 			fmt.Sprintf("primary status %+v, standby status %+v", ps, ss)
 	})
 
+	if _, err := s.Node.Promote(t.Context(), false); !errors.Is(err, node.ErrConflict) {
+		t.Fatalf("promote while the primary answers: %v, want ErrConflict", err)
+	}
+
 	// Load: four writers post to the room of a's own people until a dies.
 	var (
 		mu    sync.Mutex
