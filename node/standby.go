@@ -491,6 +491,11 @@ func (n *Node) runStandby(ctx context.Context) error {
 			n.repl.err, wait = "", cfg.PollEvery
 		}
 		n.repl.mu.Unlock()
+		select {
+		case <-n.repl.promoted:
+			return ErrPromoted
+		default:
+		}
 		if more {
 			continue
 		}
