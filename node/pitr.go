@@ -212,6 +212,11 @@ func (n *Node) runBackups(ctx context.Context) error {
 		if !time.Now().Before(next) {
 			if c == nil || (c.hold != nil && time.Since(c.start) >= cfg.BaseEvery) {
 				if c != nil {
+					// The old chain's last increment first, so that it
+					// reaches the moment the new chain starts.
+					if err := n.writeIncrement(c); err != nil {
+						n.log.Error("continuous backup: last increment of a chain", "dir", cfg.Dir, "err", err)
+					}
 					c.hold.Release()
 				}
 				c = &chainJob{start: time.Now().UTC()}
