@@ -303,7 +303,7 @@ func (n *Node) AuthenticateGrant(ctx context.Context, token string) (*Account, *
 		// request) does not refuse the request: the next one retries it.
 		if terr := n.touch(ctx, h, now); errors.Is(terr, ErrUnauthorized) {
 			err = terr
-		} else if terr != nil {
+		} else if terr != nil && !errors.Is(terr, ErrStandby) { // a standby records nothing
 			n.log.Warn("record session use", "err", terr)
 		}
 	}

@@ -109,6 +109,13 @@ type Config struct {
 	// MaxFetchSize bounds a file fetched from partners. Default:
 	// DefaultMaxFetchSize (4 GiB).
 	MaxFetchSize int64
+	// Backup configures continuous backups for point-in-time recovery
+	// (pitr.go, docs/OPERATIONS.md). Default: off.
+	Backup BackupConfig
+	// Standby configures a standby pair: this node's standby, or the
+	// primary this node is a standby of (standby.go, docs/OPERATIONS.md).
+	// Default: no standby.
+	Standby StandbyConfig
 	// GossipLossForTest makes incoming gossip lossy (see
 	// p2p.Config.LossForTest). Default: nil, no loss.
 	GossipLossForTest func() (drop, duplicate bool)
@@ -227,12 +234,14 @@ type Node struct {
 	feed        feed
 	nodes       roomNodes
 	net         network
-	catchUp     catchUp  // rooms to sync before changing them, after a restore
-	hosting     hosting  // what the hosting rule refused
-	hooks       hooks    // webhook delivery (webhookqueue.go)
-	search      searcher // the full-text index and its indexer (search.go)
-	blobs       *blobs   // file bytes (files.go)
-	fetcher     fetcher  // blobs to fetch and to collect (fetch.go)
+	catchUp     catchUp     // rooms to sync before changing them, after a restore
+	hosting     hosting     // what the hosting rule refused
+	hooks       hooks       // webhook delivery (webhookqueue.go)
+	search      searcher    // the full-text index and its indexer (search.go)
+	blobs       *blobs      // file bytes (files.go)
+	fetcher     fetcher     // blobs to fetch and to collect (fetch.go)
+	backups     backups     // continuous backups, for Status
+	repl        replication // the standby pair (standby.go)
 	// acceptSplits counts partner batches split because they were too
 	// big for one store transaction (acceptBatch).
 	acceptSplits atomic.Uint64
@@ -309,6 +318,9 @@ func New(cfg Config) (*Node, error) {
 	n.passwords = newPasswordPool()
 	n.hooks = hooks{wake: make(chan struct{}, 1), client: newWebhookClient(cfg.Webhooks)}
 	n.id = protocol.NodeIDFromKey(n.key.Public().(ed25519.PublicKey))
+	if err := n.cfg.Backup.validate(n.id); err != nil {
+		return nil, fmt.Errorf("new node: %w", err)
+	}
 	raw, err := os.ReadFile(filepath.Join(cfg.DataDir, settingsFile))
 	if err != nil {
 		return nil, fmt.Errorf("new node: read settings: %w", err)
@@ -316,8 +328,12 @@ func New(cfg Config) (*Node, error) {
 	if err := json.Unmarshal(raw, &n.settings); err != nil {
 		return nil, fmt.Errorf("new node: read settings: %w", err)
 	}
+	if n.cfg.Standby.PollEvery <= 0 {
+		n.cfg.Standby.PollEvery = DefaultStandbyPollEvery
+	}
+	n.repl.promoted = make(chan struct{})
 	n.store, err = storage.Open(filepath.Join(cfg.DataDir, storeDir), storage.Options{Logger: cfg.Logger,
-		MinFreeBytes: cfg.MinFreeDisk})
+		MinFreeBytes: cfg.MinFreeDisk, Replica: n.standby()})
 	if err != nil {
 		return nil, fmt.Errorf("new node: %w (is another horenso running on %s?)", err, cfg.DataDir)
 	}
@@ -372,7 +388,19 @@ func (n *Node) Org() string { return n.settings.Org }
 // delivery, the search indexer and the blob fetcher (fetch.go). It returns an error if one of them cannot be
 // served. Ready is closed once the node listens.
 func (n *Node) Run(ctx context.Context) error {
+	if n.standby() {
+		// A standby only follows its primary: no libp2p, no jobs, no
+		// signing. It returns ErrPromoted once promoted.
+		return n.runStandby(ctx)
+	}
+	replicating, err := n.startPrimary(ctx)
+	if err != nil {
+		return err
+	}
 	g, gctx := errgroup.WithContext(ctx)
+	if replicating {
+		g.Go(func() error { return n.runPrimaryReplication(gctx) })
+	}
 	g.Go(func() error { return n.net.host.Run(gctx) })
 	g.Go(func() error { return n.runOutbox(gctx) })
 	if n.cfg.AckInterval > 0 {
@@ -387,6 +415,9 @@ func (n *Node) Run(ctx context.Context) error {
 	g.Go(func() error { return n.runWebhooks(gctx) })
 	g.Go(func() error { return n.runIndexer(gctx) })
 	g.Go(func() error { return n.runFiles(gctx) })
+	if n.cfg.Backup.Dir != "" {
+		g.Go(func() error { return n.runBackups(gctx) })
+	}
 	return g.Wait()
 }
 

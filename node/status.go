@@ -36,6 +36,10 @@ type Status struct {
 	// OutboxDropped counts publications dropped because the node's network
 	// outbox was full; partners got those events by sync instead.
 	OutboxDropped uint64 `json:"outbox_dropped"`
+	// Replication is the standby pair this node is in; nil if none.
+	Replication *ReplicationStatus `json:"replication,omitempty"`
+	// Backup is the state of continuous backups; nil when they are off.
+	Backup *BackupStatus `json:"backup,omitempty"`
 	// DiskFree is the free space of the data directory's disk, in bytes;
 	// DiskFull is set while it is below the node's floor
 	// (Config.MinFreeDisk) and changes are refused.
@@ -67,7 +71,8 @@ type Status struct {
 func (n *Node) Status(ctx context.Context) (*Status, error) {
 	st := &Status{NodeID: n.id, Org: n.settings.Org, DataDir: n.cfg.DataDir, Version: protocol.Version, Started: n.started,
 		Addrs: n.Addrs(), Network: n.net.host.Stats(), PartnerQuota: n.net.host.Quota(), OutboxDropped: n.net.dropped.Load(),
-		Hosting: n.hosting.stats(), Files: n.FileStats()}
+		Hosting: n.hosting.stats(), Files: n.FileStats(), Backup: n.BackupStatus(),
+		Replication: n.ReplicationStatus()}
 	st.DiskFree, st.DiskFull = n.store.Space()
 	st.Store, st.AcceptSplits = n.store.Stats(), n.acceptSplits.Load()
 	for _, p := range n.net.host.Partners() {

@@ -50,6 +50,10 @@ type Options struct {
 	// space.go). Default: DefaultMinFreeBytes (128 MiB). Negative: not
 	// watched.
 	MinFreeBytes int64
+	// Replica opens the store of a standby (replica.go): Update fails
+	// with ErrReplica, and only ApplyIncrement and ApplyFull change it.
+	// Default: false.
+	Replica bool
 }
 
 // Store is an open node store. Its methods are safe for concurrent use.
@@ -58,6 +62,7 @@ type Store struct {
 	log      *slog.Logger
 	maxBatch int
 	dirty    bool // the bad-shutdown marker was found on open
+	replica  bool // Options.Replica
 	space    space
 
 	// markerPending is set when Open found the disk full and so did not
@@ -98,7 +103,7 @@ func Open(dir string, opt Options) (*Store, error) {
 	}
 	s := &Store{db: db, log: opt.Logger, maxBatch: opt.MaxBatch,
 		writes: make(chan *write, opt.MaxBatch), done: make(chan struct{}),
-		space: space{dir: dir, floor: max(opt.MinFreeBytes, 0), log: opt.Logger}}
+		space: space{dir: dir, floor: max(opt.MinFreeBytes, 0), log: opt.Logger}, replica: opt.Replica}
 	if err := s.start(); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open store %s: %w", dir, err)
@@ -215,6 +220,15 @@ func (s *Store) View(fn func(*Tx) error) error {
 // ends before fn has run, Update returns ctx.Err() and fn never runs;
 // once fn has run, Update waits for the commit.
 func (s *Store) Update(ctx context.Context, fn func(*Tx) error) error {
+	if s.replica {
+		return ErrReplica
+	}
+	return s.submit(ctx, fn)
+}
+
+// submit is Update without the replica check: the replica's own writes
+// (replica.go) go through it.
+func (s *Store) submit(ctx context.Context, fn func(*Tx) error) error {
 	w := &write{fn: fn, err: make(chan error, 1)}
 	s.mu.RLock()
 	if s.closed {

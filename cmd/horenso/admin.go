@@ -88,6 +88,23 @@ func statusCommand(g *globals) *cobra.Command {
 				fmt.Fprintf(w, "disk\t%s\n", disk)
 				fmt.Fprintf(w, "equivocations\t%d (events signed at a chain position another event of their node holds: proof kept, see the log)\n", st.Equivocations)
 				searchStatus(w, st.Search)
+				if r := st.Replication; r != nil && r.Role == "standby" {
+					fmt.Fprintf(w, "standby of\t%s: applied primary version %d of %d, as of %s (lag %s, epoch %d)\n",
+						r.Of, r.Applied, r.PrimaryVersion, r.AppliedTime.Format(time.RFC3339Nano), r.Lag, r.Epoch)
+				} else if r != nil {
+					fmt.Fprintf(w, "standby\t%s: last asked %s, has version %d of %d (lag %s, epoch %d)\n",
+						r.Standby, r.StandbySeen.Format(time.RFC3339), r.Acked, r.Version, r.Lag, r.Epoch)
+				}
+				if r := st.Replication; r != nil && r.Error != "" {
+					fmt.Fprintf(w, "replication error\t%s\n", r.Error)
+				}
+				if b := st.Backup; b != nil {
+					fmt.Fprintf(w, "backups\t%s: up to %s (version %d, %d files in chain %s), from %s\n", b.Dir,
+						b.Last.Format(time.RFC3339), b.Version, b.Increments, b.Chain, b.Oldest.Format(time.RFC3339))
+					if b.Error != "" {
+						fmt.Fprintf(w, "backup error\t%s\n", b.Error)
+					}
+				}
 				fmt.Fprintf(w, "hosting refused\t%d rooms partners offered naming none of this node's accounts, %d ghost accounts (of this node, named by partners, not existing)\n",
 					st.Hosting.RoomsRefused, st.Hosting.GhostAccounts)
 				f := st.Files
@@ -509,11 +526,23 @@ func backupCommand(g *globals) *cobra.Command {
 }
 
 func restoreCommand(g *globals) *cobra.Command {
-	return &cobra.Command{
-		Use:   "restore FILE",
-		Short: "Create the data directory (--data, must be new) from a backup; then `horenso run` it",
-		Args:  exactArgs("FILE"),
+	var from, at string
+	cmd := &cobra.Command{
+		Use:   "restore {FILE | --from DIR --at TIME}",
+		Short: "Create the data directory (--data, must be new) from a backup, or from continuous backups as it was at a moment; then `horenso run` it",
+		Args: func(cmd *cobra.Command, args []string) error {
+			if from != "" || at != "" {
+				if from == "" || at == "" || len(args) > 0 {
+					return fmt.Errorf("%s: a point-in-time restore takes --from DIR and --at TIME, and no FILE", cmd.CommandPath())
+				}
+				return nil
+			}
+			return exactArgs("FILE")(cmd, args)
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if from != "" {
+				return restoreAt(cmd, g, from, at)
+			}
 			log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelWarn}))
 			if err := node.Restore(g.data, args[0], log); err != nil {
 				return err
@@ -522,4 +551,7 @@ func restoreCommand(g *globals) *cobra.Command {
 				func(w *tabwriter.Writer) { fmt.Fprintf(w, "restored %s into %s\n", args[0], g.data) })
 		},
 	}
+	cmd.Flags().StringVar(&from, "from", "", "a continuous backup directory (horenso run --backup-dir)")
+	cmd.Flags().StringVar(&at, "at", "", "the moment to restore, e.g. 2026-12-03T10:15:00Z")
+	return cmd
 }

@@ -39,7 +39,7 @@ func rootCommand() *cobra.Command {
 	root.PersistentFlags().BoolVar(&g.json, "json", false, "print results as JSON")
 	root.AddCommand(initCommand(g), runCommand(g), statusCommand(g), userCommand(g), tokenCommand(g), partnerCommand(g),
 		roomCommand(g), messageCommand(g), taskCommand(g), backupCommand(g), restoreCommand(g), webhookCommand(g),
-		searchCommand(g))
+		searchCommand(g), promoteCommand(g))
 	return root
 }
 

@@ -47,6 +47,7 @@ func runCommand(g *globals) *cobra.Command {
 	var noPartnerFiles bool
 	var nodeCfg node.Config
 	var apiCfg api.Config
+	var pair standbyFlags
 	cmd := &cobra.Command{
 		Use:   "run",
 		Short: "Run the node (initializing the data directory on first run) until SIGINT or SIGTERM",
@@ -73,7 +74,24 @@ func runCommand(g *globals) *cobra.Command {
 				nodeCfg.EagerFetchMax = -1
 			}
 			nodeCfg.PartnerFiles = node.FilePolicy{Deny: noPartnerFiles, MaxSize: partnerFileMiB << 20, Types: partnerFileTypes}
-			return run(cmd.Context(), nodeCfg, org, httpAddr, apiCfg, cmd.OutOrStdout())
+			if err := absBackupDir(&nodeCfg.Backup); err != nil {
+				return err
+			}
+			var err error
+			if nodeCfg.Standby, err = pair.config(); err != nil {
+				return err
+			}
+			return runPair(cmd.Context(), func(ctx context.Context) error {
+				ln, err := net.Listen("tcp", httpAddr)
+				if err != nil {
+					return fmt.Errorf("listen for HTTP: %w", err)
+				}
+				httpAddr = ln.Addr().String() // a promoted standby starts again on the same port
+				if nodeCfg.Standby.Self == "" {
+					nodeCfg.Standby.Self = "http://" + httpAddr
+				}
+				return run(ctx, nodeCfg, org, ln, apiCfg, cmd.OutOrStdout())
+			}, &nodeCfg.Standby, g.data)
 		},
 	}
 	cmd.Flags().StringVar(&httpAddr, "http", "127.0.0.1:8080", "address of the HTTP API and web app")
@@ -107,6 +125,8 @@ func runCommand(g *globals) *cobra.Command {
 	cmd.Flags().Int64Var(&partnerFileMiB, "partner-file-max-mib", 0, "MiB one file may have in rooms shared with other organizations (0: --max-file-mib)")
 	cmd.Flags().StringSliceVar(&partnerFileTypes, "partner-file-types", nil,
 		`media types allowed in rooms shared with other organizations, e.g. "image/*,application/pdf" (default: all)`)
+	backupFlags(cmd.Flags(), &nodeCfg.Backup)
+	pair.add(cmd.Flags())
 	cmd.Flags().DurationVar(&nodeCfg.SessionMax, "session-max", node.DefaultSessionMax, "end a web session this long after login, however much it is used")
 	cmd.Flags().BoolVar(&nodeCfg.Webhooks.AllowPrivate, "webhook-allow-private", false,
 		"let webhook URLs reach loopback, private and link-local addresses (refused by default, against SSRF)")
@@ -116,7 +136,8 @@ func runCommand(g *globals) *cobra.Command {
 	return cmd
 }
 
-func run(ctx context.Context, nodeCfg node.Config, org, httpAddr string, apiCfg api.Config, out interface{ Write([]byte) (int, error) }) error {
+func run(ctx context.Context, nodeCfg node.Config, org string, ln net.Listener, apiCfg api.Config, out interface{ Write([]byte) (int, error) }) error {
+	defer ln.Close()
 	dir, log := nodeCfg.DataDir, nodeCfg.Logger
 	if !node.Initialized(dir) {
 		id, err := node.Init(dir, org)
@@ -130,12 +151,10 @@ func run(ctx context.Context, nodeCfg node.Config, org, httpAddr string, apiCfg 
 		return err
 	}
 	defer n.Close()
-	if err := firstAdmin(ctx, n, out); err != nil {
-		return err
-	}
-	ln, err := net.Listen("tcp", httpAddr)
-	if err != nil {
-		return fmt.Errorf("listen for HTTP: %w", err)
+	if nodeCfg.Standby.Of == "" { // a standby's accounts are its primary's
+		if err := firstAdmin(ctx, n, out); err != nil {
+			return err
+		}
 	}
 	handler := api.New(n, apiCfg)
 	srv := handler.HTTPServer()

@@ -199,6 +199,9 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("GET /api/health", s.health)
 	s.mux.HandleFunc("POST /api/login", s.login)
 	s.mux.HandleFunc("GET /api/download/{token}", s.download) // signed, short-lived: no credentials
+	s.mux.HandleFunc("GET /api/replication/identity", s.replicationIdentity)
+	s.mux.HandleFunc("GET /api/replication/increment", s.replicationIncrement)
+	s.mux.HandleFunc("GET /api/replication/epoch", s.replicationEpoch)
 	s.mux.Handle("/", web.Handler())
 
 	// Horenso's own.
@@ -279,7 +282,11 @@ func (s *Server) health(w http.ResponseWriter, r *http.Request) {
 		writeErrors(w, http.StatusServiceUnavailable, "store unavailable")
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "node_id": st.NodeID, "org": st.Org})
+	role := "primary"
+	if st.Replication != nil {
+		role = st.Replication.Role
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "node_id": st.NodeID, "org": st.Org, "role": role})
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

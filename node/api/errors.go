@@ -70,6 +70,8 @@ func statusOf(err error) (int, string) {
 		return http.StatusRequestTimeout, "request body not received in time"
 	case errors.Is(err, node.ErrDiskFull):
 		return http.StatusServiceUnavailable, "the node's disk is full: changes are refused until space is freed"
+	case errors.Is(err, node.ErrStandby):
+		return http.StatusServiceUnavailable, "this node is a standby: it serves reads only; make changes on the primary (or promote this node with `horenso promote` if the primary is gone)"
 	case errors.Is(err, node.ErrBusy):
 		return http.StatusServiceUnavailable, node.ErrBusy.Error()
 	case errors.Is(err, node.ErrCatchingUp):
@@ -116,7 +118,7 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	status, msg := statusOf(err)
 	level := slog.LevelInfo
 	switch {
-	case errors.Is(err, node.ErrDiskFull):
+	case errors.Is(err, node.ErrDiskFull), errors.Is(err, node.ErrStandby):
 		level = slog.LevelDebug // the store logs it once, not once a request
 	case status >= 500 && status != http.StatusNotImplemented:
 		level = slog.LevelError

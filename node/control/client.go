@@ -254,3 +254,14 @@ func (c *Client) RemovePartner(ctx context.Context, id protocol.NodeID) error {
 	_, err := call[none](ctx, c, opPartnerRemove, partnerArgs{ID: id})
 	return err
 }
+
+// promoteArgs are the arguments of opPromote.
+type promoteArgs struct {
+	Force bool `json:"force"`
+}
+
+// Promote makes a standby node the primary (node.Node.Promote) and
+// returns its new fencing epoch. The node then restarts as the primary.
+func (c *Client) Promote(ctx context.Context, force bool) (uint64, error) {
+	return call[uint64](ctx, c, opPromote, promoteArgs{Force: force})
+}

@@ -107,6 +107,7 @@ const (
 	opPartnerAdd    = "partner.add"
 	opPartnerList   = "partner.list"
 	opPartnerRemove = "partner.remove"
+	opPromote       = "promote"
 )
 
 type (

@@ -290,4 +290,5 @@ var ops = map[string]opFunc{
 	opPartnerRemove: op(func(ctx context.Context, n *node.Node, a partnerArgs) (none, error) {
 		return none{}, n.RemovePartner(ctx, a.ID)
 	}),
+	opPromote: op(func(ctx context.Context, n *node.Node, a promoteArgs) (uint64, error) { return n.Promote(ctx, a.Force) }),
 }

@@ -7,8 +7,11 @@ package nodetest
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"net"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -52,6 +55,14 @@ type Options struct {
 	// MaxFileSize is every node's node.Config.MaxFileSize. Default: the
 	// node's (5 MB).
 	MaxFileSize int64
+	// Backup turns on every node's continuous backups (node.Config.Backup),
+	// into Node.BackupDir, with increments every 100ms and samples every
+	// 10ms. Default: off.
+	Backup bool
+	// ReplicationSecret is every node's standby pair secret
+	// (node.StandbyConfig.Secret), so that any node can get a standby
+	// with Cluster.AddStandby. Default: "", no replication.
+	ReplicationSecret string
 	// LogLevel is the least level of the nodes' logs that reach t.Log.
 	// Benchmarks raise it (b.Log output is always printed).
 	// Default: slog.LevelInfo.
@@ -72,14 +83,19 @@ type Node struct {
 	Name string // a, b, c, …
 	Org  string // "Org A", …
 	Dir  string
+	// BackupDir holds the node's continuous backups (Options.Backup).
+	BackupDir string
 	// URL is the base URL of the node's HTTP API, e.g. http://127.0.0.1:1234.
 	URL string
 
 	c      *Cluster
 	listen string // the libp2p address, fixed across restarts
-	mu     sync.Mutex
-	stop   func()      // stops Run and the HTTP server and closes the node; nil when stopped
-	deaf   atomic.Bool // drop every gossip message received; see Deafen
+	http   string // the HTTP address, fixed across restarts
+	// standbyOf is the primary's URL while the node is a standby.
+	standbyOf string
+	mu        sync.Mutex
+	stop      func()      // stops Run and the HTTP server and closes the node; nil when stopped
+	deaf      atomic.Bool // drop every gossip message received; see Deafen
 }
 
 // Deafen makes the node lose every gossip message it receives from now on,
@@ -99,6 +115,9 @@ func NewCluster(t testing.TB, n int, opt Options) *Cluster {
 		name := string(rune('a' + i))
 		nd := &Node{Name: name, Org: "Org " + strings.ToUpper(name), Dir: filepath.Join(t.TempDir(), name), c: c,
 			listen: "/ip4/127.0.0.1/tcp/0"}
+		if opt.Backup {
+			nd.BackupDir = filepath.Join(t.TempDir(), name+"-backups")
+		}
 		if _, err := node.Init(nd.Dir, nd.Org); err != nil {
 			t.Fatalf("init node %s: %v", name, err)
 		}
@@ -160,18 +179,20 @@ func (nd *Node) Start() {
 	if nd.stop != nil {
 		t.Fatalf("node %s is already running", nd.Name)
 	}
-	log := slog.New(slog.NewTextHandler(testWriter{t, nd.Name}, &slog.HandlerOptions{Level: nd.c.opt.LogLevel}))
-	cfg := node.Config{DataDir: nd.Dir, Logger: log, Listen: []string{nd.listen}, SyncInterval: nd.c.opt.SyncInterval,
-		SyncTimeout: nd.c.opt.SyncTimeout, Now: nd.c.opt.Now, RetentionInterval: nd.c.opt.RetentionInterval,
-		PurgeInterval: nd.c.opt.PurgeInterval, Webhooks: nd.c.opt.Webhooks, EagerFetchMax: nd.c.opt.EagerFetchMax,
-		MaxFileSize: nd.c.opt.MaxFileSize}
-	if o := nd.c.opt; o.Drop > 0 || o.Duplicate > 0 {
-		cfg.GossipLossForTest = func() (bool, bool) {
-			return nd.deaf.Load() || rand.Float64() < o.Drop, rand.Float64() < o.Duplicate
+	if nd.http == "" {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
 		}
-	} else {
-		cfg.GossipLossForTest = func() (bool, bool) { return nd.deaf.Load(), false }
+		nd.http = ln.Addr().String()
+		ln.Close()
 	}
+	ln, err := net.Listen("tcp", nd.http)
+	if err != nil {
+		t.Fatalf("node %s: listen on %s again: %v", nd.Name, nd.http, err)
+	}
+	cfg := nd.Config()
+	log := cfg.Logger
 	n, err := node.New(cfg)
 	if err != nil {
 		t.Fatalf("start node %s: %v", nd.Name, err)
@@ -179,12 +200,15 @@ func (nd *Node) Start() {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- n.Run(ctx) }()
-	select {
-	case <-n.Ready():
-	case err := <-done:
-		cancel()
-		n.Close()
-		t.Fatalf("node %s stopped: %v", nd.Name, err)
+	if nd.standbyOf == "" { // a standby runs no libp2p host
+		select {
+		case <-n.Ready():
+		case err := <-done:
+			cancel()
+			n.Close()
+			ln.Close()
+			t.Fatalf("node %s stopped: %v", nd.Name, err)
+		}
 	}
 	// Keep the port across restarts, so partners' stored addresses hold.
 	for _, a := range n.Addrs() {
@@ -195,19 +219,86 @@ func (nd *Node) Start() {
 	}
 	apiCfg := nd.c.opt.API
 	apiCfg.Logger = log
-	srv := httptest.NewServer(api.New(n, apiCfg))
+	srv := httptest.NewUnstartedServer(api.New(n, apiCfg))
+	srv.Listener.Close()
+	srv.Listener = ln
+	srv.Start()
 	nd.Node, nd.URL = n, srv.URL
 	nd.stop = func() {
 		srv.CloseClientConnections()
 		srv.Close()
 		cancel()
-		if err := <-done; err != nil {
+		if err := <-done; err != nil && !errors.Is(err, node.ErrPromoted) {
 			t.Errorf("node %s: run: %v", nd.Name, err)
 		}
 		if err := n.Close(); err != nil {
 			t.Errorf("node %s: close: %v", nd.Name, err)
 		}
 	}
+}
+
+// Config is the node.Config Start runs the node with.
+func (nd *Node) Config() node.Config {
+	log := slog.New(slog.NewTextHandler(testWriter{nd.c.t, nd.Name}, &slog.HandlerOptions{Level: nd.c.opt.LogLevel}))
+	cfg := node.Config{DataDir: nd.Dir, Logger: log, Listen: []string{nd.listen}, SyncInterval: nd.c.opt.SyncInterval,
+		SyncTimeout: nd.c.opt.SyncTimeout, Now: nd.c.opt.Now, RetentionInterval: nd.c.opt.RetentionInterval,
+		PurgeInterval: nd.c.opt.PurgeInterval, Webhooks: nd.c.opt.Webhooks, EagerFetchMax: nd.c.opt.EagerFetchMax,
+		MaxFileSize: nd.c.opt.MaxFileSize}
+	if nd.BackupDir != "" {
+		cfg.Backup = node.BackupConfig{Dir: nd.BackupDir, Every: 100 * time.Millisecond, SampleEvery: 10 * time.Millisecond}
+	}
+	if s := nd.c.opt.ReplicationSecret; s != "" {
+		cfg.Standby = node.StandbyConfig{Secret: s, Of: nd.standbyOf, Self: "http://" + nd.http, PollEvery: 50 * time.Millisecond}
+	}
+	if o := nd.c.opt; o.Drop > 0 || o.Duplicate > 0 {
+		cfg.GossipLossForTest = func() (bool, bool) {
+			return nd.deaf.Load() || rand.Float64() < o.Drop, rand.Float64() < o.Duplicate
+		}
+	} else {
+		cfg.GossipLossForTest = func() (bool, bool) { return nd.deaf.Load(), false }
+	}
+	return cfg
+}
+
+// AddStandby sets up and starts a standby of primary (node.InitStandby,
+// as `horenso run --standby-of` does), named after it with a quote (a'),
+// and adds it to the cluster's nodes. It needs Options.ReplicationSecret.
+func (c *Cluster) AddStandby(primary *Node) *Node {
+	c.t.Helper()
+	if c.opt.ReplicationSecret == "" {
+		c.t.Fatal("AddStandby needs Options.ReplicationSecret")
+	}
+	nd := &Node{Name: primary.Name + "'", Org: primary.Org, Dir: filepath.Join(c.t.TempDir(), primary.Name+"-standby"), c: c,
+		listen: "/ip4/127.0.0.1/tcp/0", standbyOf: primary.URL}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	nd.http = ln.Addr().String()
+	ln.Close()
+	cfg := nd.Config()
+	if err := node.InitStandby(c.t.Context(), nd.Dir, cfg.Standby); err != nil {
+		c.t.Fatalf("standby of %s: %v", primary.Name, err)
+	}
+	nd.Start()
+	c.Nodes = append(c.Nodes, nd)
+	return nd
+}
+
+// Promote promotes the standby (node.Node.Promote) and starts it again as
+// the primary, on the same HTTP address, as `horenso promote` does, and
+// returns its new epoch.
+func (nd *Node) Promote(force bool) uint64 {
+	t := nd.c.t
+	t.Helper()
+	epoch, err := nd.Node.Promote(t.Context(), force)
+	if err != nil {
+		t.Fatalf("node %s: promote: %v", nd.Name, err)
+	}
+	nd.Stop()
+	nd.standbyOf = ""
+	nd.Start()
+	return epoch
 }
 
 // Stop stops the node; its data stays. Stopping a stopped node does nothing.
@@ -303,4 +394,54 @@ type testWriter struct {
 func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Logf("[%s] %s", w.name, strings.TrimRight(string(p), "\n"))
 	return len(p), nil
+}
+
+// AwaitBackup waits until the node's continuous backups (Options.Backup)
+// reach a moment after t, and returns that moment.
+func (nd *Node) AwaitBackup(t time.Time) time.Time {
+	tb := nd.c.t
+	tb.Helper()
+	var last time.Time
+	Await(tb, 30*time.Second, func() (bool, string) {
+		st := nd.BackupStatus()
+		if st == nil {
+			tb.Fatalf("node %s has no continuous backups (Options.Backup)", nd.Name)
+		}
+		last = st.Last
+		return last.After(t), fmt.Sprintf("node %s: backups reach %s (error %q), want after %s", nd.Name, last, st.Error, t)
+	})
+	return last
+}
+
+// RestoreAt stops the node and replaces its data directory with its
+// continuous backups as they were at moment at (node.RestoreAt, as
+// `horenso restore --at` does). The node stays stopped: look at it with
+// Offline, then Start it.
+func (nd *Node) RestoreAt(at time.Time) *node.RestorePoint {
+	t := nd.c.t
+	t.Helper()
+	nd.Stop()
+	if err := os.RemoveAll(nd.Dir); err != nil {
+		t.Fatalf("node %s: restore: %v", nd.Name, err)
+	}
+	log := slog.New(slog.NewTextHandler(testWriter{t, nd.Name}, &slog.HandlerOptions{Level: nd.c.opt.LogLevel}))
+	p, err := node.RestoreAt(nd.Dir, nd.BackupDir, at, log)
+	if err != nil {
+		t.Fatalf("node %s: %v", nd.Name, err)
+	}
+	return p
+}
+
+// Offline opens the stopped node's data directory without running it (no
+// network, no jobs), calls f with it, and closes it.
+func (nd *Node) Offline(f func(*node.Node)) {
+	t := nd.c.t
+	t.Helper()
+	log := slog.New(slog.NewTextHandler(testWriter{t, nd.Name}, &slog.HandlerOptions{Level: nd.c.opt.LogLevel}))
+	n, err := node.New(node.Config{DataDir: nd.Dir, Logger: log})
+	if err != nil {
+		t.Fatalf("node %s: open offline: %v", nd.Name, err)
+	}
+	defer n.Close()
+	f(n)
 }
