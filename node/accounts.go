@@ -107,6 +107,7 @@ func (n *Node) CreateAccount(ctx context.Context, na NewAccount) (*Account, erro
 	if err != nil {
 		return nil, fmt.Errorf("create account %s: %w", na.Handle, err)
 	}
+	n.metrics.published(create)
 	return n.Account(ctx, na.Handle)
 }
 

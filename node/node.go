@@ -209,6 +209,7 @@ type Node struct {
 	// acceptSplits counts partner batches split because they were too
 	// big for one store transaction (acceptBatch).
 	acceptSplits atomic.Uint64
+	metrics      *metrics // Prometheus instruments (metrics.go)
 
 	closeOnce sync.Once
 	closeErr  error
@@ -260,6 +261,7 @@ func New(cfg Config) (*Node, error) {
 	n.appliedSets.max = 64
 	n.hosting.confirmations.max = 256
 	n.passwords = newPasswordPool()
+	n.metrics = newMetrics()
 	n.id = protocol.NodeIDFromKey(n.key.Public().(ed25519.PublicKey))
 	raw, err := os.ReadFile(filepath.Join(cfg.DataDir, settingsFile))
 	if err != nil {
@@ -269,7 +271,7 @@ func New(cfg Config) (*Node, error) {
 		return nil, fmt.Errorf("new node: read settings: %w", err)
 	}
 	n.store, err = storage.Open(filepath.Join(cfg.DataDir, storeDir), storage.Options{Logger: cfg.Logger,
-		MinFreeBytes: cfg.MinFreeDisk})
+		MinFreeBytes: cfg.MinFreeDisk, OnCommit: n.metrics.committed})
 	if err != nil {
 		return nil, fmt.Errorf("new node: %w (is another horenso running on %s?)", err, cfg.DataDir)
 	}
