@@ -190,6 +190,20 @@ func TestMetricsEndToEnd(t *testing.T) {
 		t.Errorf("no sync round with B counted: %v", v)
 	}
 
+	// The sample dashboard asks only for metrics the node serves (the
+	// webhook ones have series once webhooks deliver, the per-room lag once
+	// a room lags).
+	dash, err := os.ReadFile("../../docs/grafana/horenso-node.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range regexp.MustCompile(`horenso_[a-z_]+`).FindAllString(string(dash), -1) {
+		base := strings.TrimSuffix(strings.TrimSuffix(name, "_bucket"), "_count")
+		if after[base] == nil && !strings.HasPrefix(base, "horenso_webhook_") && base != "horenso_room_unacked_events" {
+			t.Errorf("the dashboard uses %s, which the scrape lacks", name)
+		}
+	}
+
 	// The logs are JSON, one object a line.
 	if err := a.stop(t, syscall.SIGTERM); err != nil {
 		t.Fatalf("A exited with %v", err)
