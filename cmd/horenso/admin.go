@@ -234,6 +234,7 @@ func roomCommand(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			warnNonPartners(cmd, g, splitList(members))
 			return g.output(cmd.OutOrStdout(), r, func(w *tabwriter.Writer) {
 				fmt.Fprintf(w, "created room %d %q (%s)\n", r.Alias, r.Name, r.ID)
 			})
@@ -243,7 +244,8 @@ func roomCommand(g *globals) *cobra.Command {
 	create.Flags().StringVar(&members, "members", "", "comma-separated handles or account IDs to add as members")
 	create.Flags().StringVar(&description, "description", "", "room description")
 	create.MarkFlagRequired("as")
-	cmd.AddCommand(list, create, memberCommand(g), roomStatusCommand(g), roomHistoryCommand(g))
+	cmd.AddCommand(list, create, memberCommand(g), roomStatusCommand(g), roomHistoryCommand(g),
+		roomVerifyCommand(g), roomRepairCommand(g))
 	return cmd
 }
 

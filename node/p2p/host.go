@@ -501,6 +501,7 @@ func (h *Host) start(ctx context.Context, loops *sync.WaitGroup) (stop func(), e
 	}()
 
 	lh.SetStreamHandler(libp2pproto.ID(protocol.SyncProtocolID), func(s network.Stream) { h.serveSync(ctx, s) })
+	lh.SetStreamHandler(libp2pproto.ID(protocol.VerifyProtocolID), func(s network.Stream) { h.serveVerify(ctx, s) })
 	lh.Network().Notify(&network.NotifyBundle{
 		ConnectedF: func(_ network.Network, c network.Conn) {
 			h.health.seen(c.RemotePeer())
