@@ -189,9 +189,12 @@ type Node struct {
 	log      *slog.Logger
 	key      ed25519.PrivateKey
 	id       protocol.NodeID
-	settings Settings
+	settings Settings // guarded by settingsMu, which RenameOrg takes
 	store    *storage.Store
 	started  time.Time
+
+	// settingsMu guards settings; it also serializes renames.
+	settingsMu sync.RWMutex
 
 	snapshots snapshotCache
 	// redacted is set when text was dropped since the last purge of the
@@ -309,7 +312,11 @@ func New(cfg Config) (*Node, error) {
 func (n *Node) ID() protocol.NodeID { return n.id }
 
 // Org returns the organization's display name.
-func (n *Node) Org() string { return n.settings.Org }
+func (n *Node) Org() string {
+	n.settingsMu.RLock()
+	defer n.settingsMu.RUnlock()
+	return n.settings.Org
+}
 
 // Run serves the node until ctx ends, then returns nil once everything it
 // started has stopped: the libp2p host (partners, gossip, catch-up sync)

@@ -388,6 +388,7 @@ func messageCommand(g *globals) *cobra.Command {
 					}
 					fmt.Fprintf(w, "%d\t%s\t%s\t%s\n", m.Alias, time.UnixMilli(m.Time).Format("2006-01-02 15:04"), m.Author.Handle(), body)
 				}
+				cutNote(w, len(ms), limit)
 			})
 		},
 	}

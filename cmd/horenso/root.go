@@ -39,6 +39,7 @@ func rootCommand() *cobra.Command {
 	root.PersistentFlags().BoolVar(&g.json, "json", false, "print results as JSON")
 	root.AddCommand(initCommand(g), runCommand(g), statusCommand(g), userCommand(g), tokenCommand(g), partnerCommand(g),
 		roomCommand(g), messageCommand(g), taskCommand(g), backupCommand(g), restoreCommand(g))
+	root.AddCommand(orgCommand(g), contactCommand(g))
 	return root
 }
 

@@ -7,13 +7,17 @@ import (
 	"github.com/horenso/horenso/protocol"
 )
 
-// Ops of partner and room health, kept apart from ops so that they merge
-// without touching its table; handle looks in both.
+// Ops of partner and room health and of the organization (see moreOps).
 const (
 	opPartnerHealth = "partner.health"
 	opRoomVerify    = "room.verify"
 	opRoomRepair    = "room.repair"
+	opOrgRename     = "org.rename"
 )
+
+type orgArgs struct {
+	Name string `json:"name"`
+}
 
 type verifyArgs struct {
 	Room uint64          `json:"room_id"`
@@ -30,6 +34,12 @@ var healthOps = map[string]opFunc{
 			return nil, err
 		}
 		return n.VerifyRoom(ctx, room, a.Peer)
+	}),
+	opOrgRename: op(func(ctx context.Context, n *node.Node, a orgArgs) (*node.Status, error) {
+		if err := n.RenameOrg(ctx, a.Name); err != nil {
+			return nil, err
+		}
+		return n.Status(ctx)
 	}),
 	opRoomRepair: op(func(ctx context.Context, n *node.Node, a verifyArgs) ([]node.RoomCheck, error) {
 		room, err := n.RoomByAlias(ctx, a.Room)
@@ -56,4 +66,9 @@ func (c *Client) VerifyRoom(ctx context.Context, room uint64, peer protocol.Node
 // verifies it again.
 func (c *Client) RepairRoom(ctx context.Context, room uint64) ([]node.RoomCheck, error) {
 	return call[[]node.RoomCheck](ctx, c, opRoomRepair, verifyArgs{Room: room})
+}
+
+// RenameOrg renames the organization and returns the node's status.
+func (c *Client) RenameOrg(ctx context.Context, name string) (*node.Status, error) {
+	return call[*node.Status](ctx, c, opOrgRename, orgArgs{Name: name})
 }

@@ -124,7 +124,7 @@ func serveConn(ctx context.Context, n *node.Node, conn net.Conn, log *slog.Logge
 func handle(ctx context.Context, n *node.Node, req request, log *slog.Logger) response {
 	op, ok := ops[req.Op]
 	if !ok {
-		op, ok = healthOps[req.Op]
+		op, ok = moreOps[req.Op]
 	}
 	if !ok {
 		return response{Error: fmt.Sprintf("unknown op %q", req.Op), Kind: "invalid"}
