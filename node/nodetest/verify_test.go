@@ -88,3 +88,30 @@ func awaitCheck(t *testing.T, a *Node, room protocol.RoomID, want string) []node
 	})
 	return checks
 }
+
+// TestRenameOrgReachesPartners: renaming an organization renames its
+// accounts, and partners see the new name on its members.
+func TestRenameOrgReachesPartners(t *testing.T) {
+	c := NewCluster(t, 2, Options{})
+	a, b := c.Nodes[0], c.Nodes[1]
+	a.User("alice")
+	b.User("bob")
+	alice, bob := a.As("alice"), b.As("bob")
+	room := alice.CreateRoom("A × B", bob.ID())
+	bob.AwaitRoom(room)
+	if err := a.RenameOrg(t.Context(), "Acme Corp"); err != nil {
+		t.Fatal(err)
+	}
+	if a.Node.Org() != "Acme Corp" {
+		t.Fatalf("org after rename: %q", a.Node.Org())
+	}
+	Await(t, 30*time.Second, func() (bool, string) {
+		hs, err := b.PartnerHealth(t.Context())
+		return err == nil && len(hs) == 1 && hs[0].Org == "Acme Corp", fmt.Sprintf("b's partner health %+v, %v", hs, err)
+	})
+	for _, m := range bob.AwaitMembers(room, alice.ID(), bob.ID()) {
+		if m.Account == alice.ID() && m.Org != "Acme Corp" {
+			t.Fatalf("alice's org as bob sees it: %q", m.Org)
+		}
+	}
+}
