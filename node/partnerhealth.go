@@ -146,3 +146,37 @@ func (n *Node) partnerHealth(ctx context.Context) ([]*PartnerHealth, error) {
 	}
 	return out, nil
 }
+
+// RoomStatus is RoomReceipts for the node's operator, who needs no
+// account in the room: per other member node, what it has acknowledged
+// of this node's events there. Errors: ErrNotFound if the node does not
+// hold room.
+func (n *Node) RoomStatus(ctx context.Context, room protocol.RoomID) (*Receipts, error) {
+	out := &Receipts{Room: room, Nodes: []Receipt{}}
+	err := n.store.View(func(tx *storage.Tx) error {
+		c, err := n.control(tx, room)
+		if err != nil {
+			return err
+		}
+		r, err := tx.Room(room)
+		if err != nil {
+			return err
+		}
+		out.Seq = r.Seq
+		for _, m := range slices.Sorted(maps.Keys(nodesOf(c))) {
+			if m == n.id {
+				continue
+			}
+			rc, err := n.receipt(tx, room, r, m)
+			if err != nil {
+				return err
+			}
+			out.Nodes = append(out.Nodes, *rc)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("room status: %w", err)
+	}
+	return out, nil
+}

@@ -255,7 +255,7 @@ func roomStatusCommand(g *globals) *cobra.Command {
 	var as string
 	status := &cobra.Command{
 		Use:   "status ROOM_ID",
-		Short: "Show what each partner node in a room has acknowledged of this node's events (--as a member)",
+		Short: "Show, per member node of a room, what it has acknowledged of this node's events and what it has not",
 		Args:  exactArgs("ROOM_ID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			room, err := parseID("ROOM_ID", args[0])
@@ -289,8 +289,7 @@ func roomStatusCommand(g *globals) *cobra.Command {
 			})
 		},
 	}
-	status.Flags().StringVar(&as, "as", "", "a local member of the room (required)")
-	status.MarkFlagRequired("as")
+	status.Flags().StringVar(&as, "as", "", "see it as this local member of the room (default: as the node's operator)")
 	return status
 }
 

@@ -60,6 +60,11 @@ func TestPartnerHealthEndToEnd(t *testing.T) {
 	awaitCLI(t, dirA, "A's partner list shows B in the room", func(ps []node.PartnerHealth) bool {
 		return len(ps) == 1 && ps[0].Org == "Org B" && ps[0].Connected && ps[0].Rooms == 1 && ps[0].Acked > 0 && ps[0].Unacked == 0
 	}, "partner", "list")
+	var rs node.Receipts
+	horenso(t, dirA, &rs, "room", "status", fmt.Sprint(room.Alias)) // the operator's view: no --as
+	if len(rs.Nodes) != 1 || rs.Nodes[0].Node != stB.NodeID || rs.Nodes[0].AckedSeq == 0 {
+		t.Fatalf("room status without --as: %+v", rs)
+	}
 	out, _ = human(t, dirA, "partner", "list")
 	for _, want := range []string{"ORG", "Org B", "LAST_SEEN", "now", "UNACKED"} {
 		if !strings.Contains(out, want) {

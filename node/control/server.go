@@ -225,6 +225,9 @@ var ops = map[string]opFunc{
 		if err != nil {
 			return nil, err
 		}
+		if a.As == "" {
+			return n.RoomStatus(ctx, room) // the operator's view
+		}
 		return n.RoomReceipts(ctx, a.As, room)
 	}),
 	opRoomHistory: op(func(ctx context.Context, n *node.Node, a historyArgs) (*node.Room, error) {
