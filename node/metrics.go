@@ -259,11 +259,7 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 		n.log.Warn("metrics: read partner health", "err", err)
 		return
 	}
-	type lag struct {
-		partner string
-		RoomLag
-	}
-	var lags []lag
+	var lags []partnerLag
 	for _, h := range hs {
 		id := string(h.ID)
 		gauge(dPartnerInfo, 1, id, h.Org)
@@ -277,23 +273,39 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 		gauge(dPartnerAcked, float64(h.Acked)/1000, id)
 		gauge(dPartnerQuotaUsed, float64(h.Usage.Events), id)
 		for _, l := range h.Behind {
-			lags = append(lags, lag{id, l})
+			lags = append(lags, partnerLag{id, l})
 		}
 	}
-	slices.SortFunc(lags, func(a, b lag) int {
-		return cmp.Or(cmp.Compare(b.Unacked, a.Unacked), cmp.Compare(a.partner, b.partner), cmp.Compare(a.Alias, b.Alias))
-	})
-	other := map[string]uint64{}
-	for i, l := range lags {
-		if i < MaxRoomSeries {
-			gauge(dRoomUnacked, float64(l.Unacked), l.partner, l.Room.String())
-		} else {
-			other[l.partner] += l.Unacked
-		}
+	top, other := roomSeries(lags, MaxRoomSeries)
+	for _, l := range top {
+		gauge(dRoomUnacked, float64(l.Unacked), l.partner, l.Room.String())
 	}
 	for p, v := range other {
 		gauge(dRoomUnacked, float64(v), p, "other")
 	}
+}
+
+// partnerLag is one partner's lag in one room.
+type partnerLag struct {
+	partner string
+	RoomLag
+}
+
+// roomSeries picks the at most max lags that get a series of their own,
+// the most behind first, and sums the rest per partner.
+func roomSeries(lags []partnerLag, max int) (top []partnerLag, other map[string]uint64) {
+	slices.SortFunc(lags, func(a, b partnerLag) int {
+		return cmp.Or(cmp.Compare(b.Unacked, a.Unacked), cmp.Compare(a.partner, b.partner), cmp.Compare(a.Alias, b.Alias))
+	})
+	other = map[string]uint64{}
+	for i, l := range lags {
+		if i < max {
+			top = append(top, l)
+		} else {
+			other[l.partner] += l.Unacked
+		}
+	}
+	return top, other
 }
 
 func boolValue(b bool) float64 {
