@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -97,14 +98,16 @@ func TestContactEndToEnd(t *testing.T) {
 	horenso(t, data, nil, "contact", "add", "bob", "--as", "carol")
 	var reqs []node.ContactRequest
 	horenso(t, data, &reqs, "contact", "requests", "--as", "bob")
-	if len(reqs) != 2 || reqs[0].Handle != "alice" || reqs[0].Message != "let's talk" {
+	fromAlice, fromCarol := slices.IndexFunc(reqs, func(r node.ContactRequest) bool { return r.Handle == "alice" }),
+		slices.IndexFunc(reqs, func(r node.ContactRequest) bool { return r.Handle == "carol" })
+	if len(reqs) != 2 || fromAlice < 0 || fromCarol < 0 || reqs[fromAlice].Message != "let's talk" {
 		t.Fatalf("bob's requests: %+v", reqs)
 	}
-	out, _ = human(t, data, "contact", "approve", fmt.Sprint(reqs[0].ID), "--as", "bob")
+	out, _ = human(t, data, "contact", "approve", fmt.Sprint(reqs[fromAlice].ID), "--as", "bob")
 	if !strings.Contains(out, "is now a contact of bob") {
 		t.Fatalf("approve: %q", out)
 	}
-	horenso(t, data, nil, "contact", "reject", fmt.Sprint(reqs[1].ID), "--as", "bob")
+	horenso(t, data, nil, "contact", "reject", fmt.Sprint(reqs[fromCarol].ID), "--as", "bob")
 	horenso(t, data, &cs, "contact", "list", "--as", "bob")
 	if len(cs) != 1 || cs[0].Handle != "alice" {
 		t.Fatalf("bob's contacts: %+v", cs)
