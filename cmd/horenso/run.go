@@ -79,7 +79,7 @@ func runCommand(g *globals) *cobra.Command {
 	cmd.Flags().StringVar(&httpAddr, "http", "127.0.0.1:8080", "address of the HTTP API and web app")
 	cmd.Flags().StringSliceVar(&nodeCfg.Listen, "listen", []string{"/ip4/0.0.0.0/tcp/4001", "/ip4/0.0.0.0/udp/4001/quic-v1"},
 		"libp2p addresses (comma-separated multiaddrs) partner nodes connect to")
-	cmd.Flags().StringVar(&org, "org", "", "the organization's display name, used on first run (default: asked on a terminal, else \""+defaultOrg+"\"; rename with `horenso org rename`)")
+	cmd.Flags().StringVar(&org, "org", "", "the organization's display name, used on first run (default: asked on a terminal, else \""+defaultOrg+"\"; rename it later with horenso org rename)")
 	cmd.Flags().BoolVar(&debug, "debug", false, "log at debug level (same as --log-level debug)")
 	logs.register(cmd)
 	admin.register(cmd)
