@@ -5,6 +5,7 @@ SHELL := /bin/bash
 BIN      := bin/horenso
 DATA     ?= data
 HTTP     ?= 127.0.0.1:8080
+LISTEN   ?= /ip4/0.0.0.0/tcp/4001,/ip4/0.0.0.0/udp/4001/quic-v1
 FUZZTIME ?= 10s
 BENCHCOUNT ?= 3
 
@@ -16,8 +17,8 @@ help: ## list the targets
 build: ## build bin/horenso
 	go build -o $(BIN) ./cmd/horenso
 
-run: build ## build and run a node on ./data, HTTP on 127.0.0.1:8080 (override with DATA=, HTTP=); first run prints the admin login
-	$(BIN) run --data $(DATA) --http $(HTTP)
+run: build ## build and run a node on ./data, HTTP on 127.0.0.1:8080, libp2p on port 4001 (override with DATA=, HTTP=, LISTEN=); first run prints the admin login
+	$(BIN) run --data $(DATA) --http $(HTTP) --listen $(LISTEN)
 
 lint: ## gofmt, go vet, staticcheck, and go.mod tidiness
 	@unformatted=$$(gofmt -l .); if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi

@@ -71,14 +71,14 @@ func (n *Node) CreateAccount(ctx context.Context, na NewAccount) (*Account, erro
 			return nil, fmt.Errorf("create account: %w", err)
 		}
 	}
-	a := &storage.Account{Handle: na.Handle, Name: na.Name, Email: na.Email, Org: n.settings.Org,
+	a := &storage.Account{Handle: na.Handle, Name: na.Name, Email: na.Email, Org: n.Org(),
 		PasswordHash: hash, Admin: na.Admin, Created: n.cfg.Now().UnixMilli()}
 	id := protocol.NewAccountID(n.id, na.Handle)
 	nonce := make([]byte, 8)
 	rand.Read(nonce)
 	create, err := protocol.Sign(n.key, protocol.Event{Version: protocol.Version, Author: na.Handle, Time: a.Created}, &protocol.RoomCreate{
 		Kind: protocol.KindMy, Name: na.Name, Nonce: nonce,
-		Creator: protocol.MemberInfo{Account: id, Role: protocol.RoleAdmin, Name: na.Name, Org: n.settings.Org}})
+		Creator: protocol.MemberInfo{Account: id, Role: protocol.RoleAdmin, Name: na.Name, Org: n.Org()}})
 	if err != nil {
 		return nil, fmt.Errorf("create account: %w: %w", ErrInvalid, err)
 	}
@@ -108,6 +108,7 @@ func (n *Node) CreateAccount(ctx context.Context, na NewAccount) (*Account, erro
 	if err != nil {
 		return nil, fmt.Errorf("create account %s: %w", na.Handle, err)
 	}
+	n.metrics.published(create)
 	return n.Account(ctx, na.Handle)
 }
 

@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/horenso/horenso/protocol"
@@ -12,28 +13,37 @@ import (
 func (n *Node) RoomByAlias(ctx context.Context, alias uint64) (protocol.RoomID, error) {
 	var id protocol.RoomID
 	err := n.resolve(storage.AliasRoom, alias, func(b []byte) { copy(id[:], b) })
-	return id, wrapOp(fmt.Sprintf("resolve room_id %d", alias), err)
+	return id, aliasError("room", alias, err)
 }
 
 // TaskByAlias returns the task a numeric task_id names.
 func (n *Node) TaskByAlias(ctx context.Context, alias uint64) (protocol.EventID, error) {
 	var id protocol.EventID
 	err := n.resolve(storage.AliasTask, alias, func(b []byte) { copy(id[:], b) })
-	return id, wrapOp(fmt.Sprintf("resolve task_id %d", alias), err)
+	return id, aliasError("task", alias, err)
 }
 
 // MessageByAlias returns the message a numeric message_id names.
 func (n *Node) MessageByAlias(ctx context.Context, alias uint64) (protocol.EventID, error) {
 	var id protocol.EventID
 	err := n.resolve(storage.AliasMessage, alias, func(b []byte) { copy(id[:], b) })
-	return id, wrapOp(fmt.Sprintf("resolve message_id %d", alias), err)
+	return id, aliasError("message", alias, err)
 }
 
 // AccountByAlias returns the account a numeric account_id names.
 func (n *Node) AccountByAlias(ctx context.Context, alias uint64) (protocol.AccountID, error) {
 	var id protocol.AccountID
 	err := n.resolve(storage.AliasAccount, alias, func(b []byte) { id = protocol.AccountID(b) })
-	return id, wrapOp(fmt.Sprintf("resolve account_id %d", alias), err)
+	return id, aliasError("account", alias, err)
+}
+
+// aliasError names an unknown alias of kind what as such; other errors
+// are wrapped with the operation.
+func aliasError(what string, alias uint64, err error) error {
+	if errors.Is(err, ErrNotFound) {
+		return &noAlias{what: what, alias: alias}
+	}
+	return wrapOp(fmt.Sprintf("resolve %s_id %d", what, alias), err)
 }
 
 func (n *Node) resolve(kind storage.AliasKind, alias uint64, set func([]byte)) error {

@@ -67,6 +67,7 @@ func (n *Node) publish(ctx context.Context, author protocol.Handle, room protoco
 	if err != nil {
 		return nil, ruleError(err)
 	}
+	n.metrics.published(e)
 	return e, nil
 }
 

@@ -239,7 +239,7 @@ func (n *Node) canRead(tx *storage.Tx, as protocol.Handle, room protocol.RoomID)
 		return err
 	}
 	if _, ok, err := tx.IsMember(me.ID, room); err != nil || !ok {
-		return errors.Join(err, fmt.Errorf("%w: %w", ErrNotFound, ErrNoRoom))
+		return errors.Join(err, &notMember{as: as})
 	}
 	return nil
 }

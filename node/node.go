@@ -218,9 +218,12 @@ type Node struct {
 	log      *slog.Logger
 	key      ed25519.PrivateKey
 	id       protocol.NodeID
-	settings Settings
+	settings Settings // guarded by settingsMu, which RenameOrg takes
 	store    *storage.Store
 	started  time.Time
+
+	// settingsMu guards settings; it also serializes renames.
+	settingsMu sync.RWMutex
 
 	snapshots snapshotCache
 	// redacted is set when text was dropped since the last purge of the
@@ -245,6 +248,7 @@ type Node struct {
 	// acceptSplits counts partner batches split because they were too
 	// big for one store transaction (acceptBatch).
 	acceptSplits atomic.Uint64
+	metrics      *metrics // Prometheus instruments (metrics.go)
 
 	closeOnce sync.Once
 	closeErr  error
@@ -317,6 +321,7 @@ func New(cfg Config) (*Node, error) {
 	n.memberLists.weight = func(ms []Member) int { return len(ms) }
 	n.passwords = newPasswordPool()
 	n.hooks = hooks{wake: make(chan struct{}, 1), client: newWebhookClient(cfg.Webhooks)}
+	n.metrics = newMetrics()
 	n.id = protocol.NodeIDFromKey(n.key.Public().(ed25519.PublicKey))
 	if err := n.cfg.Backup.validate(n.id); err != nil {
 		return nil, fmt.Errorf("new node: %w", err)
@@ -333,7 +338,7 @@ func New(cfg Config) (*Node, error) {
 	}
 	n.repl.promoted = make(chan struct{})
 	n.store, err = storage.Open(filepath.Join(cfg.DataDir, storeDir), storage.Options{Logger: cfg.Logger,
-		MinFreeBytes: cfg.MinFreeDisk, Replica: n.standby()})
+		MinFreeBytes: cfg.MinFreeDisk, Replica: n.standby(), OnCommit: n.metrics.committed})
 	if err != nil {
 		return nil, fmt.Errorf("new node: %w (is another horenso running on %s?)", err, cfg.DataDir)
 	}
@@ -380,7 +385,11 @@ func New(cfg Config) (*Node, error) {
 func (n *Node) ID() protocol.NodeID { return n.id }
 
 // Org returns the organization's display name.
-func (n *Node) Org() string { return n.settings.Org }
+func (n *Node) Org() string {
+	n.settingsMu.RLock()
+	defer n.settingsMu.RUnlock()
+	return n.settings.Org
+}
 
 // Run serves the node until ctx ends, then returns nil once everything it
 // started has stopped: the libp2p host (partners, gossip, catch-up sync)

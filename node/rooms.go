@@ -110,6 +110,7 @@ func (n *Node) CreateRoom(ctx context.Context, as protocol.Handle, nr NewRoom) (
 	if err != nil {
 		return nil, fmt.Errorf("create room: %w", ruleError(err))
 	}
+	n.metrics.published(create)
 	return n.Room(ctx, as, create.RoomID())
 }
 
@@ -155,7 +156,11 @@ func (n *Node) DirectRoom(ctx context.Context, as protocol.Handle, other protoco
 			return fmt.Errorf("%w: %w", ErrInvalid, err)
 		}
 		room = create.RoomID()
-		return n.accept(tx, create)
+		if err := n.accept(tx, create); err != nil {
+			return err
+		}
+		tx.AfterCommit(func() { n.metrics.published(create) })
+		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("direct room: %w", ruleError(err))

@@ -69,7 +69,7 @@ type Status struct {
 
 // Status reports what the node is and holds.
 func (n *Node) Status(ctx context.Context) (*Status, error) {
-	st := &Status{NodeID: n.id, Org: n.settings.Org, DataDir: n.cfg.DataDir, Version: protocol.Version, Started: n.started,
+	st := &Status{NodeID: n.id, Org: n.Org(), DataDir: n.cfg.DataDir, Version: protocol.Version, Started: n.started,
 		Addrs: n.Addrs(), Network: n.net.host.Stats(), PartnerQuota: n.net.host.Quota(), OutboxDropped: n.net.dropped.Load(),
 		Hosting: n.hosting.stats(), Files: n.FileStats(), Backup: n.BackupStatus(),
 		Replication: n.ReplicationStatus()}

@@ -315,6 +315,7 @@ func (h handler) Accept(ctx context.Context, from protocol.NodeID, room protocol
 	if !h.n.holds(room) {
 		var ok bool
 		if ok, err = h.n.admit(ctx, from, room, events); err == nil && !ok {
+			h.n.metrics.partnerEvents.WithLabelValues(string(from), "not_hosted", "").Add(float64(len(events)))
 			return make([]error, len(events))
 		}
 	}
@@ -336,6 +337,7 @@ func (h handler) Accept(ctx context.Context, from protocol.NodeID, room protocol
 			}
 		}
 	}
+	h.n.metrics.countPartnerEvents(from, errs)
 	return errs
 }
 

@@ -17,6 +17,7 @@ import (
 	"log/slog"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/dgraph-io/badger/v4"
 	"github.com/dgraph-io/badger/v4/options"
@@ -54,6 +55,11 @@ type Options struct {
 	// with ErrReplica, and only ApplyIncrement and ApplyFull change it.
 	// Default: false.
 	Replica bool
+	// OnCommit, if set, is called by the store's single writer after each
+	// Badger commit (successful or not) with how long the commit took, its
+	// fsync included, and how many Updates it carried. It must not block:
+	// every Update waits for it. Default: nil.
+	OnCommit func(took time.Duration, updates int)
 }
 
 // Store is an open node store. Its methods are safe for concurrent use.
@@ -70,9 +76,10 @@ type Store struct {
 	// write it lets through. Only the writer touches it after Open.
 	markerPending bool
 
-	writes chan *write
-	done   chan struct{} // closed when the writer has exited
-	stats  stats
+	writes   chan *write
+	done     chan struct{} // closed when the writer has exited
+	stats    stats
+	onCommit func(time.Duration, int) // Options.OnCommit, or nil
 
 	closeOnce sync.Once
 	closeErr  error
@@ -101,7 +108,7 @@ func Open(dir string, opt Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", dir, err)
 	}
-	s := &Store{db: db, log: opt.Logger, maxBatch: opt.MaxBatch,
+	s := &Store{db: db, log: opt.Logger, maxBatch: opt.MaxBatch, onCommit: opt.OnCommit,
 		writes: make(chan *write, opt.MaxBatch), done: make(chan struct{}),
 		space: space{dir: dir, floor: max(opt.MinFreeBytes, 0), log: opt.Logger}, replica: opt.Replica}
 	if err := s.start(); err != nil {
@@ -294,7 +301,12 @@ func (s *Store) commit(batch []*write) {
 	finish := func() {
 		var err error
 		if len(inTxn) > 0 {
-			if err = txn.Commit(); err != nil {
+			start := time.Now()
+			err = txn.Commit()
+			if s.onCommit != nil {
+				s.onCommit(time.Since(start), len(inTxn))
+			}
+			if err != nil {
 				err = fmt.Errorf("commit: %w", tooBig(err))
 			} else {
 				s.stats.commits.Add(1)

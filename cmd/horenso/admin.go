@@ -233,6 +233,7 @@ func roomCommand(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			warnNonPartners(cmd, g, splitList(members))
 			return g.output(cmd.OutOrStdout(), r, func(w *tabwriter.Writer) {
 				fmt.Fprintf(w, "created room %d %q (%s)\n", r.Alias, r.Name, r.ID)
 			})
@@ -242,7 +243,8 @@ func roomCommand(g *globals) *cobra.Command {
 	create.Flags().StringVar(&members, "members", "", "comma-separated handles or account IDs to add as members")
 	create.Flags().StringVar(&description, "description", "", "room description")
 	create.MarkFlagRequired("as")
-	cmd.AddCommand(list, create, memberCommand(g), roomStatusCommand(g), roomHistoryCommand(g))
+	cmd.AddCommand(list, create, memberCommand(g), roomStatusCommand(g), roomHistoryCommand(g),
+		roomVerifyCommand(g), roomRepairCommand(g))
 	return cmd
 }
 
@@ -252,7 +254,7 @@ func roomStatusCommand(g *globals) *cobra.Command {
 	var as string
 	status := &cobra.Command{
 		Use:   "status ROOM_ID",
-		Short: "Show what each partner node in a room has acknowledged of this node's events (--as a member)",
+		Short: "Show, per member node of a room, what it has acknowledged of this node's events and what it has not",
 		Args:  exactArgs("ROOM_ID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			room, err := parseID("ROOM_ID", args[0])
@@ -286,8 +288,7 @@ func roomStatusCommand(g *globals) *cobra.Command {
 			})
 		},
 	}
-	status.Flags().StringVar(&as, "as", "", "a local member of the room (required)")
-	status.MarkFlagRequired("as")
+	status.Flags().StringVar(&as, "as", "", "see it as this local member of the room (default: as the node's operator)")
 	return status
 }
 
@@ -385,6 +386,7 @@ func messageCommand(g *globals) *cobra.Command {
 					}
 					fmt.Fprintf(w, "%d\t%s\t%s\t%s\n", m.Alias, time.UnixMilli(m.Time).Format("2006-01-02 15:04"), m.Author.Handle(), body)
 				}
+				cutNote(w, len(ms), limit)
 			})
 		},
 	}

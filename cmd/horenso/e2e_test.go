@@ -77,8 +77,12 @@ func horensoIn(t *testing.T, data, stdin string, out any, args ...string) {
 type process struct {
 	cmd    *exec.Cmd
 	stdout *lockedBuffer
+	logs   *lockedBuffer // its stderr, as logged so far
 	exited chan error
 }
+
+// stderr returns what the process wrote to stderr so far.
+func (p *process) stderr() string { return p.logs.String() }
 
 // start runs `horenso run` on data, listening on loopback ports only, and
 // waits until its control socket answers. extra flags follow the defaults
@@ -95,7 +99,7 @@ func startBin(t *testing.T, bin, data string, extra ...string) *process {
 	args := append([]string{"run", "--data", data, "--http", "127.0.0.1:0", "--org", "Acme",
 		"--listen", "/ip4/127.0.0.1/tcp/0"}, extra...)
 	cmd := exec.Command(bin, args...)
-	p := &process{cmd: cmd, stdout: new(lockedBuffer), exited: make(chan error, 1)}
+	p := &process{cmd: cmd, stdout: new(lockedBuffer), logs: new(lockedBuffer), exited: make(chan error, 1)}
 	cmd.Stdout = p.stdout
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
@@ -109,6 +113,7 @@ func startBin(t *testing.T, bin, data string, extra ...string) *process {
 		sc := bufio.NewScanner(stderr)
 		for sc.Scan() {
 			t.Log(sc.Text())
+			fmt.Fprintln(p.logs, sc.Text())
 		}
 	})
 	go func() {

@@ -22,6 +22,9 @@ func main() {
 	stop()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "horenso:", err)
+		if h := hint(err); h != "" {
+			fmt.Fprintln(os.Stderr, "  "+h)
+		}
 		os.Exit(1)
 	}
 }

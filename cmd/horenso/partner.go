@@ -3,9 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
-	"strings"
 	"text/tabwriter"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -27,32 +25,18 @@ func partnerCommand(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return g.output(cmd.OutOrStdout(), p, func(w *tabwriter.Writer) {
-				fmt.Fprintf(w, "partner %s added; it must add this node too\n", p.ID)
-			})
-		},
-	}
-	list := &cobra.Command{
-		Use:   "list",
-		Short: "List partner nodes, whether they are connected, and their use of the daily quota (what they sent today, what was dropped over it)",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			ps, err := ask(cmd, g, requestTimeout, func(ctx context.Context, c *control.Client) ([]*node.Partner, error) {
-				return c.Partners(ctx)
-			})
-			if err != nil {
-				return err
-			}
-			return g.output(cmd.OutOrStdout(), ps, func(w *tabwriter.Writer) {
-				fmt.Fprintln(w, "NODE_ID\tCONNECTED\tADDED\tROOMS_TODAY\tEVENTS_TODAY\tBYTES_TODAY\tDROPPED\tADDRESSES")
-				for _, p := range ps {
-					u := p.Usage
-					fmt.Fprintf(w, "%s\t%v\t%s\t%d\t%d\t%d\t%d\t%s\n", p.ID, p.Connected,
-						time.UnixMilli(p.Added).Format(time.DateTime), u.Rooms, u.Events, u.Bytes, u.Dropped, strings.Join(p.Addrs, " "))
+			var self []string
+			if !p.Connected {
+				if st, err := ask(cmd, g, requestTimeout, func(ctx context.Context, c *control.Client) (*node.Status, error) {
+					return c.Status(ctx)
+				}); err == nil {
+					self = st.Addrs
 				}
-			})
+			}
+			return g.output(cmd.OutOrStdout(), p, func(w *tabwriter.Writer) { printPartnerAdded(w, p, self) })
 		},
 	}
+	list := partnerListCommand(g)
 	remove := &cobra.Command{
 		Use:   "remove NODE_ID",
 		Short: "Stop linking with a partner node and close its connections",
@@ -99,6 +83,9 @@ func memberCommand(g *globals) *cobra.Command {
 			})
 			if err != nil {
 				return err
+			}
+			if role != "" {
+				warnNonPartners(cmd, g, args[1:])
 			}
 			return g.output(cmd.OutOrStdout(), r, func(w *tabwriter.Writer) {
 				fmt.Fprintf(w, "room %d %q now has %d members\n", r.Alias, r.Name, len(r.Members))

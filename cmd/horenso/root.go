@@ -40,6 +40,7 @@ func rootCommand() *cobra.Command {
 	root.AddCommand(initCommand(g), runCommand(g), statusCommand(g), userCommand(g), tokenCommand(g), partnerCommand(g),
 		roomCommand(g), messageCommand(g), taskCommand(g), backupCommand(g), restoreCommand(g), webhookCommand(g),
 		searchCommand(g), promoteCommand(g))
+	root.AddCommand(orgCommand(g), contactCommand(g))
 	return root
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -42,6 +41,8 @@ func initCommand(g *globals) *cobra.Command {
 func runCommand(g *globals) *cobra.Command {
 	var httpAddr, org string
 	var debug bool
+	var logs logFlags
+	var admin adminFlags
 	var minFreeMiB, partnerMiB, fileMiB, quotaMiB, eagerKiB, partnerFileMiB int64
 	var partnerFileTypes []string
 	var noPartnerFiles bool
@@ -53,11 +54,16 @@ func runCommand(g *globals) *cobra.Command {
 		Short: "Run the node (initializing the data directory on first run) until SIGINT or SIGTERM",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			level := slog.LevelInfo
 			if debug {
-				level = slog.LevelDebug
+				logs.level = "debug"
 			}
-			log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+			log, err := logs.logger(os.Stderr)
+			if err != nil {
+				return err
+			}
+			if err := admin.check(); err != nil {
+				return err
+			}
 			nodeCfg.DataDir, nodeCfg.Logger, apiCfg.Logger = g.data, log, log
 			if nodeCfg.MinFreeDisk = minFreeMiB << 20; minFreeMiB == 0 {
 				nodeCfg.MinFreeDisk = -1 // 0 MiB: not watched
@@ -77,7 +83,11 @@ func runCommand(g *globals) *cobra.Command {
 			if err := absBackupDir(&nodeCfg.Backup); err != nil {
 				return err
 			}
-			var err error
+			if !node.Initialized(g.data) {
+				if org, err = firstOrg(cmd.InOrStdin(), cmd.OutOrStdout(), org); err != nil {
+					return err
+				}
+			}
 			if nodeCfg.Standby, err = pair.config(); err != nil {
 				return err
 			}
@@ -90,15 +100,17 @@ func runCommand(g *globals) *cobra.Command {
 				if nodeCfg.Standby.Self == "" {
 					nodeCfg.Standby.Self = "http://" + httpAddr
 				}
-				return run(ctx, nodeCfg, org, ln, apiCfg, cmd.OutOrStdout())
+				return run(ctx, nodeCfg, org, ln, apiCfg, admin, cmd.OutOrStdout())
 			}, &nodeCfg.Standby, g.data)
 		},
 	}
 	cmd.Flags().StringVar(&httpAddr, "http", "127.0.0.1:8080", "address of the HTTP API and web app")
 	cmd.Flags().StringSliceVar(&nodeCfg.Listen, "listen", []string{"/ip4/0.0.0.0/tcp/4001", "/ip4/0.0.0.0/udp/4001/quic-v1"},
 		"libp2p addresses (comma-separated multiaddrs) partner nodes connect to")
-	cmd.Flags().StringVar(&org, "org", "My Organization", "the organization's display name, used on first run")
-	cmd.Flags().BoolVar(&debug, "debug", false, "log at debug level")
+	cmd.Flags().StringVar(&org, "org", "", "the organization's display name, used on first run (default: asked on a terminal, else \""+defaultOrg+"\"; rename it later with horenso org rename)")
+	cmd.Flags().BoolVar(&debug, "debug", false, "log at debug level (same as --log-level debug)")
+	logs.register(cmd)
+	admin.register(cmd)
 	cmd.Flags().Int64Var(&minFreeMiB, "min-free-disk", node.DefaultMinFreeDisk>>20,
 		"MiB the data directory's disk must keep free; below it the node refuses changes and keeps serving reads (negative: not watched)")
 	cmd.Flags().IntVar(&apiCfg.RateLimit, "rate-limit", api.DefaultRateLimit, "API requests per token per --rate-window (negative: no limit)")
@@ -136,7 +148,7 @@ func runCommand(g *globals) *cobra.Command {
 	return cmd
 }
 
-func run(ctx context.Context, nodeCfg node.Config, org string, ln net.Listener, apiCfg api.Config, out interface{ Write([]byte) (int, error) }) error {
+func run(ctx context.Context, nodeCfg node.Config, org string, ln net.Listener, apiCfg api.Config, admin adminFlags, out interface{ Write([]byte) (int, error) }) error {
 	defer ln.Close()
 	dir, log := nodeCfg.DataDir, nodeCfg.Logger
 	if !node.Initialized(dir) {
@@ -156,9 +168,17 @@ func run(ctx context.Context, nodeCfg node.Config, org string, ln net.Listener, 
 			return err
 		}
 	}
+	adminLn, err := admin.listen()
+	if err != nil {
+		ln.Close()
+		return err
+	}
 	handler := api.New(n, apiCfg)
 	srv := handler.HTTPServer()
 	fmt.Fprintf(out, "Horenso node %s (%s)\n  data:  %s\n  HTTP:  http://%s/\n", n.ID(), n.Org(), dir, ln.Addr())
+	if adminLn != nil {
+		fmt.Fprintf(out, "  metrics: http://%s/metrics\n", adminLn.Addr())
+	}
 	log.Info("node running", "node_id", n.ID(), "http", ln.Addr().String())
 	group, gctx := errgroup.WithContext(ctx)
 	group.Go(func() error { return n.Run(gctx) })
@@ -171,6 +191,7 @@ func run(ctx context.Context, nodeCfg node.Config, org string, ln net.Listener, 
 		}
 		return nil
 	})
+	admin.serve(gctx, group, adminLn, n, handler, log)
 	group.Go(func() error {
 		if err := srv.Serve(handler.Listener(ln)); !errors.Is(err, http.ErrServerClosed) {
 			return fmt.Errorf("serve HTTP: %w", err)

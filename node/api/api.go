@@ -104,7 +104,8 @@ type Server struct {
 
 	refused atomic.Uint64 // connections closed by the per-address limit
 
-	downloads downloadKey // signs download URLs (files.go)
+	downloads downloadKey  // signs download URLs (files.go)
+	metrics   *httpMetrics // Prometheus instruments (metrics.go)
 }
 
 var _ http.Handler = (*Server)(nil)
@@ -151,7 +152,8 @@ func New(n *node.Node, cfg Config) *Server {
 		}
 	}
 	s := &Server{node: n, cfg: cfg, log: cfg.Logger, mux: http.NewServeMux(),
-		limiter: newLimiter(cfg.RateLimit, cfg.RateWindow, cfg.Now), backoff: newBackoff(cfg.Now)}
+		limiter: newLimiter(cfg.RateLimit, cfg.RateWindow, cfg.Now), backoff: newBackoff(cfg.Now),
+		metrics: newHTTPMetrics()}
 	s.stopped, s.stop = context.WithCancel(context.Background())
 	s.downloads = newDownloadKey()
 	s.routes()
@@ -190,7 +192,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, limit)
 	s.deadlines(w, r)
-	s.mux.ServeHTTP(w, r)
+	start, sw := time.Now(), &statusWriter{ResponseWriter: w}
+	s.mux.ServeHTTP(sw, r)
+	s.metrics.observe(r, sw, start)
 }
 
 // routes registers every endpoint. Everything else is the web app, which

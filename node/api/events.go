@@ -54,6 +54,8 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request, c *caller) error
 			after = uint64(n)
 		}
 	}
+	s.metrics.streams.Inc()
+	defer s.metrics.streams.Dec()
 	rc := http.NewResponseController(w)
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()

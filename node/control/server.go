@@ -124,6 +124,9 @@ func serveConn(ctx context.Context, n *node.Node, conn net.Conn, log *slog.Logge
 func handle(ctx context.Context, n *node.Node, req request, log *slog.Logger) response {
 	op, ok := ops[req.Op]
 	if !ok {
+		op, ok = moreOps[req.Op]
+	}
+	if !ok {
 		return response{Error: fmt.Sprintf("unknown op %q", req.Op), Kind: "invalid"}
 	}
 	result, err := op(ctx, n, req.Args)
@@ -221,6 +224,9 @@ var ops = map[string]opFunc{
 		room, err := n.RoomByAlias(ctx, a.Room)
 		if err != nil {
 			return nil, err
+		}
+		if a.As == "" {
+			return n.RoomStatus(ctx, room) // the operator's view
 		}
 		return n.RoomReceipts(ctx, a.As, room)
 	}),

@@ -248,6 +248,7 @@ type Host struct {
 	orphans orphanage
 	slots   slots // sync answers being sent
 	quota   *quotas
+	health  healths // per partner: sync rounds, last seen
 
 	blobs blobStats // blob streams (blob.go)
 
@@ -507,9 +508,16 @@ func (h *Host) start(ctx context.Context, loops *sync.WaitGroup) (stop func(), e
 
 	lh.SetStreamHandler(libp2pproto.ID(protocol.SyncProtocolID), func(s network.Stream) { h.serveSync(ctx, s) })
 	lh.SetStreamHandler(libp2pproto.ID(protocol.BlobProtocolID), func(s network.Stream) { h.serveBlob(ctx, s) })
+	lh.SetStreamHandler(libp2pproto.ID(protocol.VerifyProtocolID), func(s network.Stream) { h.serveVerify(ctx, s) })
 	lh.Network().Notify(&network.NotifyBundle{
-		ConnectedF:    func(_ network.Network, c network.Conn) { h.connectedPartner(c.RemotePeer()) },
-		DisconnectedF: func(_ network.Network, c network.Conn) { h.wakePartner(c.RemotePeer()) },
+		ConnectedF: func(_ network.Network, c network.Conn) {
+			h.health.seen(c.RemotePeer())
+			h.connectedPartner(c.RemotePeer())
+		},
+		DisconnectedF: func(_ network.Network, c network.Conn) {
+			h.health.seen(c.RemotePeer())
+			h.wakePartner(c.RemotePeer())
+		},
 	})
 	h.mu.Lock()
 	h.lh = lh

@@ -24,7 +24,8 @@ type Partner struct {
 	ID        protocol.NodeID
 	Addrs     []string // the multiaddrs it was added with, without /p2p/
 	Connected bool
-	Usage     Usage // of its daily Quota
+	Usage     Usage  // of its daily Quota
+	Health    Health // of its link since the host started
 }
 
 // partner is a partner and the state of its loop. Its fields are guarded
@@ -186,6 +187,10 @@ func (h *Host) Partners() []Partner {
 			out[i].Connected = lh.Network().Connectedness(pid) == network.Connected
 		}
 		out[i].Usage = h.quota.get(pid)
+		out[i].Health = h.health.get(pid)
+		if out[i].Connected {
+			out[i].Health.LastSeen = time.Now()
+		}
 	}
 	slices.SortFunc(out, func(a, b Partner) int { return cmp.Compare(a.ID, b.ID) })
 	return out

@@ -189,6 +189,11 @@ func (h *Host) misbehaved(p peer.ID, err error) error {
 // pull runs one sync exchange with p as requester, for rooms, on one
 // stream. It returns the rooms p refused.
 func (h *Host) pull(ctx context.Context, p peer.ID, rooms []protocol.RoomID) (refused []protocol.RoomID, err error) {
+	defer func() {
+		if ctx.Err() == nil {
+			h.health.synced(p, err)
+		}
+	}()
 	lh := h.host()
 	if lh == nil {
 		return nil, ErrNotRunning

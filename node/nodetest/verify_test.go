@@ -1,0 +1,117 @@
+package nodetest
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/horenso/horenso/node"
+	"github.com/horenso/horenso/protocol"
+)
+
+// TestVerifyAndRepair: a node that lost the gossip of a post (and syncs
+// only hourly) differs from its partner; verify names the difference on
+// both sides, partner health shows the lag, and repair pulls what was
+// missing.
+func TestVerifyAndRepair(t *testing.T) {
+	c := NewCluster(t, 2, Options{SyncInterval: time.Hour})
+	a, b := c.Nodes[0], c.Nodes[1]
+	a.User("alice")
+	b.User("bob")
+	alice, bob := a.As("alice"), b.As("bob")
+	room := alice.CreateRoom("A × B", bob.ID())
+	alice.Post(room, "first")
+	bob.AwaitMessages(room, "first")
+	awaitCheck(t, a, room, node.CheckSame)
+	// b's member profile names its organization in the room.
+	Await(t, 30*time.Second, func() (bool, string) {
+		hs, err := a.PartnerHealth(t.Context())
+		return err == nil && len(hs) == 1 && hs[0].Org == "Org B", fmt.Sprintf("partner health %+v, %v", hs, err)
+	})
+
+	b.Deafen()
+	alice.Post(room, "lost in gossip")
+	checks := awaitCheck(t, a, room, node.CheckDiffer)
+	if cmp := checks[0].Compared; len(cmp.Lacking) == 0 || len(cmp.Missing) != 0 {
+		t.Fatalf("a's view: %+v; want b lacking a's heads", cmp)
+	}
+	checks, err := b.VerifyRoom(t.Context(), room, a.ID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(checks) != 1 || checks[0].Result != node.CheckDiffer || len(checks[0].Compared.Missing) == 0 || checks[0].Hint == "" {
+		t.Fatalf("b's view: %+v; want a's heads missing, with a hint", checks)
+	}
+
+	// a sees b behind in the room.
+	hs, err := a.PartnerHealth(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(hs) != 1 || hs[0].Org != "Org B" || hs[0].Rooms != 1 || hs[0].Unacked == 0 || len(hs[0].Behind) != 1 ||
+		hs[0].Behind[0].Room != room || !hs[0].Connected || hs[0].Health.LastSeen.IsZero() {
+		t.Fatalf("a's partner health: %+v", hs[0])
+	}
+
+	checks, err = b.RepairRoom(t.Context(), room)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(checks) != 1 || checks[0].Result != node.CheckSame || checks[0].Repair != "" {
+		t.Fatalf("after repair: %+v", checks)
+	}
+	bob.AwaitMessages(room, "first", "lost in gossip")
+
+	// A node that is not a partner is named as such.
+	c.Unlink(a, b)
+	checks, err = a.VerifyRoom(t.Context(), room, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(checks) != 1 || checks[0].Result != node.CheckUnknown || checks[0].Problem == "" || checks[0].Hint == "" {
+		t.Fatalf("verify with an unlinked node: %+v", checks)
+	}
+}
+
+// awaitCheck waits until a's verify of room with its one other member
+// node has result want.
+func awaitCheck(t *testing.T, a *Node, room protocol.RoomID, want string) []node.RoomCheck {
+	t.Helper()
+	var checks []node.RoomCheck
+	Await(t, 30*time.Second, func() (bool, string) {
+		var err error
+		checks, err = a.VerifyRoom(t.Context(), room, "")
+		if err != nil {
+			return false, err.Error()
+		}
+		return len(checks) == 1 && checks[0].Result == want, fmt.Sprintf("checks %+v, want %s", checks, want)
+	})
+	return checks
+}
+
+// TestRenameOrgReachesPartners: renaming an organization renames its
+// accounts, and partners see the new name on its members.
+func TestRenameOrgReachesPartners(t *testing.T) {
+	c := NewCluster(t, 2, Options{})
+	a, b := c.Nodes[0], c.Nodes[1]
+	a.User("alice")
+	b.User("bob")
+	alice, bob := a.As("alice"), b.As("bob")
+	room := alice.CreateRoom("A × B", bob.ID())
+	bob.AwaitRoom(room)
+	if err := a.RenameOrg(t.Context(), "Acme Corp"); err != nil {
+		t.Fatal(err)
+	}
+	if a.Node.Org() != "Acme Corp" {
+		t.Fatalf("org after rename: %q", a.Node.Org())
+	}
+	Await(t, 30*time.Second, func() (bool, string) {
+		hs, err := b.PartnerHealth(t.Context())
+		return err == nil && len(hs) == 1 && hs[0].Org == "Acme Corp", fmt.Sprintf("b's partner health %+v, %v", hs, err)
+	})
+	for _, m := range bob.AwaitMembers(room, alice.ID(), bob.ID()) {
+		if m.Account == alice.ID() && m.Org != "Acme Corp" {
+			t.Fatalf("alice's org as bob sees it: %q", m.Org)
+		}
+	}
+}

@@ -1,0 +1,84 @@
+package p2p
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/libp2p/go-libp2p/core/network"
+	libp2pproto "github.com/libp2p/go-libp2p/core/protocol"
+
+	"github.com/horenso/horenso/protocol"
+)
+
+// TestVerifyRoom compares a room between two hosts: the same events, then
+// a difference each way; a room the partner does not share with the
+// requester is refused, and a node that is not a partner is not asked.
+func TestVerifyRoom(t *testing.T) {
+	create, fa, fb := sharedRoom(t, 40)
+	room := create.RoomID()
+	a, b := startHost(t, "a", fa), startHost(t, "b", fb)
+	pair(t, a, b, "tcp")
+	// The connection's sync round shows in b's health on a.
+	waitFor(t, "a's round with b", func() bool { h := a.Health(b.ID()); return h.SyncRounds > 0 && !h.LastSync.IsZero() })
+	if h := a.Health(b.ID()); h.LastSeen.IsZero() || h.SyncFailed != 0 {
+		t.Fatalf("b's health on a: %+v", h)
+	}
+
+	c, err := a.VerifyRoom(t.Context(), b.ID(), room)
+	if err != nil || !c.Same {
+		t.Fatalf("same room: %+v, %v", c, err)
+	}
+
+	// a gets a post b lacks.
+	mine := posts(t, keyOf("a"), "alice", room, []protocol.Order{create.Order()}, 1)[0]
+	fa.add(t, mine)
+	c, err = a.VerifyRoom(t.Context(), b.ID(), room)
+	if err != nil || c.Same || len(c.Lacking) != 1 || c.Lacking[0] != mine.ID || len(c.Missing) != 0 {
+		t.Fatalf("b lacks a's post: %+v, %v", c, err)
+	}
+	c, err = b.VerifyRoom(t.Context(), a.ID(), room)
+	if err != nil || c.Same || len(c.Missing) != 1 || c.Missing[0] != mine.ID || len(c.Lacking) != 0 {
+		t.Fatalf("b's view: %+v, %v", c, err)
+	}
+
+	// A room b does not share with a: refused.
+	other := newRoom(t, keyOf("a"), 41, b.ID())
+	fa.view(other.RoomID(), a.ID(), b.ID())
+	fa.add(t, other)
+	if _, err := a.VerifyRoom(t.Context(), b.ID(), other.RoomID()); !errors.Is(err, ErrRefused) {
+		t.Fatalf("a room b does not share: %v, want ErrRefused", err)
+	}
+	if _, err := a.VerifyRoom(t.Context(), idOf(keyOf("z")), room); !errors.Is(err, ErrNotPartner) {
+		t.Fatalf("not a partner: %v, want ErrNotPartner", err)
+	}
+}
+
+// TestVerifyAgainstOthers: a partner without the verify protocol is
+// named as such; one that answers garbage is counted as misbehaving.
+func TestVerifyAgainstOthers(t *testing.T) {
+	create, fa, _ := sharedRoom(t, 42)
+	a := startHost(t, "a", fa)
+	m := startRawHost(t, "m")
+	if _, err := a.AddPartner(t.Context(), m.addr()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.VerifyRoom(t.Context(), idOf(keyOf("m")), create.RoomID()); !errors.Is(err, ErrNoVerify) {
+		t.Fatalf("a partner without verify: %v, want ErrNoVerify", err)
+	}
+	m.SetStreamHandler(libp2pproto.ID(protocol.VerifyProtocolID), func(s network.Stream) {
+		defer s.Close()
+		var req protocol.VerifyRequest
+		if err := protocol.ReadVerify(s, &req); err != nil {
+			s.Reset()
+			return
+		}
+		s.Write(prefixed([]byte{0xff, 0x00}))
+	})
+	before := a.Stats().SyncMisbehaved
+	if _, err := a.VerifyRoom(t.Context(), idOf(keyOf("m")), create.RoomID()); !errors.Is(err, ErrMisbehaved) {
+		t.Fatalf("a garbage answer: %v, want ErrMisbehaved", err)
+	}
+	if a.Stats().SyncMisbehaved != before+1 {
+		t.Fatalf("misbehaved count %d, want %d", a.Stats().SyncMisbehaved, before+1)
+	}
+}
