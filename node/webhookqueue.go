@@ -572,6 +572,7 @@ func (n *Node) deliver(ctx context.Context, c claimed) {
 	if err != nil {
 		a.Error = err.Error()
 	}
+	n.ObserveWebhook(map[bool]string{true: "delivered", false: "failed"}[err == nil], n.cfg.Now().Sub(start))
 	if serr := n.store.Update(ctx, func(tx *storage.Tx) error { return n.settle(tx, c.d, a, err) }); serr != nil && ctx.Err() == nil {
 		n.log.Error("webhooks: store outcome", "delivery", c.d.ID, "err", serr)
 	}
