@@ -188,6 +188,16 @@ func (nd *Node) Start() {
 		ln.Close()
 	}
 	ln, err := net.Listen("tcp", nd.http)
+	if err != nil && nd.standbyOf == "" && nd.c.opt.ReplicationSecret == "" {
+		// The port went to another socket meanwhile (an outgoing
+		// connection may take a free port); only a standby pair needs
+		// the same one, for its clients.
+		t.Logf("node %s: listen on %s again: %v; taking another port", nd.Name, nd.http, err)
+		ln, err = net.Listen("tcp", "127.0.0.1:0")
+		if err == nil {
+			nd.http = ln.Addr().String()
+		}
+	}
 	if err != nil {
 		t.Fatalf("node %s: listen on %s again: %v", nd.Name, nd.http, err)
 	}
