@@ -237,14 +237,16 @@ type Node struct {
 	feed        feed
 	nodes       roomNodes
 	net         network
-	catchUp     catchUp     // rooms to sync before changing them, after a restore
-	hosting     hosting     // what the hosting rule refused
-	hooks       hooks       // webhook delivery (webhookqueue.go)
-	search      searcher    // the full-text index and its indexer (search.go)
-	blobs       *blobs      // file bytes (files.go)
-	fetcher     fetcher     // blobs to fetch and to collect (fetch.go)
-	backups     backups     // continuous backups, for Status
-	repl        replication // the standby pair (standby.go)
+	catchUp     catchUp      // rooms to sync before changing them, after a restore
+	hosting     hosting      // what the hosting rule refused
+	hooks       hooks        // webhook delivery (webhookqueue.go)
+	search      searcher     // the full-text index and its indexer (search.go)
+	busy        atomic.Int64 // partner batches being taken in or served (partnerWork)
+	lastBusy    atomic.Int64 // unix ns when the last one ended
+	blobs       *blobs       // file bytes (files.go)
+	fetcher     fetcher      // blobs to fetch and to collect (fetch.go)
+	backups     backups      // continuous backups, for Status
+	repl        replication  // the standby pair (standby.go)
 	// acceptSplits counts partner batches split because they were too
 	// big for one store transaction (acceptBatch).
 	acceptSplits atomic.Uint64

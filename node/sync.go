@@ -310,6 +310,7 @@ func (h handler) Accept(ctx context.Context, from protocol.NodeID, room protocol
 	if len(events) == 0 {
 		return nil
 	}
+	defer h.n.partnerWork()()
 	var errs []error
 	var err error
 	if !h.n.holds(room) {
@@ -427,6 +428,7 @@ func (n *Node) acceptBatch(ctx context.Context, events []*protocol.Signed, errs 
 // edit is decided in the chunk's transaction, from the snapshot after it;
 // the answers are kept for the chunk only.
 func (h handler) Missing(ctx context.Context, peer protocol.NodeID, room protocol.RoomID, have, until []protocol.EventID, emit func(wire []byte) error) error {
+	defer h.n.partnerWork()()
 	var send []protocol.EventID
 	whole := false
 	err := h.n.store.View(func(tx *storage.Tx) error {
