@@ -26,9 +26,10 @@ lint: ## gofmt, go vet, staticcheck, and go.mod tidiness
 	go vet ./...
 	go tool staticcheck ./...
 
-test: lint web-setup ## lint, go test -race ./... (unit, multi-node, end-to-end, browser), short fuzz runs, bench-quick
+test: lint web-setup ## lint, go test -race ./... (unit, multi-node, end-to-end, browser), the 5,000-member room and first screen without -race, short fuzz runs, bench-quick
 	go test -race -count=1 ./...
 	go test -count=1 -run TestBrowserFirstScreen ./node/web
+	go test -count=1 -run TestUnreadExactInBigRoom ./node
 	go test -run='^$$' -fuzz=FuzzDecode -fuzztime=$(FUZZTIME) ./protocol
 	go test -run='^$$' -fuzz=FuzzReadFrame -fuzztime=$(FUZZTIME) ./protocol
 	go test -run='^$$' -fuzz=FuzzAPI -fuzztime=$(FUZZTIME) ./node/api

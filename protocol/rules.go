@@ -449,11 +449,15 @@ func Merge(log Log, parents []*Snapshot) (*Snapshot, error) {
 	if len(parents) == 0 {
 		return nil, errors.New("merge snapshots: none given")
 	}
-	largest := parents[0]
+	largest, same := parents[0], true
 	for _, p := range parents[1:] {
+		same = same && p == largest
 		if len(p.History)+len(p.Acks) > len(largest.History)+len(largest.Acks) {
 			largest = p
 		}
+	}
+	if same {
+		return largest, nil // one snapshot, as a post's parents have in a busy room: no union to build
 	}
 	union := make(map[EventID]struct{}, len(largest.History)+len(largest.Acks))
 	for _, p := range parents {
