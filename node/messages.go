@@ -306,7 +306,7 @@ func (n *Node) readFrom(tx *storage.Tx, r *storage.Room, me protocol.AccountID, 
 	if err != nil {
 		return mk, err
 	}
-	var mentioned, own uint64
+	var mentioned, own, toAll uint64
 	count, err := tx.CountMessagesAfter(r.ID, read, 1<<30, func(m *storage.Message) bool {
 		if !legacy && m.Arrival <= mk.Seen {
 			return true // read by arrival, or gone before schema 9
@@ -315,22 +315,17 @@ func (n *Node) readFrom(tx *storage.Tx, r *storage.Room, me protocol.AccountID, 
 			own++
 			return true
 		}
-		to, _ := n.addressed(m.Body, m.Author, c)
-		if slices.Contains(to, me) {
+		to, all := n.addressed(m.Body, m.Author, c)
+		switch {
+		case slices.Contains(to, me):
 			mentioned++
+		case all && legacy:
+			toAll++ // a legacy count holds its messages to all too
 		}
 		return false
 	})
 	if legacy {
-		mk.Unread = uint64(count)
-		to := uint64(0) // a legacy count holds its messages to all too
-		_, err = tx.CountMessagesAfter(r.ID, read, 1<<30, func(m *storage.Message) bool {
-			if _, all := n.addressed(m.Body, m.Author, c); all && m.Author != me {
-				to++
-			}
-			return true
-		})
-		mk.Mentions = mentioned + to
+		mk.Unread, mk.Mentions = uint64(count), mentioned+toAll
 		return mk, err
 	}
 	mk.Mentions, mk.Own = mentioned, own

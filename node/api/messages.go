@@ -85,6 +85,28 @@ func (s *Server) post(w http.ResponseWriter, r *http.Request, c *caller) error {
 	return nil
 }
 
+// namedMessage returns the room of the request's path and the message its
+// required message_id parameter names in it.
+func (s *Server) namedMessage(r *http.Request, c *caller) (protocol.RoomID, *node.Message, error) {
+	id, err := s.roomOf(r)
+	if err != nil {
+		return id, nil, err
+	}
+	p, err := readParams(r)
+	if err != nil {
+		return id, nil, err
+	}
+	raw, given, err := p.get("message_id")
+	if err != nil {
+		return id, nil, err
+	}
+	if !given {
+		return id, nil, invalid("parameter message_id is required")
+	}
+	m, err := s.messageOf(r, c, id, raw)
+	return id, m, err
+}
+
 // markRead marks the room read up to message_id (or entirely). Like
 // ChatWork it answers 400 when that message is read already.
 func (s *Server) markRead(w http.ResponseWriter, r *http.Request, c *caller) error {
@@ -158,22 +180,7 @@ func (s *Server) isRead(r *http.Request, c *caller, room protocol.RoomID, m *nod
 }
 
 func (s *Server) markUnread(w http.ResponseWriter, r *http.Request, c *caller) error {
-	id, err := s.roomOf(r)
-	if err != nil {
-		return err
-	}
-	p, err := readParams(r)
-	if err != nil {
-		return err
-	}
-	raw, given, err := p.get("message_id")
-	if err != nil {
-		return err
-	}
-	if !given {
-		return invalid("parameter message_id is required")
-	}
-	m, err := s.messageOf(r, c, id, raw)
+	_, m, err := s.namedMessage(r, c)
 	if err != nil {
 		return err
 	}

@@ -78,22 +78,7 @@ func (s *Server) unread(w http.ResponseWriter, r *http.Request, c *caller) error
 // leaves a marker that is there or further as it is and answers 200: the
 // web app's reader may be ahead on another device or tab.
 func (s *Server) readUpTo(w http.ResponseWriter, r *http.Request, c *caller) error {
-	id, err := s.roomOf(r)
-	if err != nil {
-		return err
-	}
-	p, err := readParams(r)
-	if err != nil {
-		return err
-	}
-	raw, given, err := p.get("message_id")
-	if err != nil {
-		return err
-	}
-	if !given {
-		return invalid("parameter message_id is required")
-	}
-	m, err := s.messageOf(r, c, id, raw)
+	id, m, err := s.namedMessage(r, c)
 	if err != nil {
 		return err
 	}
