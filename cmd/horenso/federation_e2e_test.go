@@ -40,11 +40,9 @@ func TestFederationEndToEnd(t *testing.T) {
 	for _, org := range []string{"A", "B", "C"} {
 		dirs[org] = filepath.Join(t.TempDir(), org)
 		procs[org] = start(t, dirs[org], "--org", "Org "+org)
-		var st node.Status
-		horenso(t, dirs[org], &st, "status")
-		if len(st.Addrs) == 0 {
-			t.Fatalf("status of %s shows no libp2p address: %+v", org, st)
-		}
+		// The control socket answers before libp2p listens.
+		st := awaitCLI(t, dirs[org], "status of "+org+" shows a libp2p address",
+			func(st node.Status) bool { return len(st.Addrs) > 0 }, "status")
 		ids[org], addrs[org] = string(st.NodeID), st.Addrs[0]
 	}
 	for _, pair := range [][2]string{{"A", "B"}, {"B", "A"}, {"A", "C"}, {"C", "A"}, {"B", "C"}, {"C", "B"}} {
@@ -113,14 +111,14 @@ func TestFederationEndToEnd(t *testing.T) {
 	for i := range 20 {
 		horenso(t, dirs["A"], nil, "message", "post", fmt.Sprint(room.Alias), fmt.Sprint("while B was down ", i), "--as", "alice")
 	}
-	procs["B"] = start(t, dirs["B"], "--org", "Org B", "--listen", strings.TrimSuffix(addrs["B"], "/p2p/"+ids["B"]))
-	// While B was down, A's room status showed its posts not acknowledged
+	// While B is down, A's room status shows its posts not acknowledged
 	// by B; once B is back, it acknowledges them.
 	var down node.Receipts
 	horenso(t, dirs["A"], &down, "room", "status", fmt.Sprint(room.Alias), "--as", "alice")
 	if len(down.Nodes) != 1 || string(down.Nodes[0].Node) != ids["B"] || down.Nodes[0].Unacked < 20 {
 		t.Fatalf("A's room status while B was down: %+v", down)
 	}
+	procs["B"] = start(t, dirs["B"], "--org", "Org B", "--listen", strings.TrimSuffix(addrs["B"], "/p2p/"+ids["B"]))
 	awaitCLI(t, dirs["B"], "B catches up", func(ms []node.Message) bool {
 		ms = posts(ms)
 		return len(ms) == 22 && ms[21].Body == "while B was down 19"

@@ -238,3 +238,52 @@ func TestRemovedWhileDown(t *testing.T) {
 		t.Error("bob posted in a room he was removed from")
 	}
 }
+
+// TestAddedBackAfterRemovedWhileDown: b is down while alice removes bob;
+// when b starts, bob (not knowing yet) posts, then b learns of the
+// removal. alice adds bob back: b, which hosts no member of the room any
+// more and so neither names it in sync rounds nor listens on its topic,
+// must still learn of the add and catch up, and bob's posts must reach
+// alice again.
+func TestAddedBackAfterRemovedWhileDown(t *testing.T) {
+	c := NewCluster(t, 2, Options{})
+	a, b := c.Nodes[0], c.Nodes[1]
+	a.User("alice")
+	b.User("bob")
+	alice, bob := a.As("alice"), b.As("bob")
+	room := alice.CreateRoom("Deal", bob.ID())
+	bob.AwaitMembers(room, alice.ID(), bob.ID())
+
+	c.Unlink(a, b)
+	b.Stop()
+	alice.RemoveMember(room, bob.ID())
+	alice.Post(room, "while bob was out")
+	b.Start()
+	if _, err := b.Post(t.Context(), "bob", room, "unaware"); err != nil {
+		t.Fatalf("bob posts before b learns of his removal: %v", err)
+	}
+	c.Link(a, b)
+	Await(t, 30*time.Second, func() (bool, string) {
+		return !listed(t, b, "bob", room), "bob's room list still has the room"
+	})
+
+	alice.AddMember(room, bob.ID(), protocol.RoleMember)
+	bob.AwaitMembers(room, alice.ID(), bob.ID())
+	alice.Post(room, "welcome back")
+	awaitBody(bob, room, "welcome back")
+	bob.Post(room, "thanks")
+	awaitBody(alice, room, "thanks")
+}
+
+// awaitBody waits until ac sees a message with body in room.
+func awaitBody(ac *Actor, room protocol.RoomID, body string) {
+	ac.t.Helper()
+	ac.await(func() (bool, string) {
+		ms, err := ac.nd.Messages(ac.t.Context(), ac.Handle, room, node.Page{Limit: node.MaxPage})
+		if err != nil {
+			return false, fmt.Sprintf("cannot read room %s: %v", room, err)
+		}
+		return slices.ContainsFunc(ms, func(m *node.Message) bool { return m.Body == body }),
+			fmt.Sprintf("does not see %q in room %s", body, room)
+	})
+}

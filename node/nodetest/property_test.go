@@ -579,9 +579,29 @@ func (w *world) converged(room protocol.RoomID) (bool, string) {
 	slices.Sort(hosts)
 	slices.Sort(believers)
 	if !slices.Equal(hosts, believers) {
-		return false, fmt.Sprintf("the member nodes of %s are %v, but %v host members as they see it", w.names[room], hosts, believers)
+		return false, fmt.Sprintf("the member nodes of %s are %v, but %v host members as they see it\n%s", w.names[room], hosts, believers, w.views(room))
 	}
 	return true, ""
+}
+
+// views renders room as each node holds it, and the node's sync
+// counters, for a failure message.
+func (w *world) views(room protocol.RoomID) string {
+	var b strings.Builder
+	for _, nd := range w.c.Nodes {
+		s, _, err := view(nd, room)
+		if err != nil {
+			s = err.Error()
+		}
+		fmt.Fprintf(&b, "--- %s (%s, running %v): %s\n", nd.Name, nd.ID(), w.running(nd), s)
+		if !w.running(nd) {
+			continue
+		}
+		if st, err := nd.Node.Status(context.Background()); err == nil {
+			fmt.Fprintf(&b, "    network %+v\n", st.Network)
+		}
+	}
+	return b.String()
 }
 
 // memberNodes returns the nodes hosting members of room, and for each a
