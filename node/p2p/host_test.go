@@ -2,6 +2,7 @@ package p2p
 
 import (
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -182,4 +183,33 @@ func TestParseAddr(t *testing.T) {
 			t.Errorf("ParseAddr(%q) = %q, %v; want ok=%v", tc.addr, got, err, tc.ok)
 		}
 	}
+}
+
+// TestFailedRoundResumesOnReconnect: a's sync rounds with b fail, first
+// because b does not know a yet (pair: b refuses a's first connection),
+// then because a cannot store; so a backs off. Its backoff is long, but
+// a new connection ends it at once, and a catches up. Before, a slept
+// out a backoff of up to RedialMax (5 minutes by default) that nothing
+// could wake, and that a connection did not reset: partners that added
+// each other a moment apart, or a link cut mid-round, stalled sync for
+// minutes.
+func TestFailedRoundResumesOnReconnect(t *testing.T) {
+	create, fa, fb := sharedRoom(t, 31)
+	room := create.RoomID()
+	fa.mu.Lock()
+	fa.fail = fmt.Errorf("accept: %w: %w", ErrNotStored, errors.New("disk full"))
+	fa.mu.Unlock()
+	fb.add(t, posts(t, keyOf("b"), "bob", room, []protocol.Order{create.Order()}, 3)...)
+	slow := func(c *Config) { c.RedialMin, c.RedialMax, c.SyncInterval = time.Hour, time.Hour, time.Hour }
+	a, b := startHost(t, "a", fa, slow), startHost(t, "b", fb)
+	pair(t, a, b, "tcp")
+	waitFor(t, "a's round to fail", func() bool { return fa.acceptCalls() > 0 })
+
+	fa.mu.Lock()
+	fa.fail = nil
+	fa.mu.Unlock()
+	if err := a.host().Network().ClosePeer(b.self); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "a to catch up once b reconnects", func() bool { return fa.count(room) == 4 })
 }

@@ -34,6 +34,10 @@ type partner struct {
 	id    peer.ID
 	addrs []ma.Multiaddr
 	wake  chan struct{} // cap 1: connectedness changed or a sync is due
+	// connected, cap 1, is signalled on every new connection: a loop
+	// backing off after failed rounds starts again at once, since what
+	// failed (the peer restarting, a link cut mid-round) is likely over.
+	connected chan struct{}
 
 	running bool               // its loop runs
 	stop    context.CancelFunc // stops its loop
@@ -91,7 +95,7 @@ func (h *Host) parsePartner(addr string) (*peer.AddrInfo, error) {
 func (h *Host) addPartnerLocked(info *peer.AddrInfo) *partner {
 	p := h.partners[info.ID]
 	if p == nil {
-		p = &partner{id: info.ID, wake: make(chan struct{}, 1), due: map[protocol.RoomID]struct{}{},
+		p = &partner{id: info.ID, wake: make(chan struct{}, 1), connected: make(chan struct{}, 1), due: map[protocol.RoomID]struct{}{},
 			pulled: map[protocol.RoomID]time.Time{}}
 		h.partners[info.ID] = p
 	}
@@ -256,6 +260,7 @@ func (h *Host) connectedPartner(p peer.ID) {
 	if q != nil {
 		h.log.Debug("partner connected", "peer", nodeID(p).Short())
 		wake(q.wake)
+		wake(q.connected)
 	}
 }
 
@@ -372,6 +377,13 @@ func (h *Host) partnerLoop(ctx context.Context, p *partner) {
 		if lh == nil {
 			return
 		}
+		select {
+		case <-p.connected:
+			// A new connection: whatever backoff dials or failed
+			// rounds built up is over.
+			backoff, nextDial = h.cfg.RedialMin, time.Time{}
+		default:
+		}
 		if lh.Network().Connectedness(p.id) != network.Connected {
 			if wait := time.Until(nextDial); wait > 0 {
 				if !sleep(ctx, p.wake, wait) {
@@ -398,12 +410,27 @@ func (h *Host) partnerLoop(ctx context.Context, p *partner) {
 				if !errors.Is(err, ErrOverQuota) { // logged by the quota, once a minute
 					log.Info("sync with partner", "err", err)
 				}
-				// Do not hammer a peer whose rounds fail.
-				wait := jitter(backoff)
-				backoff = min(2*backoff, h.cfg.RedialMax)
-				if !sleep(ctx, nil, wait) {
-					return
+				// What was due is still due: a pull-back of a room this
+				// node does not name in its own rounds is asked for once.
+				h.mu.Lock()
+				p.full = p.full || full
+				for _, r := range rooms {
+					p.due[r] = struct{}{}
 				}
+				h.mu.Unlock()
+				// Do not hammer a peer whose rounds fail, but start again
+				// at once on a new connection.
+				t := time.NewTimer(jitter(backoff))
+				backoff = min(2*backoff, h.cfg.RedialMax)
+				select {
+				case <-ctx.Done():
+					t.Stop()
+					return
+				case <-p.connected:
+					backoff, nextDial = h.cfg.RedialMin, time.Time{}
+				case <-t.C:
+				}
+				t.Stop()
 			} else {
 				backoff = h.cfg.RedialMin
 			}
