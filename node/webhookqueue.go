@@ -14,7 +14,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -364,12 +363,6 @@ func (ev *messageEvent) payload(tx *storage.Tx, w *storage.Webhook, eventType st
 		EventTime: now.Unix(), Event: event})
 }
 
-// notationRefs matches the account and message references of ChatWork
-// notation, as node/api's notation does: [To:x] and the like (groups 1
-// and 2), and [rp aid=x to=room-message], [qtmeta aid=x …] (groups 3 to
-// 6).
-var notationRefs = regexp.MustCompile(`\[(To|pname|picon|piconname):([^\]\s]{1,200})\]|\[(rp|qtmeta|task) aid=([^\]\s]{1,200})(?: to=([^\]\s-]{1,100})-([^\]\s]{1,100}))?`)
-
 // chatworkNotation rewrites the global IDs of a stored body to the node's
 // numeric IDs, as the ChatWork API shows the body; references it has no
 // alias for stay as they are.
@@ -396,26 +389,18 @@ func chatworkNotation(tx *storage.Tx, body string) (string, error) {
 		}
 		return a
 	}
-	out := notationRefs.ReplaceAllStringFunc(body, func(s string) string {
-		g := notationRefs.FindStringSubmatch(s)
-		if g[1] != "" {
-			return "[" + g[1] + ":" + account(g[2]) + "]"
+	out := protocol.RewriteRefs(body, account, func(room, msg string) (string, string) {
+		rid, err1 := protocol.ParseRoomID(room)
+		eid, err2 := protocol.ParseEventID(msg)
+		if err1 != nil || err2 != nil {
+			return room, msg
 		}
-		out := "[" + g[3] + " aid=" + account(g[4])
-		if g[5] != "" {
-			room, msg := g[5], g[6]
-			rid, err1 := protocol.ParseRoomID(room)
-			eid, err2 := protocol.ParseEventID(msg)
-			if err1 == nil && err2 == nil {
-				r, ok1 := lookup(storage.AliasRoom, rid[:])
-				e, ok2 := lookup(storage.AliasMessage, eid[:])
-				if ok1 && ok2 {
-					room, msg = r, e
-				}
-			}
-			out += " to=" + room + "-" + msg
+		r, ok1 := lookup(storage.AliasRoom, rid[:])
+		e, ok2 := lookup(storage.AliasMessage, eid[:])
+		if !ok1 || !ok2 {
+			return room, msg
 		}
-		return out
+		return r, e
 	})
 	return out, ferr
 }

@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"regexp"
 	"strconv"
 	"strings"
 
@@ -10,13 +9,8 @@ import (
 	"github.com/horenso/horenso/protocol"
 )
 
-// Message and task bodies are ChatWork notation. Horenso stores them with
-// global IDs, so that every node reads them alike:
-//
-//	[To:handle@nodeid]  [rp aid=handle@nodeid to=<room ID>-<message ID>]
-//	[pname:…] [picon:…] [piconname:…]  [qt][qtmeta aid=handle@nodeid time=…]…[/qt]
-//
-// ChatWork clients use this node's numeric aliases instead ([To:123],
+// Bodies are stored with global IDs (see protocol.RewriteRefs); ChatWork
+// clients use this node's numeric aliases instead ([To:123],
 // [rp aid=123 to=45-678]). toGlobal translates a client's body on the way
 // in and toLocal a stored body on the way out. A reference that does not
 // resolve (an alias never handed out, an account the node never met) is
@@ -37,16 +31,10 @@ type ids interface {
 	messageAlias(ctx context.Context, m protocol.EventID) (uint64, bool)
 }
 
-// notation matches the account and message references of ChatWork
-// notation: group 1 and 2 a tag with an account ([To:x]); groups 3 to 6 a
-// reply, quote or (in a system message) task header with an account and,
-// for a reply, a room and message.
-var notation = regexp.MustCompile(`\[(To|pname|picon|piconname):([^\]\s]{1,200})\]|\[(rp|qtmeta|task) aid=([^\]\s]{1,200})(?: to=([^\]\s-]{1,100})-([^\]\s]{1,100}))?`)
-
 // toGlobal rewrites numeric references in body to global IDs.
 func toGlobal(ctx context.Context, body string, m ids) string {
 	body = filesToGlobal(ctx, body, m)
-	return rewrite(body, func(a string) string {
+	return protocol.RewriteRefs(body, func(a string) string {
 		if n, ok := numeric(a); ok {
 			if id, ok := m.accountID(ctx, n); ok {
 				return string(id)
@@ -70,7 +58,7 @@ func toGlobal(ctx context.Context, body string, m ids) string {
 // toLocal rewrites global IDs in body to numeric aliases.
 func toLocal(ctx context.Context, body string, m ids) string {
 	body = filesToLocal(ctx, body, m)
-	return rewrite(body, func(a string) string {
+	return protocol.RewriteRefs(body, func(a string) string {
 		if strings.Contains(a, "@") {
 			if n, ok := m.accountAlias(ctx, protocol.AccountID(a)); ok {
 				return strconv.FormatUint(n, 10)
@@ -89,24 +77,6 @@ func toLocal(ctx context.Context, body string, m ids) string {
 			return room, msg
 		}
 		return strconv.FormatUint(r, 10), strconv.FormatUint(e, 10)
-	})
-}
-
-func rewrite(body string, account func(string) string, target func(room, msg string) (string, string)) string {
-	if !strings.Contains(body, "[") {
-		return body
-	}
-	return notation.ReplaceAllStringFunc(body, func(s string) string {
-		g := notation.FindStringSubmatch(s)
-		if g[1] != "" {
-			return "[" + g[1] + ":" + account(g[2]) + "]"
-		}
-		out := "[" + g[3] + " aid=" + account(g[4])
-		if g[5] != "" {
-			room, msg := target(g[5], g[6])
-			out += " to=" + room + "-" + msg
-		}
-		return out
 	})
 }
 
