@@ -117,7 +117,7 @@ func (c *caller) taskView(ctx context.Context, t *node.Task, assignee protocol.A
 }
 
 func roomView(r *node.Room, mytasks int) roomJSON {
-	return roomJSON{RoomID: r.Alias, Name: r.Name, Type: string(r.Kind), Role: string(r.Role),
+	return roomJSON{RoomID: r.Alias, Name: r.Name, Type: string(r.Kind), Role: string(r.Role), Sticky: r.Sticky,
 		UnreadNum: r.Unread, MentionNum: r.Mentions, MytaskNum: mytasks, MessageNum: r.Messages, TaskNum: r.Tasks,
 		IconPath: r.Icon, LastUpdateTime: seconds(max(r.LastPost, r.Created))}
 }
