@@ -25,6 +25,10 @@ type messageJSON struct {
 	Body       string     `json:"body"`
 	SendTime   int64      `json:"send_time"`
 	UpdateTime int64      `json:"update_time"`
+	// Reactions and Bookmarked: only in Horenso's /api/ views of the
+	// timeline (reactions.go), never in ChatWork's.
+	Reactions  []reactionJSON `json:"reactions,omitempty"`
+	Bookmarked bool           `json:"bookmarked,omitempty"`
 }
 
 type roomRef struct {
