@@ -73,6 +73,8 @@ describe('reactions, bookmarks, pins and links', () => {
     assert.equal((await item.locator('.bookmark-room').textContent()).trim(), 'Launch プロジェクト');
     assert.equal(await alice.page.evaluate(async () => (await (await fetch('/api/bookmarks')).json()).length), 0, 'bookmarks are private');
     await shot(page, 'bookmarks');
+    await page.reload(); // the page is an address of its own
+    await waitFor(async () => (await item.count()) === 1, 'one bookmark after a reload');
     await item.locator('a').click();
     await page.waitForURL(new RegExp(`/rooms/${room}\\?m=\\d+$`));
     const shown = message(page, 'v1 is released');
