@@ -141,7 +141,9 @@ export class App {
       navBtn('/', t('nav.chats')),
       navBtn('/tasks', t('nav.mytasks'), this.taskBadge),
       navBtn('/contacts', t('nav.contacts'), this.reqBadge),
-      navBtn('/bookmarks', t('bookmark.title')));
+      // Bookmarks (reactions.js): an icon, where the bar has little room.
+      h('a', { href: '/bookmarks', class: 'nav-link nav-icon', dataset: { nav: '/bookmarks' }, 'aria-label': t('bookmark.title'),
+        title: t('bookmark.title'), on: { click: (e) => this.link(e, '/bookmarks') } }, '🔖'));
     const search = searchBox(this);
     this.searchInput = search.input;
     replace(this.root,
