@@ -2,7 +2,6 @@ package node
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 
@@ -70,20 +69,19 @@ func reacted(rs []Reaction, r protocol.Reaction, a protocol.AccountID) bool {
 
 // MessageReactions returns the reactions to message id, of a room as is a
 // member of, in the order of protocol.Reactions; kinds nobody gave are
-// left out.
+// left out. A message as may not read (history visibility) is
+// ErrNotFound, as it is for Message.
 func (n *Node) MessageReactions(ctx context.Context, as protocol.Handle, id protocol.EventID) ([]Reaction, error) {
+	m, err := n.Message(ctx, as, id)
+	if err == nil && m.BeforeJoin {
+		err = fmt.Errorf("%w: %w", ErrNotFound, ErrNoMessage)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("message reactions: %w", err)
+	}
 	var out []Reaction
-	err := n.store.View(func(tx *storage.Tx) error {
-		room, _, err := tx.Message(id)
-		if errors.Is(err, storage.ErrNotFound) {
-			return fmt.Errorf("%w: %w", ErrNotFound, ErrNoMessage)
-		}
-		if err != nil {
-			return err
-		}
-		if err := n.canRead(tx, as, room); err != nil {
-			return err
-		}
+	err = n.store.View(func(tx *storage.Tx) error {
+		var err error
 		out, err = reactionsOf(tx, id)
 		return err
 	})

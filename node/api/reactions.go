@@ -65,7 +65,7 @@ func (s *Server) decorate(ctx context.Context, c *caller, room protocol.RoomID, 
 		s.log.Warn("bookmarks of a page", "room", room, "err", err)
 	}
 	for i, m := range ms {
-		if r := rs[m.ID]; len(r) > 0 {
+		if r := rs[m.ID]; len(r) > 0 && !m.BeforeJoin && !m.Deleted {
 			out[i].Reactions = c.reactionViews(ctx, r)
 		}
 		out[i].Bookmarked = bs[m.ID]

@@ -98,6 +98,33 @@ func TestReactionsFederate(t *testing.T) {
 	}
 }
 
+// TestReactionsCatchUp: reactions given while two partners are cut off
+// reach each other by catch-up sync once they are partners again, and a
+// give and a take-back made on both sides converge.
+func TestReactionsCatchUp(t *testing.T) {
+	c := NewCluster(t, 2, Options{})
+	a, b := c.Nodes[0], c.Nodes[1]
+	a.User("alice")
+	b.User("bob")
+	alice, bob := a.As("alice"), b.As("bob")
+	room := alice.CreateRoom("A × B", bob.ID())
+	bob.AwaitRoom(room)
+	msg := alice.Post(room, "quarterly numbers")
+	bob.AwaitMessages(room, "quarterly numbers")
+	alice.React(msg, protocol.ReactionYes, false)
+	bob.AwaitReactions(msg, "yes:alice")
+
+	c.Unlink(a, b)
+	bob.React(msg, protocol.ReactionClap, false)
+	bob.React(msg, protocol.ReactionYes, false)
+	alice.React(msg, protocol.ReactionYes, true)
+	alice.React(msg, protocol.ReactionRoger, false)
+	c.Link(a, b)
+	for _, ac := range []*Actor{alice, bob} {
+		ac.AwaitReactions(msg, "roger:alice clap:bob yes:bob")
+	}
+}
+
 // TestHostileReactions: a partner node hosting a member of a room gossips
 // reactions the rules refuse: by an account of its own that is not a
 // member, and to a message of a room its member is not in. Node a rejects
