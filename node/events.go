@@ -539,6 +539,8 @@ func (n *Node) applyContent(tx *storage.Tx, r *storage.Room, e *protocol.Signed,
 		return true, tx.PutTask(nil, &storage.Task{Room: r.ID, Task: *protocol.NewTask(e)})
 	case *protocol.NodeAck:
 		return false, nil // an acknowledgement: nothing to show
+	case *protocol.MessageReact:
+		return true, tx.PutReaction(e) // reactions.go
 	case *protocol.TaskUpdate:
 		old, err := tx.Task(p.Task)
 		if errors.Is(err, storage.ErrNotFound) {

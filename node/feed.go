@@ -22,6 +22,8 @@ const (
 	ChangeMembers        ChangeKind = "members"         // membership changed; Account is the member concerned
 	ChangeRead           ChangeKind = "read"            // Account's read marker moved
 	ChangeNotice         ChangeKind = "notice"          // an event that makes a system message was shown; Event is it (notices.go)
+	ChangeReaction       ChangeKind = "reaction"        // a message's reactions changed; Event is the message, Account who reacted (reactions.go)
+	ChangePin            ChangeKind = "pin"             // Account pinned or unpinned the room (bookmarks.go); shown to Account only
 )
 
 // Change is one entry of the node's change feed, which live clients follow.
@@ -118,7 +120,7 @@ func (n *Node) Changes(ctx context.Context, as protocol.Handle, after uint64, li
 		}
 		return tx.Changes(after, func(seq uint64, c *storage.Change) bool {
 			kind := ChangeKind(c.Kind)
-			visible := c.Account == me.ID || member[c.Room] && kind != ChangeRead
+			visible := c.Account == me.ID || member[c.Room] && kind != ChangeRead && kind != ChangePin
 			if visible {
 				out = append(out, Change{Seq: seq, Kind: kind, Room: c.Room, Event: c.Event, Account: c.Account})
 			}
@@ -155,6 +157,8 @@ func changeOf(e *protocol.Signed) storage.Change {
 		c.Kind, c.Event = string(ChangeTask), e.ID
 	case *protocol.TaskUpdate:
 		c.Kind, c.Event = string(ChangeTask), p.Task
+	case *protocol.MessageReact:
+		c.Kind, c.Event, c.Account = string(ChangeReaction), p.Message, e.AuthorID()
 	}
 	return c
 }

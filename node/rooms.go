@@ -44,6 +44,9 @@ type Room struct {
 	Tasks       uint64            `json:"task_num"`
 	LastPost    int64             `json:"last_update_time"` // unix ms of the newest message
 	Created     int64             `json:"created"`
+	// Sticky: the viewer pinned the room to the top of its list
+	// (bookmarks.go); Rooms lists pinned rooms first.
+	Sticky bool `json:"sticky,omitempty"`
 	// History is the room's history settings; nil in rooms of versions
 	// before 3, which have none.
 	History *History `json:"history,omitempty"`
@@ -176,7 +179,11 @@ func (n *Node) Room(ctx context.Context, as protocol.Handle, id protocol.RoomID)
 		if err != nil {
 			return err
 		}
-		out, err = n.roomView(tx, me.ID, id, true)
+		if out, err = n.roomView(tx, me.ID, id, true); err != nil {
+			return err
+		}
+		pins, err := pinned(tx, me.ID)
+		_, out.Sticky = pins[id]
 		return err
 	})
 	if err != nil {
@@ -185,7 +192,8 @@ func (n *Node) Room(ctx context.Context, as protocol.Handle, id protocol.RoomID)
 	return out, nil
 }
 
-// Rooms returns the rooms as is a member of, most recently active first.
+// Rooms returns the rooms as is a member of: those it pinned first, then
+// the most recently active first.
 func (n *Node) Rooms(ctx context.Context, as protocol.Handle) ([]*Room, error) {
 	out := []*Room{}
 	err := n.store.View(func(tx *storage.Tx) error {
@@ -197,11 +205,16 @@ func (n *Node) Rooms(ctx context.Context, as protocol.Handle) ([]*Room, error) {
 		if err != nil {
 			return err
 		}
+		pins, err := pinned(tx, me.ID)
+		if err != nil {
+			return err
+		}
 		for _, m := range ms {
 			r, err := n.roomView(tx, me.ID, m.Room, false)
 			if err != nil {
 				return err
 			}
+			_, r.Sticky = pins[m.Room]
 			out = append(out, r)
 		}
 		return nil
@@ -210,6 +223,12 @@ func (n *Node) Rooms(ctx context.Context, as protocol.Handle) ([]*Room, error) {
 		return nil, fmt.Errorf("list rooms: %w", err)
 	}
 	slices.SortStableFunc(out, func(a, b *Room) int {
+		if a.Sticky != b.Sticky {
+			if a.Sticky {
+				return -1
+			}
+			return 1
+		}
 		return cmp.Compare(max(b.LastPost, b.Created), max(a.LastPost, a.Created))
 	})
 	return out, nil

@@ -326,6 +326,10 @@ func (n *Node) retract(tx *storage.Tx, r *storage.Room, e *protocol.Signed, c *p
 		if err := rebuildTask(tx, p.Task); err != nil {
 			return err
 		}
+	case *protocol.MessageReact:
+		if err := tx.DeleteReaction(e); err != nil {
+			return err
+		}
 	default:
 		return nil // an acknowledgement: nothing shown
 	}

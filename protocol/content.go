@@ -202,6 +202,7 @@ func (*TaskCreate) eventType() EventType    { return TypeTaskCreate }
 func (*TaskUpdate) eventType() EventType    { return TypeTaskUpdate }
 func (*MemberProfile) eventType() EventType { return TypeMemberProfile }
 func (*NodeAck) eventType() EventType       { return TypeNodeAck }
+func (*MessageReact) eventType() EventType  { return TypeMessageReact }
 
 // NodeAck is a node's acknowledgement, from room version 2 on: an event
 // with no payload (an empty map) that any member may send. With chains,
@@ -224,6 +225,7 @@ var (
 	_ Content = (*TaskCreate)(nil)
 	_ Content = (*TaskUpdate)(nil)
 	_ Content = (*NodeAck)(nil)
+	_ Content = (*MessageReact)(nil)
 )
 
 func newContent(t EventType) (Content, error) {
@@ -254,6 +256,8 @@ func newContent(t EventType) (Content, error) {
 		return new(TaskUpdate), nil
 	case TypeNodeAck:
 		return new(NodeAck), nil
+	case TypeMessageReact:
+		return new(MessageReact), nil
 	}
 	return nil, fmt.Errorf("%w: %q", ErrUnknownType, t)
 }

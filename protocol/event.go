@@ -33,6 +33,11 @@ const (
 	// TypeNodeAck is a node's acknowledgement ([NodeAck]), in rooms of
 	// version 2 and later only.
 	TypeNodeAck EventType = "node.ack"
+	// TypeMessageReact adds or takes back a reaction to a message
+	// ([MessageReact]), in rooms of every version. It was added after
+	// the first release: nodes of earlier builds refuse it as an
+	// unknown type (see docs/PROTOCOL.md, "Reactions").
+	TypeMessageReact EventType = "message.react"
 )
 
 // IsControl reports whether events of type t change the room's control state

@@ -90,6 +90,8 @@ func sampleEventsOf(t testing.TB, v uint16) []*Signed {
 		sign(next(post), &MemberRemove{Account: bob}),
 		sign(next(post), &MemberLeave{}),
 		sign(next(post), &NodeAck{}),
+		sign(next(post), &MessageReact{Message: post.ID, Reaction: ReactionCracker}),
+		sign(next(post), &MessageReact{Message: post.ID, Reaction: ReactionYes, Remove: true}),
 	}
 }
 

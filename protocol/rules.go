@@ -200,6 +200,10 @@ func Authorize(c *Control, e *Signed, ref *Signed) error {
 			return ErrNotAuthor
 		}
 		return nil
+	case *MessageReact:
+		// Any member who may read the room may react, read-only ones
+		// too, as in ChatWork; only to a message post of the room.
+		return checkRef(e, ref, p.Message, TypeMessagePost)
 	case *TaskCreate:
 		if err := canWrite(role); err != nil {
 			return err
@@ -1164,6 +1168,8 @@ func Ref(e *Signed) (EventID, bool) {
 		return p.Message, true
 	case *TaskUpdate:
 		return p.Task, true
+	case *MessageReact:
+		return p.Message, true
 	}
 	return EventID{}, false
 }

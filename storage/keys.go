@@ -76,6 +76,9 @@ const (
 	pBlobRef       byte = 0xC2 // SHA-256, uint64 BE file alias → empty: the files whose bytes are a blob
 	pFetch         byte = 0xC3 // SHA-256 → room ID: blobs to fetch from the room's member nodes now (small files, fetched eagerly)
 	pUsage         byte = 0xC4 // account ID, 0x00 → uint64 BE: the bytes of the files an account has posted that still show (quota)
+	pReaction      byte = 0xE8 // message event ID, reaction kind, 0x00, author account ID, 0x00, depth, event ID → 1 byte, 1 on or 0 off: the shown message.react events of each message
+	pBookmark      byte = 0xE9 // local account ID, 0x00, message event ID → Bookmark (node-local, not federated)
+	pPinned        byte = 0xEA // local account ID, 0x00, room ID → uint64 BE unix ms: rooms the account pinned to the top of its list (node-local)
 	pReplica       byte = 0xF4 // → uint64 BE: on a standby's store only, the primary's store version applied (replica.go)
 )
 

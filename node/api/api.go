@@ -238,7 +238,8 @@ func (s *Server) routes() {
 	s.handle("GET /api/tokens", s.tokens)
 	s.handle("POST /api/tokens", s.createToken)
 	s.handle("DELETE /api/tokens/{id}", s.revokeToken)
-	s.webhookRoutes() // webhooks.go
+	s.webhookRoutes()  // webhooks.go
+	s.reactionRoutes() // reactions.go
 
 	// ChatWork API v2.
 	s.handle("GET /v2/me", s.me)

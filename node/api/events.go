@@ -139,12 +139,15 @@ func (s *Server) eventData(ctx context.Context, c *caller, ch node.Change) event
 	switch ch.Kind {
 	case node.ChangeMessage, node.ChangeMessageUpdated, node.ChangeMessageDeleted, node.ChangeNotice:
 		if m, err := s.node.Message(ctx, c.handle(), ch.Event); err == nil {
-			v := c.messageView(ctx, m)
-			e.Message = &v
+			e.Message = s.decoratedView(ctx, c, ch.Room, m)
 		} else if ch.Kind == node.ChangeMessageDeleted {
 			if alias, err := s.node.MessageAlias(ctx, ch.Event); err == nil {
 				e.MessageID = strconv.FormatUint(alias, 10)
 			}
+		}
+	case node.ChangeReaction:
+		if m, err := s.node.Message(ctx, c.handle(), ch.Event); err == nil {
+			e.Message = s.decoratedView(ctx, c, ch.Room, m)
 		}
 	case node.ChangeTask:
 		if t, err := s.node.Task(ctx, c.handle(), ch.Event); err == nil {

@@ -310,6 +310,7 @@ func (s *Server) history(w http.ResponseWriter, r *http.Request, c *caller) erro
 	for _, m := range ms {
 		out = append(out, c.messageView(r.Context(), m))
 	}
+	s.decorate(r.Context(), c, id, ms, out)
 	writeJSON(w, http.StatusOK, out)
 	return nil
 }

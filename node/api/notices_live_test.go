@@ -2,6 +2,7 @@ package api
 
 import (
 	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -72,7 +73,7 @@ func TestEventsNoticesLive(t *testing.T) {
 		var stored messageJSON
 		r := e.do("GET", fmt.Sprintf("/v2/rooms/%d/messages/%s", e.room.Alias, m.MessageID), req{token: e.bob.token})
 		r.decode(t, &stored)
-		if r.status != 200 || stored != *m {
+		if r.status != 200 || !reflect.DeepEqual(stored, *m) {
 			t.Errorf("%s: live %+v, read back %s", st.kind, *m, r)
 		}
 	}

@@ -3,6 +3,7 @@ package api
 import (
 	"fmt"
 	"net/http"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -38,7 +39,7 @@ func TestSystemMessages(t *testing.T) {
 			t.Fatalf("newest message = %q by %d, want %q by %s (%d)", m.Body, m.Account.AccountID, want, by.Handle, by.Alias)
 		}
 		one := decodeAs[messageJSON](t, e.do("GET", mp+"/"+m.MessageID, req{token: e.bob.token}))
-		if one != m {
+		if !reflect.DeepEqual(one, m) {
 			t.Fatalf("GET messages/%s = %+v, want %+v", m.MessageID, one, m)
 		}
 	}

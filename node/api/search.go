@@ -134,11 +134,14 @@ func (s *Server) historyAround(w http.ResponseWriter, r *http.Request, c *caller
 		return err
 	}
 	out := make([]messageJSON, 0, len(before)+1+len(after))
+	all := make([]*node.Message, 0, cap(out))
 	for _, ms := range [][]*node.Message{before, {m}, after} {
 		for _, x := range ms {
 			out = append(out, c.messageView(r.Context(), x))
+			all = append(all, x)
 		}
 	}
+	s.decorate(r.Context(), c, room, all, out)
 	writeJSON(w, http.StatusOK, out)
 	return nil
 }

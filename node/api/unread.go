@@ -64,9 +64,11 @@ func (s *Server) unread(w http.ResponseWriter, r *http.Request, c *caller) error
 	for _, m := range page {
 		out.Messages = append(out.Messages, c.messageView(r.Context(), m))
 	}
+	s.decorate(r.Context(), c, id, page, out.Messages)
 	if u.First != nil {
-		m := c.messageView(r.Context(), u.First)
-		out.First = &m
+		vs := []messageJSON{c.messageView(r.Context(), u.First)}
+		s.decorate(r.Context(), c, id, []*node.Message{u.First}, vs)
+		out.First = &vs[0]
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil

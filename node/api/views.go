@@ -25,6 +25,10 @@ type messageJSON struct {
 	Body       string     `json:"body"`
 	SendTime   int64      `json:"send_time"`
 	UpdateTime int64      `json:"update_time"`
+	// Reactions and Bookmarked: only in Horenso's /api/ views of the
+	// timeline (reactions.go), never in ChatWork's.
+	Reactions  []reactionJSON `json:"reactions,omitempty"`
+	Bookmarked bool           `json:"bookmarked,omitempty"`
 }
 
 type roomRef struct {
@@ -117,7 +121,7 @@ func (c *caller) taskView(ctx context.Context, t *node.Task, assignee protocol.A
 }
 
 func roomView(r *node.Room, mytasks int) roomJSON {
-	return roomJSON{RoomID: r.Alias, Name: r.Name, Type: string(r.Kind), Role: string(r.Role),
+	return roomJSON{RoomID: r.Alias, Name: r.Name, Type: string(r.Kind), Role: string(r.Role), Sticky: r.Sticky,
 		UnreadNum: r.Unread, MentionNum: r.Mentions, MytaskNum: mytasks, MessageNum: r.Messages, TaskNum: r.Tasks,
 		IconPath: r.Icon, LastUpdateTime: seconds(max(r.LastPost, r.Created))}
 }

@@ -13,6 +13,7 @@
 //	/                      index.html, the app shell
 //	/login, /rooms/{id},   index.html too (client-side routes; a reload
 //	/tasks, /contacts,     lands on the same screen)
+//	/bookmarks,
 //	/g/{code}              (an invitation link's landing page)
 //	/assets/{version}/...  the files under static/, cached for a year: the
 //	                       version is a hash of all of them, so a new build
@@ -60,7 +61,7 @@ var securityHeaders = map[string]string{
 
 // appRoutes are the client-side routes that get index.html. A path matches
 // if it equals one or starts with it followed by "/".
-var appRoutes = []string{"/login", "/rooms", "/tasks", "/contacts", "/g"}
+var appRoutes = []string{"/login", "/rooms", "/tasks", "/contacts", "/g", "/bookmarks"}
 
 type handler struct {
 	files   fs.FS  // static/

@@ -14,6 +14,7 @@ import { InviteView } from './invite.js';
 import { groupDialog, settingsDialog } from './dialogs.js';
 import { prefs } from './prefs.js';
 import { searchBox, SearchView, searchQuery, openTarget } from './search.js';
+import { BookmarksView } from './reactions.js';
 
 export class App {
   constructor(root) {
@@ -139,7 +140,10 @@ export class App {
     this.topNav = h('nav', { class: 'topnav', 'aria-label': 'Main' },
       navBtn('/', t('nav.chats')),
       navBtn('/tasks', t('nav.mytasks'), this.taskBadge),
-      navBtn('/contacts', t('nav.contacts'), this.reqBadge));
+      navBtn('/contacts', t('nav.contacts'), this.reqBadge),
+      // Bookmarks (reactions.js): an icon, where the bar has little room.
+      h('a', { href: '/bookmarks', class: 'nav-link nav-icon', dataset: { nav: '/bookmarks' }, 'aria-label': t('bookmark.title'),
+        title: t('bookmark.title'), on: { click: (e) => this.link(e, '/bookmarks') } }, '🔖'));
     const search = searchBox(this);
     this.searchInput = search.input;
     replace(this.root,
@@ -186,6 +190,7 @@ export class App {
     if (m) return this.openRoom(Number(m[1]));
     if (p === '/tasks') return this.show(new MyTasksView(this));
     if (p === '/contacts') return this.show(new ContactsView(this));
+    if (p === '/bookmarks') return this.show(new BookmarksView(this));
     if (p === '/search') return this.show(new SearchView(this, searchQuery()));
     const g = p.match(/^\/g\/([^/]+)$/);
     if (g) return this.show(new InviteView(this, decodeURIComponent(g[1])));
@@ -390,6 +395,7 @@ export class App {
         break;
       }
       case 'message_updated':
+      case 'reaction': // the message with its reactions as they are now
         if (here && d.message) rv.onMessageUpdated(d.message);
         break;
       case 'notice': // a system message: shown as it happens, never unread

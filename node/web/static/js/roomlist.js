@@ -4,6 +4,7 @@
 import { h, replace, fold } from './dom.js';
 import { t, collator } from './i18n.js';
 import { roomAvatar } from './roomicon.js';
+import { pinButton } from './reactions.js';
 
 const FILTERS = ['all', 'unread', 'mention', 'group', 'direct', 'my'];
 
@@ -65,7 +66,7 @@ export class RoomList {
       h('span', { class: 'room-name' }, name),
       r.mention_num > 0 ? h('span', { class: 'badge badge-mention', title: t('rooms.mentions', { n: r.mention_num }) }, `@${r.mention_num}`) : null,
       r.unread_num > 0 ? h('span', { class: 'badge badge-unread', title: t('rooms.unread', { n: r.unread_num }) }, String(r.unread_num)) : null);
-      return h('li', { dataset: { roomId: String(r.room_id), type: r.type } }, a);
+      return h('li', { class: 'room-item', dataset: { roomId: String(r.room_id), type: r.type, sticky: r.sticky ? '1' : '0' } }, a, pinButton(this.app, r));
     });
     replace(this.list, items);
   }

@@ -10,6 +10,7 @@ import { SidePanel } from './side.js';
 import { confirmDialog, taskDialog } from './dialogs.js';
 import { roomAvatar } from './roomicon.js';
 import { fileCard } from './files.js';
+import { reactionBar, actionButtons, handleAction } from './reactions.js';
 
 // NOTICE matches the body of a system message.
 // A file's message starts like one but is a message (files.js).
@@ -651,7 +652,8 @@ class Timeline {
       this.rv.canPost() ? btn('task', t('msg.task')) : null,
       mine ? null : btn('unread', t('msg.unread')),
       mine ? btn('edit', t('msg.edit')) : null,
-      mine ? btn('delete', t('msg.delete')) : null);
+      mine ? btn('delete', t('msg.delete')) : null,
+      actionButtons(m)); // reactions.js
     const li = h('li', { class: ['msg', mine && 'mine', tome && 'tome'], id: `m${m.message_id}`, dataset: { mid: m.message_id, aid, unread: !mine && !deleted ? '1' : '0' } },
       avatar(aid, m.account.name),
       h('div', { class: 'msg-main' },
@@ -661,7 +663,8 @@ class Timeline {
           tome ? h('span', { class: 'msg-tome' }, t('msg.tome')) : null,
           h('time', { datetime: new Date(m.send_time * 1000).toISOString(), title: fmtFull(m.send_time) }, fmtTime(m.send_time)),
           m.update_time ? h('span', { class: 'msg-edited', title: fmtFull(m.update_time) }, t('msg.edited')) : null),
-        h('div', { class: 'msg-body' }, render(nodes, this.ctx()))),
+        h('div', { class: 'msg-body' }, render(nodes, this.ctx())),
+        deleted ? null : reactionBar(m)),
       actions);
     this.byId.set(m.message_id, { m, li });
     return li;
@@ -719,6 +722,7 @@ class Timeline {
     if (!it) return;
     const m = it.m;
     const composer = this.rv.composer;
+    if (handleAction(this, it, b)) return; // reactions.js
     switch (b.dataset.action) {
       case 'reply':
         composer.insert(reply(m.account.account_id, this.rv.id, m.message_id, m.account.name));
