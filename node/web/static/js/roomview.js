@@ -10,6 +10,7 @@ import { SidePanel } from './side.js';
 import { confirmDialog, taskDialog } from './dialogs.js';
 import { roomAvatar } from './roomicon.js';
 import { fileCard } from './files.js';
+import { Partners } from './partners.js';
 
 // NOTICE matches the body of a system message.
 // A file's message starts like one but is a message (files.js).
@@ -31,6 +32,7 @@ export class RoomView {
     this.el = h('div', { class: 'room-view', dataset: { roomId: String(id) } }, this.header, this.timeline.el, this.composer.el);
     this.side = new SidePanel(this);
     this.sideEl = this.side.el;
+    this.partners = new Partners(this, this.timeline.list); // partners.js
   }
 
   async load() {
@@ -56,12 +58,14 @@ export class RoomView {
       this.loadMembers(),
       this.side.loadTasks(),
       this.side.files.load(),
+      this.partners.load(),
     ]);
   }
 
   destroy() {
     this.destroyed = true;
     this.composer.destroy();
+    this.partners.destroy();
   }
 
   gone(msg) {
@@ -124,6 +128,7 @@ export class RoomView {
       r ? roomAvatar({ ...r, room_id: this.id }, name, 'sm') : null,
       h('h2', { class: 'room-title' }, name || t('loading')),
       this.members && r && r.type !== 'my' ? h('span', { class: 'room-sub' }, t('room.members', { n: this.members.length })) : null,
+      this.partners.el,
       h('span', { class: 'spacer' }),
       h('button', { type: 'button', class: 'btn btn-small side-toggle', 'aria-expanded': String(document.body.classList.contains('side-open')),
         on: { click: (e) => e.currentTarget.setAttribute('aria-expanded', String(document.body.classList.toggle('side-open'))) } }, t('side.about')));
@@ -189,6 +194,7 @@ export class RoomView {
 
   resync(outage) {
     this.timeline.catchUp();
+    this.partners.load();
     if (!outage) return;
     this.side.loadTasks();
     this.loadMembers();
