@@ -59,9 +59,10 @@ func TestBrowserPartners(t *testing.T) {
 		People: map[string]*person{
 			"alice": {Base: a.URL, Login: "alice", Password: nodetest.Password("alice"), Name: "Alice", ID: p.Alias, Global: string(aliceID)},
 		},
-		Rooms: map[string]uint64{"alice": room.Alias},
-		Hooks: map[string]string{"partner": hookSrv.URL},
-		Trace: os.Getenv("HORENSO_BROWSER_TRACE") != "",
+		Rooms:       map[string]uint64{"alice": room.Alias},
+		Hooks:       map[string]string{"partner": hookSrv.URL},
+		Screenshots: screenshotDir(t),
+		Trace:       os.Getenv("HORENSO_BROWSER_TRACE") != "",
 	}
 	t.Setenv("HORENSO_PARTNER_NODE", string(b.ID()))
 	t.Setenv("HORENSO_PARTNER_ORG", b.Org)

@@ -6,7 +6,7 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { cfg, launch, open, login, openRoom, send, message, hook } from './lib.mjs';
+import { cfg, launch, open, login, openRoom, send, message, hook, shot } from './lib.mjs';
 
 const ROOM = cfg.rooms.alice;
 const NODE = process.env.HORENSO_PARTNER_NODE;
@@ -47,6 +47,7 @@ test('the partner organization\'s state and per-message delivery show live', asy
   await away.locator('.msg-delivered[data-state=none] .delivered-waiting', { hasText: `Not yet at ${ORG}` }).waitFor();
   // What was delivered stays delivered.
   await first.locator('.msg-delivered[data-state=all]').waitFor();
+  await shot(page, 'partners');
 
   // Back: it connects, takes the message in, and acknowledges it.
   await hook('partner', 'partner/start');
