@@ -23,7 +23,8 @@ import (
 // Change kinds of this file.
 const (
 	// ChangeReceipt: a member node of Room acknowledged more of this
-	// node's events there; Event is the event of that node that did.
+	// node's events there, not only acknowledgements; Event is the event
+	// of that node that did.
 	ChangeReceipt ChangeKind = "receipt"
 	// ChangePartner: a partner node connected or went offline. Room is
 	// zero; every account sees it (GET /api/partners shows the same).
@@ -72,7 +73,32 @@ func (n *Node) noteReceipt(tx *storage.Tx, r *storage.Room, e *protocol.Signed) 
 	if err := tx.PutReceipt(room, e.Origin, reach); err != nil {
 		return err
 	}
+	// Clients hear of it only if it acknowledged more than our own
+	// acknowledgements, which is all it does in a conversation where
+	// both sides take turns.
+	before, err := n.ownCount(tx, room, old)
+	if err != nil {
+		return err
+	}
+	after, err := n.ownCount(tx, room, reach)
+	if err != nil || after <= before {
+		return err
+	}
 	return n.record(tx, storage.Change{Kind: string(ChangeReceipt), Room: room, Event: e.ID})
+}
+
+// ownCount returns how many of this node's events in room up to chain
+// position seq are not acknowledgements (putAcked); 0 for seq 0.
+func (n *Node) ownCount(tx *storage.Tx, room protocol.RoomID, seq uint64) (uint64, error) {
+	if seq == 0 {
+		return 0, nil
+	}
+	id, ok, err := tx.Position(room, n.id, seq)
+	if err != nil || !ok {
+		return 0, err
+	}
+	_, own, _, err := tx.Acked(id)
+	return own, err
 }
 
 // ackedSeq returns the highest chain position of this node's events in
