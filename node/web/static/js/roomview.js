@@ -54,11 +54,10 @@ export class RoomView {
     });
     await Promise.all([
       room,
-      this.timeline.load(),
+      this.timeline.load().then(() => this.partners.load()), // after the first screen
       this.loadMembers(),
       this.side.loadTasks(),
       this.side.files.load(),
-      this.partners.load(),
     ]);
   }
 
