@@ -54,3 +54,21 @@ test('the partner organization\'s state and per-message delivery show live', asy
   await page.locator(`.room-header .partner[data-node="${NODE}"][data-state=connected]`).waitFor({ timeout: 30_000 });
   await away.locator('.msg-delivered[data-state=all] .delivered-to', { hasText: `Delivered to ${ORG}` }).waitFor({ timeout: 30_000 });
 });
+
+test('in Japanese', async () => {
+  const ja = await open(browser, 'alice', { locale: 'ja-JP' });
+  try {
+    // login() clicks the English button; the form is the same.
+    await ja.page.goto('/');
+    await ja.page.locator('#login').fill(ja.login);
+    await ja.page.locator('#password').fill(ja.password);
+    await ja.page.locator('#password').press('Enter');
+    await ja.page.locator('.room-list li').first().waitFor();
+    await openRoom(ja, ROOM);
+    await ja.page.locator(`.room-header .partner[data-node="${NODE}"] .partner-state`, { hasText: '接続中' }).waitFor();
+    await message(ja.page, 'Sent while Org B is away').locator('.delivered-to', { hasText: `${ORG} に配信済み` }).waitFor();
+    assert.deepEqual(ja.errors, []);
+  } finally {
+    await ja.context.close();
+  }
+});
