@@ -193,7 +193,7 @@ export class RoomView {
 
   resync(outage) {
     this.timeline.catchUp();
-    this.partners.load();
+    if (this.partners.nodes) this.partners.load(); // loaded once: what it missed
     if (!outage) return;
     this.side.loadTasks();
     this.loadMembers();
