@@ -239,9 +239,8 @@ func (n *Node) receipt(tx *storage.Tx, room protocol.RoomID, r *storage.Room, m 
 		if e != nil {
 			rc.LatestTime = e.Time
 			// The highest of this node's chain positions in the past of
-			// m's latest event: a walk of the part of its past newer
-			// than this node's latest event there.
-			if rc.AckedSeq, err = tx.ChainReach(e, n.id); err != nil {
+			// m's latest event: the receipt index (receipts.go).
+			if rc.AckedSeq, err = n.ackedSeq(tx, room, m); err != nil {
 				return nil, err
 			}
 		}

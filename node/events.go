@@ -314,6 +314,9 @@ func (n *Node) apply(tx *storage.Tx, e *protocol.Signed, snap *protocol.Snapshot
 			return err
 		}
 		n.markAck(tx, e)
+		if err := n.noteReceipt(tx, r, e); err != nil { // receipts.go
+			return err
+		}
 	}
 	if e.Origin == n.id && e.Seq > r.Seq {
 		r.Seq, r.Last = e.Seq, e.Order()

@@ -120,7 +120,7 @@ func (n *Node) Changes(ctx context.Context, as protocol.Handle, after uint64, li
 		}
 		return tx.Changes(after, func(seq uint64, c *storage.Change) bool {
 			kind := ChangeKind(c.Kind)
-			visible := c.Account == me.ID || member[c.Room] && kind != ChangeRead && kind != ChangePin
+			visible := c.Account == me.ID || member[c.Room] && kind != ChangeRead && kind != ChangePin || kind == ChangePartner
 			if visible {
 				out = append(out, Change{Seq: seq, Kind: kind, Room: c.Room, Event: c.Event, Account: c.Account})
 			}

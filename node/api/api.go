@@ -225,6 +225,7 @@ func (s *Server) routes() {
 	s.handle("GET /api/rooms/{room_id}/history", s.roomHistory)
 	s.handle("PUT /api/rooms/{room_id}/history", s.setHistory)
 	s.handle("GET /api/rooms/{room_id}/partners", s.roomPartners)
+	s.handle("GET /api/rooms/{room_id}/deliveries", s.deliveries)
 	s.handle("GET /api/rooms/{room_id}/members", s.flaggedMembers)
 	s.handle("POST /api/contacts/requests", s.requestContact)
 	s.handle("GET /api/partners", s.partners)

@@ -428,6 +428,12 @@ export class App {
         if (this.view && this.view.kind === 'contacts') this.view.load();
         this.refreshRooms();
         break;
+      case 'receipt': // a partner acknowledged more (partners.js)
+        if (here) rv.partners.onReceipt();
+        break;
+      case 'partner': // a partner connected or went offline
+        if (rv) rv.partners.onPartner();
+        break;
       default: // read
         this.refreshRooms();
     }

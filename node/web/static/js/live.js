@@ -9,7 +9,7 @@
 
 import { eventsURL, session } from './api.js';
 
-const TYPES = ['message', 'message_updated', 'message_deleted', 'task', 'room', 'members', 'read', 'contact', 'notice', 'reaction', 'pin'];
+const TYPES = ['message', 'message_updated', 'message_deleted', 'task', 'room', 'members', 'read', 'contact', 'notice', 'reaction', 'pin', 'receipt', 'partner'];
 
 export class Live {
   /** handlers: {onEvent(type, data), onState('up'|'down'), onResync(outage), onLoggedOut()} */

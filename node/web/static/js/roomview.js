@@ -11,6 +11,7 @@ import { confirmDialog, taskDialog } from './dialogs.js';
 import { roomAvatar } from './roomicon.js';
 import { fileCard } from './files.js';
 import { reactionBar, actionButtons, handleAction } from './reactions.js';
+import { Partners } from './partners.js';
 
 // NOTICE matches the body of a system message.
 // A file's message starts like one but is a message (files.js).
@@ -32,6 +33,7 @@ export class RoomView {
     this.el = h('div', { class: 'room-view', dataset: { roomId: String(id) } }, this.header, this.timeline.el, this.composer.el);
     this.side = new SidePanel(this);
     this.sideEl = this.side.el;
+    this.partners = new Partners(this, this.timeline.list); // partners.js
   }
 
   async load() {
@@ -53,7 +55,7 @@ export class RoomView {
     });
     await Promise.all([
       room,
-      this.timeline.load(),
+      this.timeline.load().then(() => this.partners.load()), // after the first screen
       this.loadMembers(),
       this.side.loadTasks(),
       this.side.files.load(),
@@ -63,6 +65,7 @@ export class RoomView {
   destroy() {
     this.destroyed = true;
     this.composer.destroy();
+    this.partners.destroy();
   }
 
   gone(msg) {
@@ -125,6 +128,7 @@ export class RoomView {
       r ? roomAvatar({ ...r, room_id: this.id }, name, 'sm') : null,
       h('h2', { class: 'room-title' }, name || t('loading')),
       this.members && r && r.type !== 'my' ? h('span', { class: 'room-sub' }, t('room.members', { n: this.members.length })) : null,
+      this.partners.el,
       h('span', { class: 'spacer' }),
       h('button', { type: 'button', class: 'btn btn-small side-toggle', 'aria-expanded': String(document.body.classList.contains('side-open')),
         on: { click: (e) => e.currentTarget.setAttribute('aria-expanded', String(document.body.classList.toggle('side-open'))) } }, t('side.about')));
@@ -190,6 +194,7 @@ export class RoomView {
 
   resync(outage) {
     this.timeline.catchUp();
+    if (this.partners.nodes) this.partners.load(); // loaded once: what it missed
     if (!outage) return;
     this.side.loadTasks();
     this.loadMembers();
