@@ -8,7 +8,7 @@ import (
 	"fmt"
 	"hash"
 	"io"
-		"os"
+	"os"
 	"path/filepath"
 	"sync"
 	"time"

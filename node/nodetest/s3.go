@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,22 +16,21 @@ import (
 	"testing"
 	"time"
 
-	"github.com/minio/minio-go/v7"
-	"github.com/minio/minio-go/v7/pkg/credentials"
-
 	"github.com/horenso/horenso/node"
 )
 
 // S3 is a real S3-compatible server for tests: versitygw with its posix
 // backend, as node/nodetest/testdata/s3-setup.sh installs it (`make
 // s3-setup`, which `make test` runs first), listening on a free loopback
-// port, with its objects in a temporary directory.
+// port, with its objects in a temporary directory. The posix backend keeps
+// bucket b's object k as the file Root/b/k, so tests look at what the
+// server holds on its disk (and need no S3 client of their own: the node
+// is the only package that imports one).
 type S3 struct {
 	// Endpoint is the server's URL, http://127.0.0.1:<port>.
 	Endpoint string
-	// Client talks to the server as its root user, to look at what the
-	// node stored.
-	Client *minio.Client
+	// Root is the server's directory: one directory per bucket.
+	Root           string
 	access, secret string
 }
 
@@ -60,8 +60,8 @@ func StartS3(t testing.TB) *S3 {
 		t.Fatalf("no S3 server for the S3 blob store tests at %s (%v): install it with `make s3-setup` "+
 			"(node/nodetest/testdata/s3-setup.sh), or point %s at a versitygw binary", bin, err, S3ServerEnv)
 	}
-	s := &S3{access: "horenso-test", secret: hex.EncodeToString(randomKey())}
 	dir, meta := t.TempDir(), t.TempDir()
+	s := &S3{Root: dir, access: "horenso-test", secret: hex.EncodeToString(randomKey())}
 	ctx, cancel := context.WithCancel(context.Background())
 	cmd := exec.CommandContext(ctx, bin, "--port", "127.0.0.1:0", "--quiet", "posix", "--sidecar", meta, dir)
 	// The credentials go by environment, not argv (which ps shows).
@@ -93,16 +93,6 @@ func StartS3(t testing.TB) *S3 {
 		return err == nil, fmt.Sprintf("S3 server not listening yet: %v", err)
 	})
 	s.Endpoint = fmt.Sprintf("http://127.0.0.1:%d", port)
-	c, err := minio.New(fmt.Sprintf("127.0.0.1:%d", port), &minio.Options{
-		Creds: credentials.NewStaticV4(s.access, s.secret, ""), BucketLookup: minio.BucketLookupPath})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.Client = c
-	Await(t, 30*time.Second, func() (bool, string) {
-		_, err := c.ListBuckets(t.Context())
-		return err == nil, fmt.Sprintf("S3 server not answering: %v", err)
-	})
 	return s
 }
 
@@ -112,26 +102,42 @@ func randomKey() []byte {
 	return b
 }
 
-// Bucket creates a bucket and returns a node configuration for it, with
+// Bucket creates a bucket (a directory of the server's, which its posix
+// backend serves as one) and returns a node configuration for it, with
 // objects under prefix.
 func (s *S3) Bucket(t testing.TB, name, prefix string) node.BlobConfig {
 	t.Helper()
-	if err := s.Client.MakeBucket(t.Context(), name, minio.MakeBucketOptions{}); err != nil {
+	if err := os.Mkdir(filepath.Join(s.Root, name), 0o755); err != nil {
 		t.Fatalf("make bucket %s: %v", name, err)
 	}
 	return node.BlobConfig{S3: &node.S3Config{Endpoint: s.Endpoint, Bucket: name, AccessKey: s.access,
 		SecretKey: s.secret, PathStyle: true, Prefix: prefix, Region: "us-east-1"}}
 }
 
-// Keys lists the object keys in bucket under prefix.
-func (s *S3) Keys(t testing.TB, bucket, prefix string) []string {
+// Keys lists the keys of the objects the server holds in bucket: its
+// files, but for the server's own (hidden) ones.
+func (s *S3) Keys(t testing.TB, bucket string) []string {
 	t.Helper()
+	root := filepath.Join(s.Root, bucket)
 	var out []string
-	for o := range s.Client.ListObjects(t.Context(), bucket, minio.ListObjectsOptions{Prefix: prefix, Recursive: true}) {
-		if o.Err != nil {
-			t.Fatalf("list bucket %s: %v", bucket, o.Err)
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
 		}
-		out = append(out, o.Key)
+		if strings.HasPrefix(d.Name(), ".") && path != root {
+			if d.IsDir() {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if d.Type().IsRegular() {
+			rel, _ := filepath.Rel(root, path)
+			out = append(out, filepath.ToSlash(rel))
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("list bucket %s: %v", bucket, err)
 	}
 	return out
 }

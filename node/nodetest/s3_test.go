@@ -120,7 +120,7 @@ func TestS3BlobStore(t *testing.T) {
 	bob.AwaitRoom(room)
 	token := a.Token("alice")
 	alias := alice.Room(room).Alias
-	keys := func() []string { return s3.Keys(t, bucket, "") }
+	keys := func() []string { return s3.Keys(t, bucket) }
 
 	small, large := randomBytes(t, 40<<10), randomBytes(t, 12<<20)
 	sf := uploadV2(t, a, token, alias, "small.bin", "the contract", small)
