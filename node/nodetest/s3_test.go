@@ -1,6 +1,7 @@
 package nodetest
 
 import (
+	"archive/tar"
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
@@ -247,4 +248,60 @@ func sameSet(a, b []string) bool {
 	slices.Sort(a)
 	slices.Sort(b)
 	return slices.Equal(a, b)
+}
+
+// TestS3Backup: the backup of a node whose blobs are in a bucket names
+// the bucket and holds none of the bytes; restored, and run with the same
+// bucket, the node serves its files from it again.
+func TestS3Backup(t *testing.T) {
+	s3 := StartS3(t)
+	cfg := s3.Bucket(t, "backed-up", "")
+	c := NewCluster(t, 1, Options{Blobs: func(string) node.BlobConfig { return cfg }})
+	a := c.Nodes[0]
+	a.User("alice")
+	alice := a.As("alice")
+	room := alice.CreateRoom("Notes")
+	content := randomBytes(t, 32<<10)
+	f := alice.PostFile(room, "notes.bin", content)
+
+	backup := a.SaveBackup()
+	if containsAny(t, backup, [][]byte{content[1000:1032]}) {
+		t.Fatal("the backup holds the file's bytes, which are in the bucket")
+	}
+	names := tarNames(t, backup)
+	if !slices.Contains(names, "blobstore.txt") {
+		t.Fatalf("the backup does not name the bucket: entries %q", names)
+	}
+	for _, n := range names {
+		if strings.HasPrefix(n, "blobs/") {
+			t.Fatalf("the backup holds blob %s", n)
+		}
+	}
+
+	a.Restore(backup)
+	if got := alice.Download(room, f.ID); !bytes.Equal(got, content) {
+		t.Fatalf("the restored node read %d bytes from the bucket, not the file", len(got))
+	}
+}
+
+// tarNames lists the entries of a tar file.
+func tarNames(t *testing.T, path string) []string {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var out []string
+	tr := tar.NewReader(f)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			return out
+		}
+		if err != nil {
+			t.Fatalf("read %s: %v", path, err)
+		}
+		out = append(out, h.Name)
+	}
 }
