@@ -7,6 +7,8 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"image"
+	"image/png"
 	"io"
 	"mime/multipart"
 	"net/http"
@@ -250,19 +252,51 @@ func sameSet(a, b []string) bool {
 	return slices.Equal(a, b)
 }
 
+// TestS3Thumbnail: the node makes an image's thumbnail from the bucket
+// (decoding seeks in the object) and keeps it in its data directory.
+func TestS3Thumbnail(t *testing.T) {
+	s3 := StartS3(t)
+	cfg := s3.Bucket(t, "images", "")
+	c := NewCluster(t, 1, Options{Blobs: func(string) node.BlobConfig { return cfg }})
+	a := c.Nodes[0]
+	a.User("alice")
+	alice := a.As("alice")
+	room := alice.CreateRoom("Photos")
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, image.NewRGBA(image.Rect(0, 0, 1000, 500))); err != nil {
+		t.Fatal(err)
+	}
+	f := alice.PostFile(room, "wide.png", buf.Bytes())
+	r, typ, err := a.Thumbnail(t.Context(), "alice", room, f.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	th, err := png.Decode(r)
+	if err != nil || typ != "image/png" || th.Bounds().Dx() != node.ThumbSize || th.Bounds().Dy() != node.ThumbSize/2 {
+		t.Fatalf("thumbnail %s %v: %v", typ, th.Bounds(), err)
+	}
+}
+
 // TestS3Backup: the backup of a node whose blobs are in a bucket names
 // the bucket and holds none of the bytes; restored, and run with the same
 // bucket, the node serves its files from it again.
 func TestS3Backup(t *testing.T) {
 	s3 := StartS3(t)
 	cfg := s3.Bucket(t, "backed-up", "")
-	c := NewCluster(t, 1, Options{Blobs: func(string) node.BlobConfig { return cfg }})
+	c := NewCluster(t, 1, Options{Backup: true, Blobs: func(string) node.BlobConfig { return cfg }})
 	a := c.Nodes[0]
 	a.User("alice")
 	alice := a.As("alice")
 	room := alice.CreateRoom("Notes")
 	content := randomBytes(t, 32<<10)
 	f := alice.PostFile(room, "notes.bin", content)
+
+	// Continuous backups copy no blobs either.
+	a.AwaitBackup(time.Now())
+	if held, _ := filepath.Glob(filepath.Join(a.BackupDir, "blobs", "*", "*")); len(held) > 0 {
+		t.Fatalf("the continuous backups hold blobs: %q", held)
+	}
 
 	backup := a.SaveBackup()
 	if containsAny(t, backup, [][]byte{content[1000:1032]}) {
