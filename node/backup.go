@@ -235,7 +235,7 @@ func restoreBlob(dir, name string, r io.Reader) error {
 	if err != nil || len(want) != sha256.Size {
 		return fmt.Errorf("blob %q: not a SHA-256", name)
 	}
-	b, err := newBlobs(dir, BlobConfig{})
+	b, err := newBlobs(dir, BlobConfig{}, nil)
 	if err != nil {
 		return err
 	}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"sync"
@@ -48,8 +49,10 @@ const (
 var errBlobTooLarge = errors.New("blob too large")
 
 // newBlobs opens the blob store of data directory dataDir: the local
-// directory, or the S3 bucket cfg names (which it checks it can reach).
-func newBlobs(dataDir string, cfg BlobConfig) (*blobs, error) {
+// directory, or the S3 bucket cfg names (which it checks it can reach,
+// and into which it moves the blobs the directory still holds; see
+// moveIn).
+func newBlobs(dataDir string, cfg BlobConfig, log *slog.Logger) (*blobs, error) {
 	b := &blobs{dir: filepath.Join(dataDir, blobsDir)}
 	for _, d := range []string{blobsTmp, blobsParts} {
 		if err := os.MkdirAll(filepath.Join(b.dir, d), 0o700); err != nil {
@@ -68,8 +71,73 @@ func newBlobs(dataDir string, cfg BlobConfig) (*blobs, error) {
 			return nil, fmt.Errorf("blob store: %w", err)
 		}
 		b.store = s
+		if err := b.moveIn(log); err != nil {
+			return nil, fmt.Errorf("blob store: %w", err)
+		}
 	}
 	return b, nil
+}
+
+// moveIn uploads to a store other than the data directory the complete
+// blobs the directory holds, and deletes each once it is uploaded: those
+// of a node that kept its blobs on its disk before, or of a restored
+// backup that held blobs. It runs before the node starts, so that no file
+// looks missing meanwhile; an upload that fails stops the start, with the
+// blobs not yet moved still on disk, and the next start goes on from
+// there.
+func (b *blobs) moveIn(log *slog.Logger) error {
+	local := dirStore{dir: b.dir}
+	dirs, err := os.ReadDir(b.dir)
+	if err != nil {
+		return err
+	}
+	moved := 0
+	for _, d := range dirs {
+		if !d.IsDir() || len(d.Name()) != 2 {
+			continue // tmp/, partial/, thumbs/
+		}
+		files, err := os.ReadDir(filepath.Join(b.dir, d.Name()))
+		if err != nil {
+			return err
+		}
+		for _, f := range files {
+			sum, err := hex.DecodeString(f.Name())
+			if err != nil || len(sum) != sha256.Size {
+				continue
+			}
+			if err := b.moveOne(local, sum); err != nil {
+				return fmt.Errorf("move blob %s into %s: %w", f.Name(), b.store, err)
+			}
+			if moved++; moved%1000 == 0 {
+				log.Info("moving blobs from the data directory", "moved", moved, "to", b.store.String())
+			}
+		}
+	}
+	if moved > 0 {
+		log.Info("moved blobs from the data directory", "blobs", moved, "to", b.store.String())
+	}
+	return nil
+}
+
+// moveOne uploads one local blob through a hard link in tmp/ (put
+// removes what it is given, whatever the outcome), then deletes it.
+func (b *blobs) moveOne(local dirStore, sum []byte) error {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Hour)
+	defer cancel()
+	link := filepath.Join(b.dir, blobsTmp, "move-"+hex.EncodeToString(sum))
+	os.Remove(link)
+	if err := os.Link(local.path(sum), link); err != nil {
+		return err
+	}
+	f, err := os.Open(link)
+	if err != nil {
+		os.Remove(link)
+		return err
+	}
+	if err := b.store.put(ctx, f, sum); err != nil {
+		return err
+	}
+	return local.remove(ctx, sum)
 }
 
 func (b *blobs) partPath(sum []byte) string {

@@ -348,7 +348,7 @@ func New(cfg Config) (*Node, error) {
 	if err != nil {
 		return nil, fmt.Errorf("new node: %w (is another horenso running on %s?)", err, cfg.DataDir)
 	}
-	if n.blobs, err = newBlobs(cfg.DataDir, cfg.Blobs); err != nil {
+	if n.blobs, err = newBlobs(cfg.DataDir, cfg.Blobs, n.log); err != nil {
 		n.store.Close()
 		return nil, fmt.Errorf("new node: %w", err)
 	}

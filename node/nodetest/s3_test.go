@@ -339,3 +339,33 @@ func tarNames(t *testing.T, path string) []string {
 		out = append(out, h.Name)
 	}
 }
+
+// TestS3MoveIn: a node that kept its blobs on its disk and starts with a
+// bucket moves them into the bucket first, and serves them from there.
+func TestS3MoveIn(t *testing.T) {
+	s3 := StartS3(t)
+	var blobs node.BlobConfig // first the data directory
+	c := NewCluster(t, 1, Options{Blobs: func(string) node.BlobConfig { return blobs }})
+	a := c.Nodes[0]
+	a.User("alice")
+	alice := a.As("alice")
+	room := alice.CreateRoom("Archive")
+	content := randomBytes(t, 64<<10)
+	f := alice.PostFile(room, "old.bin", content)
+	if !holdsBlob(a, content) {
+		t.Fatal("the node does not keep the file on its disk")
+	}
+
+	a.Stop()
+	blobs = s3.Bucket(t, "moved", "p/")
+	a.Start()
+	if holdsBlob(a, content) {
+		t.Fatal("the blob is still in the data directory")
+	}
+	if got := s3.Keys(t, "moved"); !slices.Equal(got, []string{blobKey("p/", content)}) {
+		t.Fatalf("bucket holds %q", got)
+	}
+	if got := alice.Download(room, f.ID); !bytes.Equal(got, content) {
+		t.Fatalf("read %d bytes from the bucket, not the file", len(got))
+	}
+}
