@@ -73,11 +73,14 @@ func (n *Node) queueCollect(sum []byte) {
 type FileStats struct {
 	p2p.BlobStats
 	Corrupt uint64 // transfers refused: bytes that did not match the hash, or too many
+	// Store says where the blobs are: "directory DATA/blobs", or "s3
+	// bucket B at URL, prefix P".
+	Store string
 }
 
 // FileStats returns the node's blob transfer counters.
 func (n *Node) FileStats() FileStats {
-	return FileStats{BlobStats: n.net.host.BlobStats(), Corrupt: n.fetcher.corrupt.Load()}
+	return FileStats{BlobStats: n.net.host.BlobStats(), Corrupt: n.fetcher.corrupt.Load(), Store: n.blobs.store.String()}
 }
 
 // fetchRetry is how long runFiles waits before it tries again the blobs it

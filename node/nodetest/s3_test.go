@@ -124,6 +124,9 @@ func TestS3BlobStore(t *testing.T) {
 	token := a.Token("alice")
 	alias := alice.Room(room).Alias
 	keys := func() []string { return s3.Keys(t, bucket) }
+	if st := a.FileStats().Store; !strings.HasPrefix(st, "s3 bucket "+bucket+" at "+s3.Endpoint) {
+		t.Fatalf("status says the blobs are in %q", st)
+	}
 
 	small, large := randomBytes(t, 40<<10), randomBytes(t, 12<<20)
 	sf := uploadV2(t, a, token, alias, "small.bin", "the contract", small)
