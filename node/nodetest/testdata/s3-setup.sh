@@ -5,8 +5,9 @@
 # version pinned below into the user cache directory, where the tests look
 # for it: ${XDG_CACHE_HOME:-$HOME/.cache}/horenso/s3/versitygw, or
 # $HORENSO_S3_SERVER if set. Safe to run again: it builds only when the
-# binary is missing or of another version. The build takes about 1.5 min of
-# CPU (10 min wall on a busy 2-core machine), once per machine.
+# binary is missing or of another version. Measured 2026-12-03: from a cold
+# build cache, 167 s user + 30 s system CPU and 660 MB of memory (about 2
+# minutes on 2 idle cores), plus downloading its modules; once per machine.
 set -euo pipefail
 
 version=v1.8.0
