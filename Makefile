@@ -9,10 +9,10 @@ LISTEN   ?= /ip4/0.0.0.0/tcp/4001,/ip4/0.0.0.0/udp/4001/quic-v1
 FUZZTIME ?= 10s
 BENCHCOUNT ?= 3
 
-.PHONY: help build run test lint fuzz bench bench-quick web-setup web-test screenshots
+.PHONY: help build run test lint fuzz bench bench-quick web-setup s3-setup web-test screenshots
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  make %-12s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  make %-12s %s\n", $$1, $$2}'
 
 build: ## build bin/horenso
 	go build -o $(BIN) ./cmd/horenso
@@ -26,7 +26,7 @@ lint: ## gofmt, go vet, staticcheck, and go.mod tidiness
 	go vet ./...
 	go tool staticcheck ./...
 
-test: lint web-setup ## lint, go test -race ./... (unit, multi-node, end-to-end, browser), the 5,000-member room and first screen without -race, short fuzz runs, bench-quick
+test: lint web-setup s3-setup ## lint, go test -race ./... (unit, multi-node, end-to-end, browser), the 5,000-member room and first screen without -race, short fuzz runs, bench-quick
 	go test -race -count=1 ./...
 	go test -count=1 -run TestBrowserFirstScreen ./node/web
 	go test -count=1 -run TestUnreadExactInBigRoom ./node
@@ -37,6 +37,9 @@ test: lint web-setup ## lint, go test -race ./... (unit, multi-node, end-to-end,
 
 web-setup: ## install what the browser tests need: Chromium, fonts, Node.js and playwright-core (apt-get, npm ci)
 	node/web/testdata/setup.sh
+
+s3-setup: ## install the S3-compatible server the S3 blob store tests start: versitygw, built from the Go module proxy into ~/.cache/horenso/s3 (once)
+	node/nodetest/testdata/s3-setup.sh
 
 web-test: web-setup ## the browser tests alone, without -race (includes the 100-room, 10,000-message first-screen check)
 	go test -count=1 -run 'TestBrowser|TestNotation' -v ./node/web

@@ -24,7 +24,16 @@ import (
 // runs, and then the blobs the node holds, each as blobs/<hex SHA-256>.
 // Blobs added while the backup runs may be missing from it: their files
 // are then fetched again from partners, or lost if no one else holds them.
+//
+// A node whose blobs are in an S3 bucket (Config.Blobs) does not copy
+// them: the backup names the bucket instead (backupBlobStore), and the
+// bucket is the operator's to keep (versioning, replication; see
+// docs/OPERATIONS.md). A restored node runs with the same S3 settings.
 const backupStore = "store.badger"
+
+// backupBlobStore names, in a backup of a node whose blobs are in S3,
+// where they are.
+const backupBlobStore = "blobstore.txt"
 
 // backupBlobs prefixes a blob's name in a backup.
 const backupBlobs = "blobs/"
@@ -138,6 +147,10 @@ func Restore(dir, backup string, log *slog.Logger) error {
 			if err != nil {
 				return fmt.Errorf("restore: %w", err)
 			}
+		case backupBlobStore:
+			b, _ := io.ReadAll(io.LimitReader(tr, 4096))
+			log.Warn("restore: the backup holds no blobs; run the restored node with the S3 settings it had",
+				"where", strings.TrimSpace(string(b)))
 		case backupStore:
 			if err := storage.Restore(filepath.Join(dir, storeDir), tr, storage.Options{Logger: log}); err != nil {
 				return fmt.Errorf("restore: %w", err)
@@ -169,6 +182,9 @@ func Restore(dir, backup string, log *slog.Logger) error {
 // backupBlobs writes every blob the node holds to tw. Collection waits
 // meanwhile, so no blob goes between its listing and its copy.
 func (n *Node) backupBlobs(ctx context.Context, tw *tar.Writer) error {
+	if _, local := n.blobs.store.(dirStore); !local {
+		return writeTarFile(tw, backupBlobStore, []byte("blobs are not in this backup: they are in "+n.blobs.store.String()+"\n"))
+	}
 	n.blobs.mu.RLock()
 	defer n.blobs.mu.RUnlock()
 	dirs, err := os.ReadDir(n.blobs.dir)
@@ -219,7 +235,7 @@ func restoreBlob(dir, name string, r io.Reader) error {
 	if err != nil || len(want) != sha256.Size {
 		return fmt.Errorf("blob %q: not a SHA-256", name)
 	}
-	b, err := newBlobs(dir)
+	b, err := newBlobs(dir, BlobConfig{}, nil)
 	if err != nil {
 		return err
 	}
@@ -231,5 +247,5 @@ func restoreBlob(dir, name string, r io.Reader) error {
 		discard(f)
 		return fmt.Errorf("blob %s: bytes do not match the name", name)
 	}
-	return b.commit(f, sum)
+	return b.commit(context.Background(), f, sum)
 }

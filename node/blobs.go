@@ -8,19 +8,23 @@ import (
 	"fmt"
 	"hash"
 	"io"
-	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"sync"
+	"time"
 )
 
-// blobs is the node's blob store: a file's bytes, one file per blob in
-// DataDir/blobs named by the hex SHA-256 of its content, under a directory
-// of its first two hex digits. A blob is written to blobs/tmp, fsynced
-// and renamed into place, so a blob that is there is complete, and the
-// same bytes are stored once. A transfer from a partner grows
-// blobs/partial/<hex> and is renamed into place once verified, so an
-// interrupted one resumes from the bytes it holds.
+// blobs is the node's blob store: a file's bytes, by the SHA-256 of its
+// content, kept in a blobStore: by default dirStore, one file per blob in
+// DataDir/blobs, or s3Store, objects in an S3-compatible bucket
+// (Config.Blobs). Whatever keeps the complete blobs, the data directory's
+// blobs/ holds what is in flight: an upload is staged in blobs/tmp, and a
+// transfer from a partner grows blobs/partial/<hex>, so an interrupted
+// one resumes from the bytes it holds; both go to the store once their
+// hash is known and checked. Thumbnails are a local cache in
+// blobs/thumbs. A blob that is in the store is complete, and the same
+// bytes are stored once.
 //
 // Everything streams: memory does not grow with a blob's size.
 //
@@ -29,8 +33,9 @@ import (
 // bytes until its file post is committed, collect holds it exclusively
 // while it checks and removes.
 type blobs struct {
-	dir string
-	mu  sync.RWMutex
+	dir   string    // DataDir/blobs: tmp/, partial/, thumbs/ (and dirStore's blobs)
+	store blobStore // the complete blobs
+	mu    sync.RWMutex
 }
 
 // Blob store directories inside the data directory.
@@ -43,7 +48,11 @@ const (
 // errBlobTooLarge is returned by put for a stream longer than its limit.
 var errBlobTooLarge = errors.New("blob too large")
 
-func newBlobs(dataDir string) (*blobs, error) {
+// newBlobs opens the blob store of data directory dataDir: the local
+// directory, or the S3 bucket cfg names (which it checks it can reach,
+// and into which it moves the blobs the directory still holds; see
+// moveIn).
+func newBlobs(dataDir string, cfg BlobConfig, log *slog.Logger) (*blobs, error) {
 	b := &blobs{dir: filepath.Join(dataDir, blobsDir)}
 	for _, d := range []string{blobsTmp, blobsParts} {
 		if err := os.MkdirAll(filepath.Join(b.dir, d), 0o700); err != nil {
@@ -55,32 +64,131 @@ func newBlobs(dataDir string) (*blobs, error) {
 	for _, t := range tmps {
 		os.Remove(filepath.Join(b.dir, blobsTmp, t.Name()))
 	}
+	b.store = dirStore{dir: b.dir}
+	if cfg.S3 != nil {
+		s, err := newS3Store(*cfg.S3)
+		if err != nil {
+			return nil, fmt.Errorf("blob store: %w", err)
+		}
+		b.store = s
+		if err := b.moveIn(log); err != nil {
+			return nil, fmt.Errorf("blob store: %w", err)
+		}
+	}
 	return b, nil
 }
 
-func (b *blobs) path(sum []byte) string {
-	h := hex.EncodeToString(sum)
-	return filepath.Join(b.dir, h[:2], h)
+// moveIn uploads to a store other than the data directory the complete
+// blobs the directory holds, and deletes each once it is uploaded: those
+// of a node that kept its blobs on its disk before, or of a restored
+// backup that held blobs. It runs before the node starts, so that no file
+// looks missing meanwhile; an upload that fails stops the start, with the
+// blobs not yet moved still on disk, and the next start goes on from
+// there.
+func (b *blobs) moveIn(log *slog.Logger) error {
+	local := dirStore{dir: b.dir}
+	dirs, err := os.ReadDir(b.dir)
+	if err != nil {
+		return err
+	}
+	moved := 0
+	for _, d := range dirs {
+		if !d.IsDir() || len(d.Name()) != 2 {
+			continue // tmp/, partial/, thumbs/
+		}
+		files, err := os.ReadDir(filepath.Join(b.dir, d.Name()))
+		if err != nil {
+			return err
+		}
+		for _, f := range files {
+			sum, err := hex.DecodeString(f.Name())
+			if err != nil || len(sum) != sha256.Size {
+				continue
+			}
+			if err := b.moveOne(local, sum); err != nil {
+				return fmt.Errorf("move blob %s into %s: %w", f.Name(), b.store, err)
+			}
+			if moved++; moved%1000 == 0 {
+				log.Info("moving blobs from the data directory", "moved", moved, "to", b.store.String())
+			}
+		}
+	}
+	if moved > 0 {
+		log.Info("moved blobs from the data directory", "blobs", moved, "to", b.store.String())
+	}
+	return nil
+}
+
+// moveOne uploads one local blob through a hard link in tmp/ (put
+// removes what it is given, whatever the outcome), then deletes it.
+func (b *blobs) moveOne(local dirStore, sum []byte) error {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Hour)
+	defer cancel()
+	link := filepath.Join(b.dir, blobsTmp, "move-"+hex.EncodeToString(sum))
+	os.Remove(link)
+	if err := os.Link(local.path(sum), link); err != nil {
+		return err
+	}
+	f, err := os.Open(link)
+	if err != nil {
+		os.Remove(link)
+		return err
+	}
+	if err := b.store.put(ctx, f, sum); err != nil {
+		return err
+	}
+	return local.remove(ctx, sum)
 }
 
 func (b *blobs) partPath(sum []byte) string {
 	return filepath.Join(b.dir, blobsParts, hex.EncodeToString(sum))
 }
 
-// has reports whether the blob is stored.
+// blobCheckTimeout bounds has's look-up in a remote store.
+const blobCheckTimeout = 30 * time.Second
+
+// has reports whether the blob is stored. It answers from a local stat or
+// a cache where it can; a remote look-up is bounded by blobCheckTimeout,
+// and one that fails counts as absent (the caller then fetches or
+// reports the file as not held, and tries again later).
 func (b *blobs) has(sum []byte) bool {
-	_, err := os.Stat(b.path(sum))
-	return err == nil
+	ctx, cancel := context.WithTimeout(context.Background(), blobCheckTimeout)
+	defer cancel()
+	ok, err := b.store.has(ctx, sum)
+	return err == nil && ok
 }
 
-// open opens a stored blob for reading; the error wraps fs.ErrNotExist if
-// it is not stored.
-func (b *blobs) open(sum []byte) (*os.File, error) {
-	f, err := os.Open(b.path(sum))
+// open opens a stored blob for reading and returns its size; the error
+// wraps fs.ErrNotExist if it is not stored.
+func (b *blobs) open(ctx context.Context, sum []byte) (io.ReadSeekCloser, int64, error) {
+	r, size, err := b.store.open(ctx, sum)
 	if err != nil {
-		return nil, fmt.Errorf("open blob: %w", err)
+		return nil, 0, fmt.Errorf("open blob: %w", err)
 	}
-	return f, nil
+	return r, size, nil
+}
+
+// commit hands f, a complete staged file whose bytes hash to sum, to the
+// store (which drops it if the blob is stored already); f is closed and
+// gone afterwards, whatever the outcome.
+func (b *blobs) commit(ctx context.Context, f *os.File, sum []byte) error {
+	if err := b.store.put(ctx, f, sum); err != nil {
+		return fmt.Errorf("store blob: %w", err)
+	}
+	return nil
+}
+
+// remove deletes a stored blob, any partial transfer of it and its
+// thumbnail.
+func (b *blobs) remove(ctx context.Context, sum []byte) error {
+	os.Remove(b.partPath(sum))
+	for _, ext := range []string{".jpg", ".png"} {
+		os.Remove(filepath.Join(b.dir, thumbsDir, hex.EncodeToString(sum)+ext))
+	}
+	if err := b.store.remove(ctx, sum); err != nil {
+		return fmt.Errorf("remove blob: %w", err)
+	}
+	return nil
 }
 
 // ctxReader fails reads once ctx is done, so a long copy stops.
@@ -125,53 +233,6 @@ func discard(f *os.File) {
 	os.Remove(f.Name())
 }
 
-// commit fsyncs and closes f and renames it to blob sum's place (or drops
-// it if the blob is stored already).
-func (b *blobs) commit(f *os.File, sum []byte) error {
-	if err := f.Sync(); err != nil {
-		return fmt.Errorf("store blob: %w", err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("store blob: %w", err)
-	}
-	dst := b.path(sum)
-	if b.has(sum) {
-		return os.Remove(f.Name())
-	}
-	if err := os.MkdirAll(filepath.Dir(dst), 0o700); err != nil {
-		return fmt.Errorf("store blob: %w", err)
-	}
-	if err := os.Rename(f.Name(), dst); err != nil {
-		return fmt.Errorf("store blob: %w", err)
-	}
-	return syncDir(filepath.Dir(dst))
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("sync %s: %w", dir, err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("sync %s: %w", dir, err)
-	}
-	return nil
-}
-
-// remove deletes a stored blob and any partial transfer of it.
-func (b *blobs) remove(sum []byte) error {
-	err := os.Remove(b.path(sum))
-	os.Remove(b.partPath(sum))
-	for _, ext := range []string{".jpg", ".png"} {
-		os.Remove(filepath.Join(b.dir, thumbsDir, hex.EncodeToString(sum)+ext))
-	}
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil
-	}
-	return err
-}
-
 // partial is a transfer of a blob in progress: the bytes received so far
 // are in its file, and its hash state covers them.
 type partial struct {
@@ -209,13 +270,13 @@ func (p *partial) Write(q []byte) (int, error) {
 
 // finish checks the transfer's bytes against the hash: on a match it moves
 // them into the store; otherwise it drops them and returns errBlobCorrupt.
-func (p *partial) finish() error {
+func (p *partial) finish(ctx context.Context) error {
 	if got := p.h.Sum(nil); string(got) != string(p.sum) {
 		p.f.Close()
 		os.Remove(p.f.Name())
 		return fmt.Errorf("blob %x: %w", p.sum, errBlobCorrupt)
 	}
-	return p.b.commit(p.f, p.sum)
+	return p.b.commit(ctx, p.f, p.sum)
 }
 
 // drop discards the transfer's bytes.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -72,11 +73,14 @@ func (n *Node) queueCollect(sum []byte) {
 type FileStats struct {
 	p2p.BlobStats
 	Corrupt uint64 // transfers refused: bytes that did not match the hash, or too many
+	// Store says where the blobs are: "directory DATA/blobs", or "s3
+	// bucket B at URL, prefix P".
+	Store string
 }
 
 // FileStats returns the node's blob transfer counters.
 func (n *Node) FileStats() FileStats {
-	return FileStats{BlobStats: n.net.host.BlobStats(), Corrupt: n.fetcher.corrupt.Load()}
+	return FileStats{BlobStats: n.net.host.BlobStats(), Corrupt: n.fetcher.corrupt.Load(), Store: n.blobs.store.String()}
 }
 
 // fetchRetry is how long runFiles waits before it tries again the blobs it
@@ -100,7 +104,7 @@ func (n *Node) runFiles(ctx context.Context) error {
 		case <-n.fetcher.wake:
 		case <-retry.C:
 		}
-		n.collectBlobs()
+		n.collectBlobs(ctx)
 		var todo []storage.Fetch
 		err := n.store.View(func(tx *storage.Tx) error {
 			var err error
@@ -155,7 +159,7 @@ func (n *Node) fetchMarked(ctx context.Context, f storage.Fetch) error {
 }
 
 // collectBlobs removes the blobs queued for collection that no file has.
-func (n *Node) collectBlobs() {
+func (n *Node) collectBlobs(ctx context.Context) {
 	n.fetcher.mu.Lock()
 	sums := n.fetcher.collect
 	n.fetcher.collect = map[string]bool{}
@@ -174,7 +178,7 @@ func (n *Node) collectBlobs() {
 			return err
 		})
 		if err == nil && !referenced {
-			err = n.blobs.remove(sum)
+			err = n.blobs.remove(ctx, sum)
 		}
 		if err != nil {
 			n.log.Warn("remove unused blob", "hash", fmt.Sprintf("%x", sum[:8]), "err", err)
@@ -280,7 +284,7 @@ func (n *Node) fetchOnce(ctx context.Context, from protocol.NodeID, room protoco
 			return fmt.Errorf("partner says %d bytes, the post %d", got, size)
 		case err == nil:
 			n.blobs.mu.RLock()
-			err = p.finish()
+			err = p.finish(ctx)
 			n.blobs.mu.RUnlock()
 			if errors.Is(err, errBlobCorrupt) {
 				n.fetcher.corrupt.Add(1)
@@ -339,16 +343,14 @@ func (b blobServer) OpenBlob(ctx context.Context, peer protocol.NodeID, room pro
 	if !inRoom {
 		return nil, 0, p2p.ErrNoBlob
 	}
-	f, err := n.blobs.open(sum)
-	if err != nil {
+	f, size, err := n.blobs.open(ctx, sum)
+	if errors.Is(err, fs.ErrNotExist) {
 		return nil, 0, fmt.Errorf("%w: %w", p2p.ErrNoBlob, err)
 	}
-	st, err := f.Stat()
 	if err != nil {
-		f.Close()
 		return nil, 0, err
 	}
-	return f, st.Size(), nil
+	return f, size, nil
 }
 
 // FetchBlobForTest asks node from for blob sum for room, as a member node

@@ -254,7 +254,7 @@ func (n *Node) postFile(ctx context.Context, as protocol.Handle, room protocol.R
 	n.blobs.mu.RLock()
 	defer n.blobs.mu.RUnlock()
 	sum, size := up.sum, up.size
-	err = n.blobs.commit(up.f, sum)
+	err = n.blobs.commit(ctx, up.f, sum)
 	up = nil
 	if err != nil {
 		return nil, err
@@ -367,7 +367,7 @@ func (n *Node) OpenFile(ctx context.Context, as protocol.Handle, room protocol.R
 		}
 		f.Held = true
 	}
-	r, err := n.blobs.open(f.Hash)
+	r, _, err := n.blobs.open(ctx, f.Hash)
 	if err != nil {
 		return nil, nil, fmt.Errorf("open file: %w", err)
 	}

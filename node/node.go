@@ -109,6 +109,10 @@ type Config struct {
 	// MaxFetchSize bounds a file fetched from partners. Default:
 	// DefaultMaxFetchSize (4 GiB).
 	MaxFetchSize int64
+	// Blobs selects where the bytes of files are kept: the data
+	// directory, or an S3-compatible bucket (blobstore.go, s3.go,
+	// docs/OPERATIONS.md). Default: the data directory.
+	Blobs BlobConfig
 	// Backup configures continuous backups for point-in-time recovery
 	// (pitr.go, docs/OPERATIONS.md). Default: off.
 	Backup BackupConfig
@@ -344,7 +348,7 @@ func New(cfg Config) (*Node, error) {
 	if err != nil {
 		return nil, fmt.Errorf("new node: %w (is another horenso running on %s?)", err, cfg.DataDir)
 	}
-	if n.blobs, err = newBlobs(cfg.DataDir); err != nil {
+	if n.blobs, err = newBlobs(cfg.DataDir, cfg.Blobs, n.log); err != nil {
 		n.store.Close()
 		return nil, fmt.Errorf("new node: %w", err)
 	}

@@ -367,7 +367,13 @@ func (n *Node) pruneBackups() error {
 // complete; a blob deleted from the node stays in the backup, as a
 // restore may need it. Only the blob directories are copied (tmp/ and
 // partial/ hold no complete blob), and collection waits meanwhile.
+//
+// Blobs in an S3 bucket are not copied: the bucket is the operator's to
+// keep (see Backup).
 func (n *Node) copyBlobsToBackup() error {
+	if _, local := n.blobs.store.(dirStore); !local {
+		return nil
+	}
 	n.blobs.mu.RLock()
 	defer n.blobs.mu.RUnlock()
 	dirs, err := os.ReadDir(n.blobs.dir)

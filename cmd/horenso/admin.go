@@ -108,8 +108,8 @@ func statusCommand(g *globals) *cobra.Command {
 				fmt.Fprintf(w, "hosting refused\t%d rooms partners offered naming none of this node's accounts, %d ghost accounts (of this node, named by partners, not existing)\n",
 					st.Hosting.RoomsRefused, st.Hosting.GhostAccounts)
 				f := st.Files
-				fmt.Fprintf(w, "files\t%d served to partners (%d MiB), %d refused; %d fetched, %d failed, %d refused as corrupt\n",
-					f.Served, f.Sent>>20, f.Refused, f.Fetched, f.Failed, f.Corrupt)
+				fmt.Fprintf(w, "files\t%d served to partners (%d MiB), %d refused; %d fetched, %d failed, %d refused as corrupt; kept in %s\n",
+					f.Served, f.Sent>>20, f.Refused, f.Fetched, f.Failed, f.Corrupt, f.Store)
 			})
 		},
 	}

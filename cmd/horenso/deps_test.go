@@ -41,6 +41,7 @@ var homes = map[string]string{
 	"github.com/spf13/cobra":             "cmd/horenso",
 	"golang.org/x/term":                  "cmd/horenso", // password prompts
 	"github.com/blevesearch/bleve":       "node/search",
+	"github.com/minio/minio-go":          "node", // the S3 blob store (s3.go)
 }
 
 // TestImportDirection checks the dependency rules of docs/ARCHITECTURE.md

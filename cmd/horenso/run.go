@@ -49,6 +49,7 @@ func runCommand(g *globals) *cobra.Command {
 	var nodeCfg node.Config
 	var apiCfg api.Config
 	var pair standbyFlags
+	var s3 s3Flags
 	cmd := &cobra.Command{
 		Use:   "run",
 		Short: "Run the node (initializing the data directory on first run) until SIGINT or SIGTERM",
@@ -80,6 +81,9 @@ func runCommand(g *globals) *cobra.Command {
 				nodeCfg.EagerFetchMax = -1
 			}
 			nodeCfg.PartnerFiles = node.FilePolicy{Deny: noPartnerFiles, MaxSize: partnerFileMiB << 20, Types: partnerFileTypes}
+			if nodeCfg.Blobs, err = s3.config(); err != nil {
+				return err
+			}
 			if err := absBackupDir(&nodeCfg.Backup); err != nil {
 				return err
 			}
@@ -138,6 +142,7 @@ func runCommand(g *globals) *cobra.Command {
 	cmd.Flags().StringSliceVar(&partnerFileTypes, "partner-file-types", nil,
 		`media types allowed in rooms shared with other organizations, e.g. "image/*,application/pdf" (default: all)`)
 	backupFlags(cmd.Flags(), &nodeCfg.Backup)
+	s3.register(cmd.Flags())
 	pair.add(cmd.Flags())
 	cmd.Flags().DurationVar(&nodeCfg.SessionMax, "session-max", node.DefaultSessionMax, "end a web session this long after login, however much it is used")
 	cmd.Flags().BoolVar(&nodeCfg.Webhooks.AllowPrivate, "webhook-allow-private", false,

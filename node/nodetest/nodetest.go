@@ -63,6 +63,10 @@ type Options struct {
 	// (node.StandbyConfig.Secret), so that any node can get a standby
 	// with Cluster.AddStandby. Default: "", no replication.
 	ReplicationSecret string
+	// Blobs, if set, gives each node's blob store configuration
+	// (node.Config.Blobs) by the node's name (a, b, …); see StartS3.
+	// Default: every node keeps its blobs in its data directory.
+	Blobs func(name string) node.BlobConfig
 	// LogLevel is the least level of the nodes' logs that reach t.Log.
 	// Benchmarks raise it (b.Log output is always printed).
 	// Default: slog.LevelInfo.
@@ -254,6 +258,9 @@ func (nd *Node) Config() node.Config {
 		SyncTimeout: nd.c.opt.SyncTimeout, Now: nd.c.opt.Now, RetentionInterval: nd.c.opt.RetentionInterval,
 		PurgeInterval: nd.c.opt.PurgeInterval, Webhooks: nd.c.opt.Webhooks, EagerFetchMax: nd.c.opt.EagerFetchMax,
 		MaxFileSize: nd.c.opt.MaxFileSize}
+	if nd.c.opt.Blobs != nil {
+		cfg.Blobs = nd.c.opt.Blobs(nd.Name)
+	}
 	if nd.BackupDir != "" {
 		cfg.Backup = node.BackupConfig{Dir: nd.BackupDir, Every: 100 * time.Millisecond, SampleEvery: 10 * time.Millisecond}
 	}
