@@ -76,6 +76,7 @@ const (
 	pBlobRef       byte = 0xC2 // SHA-256, uint64 BE file alias → empty: the files whose bytes are a blob
 	pFetch         byte = 0xC3 // SHA-256 → room ID: blobs to fetch from the room's member nodes now (small files, fetched eagerly)
 	pUsage         byte = 0xC4 // account ID, 0x00 → uint64 BE: the bytes of the files an account has posted that still show (quota)
+	pAvatarRef     byte = 0xEC // SHA-256, handle → empty: the local accounts whose avatar picture is a blob (avatars.go)
 	pReplica       byte = 0xF4 // → uint64 BE: on a standby's store only, the primary's store version applied (replica.go)
 )
 

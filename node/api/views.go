@@ -85,7 +85,7 @@ func seconds(ms int64) int64 { return ms / 1000 }
 
 func (c *caller) account(ctx context.Context, a protocol.AccountID) accountRef {
 	p := c.ids.profile(ctx, a)
-	return accountRef{AccountID: p.Alias, Name: p.Name}
+	return accountRef{AccountID: p.Alias, Name: p.Name, Avatar: avatarPath(p.Alias, p.Avatar)}
 }
 
 // deletedBody is what ChatWork shows of a deleted message.
