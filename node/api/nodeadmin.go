@@ -35,6 +35,7 @@ func (s *Server) adminRoutes() {
 	s.handle("POST /api/admin/users/{handle}/webhooks", s.admin(s.asUser(s.createWebhook)))
 	s.handle("PUT /api/admin/users/{handle}/webhooks/{webhook_id}", s.admin(s.asUser(s.updateWebhook)))
 	s.handle("DELETE /api/admin/users/{handle}/webhooks/{webhook_id}", s.admin(s.asUser(s.deleteWebhook)))
+	s.handle("GET /api/admin/users/{handle}/webhooks/{webhook_id}/deliveries", s.admin(s.asUser(s.webhookDeliveries)))
 }
 
 // admin refuses h to callers who are not the node's admins.
