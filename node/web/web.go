@@ -14,6 +14,7 @@
 //	/login, /rooms/{id},   index.html too (client-side routes; a reload
 //	/tasks, /contacts,     lands on the same screen)
 //	/g/{code}              (an invitation link's landing page)
+//	/admin, /admin/{tab}   (the node's admin pages)
 //	/assets/{version}/...  the files under static/, cached for a year: the
 //	                       version is a hash of all of them, so a new build
 //	                       gets new URLs
@@ -60,7 +61,7 @@ var securityHeaders = map[string]string{
 
 // appRoutes are the client-side routes that get index.html. A path matches
 // if it equals one or starts with it followed by "/".
-var appRoutes = []string{"/login", "/rooms", "/tasks", "/contacts", "/g"}
+var appRoutes = []string{"/login", "/rooms", "/tasks", "/contacts", "/g", "/admin"}
 
 type handler struct {
 	files   fs.FS  // static/
