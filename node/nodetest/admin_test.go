@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/horenso/horenso/node"
+	"github.com/horenso/horenso/protocol"
 )
 
 // adminPartner is an entry of GET /api/admin/partners.
@@ -74,4 +75,42 @@ func TestAdminPartnerState(t *testing.T) {
 		p := ps[0]
 		return !p.Connected && p.LastSeen > 0 && p.OrgName == b.Org, fmt.Sprintf("%+v", p)
 	})
+}
+
+// TestNameReachesPartners: a new display name, set on A, shows in the
+// shared room's member list on A and on partner B.
+func TestNameReachesPartners(t *testing.T) {
+	c := NewCluster(t, 2, Options{})
+	a, b := c.Nodes[0], c.Nodes[1]
+	ctx := t.Context()
+	alice := a.User("alice")
+	bob := b.User("bob")
+	room, err := a.CreateRoom(ctx, "alice", node.NewRoom{Name: "Shared", Members: []node.MemberSpec{{Account: bob}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	Await(t, 30*time.Second, func() (bool, string) {
+		_, err := b.Room(ctx, "bob", room.ID)
+		return err == nil, fmt.Sprint(err)
+	})
+	if err := a.SetName(ctx, "alice", "Alice Sato-Kimura"); err != nil {
+		t.Fatal(err)
+	}
+	for _, x := range []struct {
+		nd *Node
+		as string
+	}{{a, "alice"}, {b, "bob"}} {
+		Await(t, 30*time.Second, func() (bool, string) {
+			r, err := x.nd.Room(ctx, protocol.Handle(x.as), room.ID)
+			if err != nil {
+				return false, err.Error()
+			}
+			for _, m := range r.Members {
+				if m.Account == alice {
+					return m.Name == "Alice Sato-Kimura", fmt.Sprintf("on %s: %q", x.nd.Name, m.Name)
+				}
+			}
+			return false, "alice is not a member on " + x.nd.Name
+		})
+	}
 }

@@ -154,7 +154,7 @@ export class App {
         h('span', { class: 'spacer' }),
         h('button', { type: 'button', class: 'btn btn-primary new-group', 'aria-label': t('nav.newgroup'), on: { click: () => this.newGroup() } },
           '+', h('span', { class: 'new-group-label' }, ' ', t('nav.newgroup'))),
-        this.userEl = h('span', { class: 'user' }),
+        this.userEl = h('span', { class: 'user-box' }),
         h('button', { type: 'button', class: 'btn', on: { click: () => settingsDialog(this) } }, t('nav.settings')),
         h('button', { type: 'button', class: 'btn', dataset: { action: 'logout' }, on: { click: () => this.logout() } }, t('logout'))),
       this.connEl,
@@ -169,7 +169,8 @@ export class App {
    * settings call it after a change. */
   showMe() {
     if (!this.userEl) return;
-    replace(this.userEl, avatar(this.me.account_id, this.me.name, 'xs'), h('span', { class: 'user-name' }, this.me.name), this.myId);
+    replace(this.userEl, avatar(this.me.account_id, this.me.name, 'sm'),
+      h('span', { class: 'user' }, h('span', { class: 'user-name' }, this.me.name), this.myId));
   }
 
   link(e, path) {

@@ -59,7 +59,7 @@ describe('profile', () => {
     // The open room was rendered again: the timeline and the top bar.
     await mine.locator('.msg-name', { hasText: 'Alice Sato-Kimura' }).waitFor();
     await pictureShown(mine);
-    await page.locator('.topbar .user .avatar-pic img').waitFor();
+    await page.locator('.topbar .user-box .avatar-pic img').waitFor();
     await page.locator('.topbar .user-name', { hasText: 'Alice Sato-Kimura' }).waitFor();
 
     // Bob, opening the room, sees the same.
@@ -67,6 +67,11 @@ describe('profile', () => {
     const theirs = message(bob.page, 'Good morning from Alice');
     await theirs.locator('.msg-name', { hasText: 'Alice Sato-Kimura' }).waitFor();
     await pictureShown(theirs);
+    // The member list shows the picture too. (Its name is the one the
+    // room carries, which the running node publishes to the room: this
+    // test's node has no network loop; TestNameReachesPartners covers it.)
+    const member = bob.page.locator(`.pane-side li.member[data-aid="${cfg.people.alice.account_id}"]`);
+    await member.locator('.avatar-pic img').waitFor();
     await shot(bob.page, 'timeline-avatar');
 
     // And after a reload, from the node.
