@@ -208,3 +208,32 @@ func (n *Node) EndOtherSessions(ctx context.Context, h protocol.Handle, keep str
 	}
 	return ended, nil
 }
+
+// AvatarVersions returns the avatar picture versions (Profile.Avatar) of
+// the local accounts among ms that have one, by account, reading them in
+// one transaction: for member lists.
+func (n *Node) AvatarVersions(ctx context.Context, ms []Member) (map[protocol.AccountID]string, error) {
+	out := map[protocol.AccountID]string{}
+	err := n.store.View(func(tx *storage.Tx) error {
+		for _, m := range ms {
+			if m.Account.Node() != n.id {
+				continue
+			}
+			a, err := tx.Account(m.Account.Handle())
+			if errors.Is(err, storage.ErrNotFound) {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			if a.Avatar != nil {
+				out[m.Account] = avatarVersion(a.Avatar)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("avatar versions: %w", err)
+	}
+	return out, nil
+}

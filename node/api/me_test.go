@@ -108,6 +108,17 @@ func TestAvatar(t *testing.T) {
 	if me.Avatar != p.Avatar {
 		t.Fatalf("/v2/me avatar = %q, want %q", me.Avatar, p.Avatar)
 	}
+	var members []memberJSON
+	e.do("GET", "/v2/rooms/"+itoa(e.room.Alias)+"/members", req{token: e.bob.token}).decode(t, &members)
+	for _, m := range members {
+		want := ""
+		if m.AccountID == e.alice.Alias {
+			want = p.Avatar
+		}
+		if m.Avatar != want {
+			t.Fatalf("member %d avatar = %q, want %q", m.AccountID, m.Avatar, want)
+		}
+	}
 	pic := e.do("GET", p.Avatar, req{token: e.carol.token})
 	if pic.status != 200 || pic.header.Get("Content-Type") != "image/png" || !strings.Contains(pic.header.Get("Cache-Control"), "immutable") {
 		t.Fatalf("avatar = %d %v", pic.status, pic.header)

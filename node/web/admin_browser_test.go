@@ -1,14 +1,18 @@
 package web_test
 
 import (
+	"fmt"
 	"image"
 	"image/color"
 	"image/png"
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/horenso/horenso/node"
+	"github.com/horenso/horenso/node/api"
+	"github.com/horenso/horenso/node/nodetest"
 	"github.com/horenso/horenso/protocol"
 )
 
@@ -87,4 +91,44 @@ func TestBrowserAdmin(t *testing.T) {
 		Trace:       os.Getenv("HORENSO_BROWSER_TRACE") != "",
 	}
 	runScripts(t, nodeBin, chromium, cfg, "testdata/browser/admin.test.mjs")
+}
+
+// TestBrowserAdminPartners: node A's admin sees its partners by their
+// organizations' names, B connected and C, stopped, offline since it was
+// last seen (testdata/browser/adminpartners.test.mjs).
+func TestBrowserAdminPartners(t *testing.T) {
+	chromium, nodeBin := browserEnv(t)
+	c := nodetest.NewCluster(t, 3, nodetest.Options{API: api.Config{RateLimit: -1}})
+	a, b, cc := c.Nodes[0], c.Nodes[1], c.Nodes[2]
+	ctx := t.Context()
+	if _, err := a.CreateAccount(ctx, node.NewAccount{Handle: "root", Name: "Rio Admin", Password: nodetest.Password("root"), Admin: true}); err != nil {
+		t.Fatal(err)
+	}
+	a.User("alice")
+	members := []node.MemberSpec{{Account: b.User("bob")}, {Account: cc.User("carol")}}
+	if _, err := a.CreateRoom(ctx, "alice", node.NewRoom{Name: "Three companies", Members: members}); err != nil {
+		t.Fatal(err)
+	}
+	// A knows each partner's organization once the room reached it.
+	nodetest.Await(t, 30*time.Second, func() (bool, string) {
+		hs, err := a.PartnerHealth(ctx)
+		if err != nil {
+			return false, err.Error()
+		}
+		known := 0
+		for _, h := range hs {
+			if h.Org != "" && h.Connected {
+				known++
+			}
+		}
+		return known == 2, fmt.Sprintf("%d of 2 partners known and connected", known)
+	})
+	cc.Stop()
+	cfg := e2eConfig{
+		People:      map[string]*person{"root": {Base: a.URL, Login: "root", Password: nodetest.Password("root"), Name: "Rio Admin"}},
+		Values:      map[string]string{"b": string(b.ID()), "c": string(cc.ID()), "orgB": b.Org, "orgC": cc.Org},
+		Screenshots: screenshotDir(t),
+		Trace:       os.Getenv("HORENSO_BROWSER_TRACE") != "",
+	}
+	runScripts(t, nodeBin, chromium, cfg, "testdata/browser/adminpartners.test.mjs")
 }

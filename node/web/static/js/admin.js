@@ -47,7 +47,9 @@ const text = {
     'partners.offlineSince': 'Offline since {time}',
     'partners.neverSeen': 'Not connected since this node started',
     'partners.rooms': '{n} shared rooms',
+    'partners.rooms.one': '1 shared room',
     'partners.unacked': '{n} events not yet acknowledged',
+    'partners.unacked.one': '1 event not yet acknowledged',
     'partners.remove': 'Remove',
     'partners.removeConfirm': 'Remove the partner {org}? Its people can no longer reach this node; shared rooms stay.',
     'tokens.user': 'User',
@@ -122,6 +124,8 @@ const text = {
 
 /** tr translates the admin pages' text. */
 export function tr(key, vars) {
+  // English has a singular: "key.one" when n is 1.
+  if (vars && vars.n === 1 && (text[lang] || text.en)[key + '.one']) key += '.one';
   let s = (text[lang] || text.en)[key] ?? text.en[key] ?? key;
   if (vars) s = s.replace(/\{(\w+)\}/g, (m, k) => (k in vars ? String(vars[k]) : m));
   return s;

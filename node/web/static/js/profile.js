@@ -19,6 +19,7 @@ const text = {
     pictureNote: 'PNG, JPEG, GIF or WebP, up to 5 MB. Everyone on this node sees it.',
     others: 'Log out all other sessions',
     othersDone: '{n} other sessions logged out.',
+    'othersDone.one': '1 other session logged out.',
   },
   ja: {
     title: 'プロフィール',
@@ -35,6 +36,8 @@ const text = {
 };
 
 function tr(key, vars) {
+  // English has a singular: "key.one" when n is 1.
+  if (vars && vars.n === 1 && (text[lang] || text.en)[key + '.one']) key += '.one';
   let s = (text[lang] || text.en)[key] ?? text.en[key] ?? key;
   if (vars) s = s.replace(/\{(\w+)\}/g, (m, k) => (k in vars ? String(vars[k]) : m));
   return s;
