@@ -160,6 +160,29 @@ describe('admin', () => {
     await page.locator('.admin-tokens fieldset.webhooks').waitFor();
   });
 
+  test('on a phone (375 px) the admin pages fit, with 40 px targets', async () => {
+    const phone = await open(browser, 'root', { viewport: { width: 375, height: 812 }, mobile: true });
+    await phone.page.goto('/admin/users');
+    await phone.page.locator('#login').fill(phone.login);
+    await phone.page.locator('#password').fill(phone.password);
+    await phone.page.getByRole('button', { name: 'Log in' }).click();
+    await phone.page.locator('.page-admin').waitFor(); // one pane: the page, not the room list
+    for (const tab of ['users', 'partners', 'tokens', 'status']) {
+      await phone.page.goto(`/admin/${tab}`);
+      await phone.page.locator('.admin-section').waitFor();
+      const width = await phone.page.evaluate(() => document.scrollingElement.scrollWidth);
+      assert.ok(width <= 375, `${tab}: the page is ${width} px wide`);
+      const small = await phone.page.evaluate(() => [...document.querySelectorAll('.page-admin button, .page-admin input, .page-admin select, .page-admin summary')]
+        .map((el) => [el, (el.type === 'checkbox' && el.closest('label')) || el])
+        .filter(([, t]) => { const r = t.getBoundingClientRect(); return r.width && r.height && (Math.round(r.width) < 40 || Math.round(r.height) < 40); })
+        .map(([el]) => `${el.tagName.toLowerCase()} "${(el.textContent || el.name || '').trim().slice(0, 30)}"`));
+      assert.deepEqual(small, [], `${tab}: controls under 40 px`);
+      if (tab === 'partners') await shot(phone.page, 'phone-admin-partners');
+    }
+    assert.deepEqual(phone.errors, []);
+    await phone.context.close();
+  });
+
   test('someone who is not an admin has no admin page, and the admin API answers 403', async () => {
     await login(alice);
     const { page } = alice;
