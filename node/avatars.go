@@ -210,16 +210,16 @@ func (n *Node) EndOtherSessions(ctx context.Context, h protocol.Handle, keep str
 }
 
 // AvatarVersions returns the avatar picture versions (Profile.Avatar) of
-// the local accounts among ms that have one, by account, reading them in
-// one transaction: for member lists.
-func (n *Node) AvatarVersions(ctx context.Context, ms []Member) (map[protocol.AccountID]string, error) {
+// the local accounts among ids that have one, reading them in one
+// transaction: for member lists and the directory.
+func (n *Node) AvatarVersions(ctx context.Context, ids []protocol.AccountID) (map[protocol.AccountID]string, error) {
 	out := map[protocol.AccountID]string{}
 	err := n.store.View(func(tx *storage.Tx) error {
-		for _, m := range ms {
-			if m.Account.Node() != n.id {
+		for _, id := range ids {
+			if id.Node() != n.id {
 				continue
 			}
-			a, err := tx.Account(m.Account.Handle())
+			a, err := tx.Account(id.Handle())
 			if errors.Is(err, storage.ErrNotFound) {
 				continue
 			}
@@ -227,7 +227,7 @@ func (n *Node) AvatarVersions(ctx context.Context, ms []Member) (map[protocol.Ac
 				return err
 			}
 			if a.Avatar != nil {
-				out[m.Account] = avatarVersion(a.Avatar)
+				out[id] = avatarVersion(a.Avatar)
 			}
 		}
 		return nil

@@ -5,6 +5,9 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+
+	"github.com/horenso/horenso/node"
+	"github.com/horenso/horenso/protocol"
 )
 
 // Self-service: the caller's display name and avatar picture, and ending
@@ -19,6 +22,15 @@ func avatarPath(alias uint64, version string) string {
 		return ""
 	}
 	return "/api/avatars/" + strconv.FormatUint(alias, 10) + "?v=" + version
+}
+
+// memberAvatars returns the avatar versions of the local members of ms.
+func (s *Server) memberAvatars(r *http.Request, ms []node.Member) (map[protocol.AccountID]string, error) {
+	ids := make([]protocol.AccountID, len(ms))
+	for i, m := range ms {
+		ids[i] = m.Account
+	}
+	return s.node.AvatarVersions(r.Context(), ids)
 }
 
 // profileJSON answers the self-service endpoints.

@@ -119,6 +119,13 @@ func TestAvatar(t *testing.T) {
 			t.Fatalf("member %d avatar = %q, want %q", m.AccountID, m.Avatar, want)
 		}
 	}
+	var dir struct {
+		People []personJSON `json:"people"`
+	}
+	e.do("GET", "/api/people", req{token: e.bob.token, form: form("q", "alice")}).decode(t, &dir)
+	if len(dir.People) != 1 || dir.People[0].Avatar != p.Avatar {
+		t.Fatalf("directory = %+v, want alice with avatar %q", dir.People, p.Avatar)
+	}
 	pic := e.do("GET", p.Avatar, req{token: e.carol.token})
 	if pic.status != 200 || pic.header.Get("Content-Type") != "image/png" || !strings.Contains(pic.header.Get("Cache-Control"), "immutable") {
 		t.Fatalf("avatar = %d %v", pic.status, pic.header)

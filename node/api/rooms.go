@@ -269,7 +269,7 @@ func (s *Server) members(w http.ResponseWriter, r *http.Request, c *caller) erro
 	if err != nil {
 		return err
 	}
-	avatars, err := s.node.AvatarVersions(r.Context(), room.Members)
+	avatars, err := s.memberAvatars(r, room.Members)
 	if err != nil {
 		return err
 	}
@@ -298,7 +298,7 @@ func (s *Server) flaggedMembers(w http.ResponseWriter, r *http.Request, c *calle
 		memberJSON
 		Unconfirmed bool `json:"unconfirmed"`
 	}
-	avatars, err := s.node.AvatarVersions(r.Context(), room.Members)
+	avatars, err := s.memberAvatars(r, room.Members)
 	if err != nil {
 		return err
 	}
