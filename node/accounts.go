@@ -28,6 +28,7 @@ type Account struct {
 	Disabled bool               `json:"disabled,omitempty"`
 	Created  int64              `json:"created"` // unix ms
 	MyChat   protocol.RoomID    `json:"my_chat"`
+	Avatar   string             `json:"avatar,omitempty"` // the avatar picture's version (avatars.go); "": none
 }
 
 // NewAccount describes an account to create.
@@ -136,7 +137,7 @@ func (n *Node) account(tx *storage.Tx, a *storage.Account) (*Account, error) {
 		return nil, err
 	}
 	return &Account{ID: id, Alias: alias, Handle: a.Handle, Name: a.Name, Email: a.Email, Org: a.Org,
-		Admin: a.Admin, Disabled: a.Disabled, Created: a.Created, MyChat: a.MyChat}, nil
+		Admin: a.Admin, Disabled: a.Disabled, Created: a.Created, MyChat: a.MyChat, Avatar: avatarVersion(a.Avatar)}, nil
 }
 
 // Accounts returns the node's local accounts by handle.

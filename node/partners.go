@@ -27,11 +27,11 @@ type Partner struct {
 func partnerID(addr string) (protocol.NodeID, error) {
 	i := strings.LastIndex(addr, "/p2p/")
 	if !strings.HasPrefix(addr, "/") || i < 0 {
-		return "", fmt.Errorf("%w: partner address %q does not end in /p2p/<node ID>", ErrInvalid, addr)
+		return "", problem(ErrInvalid, "partner address %q does not end in /p2p/<node ID>", addr)
 	}
 	id := protocol.NodeID(addr[i+len("/p2p/"):])
 	if _, err := id.PublicKey(); err != nil {
-		return "", fmt.Errorf("%w: partner address %q: %w", ErrInvalid, addr, err)
+		return "", problem(ErrInvalid, "partner address %q: %v", addr, err)
 	}
 	return id, nil
 }
@@ -46,7 +46,7 @@ func (n *Node) AddPartner(ctx context.Context, addr string) (*Partner, error) {
 		return nil, fmt.Errorf("add partner: %w", err)
 	}
 	if id == n.id {
-		return nil, fmt.Errorf("add partner: %w: %s is this node", ErrInvalid, id)
+		return nil, fmt.Errorf("add partner: %w", problem(ErrInvalid, "%s is this node", id))
 	}
 	if err := n.net.checkAddr(addr); err != nil {
 		return nil, fmt.Errorf("add partner: %w: %w", ErrInvalid, err)

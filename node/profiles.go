@@ -22,6 +22,7 @@ type Profile struct {
 	Title        string             `json:"title,omitempty"`
 	Department   string             `json:"department,omitempty"`
 	Introduction string             `json:"introduction,omitempty"`
+	Avatar       string             `json:"avatar,omitempty"` // the avatar picture's version; "": none (local accounts only)
 }
 
 // Profile returns what the node knows of account a: ErrNotFound if it has
@@ -42,6 +43,7 @@ func (n *Node) Profile(ctx context.Context, a protocol.AccountID) (*Profile, err
 			}
 			p.Local, p.Name, p.Org, p.Email = true, acc.Name, acc.Org, acc.Email
 			p.Title, p.Department, p.Introduction = acc.Title, acc.Department, acc.Introduction
+			p.Avatar = avatarVersion(acc.Avatar)
 			return nil
 		}
 		ms, err := tx.RoomsOf(a)

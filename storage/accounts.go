@@ -22,6 +22,10 @@ type Account struct {
 	Title        string          `cbor:"10,keyasint,omitempty"`
 	Department   string          `cbor:"11,keyasint,omitempty"`
 	Introduction string          `cbor:"12,keyasint,omitempty"`
+	// Avatar is the SHA-256 of the account's avatar picture in the blob
+	// store, AvatarType its media type; nil: none (initials instead).
+	Avatar     []byte `cbor:"13,keyasint,omitempty"`
+	AvatarType string `cbor:"14,keyasint,omitempty"`
 }
 
 // PutAccount stores a, keeping the email index in step with old, the

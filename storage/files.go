@@ -87,10 +87,15 @@ func (tx *Tx) DeleteFile(f *File) (referenced bool, err error) {
 	return referenced, wrap("delete file", err)
 }
 
-// BlobReferenced reports whether a file the node shows has the bytes of
-// hash, counting what this transaction wrote.
+// BlobReferenced reports whether a file the node shows, or a local
+// account's avatar picture, has the bytes of hash, counting what this
+// transaction wrote.
 func (tx *Tx) BlobReferenced(hash []byte) (bool, error) {
 	es, err := tx.list(key(pBlobRef, hash))
+	if err != nil || len(es) > 0 {
+		return len(es) > 0, wrap("list blob references", err)
+	}
+	es, err = tx.list(key(pAvatarRef, hash))
 	return len(es) > 0, wrap("list blob references", err)
 }
 

@@ -80,6 +80,7 @@ const (
 	pReaction      byte = 0xE8 // message event ID, reaction kind, 0x00, author account ID, 0x00, depth, event ID → 1 byte, 1 on or 0 off: the shown message.react events of each message
 	pBookmark      byte = 0xE9 // local account ID, 0x00, message event ID → Bookmark (node-local, not federated)
 	pPinned        byte = 0xEA // local account ID, 0x00, room ID → uint64 BE unix ms: rooms the account pinned to the top of its list (node-local)
+	pAvatarRef     byte = 0xEC // SHA-256, handle → empty: the local accounts whose avatar picture is a blob (avatars.go)
 	pReplica       byte = 0xF4 // → uint64 BE: on a standby's store only, the primary's store version applied (replica.go)
 )
 

@@ -241,6 +241,8 @@ func (s *Server) routes() {
 	s.handle("DELETE /api/tokens/{id}", s.revokeToken)
 	s.webhookRoutes()  // webhooks.go
 	s.reactionRoutes() // reactions.go
+	s.meRoutes()       // me.go
+	s.adminRoutes()    // nodeadmin.go
 
 	// ChatWork API v2.
 	s.handle("GET /v2/me", s.me)

@@ -266,6 +266,9 @@ func pathID(r *http.Request, name string) (uint64, error) {
 // isUpload reports whether r may be a file upload, which has a larger
 // body limit.
 func isUpload(r *http.Request) bool {
+	if r.Method == http.MethodPut && r.URL.Path == "/api/me/avatar" {
+		return true
+	}
 	return r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/files") &&
 		strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/form-data")
 }

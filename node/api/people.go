@@ -26,6 +26,7 @@ type personJSON struct {
 	Email      string `json:"email,omitempty"`
 	OrgName    string `json:"organization_name"`
 	Local      bool   `json:"local"`
+	Avatar     string `json:"avatar_image_url"` // "" without a picture (avatars are local accounts' only)
 }
 
 // people answers GET /api/people: a page of the caller's people directory
@@ -66,9 +67,17 @@ func (s *Server) people(w http.ResponseWriter, r *http.Request, c *caller) error
 		NextOffset *int         `json:"next_offset"`
 	}
 	out := pageJSON{People: make([]personJSON, 0, len(page.People)), Total: page.Total}
+	ids := make([]protocol.AccountID, len(page.People))
+	for i, x := range page.People {
+		ids[i] = x.ID
+	}
+	avatars, err := s.node.AvatarVersions(r.Context(), ids)
+	if err != nil {
+		return err
+	}
 	for _, x := range page.People {
 		out.People = append(out.People, personJSON{AccountID: x.Alias, ID: string(x.ID), ChatworkID: string(x.Handle),
-			Name: x.Name, Email: x.Email, OrgName: x.Org, Local: x.Local})
+			Name: x.Name, Email: x.Email, OrgName: x.Org, Local: x.Local, Avatar: avatarPath(x.Alias, avatars[x.ID])})
 	}
 	if next := int(offset) + len(page.People); next < page.Total {
 		out.NextOffset = &next

@@ -269,9 +269,13 @@ func (s *Server) members(w http.ResponseWriter, r *http.Request, c *caller) erro
 	if err != nil {
 		return err
 	}
+	avatars, err := s.memberAvatars(r, room.Members)
+	if err != nil {
+		return err
+	}
 	out := make([]memberJSON, 0, len(room.Members))
 	for _, m := range room.Members {
-		out = append(out, memberView(m))
+		out = append(out, memberView(m, avatars[m.Account]))
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
@@ -294,9 +298,13 @@ func (s *Server) flaggedMembers(w http.ResponseWriter, r *http.Request, c *calle
 		memberJSON
 		Unconfirmed bool `json:"unconfirmed"`
 	}
+	avatars, err := s.memberAvatars(r, room.Members)
+	if err != nil {
+		return err
+	}
 	out := make([]flagged, 0, len(room.Members))
 	for _, m := range room.Members {
-		out = append(out, flagged{memberView(m), m.Unconfirmed})
+		out = append(out, flagged{memberView(m, avatars[m.Account]), m.Unconfirmed})
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil

@@ -15,6 +15,7 @@ type sessionJSON struct {
 	AccountID uint64 `json:"account_id"`
 	Name      string `json:"name"`
 	CSRFToken string `json:"csrf_token"`
+	Admin     bool   `json:"admin,omitempty"` // the account administers the node: the app shows its admin pages
 }
 
 // login checks a handle or email and password, starts a session and sets
@@ -66,7 +67,7 @@ func (s *Server) doLogin(w http.ResponseWriter, r *http.Request) error {
 	}
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: token, Path: "/", HttpOnly: true,
 		SameSite: http.SameSiteStrictMode, Secure: s.secure(r)})
-	writeJSON(w, http.StatusOK, sessionJSON{AccountID: acc.Alias, Name: acc.Name, CSRFToken: s.node.CSRFToken(token)})
+	writeJSON(w, http.StatusOK, sessionJSON{AccountID: acc.Alias, Name: acc.Name, CSRFToken: s.node.CSRFToken(token), Admin: acc.Admin})
 	return nil
 }
 
@@ -105,7 +106,7 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request, c *caller) error
 }
 
 func (s *Server) session(w http.ResponseWriter, r *http.Request, c *caller) error {
-	writeJSON(w, http.StatusOK, sessionJSON{AccountID: c.acc.Alias, Name: c.acc.Name, CSRFToken: s.node.CSRFToken(c.token)})
+	writeJSON(w, http.StatusOK, sessionJSON{AccountID: c.acc.Alias, Name: c.acc.Name, CSRFToken: s.node.CSRFToken(c.token), Admin: c.acc.Admin})
 	return nil
 }
 

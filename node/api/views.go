@@ -10,8 +10,8 @@ import (
 
 // The JSON objects of ChatWork API v2, field for field. Times are unix
 // seconds; message_id is a decimal string; other IDs are numbers. Horenso
-// has no avatar images or organization IDs yet: avatar_image_url is "" and
-// organization_id 0.
+// has no organization IDs: organization_id is 0. avatar_image_url is a
+// path on the node (avatarPath), "" for an account without a picture.
 
 type accountRef struct {
 	AccountID uint64 `json:"account_id"`
@@ -89,7 +89,7 @@ func seconds(ms int64) int64 { return ms / 1000 }
 
 func (c *caller) account(ctx context.Context, a protocol.AccountID) accountRef {
 	p := c.ids.profile(ctx, a)
-	return accountRef{AccountID: p.Alias, Name: p.Name}
+	return accountRef{AccountID: p.Alias, Name: p.Name, Avatar: avatarPath(p.Alias, p.Avatar)}
 }
 
 // deletedBody is what ChatWork shows of a deleted message.
@@ -126,7 +126,8 @@ func roomView(r *node.Room, mytasks int) roomJSON {
 		IconPath: r.Icon, LastUpdateTime: seconds(max(r.LastPost, r.Created))}
 }
 
-func memberView(m node.Member) memberJSON {
+// memberView renders a member; avatar is its picture's version, if any.
+func memberView(m node.Member, avatar string) memberJSON {
 	return memberJSON{AccountID: m.Alias, Role: string(m.Role), Name: m.Name, ChatworkID: string(m.Account.Handle()),
-		OrgName: m.Org}
+		OrgName: m.Org, Avatar: avatarPath(m.Alias, avatar)}
 }

@@ -212,7 +212,8 @@ func (tn *testNode) postMany(t *testing.T, as *person, room uint64, n int) {
 type e2eConfig struct {
 	People      map[string]*person `json:"people"`
 	Rooms       map[string]uint64  `json:"rooms"`
-	Hooks       map[string]string  `json:"hooks"` // person → base URL of their node's test hooks
+	Hooks       map[string]string  `json:"hooks"`            // person → base URL of their node's test hooks
+	Values      map[string]string  `json:"values,omitempty"` // anything else a script needs, by name
 	Screenshots string             `json:"screenshots,omitempty"`
 	Trace       bool               `json:"trace,omitempty"`
 }

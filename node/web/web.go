@@ -15,6 +15,7 @@
 //	/tasks, /contacts,     lands on the same screen)
 //	/bookmarks,
 //	/g/{code}              (an invitation link's landing page)
+//	/admin, /admin/{tab}   (the node's admin pages)
 //	/assets/{version}/...  the files under static/, cached for a year: the
 //	                       version is a hash of all of them, so a new build
 //	                       gets new URLs
@@ -61,7 +62,7 @@ var securityHeaders = map[string]string{
 
 // appRoutes are the client-side routes that get index.html. A path matches
 // if it equals one or starts with it followed by "/".
-var appRoutes = []string{"/login", "/rooms", "/tasks", "/contacts", "/g", "/bookmarks"}
+var appRoutes = []string{"/login", "/rooms", "/tasks", "/contacts", "/g", "/bookmarks", "/admin"}
 
 type handler struct {
 	files   fs.FS  // static/

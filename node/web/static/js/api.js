@@ -2,6 +2,8 @@
 // the ChatWork v2 endpoints under /v2, authenticated by the session cookie.
 // Every state-changing request carries the session's CSRF token.
 
+import { noteAvatar } from './dom.js';
+
 /** ApiError is a failed request: status is the HTTP status (0 for a
  * network failure) and message the server's first error. */
 export class ApiError extends Error {
@@ -158,7 +160,10 @@ export const acceptRequest = (rid) => request('PUT', `/v2/incoming_requests/${ri
 export const declineRequest = (rid) => request('DELETE', `/v2/incoming_requests/${rid}`);
 /** people searches the directory: this node's people and partners' people
  * of the caller's rooms. Resolves {people, total, next_offset}. */
-export const people = (q, { limit = 50, offset } = {}) => get('/api/people', { q, limit, offset });
+export const people = (q, { limit = 50, offset } = {}) => get('/api/people', { q, limit, offset }).then((r) => {
+  for (const p of (r && r.people) || []) noteAvatar(p.account_id, p.avatar_image_url);
+  return r;
+});
 /** linkTarget resolves an invitation link: {room_id, name, description,
  * need_acceptance, member, url}. */
 export const linkTarget = (code) => get(`/api/links/${encodeURIComponent(code)}`);

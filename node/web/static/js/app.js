@@ -2,7 +2,7 @@
 // whatever is on screen.
 
 import * as api from './api.js';
-import { h, replace, debounce } from './dom.js';
+import { h, replace, debounce, avatar, noteAvatar } from './dom.js';
 import { t } from './i18n.js';
 import { Live } from './live.js';
 import { parse, mentions, plain } from './notation.js';
@@ -11,6 +11,7 @@ import { RoomList } from './roomlist.js';
 import { RoomView } from './roomview.js';
 import { MyTasksView, ContactsView } from './pages.js';
 import { InviteView } from './invite.js';
+import { AdminView, tr as adminText } from './admin.js';
 import { groupDialog, settingsDialog } from './dialogs.js';
 import { prefs } from './prefs.js';
 import { searchBox, SearchView, searchQuery, openTarget } from './search.js';
@@ -93,7 +94,7 @@ export class App {
   }
 
   start(s) {
-    this.me = { account_id: s.account_id, name: s.name };
+    this.me = { account_id: s.account_id, name: s.name, admin: !!s.admin };
     this.names.set(String(s.account_id), s.name);
     this.shell();
     this.live = new Live({
@@ -112,6 +113,8 @@ export class App {
         ? `${m.chatwork_id}@${health.node_id}` : m.chatwork_id || '';
       this.me = { ...this.me, ...m, global_id: global };
       this.names.set(String(m.account_id), m.name);
+      noteAvatar(m.account_id, m.avatar_image_url);
+      this.showMe();
       if (m.organization_name) this.orgs.set(String(m.account_id), m.organization_name);
       this.myId.textContent = global;
       this.myId.title = global;
@@ -143,7 +146,8 @@ export class App {
       navBtn('/contacts', t('nav.contacts'), this.reqBadge),
       // Bookmarks (reactions.js): an icon, where the bar has little room.
       h('a', { href: '/bookmarks', class: 'nav-link nav-icon', dataset: { nav: '/bookmarks' }, 'aria-label': t('bookmark.title'),
-        title: t('bookmark.title'), on: { click: (e) => this.link(e, '/bookmarks') } }, '🔖'));
+        title: t('bookmark.title'), on: { click: (e) => this.link(e, '/bookmarks') } }, '🔖'),
+      this.me.admin ? navBtn('/admin', adminText('nav')) : null);
     const search = searchBox(this);
     this.searchInput = search.input;
     replace(this.root,
@@ -154,14 +158,23 @@ export class App {
         h('span', { class: 'spacer' }),
         h('button', { type: 'button', class: 'btn btn-primary new-group', 'aria-label': t('nav.newgroup'), on: { click: () => this.newGroup() } },
           '+', h('span', { class: 'new-group-label' }, ' ', t('nav.newgroup'))),
-        h('span', { class: 'user' }, h('span', { class: 'user-name' }, this.me.name), this.myId),
+        this.userEl = h('span', { class: 'user-box' }),
         h('button', { type: 'button', class: 'btn', on: { click: () => settingsDialog(this) } }, t('nav.settings')),
         h('button', { type: 'button', class: 'btn', dataset: { action: 'logout' }, on: { click: () => this.logout() } }, t('logout'))),
       this.connEl,
       h('main', { class: 'layout' }, this.roomList.el, this.center, this.side),
       this.toasts);
+    this.showMe();
     this.root.removeAttribute('aria-busy');
     document.body.dataset.conn = 'connecting';
+  }
+
+  /** showMe shows my avatar and name in the top bar; the profile
+   * settings call it after a change. */
+  showMe() {
+    if (!this.userEl) return;
+    replace(this.userEl, avatar(this.me.account_id, this.me.name, 'sm'),
+      h('span', { class: 'user' }, h('span', { class: 'user-name' }, this.me.name), this.myId));
   }
 
   link(e, path) {
@@ -191,6 +204,7 @@ export class App {
     if (p === '/tasks') return this.show(new MyTasksView(this));
     if (p === '/contacts') return this.show(new ContactsView(this));
     if (p === '/bookmarks') return this.show(new BookmarksView(this));
+    if (p === '/admin' || p.startsWith('/admin/')) return this.show(new AdminView(this));
     if (p === '/search') return this.show(new SearchView(this, searchQuery()));
     const g = p.match(/^\/g\/([^/]+)$/);
     if (g) return this.show(new InviteView(this, decodeURIComponent(g[1])));

@@ -7,6 +7,7 @@ import { t, lang, setLang, byName, fmtFull } from './i18n.js';
 import { prefs, savePrefs } from './prefs.js';
 import { tokensSection } from './tokens.js';
 import { webhooksSection } from './webhooks.js';
+import { profileSection, signOutOthers } from './profile.js';
 import { iconPicker, preset } from './roomicon.js';
 
 /**
@@ -277,6 +278,7 @@ export function settingsDialog(app) {
   return modal({
     title: t('settings.title'), cls: 'dialog-settings',
     body: [
+      profileSection(app),
       h('fieldset', { class: 'field' }, h('legend', null, t('composer.send')), radio('enter', t('settings.enter')), radio('shift', t('settings.shiftenter'))),
       h('fieldset', { class: 'field' }, h('label', { class: 'check' }, notify, t('settings.notify')), note),
       field(t('settings.lang'), langSel),
@@ -369,7 +371,7 @@ function sessionsSection() {
     }
   };
   load();
-  return { el: h('fieldset', { class: 'field sessions' }, h('legend', null, t('settings.sessions')), list, err), load };
+  return { el: h('fieldset', { class: 'field sessions' }, h('legend', null, t('settings.sessions')), list, signOutOthers(load), err), load };
 }
 
 /** describeAgent names a browser and system from a User-Agent header. */

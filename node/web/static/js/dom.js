@@ -54,8 +54,25 @@ export function replace(el, ...children) {
 
 const avatarColors = ['#2d7ff9', '#e0598b', '#18a999', '#e8912d', '#8b5cf6', '#4b9e3a', '#d9534f', '#0f8bb0', '#a16207', '#6366f1'];
 
-/** avatar is a round badge with a person's (or room's) initial. */
+// avatarURLs maps an account_id (string) to its avatar picture's URL, as
+// the API's avatar_image_url gives it; an account not in it shows its
+// initial.
+const avatarURLs = new Map();
+
+/** noteAvatar records account id's avatar_image_url ('' for none). */
+export function noteAvatar(id, url) {
+  if (url) avatarURLs.set(String(id), url);
+  else avatarURLs.delete(String(id));
+}
+
+/** avatar is a round badge with a person's (or room's) initial, or the
+ * person's avatar picture when noteAvatar has one. */
 export function avatar(id, name, size = '') {
+  const url = avatarURLs.get(String(id));
+  if (url) {
+    return h('span', { class: ['avatar', 'avatar-pic', size], 'aria-hidden': 'true', title: name || '' },
+      h('img', { src: url, alt: '', loading: 'lazy', decoding: 'async' }));
+  }
   const initial = [...(name || '?').trim()][0] || '?';
   const el = h('span', { class: ['avatar', size], 'aria-hidden': 'true', title: name || '' }, initial.toUpperCase());
   el.style.backgroundColor = avatarColors[hash(String(id)) % avatarColors.length];

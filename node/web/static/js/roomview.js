@@ -1,7 +1,7 @@
 // An open room: header, timeline, composer and the side panel.
 
 import * as api from './api.js';
-import { h, replace, avatar } from './dom.js';
+import { h, replace, avatar, noteAvatar } from './dom.js';
 import { t, byName, fmtTime, fmtFull } from './i18n.js';
 import { parse, mentions, quote, reply } from './notation.js';
 import { render } from './render.js';
@@ -659,6 +659,7 @@ class Timeline {
       mine ? btn('edit', t('msg.edit')) : null,
       mine ? btn('delete', t('msg.delete')) : null,
       actionButtons(m)); // reactions.js
+    noteAvatar(aid, m.account.avatar_image_url);
     const li = h('li', { class: ['msg', mine && 'mine', tome && 'tome'], id: `m${m.message_id}`, dataset: { mid: m.message_id, aid, unread: !mine && !deleted ? '1' : '0' } },
       avatar(aid, m.account.name),
       h('div', { class: 'msg-main' },

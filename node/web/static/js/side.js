@@ -1,7 +1,7 @@
 // The side panel of an open room: description, tasks and members.
 
 import * as api from './api.js';
-import { h, replace, avatar } from './dom.js';
+import { h, replace, avatar, noteAvatar } from './dom.js';
 import { t, fmtDue } from './i18n.js';
 import { parse } from './notation.js';
 import { render } from './render.js';
@@ -138,6 +138,7 @@ export class SidePanel {
     const room = this.rv.room;
     this.memberCount.textContent = String(ms.length);
     replace(this.memberList, ms.map((m) => {
+      noteAvatar(m.account_id, m.avatar_image_url);
       const org = this.app.partnerOrg(m.account_id);
       return h('li', { class: 'member', dataset: { aid: String(m.account_id), role: m.role } },
         avatar(m.account_id, m.name, 'sm'),

@@ -7,15 +7,18 @@ import * as api from './api.js';
 import { h, replace } from './dom.js';
 import { t, fmtFull } from './i18n.js';
 
-const listTokens = () => api.request('GET', '/api/tokens');
-const createToken = (spec) => api.request('POST', '/api/tokens', { json: spec });
-const revokeToken = (id) => api.request('DELETE', `/api/tokens/${encodeURIComponent(id)}`);
 
 const lifetimes = [0, 7, 30, 90, 365]; // days; 0: never expires
 
 /** tokensSection returns the settings fieldset of the account's API
- * tokens. It loads them at once. */
-export function tokensSection() {
+ * tokens. It loads them at once. base is where the tokens are: /api for
+ * mine, /api/admin/users/HANDLE for another account's on the admin page
+ * (which offers no room limit: the rooms listed would be the admin's). */
+export function tokensSection(base = '/api') {
+  const listTokens = () => api.request('GET', `${base}/tokens`);
+  const createToken = (spec) => api.request('POST', `${base}/tokens`, { json: spec });
+  const revokeToken = (id) => api.request('DELETE', `${base}/tokens/${encodeURIComponent(id)}`);
+  const mine = base === '/api';
   const list = h('ul', { class: 'token-list' });
   const err = h('p', { class: 'form-error', role: 'alert', hidden: true });
   const fail = (e) => {
@@ -103,7 +106,7 @@ export function tokensSection() {
       create();
     }
   });
-  api.rooms().then((rs) => replace(roomSel, rs.map((r) => h('option', { value: String(r.room_id) }, `${r.name} (${r.room_id})`))), fail);
+  if (mine) api.rooms().then((rs) => replace(roomSel, rs.map((r) => h('option', { value: String(r.room_id) }, `${r.name} (${r.room_id})`))), fail);
   load();
 
   const label = (text, input) => {
@@ -114,7 +117,7 @@ export function tokensSection() {
     label(t('settings.tokens.name'), name),
     h('fieldset', { class: 'field' }, h('legend', null, t('settings.tokens.scopes')),
       h('p', { class: 'muted' }, t('settings.tokens.scopes.none')), scopeBoxes),
-    label(t('settings.tokens.limit'), roomSel),
+    mine ? label(t('settings.tokens.limit'), roomSel) : null,
     label(t('settings.tokens.lifetime'), expires),
     createBtn);
   return h('fieldset', { class: 'field tokens' }, h('legend', null, t('settings.tokens')),

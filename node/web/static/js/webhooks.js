@@ -64,8 +64,10 @@ function tr(key, vars) {
 
 const eventTypes = ['message_created', 'message_updated', 'mention_to_me'];
 
-/** webhooksSection is the Settings dialog's webhooks fieldset. */
-export function webhooksSection() {
+/** webhooksSection is the Settings dialog's webhooks fieldset. base is
+ * where the webhooks are: /api for mine, /api/admin/users/HANDLE for
+ * another account's on the admin page. */
+export function webhooksSection(base = '/api') {
   const list = h('ul', { class: 'webhook-list' });
   const err = h('p', { class: 'form-error', role: 'alert', hidden: true });
   const fail = (e) => {
@@ -76,7 +78,7 @@ export function webhooksSection() {
 
   const load = async () => {
     try {
-      const hooks = (await request('GET', '/api/webhooks')) || [];
+      const hooks = (await request('GET', `${base}/webhooks`)) || [];
       err.hidden = true;
       replace(list, hooks.length ? hooks.map(row) : [h('li', { class: 'webhook-none muted' }, tr('none'))]);
     } catch (e) {
@@ -96,7 +98,7 @@ export function webhooksSection() {
         load();
       } },
     }, label);
-    const path = `/api/webhooks/${w.webhook_setting_id}`;
+    const path = `${base}/webhooks/${w.webhook_setting_id}`;
     const log = h('ol', { class: 'webhook-log', hidden: true });
     const showLog = h('button', { type: 'button', class: 'btn btn-small', on: { click: async () => {
       if (!log.hidden) {
@@ -141,7 +143,7 @@ export function webhooksSection() {
     if (!events.length) return fail(new Error(tr('noevents')));
     addBtn.disabled = true;
     try {
-      const w = await request('POST', '/api/webhooks', { json: { url: url.value.trim(), events } });
+      const w = await request('POST', `${base}/webhooks`, { json: { url: url.value.trim(), events } });
       url.value = '';
       replace(tokenBox, [h('p', null, tr('token')), h('code', { class: 'webhook-token' }, w.token)]);
       tokenBox.hidden = false;
