@@ -5,10 +5,13 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"sync"
@@ -21,6 +24,32 @@ import (
 	"github.com/horenso/horenso/node/api"
 	"github.com/horenso/horenso/protocol"
 )
+
+// phaseProfile names a file for a CPU profile of the measured phase of
+// BenchmarkLiveFanOut and BenchmarkMorningRush alone (-cpuprofile takes
+// in the setup too, which adds thousands of members).
+var phaseProfile = flag.String("phaseprofile", "", "write a CPU profile of the measured phase of the live fan-out and morning rush benchmarks to this file")
+
+// profilePhase starts a CPU profile into *phaseProfile, if set, and
+// returns the function that stops it.
+func profilePhase(b *testing.B) func() {
+	if *phaseProfile == "" {
+		return func() {}
+	}
+	f, err := os.Create(*phaseProfile)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		b.Fatal(err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		if err := f.Close(); err != nil {
+			b.Error(err)
+		}
+	}
+}
 
 // bigRoom is a running node with an all-hands room of local members,
 // served over real HTTP on loopback.
@@ -259,6 +288,7 @@ func BenchmarkLiveFanOut(b *testing.B) {
 		}
 		b.Logf("%d streams connected in %v", streams, time.Since(t0).Round(time.Millisecond))
 
+		stopProfile := profilePhase(b)
 		committed := make([]time.Time, posts)
 		tick := time.NewTicker(time.Second / rate)
 		poster := br.handles[members-1]
@@ -277,6 +307,7 @@ func BenchmarkLiveFanOut(b *testing.B) {
 		for received.Load() < int64(streams*posts) && time.Now().Before(deadline) {
 			time.Sleep(20 * time.Millisecond)
 		}
+		stopProfile()
 		cancel()
 		wg.Wait()
 		if err := failed.Load(); err != nil {
