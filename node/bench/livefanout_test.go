@@ -105,6 +105,15 @@ func newBigRoom(b *testing.B, members int) *bigRoom {
 			b.Fatal(err)
 		}
 	}
+	br.url = serve(b, r)
+	return br
+}
+
+// serve serves r's API over HTTP on 127.0.0.1, without a rate limit and
+// with the connection limits raised for thousands of clients from one
+// address, until the benchmark ends, and returns its base URL.
+func serve(b *testing.B, r *running) string {
+	b.Helper()
 	r.api = api.New(r.Node, api.Config{Logger: benchLog, RateLimit: -1, MaxConns: 1 << 20, MaxConnsPerAddr: 1 << 20})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -123,8 +132,7 @@ func newBigRoom(b *testing.B, members int) *bigRoom {
 			b.Error(err)
 		}
 	})
-	br.url = "http://" + ln.Addr().String()
-	return br
+	return "http://" + ln.Addr().String()
 }
 
 // tokens returns an API token for each of the first n members, made
