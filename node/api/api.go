@@ -283,17 +283,13 @@ func (s *Server) routes() {
 
 // health answers whether the node is up and can read its store.
 func (s *Server) health(w http.ResponseWriter, r *http.Request) {
-	st, err := s.node.Status(r.Context())
+	st, err := s.node.Health(r.Context())
 	if err != nil {
 		s.log.Error("health check", "err", err)
 		writeErrors(w, http.StatusServiceUnavailable, "store unavailable")
 		return
 	}
-	role := "primary"
-	if st.Replication != nil {
-		role = st.Replication.Role
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "node_id": st.NodeID, "org": st.Org, "role": role})
+	writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "node_id": st.NodeID, "org": st.Org, "role": st.Role})
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -98,11 +98,11 @@ func BenchmarkLoginFlood(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer func() {
+	b.Cleanup(func() { // after serve's, which stops the HTTP server
 		if err := r.stop(); err != nil {
 			b.Error(err)
 		}
-	}()
+	})
 	ctx := b.Context()
 	raiseFileLimit(b)
 	err = concurrently(accounts, func(i int) error {
@@ -228,7 +228,7 @@ func BenchmarkMorningRush(b *testing.B) {
 	var all latencies
 	byPath := map[string]*latencies{}
 	for _, p := range append([]string{"/api/session", "/api/events"}, firstLoad...) {
-		byPath[p] = &latencies{}
+		byPath[strings.SplitN(p, "?", 2)[0]] = &latencies{}
 	}
 	var postLat latencies
 	var failed atomic.Pointer[error]
