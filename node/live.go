@@ -76,3 +76,23 @@ func (n *Node) ViewerDependent(ctx context.Context, room protocol.RoomID) (bool,
 	}
 	return out, ctx.Err()
 }
+
+// MembersAmong returns which of accounts are members of room now, read
+// in one transaction.
+func (n *Node) MembersAmong(ctx context.Context, room protocol.RoomID, accounts []protocol.AccountID) (map[protocol.AccountID]bool, error) {
+	out := map[protocol.AccountID]bool{}
+	err := n.store.View(func(tx *storage.Tx) error {
+		for _, a := range accounts {
+			if _, ok, err := tx.IsMember(a, room); err != nil {
+				return err
+			} else if ok {
+				out[a] = true
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("members of %s: %w", room, err)
+	}
+	return out, ctx.Err()
+}

@@ -166,11 +166,23 @@ func (f *fanout) dispatchLocked(ctx context.Context, ch node.Change) {
 			}
 		}
 	case node.ChangeRoom:
-		// A new room's first members get no members change of their own.
+		// A new room's first members get no members change of their own:
+		// ask, in one read, which of the streams' accounts not yet in the
+		// room are.
+		var outside []protocol.AccountID
 		for sub := range f.subs {
 			if !sub.rooms[ch.Room] {
-				if err := f.loadRoomsLocked(ctx, sub); err != nil {
-					f.s.log.Warn("live event fan-out: rooms of a stream's account", "account", sub.acc.ID, "err", err)
+				outside = append(outside, sub.acc.ID)
+			}
+		}
+		if len(outside) > 0 {
+			in, err := f.s.node.MembersAmong(ctx, ch.Room, outside)
+			if err != nil {
+				f.s.log.Warn("live event fan-out: members of a room", "room", ch.Room, "err", err)
+			}
+			for sub := range f.subs {
+				if in[sub.acc.ID] {
+					sub.rooms[ch.Room] = true
 				}
 			}
 		}

@@ -80,7 +80,7 @@ func httpPoster(ctx context.Context, hc *http.Client, base, token string, alias 
 
 // BenchmarkLoginFlood measures password logins over HTTP (POST
 // /api/login: an argon2id hash each, in the node's bounded pool) by 64
-// clients at once, 1,000 in all (50 under -short) for 64 accounts (16),
+// clients at once, 500 in all (50 under -short) for 64 accounts (16),
 // while a member posts over HTTP every 50 ms into another room.
 // logins/s is the logins answered 200 per second; busy-% the share of
 // attempts answered 503 (the pool's queue full or its wait over), which
@@ -88,7 +88,7 @@ func httpPoster(ctx context.Context, hc *http.Client, base, token string, alias 
 // the flood, quiet-post-p99-ms before it, as the limit. Goal: 1,000
 // logins a minute (16.7/s), posts as quick as without the flood.
 func BenchmarkLoginFlood(b *testing.B) {
-	logins, accounts := shortOr(1000, 50), shortOr(64, 16)
+	logins, accounts := shortOr(500, 50), shortOr(64, 16)
 	const clients = 64
 	dir := filepath.Join(b.TempDir(), "node")
 	if _, err := node.Init(dir, "Bench"); err != nil {
