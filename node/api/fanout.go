@@ -102,6 +102,8 @@ func (f *fanout) unsubscribe(sub *subscriber) {
 	delete(f.subs, sub)
 }
 
+// loadRoomsLocked reads the rooms sub's account is a member of now into
+// sub.rooms.
 func (f *fanout) loadRoomsLocked(ctx context.Context, sub *subscriber) error {
 	rooms, err := f.s.node.MemberRooms(ctx, sub.acc.Handle)
 	if err != nil {
