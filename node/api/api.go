@@ -104,13 +104,15 @@ type Server struct {
 
 	refused atomic.Uint64 // connections closed by the per-address limit
 
+	fan       *fanout      // the live event stream's fan-out (fanout.go)
 	downloads downloadKey  // signs download URLs (files.go)
 	metrics   *httpMetrics // Prometheus instruments (metrics.go)
 }
 
 var _ http.Handler = (*Server)(nil)
 
-// New returns the API of n. It starts no goroutines.
+// New returns the API of n. It starts no goroutines: the first live
+// event stream starts the fan-out's (fanout.go), which Shutdown ends.
 func New(n *node.Node, cfg Config) *Server {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -156,6 +158,7 @@ func New(n *node.Node, cfg Config) *Server {
 		metrics: newHTTPMetrics()}
 	s.stopped, s.stop = context.WithCancel(context.Background())
 	s.downloads = newDownloadKey()
+	s.fan = newFanout(s)
 	s.routes()
 	return s
 }
@@ -284,17 +287,13 @@ func (s *Server) routes() {
 
 // health answers whether the node is up and can read its store.
 func (s *Server) health(w http.ResponseWriter, r *http.Request) {
-	st, err := s.node.Status(r.Context())
+	st, err := s.node.Health(r.Context())
 	if err != nil {
 		s.log.Error("health check", "err", err)
 		writeErrors(w, http.StatusServiceUnavailable, "store unavailable")
 		return
 	}
-	role := "primary"
-	if st.Replication != nil {
-		role = st.Replication.Role
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "node_id": st.NodeID, "org": st.Org, "role": role})
+	writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "node_id": st.NodeID, "org": st.Org, "role": st.Role})
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -225,6 +225,13 @@ func TestHealth(t *testing.T) {
 	if resp.status != http.StatusOK || body.Status != "ok" || body.NodeID != string(e.node.ID()) {
 		t.Fatalf("health = %s", resp)
 	}
+	// A store that does not answer makes the node unhealthy.
+	if err := e.node.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if resp := e.do("GET", "/api/health", req{}); resp.status != http.StatusServiceUnavailable {
+		t.Fatalf("health with the store closed = %s", resp)
+	}
 }
 
 func TestUnknownEndpoint(t *testing.T) {

@@ -100,6 +100,17 @@ func (b *backoff) reset(login string) {
 	delete(b.names, backoffKey(login))
 }
 
+// forgive takes back one attempt with login, which ended before its
+// password was checked (the node's password pool was too busy: a login
+// rush is not password guessing). Its backoff, if one started, stays.
+func (b *backoff) forgive(login string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if f := b.names[backoffKey(login)]; f != nil && f.n > 0 {
+		f.n--
+	}
+}
+
 // lockedError refuses an attempt with a login name that failed too often.
 type lockedError struct{ wait time.Duration }
 

@@ -33,8 +33,12 @@ const eventBatch = 100
 // client that reconnects with Last-Event-ID (or ?after=N) gets every
 // change after it. Without either, the stream starts with the next change.
 // A comment line every Config.Heartbeat keeps idle connections open. The
-// stream ends when the client goes, the server shuts down, or the
-// caller's token stops working (logout, a disabled account).
+// stream ends when the client goes, the server shuts down, the caller's
+// token stops working (logout, a disabled account: at the next event or
+// heartbeat, within reauthEvery), or the client falls streamBuffer events
+// behind (fanout.go; it resumes with Last-Event-ID and loses nothing).
+// What came before the stream joined the fan-out is read from the store
+// for this caller; what comes after is rendered once for all streams.
 func (s *Server) events(w http.ResponseWriter, r *http.Request, c *caller) error {
 	after := s.node.LastChange()
 	if v := r.Header.Get("Last-Event-ID"); v != "" {
@@ -70,62 +74,115 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request, c *caller) error
 	if err := rc.Flush(); err != nil {
 		return nil
 	}
+	// Register with the fan-out first, then read from the store what
+	// came before the position it starts at: nothing falls in between.
+	sub, from, err := s.fan.subscribe(ctx, c.acc)
+	if err != nil {
+		if ctx.Err() == nil {
+			s.log.Error("event stream", "account", c.acc.ID, "err", err)
+		}
+		return nil
+	}
+	defer s.fan.unsubscribe(sub)
+	if after, err = s.catchUp(ctx, w, rc, c, after, from); err != nil {
+		return nil
+	}
+	authed := time.Now()
+	heartbeat := time.NewTimer(s.cfg.Heartbeat)
+	defer heartbeat.Stop()
 	for {
 		// The stream lasts as long as the client reads it: each round
 		// (one per heartbeat at least) gives it WriteTimeout to take in
 		// what the round writes.
 		rc.SetWriteDeadline(time.Now().Add(s.cfg.Heartbeat + s.cfg.WriteTimeout))
-		if _, err := s.node.Authenticate(ctx, c.token); err != nil {
+		var fr *frame
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-sub.cut:
+			return nil // the client reconnects with Last-Event-ID
+		case <-heartbeat.C:
+		case fr = <-sub.frames:
+		}
+		// A revoked token or a disabled account ends the stream at its
+		// next heartbeat or event, within reauthEvery.
+		if fr == nil || time.Since(authed) >= reauthEvery {
+			if _, err := s.node.Authenticate(ctx, c.token); err != nil {
+				return nil
+			}
+			authed = time.Now()
+		}
+		if fr == nil {
+			if _, err := fmt.Fprint(w, ": heartbeat\n\n"); err != nil {
+				return nil
+			}
+		}
+		// Write what is waiting, then flush once.
+		for fr != nil {
+			if fr.seq > after {
+				if _, err := w.Write(fr.data); err != nil {
+					return nil
+				}
+				after = fr.seq
+			}
+			select {
+			case fr = <-sub.frames:
+			default:
+				fr = nil
+			}
+		}
+		if err := rc.Flush(); err != nil {
 			return nil
 		}
-		last := s.node.LastChange()
+		heartbeat.Reset(s.cfg.Heartbeat)
+	}
+}
+
+// reauthEvery is how often at most a live stream checks that its token
+// still works, as it writes events; it checks at each heartbeat too.
+const reauthEvery = time.Second
+
+// catchUp writes to a stream the changes after seq after, up to and
+// including upTo, that c may see, read from the store, and returns the
+// position the stream has reached (upTo, unless it failed).
+func (s *Server) catchUp(ctx context.Context, w http.ResponseWriter, rc *http.ResponseController, c *caller, after, upTo uint64) (uint64, error) {
+	for after < upTo {
+		rc.SetWriteDeadline(time.Now().Add(s.cfg.WriteTimeout))
+		if _, err := s.node.Authenticate(ctx, c.token); err != nil {
+			return after, err
+		}
 		cs, err := s.node.Changes(ctx, c.handle(), after, eventBatch)
 		if err != nil {
 			if ctx.Err() == nil {
 				s.log.Error("event stream", "account", c.acc.ID, "err", err)
 			}
-			return nil
+			return after, err
 		}
 		c.ids = newResolver(s.node, c.handle()) // names may have changed since the last batch
 		for _, ch := range cs {
+			if ch.Seq > upTo {
+				break
+			}
 			data, err := json.Marshal(s.eventData(ctx, c, ch))
 			if err != nil {
-				return nil
+				return after, err
 			}
 			if _, err := fmt.Fprintf(w, "id: %d\nevent: %s\ndata: %s\n\n", ch.Seq, ch.Kind, data); err != nil {
-				return nil
+				return after, err
 			}
 			after = ch.Seq
 		}
-		if len(cs) == eventBatch {
-			if err := rc.Flush(); err != nil {
-				return nil
-			}
-			continue
+		if len(cs) < eventBatch || cs[len(cs)-1].Seq >= upTo {
+			// Nothing else up to upTo is for the caller.
+			after = upTo
 		}
-		// Every change up to last has been read; none after after was
-		// for the caller.
-		after = max(after, last)
 		if len(cs) > 0 {
 			if err := rc.Flush(); err != nil {
-				return nil
-			}
-		}
-		wctx, wcancel := context.WithTimeout(ctx, s.cfg.Heartbeat)
-		err = s.node.WaitChange(wctx, after)
-		wcancel()
-		if ctx.Err() != nil {
-			return nil
-		}
-		if err != nil { // no change for a heartbeat's time
-			if _, err := fmt.Fprint(w, ": heartbeat\n\n"); err != nil {
-				return nil
-			}
-			if err := rc.Flush(); err != nil {
-				return nil
+				return after, err
 			}
 		}
 	}
+	return after, nil
 }
 
 // eventData renders a change with the message or task it concerns, as

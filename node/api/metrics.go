@@ -16,6 +16,8 @@ type httpMetrics struct {
 	// in it: streams counts it instead.
 	latency *prometheus.HistogramVec
 	streams prometheus.Gauge // open /api/events streams
+	// streamsCut counts streams cut off for not keeping up (fanout.go).
+	streamsCut prometheus.Counter
 }
 
 func newHTTPMetrics() *httpMetrics {
@@ -26,13 +28,15 @@ func newHTTPMetrics() *httpMetrics {
 			[]string{"route", "code"}),
 		streams: prometheus.NewGauge(prometheus.GaugeOpts{Name: "horenso_event_stream_clients",
 			Help: "Clients connected to the live event stream (/api/events) now."}),
+		streamsCut: prometheus.NewCounter(prometheus.CounterOpts{Name: "horenso_event_stream_cut_total",
+			Help: "Live event streams (/api/events) cut off because their client did not keep up."}),
 	}
 }
 
 // Collector returns the API's Prometheus collector: request latency by
-// route and the live stream's clients. Register it once.
+// route, the live stream's clients and the streams cut off. Register it once.
 func (s *Server) Collector() prometheus.Collector {
-	return collectors{s.metrics.latency, s.metrics.streams}
+	return collectors{s.metrics.latency, s.metrics.streams, s.metrics.streamsCut}
 }
 
 // collectors is several collectors as one.

@@ -57,6 +57,9 @@ func (s *Server) doLogin(w http.ResponseWriter, r *http.Request) error {
 		return unauthorized("wrong login or password")
 	case errors.Is(err, node.ErrDisabled):
 		return unauthorized("account is disabled")
+	case errors.Is(err, node.ErrBusy):
+		s.backoff.forgive(login) // no password was checked
+		return err
 	case err != nil:
 		return err
 	}

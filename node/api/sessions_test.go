@@ -347,3 +347,23 @@ func TestBackoffCountsAttemptsUnderWay(t *testing.T) {
 		t.Fatal("refused after a reset")
 	}
 }
+
+// TestBackoffForgivesBusyAttempts: an attempt that ended before its
+// password was checked (ErrBusy, a login rush) does not count, however
+// many there are; failed checks still do.
+func TestBackoffForgivesBusyAttempts(t *testing.T) {
+	clk := newTestClock()
+	b := newBackoff(clk.Now)
+	for i := range 3 * backoffFree {
+		if d := b.attempt("alice"); d != 0 {
+			t.Fatalf("busy attempt %d refused for %v", i, d)
+		}
+		b.forgive("alice")
+	}
+	for range backoffFree + 1 {
+		b.attempt("alice") // real failures
+	}
+	if b.attempt("alice") == 0 {
+		t.Fatal("not backed off after more than backoffFree real failures")
+	}
+}
