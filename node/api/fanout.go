@@ -153,9 +153,10 @@ func (f *fanout) pump(ctx context.Context) {
 }
 
 // dispatchLocked hands ch to the streams that may see it: those of its
-// account for a read marker; for other changes, those of the room's
-// members and of the account concerned (a member removed sees its
-// removal), as node.Changes decides for one account.
+// account for a read marker or a pin; a partner's state to every stream;
+// for other changes, those of the room's members and of the account
+// concerned (a member removed sees its removal), as node.Changes decides
+// for one account.
 func (f *fanout) dispatchLocked(ctx context.Context, ch node.Change) {
 	var to []*subscriber
 	switch ch.Kind {
@@ -190,14 +191,15 @@ func (f *fanout) dispatchLocked(ctx context.Context, ch node.Change) {
 		}
 	}
 	for sub := range f.subs {
-		if sub.acc.ID == ch.Account || sub.rooms[ch.Room] && ch.Kind != node.ChangeRead {
+		if sub.acc.ID == ch.Account || sub.rooms[ch.Room] && ch.Kind != node.ChangeRead && ch.Kind != node.ChangePin || ch.Kind == node.ChangePartner {
 			to = append(to, sub)
 		}
 	}
 	if len(to) == 0 {
 		return
 	}
-	perViewer := ch.Kind == node.ChangeRead
+	// A reaction's message says which reactions are the viewer's own.
+	perViewer := ch.Kind == node.ChangeRead || ch.Kind == node.ChangeReaction
 	if !perViewer {
 		var err error
 		if perViewer, err = f.s.node.ViewerDependent(ctx, ch.Room); err != nil {
@@ -220,7 +222,7 @@ func (f *fanout) dispatchLocked(ctx context.Context, ch node.Change) {
 			// A rendering without the message or task it is about failed
 			// for this viewer (say, its account was just disabled): the
 			// next one renders again.
-			if !perViewer && rendered(ch.Kind, e) {
+			if !perViewer && rendered(ch.Kind, e) && !personal(e) {
 				shared = fr
 			}
 		}
@@ -238,6 +240,12 @@ func (f *fanout) sendLocked(sub *subscriber, fr *frame) {
 		f.s.metrics.streamsCut.Inc()
 		f.s.log.Info("live event stream cut off: its client did not keep up", "account", sub.acc.ID, "seq", fr.seq)
 	}
+}
+
+// personal reports whether e shows the viewer's own marks: reactions
+// (which say which are the viewer's) or a bookmark on its message.
+func personal(e eventJSON) bool {
+	return e.Message != nil && (len(e.Message.Reactions) > 0 || e.Message.Bookmarked)
 }
 
 // rendered reports whether e carries what a change of kind is about.
