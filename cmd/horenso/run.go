@@ -49,6 +49,7 @@ func runCommand(g *globals) *cobra.Command {
 	var nodeCfg node.Config
 	var apiCfg api.Config
 	var pair standbyFlags
+	var mem memoryFlags
 	cmd := &cobra.Command{
 		Use:   "run",
 		Short: "Run the node (initializing the data directory on first run) until SIGINT or SIGTERM",
@@ -62,6 +63,9 @@ func runCommand(g *globals) *cobra.Command {
 				return err
 			}
 			if err := admin.check(); err != nil {
+				return err
+			}
+			if err := mem.apply(&nodeCfg.Memory, log); err != nil {
 				return err
 			}
 			nodeCfg.DataDir, nodeCfg.Logger, apiCfg.Logger = g.data, log, log
@@ -139,6 +143,7 @@ func runCommand(g *globals) *cobra.Command {
 		`media types allowed in rooms shared with other organizations, e.g. "image/*,application/pdf" (default: all)`)
 	backupFlags(cmd.Flags(), &nodeCfg.Backup)
 	pair.add(cmd.Flags())
+	mem.add(cmd.Flags())
 	cmd.Flags().DurationVar(&nodeCfg.SessionMax, "session-max", node.DefaultSessionMax, "end a web session this long after login, however much it is used")
 	cmd.Flags().BoolVar(&nodeCfg.Webhooks.AllowPrivate, "webhook-allow-private", false,
 		"let webhook URLs reach loopback, private and link-local addresses (refused by default, against SSRF)")
