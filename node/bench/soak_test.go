@@ -162,7 +162,9 @@ func soak(b *testing.B, a, p *nodeProc, posters []poster, readToken string, clie
 	tick := time.NewTicker(time.Minute)
 	defer tick.Stop()
 	start := time.Now()
-	fmt.Fprintln(os.Stderr, "min  A rss MB (anon+files)  A heap MB  A files  posts    post p99 ms  read p99 ms  B rss MB  B events  failed  load")
+	const row = "%3v  %6v  %6v  %8v  %6v  %7v  %10v  %11v  %8v  %6v  %8v  %6v  %5v\n"
+	fmt.Fprintf(os.Stderr, row, "min", "A rss", "anon MB", "mapped MB", "A heap", "A files", "posts made", "post p99 ms",
+		"read p99", "B rss", "B events", "failed", "load")
 	for minute := 1; ; minute++ {
 		select {
 		case <-tick.C:
@@ -185,9 +187,9 @@ func soak(b *testing.B, a, p *nodeProc, posters []poster, readToken string, clie
 		postP99 := measure.Ms(measure.Quantile(postLat.take(), 0.99))
 		readP99 := measure.Ms(measure.Quantile(readLat.take(), 0.99))
 		rss := float64(stA["VmRSS"]) / 1024
-		fmt.Fprintf(os.Stderr, "%3d  %4.0f (%3d+%3d)          %5.1f      %5d    %8d %8.1f     %8.1f     %6.0f    %8d  %6d  %s\n",
-			minute, rss, stA["RssAnon"]>>10, (stA["RssFile"]+stA["RssShmem"])>>10, g["go_memstats_heap_inuse_bytes"]/(1<<20),
-			files, posted.Load(), postP99, readP99, float64(stB["VmRSS"])/1024, status.Events, failed.Load(), loadAverage())
+		fmt.Fprintf(os.Stderr, row, minute, fmt.Sprintf("%.0f MB", rss), stA["RssAnon"]>>10, (stA["RssFile"]+stA["RssShmem"])>>10,
+			fmt.Sprintf("%.0f MB", g["go_memstats_heap_inuse_bytes"]/(1<<20)), files, posted.Load(), fmt.Sprintf("%.1f", postP99),
+			fmt.Sprintf("%.1f", readP99), fmt.Sprintf("%.0f MB", float64(stB["VmRSS"])/1024), status.Events, failed.Load(), loadAverage())
 		res.lastRSS, res.peakRSS, res.lastP99 = rss, max(res.peakRSS, rss), postP99
 		if ctx.Err() != nil {
 			break
