@@ -20,7 +20,7 @@ type memoryFlags struct {
 
 func (f *memoryFlags) add(fs *pflag.FlagSet) {
 	fs.Int64Var(&f.limitMiB, "memory-limit-mib", node.DefaultMemoryLimit>>20,
-		"MiB of memory (resident set) the node stays under: sets the Go runtime's memory limit and sizes the store's caches (negative: no limit)")
+		"MiB of memory (resident set) the node stays under: sets the Go runtime's memory limit and sizes the store's caches (0 or negative: no limit)")
 	fs.Int64Var(&f.blockCacheMiB, "store-block-cache-mib", 0, "MiB of the store's block cache (default: --memory-limit-mib/12)")
 	fs.Int64Var(&f.indexCacheMiB, "store-index-cache-mib", 0,
 		"MiB of the store's index and Bloom filter cache (default: --memory-limit-mib/12; negative: every index on the heap)")
