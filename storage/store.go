@@ -69,9 +69,10 @@ type Options struct {
 	// ValueLogFileBytes is the size of one value log file. Default: 64 MiB.
 	ValueLogFileBytes int64
 	// ValueThreshold: values of this many bytes or more go to the value
-	// log, smaller ones stay in the LSM tree beside their keys. Default:
-	// 1 MiB, Badger's most: every record the node writes stays in the
-	// tree.
+	// log, smaller ones stay in the LSM tree beside their keys. It may
+	// not be more than 15% of MemTableBytes. Default: 1 MiB, Badger's
+	// most (or 15% of MemTableBytes if less): every record the node
+	// writes stays in the tree.
 	ValueThreshold int64
 	// MappedBytes bounds the memory-mapped pages of the store's table
 	// files (and every other file the process maps) that stay resident:
