@@ -43,7 +43,7 @@ func BenchmarkSoak(b *testing.B) {
 	const clients, readers = 64, 8
 	for b.Loop() {
 		a := startProc(b, filepath.Join(b.TempDir(), "a"), "Soak A")
-		p := startProc(b, filepath.Join(b.TempDir(), "b"), "Soak B")
+		partner := startProc(b, filepath.Join(b.TempDir(), "b"), "Soak B")
 		var stA, stB struct {
 			NodeID string   `json:"node_id"`
 			Addrs  []string `json:"addrs"`
@@ -51,7 +51,7 @@ func BenchmarkSoak(b *testing.B) {
 		for _, s := range []struct {
 			p  *nodeProc
 			st any
-		}{{a, &stA}, {p, &stB}} {
+		}{{a, &stA}, {partner, &stB}} {
 			if err := s.p.admin(s.st, "status"); err != nil {
 				b.Fatal(err)
 			}
@@ -59,10 +59,10 @@ func BenchmarkSoak(b *testing.B) {
 		if err := a.admin(nil, "partner", "add", stB.Addrs[0]); err != nil {
 			b.Fatal(err)
 		}
-		if err := p.admin(nil, "partner", "add", stA.Addrs[0]); err != nil {
+		if err := partner.admin(nil, "partner", "add", stA.Addrs[0]); err != nil {
 			b.Fatal(err)
 		}
-		if err := p.admin(nil, "user", "add", "remote"); err != nil {
+		if err := partner.admin(nil, "user", "add", "remote"); err != nil {
 			b.Fatal(err)
 		}
 		posters, err := a.httpPosters(clients, "remote@"+stB.NodeID)
@@ -87,7 +87,7 @@ func BenchmarkSoak(b *testing.B) {
 			rate = float64(posts) / 20 / 2
 		}
 		fmt.Fprintf(os.Stderr, "soak: %v at %.0f posts/s from %d clients, %d readers; load %s\n", length, rate, clients, readers, loadAverage())
-		s := soak(b, a, p, posters, reader.Token, client, rate, length, readers)
+		s := soak(b, a, partner, posters, reader.Token, client, rate, length, readers)
 		b.ReportMetric(s.lastRSS, "rss-MB")
 		b.ReportMetric(s.peakRSS, "peak-rss-MB")
 		b.ReportMetric(s.lastP99, "p99-ms")
@@ -120,7 +120,7 @@ func (l *latencies) take() []time.Duration {
 	return ds
 }
 
-func soak(b *testing.B, a, p *nodeProc, posters []poster, readToken string, client *http.Client,
+func soak(b *testing.B, a, partner *nodeProc, posters []poster, readToken string, client *http.Client,
 	rate float64, length time.Duration, readers int) soakResult {
 	ctx, cancel := context.WithTimeout(b.Context(), length)
 	defer cancel()
@@ -174,13 +174,13 @@ func soak(b *testing.B, a, p *nodeProc, posters []poster, readToken string, clie
 			break // ended early: b.Context ended
 		}
 		stA, errA := a.procStatus()
-		stB, errB := p.procStatus()
+		stB, errB := partner.procStatus()
 		files, errF := a.openFiles()
 		g, errG := a.gauges(b.Context(), "go_memstats_heap_inuse_bytes")
 		var status struct {
 			Events uint64 `json:"events"`
 		}
-		errS := p.admin(&status, "status")
+		errS := partner.admin(&status, "status")
 		if err := firstErr(errA, errB, errF, errG, errS); err != nil {
 			b.Fatal(err)
 		}
