@@ -120,6 +120,9 @@ func (l *latencies) take() []time.Duration {
 	return ds
 }
 
+// soak runs BenchmarkSoak's load on a, whose rooms partner receives, for
+// length: posters post at rate in all, readers read. It prints a line a
+// minute and returns once every poster and reader has stopped.
 func soak(b *testing.B, a, partner *nodeProc, posters []poster, readToken string, client *http.Client,
 	rate float64, length time.Duration, readers int) soakResult {
 	ctx, cancel := context.WithTimeout(b.Context(), length)
