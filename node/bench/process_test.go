@@ -178,6 +178,45 @@ func (p *nodeProc) procStatus() (map[string]int64, error) {
 	return fields, nil
 }
 
+// mappedByKind returns the resident kB of the process's file mappings by
+// kind: the store's tables (.sst) and memtable logs (.mem), the search
+// index, the program, and other files, from /proc/<pid>/smaps.
+func (p *nodeProc) mappedByKind() (map[string]int64, error) {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/smaps", p.cmd.Process.Pid))
+	if err != nil {
+		return nil, fmt.Errorf("read mappings: %w", err)
+	}
+	defer f.Close()
+	kinds := map[string]int64{}
+	kind := ""
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		fields := strings.Fields(sc.Text())
+		switch {
+		case len(fields) >= 5 && strings.Contains(fields[0], "-") && !strings.HasSuffix(fields[0], ":"):
+			kind = ""
+			if len(fields) >= 6 && strings.HasPrefix(fields[5], "/") {
+				switch path := fields[5]; {
+				case strings.HasSuffix(path, ".sst"):
+					kind = "tables"
+				case strings.HasSuffix(path, ".mem"):
+					kind = "memtable logs"
+				case strings.Contains(path, "/search/"):
+					kind = "search index"
+				case path == p.bin:
+					kind = "program"
+				default:
+					kind = "other files"
+				}
+			}
+		case kind != "" && len(fields) == 3 && fields[0] == "Rss:":
+			kB, _ := strconv.ParseInt(fields[1], 10, 64)
+			kinds[kind] += kB
+		}
+	}
+	return kinds, sc.Err()
+}
+
 // openFiles returns how many file descriptors the process has open.
 func (p *nodeProc) openFiles() (int, error) {
 	fds, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", p.cmd.Process.Pid))

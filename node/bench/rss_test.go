@@ -74,7 +74,11 @@ func BenchmarkPostingRSS(b *testing.B) {
 			lines[len(lines)-1] += s.String() + "; "
 			peak = max(peak, float64(s.rss)/1024)
 		}
-		b.Logf("posting node, %d clients, %v:\n  %s", clients, length, strings.Join(lines, "\n  "))
+		mapped, err := p.mappedByKind()
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Logf("posting node, %d clients, %v; mapped at the end (kB): %v\n  %s", clients, length, mapped, strings.Join(lines, "\n  "))
 		last, growth = float64(samples[len(samples)-1].rss)/1024, rssGrowth(samples)
 		rate = float64(posts) / length.Seconds()
 	}
