@@ -8,8 +8,9 @@ HTTP     ?= 127.0.0.1:8080
 LISTEN   ?= /ip4/0.0.0.0/tcp/4001,/ip4/0.0.0.0/udp/4001/quic-v1
 FUZZTIME ?= 10s
 BENCHCOUNT ?= 3
+SOAKTIME ?= 30m
 
-.PHONY: help build run test lint fuzz bench bench-quick web-setup s3-setup web-test screenshots
+.PHONY: help build run test lint fuzz bench bench-quick soak web-setup s3-setup web-test screenshots
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  make %-12s %s\n", $$1, $$2}'
@@ -55,3 +56,6 @@ bench: ## measure Horenso against the physical limits, BENCHCOUNT=3 runs each (u
 
 bench-quick: ## the same benchmarks at a small scale, once (under 2 minutes), so that they keep working
 	set -o pipefail; go test -p=1 -short -run='^$$' -bench=. -benchtime=1x -count=1 -timeout=10m ./... | go run ./cmd/benchtable
+
+soak: ## two partner nodes (built binaries) for SOAKTIME=30m: posts at half the 64-client rate, readers, a line of RSS, heap, open files and p99 a minute
+	HORENSO_SOAK=$(SOAKTIME) go test -run='^$$' -bench=BenchmarkSoak -benchtime=1x -timeout=0 ./node/bench

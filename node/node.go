@@ -120,6 +120,10 @@ type Config struct {
 	// primary this node is a standby of (standby.go, docs/OPERATIONS.md).
 	// Default: no standby.
 	Standby StandbyConfig
+	// Memory bounds the node's memory and sizes the store's caches
+	// (memory.go). Default: the zero MemoryConfig's defaults, a 200 MiB
+	// bound.
+	Memory MemoryConfig
 	// GossipLossForTest makes incoming gossip lossy (see
 	// p2p.Config.LossForTest). Default: nil, no loss.
 	GossipLossForTest func() (drop, duplicate bool)
@@ -343,8 +347,13 @@ func New(cfg Config) (*Node, error) {
 		n.cfg.Standby.PollEvery = DefaultStandbyPollEvery
 	}
 	n.repl.promoted = make(chan struct{})
-	n.store, err = storage.Open(filepath.Join(cfg.DataDir, storeDir), storage.Options{Logger: cfg.Logger,
-		MinFreeBytes: cfg.MinFreeDisk, Replica: n.standby(), OnCommit: n.metrics.committed})
+	budget, err := cfg.Memory.Budget()
+	if err != nil {
+		return nil, fmt.Errorf("new node: %w", err)
+	}
+	storeOpt := budget.storeOptions()
+	storeOpt.Logger, storeOpt.MinFreeBytes, storeOpt.Replica, storeOpt.OnCommit = cfg.Logger, cfg.MinFreeDisk, n.standby(), n.metrics.committed
+	n.store, err = storage.Open(filepath.Join(cfg.DataDir, storeDir), storeOpt)
 	if err != nil {
 		return nil, fmt.Errorf("new node: %w (is another horenso running on %s?)", err, cfg.DataDir)
 	}

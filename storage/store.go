@@ -20,7 +20,6 @@ import (
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
-	"github.com/dgraph-io/badger/v4/options"
 )
 
 // ErrNotFound is returned (wrapped) by reads of a record that does not exist.
@@ -42,9 +41,10 @@ type Options struct {
 	Logger *slog.Logger
 	// MaxBatch is how many Update calls share one commit at most. Default: 512.
 	MaxBatch int
-	// CacheBytes is Badger's block cache size. Default: 32 MiB.
+	// CacheBytes is Badger's block cache size. Default: 16 MiB.
 	CacheBytes int64
-	// MemTableBytes is the size of one Badger memtable. Default: 16 MiB.
+	// MemTableBytes is the size of one Badger memtable; one Update may
+	// write about 15% of it. Default: 8 MiB.
 	MemTableBytes int64
 	// MinFreeBytes is the free space the store's filesystem must keep:
 	// below it, Update fails with ErrDiskFull and reads go on (see
@@ -55,6 +55,30 @@ type Options struct {
 	// with ErrReplica, and only ApplyIncrement and ApplyFull change it.
 	// Default: false.
 	Replica bool
+	// IndexCacheBytes is Badger's cache of table indexes and Bloom
+	// filters. Default: 16 MiB. Negative: no cache, every open table's
+	// index stays in memory (Badger's default), which grows with the
+	// store.
+	IndexCacheBytes int64
+	// MemTables is how many memtables Badger keeps: one taking writes,
+	// the others full and waiting to be written out. Default: 2.
+	MemTables int
+	// Compactors is how many goroutines compact Badger's levels.
+	// Default: 2 (Badger's least).
+	Compactors int
+	// ValueLogFileBytes is the size of one value log file. Default: 64 MiB.
+	ValueLogFileBytes int64
+	// ValueThreshold: values of this many bytes or more go to the value
+	// log, smaller ones stay in the LSM tree beside their keys. It may
+	// not be more than 15% of MemTableBytes. Default: 1 MiB, Badger's
+	// most (or 15% of MemTableBytes if less): every record the node
+	// writes stays in the tree.
+	ValueThreshold int64
+	// MappedBytes bounds the memory-mapped pages of the store's table
+	// files (and every other file the process maps) that stay resident:
+	// above it, the store asks the kernel to page its tables out
+	// (memory.go). Default: 0, not watched.
+	MappedBytes int64
 	// OnCommit, if set, is called by the store's single writer after each
 	// Badger commit (successful or not) with how long the commit took, its
 	// fsync included, and how many Updates it carried. It must not block:
@@ -80,6 +104,9 @@ type Store struct {
 	done     chan struct{} // closed when the writer has exited
 	stats    stats
 	onCommit func(time.Duration, int) // Options.OnCommit, or nil
+	// trimStop ends trimMapped, which closes trimDone; both nil if
+	// Options.MappedBytes is not set.
+	trimStop, trimDone chan struct{}
 
 	closeOnce sync.Once
 	closeErr  error
@@ -116,6 +143,10 @@ func Open(dir string, opt Options) (*Store, error) {
 		return nil, fmt.Errorf("open store %s: %w", dir, err)
 	}
 	go s.writer()
+	if opt.MappedBytes > 0 {
+		s.trimStop, s.trimDone = make(chan struct{}), make(chan struct{})
+		go s.trimMapped(dir, opt.MappedBytes, s.trimStop, s.trimDone)
+	}
 	return s, nil
 }
 
@@ -126,31 +157,11 @@ func (opt Options) withDefaults() Options {
 	if opt.MaxBatch <= 0 {
 		opt.MaxBatch = 512
 	}
-	if opt.CacheBytes <= 0 {
-		opt.CacheBytes = 32 << 20
-	}
-	if opt.MemTableBytes <= 0 {
-		opt.MemTableBytes = 16 << 20
-	}
+	opt.memoryDefaults()
 	if opt.MinFreeBytes == 0 {
 		opt.MinFreeBytes = DefaultMinFreeBytes
 	}
 	return opt
-}
-
-// badgerOptions are the Badger options of a store in dir; opt has its
-// defaults filled in. Every commit is synced.
-func badgerOptions(dir string, opt Options) badger.Options {
-	return badger.DefaultOptions(dir).
-		WithLogger(badgerLogger{opt.Logger}).
-		WithSyncWrites(true).
-		WithNumVersionsToKeep(1).
-		WithCompression(options.Snappy).
-		WithBlockCacheSize(opt.CacheBytes).
-		WithMemTableSize(opt.MemTableBytes).
-		WithNumMemtables(3).
-		WithNumCompactors(2).
-		WithValueLogFileSize(256 << 20)
 }
 
 func (s *Store) start() error {
@@ -199,6 +210,10 @@ func (s *Store) Close() error {
 		close(s.writes)
 		s.mu.Unlock()
 		<-s.done
+		if s.trimStop != nil {
+			close(s.trimStop)
+			<-s.trimDone
+		}
 		var err error
 		if !s.markerPending && s.space.ok() { // on a full disk, the next Open checks the store
 			err = s.db.Update(func(txn *badger.Txn) error { return txn.Delete([]byte{pDirty}) })
@@ -412,15 +427,20 @@ type Stats struct {
 	WrittenBytes uint64 `json:"written_bytes"`
 	// TooBig counts Updates refused with ErrTxnTooBig.
 	TooBig uint64 `json:"too_big"`
+	// PageOuts counts the times the store paged its table files out to
+	// keep under Options.MappedBytes.
+	PageOuts uint64 `json:"page_outs"`
 }
 
 type stats struct {
 	commits, tooBig atomic.Uint64
+	trims           atomic.Uint64 // trimMapped's page-outs
 	written         atomic.Int64
 }
 
 // Stats returns what the store has written since Open. It is safe to
 // call at any time.
 func (s *Store) Stats() Stats {
-	return Stats{Commits: s.stats.commits.Load(), WrittenBytes: uint64(s.stats.written.Load()), TooBig: s.stats.tooBig.Load()}
+	return Stats{Commits: s.stats.commits.Load(), WrittenBytes: uint64(s.stats.written.Load()), TooBig: s.stats.tooBig.Load(),
+		PageOuts: s.stats.trims.Load()}
 }

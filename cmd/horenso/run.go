@@ -50,6 +50,7 @@ func runCommand(g *globals) *cobra.Command {
 	var apiCfg api.Config
 	var pair standbyFlags
 	var s3 s3Flags
+	var mem memoryFlags
 	cmd := &cobra.Command{
 		Use:   "run",
 		Short: "Run the node (initializing the data directory on first run) until SIGINT or SIGTERM",
@@ -63,6 +64,9 @@ func runCommand(g *globals) *cobra.Command {
 				return err
 			}
 			if err := admin.check(); err != nil {
+				return err
+			}
+			if err := mem.apply(&nodeCfg.Memory, log); err != nil {
 				return err
 			}
 			nodeCfg.DataDir, nodeCfg.Logger, apiCfg.Logger = g.data, log, log
@@ -144,6 +148,7 @@ func runCommand(g *globals) *cobra.Command {
 	backupFlags(cmd.Flags(), &nodeCfg.Backup)
 	s3.register(cmd.Flags())
 	pair.add(cmd.Flags())
+	mem.add(cmd.Flags())
 	cmd.Flags().DurationVar(&nodeCfg.SessionMax, "session-max", node.DefaultSessionMax, "end a web session this long after login, however much it is used")
 	cmd.Flags().BoolVar(&nodeCfg.Webhooks.AllowPrivate, "webhook-allow-private", false,
 		"let webhook URLs reach loopback, private and link-local addresses (refused by default, against SSRF)")

@@ -34,6 +34,9 @@ func TestMain(m *testing.M) {
 	if store.tmp != "" {
 		os.RemoveAll(store.tmp)
 	}
+	if binary.dir != "" { // process_test.go
+		os.RemoveAll(binary.dir)
+	}
 	os.Exit(code)
 }
 

@@ -1,0 +1,104 @@
+package node
+
+import (
+	"fmt"
+
+	"github.com/horenso/horenso/storage"
+)
+
+// DefaultMemoryLimit is MemoryConfig.Limit's default: 200 MiB.
+const DefaultMemoryLimit = 200 << 20
+
+// minMemoryLimit is the least MemoryConfig.Limit New accepts: below it
+// the shares of the budget are too small for Badger to work with.
+const minMemoryLimit = 64 << 20
+
+// MemoryConfig bounds the node's memory and sizes the store's (Badger's)
+// caches and memtables. Every size left zero is derived from Limit (see
+// Budget); docs/STORAGE.md, "Memory", says what each costs.
+type MemoryConfig struct {
+	// Limit is the resident set size the node process should stay
+	// under. It is split by Budget: a share for the Go runtime (which
+	// `horenso run` passes to runtime/debug.SetMemoryLimit, so that the
+	// garbage collector works harder as the heap nears it), a share for
+	// the store's memory-mapped files, which the store pages out above
+	// it, and Badger's caches and memtables within the Go share. Default:
+	// DefaultMemoryLimit (200 MiB). Negative: no bound; Badger's sizes
+	// are then storage's defaults, and the mapped files are not watched.
+	Limit int64
+	// BlockCache is Badger's cache of decompressed table blocks, which
+	// reads use. Default: Limit/12 (16 MiB at 200 MiB).
+	BlockCache int64
+	// IndexCache is Badger's cache of table indexes and Bloom filters.
+	// Default: Limit/12. Negative: no cache; every table's index then
+	// stays on the heap, which grows with the store.
+	IndexCache int64
+	// MemTable is the size of one Badger memtable; one store update may
+	// write about 15% of it. Default: 8 MiB, or Limit/25 if more.
+	MemTable int64
+	// MemTables is how many memtables Badger keeps, one taking writes.
+	// Default: 2.
+	MemTables int
+	// Compactors is how many goroutines compact the store's levels.
+	// Default: 2, the least Badger takes.
+	Compactors int
+	// ValueLogFile is the size of one Badger value log file. Default:
+	// 64 MiB.
+	ValueLogFile int64
+	// ValueThreshold: records of this many bytes or more go to the value
+	// log. Default: 1 MiB, which keeps every record in the LSM tree.
+	ValueThreshold int64
+}
+
+// Budget is how MemoryConfig.Limit is split.
+type Budget struct {
+	// Limit is MemoryConfig.Limit; 0 if there is none.
+	Limit int64
+	// Go is the Go runtime's memory limit (runtime/debug.SetMemoryLimit):
+	// 60% of Limit; 0 if there is no limit.
+	Go int64
+	// Mapped bounds the resident pages of the process's file mappings,
+	// the store's table files and write-ahead logs above all: 30% of
+	// Limit; 0 if there is no limit. The rest, 10%, is slack for what
+	// the runtime has freed but not yet returned.
+	Mapped int64
+	// The store's sizes, each MemoryConfig's or derived from Limit.
+	BlockCache, IndexCache, MemTable int64
+	MemTables, Compactors            int
+	ValueLogFile, ValueThreshold     int64
+}
+
+// Budget returns how c splits the node's memory, its defaults filled in.
+// It fails with ErrInvalid for a limit too small to split.
+func (c MemoryConfig) Budget() (Budget, error) {
+	b := Budget{BlockCache: c.BlockCache, IndexCache: c.IndexCache, MemTable: c.MemTable, MemTables: c.MemTables,
+		Compactors: c.Compactors, ValueLogFile: c.ValueLogFile, ValueThreshold: c.ValueThreshold}
+	limit := c.Limit
+	if limit == 0 {
+		limit = DefaultMemoryLimit
+	}
+	if limit < 0 {
+		return b, nil // storage's defaults
+	}
+	if limit < minMemoryLimit {
+		return Budget{}, fmt.Errorf("memory limit %d MiB: %w: the least is %d MiB", limit>>20, ErrInvalid, minMemoryLimit>>20)
+	}
+	b.Limit, b.Go, b.Mapped = limit, limit*6/10, limit*3/10
+	if b.BlockCache == 0 {
+		b.BlockCache = limit / 12
+	}
+	if b.IndexCache == 0 {
+		b.IndexCache = limit / 12
+	}
+	if b.MemTable == 0 {
+		b.MemTable = max(8<<20, limit/25)
+	}
+	return b, nil
+}
+
+// storeOptions are the storage options of b's sizes.
+func (b Budget) storeOptions() storage.Options {
+	return storage.Options{CacheBytes: b.BlockCache, IndexCacheBytes: b.IndexCache, MemTableBytes: b.MemTable,
+		MemTables: b.MemTables, Compactors: b.Compactors, ValueLogFileBytes: b.ValueLogFile,
+		ValueThreshold: b.ValueThreshold, MappedBytes: b.Mapped}
+}

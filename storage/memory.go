@@ -1,0 +1,117 @@
+package storage
+
+import (
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+	"github.com/dgraph-io/badger/v4/options"
+)
+
+// Badger's memory, as a chat node uses it (docs/STORAGE.md, "Memory"):
+//
+//   - Each memtable is an arena of about 1.3 × MemTableBytes on the Go
+//     heap, plus a write-ahead file of 2 × MemTableBytes mapped into
+//     memory, of which the written part stays resident until the memtable
+//     is flushed. MemTables of them: one taking writes, the rest waiting.
+//   - The block cache (CacheBytes) holds decompressed 4 KiB blocks; the
+//     index cache (IndexCacheBytes) the tables' block indexes and Bloom
+//     filters. Without an index cache Badger keeps every table's index
+//     on the heap, so the heap grows with the store.
+//   - Table files (.sst) are memory-mapped, and Badger writes every new
+//     table (each flush and compaction) through its mapping: every page
+//     it wrote stays resident, counted in the process's RSS, until the
+//     table is deleted or the kernel reclaims it. On a machine with free
+//     memory the kernel never does, so the resident set grows with the
+//     store. MappedBytes bounds it (trimMapped).
+
+// memoryDefaults fills in the zero memory options with their defaults.
+func (opt *Options) memoryDefaults() {
+	if opt.CacheBytes <= 0 {
+		opt.CacheBytes = 16 << 20
+	}
+	if opt.MemTableBytes <= 0 {
+		opt.MemTableBytes = 8 << 20
+	}
+	if opt.IndexCacheBytes == 0 {
+		opt.IndexCacheBytes = 16 << 20
+	}
+	if opt.MemTables <= 0 {
+		opt.MemTables = 2
+	}
+	if opt.Compactors <= 0 {
+		opt.Compactors = 2
+	}
+	opt.Compactors = max(opt.Compactors, 2) // Badger refuses fewer
+	if opt.ValueLogFileBytes <= 0 {
+		opt.ValueLogFileBytes = 64 << 20
+	}
+	if opt.ValueThreshold <= 0 {
+		// Badger's most: 1 MiB, and no more than one transaction holds.
+		opt.ValueThreshold = min(1<<20, opt.MemTableBytes*15/100)
+	}
+}
+
+// badgerOptions are the Badger options of a store in dir; opt has its
+// defaults filled in. Every commit is synced. Conflict detection is off:
+// the store's single writer (or Open, before it starts) is the only one
+// to write, so no two transactions can conflict, and Badger would
+// otherwise keep the keys each commit read.
+func badgerOptions(dir string, opt Options) badger.Options {
+	o := badger.DefaultOptions(dir).
+		WithLogger(badgerLogger{opt.Logger}).
+		WithSyncWrites(true).
+		WithDetectConflicts(false).
+		WithNumVersionsToKeep(1).
+		WithCompression(options.Snappy).
+		WithBlockCacheSize(opt.CacheBytes).
+		WithMemTableSize(opt.MemTableBytes).
+		WithNumMemtables(opt.MemTables).
+		WithNumCompactors(opt.Compactors).
+		WithValueLogFileSize(opt.ValueLogFileBytes).
+		WithValueThreshold(opt.ValueThreshold)
+	if opt.IndexCacheBytes > 0 {
+		o = o.WithIndexCacheSize(opt.IndexCacheBytes)
+	}
+	return o
+}
+
+// trimEvery is how often the store checks its mapped pages against
+// Options.MappedBytes. At 5 s, a posting node at ~1,000 posts/s had 47
+// MB of tables resident between two checks; at 1 s, 28 MB
+// (BenchmarkPostingRSS). A check reads /proc/self/status; a page-out
+// walks /proc/self/maps.
+const trimEvery = time.Second
+
+// trimMapped, until stop is closed, checks every trimEvery how much of the
+// process's file mappings is resident, and above Options.MappedBytes asks
+// the kernel to page out the store's table files (pageOutTables). Pages
+// read again afterwards come back from the page cache or the disk: the
+// block and index caches keep what reads use most. Run by Open when
+// MappedBytes > 0; Close stops it.
+func (s *Store) trimMapped(dir string, limit int64, stop <-chan struct{}, done chan<- struct{}) {
+	defer close(done)
+	tick := time.NewTicker(trimEvery)
+	defer tick.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-tick.C:
+		}
+		resident, err := residentMapped()
+		if err != nil {
+			s.log.Warn("read mapped memory; not trimming it", "err", err)
+			return
+		}
+		if resident <= limit {
+			continue
+		}
+		n, err := pageOutTables(dir)
+		if err != nil {
+			s.log.Warn("page out table files", "err", err)
+			continue
+		}
+		s.stats.trims.Add(1)
+		s.log.Debug("paged out table files", "resident_bytes", resident, "limit_bytes", limit, "mappings", n)
+	}
+}

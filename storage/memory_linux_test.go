@@ -1,0 +1,103 @@
+package storage
+
+import (
+	"bufio"
+	"crypto/rand"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestPageOutTables: tables Badger wrote through their mappings are
+// resident in the process until pageOutTables pages them out; the store
+// still reads them afterwards.
+func TestPageOutTables(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(dir, Options{MinFreeBytes: -1, MemTableBytes: 1 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	val := make([]byte, 4096)
+	for u := range 160 { // 160 × 16 × 4 KiB = 10 MiB of incompressible values: several flushes
+		if err := s.Update(t.Context(), func(tx *Tx) error {
+			for i := range 16 {
+				rand.Read(val)
+				if err := tx.set(fmt.Appendf(nil, "\xfepage%05d", u*16+i), val); err != nil {
+					return err
+				}
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for tablesResident(t, dir) < 1<<20 {
+		if time.Now().After(deadline) {
+			t.Fatalf("after 10 MiB written, %d bytes of tables resident, want 1 MiB or more", tablesResident(t, dir))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	before := tablesResident(t, dir)
+	n, err := pageOutTables(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	after := tablesResident(t, dir)
+	t.Logf("paged out %d mappings: %d KiB of tables resident before, %d after", n, before>>10, after>>10)
+	if n == 0 || after > before/4 {
+		t.Fatalf("paged out %d mappings: %d bytes of tables resident before, %d after; want a quarter or less", n, before, after)
+	}
+	if err := s.View(func(tx *Tx) error {
+		v, err := tx.get(fmt.Appendf(nil, "\xfepage%05d", 7))
+		if err == nil && len(v) != len(val) {
+			err = fmt.Errorf("read back %d bytes, want %d", len(v), len(val))
+		}
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if m, err := residentMapped(); err != nil || m <= 0 {
+		t.Fatalf("residentMapped() = %d, %v; want some bytes (the test binary's code at least)", m, err)
+	}
+}
+
+// tablesResident returns the resident bytes of the process's mappings of
+// the table files in dir, from /proc/self/smaps.
+func tablesResident(t *testing.T, dir string) int64 {
+	t.Helper()
+	dir, err := filepath.EvalSymlinks(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open("/proc/self/smaps")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var total int64
+	table := false
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		fields := strings.Fields(sc.Text())
+		switch {
+		case len(fields) >= 5 && strings.Contains(fields[0], "-") && !strings.HasSuffix(fields[0], ":"):
+			table = len(fields) >= 6 && filepath.Dir(fields[5]) == dir && strings.HasSuffix(fields[5], ".sst")
+		case table && len(fields) == 3 && fields[0] == "Rss:":
+			kB, err := strconv.ParseInt(fields[1], 10, 64)
+			if err != nil {
+				t.Fatal(err)
+			}
+			total += kB << 10
+		}
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return total
+}
