@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/url"
 	"path/filepath"
-	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -17,30 +16,6 @@ import (
 	"github.com/horenso/horenso/node"
 	"github.com/horenso/horenso/protocol"
 )
-
-// latencies collects durations from several goroutines.
-type latencies struct {
-	mu sync.Mutex
-	ds []time.Duration
-}
-
-func (l *latencies) add(d time.Duration) {
-	l.mu.Lock()
-	l.ds = append(l.ds, d)
-	l.mu.Unlock()
-}
-
-// quantile returns the q quantile (0 < q < 1) in milliseconds; 0 if
-// there are none.
-func (l *latencies) quantile(q float64) float64 {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if len(l.ds) == 0 {
-		return 0
-	}
-	s := slices.Sorted(slices.Values(l.ds))
-	return ms(s[min(len(s)-1, int(float64(len(s))*q))])
-}
 
 // httpPoster posts 100-byte messages over HTTP into the room with ChatWork
 // room_id alias, as the holder of token, every interval until ctx ends,

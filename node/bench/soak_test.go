@@ -99,27 +99,6 @@ func BenchmarkSoak(b *testing.B) {
 // soakResult is what BenchmarkSoak reports.
 type soakResult struct{ lastRSS, peakRSS, lastP99 float64 }
 
-// latencies collects durations, safe for concurrent use.
-type latencies struct {
-	mu sync.Mutex
-	ds []time.Duration
-}
-
-func (l *latencies) add(d time.Duration) {
-	l.mu.Lock()
-	l.ds = append(l.ds, d)
-	l.mu.Unlock()
-}
-
-// take returns the durations collected since the last take.
-func (l *latencies) take() []time.Duration {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	ds := l.ds
-	l.ds = nil
-	return ds
-}
-
 // soak runs BenchmarkSoak's load on a, whose rooms partner receives, for
 // length: posters post at rate in all, readers read. It prints a line a
 // minute and returns once every poster and reader has stopped.
