@@ -62,7 +62,7 @@ var securityHeaders = map[string]string{
 
 // appRoutes are the client-side routes that get index.html. A path matches
 // if it equals one or starts with it followed by "/".
-var appRoutes = []string{"/login", "/rooms", "/tasks", "/contacts", "/g", "/bookmarks", "/admin"}
+var appRoutes = []string{"/login", "/rooms", "/tasks", "/contacts", "/g", "/bookmarks", "/admin", "/search"}
 
 type handler struct {
 	files   fs.FS  // static/

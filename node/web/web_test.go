@@ -61,6 +61,7 @@ func TestRoutes(t *testing.T) {
 		{"contacts route", "GET", "/contacts", 200, "text/html", "no-cache", `<div id="app"`},
 		{"bookmarks route", "GET", "/bookmarks", 200, "text/html", "no-cache", `<div id="app"`},
 		{"admin route", "GET", "/admin/partners", 200, "text/html", "no-cache", `<div id="app"`},
+		{"search route", "GET", "/search", 200, "text/html", "no-cache", `<div id="app"`},
 		{"invitation link", "GET", "/g/launch_2026", 200, "text/html", "no-cache", `<div id="app"`},
 		{"head index", "HEAD", "/rooms/3", 200, "text/html", "no-cache", ""},
 		{"unknown page", "GET", "/nope", 404, "application/json", "", ""},
