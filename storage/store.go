@@ -55,6 +55,9 @@ type Options struct {
 	// with ErrReplica, and only ApplyIncrement and ApplyFull change it.
 	// Default: false.
 	Replica bool
+	// WriteCacheBytes bounds the writer's cache of the values it reads
+	// (writecache.go). Default: 8 MiB. Negative: no cache.
+	WriteCacheBytes int64
 	// OnCommit, if set, is called by the store's single writer after each
 	// Badger commit (successful or not) with how long the commit took, its
 	// fsync included, and how many Updates it carried. It must not block:
@@ -79,6 +82,7 @@ type Store struct {
 	writes   chan *write
 	done     chan struct{} // closed when the writer has exited
 	stats    stats
+	cache    *writeCache              // the writer's (writecache.go); nil if Options.WriteCacheBytes < 0
 	onCommit func(time.Duration, int) // Options.OnCommit, or nil
 
 	closeOnce sync.Once
@@ -111,6 +115,9 @@ func Open(dir string, opt Options) (*Store, error) {
 	s := &Store{db: db, log: opt.Logger, maxBatch: opt.MaxBatch, onCommit: opt.OnCommit,
 		writes: make(chan *write, opt.MaxBatch), done: make(chan struct{}),
 		space: space{dir: dir, floor: max(opt.MinFreeBytes, 0), log: opt.Logger}, replica: opt.Replica}
+	if opt.WriteCacheBytes > 0 {
+		s.cache = newWriteCache(opt.WriteCacheBytes)
+	}
 	if err := s.start(); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open store %s: %w", dir, err)
@@ -131,6 +138,9 @@ func (opt Options) withDefaults() Options {
 	}
 	if opt.MemTableBytes <= 0 {
 		opt.MemTableBytes = 16 << 20
+	}
+	if opt.WriteCacheBytes == 0 {
+		opt.WriteCacheBytes = 8 << 20
 	}
 	if opt.MinFreeBytes == 0 {
 		opt.MinFreeBytes = DefaultMinFreeBytes
@@ -295,6 +305,7 @@ func (s *Store) commit(batch []*write) {
 			return
 		}
 		s.markerPending = false
+		s.cache.stage([]op{{key: []byte{pDirty}}})
 	}
 	var inTxn []*write // writes whose changes are in txn
 	var size, count int64
@@ -303,6 +314,7 @@ func (s *Store) commit(batch []*write) {
 		if len(inTxn) > 0 {
 			start := time.Now()
 			err = txn.Commit()
+			s.cache.committed(err)
 			if s.onCommit != nil {
 				s.onCommit(time.Since(start), len(inTxn))
 			}
@@ -314,6 +326,7 @@ func (s *Store) commit(batch []*write) {
 			}
 		} else {
 			txn.Discard()
+			s.cache.discarded()
 		}
 		for _, w := range inTxn {
 			if err == nil {
@@ -327,7 +340,7 @@ func (s *Store) commit(batch []*write) {
 		txn = s.db.NewTransaction(true)
 	}
 	for _, w := range batch {
-		tx := &Tx{txn: txn, writable: true}
+		tx := &Tx{txn: txn, writable: true, cache: s.cache}
 		if err := w.fn(tx); err != nil {
 			w.err <- err
 			continue
@@ -361,6 +374,7 @@ func (s *Store) commit(batch []*write) {
 			if again != nil {
 				txn.Discard()
 				txn = s.db.NewTransaction(true)
+				s.cache.discarded()
 				for _, prev := range inTxn {
 					prev.err <- fmt.Errorf("commit: %w", tooBig(again))
 				}
@@ -380,6 +394,7 @@ func (s *Store) commit(batch []*write) {
 		size += tx.size
 		count += int64(len(tx.ops))
 		inTxn = append(inTxn, w)
+		s.cache.stage(tx.ops)
 	}
 	finish()
 	txn.Discard()
