@@ -26,8 +26,10 @@ import (
 //   - The writes of an Update are staged in pending when they join the
 //     batch's transaction; once that transaction has committed, each
 //     written key that is in the cache takes its new value (keys not in
-//     the cache are not added: most written keys, such as events and
-//     timeline entries, are never read back by the writer). A failed or
+//     the cache are not added, but for events and their snapshot keys,
+//     which the room's next event reads as its parents': most written
+//     keys, such as timeline entries, are never read back by the
+//     writer). A failed or
 //     discarded transaction drops pending; an error from Badger's commit
 //     empties the whole cache, since what reached the disk is not known.
 //   - Writes that do not go through the writer (Open's migrations,
@@ -144,7 +146,7 @@ func (c *writeCache) committed(err error) {
 		return
 	}
 	for k, o := range c.pending {
-		if !c.lru.Contains(k) {
+		if !c.lru.Contains(k) && !readBack(k) {
 			continue
 		}
 		if o.del {
@@ -156,6 +158,14 @@ func (c *writeCache) committed(err error) {
 		}
 	}
 	clear(c.pending)
+}
+
+// readBack reports whether k is a key the writer reads back soon after
+// writing it, so that its first write puts it in the cache: an event and
+// its snapshot key, which the room's next event reads as its parent's
+// (protocol.Check). Other written keys join the cache when first read.
+func readBack(k string) bool {
+	return len(k) > 0 && (k[0] == pEventSnap || k[0] == pEvent)
 }
 
 // discarded drops the pending writes of a transaction that was not
