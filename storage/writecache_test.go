@@ -139,6 +139,34 @@ func TestWriteCacheExact(t *testing.T) {
 		t.Errorf("write cache stats %+v: no hits, so this test did not test it", st)
 	}
 
+	// A key that joins the cache when written (readBack) joins it only
+	// once committed.
+	snapKey := key(pEventSnap, []byte("event"))
+	readSnap := func() (string, error) {
+		var v []byte
+		err := s.Update(t.Context(), func(tx *Tx) (err error) { v, err = tx.get(snapKey); return err })
+		return string(v), err
+	}
+	if err := s.Update(t.Context(), func(tx *Tx) error {
+		if err := tx.set(snapKey, []byte("lost")); err != nil {
+			return err
+		}
+		return errFail
+	}); !errors.Is(err, errFail) {
+		t.Fatalf("failing update: %v", err)
+	}
+	if v, err := readSnap(); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("key written by a failed update: %q, %v", v, err)
+	}
+	for _, want := range []string{"one", "two"} {
+		if err := s.Update(t.Context(), func(tx *Tx) error { return tx.set(snapKey, []byte(want)) }); err != nil {
+			t.Fatal(err)
+		}
+		if v, err := readSnap(); err != nil || v != want {
+			t.Fatalf("key written: %q, %v; want %q", v, err, want)
+		}
+	}
+
 	// A reopened store starts cold and reads what was committed.
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
