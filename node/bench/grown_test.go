@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -26,8 +27,9 @@ import (
 // BenchmarkPostGrownStore measures what a post costs as the store grows
 // (issue 22): 64 clients, each with its own group room (shared with a
 // second local account, whose unread count every post raises), post
-// 100-byte messages one after another into a store that already holds 0,
-// 1,000,000 or 3,000,000 messages (0 and 20,000 with -short). It reports
+// 100-byte messages one after another into a store that already holds 0
+// or 1,000,000 messages (0 and 20,000 with -short; more with
+// envGrownSizes). It reports
 // posts/s and the process CPU time per post in ms (user + system, from
 // getrusage): the API handler is called in process, without sockets, so
 // the process's CPU is the server's: authentication, the node, the store,
@@ -40,7 +42,11 @@ import (
 // done).
 func BenchmarkPostGrownStore(b *testing.B) {
 	const clients = 64
-	for _, msgs := range shortOr([]int{0, 1_000_000, 3_000_000}, []int{0, 20_000}) {
+	sizes, err := grownSizes()
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, msgs := range sizes {
 		b.Run(fmt.Sprintf("msgs=%d", msgs), func(b *testing.B) {
 			src, err := grownStore(b, msgs, clients)
 			if err != nil {
@@ -124,6 +130,30 @@ func settle(ctx context.Context, limit time.Duration) error {
 		}
 	}
 	return fmt.Errorf("the node still busy after %v", limit)
+}
+
+// envGrownSizes, if set, lists the store sizes BenchmarkPostGrownStore
+// posts into, comma-separated (e.g. "0,1000000,3000000,10000000"):
+// building a store of millions of messages takes minutes per million,
+// more than `make bench` allows, so the bigger ones are asked for.
+const envGrownSizes = "HORENSO_BENCH_GROWN_SIZES"
+
+// grownSizes returns the store sizes to post into: envGrownSizes, or 0
+// and 1,000,000 (0 and 20,000 with -short).
+func grownSizes() ([]int, error) {
+	v := os.Getenv(envGrownSizes)
+	if v == "" {
+		return shortOr([]int{0, 1_000_000}, []int{0, 20_000}), nil
+	}
+	var sizes []int
+	for _, f := range strings.Split(v, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 0 {
+			return nil, fmt.Errorf("%s: %q is not a number of messages", envGrownSizes, f)
+		}
+		sizes = append(sizes, n)
+	}
+	return sizes, nil
 }
 
 // processCPU returns the CPU time the process has used, user and system.
