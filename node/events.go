@@ -25,6 +25,16 @@ import (
 // events of a room are published at once, signing early would mostly be
 // wasted.
 func (n *Node) publish(ctx context.Context, author protocol.Handle, room protocol.RoomID, content protocol.Content) (*protocol.Signed, error) {
+	return n.publishThen(ctx, author, room, content, nil)
+}
+
+// publishThen is publish that, if then is not nil, calls it in the same
+// Update once the event is stored: what the caller needs of the records
+// derived from it (a message's alias) comes from the Update's own
+// writes, not from a read of the store afterwards. then runs on the
+// store's writer and must not block; it may run although the Update then
+// fails.
+func (n *Node) publishThen(ctx context.Context, author protocol.Handle, room protocol.RoomID, content protocol.Content, then func(*storage.Tx, *protocol.Signed)) (*protocol.Signed, error) {
 	_, create := content.(*protocol.RoomCreate)
 	if !create && n.catchUp.waiting(room) {
 		return nil, fmt.Errorf("room %s: %w", room, ErrCatchingUp)
@@ -62,7 +72,13 @@ func (n *Node) publish(ctx context.Context, author protocol.Handle, room protoco
 				return err
 			}
 		}
-		return n.accept(tx, e)
+		if err := n.accept(tx, e); err != nil {
+			return err
+		}
+		if then != nil {
+			then(tx, e)
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, ruleError(err)

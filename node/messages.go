@@ -64,18 +64,28 @@ func (n *Node) Post(ctx context.Context, as protocol.Handle, room protocol.RoomI
 	if err := checkBody(body); err != nil {
 		return nil, fmt.Errorf("post: %w", err)
 	}
-	e, err := n.act(ctx, as, room, &protocol.MessagePost{Body: body})
-	if err != nil {
+	if err := n.store.View(func(tx *storage.Tx) error { return n.canRead(tx, as, room) }); err != nil {
 		return nil, fmt.Errorf("post: %w", err)
 	}
-	m := &storage.Message{Message: *protocol.NewMessage(e)}
-	err = n.store.View(func(tx *storage.Tx) error {
-		var err error
-		m.Alias, err = tx.LookupAlias(storage.AliasMessage, e.ID[:])
-		return err
+	// The message's alias is read in the Update that assigned it, from
+	// its own writes, rather than from the store once it is committed.
+	var alias uint64
+	e, err := n.publishThen(ctx, as, room, &protocol.MessagePost{Body: body}, func(tx *storage.Tx, e *protocol.Signed) {
+		alias, _ = tx.LookupAlias(storage.AliasMessage, e.ID[:]) // 0 on failure: read below
 	})
 	if err != nil {
 		return nil, fmt.Errorf("post: %w", err)
+	}
+	m := &storage.Message{Message: *protocol.NewMessage(e), Alias: alias}
+	if m.Alias == 0 {
+		err = n.store.View(func(tx *storage.Tx) error {
+			var err error
+			m.Alias, err = tx.LookupAlias(storage.AliasMessage, e.ID[:])
+			return err
+		})
+		if err != nil {
+			return nil, fmt.Errorf("post: %w", err)
+		}
 	}
 	return messageView(room, m), nil
 }

@@ -79,6 +79,9 @@ type Options struct {
 	// above it, the store asks the kernel to page its tables out
 	// (memory.go). Default: 0, not watched.
 	MappedBytes int64
+	// WriteCacheBytes bounds the writer's cache of the values it reads
+	// (writecache.go). Default: 8 MiB. Negative: no cache.
+	WriteCacheBytes int64
 	// OnCommit, if set, is called by the store's single writer after each
 	// Badger commit (successful or not) with how long the commit took, its
 	// fsync included, and how many Updates it carried. It must not block:
@@ -103,6 +106,7 @@ type Store struct {
 	writes   chan *write
 	done     chan struct{} // closed when the writer has exited
 	stats    stats
+	cache    *writeCache              // the writer's (writecache.go); nil if Options.WriteCacheBytes < 0
 	onCommit func(time.Duration, int) // Options.OnCommit, or nil
 	// trimStop ends trimMapped, which closes trimDone; both nil if
 	// Options.MappedBytes is not set.
@@ -138,6 +142,9 @@ func Open(dir string, opt Options) (*Store, error) {
 	s := &Store{db: db, log: opt.Logger, maxBatch: opt.MaxBatch, onCommit: opt.OnCommit,
 		writes: make(chan *write, opt.MaxBatch), done: make(chan struct{}),
 		space: space{dir: dir, floor: max(opt.MinFreeBytes, 0), log: opt.Logger}, replica: opt.Replica}
+	if opt.WriteCacheBytes > 0 {
+		s.cache = newWriteCache(opt.WriteCacheBytes)
+	}
 	if err := s.start(); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open store %s: %w", dir, err)
@@ -158,6 +165,9 @@ func (opt Options) withDefaults() Options {
 		opt.MaxBatch = 512
 	}
 	opt.memoryDefaults()
+	if opt.WriteCacheBytes == 0 {
+		opt.WriteCacheBytes = 8 << 20
+	}
 	if opt.MinFreeBytes == 0 {
 		opt.MinFreeBytes = DefaultMinFreeBytes
 	}
@@ -310,6 +320,7 @@ func (s *Store) commit(batch []*write) {
 			return
 		}
 		s.markerPending = false
+		s.cache.stage([]op{{key: []byte{pDirty}}})
 	}
 	var inTxn []*write // writes whose changes are in txn
 	var size, count int64
@@ -318,6 +329,7 @@ func (s *Store) commit(batch []*write) {
 		if len(inTxn) > 0 {
 			start := time.Now()
 			err = txn.Commit()
+			s.cache.committed(err)
 			if s.onCommit != nil {
 				s.onCommit(time.Since(start), len(inTxn))
 			}
@@ -329,6 +341,7 @@ func (s *Store) commit(batch []*write) {
 			}
 		} else {
 			txn.Discard()
+			s.cache.discarded()
 		}
 		for _, w := range inTxn {
 			if err == nil {
@@ -342,7 +355,7 @@ func (s *Store) commit(batch []*write) {
 		txn = s.db.NewTransaction(true)
 	}
 	for _, w := range batch {
-		tx := &Tx{txn: txn, writable: true}
+		tx := &Tx{txn: txn, writable: true, cache: s.cache}
 		if err := w.fn(tx); err != nil {
 			w.err <- err
 			continue
@@ -376,6 +389,7 @@ func (s *Store) commit(batch []*write) {
 			if again != nil {
 				txn.Discard()
 				txn = s.db.NewTransaction(true)
+				s.cache.discarded()
 				for _, prev := range inTxn {
 					prev.err <- fmt.Errorf("commit: %w", tooBig(again))
 				}
@@ -395,6 +409,7 @@ func (s *Store) commit(batch []*write) {
 		size += tx.size
 		count += int64(len(tx.ops))
 		inTxn = append(inTxn, w)
+		s.cache.stage(tx.ops)
 	}
 	finish()
 	txn.Discard()

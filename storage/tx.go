@@ -22,6 +22,7 @@ type Tx struct {
 	own      map[string]int // key → index in ops of its latest write
 	size     int64
 	hooks    []func()
+	cache    *writeCache // the writer's, in an Update; nil in a View (see writecache.go)
 }
 
 // AfterCommit arranges for fn to run once the Update's writes are durable,
@@ -122,14 +123,29 @@ func (tx *Tx) get(k []byte) ([]byte, error) {
 		}
 		return tx.ops[i].val, nil
 	}
+	if tx.cache != nil {
+		if v, found, ok := tx.cache.lookup(k); ok {
+			if !found {
+				return nil, ErrNotFound
+			}
+			return bytes.Clone(v), nil
+		}
+	}
 	item, err := tx.txn.Get(k)
 	if errors.Is(err, badger.ErrKeyNotFound) {
+		if tx.cache != nil {
+			tx.cache.add(k, nil, false)
+		}
 		return nil, ErrNotFound
 	}
 	if err != nil {
 		return nil, err
 	}
-	return item.ValueCopy(nil)
+	v, err := item.ValueCopy(nil)
+	if err == nil && tx.cache != nil {
+		tx.cache.add(k, v, true)
+	}
+	return v, err
 }
 
 // has reports whether a value is stored under k, without reading it.
@@ -137,8 +153,16 @@ func (tx *Tx) has(k []byte) (bool, error) {
 	if i, ok := tx.own[string(k)]; ok {
 		return !tx.ops[i].del, nil
 	}
+	if tx.cache != nil {
+		if _, found, ok := tx.cache.lookup(k); ok {
+			return found, nil
+		}
+	}
 	_, err := tx.txn.Get(k)
 	if errors.Is(err, badger.ErrKeyNotFound) {
+		if tx.cache != nil {
+			tx.cache.add(k, nil, false)
+		}
 		return false, nil
 	}
 	return err == nil, err
