@@ -43,6 +43,17 @@ func TestDiskFloor(t *testing.T) {
 	// Space returns: the writer lets writes through again and sets the
 	// marker first.
 	full.space.floor = 1
+	// A first batch that commits nothing still sets it.
+	refused := errors.New("refused")
+	if err := full.Update(t.Context(), func(tx *Tx) error { return refused }); !errors.Is(err, refused) {
+		t.Fatalf("a failing update: %v", err)
+	}
+	view(t, full, func(tx *Tx) error {
+		if _, err := tx.txn.Get([]byte{pDirty}); err != nil {
+			t.Errorf("bad-shutdown marker after a first batch that wrote nothing: %v", err)
+		}
+		return nil
+	})
 	if err := full.Update(t.Context(), func(tx *Tx) error { return tx.PutAccount(nil, &Account{Handle: "bob"}) }); err != nil {
 		t.Fatalf("write after space returned: %v", err)
 	}

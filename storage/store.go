@@ -307,21 +307,23 @@ func (s *Store) commit(batch []*write) {
 		}
 		return
 	}
-	maxSize, maxCount := s.db.MaxBatchSize()*8/10, s.db.MaxBatchCount()*8/10
-	txn := s.db.NewTransaction(true)
 	if s.markerPending {
-		// The first write after a full-disk Open sets the bad-shutdown
-		// marker; its commit commits the marker first or with it.
-		if err := txn.Set([]byte{pDirty}, nil); err != nil {
+		// The first batch after a full-disk Open sets the bad-shutdown
+		// marker first, in a commit of its own: in the batch's, it would
+		// be lost with a batch that commits nothing.
+		err := s.db.Update(func(txn *badger.Txn) error { return txn.Set([]byte{pDirty}, nil) })
+		if err != nil {
 			for _, w := range batch {
 				w.err <- fmt.Errorf("set shutdown marker: %w", err)
 			}
-			txn.Discard()
 			return
 		}
 		s.markerPending = false
 		s.cache.stage([]op{{key: []byte{pDirty}}})
+		s.cache.committed(nil)
 	}
+	maxSize, maxCount := s.db.MaxBatchSize()*8/10, s.db.MaxBatchCount()*8/10
+	txn := s.db.NewTransaction(true)
 	var inTxn []*write // writes whose changes are in txn
 	var size, count int64
 	finish := func() {
