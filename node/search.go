@@ -307,13 +307,8 @@ func (n *Node) indexChanges(ctx context.Context, idx *search.Index, cursor uint6
 				t = target{search.KindTask, c.Event}
 			case ChangeRoom:
 				t = target{search.KindRoom, c.Room}
-			// Files: once the node records a change for a file (a
-			// ChangeFile kind), add a case here, as for rooms:
-			// target{search.KindFile, id}, and a docFor case making
-			// search.Doc{Kind: search.KindFile, Room, Author: the
-			// uploader, Time, Text: the file name} (nil once the file
-			// is deleted). has:file finds it; buildIndex walks a room's
-			// files beside its tasks.
+			// A file is its post's: the message changes above
+			// bring it (searchfiles.go).
 			default:
 				return count < indexBatch
 			}
@@ -364,7 +359,7 @@ func (n *Node) docFor(tx *storage.Tx, kind search.Kind, id [32]byte, b *search.B
 	var err error
 	switch kind {
 	case search.KindMessage:
-		doc, err = messageDoc(tx, protocol.EventID(id))
+		return postDocsOf(tx, protocol.EventID(id), b)
 	case search.KindTask:
 		doc, err = taskDoc(tx, protocol.EventID(id))
 	case search.KindRoom:
@@ -379,17 +374,6 @@ func (n *Node) docFor(tx *storage.Tx, kind search.Kind, id [32]byte, b *search.B
 		b.Put = append(b.Put, *doc)
 	}
 	return nil
-}
-
-func messageDoc(tx *storage.Tx, id protocol.EventID) (*search.Doc, error) {
-	room, m, err := tx.Message(id)
-	if errors.Is(err, storage.ErrNotFound) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	return messageDocOf(room, m), nil
 }
 
 func messageDocOf(room protocol.RoomID, m *storage.Message) *search.Doc {
@@ -494,15 +478,22 @@ func (n *Node) buildIndex(ctx context.Context, idx *search.Index) error {
 			var ms []*storage.Message
 			err := n.store.View(func(tx *storage.Tx) error {
 				ms, err = tx.Messages(room, at, false, indexBatch)
-				return err
+				if err != nil {
+					return err
+				}
+				for _, m := range ms {
+					if strings.Contains(m.Body, fileNotice) { // a file post: a file, not a message
+						if err := postDocs(tx, room, m, &b); err != nil {
+							return err
+						}
+					} else if d := messageDocOf(room, m); d != nil {
+						b.Put = append(b.Put, *d)
+					}
+				}
+				return nil
 			})
 			if err != nil {
 				return fmt.Errorf("build search index: %w", err)
-			}
-			for _, m := range ms {
-				if d := messageDocOf(room, m); d != nil {
-					b.Put = append(b.Put, *d)
-				}
 			}
 			if len(b.Put) >= indexBatch {
 				if err := flush(); err != nil {

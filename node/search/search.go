@@ -1,6 +1,5 @@
 // Package search is the node's full-text index of what people wrote:
-// messages, tasks, room names and descriptions, and (once the node keeps
-// them) file names. It wraps a Bleve index on disk and knows nothing of
+// messages, tasks, room names and descriptions, and file names. It wraps a Bleve index on disk and knows nothing of
 // rooms, accounts or permissions: package node feeds it documents from
 // its change feed and decides, at query time, which rooms the asking
 // account may read (see docs/ARCHITECTURE.md, "Search").
@@ -91,7 +90,10 @@ var (
 
 // FormatVersion is the index format this package writes. An index built
 // with another (an older mapping or analyzer) is rebuilt by the node.
-const FormatVersion = "1"
+//
+// Version 2: a file post is one file document (its name and message),
+// no longer a message document whose text held the file notice.
+const FormatVersion = "2"
 
 // Index is a search index on disk. Its methods are safe for concurrent
 // use; Apply calls are serialized.
