@@ -21,7 +21,7 @@ type SearchQuery struct {
 	Q string
 	// Kinds, if not empty, limits the search to these kinds of thing
 	// (as is:task and is:file do).
-	Kinds []search.Kind
+	Kinds []SearchKind
 	// ByRelevance orders by score; default: newest first.
 	ByRelevance bool
 	// Offset is where the page starts: 0, or a previous result's Next.
@@ -29,6 +29,11 @@ type SearchQuery struct {
 	// Limit is the page's size. Default 20, at most MaxSearchPage.
 	Limit int
 }
+
+// SearchKind is what a search finds: "message", "task", "file" or
+// "room" (search.KindMessage…), for callers that do not import
+// node/search.
+type SearchKind = search.Kind
 
 // MaxSearchPage is the most hits one Search returns.
 const MaxSearchPage = 100
