@@ -105,6 +105,8 @@ var measures = []measure{
 	{what: "search: indexing rate per CPU second (msg/cpu-s)", got: metric{"Search", "indexed-msg/cpu-s"}, size: metric{"Search", "msgs"}},
 	{what: "search: CPU per query (ms)", got: metric{"Search", "query-cpu-ms"}, size: metric{"Search", "msgs"}},
 	{what: "search: index bytes per message", got: metric{"Search", "index-B/msg"}, size: metric{"Search", "msgs"}},
+	{what: "search: node indexer, a backlog (msg/s)", got: metric{"SearchIndexer", "indexer-msg/s"}, size: metric{"SearchIndexer", "backlog-msgs"}, goal: 5000, higher: true},
+	{what: "search: posts/s at 64 posters while the indexer has a backlog", got: metric{"SearchIndexer", "posts/s-indexing"}, limit: metric{"SearchIndexer", "posts/s-index-idle"}, size: metric{"SearchIndexer", "backlog-msgs"}, higher: true},
 	{what: "file upload over HTTP (MB/s)", got: metric{"FileUpload", "upload-MB/s"}, limit: metric{"DiskWrite", "write-MB/s"}, size: metric{"FileUpload", "MB"}, higher: true},
 	{what: "file download over HTTP (MB/s)", got: metric{"FileUpload", "download-MB/s"}, limit: metric{"DiskWrite", "write-MB/s"}, size: metric{"FileUpload", "MB"}, higher: true},
 	{what: "file fetched by a partner's node (MB/s)", got: metric{"PartnerFile", "transfer-MB/s"}, limit: metric{"StreamTransfer", "MB/s"}, size: metric{"PartnerFile", "MB"}, higher: true},
