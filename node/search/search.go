@@ -306,7 +306,9 @@ var ErrNoRooms = errors.New("search names no rooms")
 var windows = []time.Duration{24 * time.Hour, 7 * 24 * time.Hour, 30 * 24 * time.Hour, 365 * 24 * time.Hour}
 
 // Search runs r. Newest first, it looks first among the documents of the
-// last day before the newest, then the last week, month and year, and
+// last day before the newest, then the last week, month and year (skipping
+// those too short for the page at the rate of matches of the last one
+// tried, and going to everything after a window with none), and
 // stops at the first that fills the page: every document outside a
 // window is older than every one inside, so the page is the same as
 // from a search of everything, at a fraction of the cost (a query's cost
@@ -323,7 +325,11 @@ func (x *Index) Search(ctx context.Context, r Request) (*Result, error) {
 	if r.ByRelevance || newest == 0 {
 		return x.search(ctx, r)
 	}
+	var need time.Duration // the span the matches seen so far say a page needs
 	for _, w := range windows {
+		if w < need {
+			continue
+		}
 		lo := time.UnixMilli(newest).Add(-w)
 		if !r.After.IsZero() && !lo.After(r.After) {
 			break // the window holds all that r allows
@@ -338,6 +344,12 @@ func (x *Index) Search(ctx context.Context, r Request) (*Result, error) {
 			res.Exact = false
 			return res, nil
 		}
+		if res.Total == 0 {
+			break // rare: the whole index costs little more than a window
+		}
+		// At the rate of this window, the page needs twice this span
+		// (the next window that holds it, or everything).
+		need = time.Duration(min(2*float64(w)*float64(r.From+r.Size)/float64(res.Total), float64(1<<62)))
 	}
 	return x.search(ctx, r)
 }
