@@ -414,12 +414,15 @@ func (x *Index) search(ctx context.Context, r Request) (*Result, error) {
 		req.SortBy([]string{"-time", "-_id"})
 		req.Score = bleve.ScoreNone // not shown, not used: skip computing it
 	}
-	if len(r.Words)+len(r.Phrases) > 0 {
-		req.Highlight = bleve.NewHighlightWithStyle(html.Name)
-		req.Highlight.AddField("text")
-	} else {
+	text := len(r.Words)+len(r.Phrases) > 0
+	if !text {
 		req.Fields = append(req.Fields, "text")
 	}
+	// No highlighting here: asking for it makes every searcher of the
+	// query read term locations, which turns off scorch's bitmap
+	// evaluation of the room, time and other filters (a disjunction of
+	// 50 rooms became a heap of 50 iterators). The page's snippets are
+	// made by a second search of its hits alone (snippets).
 	res, err := x.idx.SearchInContext(ctx, req)
 	if err != nil {
 		return nil, fmt.Errorf("search: %w", err)
@@ -432,14 +435,67 @@ func (x *Index) search(ctx context.Context, r Request) (*Result, error) {
 		if t, ok := h.Fields["time"].(float64); ok {
 			hit.Time = int64(t)
 		}
-		if fs := h.Fragments["text"]; len(fs) > 0 {
-			hit.Snippet = fs[0]
-		} else if t := str(h.Fields["text"]); t != "" {
+		if t := str(h.Fields["text"]); t != "" {
 			hit.Snippet = escapeHead(t, 200)
 		}
 		out.Hits = append(out.Hits, hit)
 	}
+	if text && len(out.Hits) > 0 {
+		if err := x.snippets(ctx, out.Hits, must[1:1+len(r.Words)+len(r.Phrases)]); err != nil {
+			return nil, err
+		}
+	}
 	return out, nil
+}
+
+// snippets sets the Snippet of hits: the text around what matched the
+// words and phrases of texts, highlighted, found by a search of hits
+// alone. A hit changed since (edited away meanwhile) gets the head of its
+// text.
+func (x *Index) snippets(ctx context.Context, hits []Hit, texts []query.Query) error {
+	ids := make([]string, len(hits))
+	for i, h := range hits {
+		ids[i] = h.ID
+	}
+	req := bleve.NewSearchRequestOptions(query.NewConjunctionQuery(append([]query.Query{query.NewDocIDQuery(ids)}, texts...)),
+		len(ids), 0, false)
+	req.Score = bleve.ScoreNone
+	req.Highlight = bleve.NewHighlightWithStyle(html.Name)
+	req.Highlight.AddField("text")
+	res, err := x.idx.SearchInContext(ctx, req)
+	if err != nil {
+		return fmt.Errorf("search snippets: %w", err)
+	}
+	frags := make(map[string]string, len(res.Hits))
+	for _, h := range res.Hits {
+		if fs := h.Fragments["text"]; len(fs) > 0 {
+			frags[h.ID] = fs[0]
+		}
+	}
+	var missing []string
+	for i := range hits {
+		if f, ok := frags[hits[i].ID]; ok {
+			hits[i].Snippet = f
+		} else {
+			missing = append(missing, hits[i].ID)
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	req = bleve.NewSearchRequestOptions(query.NewDocIDQuery(missing), len(missing), 0, false)
+	req.Fields = []string{"text"}
+	if res, err = x.idx.SearchInContext(ctx, req); err != nil {
+		return fmt.Errorf("search snippets: %w", err)
+	}
+	for _, h := range res.Hits {
+		for i := range hits {
+			if hits[i].ID == h.ID {
+				hits[i].Snippet = escapeHead(str(h.Fields["text"]), 200)
+			}
+		}
+	}
+	return nil
 }
 
 // wordQuery matches a word of the search box: every token it analyzes
