@@ -323,7 +323,7 @@ func (x *Index) Search(ctx context.Context, r Request) (*Result, error) {
 	}
 	newest := x.newest.Load()
 	if r.ByRelevance || newest == 0 {
-		return x.search(ctx, r)
+		return x.search(ctx, r, false)
 	}
 	var need time.Duration // the span the matches seen so far say a page needs
 	for _, w := range windows {
@@ -336,7 +336,7 @@ func (x *Index) Search(ctx context.Context, r Request) (*Result, error) {
 		}
 		wr := r
 		wr.After = lo
-		res, err := x.search(ctx, wr)
+		res, err := x.search(ctx, wr, true)
 		if err != nil {
 			return nil, err
 		}
@@ -351,11 +351,12 @@ func (x *Index) Search(ctx context.Context, r Request) (*Result, error) {
 		// (the next window that holds it, or everything).
 		need = time.Duration(min(2*float64(w)*float64(r.From+r.Size)/float64(res.Total), float64(1<<62)))
 	}
-	return x.search(ctx, r)
+	return x.search(ctx, r, false)
 }
 
-// search runs r over the whole index.
-func (x *Index) search(ctx context.Context, r Request) (*Result, error) {
+// search runs r over the whole index. With inline, the snippets come
+// with the hits (see below for when that is the cheaper way).
+func (x *Index) search(ctx context.Context, r Request, inline bool) (*Result, error) {
 	var must []query.Query
 	must = append(must, anyOf("room", r.Rooms))
 	for _, w := range r.Words {
@@ -418,11 +419,19 @@ func (x *Index) search(ctx context.Context, r Request) (*Result, error) {
 	if !text {
 		req.Fields = append(req.Fields, "text")
 	}
-	// No highlighting here: asking for it makes every searcher of the
-	// query read term locations, which turns off scorch's bitmap
-	// evaluation of the room, time and other filters (a disjunction of
-	// 50 rooms became a heap of 50 iterators). The page's snippets are
-	// made by a second search of its hits alone (snippets).
+	// Highlighting makes every searcher of the query read term
+	// locations, which turns off scorch's bitmap evaluation of the room,
+	// time and other filters: they are then iterators that skip to the
+	// next candidate. Over everything, bitmaps win (a rare word, a
+	// sender: 2–3× less CPU at 1,000,000 messages), and the page's
+	// snippets are made by a second search of its hits alone. Inside a
+	// time window iterators win (a common word: the window is small and
+	// the word's bitmap is a quarter of the index), so the snippets come
+	// with the hits. PERFORMANCE.md has the figures.
+	if inline && text {
+		req.Highlight = bleve.NewHighlightWithStyle(html.Name)
+		req.Highlight.AddField("text")
+	}
 	res, err := x.idx.SearchInContext(ctx, req)
 	if err != nil {
 		return nil, fmt.Errorf("search: %w", err)
@@ -435,12 +444,14 @@ func (x *Index) search(ctx context.Context, r Request) (*Result, error) {
 		if t, ok := h.Fields["time"].(float64); ok {
 			hit.Time = int64(t)
 		}
-		if t := str(h.Fields["text"]); t != "" {
+		if fs := h.Fragments["text"]; len(fs) > 0 {
+			hit.Snippet = fs[0]
+		} else if t := str(h.Fields["text"]); t != "" {
 			hit.Snippet = escapeHead(t, 200)
 		}
 		out.Hits = append(out.Hits, hit)
 	}
-	if text && len(out.Hits) > 0 {
+	if text && !inline && len(out.Hits) > 0 {
 		if err := x.snippets(ctx, out.Hits, must[1:1+len(r.Words)+len(r.Phrases)]); err != nil {
 			return nil, err
 		}
