@@ -55,6 +55,9 @@ type searcher struct {
 	idx *search.Index
 	// reindex carries Reindex's requests to the indexer.
 	reindex chan chan error
+	// lullSeq is the feed's last entry when awaitLull last returned; only
+	// the indexer's goroutine uses it.
+	lullSeq uint64
 	// state is what Status reports.
 	stateMu sync.Mutex
 	state   SearchStatus
@@ -256,7 +259,18 @@ func (n *Node) partnerWork() (done func()) {
 // awaitLull waits until the change feed has not grown for indexLull and
 // no partner's events were taken in or served meanwhile (partnerWork), or
 // indexMaxDefer has passed.
+//
+// If the feed has not grown since awaitLull last returned (the batch
+// indexed since took longer than indexLull, and nothing was written
+// meanwhile) and no partner work went on, it returns at once: waiting
+// indexLull before every batch of a backlog on an idle node capped
+// indexing at a few thousand messages a second.
 func (n *Node) awaitLull(ctx context.Context) error {
+	defer func() { n.search.lullSeq, _ = n.feed.state() }()
+	if last, _ := n.feed.state(); last == n.search.lullSeq && n.busy.Load() == 0 &&
+		time.Since(time.Unix(0, n.lastBusy.Load())) >= indexLull {
+		return nil
+	}
 	deadline := time.NewTimer(indexMaxDefer)
 	defer deadline.Stop()
 	for {
@@ -307,13 +321,8 @@ func (n *Node) indexChanges(ctx context.Context, idx *search.Index, cursor uint6
 				t = target{search.KindTask, c.Event}
 			case ChangeRoom:
 				t = target{search.KindRoom, c.Room}
-			// Files: once the node records a change for a file (a
-			// ChangeFile kind), add a case here, as for rooms:
-			// target{search.KindFile, id}, and a docFor case making
-			// search.Doc{Kind: search.KindFile, Room, Author: the
-			// uploader, Time, Text: the file name} (nil once the file
-			// is deleted). has:file finds it; buildIndex walks a room's
-			// files beside its tasks.
+			// A file is its post's: the message changes above
+			// bring it (searchfiles.go).
 			default:
 				return count < indexBatch
 			}
@@ -364,7 +373,7 @@ func (n *Node) docFor(tx *storage.Tx, kind search.Kind, id [32]byte, b *search.B
 	var err error
 	switch kind {
 	case search.KindMessage:
-		doc, err = messageDoc(tx, protocol.EventID(id))
+		return postDocsOf(tx, protocol.EventID(id), b)
 	case search.KindTask:
 		doc, err = taskDoc(tx, protocol.EventID(id))
 	case search.KindRoom:
@@ -379,17 +388,6 @@ func (n *Node) docFor(tx *storage.Tx, kind search.Kind, id [32]byte, b *search.B
 		b.Put = append(b.Put, *doc)
 	}
 	return nil
-}
-
-func messageDoc(tx *storage.Tx, id protocol.EventID) (*search.Doc, error) {
-	room, m, err := tx.Message(id)
-	if errors.Is(err, storage.ErrNotFound) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	return messageDocOf(room, m), nil
 }
 
 func messageDocOf(room protocol.RoomID, m *storage.Message) *search.Doc {
@@ -494,15 +492,22 @@ func (n *Node) buildIndex(ctx context.Context, idx *search.Index) error {
 			var ms []*storage.Message
 			err := n.store.View(func(tx *storage.Tx) error {
 				ms, err = tx.Messages(room, at, false, indexBatch)
-				return err
+				if err != nil {
+					return err
+				}
+				for _, m := range ms {
+					if strings.Contains(m.Body, fileNotice) { // a file post: a file, not a message
+						if err := postDocs(tx, room, m, &b); err != nil {
+							return err
+						}
+					} else if d := messageDocOf(room, m); d != nil {
+						b.Put = append(b.Put, *d)
+					}
+				}
+				return nil
 			})
 			if err != nil {
 				return fmt.Errorf("build search index: %w", err)
-			}
-			for _, m := range ms {
-				if d := messageDocOf(room, m); d != nil {
-					b.Put = append(b.Put, *d)
-				}
 			}
 			if len(b.Put) >= indexBatch {
 				if err := flush(); err != nil {

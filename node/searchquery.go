@@ -17,8 +17,11 @@ import (
 type SearchQuery struct {
 	// Q is the search box's text: words, "phrases", and the filters
 	// from:HANDLE, to:HANDLE, in:ROOM, before:/after:YYYY-MM-DD (UTC days), has:file,
-	// is:task, is:open, is:done (see search.Parse).
+	// is:task, is:file, is:open, is:done (see search.Parse).
 	Q string
+	// Kinds, if not empty, limits the search to these kinds of thing
+	// (as is:task and is:file do).
+	Kinds []SearchKind
 	// ByRelevance orders by score; default: newest first.
 	ByRelevance bool
 	// Offset is where the page starts: 0, or a previous result's Next.
@@ -27,11 +30,17 @@ type SearchQuery struct {
 	Limit int
 }
 
+// SearchKind is what a search finds: "message", "task", "file" or
+// "room" (search.KindMessage…), for callers that do not import
+// node/search.
+type SearchKind = search.Kind
+
 // MaxSearchPage is the most hits one Search returns.
 const MaxSearchPage = 100
 
-// SearchHit is one thing found. Exactly one of Message, Task and Room
-// (for a room's name or description) is set.
+// SearchHit is one thing found: a message (Message set), a task (Task
+// set), a file (File set, and Message, its post), or a room's name or
+// description (none set).
 type SearchHit struct {
 	Kind     search.Kind     `json:"kind"`
 	Room     protocol.RoomID `json:"room"`
@@ -43,6 +52,7 @@ type SearchHit struct {
 	Snippet string   `json:"snippet"`
 	Message *Message `json:"message,omitempty"`
 	Task    *Task    `json:"task,omitempty"`
+	File    *File    `json:"file,omitempty"`
 }
 
 // SearchResult is a page of hits.
@@ -72,7 +82,7 @@ func (n *Node) Search(ctx context.Context, as protocol.Handle, q SearchQuery) (*
 	if err != nil {
 		return nil, problem(ErrInvalid, "%s", strings.TrimPrefix(err.Error(), search.ErrQuery.Error()+": "))
 	}
-	if len(p.Words)+len(p.Phrases)+len(p.From)+len(p.To)+len(p.In) == 0 && !p.HasFile && !p.IsTask && p.After.IsZero() && p.Before.IsZero() {
+	if len(p.Words)+len(p.Phrases)+len(p.From)+len(p.To)+len(p.In) == 0 && !p.HasFile && !p.IsTask && !p.IsFile && p.After.IsZero() && p.Before.IsZero() {
 		return nil, problem(ErrInvalid, "the search is empty")
 	}
 	if q.Limit <= 0 {
@@ -82,8 +92,12 @@ func (n *Node) Search(ctx context.Context, as protocol.Handle, q SearchQuery) (*
 	q.Offset = max(q.Offset, 0)
 	req := search.Request{Words: p.Words, Phrases: p.Phrases, After: p.After, Before: p.Before, HasFile: p.HasFile,
 		Status: p.Status, ByRelevance: q.ByRelevance}
+	req.Kinds = append(req.Kinds, q.Kinds...)
 	if p.IsTask {
-		req.Kinds = []search.Kind{search.KindTask}
+		req.Kinds = append(req.Kinds, search.KindTask)
+	}
+	if p.IsFile {
+		req.Kinds = append(req.Kinds, search.KindFile)
 	}
 	for _, f := range p.From {
 		req.Authors = append(req.Authors, string(n.authorID(f)))
@@ -216,6 +230,16 @@ func (n *Node) readableHit(ctx context.Context, as protocol.Handle, h search.Hit
 			return hit, false
 		}
 		hit.Task, hit.Room = t, t.Room
+	case search.KindFile:
+		id, err := protocol.ParseEventID(raw)
+		if err != nil {
+			return hit, false
+		}
+		f, m, err := n.fileOfPost(ctx, as, id)
+		if err != nil {
+			return hit, false
+		}
+		hit.File, hit.Message, hit.Room = f, m, f.Room
 	case search.KindRoom:
 		id, err := protocol.ParseRoomID(raw)
 		if err != nil {

@@ -38,7 +38,7 @@ func searchCommand(g *globals) *cobra.Command {
 	var offset, limit int
 	query := &cobra.Command{
 		Use:   "query --as HANDLE WORDS...",
-		Short: "Search what a local account may read (the web app's search box syntax: from:, to:, in:, before:, after:, has:file, is:task)",
+		Short: "Search what a local account may read (the web app's search box syntax: from:, to:, in:, before:, after:, has:file, is:task, is:file)",
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			res, err := ask(cmd, g, requestTimeout, func(ctx context.Context, c *control.Client) (*node.SearchResult, error) {
@@ -51,6 +51,8 @@ func searchCommand(g *globals) *cobra.Command {
 				for _, h := range res.Hits {
 					id := ""
 					switch {
+					case h.File != nil:
+						id = fmt.Sprintf("file %d", h.File.ID)
 					case h.Message != nil:
 						id = fmt.Sprint(h.Message.Alias)
 					case h.Task != nil:

@@ -18,10 +18,10 @@ type searchJSON struct {
 	Results    []searchHitJSON `json:"results"`
 }
 
-// searchHitJSON is one result: a message, a task, or a room (whose name
-// or description matched).
+// searchHitJSON is one result: a message, a task, a file (whose name or
+// message matched), or a room (whose name or description matched).
 type searchHitJSON struct {
-	Type     string  `json:"type"` // message, task, room
+	Type     string  `json:"type"` // message, task, file, room
 	RoomID   uint64  `json:"room_id"`
 	RoomName string  `json:"room_name"`
 	Time     int64   `json:"time"` // unix seconds
@@ -30,10 +30,14 @@ type searchHitJSON struct {
 	Snippet string       `json:"snippet"`
 	Message *messageJSON `json:"message,omitempty"`
 	Task    *taskJSON    `json:"task,omitempty"`
+	// File is a file found by its name (type "file"); Message is then
+	// its post.
+	File *fileJSON `json:"file,omitempty"`
 }
 
 // search answers GET /api/search?q=…[&sort=newest|relevance][&offset=N]
-// [&limit=N]: what the caller may read that matches q (see docs/API.md).
+// [&limit=N][&kind=message,task,file,room]: what the caller may read
+// that matches q (see docs/API.md).
 // In from: and in:, a numeric ChatWork account_id or room_id is taken too.
 func (s *Server) search(w http.ResponseWriter, r *http.Request, c *caller) error {
 	p, err := readParams(r)
@@ -55,6 +59,21 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request, c *caller) error
 		sq.ByRelevance = true
 	default:
 		return invalid("parameter sort must be newest or relevance")
+	}
+	kinds, _, err := p.get("kind")
+	if err != nil {
+		return err
+	}
+	for k := range strings.SplitSeq(kinds, ",") {
+		switch k = strings.TrimSpace(k); k {
+		case "":
+		case "message", "task", "file", "room":
+			sq.Kinds = append(sq.Kinds, node.SearchKind(k))
+		case "files", "messages", "tasks", "rooms":
+			sq.Kinds = append(sq.Kinds, node.SearchKind(strings.TrimSuffix(k, "s")))
+		default:
+			return invalid("parameter kind must list message, task, file or room")
+		}
 	}
 	if v, ok, err := p.integer("offset"); err != nil {
 		return err
@@ -83,6 +102,10 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request, c *caller) error
 		if h.Message != nil {
 			m := c.messageView(r.Context(), h.Message)
 			v.Message = &m
+		}
+		if h.File != nil {
+			f := c.fileView(r, h.File)
+			v.File = &f
 		}
 		if h.Task != nil {
 			t := c.taskView(r.Context(), h.Task, "")

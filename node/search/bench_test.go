@@ -13,17 +13,32 @@ import (
 	"github.com/horenso/horenso/node/bench/measure"
 )
 
-var benchMsgs = flag.Int("search.msgs", 1_000_000, "messages BenchmarkSearch indexes (-short: 20,000)")
+var (
+	benchMsgs = flag.Int("search.msgs", 1_000_000, "messages BenchmarkSearch indexes (-short: 20,000)")
+	benchDir  = flag.String("search.dir", "", "BenchmarkSearch keeps its index here and reuses one it built of as many messages (to time queries again)")
+)
 
 var (
 	jaWords = strings.Fields("会議 新製品 発表 来週 予算 承認 資料 確認 お願い します 営業 部長 顧客 見積 契約 納期 出張 報告 定例 議事録 品質 改善 計画 共有 東京 大阪 請求書 対応 問題 修正")
 	enWords = strings.Fields("meeting release budget review customer invoice deploy server report schedule quality plan update design contract travel approve draft launch feedback")
 )
 
+// rareWords are each in about one message in 20,000 (a project's code
+// name, a rare term): a search for one finds few, scattered over years.
+var rareWords = strings.Fields("棚卸し kubernetes 稟議書 postmortem 就業規則")
+
+// queryKinds are the searches BenchmarkSearch times, in turn: a common
+// word (or two), a rare word, a Japanese phrase ("会議の資料"), a common
+// word in one room (in:), and a common word from one sender (from:).
+var queryKinds = []string{"common", "rare", "phrase", "room", "sender"}
+
 // benchText is a message of mixed Japanese and English, like those of a
 // Japanese office that names things in English.
 func benchText(r *rand.Rand) string {
 	var b strings.Builder
+	if r.IntN(4000) == 0 {
+		b.WriteString(rareWords[r.IntN(len(rareWords))] + " ")
+	}
 	for range 4 + r.IntN(10) {
 		if r.IntN(3) == 0 {
 			b.WriteString(" " + enWords[r.IntN(len(enWords))] + " ")
@@ -40,10 +55,10 @@ func benchText(r *rand.Rand) string {
 // BenchmarkSearch indexes N messages in 300 rooms the way the node's
 // indexer does (batches of 1,000, each durable), one a minute (an
 // organization posting 1,440 messages a day: 1,000,000 span 23 months),
-// then runs searches of
-// one or two words over the 50 rooms an account is in, newest first, a
-// page of 20 with snippets. It reports the indexing rate, the index's
-// bytes per message, and the query latency p50 and p99. On a shared
+// then runs 250 searches over the 50 rooms an account is in, newest
+// first, a page of 20 with snippets, 50 of each of queryKinds. It
+// reports the indexing rate, the index's bytes per message, and the
+// query latency p50 and p99, of all and of each kind. On a shared
 // machine the wall-clock figures move with the load; the CPU time the
 // process spent per message indexed and per query (background merges
 // included) does much less.
@@ -54,7 +69,14 @@ func BenchmarkSearch(b *testing.B) {
 	}
 	for range b.N {
 		dir := filepath.Join(b.TempDir(), "search")
+		if *benchDir != "" {
+			dir = filepath.Join(*benchDir, fmt.Sprint(n))
+		}
 		x, err := Open(dir)
+		if err != nil {
+			b.Fatal(err)
+		}
+		built, err := x.Cursor()
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -62,6 +84,10 @@ func BenchmarkSearch(b *testing.B) {
 		const batch = 1000
 		start, cpu0 := time.Now(), cpuTime(b)
 		t0 := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC).UnixMilli()
+		total, reused := n, built == uint64(n)
+		if reused {
+			n = 0 // no indexing figures
+		}
 		for i := 0; i < n; i += batch {
 			var bt Batch
 			for j := i; j < min(n, i+batch); j++ {
@@ -82,30 +108,60 @@ func BenchmarkSearch(b *testing.B) {
 		for i := range rooms {
 			rooms[i] = fmt.Sprintf("room%03d", i*6)
 		}
+		r = rand.New(rand.NewPCG(3, 4)) // the same queries, reused or not
 		var lat []time.Duration
+		byKind := map[string][]time.Duration{}
+		cpuByKind := map[string]time.Duration{}
 		qcpu0 := cpuTime(b)
-		for i := range 200 {
-			words := []string{jaWords[r.IntN(len(jaWords))]}
-			if i%2 == 1 {
-				words = append(words, enWords[r.IntN(len(enWords))])
+		for i := range 250 {
+			kind := queryKinds[i%len(queryKinds)]
+			req := Request{Rooms: rooms, Size: 20}
+			switch kind {
+			case "common":
+				req.Words = []string{jaWords[r.IntN(len(jaWords))]}
+				if i%2 == 1 {
+					req.Words = append(req.Words, enWords[r.IntN(len(enWords))])
+				}
+			case "rare":
+				req.Words = []string{rareWords[r.IntN(len(rareWords))]}
+			case "phrase":
+				a, c := jaWords[r.IntN(len(jaWords))], jaWords[r.IntN(len(jaWords))]
+				req.Phrases = []string{a + "の" + c}
+			case "room":
+				req.Words = []string{jaWords[r.IntN(len(jaWords))]}
+				j := r.IntN(len(rooms))
+				req.Rooms = rooms[j : j+1]
+			case "sender":
+				req.Words = []string{jaWords[r.IntN(len(jaWords))]}
+				req.Authors = []string{fmt.Sprintf("user%d@node", r.IntN(200))}
 			}
-			qs := time.Now()
-			if _, err := x.Search(b.Context(), Request{Words: words, Rooms: rooms, Size: 20}); err != nil {
+			qs, qc := time.Now(), cpuTime(b)
+			if _, err := x.Search(b.Context(), req); err != nil {
 				b.Fatal(err)
 			}
-			lat = append(lat, time.Since(qs))
+			d := time.Since(qs)
+			cpuByKind[kind] += cpuTime(b) - qc
+			lat = append(lat, d)
+			byKind[kind] = append(byKind[kind], d)
 		}
 		qcpu := (cpuTime(b) - qcpu0) / time.Duration(len(lat))
 		if err := x.Close(); err != nil {
 			b.Fatal(err)
 		}
-		b.ReportMetric(float64(n), "msgs")
-		b.ReportMetric(rate, "indexed-msg/s")
-		b.ReportMetric(cpuRate, "indexed-msg/cpu-s")
+		b.ReportMetric(float64(total), "msgs")
+		if !reused {
+			b.ReportMetric(rate, "indexed-msg/s")
+			b.ReportMetric(cpuRate, "indexed-msg/cpu-s")
+		}
 		b.ReportMetric(measure.Ms(qcpu), "query-cpu-ms")
-		b.ReportMetric(float64(size)/float64(n), "index-B/msg")
+		b.ReportMetric(float64(size)/float64(total), "index-B/msg")
 		b.ReportMetric(measure.Ms(measure.Quantile(lat, 0.5)), "p50-ms")
 		b.ReportMetric(measure.Ms(measure.Quantile(lat, 0.99)), "p99-ms")
+		for _, k := range queryKinds {
+			b.ReportMetric(measure.Ms(measure.Quantile(byKind[k], 0.5)), k+"-p50-ms")
+			b.ReportMetric(measure.Ms(measure.Quantile(byKind[k], 0.99)), k+"-p99-ms")
+			b.ReportMetric(measure.Ms(cpuByKind[k]/time.Duration(len(byKind[k]))), k+"-cpu-ms")
+		}
 	}
 }
 

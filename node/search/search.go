@@ -1,6 +1,5 @@
 // Package search is the node's full-text index of what people wrote:
-// messages, tasks, room names and descriptions, and (once the node keeps
-// them) file names. It wraps a Bleve index on disk and knows nothing of
+// messages, tasks, room names and descriptions, and file names. It wraps a Bleve index on disk and knows nothing of
 // rooms, accounts or permissions: package node feeds it documents from
 // its change feed and decides, at query time, which rooms the asking
 // account may read (see docs/ARCHITECTURE.md, "Search").
@@ -91,7 +90,10 @@ var (
 
 // FormatVersion is the index format this package writes. An index built
 // with another (an older mapping or analyzer) is rebuilt by the node.
-const FormatVersion = "1"
+//
+// Version 2: a file post is one file document (its name and message),
+// no longer a message document whose text held the file notice.
+const FormatVersion = "2"
 
 // Index is a search index on disk. Its methods are safe for concurrent
 // use; Apply calls are serialized.
@@ -304,7 +306,9 @@ var ErrNoRooms = errors.New("search names no rooms")
 var windows = []time.Duration{24 * time.Hour, 7 * 24 * time.Hour, 30 * 24 * time.Hour, 365 * 24 * time.Hour}
 
 // Search runs r. Newest first, it looks first among the documents of the
-// last day before the newest, then the last week, month and year, and
+// last day before the newest, then the last week, month and year (skipping
+// those too short for the page at the rate of matches of the last one
+// tried, and going to everything after a window with none), and
 // stops at the first that fills the page: every document outside a
 // window is older than every one inside, so the page is the same as
 // from a search of everything, at a fraction of the cost (a query's cost
@@ -319,16 +323,20 @@ func (x *Index) Search(ctx context.Context, r Request) (*Result, error) {
 	}
 	newest := x.newest.Load()
 	if r.ByRelevance || newest == 0 {
-		return x.search(ctx, r)
+		return x.search(ctx, r, false)
 	}
+	var need time.Duration // the span the matches seen so far say a page needs
 	for _, w := range windows {
+		if w < need {
+			continue
+		}
 		lo := time.UnixMilli(newest).Add(-w)
 		if !r.After.IsZero() && !lo.After(r.After) {
 			break // the window holds all that r allows
 		}
 		wr := r
 		wr.After = lo
-		res, err := x.search(ctx, wr)
+		res, err := x.search(ctx, wr, true)
 		if err != nil {
 			return nil, err
 		}
@@ -336,12 +344,19 @@ func (x *Index) Search(ctx context.Context, r Request) (*Result, error) {
 			res.Exact = false
 			return res, nil
 		}
+		if res.Total == 0 {
+			break // rare: the whole index costs little more than a window
+		}
+		// At the rate of this window, the page needs twice this span
+		// (the next window that holds it, or everything).
+		need = time.Duration(min(2*float64(w)*float64(r.From+r.Size)/float64(res.Total), float64(1<<62)))
 	}
-	return x.search(ctx, r)
+	return x.search(ctx, r, false)
 }
 
-// search runs r over the whole index.
-func (x *Index) search(ctx context.Context, r Request) (*Result, error) {
+// search runs r over the whole index. With inline, the snippets come
+// with the hits (see below for when that is the cheaper way).
+func (x *Index) search(ctx context.Context, r Request, inline bool) (*Result, error) {
 	var must []query.Query
 	must = append(must, anyOf("room", r.Rooms))
 	for _, w := range r.Words {
@@ -400,11 +415,22 @@ func (x *Index) search(ctx context.Context, r Request) (*Result, error) {
 		req.SortBy([]string{"-time", "-_id"})
 		req.Score = bleve.ScoreNone // not shown, not used: skip computing it
 	}
-	if len(r.Words)+len(r.Phrases) > 0 {
+	text := len(r.Words)+len(r.Phrases) > 0
+	if !text {
+		req.Fields = append(req.Fields, "text")
+	}
+	// Highlighting makes every searcher of the query read term
+	// locations, which turns off scorch's bitmap evaluation of the room,
+	// time and other filters: they are then iterators that skip to the
+	// next candidate. Over everything, bitmaps win (a rare word, a
+	// sender: 2–3× less CPU at 1,000,000 messages), and the page's
+	// snippets are made by a second search of its hits alone. Inside a
+	// time window iterators win (a common word: the window is small and
+	// the word's bitmap is a quarter of the index), so the snippets come
+	// with the hits. PERFORMANCE.md has the figures.
+	if inline && text {
 		req.Highlight = bleve.NewHighlightWithStyle(html.Name)
 		req.Highlight.AddField("text")
-	} else {
-		req.Fields = append(req.Fields, "text")
 	}
 	res, err := x.idx.SearchInContext(ctx, req)
 	if err != nil {
@@ -425,7 +451,62 @@ func (x *Index) search(ctx context.Context, r Request) (*Result, error) {
 		}
 		out.Hits = append(out.Hits, hit)
 	}
+	if text && !inline && len(out.Hits) > 0 {
+		if err := x.snippets(ctx, out.Hits, must[1:1+len(r.Words)+len(r.Phrases)]); err != nil {
+			return nil, err
+		}
+	}
 	return out, nil
+}
+
+// snippets sets the Snippet of hits: the text around what matched the
+// words and phrases of texts, highlighted, found by a search of hits
+// alone. A hit changed since (edited away meanwhile) gets the head of its
+// text.
+func (x *Index) snippets(ctx context.Context, hits []Hit, texts []query.Query) error {
+	ids := make([]string, len(hits))
+	for i, h := range hits {
+		ids[i] = h.ID
+	}
+	req := bleve.NewSearchRequestOptions(query.NewConjunctionQuery(append([]query.Query{query.NewDocIDQuery(ids)}, texts...)),
+		len(ids), 0, false)
+	req.Score = bleve.ScoreNone
+	req.Highlight = bleve.NewHighlightWithStyle(html.Name)
+	req.Highlight.AddField("text")
+	res, err := x.idx.SearchInContext(ctx, req)
+	if err != nil {
+		return fmt.Errorf("search snippets: %w", err)
+	}
+	frags := make(map[string]string, len(res.Hits))
+	for _, h := range res.Hits {
+		if fs := h.Fragments["text"]; len(fs) > 0 {
+			frags[h.ID] = fs[0]
+		}
+	}
+	var missing []string
+	for i := range hits {
+		if f, ok := frags[hits[i].ID]; ok {
+			hits[i].Snippet = f
+		} else {
+			missing = append(missing, hits[i].ID)
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	req = bleve.NewSearchRequestOptions(query.NewDocIDQuery(missing), len(missing), 0, false)
+	req.Fields = []string{"text"}
+	if res, err = x.idx.SearchInContext(ctx, req); err != nil {
+		return fmt.Errorf("search snippets: %w", err)
+	}
+	for _, h := range res.Hits {
+		for i := range hits {
+			if hits[i].ID == h.ID {
+				hits[i].Snippet = escapeHead(str(h.Fields["text"]), 200)
+			}
+		}
+	}
+	return nil
 }
 
 // wordQuery matches a word of the search box: every token it analyzes

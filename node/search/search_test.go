@@ -205,6 +205,9 @@ func TestParse(t *testing.T) {
 	if fmt.Sprint(*q) != fmt.Sprint(want) {
 		t.Errorf("Parse = %+v\nwant    %+v", *q, want)
 	}
+	if q, err := Parse("is:file 見積", time.UTC); err != nil || !q.IsFile || q.IsTask || len(q.Words) != 1 {
+		t.Errorf("Parse(is:file 見積) = %+v, %v", q, err)
+	}
 	for _, bad := range []string{"before:yesterday", "has:cat", "is:cake"} {
 		if _, err := Parse(bad, time.UTC); err == nil {
 			t.Errorf("Parse(%q) succeeded", bad)

@@ -39,6 +39,7 @@ type Query struct {
 	After, Before  time.Time
 	HasFile        bool // has:file
 	IsTask         bool // is:task
+	IsFile         bool // is:file
 	Status         string
 }
 
@@ -49,7 +50,8 @@ var ErrQuery = fmt.Errorf("bad search query")
 // quotes, and the filters from:HANDLE, to:HANDLE (tasks assigned to
 // it), in:ROOM (in:"a room name"),
 // before:YYYY-MM-DD and after:YYYY-MM-DD (days in loc: after: includes
-// the day, before: excludes it), has:file, is:task, is:open and is:done
+// the day, before: excludes it), has:file, is:task, is:file (files, by
+// name), is:open and is:done
 // (tasks of that status). A word that only looks like a filter (an
 // unknown key, a URL) is a word.
 func Parse(s string, loc *time.Location) (*Query, error) {
@@ -92,10 +94,12 @@ func Parse(s string, loc *time.Location) (*Query, error) {
 			switch strings.ToLower(val) {
 			case "task":
 				q.IsTask = true
+			case "file":
+				q.IsFile = true
 			case "open", "done":
 				q.IsTask, q.Status = true, strings.ToLower(val)
 			default:
-				return nil, fmt.Errorf("%w: %s: want is:task, is:open or is:done", ErrQuery, t.val)
+				return nil, fmt.Errorf("%w: %s: want is:task, is:file, is:open or is:done", ErrQuery, t.val)
 			}
 		default:
 			q.Words = append(q.Words, t.val)

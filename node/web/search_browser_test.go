@@ -4,15 +4,20 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/horenso/horenso/node"
 )
 
 // TestBrowserSearch: Bob searches for a word from the middle of a long
 // history, sees it highlighted in a result grouped under its room (and
 // nothing from Alice's private room), clicks it, and lands on the message
-// with the messages around it loaded (testdata/browser/search.test.mjs).
+// with the messages around it loaded; then he finds a file by its Japanese
+// name, keeping to files, and downloads it from the result
+// (testdata/browser/search.test.mjs).
 func TestBrowserSearch(t *testing.T) {
 	chromium, nodeBin := browserEnv(t)
 	acme := startNode(t, "Acme 株式会社")
@@ -35,6 +40,16 @@ func TestBrowserSearch(t *testing.T) {
 	target := acme.post(t, alice, sales, "新製品の発表は来週です <b>not bold</b> <img src=x onerror=\"window.__xss='search'\">")[0]
 	acme.post(t, bob, sales, after...)
 	acme.post(t, alice, private, "新製品 secret numbers")
+	// Files, found by their names.
+	for _, f := range []struct {
+		room       uint64
+		name, data string
+	}{{sales, "見積書_2026年度.pdf", "the quote"}, {private, "見積書_secret.pdf", "secret"}} {
+		if _, err := acme.n.PostFile(t.Context(), alice.acc.Handle, acme.roomID(t, f.room), node.NewFile{Name: f.name,
+			Data: strings.NewReader(f.data)}); err != nil {
+			t.Fatal(err)
+		}
+	}
 	deadline := time.Now().Add(30 * time.Second)
 	for st := acme.n.SearchStatus(); st.Lag > 0 || st.Cursor < acme.n.LastChange(); st = acme.n.SearchStatus() {
 		if time.Now().After(deadline) {

@@ -1,11 +1,19 @@
 // Full-text search: the box in the top bar, and the results page
-// (/search?q=…) listing what GET /api/search finds, grouped by room. A
-// result opens its room scrolled to the message (/rooms/ID?m=MESSAGE_ID),
-// with the messages around it loaded.
+// (/search?q=…) listing what GET /api/search finds, grouped by room,
+// optionally only messages, tasks or files. A result opens its room
+// scrolled to the message (/rooms/ID?m=MESSAGE_ID), with the messages
+// around it loaded; a file result also links to the file's download.
 
 import * as api from './api.js';
 import { h, replace, append } from './dom.js';
 import { t, fmtFull } from './i18n.js';
+import { humanSize } from './files.js';
+
+/** KINDS are the kinds the results page can keep to (GET /api/search's
+ * kind), '' meaning all. */
+const KINDS = ['', 'message', 'task', 'file'];
+
+const downloadURL = (rid, fid) => `/api/rooms/${rid}/files/${fid}/content?download=1`;
 
 /** searchBox is the top bar's search form; submitting it opens the
  * results page. */
@@ -57,6 +65,7 @@ export class SearchView {
     this.app = app;
     this.q = q;
     this.sort = 'newest';
+    this.kindFilter = '';
     this.next = 0;
     this.groups = new Map(); // room_id → {list}
     this.list = h('div', { class: 'search-results', 'aria-live': 'polite' });
@@ -68,8 +77,13 @@ export class SearchView {
     } } },
     h('option', { value: 'newest' }, t('search.sort.newest')),
     h('option', { value: 'relevance' }, t('search.sort.relevance')));
+    this.kindSel = h('select', { class: 'search-kind', 'aria-label': t('search.kind'), on: { change: () => {
+      this.kindFilter = this.kindSel.value;
+      this.fetch(false);
+    } } }, ...KINDS.map((k) => h('option', { value: k }, t(`search.kind.${k || 'all'}`))));
     this.el = h('div', { class: 'page page-search' },
-      h('header', { class: 'room-header' }, h('h2', { class: 'room-title' }, t('search.title', { q })), this.sortSel),
+      h('header', { class: 'room-header' }, h('h2', { class: 'room-title' }, t('search.title', { q })),
+        h('div', { class: 'search-controls' }, this.kindSel, this.sortSel)),
       h('div', { class: 'page-body' }, this.summary, this.list, this.more));
   }
 
@@ -91,7 +105,7 @@ export class SearchView {
     this.more.hidden = true;
     let res;
     try {
-      res = await api.request('GET', '/api/search', { query: { q: this.q, sort: this.sort, offset: this.next || undefined } });
+      res = await api.request('GET', '/api/search', { query: { q: this.q, sort: this.sort, kind: this.kindFilter || undefined, offset: this.next || undefined } });
     } catch (e) {
       replace(this.list, h('div', { class: 'state form-error' }, t('error.generic', { error: e.message })));
       return;
@@ -119,7 +133,11 @@ export class SearchView {
     let href = `/rooms/${r.room_id}`;
     let who = '';
     let kind = '';
-    if (r.message) {
+    if (r.file) {
+      kind = t('search.file');
+      who = r.file.account.name;
+      if (r.message) href += `?m=${encodeURIComponent(r.message.message_id)}`;
+    } else if (r.message) {
       href += `?m=${encodeURIComponent(r.message.message_id)}`;
       who = r.message.account.name;
     } else if (r.task) {
@@ -129,12 +147,24 @@ export class SearchView {
       kind = t('search.roominfo');
     }
     const dataset = r.message ? { mid: r.message.message_id } : {};
-    g.list.appendChild(h('li', { class: 'search-hit', dataset },
+    if (r.file) dataset.fileId = String(r.file.file_id);
+    g.list.appendChild(h('li', { class: r.file ? 'search-hit search-hit-file' : 'search-hit', dataset },
       h('a', { href, class: 'search-hit-link', on: { click: (e) => this.app.link(e, href) } },
         h('div', { class: 'search-hit-meta' },
           kind && h('span', { class: 'badge' }, kind), ' ',
           who && h('span', { class: 'search-hit-who' }, who), ' ',
           r.time ? h('time', { class: 'search-hit-time' }, fmtFull(r.time)) : null),
-        append(h('div', { class: 'search-snippet' }), snippetNodes(r.snippet)))));
+        append(h('div', { class: 'search-snippet' }), snippetNodes(r.snippet))),
+      r.file ? this.fileLine(r) : null));
+  }
+
+  /** fileLine is a file result's name and size, a link that downloads it
+   * (outside the result's link, which opens the post in its room). */
+  fileLine(r) {
+    const f = r.file;
+    return h('div', { class: 'search-file' },
+      h('a', { class: 'search-file-download', href: downloadURL(r.room_id, f.file_id), download: f.filename,
+        'aria-label': t('search.download', { name: f.filename }) }, f.filename),
+      ' ', h('span', { class: 'search-file-size' }, `(${humanSize(f.filesize)})`));
   }
 }

@@ -65,6 +65,34 @@ describe('search', () => {
     }, 'the newest message after scrolling down');
   });
 
+  test('a file is found by its name and downloads from the result', async () => {
+    const { page } = bob;
+    const { sales, private: secret } = cfg.rooms;
+    const box = page.getByRole('searchbox', { name: 'Search messages, tasks and chats' });
+    await box.fill('見積書');
+    await box.press('Enter');
+    await page.waitForURL(/\/search\?q=/);
+    await page.getByRole('combobox', { name: 'Kind of result' }).selectOption('file');
+    const hit = page.locator(`.search-group[data-room-id="${sales}"] .search-hit-file`);
+    await hit.waitFor();
+    await expectCount(page.locator('.search-hit'), 1);
+    assert.equal(await page.locator(`.search-group[data-room-id="${secret}"]`).count(), 0, "Alice's private file is never shown");
+    assert.match(await hit.locator('.search-snippet mark').first().textContent(), /見積/);
+    assert.match(await hit.locator('.badge').textContent(), /File/);
+    const link = hit.getByRole('link', { name: 'Download 見積書_2026年度.pdf' });
+    assert.equal(await link.textContent(), '見積書_2026年度.pdf');
+    const href = await link.getAttribute('href');
+    assert.match(href, new RegExp(`^/api/rooms/${sales}/files/\\d+/content\\?download=1$`));
+    const got = await page.evaluate(async (u) => {
+      const r = await fetch(u);
+      return { status: r.status, body: await r.text(), disposition: r.headers.get('content-disposition') };
+    }, href);
+    assert.equal(got.status, 200);
+    assert.equal(got.body, 'the quote');
+    assert.match(got.disposition || '', /attachment/);
+    await shot(page, 'search-files');
+  });
+
   test('a search with no match says so', async () => {
     const { page } = bob;
     const box = page.getByRole('searchbox', { name: 'Search messages, tasks and chats' });
