@@ -299,7 +299,14 @@ const partnerWatchInterval = time.Second
 // ctx ends. It reads the host's link state, in memory, once per
 // partnerWatchInterval.
 func (n *Node) runPartnerWatch(ctx context.Context) error {
-	was := map[protocol.NodeID]bool{}
+	// A partner's link as last looked at: connected, or offline since
+	// when. A partner that connected and went offline again between two
+	// looks is offline since another time.
+	type link struct {
+		connected bool
+		offline   time.Time
+	}
+	was := map[protocol.NodeID]link{}
 	t := time.NewTicker(partnerWatchInterval)
 	defer t.Stop()
 	for {
@@ -309,15 +316,19 @@ func (n *Node) runPartnerWatch(ctx context.Context) error {
 		case <-t.C:
 		}
 		changed := false
-		now := map[protocol.NodeID]bool{}
+		now := map[protocol.NodeID]link{}
 		for _, p := range n.net.host.Partners() {
-			now[p.ID] = p.Connected
-			if was[p.ID] != p.Connected {
+			l := link{connected: p.Connected}
+			if !p.Connected {
+				l.offline = p.Health.LastSeen
+			}
+			now[p.ID] = l
+			if was[p.ID] != l {
 				changed = true
 			}
 		}
-		for id, c := range was {
-			if _, ok := now[id]; !ok && c {
+		for id, l := range was {
+			if _, ok := now[id]; !ok && l.connected {
 				changed = true // removed while connected
 			}
 		}
