@@ -41,7 +41,7 @@ func (n *Node) noteReceipt(tx *storage.Tx, r *storage.Room, e *protocol.Signed) 
 		return nil
 	}
 	room := e.RoomID()
-	old, _, err := tx.Receipt(room, e.Origin)
+	old, indexed, err := tx.Receipt(room, e.Origin)
 	if err != nil {
 		return err
 	}
@@ -54,7 +54,14 @@ func (n *Node) noteReceipt(tx *storage.Tx, r *storage.Room, e *protocol.Signed) 
 	}
 	var reach uint64
 	if floor != nil {
-		reach, err = tx.ChainReachAbove(e, n.id, floor.Order())
+		// With an index entry, every earlier event of e's node was
+		// noted (parents are applied first): their pasts reach no
+		// further than old.
+		var known protocol.NodeID
+		if indexed {
+			known = e.Origin
+		}
+		reach, err = tx.ChainReachAbove(e, n.id, floor.Order(), known)
 	} else {
 		reach, err = tx.ChainReach(e, n.id)
 	}

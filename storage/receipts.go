@@ -37,7 +37,13 @@ var errBadValue = errors.New("malformed value")
 // position) when origin's newest event in e's past is below floor. With floor
 // the order of the first of origin's events not yet known to be in the
 // past, the walk reads only the part of e's past above it.
-func (tx *Tx) ChainReachAbove(e *protocol.Signed, origin protocol.NodeID, floor protocol.Order) (uint64, error) {
+//
+// The past of every event of node known found there (but e) is taken as
+// accounted for and not read: a caller that keeps, event after event of
+// known, the highest reach so far (known's events descend from known's
+// previous one) walks only what e adds to it. Without that, each of a
+// long run of known's events would walk the whole run back to floor.
+func (tx *Tx) ChainReachAbove(e *protocol.Signed, origin protocol.NodeID, floor protocol.Order, known protocol.NodeID) (uint64, error) {
 	seen := make(map[protocol.EventID]bool)
 	var q depthQueue
 	push := func(ids []protocol.EventID) error {
@@ -67,6 +73,9 @@ func (tx *Tx) ChainReachAbove(e *protocol.Signed, origin protocol.NodeID, floor 
 		}
 		if p.Depth <= floor.Depth {
 			continue // its past is below floor; what is queued may be at floor's depth
+		}
+		if known != "" && p.Origin == known {
+			continue // accounted for
 		}
 		if err := push(p.Prev); err != nil {
 			return 0, fmt.Errorf("chain reach of %s: %w", e.ID, err)
