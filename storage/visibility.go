@@ -1,7 +1,6 @@
 package storage
 
 import (
-	"container/heap"
 	"fmt"
 
 	"github.com/horenso/horenso/protocol"
@@ -20,38 +19,8 @@ import (
 // that is origin's latest there. The walk is as long as the part of the
 // past newer than that event; it runs once per removal.
 func (tx *Tx) ChainReach(e *protocol.Signed, origin protocol.NodeID) (uint64, error) {
-	seen := make(map[protocol.EventID]bool)
-	var q depthQueue
-	push := func(ids []protocol.EventID) error {
-		for _, id := range ids {
-			if seen[id] {
-				continue
-			}
-			seen[id] = true
-			p, err := tx.Event(id)
-			if err != nil {
-				return err
-			}
-			if p == nil {
-				return fmt.Errorf("event %s: %w", id, ErrNotFound)
-			}
-			heap.Push(&q, p)
-		}
-		return nil
-	}
-	if err := push(e.Prev); err != nil {
-		return 0, fmt.Errorf("chain reach of %s: %w", e.ID, err)
-	}
-	for q.Len() > 0 {
-		p := heap.Pop(&q).(*protocol.Signed)
-		if p.Origin == origin {
-			return p.Seq, nil
-		}
-		if err := push(p.Prev); err != nil {
-			return 0, fmt.Errorf("chain reach of %s: %w", e.ID, err)
-		}
-	}
-	return 0, nil
+	// No floor: only a create has depth 0, and it has no past.
+	return tx.ChainReachAbove(e, origin, protocol.Order{}, "")
 }
 
 // depthQueue is a max-heap of events by depth.
