@@ -269,7 +269,7 @@ func (h *Host) validator(id protocol.RoomID) pubsub.ValidatorEx {
 			return reject("wrong room", fmt.Errorf("event %s is in room %s", e.ID, e.RoomID()))
 		}
 
-		if !h.quota.takeEvents(from, 1, len(data), &h.stats) {
+		if !h.quota.takeEvents(from, []protocol.EventID{e.ID}, []int{len(data)}, &h.stats) {
 			return pubsub.ValidationIgnore // not the event's fault: others may relay it
 		}
 		if h.cfg.LossForTest != nil {

@@ -24,7 +24,8 @@ type Quota struct {
 	Rooms int64 `json:"rooms_per_day"`
 	// Events bounds the events new to this node that the partner may
 	// send, by gossip (the partner that relayed an event is charged for
-	// it) or by sync. Default: 1,000,000 a day.
+	// it) or by sync; an event two partners, or gossip and sync, deliver
+	// at once is charged once, to the first. Default: 1,000,000 a day.
 	Events int64 `json:"events_per_day"`
 	// Bytes bounds the wire bytes of those events. Default: 4 GiB a day.
 	Bytes int64 `json:"bytes_per_day"`
@@ -62,9 +63,42 @@ type quotas struct {
 	limit Quota
 	log   *slog.Logger
 
-	// mu guards m and the usage in it.
+	// mu guards m, the usage in it, and charged.
 	mu sync.Mutex
 	m  map[peer.ID]*usage
+	// charged holds the events charged last, so that one that gossip and
+	// a sync round (or two partners) deliver at once is charged once.
+	charged recentIDs
+}
+
+// chargedWindow is how many of the events charged last are remembered:
+// enough to cover the events in flight at once by gossip and sync.
+const chargedWindow = 1 << 14
+
+// recentIDs is a set of the last IDs added to it, at most chargedWindow.
+type recentIDs struct {
+	set  map[protocol.EventID]struct{}
+	ring []protocol.EventID // in the order added; next is the oldest once full
+	next int
+}
+
+func (r *recentIDs) has(id protocol.EventID) bool {
+	_, ok := r.set[id]
+	return ok
+}
+
+func (r *recentIDs) add(id protocol.EventID) {
+	if r.set == nil {
+		r.set = make(map[protocol.EventID]struct{})
+	}
+	if len(r.ring) < chargedWindow {
+		r.ring = append(r.ring, id)
+	} else {
+		delete(r.set, r.ring[r.next])
+		r.ring[r.next] = id
+		r.next = (r.next + 1) % chargedWindow
+	}
+	r.set[id] = struct{}{}
 }
 
 type usage struct {
@@ -98,22 +132,39 @@ func over(used, n uint64, limit int64) bool {
 	return limit >= 0 && used+n > uint64(limit)
 }
 
-// takeEvents charges p with events of bytes bytes in all, and reports
-// whether they fit in its quota; if not, nothing is charged, they are
-// counted as dropped and the caller must drop them.
-func (q *quotas) takeEvents(p peer.ID, events, bytes int, stats *stats) bool {
+// takeEvents charges p with the events ids, of sizes wire bytes each,
+// less those charged already (to p or to another partner: each event is
+// charged once), and reports whether they fit in p's quota; if not,
+// nothing is charged, they are counted as dropped and the caller must
+// drop them.
+func (q *quotas) takeEvents(p peer.ID, ids []protocol.EventID, sizes []int, stats *stats) bool {
 	q.mu.Lock()
 	defer q.mu.Unlock()
+	var events, bytes uint64
+	for i, id := range ids {
+		if !q.charged.has(id) {
+			events++
+			bytes += uint64(sizes[i])
+		}
+	}
+	if events == 0 {
+		return true
+	}
 	now := time.Now()
 	u := q.usageLocked(p, now)
-	if over(u.Events, uint64(events), q.limit.Events) || over(u.Bytes, uint64(bytes), q.limit.Bytes) {
-		u.Dropped += uint64(events)
-		stats.quotaDroppedEvents.Add(uint64(events))
+	if over(u.Events, events, q.limit.Events) || over(u.Bytes, bytes, q.limit.Bytes) {
+		u.Dropped += events
+		stats.quotaDroppedEvents.Add(events)
 		q.logLocked(p, u, now, "events")
 		return false
 	}
-	u.Events += uint64(events)
-	u.Bytes += uint64(bytes)
+	u.Events += events
+	u.Bytes += bytes
+	for _, id := range ids {
+		if !q.charged.has(id) {
+			q.charged.add(id)
+		}
+	}
 	return true
 }
 

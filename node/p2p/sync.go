@@ -289,7 +289,7 @@ func (h *Host) readAnswer(ctx context.Context, st *syncStream, p peer.ID, asked 
 			if err != nil {
 				return nil, err
 			}
-			if !h.quota.takeEvents(p, len(cf.events), cf.bytes, &h.stats) {
+			if !h.quota.takeEvents(p, cf.ids, cf.sizes, &h.stats) {
 				return nil, fmt.Errorf("room %s: %w", f.Room, ErrOverQuota)
 			}
 			select {
@@ -321,7 +321,8 @@ func (h *Host) readAnswer(ctx context.Context, st *syncStream, p peer.ID, asked 
 type checkedFrame struct {
 	room   protocol.RoomID
 	events []*protocol.Signed
-	bytes  int // the events' wire bytes
+	ids    []protocol.EventID // of events, in order
+	sizes  []int              // the events' wire bytes
 }
 
 // checkSynced checks one events frame: every event must decode and be in
@@ -337,15 +338,19 @@ func (h *Host) checkSynced(ctx context.Context, p peer.ID, f *protocol.SyncEvent
 		}
 		ids[i] = id
 	}
-	var fresh [][]byte
-	size := 0
+	var (
+		fresh    [][]byte
+		freshIDs []protocol.EventID
+		sizes    []int
+	)
 	for i, held := range h.handler.Held(ctx, ids) {
 		if held {
 			h.stats.syncEvents.Add(1)
 			continue
 		}
 		fresh = append(fresh, f.Events[i])
-		size += len(f.Events[i])
+		freshIDs = append(freshIDs, ids[i])
+		sizes = append(sizes, len(f.Events[i]))
 	}
 	events, err := decodeAll(fresh)
 	if err != nil {
@@ -356,7 +361,7 @@ func (h *Host) checkSynced(ctx context.Context, p peer.ID, f *protocol.SyncEvent
 			return nil, h.misbehaved(p, fmt.Errorf("room %s: event %s is in room %s", f.Room, e.ID, e.RoomID()))
 		}
 	}
-	return &checkedFrame{room: f.Room, events: events, bytes: size}, nil
+	return &checkedFrame{room: f.Room, events: events, ids: freshIDs, sizes: sizes}, nil
 }
 
 // storeSynced hands a checked frame's events to Handler.Accept.
