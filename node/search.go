@@ -237,13 +237,18 @@ func (n *Node) indexRound(ctx context.Context) error {
 // full speed while a partner's catch-up or a burst of posts goes on took
 // CPU from them (catch-up of 100,000 events took 15 s instead of 10). So
 // before each batch it waits for the change feed to be quiet, and no
-// partner's events taken in or served, for indexLull, but no longer than indexMaxDefer: under sustained load it
-// indexes a batch every indexMaxDefer (a few percent of a core), and
-// catches up at full speed once the load stops. Search results lag
+// partner's events taken in or served, for indexLull, but no longer than
+// indexMaxDefer while only the node's own posts keep it busy, or
+// indexMaxDeferPartner while partners' events are taken in or served (a
+// catch-up is over in seconds, and indexing a batch every 2 s took a
+// tenth of the CPU of one and doubled it under load). Under sustained
+// load it indexes a batch every indexMaxDefer (a few percent of a core),
+// and catches up at full speed once the load stops. Search results lag
 // meanwhile; `horenso status` shows by how much.
 const (
-	indexLull     = 150 * time.Millisecond
-	indexMaxDefer = 2 * time.Second
+	indexLull            = 150 * time.Millisecond
+	indexMaxDefer        = 2 * time.Second
+	indexMaxDeferPartner = 10 * time.Second
 )
 
 // partnerWork notes that the node takes in or serves a partner's events
@@ -256,9 +261,16 @@ func (n *Node) partnerWork() (done func()) {
 	}
 }
 
+// partnerBusy reports whether a partner's events are being taken in or
+// served, or were within indexLull.
+func (n *Node) partnerBusy() bool {
+	return n.busy.Load() > 0 || time.Since(time.Unix(0, n.lastBusy.Load())) < indexLull
+}
+
 // awaitLull waits until the change feed has not grown for indexLull and
 // no partner's events were taken in or served meanwhile (partnerWork), or
-// indexMaxDefer has passed.
+// indexMaxDefer has passed (indexMaxDeferPartner while partner work goes
+// on).
 //
 // If the feed has not grown since awaitLull last returned (the batch
 // indexed since took longer than indexLull, and nothing was written
@@ -267,10 +279,10 @@ func (n *Node) partnerWork() (done func()) {
 // indexing at a few thousand messages a second.
 func (n *Node) awaitLull(ctx context.Context) error {
 	defer func() { n.search.lullSeq, _ = n.feed.state() }()
-	if last, _ := n.feed.state(); last == n.search.lullSeq && n.busy.Load() == 0 &&
-		time.Since(time.Unix(0, n.lastBusy.Load())) >= indexLull {
+	if last, _ := n.feed.state(); last == n.search.lullSeq && !n.partnerBusy() {
 		return nil
 	}
+	start := time.Now()
 	deadline := time.NewTimer(indexMaxDefer)
 	defer deadline.Stop()
 	for {
@@ -278,12 +290,18 @@ func (n *Node) awaitLull(ctx context.Context) error {
 		quiet := time.NewTimer(indexLull)
 		select {
 		case <-quiet.C:
-			if n.busy.Load() > 0 || time.Since(time.Unix(0, n.lastBusy.Load())) < indexLull {
+			if n.partnerBusy() {
 				continue // serving or taking in a partner's events
 			}
 			return nil
 		case <-deadline.C:
 			quiet.Stop()
+			if n.partnerBusy() {
+				if left := indexMaxDeferPartner - time.Since(start); left > 0 {
+					deadline.Reset(min(left, indexMaxDefer))
+					continue
+				}
+			}
 			return nil
 		case <-grown:
 			quiet.Stop()

@@ -377,6 +377,7 @@ func catchUpRun(b *testing.B, events int) (took time.Duration, lacked, bytes int
 	}
 	sortIDs(want)
 
+	stopProfile := profilePhase(b)
 	start := time.Now()
 	bn.Start()
 	wctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
@@ -395,6 +396,7 @@ func catchUpRun(b *testing.B, events int) (took time.Duration, lacked, bytes int
 		}
 	}
 	took = time.Since(start)
+	stopProfile()
 
 	if ma, mb := r.messages(b, a), r.messages(b, bn); ma != mb {
 		b.Fatalf("after catching up, A holds %d messages and B %d", ma, mb)

@@ -26,9 +26,9 @@ import (
 )
 
 // phaseProfile names a file for a CPU profile of the measured phase of
-// BenchmarkLiveFanOut and BenchmarkMorningRush alone (-cpuprofile takes
+// BenchmarkLiveFanOut, BenchmarkMorningRush and BenchmarkCatchUp alone (-cpuprofile takes
 // in the setup too, which adds thousands of members).
-var phaseProfile = flag.String("phaseprofile", "", "write a CPU profile of the measured phase of the live fan-out and morning rush benchmarks to this file")
+var phaseProfile = flag.String("phaseprofile", "", "write a CPU profile of the measured phase of the live fan-out, morning rush and catch-up benchmarks to this file")
 
 // profilePhase starts a CPU profile into *phaseProfile, if set, and
 // returns the function that stops it.
