@@ -653,3 +653,51 @@ func testConvergence(t *testing.T, v uint16) {
 		})
 	}
 }
+
+// TestInPastWalkAgreesWithSnapshots: inPast's walk back over parents
+// answers as the history of the snapshot after the later event does, for
+// every pair of control events of a random forked and merged history;
+// past pastWalkLimit events the walk gives up and the snapshot decides.
+func TestInPastWalkAgreesWithSnapshots(t *testing.T) {
+	s := newSimulation(t, versionSeniority, 3, 3, 2)
+	s.run(300)
+	r := NewReplica(s.room)
+	for _, e := range s.all {
+		if err := r.Add(e); err != nil && err != ErrParked && !isRuleError(err) {
+			t.Fatal(err)
+		}
+	}
+	var controls []*Signed
+	for _, e := range r.Events() {
+		if e.Type.IsControl() {
+			controls = append(controls, e)
+		}
+	}
+	walked, pairs := 0, 0
+	snaps := &snapshots{log: r}
+	for _, b := range controls {
+		sb, err := r.SnapshotAfter(b.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, a := range controls {
+			_, want := slices.BinarySearchFunc(sb.History, a.ID, compareIDs)
+			want = want && a.ID != b.ID
+			got, err := snaps.inPast(a, b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != want {
+				t.Fatalf("inPast(%s at %d, %s at %d) = %v, want %v", a.ID, a.Depth, b.ID, b.Depth, got, want)
+			}
+			pairs++
+			if _, done, _ := snaps.walkBack(a, b); done && a.Depth < b.Depth {
+				walked++
+			}
+		}
+	}
+	if walked == 0 || walked == pairs {
+		t.Errorf("%d of %d pairs decided by the walk: want some, not all", walked, pairs)
+	}
+	t.Logf("%d control events, %d pairs, %d decided by the walk", len(controls), pairs, walked)
+}

@@ -753,41 +753,77 @@ func (s *snapshots) after(e *Signed) (*Snapshot, error) {
 	return sn, nil
 }
 
-// inPast reports whether the control event a is in b's causal past.
+// inPast reports whether the control event a is in b's causal past. An
+// ancestor is shallower than its descendants, so it first walks back from
+// b over the events deeper than a (see walkBack) and reads the snapshot
+// after b only if that walk gives up: an origin's consecutive control
+// events are most often a few events apart, and the snapshot of a big
+// room costs as much to read as thousands of events.
 func (s *snapshots) inPast(a, b *Signed) (bool, error) {
+	if a.ID == b.ID || a.Depth >= b.Depth {
+		return false, nil
+	}
+	if found, done, err := s.walkBack(a, b); err != nil || done {
+		return found, err
+	}
 	sb, err := s.after(b)
 	if err != nil {
 		return false, err
 	}
 	_, ok := slices.BinarySearchFunc(sb.History, a.ID, compareIDs)
-	return ok && a.ID != b.ID, nil
+	return ok, nil
+}
+
+// pastWalkLimit bounds the events walkBack reads.
+const pastWalkLimit = 256
+
+// walkBack looks for a among b's ancestors, following parents only while
+// they are deeper than a. It reads at most pastWalkLimit events; done is
+// false if it gave up (or an event on the way is not in the log), and
+// the caller must decide from the snapshot after b.
+func (s *snapshots) walkBack(a, b *Signed) (found, done bool, err error) {
+	seen := make(map[EventID]struct{})
+	stack := slices.Clone(b.Prev)
+	for len(stack) > 0 {
+		id := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if id == a.ID {
+			return true, true, nil
+		}
+		if _, ok := seen[id]; ok {
+			continue
+		}
+		if len(seen) == pastWalkLimit {
+			return false, false, nil
+		}
+		seen[id] = struct{}{}
+		e, err := s.log.Event(id)
+		if err != nil {
+			return false, false, fmt.Errorf("causal past of %s: %w", b.ID, err)
+		}
+		if e == nil {
+			return false, false, nil
+		}
+		if e.Depth > a.Depth+1 {
+			stack = append(stack, e.Prev...)
+		} else if e.Depth == a.Depth+1 && slices.Contains(e.Prev, a.ID) {
+			return true, true, nil
+		}
+	}
+	return false, true, nil
 }
 
 // concurrent reports whether neither of the control events a and b is in
-// the other's causal past. It reads b's history, and a's only when a is
-// deeper: only a deeper event can have b in its past.
+// the other's causal past.
 func (s *snapshots) concurrent(a, b *Signed) (bool, error) {
-	in := func(h []EventID, id EventID) bool {
-		_, ok := slices.BinarySearchFunc(h, id, compareIDs)
-		return ok
+	if a.ID == b.ID {
+		return false, nil
 	}
-	sb, err := s.after(b)
-	if err != nil {
-		return false, err
+	if in, err := s.inPast(a, b); err != nil || in {
+		return false, err // a happened before b
 	}
-	if in(sb.History, a.ID) {
-		return false, nil // a happened before b
-	}
-	if a.Depth > b.Depth {
-		sa, err := s.after(a)
-		if err != nil {
-			return false, err
-		}
-		if in(sa.History, b.ID) {
-			return false, nil // a happened after b
-		}
-	}
-	return true, nil
+	in, err := s.inPast(b, a)
+	return !in && err == nil, err // or after it
 }
 
 // grantsAdmin returns the account a control event makes admin: a
