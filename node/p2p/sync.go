@@ -424,6 +424,15 @@ func (h *Host) serveSync(ctx context.Context, s network.Stream) {
 			s.Close()
 			return
 		}
+		if isTimeout(err) {
+			// No next request: close, do not reset. The requester may
+			// still be taking in the answer's last frames (checking
+			// their signatures takes longer than sending them), and a
+			// reset would discard what it has not read yet.
+			h.log.Debug("sync stream idle; closing it", "peer", nodeID(p).Short())
+			s.Close()
+			return
+		}
 		if err == nil && f.FrameType() != protocol.FrameRequest {
 			err = fmt.Errorf("unexpected frame type %d", f.FrameType())
 			h.misbehaved(p, err)

@@ -7,6 +7,7 @@ import (
 	"io"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/fxamacker/cbor/v2"
 	"github.com/horenso/horenso/protocol"
@@ -36,7 +37,9 @@ func TestCatchUpAfterRestart(t *testing.T) {
 	// b comes back on another port; it knows a from its (persisted)
 	// partner list, a still has b's old address.
 	b = startHost(t, "b", fb, func(c *Config) { c.Partners = []string{a.addr(t, "tcp")} })
-	waitFor(t, "b to catch up", func() bool { return fb.count(room) == n+1 && b.Stats().SyncEvents >= n })
+	// Checking 2,000 signatures under the race detector on a busy
+	// machine takes a while.
+	waitWithin(t, time.Minute, "b to catch up", func() bool { return fb.count(room) == n+1 && b.Stats().SyncEvents >= n })
 	st := b.Stats()
 	t.Logf("b's sync stats: rounds %d, requests %d, frames %d, events %d", st.SyncRounds, st.SyncRequests, st.SyncFrames, st.SyncEvents)
 	// In bulk: frames of up to serveBatchBytes, as full as they can be
