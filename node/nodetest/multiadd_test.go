@@ -100,7 +100,7 @@ func TestHostileMultiAdd(t *testing.T) {
 	// Signed afresh for each try: pubsub drops a message it has seen.
 	forbidden := func() []*protocol.Signed {
 		return []*protocol.Signed{
-			sign(newest, add(protocol.RoleAdmin, mallory, dave)),          // bob is no admin there
+			sign(newest, add(protocol.RoleAdmin, mallory, dave)),           // bob is no admin there
 			sign(promoted, add(protocol.RoleMember, mallory, dave, carol)), // carol is a member there
 		}
 	}
