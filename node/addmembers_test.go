@@ -3,6 +3,7 @@ package node
 import (
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"testing"
@@ -204,4 +205,97 @@ func TestAddMembersRefusedAsAWhole(t *testing.T) {
 	if r := must[*Room](t)(n.Room(ctx, handles[0], room.ID)); len(r.Members) != 2 {
 		t.Fatalf("refused additions left %d members, want 2", len(r.Members))
 	}
+}
+
+// TestMembershipIndexFollowsControl makes random membership changes in a
+// room, additions of several among them, and after each checks that the
+// membership index (what the node derives from a change, looking only at
+// the entries an event names when it is applied in sequence) is exactly
+// the room's control state: every member with its role, nobody else; and
+// again after a restart, which reads the snapshots back from their deltas.
+func TestMembershipIndexFollowsControl(t *testing.T) {
+	dir := t.TempDir()
+	n := newTestNode(t, dir)
+	ctx := t.Context()
+	const size = 40
+	ids := make([]protocol.AccountID, size)
+	handles := make([]protocol.Handle, size)
+	for i := range ids {
+		handles[i] = protocol.Handle(fmt.Sprintf("a%02d", i))
+		must[*Account](t)(n.CreateAccount(ctx, NewAccount{Handle: handles[i]}))
+		ids[i] = protocol.NewAccountID(n.ID(), handles[i])
+	}
+	room := must[*Room](t)(n.CreateRoom(ctx, handles[0], NewRoom{Name: "Churn"}))
+	check := func(n *Node, step string) {
+		t.Helper()
+		c := func() *protocol.Control {
+			var c *protocol.Control
+			if err := n.store.View(func(tx *storage.Tx) error {
+				var err error
+				c, err = n.control(tx, room.ID)
+				return err
+			}); err != nil {
+				t.Fatal(err)
+			}
+			return c
+		}()
+		err := n.store.View(func(tx *storage.Tx) error {
+			for _, a := range ids {
+				role, ok, err := tx.IsMember(a, room.ID)
+				if err != nil {
+					return err
+				}
+				m, want := c.Members[a]
+				if ok != want || ok && role != m.Role {
+					return fmt.Errorf("%s: index says %v/%q, control state %v/%q", a, ok, role, want, m.Role)
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatalf("%s: %v", step, err)
+		}
+	}
+	roles := []protocol.Role{protocol.RoleAdmin, protocol.RoleMember, protocol.RoleReadonly}
+	rnd := rand.New(rand.NewPCG(16, 1))
+	for step := range 150 {
+		r := must[*Room](t)(n.Room(ctx, handles[0], room.ID))
+		in := map[protocol.AccountID]bool{}
+		for _, m := range r.Members {
+			in[m.Account] = true
+		}
+		var err error
+		switch k := rnd.IntN(4); {
+		case k == 0: // an addition of several (or of one)
+			var specs []MemberSpec
+			for _, i := range rnd.Perm(size)[:1+rnd.IntN(6)] {
+				if !in[ids[i]] {
+					specs = append(specs, MemberSpec{Account: ids[i], Role: roles[rnd.IntN(3)]})
+				}
+			}
+			err = n.AddMembers(ctx, handles[0], room.ID, specs)
+		case k == 1 && len(r.Members) > 1:
+			m := r.Members[1+rnd.IntN(len(r.Members)-1)]
+			err = n.SetRole(ctx, handles[0], room.ID, m.Account, roles[rnd.IntN(3)])
+		case k == 2 && len(r.Members) > 1:
+			m := r.Members[1+rnd.IntN(len(r.Members)-1)]
+			err = n.RemoveMember(ctx, handles[0], room.ID, m.Account)
+		case len(r.Members) > 1:
+			m := r.Members[1+rnd.IntN(len(r.Members)-1)]
+			if m.Account.Node() == n.ID() && m.Account != ids[0] {
+				err = n.LeaveRoom(ctx, m.Account.Handle(), room.ID)
+				if errors.Is(err, ErrForbidden) {
+					err = nil // the last admin but the creator: not its to leave
+				}
+			}
+		}
+		if err != nil && !errors.Is(err, ErrConflict) {
+			t.Fatalf("step %d: %v", step, err)
+		}
+		check(n, fmt.Sprint("step ", step))
+	}
+	if err := n.Close(); err != nil {
+		t.Fatal(err)
+	}
+	check(newTestNode(t, dir), "after a restart")
 }
