@@ -18,8 +18,8 @@ import (
 // The additions are one room event (one per protocol.MaxListSize
 // accounts), each other change one event, made in an order that keeps an
 // admin throughout: the additions first, then promotions to admin, then
-// the other role changes, then removals, and as's own demotion or departure last, since it may end
-// as's right to make the others. The order is the same for the same
+// the other role changes, then removals, and as's own demotion or
+// departure last, since it may end as's right to make the others. The order is the same for the same
 // request, so a retried request makes the same events. An error part-way
 // leaves the changes made before it; repeating the call finishes the job.
 func (n *Node) SetMembers(ctx context.Context, as protocol.Handle, room protocol.RoomID, want map[protocol.AccountID]protocol.Role) error {
