@@ -54,7 +54,7 @@ type simulation struct {
 	// which was a head of its node; forked those among them made on an
 	// older event of the node's own chain than its latest (equivocation).
 	backdated, forked int
-	// multi makes one member.add in three an addition of several
+	// multi makes one member.add in two an addition of several
 	// (memberAdd); off, the random histories are those of the seeds
 	// before additions of several existed.
 	multi bool
@@ -116,11 +116,11 @@ func (s *simulation) everyone() []AccountID {
 }
 
 // memberAdd returns a member.add of other and, with s.multi one time in
-// three, of up to two more accounts, each with a random role: an addition of several
-// races removals and other additions as one of one does.
+// two, of up to two more accounts, each with a random role: an addition
+// of several races removals and other additions as one of one does.
 func (s *simulation) memberAdd(other AccountID, roles []Role) *MemberAdd {
 	a := &MemberAdd{Member: MemberInfo{Account: other, Role: roles[s.rng.IntN(3)]}}
-	if s.multi && s.rng.IntN(3) == 0 {
+	if s.multi && s.rng.IntN(2) == 0 {
 		for range 2 {
 			if b, _ := pick(s.rng, s.everyone()); b != other && !slices.ContainsFunc(a.More, func(m MemberInfo) bool { return m.Account == b }) {
 				a.More = append(a.More, MemberInfo{Account: b, Role: roles[s.rng.IntN(3)]})
