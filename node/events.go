@@ -265,7 +265,13 @@ func (n *Node) apply(tx *storage.Tx, e *protocol.Signed, snap *protocol.Snapshot
 	}
 	heads := t.Heads
 	merged := !followsAll(e, heads)
-	snapKey, err := n.putSnapshot(log, snap, e, prev, beforeKey, merged)
+	// Applied in sequence, a control event changes only the entries it
+	// names (touched.go); a merge may change any.
+	var only []protocol.AccountID
+	if !merged && before != nil {
+		only = touched(e)
+	}
+	snapKey, err := n.putSnapshot(log, snap, e, prev, beforeKey, merged, only)
 	if err != nil {
 		return err
 	}
@@ -318,7 +324,7 @@ func (n *Node) apply(tx *storage.Tx, e *protocol.Signed, snap *protocol.Snapshot
 		}
 		n.snapshots.add(r.Control, control)
 	}
-	if err := n.syncMembers(tx, r, before, control.State); err != nil {
+	if err := n.syncMembers(tx, r, before, control.State, only); err != nil {
 		return err
 	}
 	r.Events++
@@ -337,7 +343,7 @@ func (n *Node) apply(tx *storage.Tx, e *protocol.Signed, snap *protocol.Snapshot
 	if e.Origin == n.id && e.Seq > r.Seq {
 		r.Seq, r.Last = e.Seq, e.Order()
 	}
-	revisits := flipped(before, control.State)
+	revisits := flipped(before, control.State, only)
 	if a, ok := storage.Removed(e); ok {
 		var reach uint64
 		if e.Seq > 0 {
@@ -404,11 +410,16 @@ func (n *Node) apply(tx *storage.Tx, e *protocol.Signed, snap *protocol.Snapshot
 		tx.AfterCommit(func() { n.net.queue(outbound{kind: publishEvent, room: room, wire: wire}) })
 	}
 	if e.Type.IsControl() {
+		joined, added := joinedNodes(before, control.State, e, only)
 		tx.AfterCommit(func() {
-			n.nodes.forget(room)
+			if added {
+				n.nodes.extend(room, joined)
+			} else {
+				n.nodes.forget(room)
+			}
 			n.net.queue(outbound{kind: membersChanged, room: room})
 		})
-		if err := n.checkProfiles(tx, room, before, control.State); err != nil {
+		if err := n.checkProfiles(tx, room, before, control.State, only); err != nil {
 			return err
 		}
 	}
@@ -441,36 +452,33 @@ func followsAll(e *protocol.Signed, heads []protocol.Order) bool {
 }
 
 // syncMembers brings the membership index in line with a change of the
-// room's control state from before (nil for a new room) to after.
-func (n *Node) syncMembers(tx *storage.Tx, r *storage.Room, before, after *protocol.Control) error {
+// room's control state from before (nil for a new room) to after, looking
+// at the entries of only when it is not nil (see changedAccounts).
+func (n *Node) syncMembers(tx *storage.Tx, r *storage.Room, before, after *protocol.Control, only []protocol.AccountID) error {
 	if before == after {
 		return nil // most events change no control state: the same one
 	}
 	room := r.ID
-	for a, m := range after.Members {
+	for _, a := range changedAccounts(before, after, only) {
+		m, in := after.Members[a]
 		old, was := memberOf(before, a)
-		if was && old.Role == m.Role {
-			continue
-		}
-		if !was && a.Node() == n.id {
-			// A new member has read what came before it joined.
-			if err := tx.PutReadMarker(a, room, storage.ReadMarker{Seen: r.Arrived}); err != nil {
+		switch {
+		case !in && was:
+			if err := tx.RemoveMember(a, room); err != nil {
 				return err
 			}
-		}
-		if _, err := tx.Alias(storage.AliasAccount, []byte(a)); err != nil {
-			return err
-		}
-		if err := tx.SetMember(a, room, m.Role); err != nil {
-			return err
-		}
-	}
-	if before == nil {
-		return nil
-	}
-	for a := range before.Members {
-		if _, ok := after.Members[a]; !ok {
-			if err := tx.RemoveMember(a, room); err != nil {
+		case !in || was && old.Role == m.Role:
+		default:
+			if !was && a.Node() == n.id {
+				// A new member has read what came before it joined.
+				if err := tx.PutReadMarker(a, room, storage.ReadMarker{Seen: r.Arrived}); err != nil {
+					return err
+				}
+			}
+			if _, err := tx.Alias(storage.AliasAccount, []byte(a)); err != nil {
+				return err
+			}
+			if err := tx.SetMember(a, room, m.Role); err != nil {
 				return err
 			}
 		}
@@ -495,19 +503,16 @@ func appendNew(as []protocol.AccountID, a protocol.AccountID) []protocol.Account
 }
 
 // flipped returns the accounts that are members in exactly one of before
-// (nil for a new room) and after.
-func flipped(before, after *protocol.Control) []protocol.AccountID {
+// (nil for a new room) and after, among only when it is not nil (see
+// changedAccounts).
+func flipped(before, after *protocol.Control, only []protocol.AccountID) []protocol.AccountID {
 	if before == nil || before == after {
 		return nil
 	}
 	var out []protocol.AccountID
-	for a := range after.Members {
-		if _, ok := before.Members[a]; !ok {
-			out = append(out, a)
-		}
-	}
-	for a := range before.Members {
-		if _, ok := after.Members[a]; !ok {
+	for _, a := range changedAccounts(before, after, only) {
+		_, in := after.Members[a]
+		if _, was := before.Members[a]; in != was {
 			out = append(out, a)
 		}
 	}
@@ -623,14 +628,15 @@ func mentions(body string, a protocol.AccountID) bool {
 // putSnapshot stores snap, the control snapshot after e, and returns its
 // key. A new snapshot is stored as a delta: from prev, the room's control
 // snapshot before e, when e follows every head (merged is false), since
-// snap then grows prev; else from the snapshot of a parent of e.
-func (n *Node) putSnapshot(log txLog, snap *protocol.Snapshot, e *protocol.Signed, prev *protocol.Snapshot, prevKey protocol.SnapshotKey, merged bool) (protocol.SnapshotKey, error) {
+// snap then grows prev, and then only the entries of only can differ (nil:
+// any); else from the snapshot of a parent of e.
+func (n *Node) putSnapshot(log txLog, snap *protocol.Snapshot, e *protocol.Signed, prev *protocol.Snapshot, prevKey protocol.SnapshotKey, merged bool, only []protocol.AccountID) (protocol.SnapshotKey, error) {
 	if snap == prev {
 		return prevKey, nil
 	}
 	bases := make([]storage.SnapshotBase, 0, 1+len(e.Prev))
 	if prev != nil && !merged {
-		bases = append(bases, storage.SnapshotBase{Key: prevKey, Snapshot: prev})
+		bases = append(bases, storage.SnapshotBase{Key: prevKey, Snapshot: prev, Changed: only})
 	}
 	if merged {
 		for _, p := range e.Prev {
@@ -697,13 +703,15 @@ const (
 // checkProfiles queues a member.profile event for each local member whose
 // name or organization in the room differs from its account's, as when a
 // partner's admin added it knowing only its ID. It looks only at the
-// entries the change from before to c added or changed.
-func (n *Node) checkProfiles(tx *storage.Tx, room protocol.RoomID, before, c *protocol.Control) error {
+// entries the change from before to c added or changed, among only when it
+// is not nil (see changedAccounts).
+func (n *Node) checkProfiles(tx *storage.Tx, room protocol.RoomID, before, c *protocol.Control, only []protocol.AccountID) error {
 	if before == c {
 		return nil
 	}
-	for a, m := range c.Members {
-		if a.Node() != n.id {
+	for _, a := range changedAccounts(before, c, only) {
+		m, in := c.Members[a]
+		if !in || a.Node() != n.id {
 			continue
 		}
 		if old, ok := memberOf(before, a); ok && old.Name == m.Name && old.Org == m.Org {

@@ -19,7 +19,7 @@ const (
 	ChangeMessageDeleted ChangeKind = "message_deleted" // a message was deleted; Event is the message
 	ChangeTask           ChangeKind = "task"            // a task was created or changed; Event is the task
 	ChangeRoom           ChangeKind = "room"            // a room was created or its settings changed
-	ChangeMembers        ChangeKind = "members"         // membership changed; Account is the member concerned
+	ChangeMembers        ChangeKind = "members"         // membership changed; Account is the member concerned, empty when several were added at once
 	ChangeRead           ChangeKind = "read"            // Account's read marker moved
 	ChangeNotice         ChangeKind = "notice"          // an event that makes a system message was shown; Event is it (notices.go)
 	ChangeReaction       ChangeKind = "reaction"        // a message's reactions changed; Event is the message, Account who reacted (reactions.go)
@@ -140,7 +140,10 @@ func changeOf(e *protocol.Signed) storage.Change {
 	case *protocol.RoomCreate, *protocol.RoomUpdate:
 		c.Kind = string(ChangeRoom)
 	case *protocol.MemberAdd:
-		c.Kind, c.Account = string(ChangeMembers), p.Member.Account
+		c.Kind = string(ChangeMembers)
+		if len(p.More) == 0 {
+			c.Account = p.Member.Account
+		}
 	case *protocol.MemberRole:
 		c.Kind, c.Account = string(ChangeMembers), p.Account
 	case *protocol.MemberRemove:

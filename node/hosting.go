@@ -206,7 +206,7 @@ func (n *Node) admit(ctx context.Context, from protocol.NodeID, room protocol.Ro
 }
 
 // namedHere returns the accounts of node id that events name as members:
-// the creator and members of a room.create, the account of a member.add.
+// the creator and members of a room.create, the accounts of a member.add.
 func namedHere(id protocol.NodeID, events []*protocol.Signed) []protocol.AccountID {
 	var out []protocol.AccountID
 	for _, e := range events {
@@ -215,7 +215,7 @@ func namedHere(id protocol.NodeID, events []*protocol.Signed) []protocol.Account
 		case *protocol.RoomCreate:
 			infos = append([]protocol.MemberInfo{c.Creator}, c.Members...)
 		case *protocol.MemberAdd:
-			infos = []protocol.MemberInfo{c.Member}
+			infos = c.All()
 		}
 		for _, m := range infos {
 			if m.Account.Node() == id {
@@ -336,7 +336,9 @@ func (n *Node) confirmedBy(tx *storage.Tx, s *protocol.Snapshot) (map[protocol.A
 					named = append(named, m.Account)
 				}
 			case *protocol.MemberAdd:
-				named = append(named, c.Member.Account)
+				for _, m := range c.All() {
+					named = append(named, m.Account)
+				}
 			case *protocol.MemberRole:
 				named = append(named, c.Account)
 			}

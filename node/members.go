@@ -15,10 +15,11 @@ import (
 // roles that differ, and removes the members it leaves out, as as (an
 // admin of the room). want must name at least one admin.
 //
-// Each change is one room event, made in an order that keeps an admin
-// throughout: new admins first, then the other additions and role changes,
-// then removals, and as's own demotion or departure last, since it may end
-// as's right to make the others. The order is the same for the same
+// The additions are one room event (one per protocol.MaxListSize
+// accounts), each other change one event, made in an order that keeps an
+// admin throughout: the additions first, then promotions to admin, then
+// the other role changes, then removals, and as's own demotion or
+// departure last, since it may end as's right to make the others. The order is the same for the same
 // request, so a retried request makes the same events. An error part-way
 // leaves the changes made before it; repeating the call finishes the job.
 func (n *Node) SetMembers(ctx context.Context, as protocol.Handle, room protocol.RoomID, want map[protocol.AccountID]protocol.Role) error {
@@ -106,21 +107,27 @@ func (n *Node) changeMembers(ctx context.Context, as protocol.Handle, r *Room, w
 		have[m.Account] = m.Role
 	}
 	accounts := slices.Sorted(maps.Keys(want))
+	var adds []MemberSpec
+	for _, a := range accounts {
+		if _, ok := have[a]; !ok && a != me {
+			adds = append(adds, MemberSpec{Account: a, Role: want[a]})
+		}
+	}
+	// Additions never take an admin away: all of them go first, in as
+	// few events as the protocol allows (AddMembers).
+	if err := n.AddMembers(ctx, as, r.ID, adds); err != nil {
+		return err
+	}
 	for _, adminsFirst := range []bool{true, false} {
 		for _, a := range accounts {
 			role := want[a]
 			if (role == protocol.RoleAdmin) != adminsFirst || a == me {
 				continue
 			}
-			var err error
-			switch old, ok := have[a]; {
-			case !ok:
-				err = n.AddMember(ctx, as, r.ID, MemberSpec{Account: a, Role: role})
-			case old != role:
-				err = n.SetRole(ctx, as, r.ID, a, role)
-			}
-			if err != nil {
-				return err
+			if old, ok := have[a]; ok && old != role {
+				if err := n.SetRole(ctx, as, r.ID, a, role); err != nil {
+					return err
+				}
 			}
 		}
 	}

@@ -140,7 +140,13 @@ func noticeBody(tx *storage.Tx, e *protocol.Signed) (kind, body string, err erro
 			fmt.Fprintf(&b, "[piconname:%s][dtext:%s]", p.Member.Account, kind)
 			break
 		}
-		fmt.Fprintf(&b, "[dtext:chatroom_member_is][piconname:%s][dtext:%s]", p.Member.Account, kind)
+		// One notice for an addition of several, naming each, as
+		// ChatWork's does.
+		b.WriteString("[dtext:chatroom_member_is]")
+		for _, m := range p.All() {
+			fmt.Fprintf(&b, "[piconname:%s]", m.Account)
+		}
+		fmt.Fprintf(&b, "[dtext:%s]", kind)
 	case *protocol.MemberRemove:
 		kind = NoticeMemberRemoved
 		fmt.Fprintf(&b, "[dtext:chatroom_member_is][piconname:%s][dtext:%s]", p.Account, kind)

@@ -81,9 +81,14 @@ type NewRoom struct {
 // not hold or the caller is not a member of; the two are not told apart.
 var ErrNoRoom = errors.New("no such room")
 
-// CreateRoom creates a group chat with as as its admin.
+// CreateRoom creates a group chat with as as its admin. The room.create
+// lists as many of the members as one event may (protocol.MaxListSize);
+// the others follow in as few member.add events as the bound allows
+// (AddMembers). If adding them fails, the room exists with the members
+// added so far, and the error says so.
 func (n *Node) CreateRoom(ctx context.Context, as protocol.Handle, nr NewRoom) (*Room, error) {
 	var create *protocol.Signed
+	var rest []MemberSpec
 	rc := &protocol.RoomCreate{Kind: protocol.KindGroup, Name: nr.Name, Description: nr.Description, Icon: nr.Icon,
 		Nonce: make([]byte, 8)}
 	rand.Read(rc.Nonce)
@@ -93,17 +98,30 @@ func (n *Node) CreateRoom(ctx context.Context, as protocol.Handle, nr NewRoom) (
 			return err
 		}
 		rc.Creator = n.memberInfo(tx, me.ID, protocol.RoleAdmin)
+		rc.Members, rest = rc.Members[:0], rest[:0] // the Update may run again
+		seen := make(map[protocol.AccountID]bool, len(nr.Members))
+		size := entrySize(rc.Creator)
 		for _, m := range nr.Members {
 			if m.Account == me.ID {
 				continue
 			}
+			if seen[m.Account] {
+				return problem(ErrInvalid, "%s is listed twice", m.Account)
+			}
+			seen[m.Account] = true
 			if m.Role == "" {
 				m.Role = protocol.RoleMember
 			}
 			if err := n.knownAccount(tx, m.Account); err != nil {
 				return err
 			}
-			rc.Members = append(rc.Members, n.memberInfo(tx, m.Account, m.Role))
+			info := n.memberInfo(tx, m.Account, m.Role)
+			if len(rest) > 0 || len(rc.Members) == protocol.MaxListSize || size+entrySize(info) > memberListBudget {
+				rest = append(rest, m)
+				continue
+			}
+			size += entrySize(info)
+			rc.Members = append(rc.Members, info)
 		}
 		if create, err = protocol.Sign(n.key, protocol.Event{Version: protocol.Version, Author: as, Time: n.cfg.Now().UnixMilli()}, rc); err != nil {
 			return fmt.Errorf("%w: %w", ErrInvalid, err)
@@ -114,6 +132,9 @@ func (n *Node) CreateRoom(ctx context.Context, as protocol.Handle, nr NewRoom) (
 		return nil, fmt.Errorf("create room: %w", ruleError(err))
 	}
 	n.metrics.published(create)
+	if err := n.AddMembers(ctx, as, create.RoomID(), rest); err != nil {
+		return nil, fmt.Errorf("create room: room %s was created, but not with all its members: %w", create.RoomID(), err)
+	}
 	return n.Room(ctx, as, create.RoomID())
 }
 
@@ -416,21 +437,7 @@ func (n *Node) SetHistory(ctx context.Context, as protocol.Handle, room protocol
 
 // AddMember adds an account to a group chat with role. Only admins may.
 func (n *Node) AddMember(ctx context.Context, as protocol.Handle, room protocol.RoomID, m MemberSpec) error {
-	if m.Role == "" {
-		m.Role = protocol.RoleMember
-	}
-	var info protocol.MemberInfo
-	err := n.store.View(func(tx *storage.Tx) error {
-		if err := n.knownAccount(tx, m.Account); err != nil {
-			return err
-		}
-		info = n.memberInfo(tx, m.Account, m.Role)
-		return nil
-	})
-	if err == nil {
-		_, err = n.act(ctx, as, room, &protocol.MemberAdd{Member: info})
-	}
-	return wrapOp("add member", err)
+	return n.AddMembers(ctx, as, room, []MemberSpec{m})
 }
 
 // SetRole changes a member's role. Only admins may; the last admin cannot

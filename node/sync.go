@@ -57,6 +57,28 @@ func (c *roomNodes) forget(room protocol.RoomID) {
 	c.gen++
 }
 
+// extend adds nodes to room's member nodes, if it holds them, as
+// forget would after a change that only added members of those nodes,
+// without making the next lookup work them out from every member.
+func (c *roomNodes) extend(room protocol.RoomID, nodes []protocol.NodeID) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s, ok := c.m[room]
+	if !ok {
+		c.gen++ // a lookup racing the change must not cache the state before it
+		return
+	}
+	if !slices.ContainsFunc(nodes, func(id protocol.NodeID) bool { return !s[id] }) {
+		return // the same nodes: a racing lookup finds them too
+	}
+	s = maps.Clone(s) // readers hold the old map
+	for _, id := range nodes {
+		s[id] = true
+	}
+	c.m[room] = s
+	c.gen++
+}
+
 // nodesOf returns the nodes hosting members of c.
 func nodesOf(c *protocol.Control) map[protocol.NodeID]bool {
 	s := make(map[protocol.NodeID]bool, 2)
@@ -171,7 +193,7 @@ func (n *Node) voidedAdds(tx *storage.Tx, room protocol.RoomID, peer protocol.No
 		if err != nil || e == nil {
 			return nil, errors.Join(err, storage.ErrNotFound)
 		}
-		if add, ok := e.Content.(*protocol.MemberAdd); ok && add.Member.Account.Node() == peer && !applied[id] {
+		if add, ok := e.Content.(*protocol.MemberAdd); ok && !applied[id] && slices.ContainsFunc(add.All(), func(m protocol.MemberInfo) bool { return m.Account.Node() == peer }) {
 			adds = append(adds, e)
 		}
 		if _, ok := protocol.Revokes(e); ok && applied[id] {

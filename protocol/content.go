@@ -108,9 +108,23 @@ const (
 // MaxRetentionDays bounds [RoomUpdate].Retention: 100 years.
 const MaxRetentionDays = 36500
 
-// MemberAdd adds an account to a group room.
+// MemberAdd adds an account to a group room, or several: Member and, in
+// an addition of several, More, the others (at most [MaxListSize] in all,
+// no account twice). An addition of one encodes as it did before More
+// existed; builds before it refuse one with More as malformed (an unknown
+// key). The rules treat each account as a member.add of its own would be,
+// and refuse the whole event if any would be refused.
 type MemberAdd struct {
-	Member MemberInfo `cbor:"1,keyasint"`
+	Member MemberInfo   `cbor:"1,keyasint"`
+	More   []MemberInfo `cbor:"2,keyasint,omitempty"`
+}
+
+// All returns the accounts c adds: Member, then More.
+func (c *MemberAdd) All() []MemberInfo {
+	if len(c.More) == 0 {
+		return []MemberInfo{c.Member}
+	}
+	return append([]MemberInfo{c.Member}, c.More...)
 }
 
 // MemberRole changes a member's role.
@@ -369,7 +383,25 @@ func (c *RoomUpdate) validate() error {
 	return checkOptText("icon", c.Icon, MaxNameSize)
 }
 
-func (c *MemberAdd) validate() error { return c.Member.validate() }
+func (c *MemberAdd) validate() error {
+	if len(c.More) >= MaxListSize {
+		return fmt.Errorf("a member.add lists %d accounts, limit %d", len(c.More)+1, MaxListSize)
+	}
+	if len(c.More) == 0 {
+		return c.Member.validate()
+	}
+	seen := make(map[AccountID]bool, len(c.More)+1)
+	for _, m := range c.All() {
+		if err := m.validate(); err != nil {
+			return err
+		}
+		if seen[m.Account] {
+			return fmt.Errorf("member %s listed twice", m.Account)
+		}
+		seen[m.Account] = true
+	}
+	return nil
+}
 
 func (c *MemberRole) validate() error {
 	if !c.Role.valid() {

@@ -54,6 +54,10 @@ type simulation struct {
 	// which was a head of its node; forked those among them made on an
 	// older event of the node's own chain than its latest (equivocation).
 	backdated, forked int
+	// multi makes one member.add in two an addition of several
+	// (memberAdd); off, the random histories are those of the seeds
+	// before additions of several existed.
+	multi bool
 }
 
 func newSimulation(t *testing.T, v uint16, seed uint64, nodes, accounts int) *simulation {
@@ -109,6 +113,21 @@ func (s *simulation) everyone() []AccountID {
 		}
 	}
 	return as
+}
+
+// memberAdd returns a member.add of other and, with s.multi one time in
+// two, of up to two more accounts, each with a random role: an addition
+// of several races removals and other additions as one of one does.
+func (s *simulation) memberAdd(other AccountID, roles []Role) *MemberAdd {
+	a := &MemberAdd{Member: MemberInfo{Account: other, Role: roles[s.rng.IntN(3)]}}
+	if s.multi && s.rng.IntN(2) == 0 {
+		for range 2 {
+			if b, _ := pick(s.rng, s.everyone()); b != other && !slices.ContainsFunc(a.More, func(m MemberInfo) bool { return m.Account == b }) {
+				a.More = append(a.More, MemberInfo{Account: b, Role: roles[s.rng.IntN(3)]})
+			}
+		}
+	}
+	return a
 }
 
 func pick[T any](rng *rand.Rand, xs []T) (T, bool) {
@@ -180,7 +199,7 @@ func (s *simulation) act(ni int) {
 			c = u
 		}
 	case op < 33:
-		c = &MemberAdd{Member: MemberInfo{Account: other, Role: roles[s.rng.IntN(3)]}}
+		c = s.memberAdd(other, roles)
 	case op < 34:
 		c = &MemberRemove{Account: other}
 	case op < 37:
@@ -273,7 +292,7 @@ func (s *simulation) backdate(ni int) {
 	case 2, 3:
 		c = &MemberRole{Account: target, Role: roles[s.rng.IntN(3)]}
 	case 4:
-		c = &MemberAdd{Member: MemberInfo{Account: other, Role: roles[s.rng.IntN(3)]}}
+		c = s.memberAdd(other, roles)
 	default:
 		c = &RoomUpdate{Name: &text}
 	}
@@ -288,7 +307,7 @@ func (s *simulation) backdate(ni int) {
 		} else {
 			env = ChainSuccessor(s.room, s.v, heads, last.Order(), last.Seq)
 		}
-		fork = env.Seq <= n.last.Seq
+		fork = n.last != nil && env.Seq <= n.last.Seq
 	}
 	env.Author, env.Time = n.accounts[ai], s.now
 	e, err := Sign(n.key, env, c)
@@ -564,20 +583,37 @@ var convergenceSeeds = flag.Int("convergence.seeds", 30, "how many random histor
 
 func TestConvergence(t *testing.T) {
 	for _, v := range []uint16{1, 2} {
-		t.Run(fmt.Sprint("version", v), func(t *testing.T) { testConvergence(t, v) })
+		t.Run(fmt.Sprint("version", v), func(t *testing.T) { testConvergence(t, v, false) })
 	}
 }
 
-// testConvergence runs TestConvergence in rooms of version v.
-func testConvergence(t *testing.T, v uint16) {
+// TestConvergenceMultiAdd is TestConvergence with additions of several
+// accounts in one member.add among the random events (other seeds' worth
+// of histories: the random choices differ from the first addition of
+// several on).
+func TestConvergenceMultiAdd(t *testing.T) {
+	for _, v := range []uint16{1, 2} {
+		t.Run(fmt.Sprint("version", v), func(t *testing.T) { testConvergence(t, v, true) })
+	}
+}
+
+// testConvergence runs TestConvergence in rooms of version v, with
+// additions of several when multi is set.
+func testConvergence(t *testing.T, v uint16, multi bool) {
 	seeds := *convergenceSeeds
 	if testing.Short() {
 		seeds = 5
 	}
 	// Across all seeds the histories must fork, merge, refuse, backdate and
 	// void, or the property is checked on easy inputs only.
-	var merges, refused, accepted, backdated, forked, void, voidRevs, voidRights, voidForked, voidFinal int
+	var merges, refused, accepted, backdated, forked, void, voidRevs, voidRights, voidForked, voidFinal, multiAdds int
 	t.Cleanup(func() {
+		if multi {
+			t.Logf("%d additions of several accepted", multiAdds)
+			if multiAdds == 0 {
+				t.Errorf("simulation made no addition of several")
+			}
+		}
 		t.Logf("%d histories: %d accepted events, %d merges, %d refused, %d backdated, %d void",
 			seeds, accepted, merges, refused, backdated, void)
 		if v >= versionSeniority {
@@ -604,7 +640,12 @@ func testConvergence(t *testing.T, v uint16) {
 	})
 	for seed := range uint64(seeds) {
 		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
-			s := newSimulation(t, v, seed, 3, 2)
+			base := uint64(0)
+			if multi {
+				base = 1000 // seeds of their own, which show every kind of void
+			}
+			s := newSimulation(t, v, base+seed, 3, 2)
+			s.multi = multi
 			s.run(400)
 			want := replay(t, s.room, s.all)
 			for round := range 8 {
@@ -648,6 +689,9 @@ func testConvergence(t *testing.T, v uint16) {
 			for _, e := range final {
 				if len(e.Prev) > 1 {
 					merges++
+				}
+				if a, ok := e.Content.(*MemberAdd); ok && len(a.More) > 0 {
+					multiAdds++
 				}
 			}
 		})

@@ -130,7 +130,7 @@
 //	MaxTextSize   32768 bytes  a message or task body (UTF-8)
 //	MaxNameSize    1024 bytes  names, descriptions, icons, organizations
 //	MaxPrev          32        parents of one event
-//	MaxListSize     256        members in a create, assignees of a task
+//	MaxListSize     256        members in a create or a member.add, assignees of a task
 //	create nonce     32 bytes
 //
 // # Version history
@@ -161,6 +161,12 @@
 //     and keep a verifiable event ([Signed.Redact]). room.update gains
 //     history visibility and retention ([RoomUpdate]). Otherwise the rules
 //     of version 2.
+//   - Additions of several (all room versions, not a new version): a
+//     member.add may list up to [MaxListSize] accounts ([MemberAdd].More,
+//     payload key 2), each judged as an addition of one would be; one
+//     refused refuses the event. Builds before it refuse such an event as
+//     malformed and park what follows it in the room; additions of one
+//     encode as before.
 //   - Files (all room versions, not a new version): a message.post may
 //     carry a file ([FileRef], payload key 2), whose bytes member nodes
 //     fetch from each other over /horenso/blob/1 (see blob.go). Builds

@@ -156,6 +156,15 @@ func TestDecodeRejects(t *testing.T) {
 	editPayload := pairs(t, edit.Payload)
 	otherSig := ed25519.Sign(otherKey, body)
 	addOwner := enc(t, &MemberAdd{Member: MemberInfo{Account: NewAccountID(fixedNode, "bob"), Role: "owner"}})
+	// addMany returns a member.add payload of first and n more accounts.
+	addMany := func(n int, first MemberInfo) []byte {
+		a := &MemberAdd{Member: first}
+		for i := range n {
+			a.More = append(a.More, MemberInfo{Account: NewAccountID(fixedNode, Handle(fmt.Sprintf("m%d", i))), Role: RoleMember})
+		}
+		return enc(t, a)
+	}
+	bob := MemberInfo{Account: NewAccountID(fixedNode, "bob"), Role: RoleAdmin}
 
 	for _, c := range []struct {
 		name string
@@ -229,6 +238,12 @@ func TestDecodeRejects(t *testing.T) {
 		{"payload body too long", rePayload(TypeMessagePost, enc(t, &MessagePost{Body: strings.Repeat("x", MaxTextSize+1)})), ErrMalformed},
 		{"payload body at the limit", rePayload(TypeMessagePost, enc(t, &MessagePost{Body: strings.Repeat("x", MaxTextSize)})), nil},
 		{"payload unknown role", rePayload(TypeMemberAdd, addOwner), ErrMalformed},
+		{"payload member.add of many", rePayload(TypeMemberAdd, addMany(MaxListSize-1, bob)), nil},
+		{"payload member.add over the bound", rePayload(TypeMemberAdd, addMany(MaxListSize, bob)), ErrMalformed},
+		{"payload member.add lists one twice", rePayload(TypeMemberAdd, addMany(3, MemberInfo{Account: NewAccountID(fixedNode, "m1"), Role: RoleMember})), ErrMalformed},
+		{"payload member.add with an unknown role in the list", rePayload(TypeMemberAdd, enc(t, &MemberAdd{Member: bob,
+			More: []MemberInfo{{Account: NewAccountID(fixedNode, "carol"), Role: "owner"}}})), ErrMalformed},
+		{"payload member.add with an empty list", rePayload(TypeMemberAdd, rawMap([]pair{{1, enc(t, bob)}, {2, enc(t, []any{})}})), ErrNotCanonical},
 		{"payload create by a non-admin", func() []byte {
 			e := create.Event
 			rc := *create.Content.(*RoomCreate)

@@ -86,6 +86,8 @@ func sampleEventsOf(t testing.TB, v uint16) []*Signed {
 		sign(next(post), &MessageDelete{Message: post.ID}),
 		sign(next(post), &RoomUpdate{Name: &name}),
 		sign(next(post, task), &MemberAdd{Member: MemberInfo{Account: carol, Role: RoleReadonly, Name: "Carol"}}),
+		sign(next(post, task), &MemberAdd{Member: MemberInfo{Account: carol, Role: RoleReadonly, Name: "Carol"},
+			More: []MemberInfo{{Account: NewAccountID(fixedNode, "dave"), Role: RoleAdmin}, {Account: NewAccountID(fixedNode, "erin"), Role: RoleMember, Org: "Beta"}}}),
 		sign(next(post), &MemberRole{Account: bob, Role: RoleReadonly}),
 		sign(next(post), &MemberRemove{Account: bob}),
 		sign(next(post), &MemberLeave{}),

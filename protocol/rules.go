@@ -270,8 +270,15 @@ func authorizeControl(c *Control, v uint16, author AccountID, role Role, content
 	losesAdmin := false
 	switch p := content.(type) {
 	case *MemberAdd:
+		// Each account as its own member.add would be: one already a
+		// member refuses the whole event.
 		if _, ok := c.Members[p.Member.Account]; ok {
 			return fmt.Errorf("%w: %s", ErrAlreadyMember, p.Member.Account)
+		}
+		for _, m := range p.More {
+			if _, ok := c.Members[m.Account]; ok {
+				return fmt.Errorf("%w: %s", ErrAlreadyMember, m.Account)
+			}
 		}
 		return nil
 	case *MemberRole:
@@ -326,11 +333,12 @@ func (c *Control) apply(e *Signed) {
 			c.Retention = *p.Retention
 		}
 	case *MemberAdd:
-		m := Member{Role: p.Member.Role, Name: p.Member.Name, Org: p.Member.Org}
-		if m.Role == RoleAdmin {
-			m.Since = since
+		// The admins of an addition of several share its order as their
+		// seniority key, as those a create lists share the create's.
+		c.add(p.Member, since)
+		for _, info := range p.More {
+			c.add(info, since)
 		}
-		c.Members[p.Member.Account] = m
 	case *MemberRole:
 		m := c.Members[p.Account]
 		switch {
@@ -350,6 +358,16 @@ func (c *Control) apply(e *Signed) {
 		m.Name, m.Org = p.Name, p.Org
 		c.Members[e.AuthorID()] = m
 	}
+}
+
+// add puts the new member info in c, with seniority key since if it is
+// an admin.
+func (c *Control) add(info MemberInfo, since *Order) {
+	m := Member{Role: info.Role, Name: info.Name, Org: info.Org}
+	if m.Role == RoleAdmin {
+		m.Since = since
+	}
+	c.Members[info.Account] = m
 }
 
 // Snapshot is the control state of a set of events: History is the set of
@@ -826,16 +844,24 @@ func (s *snapshots) concurrent(a, b *Signed) (bool, error) {
 	return !in && err == nil, err // or after it
 }
 
-// grantsAdmin returns the account a control event makes admin: a
-// member.add with role admin, a member.role to admin.
-func grantsAdmin(e *Signed) (AccountID, bool) {
+// grantsAdmin returns the accounts a control event makes admin: those a
+// member.add adds with role admin, the account of a member.role to admin.
+func grantsAdmin(e *Signed) []AccountID {
 	switch p := e.Content.(type) {
 	case *MemberAdd:
-		return p.Member.Account, p.Member.Role == RoleAdmin
+		var out []AccountID
+		for _, m := range p.All() {
+			if m.Role == RoleAdmin {
+				out = append(out, m.Account)
+			}
+		}
+		return out
 	case *MemberRole:
-		return p.Account, p.Role == RoleAdmin
+		if p.Role == RoleAdmin {
+			return []AccountID{p.Account}
+		}
 	}
-	return "", false
+	return nil
 }
 
 // needsAdmin reports whether a control event other than create needs its
@@ -919,9 +945,7 @@ func voidedBySeniority(log Log, es, acks []*Signed) (map[EventID]struct{}, map[N
 	}
 	grants := make(map[AccountID][]AccountID) // author -> accounts its events made admin
 	for _, e := range es {
-		if a, ok := grantsAdmin(e); ok {
-			grants[e.AuthorID()] = append(grants[e.AuthorID()], a)
-		}
+		grants[e.AuthorID()] = append(grants[e.AuthorID()], grantsAdmin(e)...)
 	}
 	for len(queue) > 0 {
 		a := queue[0]

@@ -33,6 +33,11 @@ import (
 type SnapshotBase struct {
 	Key      protocol.SnapshotKey
 	Snapshot *protocol.Snapshot
+	// Changed, when not nil, holds every account whose entry may differ
+	// between Snapshot's state and the stored snapshot's: a delta then
+	// compares those entries instead of every member (a control event
+	// applied in sequence changes only the ones it names).
+	Changed []protocol.AccountID
 }
 
 // snapshotRecord is a stored snapshot. A full one has the field numbers of
@@ -95,14 +100,27 @@ func (tx *Tx) delta(s *protocol.Snapshot, bases []SnapshotBase) (*snapshotRecord
 		st := *s.State
 		st.Members = make(map[protocol.AccountID]protocol.Member)
 		var gone []protocol.AccountID
-		for a, m := range s.State.Members {
-			if was, ok := b.Snapshot.State.Members[a]; !ok || !sameMember(was, m) {
-				st.Members[a] = m
+		if b.Changed != nil {
+			for _, a := range b.Changed {
+				m, in := s.State.Members[a]
+				was, ok := b.Snapshot.State.Members[a]
+				switch {
+				case in && (!ok || !sameMember(was, m)):
+					st.Members[a] = m
+				case !in && ok:
+					gone = append(gone, a)
+				}
 			}
-		}
-		for a := range b.Snapshot.State.Members {
-			if _, ok := s.State.Members[a]; !ok {
-				gone = append(gone, a)
+		} else {
+			for a, m := range s.State.Members {
+				if was, ok := b.Snapshot.State.Members[a]; !ok || !sameMember(was, m) {
+					st.Members[a] = m
+				}
+			}
+			for a := range b.Snapshot.State.Members {
+				if _, ok := s.State.Members[a]; !ok {
+					gone = append(gone, a)
+				}
 			}
 		}
 		slices.Sort(gone)

@@ -49,6 +49,22 @@ func grow(r *rand.Rand, base *protocol.Snapshot, n int) *protocol.Snapshot {
 	return &protocol.Snapshot{History: hist, State: st, Forks: forks, Acks: base.Acks}
 }
 
+// changedMembers returns the accounts whose entries differ between a and b.
+func changedMembers(a, b *protocol.Control) []protocol.AccountID {
+	out := []protocol.AccountID{}
+	for x, m := range b.Members {
+		if was, ok := a.Members[x]; !ok || !sameMember(was, m) {
+			out = append(out, x)
+		}
+	}
+	for x := range a.Members {
+		if _, ok := b.Members[x]; !ok {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
 func TestSnapshotDeltas(t *testing.T) {
 	dir := t.TempDir()
 	s := openTest(t, dir)
@@ -72,6 +88,16 @@ func TestSnapshotDeltas(t *testing.T) {
 			{Key: keys[o], Snapshot: snaps[o]},                 // one it may not grow
 			{Key: protocol.SnapshotKey{9}, Snapshot: snaps[b]}, // not stored
 			{Key: keys[b], Snapshot: snaps[b]},
+		}
+		if i%2 == 0 {
+			// The accounts whose entries changed, as a node names those
+			// of a control event applied in sequence, and one that did
+			// not change: the delta must read back the same.
+			bases[2].Changed = changedMembers(snaps[b].State, s2.State)
+			for a := range s2.State.Members {
+				bases[2].Changed = append(bases[2].Changed, a)
+				break
+			}
 		}
 		update(t, s, func(tx *Tx) error {
 			k, err := tx.PutSnapshot(s2, bases...)

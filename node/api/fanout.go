@@ -159,8 +159,8 @@ func (f *fanout) pump(ctx context.Context) {
 // for one account.
 func (f *fanout) dispatchLocked(ctx context.Context, ch node.Change) {
 	var to []*subscriber
-	switch ch.Kind {
-	case node.ChangeMembers:
+	switch {
+	case ch.Kind == node.ChangeMembers && ch.Account != "":
 		for sub := range f.subs {
 			if sub.acc.ID == ch.Account {
 				if err := f.loadRoomsLocked(ctx, sub); err != nil {
@@ -168,9 +168,10 @@ func (f *fanout) dispatchLocked(ctx context.Context, ch node.Change) {
 				}
 			}
 		}
-	case node.ChangeRoom:
-		// A new room's first members get no members change of their own:
-		// ask, in one read, which of the streams' accounts not yet in the
+	case ch.Kind == node.ChangeRoom, ch.Kind == node.ChangeMembers:
+		// A new room's first members, and the accounts an addition of
+		// several brought in, get no members change of their own: ask,
+		// in one read, which of the streams' accounts not yet in the
 		// room are.
 		var outside []protocol.AccountID
 		for sub := range f.subs {

@@ -86,6 +86,13 @@ func (s *Server) people(w http.ResponseWriter, r *http.Request, c *caller) error
 	return nil
 }
 
+// maxMemberList bounds each of a request's member lists (members_admin_ids
+// and the others, of POST /v2/rooms and PUT /v2/rooms/{id}/members): an
+// all-hands room of an organization of thousands is set in one request.
+// The node adds them in as few events as the protocol allows, each listing
+// at most protocol.MaxListSize.
+const maxMemberList = 10_000
+
 // accountRefs reads a comma-separated list of accounts to add: each an
 // account_id, a global account ID, or a local handle or email
 // (node.ResolveAccount). An unknown one is a bad parameter.
@@ -95,8 +102,8 @@ func (s *Server) accountRefs(ctx context.Context, p *params, name string) ([]pro
 		return nil, nil, err
 	}
 	parts := strings.Split(v, ",")
-	if len(parts) > protocol.MaxListSize {
-		return nil, nil, invalid(fmt.Sprintf("parameter %s lists more than %d accounts", name, protocol.MaxListSize))
+	if len(parts) > maxMemberList {
+		return nil, nil, invalid(fmt.Sprintf("parameter %s lists more than %d accounts", name, maxMemberList))
 	}
 	out := make([]protocol.AccountID, 0, len(parts))
 	refs := make([]string, 0, len(parts))

@@ -14,7 +14,9 @@ import (
 // a room of 2, 500 or 5,000 local members (2, 50 and 500 under -short, the
 // names staying those of the full sizes),
 // the first 256 listed by its room.create (as many as one may list), the
-// rest added one at a time by its admin; then 64 posters, members each,
+// rest added one at a time by its admin; beside it, a second room of the
+// same members, the rest added in one call (AddMembers: one member.add per
+// 256 accounts), bulk-add-ms that call's time; then 64 posters, members each,
 // post 100-byte messages into it with node.Post, one after another.
 // posts/s is durable posts per second; add-ms the time one member
 // addition takes, over the first and the last 10% of the additions (equal
@@ -57,6 +59,21 @@ func BenchmarkAllHands(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
+			// The same members in one call: AddMembers makes one
+			// member.add per protocol.MaxListSize accounts.
+			bulk, err := r.CreateRoom(ctx, handles[0], node.NewRoom{Name: "All hands, added at once", Members: specs})
+			if err != nil {
+				b.Fatal(err)
+			}
+			rest := make([]node.MemberSpec, 0, members-listed)
+			for _, h := range handles[listed:] {
+				rest = append(rest, node.MemberSpec{Account: protocol.NewAccountID(r.ID(), h)})
+			}
+			t0 := time.Now()
+			if err := r.AddMembers(ctx, handles[0], bulk.ID, rest); err != nil {
+				b.Fatal(err)
+			}
+			bulkTime := time.Since(t0)
 			adds := make([]time.Duration, 0, members-listed)
 			for _, h := range handles[listed:] {
 				t0 := time.Now()
@@ -89,6 +106,12 @@ func BenchmarkAllHands(b *testing.B) {
 			b.ReportMetric(float64(posts)/busy.Seconds(), "posts/s")
 			b.ReportMetric(float64(members), "members")
 			// After b.Loop, whose start resets the metrics reported before.
+			if len(rest) > 0 {
+				b.ReportMetric(bulkTime.Seconds()*1000, "bulk-add-ms")
+				b.ReportMetric(float64((len(rest)+protocol.MaxListSize-1)/protocol.MaxListSize), "bulk-events")
+				b.Logf("%d members added in one call (%d events) in %v", len(rest),
+					(len(rest)+protocol.MaxListSize-1)/protocol.MaxListSize, bulkTime.Round(time.Millisecond))
+			}
 			if tenth := len(adds) / 10; tenth > 0 {
 				first, last := mean(adds[:tenth]), mean(adds[len(adds)-tenth:])
 				b.ReportMetric(first, "first-add-ms")

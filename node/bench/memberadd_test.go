@@ -1,0 +1,55 @@
+package bench
+
+import (
+	"fmt"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/horenso/horenso/node"
+	"github.com/horenso/horenso/protocol"
+)
+
+// BenchmarkMemberAdd adds the members of a 5,000-member room (500 under
+// -short) one at a time, nothing else: the one-at-a-time half of
+// BenchmarkAllHands without its posts, to profile an addition
+// (-cpuprofile). add-ms is the mean over the first and the last 10%.
+func BenchmarkMemberAdd(b *testing.B) {
+	members := shortOr(5000, 500)
+	for b.Loop() {
+		dir := filepath.Join(b.TempDir(), "node")
+		if _, err := node.Init(dir, "Bench"); err != nil {
+			b.Fatal(err)
+		}
+		r, err := start(dir)
+		if err != nil {
+			b.Fatal(err)
+		}
+		ctx := b.Context()
+		handles := make([]protocol.Handle, members)
+		for i := range handles {
+			handles[i] = protocol.Handle(fmt.Sprintf("m%05d", i))
+			if _, err := r.CreateAccount(ctx, node.NewAccount{Handle: handles[i]}); err != nil {
+				b.Fatal(err)
+			}
+		}
+		room, err := r.CreateRoom(ctx, handles[0], node.NewRoom{Name: "All hands"})
+		if err != nil {
+			b.Fatal(err)
+		}
+		adds := make([]time.Duration, 0, members-1)
+		for _, h := range handles[1:] {
+			t0 := time.Now()
+			if err := r.AddMember(ctx, handles[0], room.ID, node.MemberSpec{Account: protocol.NewAccountID(r.ID(), h)}); err != nil {
+				b.Fatal(err)
+			}
+			adds = append(adds, time.Since(t0))
+		}
+		tenth := len(adds) / 10
+		b.ReportMetric(mean(adds[:tenth]), "first-add-ms")
+		b.ReportMetric(mean(adds[len(adds)-tenth:]), "last-add-ms")
+		if err := r.stop(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -1,0 +1,84 @@
+package node
+
+import "github.com/horenso/horenso/protocol"
+
+// A control event applied in sequence (it follows every head of its room,
+// so the room's control state after it is the state before it with the
+// event applied: not merged with a concurrent history) can change only
+// the entries of the accounts it names. What the node derives from a
+// change of control state (the membership index, who joined or left, the
+// profiles to check, the stored snapshot's delta) then looks at those
+// entries, not at every member: an addition to a room of 5,000 costs what
+// one to a room of 5 does. A merge, which may change any entry, is diffed
+// in full.
+
+// touched returns the accounts whose entries the control event e can
+// change in the state it is applied to: those a member.add adds, the
+// account of a member.role or member.remove, the author of a
+// member.leave or member.profile, and none for a room.update or a content
+// event. It returns nil for a create, whose effect it cannot confine.
+func touched(e *protocol.Signed) []protocol.AccountID {
+	if !e.Type.IsControl() {
+		return []protocol.AccountID{}
+	}
+	switch p := e.Content.(type) {
+	case *protocol.MemberAdd:
+		all := p.All()
+		out := make([]protocol.AccountID, len(all))
+		for i, m := range all {
+			out[i] = m.Account
+		}
+		return out
+	case *protocol.MemberRole:
+		return []protocol.AccountID{p.Account}
+	case *protocol.MemberRemove:
+		return []protocol.AccountID{p.Account}
+	case *protocol.MemberLeave, *protocol.MemberProfile:
+		return []protocol.AccountID{e.AuthorID()}
+	case *protocol.RoomUpdate:
+		return []protocol.AccountID{}
+	}
+	return nil
+}
+
+// changedAccounts returns the accounts whose entries may differ between
+// before (nil for a new room) and after: only, when it is not nil (see
+// touched); otherwise every member of either.
+func changedAccounts(before, after *protocol.Control, only []protocol.AccountID) []protocol.AccountID {
+	if only != nil {
+		return only
+	}
+	out := make([]protocol.AccountID, 0, len(after.Members))
+	for a := range after.Members {
+		out = append(out, a)
+	}
+	if before != nil {
+		for a := range before.Members {
+			if _, ok := after.Members[a]; !ok {
+				out = append(out, a)
+			}
+		}
+	}
+	return out
+}
+
+// joinedNodes returns the nodes of the accounts in only (see touched)
+// that are members in after and were not in before: what a member.add
+// applied in sequence adds to the room's member nodes. It returns false
+// when the change is not an addition that took effect for every account
+// it names (a void one adds no one), and the member nodes must be worked
+// out afresh.
+func joinedNodes(before, after *protocol.Control, e *protocol.Signed, only []protocol.AccountID) ([]protocol.NodeID, bool) {
+	if _, ok := e.Content.(*protocol.MemberAdd); !ok || only == nil || before == nil {
+		return nil, false
+	}
+	var out []protocol.NodeID
+	for _, a := range only {
+		_, in := after.Members[a]
+		if _, was := before.Members[a]; !in || was {
+			return nil, false
+		}
+		out = append(out, a.Node())
+	}
+	return out, true
+}
