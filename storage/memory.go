@@ -23,6 +23,19 @@ import (
 //     table is deleted or the kernel reclaims it. On a machine with free
 //     memory the kernel never does, so the resident set grows with the
 //     store. MappedBytes bounds it (trimMapped).
+//   - A compaction (and a memtable's flush) builds each table it writes
+//     in memory, in an arena that grows by doubling: 2 × the table size
+//     to start, then 2, 4, 8 … times more, 2 to 6 times the table's size
+//     in all. Several are built at once (up to 5 ranges of a compaction
+//     side by side, and up to 8 tables per compaction being written out),
+//     and Badger keeps up to 8 of those arenas, at the size they grew to,
+//     for the next tables. With Badger's default table sizes (2 MiB at
+//     the base level, twice as large at each level below) the arenas grow
+//     as the store deepens: a posting node's heap held 138 MB of them
+//     after 3 minutes (BenchmarkPostingRSS heap profile, docs/PERFORMANCE.md).
+//     TableBytes (1 MiB) at every level (TableSizeMultiplier 1, as
+//     RocksDB's default) keeps them small and the same size however large
+//     the store grows, at the cost of more, smaller table files.
 
 // memoryDefaults fills in the zero memory options with their defaults.
 func (opt *Options) memoryDefaults() {
@@ -44,6 +57,12 @@ func (opt *Options) memoryDefaults() {
 	opt.Compactors = max(opt.Compactors, 2) // Badger refuses fewer
 	if opt.ValueLogFileBytes <= 0 {
 		opt.ValueLogFileBytes = 64 << 20
+	}
+	if opt.TableBytes <= 0 {
+		opt.TableBytes = 1 << 20
+	}
+	if opt.TableSizeMultiplier <= 0 {
+		opt.TableSizeMultiplier = 1
 	}
 	if opt.ValueThreshold <= 0 {
 		// Badger's most: 1 MiB, and no more than one transaction holds.
@@ -68,7 +87,9 @@ func badgerOptions(dir string, opt Options) badger.Options {
 		WithNumMemtables(opt.MemTables).
 		WithNumCompactors(opt.Compactors).
 		WithValueLogFileSize(opt.ValueLogFileBytes).
+		WithBaseTableSize(opt.TableBytes).
 		WithValueThreshold(opt.ValueThreshold)
+	o.TableSizeMultiplier = opt.TableSizeMultiplier // no With method
 	if opt.IndexCacheBytes > 0 {
 		o = o.WithIndexCacheSize(opt.IndexCacheBytes)
 	}

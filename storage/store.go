@@ -68,6 +68,16 @@ type Options struct {
 	Compactors int
 	// ValueLogFileBytes is the size of one value log file. Default: 64 MiB.
 	ValueLogFileBytes int64
+	// TableBytes is the size of the table files Badger's compactions
+	// write, at every level (memory.go: a compaction builds each table in
+	// memory, 2 to 6 times its size, and keeps up to 8 of those buffers
+	// for reuse). Default: 1 MiB.
+	TableBytes int64
+	// TableSizeMultiplier makes each level's tables this many times the
+	// size of the level above's, Badger's way (its default is 2): then
+	// the deepest level's tables, and what a compaction holds in memory,
+	// grow with the store. Default: 1, every level's tables TableBytes.
+	TableSizeMultiplier int
 	// ValueThreshold: values of this many bytes or more go to the value
 	// log, smaller ones stay in the LSM tree beside their keys. It may
 	// not be more than 15% of MemTableBytes. Default: 1 MiB, Badger's
