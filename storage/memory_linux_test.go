@@ -43,15 +43,42 @@ func TestPageOutTables(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+	// The indexes' pages, which pageOutTables spares first, are where
+	// the footers say.
+	var indexBytes int64
+	for _, tbl := range s.db.Tables() {
+		path := filepath.Join(dir, fmt.Sprintf("%06d.sst", tbl.ID))
+		at, err := tableIndexStart(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st, err := os.Stat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if footer := st.Size() - at - int64(tbl.IndexSz); at <= 0 || footer < 8 || footer > 8+64 {
+			t.Fatalf("table %d of %d bytes: index of %d bytes found at %d, leaving %d bytes of footer", tbl.ID, st.Size(), tbl.IndexSz, at, footer)
+		}
+		indexBytes += int64(tbl.IndexSz)
+	}
 	before := tablesResident(t, dir)
-	n, err := pageOutTables(dir)
+	indexStart := map[string]int64{}
+	n, err := pageOutTables(dir, true, indexStart)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kept := tablesResident(t, dir)
+	n, err = pageOutTables(dir, false, indexStart)
 	if err != nil {
 		t.Fatal(err)
 	}
 	after := tablesResident(t, dir)
-	t.Logf("paged out %d mappings: %d KiB of tables resident before, %d after", n, before>>10, after>>10)
+	t.Logf("paged out %d mappings: %d KiB of tables resident before, %d sparing the indexes (%d KiB), %d after", n, before>>10, kept>>10, indexBytes>>10, after>>10)
 	if n == 0 || after > before/4 {
 		t.Fatalf("paged out %d mappings: %d bytes of tables resident before, %d after; want a quarter or less", n, before, after)
+	}
+	if kept > before/2 || kept <= after || kept < indexBytes {
+		t.Fatalf("paging out all but the indexes (%d bytes) left %d bytes of %d resident, and all %d", indexBytes, kept, before, after)
 	}
 	if err := s.View(func(tx *Tx) error {
 		v, err := tx.get(fmt.Appendf(nil, "\xfepage%05d", 7))
