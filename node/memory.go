@@ -29,9 +29,10 @@ type MemoryConfig struct {
 	// BlockCache is Badger's cache of decompressed table blocks, which
 	// reads use. Default: Limit/12 (16 MiB at 200 MiB).
 	BlockCache int64
-	// IndexCache is Badger's cache of table indexes and Bloom filters.
-	// Default: Limit/12. Negative: no cache; every table's index then
-	// stays on the heap, which grows with the store.
+	// IndexCache is Badger's cache of table indexes and Bloom filters,
+	// which Badger v4 uses only for encrypted tables (the store's are
+	// not; docs/STORAGE.md, "Memory"). Default: Limit/12. Negative: no
+	// cache.
 	IndexCache int64
 	// MemTable is the size of one Badger memtable; one store update may
 	// write about 15% of it. Default: 8 MiB, or Limit/25 if more.

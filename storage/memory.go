@@ -13,10 +13,11 @@ import (
 //     heap, plus a write-ahead file of 2 × MemTableBytes mapped into
 //     memory, of which the written part stays resident until the memtable
 //     is flushed. MemTables of them: one taking writes, the rest waiting.
-//   - The block cache (CacheBytes) holds decompressed 4 KiB blocks; the
-//     index cache (IndexCacheBytes) the tables' block indexes and Bloom
-//     filters. Without an index cache Badger keeps every table's index
-//     on the heap, so the heap grows with the store.
+//   - The block cache (CacheBytes) holds decompressed 4 KiB blocks. The
+//     index cache (IndexCacheBytes) serves only encrypted tables, which
+//     the node's are not: Badger v4 reads an unencrypted table's block
+//     index and Bloom filter in place, from its mapping, on every point
+//     read (pageOutTables keeps them resident).
 //   - Table files (.sst) are memory-mapped, and Badger writes every new
 //     table (each flush and compaction) through its mapping: every page
 //     it wrote stays resident, counted in the process's RSS, until the

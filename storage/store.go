@@ -56,9 +56,9 @@ type Options struct {
 	// Default: false.
 	Replica bool
 	// IndexCacheBytes is Badger's cache of table indexes and Bloom
-	// filters. Default: 16 MiB. Negative: no cache, every open table's
-	// index stays in memory (Badger's default), which grows with the
-	// store.
+	// filters, which Badger v4 uses only for encrypted tables (the
+	// store's are not: their indexes are read in place from the mapped
+	// files; memory.go). Default: 16 MiB. Negative: no cache.
 	IndexCacheBytes int64
 	// MemTables is how many memtables Badger keeps: one taking writes,
 	// the others full and waiting to be written out. Default: 2.
