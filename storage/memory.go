@@ -107,12 +107,13 @@ const trimEvery = time.Second
 // trimMapped, until stop is closed, checks every trimEvery how much of the
 // process's file mappings is resident, and above Options.MappedBytes asks
 // the kernel to page out the store's table files (pageOutTables): first
-// their data blocks only, and only if that was not enough their indexes
-// and Bloom filters too, which every point read uses. Pages read again
+// their data blocks only, with the files of Options.PageOutDirs (the
+// search index's), and only if that was not enough their indexes and
+// Bloom filters too, which every point read uses. Pages read again
 // afterwards come back from the page cache or the disk: the block cache
 // keeps the blocks reads use most. Run by Open when MappedBytes > 0;
 // Close stops it.
-func (s *Store) trimMapped(dir string, limit int64, stop <-chan struct{}, done chan<- struct{}) {
+func (s *Store) trimMapped(dir string, others []string, limit int64, stop <-chan struct{}, done chan<- struct{}) {
 	defer close(done)
 	tick := time.NewTicker(trimEvery)
 	defer tick.Stop()
@@ -131,12 +132,12 @@ func (s *Store) trimMapped(dir string, limit int64, stop <-chan struct{}, done c
 		if resident <= limit {
 			continue
 		}
-		n, err := pageOutTables(dir, true, indexStart)
+		n, err := pageOutTables(dir, others, true, indexStart)
 		if err == nil {
 			s.stats.trims.Add(1)
 			if resident, err = residentMapped(); err == nil && resident > limit {
 				s.stats.indexTrims.Add(1)
-				n, err = pageOutTables(dir, false, indexStart)
+				n, err = pageOutTables(dir, others, false, indexStart)
 			}
 		}
 		if err != nil {

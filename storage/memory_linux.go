@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -44,28 +45,32 @@ func residentMapped() (int64, error) {
 }
 
 // pageOutTables asks the kernel to page out the mappings of the table
-// files (.sst) of the store in dir (madvise MADV_PAGEOUT, Linux 5.4):
-// their pages leave the process's resident set, and are read again from
-// the page cache or the disk when used. With keepIndex it spares each
-// table's index and Bloom filter, the end of the file (tableIndexStart):
-// Badger reads them in place, through the mapping, on every point read
-// (its index cache is only for encrypted tables), so paging them out
-// makes each read fault them back in, every level of the tree over
-// (BenchmarkPostGrownStore, docs/PERFORMANCE.md). indexStart remembers
-// where each table's index starts, by path (tables never change once
-// written); pageOutTables drops the paths it no longer finds.
+// files (.sst) of the store in dir, and of every file below the
+// directories others (madvise MADV_PAGEOUT, Linux 5.4): their pages leave
+// the process's resident set, and are read again from the page cache or
+// the disk when used. With keepIndex it spares each table's index and
+// Bloom filter, the end of the file (tableIndexStart): Badger reads them
+// in place, through the mapping, on every point read (its index cache is
+// only for encrypted tables), so paging them out makes each read fault
+// them back in, every level of the tree over (BenchmarkPostGrownStore,
+// docs/PERFORMANCE.md). indexStart remembers where each table's index
+// starts, by path (tables never change once written); pageOutTables
+// drops the paths it no longer finds.
 //
 // It returns how many mappings it advised. MADV_PAGEOUT is only advice,
 // safe on any mapping: should Badger unmap a table, and something else be
 // mapped at its address, between the read of /proc/self/maps and the
 // call, the worst outcome is pages paged out that will be read again.
-func pageOutTables(dir string, keepIndex bool, indexStart map[string]int64) (int, error) {
-	dir, err := filepath.Abs(dir)
-	if err == nil {
-		dir, err = filepath.EvalSymlinks(dir)
-	}
+func pageOutTables(dir string, others []string, keepIndex bool, indexStart map[string]int64) (int, error) {
+	dir, err := realDir(dir)
 	if err != nil {
 		return 0, fmt.Errorf("page out tables: %w", err)
+	}
+	var under []string // others, each with a trailing separator
+	for _, o := range others {
+		if o, err := realDir(o); err == nil { // one not made yet has nothing mapped
+			under = append(under, o+string(filepath.Separator))
+		}
 	}
 	f, err := os.Open("/proc/self/maps")
 	if err != nil {
@@ -79,7 +84,12 @@ func pageOutTables(dir string, keepIndex bool, indexStart map[string]int64) (int
 	for sc.Scan() {
 		// address perms offset dev inode path
 		fields := strings.Fields(sc.Text())
-		if len(fields) < 6 || filepath.Dir(fields[5]) != dir || !strings.HasSuffix(fields[5], ".sst") {
+		if len(fields) < 6 {
+			continue
+		}
+		path := fields[5]
+		table := filepath.Dir(path) == dir && strings.HasSuffix(path, ".sst")
+		if !table && !slices.ContainsFunc(under, func(u string) bool { return strings.HasPrefix(path, u) }) {
 			continue
 		}
 		lo, hi, ok := strings.Cut(fields[0], "-")
@@ -89,9 +99,8 @@ func pageOutTables(dir string, keepIndex bool, indexStart map[string]int64) (int
 		if !ok || err1 != nil || err2 != nil || err3 != nil || end <= start {
 			continue
 		}
-		path := fields[5]
-		seen[path] = true
-		if keepIndex {
+		if table && keepIndex {
+			seen[path] = true
 			at, ok := indexStart[path]
 			if !ok {
 				if at, err = tableIndexStart(path); err != nil {
@@ -110,7 +119,7 @@ func pageOutTables(dir string, keepIndex bool, indexStart map[string]int64) (int
 		switch errno {
 		case 0:
 			n++
-		case unix.ENOMEM: // unmapped since: the table was deleted
+		case unix.ENOMEM: // unmapped since: the file was deleted
 		default:
 			return n, fmt.Errorf("page out tables: madvise %s: %w", path, errno)
 		}
@@ -118,12 +127,24 @@ func pageOutTables(dir string, keepIndex bool, indexStart map[string]int64) (int
 	if err := sc.Err(); err != nil {
 		return n, fmt.Errorf("page out tables: read /proc/self/maps: %w", err)
 	}
-	for path := range indexStart {
-		if !seen[path] {
-			delete(indexStart, path)
+	if keepIndex {
+		for path := range indexStart {
+			if !seen[path] {
+				delete(indexStart, path)
+			}
 		}
 	}
 	return n, nil
+}
+
+// realDir returns dir as /proc/self/maps names the files in it: absolute,
+// symbolic links resolved.
+func realDir(dir string) (string, error) {
+	dir, err := filepath.Abs(dir)
+	if err == nil {
+		dir, err = filepath.EvalSymlinks(dir)
+	}
+	return dir, err
 }
 
 // tableIndexStart returns where the index (block offsets and Bloom

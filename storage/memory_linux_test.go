@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // TestPageOutTables: tables Badger wrote through their mappings are
@@ -63,12 +65,12 @@ func TestPageOutTables(t *testing.T) {
 	}
 	before := tablesResident(t, dir)
 	indexStart := map[string]int64{}
-	n, err := pageOutTables(dir, true, indexStart)
+	n, err := pageOutTables(dir, nil, true, indexStart)
 	if err != nil {
 		t.Fatal(err)
 	}
 	kept := tablesResident(t, dir)
-	n, err = pageOutTables(dir, false, indexStart)
+	n, err = pageOutTables(dir, nil, false, indexStart)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,6 +127,75 @@ func tablesResident(t *testing.T, dir string) int64 {
 	}
 	if err := sc.Err(); err != nil {
 		t.Fatal(err)
+	}
+	return total
+}
+
+// TestPageOutOtherDirs: the mapped files below Options.PageOutDirs (the
+// search index's segments) are paged out whole with the tables.
+func TestPageOutOtherDirs(t *testing.T) {
+	other := filepath.Join(t.TempDir(), "search")
+	path := filepath.Join(other, "store", "000000000001.zap")
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	data := make([]byte, 4<<20)
+	rand.Read(data)
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	m, err := unix.Mmap(int(f.Fd()), 0, len(data), unix.PROT_READ, unix.MAP_SHARED)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Munmap(m)
+	var sum byte
+	for i := 0; i < len(m); i += os.Getpagesize() { // read every page in
+		sum += m[i]
+	}
+	before := residentOf(t, path)
+	n, err := pageOutTables(t.TempDir(), []string{other, filepath.Join(t.TempDir(), "not made")}, true, map[string]int64{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	after := residentOf(t, path)
+	t.Logf("paged out %d mappings: %d KiB resident before, %d after (sum %d)", n, before>>10, after>>10, sum)
+	if n != 1 || before < 2<<20 || after > before/4 {
+		t.Fatalf("paged out %d mappings: %d bytes resident before, %d after; want 1 mapping, a quarter or less", n, before, after)
+	}
+}
+
+// residentOf returns the resident bytes of the process's mappings of the
+// file at path, from /proc/self/smaps.
+func residentOf(t *testing.T, path string) int64 {
+	t.Helper()
+	path, err := filepath.EvalSymlinks(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile("/proc/self/smaps")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var total int64
+	in := false
+	for _, line := range strings.Split(string(raw), "\n") {
+		fields := strings.Fields(line)
+		switch {
+		case len(fields) >= 5 && strings.Contains(fields[0], "-") && !strings.HasSuffix(fields[0], ":"):
+			in = len(fields) >= 6 && fields[5] == path
+		case in && len(fields) == 3 && fields[0] == "Rss:":
+			kB, err := strconv.ParseInt(fields[1], 10, 64)
+			if err != nil {
+				t.Fatal(err)
+			}
+			total += kB << 10
+		}
 	}
 	return total
 }

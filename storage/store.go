@@ -89,6 +89,12 @@ type Options struct {
 	// above it, the store asks the kernel to page its tables out
 	// (memory.go). Default: 0, not watched.
 	MappedBytes int64
+	// PageOutDirs are more directories whose memory-mapped files the
+	// store pages out, whole, along with its tables' data blocks when
+	// above MappedBytes: the search index's, whose segment files grow
+	// with the store (memory.go). Any directory below one counts too.
+	// Default: none.
+	PageOutDirs []string
 	// WriteCacheBytes bounds the writer's cache of the values it reads
 	// (writecache.go). Default: 8 MiB. Negative: no cache.
 	WriteCacheBytes int64
@@ -162,7 +168,7 @@ func Open(dir string, opt Options) (*Store, error) {
 	go s.writer()
 	if opt.MappedBytes > 0 {
 		s.trimStop, s.trimDone = make(chan struct{}), make(chan struct{})
-		go s.trimMapped(dir, opt.MappedBytes, s.trimStop, s.trimDone)
+		go s.trimMapped(dir, opt.PageOutDirs, opt.MappedBytes, s.trimStop, s.trimDone)
 	}
 	return s, nil
 }
