@@ -29,9 +29,10 @@ type MemoryConfig struct {
 	// BlockCache is Badger's cache of decompressed table blocks, which
 	// reads use. Default: Limit/12 (16 MiB at 200 MiB).
 	BlockCache int64
-	// IndexCache is Badger's cache of table indexes and Bloom filters.
-	// Default: Limit/12. Negative: no cache; every table's index then
-	// stays on the heap, which grows with the store.
+	// IndexCache is Badger's cache of table indexes and Bloom filters,
+	// which Badger v4 uses only for encrypted tables (the store's are
+	// not; docs/STORAGE.md, "Memory"). Default: Limit/12. Negative: no
+	// cache.
 	IndexCache int64
 	// MemTable is the size of one Badger memtable; one store update may
 	// write about 15% of it. Default: 8 MiB, or Limit/25 if more.
@@ -48,6 +49,13 @@ type MemoryConfig struct {
 	// ValueThreshold: records of this many bytes or more go to the value
 	// log. Default: 1 MiB, which keeps every record in the LSM tree.
 	ValueThreshold int64
+	// Table is the size of the store's table files; a compaction holds 2
+	// to 6 times it in memory per table it builds. Default: 1 MiB.
+	Table int64
+	// TableSizeMultiplier makes each level's tables this many times
+	// larger than the level above's (Badger's default is 2; then what a
+	// compaction holds grows with the store). Default: 1.
+	TableSizeMultiplier int
 }
 
 // Budget is how MemoryConfig.Limit is split.
@@ -66,13 +74,16 @@ type Budget struct {
 	BlockCache, IndexCache, MemTable int64
 	MemTables, Compactors            int
 	ValueLogFile, ValueThreshold     int64
+	Table                            int64
+	TableSizeMultiplier              int
 }
 
 // Budget returns how c splits the node's memory, its defaults filled in.
 // It fails with ErrInvalid for a limit too small to split.
 func (c MemoryConfig) Budget() (Budget, error) {
 	b := Budget{BlockCache: c.BlockCache, IndexCache: c.IndexCache, MemTable: c.MemTable, MemTables: c.MemTables,
-		Compactors: c.Compactors, ValueLogFile: c.ValueLogFile, ValueThreshold: c.ValueThreshold}
+		Compactors: c.Compactors, ValueLogFile: c.ValueLogFile, ValueThreshold: c.ValueThreshold,
+		Table: c.Table, TableSizeMultiplier: c.TableSizeMultiplier}
 	limit := c.Limit
 	if limit == 0 {
 		limit = DefaultMemoryLimit
@@ -100,5 +111,5 @@ func (c MemoryConfig) Budget() (Budget, error) {
 func (b Budget) storeOptions() storage.Options {
 	return storage.Options{CacheBytes: b.BlockCache, IndexCacheBytes: b.IndexCache, MemTableBytes: b.MemTable,
 		MemTables: b.MemTables, Compactors: b.Compactors, ValueLogFileBytes: b.ValueLogFile,
-		ValueThreshold: b.ValueThreshold, MappedBytes: b.Mapped}
+		ValueThreshold: b.ValueThreshold, MappedBytes: b.Mapped, TableBytes: b.Table, TableSizeMultiplier: b.TableSizeMultiplier}
 }

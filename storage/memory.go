@@ -13,16 +13,30 @@ import (
 //     heap, plus a write-ahead file of 2 × MemTableBytes mapped into
 //     memory, of which the written part stays resident until the memtable
 //     is flushed. MemTables of them: one taking writes, the rest waiting.
-//   - The block cache (CacheBytes) holds decompressed 4 KiB blocks; the
-//     index cache (IndexCacheBytes) the tables' block indexes and Bloom
-//     filters. Without an index cache Badger keeps every table's index
-//     on the heap, so the heap grows with the store.
+//   - The block cache (CacheBytes) holds decompressed 4 KiB blocks. The
+//     index cache (IndexCacheBytes) serves only encrypted tables, which
+//     the node's are not: Badger v4 reads an unencrypted table's block
+//     index and Bloom filter in place, from its mapping, on every point
+//     read (pageOutTables keeps them resident).
 //   - Table files (.sst) are memory-mapped, and Badger writes every new
 //     table (each flush and compaction) through its mapping: every page
 //     it wrote stays resident, counted in the process's RSS, until the
 //     table is deleted or the kernel reclaims it. On a machine with free
 //     memory the kernel never does, so the resident set grows with the
 //     store. MappedBytes bounds it (trimMapped).
+//   - A compaction (and a memtable's flush) builds each table it writes
+//     in memory, in an arena that grows by doubling: 2 × the table size
+//     to start, then 2, 4, 8 … times more, 2 to 6 times the table's size
+//     in all. Several are built at once (up to 5 ranges of a compaction
+//     side by side, and up to 8 tables per compaction being written out),
+//     and Badger keeps up to 8 of those arenas, at the size they grew to,
+//     for the next tables. With Badger's default table sizes (2 MiB at
+//     the base level, twice as large at each level below) the arenas grow
+//     as the store deepens: a posting node's heap held 138 MB of them
+//     after 3 minutes (BenchmarkPostingRSS heap profile, docs/PERFORMANCE.md).
+//     TableBytes (1 MiB) at every level (TableSizeMultiplier 1, as
+//     RocksDB's default) keeps them small and the same size however large
+//     the store grows, at the cost of more, smaller table files.
 
 // memoryDefaults fills in the zero memory options with their defaults.
 func (opt *Options) memoryDefaults() {
@@ -44,6 +58,12 @@ func (opt *Options) memoryDefaults() {
 	opt.Compactors = max(opt.Compactors, 2) // Badger refuses fewer
 	if opt.ValueLogFileBytes <= 0 {
 		opt.ValueLogFileBytes = 64 << 20
+	}
+	if opt.TableBytes <= 0 {
+		opt.TableBytes = 1 << 20
+	}
+	if opt.TableSizeMultiplier <= 0 {
+		opt.TableSizeMultiplier = 1
 	}
 	if opt.ValueThreshold <= 0 {
 		// Badger's most: 1 MiB, and no more than one transaction holds.
@@ -68,7 +88,9 @@ func badgerOptions(dir string, opt Options) badger.Options {
 		WithNumMemtables(opt.MemTables).
 		WithNumCompactors(opt.Compactors).
 		WithValueLogFileSize(opt.ValueLogFileBytes).
+		WithBaseTableSize(opt.TableBytes).
 		WithValueThreshold(opt.ValueThreshold)
+	o.TableSizeMultiplier = opt.TableSizeMultiplier // no With method
 	if opt.IndexCacheBytes > 0 {
 		o = o.WithIndexCacheSize(opt.IndexCacheBytes)
 	}
@@ -84,14 +106,18 @@ const trimEvery = time.Second
 
 // trimMapped, until stop is closed, checks every trimEvery how much of the
 // process's file mappings is resident, and above Options.MappedBytes asks
-// the kernel to page out the store's table files (pageOutTables). Pages
-// read again afterwards come back from the page cache or the disk: the
-// block and index caches keep what reads use most. Run by Open when
-// MappedBytes > 0; Close stops it.
-func (s *Store) trimMapped(dir string, limit int64, stop <-chan struct{}, done chan<- struct{}) {
+// the kernel to page out the store's table files (pageOutTables): first
+// their data blocks only, with the files of Options.PageOutDirs (the
+// search index's), and only if that was not enough their indexes and
+// Bloom filters too, which every point read uses. Pages read again
+// afterwards come back from the page cache or the disk: the block cache
+// keeps the blocks reads use most. Run by Open when MappedBytes > 0;
+// Close stops it.
+func (s *Store) trimMapped(dir string, others []string, limit int64, stop <-chan struct{}, done chan<- struct{}) {
 	defer close(done)
 	tick := time.NewTicker(trimEvery)
 	defer tick.Stop()
+	indexStart := map[string]int64{}
 	for {
 		select {
 		case <-stop:
@@ -106,12 +132,18 @@ func (s *Store) trimMapped(dir string, limit int64, stop <-chan struct{}, done c
 		if resident <= limit {
 			continue
 		}
-		n, err := pageOutTables(dir)
+		n, err := pageOutTables(dir, others, true, indexStart)
+		if err == nil {
+			s.stats.trims.Add(1)
+			if resident, err = residentMapped(); err == nil && resident > limit {
+				s.stats.indexTrims.Add(1)
+				n, err = pageOutTables(dir, others, false, indexStart)
+			}
+		}
 		if err != nil {
 			s.log.Warn("page out table files", "err", err)
 			continue
 		}
-		s.stats.trims.Add(1)
 		s.log.Debug("paged out table files", "resident_bytes", resident, "limit_bytes", limit, "mappings", n)
 	}
 }

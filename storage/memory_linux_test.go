@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // TestPageOutTables: tables Badger wrote through their mappings are
@@ -43,15 +45,42 @@ func TestPageOutTables(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+	// The indexes' pages, which pageOutTables spares first, are where
+	// the footers say.
+	var indexBytes int64
+	for _, tbl := range s.db.Tables() {
+		path := filepath.Join(dir, fmt.Sprintf("%06d.sst", tbl.ID))
+		at, err := tableIndexStart(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st, err := os.Stat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if footer := st.Size() - at - int64(tbl.IndexSz); at <= 0 || footer < 8 || footer > 8+64 {
+			t.Fatalf("table %d of %d bytes: index of %d bytes found at %d, leaving %d bytes of footer", tbl.ID, st.Size(), tbl.IndexSz, at, footer)
+		}
+		indexBytes += int64(tbl.IndexSz)
+	}
 	before := tablesResident(t, dir)
-	n, err := pageOutTables(dir)
+	indexStart := map[string]int64{}
+	n, err := pageOutTables(dir, nil, true, indexStart)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kept := tablesResident(t, dir)
+	n, err = pageOutTables(dir, nil, false, indexStart)
 	if err != nil {
 		t.Fatal(err)
 	}
 	after := tablesResident(t, dir)
-	t.Logf("paged out %d mappings: %d KiB of tables resident before, %d after", n, before>>10, after>>10)
+	t.Logf("paged out %d mappings: %d KiB of tables resident before, %d sparing the indexes (%d KiB), %d after", n, before>>10, kept>>10, indexBytes>>10, after>>10)
 	if n == 0 || after > before/4 {
 		t.Fatalf("paged out %d mappings: %d bytes of tables resident before, %d after; want a quarter or less", n, before, after)
+	}
+	if kept > before/2 || kept <= after || kept < indexBytes {
+		t.Fatalf("paging out all but the indexes (%d bytes) left %d bytes of %d resident, and all %d", indexBytes, kept, before, after)
 	}
 	if err := s.View(func(tx *Tx) error {
 		v, err := tx.get(fmt.Appendf(nil, "\xfepage%05d", 7))
@@ -98,6 +127,75 @@ func tablesResident(t *testing.T, dir string) int64 {
 	}
 	if err := sc.Err(); err != nil {
 		t.Fatal(err)
+	}
+	return total
+}
+
+// TestPageOutOtherDirs: the mapped files below Options.PageOutDirs (the
+// search index's segments) are paged out whole with the tables.
+func TestPageOutOtherDirs(t *testing.T) {
+	other := filepath.Join(t.TempDir(), "search")
+	path := filepath.Join(other, "store", "000000000001.zap")
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	data := make([]byte, 4<<20)
+	rand.Read(data)
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	m, err := unix.Mmap(int(f.Fd()), 0, len(data), unix.PROT_READ, unix.MAP_SHARED)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Munmap(m)
+	var sum byte
+	for i := 0; i < len(m); i += os.Getpagesize() { // read every page in
+		sum += m[i]
+	}
+	before := residentOf(t, path)
+	n, err := pageOutTables(t.TempDir(), []string{other, filepath.Join(t.TempDir(), "not made")}, true, map[string]int64{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	after := residentOf(t, path)
+	t.Logf("paged out %d mappings: %d KiB resident before, %d after (sum %d)", n, before>>10, after>>10, sum)
+	if n != 1 || before < 2<<20 || after > before/4 {
+		t.Fatalf("paged out %d mappings: %d bytes resident before, %d after; want 1 mapping, a quarter or less", n, before, after)
+	}
+}
+
+// residentOf returns the resident bytes of the process's mappings of the
+// file at path, from /proc/self/smaps.
+func residentOf(t *testing.T, path string) int64 {
+	t.Helper()
+	path, err := filepath.EvalSymlinks(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile("/proc/self/smaps")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var total int64
+	in := false
+	for _, line := range strings.Split(string(raw), "\n") {
+		fields := strings.Fields(line)
+		switch {
+		case len(fields) >= 5 && strings.Contains(fields[0], "-") && !strings.HasSuffix(fields[0], ":"):
+			in = len(fields) >= 6 && fields[5] == path
+		case in && len(fields) == 3 && fields[0] == "Rss:":
+			kB, err := strconv.ParseInt(fields[1], 10, 64)
+			if err != nil {
+				t.Fatal(err)
+			}
+			total += kB << 10
+		}
 	}
 	return total
 }

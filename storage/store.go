@@ -56,9 +56,9 @@ type Options struct {
 	// Default: false.
 	Replica bool
 	// IndexCacheBytes is Badger's cache of table indexes and Bloom
-	// filters. Default: 16 MiB. Negative: no cache, every open table's
-	// index stays in memory (Badger's default), which grows with the
-	// store.
+	// filters, which Badger v4 uses only for encrypted tables (the
+	// store's are not: their indexes are read in place from the mapped
+	// files; memory.go). Default: 16 MiB. Negative: no cache.
 	IndexCacheBytes int64
 	// MemTables is how many memtables Badger keeps: one taking writes,
 	// the others full and waiting to be written out. Default: 2.
@@ -68,6 +68,16 @@ type Options struct {
 	Compactors int
 	// ValueLogFileBytes is the size of one value log file. Default: 64 MiB.
 	ValueLogFileBytes int64
+	// TableBytes is the size of the table files Badger's compactions
+	// write, at every level (memory.go: a compaction builds each table in
+	// memory, 2 to 6 times its size, and keeps up to 8 of those buffers
+	// for reuse). Default: 1 MiB.
+	TableBytes int64
+	// TableSizeMultiplier makes each level's tables this many times the
+	// size of the level above's, Badger's way (its default is 2): then
+	// the deepest level's tables, and what a compaction holds in memory,
+	// grow with the store. Default: 1, every level's tables TableBytes.
+	TableSizeMultiplier int
 	// ValueThreshold: values of this many bytes or more go to the value
 	// log, smaller ones stay in the LSM tree beside their keys. It may
 	// not be more than 15% of MemTableBytes. Default: 1 MiB, Badger's
@@ -79,6 +89,12 @@ type Options struct {
 	// above it, the store asks the kernel to page its tables out
 	// (memory.go). Default: 0, not watched.
 	MappedBytes int64
+	// PageOutDirs are more directories whose memory-mapped files the
+	// store pages out, whole, along with its tables' data blocks when
+	// above MappedBytes: the search index's, whose segment files grow
+	// with the store (memory.go). Any directory below one counts too.
+	// Default: none.
+	PageOutDirs []string
 	// WriteCacheBytes bounds the writer's cache of the values it reads
 	// (writecache.go). Default: 8 MiB. Negative: no cache.
 	WriteCacheBytes int64
@@ -152,7 +168,7 @@ func Open(dir string, opt Options) (*Store, error) {
 	go s.writer()
 	if opt.MappedBytes > 0 {
 		s.trimStop, s.trimDone = make(chan struct{}), make(chan struct{})
-		go s.trimMapped(dir, opt.MappedBytes, s.trimStop, s.trimDone)
+		go s.trimMapped(dir, opt.PageOutDirs, opt.MappedBytes, s.trimStop, s.trimDone)
 	}
 	return s, nil
 }
@@ -447,11 +463,15 @@ type Stats struct {
 	// PageOuts counts the times the store paged its table files out to
 	// keep under Options.MappedBytes.
 	PageOuts uint64 `json:"page_outs"`
+	// IndexPageOuts counts those of them that had to page out the
+	// tables' indexes and Bloom filters too (memory.go, trimMapped).
+	IndexPageOuts uint64 `json:"index_page_outs"`
 }
 
 type stats struct {
 	commits, tooBig atomic.Uint64
 	trims           atomic.Uint64 // trimMapped's page-outs
+	indexTrims      atomic.Uint64 // those that paged out indexes too
 	written         atomic.Int64
 }
 
@@ -459,5 +479,5 @@ type stats struct {
 // call at any time.
 func (s *Store) Stats() Stats {
 	return Stats{Commits: s.stats.commits.Load(), WrittenBytes: uint64(s.stats.written.Load()), TooBig: s.stats.tooBig.Load(),
-		PageOuts: s.stats.trims.Load()}
+		PageOuts: s.stats.trims.Load(), IndexPageOuts: s.stats.indexTrims.Load()}
 }

@@ -15,7 +15,8 @@ import (
 // "Memory").
 type memoryFlags struct {
 	limitMiB, blockCacheMiB, indexCacheMiB, memtableMiB, vlogMiB, valueThresholdKiB int64
-	memtables, compactors                                                           int
+	tableKiB                                                                        int64
+	memtables, compactors, tableMultiplier                                          int
 }
 
 func (f *memoryFlags) add(fs *pflag.FlagSet) {
@@ -23,11 +24,14 @@ func (f *memoryFlags) add(fs *pflag.FlagSet) {
 		"MiB of memory (resident set) the node stays under: sets the Go runtime's memory limit and sizes the store's caches (0 or negative: no limit)")
 	fs.Int64Var(&f.blockCacheMiB, "store-block-cache-mib", 0, "MiB of the store's block cache (default: --memory-limit-mib/12)")
 	fs.Int64Var(&f.indexCacheMiB, "store-index-cache-mib", 0,
-		"MiB of the store's index and Bloom filter cache (default: --memory-limit-mib/12; negative: every index on the heap)")
+		"MiB of the store's index and Bloom filter cache, used only for encrypted tables (default: --memory-limit-mib/12; negative: none)")
 	fs.Int64Var(&f.memtableMiB, "store-memtable-mib", 0, "MiB of one store memtable (default: 8, or --memory-limit-mib/25 if more)")
 	fs.IntVar(&f.memtables, "store-memtables", 0, "store memtables, one taking writes (default: 2)")
 	fs.IntVar(&f.compactors, "store-compactors", 0, "goroutines compacting the store (default: 2, the least)")
 	fs.Int64Var(&f.vlogMiB, "store-vlog-file-mib", 0, "MiB of one store value log file (default: 64)")
+	fs.Int64Var(&f.tableKiB, "store-table-kib", 0, "KiB of one store table file; compactions hold 2-6 times it in memory per table (default: 1024)")
+	fs.IntVar(&f.tableMultiplier, "store-table-multiplier", 0,
+		"each store level's tables this many times the size of the level above's (default: 1; Badger's own is 2)")
 	fs.Int64Var(&f.valueThresholdKiB, "store-value-threshold-kib", 0,
 		"records of this many KiB or more go to the store's value log (default: 1024, all records in the LSM tree)")
 }
@@ -37,7 +41,7 @@ func (f *memoryFlags) add(fs *pflag.FlagSet) {
 func (f *memoryFlags) apply(cfg *node.MemoryConfig, log *slog.Logger) error {
 	*cfg = node.MemoryConfig{Limit: f.limitMiB << 20, BlockCache: f.blockCacheMiB << 20, IndexCache: f.indexCacheMiB << 20,
 		MemTable: f.memtableMiB << 20, MemTables: f.memtables, Compactors: f.compactors, ValueLogFile: f.vlogMiB << 20,
-		ValueThreshold: f.valueThresholdKiB << 10}
+		ValueThreshold: f.valueThresholdKiB << 10, Table: f.tableKiB << 10, TableSizeMultiplier: f.tableMultiplier}
 	if f.limitMiB == 0 {
 		cfg.Limit = -1 // 0 MiB: no limit, as with --min-free-disk
 	}

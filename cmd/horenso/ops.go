@@ -51,6 +51,7 @@ func (f *logFlags) logger(w io.Writer) (*slog.Logger, error) {
 // metrics), which is off unless --metrics is given.
 type adminFlags struct {
 	addr, tokenFile string
+	pprof           bool
 	token           string // read from tokenFile by check
 }
 
@@ -59,6 +60,8 @@ func (f *adminFlags) register(cmd *cobra.Command) {
 		"address of the admin listener serving Prometheus metrics at /metrics, e.g. 127.0.0.1:9090 (default: off)")
 	cmd.Flags().StringVar(&f.tokenFile, "metrics-token-file", "",
 		"file holding the token scrapers must send (Authorization: Bearer, or basic auth password); required unless --metrics is a loopback address")
+	cmd.Flags().BoolVar(&f.pprof, "pprof", false,
+		"also serve the Go runtime's profiles at /debug/pprof/ on the --metrics listener (e.g. go tool pprof http://ADDR/debug/pprof/heap)")
 }
 
 // check reads the token file and refuses a listener off loopback
@@ -67,6 +70,9 @@ func (f *adminFlags) check() error {
 	if f.addr == "" {
 		if f.tokenFile != "" {
 			return errors.New("--metrics-token-file needs --metrics ADDRESS")
+		}
+		if f.pprof {
+			return errors.New("--pprof needs --metrics ADDRESS")
 		}
 		return nil
 	}
@@ -121,7 +127,7 @@ func (f *adminFlags) serve(ctx context.Context, group *errgroup.Group, ln net.Li
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(n.Collector(), h.Collector(), collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	srv := &http.Server{Handler: api.Admin(api.AdminConfig{Gatherer: reg, Token: f.token, Logger: log}),
+	srv := &http.Server{Handler: api.Admin(api.AdminConfig{Gatherer: reg, Token: f.token, Logger: log, Pprof: f.pprof}),
 		ReadHeaderTimeout: 10 * time.Second, WriteTimeout: time.Minute, IdleTimeout: 2 * time.Minute}
 	log.Info("admin listener serving metrics", "addr", ln.Addr().String(), "token", f.token != "")
 	group.Go(func() error {

@@ -4,6 +4,7 @@ import (
 	"crypto/subtle"
 	"log/slog"
 	"net/http"
+	"net/http/pprof"
 	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -23,12 +24,18 @@ type AdminConfig struct {
 	Token string
 	// Logger receives errors of the metrics handler. Default: slog.Default().
 	Logger *slog.Logger
+	// Pprof serves the Go runtime's profiles (net/http/pprof) under
+	// /debug/pprof/, behind the same token: heap, CPU, goroutines, to find
+	// what holds a running node's memory (docs/OPERATIONS.md, "Memory").
+	// Default: off.
+	Pprof bool
 }
 
 // Admin returns the handler of the admin listener, separate from the API
 // so that it can stay on a private address: GET /metrics, the node's
-// metrics in the Prometheus text format. Everything else is 404. It is
-// safe for concurrent use.
+// metrics in the Prometheus text format, and with cfg.Pprof the runtime's
+// profiles under /debug/pprof/. Everything else is 404. It is safe for
+// concurrent use.
 func Admin(cfg AdminConfig) http.Handler {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -36,6 +43,13 @@ func Admin(cfg AdminConfig) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(cfg.Gatherer, promhttp.HandlerOpts{
 		ErrorLog: slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelError), ErrorHandling: promhttp.ContinueOnError}))
+	if cfg.Pprof {
+		mux.HandleFunc("GET /debug/pprof/", pprof.Index) // heap, allocs, goroutine, … by name
+		mux.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
+		mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
+	}
 	if cfg.Token == "" {
 		return mux
 	}

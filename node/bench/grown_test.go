@@ -89,7 +89,9 @@ func BenchmarkPostGrownStore(b *testing.B) {
 			perClient := shortOr(300, 20)
 			posts, round := 0, 1
 			var busy, cpu time.Duration
+			var faults, majors int64
 			for b.Loop() {
+				minor0, major0 := processFaults()
 				cpu0, t0 := processCPU(), time.Now()
 				err := concurrently(clients, func(c int) error {
 					for i := range perClient {
@@ -101,6 +103,9 @@ func BenchmarkPostGrownStore(b *testing.B) {
 				})
 				busy += time.Since(t0)
 				cpu += processCPU() - cpu0
+				minor, major := processFaults()
+				faults += minor - minor0 + major - major0
+				majors += major - major0
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -109,6 +114,8 @@ func BenchmarkPostGrownStore(b *testing.B) {
 			}
 			b.ReportMetric(float64(posts)/busy.Seconds(), "posts/s")
 			b.ReportMetric(float64(cpu)/float64(time.Millisecond)/float64(posts), "cpu-ms/post")
+			b.ReportMetric(float64(faults)/float64(posts), "faults/post")
+			b.ReportMetric(float64(majors)/float64(posts), "major-faults/post")
 			b.ReportMetric(float64(msgs), "msgs")
 		})
 	}
@@ -163,6 +170,17 @@ func processCPU() time.Duration {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// processFaults returns the page faults of the process so far: minor (the
+// page was in memory: the page cache, or a fresh page) and major (read
+// from the disk).
+func processFaults() (minor, major int64) {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0, 0
+	}
+	return ru.Minflt, ru.Majflt
 }
 
 // servePost posts body to the room with ChatWork room_id alias as the

@@ -19,6 +19,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -69,11 +70,23 @@ type running struct {
 // since a benchmark's b.Log output is always printed.
 var benchLog = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 
+// envMemoryLimit sets node.MemoryConfig.Limit of the in-process
+// benchmark nodes, in MiB (-1: none), to compare with the default.
+const envMemoryLimit = "HORENSO_BENCH_MEMORY_LIMIT_MIB"
+
 // start opens the node in dir, which node.Init set up, and runs it until
 // stop, as `horenso run` does but without the HTTP listener. The API has
 // no rate limit.
 func start(dir string) (*running, error) {
-	n, err := node.New(node.Config{DataDir: dir, Logger: benchLog})
+	cfg := node.Config{DataDir: dir, Logger: benchLog}
+	if v := os.Getenv(envMemoryLimit); v != "" {
+		mib, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("$%s=%q: want MiB: %w", envMemoryLimit, v, err)
+		}
+		cfg.Memory.Limit = mib << 20
+	}
+	n, err := node.New(cfg)
 	if err != nil {
 		return nil, err
 	}

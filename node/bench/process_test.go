@@ -296,3 +296,26 @@ func (p *nodeProc) httpPoster(i int, members []string) (poster, error) {
 	}
 	return poster{url: fmt.Sprintf("%s/v2/rooms/%d/messages", p.http, room.Alias), token: tok.Token}, nil
 }
+
+// saveProfile saves the process's runtime profile name (heap,
+// goroutine, …) to path; the process must run with --pprof.
+func (p *nodeProc) saveProfile(ctx context.Context, name, path string) error {
+	url := strings.TrimSuffix(p.metrics, "/metrics") + "/debug/pprof/" + name
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("read %s profile: %w", name, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("read %s profile: %s", name, resp.Status)
+	}
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return fmt.Errorf("read %s profile: %w", name, err)
+	}
+	return os.WriteFile(path, raw, 0o644)
+}

@@ -17,6 +17,11 @@ import (
 // the issue's figure is "10m"; `make bench` runs the default, 2 minutes.
 const envSustain = "HORENSO_BENCH_SUSTAIN"
 
+// envHeapProfile names a file for BenchmarkPostingRSS to save the posting
+// node's heap profile in at the end of its run (the node runs with
+// --pprof): `go tool pprof -sample_index=inuse_space FILE`.
+const envHeapProfile = "HORENSO_BENCH_HEAP_PROFILE"
+
 // sustainFor returns how long BenchmarkPostingRSS posts.
 func sustainFor(b *testing.B) time.Duration {
 	if s := os.Getenv(envSustain); s != "" {
@@ -56,7 +61,11 @@ func BenchmarkPostingRSS(b *testing.B) {
 	length := sustainFor(b)
 	var last, peak, growth, rate float64
 	for b.Loop() {
-		p := startProc(b, filepath.Join(b.TempDir(), "node"), "Bench")
+		var extra []string
+		if os.Getenv(envHeapProfile) != "" {
+			extra = append(extra, "--pprof")
+		}
+		p := startProc(b, filepath.Join(b.TempDir(), "node"), "Bench", extra...)
 		posters, err := p.httpPosters(clients)
 		if err != nil {
 			b.Fatal(err)
@@ -78,7 +87,18 @@ func BenchmarkPostingRSS(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		b.Logf("posting node, %d clients, %v; mapped at the end (kB): %v\n  %s", clients, length, mapped, strings.Join(lines, "\n  "))
+		heap, err := p.gauges(b.Context(), "go_memstats_heap_inuse_bytes", "go_memstats_heap_idle_bytes",
+			"go_memstats_heap_released_bytes", "go_memstats_next_gc_bytes", "go_memstats_sys_bytes")
+		if err != nil {
+			b.Fatal(err)
+		}
+		if path := os.Getenv(envHeapProfile); path != "" {
+			if err := p.saveProfile(b.Context(), "heap", path); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.Logf("posting node, %d clients, %v; mapped at the end (kB): %v; Go memory at the end (MB): %v\n  %s",
+			clients, length, mapped, inMB(heap), strings.Join(lines, "\n  "))
 		last, growth = float64(samples[len(samples)-1].rss)/1024, rssGrowth(samples)
 		rate = float64(posts) / length.Seconds()
 	}
@@ -163,4 +183,14 @@ func sustain(ctx context.Context, p *nodeProc, posters []poster, length time.Dur
 		err = fmt.Errorf("only %d memory samples in %v", len(samples), length)
 	}
 	return samples, posts.Load(), err
+}
+
+// inMB returns gauges of bytes in whole MB, named without their
+// go_memstats_ prefix.
+func inMB(g map[string]float64) map[string]int64 {
+	out := map[string]int64{}
+	for k, v := range g {
+		out[strings.TrimPrefix(k, "go_memstats_")] = int64(v) >> 20
+	}
+	return out
 }
