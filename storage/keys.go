@@ -72,6 +72,7 @@ const (
 	pDeliveryLog   byte = 0xB3 // webhook ID, attempt seq (uint64 BE each) → DeliveryAttempt: each webhook's newest delivery attempts
 	pWebhookSeq    byte = 0xB4 // kind ('w' webhook, 'd' delivery, 'l' attempt) → uint64 BE: the last ID handed out of that kind
 	pReceipt       byte = 0xB8 // room ID, node ID, 0x00 → uint64 BE: the highest of this node's chain positions in the causal past of that node's events there (room version 2 on; receipts.go)
+	pCleanup       byte = 0xB9 // → the last pAlias key (after prefix and kind) the schema 10 cleanup dealt with; present while it is under way (migrate10.go)
 	pFile          byte = 0xC0 // uint64 BE file alias → File: the files of the file posts the node shows
 	pRoomFile      byte = 0xC1 // room ID, uint64 BE file alias → empty: a room's files in the order the node took them in
 	pBlobRef       byte = 0xC2 // SHA-256, uint64 BE file alias → empty: the files whose bytes are a blob

@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 
@@ -71,7 +72,43 @@ func (tx *Tx) PutMessage(room protocol.RoomID, m *Message) error {
 	if err := tx.setDiscard(key(pTimeline, room[:], u64(m.Depth), m.ID[:]), b); err != nil {
 		return wrap("put message", err)
 	}
+	// The record holds the alias: an alias handed out by this Update
+	// need not be kept in the alias index too (schema 10 on).
+	tx.unset(key(pAlias, []byte{byte(AliasMessage)}, m.ID[:]), u64(m.Alias))
 	return wrap("put message", tx.set(key(pMessage, m.ID[:]), append(room[:], u64(m.Depth)...)))
+}
+
+// timelineAlias returns the alias the timeline record of message id
+// holds: 0 if there is no such record, or it holds none (schema 2).
+// From schema 10 on, a message's alias is in the alias index (pAlias)
+// only while its timeline record does not hold it: hidden messages, and
+// schema 2 records; tasks and notices, which have no timeline record,
+// keep theirs there.
+func (tx *Tx) timelineAlias(id protocol.EventID) (uint64, error) {
+	loc, err := tx.get(key(pMessage, id[:]))
+	if errors.Is(err, ErrNotFound) {
+		return 0, nil
+	}
+	if err == nil && len(loc) != len(protocol.RoomID{})+8 {
+		err = fmt.Errorf("bad location %x", loc)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("alias of message %s: %w", id, err)
+	}
+	b, err := tx.get(key(pTimeline, loc, id[:]))
+	if errors.Is(err, ErrNotFound) {
+		return 0, nil
+	}
+	var te struct {
+		Alias uint64 `cbor:"9,keyasint,omitempty"`
+	}
+	if err == nil {
+		err = protocol.DecodeRecord(b, &te)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("alias of message %s: %w", id, err)
+	}
+	return te.Alias, nil
 }
 
 // Message returns a message and its room; the error wraps ErrNotFound if

@@ -1,0 +1,118 @@
+package storage
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+
+	"github.com/dgraph-io/badger/v4"
+	"github.com/horenso/horenso/protocol"
+)
+
+// Schema 10 keeps a message's alias once, in its timeline record: the
+// alias index (pAlias) no longer holds the aliases of messages whose
+// timeline record does (see timelineAlias). That is one key of ~40 bytes
+// on disk less per message (docs/PERFORMANCE.md, "Disk bytes per
+// message").
+//
+// The 9→10 migration deletes those keys, one per message, which for a
+// large store is far more than one transaction holds. So it runs in two
+// steps. migrations[9], inside Open's migration transaction, sets the
+// schema version to 10 and the cleanup marker (pCleanup), whose value is
+// the last key dealt with (none at first). Then cleanupAliases deletes
+// the keys in batches, each its own synced commit that also moves the
+// marker on, and deletes the marker with the last batch. A process killed
+// in between leaves schema 10 with the marker set: the next Open goes on
+// from the marker. Either way the store is readable at any point, since
+// schema 10 reads a message's alias from its timeline record first and
+// from the alias index otherwise; and builds of schema 9, which would miss
+// the deleted keys, refuse it from the first step on.
+
+// cleanupBatch is how many alias keys a cleanup commit looks at: with
+// its deletions, well within what a transaction holds at the smallest
+// memtable (about 15% of it; a deletion costs ~70 bytes).
+const cleanupBatch = 2000
+
+// cleanupInterruptForTest, if set, is called after each cleanup commit;
+// an error from it stops the cleanup there, as a killed process would.
+var cleanupInterruptForTest func(batches int) error
+
+// startCleanup is migrations[9]: it sets the cleanup marker, so that
+// cleanupAliases runs once the schema version is set.
+func startCleanup(txn *badger.Txn) error {
+	return txn.Set([]byte{pCleanup}, nil)
+}
+
+// cleanupAliases deletes, in batches of commits of their own, the alias
+// index entries of messages whose timeline record holds the same alias,
+// from where the cleanup marker says it stopped, and then the marker. It
+// does nothing if the marker is not set. Open runs it after migrating, before
+// the writer starts.
+func cleanupAliases(db *badger.DB) error {
+	prefix := key(pAlias, []byte{byte(AliasMessage)})
+	for batches := 1; ; batches++ {
+		done := false
+		err := db.Update(func(txn *badger.Txn) error {
+			item, err := txn.Get([]byte{pCleanup})
+			if errors.Is(err, badger.ErrKeyNotFound) {
+				done = true
+				return nil
+			}
+			var from []byte
+			if err == nil {
+				from, err = item.ValueCopy(nil)
+			}
+			if err != nil {
+				return fmt.Errorf("read cleanup marker: %w", err)
+			}
+			tx := &Tx{txn: txn, writable: true}
+			var last []byte
+			n := 0
+			err = tx.scan(prefix, append(bytes.Clone(prefix), from...), false, func(k []byte, val func() ([]byte, error)) (bool, error) {
+				if from != nil && bytes.Equal(k, from) {
+					return true, nil // dealt with by the batch before
+				}
+				if n == cleanupBatch {
+					return false, nil
+				}
+				n++
+				last = bytes.Clone(k)
+				if len(k) != len(protocol.EventID{}) {
+					return true, nil // not an event's: keep it
+				}
+				v, err := val()
+				if err != nil {
+					return false, err
+				}
+				alias, err := tx.timelineAlias(protocol.EventID(k))
+				if err != nil {
+					return false, err
+				}
+				if len(v) == 8 && alias == be64(v) {
+					return true, tx.delete(key(pAlias, []byte{byte(AliasMessage)}, k))
+				}
+				return true, nil
+			})
+			if err != nil {
+				return fmt.Errorf("clean up message aliases: %w", err)
+			}
+			if n < cleanupBatch {
+				done = true
+				if err := tx.delete([]byte{pCleanup}); err != nil {
+					return err
+				}
+			} else if err := tx.set([]byte{pCleanup}, last); err != nil {
+				return err
+			}
+			return tx.flush(txn)
+		})
+		if err != nil || done {
+			return err
+		}
+		if cleanupInterruptForTest != nil {
+			if err := cleanupInterruptForTest(batches); err != nil {
+				return err
+			}
+		}
+	}
+}
