@@ -75,7 +75,27 @@ func (tx *Tx) PutMessage(room protocol.RoomID, m *Message) error {
 	// The record holds the alias: an alias handed out by this Update
 	// need not be kept in the alias index too (schema 10 on).
 	tx.unset(key(pAlias, []byte{byte(AliasMessage)}, m.ID[:]), u64(m.Alias))
-	return wrap("put message", tx.set(key(pMessage, m.ID[:]), append(room[:], u64(m.Depth)...)))
+	return nil
+}
+
+// messageKey returns the timeline key of message id, found from its
+// post event (pEvent), which holds its room and depth; nil if the store
+// holds no event id. Up to schema 9 an index (pMessage) held them
+// again; the 9→10 migration deletes it.
+func (tx *Tx) messageKey(id protocol.EventID) ([]byte, error) {
+	b, err := tx.get(key(pEvent, id[:]))
+	if errors.Is(err, ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	e, err := protocol.DecodeStored(b)
+	if err != nil {
+		return nil, err
+	}
+	room := e.RoomID()
+	return key(pTimeline, room[:], u64(e.Depth), id[:]), nil
 }
 
 // timelineAlias returns the alias the timeline record of message id
@@ -85,17 +105,11 @@ func (tx *Tx) PutMessage(room protocol.RoomID, m *Message) error {
 // schema 2 records; tasks and notices, which have no timeline record,
 // keep theirs there.
 func (tx *Tx) timelineAlias(id protocol.EventID) (uint64, error) {
-	loc, err := tx.get(key(pMessage, id[:]))
-	if errors.Is(err, ErrNotFound) {
-		return 0, nil
+	k, err := tx.messageKey(id)
+	if err != nil || k == nil {
+		return 0, wrap("alias of message "+id.String(), err)
 	}
-	if err == nil && len(loc) != len(protocol.RoomID{})+8 {
-		err = fmt.Errorf("bad location %x", loc)
-	}
-	if err != nil {
-		return 0, fmt.Errorf("alias of message %s: %w", id, err)
-	}
-	b, err := tx.get(key(pTimeline, loc, id[:]))
+	b, err := tx.get(k)
 	if errors.Is(err, ErrNotFound) {
 		return 0, nil
 	}
@@ -115,19 +129,19 @@ func (tx *Tx) timelineAlias(id protocol.EventID) (uint64, error) {
 // there is no message with that ID.
 func (tx *Tx) Message(id protocol.EventID) (protocol.RoomID, *Message, error) {
 	var room protocol.RoomID
-	loc, err := tx.get(key(pMessage, id[:]))
-	if err == nil && len(loc) != len(room)+8 {
-		err = fmt.Errorf("bad location %x", loc)
+	k, err := tx.messageKey(id)
+	if err == nil && k == nil {
+		err = ErrNotFound
 	}
 	if err != nil {
 		return room, nil, fmt.Errorf("get message %s: %w", id, err)
 	}
-	copy(room[:], loc)
-	b, err := tx.get(key(pTimeline, loc, id[:]))
+	copy(room[:], k[1:])
+	b, err := tx.get(k)
 	if err != nil {
 		return room, nil, fmt.Errorf("get message %s: %w", id, err)
 	}
-	m, err := decodeMessage(b, be64(loc[len(room):]), id)
+	m, err := decodeMessage(b, be64(k[1+len(room):]), id)
 	if err == nil {
 		err = tx.withAlias(m)
 	}

@@ -9,13 +9,14 @@ import (
 	"github.com/horenso/horenso/protocol"
 )
 
-// Schema 10 keeps a message's alias once, in its timeline record: the
-// alias index (pAlias) no longer holds the aliases of messages whose
-// timeline record does (see timelineAlias). That is one key of ~40 bytes
-// on disk less per message (docs/PERFORMANCE.md, "Disk bytes per
-// message").
+// Schema 10 keeps what a message's post event and timeline record hold
+// once: the alias index (pAlias) no longer holds the aliases of messages
+// whose timeline record does (see timelineAlias), and the message
+// locations (pMessage, room and depth) are gone, since the post event
+// holds both (see messageKey). That is two keys of ~40 bytes on disk
+// less per message (docs/PERFORMANCE.md, "Disk bytes per message").
 //
-// The 9→10 migration deletes those keys, one per message, which for a
+// The 9→10 migration deletes those keys, two per message, which for a
 // large store is far more than one transaction holds. So it runs in two
 // steps. migrations[9], inside Open's migration transaction, sets the
 // schema version to 10 and the cleanup marker (pCleanup), whose value is
@@ -25,7 +26,7 @@ import (
 // in between leaves schema 10 with the marker set: the next Open goes on
 // from the marker. Either way the store is readable at any point, since
 // schema 10 reads a message's alias from its timeline record first and
-// from the alias index otherwise; and builds of schema 9, which would miss
+// from the alias index otherwise, and never reads pMessage; and builds of schema 9, which would miss
 // the deleted keys, refuse it from the first step on.
 
 // cleanupBatch is how many alias keys a cleanup commit looks at: with
@@ -43,13 +44,14 @@ func startCleanup(txn *badger.Txn) error {
 	return txn.Set([]byte{pCleanup}, nil)
 }
 
-// cleanupAliases deletes, in batches of commits of their own, the alias
-// index entries of messages whose timeline record holds the same alias,
-// from where the cleanup marker says it stopped, and then the marker. It
-// does nothing if the marker is not set. Open runs it after migrating, before
-// the writer starts.
+// cleanupAliases deletes, in batches of commits of their own, first the
+// alias index entries of messages whose timeline record holds the same
+// alias, then every message location (pMessage), from where the cleanup
+// marker says it stopped, and then the marker. It does nothing if the
+// marker is not set. Open runs it after migrating, before the writer
+// starts. The marker's value is the phase (pAlias or pMessage) and the
+// last key of it dealt with, without prefix; empty at the start.
 func cleanupAliases(db *badger.DB) error {
-	prefix := key(pAlias, []byte{byte(AliasMessage)})
 	for batches := 1; ; batches++ {
 		done := false
 		err := db.Update(func(txn *badger.Txn) error {
@@ -58,18 +60,26 @@ func cleanupAliases(db *badger.DB) error {
 				done = true
 				return nil
 			}
-			var from []byte
+			var marker []byte
 			if err == nil {
-				from, err = item.ValueCopy(nil)
+				marker, err = item.ValueCopy(nil)
 			}
 			if err != nil {
 				return fmt.Errorf("read cleanup marker: %w", err)
 			}
 			tx := &Tx{txn: txn, writable: true}
+			phase, from := pAlias, []byte(nil)
+			if len(marker) > 0 {
+				phase, from = marker[0], marker[1:]
+			}
+			prefix := []byte{pMessage}
+			if phase == pAlias {
+				prefix = key(pAlias, []byte{byte(AliasMessage)})
+			}
 			var last []byte
 			n := 0
 			err = tx.scan(prefix, append(bytes.Clone(prefix), from...), false, func(k []byte, val func() ([]byte, error)) (bool, error) {
-				if from != nil && bytes.Equal(k, from) {
+				if len(marker) > 1 && bytes.Equal(k, from) {
 					return true, nil // dealt with by the batch before
 				}
 				if n == cleanupBatch {
@@ -77,31 +87,24 @@ func cleanupAliases(db *badger.DB) error {
 				}
 				n++
 				last = bytes.Clone(k)
-				if len(k) != len(protocol.EventID{}) {
-					return true, nil // not an event's: keep it
+				if phase == pMessage {
+					return true, tx.delete(key(pMessage, k))
 				}
-				v, err := val()
-				if err != nil {
-					return false, err
-				}
-				alias, err := tx.timelineAlias(protocol.EventID(k))
-				if err != nil {
-					return false, err
-				}
-				if len(v) == 8 && alias == be64(v) {
-					return true, tx.delete(key(pAlias, []byte{byte(AliasMessage)}, k))
-				}
-				return true, nil
+				return true, cleanupAlias(tx, k, val)
 			})
 			if err != nil {
-				return fmt.Errorf("clean up message aliases: %w", err)
+				return fmt.Errorf("clean up message index %#x: %w", phase, err)
 			}
-			if n < cleanupBatch {
+			switch {
+			case n == cleanupBatch:
+				err = tx.set([]byte{pCleanup}, append([]byte{phase}, last...))
+			case phase == pAlias:
+				err = tx.set([]byte{pCleanup}, []byte{pMessage})
+			default:
 				done = true
-				if err := tx.delete([]byte{pCleanup}); err != nil {
-					return err
-				}
-			} else if err := tx.set([]byte{pCleanup}, last); err != nil {
+				err = tx.delete([]byte{pCleanup})
+			}
+			if err != nil {
 				return err
 			}
 			return tx.flush(txn)
@@ -115,4 +118,24 @@ func cleanupAliases(db *badger.DB) error {
 			}
 		}
 	}
+}
+
+// cleanupAlias deletes the alias index entry k (an event ID) with the
+// value val returns if the event's timeline record holds the same alias.
+func cleanupAlias(tx *Tx, k []byte, val func() ([]byte, error)) error {
+	if len(k) != len(protocol.EventID{}) {
+		return nil // not an event's: keep it
+	}
+	v, err := val()
+	if err != nil {
+		return err
+	}
+	alias, err := tx.timelineAlias(protocol.EventID(k))
+	if err != nil {
+		return err
+	}
+	if len(v) == 8 && alias == be64(v) {
+		return tx.delete(key(pAlias, []byte{byte(AliasMessage)}, k))
+	}
+	return nil
 }
