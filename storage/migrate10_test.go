@@ -93,29 +93,32 @@ func oldAliasStore(t *testing.T, dir string, n int) *aliasFixture {
 	}
 	old := msg(n + 2) // schema 2: the record holds no alias
 	f.kept[old.ID] = 999_999
-	err = db.Update(func(txn *badger.Txn) error {
-		v, err := protocol.EncodeRecord(&old.Message)
-		if err != nil {
-			return err
+	v, err := protocol.EncodeRecord(&old.Message)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sets := map[string][]byte{
+		string(key(pEvent, old.ID[:])):                               events[old].Wire(),
+		string(key(pTimeline, f.room[:], u64(old.Depth), old.ID[:])): v,
+		string(key(pMessage, old.ID[:])):                             append(f.room[:], u64(old.Depth)...),
+		string(key(pAlias, []byte{byte(AliasMessage)}, old.ID[:])):   u64(999_999),
+		string(key(pSchema)):                                         binary.BigEndian.AppendUint32(nil, 9),
+	}
+	for id, a := range f.messages {
+		sets[string(key(pAlias, []byte{byte(AliasMessage)}, id[:]))] = u64(a)
+		sets[string(key(pMessage, id[:]))] = append(f.room[:], u64(depths[id])...)
+	}
+	wb := db.NewWriteBatch() // more than one transaction holds, for large n
+	for k, v := range sets {
+		if err = wb.Set([]byte(k), v); err != nil {
+			break
 		}
-		sets := map[string][]byte{
-			string(key(pEvent, old.ID[:])):                               events[old].Wire(),
-			string(key(pTimeline, f.room[:], u64(old.Depth), old.ID[:])): v,
-			string(key(pMessage, old.ID[:])):                             append(f.room[:], u64(old.Depth)...),
-			string(key(pAlias, []byte{byte(AliasMessage)}, old.ID[:])):   u64(999_999),
-			string(key(pSchema)):                                         binary.BigEndian.AppendUint32(nil, 9),
-		}
-		for id, a := range f.messages {
-			sets[string(key(pAlias, []byte{byte(AliasMessage)}, id[:]))] = u64(a)
-			sets[string(key(pMessage, id[:]))] = append(f.room[:], u64(depths[id])...)
-		}
-		for k, v := range sets {
-			if err := txn.Set([]byte(k), v); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	}
+	if err == nil {
+		err = wb.Flush()
+	} else {
+		wb.Cancel()
+	}
 	if cerr := db.Close(); err == nil {
 		err = cerr
 	}
