@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"log/slog"
+	"time"
 
 	"github.com/dgraph-io/badger/v4"
 	"github.com/horenso/horenso/protocol"
@@ -39,9 +41,19 @@ const cleanupBatch = 2000
 var cleanupInterruptForTest func(batches int) error
 
 // startCleanup is migrations[9]: it sets the cleanup marker, so that
-// cleanupAliases runs once the schema version is set.
+// cleanupAliases runs once the schema version is set, if the store holds
+// any message location or message alias (a new store holds neither).
 func startCleanup(txn *badger.Txn) error {
-	return txn.Set([]byte{pCleanup}, nil)
+	for _, prefix := range [][]byte{{pMessage}, key(pAlias, []byte{byte(AliasMessage)})} {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
+		it.Rewind()
+		found := it.Valid()
+		it.Close()
+		if found {
+			return txn.Set([]byte{pCleanup}, nil)
+		}
+	}
+	return nil
 }
 
 // cleanupAliases deletes, in batches of commits of their own, first the
@@ -51,7 +63,8 @@ func startCleanup(txn *badger.Txn) error {
 // marker is not set. Open runs it after migrating, before the writer
 // starts. The marker's value is the phase (pAlias or pMessage) and the
 // last key of it dealt with, without prefix; empty at the start.
-func cleanupAliases(db *badger.DB) error {
+func cleanupAliases(db *badger.DB, log *slog.Logger) error {
+	start := time.Now()
 	for batches := 1; ; batches++ {
 		done := false
 		err := db.Update(func(txn *badger.Txn) error {
@@ -109,8 +122,17 @@ func cleanupAliases(db *badger.DB) error {
 			}
 			return tx.flush(txn)
 		})
-		if err != nil || done {
+		if err != nil {
 			return err
+		}
+		if done {
+			if batches > 1 {
+				log.Info("store cleanup of schema 10 done", "commits", batches, "took", time.Since(start).Round(time.Millisecond))
+			}
+			return nil
+		}
+		if batches == 1 {
+			log.Info("store cleanup of schema 10 under way: deleting the copies of message aliases and locations")
 		}
 		if cleanupInterruptForTest != nil {
 			if err := cleanupInterruptForTest(batches); err != nil {

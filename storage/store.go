@@ -208,7 +208,7 @@ func (s *Store) start() error {
 	if err != nil {
 		return err
 	}
-	return cleanupAliases(s.db)
+	return cleanupAliases(s.db, s.log)
 }
 
 // Dirty reports whether the store was not closed cleanly by the process
