@@ -158,7 +158,7 @@ func (f Footprint) String(n int64) string {
 			per(p.KeyBytes+p.ValueBytes), per(p.DiskBytes))
 	}
 	fmt.Fprintf(&b, "| all | %d | %d | %d | %.1f | %.1f |\n", keys, kb, vb, per(kb+vb), per(db))
-	fmt.Fprintf(&b, "\n%d tables: %.1f B per item on disk (uncompressed blocks %.1f, of which index %.1f, Bloom filters %.1f)\n",
+	fmt.Fprintf(&b, "\n%d tables: %.1f B per item on disk (their blocks uncompressed: %.1f; their indexes %.1f, Bloom filters %.1f)\n",
 		f.Tables, per(f.TableBytes), per(f.UncompressedBytes), per(f.IndexBytes), per(f.BloomBytes))
 	return b.String()
 }
