@@ -3,6 +3,8 @@ package storage
 import (
 	"errors"
 	"fmt"
+
+	"github.com/horenso/horenso/protocol"
 )
 
 // AliasKind names a family of local numeric aliases. The ChatWork API
@@ -22,15 +24,19 @@ const (
 
 // Alias returns the alias of a global key (a room or event ID's bytes, an
 // account ID's string), handing out the next one if it has none yet.
+//
+// A message's alias is kept in its timeline record, and in the alias
+// index (pAlias) only while its timeline record does not hold it (see
+// timelineAlias); the index from alias to message (pAliasOf) holds them
+// all.
 func (tx *Tx) Alias(kind AliasKind, global []byte) (uint64, error) {
-	b, err := tx.get(key(pAlias, []byte{byte(kind)}, global))
+	n, err := tx.LookupAlias(kind, global)
 	if err == nil {
-		return be64(b), nil
+		return n, nil
 	}
 	if !errors.Is(err, ErrNotFound) {
-		return 0, fmt.Errorf("get alias: %w", err)
+		return 0, err
 	}
-	var n uint64
 	c, err := tx.get(key(pCounter, []byte{byte(kind)}))
 	switch {
 	case err == nil:
@@ -52,6 +58,12 @@ func (tx *Tx) Alias(kind AliasKind, global []byte) (uint64, error) {
 // error wraps ErrNotFound if it has none.
 func (tx *Tx) LookupAlias(kind AliasKind, global []byte) (uint64, error) {
 	b, err := tx.get(key(pAlias, []byte{byte(kind)}, global))
+	if errors.Is(err, ErrNotFound) && kind == AliasMessage && len(global) == len(protocol.EventID{}) {
+		n, terr := tx.timelineAlias(protocol.EventID(global))
+		if terr != nil || n != 0 {
+			return n, wrap("get alias", terr)
+		}
+	}
 	if err != nil {
 		return 0, fmt.Errorf("get alias: %w", err)
 	}

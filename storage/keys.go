@@ -33,7 +33,7 @@ const (
 	pRoom      byte = 0x20 // room ID → Room
 	pOldHead   byte = 0x21 // schema 1 only: room ID, event ID → uint64 BE depth (see pHeads)
 	pTimeline  byte = 0x22 // room ID, depth, event ID → timelineEntry: messages in display order, with their aliases
-	pMessage   byte = 0x23 // message event ID → room ID, depth: where the message sits in pTimeline
+	pMessage   byte = 0x23 // schema 9 and before: message event ID → room ID, depth: where the message sits in pTimeline (its post event holds both; the 9→10 migration deletes these)
 	pMember    byte = 0x24 // account ID, 0x00, room ID → role string: the rooms an account is in
 	pHeads     byte = 0x25 // room ID → []protocol.Order: the room's current heads
 	pRemoval   byte = 0x26 // room ID, node ID, 0x00, event ID → uint64 BE reach (empty before schema 7): the room's member.remove and member.leave events revoking an account of that node, and the highest chain position of that node in each one's causal past (room version 2 on)
@@ -52,7 +52,7 @@ const (
 
 	pRead byte = 0x50 // account ID, 0x00, room ID → ReadMarker
 
-	pAlias   byte = 0x60 // kind, global key → uint64 BE alias
+	pAlias   byte = 0x60 // kind, global key → uint64 BE alias; from schema 10 on, not for a message whose timeline record holds its alias
 	pAliasOf byte = 0x61 // kind, uint64 BE alias → global key
 
 	pChange  byte = 0x70 // uint64 BE sequence → Change: the change feed, in commit order
@@ -72,6 +72,7 @@ const (
 	pDeliveryLog   byte = 0xB3 // webhook ID, attempt seq (uint64 BE each) → DeliveryAttempt: each webhook's newest delivery attempts
 	pWebhookSeq    byte = 0xB4 // kind ('w' webhook, 'd' delivery, 'l' attempt) → uint64 BE: the last ID handed out of that kind
 	pReceipt       byte = 0xB8 // room ID, node ID, 0x00 → uint64 BE: the highest of this node's chain positions in the causal past of that node's events there (room version 2 on; receipts.go)
+	pCleanup       byte = 0xB9 // → the schema 10 cleanup's phase (pAlias or pMessage) and the last key it dealt with, without prefix; present while it is under way (migrate10.go)
 	pFile          byte = 0xC0 // uint64 BE file alias → File: the files of the file posts the node shows
 	pRoomFile      byte = 0xC1 // room ID, uint64 BE file alias → empty: a room's files in the order the node took them in
 	pBlobRef       byte = 0xC2 // SHA-256, uint64 BE file alias → empty: the files whose bytes are a blob

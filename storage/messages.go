@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 
@@ -71,26 +72,76 @@ func (tx *Tx) PutMessage(room protocol.RoomID, m *Message) error {
 	if err := tx.setDiscard(key(pTimeline, room[:], u64(m.Depth), m.ID[:]), b); err != nil {
 		return wrap("put message", err)
 	}
-	return wrap("put message", tx.set(key(pMessage, m.ID[:]), append(room[:], u64(m.Depth)...)))
+	// The record holds the alias: an alias handed out by this Update
+	// need not be kept in the alias index too (schema 10 on).
+	tx.unset(key(pAlias, []byte{byte(AliasMessage)}, m.ID[:]), u64(m.Alias))
+	return nil
+}
+
+// messageKey returns the timeline key of message id, found from its
+// post event (pEvent), which holds its room and depth; nil if the store
+// holds no event id. Up to schema 9 an index (pMessage) held them
+// again; the 9→10 migration deletes it.
+func (tx *Tx) messageKey(id protocol.EventID) ([]byte, error) {
+	b, err := tx.get(key(pEvent, id[:]))
+	if errors.Is(err, ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	e, err := protocol.DecodeStored(b)
+	if err != nil {
+		return nil, err
+	}
+	room := e.RoomID()
+	return key(pTimeline, room[:], u64(e.Depth), id[:]), nil
+}
+
+// timelineAlias returns the alias the timeline record of message id
+// holds: 0 if there is no such record, or it holds none (schema 2).
+// From schema 10 on, a message's alias is in the alias index (pAlias)
+// only while its timeline record does not hold it: hidden messages, and
+// schema 2 records; tasks and notices, which have no timeline record,
+// keep theirs there.
+func (tx *Tx) timelineAlias(id protocol.EventID) (uint64, error) {
+	k, err := tx.messageKey(id)
+	if err != nil || k == nil {
+		return 0, wrap("alias of message "+id.String(), err)
+	}
+	b, err := tx.get(k)
+	if errors.Is(err, ErrNotFound) {
+		return 0, nil
+	}
+	var te struct {
+		Alias uint64 `cbor:"9,keyasint,omitempty"`
+	}
+	if err == nil {
+		err = protocol.DecodeRecord(b, &te)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("alias of message %s: %w", id, err)
+	}
+	return te.Alias, nil
 }
 
 // Message returns a message and its room; the error wraps ErrNotFound if
 // there is no message with that ID.
 func (tx *Tx) Message(id protocol.EventID) (protocol.RoomID, *Message, error) {
 	var room protocol.RoomID
-	loc, err := tx.get(key(pMessage, id[:]))
-	if err == nil && len(loc) != len(room)+8 {
-		err = fmt.Errorf("bad location %x", loc)
+	k, err := tx.messageKey(id)
+	if err == nil && k == nil {
+		err = ErrNotFound
 	}
 	if err != nil {
 		return room, nil, fmt.Errorf("get message %s: %w", id, err)
 	}
-	copy(room[:], loc)
-	b, err := tx.get(key(pTimeline, loc, id[:]))
+	copy(room[:], k[1:])
+	b, err := tx.get(k)
 	if err != nil {
 		return room, nil, fmt.Errorf("get message %s: %w", id, err)
 	}
-	m, err := decodeMessage(b, be64(loc[len(room):]), id)
+	m, err := decodeMessage(b, be64(k[1+len(room):]), id)
 	if err == nil {
 		err = tx.withAlias(m)
 	}

@@ -13,7 +13,7 @@ import (
 // SchemaVersion is the version of the key layout this code reads and
 // writes. Open upgrades older stores by running migrations in order and
 // refuses stores written by a newer version.
-const SchemaVersion = 9
+const SchemaVersion = 10
 
 // migrations[i] upgrades a store from schema version i to i+1. Version 0
 // is an empty store, so migrations[0] sets up a new one.
@@ -64,6 +64,10 @@ var migrations = []func(txn *badger.Txn) error{
 	// before, so nothing is rewritten; builds of schema 8 would read a
 	// delta as a whole snapshot, hence the new version.
 	8: func(*badger.Txn) error { return nil },
+	// Schema 10 keeps a message's alias in its timeline record only, not
+	// also in the alias index: this sets the marker of the cleanup that
+	// deletes the index's copies in batches after it (migrate10.go).
+	9: startCleanup,
 }
 
 // tokenCursors moves each account's fetch cursors (pFetched) to every

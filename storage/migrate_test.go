@@ -59,13 +59,22 @@ func TestMigrateTimelineRecords(t *testing.T) {
 		t.Fatal(err)
 	}
 	room := protocol.RoomID{7}
-	old := &protocol.Message{ID: protocol.EventID{1}, Author: "a@n", Depth: 3, Time: 99, Body: "old"}
+	// Every message's post event is stored too: from schema 10 on, it
+	// tells where the message sits in the timeline.
+	_, sk, _ := ed25519.GenerateKey(nil)
+	post, err := protocol.Sign(sk, protocol.Event{Version: 1, Room: room, Author: "a", Prev: []protocol.EventID{{1}}, Depth: 3, Time: 99},
+		&protocol.MessagePost{Body: "old"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := protocol.NewMessage(post)
 	err = db.Update(func(txn *badger.Txn) error {
 		v, err := protocol.EncodeRecord(old) // schema 2's timeline value
 		if err != nil {
 			return err
 		}
 		for k, v := range map[string][]byte{
+			string(key(pEvent, old.ID[:])):                             post.Wire(),
 			string(key(pTimeline, room[:], u64(old.Depth), old.ID[:])): v,
 			string(key(pMessage, old.ID[:])):                           append(room[:], u64(old.Depth)...),
 			string(key(pAlias, []byte{byte(AliasMessage)}, old.ID[:])): u64(5),

@@ -24,17 +24,17 @@ import (
 //
 // Record sizes. Posting a 100-byte message in a group room with two local
 // members (after three warm-up posts, so that every counter and alias of
-// the room and accounts exists) writes 13 records. They were found by
+// the room and accounts exists) writes 11 records. They were found by
 // closing the node before and after the post, reading every key and value
-// of its store with Badger, and diffing (schema 3):
+// of its store with Badger, and diffing (schema 3; schema 10 dropped the
+// 0x23 location, 33 + 40, and the 0x60 alias, 34 + 8, which the event and
+// the timeline record hold):
 //
 //	new, kept for good                      key + value bytes
 //	0x10 event → wire form                  33 + 338
 //	0x11 event → snapshot key               33 +  32
 //	0x13 room, depth, event → ∅             73 +   0
 //	0x22 timeline: room, depth, event → msg 73 + 178
-//	0x23 message → room, depth              33 +  40
-//	0x60 alias m, event → alias             34 +   8
 //	0x61 alias m, alias → event             10 +  32
 //	0x70 change feed entry                   9 +  80
 //	overwritten
@@ -43,18 +43,18 @@ import (
 //	0x25 room heads                         33 +  39
 //	0x50 the other member's read marker     93 +  44
 //
-// That is 1,372 bytes written per post (postWriteBytes), of which 1,006
+// That is 1,257 bytes written per post (postWriteBytes), of which 891
 // stay (postKeepBytes): the overwritten records replace older versions,
 // which compaction drops. Of the kept bytes, about postRandomBytes are
-// random: the event's ID (in eight records, each compressed on its own),
+// random: the event's ID (in six records, each compressed on its own),
 // its parent's ID and its signature. The rest repeats from post to post
 // (the room's ID, the node's ID in base58, CBOR field headers) or is text:
 // the 100-byte body, stored twice (in the event and in the timeline).
 // Measure again when the key layout changes.
 const (
-	postWriteBytes  = 1372
-	postKeepBytes   = 1006
-	postRandomBytes = 8*32 + 32 + 64
+	postWriteBytes  = 1257
+	postKeepBytes   = 891
+	postRandomBytes = 6*32 + 32 + 64
 )
 
 // rawKey is the key of record i of a raw benchmark: a prefix byte, 24

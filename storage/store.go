@@ -208,7 +208,7 @@ func (s *Store) start() error {
 			return nil
 		})
 	}
-	return s.db.Update(func(txn *badger.Txn) error {
+	err := s.db.Update(func(txn *badger.Txn) error {
 		_, err := txn.Get([]byte{pDirty})
 		switch {
 		case err == nil:
@@ -221,6 +221,10 @@ func (s *Store) start() error {
 		}
 		return txn.Set([]byte{pDirty}, nil)
 	})
+	if err != nil {
+		return err
+	}
+	return cleanupAliases(s.db, s.log)
 }
 
 // Dirty reports whether the store was not closed cleanly by the process

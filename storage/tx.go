@@ -89,6 +89,27 @@ func (tx *Tx) setDiscard(k, v []byte) error {
 	return nil
 }
 
+// unset takes back the Update's own write of val under k, if that is
+// its latest write of k: the key is then written as if the Update had
+// never set it. It is for a record that turns out redundant within the
+// Update that wrote it (a message's alias, see PutMessage); the value
+// under k before the Update must have been none, or one the store can
+// do without.
+func (tx *Tx) unset(k, val []byte) {
+	i, ok := tx.own[string(k)]
+	if !ok || tx.ops[i].del || !bytes.Equal(tx.ops[i].val, val) {
+		return
+	}
+	tx.size -= tx.ops[i].cost()
+	tx.ops = slices.Delete(tx.ops, i, i+1)
+	delete(tx.own, string(k))
+	for other, j := range tx.own {
+		if j > i {
+			tx.own[other] = j - 1
+		}
+	}
+}
+
 func (tx *Tx) delete(k []byte) error {
 	if !tx.writable {
 		return ErrReadOnly

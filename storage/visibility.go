@@ -106,12 +106,16 @@ func (tx *Tx) Refs(target protocol.EventID) ([]protocol.EventID, error) {
 }
 
 // DeleteMessage takes message m out of its room's timeline: it is hidden
-// after the fact. Its alias stays, unused.
+// after the fact. Its alias stays, unused: it moves from the timeline
+// record to the alias index, so that the message keeps it if it is shown
+// again.
 func (tx *Tx) DeleteMessage(room protocol.RoomID, m *Message) error {
-	if err := tx.delete(key(pTimeline, room[:], u64(m.Depth), m.ID[:])); err != nil {
-		return wrap("delete message", err)
+	if m.Alias != 0 {
+		if err := tx.set(key(pAlias, []byte{byte(AliasMessage)}, m.ID[:]), u64(m.Alias)); err != nil {
+			return wrap("delete message", err)
+		}
 	}
-	return wrap("delete message", tx.delete(key(pMessage, m.ID[:])))
+	return wrap("delete message", tx.delete(key(pTimeline, room[:], u64(m.Depth), m.ID[:])))
 }
 
 // DeleteTask removes task t and its index entries: it is hidden after

@@ -246,6 +246,9 @@ func BenchmarkFootprint(b *testing.B) {
 		}
 		size -= index
 	}
+	if err := logFootprint(b, s.dir, int64(s.msgs)); err != nil {
+		b.Fatal(err)
+	}
 	b.ReportMetric(float64(rssKB)/1024, "rss-MB")
 	b.ReportMetric(float64(size)/float64(s.msgs), "disk-B/msg")
 	b.ReportMetric(float64(s.msgs), "msgs")
