@@ -72,13 +72,30 @@ const resubscribeGrace = 2 * time.Second
 type syncStream struct {
 	s       network.Stream
 	r       *bufio.Reader
+	in      countingReader // what r took from s
+	framed  int64          // the bytes of in that whole frames read so far were
 	buf     []byte
 	timeout time.Duration
 	stalled *atomic.Uint64 // counts reads and writes that timed out
 }
 
+// countingReader counts the bytes read through it.
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
 func newSyncStream(s network.Stream, timeout time.Duration, stalled *atomic.Uint64) *syncStream {
-	return &syncStream{s: s, r: bufio.NewReader(s), timeout: timeout, stalled: stalled}
+	st := &syncStream{s: s, timeout: timeout, stalled: stalled}
+	st.in.r = s
+	st.r = bufio.NewReader(&st.in)
+	return st
 }
 
 func (st *syncStream) read() (protocol.SyncFrame, error) {
@@ -87,7 +104,16 @@ func (st *syncStream) read() (protocol.SyncFrame, error) {
 	}
 	f, err := protocol.ReadFrame(st.r)
 	st.count(err)
+	if err == nil {
+		st.framed = st.in.n - int64(st.r.Buffered())
+	}
 	return f, err
+}
+
+// between reports whether nothing has arrived since the last whole frame:
+// the peer is between frames, not in the middle of one.
+func (st *syncStream) between() bool {
+	return st.in.n == st.framed
 }
 
 func (st *syncStream) write(f protocol.SyncFrame) error {
@@ -418,17 +444,19 @@ func (h *Host) serveSync(ctx context.Context, s network.Stream) {
 	stop := context.AfterFunc(ctx, func() { s.Reset() })
 	defer stop()
 	st := newSyncStream(s, h.cfg.SyncTimeout, &h.stats.syncStalled)
-	for {
+	for served := 0; ; served++ {
 		f, err := st.read()
 		if err == io.EOF {
 			s.Close()
 			return
 		}
-		if isTimeout(err) {
-			// No next request: close, do not reset. The requester may
-			// still be taking in the answer's last frames (checking
-			// their signatures takes longer than sending them), and a
-			// reset would discard what it has not read yet.
+		if isTimeout(err) && served > 0 && st.between() {
+			// No next request after an answer: close, do not reset.
+			// The requester may still be taking in the answer's last
+			// frames (checking their signatures takes longer than
+			// sending them), and a reset would discard what it has
+			// not read yet. A stream that stalls before its first
+			// request, or in the middle of one, is reset below.
 			h.log.Debug("sync stream idle; closing it", "peer", nodeID(p).Short())
 			s.Close()
 			return
