@@ -79,7 +79,9 @@ func TestPageOutTables(t *testing.T) {
 	if spared == 0 || n == 0 || after > before/4 {
 		t.Fatalf("paged out %d mappings: %d bytes of tables resident before, %d after; want a quarter or less", n, before, after)
 	}
-	if kept > before/2 || kept < after || kept < indexBytes {
+	// (Not compared with after: the kernel's page-out is advice, and
+	// either may leave a few more pages than the other.)
+	if kept > before/2 || kept < indexBytes {
 		t.Fatalf("paging out all but the indexes (%d bytes) left %d bytes of %d resident, and all %d", indexBytes, kept, before, after)
 	}
 	if err := s.View(func(tx *Tx) error {

@@ -96,6 +96,10 @@ export class SearchView {
   resync() {}
 
   async fetch(more) {
+    // Only the latest request's answer is shown: a change of kind or sort
+    // while the first search is on its way must not have the older answer
+    // land after (or among) the newer one's results.
+    const seq = this.seq = (this.seq || 0) + 1;
     if (!more) {
       this.next = 0;
       this.groups.clear();
@@ -107,10 +111,11 @@ export class SearchView {
     try {
       res = await api.request('GET', '/api/search', { query: { q: this.q, sort: this.sort, kind: this.kindFilter || undefined, offset: this.next || undefined } });
     } catch (e) {
+      if (seq !== this.seq) return;
       replace(this.list, h('div', { class: 'state form-error' }, t('error.generic', { error: e.message })));
       return;
     }
-    if (this.app.view !== this) return;
+    if (this.app.view !== this || seq !== this.seq) return;
     if (!more) replace(this.list);
     this.summary.textContent = res.total ? t('search.count', { n: res.total_exact ? res.total : `${res.total}+` }) : '';
     if (!res.total && !more) replace(this.list, h('div', { class: 'state' }, t('search.none')));

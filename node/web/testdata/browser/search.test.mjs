@@ -93,6 +93,32 @@ describe('search', () => {
     await shot(page, 'search-files');
   });
 
+  test("an older search's answer arriving late does not land among the newer one's results", async () => {
+    const { page } = bob;
+    const { sales } = cfg.rooms;
+    // Hold the first search (every kind) until the one kept to files has
+    // answered, then let it through.
+    const held = [];
+    await page.route('**/api/search?*', (route) => {
+      if (new URL(route.request().url()).searchParams.get('kind')) return route.continue();
+      held.push(route);
+    });
+    const box = page.getByRole('searchbox', { name: 'Search messages, tasks and chats' });
+    await box.fill('見積書');
+    await box.press('Enter');
+    await page.waitForURL(/\/search\?q=/);
+    await waitFor(async () => held.length === 1, 'the first search on its way');
+    await page.getByRole('combobox', { name: 'Kind of result' }).selectOption('file');
+    await page.locator(`.search-group[data-room-id="${sales}"] .search-hit-file`).waitFor();
+    const late = page.waitForResponse((r) => r.url().includes('/api/search?') && !new URL(r.url()).searchParams.get('kind'));
+    await held[0].continue();
+    await late;
+    await page.unroute('**/api/search?*');
+    await page.evaluate(() => new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve))));
+    await expectCount(page.locator('.search-hit'), 1);
+    assert.equal(await page.locator('.search-hit-file').count(), 1);
+  });
+
   test('a search with no match says so', async () => {
     const { page } = bob;
     const box = page.getByRole('searchbox', { name: 'Search messages, tasks and chats' });
