@@ -134,10 +134,29 @@ func (h *Host) AddPartner(ctx context.Context, addr string) (protocol.NodeID, er
 	lh.Peerstore().AddAddrs(info.ID, info.Addrs, peerstore.PermanentAddrTTL)
 	ctx, cancel := context.WithTimeout(ctx, h.cfg.DialTimeout)
 	defer cancel()
-	if err := lh.Connect(ctx, *info); err != nil {
+	if err := lh.Connect(ctx, *info); err != nil && !connectedSoon(ctx, lh.Network(), info.ID) {
 		return id, fmt.Errorf("p2p: add partner %s: %w: %w", id.Short(), ErrUnreachable, err)
 	}
 	return id, nil
+}
+
+// connectedSoon reports whether p is connected, or gets connected within
+// a second (or before ctx ends): when two partners add each other at once,
+// each dial can fail in the handshake while the other side's connection
+// is the one that stays.
+func connectedSoon(ctx context.Context, nw network.Network, p peer.ID) bool {
+	ctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for nw.Connectedness(p) != network.Connected {
+		select {
+		case <-ctx.Done():
+			return false
+		case <-tick.C:
+		}
+	}
+	return true
 }
 
 // RemovePartner removes a partner: its loop stops, its connections are
