@@ -45,24 +45,13 @@ func awaitIndexed(t *testing.T, n *Node) {
 	}
 }
 
-// find returns the bodies of what as finds for q, in order.
+// find returns what as finds for q, in order: a message's body as it is,
+// the rest as findKinds has them.
 func find(t *testing.T, n *Node, as protocol.Handle, q string) []string {
 	t.Helper()
-	awaitIndexed(t, n)
-	res, err := n.Search(t.Context(), as, SearchQuery{Q: q, Limit: MaxSearchPage})
-	if err != nil {
-		t.Fatalf("search %q: %v", q, err)
-	}
-	var out []string
-	for _, h := range res.Hits {
-		switch {
-		case h.Message != nil:
-			out = append(out, h.Message.Body)
-		case h.Task != nil:
-			out = append(out, "task:"+h.Task.Body)
-		default:
-			out = append(out, "room:"+h.RoomName)
-		}
+	out := findKinds(t, n, as, q)
+	for i, s := range out {
+		out[i] = strings.TrimPrefix(s, "message:")
 	}
 	return out
 }

@@ -265,12 +265,7 @@ func TestHostileBlobPartner(t *testing.T) {
 	<-h.Ready()
 	// The first dial of either side may be refused while the other does
 	// not know it yet: the partner is added all the same, and redialed.
-	if _, err := a.AddPartner(ctx, h.Addrs()[0]); err != nil && !errors.Is(err, p2p.ErrUnreachable) {
-		t.Fatal(err)
-	}
-	if _, err := h.AddPartner(ctx, a.Addr()); err != nil && !errors.Is(err, p2p.ErrUnreachable) {
-		t.Fatal(err)
-	}
+	linkHostile(t, h, a)
 	Await(t, awaitTimeout, func() (bool, string) {
 		err := a.SyncRoomForTest(ctx, evil, room)
 		fs, _ := a.Files(ctx, "alice", room, "")

@@ -19,6 +19,20 @@ import (
 // hostile is a partner node that says yes to everything and stores
 // nothing: the test makes it publish whatever it likes, and it answers
 // every sync request with the events in serve.
+// linkHostile makes the hostile host h and each of nodes partners of
+// each other.
+func linkHostile(t *testing.T, h *p2p.Host, nodes ...*Node) {
+	t.Helper()
+	for _, nd := range nodes {
+		if _, err := nd.AddPartner(t.Context(), h.Addrs()[0]); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := h.AddPartner(t.Context(), nd.Addr()); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 // startHostile runs a hostile partner: a libp2p host with key and
 // handler on 127.0.0.1, logging as name, stopped when the test ends.
 // Linking it with a node is the test's to do.
@@ -157,12 +171,7 @@ func TestHostilePartner(t *testing.T) {
 	}
 	rooms := map[protocol.RoomID][]protocol.NodeID{room.ID: hosted[room.ID], other.ID: hosted[other.ID]}
 	h := startHostile(t, "evil", key, hostile{rooms: rooms, serve: &serve})
-	if _, err := a.AddPartner(ctx, h.Addrs()[0]); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := h.AddPartner(ctx, a.Addr()); err != nil {
-		t.Fatal(err)
-	}
+	linkHostile(t, h, a)
 
 	// What the hostile node knows of the room: its newest event, to build on.
 	var last *protocol.Signed
@@ -337,12 +346,7 @@ func TestExAdminCannotEraseHistory(t *testing.T) {
 	}
 	rooms := map[protocol.RoomID][]protocol.NodeID{room: hosted[room]}
 	h := startHostile(t, "bob's", key, hostile{rooms: rooms, serve: &serve})
-	if _, err := a.AddPartner(ctx, h.Addrs()[0]); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := h.AddPartner(ctx, a.Addr()); err != nil {
-		t.Fatal(err)
-	}
+	linkHostile(t, h, a)
 	if err := h.Join(room, rooms[room]); err != nil {
 		t.Fatal(err)
 	}
@@ -421,12 +425,7 @@ func TestRemovedNodeCannotInjectGossip(t *testing.T) {
 	rooms := map[protocol.RoomID][]protocol.NodeID{room: hosted[room]}
 	var serve [][]byte
 	h := startHostile(t, "evil", key, hostile{rooms: rooms, serve: &serve})
-	if _, err := a.AddPartner(ctx, h.Addrs()[0]); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := h.AddPartner(ctx, a.Addr()); err != nil {
-		t.Fatal(err)
-	}
+	linkHostile(t, h, a)
 
 	// The newest event before the removal, to backdate onto.
 	var last *protocol.Signed

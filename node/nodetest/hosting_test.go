@@ -67,12 +67,7 @@ func TestHostingRule(t *testing.T) {
 	rooms := map[protocol.RoomID][][]byte{planted: plantedWires, ghosted: ghostWires, invited: invitedWires}
 	var none [][]byte
 	h := startHostile(t, "evil", key, roomServer{hostile{serve: &none}, rooms})
-	if _, err := b.AddPartner(ctx, h.Addrs()[0]); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := h.AddPartner(ctx, b.Addr()); err != nil {
-		t.Fatal(err)
-	}
+	linkHostile(t, h, b)
 	before := b.Status(t)
 
 	// Naming a room b holds nothing of makes b pull it from the namer.

@@ -117,14 +117,7 @@ func TestHostileMultiAdd(t *testing.T) {
 	}
 	rooms := map[protocol.RoomID][]protocol.NodeID{room: hosted[room]}
 	h := startHostile(t, "bob's", key, hostile{rooms: rooms, serve: &serve})
-	for _, nd := range []*Node{a, b} {
-		if _, err := nd.AddPartner(ctx, h.Addrs()[0]); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := h.AddPartner(ctx, nd.Addr()); err != nil {
-			t.Fatal(err)
-		}
-	}
+	linkHostile(t, h, a, b)
 	if err := h.Join(room, rooms[room]); err != nil {
 		t.Fatal(err)
 	}

@@ -150,12 +150,7 @@ func TestHostileReactions(t *testing.T) {
 	var serve [][]byte
 	rooms := map[protocol.RoomID][]protocol.NodeID{room: hosted[room]}
 	h := startHostile(t, "evil", key, hostile{rooms: rooms, serve: &serve})
-	if _, err := a.AddPartner(ctx, h.Addrs()[0]); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := h.AddPartner(ctx, a.Addr()); err != nil {
-		t.Fatal(err)
-	}
+	linkHostile(t, h, a)
 	var last *protocol.Signed
 	a.FederationForTest().Missing(ctx, a.ID(), room, nil, nil, func(w []byte) error {
 		last, _ = protocol.Decode(w)
