@@ -525,7 +525,7 @@ func flipped(before, after *protocol.Control, only []protocol.AccountID) []proto
 func (n *Node) applyContent(tx *storage.Tx, r *storage.Room, e *protocol.Signed, c *protocol.Control) (shown bool, err error) {
 	switch p := e.Content.(type) {
 	case *protocol.MessagePost:
-		alias, err := tx.Alias(storage.AliasMessage, e.ID[:])
+		alias, err := tx.MessageAlias(e.ID)
 		if err != nil {
 			return false, err
 		}

@@ -37,6 +37,39 @@ func (tx *Tx) Alias(kind AliasKind, global []byte) (uint64, error) {
 	if !errors.Is(err, ErrNotFound) {
 		return 0, err
 	}
+	if n, err = tx.nextAlias(kind); err != nil {
+		return 0, err
+	}
+	if err := tx.set(key(pAlias, []byte{byte(kind)}, global), u64(n)); err != nil {
+		return 0, wrap("assign alias", err)
+	}
+	return n, wrap("assign alias", tx.set(key(pAliasOf, []byte{byte(kind)}, u64(n)), global))
+}
+
+// MessageAlias returns the alias of message id as its timeline record
+// is about to be written (PutMessage): the one the alias index holds for
+// it (a message hidden, then shown again), or else the next one, recorded
+// only from alias to message, since the timeline record keeps it. It is
+// Alias for that case without Alias's reads of the event and the
+// timeline record, which cannot hold an alias yet.
+func (tx *Tx) MessageAlias(id protocol.EventID) (uint64, error) {
+	b, err := tx.get(key(pAlias, []byte{byte(AliasMessage)}, id[:]))
+	if err == nil {
+		return be64(b), nil
+	}
+	if !errors.Is(err, ErrNotFound) {
+		return 0, fmt.Errorf("get alias of message %s: %w", id, err)
+	}
+	n, err := tx.nextAlias(AliasMessage)
+	if err != nil {
+		return 0, err
+	}
+	return n, wrap("assign alias", tx.set(key(pAliasOf, []byte{byte(AliasMessage)}, u64(n)), id[:]))
+}
+
+// nextAlias hands out the next alias of kind.
+func (tx *Tx) nextAlias(kind AliasKind) (uint64, error) {
+	var n uint64
 	c, err := tx.get(key(pCounter, []byte{byte(kind)}))
 	switch {
 	case err == nil:
@@ -45,13 +78,7 @@ func (tx *Tx) Alias(kind AliasKind, global []byte) (uint64, error) {
 		return 0, fmt.Errorf("get alias counter: %w", err)
 	}
 	n++
-	if err := tx.set(key(pCounter, []byte{byte(kind)}), u64(n)); err != nil {
-		return 0, wrap("assign alias", err)
-	}
-	if err := tx.set(key(pAlias, []byte{byte(kind)}, global), u64(n)); err != nil {
-		return 0, wrap("assign alias", err)
-	}
-	return n, wrap("assign alias", tx.set(key(pAliasOf, []byte{byte(kind)}, u64(n)), global))
+	return n, wrap("assign alias", tx.set(key(pCounter, []byte{byte(kind)}), u64(n)))
 }
 
 // LookupAlias returns the alias of a global key without assigning one; the
