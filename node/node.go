@@ -234,6 +234,7 @@ type Node struct {
 	settingsMu sync.RWMutex
 
 	snapshots snapshotCache
+	ownDepths depthCache // this node's events' depths, for receipts (receipts.go)
 	// redacted is set when text was dropped since the last purge of the
 	// store (runRetention).
 	redacted    atomic.Bool

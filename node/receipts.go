@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/horenso/horenso/protocol"
@@ -48,12 +49,12 @@ func (n *Node) noteReceipt(tx *storage.Tx, r *storage.Room, e *protocol.Signed) 
 	if old >= r.Seq {
 		return nil // everything of ours acknowledged already
 	}
-	floor, err := n.ownEvent(tx, room, old+1)
+	floor, ok, err := n.ownOrder(tx, room, old+1)
 	if err != nil {
 		return err
 	}
 	var reach uint64
-	if floor != nil {
+	if ok {
 		// With an index entry, every earlier event of e's node was
 		// noted (parents are applied first): their pasts reach no
 		// further than old.
@@ -61,7 +62,7 @@ func (n *Node) noteReceipt(tx *storage.Tx, r *storage.Room, e *protocol.Signed) 
 		if indexed {
 			known = e.Origin
 		}
-		reach, err = tx.ChainReachAbove(e, n.id, floor.Order(), known)
+		reach, err = tx.ChainReachAbove(e, n.id, floor, known)
 	} else {
 		reach, err = tx.ChainReach(e, n.id)
 	}
@@ -92,6 +93,54 @@ func (n *Node) noteReceipt(tx *storage.Tx, r *storage.Room, e *protocol.Signed) 
 		return err
 	}
 	return n.record(tx, storage.Change{Kind: string(ChangeReceipt), Room: room, Event: e.ID})
+}
+
+// ownOrder returns the order of this node's event at chain position seq
+// of room, if it has one. The same event is the floor of noteReceipt for
+// every event of a partner's run until the partner acknowledges it, so
+// its depth is remembered (ownDepths) rather than read and decoded each
+// time.
+func (n *Node) ownOrder(tx *storage.Tx, room protocol.RoomID, seq uint64) (protocol.Order, bool, error) {
+	id, ok, err := tx.Position(room, n.id, seq)
+	if err != nil || !ok {
+		return protocol.Order{}, false, err
+	}
+	if d, ok := n.ownDepths.get(id); ok {
+		return protocol.Order{Depth: d, ID: id}, true, nil
+	}
+	e, err := tx.Event(id)
+	if err != nil || e == nil {
+		return protocol.Order{}, false, err
+	}
+	n.ownDepths.put(id, e.Depth)
+	return e.Order(), true, nil
+}
+
+// depthCache remembers the depths of a few events by ID. An event's
+// depth is part of what its ID hashes, so an entry is never stale.
+type depthCache struct {
+	mu sync.Mutex
+	m  map[protocol.EventID]uint64
+}
+
+// depthCacheMax bounds a depthCache: one entry per room with a partner
+// run under way is what noteReceipt needs.
+const depthCacheMax = 1024
+
+func (c *depthCache) get(id protocol.EventID) (uint64, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	d, ok := c.m[id]
+	return d, ok
+}
+
+func (c *depthCache) put(id protocol.EventID, depth uint64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m) >= depthCacheMax {
+		c.m = make(map[protocol.EventID]uint64)
+	}
+	c.m[id] = depth
 }
 
 // ownCount returns how many of this node's events in room up to chain

@@ -400,16 +400,18 @@ func (n *Node) acceptBatch(ctx context.Context, events []*protocol.Signed, errs 
 				continue
 			}
 			errs[i] = nil
+			// Hidden now or when first applied: either way it is not
+			// relayed.
+			hidden := false
 			if snap != nil {
 				if err := n.apply(tx, e, snap); err != nil {
 					return err
 				}
-			}
-			// Hidden now or when first applied: either way it is not
-			// relayed.
-			if hidden, err := tx.Hidden(e.ID); err != nil {
+				hidden = tx.HiddenByThis(e.ID)
+			} else if hidden, err = tx.Hidden(e.ID); err != nil {
 				return err
-			} else if hidden {
+			}
+			if hidden {
 				errs[i] = fmt.Errorf("event %s: %w", e.ID, p2p.ErrSoftFailed)
 			}
 		}
@@ -616,26 +618,26 @@ func walkMissing(ctx context.Context, tx *storage.Tx, room protocol.RoomID, have
 		}
 	}
 	for _, h := range have {
-		e, err := tx.Event(h)
+		l, ok, err := tx.EventLinks(h)
 		if err != nil {
 			return nil, err
 		}
-		if e != nil && e.RoomID() == room {
-			w.push(e, true)
+		if ok && l.RoomID(h) == room {
+			w.push(h, &l, true)
 		}
 	}
 	for _, id := range tops {
-		e, err := tx.Event(id)
+		l, ok, err := tx.EventLinks(id)
 		if err != nil {
 			return nil, err
 		}
-		if e == nil || e.RoomID() != room {
+		if !ok || l.RoomID(id) != room {
 			if until != nil {
 				continue
 			}
 			return nil, fmt.Errorf("head %s is missing from the store", id)
 		}
-		w.push(e, false)
+		w.push(id, &l, false)
 	}
 	var send []protocol.EventID
 	for w.wanted > 0 {
@@ -651,14 +653,14 @@ func walkMissing(ctx context.Context, tx *storage.Tx, room protocol.RoomID, have
 			if w.mark(p, x.have) {
 				continue
 			}
-			pe, err := tx.Event(p)
+			pl, ok, err := tx.EventLinks(p)
 			if err != nil {
 				return nil, err
 			}
-			if pe == nil {
+			if !ok {
 				return nil, fmt.Errorf("event %s, a parent of %s, is missing from the store", p, x.order.ID)
 			}
-			w.push(pe, x.have)
+			w.push(p, &pl, x.have)
 		}
 		x.prev = nil // visited: only its mark is needed now
 	}
@@ -693,12 +695,14 @@ func (w *walk) mark(id protocol.EventID, have bool) bool {
 	return ok
 }
 
-func (w *walk) push(e *protocol.Signed, have bool) {
-	if w.mark(e.ID, have) {
+// push queues event id, with links l, marked have, unless it is queued
+// or visited already (then it only marks it).
+func (w *walk) push(id protocol.EventID, l *protocol.Links, have bool) {
+	if w.mark(id, have) {
 		return
 	}
-	x := &walkNode{order: e.Order(), prev: slices.Clone(e.Prev), have: have}
-	w.seen[e.ID] = x
+	x := &walkNode{order: protocol.Order{Depth: l.Depth, ID: id}, prev: l.Prev, have: have}
+	w.seen[id] = x
 	heap.Push(&w.queue, x)
 	if !have {
 		w.wanted++

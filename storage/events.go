@@ -49,6 +49,20 @@ func (tx *Tx) EventWire(id protocol.EventID) ([]byte, error) {
 	return b, nil
 }
 
+// EventLinks returns the links of an accepted event (protocol.Links):
+// what a walk over a room's graph needs, for less than Event costs. ok is
+// false if the store holds no such event.
+func (tx *Tx) EventLinks(id protocol.EventID) (l protocol.Links, ok bool, err error) {
+	b, err := tx.EventWire(id)
+	if err != nil || b == nil {
+		return l, false, err
+	}
+	if l, err = protocol.DecodeStoredLinks(b); err != nil {
+		return l, false, fmt.Errorf("get event %s: %w", id, err)
+	}
+	return l, true, nil
+}
+
 // HasEvent reports whether the event was accepted.
 func (tx *Tx) HasEvent(id protocol.EventID) (bool, error) {
 	ok, err := tx.has(key(pEvent, id[:]))

@@ -45,21 +45,21 @@ var errBadValue = errors.New("malformed value")
 // long run of known's events would walk the whole run back to floor.
 func (tx *Tx) ChainReachAbove(e *protocol.Signed, origin protocol.NodeID, floor protocol.Order, known protocol.NodeID) (uint64, error) {
 	seen := make(map[protocol.EventID]bool)
-	var q depthQueue
+	var q linkQueue
 	push := func(ids []protocol.EventID) error {
 		for _, id := range ids {
 			if seen[id] {
 				continue
 			}
 			seen[id] = true
-			p, err := tx.Event(id)
+			l, ok, err := tx.EventLinks(id)
 			if err != nil {
 				return err
 			}
-			if p == nil {
+			if !ok {
 				return fmt.Errorf("event %s: %w", id, ErrNotFound)
 			}
-			heap.Push(&q, p)
+			heap.Push(&q, linked{id: id, Links: l})
 		}
 		return nil
 	}
@@ -67,7 +67,7 @@ func (tx *Tx) ChainReachAbove(e *protocol.Signed, origin protocol.NodeID, floor 
 		return 0, fmt.Errorf("chain reach of %s: %w", e.ID, err)
 	}
 	for q.Len() > 0 {
-		p := heap.Pop(&q).(*protocol.Signed)
+		p := heap.Pop(&q).(linked)
 		if p.Origin == origin {
 			return p.Seq, nil
 		}
@@ -82,4 +82,27 @@ func (tx *Tx) ChainReachAbove(e *protocol.Signed, origin protocol.NodeID, floor 
 		}
 	}
 	return 0, nil
+}
+
+// linked is an event's links and ID, as linkQueue holds them.
+type linked struct {
+	protocol.Links
+	id protocol.EventID
+}
+
+// linkQueue is a max-heap of events' links by order (depth, then ID).
+type linkQueue []linked
+
+func (q linkQueue) Len() int { return len(q) }
+func (q linkQueue) Less(i, j int) bool {
+	a, b := protocol.Order{Depth: q[i].Depth, ID: q[i].id}, protocol.Order{Depth: q[j].Depth, ID: q[j].id}
+	return a.Compare(b) > 0
+}
+func (q linkQueue) Swap(i, j int) { q[i], q[j] = q[j], q[i] }
+func (q *linkQueue) Push(x any)   { *q = append(*q, x.(linked)) }
+func (q *linkQueue) Pop() any {
+	old := *q
+	e := old[len(old)-1]
+	*q = old[:len(old)-1]
+	return e
 }

@@ -23,20 +23,6 @@ func (tx *Tx) ChainReach(e *protocol.Signed, origin protocol.NodeID) (uint64, er
 	return tx.ChainReachAbove(e, origin, protocol.Order{}, "")
 }
 
-// depthQueue is a max-heap of events by depth.
-type depthQueue []*protocol.Signed
-
-func (q depthQueue) Len() int           { return len(q) }
-func (q depthQueue) Less(i, j int) bool { return q[i].Order().Compare(q[j].Order()) > 0 }
-func (q depthQueue) Swap(i, j int)      { q[i], q[j] = q[j], q[i] }
-func (q *depthQueue) Push(x any)        { *q = append(*q, x.(*protocol.Signed)) }
-func (q *depthQueue) Pop() any {
-	old := *q
-	e := old[len(old)-1]
-	*q = old[:len(old)-1]
-	return e
-}
-
 // Hide records that accepted event e is hidden from clients: the node
 // soft-failed it (see node.apply).
 func (tx *Tx) Hide(e *protocol.Signed) error {
@@ -60,6 +46,14 @@ func (tx *Tx) Unhide(e *protocol.Signed) error {
 func (tx *Tx) Hidden(id protocol.EventID) (bool, error) {
 	ok, err := tx.has(key(pHidden, id[:]))
 	return ok, wrap("hidden event", err)
+}
+
+// HiddenByThis reports whether this Update hid event id (Hide) and did
+// not show it again. For an event the Update has just applied, which no
+// earlier Update could have hidden, it is Hidden without a read.
+func (tx *Tx) HiddenByThis(id protocol.EventID) bool {
+	i, ok := tx.own[string(key(pHidden, id[:]))]
+	return ok && !tx.ops[i].del
 }
 
 // HiddenOf returns the hidden events of account a in room, by chain

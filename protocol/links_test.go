@@ -1,0 +1,40 @@
+package protocol
+
+import (
+	"slices"
+	"strings"
+	"testing"
+)
+
+// TestDecodeStoredLinks checks that the links read from a stored event
+// are the event's own: a create (zero Room, its own ID as its room), a
+// post of room version 3 with a parent and a chain position, and an
+// event whose body is longer than a one-byte CBOR length can say.
+func TestDecodeStoredLinks(t *testing.T) {
+	create, err := Sign(fixedKey, Event{Version: 3, Author: "alice", Time: 1_700_000_000_000, Seq: 1}, &RoomCreate{Kind: KindGroup, Name: "general",
+		Creator: MemberInfo{Account: NewAccountID(fixedNode, "alice"), Role: RoleAdmin}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := Successor(create.RoomID(), create.Version, []Order{create.Order()})
+	e.Author, e.Time, e.Seq = "alice", 1_700_000_001_000, 2
+	post, err := Sign(fixedKey, e, &MessagePost{Body: strings.Repeat("長い", 5_000)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []*Signed{create, post} {
+		l, err := DecodeStoredLinks(s.Wire())
+		if err != nil {
+			t.Fatalf("%s: %v", s.Type, err)
+		}
+		if l.RoomID(s.ID) != s.RoomID() || l.Type != s.Type || l.Origin != s.Origin || l.Depth != s.Depth ||
+			l.Seq != s.Seq || !slices.Equal(l.Prev, s.Prev) {
+			t.Errorf("%s: links %+v, event %+v", s.Type, l, s.Event)
+		}
+	}
+	for _, bad := range [][]byte{nil, {0x82}, {0x82, 0x01}, {0x82, 0x59, 0xff}, {0x82, 0x58, 0x10, 0x00}, {0x82, 0x5f}} {
+		if _, err := DecodeStoredLinks(bad); err == nil {
+			t.Errorf("links of %x: no error", bad)
+		}
+	}
+}
