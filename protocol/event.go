@@ -9,6 +9,7 @@ import (
 	"slices"
 
 	"github.com/fxamacker/cbor/v2"
+	"github.com/hdevalence/ed25519consensus"
 )
 
 // EventType names what an event does. The set is closed per [Version].
@@ -308,46 +309,111 @@ func Decode(b []byte) (*Signed, error) { return decode(b, true) }
 
 // decode is Decode, verifying the signature only if verify.
 func decode(b []byte, verify bool) (*Signed, error) {
+	s, pub, err := decodeEnvelope(b)
+	if err != nil {
+		return nil, err
+	}
+	if verify && !verifySignature(pub, s.body, s.sig) {
+		return nil, fmt.Errorf("decode event: %w", ErrBadSignature)
+	}
+	if err := s.decodeRest(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// decodeEnvelope is the part of decode before the signature check: it
+// returns the event with its body decoded, and its origin's key.
+func decodeEnvelope(b []byte) (*Signed, ed25519.PublicKey, error) {
 	if len(b) > MaxEventSize {
-		return nil, fmt.Errorf("decode event: %w: %d bytes, limit %d", ErrTooLarge, len(b), MaxEventSize)
+		return nil, nil, fmt.Errorf("decode event: %w: %d bytes, limit %d", ErrTooLarge, len(b), MaxEventSize)
 	}
 	body, sig, payload, err := decodeWire(decMode, b)
 	if err != nil {
-		return nil, fmt.Errorf("decode event: %w: %v", ErrMalformed, err)
+		return nil, nil, fmt.Errorf("decode event: %w: %v", ErrMalformed, err)
 	}
 	if !bytes.Equal(encodeWire(body, sig, payload), b) {
-		return nil, fmt.Errorf("decode event: %w: envelope", ErrNotCanonical)
+		return nil, nil, fmt.Errorf("decode event: %w: envelope", ErrNotCanonical)
 	}
 	var e Event
 	if err := decMode.Unmarshal(body, &e); err != nil {
 		// A newer version may add envelope fields this one does not know:
 		// report that as the version it is, not as garbage.
 		if v := bodyVersion(body); v > Version {
-			return nil, fmt.Errorf("decode event: %w: %d", ErrUnknownVersion, v)
+			return nil, nil, fmt.Errorf("decode event: %w: %d", ErrUnknownVersion, v)
 		}
-		return nil, fmt.Errorf("decode event: %w: %v", ErrMalformed, err)
+		return nil, nil, fmt.Errorf("decode event: %w: %v", ErrMalformed, err)
 	}
 	if e.Version == 0 || e.Version > Version {
-		return nil, fmt.Errorf("decode event: %w: %d", ErrUnknownVersion, e.Version)
+		return nil, nil, fmt.Errorf("decode event: %w: %d", ErrUnknownVersion, e.Version)
 	}
 	if again, err := encMode.Marshal(&e); err != nil || !bytes.Equal(again, body) {
-		return nil, fmt.Errorf("decode event: %w: body", ErrNotCanonical)
+		return nil, nil, fmt.Errorf("decode event: %w: body", ErrNotCanonical)
 	}
 	pub, err := e.Origin.PublicKey()
 	if err != nil {
-		return nil, fmt.Errorf("decode event: %w: origin: %v", ErrMalformed, err)
+		return nil, nil, fmt.Errorf("decode event: %w: origin: %v", ErrMalformed, err)
 	}
-	if len(sig) != ed25519.SignatureSize || verify && !ed25519.Verify(pub, body, sig) {
-		return nil, fmt.Errorf("decode event: %w", ErrBadSignature)
+	if len(sig) != ed25519.SignatureSize {
+		return nil, nil, fmt.Errorf("decode event: %w", ErrBadSignature)
 	}
-	s := &Signed{Event: e, ID: sha256.Sum256(body), body: body, sig: sig, payload: payload}
+	return &Signed{Event: e, ID: sha256.Sum256(body), body: body, sig: sig, payload: payload}, pub, nil
+}
+
+// decodeRest is the part of decode after the signature check: the
+// payload and the envelope fields that need no history.
+func (s *Signed) decodeRest() error {
 	if err := s.decodePayload(); err != nil {
-		return nil, fmt.Errorf("decode event %s: %w", s.ID, err)
+		return fmt.Errorf("decode event %s: %w", s.ID, err)
 	}
 	if err := s.validateShape(); err != nil {
-		return nil, fmt.Errorf("decode event %s: %w: %v", s.ID, ErrMalformed, err)
+		return fmt.Errorf("decode event %s: %w: %v", s.ID, ErrMalformed, err)
 	}
-	return s, nil
+	return nil
+}
+
+// verifySignature reports whether sig is pub's valid signature of body
+// under the ZIP-215 rules (docs/PROTOCOL.md, "Signatures"): the rules
+// under which checking signatures one at a time and in a batch always
+// agree, so that every node decides alike however it checks them.
+func verifySignature(pub ed25519.PublicKey, body, sig []byte) bool {
+	return ed25519consensus.Verify(pub, body, sig)
+}
+
+// DecodeBatch is Decode of each of wires, with their signatures checked
+// in one batch: about a third of the cost of checking each alone when
+// most have one origin, as a partner's events in a sync answer do.
+// events[i] is the event of wires[i], or nil with errs[i] Decode's error
+// for it. A batch that fails is checked again one event at a time, to
+// tell which signatures are bad.
+func DecodeBatch(wires [][]byte) (events []*Signed, errs []error) {
+	events = make([]*Signed, len(wires))
+	errs = make([]error, len(wires))
+	keys := make([]ed25519.PublicKey, len(wires))
+	batch := ed25519consensus.NewPreallocatedBatchVerifier(len(wires))
+	n := 0
+	for i, b := range wires {
+		s, pub, err := decodeEnvelope(b)
+		if err == nil {
+			err = s.decodeRest()
+		}
+		if err != nil {
+			errs[i] = err
+			continue
+		}
+		events[i], keys[i] = s, pub
+		batch.Add(pub, s.body, s.sig)
+		n++
+	}
+	if n == 0 || batch.Verify() {
+		return events, errs
+	}
+	for i, s := range events {
+		if s != nil && !verifySignature(keys[i], s.body, s.sig) {
+			events[i], errs[i] = nil, fmt.Errorf("decode event: %w", ErrBadSignature)
+		}
+	}
+	return events, errs
 }
 
 // decodePayload checks where s's payload is for its version, that it

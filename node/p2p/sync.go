@@ -637,18 +637,19 @@ func (h *Host) connAge(p peer.ID) time.Duration {
 	return age
 }
 
-// decodeAll decodes wires with protocol.Decode on every core: checking
-// signatures is most of what a catch-up costs.
+// decodeAll decodes wires with protocol.DecodeBatch, a share of them on
+// each core: checking signatures is most of what a catch-up costs.
 func decodeAll(wires [][]byte) ([]*protocol.Signed, error) {
 	events := make([]*protocol.Signed, len(wires))
 	errs := make([]error, len(wires))
 	workers := min(runtime.GOMAXPROCS(0), len(wires))
 	var wg sync.WaitGroup
 	for w := range workers {
+		lo, hi := w*len(wires)/workers, (w+1)*len(wires)/workers
 		wg.Go(func() {
-			for i := w; i < len(wires); i += workers {
-				events[i], errs[i] = protocol.Decode(wires[i])
-			}
+			es, bad := protocol.DecodeBatch(wires[lo:hi])
+			copy(events[lo:hi], es)
+			copy(errs[lo:hi], bad)
 		})
 	}
 	wg.Wait()
