@@ -384,7 +384,7 @@ func (n *Node) apply(tx *storage.Tx, e *protocol.Signed, snap *protocol.Snapshot
 		if err := tx.Hide(e); err != nil {
 			return err
 		}
-	} else if shown, err = n.applyContent(tx, r, e, control.State); err != nil {
+	} else if shown, err = n.applyContent(tx, r, e, control.State, true); err != nil {
 		return err
 	}
 	if e.Seq > 0 {
@@ -521,11 +521,18 @@ func flipped(before, after *protocol.Control, only []protocol.AccountID) []proto
 
 // applyContent updates messages, tasks and unread counts for e. It
 // reports false for an edit, deletion or task update of a message or task
-// that is hidden (soft-failed), which changes nothing clients see.
-func (n *Node) applyContent(tx *storage.Tx, r *storage.Room, e *protocol.Signed, c *protocol.Control) (shown bool, err error) {
+// that is hidden (soft-failed), which changes nothing clients see. fresh
+// is set when e is applied as it is accepted, not shown again after
+// being hidden: a fresh post has no alias yet.
+func (n *Node) applyContent(tx *storage.Tx, r *storage.Room, e *protocol.Signed, c *protocol.Control, fresh bool) (shown bool, err error) {
 	switch p := e.Content.(type) {
 	case *protocol.MessagePost:
-		alias, err := tx.MessageAlias(e.ID)
+		var alias uint64
+		if fresh {
+			alias, err = tx.NewMessageAlias(e.ID)
+		} else {
+			alias, err = tx.MessageAlias(e.ID)
+		}
 		if err != nil {
 			return false, err
 		}

@@ -255,7 +255,7 @@ func (n *Node) show(tx *storage.Tx, r *storage.Room, e *protocol.Signed, c *prot
 	if err := tx.Unhide(e); err != nil {
 		return err
 	}
-	shown, err := n.applyContent(tx, r, e, c)
+	shown, err := n.applyContent(tx, r, e, c, false)
 	if err != nil || !shown {
 		return err
 	}

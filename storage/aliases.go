@@ -60,6 +60,13 @@ func (tx *Tx) MessageAlias(id protocol.EventID) (uint64, error) {
 	if !errors.Is(err, ErrNotFound) {
 		return 0, fmt.Errorf("get alias of message %s: %w", id, err)
 	}
+	return tx.NewMessageAlias(id)
+}
+
+// NewMessageAlias is MessageAlias for a message that has no alias yet
+// (its post is being accepted now): it hands out the next alias without
+// looking for one.
+func (tx *Tx) NewMessageAlias(id protocol.EventID) (uint64, error) {
 	n, err := tx.nextAlias(AliasMessage)
 	if err != nil {
 		return 0, err
