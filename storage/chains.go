@@ -18,6 +18,11 @@ func (tx *Tx) PutPosition(e *protocol.Signed) (protocol.EventID, bool, error) {
 	b, err := tx.get(k)
 	switch {
 	case errors.Is(err, ErrNotFound):
+		// The next position is free too: an event there follows one
+		// here (protocol.Check), so none can have been stored while
+		// this one was free. Telling the writer's cache spares the
+		// origin's next event, the usual next, a read of the store.
+		tx.knownAbsent(key(pChain, room[:], nodePart(e.Origin), u64(e.Seq+1)))
 		return protocol.EventID{}, false, wrap("put chain position", tx.set(k, e.ID[:]))
 	case err != nil:
 		return protocol.EventID{}, false, wrap("put chain position", err)

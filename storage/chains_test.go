@@ -63,3 +63,51 @@ func TestChainPositions(t *testing.T) {
 		return nil
 	})
 }
+
+// TestChainNextPositionNeedsNoRead checks that storing an origin's next
+// event reads nothing from Badger for its chain position (the one before
+// told the writer's cache it is free), and that an equivocation at a
+// position stored by an earlier Update is still found: the cache holds
+// the position's new value, not the absence it was told of.
+func TestChainNextPositionNeedsNoRead(t *testing.T) {
+	s := openTest(t, t.TempDir())
+	_, key, _ := ed25519.GenerateKey(nil)
+	me := protocol.NewAccountID(protocol.NodeIDFromKey(key.Public().(ed25519.PublicKey)), "alice")
+	create, err := protocol.Sign(key, protocol.Event{Author: "alice", Time: 1},
+		&protocol.RoomCreate{Kind: protocol.KindGroup, Name: "r", Creator: protocol.MemberInfo{Account: me, Role: protocol.RoleAdmin}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	post := func(prev *protocol.Signed, tm int64) *protocol.Signed {
+		ev := protocol.ChainSuccessor(create.RoomID(), create.Version, []protocol.Order{prev.Order()}, prev.Order(), prev.Seq)
+		ev.Author, ev.Time = "alice", tm
+		p, err := protocol.Sign(key, ev, &protocol.MessagePost{Body: "m"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	put := func(e *protocol.Signed) (forked bool) {
+		update(t, s, func(tx *Tx) error {
+			_, forked, err = tx.PutPosition(e)
+			return err
+		})
+		return forked
+	}
+	put(create)
+	prev := create
+	for i := range 5 {
+		e := post(prev, int64(10+i))
+		before := s.WriteCacheStats().Misses
+		if put(e) {
+			t.Fatalf("seq %d: forked", e.Seq)
+		}
+		if m := s.WriteCacheStats().Misses - before; m != 0 {
+			t.Errorf("seq %d: %d reads of Badger, want 0", e.Seq, m)
+		}
+		prev = e
+	}
+	if !put(post(create, 99)) {
+		t.Error("an event at the taken position 2 was not found to be an equivocation")
+	}
+}

@@ -110,6 +110,19 @@ func (tx *Tx) unset(k, val []byte) {
 	}
 }
 
+// knownAbsent tells the writer's cache that the store holds no value
+// under k, which the caller knows without reading it, unless the batch
+// being written holds one. It does nothing outside an Update.
+func (tx *Tx) knownAbsent(k []byte) {
+	if tx.cache == nil {
+		return
+	}
+	if _, ok := tx.own[string(k)]; ok {
+		return
+	}
+	tx.cache.addAbsent(k)
+}
+
 func (tx *Tx) delete(k []byte) error {
 	if !tx.writable {
 		return ErrReadOnly

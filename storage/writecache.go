@@ -95,6 +95,15 @@ func (c *writeCache) lookup(k []byte) (val []byte, found, ok bool) {
 	return nil, false, false
 }
 
+// addAbsent records that Badger holds nothing under k, unless the
+// cache or the pending writes know of k already.
+func (c *writeCache) addAbsent(k []byte) {
+	if _, ok := c.pending[string(k)]; ok || c.lru.Contains(string(k)) {
+		return
+	}
+	c.put(string(k), cached{absent: true})
+}
+
 // add records what Badger holds under k, which the writer has just read
 // and has not written since the last commit: val, or absence if not
 // found. It keeps its own copy of val.
