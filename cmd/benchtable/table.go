@@ -106,6 +106,8 @@ var measures = []measure{
 	{what: "fan-out to 10 nodes: posts made (msg/s of 1,000 offered)", got: metric{"FanOut", "posted-msg/s"}, goal: 1000, higher: true},
 	{what: "fan-out to 10 nodes: delivered, worst node (%)", got: metric{"FanOut", "delivered-%"}, limit: metric{"GossipsubFanOut", "delivered-%"}, goal: 100, higher: true},
 	{what: "fan-out to 10 nodes: latency p99 (ms)", got: metric{"FanOut", "p99-ms"}, limit: metric{"GossipsubFanOut", "p99-ms"}, goal: 50},
+	{what: "fan-out to 10 nodes: CPU per received message per node (µs)", got: metric{"FanOut", "cpu-us/recv"}, limit: metric{"FanOut", "floor-us/recv"}},
+	{what: "fan-out to 10 nodes: that CPU ÷ (signature check + durable write)", got: metric{"FanOut", "cpu/floor"}, goal: 1.5},
 	{what: "catch-up after downtime (s)", got: metric{"CatchUp", "catchup-s"}, limit: metric{"StreamTransfer", "transfer-s"}, size: metric{"CatchUp", "events"}, goal: 5},
 	{what: "read last 50 messages p50 (µs)", got: metric{"ReadLast50", "p50-us"}, limit: metric{"BadgerRangeRead", "p50-us"}, size: metric{"ReadLast50", "msgs"}, goal: 1000},
 	{what: "read last 50 messages p99 (µs)", got: metric{"ReadLast50", "p99-us"}, limit: metric{"BadgerRangeRead", "p99-us"}, size: metric{"ReadLast50", "msgs"}},

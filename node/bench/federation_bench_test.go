@@ -154,17 +154,28 @@ func BenchmarkFanOut(b *testing.B) {
 	const nodes, rate = 10, 1000.0
 	dur := shortOr(30*time.Second, 3*time.Second)
 	var lat []time.Duration
-	delivered, posted := 100.0, 0.0
+	var cpu time.Duration
+	delivered, posted, received := 100.0, 0.0, 0
 	for range b.N {
-		l, d, p := fanOutRun(b, nodes, rate, dur)
+		l, d, p, c, r := fanOutRun(b, nodes, rate, dur)
 		lat = append(lat, l...)
 		delivered = min(delivered, d)
 		posted += p / float64(b.N)
+		cpu += c
+		received += r
 	}
+	verify, store := receiveFloor(b, shortOr(2_000, 200))
+	perReceived := float64(cpu.Microseconds()) / float64(max(1, received))
+	floor := float64((verify + store).Nanoseconds()) / 1e3
+	b.Logf("fan-out: CPU %v for %d received messages: %.0f µs each, %.1f× the floor of %.0f µs (signature check %v, durable store write %v)",
+		cpu.Round(time.Millisecond), received, perReceived, perReceived/floor, floor, verify, store)
 	b.ReportMetric(delivered, "delivered-%")
 	b.ReportMetric(posted, "posted-msg/s")
 	b.ReportMetric(measure.Ms(measure.Quantile(lat, 0.99)), "p99-ms")
 	b.ReportMetric(measure.Ms(measure.Quantile(lat, 0.5)), "p50-ms")
+	b.ReportMetric(perReceived, "cpu-us/recv")
+	b.ReportMetric(floor, "floor-us/recv")
+	b.ReportMetric(perReceived/floor, "cpu/floor")
 }
 
 // feedWatch follows one node's change feed and records when each message
@@ -210,8 +221,11 @@ func (w *feedWatch) watch(ctx context.Context, nd *node.Node, room protocol.Room
 }
 
 // fanOutRun runs one fan-out scenario and returns the latencies, the
-// worst node's delivered percentage and the rate at which posts were made.
-func fanOutRun(b *testing.B, nodes int, rate float64, dur time.Duration) (lat []time.Duration, delivered, postRate float64) {
+// worst node's delivered percentage, the rate at which posts were made,
+// and the process's CPU time from the first post until every node held
+// every post (the sync repair included), with the number of (message,
+// receiving node) pairs that CPU time took in.
+func fanOutRun(b *testing.B, nodes int, rate float64, dur time.Duration) (lat []time.Duration, delivered, postRate float64, cpu time.Duration, received int) {
 	r := startFedRoom(b, nodes)
 	defer r.stop()
 	ctx := b.Context()
@@ -233,7 +247,7 @@ func fanOutRun(b *testing.B, nodes int, rate float64, dur time.Duration) (lat []
 	n := int(rate * dur.Seconds())
 	sent := make([]time.Time, n)
 	ids := make([]protocol.EventID, n)
-	begin := time.Now()
+	begin, cpuBegin := time.Now(), processCPU()
 	posted := measure.Pace(ctx, n, rate, 64, begin.Add(dur+dur/10), func(i int) {
 		sent[i] = time.Now()
 		m, err := r.nodes[i%nodes].Post(ctx, fedMember, r.room, messageBody(i))
@@ -272,6 +286,7 @@ func fanOutRun(b *testing.B, nodes int, rate float64, dur time.Duration) (lat []
 		r.syncAll(b)
 		awaitComplete(60 * time.Second)
 	}
+	cpu, received = processCPU()-cpuBegin, posted*(nodes-1)
 	var drops, sendDrops, outboxDrops, orphaned, adopted, ignored, syncRounds, syncEvents uint64
 	for _, nd := range r.nodes {
 		st, err := nd.Node.Status(ctx)
@@ -313,7 +328,7 @@ func fanOutRun(b *testing.B, nodes int, rate float64, dur time.Duration) (lat []
 	}
 	b.Logf("fan-out: %d nodes posted %d of %d in %v (%.0f msg/s), %.0f B/event; worst node held %.1f%% (own posts included) 5 s after the last post, before the sync repair; all nodes: gossip dropped %d, orphaned %d (adopted %d, given up %d), send queue dropped %d, outbox dropped %d; %d sync rounds received %d events",
 		nodes, posted, n, postTime.Round(time.Millisecond), float64(posted)/postTime.Seconds(), size, byGossip, drops, orphaned, adopted, ignored, sendDrops, outboxDrops, syncRounds, syncEvents)
-	return lat, delivered, float64(posted) / postTime.Seconds()
+	return lat, delivered, float64(posted) / postTime.Seconds(), cpu, received
 }
 
 // BenchmarkCatchUp measures catching up after downtime: node B is stopped
