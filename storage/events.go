@@ -136,25 +136,25 @@ func (tx *Tx) RoomEvents(room protocol.RoomID, from uint64, fn func(depth uint64
 	for {
 		a, b := rest(its[0]), rest(its[1])
 		var k []byte
+		var next []*badger.Iterator // to move on once k is used: Next reuses its memory
 		switch c := bytes.Compare(a, b); {
 		case a == nil && b == nil:
 			return nil
 		case b == nil || (a != nil && c < 0):
-			k = a
-			its[0].Next()
+			k, next = a, its[:1]
 		case a == nil || c > 0:
-			k = b
-			its[1].Next()
+			k, next = b, its[1:]
 		default:
-			k = a
-			its[0].Next()
-			its[1].Next()
+			k, next = a, its[:]
 		}
 		if len(k) != 8+len(protocol.EventID{}) {
 			return fmt.Errorf("list room events: bad key %x", k)
 		}
 		if !fn(be64(k), protocol.EventID(k[8:])) {
 			return nil
+		}
+		for _, it := range next {
+			it.Next()
 		}
 	}
 }
