@@ -51,6 +51,10 @@ func (tx *Tx) Alias(kind AliasKind, global []byte) (uint64, error) {
 	if err := tx.set(key(pAlias, []byte{byte(kind)}, global), u64(n)); err != nil {
 		return 0, wrap("assign alias", err)
 	}
+	if tx.handed == nil {
+		tx.handed = map[string]uint64{}
+	}
+	tx.handed[string(key(byte(kind), global))] = n
 	return n, wrap("assign alias", tx.set(key(pAliasOf, []byte{byte(kind)}, u64(n)), global))
 }
 

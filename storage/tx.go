@@ -23,6 +23,9 @@ type Tx struct {
 	size     int64
 	hooks    []func()
 	cache    *writeCache // the writer's, in an Update; nil in a View (see writecache.go)
+	// handed holds the aliases this Update handed out, by alias kind
+	// and global key (AppendChange stores a new message's by its alias).
+	handed map[string]uint64
 }
 
 // AfterCommit arranges for fn to run once the Update's writes are durable,
