@@ -93,7 +93,7 @@ func (tx *Tx) HasEvent(id protocol.EventID) (bool, error) {
 // The event's record holds it; a record of schema 10 or before, not yet
 // rewritten by the schema 11 migration, has it under pEventSnap.
 func (tx *Tx) EventSnapshot(id protocol.EventID) (protocol.SnapshotKey, error) {
-	b, err := tx.get(key(pEvent, id[:]))
+	b, err := tx.getHead(key(pEvent, id[:]), 1+len(protocol.SnapshotKey{}))
 	if err != nil {
 		return protocol.SnapshotKey{}, fmt.Errorf("get snapshot of %s: %w", id, err)
 	}

@@ -172,6 +172,30 @@ func (tx *Tx) get(k []byte) ([]byte, error) {
 	return v, err
 }
 
+// getHead returns the first n bytes of the value under k (all of it if
+// shorter), or ErrNotFound: for a record of which only the head is
+// wanted, without copying the rest out of Badger. In the writer's Update
+// it is get, which keeps the whole value in the write cache.
+func (tx *Tx) getHead(k []byte, n int) ([]byte, error) {
+	if _, ok := tx.own[string(k)]; ok || tx.cache != nil {
+		v, err := tx.get(k)
+		return v[:min(n, len(v))], err
+	}
+	item, err := tx.txn.Get(k)
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	var head []byte
+	err = item.Value(func(v []byte) error {
+		head = bytes.Clone(v[:min(n, len(v))])
+		return nil
+	})
+	return head, err
+}
+
 // has reports whether a value is stored under k, without reading it.
 func (tx *Tx) has(k []byte) (bool, error) {
 	if i, ok := tx.own[string(k)]; ok {
