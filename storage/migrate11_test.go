@@ -337,3 +337,61 @@ func (f *slimFixture) checkSlimStore(t *testing.T, s *Store) {
 		t.Fatal(err)
 	}
 }
+
+// TestReplicaOfSchema10Records: a standby of schema 11 takes from its
+// primary the records a schema 10 build writes (a primary upgraded after
+// its standby), and reads them as before: events with their snapshot
+// keys under pEventSnap, messages in both pRoomEvent and pTimeline.
+func TestReplicaOfSchema10Records(t *testing.T) {
+	src := t.TempDir()
+	f := oldSlimStore(t, src, 300)
+	var old []entry
+	rawView(t, src, func(tx *Tx) {
+		it := tx.txn.NewIterator(badger.IteratorOptions{})
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			k := it.Item().KeyCopy(nil)
+			if k[0] == pSchema || k[0] == pDirty {
+				continue
+			}
+			v, err := it.Item().ValueCopy(nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			old = append(old, entry{k: k, v: v})
+		}
+	})
+	p := openTest(t, t.TempDir())
+	err := p.db.Update(func(txn *badger.Txn) error { // as the schema 10 primary's commit
+		for _, e := range old {
+			if err := txn.Set(e.k, e.v); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := Open(t.TempDir(), Options{Replica: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	hold := p.Hold()
+	defer hold.Release()
+	var full bytes.Buffer
+	if _, err := hold.WriteSince(&full, 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.ApplyFull(t.Context(), &full, hold.Version()); err != nil {
+		t.Fatal(err)
+	}
+	view(t, r, func(tx *Tx) error {
+		if n, err := tx.count([]byte{pEventSnap}); err != nil || n != len(f.order) {
+			t.Errorf("replica holds %d snapshot keys of their own (%v), want the primary's %d", n, err, len(f.order))
+		}
+		f.check(t, tx)
+		return nil
+	})
+}
