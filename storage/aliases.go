@@ -43,7 +43,7 @@ func (tx *Tx) Alias(kind AliasKind, global []byte) (uint64, error) {
 	if err := tx.set(key(pAlias, []byte{byte(kind)}, global), u64(n)); err != nil {
 		return 0, wrap("assign alias", err)
 	}
-	return n, wrap("assign alias", tx.set(key(pAliasOf, []byte{byte(kind)}, u64(n)), global))
+	return n, tx.handOut(kind, global, n)
 }
 
 // MessageAlias returns the alias of message id as its timeline record
@@ -71,7 +71,17 @@ func (tx *Tx) NewMessageAlias(id protocol.EventID) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
-	return n, wrap("assign alias", tx.set(key(pAliasOf, []byte{byte(AliasMessage)}, u64(n)), id[:]))
+	return n, tx.handOut(AliasMessage, id[:], n)
+}
+
+// handOut records alias n of kind as global's (pAliasOf), and as handed
+// out by this Update (Tx.handed, which the change feed reads).
+func (tx *Tx) handOut(kind AliasKind, global []byte, n uint64) error {
+	if tx.handed == nil {
+		tx.handed = map[string]uint64{}
+	}
+	tx.handed[string(key(byte(kind), global))] = n
+	return wrap("assign alias", tx.set(key(pAliasOf, []byte{byte(kind)}, u64(n)), global))
 }
 
 // nextAlias hands out the next alias of kind.

@@ -1,23 +1,55 @@
 package storage
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 
+	"github.com/dgraph-io/badger/v4"
 	"github.com/horenso/horenso/protocol"
 )
 
-// PutEvent stores an accepted event, the key of the control snapshot after
-// it, and its place in the room's by-depth index.
+// PutEvent stores an accepted event with the key of the control snapshot
+// after it (one record, see eventRecord), and its place in the room's
+// by-depth index. A message's place is its timeline record's key: a
+// PutMessage in the same Update takes the by-depth key back (schema 11).
 func (tx *Tx) PutEvent(e *protocol.Signed, snap protocol.SnapshotKey) error {
 	room := e.RoomID()
-	if err := tx.set(key(pEvent, e.ID[:]), e.Wire()); err != nil {
+	if err := tx.set(key(pEvent, e.ID[:]), eventRecord(snap, e.Wire())); err != nil {
 		return wrap("put event", err)
 	}
-	if err := tx.set(key(pEventSnap, e.ID[:]), snap[:]); err != nil {
-		return wrap("put event", err)
+	return wrap("put event", tx.set(roomEventKey(room, e.Depth, e.ID), nil))
+}
+
+func roomEventKey(room protocol.RoomID, depth uint64, id protocol.EventID) []byte {
+	return key(pRoomEvent, room[:], u64(depth), id[:])
+}
+
+// eventHeader starts an event record that holds the snapshot key (schema
+// 11 on). An event's wire form is a CBOR array (0x82 or 0x83), so a
+// record without the header, of schema 10 and before, is told apart.
+const eventHeader byte = 0x00
+
+// eventRecord is the pEvent value from schema 11 on: eventHeader, the
+// key of the control snapshot after the event (32 bytes), the wire form.
+// Up to schema 10 the value was the wire form alone and the snapshot key
+// had a key of its own (pEventSnap), which cost ~40 bytes on disk per
+// event for its random 32-byte event ID (docs/PERFORMANCE.md).
+func eventRecord(snap protocol.SnapshotKey, wire []byte) []byte {
+	b := make([]byte, 0, 1+len(snap)+len(wire))
+	b = append(b, eventHeader)
+	b = append(b, snap[:]...)
+	return append(b, wire...)
+}
+
+// splitEvent splits a pEvent value into the snapshot key, if it holds one
+// (ok), and the wire form.
+func splitEvent(v []byte) (snap protocol.SnapshotKey, wire []byte, ok bool) {
+	if len(v) > len(snap) && v[0] == eventHeader {
+		copy(snap[:], v[1:])
+		return snap, v[1+len(snap):], true
 	}
-	return wrap("put event", tx.set(key(pRoomEvent, room[:], u64(e.Depth), e.ID[:]), nil))
+	return snap, v, false
 }
 
 // Event returns an accepted event, or nil if the store has none with id.
@@ -29,7 +61,8 @@ func (tx *Tx) Event(id protocol.EventID) (*protocol.Signed, error) {
 	if err != nil {
 		return nil, fmt.Errorf("get event %s: %w", id, err)
 	}
-	e, err := protocol.DecodeStored(b)
+	_, wire, _ := splitEvent(b)
+	e, err := protocol.DecodeStored(wire)
 	if err != nil {
 		return nil, fmt.Errorf("get event %s: %w", id, err)
 	}
@@ -46,7 +79,8 @@ func (tx *Tx) EventWire(id protocol.EventID) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("get event %s: %w", id, err)
 	}
-	return b, nil
+	_, wire, _ := splitEvent(b)
+	return wire, nil
 }
 
 // EventLinks returns the links of an accepted event (protocol.Links):
@@ -70,9 +104,18 @@ func (tx *Tx) HasEvent(id protocol.EventID) (bool, error) {
 }
 
 // EventSnapshot returns the key of the control snapshot after an event.
+// The event's record holds it; a record of schema 10 or before, not yet
+// rewritten by the schema 11 migration, has it under pEventSnap.
 func (tx *Tx) EventSnapshot(id protocol.EventID) (protocol.SnapshotKey, error) {
-	var k protocol.SnapshotKey
-	b, err := tx.get(key(pEventSnap, id[:]))
+	b, err := tx.getHead(key(pEvent, id[:]), 1+len(protocol.SnapshotKey{}))
+	if err != nil {
+		return protocol.SnapshotKey{}, fmt.Errorf("get snapshot of %s: %w", id, err)
+	}
+	k, _, ok := splitEvent(b)
+	if ok {
+		return k, nil
+	}
+	b, err = tx.get(key(pEventSnap, id[:]))
 	if err != nil {
 		return k, fmt.Errorf("get snapshot of %s: %w", id, err)
 	}
@@ -82,15 +125,52 @@ func (tx *Tx) EventSnapshot(id protocol.EventID) (protocol.SnapshotKey, error) {
 
 // RoomEvents calls fn with the IDs of the room's accepted events of depth
 // from and more, by depth then ID, until fn returns false.
+//
+// From schema 11 on, the by-depth index (pRoomEvent) leaves out the
+// events that have a timeline record (pTimeline), whose key is the same
+// (room, depth, event ID): the shown messages, most events. So this walks
+// both in step. An event may be in both (a message hidden and shown
+// again, or one the 10→11 migration has not got to yet): it is called
+// once.
 func (tx *Tx) RoomEvents(room protocol.RoomID, from uint64, fn func(depth uint64, id protocol.EventID) bool) error {
-	prefix := key(pRoomEvent, room[:])
-	err := tx.scan(prefix, key(pRoomEvent, room[:], u64(from)), false,
-		func(k []byte, _ func() ([]byte, error)) (bool, error) {
-			var id protocol.EventID
-			copy(id[:], k[8:])
-			return fn(be64(k), id), nil
-		})
-	return wrap("list room events", err)
+	var its [2]*badger.Iterator
+	for i, p := range []byte{pRoomEvent, pTimeline} {
+		prefix := key(p, room[:])
+		its[i] = tx.txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
+		defer its[i].Close()
+		its[i].Seek(key(p, room[:], u64(from)))
+	}
+	const skip = 1 + len(protocol.RoomID{}) // prefix and room
+	rest := func(it *badger.Iterator) []byte {
+		if !it.Valid() {
+			return nil
+		}
+		return it.Item().Key()[skip:]
+	}
+	for {
+		a, b := rest(its[0]), rest(its[1])
+		var k []byte
+		var next []*badger.Iterator // to move on once k is used: Next reuses its memory
+		switch c := bytes.Compare(a, b); {
+		case a == nil && b == nil:
+			return nil
+		case b == nil || (a != nil && c < 0):
+			k, next = a, its[:1]
+		case a == nil || c > 0:
+			k, next = b, its[1:]
+		default:
+			k, next = a, its[:]
+		}
+		if len(k) != 8+len(protocol.EventID{}) {
+			return fmt.Errorf("list room events: bad key %x", k)
+		}
+		if !fn(be64(k), protocol.EventID(k[8:])) {
+			return nil
+		}
+		for _, it := range next {
+			it.Next()
+		}
+	}
 }
 
 // PutNotice records that accepted event e of its room makes a system

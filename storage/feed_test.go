@@ -72,3 +72,51 @@ func TestAfterCommit(t *testing.T) {
 		t.Fatalf("failed update: err %v, hooks ran %v; want an error and no hooks", err, ran)
 	}
 }
+
+// TestChangeByAlias checks that a change about an event whose message
+// alias the same Update handed out is stored by the alias, not the
+// event ID, and reads back with the event ID; a change about an older
+// event is stored with its ID.
+func TestChangeByAlias(t *testing.T) {
+	s := openTest(t, t.TempDir())
+	room := protocol.RoomID{1}
+	post, old := protocol.EventID{0xa1}, protocol.EventID{0xb2}
+	update(t, s, func(tx *Tx) error {
+		_, err := tx.Alias(AliasMessage, old[:])
+		return err
+	})
+	update(t, s, func(tx *Tx) error {
+		if _, err := tx.Alias(AliasMessage, post[:]); err != nil {
+			return err
+		}
+		for _, c := range []Change{{Kind: "message", Room: room, Event: post}, {Kind: "updated", Room: room, Event: old}} {
+			if _, err := tx.AppendChange(c); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	view(t, s, func(tx *Tx) error {
+		var stored []Change
+		err := tx.scan([]byte{pChange}, nil, false, func(_ []byte, val func() ([]byte, error)) (bool, error) {
+			var c Change
+			b, err := val()
+			if err == nil {
+				err = protocol.DecodeRecord(b, &c)
+			}
+			stored = append(stored, c)
+			return err == nil, err
+		})
+		want := []Change{{Kind: "message", Room: room, Alias: 2}, {Kind: "updated", Room: room, Event: old}}
+		if err != nil || !slices.Equal(stored, want) {
+			t.Errorf("stored changes %+v, %v; want %+v", stored, err, want)
+		}
+		var got []Change
+		err = tx.Changes(0, func(_ uint64, c *Change) bool { got = append(got, *c); return true })
+		want = []Change{{Kind: "message", Room: room, Event: post}, {Kind: "updated", Room: room, Event: old}}
+		if err != nil || !slices.Equal(got, want) {
+			t.Errorf("changes %+v, %v; want %+v", got, err, want)
+		}
+		return nil
+	})
+}

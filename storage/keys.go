@@ -20,10 +20,10 @@ const (
 	pCounter byte = 0x03 // kind → uint64 BE: the last alias handed out for kind; kind 0x01: the last change sequence
 	pPurge   byte = 0x04 // → empty; written and dropped at once by Store.Purge, to make Badger flush its memtables
 
-	pEvent     byte = 0x10 // event ID → the event's wire bytes
-	pEventSnap byte = 0x11 // event ID → snapshot key (32 bytes): control state after the event
+	pEvent     byte = 0x10 // event ID → 0x00, snapshot key (32 bytes): control state after the event, the event's wire bytes (schema 10 and before: the wire bytes alone; see eventRecord)
+	pEventSnap byte = 0x11 // schema 10 and before: event ID → snapshot key (32 bytes); pEvent holds it from schema 11 on (the 10→11 migration moves it)
 	pSnapshot  byte = 0x12 // snapshot key → snapshotRecord: a protocol.Snapshot in full, or as a delta from a base snapshot (schema 9 on)
-	pRoomEvent byte = 0x13 // room ID, depth, event ID → empty: every accepted event of a room by depth
+	pRoomEvent byte = 0x13 // room ID, depth, event ID → empty: every accepted event of a room by depth, but, from schema 11 on, those with a pTimeline key, which is the same (see RoomEvents)
 	pHidden    byte = 0x14 // event ID → empty: accepted content events hidden from clients (soft-failed)
 	pChain     byte = 0x15 // room ID, node ID, 0x00, seq → event ID: the first event stored at each chain position (room version 2 on)
 	pFork      byte = 0x16 // room ID, node ID, 0x00, seq, event ID → event ID: equivocations: an event that found its chain position taken → the event there
@@ -73,6 +73,7 @@ const (
 	pWebhookSeq    byte = 0xB4 // kind ('w' webhook, 'd' delivery, 'l' attempt) → uint64 BE: the last ID handed out of that kind
 	pReceipt       byte = 0xB8 // room ID, node ID, 0x00 → uint64 BE: the highest of this node's chain positions in the causal past of that node's events there (room version 2 on; receipts.go)
 	pCleanup       byte = 0xB9 // → the schema 10 cleanup's phase (pAlias or pMessage) and the last key it dealt with, without prefix; present while it is under way (migrate10.go)
+	pSlim          byte = 0xBA // → the schema 11 cleanup's phase (pEventSnap or pTimeline) and the last key it dealt with, without prefix; present while it is under way (migrate11.go)
 	pFile          byte = 0xC0 // uint64 BE file alias → File: the files of the file posts the node shows
 	pRoomFile      byte = 0xC1 // room ID, uint64 BE file alias → empty: a room's files in the order the node took them in
 	pBlobRef       byte = 0xC2 // SHA-256, uint64 BE file alias → empty: the files whose bytes are a blob

@@ -75,6 +75,10 @@ func (tx *Tx) PutMessage(room protocol.RoomID, m *Message) error {
 	// The record holds the alias: an alias handed out by this Update
 	// need not be kept in the alias index too (schema 10 on).
 	tx.unset(key(pAlias, []byte{byte(AliasMessage)}, m.ID[:]), u64(m.Alias))
+	// And its key is the event's place in the room's by-depth index:
+	// one written by this Update need not be kept (schema 11 on, see
+	// RoomEvents).
+	tx.unset(roomEventKey(room, m.Depth, m.ID), nil)
 	return nil
 }
 
@@ -90,7 +94,8 @@ func (tx *Tx) messageKey(id protocol.EventID) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	e, err := protocol.DecodeStored(b)
+	_, wire, _ := splitEvent(b)
+	e, err := protocol.DecodeStored(wire)
 	if err != nil {
 		return nil, err
 	}

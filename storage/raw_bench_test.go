@@ -28,7 +28,10 @@ import (
 // closing the node before and after the post, reading every key and value
 // of its store with Badger, and diffing (schema 3; schema 10 dropped the
 // 0x23 location, 33 + 40, and the 0x60 alias, 34 + 8, which the event and
-// the timeline record hold):
+// the timeline record hold; schema 11 moves 0x11's snapshot key into
+// 0x10, 1 + 32 more there, drops the 0x13 key of a message and names a
+// new message in 0x70 by its alias, 8 bytes instead of 32; the figures
+// below, and postKeepBytes, are of schema 10):
 //
 //	new, kept for good                      key + value bytes
 //	0x10 event → wire form                  33 + 338

@@ -28,9 +28,17 @@ import (
 // event, it is redacted already, or its payload may not be dropped (a
 // room of version 1 or 2, or a type whose payload rooms depend on).
 func (tx *Tx) RedactEvent(id protocol.EventID) (bool, error) {
-	e, err := tx.Event(id)
-	if err != nil || e == nil {
-		return false, wrap("redact event", err)
+	b, err := tx.get(key(pEvent, id[:]))
+	if errors.Is(err, ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("redact event %s: %w", id, err)
+	}
+	snap, wire, header := splitEvent(b)
+	e, err := protocol.DecodeStored(wire)
+	if err != nil {
+		return false, fmt.Errorf("redact event %s: %w", id, err)
 	}
 	if e.Redacted() || !e.Redactable() {
 		return false, nil
@@ -39,7 +47,11 @@ func (tx *Tx) RedactEvent(id protocol.EventID) (bool, error) {
 	if err != nil {
 		return false, fmt.Errorf("redact event: %w", err)
 	}
-	return true, wrap("redact event", tx.setDiscard(key(pEvent, id[:]), r.Wire()))
+	v := r.Wire()
+	if header {
+		v = eventRecord(snap, v)
+	}
+	return true, wrap("redact event", tx.setDiscard(key(pEvent, id[:]), v))
 }
 
 // Purge makes what RedactEvent and PutMessage replaced leave the store's

@@ -224,7 +224,10 @@ func (s *Store) start() error {
 	if err != nil {
 		return err
 	}
-	return cleanupAliases(s.db, s.log)
+	if err := cleanupAliases(s.db, s.log); err != nil {
+		return err
+	}
+	return slimEvents(s.db, s.log)
 }
 
 // Dirty reports whether the store was not closed cleanly by the process

@@ -23,6 +23,9 @@ type Tx struct {
 	size     int64
 	hooks    []func()
 	cache    *writeCache // the writer's, in an Update; nil in a View (see writecache.go)
+	// handed holds the aliases this Update handed out, by alias kind
+	// and global key (AppendChange stores a new message's by its alias).
+	handed map[string]uint64
 }
 
 // AfterCommit arranges for fn to run once the Update's writes are durable,
@@ -35,6 +38,7 @@ type op struct {
 	key, val []byte
 	del      bool
 	discard  bool // drop the key's earlier versions (see setDiscard)
+	dropped  bool // taken back (unset): not written
 }
 
 // ErrReadOnly is returned by writes in a View transaction.
@@ -100,14 +104,13 @@ func (tx *Tx) unset(k, val []byte) {
 	if !ok || tx.ops[i].del || !bytes.Equal(tx.ops[i].val, val) {
 		return
 	}
+	// The write stays in its place, as nothing (dropped): deleting it
+	// from ops would renumber every later write, a cost per call that
+	// grows with the Update (a batch of partner events unsets two keys
+	// per message).
 	tx.size -= tx.ops[i].cost()
-	tx.ops = slices.Delete(tx.ops, i, i+1)
+	tx.ops[i] = op{dropped: true}
 	delete(tx.own, string(k))
-	for other, j := range tx.own {
-		if j > i {
-			tx.own[other] = j - 1
-		}
-	}
 }
 
 // knownAbsent tells the writer's cache that the store holds no value
@@ -135,6 +138,7 @@ func (tx *Tx) flush(txn *badger.Txn) error {
 	for _, o := range tx.ops {
 		var err error
 		switch {
+		case o.dropped:
 		case o.del:
 			err = txn.Delete(o.key)
 		case o.discard:
@@ -180,6 +184,30 @@ func (tx *Tx) get(k []byte) ([]byte, error) {
 		tx.cache.add(k, v, true)
 	}
 	return v, err
+}
+
+// getHead returns the first n bytes of the value under k (all of it if
+// shorter), or ErrNotFound: for a record of which only the head is
+// wanted, without copying the rest out of Badger. In the writer's Update
+// it is get, which keeps the whole value in the write cache.
+func (tx *Tx) getHead(k []byte, n int) ([]byte, error) {
+	if _, ok := tx.own[string(k)]; ok || tx.cache != nil {
+		v, err := tx.get(k)
+		return v[:min(n, len(v))], err
+	}
+	item, err := tx.txn.Get(k)
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	var head []byte
+	err = item.Value(func(v []byte) error {
+		head = bytes.Clone(v[:min(n, len(v))])
+		return nil
+	})
+	return head, err
 }
 
 // has reports whether a value is stored under k, without reading it.

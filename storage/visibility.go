@@ -102,8 +102,12 @@ func (tx *Tx) Refs(target protocol.EventID) ([]protocol.EventID, error) {
 // DeleteMessage takes message m out of its room's timeline: it is hidden
 // after the fact. Its alias stays, unused: it moves from the timeline
 // record to the alias index, so that the message keeps it if it is shown
-// again.
+// again. Its event stays in the room's by-depth index, which from schema
+// 11 on the timeline record stood in for (RoomEvents).
 func (tx *Tx) DeleteMessage(room protocol.RoomID, m *Message) error {
+	if err := tx.set(roomEventKey(room, m.Depth, m.ID), nil); err != nil {
+		return wrap("delete message", err)
+	}
 	if m.Alias != 0 {
 		if err := tx.set(key(pAlias, []byte{byte(AliasMessage)}, m.ID[:]), u64(m.Alias)); err != nil {
 			return wrap("delete message", err)

@@ -26,7 +26,7 @@ import (
 //   - The writes of an Update are staged in pending when they join the
 //     batch's transaction; once that transaction has committed, each
 //     written key that is in the cache takes its new value (keys not in
-//     the cache are not added, but for events and their snapshot keys,
+//     the cache are not added, but for events (which hold their snapshot keys),
 //     which the room's next event reads as its parents': most written
 //     keys, such as timeline entries, are never read back by the
 //     writer). A failed or
@@ -139,7 +139,9 @@ func (c *writeCache) stage(ops []op) {
 		return
 	}
 	for _, o := range ops {
-		c.pending[string(o.key)] = o
+		if !o.dropped {
+			c.pending[string(o.key)] = o
+		}
 	}
 }
 
@@ -170,11 +172,12 @@ func (c *writeCache) committed(err error) {
 }
 
 // readBack reports whether k is a key the writer reads back soon after
-// writing it, so that its first write puts it in the cache: an event and
-// its snapshot key, which the room's next event reads as its parent's
-// (protocol.Check). Other written keys join the cache when first read.
+// writing it, so that its first write puts it in the cache: an event,
+// with its snapshot key, which the room's next event reads as its
+// parent's (protocol.Check). Other written keys join the cache when first
+// read.
 func readBack(k string) bool {
-	return len(k) > 0 && (k[0] == pEventSnap || k[0] == pEvent)
+	return len(k) > 0 && k[0] == pEvent
 }
 
 // discarded drops the pending writes of a transaction that was not

@@ -141,7 +141,7 @@ func TestWriteCacheExact(t *testing.T) {
 
 	// A key that joins the cache when written (readBack) joins it only
 	// once committed.
-	snapKey := key(pEventSnap, []byte("event"))
+	snapKey := key(pEvent, []byte("event")) // an event record, with its snapshot key (schema 11)
 	readSnap := func() (string, error) {
 		var v []byte
 		err := s.Update(t.Context(), func(tx *Tx) (err error) { v, err = tx.get(snapKey); return err })
