@@ -29,10 +29,9 @@ import (
 // are. A notice of a soft-failed event (visibility.go) is hidden, as the
 // event is.
 //
-// The cost of merging: a page of messages scans the room's events between
-// its first and last message (pRoomEvent) and decodes those that are not
-// messages. Acknowledgements and edits are decoded for nothing; an index of
-// notice events would avoid that at the price of a schema change.
+// The cost of merging: a page of messages also scans the room's notice
+// events between its first and last message (an index of their own,
+// storage pNotice) and decodes those.
 
 // Notice kinds: the dtext key of ChatWork's system message.
 const (
