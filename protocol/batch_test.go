@@ -10,7 +10,7 @@ import (
 
 // batchEvents returns n posts in a room, signed alternately by fixedKey
 // and otherKey.
-func batchEvents(t *testing.T, n int) []*Signed {
+func batchEvents(t testing.TB, n int) []*Signed {
 	t.Helper()
 	create, err := Sign(fixedKey, Event{Author: "alice", Time: 1_700_000_000_000, Seq: 1}, &RoomCreate{Kind: KindGroup, Name: "general",
 		Creator: MemberInfo{Account: NewAccountID(fixedNode, "alice"), Role: RoleAdmin}})

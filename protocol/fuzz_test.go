@@ -142,7 +142,11 @@ func FuzzSignedBody(f *testing.F) {
 // SHA-256 of its body, its origin is spelled as NodeIDFromKey spells it,
 // and decoding again, or through DecodeStored, yields an equal event.
 func checkDecode(t *testing.T, b []byte) {
+	links, linksErr := DecodeStoredLinks(b) // must not panic, whatever b is
 	e, err := Decode(b)
+	if err == nil {
+		checkLinks(t, e, links, linksErr)
+	}
 	if err != nil {
 		if e != nil {
 			t.Fatal("Decode returned an event and an error")

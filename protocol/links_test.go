@@ -24,17 +24,48 @@ func TestDecodeStoredLinks(t *testing.T) {
 	}
 	for _, s := range []*Signed{create, post} {
 		l, err := DecodeStoredLinks(s.Wire())
-		if err != nil {
-			t.Fatalf("%s: %v", s.Type, err)
-		}
-		if l.RoomID(s.ID) != s.RoomID() || l.Type != s.Type || l.Origin != s.Origin || l.Depth != s.Depth ||
-			l.Seq != s.Seq || !slices.Equal(l.Prev, s.Prev) {
-			t.Errorf("%s: links %+v, event %+v", s.Type, l, s.Event)
-		}
+		checkLinks(t, s, l, err)
+	}
+	for _, s := range allSampleEvents(t) {
+		l, err := DecodeStoredLinks(s.Wire())
+		checkLinks(t, s, l, err)
 	}
 	for _, bad := range [][]byte{nil, {0x82}, {0x82, 0x01}, {0x82, 0x59, 0xff}, {0x82, 0x58, 0x10, 0x00}, {0x82, 0x5f}} {
 		if _, err := DecodeStoredLinks(bad); err == nil {
 			t.Errorf("links of %x: no error", bad)
 		}
 	}
+}
+
+// checkLinks fails t unless l, read by DecodeStoredLinks with error err,
+// holds e's links.
+func checkLinks(t *testing.T, e *Signed, l Links, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatalf("%s %s: DecodeStoredLinks: %v", e.Type, e.ID, err)
+	}
+	if l.RoomID(e.ID) != e.RoomID() || l.Type != e.Type || l.Origin != e.Origin || l.Depth != e.Depth ||
+		l.Seq != e.Seq || !slices.Equal(l.Prev, e.Prev) {
+		t.Fatalf("%s %s: links %+v, event %+v", e.Type, e.ID, l, e.Event)
+	}
+}
+
+// BenchmarkDecodeStoredLinks compares reading an event's links with
+// decoding the whole stored event, as sync's walk did before.
+func BenchmarkDecodeStoredLinks(b *testing.B) {
+	w := batchEvents(b, 3)[2].Wire()
+	b.Run("links", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := DecodeStoredLinks(w); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("whole", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := DecodeStored(w); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }
