@@ -34,9 +34,15 @@ import (
 //     the base level, twice as large at each level below) the arenas grow
 //     as the store deepens: a posting node's heap held 138 MB of them
 //     after 3 minutes (BenchmarkPostingRSS heap profile, docs/PERFORMANCE.md).
-//     TableBytes (1 MiB) at every level (TableSizeMultiplier 1, as
-//     RocksDB's default) keeps them small and the same size however large
-//     the store grows, at the cost of more, smaller table files.
+//     TableBytes at every level (TableSizeMultiplier 1, as RocksDB's
+//     default) keeps them small and the same size however large the
+//     store grows, at the cost of more, smaller table files. A table's
+//     size counts its compressed blocks, and the arena holds them both
+//     raw and compressed: with ZSTD about 5 times the table's size, so
+//     1 MiB tables grew arenas of 6 or 14 MiB (2 + 4 + 8), and the arenas
+//     of compactions and Badger's pool of them were 50–100 MB of a
+//     posting node's heap at 1,000 posts/s. 512 KiB tables halve that
+//     (docs/PERFORMANCE.md, issue 22, night).
 
 // memoryDefaults fills in the zero memory options with their defaults.
 func (opt *Options) memoryDefaults() {
@@ -60,7 +66,7 @@ func (opt *Options) memoryDefaults() {
 		opt.ValueLogFileBytes = 64 << 20
 	}
 	if opt.TableBytes <= 0 {
-		opt.TableBytes = 1 << 20
+		opt.TableBytes = 512 << 10
 	}
 	if opt.TableSizeMultiplier <= 0 {
 		opt.TableSizeMultiplier = 1
