@@ -124,9 +124,14 @@ const tableBlockBytes = 16 << 10
 // trimEvery is how often the store checks its mapped pages against
 // Options.MappedBytes. At 5 s, a posting node at ~1,000 posts/s had 47
 // MB of tables resident between two checks; at 1 s, 28 MB
-// (BenchmarkPostingRSS). A check reads /proc/self/status; a page-out
-// walks /proc/self/maps.
-const trimEvery = time.Second
+// (BenchmarkPostingRSS). At ~950 posts/s a compaction still wrote tables
+// faster than a check a second paged them out: the mapped part reached 77
+// MB (84 between the benchmark's samples) against 61 (75) with a check
+// every 250 ms, which cost no CPU per post that BenchmarkPostGrownStore
+// could tell into a million messages (docs/PERFORMANCE.md, issue 22,
+// night). A check reads /proc/self/status; a page-out walks
+// /proc/self/maps.
+const trimEvery = 250 * time.Millisecond
 
 // trimMapped, until stop is closed, checks every trimEvery how much of the
 // process's file mappings is resident, and above Options.MappedBytes asks
