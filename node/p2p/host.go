@@ -172,9 +172,10 @@ type Config struct {
 	// SeenTTL is how long pubsub remembers the ID of a message it has
 	// seen (published, or received from a peer), to drop copies of it
 	// unvalidated and unforwarded. Pubsub keeps two maps of them (seen and
-	// delivered), about 140 bytes an entry each, so they hold the node's
-	// event rate times SeenTTL: 43 MB of a posting node's heap at 1,300
-	// posts/s with pubsub's own 2 minutes (docs/PERFORMANCE.md, issue 22).
+	// delivered), about 100 bytes an event in all, and sweeps them once a
+	// minute, so they hold the node's event rate times SeenTTL plus up to
+	// a minute: 43 MB of a posting node's heap at 1,300 posts/s with
+	// pubsub's own 2 minutes (docs/PERFORMANCE.md, issue 22).
 	// A copy arriving after it is validated again (a signature check and
 	// a store read; the store keeps one copy of each event, by ID) and
 	// forwarded once more to the mesh. Copies come only from peers'
