@@ -50,7 +50,7 @@ type MemoryConfig struct {
 	// log. Default: 1 MiB, which keeps every record in the LSM tree.
 	ValueThreshold int64
 	// Table is the size of the store's table files; a compaction holds 2
-	// to 6 times it in memory per table it builds. Default: 1 MiB.
+	// to 6 times it in memory per table it builds. Default: 512 KiB.
 	Table int64
 	// TableSizeMultiplier makes each level's tables this many times
 	// larger than the level above's (Badger's default is 2; then what a
@@ -63,12 +63,17 @@ type Budget struct {
 	// Limit is MemoryConfig.Limit; 0 if there is none.
 	Limit int64
 	// Go is the Go runtime's memory limit (runtime/debug.SetMemoryLimit):
-	// 60% of Limit; 0 if there is no limit.
+	// 55% of Limit; 0 if there is no limit. The limit is soft: a busy
+	// node's live heap passes it for moments (Badger's compactions build
+	// tables in memory), and the rest of the time the garbage collector
+	// keeps the heap near it; at 60% a posting node's RSS averaged 10 MB
+	// more for the same posts/s (docs/PERFORMANCE.md, issue 22, night).
 	Go int64
 	// Mapped bounds the resident pages of the process's file mappings,
 	// the store's table files and write-ahead logs above all: 30% of
-	// Limit; 0 if there is no limit. The rest, 10%, is slack for what
-	// the runtime has freed but not yet returned.
+	// Limit; 0 if there is no limit. The rest, 15%, is slack for the
+	// moments the heap passes its limit and for what the runtime has
+	// freed but not yet returned.
 	Mapped int64
 	// The store's sizes, each MemoryConfig's or derived from Limit.
 	BlockCache, IndexCache, MemTable int64
@@ -94,7 +99,7 @@ func (c MemoryConfig) Budget() (Budget, error) {
 	if limit < minMemoryLimit {
 		return Budget{}, fmt.Errorf("memory limit %d MiB: %w: the least is %d MiB", limit>>20, ErrInvalid, minMemoryLimit>>20)
 	}
-	b.Limit, b.Go, b.Mapped = limit, limit*6/10, limit*3/10
+	b.Limit, b.Go, b.Mapped = limit, limit*55/100, limit*3/10
 	if b.BlockCache == 0 {
 		b.BlockCache = limit / 12
 	}

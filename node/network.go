@@ -225,3 +225,6 @@ func (n *Node) FederationForTest() p2p.Handler { return handler{n} }
 func (n *Node) SyncRoomForTest(ctx context.Context, peer protocol.NodeID, room protocol.RoomID) error {
 	return n.net.host.SyncRoom(ctx, peer, room)
 }
+
+// DefaultGossipSeenTTL is Config.GossipSeenTTL's default.
+const DefaultGossipSeenTTL = p2p.DefaultSeenTTL

@@ -64,6 +64,11 @@ type Config struct {
 	// Negative: the node never sends acknowledgements (its other events
 	// still acknowledge their past).
 	AckInterval time.Duration
+	// GossipSeenTTL is how long the node's gossip remembers the events it
+	// has seen, to drop copies of them unvalidated (p2p.Config.SeenTTL:
+	// the memory it takes grows with the event rate times this).
+	// Default: DefaultGossipSeenTTL (30s).
+	GossipSeenTTL time.Duration
 	// SyncTimeout bounds each read and write of a sync stream: a partner
 	// that sends a frame slower, or reads an answer's frame slower, has
 	// its stream reset (counted as sync_stalled). Default: 30s.
@@ -471,6 +476,7 @@ func (n *Node) newNetwork() error {
 	n.net.outbox = make(chan outbound, outboxSize)
 	n.net.host, err = p2p.New(p2p.Config{Identity: n.key, Handler: handler{n}, Listen: n.cfg.Listen,
 		Partners: partners, Logger: n.log, SyncInterval: n.cfg.SyncInterval, SyncTimeout: n.cfg.SyncTimeout,
+		SeenTTL:     n.cfg.GossipSeenTTL,
 		Quota:       p2p.Quota{Rooms: n.cfg.PartnerRoomsPerDay, Events: n.cfg.PartnerEventsPerDay, Bytes: n.cfg.PartnerBytesPerDay},
 		Blobs:       blobServer{n},
 		LossForTest: n.cfg.GossipLossForTest})

@@ -34,9 +34,15 @@ import (
 //     the base level, twice as large at each level below) the arenas grow
 //     as the store deepens: a posting node's heap held 138 MB of them
 //     after 3 minutes (BenchmarkPostingRSS heap profile, docs/PERFORMANCE.md).
-//     TableBytes (1 MiB) at every level (TableSizeMultiplier 1, as
-//     RocksDB's default) keeps them small and the same size however large
-//     the store grows, at the cost of more, smaller table files.
+//     TableBytes at every level (TableSizeMultiplier 1, as RocksDB's
+//     default) keeps them small and the same size however large the
+//     store grows, at the cost of more, smaller table files. A table's
+//     size counts its compressed blocks, and the arena holds them both
+//     raw and compressed: with ZSTD about 5 times the table's size, so
+//     1 MiB tables grew arenas of 6 or 14 MiB (2 + 4 + 8), and the arenas
+//     of compactions and Badger's pool of them were 50–100 MB of a
+//     posting node's heap at 1,000 posts/s. 512 KiB tables halve that
+//     (docs/PERFORMANCE.md, issue 22, night).
 
 // memoryDefaults fills in the zero memory options with their defaults.
 func (opt *Options) memoryDefaults() {
@@ -60,7 +66,7 @@ func (opt *Options) memoryDefaults() {
 		opt.ValueLogFileBytes = 64 << 20
 	}
 	if opt.TableBytes <= 0 {
-		opt.TableBytes = 1 << 20
+		opt.TableBytes = 512 << 10
 	}
 	if opt.TableSizeMultiplier <= 0 {
 		opt.TableSizeMultiplier = 1
@@ -118,9 +124,14 @@ const tableBlockBytes = 16 << 10
 // trimEvery is how often the store checks its mapped pages against
 // Options.MappedBytes. At 5 s, a posting node at ~1,000 posts/s had 47
 // MB of tables resident between two checks; at 1 s, 28 MB
-// (BenchmarkPostingRSS). A check reads /proc/self/status; a page-out
-// walks /proc/self/maps.
-const trimEvery = time.Second
+// (BenchmarkPostingRSS). At ~950 posts/s a compaction still wrote tables
+// faster than a check a second paged them out: the mapped part reached 77
+// MB (84 between the benchmark's samples) against 61 (75) with a check
+// every 250 ms, which cost no CPU per post that BenchmarkPostGrownStore
+// could tell into a million messages (docs/PERFORMANCE.md, issue 22,
+// night). A check reads /proc/self/status; a page-out walks
+// /proc/self/maps.
+const trimEvery = 250 * time.Millisecond
 
 // trimMapped, until stop is closed, checks every trimEvery how much of the
 // process's file mappings is resident, and above Options.MappedBytes asks

@@ -2,7 +2,7 @@ package storage
 
 import "testing"
 
-// TestTableSizes: Badger's tables are 1 MiB at every level unless asked
+// TestTableSizes: Badger's tables are 512 KiB at every level unless asked
 // otherwise, so that what a compaction holds in memory does not grow with
 // the store (memory.go).
 func TestTableSizes(t *testing.T) {
@@ -12,7 +12,7 @@ func TestTableSizes(t *testing.T) {
 		wantBytes      int64
 		wantMultiplier int
 	}{
-		{"default", Options{}, 1 << 20, 1},
+		{"default", Options{}, 512 << 10, 1},
 		{"given", Options{TableBytes: 2 << 20, TableSizeMultiplier: 2}, 2 << 20, 2},
 	}
 	for _, tt := range tests {

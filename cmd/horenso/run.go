@@ -136,6 +136,8 @@ func runCommand(g *globals) *cobra.Command {
 		"MiB of events new to this node that one partner may send per day (negative: no limit)")
 	cmd.Flags().DurationVar(&nodeCfg.SyncTimeout, "sync-timeout", 30*time.Second,
 		"how long a partner may take to send, or to read, one frame of a sync stream before the stream is reset")
+	cmd.Flags().DurationVar(&nodeCfg.GossipSeenTTL, "gossip-seen-ttl", node.DefaultGossipSeenTTL,
+		"how long gossip remembers the events it has seen, to drop copies unchecked; its memory grows with the event rate times this")
 	cmd.Flags().Int64Var(&fileMiB, "max-file-mib", node.DefaultMaxFileSize>>20, "MiB one uploaded file may have (ChatWork's API: 5)")
 	cmd.Flags().Int64Var(&quotaMiB, "account-quota-mib", node.DefaultAccountQuota>>20,
 		"MiB of files one account may have posted that still show (negative: no quota)")

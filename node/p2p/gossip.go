@@ -211,6 +211,14 @@ func (h *Host) Publish(ctx context.Context, id protocol.RoomID, wire []byte) err
 	return nil
 }
 
+// gossipHistory is how long pubsub's message cache holds a message to
+// serve peers that ask for it after gossip about it (IWANT): its heartbeat
+// times its history length, 5 s with pubsub's defaults, which the host
+// keeps.
+func gossipHistory() time.Duration {
+	return time.Duration(pubsub.GossipSubHistoryLength) * pubsub.GossipSubHeartbeatInterval
+}
+
 // messageID names a pubsub message by the SHA-256 of its data, so one
 // event is one message whichever path it takes.
 func messageID(m *pb.Message) string {

@@ -169,6 +169,21 @@ type Config struct {
 	// waits for them to arrive by gossip before a sync of its room with
 	// the peer it came from is scheduled. Default: 200ms.
 	OrphanWait time.Duration
+	// SeenTTL is how long pubsub remembers the ID of a message it has
+	// seen (published, or received from a peer), to drop copies of it
+	// unvalidated and unforwarded. Pubsub keeps two maps of them (seen and
+	// delivered), about 100 bytes an event in all, and sweeps them once a
+	// minute, so they hold the node's event rate times SeenTTL plus up to
+	// a minute: 43 MB of a posting node's heap at 1,300 posts/s with
+	// pubsub's own 2 minutes (docs/PERFORMANCE.md, issue 22).
+	// A copy arriving after it is validated again (a signature check and
+	// a store read; the store keeps one copy of each event, by ID) and
+	// forwarded once more to the mesh. Copies come only from peers'
+	// forwards, each within ValidateTimeout of receipt, and their message
+	// caches, which gossip about 3 s and serve 5 s of messages: so SeenTTL
+	// is at least ValidateTimeout plus 5 s. Default: 30s (DefaultSeenTTL),
+	// or ValidateTimeout plus 5 s if more.
+	SeenTTL time.Duration
 
 	// LossForTest, if set, is asked about every gossip message from a peer
 	// before it is validated: drop loses it (it is not accepted or
@@ -192,6 +207,7 @@ const (
 	DefaultValidateConcurrency = 256
 	DefaultValidateTimeout     = 10 * time.Second
 	DefaultOrphanWait          = 200 * time.Millisecond
+	DefaultSeenTTL             = 30 * time.Second
 )
 
 // DefaultListen is the default of Config.Listen.
@@ -296,10 +312,14 @@ func New(cfg Config) (*Host, error) {
 	setDefault(&cfg.ValidateConcurrency, DefaultValidateConcurrency)
 	setDefault(&cfg.ValidateTimeout, DefaultValidateTimeout)
 	setDefault(&cfg.OrphanWait, DefaultOrphanWait)
-	for _, d := range []time.Duration{cfg.SyncInterval, cfg.SyncTimeout, cfg.RedialMin, cfg.RedialMax, cfg.DialTimeout, cfg.ValidateTimeout, cfg.OrphanWait} {
+	setDefault(&cfg.SeenTTL, max(DefaultSeenTTL, cfg.ValidateTimeout+gossipHistory()))
+	for _, d := range []time.Duration{cfg.SyncInterval, cfg.SyncTimeout, cfg.RedialMin, cfg.RedialMax, cfg.DialTimeout, cfg.ValidateTimeout, cfg.OrphanWait, cfg.SeenTTL} {
 		if d < 0 {
 			return nil, fmt.Errorf("p2p: config: negative duration %v", d)
 		}
+	}
+	if least := cfg.ValidateTimeout + gossipHistory(); cfg.SeenTTL < least {
+		return nil, fmt.Errorf("p2p: config: SeenTTL %v is below ValidateTimeout plus pubsub's message history, %v", cfg.SeenTTL, least)
 	}
 	if cfg.OutboundQueueSize < 0 || cfg.ValidateQueueSize < 0 || cfg.ValidateConcurrency < 0 {
 		return nil, errors.New("p2p: config: negative queue size")
@@ -462,6 +482,7 @@ func (h *Host) start(ctx context.Context, loops *sync.WaitGroup) (stop func(), e
 		pubsub.WithMessageSignaturePolicy(pubsub.StrictNoSign),
 		pubsub.WithNoAuthor(),
 		pubsub.WithMessageIdFn(messageID),
+		pubsub.WithSeenMessagesTTL(h.cfg.SeenTTL),
 		// The origin sends its event to every subscriber it admitted, not
 		// only to its mesh: partners are few, and a fresh mesh may still
 		// be empty.

@@ -34,6 +34,10 @@ func TestNew(t *testing.T) {
 			"/ip4/192.0.2.1/tcp/4001/p2p/QmYyQSo1c1Ym7orWxLYvCrM2EmxFTANf8wXmmE7DWjhx5N"}}, false},
 		{"redial bounds reversed", Config{Identity: key, Handler: fake, RedialMin: time.Minute, RedialMax: time.Second}, false},
 		{"negative interval", Config{Identity: key, Handler: fake, SyncInterval: -time.Second}, false},
+		{"seen TTL at its least", Config{Identity: key, Handler: fake, SeenTTL: DefaultValidateTimeout + 5*time.Second}, true},
+		{"seen TTL shorter than a validation and the message cache", Config{Identity: key, Handler: fake,
+			SeenTTL: DefaultValidateTimeout + 4*time.Second}, false},
+		{"long validations lengthen the default seen TTL", Config{Identity: key, Handler: fake, ValidateTimeout: time.Minute}, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h, err := New(tc.cfg)
@@ -45,6 +49,10 @@ func TestNew(t *testing.T) {
 			}
 			if h.ID() != idOf(key) {
 				t.Errorf("ID = %s, want %s", h.ID(), idOf(key))
+			}
+			least := h.cfg.ValidateTimeout + gossipHistory()
+			if h.cfg.SeenTTL < least || tc.cfg.SeenTTL == 0 && h.cfg.SeenTTL != max(DefaultSeenTTL, least) {
+				t.Errorf("SeenTTL = %v with ValidateTimeout %v", h.cfg.SeenTTL, h.cfg.ValidateTimeout)
 			}
 			if h.Addrs() != nil {
 				t.Errorf("Addrs before Run = %v", h.Addrs())
