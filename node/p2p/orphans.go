@@ -3,6 +3,7 @@ package p2p
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"sync"
 	"time"
@@ -184,31 +185,76 @@ func (h *Host) orphaned(ctx context.Context, o *orphan, missing []protocol.Event
 }
 
 // adopt retries the orphans waiting for parent, which the node now holds,
-// and, as each is accepted, the orphans waiting for it.
+// and those waiting for them in turn. It takes them all at once and
+// stores them in one batch per room and sender, parents before children:
+// a partner's run of events that gossip delivered child first (each event
+// follows its origin's previous one) is then one store Update, where
+// retrying them one after another cost a durable commit each, in sequence.
 func (h *Host) adopt(ctx context.Context, parent protocol.EventID) {
-	work := []protocol.EventID{parent}
-	for len(work) > 0 {
+	var taken []*orphan
+	for work := []protocol.EventID{parent}; len(work) > 0; {
 		id := work[len(work)-1]
 		work = work[:len(work)-1]
 		for _, o := range h.orphans.take(id) {
-			err := h.accept1(ctx, o.from, o.e.RoomID(), o.e)
+			taken = append(taken, o)
+			work = append(work, o.e.ID)
+		}
+	}
+	if len(taken) == 0 {
+		return
+	}
+	// A child is deeper than its parents: by depth is parents first.
+	slices.SortStableFunc(taken, func(a, b *orphan) int { return a.e.Order().Compare(b.e.Order()) })
+	type batchKey struct {
+		room protocol.RoomID
+		from peer.ID
+	}
+	batches := map[batchKey][]*orphan{}
+	var keys []batchKey
+	for _, o := range taken {
+		k := batchKey{o.e.RoomID(), o.from}
+		if batches[k] == nil {
+			keys = append(keys, k)
+		}
+		batches[k] = append(batches[k], o)
+	}
+	var accepted []protocol.EventID
+	for _, k := range keys {
+		os := batches[k]
+		events := make([]*protocol.Signed, len(os))
+		for i, o := range os {
+			events[i] = o.e
+		}
+		errs := h.handler.Accept(ctx, nodeID(k.from), k.room, events)
+		for i, o := range os {
+			var err error
+			if i < len(errs) {
+				err = errs[i]
+			} else {
+				err = fmt.Errorf("handler returned %d results for %d events", len(errs), len(events))
+			}
 			var miss *protocol.MissingError
 			switch {
 			case err == nil || errors.Is(err, ErrSoftFailed):
 				h.stats.gossipAdopted.Add(1)
-				h.stats.room(o.e.RoomID()).accepted.Add(1)
-				work = append(work, o.e.ID)
+				h.stats.room(k.room).accepted.Add(1)
+				accepted = append(accepted, o.e.ID)
 			case errors.As(err, &miss):
-				// Another parent is still missing: wait on, from the
+				// Another parent is still missing (perhaps one of
+				// another sender's batch, below): wait on, from the
 				// time it was first parked.
 				h.orphaned(ctx, &orphan{e: o.e, from: o.from, parked: o.parked}, miss.IDs)
 			default:
 				// Its parents are in and it is refused still, or the node
 				// failed to store it: a sync settles it.
 				h.log.Debug("orphan refused", "event", o.e.ID, "err", err)
-				h.schedule(o.from, o.e.RoomID())
+				h.schedule(o.from, k.room)
 			}
 		}
+	}
+	// Orphans parked again above for a parent that a later batch took in.
+	for _, id := range accepted {
+		h.adopt(ctx, id)
 	}
 }
 

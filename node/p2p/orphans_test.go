@@ -1,6 +1,8 @@
 package p2p
 
 import (
+	"context"
+	"log/slog"
 	"testing"
 	"time"
 
@@ -41,5 +43,71 @@ func TestOrphanageBounds(t *testing.T) {
 	}
 	if got := a.expire(t0.Add(time.Second)); len(got) != 1 || got[0] != late {
 		t.Errorf("expire = %v, want the orphan whose parent never came", got)
+	}
+}
+
+// acceptCounter is a Handler that takes in any event whose parents it
+// holds, counting its Accept calls; its other methods are not called.
+type acceptCounter struct {
+	Handler
+	held  map[protocol.EventID]bool
+	calls int
+}
+
+func (a *acceptCounter) Accept(_ context.Context, _ protocol.NodeID, _ protocol.RoomID, events []*protocol.Signed) []error {
+	a.calls++
+	errs := make([]error, len(events))
+	for i, e := range events {
+		for _, p := range e.Prev {
+			if !a.held[p] {
+				errs[i] = &protocol.MissingError{IDs: []protocol.EventID{p}}
+			}
+		}
+		if errs[i] == nil {
+			a.held[e.ID] = true
+		}
+	}
+	return errs
+}
+
+func (a *acceptCounter) Held(_ context.Context, ids []protocol.EventID) []bool {
+	out := make([]bool, len(ids))
+	for i, id := range ids {
+		out[i] = a.held[id]
+	}
+	return out
+}
+
+// TestAdoptTakesARunInOneBatch: a partner's run of events that arrived
+// child first (each waiting for the one before) is taken in with one
+// Accept, parents first, once the run's first parent is held.
+func TestAdoptTakesARunInOneBatch(t *testing.T) {
+	root := protocol.EventID{0xaa}
+	handler := &acceptCounter{held: map[protocol.EventID]bool{}}
+	h := &Host{handler: handler, log: slog.New(slog.DiscardHandler), stats: stats{rooms: map[protocol.RoomID]*roomCounters{}}}
+	const run = 50
+	prev := root
+	var events []*protocol.Signed
+	for i := range run {
+		e := &protocol.Signed{ID: protocol.EventID{byte(i + 1)}}
+		e.Room, e.Type, e.Depth, e.Prev = protocol.RoomID{1}, protocol.TypeMessagePost, uint64(i+1), []protocol.EventID{prev}
+		events = append(events, e)
+		prev = e.ID
+	}
+	for i := run - 1; i >= 0; i-- { // children first, as gossip may deliver them
+		h.orphaned(t.Context(), &orphan{e: events[i], parked: time.Now()}, events[i].Prev)
+	}
+	if handler.calls != 0 {
+		t.Fatalf("%d Accept calls before the run's parent was held", handler.calls)
+	}
+	handler.held[root] = true
+	h.adopt(t.Context(), root)
+	for _, e := range events {
+		if !handler.held[e.ID] {
+			t.Fatalf("event at depth %d not taken in", e.Depth)
+		}
+	}
+	if handler.calls != 1 {
+		t.Errorf("the run of %d took %d Accept calls, want 1", run, handler.calls)
 	}
 }
