@@ -80,6 +80,9 @@ func TestRetentionDropsOldMessages(t *testing.T) {
 	bob.AwaitRoom(room)
 	edited := alice.Post(room, "gamma-old-post")
 	alice.Edit(edited, "gamma-old-edit")
+	// bob answers what he has seen: his post follows alice's, so the
+	// display order below is decided (concurrent posts are ordered by ID).
+	bob.AwaitMessages(room, "gamma-old-edit")
 	bob.Post(room, "delta-old-post")
 	bob.AwaitMessages(room, "gamma-old-edit", "delta-old-post")
 	alice.AwaitMessages(room, "gamma-old-edit", "delta-old-post")
