@@ -70,11 +70,20 @@ func TestPageOutTables(t *testing.T) {
 		t.Fatal(err)
 	}
 	kept := tablesResident(t, dir)
-	n, err := pageOutTables(dir, nil, false, indexStart)
-	if err != nil {
-		t.Fatal(err)
+	// Compactions may still be writing tables (through their mappings)
+	// as the test measures; the store's check pages out again every
+	// trimEvery, and so does the test, a few times.
+	var n int
+	var after int64
+	for range 5 {
+		if n, err = pageOutTables(dir, nil, false, indexStart); err != nil {
+			t.Fatal(err)
+		}
+		if after = tablesResident(t, dir); after <= before/4 {
+			break
+		}
+		time.Sleep(trimEvery)
 	}
-	after := tablesResident(t, dir)
 	t.Logf("paged out %d mappings: %d KiB of tables resident before, %d sparing the indexes (%d KiB), %d after", n, before>>10, kept>>10, indexBytes>>10, after>>10)
 	if spared == 0 || n == 0 || after > before/4 {
 		t.Fatalf("paged out %d mappings: %d bytes of tables resident before, %d after; want a quarter or less", n, before, after)
