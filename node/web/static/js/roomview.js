@@ -48,6 +48,9 @@ export class RoomView {
       this.renderHeader();
       this.composer.update();
       this.side.renderAbout();
+      // The members may have come first, when my role was not known:
+      // an admin's join requests show now.
+      this.side.requests.load();
     }, (e) => {
       if (this.destroyed) return;
       if (e.status === 404 || e.status === 403 || e.status === 400) this.gone(t('room.notfound'));

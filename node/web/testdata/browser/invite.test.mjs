@@ -58,6 +58,12 @@ describe('invitation links', () => {
     await card.locator('.invite-status', { hasText: 'Request sent' }).waitFor();
     assert.equal(await roomItem(page, BOARD).count(), 0);
 
+    // The room list and the room's own record come after its members (as
+    // they did under load): the requests must show once my role is known.
+    await alice.page.route(new RegExp(`/v2/rooms(/${BOARD})?$`), async (route) => {
+      await new Promise((r) => setTimeout(r, 800));
+      await route.continue();
+    });
     await login(alice, `/rooms/${BOARD}`);
     const req = alice.page.locator(`.side-requests li.request[data-aid="${bob.account_id}"]`);
     await req.locator('.request-message', { hasText: 'I am the new treasurer.' }).waitFor();
