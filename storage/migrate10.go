@@ -1,11 +1,7 @@
 package storage
 
 import (
-	"bytes"
-	"errors"
-	"fmt"
 	"log/slog"
-	"time"
 
 	"github.com/dgraph-io/badger/v4"
 	"github.com/horenso/horenso/protocol"
@@ -64,82 +60,20 @@ func startCleanup(txn *badger.Txn) error {
 // starts. The marker's value is the phase (pAlias or pMessage) and the
 // last key of it dealt with, without prefix; empty at the start.
 func cleanupAliases(db *badger.DB, log *slog.Logger) error {
-	start := time.Now()
-	for batches := 1; ; batches++ {
-		done := false
-		err := db.Update(func(txn *badger.Txn) error {
-			item, err := txn.Get([]byte{pCleanup})
-			if errors.Is(err, badger.ErrKeyNotFound) {
-				done = true
-				return nil
+	r := rewrite{
+		marker: pCleanup,
+		phases: [][]byte{key(pAlias, []byte{byte(AliasMessage)}), {pMessage}},
+		step: func(tx *Tx, phase int, k []byte, val func() ([]byte, error)) error {
+			if phase == 1 {
+				return tx.delete(key(pMessage, k))
 			}
-			var marker []byte
-			if err == nil {
-				marker, err = item.ValueCopy(nil)
-			}
-			if err != nil {
-				return fmt.Errorf("read cleanup marker: %w", err)
-			}
-			tx := &Tx{txn: txn, writable: true}
-			phase, from := pAlias, []byte(nil)
-			if len(marker) > 0 {
-				phase, from = marker[0], marker[1:]
-			}
-			prefix := []byte{pMessage}
-			if phase == pAlias {
-				prefix = key(pAlias, []byte{byte(AliasMessage)})
-			}
-			var last []byte
-			n := 0
-			err = tx.scan(prefix, append(bytes.Clone(prefix), from...), false, func(k []byte, val func() ([]byte, error)) (bool, error) {
-				if len(marker) > 1 && bytes.Equal(k, from) {
-					return true, nil // dealt with by the batch before
-				}
-				if n == cleanupBatch {
-					return false, nil
-				}
-				n++
-				last = bytes.Clone(k)
-				if phase == pMessage {
-					return true, tx.delete(key(pMessage, k))
-				}
-				return true, cleanupAlias(tx, k, val)
-			})
-			if err != nil {
-				return fmt.Errorf("clean up message index %#x: %w", phase, err)
-			}
-			switch {
-			case n == cleanupBatch:
-				err = tx.set([]byte{pCleanup}, append([]byte{phase}, last...))
-			case phase == pAlias:
-				err = tx.set([]byte{pCleanup}, []byte{pMessage})
-			default:
-				done = true
-				err = tx.delete([]byte{pCleanup})
-			}
-			if err != nil {
-				return err
-			}
-			return tx.flush(txn)
-		})
-		if err != nil {
-			return err
-		}
-		if done {
-			if batches > 1 {
-				log.Info("store cleanup of schema 10 done", "commits", batches, "took", time.Since(start).Round(time.Millisecond))
-			}
-			return nil
-		}
-		if batches == 1 {
-			log.Info("store cleanup of schema 10 under way: deleting the copies of message aliases and locations")
-		}
-		if cleanupInterruptForTest != nil {
-			if err := cleanupInterruptForTest(batches); err != nil {
-				return err
-			}
-		}
+			return cleanupAlias(tx, k, val)
+		},
+		what:      "store cleanup of schema 10",
+		doing:     "deleting the copies of message aliases and locations",
+		interrupt: cleanupInterruptForTest,
 	}
+	return r.run(db, log)
 }
 
 // cleanupAlias deletes the alias index entry k (an event ID) with the

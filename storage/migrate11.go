@@ -1,11 +1,8 @@
 package storage
 
 import (
-	"bytes"
 	"errors"
-	"fmt"
 	"log/slog"
-	"time"
 
 	"github.com/dgraph-io/badger/v4"
 	"github.com/horenso/horenso/protocol"
@@ -69,79 +66,21 @@ func startSlim(txn *badger.Txn) error {
 // pTimeline) and the last key of it dealt with, without prefix; empty at
 // the start.
 func slimEvents(db *badger.DB, log *slog.Logger) error {
-	start := time.Now()
-	for batches := 1; ; batches++ {
-		done := false
-		err := db.Update(func(txn *badger.Txn) error {
-			item, err := txn.Get([]byte{pSlim})
-			if errors.Is(err, badger.ErrKeyNotFound) {
-				done = true
-				return nil
+	r := rewrite{
+		marker:   pSlim,
+		phases:   [][]byte{{pEventSnap}, {pTimeline}},
+		maxBytes: slimBatchBytes,
+		step: func(tx *Tx, phase int, k []byte, val func() ([]byte, error)) error {
+			if phase == 0 {
+				return slimEvent(tx, k, val)
 			}
-			var marker []byte
-			if err == nil {
-				marker, err = item.ValueCopy(nil)
-			}
-			if err != nil {
-				return fmt.Errorf("read schema 11 marker: %w", err)
-			}
-			tx := &Tx{txn: txn, writable: true}
-			phase, from := pEventSnap, []byte(nil)
-			if len(marker) > 0 {
-				phase, from = marker[0], marker[1:]
-			}
-			prefix := []byte{phase}
-			var last []byte
-			n := 0
-			err = tx.scan(prefix, append(bytes.Clone(prefix), from...), false, func(k []byte, val func() ([]byte, error)) (bool, error) {
-				if len(marker) > 1 && bytes.Equal(k, from) {
-					return true, nil // dealt with by the batch before
-				}
-				if n == cleanupBatch || tx.size > slimBatchBytes {
-					return false, nil
-				}
-				n++
-				last = bytes.Clone(k)
-				if phase == pEventSnap {
-					return true, slimEvent(tx, k, val)
-				}
-				return true, slimRoomEvent(tx, k)
-			})
-			if err != nil {
-				return fmt.Errorf("migrate to schema 11 %#x: %w", phase, err)
-			}
-			switch {
-			case n > 0 && (n == cleanupBatch || tx.size > slimBatchBytes):
-				err = tx.set([]byte{pSlim}, append([]byte{phase}, last...))
-			case phase == pEventSnap:
-				err = tx.set([]byte{pSlim}, []byte{pTimeline})
-			default:
-				done = true
-				err = tx.delete([]byte{pSlim})
-			}
-			if err != nil {
-				return err
-			}
-			return tx.flush(txn)
-		})
-		if err != nil {
-			return err
-		}
-		if done {
-			if batches > 1 {
-				log.Info("store migration to schema 11 done", "commits", batches, "took", time.Since(start).Round(time.Millisecond))
-			}
-			return nil
-		}
-		if batches == 1 {
-			log.Info("store migration to schema 11 under way: moving snapshot keys into event records, dropping by-depth keys of messages")
-		}
-		if slimInterruptForTest != nil {
-			if err := slimInterruptForTest(batches); err != nil {
-				return err
-			}
-		}
+			return slimRoomEvent(tx, k)
+		},
+		what:      "store migration to schema 11",
+		doing:     "moving snapshot keys into event records, dropping by-depth keys of messages",
+		interrupt: slimInterruptForTest,
 	}
+	return r.run(db, log)
 }
 
 // slimEvent moves the snapshot key k (an event ID) with the value val
