@@ -7,11 +7,10 @@ import (
 	"github.com/horenso/horenso/protocol"
 )
 
-// TestChainPositions checks the chain index: the first event at a
-// position keeps it, storing it again changes nothing, and a second event
-// at a taken position is an equivocation, kept as proof and listed.
-func TestChainPositions(t *testing.T) {
-	s := openTest(t, t.TempDir())
+// chainFixture returns a room's create and a function that signs, as its
+// creator, a post following prev at time tm on the creator's chain.
+func chainFixture(t *testing.T) (*protocol.Signed, func(prev *protocol.Signed, tm int64) *protocol.Signed) {
+	t.Helper()
 	_, key, _ := ed25519.GenerateKey(nil)
 	me := protocol.NewAccountID(protocol.NodeIDFromKey(key.Public().(ed25519.PublicKey)), "alice")
 	create, err := protocol.Sign(key, protocol.Event{Author: "alice", Time: 1},
@@ -28,6 +27,15 @@ func TestChainPositions(t *testing.T) {
 		}
 		return p
 	}
+	return create, post
+}
+
+// TestChainPositions checks the chain index: the first event at a
+// position keeps it, storing it again changes nothing, and a second event
+// at a taken position is an equivocation, kept as proof and listed.
+func TestChainPositions(t *testing.T) {
+	s := openTest(t, t.TempDir())
+	create, post := chainFixture(t)
 	posts := []*protocol.Signed{post(create, 2)}
 	posts = append(posts, post(posts[0], 3))
 	posts = append(posts, post(posts[1], 5))
@@ -71,24 +79,10 @@ func TestChainPositions(t *testing.T) {
 // the position's new value, not the absence it was told of.
 func TestChainNextPositionNeedsNoRead(t *testing.T) {
 	s := openTest(t, t.TempDir())
-	_, key, _ := ed25519.GenerateKey(nil)
-	me := protocol.NewAccountID(protocol.NodeIDFromKey(key.Public().(ed25519.PublicKey)), "alice")
-	create, err := protocol.Sign(key, protocol.Event{Author: "alice", Time: 1},
-		&protocol.RoomCreate{Kind: protocol.KindGroup, Name: "r", Creator: protocol.MemberInfo{Account: me, Role: protocol.RoleAdmin}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	post := func(prev *protocol.Signed, tm int64) *protocol.Signed {
-		ev := protocol.ChainSuccessor(create.RoomID(), create.Version, []protocol.Order{prev.Order()}, prev.Order(), prev.Seq)
-		ev.Author, ev.Time = "alice", tm
-		p, err := protocol.Sign(key, ev, &protocol.MessagePost{Body: "m"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
+	create, post := chainFixture(t)
 	put := func(e *protocol.Signed) (forked bool) {
 		update(t, s, func(tx *Tx) error {
+			var err error
 			_, forked, err = tx.PutPosition(e)
 			return err
 		})
