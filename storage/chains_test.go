@@ -2,6 +2,8 @@ package storage
 
 import (
 	"crypto/ed25519"
+	"maps"
+	"slices"
 	"testing"
 
 	"github.com/horenso/horenso/protocol"
@@ -104,4 +106,60 @@ func TestChainNextPositionNeedsNoRead(t *testing.T) {
 	if !put(post(create, 99)) {
 		t.Error("an event at the taken position 2 was not found to be an equivocation")
 	}
+}
+
+// TestChainTips checks that ChainTips gives each origin's event at the
+// highest position the store holds, one per origin, and stops at limit.
+func TestChainTips(t *testing.T) {
+	s := openTest(t, t.TempDir())
+	create, post := chainFixture(t)
+	mine := []*protocol.Signed{create, post(create, 2)}
+	mine = append(mine, post(mine[1], 3))
+	stored := slices.Clone(mine)
+	want := map[protocol.EventID]bool{mine[2].ID: true}
+	for range 3 { // other origins, each with a chain of its own
+		_, key, _ := ed25519.GenerateKey(nil)
+		var last *protocol.Signed
+		for i := range 4 {
+			ev := protocol.ChainSuccessor(create.RoomID(), create.Version, []protocol.Order{create.Order()}, protocol.Order{}, 0)
+			if last != nil {
+				ev = protocol.ChainSuccessor(create.RoomID(), create.Version, []protocol.Order{last.Order()}, last.Order(), last.Seq)
+			}
+			ev.Author, ev.Time = "bob", int64(10+i)
+			e, err := protocol.Sign(key, ev, &protocol.MessagePost{Body: "m"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			stored, last = append(stored, e), e
+		}
+		want[last.ID] = true
+	}
+	update(t, s, func(tx *Tx) error {
+		for _, e := range stored {
+			if _, _, err := tx.PutPosition(e); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	view(t, s, func(tx *Tx) error {
+		tips, err := tx.ChainTips(create.RoomID(), 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[protocol.EventID]bool{}
+		for _, id := range tips {
+			got[id] = true
+		}
+		if len(tips) != len(want) || !maps.Equal(got, want) {
+			t.Errorf("ChainTips = %v, want one per origin: %v", tips, want)
+		}
+		if tips, err := tx.ChainTips(create.RoomID(), 2); err != nil || len(tips) != 2 {
+			t.Errorf("ChainTips(limit 2) = %v, %v", tips, err)
+		}
+		if tips, err := tx.ChainTips(protocol.RoomID{1}, 10); err != nil || len(tips) != 0 {
+			t.Errorf("ChainTips(another room) = %v, %v", tips, err)
+		}
+		return nil
+	})
 }

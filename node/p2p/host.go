@@ -263,6 +263,7 @@ type Host struct {
 	events  inflight
 	orphans orphanage
 	slots   slots // sync answers being sent
+	pulling pullGate
 	quota   *quotas
 	health  healths // per partner: sync rounds, last seen
 

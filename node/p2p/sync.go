@@ -224,6 +224,7 @@ func (h *Host) pull(ctx context.Context, p peer.ID, rooms []protocol.RoomID) (re
 	if lh == nil {
 		return nil, ErrNotRunning
 	}
+	defer h.pulling.enter(ctx, rooms, maxPullOverlap)() // before reading the heads
 	wants := make([]protocol.SyncWant, 0, len(rooms))
 	for _, r := range rooms {
 		heads, err := h.handler.Heads(ctx, r)
