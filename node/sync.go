@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"math"
 	"slices"
 	"sync"
 
@@ -284,8 +285,22 @@ func (h handler) Heads(ctx context.Context, room protocol.RoomID) ([]protocol.Ev
 		if err != nil {
 			return err
 		}
-		for _, id := range tips {
-			if !slices.Contains(out, id) {
+		for _, tip := range tips {
+			if !slices.Contains(out, tip.ID) {
+				out = append(out, tip.ID)
+			}
+		}
+		// A partner behind on an origin lacks its tip here, but likely
+		// holds a position a little below it.
+		for _, tip := range tips {
+			if tip.Seq <= tipLag {
+				continue
+			}
+			id, ok, err := tx.Position(room, tip.Origin, tip.Seq-tipLag)
+			if err != nil {
+				return err
+			}
+			if ok && !slices.Contains(out, id) {
 				out = append(out, id)
 			}
 		}
@@ -310,7 +325,10 @@ func (h handler) Heads(ctx context.Context, room protocol.RoomID) ([]protocol.Ev
 
 // maxSyncTips bounds the chain tips Heads gives, leaving room among
 // protocol.MaxSyncHeads for the heads and the depth samples.
-const maxSyncTips = 24
+const maxSyncTips = 16
+
+// tipLag is how far below each chain tip Heads names a second event.
+const tipLag = 32
 
 // Held reports, for each of ids, whether the node holds that event.
 func (h handler) Held(ctx context.Context, ids []protocol.EventID) []bool {
@@ -621,8 +639,20 @@ func (n *Node) emitEvents(ctx context.Context, peer protocol.NodeID, room protoc
 // stops when nothing left to visit could be sent, so its cost is the part
 // of the room above where the two nodes last agreed; it keeps each
 // visited event's order and parents, not the event.
+//
+// In a room with chains it also keeps, by origin, the highest chain
+// position the other node holds (walk.held): every event of that origin
+// at or below it is the other node's too, without walking down to it.
+// Once every origin of the room has one, walking down from an event the
+// other node has can mark nothing the positions do not, and the walk
+// stops doing it. Under a busy room's sync rounds that walk down the
+// other node's part of the room, from each event it named to the deepest
+// event to send, was three quarters of the events a walk read.
 func walkMissing(ctx context.Context, tx *storage.Tx, room protocol.RoomID, have, until []protocol.EventID) ([]protocol.EventID, error) {
 	w := walk{seen: map[protocol.EventID]*walkNode{}}
+	if err := w.learnOrigins(tx, room); err != nil {
+		return nil, err
+	}
 	var tops []protocol.EventID
 	if until != nil {
 		tops = until
@@ -641,6 +671,7 @@ func walkMissing(ctx context.Context, tx *storage.Tx, room protocol.RoomID, have
 			return nil, err
 		}
 		if ok && l.RoomID(h) == room {
+			w.hold(l.Origin, l.Seq)
 			w.push(h, &l, true)
 		}
 	}
@@ -665,10 +696,19 @@ func walkMissing(ctx context.Context, tx *storage.Tx, room protocol.RoomID, have
 		x := heap.Pop(&w.queue).(*walkNode)
 		if !x.have {
 			w.wanted--
-			send = append(send, x.order.ID)
+			// A position learnt since x was queued may cover it.
+			x.have = w.holds(x.origin, x.seq)
+			if !x.have {
+				send = append(send, x.order.ID)
+			}
+		}
+		if x.have {
+			// The deepest of an origin's events the other node has
+			// is its highest: the deeper ones were visited first.
+			w.hold(x.origin, x.seq)
 		}
 		for _, p := range x.prev {
-			if w.mark(p, x.have) {
+			if w.mark(p, x.have) || x.have && w.uncovered == 0 {
 				continue
 			}
 			pl, ok, err := tx.EventLinks(p)
@@ -691,13 +731,61 @@ type walk struct {
 	queue  walkQueue
 	seen   map[protocol.EventID]*walkNode
 	wanted int // queued events not marked have
+	// held is, by origin, the highest chain position known to be the
+	// other node's (rooms with chains): holding an event means holding
+	// its ancestors, its origin's earlier events among them.
+	held map[protocol.NodeID]uint64
+	// uncovered counts the origins of the room without a position in
+	// held; more than there are if the room has over maxWalkOrigins.
+	uncovered int
+}
+
+// maxWalkOrigins bounds the origins a walk keeps positions for.
+const maxWalkOrigins = 64
+
+// learnOrigins lists the origins of room's chains in w.held, with no
+// position yet.
+func (w *walk) learnOrigins(tx *storage.Tx, room protocol.RoomID) error {
+	tips, err := tx.ChainTips(room, maxWalkOrigins+1)
+	if err != nil {
+		return err
+	}
+	w.held = make(map[protocol.NodeID]uint64, len(tips))
+	for _, t := range tips {
+		w.held[t.Origin] = 0
+	}
+	w.uncovered = len(tips)
+	if len(tips) == 0 || len(tips) > maxWalkOrigins {
+		w.uncovered = math.MaxInt // no chains, or too many to keep
+	}
+	return nil
+}
+
+// hold notes that the other node holds origin's chain up to seq.
+func (w *walk) hold(origin protocol.NodeID, seq uint64) {
+	had, ok := w.held[origin]
+	if !ok || seq == 0 || seq <= had {
+		return
+	}
+	if had == 0 && w.uncovered != math.MaxInt {
+		w.uncovered--
+	}
+	w.held[origin] = seq
+}
+
+// holds reports whether the other node is known to hold origin's event at
+// chain position seq.
+func (w *walk) holds(origin protocol.NodeID, seq uint64) bool {
+	return seq > 0 && seq <= w.held[origin]
 }
 
 type walkNode struct {
-	order protocol.Order
-	prev  []protocol.EventID // until visited
-	have  bool
-	index int // in the queue; -1 once visited
+	order  protocol.Order
+	prev   []protocol.EventID // until visited
+	origin protocol.NodeID
+	seq    uint64
+	have   bool
+	index  int // in the queue; -1 once visited
 }
 
 // mark notes that the other node has id, if have, when id is already
@@ -713,13 +801,15 @@ func (w *walk) mark(id protocol.EventID, have bool) bool {
 	return ok
 }
 
-// push queues event id, with links l, marked have, unless it is queued
-// or visited already (then it only marks it).
+// push queues event id, with links l, marked have (or if held says the
+// other node has it), unless it is queued or visited already (then it
+// only marks it).
 func (w *walk) push(id protocol.EventID, l *protocol.Links, have bool) {
+	have = have || w.holds(l.Origin, l.Seq)
 	if w.mark(id, have) {
 		return
 	}
-	x := &walkNode{order: protocol.Order{Depth: l.Depth, ID: id}, prev: l.Prev, have: have}
+	x := &walkNode{order: protocol.Order{Depth: l.Depth, ID: id}, prev: l.Prev, origin: l.Origin, seq: l.Seq, have: have}
 	w.seen[id] = x
 	heap.Push(&w.queue, x)
 	if !have {

@@ -142,30 +142,38 @@ func (tx *Tx) Latest(room protocol.RoomID, origin protocol.NodeID) (protocol.Eve
 	return id, seq, found, wrap("latest chain position", err)
 }
 
-// ChainTips returns, for up to limit of the origins with a chain in room,
-// the event at the highest position of its chain the store holds: events
-// that a partner, which holds every event of its own chain, most likely
-// holds too. Rooms of a version without chains have none.
-func (tx *Tx) ChainTips(room protocol.RoomID, limit int) ([]protocol.EventID, error) {
+// ChainTip is the highest position of an origin's chain in a room that
+// the store holds, and the event there.
+type ChainTip struct {
+	Origin protocol.NodeID
+	Seq    uint64
+	ID     protocol.EventID
+}
+
+// ChainTips returns the tips of up to limit of the origins with a chain
+// in room: events that a partner, which holds every event of its own
+// chain, most likely holds too. Rooms of a version without chains have
+// none.
+func (tx *Tx) ChainTips(room protocol.RoomID, limit int) ([]ChainTip, error) {
 	prefix := key(pChain, room[:])
 	it := tx.txn.NewIterator(badger.IteratorOptions{Prefix: prefix, Reverse: true})
 	defer it.Close()
-	var tips []protocol.EventID
+	var tips []ChainTip
 	// In reverse, each seek lands on the highest position of the origin
 	// before the one last read: its keys are below that origin's first.
 	for it.Seek(append(bytes.Clone(prefix), 0xff)); it.ValidForPrefix(prefix) && len(tips) < limit; {
 		item := it.Item()
 		rest := item.Key()[len(prefix):]
-		if len(rest) < 1+8 {
+		if len(rest) < 1+8 || rest[len(rest)-9] != 0 {
 			return nil, fmt.Errorf("bad chain key %x", item.Key())
 		}
 		v, err := item.ValueCopy(nil)
 		if err != nil {
 			return nil, wrap("chain tips", err)
 		}
-		var id protocol.EventID
-		copy(id[:], v)
-		tips = append(tips, id)
+		tip := ChainTip{Origin: protocol.NodeID(rest[:len(rest)-9]), Seq: be64(rest[len(rest)-8:])}
+		copy(tip.ID[:], v)
+		tips = append(tips, tip)
 		it.Seek(append(bytes.Clone(prefix), rest[:len(rest)-8]...))
 	}
 	return tips, nil

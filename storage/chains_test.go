@@ -116,7 +116,7 @@ func TestChainTips(t *testing.T) {
 	mine := []*protocol.Signed{create, post(create, 2)}
 	mine = append(mine, post(mine[1], 3))
 	stored := slices.Clone(mine)
-	want := map[protocol.EventID]bool{mine[2].ID: true}
+	want := map[ChainTip]bool{{Origin: create.Origin, Seq: mine[2].Seq, ID: mine[2].ID}: true}
 	for range 3 { // other origins, each with a chain of its own
 		_, key, _ := ed25519.GenerateKey(nil)
 		var last *protocol.Signed
@@ -132,7 +132,7 @@ func TestChainTips(t *testing.T) {
 			}
 			stored, last = append(stored, e), e
 		}
-		want[last.ID] = true
+		want[ChainTip{Origin: last.Origin, Seq: last.Seq, ID: last.ID}] = true
 	}
 	update(t, s, func(tx *Tx) error {
 		for _, e := range stored {
@@ -147,9 +147,9 @@ func TestChainTips(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		got := map[protocol.EventID]bool{}
-		for _, id := range tips {
-			got[id] = true
+		got := map[ChainTip]bool{}
+		for _, tip := range tips {
+			got[tip] = true
 		}
 		if len(tips) != len(want) || !maps.Equal(got, want) {
 			t.Errorf("ChainTips = %v, want one per origin: %v", tips, want)
