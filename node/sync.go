@@ -486,11 +486,14 @@ func (n *Node) acceptBatch(ctx context.Context, events []*protocol.Signed, errs 
 // Missing first works out which events to send (see walkMissing), keeping
 // only their IDs, about 32 bytes an event. The visibility of each post or
 // edit is decided in the chunk's transaction, from the snapshot after it;
-// the answers are kept for the chunk only.
+// the answers are kept for the chunk only. In a room with chains, when
+// have gives a position on each origin's chain, it reads the events off
+// the chains instead (emitChains), keeping one event per origin.
 func (h handler) Missing(ctx context.Context, peer protocol.NodeID, room protocol.RoomID, have, until []protocol.EventID, emit func(wire []byte) error) error {
 	defer h.n.partnerWork()()
 	var send []protocol.EventID
-	whole := false
+	var chains []*chainCursor
+	whole, byChains := false, false
 	err := h.n.store.View(func(tx *storage.Tx) error {
 		if until == nil {
 			known, err := heldIn(tx, room, have)
@@ -500,6 +503,9 @@ func (h handler) Missing(ctx context.Context, peer protocol.NodeID, room protoco
 			if !known {
 				whole = true
 				return nil
+			}
+			if chains, byChains, err = chainPlan(tx, room, have); err != nil || byChains {
+				return err
 			}
 		}
 		var err error
@@ -511,6 +517,9 @@ func (h handler) Missing(ctx context.Context, peer protocol.NodeID, room protoco
 	}
 	if whole {
 		return h.n.emitRoom(ctx, peer, room, emit)
+	}
+	if byChains {
+		return h.n.emitChains(ctx, peer, room, chains, emit)
 	}
 	slices.Reverse(send) // visited deepest first
 	return h.n.emitEvents(ctx, peer, room, send, emit)

@@ -3,6 +3,7 @@ package node
 import (
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/horenso/horenso/protocol"
@@ -16,7 +17,9 @@ import (
 // is sent twice, and parents come before children. The other node names
 // what a sync request names (Heads: heads, chain tips, depth samples), or
 // only a random few of its events, so that the walk's chain positions
-// come from events deep below what it has, and stay lower bounds.
+// come from events deep below what it has, and stay lower bounds. The
+// answer (Missing), read off the chains when it can be, is held to the
+// same.
 func TestWalkMissingSendsAllLacked(t *testing.T) {
 	ctx := t.Context()
 	handles := []protocol.Handle{"alice", "bob", "carol", "dave"}
@@ -48,7 +51,8 @@ func TestWalkMissingSendsAllLacked(t *testing.T) {
 		}
 		return out
 	}
-	var oversent, sentAll [2]int // by what the other node names: Heads, a few
+	byChains := 0                   // answers read off the chains
+	var oversent, sentAll [2][2]int // walk and answer, by what the other node names: Heads, a few
 	for step := range 80 {
 		x := rnd.IntN(len(nodes))
 		if rnd.IntN(2) == 0 {
@@ -73,42 +77,65 @@ func TestWalkMissingSendsAllLacked(t *testing.T) {
 						}
 					}
 				}
-				var send []protocol.EventID
+				var walked []protocol.EventID
 				err := from.store.View(func(tx *storage.Tx) error {
+					if _, ok, err := chainPlan(tx, room, have); err != nil {
+						return err
+					} else if ok {
+						byChains++
+					}
 					var err error
-					send, err = walkMissing(ctx, tx, room, have, nil)
+					walked, err = walkMissing(ctx, tx, room, have, nil)
 					return err
 				})
 				if err != nil {
 					t.Fatalf("step %d: walk from node %d to node %d: %v", step, i, j, err)
 				}
-				sent := map[protocol.EventID]bool{}
-				for k := len(send) - 1; k >= 0; k-- { // parents first, as Missing sends them
-					e := fromHeld[send[k]]
-					if e == nil || sent[e.ID] {
-						t.Fatalf("step %d: node %d sends node %d event %s: held %v, sent before %v", step, i, j, send[k], e != nil, sent[e.ID])
-					}
-					for _, p := range e.Prev {
-						if toHeld[p] == nil && !sent[p] {
-							t.Fatalf("step %d: node %d sends node %d event %s before its parent %s", step, i, j, e.ID, p)
+				slices.Reverse(walked) // parents first, as Missing sends them
+				var answered []protocol.EventID
+				err = handler{from}.Missing(ctx, to.ID(), room, have, nil, func(w []byte) error {
+					id, err := protocol.PeekID(w)
+					answered = append(answered, id)
+					return err
+				})
+				if err != nil {
+					t.Fatalf("step %d: Missing from node %d to node %d: %v", step, i, j, err)
+				}
+				for k, send := range [][]protocol.EventID{walked, answered} {
+					how := []string{"walk", "answer"}[k]
+					sent := map[protocol.EventID]bool{}
+					for _, id := range send {
+						e := fromHeld[id]
+						if e == nil || sent[id] {
+							t.Fatalf("step %d: node %d's %s sends node %d event %s: held %v, sent before %v", step, i, how, j, id, e != nil, sent[id])
+						}
+						for _, p := range e.Prev {
+							if toHeld[p] == nil && !sent[p] {
+								t.Fatalf("step %d: node %d's %s sends node %d event %s before its parent %s", step, i, how, j, id, p)
+							}
+						}
+						sent[id] = true
+						if toHeld[id] != nil {
+							oversent[k][mode]++
 						}
 					}
-					sent[e.ID] = true
-					if toHeld[e.ID] != nil {
-						oversent[mode]++
-					}
-				}
-				sentAll[mode] += len(send)
-				for id := range fromHeld {
-					if toHeld[id] == nil && !sent[id] {
-						t.Fatalf("step %d: node %d does not send node %d event %s, which it lacks", step, i, j, id)
+					sentAll[k][mode] += len(send)
+					for id := range fromHeld {
+						if toHeld[id] == nil && !sent[id] {
+							t.Fatalf("step %d: node %d's %s leaves out event %s, which node %d lacks", step, i, how, id, j)
+						}
 					}
 				}
 			}
 		}
 	}
-	t.Logf("naming Heads: %d events sent, %d of them held by the other node already; naming a few: %d, %d", sentAll[0], oversent[0], sentAll[1], oversent[1])
-	if sentAll[0] == 0 || sentAll[1] == 0 {
-		t.Fatal("no walk sent anything")
+	for k, how := range []string{"walk", "answer"} {
+		t.Logf("%s: naming Heads, %d events sent, %d of them held by the other node already; naming a few: %d, %d", how, sentAll[k][0], oversent[k][0], sentAll[k][1], oversent[k][1])
+		if sentAll[k][0] == 0 || sentAll[k][1] == 0 {
+			t.Errorf("%s sent nothing", how)
+		}
+	}
+	if byChains == 0 {
+		t.Error("no answer was read off the chains")
 	}
 }

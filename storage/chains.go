@@ -178,3 +178,38 @@ func (tx *Tx) ChainTips(room protocol.RoomID, limit int) ([]ChainTip, error) {
 	}
 	return tips, nil
 }
+
+// Forked reports whether PutPosition recorded an equivocation of origin
+// in room: an event of origin that no chain position lists.
+func (tx *Tx) Forked(room protocol.RoomID, origin protocol.NodeID) (bool, error) {
+	found := false
+	err := tx.scan(key(pFork, room[:], nodePart(origin)), nil, false, func([]byte, func() ([]byte, error)) (bool, error) {
+		found = true
+		return false, nil
+	})
+	return found, wrap("forked", err)
+}
+
+// ChainRange calls fn with the events at origin's chain positions from
+// through to in room, in order of position, until fn returns false.
+// Positions with no event are left out.
+func (tx *Tx) ChainRange(room protocol.RoomID, origin protocol.NodeID, from, to uint64, fn func(seq uint64, id protocol.EventID) bool) error {
+	prefix := key(pChain, room[:], nodePart(origin))
+	err := tx.scan(prefix, append(bytes.Clone(prefix), u64(from)...), false, func(k []byte, val func() ([]byte, error)) (bool, error) {
+		if len(k) != 8 {
+			return false, fmt.Errorf("bad chain key %x", k)
+		}
+		seq := be64(k)
+		if seq > to {
+			return false, nil
+		}
+		b, err := val()
+		if err != nil {
+			return false, err
+		}
+		var id protocol.EventID
+		copy(id[:], b)
+		return fn(seq, id), nil
+	})
+	return wrap("chain range", err)
+}

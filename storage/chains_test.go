@@ -70,6 +70,12 @@ func TestChainPositions(t *testing.T) {
 		if len(got) != 1 || got[0] != want {
 			t.Fatalf("equivocations %+v, want %+v", got, want)
 		}
+		if forked, err := tx.Forked(create.RoomID(), create.Origin); err != nil || !forked {
+			t.Errorf("Forked = %v, %v; want true", forked, err)
+		}
+		if forked, err := tx.Forked(create.RoomID(), create.Origin+"x"); err != nil || forked {
+			t.Errorf("Forked(another origin) = %v, %v; want false", forked, err)
+		}
 		return nil
 	})
 }
@@ -153,6 +159,17 @@ func TestChainTips(t *testing.T) {
 		}
 		if len(tips) != len(want) || !maps.Equal(got, want) {
 			t.Errorf("ChainTips = %v, want one per origin: %v", tips, want)
+		}
+		var seqs []uint64
+		err = tx.ChainRange(create.RoomID(), create.Origin, 2, 3, func(seq uint64, id protocol.EventID) bool {
+			if id != mine[seq-1].ID {
+				t.Errorf("ChainRange: position %d holds %s, want %s", seq, id, mine[seq-1].ID)
+			}
+			seqs = append(seqs, seq)
+			return true
+		})
+		if err != nil || !slices.Equal(seqs, []uint64{2, 3}) {
+			t.Errorf("ChainRange(2, 3) = positions %v, %v; want 2, 3", seqs, err)
 		}
 		if tips, err := tx.ChainTips(create.RoomID(), 2); err != nil || len(tips) != 2 {
 			t.Errorf("ChainTips(limit 2) = %v, %v", tips, err)
