@@ -390,7 +390,7 @@ func DecodeBatch(wires [][]byte) (events []*Signed, errs []error) {
 	events = make([]*Signed, len(wires))
 	errs = make([]error, len(wires))
 	keys := make([]ed25519.PublicKey, len(wires))
-	batch := ed25519consensus.NewPreallocatedBatchVerifier(len(wires))
+	batch := newBatchVerifier(len(wires))
 	n := 0
 	for i, b := range wires {
 		s, pub, err := decodeEnvelope(b)
@@ -402,10 +402,10 @@ func DecodeBatch(wires [][]byte) (events []*Signed, errs []error) {
 			continue
 		}
 		events[i], keys[i] = s, pub
-		batch.Add(pub, s.body, s.sig)
+		batch.add(pub, s.body, s.sig)
 		n++
 	}
-	if n == 0 || batch.Verify() {
+	if n == 0 || batch.verify() {
 		return events, errs
 	}
 	for i, s := range events {
