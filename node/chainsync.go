@@ -21,7 +21,7 @@ import (
 // A position from a named event below the partner's tip (a depth sample)
 // makes some events it holds sent again, which the receiver skips. An
 // equivocation (an origin's second event at a position) is on no chain,
-// so a room with one on a chain to send from falls back to the walk.
+// so a room with one falls back to the walk.
 
 // chainCursor is where emitChains has got to on one origin's chain.
 type chainCursor struct {
@@ -39,7 +39,7 @@ type chainCursor struct {
 // chain positions of the events of have this node holds, or false if the
 // room is not one to answer from its chains: no chains, more origins than
 // a walk keeps, an origin with no position among have, or an
-// equivocation on a chain with events to send.
+// equivocation in the room.
 func chainPlan(tx *storage.Tx, room protocol.RoomID, have []protocol.EventID) ([]*chainCursor, bool, error) {
 	tips, err := tx.ChainTips(room, maxWalkOrigins+1)
 	if err != nil || len(tips) == 0 || len(tips) > maxWalkOrigins {
@@ -61,12 +61,14 @@ func chainPlan(tx *storage.Tx, room protocol.RoomID, have []protocol.EventID) ([
 		if from == 0 {
 			return nil, false, nil
 		}
-		if from >= t.Seq {
-			continue
-		}
+		// An origin's equivocation, at any position, is on no chain:
+		// the other node may lack it however far it holds the chain.
 		forked, err := tx.Forked(room, t.Origin)
 		if err != nil || forked {
 			return nil, false, err
+		}
+		if from >= t.Seq {
+			continue
 		}
 		plan = append(plan, &chainCursor{room: room, origin: t.Origin, next: from + 1, last: t.Seq})
 	}

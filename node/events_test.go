@@ -117,4 +117,17 @@ func TestChainsAndEquivocation(t *testing.T) {
 	if len(msgs) != 5 {
 		t.Fatalf("%d messages, want both forks shown too (5)", len(msgs))
 	}
+
+	// A partner that holds each chain to its tip, the first fork
+	// included, still lacks the second, which is on no chain position:
+	// the answer to it must not be read off the chains.
+	var sent []protocol.EventID
+	err := n.FederationForTest().Missing(ctx, partner, room.ID, []protocol.EventID{last.ID, a.ID}, nil, func(w []byte) error {
+		id, err := protocol.PeekID(w)
+		sent = append(sent, id)
+		return err
+	})
+	if err != nil || !slices.Equal(sent, []protocol.EventID{b.ID}) {
+		t.Errorf("a partner holding the chains and the first fork is sent %v (%v), want the second fork %s", sent, err, b.ID)
+	}
 }

@@ -753,19 +753,33 @@ type walk struct {
 const maxWalkOrigins = 64
 
 // learnOrigins lists the origins of room's chains in w.held, with no
-// position yet.
+// position yet; none if an origin equivocated in room.
 func (w *walk) learnOrigins(tx *storage.Tx, room protocol.RoomID) error {
 	tips, err := tx.ChainTips(room, maxWalkOrigins+1)
 	if err != nil {
 		return err
 	}
 	w.held = make(map[protocol.NodeID]uint64, len(tips))
-	for _, t := range tips {
-		w.held[t.Origin] = 0
-	}
 	w.uncovered = len(tips)
 	if len(tips) == 0 || len(tips) > maxWalkOrigins {
 		w.uncovered = math.MaxInt // no chains, or too many to keep
+		return nil
+	}
+	for _, t := range tips {
+		// An equivocation is on no chain position: holding an
+		// origin's chain says nothing of whether the other node holds
+		// its second events. Such a room is walked as one without
+		// chains.
+		forked, err := tx.Forked(room, t.Origin)
+		if err != nil {
+			return err
+		}
+		if forked {
+			clear(w.held)
+			w.uncovered = math.MaxInt
+			return nil
+		}
+		w.held[t.Origin] = 0
 	}
 	return nil
 }
