@@ -80,60 +80,35 @@ func chainPlan(tx *storage.Tx, room protocol.RoomID, have []protocol.EventID) ([
 // (servedForm), reading missingChunkBytes at a time. An event missing
 // from a position (there is none, or it is no longer stored) is skipped.
 func (n *Node) emitChains(ctx context.Context, peer protocol.NodeID, room protocol.RoomID, plan []*chainCursor, emit func(wire []byte) error) error {
-	for {
-		var wires [][]byte
-		more := false
-		err := n.store.View(func(tx *storage.Tx) error {
-			memo, err := visibilityMemo(tx, room)
-			if err != nil {
-				return err
-			}
-			size := 0
-			for size < missingChunkBytes {
-				var first *chainCursor
-				for _, c := range plan {
-					if c.wire == nil {
-						if err := c.load(tx); err != nil {
-							return err
-						}
-					}
-					if c.wire != nil && (first == nil || c.order.Compare(first.order) < 0) {
-						first = c
+	return n.emitChunks(ctx, room, "missing events by chain", emit, func(tx *storage.Tx, memo map[protocol.SnapshotKey]bool, add func([]byte) bool) (bool, error) {
+		for {
+			var first *chainCursor
+			for _, c := range plan {
+				if c.wire == nil {
+					if err := c.load(tx); err != nil {
+						return false, err
 					}
 				}
-				if first == nil {
-					return nil
-				}
-				w := first.wire
-				if memo != nil {
-					if w, err = n.servedWire(tx, peer, first.order.ID, memo); err != nil {
-						return err
-					}
-				}
-				first.wire = nil
-				if w != nil {
-					wires = append(wires, w)
-					size += len(w)
+				if c.wire != nil && (first == nil || c.order.Compare(first.order) < 0) {
+					first = c
 				}
 			}
-			more = true
-			return nil
-		})
-		if err != nil {
-			return fmt.Errorf("missing events by chain: %w", err)
-		}
-		for _, w := range wires {
-			if err := emit(w); err != nil {
-				return err
+			if first == nil {
+				return false, nil
+			}
+			w := first.wire
+			if memo != nil {
+				var err error
+				if w, err = n.servedWire(tx, peer, first.order.ID, memo); err != nil {
+					return false, err
+				}
+			}
+			first.wire = nil
+			if w != nil && !add(w) {
+				return true, nil
 			}
 		}
-		if !more {
-			return nil
-		}
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-	}
+	})
 }
 
 // load reads the next event of c's chain that the store holds, if any

@@ -543,45 +543,32 @@ func heldIn(tx *storage.Tx, room protocol.RoomID, ids []protocol.EventID) (bool,
 	return false, nil
 }
 
-// emitRoom calls emit with every event of room, by depth then ID (parents
-// before children), in the form node peer is sent (servedForm), reading
-// missingChunkBytes at a time. An event stored meanwhile below where it
-// has got to is not sent: the requester's next sync brings it.
-func (n *Node) emitRoom(ctx context.Context, peer protocol.NodeID, room protocol.RoomID, emit func(wire []byte) error) error {
-	var after protocol.Order // the last event read; the zero Order before the first
+// emitChunks calls emit with the wire forms fill reads, missingChunkBytes
+// at a time: fill runs in a store transaction of its own, with room's
+// visibility memo (visibilityMemo), passing each wire to add, which
+// reports whether the chunk has room for more; fill returns whether it
+// stopped with more to read. emit, which waits on the network, is called
+// once the transaction is closed. A store error is wrapped with op.
+func (n *Node) emitChunks(ctx context.Context, room protocol.RoomID, op string, emit func(wire []byte) error,
+	fill func(tx *storage.Tx, memo map[protocol.SnapshotKey]bool, add func(wire []byte) bool) (more bool, err error)) error {
 	for {
 		var wires [][]byte
 		more := false
 		err := n.store.View(func(tx *storage.Tx) error {
-			size := 0
 			memo, err := visibilityMemo(tx, room)
 			if err != nil {
 				return err
 			}
-			var ferr error
-			err = tx.RoomEvents(room, after.Depth, func(depth uint64, id protocol.EventID) bool {
-				at := protocol.Order{Depth: depth, ID: id}
-				if at.Compare(after) <= 0 {
-					return true
-				}
-				w, err := n.servedWire(tx, peer, id, memo)
-				if err != nil {
-					ferr = err
-					return false
-				}
-				after = at
-				if w == nil {
-					return true
-				}
+			size := 0
+			more, err = fill(tx, memo, func(w []byte) bool {
 				wires = append(wires, w)
 				size += len(w)
-				more = size >= missingChunkBytes
-				return !more
+				return size < missingChunkBytes
 			})
-			return errors.Join(err, ferr)
+			return err
 		})
 		if err != nil {
-			return fmt.Errorf("events of %s: %w", room, err)
+			return fmt.Errorf("%s: %w", op, err)
 		}
 		for _, w := range wires {
 			if err := emit(w); err != nil {
@@ -597,44 +584,50 @@ func (n *Node) emitRoom(ctx context.Context, peer protocol.NodeID, room protocol
 	}
 }
 
+// emitRoom calls emit with every event of room, by depth then ID (parents
+// before children), in the form node peer is sent (servedForm), reading
+// missingChunkBytes at a time. An event stored meanwhile below where it
+// has got to is not sent: the requester's next sync brings it.
+func (n *Node) emitRoom(ctx context.Context, peer protocol.NodeID, room protocol.RoomID, emit func(wire []byte) error) error {
+	var after protocol.Order // the last event read; the zero Order before the first
+	return n.emitChunks(ctx, room, "events of "+room.String(), emit, func(tx *storage.Tx, memo map[protocol.SnapshotKey]bool, add func([]byte) bool) (bool, error) {
+		more := false
+		var ferr error
+		err := tx.RoomEvents(room, after.Depth, func(depth uint64, id protocol.EventID) bool {
+			at := protocol.Order{Depth: depth, ID: id}
+			if at.Compare(after) <= 0 {
+				return true
+			}
+			w, err := n.servedWire(tx, peer, id, memo)
+			if err != nil {
+				ferr = err
+				return false
+			}
+			after = at
+			more = w != nil && !add(w)
+			return !more
+		})
+		return more, errors.Join(err, ferr)
+	})
+}
+
 // emitEvents calls emit with the events ids in order, in the form node
 // peer is sent (servedForm), reading missingChunkBytes at a time. Events
 // no longer stored are skipped.
 func (n *Node) emitEvents(ctx context.Context, peer protocol.NodeID, room protocol.RoomID, ids []protocol.EventID, emit func(wire []byte) error) error {
-	for len(ids) > 0 {
-		var wires [][]byte
-		err := n.store.View(func(tx *storage.Tx) error {
-			size := 0
-			memo, err := visibilityMemo(tx, room)
+	return n.emitChunks(ctx, room, "missing events", emit, func(tx *storage.Tx, memo map[protocol.SnapshotKey]bool, add func([]byte) bool) (bool, error) {
+		for len(ids) > 0 {
+			w, err := n.servedWire(tx, peer, ids[0], memo)
 			if err != nil {
-				return err
+				return false, err
 			}
-			for len(ids) > 0 && size < missingChunkBytes {
-				w, err := n.servedWire(tx, peer, ids[0], memo)
-				if err != nil {
-					return err
-				}
-				ids = ids[1:]
-				if w != nil {
-					wires = append(wires, w)
-					size += len(w)
-				}
-			}
-			return nil
-		})
-		if err != nil {
-			return fmt.Errorf("missing events: %w", err)
-		}
-		for _, w := range wires {
-			if err := emit(w); err != nil {
-				return err
+			ids = ids[1:]
+			if w != nil && !add(w) {
+				return len(ids) > 0, nil
 			}
 		}
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-	}
-	return nil
+		return false, nil
+	})
 }
 
 // walkMissing returns the IDs of the events of room that a node with
