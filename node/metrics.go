@@ -238,7 +238,7 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 		for _, o := range []struct {
 			name string
 			v    uint64
-		}{{"rounds", s.SyncRounds}, {"requests", s.SyncRequests}, {"frames", s.SyncFrames}, {"events", s.SyncEvents},
+		}{{"rounds", s.SyncRounds}, {"requests", s.SyncRequests}, {"frames", s.SyncFrames}, {"events", s.SyncEvents}, {"held", s.SyncHeld},
 			{"parked", s.SyncParked}, {"refused", s.SyncRefused}, {"served", s.SyncServed},
 			{"served_removal", s.SyncServedRemoval}, {"misbehaved", s.SyncMisbehaved}, {"stalled", s.SyncStalled},
 			{"reannounced", s.Reannounced}, {"topic_moves", s.TopicMoves}} {

@@ -287,7 +287,7 @@ func fanOutRun(b *testing.B, nodes int, rate float64, dur time.Duration) (lat []
 		awaitComplete(60 * time.Second)
 	}
 	cpu, received = processCPU()-cpuBegin, posted*(nodes-1)
-	var drops, sendDrops, outboxDrops, orphaned, adopted, ignored, syncRounds, syncEvents uint64
+	var drops, sendDrops, outboxDrops, orphaned, adopted, ignored, syncRounds, syncEvents, syncHeld uint64
 	for _, nd := range r.nodes {
 		st, err := nd.Node.Status(ctx)
 		if err != nil {
@@ -301,6 +301,7 @@ func fanOutRun(b *testing.B, nodes int, rate float64, dur time.Duration) (lat []
 		ignored += st.Network.GossipIgnored
 		syncRounds += st.Network.SyncRounds
 		syncEvents += st.Network.SyncEvents
+		syncHeld += st.Network.SyncHeld
 	}
 	stopWatching()
 	watching.Wait()
@@ -326,8 +327,8 @@ func fanOutRun(b *testing.B, nodes int, rate float64, dur time.Duration) (lat []
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.Logf("fan-out: %d nodes posted %d of %d in %v (%.0f msg/s), %.0f B/event; worst node held %.1f%% (own posts included) 5 s after the last post, before the sync repair; all nodes: gossip dropped %d, orphaned %d (adopted %d, given up %d), send queue dropped %d, outbox dropped %d; %d sync rounds received %d events",
-		nodes, posted, n, postTime.Round(time.Millisecond), float64(posted)/postTime.Seconds(), size, byGossip, drops, orphaned, adopted, ignored, sendDrops, outboxDrops, syncRounds, syncEvents)
+	b.Logf("fan-out: %d nodes posted %d of %d in %v (%.0f msg/s), %.0f B/event; worst node held %.1f%% (own posts included) 5 s after the last post, before the sync repair; all nodes: gossip dropped %d, orphaned %d (adopted %d, given up %d), send queue dropped %d, outbox dropped %d; %d sync rounds received %d events, %d of them held already",
+		nodes, posted, n, postTime.Round(time.Millisecond), float64(posted)/postTime.Seconds(), size, byGossip, drops, orphaned, adopted, ignored, sendDrops, outboxDrops, syncRounds, syncEvents, syncHeld)
 	return lat, delivered, float64(posted) / postTime.Seconds(), cpu, received
 }
 

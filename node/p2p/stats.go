@@ -27,6 +27,7 @@ type Stats struct {
 	SyncRequests      uint64 `json:"sync_requests"`       // request frames it sent: one round trip each
 	SyncFrames        uint64 `json:"sync_frames"`         // events frames it received
 	SyncEvents        uint64 `json:"sync_events"`         // events received by sync that the Handler stored or already had
+	SyncHeld          uint64 `json:"sync_held"`           // of SyncEvents, those the node held already when they arrived
 	SyncParked        uint64 `json:"sync_parked"`         // events received by sync whose dependencies were unknown
 	SyncRefused       uint64 `json:"sync_refused"`        // rooms responders refused to serve this host
 	SyncServed        uint64 `json:"sync_served"`         // requests this host answered
@@ -60,6 +61,7 @@ type stats struct {
 	gossipDuplicates, gossipDropped, gossipSendDropped, gossipNotStored atomic.Uint64
 	syncRounds, syncRequests, syncFrames, syncEvents, syncParked        atomic.Uint64
 	syncRefused, syncServed, syncMisbehaved, syncServedRemoval          atomic.Uint64
+	syncHeld                                                            atomic.Uint64
 	syncStalled, quotaDroppedEvents, quotaDroppedRooms                  atomic.Uint64
 	refusedConns, refusedSubs, reannounced, topicMoves                  atomic.Uint64
 
@@ -105,7 +107,7 @@ func (h *Host) Stats() Stats {
 		GossipNotStored:   s.gossipNotStored.Load(),
 		SyncServedRemoval: s.syncServedRemoval.Load(),
 		SyncRounds:        s.syncRounds.Load(), SyncRequests: s.syncRequests.Load(), SyncFrames: s.syncFrames.Load(),
-		SyncEvents: s.syncEvents.Load(), SyncParked: s.syncParked.Load(), SyncRefused: s.syncRefused.Load(),
+		SyncEvents: s.syncEvents.Load(), SyncHeld: s.syncHeld.Load(), SyncParked: s.syncParked.Load(), SyncRefused: s.syncRefused.Load(),
 		SyncServed: s.syncServed.Load(), SyncMisbehaved: s.syncMisbehaved.Load(), SyncStalled: s.syncStalled.Load(),
 		QuotaDroppedEvents: s.quotaDroppedEvents.Load(), QuotaDroppedRooms: s.quotaDroppedRooms.Load(),
 		RefusedConns: s.refusedConns.Load(), RefusedSubscriptions: s.refusedSubs.Load(),

@@ -373,6 +373,7 @@ func (h *Host) checkSynced(ctx context.Context, p peer.ID, f *protocol.SyncEvent
 	for i, held := range h.handler.Held(ctx, ids) {
 		if held {
 			h.stats.syncEvents.Add(1)
+			h.stats.syncHeld.Add(1)
 			continue
 		}
 		fresh = append(fresh, f.Events[i])
