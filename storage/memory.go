@@ -135,18 +135,23 @@ const trimEvery = 250 * time.Millisecond
 
 // trimMapped, until stop is closed, checks every trimEvery how much of the
 // process's file mappings is resident, and above Options.MappedBytes asks
-// the kernel to page out the store's table files (pageOutTables): first
-// their data blocks only, with the files of Options.PageOutDirs (the
-// search index's), and only if that was not enough their indexes and
-// Bloom filters too, which every point read uses. Pages read again
-// afterwards come back from the page cache or the disk: the block cache
-// keeps the blocks reads use most. Run by Open when MappedBytes > 0;
-// Close stops it.
+// the kernel to page out the store's table files (pageOutTables): their
+// data blocks, and the files of Options.PageOutDirs (the search index's).
+// Pages read again afterwards come back from the page cache or the disk:
+// the block cache keeps the blocks reads use most. The tables' indexes and
+// Bloom filters stay resident: every point read uses them in place, and
+// paged out they made each post into a store of 10,000,000 messages fault
+// two of them back from the disk and cost seven times the CPU
+// (docs/PERFORMANCE.md, issue 22, 2026-12-04). When they (with the
+// program's code) need more than MappedBytes, the RSS goes above the
+// limit by the difference; trimMapped says so in the log, with the
+// figures. Run by Open when MappedBytes > 0; Close stops it.
 func (s *Store) trimMapped(dir string, others []string, limit int64, stop <-chan struct{}, done chan<- struct{}) {
 	defer close(done)
 	tick := time.NewTicker(trimEvery)
 	defer tick.Stop()
 	indexStart := map[string]int64{}
+	var warned int64 // the resident bytes last said to be over the limit
 	for {
 		select {
 		case <-stop:
@@ -161,18 +166,25 @@ func (s *Store) trimMapped(dir string, others []string, limit int64, stop <-chan
 		if resident <= limit {
 			continue
 		}
-		n, err := pageOutTables(dir, others, true, indexStart)
-		if err == nil {
-			s.stats.trims.Add(1)
-			if resident, err = residentMapped(); err == nil && resident > limit {
-				s.stats.indexTrims.Add(1)
-				n, err = pageOutTables(dir, others, false, indexStart)
-			}
-		}
+		n, err := pageOutTables(dir, others, indexStart)
 		if err != nil {
 			s.log.Warn("page out table files", "err", err)
 			continue
 		}
+		s.stats.trims.Add(1)
 		s.log.Debug("paged out table files", "resident_bytes", resident, "limit_bytes", limit, "mappings", n)
+		if resident, err = residentMapped(); err != nil || resident <= limit {
+			continue
+		}
+		s.stats.overMapped.Add(1)
+		if resident > warned+warned/4 {
+			warned = resident
+			var index int64
+			for _, t := range s.db.Tables() {
+				index += int64(t.IndexSz)
+			}
+			s.log.Warn("the store's table indexes stay resident, above the memory limit's share for mapped files: raise the memory limit",
+				"resident_mapped_mib", resident>>20, "share_mib", limit>>20, "table_indexes_mib", index>>20)
+		}
 	}
 }

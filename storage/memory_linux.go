@@ -48,11 +48,11 @@ func residentMapped() (int64, error) {
 // files (.sst) of the store in dir, and of every file below the
 // directories others (madvise MADV_PAGEOUT, Linux 5.4): their pages leave
 // the process's resident set, and are read again from the page cache or
-// the disk when used. With keepIndex it spares each table's index and
-// Bloom filter, the end of the file (tableIndexStart): Badger reads them
-// in place, through the mapping, on every point read (its index cache is
-// only for encrypted tables), so paging them out makes each read fault
-// them back in, every level of the tree over (BenchmarkPostGrownStore,
+// the disk when used. It spares each table's index and Bloom filter, the
+// end of the file (tableIndexStart): Badger reads them in place, through
+// the mapping, on every point read (its index cache is only for
+// encrypted tables), so paging them out makes each read fault them back
+// in, every level of the tree over (BenchmarkPostGrownStore,
 // docs/PERFORMANCE.md). indexStart remembers where each table's index
 // starts, by path (tables never change once written); pageOutTables
 // drops the paths it no longer finds.
@@ -61,7 +61,7 @@ func residentMapped() (int64, error) {
 // safe on any mapping: should Badger unmap a table, and something else be
 // mapped at its address, between the read of /proc/self/maps and the
 // call, the worst outcome is pages paged out that will be read again.
-func pageOutTables(dir string, others []string, keepIndex bool, indexStart map[string]int64) (int, error) {
+func pageOutTables(dir string, others []string, indexStart map[string]int64) (int, error) {
 	dir, err := realDir(dir)
 	if err != nil {
 		return 0, fmt.Errorf("page out tables: %w", err)
@@ -99,7 +99,7 @@ func pageOutTables(dir string, others []string, keepIndex bool, indexStart map[s
 		if !ok || err1 != nil || err2 != nil || err3 != nil || end <= start {
 			continue
 		}
-		if table && keepIndex {
+		if table {
 			seen[path] = true
 			at, ok := indexStart[path]
 			if !ok {
@@ -127,11 +127,9 @@ func pageOutTables(dir string, others []string, keepIndex bool, indexStart map[s
 	if err := sc.Err(); err != nil {
 		return n, fmt.Errorf("page out tables: read /proc/self/maps: %w", err)
 	}
-	if keepIndex {
-		for path := range indexStart {
-			if !seen[path] {
-				delete(indexStart, path)
-			}
+	for path := range indexStart {
+		if !seen[path] {
+			delete(indexStart, path)
 		}
 	}
 	return n, nil

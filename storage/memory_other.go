@@ -7,4 +7,4 @@ package storage
 func residentMapped() (int64, error) { return 0, nil }
 
 // pageOutTables does nothing outside Linux.
-func pageOutTables(string, []string, bool, map[string]int64) (int, error) { return 0, nil }
+func pageOutTables(string, []string, map[string]int64) (int, error) { return 0, nil }

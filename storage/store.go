@@ -470,15 +470,17 @@ type Stats struct {
 	// PageOuts counts the times the store paged its table files out to
 	// keep under Options.MappedBytes.
 	PageOuts uint64 `json:"page_outs"`
-	// IndexPageOuts counts those of them that had to page out the
-	// tables' indexes and Bloom filters too (memory.go, trimMapped).
-	IndexPageOuts uint64 `json:"index_page_outs"`
+	// OverMapped counts the checks after which the mapped pages stayed
+	// above Options.MappedBytes with the tables' data paged out: their
+	// indexes and Bloom filters, which stay resident, and the program's
+	// code need more (memory.go, trimMapped).
+	OverMapped uint64 `json:"over_mapped"`
 }
 
 type stats struct {
 	commits, tooBig atomic.Uint64
 	trims           atomic.Uint64 // trimMapped's page-outs
-	indexTrims      atomic.Uint64 // those that paged out indexes too
+	overMapped      atomic.Uint64 // checks still above MappedBytes after the page-out
 	written         atomic.Int64
 }
 
@@ -486,5 +488,5 @@ type stats struct {
 // call at any time.
 func (s *Store) Stats() Stats {
 	return Stats{Commits: s.stats.commits.Load(), WrittenBytes: uint64(s.stats.written.Load()), TooBig: s.stats.tooBig.Load(),
-		PageOuts: s.stats.trims.Load(), IndexPageOuts: s.stats.indexTrims.Load()}
+		PageOuts: s.stats.trims.Load(), OverMapped: s.stats.overMapped.Load()}
 }
