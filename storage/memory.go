@@ -141,8 +141,12 @@ const trimEvery = 250 * time.Millisecond
 // the block cache keeps the blocks reads use most. The tables' indexes and
 // Bloom filters stay resident: every point read uses them in place, and
 // paged out they made each post into a store of 10,000,000 messages fault
-// two of them back from the disk and cost seven times the CPU
-// (docs/PERFORMANCE.md, issue 22, 2026-12-04). When they (with the
+// two of them back from the disk and cost two to three times the CPU
+// (docs/PERFORMANCE.md, "A store of ten million messages"). It pages out
+// at every check that finds the mapped pages above the share, even when
+// the indexes alone keep it there: waiting for them to grow a quarter of
+// the share above what the last page-out left cost more CPU per post in
+// that store, not less (0.90 and 1.01 ms against 0.37–0.78). When they (with the
 // program's code) need more than MappedBytes, the RSS goes above the
 // limit by the difference; trimMapped says so in the log, with the
 // figures. Run by Open when MappedBytes > 0; Close stops it.
