@@ -85,9 +85,12 @@ func (l *limitListener) Accept() (net.Conn, error) {
 		}
 		l.mu.Unlock()
 		if over {
+			// Counted before the close, so that whoever sees the close
+			// sees the count.
+			n := l.s.refused.Add(1)
 			c.Close()
 			<-l.total
-			if n := l.s.refused.Add(1); n&(n-1) == 0 { // log the 1st, 2nd, 4th, 8th, … refusal
+			if n&(n-1) == 0 { // log the 1st, 2nd, 4th, 8th, … refusal
 				l.s.log.Warn("HTTP connection refused: too many from one address", "addr", addr,
 					"limit", l.s.cfg.MaxConnsPerAddr, "refused", n)
 			}
