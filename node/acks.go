@@ -115,7 +115,7 @@ func (n *Node) ack(ctx context.Context, room protocol.RoomID) error {
 		if err != nil {
 			return err
 		}
-		for a := range c.Members {
+		for a := range c.Members.All() {
 			if a.Node() == n.id && (author == "" || a.Handle() < author) {
 				// Never a ghost (hosting.go): an event authored as an
 				// account confirms it exists.

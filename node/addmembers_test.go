@@ -245,7 +245,7 @@ func TestMembershipIndexFollowsControl(t *testing.T) {
 				if err != nil {
 					return err
 				}
-				m, want := c.Members[a]
+				m, want := c.Members.Get(a)
 				if ok != want || ok && role != m.Role {
 					return fmt.Errorf("%s: index says %v/%q, control state %v/%q", a, ok, role, want, m.Role)
 				}

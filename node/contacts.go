@@ -67,7 +67,7 @@ func (n *Node) directChats(tx *storage.Tx, me protocol.AccountID) ([]directChat,
 			continue
 		}
 		d := directChat{room: m.Room}
-		for a, info := range c.Members {
+		for a, info := range c.Members.All() {
 			if a != me {
 				d.other, d.info = a, info
 			}

@@ -460,7 +460,7 @@ func (n *Node) syncMembers(tx *storage.Tx, r *storage.Room, before, after *proto
 	}
 	room := r.ID
 	for _, a := range changedAccounts(before, after, only) {
-		m, in := after.Members[a]
+		m, in := after.Members.Get(a)
 		old, was := memberOf(before, a)
 		switch {
 		case !in && was:
@@ -490,7 +490,7 @@ func memberOf(c *protocol.Control, a protocol.AccountID) (protocol.Member, bool)
 	if c == nil {
 		return protocol.Member{}, false
 	}
-	m, ok := c.Members[a]
+	m, ok := c.Members.Get(a)
 	return m, ok
 }
 
@@ -511,8 +511,8 @@ func flipped(before, after *protocol.Control, only []protocol.AccountID) []proto
 	}
 	var out []protocol.AccountID
 	for _, a := range changedAccounts(before, after, only) {
-		_, in := after.Members[a]
-		if _, was := before.Members[a]; in != was {
+		_, in := after.Members.Get(a)
+		if _, was := before.Members.Get(a); in != was {
 			out = append(out, a)
 		}
 	}
@@ -717,7 +717,7 @@ func (n *Node) checkProfiles(tx *storage.Tx, room protocol.RoomID, before, c *pr
 		return nil
 	}
 	for _, a := range changedAccounts(before, c, only) {
-		m, in := c.Members[a]
+		m, in := c.Members.Get(a)
 		if !in || a.Node() != n.id {
 			continue
 		}

@@ -223,7 +223,7 @@ func (n *Node) postFile(ctx context.Context, as protocol.Handle, room protocol.R
 		if err != nil {
 			return err
 		}
-		for a := range c.Members {
+		for a := range c.Members.All() {
 			shared = shared || a.Node() != n.id
 		}
 		used, err = tx.Usage(protocol.NewAccountID(n.id, as))

@@ -44,7 +44,7 @@ func (n *Node) textReadable(tx *storage.Tx, id protocol.EventID, member func(pro
 		return false, fmt.Errorf("snapshot after %s: %w", id, err)
 	}
 	ok := s.State.Visibility != protocol.VisibilityJoined
-	for a := range s.State.Members {
+	for a := range s.State.Members.All() {
 		if ok {
 			break
 		}

@@ -237,7 +237,7 @@ func accountExists(tx *storage.Tx, a protocol.AccountID) (bool, error) {
 
 // hostsMember reports whether c lists an account of this node that exists.
 func (n *Node) hostsMember(tx *storage.Tx, c *protocol.Control) (bool, error) {
-	for a := range c.Members {
+	for a := range c.Members.All() {
 		if a.Node() != n.id {
 			continue
 		}
@@ -291,7 +291,7 @@ func (n *Node) unconfirmed(tx *storage.Tx, s *protocol.Snapshot) (map[protocol.A
 		return nil, err
 	}
 	out := map[protocol.AccountID]bool{}
-	for a := range s.State.Members {
+	for a := range s.State.Members.All() {
 		if a.Node() != n.id {
 			if !confirmed[a] {
 				out[a] = true

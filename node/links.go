@@ -248,7 +248,7 @@ func (n *Node) linkAdmin(tx *storage.Tx, as protocol.Handle, room protocol.RoomI
 	if c.Kind != protocol.KindGroup {
 		return "", problem(ErrForbidden, "only group chats have invitation links")
 	}
-	if c.Members[me].Role != protocol.RoleAdmin {
+	if m, _ := c.Members.Get(me); m.Role != protocol.RoleAdmin {
 		return "", problem(ErrForbidden, "only a room admin may manage its invitation link")
 	}
 	return me, nil
@@ -287,7 +287,7 @@ func (n *Node) LinkByCode(ctx context.Context, as protocol.Handle, code string) 
 		if err != nil {
 			return err
 		}
-		_, member := c.Members[me.ID]
+		_, member := c.Members.Get(me.ID)
 		out = &LinkTarget{Link: *linkView(l), RoomAlias: alias, Name: c.Name, Member: member}
 		return nil
 	})
@@ -325,7 +325,7 @@ func (n *Node) JoinByLink(ctx context.Context, as protocol.Handle, code, message
 		if err != nil {
 			return err
 		}
-		if _, ok := c.Members[me]; ok {
+		if c.Members.Has(me) {
 			return nil
 		}
 		if l.NeedAcceptance {
@@ -356,7 +356,7 @@ func (n *Node) JoinByLink(ctx context.Context, as protocol.Handle, code, message
 // prefer, if it still qualifies, else the first by account ID.
 func (n *Node) localAdmin(tx *storage.Tx, c *protocol.Control, prefer protocol.AccountID) (protocol.Handle, error) {
 	var ids []protocol.AccountID
-	for a, m := range c.Members {
+	for a, m := range c.Members.All() {
 		if m.Role == protocol.RoleAdmin && a.Node() == n.id {
 			ids = append(ids, a)
 		}

@@ -205,7 +205,7 @@ func (n *Node) publishProfile(ctx context.Context, h protocol.Handle, room proto
 		if err != nil {
 			return err
 		}
-		if m, ok := c.Members[protocol.NewAccountID(n.id, h)]; ok && (m.Name != acc.Name || m.Org != acc.Org) {
+		if m, ok := c.Members.Get(protocol.NewAccountID(n.id, h)); ok && (m.Name != acc.Name || m.Org != acc.Org) {
 			p = &protocol.MemberProfile{Name: acc.Name, Org: acc.Org}
 		}
 		return nil

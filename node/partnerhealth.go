@@ -96,7 +96,7 @@ func (n *Node) partnerHealth(ctx context.Context) ([]*PartnerHealth, error) {
 			if err != nil {
 				return fmt.Errorf("room %s: %w", r.ID, err)
 			}
-			for a, m := range c.Members {
+			for a, m := range c.Members.All() {
 				if o := orgs[a.Node()]; o != nil && m.Org != "" {
 					o[m.Org]++
 				}

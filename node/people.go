@@ -154,7 +154,7 @@ func (n *Node) partnerPeople(tx *storage.Tx, me protocol.AccountID) ([]*candidat
 		if err != nil {
 			return nil, err
 		}
-		for a, info := range c.Members {
+		for a, info := range c.Members.All() {
 			if a.Node() == n.id {
 				continue
 			}

@@ -55,7 +55,7 @@ func (n *Node) Profile(ctx context.Context, a protocol.AccountID) (*Profile, err
 			if err != nil {
 				return err
 			}
-			if info, ok := c.Members[a]; ok && info.Name != "" {
+			if info, ok := c.Members.Get(a); ok && info.Name != "" {
 				p.Name, p.Org = info.Name, info.Org
 				break
 			}

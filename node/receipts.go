@@ -303,7 +303,7 @@ func (n *Node) RoomPartners(ctx context.Context, as protocol.Handle, room protoc
 			return err
 		}
 		orgs := map[protocol.NodeID]map[string]int{}
-		for a, m := range c.Members {
+		for a, m := range c.Members.All() {
 			if m.Org == "" {
 				continue
 			}

@@ -162,7 +162,7 @@ func (n *Node) DirectRoom(ctx context.Context, as protocol.Handle, other protoco
 			if err != nil {
 				return err
 			}
-			if _, ok := c.Members[other]; ok && c.Kind == protocol.KindDirect {
+			if _, ok := c.Members.Get(other); ok && c.Kind == protocol.KindDirect {
 				room = m.Room
 				// Opening a chat someone asked for answers the request.
 				if ans, err := tx.ContactAnswer(me.ID, room); err != nil || ans != storage.ContactPending {
@@ -293,7 +293,7 @@ func (n *Node) roomView(tx *storage.Tx, viewer protocol.AccountID, id protocol.R
 		return nil, err
 	}
 	out := &Room{ID: id, Kind: c.Kind, Name: c.Name, Description: c.Description, Icon: c.Icon,
-		Messages: r.Messages, Tasks: r.Tasks, LastPost: r.LastPost, Created: r.Created, MemberCount: len(c.Members)}
+		Messages: r.Messages, Tasks: r.Tasks, LastPost: r.LastPost, Created: r.Created, MemberCount: c.Members.Len()}
 	if out.Alias, err = tx.LookupAlias(storage.AliasRoom, id[:]); err != nil {
 		return nil, err
 	}
@@ -301,7 +301,7 @@ func (n *Node) roomView(tx *storage.Tx, viewer protocol.AccountID, id protocol.R
 		out.History = &History{Visibility: cmp.Or(c.Visibility, protocol.VisibilityAll), RetentionDays: c.Retention}
 	}
 	if viewer != "" {
-		m, ok := c.Members[viewer]
+		m, ok := c.Members.Get(viewer)
 		if !ok {
 			return nil, fmt.Errorf("%w: %w", ErrNotFound, ErrNoRoom)
 		}
@@ -315,7 +315,7 @@ func (n *Node) roomView(tx *storage.Tx, viewer protocol.AccountID, id protocol.R
 		}
 	}
 	if out.Kind == protocol.KindDirect && out.Name == "" {
-		for a, m := range c.Members {
+		for a, m := range c.Members.All() {
 			if a != viewer {
 				out.Name = cmp.Or(m.Name, string(a.Handle()))
 			}
@@ -357,8 +357,8 @@ func (n *Node) listMembers(tx *storage.Tx, k protocol.SnapshotKey) ([]Member, er
 		return nil, err
 	}
 	c := s.State
-	out := make([]Member, 0, len(c.Members))
-	for a, m := range c.Members {
+	out := make([]Member, 0, c.Members.Len())
+	for a, m := range c.Members.All() {
 		alias, err := tx.LookupAlias(storage.AliasAccount, []byte(a)) // assigned on acceptance
 		if err != nil {
 			return nil, err

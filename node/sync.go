@@ -86,7 +86,7 @@ func nodesOf(c *protocol.Control) map[protocol.NodeID]bool {
 	if c == nil {
 		return s
 	}
-	for a := range c.Members {
+	for a := range c.Members.All() {
 		s[a.Node()] = true
 	}
 	return s

@@ -94,7 +94,7 @@ func (n *Node) CreateTasks(ctx context.Context, as protocol.Handle, room protoco
 			return err
 		}
 		for _, a := range nt.Assignees {
-			if _, ok := c.Members[a]; ok {
+			if c.Members.Has(a) {
 				continue
 			}
 			if alias, err := tx.LookupAlias(storage.AliasAccount, []byte(a)); err == nil {

@@ -48,13 +48,13 @@ func changedAccounts(before, after *protocol.Control, only []protocol.AccountID)
 	if only != nil {
 		return only
 	}
-	out := make([]protocol.AccountID, 0, len(after.Members))
-	for a := range after.Members {
+	out := make([]protocol.AccountID, 0, after.Members.Len())
+	for a := range after.Members.All() {
 		out = append(out, a)
 	}
 	if before != nil {
-		for a := range before.Members {
-			if _, ok := after.Members[a]; !ok {
+		for a := range before.Members.All() {
+			if !after.Members.Has(a) {
 				out = append(out, a)
 			}
 		}
@@ -74,8 +74,8 @@ func joinedNodes(before, after *protocol.Control, e *protocol.Signed, only []pro
 	}
 	var out []protocol.NodeID
 	for _, a := range only {
-		_, in := after.Members[a]
-		if _, was := before.Members[a]; !in || was {
+		_, in := after.Members.Get(a)
+		if _, was := before.Members.Get(a); !in || was {
 			return nil, false
 		}
 		out = append(out, a.Node())

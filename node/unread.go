@@ -106,7 +106,7 @@ func (n *Node) addressed(body string, author protocol.AccountID, c *protocol.Con
 				break
 			}
 			a := protocol.AccountID(rest[:j])
-			if _, member := c.Members[a]; member && a.Node() == n.id && a != author && !slices.Contains(to, a) {
+			if _, member := c.Members.Get(a); member && a.Node() == n.id && a != author && !slices.Contains(to, a) {
 				to = append(to, a)
 			}
 		}
@@ -261,7 +261,7 @@ func (n *Node) legacyRecount(tx *storage.Tx, room protocol.RoomID, was, now *pro
 		}
 		return n.legacyUncount(tx, room, post, was.Body, was.Order(), s.State)
 	}
-	for a := range s.State.Members {
+	for a := range s.State.Members.All() {
 		if a.Node() != n.id || a == was.Author {
 			continue
 		}

@@ -46,7 +46,7 @@ func (n *Node) hides(tx *storage.Tx, r *storage.Room, e *protocol.Signed, c *pro
 		return false, nil
 	}
 	a := e.AuthorID()
-	if _, ok := c.Members[a]; ok {
+	if c.Members.Has(a) {
 		return false, nil
 	}
 	if e.Seq == 0 {
@@ -202,7 +202,7 @@ func (n *Node) revisit(tx *storage.Tx, r *storage.Room, a protocol.AccountID, c 
 			return err
 		}
 	}
-	if _, member := c.Members[a]; member {
+	if c.Members.Has(a) {
 		return nil
 	}
 	// a's events that are shown and should not be: along its node's chain
@@ -413,7 +413,7 @@ func applyRefs(tx *storage.Tx, target protocol.EventID, apply func(*protocol.Sig
 // legacyUncount takes back what countUnread counted, before schema 9, for
 // post e, at order at, for the local members who have not read past it.
 func (n *Node) legacyUncount(tx *storage.Tx, room protocol.RoomID, e *protocol.Signed, body string, at protocol.Order, c *protocol.Control) error {
-	for a := range c.Members {
+	for a := range c.Members.All() {
 		if a.Node() != n.id || a == e.AuthorID() {
 			continue
 		}

@@ -158,8 +158,8 @@ func (s *simulation) act(ni int) {
 	for _, t := range st.Tasks {
 		tasks = append(tasks, t.ID)
 	}
-	members := make([]AccountID, 0, len(st.Control.Members))
-	for a := range st.Control.Members {
+	members := make([]AccountID, 0, st.Control.Members.Len())
+	for a := range st.Control.Members.All() {
 		members = append(members, a)
 	}
 	slices.Sort(members)
@@ -280,7 +280,7 @@ func (s *simulation) backdate(ni int) {
 	if !ok {
 		ai = s.rng.IntN(len(n.accounts))
 	}
-	members := slices.Sorted(maps.Keys(past.State.Members))
+	members := slices.Sorted(past.State.Members.Accounts())
 	target, _ := pick(s.rng, members)
 	other, _ := pick(s.rng, s.everyone())
 	roles := []Role{RoleAdmin, RoleMember, RoleReadonly}
@@ -442,7 +442,7 @@ func plainSeniority(t *testing.T, r *Replica, cs, acks []*Signed, in func(past, 
 	for _, e := range cs {
 		a, rev := revokes(e)
 		s, _ := r.SnapshotAfter(e.ID)
-		ds = append(ds, dec{e: e, self: rev && a == e.AuthorID(), since: s.State.Members[e.AuthorID()].Since})
+		ds = append(ds, dec{e: e, self: rev && a == e.AuthorID(), since: entryOf(s.State.Members, e.AuthorID()).Since})
 	}
 	slices.SortFunc(ds, func(a, b dec) int {
 		switch {
@@ -485,7 +485,7 @@ func plainSeniority(t *testing.T, r *Replica, cs, acks []*Signed, in func(past, 
 			}
 			sc, _ := r.SnapshotAfter(c.ID)
 			witnesses := map[NodeID]bool{}
-			for a := range sc.State.Members {
+			for a := range sc.State.Members.All() {
 				witnesses[a.Node()] = true
 			}
 			if p, ok := c.Content.(*MemberRemove); ok {

@@ -51,11 +51,11 @@ func TestMemberAddOfMany(t *testing.T) {
 			if got := rolesOf(st); !maps.Equal(got, want) {
 				t.Fatalf("members %v, want %v", got, want)
 			}
-			if st.Members[acct("dave")].Name != "Dave" {
-				t.Fatalf("dave's entry %+v lost its name", st.Members[acct("dave")])
+			if entryOf(st.Members, acct("dave")).Name != "Dave" {
+				t.Fatalf("dave's entry %+v lost its name", entryOf(st.Members, acct("dave")))
 			}
 			for _, h := range []Handle{"dave", "gina"} {
-				since := st.Members[acct(h)].Since
+				since := entryOf(st.Members, acct(h)).Since
 				switch {
 				case v == 1 && since != nil:
 					t.Fatalf("%s has a seniority key in a version 1 room", h)
@@ -207,4 +207,10 @@ func TestMemberAddOfManyRevoked(t *testing.T) {
 			}
 		}
 	})
+}
+
+// entryOf returns a's entry in ms, or the zero entry if a is no member.
+func entryOf(ms Members, a AccountID) Member {
+	m, _ := ms.Get(a)
+	return m
 }

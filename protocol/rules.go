@@ -93,39 +93,41 @@ func compareSeniority(sa *Order, a AccountID, sb *Order, b AccountID) int {
 // admin whose seniority key sorts before b's. In a version 1 room, where
 // nobody has a key, it orders by account ID alone and means nothing.
 func (c *Control) senior(a, b AccountID) bool {
-	return compareSeniority(c.Members[a].Since, a, c.Members[b].Since, b) < 0
+	ma, _ := c.Members.Get(a)
+	mb, _ := c.Members.Get(b)
+	return compareSeniority(ma.Since, a, mb.Since, b) < 0
 }
 
 // Control is a room's control state: what it is, its settings and who may
 // do what in it. It is derived from the room's control events only.
 type Control struct {
-	Kind        RoomKind             `cbor:"1,keyasint"`
-	Name        string               `cbor:"2,keyasint,omitempty"`
-	Description string               `cbor:"3,keyasint,omitempty"`
-	Icon        string               `cbor:"4,keyasint,omitempty"`
-	Members     map[AccountID]Member `cbor:"5,keyasint"`
+	Kind        RoomKind `cbor:"1,keyasint"`
+	Name        string   `cbor:"2,keyasint,omitempty"`
+	Description string   `cbor:"3,keyasint,omitempty"`
+	Icon        string   `cbor:"4,keyasint,omitempty"`
+	Members     Members  `cbor:"5,keyasint"`
 	// Visibility and Retention are the room's history settings, from
 	// room version 3 on ([RoomUpdate]); zero: everything, forever.
 	Visibility HistoryVisibility `cbor:"6,keyasint,omitempty"`
 	Retention  uint32            `cbor:"7,keyasint,omitempty"`
 }
 
-// Clone returns a deep copy of c.
+// Clone returns a copy of c that changes apart from c. It costs the same
+// however many members c has (see [Members]).
 func (c *Control) Clone() *Control {
 	d := *c
-	d.Members = maps.Clone(c.Members)
 	return &d
 }
 
 // Role returns a's role, or false if a is not a member.
 func (c *Control) Role(a AccountID) (Role, bool) {
-	m, ok := c.Members[a]
+	m, ok := c.Members.Get(a)
 	return m.Role, ok
 }
 
 func (c *Control) admins() int {
 	n := 0
-	for _, m := range c.Members {
+	for _, m := range c.Members.All() {
 		if m.Role == RoleAdmin {
 			n++
 		}
@@ -135,21 +137,22 @@ func (c *Control) admins() int {
 
 func newControl(create *Signed) *Control {
 	rc := create.Content.(*RoomCreate)
-	c := &Control{Kind: rc.Kind, Name: rc.Name, Description: rc.Description, Icon: rc.Icon,
-		Members: make(map[AccountID]Member, len(rc.Members)+1)}
+	c := &Control{Kind: rc.Kind, Name: rc.Name, Description: rc.Description, Icon: rc.Icon}
+	members := make(map[AccountID]Member, len(rc.Members)+1)
 	var creator, listed *Order
 	if create.Version >= versionSeniority {
 		o := create.Order()
 		creator, listed = &Order{}, &o
 	}
-	c.Members[rc.Creator.Account] = Member{Role: RoleAdmin, Name: rc.Creator.Name, Org: rc.Creator.Org, Since: creator}
+	members[rc.Creator.Account] = Member{Role: RoleAdmin, Name: rc.Creator.Name, Org: rc.Creator.Org, Since: creator}
 	for _, m := range rc.Members {
 		e := Member{Role: m.Role, Name: m.Name, Org: m.Org}
 		if m.Role == RoleAdmin {
 			e.Since = listed
 		}
-		c.Members[m.Account] = e
+		members[m.Account] = e
 	}
+	c.Members = MembersOf(members)
 	return c
 }
 
@@ -233,7 +236,7 @@ func canWrite(r Role) error {
 
 func allMembers(c *Control, as []AccountID) error {
 	for _, a := range as {
-		if _, ok := c.Members[a]; !ok {
+		if !c.Members.Has(a) {
 			return fmt.Errorf("%w: assignee %s is not a member", ErrBadTarget, a)
 		}
 	}
@@ -272,11 +275,11 @@ func authorizeControl(c *Control, v uint16, author AccountID, role Role, content
 	case *MemberAdd:
 		// Each account as its own member.add would be: one already a
 		// member refuses the whole event.
-		if _, ok := c.Members[p.Member.Account]; ok {
+		if c.Members.Has(p.Member.Account) {
 			return fmt.Errorf("%w: %s", ErrAlreadyMember, p.Member.Account)
 		}
 		for _, m := range p.More {
-			if _, ok := c.Members[m.Account]; ok {
+			if c.Members.Has(m.Account) {
 				return fmt.Errorf("%w: %s", ErrAlreadyMember, m.Account)
 			}
 		}
@@ -290,17 +293,17 @@ func authorizeControl(c *Control, v uint16, author AccountID, role Role, content
 	default:
 		return fmt.Errorf("%w: %T", ErrUnknownType, content)
 	}
-	m, ok := c.Members[target]
+	m, ok := c.Members.Get(target)
 	if !ok {
 		return fmt.Errorf("%w: %s is not a member", ErrBadTarget, target)
 	}
 	if v >= versionSeniority && losesAdmin && m.Role == RoleAdmin && target != author && !c.senior(author, target) {
 		return fmt.Errorf("%w: %s is senior to %s", ErrNotSenior, target, author)
 	}
-	if losesAdmin && m.Role == RoleAdmin && c.admins() == 1 && len(c.Members) > 1 {
+	if losesAdmin && m.Role == RoleAdmin && c.admins() == 1 && c.Members.Len() > 1 {
 		return ErrLastAdmin
 	}
-	if _, ok := content.(*MemberRemove); ok && len(c.Members) == 1 {
+	if _, ok := content.(*MemberRemove); ok && c.Members.Len() == 1 {
 		return ErrLastAdmin
 	}
 	return nil
@@ -340,7 +343,7 @@ func (c *Control) apply(e *Signed) {
 			c.add(info, since)
 		}
 	case *MemberRole:
-		m := c.Members[p.Account]
+		m, _ := c.Members.Get(p.Account)
 		switch {
 		case p.Role != RoleAdmin:
 			m.Since = nil
@@ -348,15 +351,15 @@ func (c *Control) apply(e *Signed) {
 			m.Since = since
 		}
 		m.Role = p.Role
-		c.Members[p.Account] = m
+		c.Members.Set(p.Account, m)
 	case *MemberRemove:
-		delete(c.Members, p.Account)
+		c.Members.Delete(p.Account)
 	case *MemberLeave:
-		delete(c.Members, e.AuthorID())
+		c.Members.Delete(e.AuthorID())
 	case *MemberProfile:
-		m := c.Members[e.AuthorID()]
+		m, _ := c.Members.Get(e.AuthorID())
 		m.Name, m.Org = p.Name, p.Org
-		c.Members[e.AuthorID()] = m
+		c.Members.Set(e.AuthorID(), m)
 	}
 }
 
@@ -367,7 +370,7 @@ func (c *Control) add(info MemberInfo, since *Order) {
 	if m.Role == RoleAdmin {
 		m.Since = since
 	}
-	c.Members[info.Account] = m
+	c.Members.Set(info.Account, m)
 }
 
 // Snapshot is the control state of a set of events: History is the set of
@@ -647,9 +650,9 @@ func resolve(log Log, events []*Signed) (*Snapshot, map[EventID]bool, error) {
 		role, ok := st.Role(e.AuthorID())
 		if !ok || authorizeControl(st, v, e.AuthorID(), role, e.Content) != nil {
 			if m, was := gone[target]; removal && was {
-				if _, member := st.Members[target]; !member {
+				if !st.Members.Has(target) {
 					back := st.Clone()
-					back.Members[target] = m
+					back.Members.Set(target, m)
 					if role, ok := back.Role(e.AuthorID()); ok && authorizeControl(back, v, e.AuthorID(), role, e.Content) == nil {
 						applied[e.ID] = true
 					}
@@ -657,7 +660,7 @@ func resolve(log Log, events []*Signed) (*Snapshot, map[EventID]bool, error) {
 			}
 			continue
 		}
-		if m, member := st.Members[target]; removal && member {
+		if m, member := st.Members.Get(target); removal && member {
 			gone[target] = m
 		}
 		st.apply(e)
@@ -1125,7 +1128,7 @@ func settledWithout(snaps *snapshots, byOrigin map[NodeID][]*Signed, c, r *Signe
 // node's acknowledgement settles anything.
 func witnessesOf(after *Control, c, r *Signed) []NodeID {
 	s := make(map[NodeID]struct{}, 4)
-	for a := range after.Members {
+	for a := range after.Members.All() {
 		s[a.Node()] = struct{}{}
 	}
 	if p, ok := c.Content.(*MemberRemove); ok {
@@ -1153,7 +1156,8 @@ func decide(snaps *snapshots, ds []decision, forked map[EventID]struct{}) (map[E
 		}
 		// e leaves its author's own entry as it was, so the state after
 		// it tells the author's key before it.
-		d.since = s.State.Members[d.author].Since
+		m, _ := s.State.Members.Get(d.author)
+		d.since = m.Since
 	}
 	slices.SortFunc(ds, compareDecisions)
 	void := maps.Clone(forked)

@@ -808,7 +808,7 @@ func TestRevocationWins(t *testing.T) {
 					}
 					if c.want != nil {
 						got := roles{}
-						for a, m := range st.Control.Members {
+						for a, m := range st.Control.Members.All() {
 							got[a.Handle()] = m.Role
 						}
 						if !maps.Equal(got, c.want) {
@@ -883,7 +883,7 @@ func TestBackdatedEvent(t *testing.T) {
 	if err := rr.r.Add(old); err != nil {
 		t.Fatalf("backdated post: %v, want it accepted", err)
 	}
-	if _, ok := rr.control().Members[acct("bob")]; ok {
+	if rr.control().Members.Has(acct("bob")) {
 		t.Fatal("the backdated post undid the removal")
 	}
 }
@@ -903,7 +903,7 @@ func TestBackdatedControlEvent(t *testing.T) {
 	rr.must("alice", &MessagePost{Body: "later"})
 	rr.must("alice", &MemberAdd{Member: MemberInfo{Account: acct("dave"), Role: RoleMember}})
 	removal := rr.must("alice", &MemberRemove{Account: acct("bob")})
-	if _, ok := rr.control().Members[acct("bob")]; ok {
+	if rr.control().Members.Has(acct("bob")) {
 		t.Fatal("bob still a member after his removal")
 	}
 	revenge := rr.event(fixedKey, "bob", &MemberRemove{Account: acct("alice")}, promoted)
@@ -925,7 +925,7 @@ func TestBackdatedControlEvent(t *testing.T) {
 	}
 	// Alice removes bob again, having seen the revenge.
 	rr.must("alice", &MemberRemove{Account: acct("bob")})
-	if _, ok := rr.control().Members[acct("bob")]; ok {
+	if rr.control().Members.Has(acct("bob")) {
 		t.Fatal("bob still a member after the second removal")
 	}
 	if err := rr.try("bob", &RoomUpdate{Name: new("bob's")}); !errors.Is(err, ErrNotMember) {
@@ -1040,7 +1040,7 @@ func TestMemberProfile(t *testing.T) {
 	for _, kind := range []RoomKind{KindGroup, KindDirect} {
 		rr := newRuleRoom(t, kind, 0)
 		rr.must("bob", &MemberProfile{Name: "Bob Tanaka", Org: "Org B"})
-		if m := rr.control().Members[acct("bob")]; m.Name != "Bob Tanaka" || m.Org != "Org B" || m.Role == "" {
+		if m := entryOf(rr.control().Members, acct("bob")); m.Name != "Bob Tanaka" || m.Org != "Org B" || m.Role == "" {
 			t.Errorf("%s room: bob's entry %+v after his profile", kind, m)
 		}
 		if err := rr.try("dave", &MemberProfile{Name: "Dave"}); !errors.Is(err, ErrNotMember) {
@@ -1049,7 +1049,7 @@ func TestMemberProfile(t *testing.T) {
 	}
 	rr := newRuleRoom(t, KindGroup, 1)
 	rr.must("carol", &MemberProfile{Name: "Carol (readonly)"})
-	if m := rr.control().Members[acct("carol")]; m.Name != "Carol (readonly)" || m.Role != RoleReadonly {
+	if m := entryOf(rr.control().Members, acct("carol")); m.Name != "Carol (readonly)" || m.Role != RoleReadonly {
 		t.Errorf("readonly carol's entry %+v", m)
 	}
 }

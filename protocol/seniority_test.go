@@ -15,7 +15,7 @@ type roles map[Handle]Role
 
 func rolesOf(c *Control) roles {
 	got := roles{}
-	for a, m := range c.Members {
+	for a, m := range c.Members.All() {
 		got[a.Handle()] = m.Role
 	}
 	return got

@@ -2,7 +2,6 @@ package storage
 
 import (
 	"fmt"
-	"maps"
 	"math"
 	"slices"
 
@@ -98,27 +97,27 @@ func (tx *Tx) delta(s *protocol.Snapshot, bases []SnapshotBase) (*snapshotRecord
 			continue
 		}
 		st := *s.State
-		st.Members = make(map[protocol.AccountID]protocol.Member)
+		st.Members = protocol.Members{}
 		var gone []protocol.AccountID
 		if b.Changed != nil {
 			for _, a := range b.Changed {
-				m, in := s.State.Members[a]
-				was, ok := b.Snapshot.State.Members[a]
+				m, in := s.State.Members.Get(a)
+				was, ok := b.Snapshot.State.Members.Get(a)
 				switch {
 				case in && (!ok || !sameMember(was, m)):
-					st.Members[a] = m
+					st.Members.Set(a, m)
 				case !in && ok:
 					gone = append(gone, a)
 				}
 			}
 		} else {
-			for a, m := range s.State.Members {
-				if was, ok := b.Snapshot.State.Members[a]; !ok || !sameMember(was, m) {
-					st.Members[a] = m
+			for a, m := range s.State.Members.All() {
+				if was, ok := b.Snapshot.State.Members.Get(a); !ok || !sameMember(was, m) {
+					st.Members.Set(a, m)
 				}
 			}
-			for a := range b.Snapshot.State.Members {
-				if _, ok := s.State.Members[a]; !ok {
+			for a := range b.Snapshot.State.Members.All() {
+				if !s.State.Members.Has(a) {
 					gone = append(gone, a)
 				}
 			}
@@ -155,17 +154,16 @@ func (tx *Tx) Snapshot(k protocol.SnapshotKey) (*protocol.Snapshot, error) {
 		return &protocol.Snapshot{History: full.History, State: full.State, Forks: full.Forks, Acks: full.Acks}, nil
 	}
 	st := *newest.State
-	st.Members = maps.Clone(full.State.Members)
-	if st.Members == nil {
-		st.Members = make(map[protocol.AccountID]protocol.Member)
-	}
+	st.Members = full.State.Members
 	var hist, acks []protocol.EventID
 	for i := len(chain) - 2; i >= 0; i-- { // oldest delta first
 		d := chain[i]
 		for _, a := range d.Gone {
-			delete(st.Members, a)
+			st.Members.Delete(a)
 		}
-		maps.Copy(st.Members, d.State.Members)
+		for a, m := range d.State.Members.All() {
+			st.Members.Set(a, m)
+		}
 		hist = append(hist, d.History...)
 		acks = append(acks, d.Acks...)
 	}

@@ -27,17 +27,17 @@ func grow(r *rand.Rand, base *protocol.Snapshot, n int) *protocol.Snapshot {
 	slices.SortFunc(hist, protocol.EventID.Compare)
 	st := base.State.Clone()
 	st.Name = fmt.Sprint("room ", len(hist))
-	st.Members[protocol.AccountID(fmt.Sprintf("m%d@n", r.Uint64()))] = protocol.Member{Role: protocol.RoleMember}
-	for a, m := range st.Members {
+	st.Members.Set(protocol.AccountID(fmt.Sprintf("m%d@n", r.Uint64())), protocol.Member{Role: protocol.RoleMember})
+	for a, m := range st.Members.All() {
 		switch r.IntN(3) {
 		case 0:
 			m.Name = fmt.Sprint("renamed ", r.Uint64())
 			since := protocol.Order{Depth: r.Uint64()}
 			m.Role, m.Since = protocol.RoleAdmin, &since
-			st.Members[a] = m
+			st.Members.Set(a, m)
 		case 1:
-			if len(st.Members) > 2 {
-				delete(st.Members, a)
+			if st.Members.Len() > 2 {
+				st.Members.Delete(a)
 			}
 		}
 		break
@@ -52,13 +52,13 @@ func grow(r *rand.Rand, base *protocol.Snapshot, n int) *protocol.Snapshot {
 // changedMembers returns the accounts whose entries differ between a and b.
 func changedMembers(a, b *protocol.Control) []protocol.AccountID {
 	out := []protocol.AccountID{}
-	for x, m := range b.Members {
-		if was, ok := a.Members[x]; !ok || !sameMember(was, m) {
+	for x, m := range b.Members.All() {
+		if was, ok := a.Members.Get(x); !ok || !sameMember(was, m) {
 			out = append(out, x)
 		}
 	}
-	for x := range a.Members {
-		if _, ok := b.Members[x]; !ok {
+	for x := range a.Members.All() {
+		if !b.Members.Has(x) {
 			out = append(out, x)
 		}
 	}
@@ -70,7 +70,7 @@ func TestSnapshotDeltas(t *testing.T) {
 	s := openTest(t, dir)
 	r := rand.New(rand.NewPCG(1, 2))
 	root := grow(r, &protocol.Snapshot{State: &protocol.Control{Kind: protocol.KindGroup,
-		Members: map[protocol.AccountID]protocol.Member{"alice@n": {Role: protocol.RoleAdmin}}}}, 1)
+		Members: protocol.MembersOf(map[protocol.AccountID]protocol.Member{"alice@n": {Role: protocol.RoleAdmin}})}}, 1)
 	snaps := []*protocol.Snapshot{root}
 	keys := []protocol.SnapshotKey{root.Key()}
 	update(t, s, func(tx *Tx) error { _, err := tx.PutSnapshot(root); return err })
@@ -94,7 +94,7 @@ func TestSnapshotDeltas(t *testing.T) {
 			// of a control event applied in sequence, and one that did
 			// not change: the delta must read back the same.
 			bases[2].Changed = changedMembers(snaps[b].State, s2.State)
-			for a := range s2.State.Members {
+			for a := range s2.State.Members.All() {
 				bases[2].Changed = append(bases[2].Changed, a)
 				break
 			}
@@ -152,7 +152,7 @@ func TestSnapshotBytesStayLinear(t *testing.T) {
 	}
 	s := openTest(t, t.TempDir())
 	r := rand.New(rand.NewPCG(3, 4))
-	prev := &protocol.Snapshot{State: &protocol.Control{Kind: protocol.KindGroup, Members: map[protocol.AccountID]protocol.Member{}}}
+	prev := &protocol.Snapshot{State: &protocol.Control{Kind: protocol.KindGroup}}
 	var prevKey protocol.SnapshotKey
 	var written int
 	for i := range n {
@@ -179,7 +179,7 @@ func TestSnapshotBytesStayLinear(t *testing.T) {
 		}
 	}
 	per := written / n
-	t.Logf("%d snapshots: %d bytes, %d per snapshot; the last in full is %d members, %d events", n, written, per, len(prev.State.Members), len(prev.History))
+	t.Logf("%d snapshots: %d bytes, %d per snapshot; the last in full is %d members, %d events", n, written, per, prev.State.Members.Len(), len(prev.History))
 	if per > 4096 {
 		t.Errorf("a snapshot costs %d bytes on average, want a constant under 4 KiB", per)
 	}
@@ -192,8 +192,8 @@ func sameSnapshot(a, b *protocol.Snapshot) bool {
 
 func sameControl(a, b *protocol.Control) bool {
 	x, y := *a, *b
-	x.Members, y.Members = nil, nil
-	return reflect.DeepEqual(x, y) && maps.EqualFunc(a.Members, b.Members, sameMember)
+	x.Members, y.Members = protocol.Members{}, protocol.Members{}
+	return reflect.DeepEqual(x, y) && maps.EqualFunc(a.Members.Map(), b.Members.Map(), sameMember)
 }
 
 // TestMigrateSnapshotDeltas opens a schema 8 store, whose control
@@ -207,7 +207,7 @@ func TestMigrateSnapshotDeltas(t *testing.T) {
 	}
 	r := rand.New(rand.NewPCG(5, 6))
 	old := grow(r, &protocol.Snapshot{State: &protocol.Control{Kind: protocol.KindGroup,
-		Members: map[protocol.AccountID]protocol.Member{"alice@n": {Role: protocol.RoleAdmin}}}}, 40)
+		Members: protocol.MembersOf(map[protocol.AccountID]protocol.Member{"alice@n": {Role: protocol.RoleAdmin}})}}, 40)
 	old.Acks = []protocol.EventID{{1}, {2}}
 	k := old.Key()
 	err = db.Update(func(txn *badger.Txn) error {
