@@ -475,6 +475,11 @@ type Stats struct {
 	// indexes and Bloom filters, which stay resident, and the program's
 	// code need more (memory.go, trimMapped).
 	OverMapped uint64 `json:"over_mapped"`
+	// BlockCacheHits and BlockCacheMisses count the reads of table blocks
+	// the block cache (Options.CacheBytes) served, and those it did not:
+	// each miss read and decompressed a block from a table file.
+	BlockCacheHits   uint64 `json:"block_cache_hits"`
+	BlockCacheMisses uint64 `json:"block_cache_misses"`
 }
 
 type stats struct {
@@ -487,6 +492,10 @@ type stats struct {
 // Stats returns what the store has written since Open. It is safe to
 // call at any time.
 func (s *Store) Stats() Stats {
-	return Stats{Commits: s.stats.commits.Load(), WrittenBytes: uint64(s.stats.written.Load()), TooBig: s.stats.tooBig.Load(),
+	st := Stats{Commits: s.stats.commits.Load(), WrittenBytes: uint64(s.stats.written.Load()), TooBig: s.stats.tooBig.Load(),
 		PageOuts: s.stats.trims.Load(), OverMapped: s.stats.overMapped.Load()}
+	if m := s.db.BlockCacheMetrics(); m != nil {
+		st.BlockCacheHits, st.BlockCacheMisses = m.Hits(), m.Misses()
+	}
+	return st
 }

@@ -9,6 +9,7 @@ import (
 	"reflect"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/dgraph-io/badger/v4"
 	"github.com/horenso/horenso/protocol"
@@ -433,4 +434,46 @@ func TestTokenRecordsOfBothShapes(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// TestBlockCacheStats: a read of a key in a table file misses the block
+// cache once, and the next read of its block hits it.
+func TestBlockCacheStats(t *testing.T) {
+	dir := t.TempDir()
+	s := openTest(t, dir)
+	update(t, s, func(tx *Tx) error {
+		for i := range 1000 {
+			if err := tx.PutAccount(nil, &Account{Handle: protocol.Handle(fmt.Sprintf("a%04d", i)), Name: "A"}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err := s.Close(); err != nil { // Badger flushes its memtables to table files
+		t.Fatal(err)
+	}
+	s = openTest(t, dir)
+	before := s.Stats()
+	read := func() {
+		view(t, s, func(tx *Tx) error {
+			a, err := tx.Account("a0500")
+			if err == nil && (a == nil || a.Name != "A") {
+				err = fmt.Errorf("account a0500 = %+v", a)
+			}
+			return err
+		})
+	}
+	read()
+	missed := s.Stats()
+	if missed.BlockCacheMisses <= before.BlockCacheMisses {
+		t.Fatalf("the first read of a table block: misses %d → %d, want more", before.BlockCacheMisses, missed.BlockCacheMisses)
+	}
+	// Badger adds to its cache asynchronously: wait for the block to be
+	// cached, and a read to hit it.
+	for deadline := time.Now().Add(10 * time.Second); s.Stats().BlockCacheHits == missed.BlockCacheHits; {
+		if time.Now().After(deadline) {
+			t.Fatalf("no read hit the block cache: %+v", s.Stats())
+		}
+		read()
+	}
 }

@@ -183,7 +183,7 @@ func TestMetricsEndToEnd(t *testing.T) {
 		t.Errorf("horenso_partner_info lacks B's organization: %v", after["horenso_partner_info"])
 	}
 	for _, name := range []string{"horenso_gossip_messages_total", "horenso_sync_total", "horenso_store_size_bytes",
-		"horenso_gossip_orphans_total", "horenso_event_stream_clients", "go_goroutines", "process_open_fds"} {
+		"horenso_gossip_orphans_total", "horenso_event_stream_clients", "horenso_store_block_cache_reads_total", "go_goroutines", "process_open_fds"} {
 		if after[name] == nil {
 			t.Errorf("scrape lacks %s", name)
 		}

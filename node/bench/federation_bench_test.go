@@ -393,6 +393,10 @@ func catchUpRun(b *testing.B, events int) (took time.Duration, lacked, bytes int
 	}
 	sortIDs(want)
 
+	cacheBefore, err := a.Status(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
 	stopProfile := profilePhase(b)
 	start := time.Now()
 	bn.Start()
@@ -413,6 +417,10 @@ func catchUpRun(b *testing.B, events int) (took time.Duration, lacked, bytes int
 	}
 	took = time.Since(start)
 	stopProfile()
+	cacheAfter, err := a.Status(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
 
 	if ma, mb := r.messages(b, a), r.messages(b, bn); ma != mb {
 		b.Fatalf("after catching up, A holds %d messages and B %d", ma, mb)
@@ -425,8 +433,9 @@ func catchUpRun(b *testing.B, events int) (took time.Duration, lacked, bytes int
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.Logf("catch-up: A posted %d in %v (%.0f/s); B caught up %d events, %d bytes (%.0f B/event), in %v",
-		events, postTime.Round(time.Millisecond), float64(events)/postTime.Seconds(), lacked, bytes, float64(bytes)/float64(lacked), took.Round(time.Millisecond))
+	b.Logf("catch-up: A posted %d in %v (%.0f/s); B caught up %d events, %d bytes (%.0f B/event), in %v; A's block cache meanwhile: %d hits, %d misses",
+		events, postTime.Round(time.Millisecond), float64(events)/postTime.Seconds(), lacked, bytes, float64(bytes)/float64(lacked), took.Round(time.Millisecond),
+		cacheAfter.Store.BlockCacheHits-cacheBefore.Store.BlockCacheHits, cacheAfter.Store.BlockCacheMisses-cacheBefore.Store.BlockCacheMisses)
 	return took, lacked, bytes
 }
 

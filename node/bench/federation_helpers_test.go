@@ -37,9 +37,14 @@ type fedRoom struct {
 // too, but only when the benchmark function returns, not per iteration.
 func startFedRoom(b *testing.B, n int) *fedRoom {
 	b.Helper()
+	limit, err := benchMemoryLimit()
+	if err != nil {
+		b.Fatal(err)
+	}
 	c := nodetest.NewCluster(b, n, nodetest.Options{
 		SyncInterval: 30 * time.Second,
 		API:          api.Config{RateLimit: -1},
+		Memory:       node.MemoryConfig{Limit: limit},
 		// Overload makes nodes log errors per event (validation timeouts);
 		// the benchmarks count what went wrong and log a summary instead.
 		LogLevel: slog.LevelError + 1,

@@ -74,17 +74,28 @@ var benchLog = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Leve
 // benchmark nodes, in MiB (-1: none), to compare with the default.
 const envMemoryLimit = "HORENSO_BENCH_MEMORY_LIMIT_MIB"
 
+// benchMemoryLimit returns the memory limit $HORENSO_BENCH_MEMORY_LIMIT_MIB
+// asks for, in bytes; 0 (the node's default) if it is not set.
+func benchMemoryLimit() (int64, error) {
+	v := os.Getenv(envMemoryLimit)
+	if v == "" {
+		return 0, nil
+	}
+	mib, err := strconv.ParseInt(v, 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("$%s=%q: want MiB: %w", envMemoryLimit, v, err)
+	}
+	return mib << 20, nil
+}
+
 // start opens the node in dir, which node.Init set up, and runs it until
 // stop, as `horenso run` does but without the HTTP listener. The API has
 // no rate limit.
 func start(dir string) (*running, error) {
 	cfg := node.Config{DataDir: dir, Logger: benchLog}
-	if v := os.Getenv(envMemoryLimit); v != "" {
-		mib, err := strconv.ParseInt(v, 10, 64)
-		if err != nil {
-			return nil, fmt.Errorf("$%s=%q: want MiB: %w", envMemoryLimit, v, err)
-		}
-		cfg.Memory.Limit = mib << 20
+	var err error
+	if cfg.Memory.Limit, err = benchMemoryLimit(); err != nil {
+		return nil, err
 	}
 	n, err := node.New(cfg)
 	if err != nil {

@@ -67,6 +67,9 @@ type Options struct {
 	// (node.Config.Blobs) by the node's name (a, b, …); see StartS3.
 	// Default: every node keeps its blobs in its data directory.
 	Blobs func(name string) node.BlobConfig
+	// Memory is every node's memory configuration (node.Config.Memory).
+	// Default: the node's.
+	Memory node.MemoryConfig
 	// LogLevel is the least level of the nodes' logs that reach t.Log.
 	// Benchmarks raise it (b.Log output is always printed).
 	// Default: slog.LevelInfo.
@@ -257,7 +260,7 @@ func (nd *Node) Config() node.Config {
 	cfg := node.Config{DataDir: nd.Dir, Logger: log, Listen: []string{nd.listen}, SyncInterval: nd.c.opt.SyncInterval,
 		SyncTimeout: nd.c.opt.SyncTimeout, Now: nd.c.opt.Now, RetentionInterval: nd.c.opt.RetentionInterval,
 		PurgeInterval: nd.c.opt.PurgeInterval, Webhooks: nd.c.opt.Webhooks, EagerFetchMax: nd.c.opt.EagerFetchMax,
-		MaxFileSize: nd.c.opt.MaxFileSize}
+		MaxFileSize: nd.c.opt.MaxFileSize, Memory: nd.c.opt.Memory}
 	if nd.c.opt.Blobs != nil {
 		cfg.Blobs = nd.c.opt.Blobs(nd.Name)
 	}
