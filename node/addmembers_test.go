@@ -26,7 +26,7 @@ func memberAdds(t *testing.T, n *Node, room protocol.RoomID) (adds []*protocol.M
 		if err != nil {
 			return err
 		}
-		for _, id := range s.History {
+		for id := range s.History.All() {
 			e, err := tx.Event(id)
 			if err != nil {
 				return err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"iter"
 	"log/slog"
 	"slices"
 	"sync"
@@ -318,8 +319,8 @@ func (n *Node) confirmedBy(tx *storage.Tx, s *protocol.Snapshot) (map[protocol.A
 		return c, nil
 	}
 	out := map[protocol.AccountID]bool{}
-	for _, ids := range [][]protocol.EventID{s.History, s.Acks} {
-		for _, id := range ids {
+	for _, ids := range []iter.Seq[protocol.EventID]{s.History.All(), slices.Values(s.Acks)} {
+		for id := range ids {
 			e, err := tx.Event(id)
 			if err != nil {
 				return nil, err

@@ -327,7 +327,7 @@ func New(cfg Config) (*Node, error) {
 	n := &Node{cfg: cfg, log: cfg.Logger, key: ed25519.NewKeyFromSeed(seed), started: cfg.Now()}
 	n.snapshots.max, n.snapshots.maxWeight = snapshotCacheSize, snapshotCacheWeight
 	n.snapshots.weight = func(s *protocol.Snapshot) int {
-		return len(s.History) + len(s.Acks) + s.State.Members.Len()
+		return s.History.Len() + len(s.Acks) + s.State.Members.Len()
 	}
 	n.appliedSets.max, n.appliedSets.maxWeight = 64, snapshotCacheWeight/2
 	n.appliedSets.weight = func(m map[protocol.EventID]bool) int { return len(m) }

@@ -189,7 +189,7 @@ func (n *Node) voidedAdds(tx *storage.Tx, room protocol.RoomID, peer protocol.No
 		return nil, err
 	}
 	var adds, revocations []*protocol.Signed
-	for _, id := range s.History {
+	for id := range s.History.All() {
 		e, err := tx.Event(id)
 		if err != nil || e == nil {
 			return nil, errors.Join(err, storage.ErrNotFound)

@@ -1,7 +1,6 @@
 package node
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"slices"
@@ -143,8 +142,7 @@ func (n *Node) inPast(tx *storage.Tx, id, of protocol.EventID) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	_, ok := slices.BinarySearchFunc(s.History, id, func(a, b protocol.EventID) int { return bytes.Compare(a[:], b[:]) })
-	return ok, nil
+	return s.History.Has(id), nil
 }
 
 // removedAccounts returns the accounts of room that some removal

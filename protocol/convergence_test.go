@@ -365,8 +365,8 @@ func checkResolution(t *testing.T, r *Replica) voidStats {
 	}
 	for _, e := range slices.Concat(cs, acks) {
 		want, _ := r.SnapshotAfter(e.ID)
-		hist := make([]*Signed, 0, len(want.History)+len(want.Acks))
-		for _, id := range slices.Concat(want.History, want.Acks) {
+		hist := make([]*Signed, 0, want.History.Len()+len(want.Acks))
+		for _, id := range slices.Concat(want.History.IDs(), want.Acks) {
 			h, _ := r.Event(id)
 			hist = append(hist, h)
 		}
@@ -387,7 +387,7 @@ func checkResolution(t *testing.T, r *Replica) voidStats {
 	}
 	in := func(past, e *Signed) bool {
 		s, _ := r.SnapshotAfter(past.ID)
-		_, ok := slices.BinarySearchFunc(s.History, e.ID, compareIDs)
+		ok := s.History.Has(e.ID)
 		return ok
 	}
 	want := map[EventID]struct{}{}
@@ -725,7 +725,7 @@ func TestInPastWalkAgreesWithSnapshots(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, a := range controls {
-			_, want := slices.BinarySearchFunc(sb.History, a.ID, compareIDs)
+			want := sb.History.Has(a.ID)
 			want = want && a.ID != b.ID
 			got, err := snaps.inPast(a, b)
 			if err != nil {

@@ -3,8 +3,10 @@ package protocol
 import (
 	"cmp"
 	"crypto/sha256"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"iter"
 	"maps"
 	"slices"
 	"strings"
@@ -377,8 +379,8 @@ func (c *Control) add(info MemberInfo, since *Order) {
 // control events it was derived from (the room's create included), sorted by
 // ID; State is the result of resolving them (see [Resolve]).
 type Snapshot struct {
-	History []EventID `cbor:"1,keyasint"`
-	State   *Control  `cbor:"2,keyasint"`
+	History History  `cbor:"1,keyasint"`
+	State   *Control `cbor:"2,keyasint"`
 	// Forks holds, from room version 2 on, for each origin whose control
 	// events in History include two concurrent ones, the Seq from which
 	// its control events are void (rule 0 of [Resolve]). Nil when none
@@ -395,14 +397,20 @@ type Snapshot struct {
 // SnapshotKey identifies a snapshot by its history.
 type SnapshotKey [32]byte
 
-// Key returns the hash of s.History and s.Acks, which determine s.
+// Key returns a hash of s.History and s.Acks, which determine s: of the
+// sums of the history's buckets (see [History]), so that it costs the
+// same however long the history. Keys name snapshots in a node's own
+// store only, never on the wire: earlier builds hashed every ID of the
+// history in order instead, and the snapshots they stored keep those
+// keys (a store may then hold one set under two keys, which costs a
+// record and nothing else).
 func (s *Snapshot) Key() SnapshotKey {
 	h := sha256.New()
-	for _, id := range s.History {
-		h.Write(id[:])
-	}
+	h.Write([]byte("history buckets"))
+	s.History.writeKey(h)
 	if len(s.Acks) > 0 {
-		h.Write([]byte("acks")) // IDs are 32 bytes: this cannot be mistaken for one
+		h.Write([]byte("acks"))
+		h.Write(binary.BigEndian.AppendUint32(nil, uint32(len(s.Acks))))
 		for _, id := range s.Acks {
 			h.Write(id[:])
 		}
@@ -424,7 +432,7 @@ func After(before *Snapshot, e *Signed) *Snapshot { return after(before, e, fals
 // settling is set: a non-control event that joins the snapshot's Acks.
 func after(before *Snapshot, e *Signed, settling bool) *Snapshot {
 	if e.Type == TypeRoomCreate {
-		return &Snapshot{History: []EventID{e.ID}, State: newControl(e)}
+		return &Snapshot{History: History{}.With(e.ID), State: newControl(e)}
 	}
 	if !e.Type.IsControl() {
 		if !settling {
@@ -440,11 +448,7 @@ func after(before *Snapshot, e *Signed, settling bool) *Snapshot {
 	if !forkVoid(before.Forks, e) {
 		st.apply(e)
 	}
-	h := make([]EventID, 0, len(before.History)+1)
-	h = append(h, before.History...)
-	i, _ := slices.BinarySearchFunc(h, e.ID, compareIDs)
-	h = slices.Insert(h, i, e.ID)
-	return &Snapshot{History: h, State: st, Forks: before.Forks, Acks: before.Acks}
+	return &Snapshot{History: before.History.With(e.ID), State: st, Forks: before.Forks, Acks: before.Acks}
 }
 
 // forkVoid reports whether rule 0 of [Resolve] voids the control event e
@@ -477,23 +481,23 @@ func Merge(log Log, parents []*Snapshot) (*Snapshot, error) {
 	largest, same := parents[0], true
 	for _, p := range parents[1:] {
 		same = same && p == largest
-		if len(p.History)+len(p.Acks) > len(largest.History)+len(largest.Acks) {
+		if p.History.Len()+len(p.Acks) > largest.History.Len()+len(largest.Acks) {
 			largest = p
 		}
 	}
 	if same {
 		return largest, nil // one snapshot, as a post's parents have in a busy room: no union to build
 	}
-	union := make(map[EventID]struct{}, len(largest.History)+len(largest.Acks))
+	union := make(map[EventID]struct{}, largest.History.Len()+len(largest.Acks))
 	for _, p := range parents {
-		for _, id := range p.History {
+		for id := range p.History.All() {
 			union[id] = struct{}{}
 		}
 		for _, id := range p.Acks {
 			union[id] = struct{}{}
 		}
 	}
-	if len(union) == len(largest.History)+len(largest.Acks) {
+	if len(union) == largest.History.Len()+len(largest.Acks) {
 		return largest, nil
 	}
 	events := make([]*Signed, 0, len(union))
@@ -593,9 +597,9 @@ func Resolve(log Log, events []*Signed) (*Snapshot, error) {
 // control event of its history from log, so callers keep the answer for
 // s if they ask often.
 func Applied(log Log, s *Snapshot) (map[EventID]bool, error) {
-	events := make([]*Signed, 0, len(s.History)+len(s.Acks))
-	for _, ids := range [][]EventID{s.History, s.Acks} {
-		for _, id := range ids {
+	events := make([]*Signed, 0, s.History.Len()+len(s.Acks))
+	for _, ids := range []iter.Seq[EventID]{s.History.All(), slices.Values(s.Acks)} {
+		for id := range ids {
 			e, err := log.Event(id)
 			if err != nil {
 				return nil, fmt.Errorf("applied control events: load %s: %w", id, err)
@@ -666,13 +670,12 @@ func resolve(log Log, events []*Signed) (*Snapshot, map[EventID]bool, error) {
 		st.apply(e)
 		applied[e.ID] = true
 	}
-	slices.SortFunc(hist, compareIDs)
 	var ackIDs []EventID
 	for _, e := range acks {
 		ackIDs = append(ackIDs, e.ID)
 	}
 	slices.SortFunc(ackIDs, compareIDs)
-	return &Snapshot{History: hist, State: st, Forks: forked, Acks: ackIDs}, applied, nil
+	return &Snapshot{History: HistoryOf(hist), State: st, Forks: forked, Acks: ackIDs}, applied, nil
 }
 
 // removes returns the account a member.remove or member.leave takes out
@@ -791,8 +794,7 @@ func (s *snapshots) inPast(a, b *Signed) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	_, ok := slices.BinarySearchFunc(sb.History, a.ID, compareIDs)
-	return ok, nil
+	return sb.History.Has(a.ID), nil
 }
 
 // pastWalkLimit bounds the events walkBack reads.
@@ -1330,7 +1332,7 @@ func settling(e *Signed, parents []*Signed, snaps []*Snapshot, before *Snapshot)
 	}
 	for i, p := range parents {
 		if p.Origin == e.Origin && p.Seq == e.Seq-1 {
-			return len(before.History) > len(snaps[i].History)
+			return before.History.Len() > snaps[i].History.Len()
 		}
 	}
 	return false // checkChain makes sure there is such a parent

@@ -971,7 +971,7 @@ func TestMerge(t *testing.T) {
 	}
 	// Resolving the same history from scratch gives the same state.
 	var events []*Signed
-	for _, id := range sb.History {
+	for id := range sb.History.All() {
 		e, _ := rr.r.Event(id)
 		events = append(events, e)
 	}

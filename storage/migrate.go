@@ -196,7 +196,7 @@ func removalIndex(txn *badger.Txn) error {
 		if err := protocol.DecodeRecord(b, &snap); err != nil {
 			return fmt.Errorf("room %s: decode its snapshot: %w", r.ID, err)
 		}
-		for _, id := range snap.History {
+		for id := range snap.History.All() {
 			b, err := read(key(pEvent, id[:]))
 			if err != nil {
 				return fmt.Errorf("room %s: read event %s: %w", r.ID, id, err)

@@ -1,7 +1,6 @@
 package storage
 
 import (
-	"bytes"
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/binary"
@@ -238,8 +237,7 @@ func TestMigrateRemovalIndex(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	snap := &protocol.Snapshot{History: []protocol.EventID{create.ID, remove.ID}, State: &protocol.Control{}}
-	slices.SortFunc(snap.History, func(a, b protocol.EventID) int { return bytes.Compare(a[:], b[:]) })
+	snap := &protocol.Snapshot{History: protocol.HistoryOf([]protocol.EventID{create.ID, remove.ID}), State: &protocol.Control{}}
 	room := create.RoomID()
 	err = db.Update(func(txn *badger.Txn) error {
 		sk := snap.Key()
