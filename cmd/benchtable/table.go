@@ -82,6 +82,7 @@ var measures = []measure{
 	{what: "all-hands room, 5,000 members: posts/s at 64 posters", got: metric{"AllHands/members=5000", "posts/s"}, limit: metric{"AllHands/members=2", "posts/s"}, size: metric{"AllHands/members=5000", "members"}, higher: true},
 	{what: "all-hands room: one member added, first 10% (ms)", got: metric{"AllHands/members=5000", "first-add-ms"}, size: metric{"AllHands/members=5000", "members"}},
 	{what: "all-hands room: one member added, last 10% (ms)", got: metric{"AllHands/members=5000", "last-add-ms"}, limit: metric{"AllHands/members=5000", "first-add-ms"}, size: metric{"AllHands/members=5000", "members"}},
+	{what: "all-hands room: one member added, last 10% ÷ first 10%", got: metric{"AllHands/members=5000", "last/first-add"}, size: metric{"AllHands/members=5000", "members"}, goal: 1.2},
 	{what: "all-hands room: all but the create's 256 added in one call (ms)", got: metric{"AllHands/members=5000", "bulk-add-ms"}, size: metric{"AllHands/members=5000", "members"}},
 	{what: "live fan-out, 5,000-member room: post to stream p50 (ms)", got: metric{"LiveFanOut", "p50-ms"}, size: metric{"LiveFanOut", "streams"}},
 	{what: "live fan-out, 5,000-member room: post to stream p99 (ms)", got: metric{"LiveFanOut", "p99-ms"}, size: metric{"LiveFanOut", "streams"}, goal: 200},

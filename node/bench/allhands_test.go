@@ -116,6 +116,7 @@ func BenchmarkAllHands(b *testing.B) {
 				first, last := mean(adds[:tenth]), mean(adds[len(adds)-tenth:])
 				b.ReportMetric(first, "first-add-ms")
 				b.ReportMetric(last, "last-add-ms")
+				b.ReportMetric(last/first, "last/first-add")
 				b.Logf("%d members added one at a time: %.2f ms each over the first %d, %.2f ms over the last %d",
 					len(adds), first, tenth, last, tenth)
 			}
