@@ -511,8 +511,8 @@ func flipped(before, after *protocol.Control, only []protocol.AccountID) []proto
 	}
 	var out []protocol.AccountID
 	for _, a := range changedAccounts(before, after, only) {
-		_, in := after.Members.Get(a)
-		if _, was := before.Members.Get(a); in != was {
+		in := after.Members.Has(a)
+		if was := before.Members.Has(a); in != was {
 			out = append(out, a)
 		}
 	}

@@ -287,7 +287,7 @@ func (n *Node) LinkByCode(ctx context.Context, as protocol.Handle, code string) 
 		if err != nil {
 			return err
 		}
-		_, member := c.Members.Get(me.ID)
+		member := c.Members.Has(me.ID)
 		out = &LinkTarget{Link: *linkView(l), RoomAlias: alias, Name: c.Name, Member: member}
 		return nil
 	})

@@ -162,7 +162,7 @@ func (n *Node) DirectRoom(ctx context.Context, as protocol.Handle, other protoco
 			if err != nil {
 				return err
 			}
-			if _, ok := c.Members.Get(other); ok && c.Kind == protocol.KindDirect {
+			if c.Members.Has(other) && c.Kind == protocol.KindDirect {
 				room = m.Room
 				// Opening a chat someone asked for answers the request.
 				if ans, err := tx.ContactAnswer(me.ID, room); err != nil || ans != storage.ContactPending {

@@ -74,8 +74,8 @@ func joinedNodes(before, after *protocol.Control, e *protocol.Signed, only []pro
 	}
 	var out []protocol.NodeID
 	for _, a := range only {
-		_, in := after.Members.Get(a)
-		if _, was := before.Members.Get(a); !in || was {
+		in := after.Members.Has(a)
+		if was := before.Members.Has(a); !in || was {
 			return nil, false
 		}
 		out = append(out, a.Node())

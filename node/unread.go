@@ -106,7 +106,7 @@ func (n *Node) addressed(body string, author protocol.AccountID, c *protocol.Con
 				break
 			}
 			a := protocol.AccountID(rest[:j])
-			if _, member := c.Members.Get(a); member && a.Node() == n.id && a != author && !slices.Contains(to, a) {
+			if c.Members.Has(a) && a.Node() == n.id && a != author && !slices.Contains(to, a) {
 				to = append(to, a)
 			}
 		}
