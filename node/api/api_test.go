@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"strings"
 	"testing"
 
@@ -15,9 +16,15 @@ import (
 	"github.com/horenso/horenso/protocol"
 )
 
-// testLogger logs to t.Log.
+// testLogger logs to t.Log, or for a fuzz test to standard error: the
+// fuzz target runs with Ts of its own, and a server logging through the
+// F from inside it would panic.
 func testLogger(t testing.TB) *slog.Logger {
-	return slog.New(slog.NewTextHandler(tWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	var w io.Writer = tWriter{t}
+	if _, fuzz := t.(*testing.F); fuzz {
+		w = os.Stderr
+	}
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelWarn}))
 }
 
 type tWriter struct{ t testing.TB }

@@ -49,7 +49,9 @@ func (c *caller) reactionViews(ctx context.Context, rs []node.Reaction) []reacti
 
 // decorate adds to out, the views of ms (messages of room, in the same
 // order), each one's reactions and whether the caller bookmarked it. A
-// failure leaves them without: the timeline still shows.
+// failure leaves them without: the timeline still shows. It is logged
+// unless the request ended meanwhile (its client left, or its deadline
+// passed), which is no fault of the node's.
 func (s *Server) decorate(ctx context.Context, c *caller, room protocol.RoomID, ms []*node.Message, out []messageJSON) {
 	ids := make([]protocol.EventID, len(ms))
 	for i, m := range ms {
@@ -57,11 +59,13 @@ func (s *Server) decorate(ctx context.Context, c *caller, room protocol.RoomID, 
 	}
 	rs, err := s.node.Reactions(ctx, c.handle(), room, ids)
 	if err != nil {
-		s.log.Warn("reactions of a page", "room", room, "err", err)
+		if ctx.Err() == nil {
+			s.log.Warn("reactions of a page", "room", room, "err", err)
+		}
 		return
 	}
 	bs, err := s.node.HasBookmarks(ctx, c.handle(), ids)
-	if err != nil {
+	if err != nil && ctx.Err() == nil {
 		s.log.Warn("bookmarks of a page", "room", room, "err", err)
 	}
 	for i, m := range ms {
