@@ -181,6 +181,39 @@ func (h History) Added(base History) ([]EventID, bool) {
 	return out, true
 }
 
+// Contains reports whether h holds every ID of sub. It reads only the
+// buckets the two do not share.
+func (h History) Contains(sub History) bool {
+	if sub.n > h.n {
+		return false
+	}
+	for i := range historyBuckets {
+		sb, hb := sub.bucket(i), h.bucket(i)
+		if sb == nil || sb == hb {
+			continue
+		}
+		if hb == nil || !sortedSubset(sb.ids, hb.ids) {
+			return false
+		}
+	}
+	return true
+}
+
+// sortedSubset reports whether every ID of sub, sorted, is in set, sorted.
+func sortedSubset(sub, set []EventID) bool {
+	j := 0
+	for _, id := range sub {
+		for j < len(set) && set[j].Compare(id) < 0 {
+			j++
+		}
+		if j == len(set) || set[j] != id {
+			return false
+		}
+		j++
+	}
+	return true
+}
+
 // writeKey writes what identifies h to a snapshot key's hash: the number
 // of buckets in use, then each one's first byte and sum.
 func (h History) writeKey(w hash.Hash) {

@@ -106,3 +106,34 @@ func TestHistoryCBOR(t *testing.T) {
 		t.Fatalf("decode: %v, %d IDs", err, back.Len())
 	}
 }
+
+// TestHistoryContains: Contains agrees with a plain subset check, for
+// histories that share buckets and for ones built apart.
+func TestHistoryContains(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 12))
+	ids := randomIDs(r, 700)
+	base := HistoryOf(slices.Clone(ids[:600]))
+	grown := base
+	for _, id := range ids[600:] {
+		grown = grown.With(id)
+	}
+	apart := HistoryOf(slices.Clone(ids))
+	stranger := base.With(randomIDs(r, 1)[0])
+	for _, c := range []struct {
+		name      string
+		h, sub    History
+		contained bool
+	}{
+		{"grown holds its base", grown, base, true},
+		{"built apart", apart, base, true},
+		{"itself", grown, grown, true},
+		{"the empty history", base, History{}, true},
+		{"a base with an ID it lacks", grown, stranger, false},
+		{"a larger one", base, grown, false},
+		{"empty holds nothing", History{}, base, false},
+	} {
+		if got := c.h.Contains(c.sub); got != c.contained {
+			t.Errorf("%s: Contains = %v, want %v", c.name, got, c.contained)
+		}
+	}
+}

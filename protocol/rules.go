@@ -488,6 +488,12 @@ func Merge(log Log, parents []*Snapshot) (*Snapshot, error) {
 	if same {
 		return largest, nil // one snapshot, as a post's parents have in a busy room: no union to build
 	}
+	// Often one holds all the others, as when a post follows a control
+	// event and a head from before it: then it is the union, found
+	// without reading the histories the snapshots share.
+	if largestHoldsAll(largest, parents) {
+		return largest, nil
+	}
 	union := make(map[EventID]struct{}, largest.History.Len()+len(largest.Acks))
 	for _, p := range parents {
 		for id := range p.History.All() {
@@ -496,9 +502,6 @@ func Merge(log Log, parents []*Snapshot) (*Snapshot, error) {
 		for _, id := range p.Acks {
 			union[id] = struct{}{}
 		}
-	}
-	if len(union) == largest.History.Len()+len(largest.Acks) {
-		return largest, nil
 	}
 	events := make([]*Signed, 0, len(union))
 	for id := range union {
@@ -512,6 +515,17 @@ func Merge(log Log, parents []*Snapshot) (*Snapshot, error) {
 		events = append(events, e)
 	}
 	return Resolve(log, events)
+}
+
+// largestHoldsAll reports whether largest's history and acks hold those
+// of every one of parents.
+func largestHoldsAll(largest *Snapshot, parents []*Snapshot) bool {
+	for _, p := range parents {
+		if p != largest && !(largest.History.Contains(p.History) && sortedSubset(p.Acks, largest.Acks)) {
+			return false
+		}
+	}
+	return true
 }
 
 // Resolve computes the snapshot of a set of control events that holds the
