@@ -163,22 +163,35 @@ func (h History) Added(base History) ([]EventID, bool) {
 		if bb != nil {
 			from = bb.ids
 		}
-		j := 0
-		for _, id := range to {
-			if j < len(from) && from[j] == id {
-				j++
-				continue
-			}
-			if j < len(from) && from[j].Compare(id) < 0 {
-				return nil, false // from[j] is not in h
-			}
-			out = append(out, id)
-		}
-		if j < len(from) {
+		var ok bool
+		if out, ok = appendAdded(out, from, to); !ok {
 			return nil, false
 		}
 	}
 	return out, true
+}
+
+// AddedIDs returns the IDs of to that from lacks, in order, and whether to
+// holds every ID of from; both must be sorted.
+func AddedIDs(from, to []EventID) ([]EventID, bool) {
+	return appendAdded(nil, from, to)
+}
+
+// appendAdded appends to out the IDs of to that from lacks (both sorted),
+// and reports whether to holds every ID of from.
+func appendAdded(out, from, to []EventID) ([]EventID, bool) {
+	j := 0
+	for _, id := range to {
+		if j < len(from) && from[j] == id {
+			j++
+			continue
+		}
+		if j < len(from) && from[j].Compare(id) < 0 {
+			return nil, false // from[j] is not in to
+		}
+		out = append(out, id)
+	}
+	return out, j == len(from)
 }
 
 // Contains reports whether h holds every ID of sub. It reads only the
@@ -217,21 +230,16 @@ func sortedSubset(sub, set []EventID) bool {
 // writeKey writes what identifies h to a snapshot key's hash: the number
 // of buckets in use, then each one's first byte and sum.
 func (h History) writeKey(w hash.Hash) {
-	var used [historyBuckets]byte
-	n := 0
+	buf := make([]byte, 2, 2+historyBuckets*(1+sha256.Size))
 	if h.buckets != nil {
 		for i, b := range h.buckets {
 			if b != nil {
-				used[n] = byte(i)
-				n++
+				buf = append(append(buf, byte(i)), b.sum[:]...)
 			}
 		}
 	}
-	w.Write(binary.BigEndian.AppendUint16(nil, uint16(n)))
-	for _, i := range used[:n] {
-		w.Write([]byte{i})
-		w.Write(h.buckets[i].sum[:])
-	}
+	binary.BigEndian.PutUint16(buf, uint16((len(buf)-2)/(1+sha256.Size)))
+	w.Write(buf)
 }
 
 // MarshalCBOR encodes h as the array of its IDs, as a []EventID is

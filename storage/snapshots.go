@@ -86,7 +86,7 @@ func (tx *Tx) delta(s *protocol.Snapshot, bases []SnapshotBase) (*snapshotRecord
 		if !ok {
 			continue
 		}
-		acks, ok := added(b.Snapshot.Acks, s.Acks)
+		acks, ok := protocol.AddedIDs(b.Snapshot.Acks, s.Acks)
 		if !ok {
 			continue
 		}
@@ -186,27 +186,6 @@ func snapshotCell(n int) int {
 		return n / width
 	}
 	return linear/width + int(math.Log(float64(n)/linear)/math.Log(1+1.0/width))
-}
-
-// added returns the IDs of to that are not in from, both sorted, and
-// whether to contains from.
-func added(from, to []protocol.EventID) ([]protocol.EventID, bool) {
-	if len(to) < len(from) {
-		return nil, false
-	}
-	out := make([]protocol.EventID, 0, len(to)-len(from))
-	i := 0
-	for _, id := range to {
-		if i < len(from) && from[i] == id {
-			i++
-			continue
-		}
-		if i < len(from) && from[i].Compare(id) < 0 {
-			return nil, false // from[i] is not in to
-		}
-		out = append(out, id)
-	}
-	return out, i == len(from)
 }
 
 // union returns the sorted IDs of base, sorted, and more, which holds no ID
