@@ -25,7 +25,7 @@ import (
 // ErrNotFound is returned (wrapped) by reads of a record that does not exist.
 var ErrNotFound = errors.New("not found")
 
-// ErrClosed is returned by Update after Close.
+// ErrClosed is returned by Update and View after Close.
 var ErrClosed = errors.New("store closed")
 
 // ErrTxnTooBig is returned (wrapped) by an Update whose writes alone are
@@ -130,8 +130,9 @@ type Store struct {
 
 	closeOnce sync.Once
 	closeErr  error
-	mu        sync.RWMutex // guards closed against Update racing Close
+	mu        sync.RWMutex // guards closed against Update and View racing Close
 	closed    bool
+	readers   sync.WaitGroup // Views in progress, which Close waits for
 }
 
 type write struct {
@@ -234,8 +235,9 @@ func (s *Store) start() error {
 // that had it open before: the node should check its derived state.
 func (s *Store) Dirty() bool { return s.dirty }
 
-// Close waits for pending writes, clears the bad-shutdown marker and
-// closes Badger. Updates after Close fail with ErrClosed.
+// Close waits for pending writes and for the Views in progress, clears the
+// bad-shutdown marker and closes Badger. Updates and Views after Close
+// fail with ErrClosed.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		s.mu.Lock()
@@ -247,6 +249,7 @@ func (s *Store) Close() error {
 			close(s.trimStop)
 			<-s.trimDone
 		}
+		s.readers.Wait() // Badger's reads on a closed DB crash the process
 		var err error
 		if !s.markerPending && s.space.ok() { // on a full disk, the next Open checks the store
 			err = s.db.Update(func(txn *badger.Txn) error { return txn.Delete([]byte{pDirty}) })
@@ -262,8 +265,17 @@ func (s *Store) Close() error {
 }
 
 // View runs fn in a read-only transaction that sees a consistent snapshot
-// of the store.
+// of the store. After Close it fails with ErrClosed; Close waits for the
+// Views in progress, so fn must not wait for Close.
 func (s *Store) View(fn func(*Tx) error) error {
+	s.mu.RLock()
+	if s.closed {
+		s.mu.RUnlock()
+		return ErrClosed
+	}
+	s.readers.Add(1)
+	s.mu.RUnlock()
+	defer s.readers.Done()
 	return s.db.View(func(txn *badger.Txn) error { return fn(&Tx{txn: txn}) })
 }
 

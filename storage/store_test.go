@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -169,6 +170,51 @@ func TestUpdateAfterClose(t *testing.T) {
 	s.Close()
 	if err := s.Update(t.Context(), func(*Tx) error { return nil }); !errors.Is(err, ErrClosed) {
 		t.Fatalf("Update after Close = %v, want ErrClosed", err)
+	}
+}
+
+// TestViewRacingClose: a View in progress when Close starts reads on, and
+// Close waits for it before closing Badger (whose reads on a closed DB
+// crash the process); a View after Close fails with ErrClosed.
+func TestViewRacingClose(t *testing.T) {
+	s := openTest(t, t.TempDir())
+	update(t, s, func(tx *Tx) error { return tx.PutAccount(nil, &Account{Handle: "alice", Name: "Alice"}) })
+	inView := make(chan struct{})
+	closed := make(chan error, 1)
+	viewErr := make(chan error, 1)
+	go func() {
+		viewErr <- s.View(func(tx *Tx) error {
+			close(inView)
+			for closing := false; !closing; { // wait for Close to begin
+				runtime.Gosched()
+				s.mu.RLock()
+				closing = s.closed
+				s.mu.RUnlock()
+			}
+			// Close must not finish while this View runs; without the
+			// wait it does so in a few milliseconds.
+			select {
+			case err := <-closed:
+				return fmt.Errorf("Close returned (%v) during a View", err)
+			case <-time.After(200 * time.Millisecond):
+			}
+			a, err := tx.Account("alice")
+			if err == nil && (a == nil || a.Name != "Alice") {
+				err = fmt.Errorf("account = %+v", a)
+			}
+			return err
+		})
+	}()
+	<-inView
+	go func() { closed <- s.Close() }()
+	if err := <-viewErr; err != nil {
+		t.Fatalf("the View in progress when Close began: %v", err)
+	}
+	if err := <-closed; err != nil {
+		t.Fatal(err)
+	}
+	if err := s.View(func(*Tx) error { return nil }); !errors.Is(err, ErrClosed) {
+		t.Fatalf("View after Close = %v, want ErrClosed", err)
 	}
 }
 
