@@ -166,6 +166,7 @@ function memberRows(app, people, roles) {
     }
   };
   filter.addEventListener('input', () => {
+    seq++; // a directory answer still on its way is for an older query
     const q = fold(filter.value.trim());
     for (const r of rows) r.row.hidden = q && !r.row.dataset.name.includes(q) && !r.sel.value;
     shown();
