@@ -129,8 +129,8 @@ read:
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.Logf("cross-node at %v msg/s: posted %d of %d, %.0f B/event; %d never reached B's stream within %v of the last post; B: gossip accepted %d, orphaned %d (adopted %d, given up %d), dropped %d; %d sync rounds received %d events",
-		rate, posted, n, size, lost, grace, st.Network.GossipAccepted, st.Network.GossipOrphaned, st.Network.GossipAdopted, st.Network.GossipIgnored, st.Network.GossipDropped, st.Network.SyncRounds, st.Network.SyncEvents)
+	b.Logf("cross-node at %v msg/s: posted %d of %d, %.0f B/event; %d never reached B's stream within %v of the last post; B: gossip accepted %d in %d batches, orphaned %d (adopted %d, given up %d), dropped %d; %d sync rounds received %d events",
+		rate, posted, n, size, lost, grace, st.Network.GossipAccepted, st.Network.GossipBatches, st.Network.GossipOrphaned, st.Network.GossipAdopted, st.Network.GossipIgnored, st.Network.GossipDropped, st.Network.SyncRounds, st.Network.SyncEvents)
 	return lat
 }
 

@@ -233,6 +233,13 @@ func (h *Host) validator(id protocol.RoomID) pubsub.ValidatorEx {
 		if from == h.self {
 			return pubsub.ValidationAccept // our own event: the node made and accepted it
 		}
+		// Marked in flight by the tracer as pubsub took it (see
+		// tracer.ValidateMessage); done here, whatever the outcome.
+		data := msg.GetData()
+		eid, peekErr := protocol.PeekID(data)
+		if peekErr == nil {
+			defer h.events.done(eid)
+		}
 		if !h.enter() {
 			return pubsub.ValidationIgnore
 		}
@@ -257,18 +264,12 @@ func (h *Host) validator(id protocol.RoomID) pubsub.ValidatorEx {
 			log.Info("rejected gossip", "why", why, "err", err)
 			return pubsub.ValidationReject
 		}
-		data := msg.GetData()
 		if len(data) > protocol.MaxEventSize {
 			return reject("too large", fmt.Errorf("%d bytes", len(data)))
 		}
-		// Mark the event in flight before the costly signature check, so
-		// that a child arriving meanwhile waits for it (inflight.wait).
-		eid, err := protocol.PeekID(data)
-		if err != nil {
-			return reject("decode", err)
+		if peekErr != nil {
+			return reject("decode", peekErr)
 		}
-		done := h.events.start(eid)
-		defer done()
 		e, err := protocol.Decode(data)
 		if err != nil {
 			return reject("decode", err)
@@ -286,15 +287,41 @@ func (h *Host) validator(id protocol.RoomID) pubsub.ValidatorEx {
 				return pubsub.ValidationIgnore
 			}
 			if dup {
-				h.accept1(ctx, from, id, e)
+				h.accept(ctx, from, id, e)
 			}
 		}
-		err = h.accept1(ctx, from, id, e)
+		err = h.accept(ctx, from, id, e)
 		var miss *protocol.MissingError
-		if errors.As(err, &miss) && h.events.wait(ctx, miss.IDs) {
-			// A parent was being validated concurrently: try again
-			// now that it is done.
-			err = h.accept1(ctx, from, id, e)
+		if errors.As(err, &miss) {
+			h.stats.gossipOrphaned.Add(1)
+			log.Debug("gossip event misses parents; waiting for them", "event", e.ID, "missing", len(miss.IDs))
+			o := &orphan{e: e, from: from, parked: time.Now()}
+			if h.events.any(miss.IDs) {
+				// A parent is being validated: it is most likely an
+				// event sent just before this one, which pubsub's
+				// concurrent validation let this one overtake. Wait
+				// for the orphan's adoption here, so that it is
+				// forwarded once stored. Retrying each such child once
+				// its parent was done made a run of them a convoy of
+				// durable commits, one per event; adoption takes the
+				// run in one.
+				o.answer = make(chan error, 1)
+			}
+			h.orphaned(context.WithoutCancel(ctx), o, miss.IDs)
+			if o.answer == nil {
+				// Not forwarded: peers get it from their own mesh, or
+				// by sync.
+				return pubsub.ValidationIgnore
+			}
+			select {
+			case err = <-o.answer:
+			case <-ctx.Done():
+				return pubsub.ValidationIgnore
+			}
+			if err == nil {
+				return pubsub.ValidationAccept // counted by adopt
+			}
+			return pubsub.ValidationIgnore
 		}
 		switch {
 		case err == nil:
@@ -308,13 +335,6 @@ func (h *Host) validator(id protocol.RoomID) pubsub.ValidatorEx {
 			h.stats.gossipSoftFailed.Add(1)
 			h.adopt(ctx, e.ID)
 			log.Debug("gossip event soft-failed: stored, hidden, not forwarded", "event", e.ID)
-			return pubsub.ValidationIgnore
-		case errors.As(err, &miss):
-			// Not forwarded: peers get it from their own mesh, or by
-			// sync.
-			h.stats.gossipOrphaned.Add(1)
-			log.Debug("gossip event misses parents; waiting for them", "event", e.ID, "missing", len(miss.IDs))
-			h.orphaned(context.WithoutCancel(ctx), &orphan{e: e, from: from, parked: time.Now()}, miss.IDs)
 			return pubsub.ValidationIgnore
 		case ctx.Err() != nil:
 			return pubsub.ValidationIgnore
@@ -332,58 +352,60 @@ func (h *Host) validator(id protocol.RoomID) pubsub.ValidatorEx {
 	}
 }
 
-// accept1 hands one event to Handler.Accept.
-func (h *Host) accept1(ctx context.Context, from peer.ID, id protocol.RoomID, e *protocol.Signed) error {
-	errs := h.handler.Accept(ctx, nodeID(from), id, []*protocol.Signed{e})
-	if len(errs) != 1 {
-		return fmt.Errorf("handler returned %d results for 1 event", len(errs))
-	}
-	return errs[0]
-}
-
-// inflight tracks the events being validated, so that a child validated
-// concurrently with its parent can wait for it instead of being ignored.
+// inflight tracks the gossip events being validated, so that a child
+// validated concurrently with its parent can wait for it (see orphan.answer). An event is marked as pubsub takes it for validation
+// (tracer.ValidateMessage), in the order its peer sent it, not when its
+// validator starts: pubsub starts a goroutine per message, and Go's
+// scheduler runs the goroutine started last first (a P's runnext), so a
+// partner's events, sent in order, reached their validators in reverse
+// pairs, a third of them orphans at 1,000 events/s.
 type inflight struct {
 	mu sync.Mutex
-	m  map[protocol.EventID]chan struct{} // closed when done
+	m  map[protocol.EventID]*flight
 }
 
-// start marks id in flight and returns the function that marks it done.
-func (f *inflight) start(id protocol.EventID) (done func()) {
+// flight is one event in flight: marked n times, closed when done as often.
+type flight struct {
+	n    int
+	done chan struct{}
+}
+
+// mark marks id in flight; each mark is ended by one done.
+func (f *inflight) mark(id protocol.EventID) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if _, ok := f.m[id]; ok {
-		return func() {}
+	fl := f.m[id]
+	if fl == nil {
+		fl = &flight{done: make(chan struct{})}
+		f.m[id] = fl
 	}
-	c := make(chan struct{})
-	f.m[id] = c
-	return func() {
-		f.mu.Lock()
+	fl.n++
+}
+
+// done ends one mark of id; the last wakes those waiting for it.
+func (f *inflight) done(id protocol.EventID) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	fl := f.m[id]
+	if fl == nil {
+		return
+	}
+	if fl.n--; fl.n == 0 {
 		delete(f.m, id)
-		f.mu.Unlock()
-		close(c)
+		close(fl.done)
 	}
 }
 
-// wait waits until none of ids is in flight; it reports whether any was,
-// and false if ctx ended first.
-func (f *inflight) wait(ctx context.Context, ids []protocol.EventID) bool {
-	var cs []chan struct{}
+// any reports whether one of ids is in flight.
+func (f *inflight) any(ids []protocol.EventID) bool {
 	f.mu.Lock()
+	defer f.mu.Unlock()
 	for _, id := range ids {
-		if c, ok := f.m[id]; ok {
-			cs = append(cs, c)
+		if _, ok := f.m[id]; ok {
+			return true
 		}
 	}
-	f.mu.Unlock()
-	for _, c := range cs {
-		select {
-		case <-c:
-		case <-ctx.Done():
-			return false
-		}
-	}
-	return len(cs) > 0
+	return false
 }
 
 // subFilter is the subscription filter: we subscribe only to room topics,
@@ -423,8 +445,9 @@ func (h *Host) peerFilter(p peer.ID, topic string) bool {
 	return err == nil && h.handler.Shares(nodeID(p), id)
 }
 
-// tracer counts what pubsub does with messages outside our validator.
-// Pubsub calls it synchronously from its event loop: it only counts.
+// tracer counts what pubsub does with messages outside our validator,
+// and marks the events it takes for validation in flight. Pubsub calls it
+// synchronously from its event loop and validation workers.
 type tracer Host
 
 var _ pubsub.RawTracer = (*tracer)(nil)
@@ -443,10 +466,31 @@ func (t *tracer) RejectMessage(msg *pubsub.Message, reason string) {
 	switch reason {
 	case pubsub.RejectValidationFailed, pubsub.RejectValidationIgnored, pubsub.RejectSelfOrigin:
 		// Counted by the validator, or not a peer's fault.
-	case pubsub.RejectValidationQueueFull, pubsub.RejectValidationThrottled:
+	case pubsub.RejectValidationThrottled:
+		// Marked in ValidateMessage, and dropped before the validator
+		// that would end the mark.
+		if msg.ReceivedFrom != t.self {
+			if id, err := protocol.PeekID(msg.GetData()); err == nil {
+				t.events.done(id)
+			}
+		}
+		t.stats.gossipDropped.Add(1)
+	case pubsub.RejectValidationQueueFull:
 		t.stats.gossipDropped.Add(1)
 	default:
 		t.stats.gossipRejected.Add(1)
+	}
+}
+
+// ValidateMessage marks a peer's event in flight as pubsub hands it to
+// validation, in the order the peer sent it (see inflight); the
+// validator, or RejectMessage if pubsub throttles it, ends the mark.
+func (t *tracer) ValidateMessage(msg *pubsub.Message) {
+	if msg.ReceivedFrom == t.self {
+		return
+	}
+	if id, err := protocol.PeekID(msg.GetData()); err == nil {
+		t.events.mark(id)
 	}
 }
 
@@ -462,7 +506,6 @@ func (t *tracer) Join(string)                                          {}
 func (t *tracer) Leave(string)                                         {}
 func (t *tracer) Graft(peer.ID, string)                                {}
 func (t *tracer) Prune(peer.ID, string)                                {}
-func (t *tracer) ValidateMessage(*pubsub.Message)                      {}
 func (t *tracer) DeliverMessage(*pubsub.Message)                       {}
 func (t *tracer) SendRPC(*pubsub.RPC, peer.ID)                         {}
 func (t *tracer) SendRPCCompleted(*pubsub.RPC, peer.ID, time.Duration) {}

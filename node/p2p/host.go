@@ -252,20 +252,21 @@ var (
 
 // Host is a node's libp2p host. Make one with New, start it with Run.
 type Host struct {
-	cfg     Config
-	log     *slog.Logger
-	handler Handler
-	key     crypto.PrivKey
-	self    peer.ID
-	id      protocol.NodeID
-	listen  []ma.Multiaddr
-	stats   stats
-	events  inflight
-	orphans orphanage
-	slots   slots // sync answers being sent
-	pulling pullGate
-	quota   *quotas
-	health  healths // per partner: sync rounds, last seen
+	cfg      Config
+	log      *slog.Logger
+	handler  Handler
+	key      crypto.PrivKey
+	self     peer.ID
+	id       protocol.NodeID
+	listen   []ma.Multiaddr
+	stats    stats
+	events   inflight
+	acceptQs acceptQueues
+	orphans  orphanage
+	slots    slots // sync answers being sent
+	pulling  pullGate
+	quota    *quotas
+	health   healths // per partner: sync rounds, last seen
 
 	blobs blobStats // blob streams (blob.go)
 
@@ -348,7 +349,7 @@ func New(cfg Config) (*Host, error) {
 		quota: newQuotas(cfg.Quota, cfg.Logger),
 	}
 	h.stats.rooms = map[protocol.RoomID]*roomCounters{}
-	h.events.m = map[protocol.EventID]chan struct{}{}
+	h.events.m = map[protocol.EventID]*flight{}
 	for _, s := range cfg.Listen {
 		a, err := ma.NewMultiaddr(s)
 		if err != nil {

@@ -36,6 +36,21 @@ type orphan struct {
 	e      *protocol.Signed
 	from   peer.ID
 	parked time.Time
+	// answer, if not nil, is sent what became of the orphan, once: nil
+	// or ErrSoftFailed when adopted, errGaveUp when it expired or found
+	// the orphanage full, or why it was refused. Its validator waits on
+	// it (cap 1, so sending never blocks).
+	answer chan error
+}
+
+// errGaveUp answers an orphan whose parents did not arrive in time.
+var errGaveUp = errors.New("p2p: parents did not arrive in time")
+
+// tell sends err to o's answer, if it has one.
+func (o *orphan) tell(err error) {
+	if o.answer != nil {
+		o.answer <- err
+	}
 }
 
 // orphanage holds the orphans, by the parents they wait for. An orphan
@@ -174,6 +189,7 @@ func (h *Host) orphaned(ctx context.Context, o *orphan, missing []protocol.Event
 	if !h.orphans.park(o, missing) {
 		h.stats.gossipIgnored.Add(1)
 		h.schedule(o.from, o.e.RoomID())
+		o.tell(errGaveUp)
 		return
 	}
 	for i, held := range h.handler.Held(ctx, missing) {
@@ -239,16 +255,18 @@ func (h *Host) adopt(ctx context.Context, parent protocol.EventID) {
 				h.stats.gossipAdopted.Add(1)
 				h.stats.room(k.room).accepted.Add(1)
 				accepted = append(accepted, o.e.ID)
+				o.tell(err)
 			case errors.As(err, &miss):
 				// Another parent is still missing (perhaps one of
 				// another sender's batch, below): wait on, from the
 				// time it was first parked.
-				h.orphaned(ctx, &orphan{e: o.e, from: o.from, parked: o.parked}, miss.IDs)
+				h.orphaned(ctx, &orphan{e: o.e, from: o.from, parked: o.parked, answer: o.answer}, miss.IDs)
 			default:
 				// Its parents are in and it is refused still, or the node
 				// failed to store it: a sync settles it.
 				h.log.Debug("orphan refused", "event", o.e.ID, "err", err)
 				h.schedule(o.from, k.room)
+				o.tell(err)
 			}
 		}
 	}
@@ -271,15 +289,7 @@ func (h *Host) sweepOrphans(ctx context.Context) {
 			return
 		case now := <-t.C:
 			cutoff := now.Add(-h.cfg.OrphanWait)
-			seen := map[pullKey]bool{}
-			for _, o := range h.orphans.expire(cutoff) {
-				h.stats.gossipIgnored.Add(1)
-				k := pullKey{o.from, o.e.RoomID()}
-				if !seen[k] {
-					seen[k] = true
-					h.schedule(k.p, k.room)
-				}
-			}
+			seen := h.expireOrphans(cutoff)
 			for k, w := range h.orphans.duePulls(cutoff) {
 				if !seen[k] && slices.Contains(h.handler.Held(ctx, w.heads), false) {
 					seen[k] = true
@@ -288,4 +298,21 @@ func (h *Host) sweepOrphans(ctx context.Context) {
 			}
 		}
 	}
+}
+
+// expireOrphans gives up the orphans parked before cutoff: each is told
+// errGaveUp, and a sync of its room with the peer it came from is made
+// due. It returns the (peer, room) pairs made due.
+func (h *Host) expireOrphans(cutoff time.Time) map[pullKey]bool {
+	seen := map[pullKey]bool{}
+	for _, o := range h.orphans.expire(cutoff) {
+		h.stats.gossipIgnored.Add(1)
+		o.tell(errGaveUp)
+		k := pullKey{o.from, o.e.RoomID()}
+		if !seen[k] {
+			seen[k] = true
+			h.schedule(k.p, k.room)
+		}
+	}
+	return seen
 }

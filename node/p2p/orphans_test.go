@@ -111,3 +111,36 @@ func TestAdoptTakesARunInOneBatch(t *testing.T) {
 		t.Errorf("the run of %d took %d Accept calls, want 1", run, handler.calls)
 	}
 }
+
+// TestOrphanAnswers: an orphan whose validator waits for it is told once
+// what became of it: nil when adopted, errGaveUp when it expired or the
+// orphanage was full.
+func TestOrphanAnswers(t *testing.T) {
+	root := protocol.EventID{0xaa}
+	handler := &acceptCounter{held: map[protocol.EventID]bool{}}
+	h := &Host{handler: handler, log: slog.New(slog.DiscardHandler), stats: stats{rooms: map[protocol.RoomID]*roomCounters{}}}
+	e := &protocol.Signed{ID: protocol.EventID{1}}
+	e.Room, e.Type, e.Depth, e.Prev = protocol.RoomID{1}, protocol.TypeMessagePost, 2, []protocol.EventID{root}
+
+	adopted := &orphan{e: e, parked: time.Now(), answer: make(chan error, 1)}
+	h.orphaned(t.Context(), adopted, e.Prev)
+	select {
+	case err := <-adopted.answer:
+		t.Fatalf("answered %v before its parent was held", err)
+	default:
+	}
+	handler.held[root] = true
+	h.adopt(t.Context(), root)
+	if err := <-adopted.answer; err != nil {
+		t.Errorf("adopted orphan answered %v, want nil", err)
+	}
+
+	lost := &orphan{e: &protocol.Signed{ID: protocol.EventID{2}}, parked: time.Now(), answer: make(chan error, 1)}
+	if !h.orphans.park(lost, []protocol.EventID{{0xbb}}) {
+		t.Fatal("park refused")
+	}
+	h.expireOrphans(time.Now().Add(time.Second))
+	if err := <-lost.answer; err != errGaveUp {
+		t.Errorf("expired orphan answered %v, want errGaveUp", err)
+	}
+}
