@@ -170,9 +170,17 @@ func (n *Node) dispatchWebhooks(ctx context.Context, cursor uint64) (uint64, int
 			return err
 		}
 		enabled := slices.ContainsFunc(all, func(w *storage.Webhook) bool { return !w.Disabled })
+		if !enabled {
+			// Nothing can fire: skip to the feed's end without reading
+			// the changes (on a posting node without webhooks that read
+			// was 2% of the CPU per post).
+			last, err := tx.LastChange()
+			next = max(from, last)
+			return err
+		}
 		return tx.Changes(from, func(seq uint64, c *storage.Change) bool {
 			next = seq
-			if k := ChangeKind(c.Kind); enabled && (k == ChangeMessage || k == ChangeMessageUpdated) {
+			if k := ChangeKind(c.Kind); k == ChangeMessage || k == ChangeMessageUpdated {
 				write = true
 			}
 			return seq-from < webhookBatch
