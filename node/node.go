@@ -247,6 +247,7 @@ type Node struct {
 	memberLists bySnapshot[[]Member]                  // a snapshot's members as Node.Room lists them
 	passwords   *passwordPool                         // password hashing, a few at a time
 	publishing  roomCount                             // local events being published, per room
+	tips        tipCache                              // rooms' tips after this node's last events, for early signing
 	acks        ackQueue                              // rooms that may need an acknowledgement
 	feed        feed
 	nodes       roomNodes

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/horenso/horenso/protocol"
+	"github.com/horenso/horenso/storage"
 )
 
 // transfer sends from→to what to lacks of room, the way a sync round does,
@@ -275,5 +276,56 @@ func TestMissingStreams(t *testing.T) {
 		if !errors.Is(err, context.Canceled) || calls > missingChunkBytes/4000+1 {
 			t.Errorf("have %v: Missing = %v after %d calls of emit; want context.Canceled within a chunk", have, err, calls)
 		}
+	}
+}
+
+// TestTipCacheFollowsCommits: after a post the node remembers the room's
+// tip as the store holds it, so that its next post signs early without a
+// store read; a partner's event forgets it, and a post after that names
+// the partner's event among its parents.
+func TestTipCacheFollowsCommits(t *testing.T) {
+	ctx := t.Context()
+	a, b := newTestNode(t, t.TempDir()), newTestNode(t, t.TempDir())
+	must[*Account](t)(a.CreateAccount(ctx, NewAccount{Handle: "alice"}))
+	must[*Account](t)(b.CreateAccount(ctx, NewAccount{Handle: "bob"}))
+	bob := protocol.NewAccountID(b.ID(), "bob")
+	room := must[*Room](t)(a.CreateRoom(ctx, "alice", NewRoom{Name: "Joint", Members: []MemberSpec{{Account: bob}}}))
+	transfer(t, a, b, room.ID)
+
+	stored := func(n *Node) tip {
+		var got tip
+		if err := n.store.View(func(tx *storage.Tx) error {
+			var err error
+			got, err = roomTip(tx, room.ID)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	must[*Message](t)(a.Post(ctx, "alice", room.ID, "one"))
+	if cached, ok := a.tips.get(room.ID); !ok || !cached.same(stored(a)) {
+		t.Fatalf("after a post: cached tip %+v (%v), store's %+v", cached, ok, stored(a))
+	}
+
+	reply := must[*Message](t)(b.Post(ctx, "bob", room.ID, "two"))
+	transfer(t, b, a, room.ID)
+	if cached, ok := a.tips.get(room.ID); ok {
+		t.Fatalf("a partner's event left the tip %+v cached", cached)
+	}
+	m := must[*Message](t)(a.Post(ctx, "alice", room.ID, "three"))
+	var e *protocol.Signed
+	if err := a.store.View(func(tx *storage.Tx) error {
+		var err error
+		e, err = tx.Event(m.ID)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(e.Prev, reply.ID) {
+		t.Errorf("post after the partner's reply has parents %v, want the reply %s among them", e.Prev, reply.ID)
+	}
+	if cached, ok := a.tips.get(room.ID); !ok || !cached.same(stored(a)) {
+		t.Errorf("after the next post: cached tip %+v (%v), store's %+v", cached, ok, stored(a))
 	}
 }
