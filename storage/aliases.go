@@ -101,6 +101,11 @@ func (tx *Tx) nextAlias(kind AliasKind) (uint64, error) {
 // LookupAlias returns the alias of a global key without assigning one; the
 // error wraps ErrNotFound if it has none.
 func (tx *Tx) LookupAlias(kind AliasKind, global []byte) (uint64, error) {
+	if n, ok := tx.handed[string(key(byte(kind), global))]; ok {
+		// Handed out by this Update: a new message's alias, asked for
+		// right after its post was applied, is not read back.
+		return n, nil
+	}
 	b, err := tx.get(key(pAlias, []byte{byte(kind)}, global))
 	if errors.Is(err, ErrNotFound) && kind == AliasMessage && len(global) == len(protocol.EventID{}) {
 		n, terr := tx.timelineAlias(protocol.EventID(global))

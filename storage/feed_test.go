@@ -120,3 +120,22 @@ func TestChangeByAlias(t *testing.T) {
 		return nil
 	})
 }
+
+// TestLookupHandedAlias: the alias an Update just handed out to a new
+// message is found by LookupAlias in the same Update, before anything
+// (its timeline record) holds it, without a read of the store.
+func TestLookupHandedAlias(t *testing.T) {
+	s := openTest(t, t.TempDir())
+	post := protocol.EventID{0xa1}
+	update(t, s, func(tx *Tx) error {
+		n, err := tx.NewMessageAlias(post)
+		if err != nil {
+			return err
+		}
+		got, err := tx.LookupAlias(AliasMessage, post[:])
+		if err != nil || got != n {
+			t.Errorf("LookupAlias in the Update that handed out alias %d: %d, %v", n, got, err)
+		}
+		return nil
+	})
+}
