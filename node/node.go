@@ -248,6 +248,7 @@ type Node struct {
 	passwords   *passwordPool                         // password hashing, a few at a time
 	publishing  roomCount                             // local events being published, per room
 	tips        tipCache                              // rooms' tips after this node's last events, for early signing
+	aliases     aliasCache                            // room and account aliases resolved lately (aliases.go)
 	acks        ackQueue                              // rooms that may need an acknowledgement
 	feed        feed
 	nodes       roomNodes

@@ -1,6 +1,7 @@
 package node
 
 import (
+	"bytes"
 	"errors"
 	"log/slog"
 	"slices"
@@ -8,6 +9,7 @@ import (
 	"time"
 
 	"github.com/horenso/horenso/protocol"
+	"github.com/horenso/horenso/storage"
 )
 
 // testLogger logs to t.Log.
@@ -238,5 +240,28 @@ func TestRoomListCountsMembers(t *testing.T) {
 		if r.MemberCount != want || r.Members != nil {
 			t.Errorf("%s room in the list: %d members counted, %d listed; want %d counted, none listed", r.Kind, r.MemberCount, len(r.Members), want)
 		}
+	}
+}
+
+// TestAliasCache: a room's alias resolves the same from the cache as from
+// the store, and an alias never handed out is not found, nor remembered.
+func TestAliasCache(t *testing.T) {
+	ctx := t.Context()
+	n := newTestNode(t, t.TempDir())
+	must[*Account](t)(n.CreateAccount(ctx, NewAccount{Handle: "alice"}))
+	room := must[*Room](t)(n.CreateRoom(ctx, "alice", NewRoom{Name: "Launch"}))
+	for range 2 { // from the store, then from the cache
+		if got := must[protocol.RoomID](t)(n.RoomByAlias(ctx, room.Alias)); got != room.ID {
+			t.Fatalf("RoomByAlias = %s, want %s", got, room.ID)
+		}
+		if b, ok := n.aliases.get(storage.AliasRoom, room.Alias); !ok || !bytes.Equal(b, room.ID[:]) {
+			t.Fatalf("cached %x, %v; want the room's ID", b, ok)
+		}
+	}
+	if _, err := n.RoomByAlias(ctx, room.Alias+1000); !errors.Is(err, ErrNotFound) {
+		t.Errorf("an alias never handed out: %v, want ErrNotFound", err)
+	}
+	if _, ok := n.aliases.get(storage.AliasRoom, room.Alias+1000); ok {
+		t.Error("an alias never handed out was remembered")
 	}
 }
