@@ -249,6 +249,7 @@ type Node struct {
 	publishing  roomCount                             // local events being published, per room
 	tips        tipCache                              // rooms' tips after this node's last events, for early signing
 	aliases     aliasCache                            // room and account aliases resolved lately (aliases.go)
+	auths       authCache                             // tokens authenticated lately (accounts.go)
 	acks        ackQueue                              // rooms that may need an acknowledgement
 	feed        feed
 	nodes       roomNodes

@@ -237,3 +237,50 @@ func TestChangeAndResetPassword(t *testing.T) {
 		t.Fatalf("SetPassword of an unknown account = %v", err)
 	}
 }
+
+// TestAuthCache: a token authenticated once is served from memory, and
+// nothing that changes what it may do waits for the cache: revoking it,
+// another token's change of scope, its expiry, disabling its account.
+func TestAuthCache(t *testing.T) {
+	n, clk := newClockNode(t, Config{})
+	ctx := t.Context()
+	must[*Account](t)(n.CreateAccount(ctx, NewAccount{Handle: "alice", Password: "correct horse"}))
+	bot := must[string](t)(n.CreateToken(ctx, "alice", "bot"))
+	cached := func(tok string) bool {
+		_, ok := n.auths.get(storage.HashToken(tok), n.store.AuthGeneration())
+		return ok
+	}
+	// The first use records the token's last use, a write of its record
+	// that outdates what that use read; the second is remembered.
+	for range 2 {
+		if _, err := n.Authenticate(ctx, bot); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !cached(bot) {
+		t.Fatal("a token used twice is not cached")
+	}
+	if a, err := n.Authenticate(ctx, bot); err != nil || a.Handle != "alice" {
+		t.Fatalf("from the cache: %v, %v", a, err)
+	}
+
+	scoped := must[*TokenInfo](t)(n.CreateScopedToken(ctx, "alice", TokenSpec{Name: "reader", Scopes: []string{"rooms.messages:read"}, TTL: time.Hour}))
+	for range 2 {
+		if _, g, err := n.AuthenticateGrant(ctx, scoped.Token); err != nil || g.Allows("rooms.messages:write") {
+			t.Fatalf("scoped token: %+v, %v", g, err)
+		}
+	}
+	if err := n.RevokeToken(ctx, bot); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := n.Authenticate(ctx, bot); !errors.Is(err, ErrUnauthorized) {
+		t.Fatalf("revoked token after being cached: %v, want ErrUnauthorized", err)
+	}
+	if _, err := n.Authenticate(ctx, scoped.Token); err != nil || !cached(scoped.Token) {
+		t.Fatalf("scoped token again: %v, cached %v", err, cached(scoped.Token))
+	}
+	clk.advance(time.Hour)
+	if _, err := n.Authenticate(ctx, scoped.Token); !errors.Is(err, ErrUnauthorized) {
+		t.Fatalf("expired token after being cached: %v, want ErrUnauthorized", err)
+	}
+}

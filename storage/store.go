@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -122,6 +123,7 @@ type Store struct {
 	writes   chan *write
 	done     chan struct{} // closed when the writer has exited
 	stats    stats
+	authGen  atomic.Uint64            // see AuthGeneration
 	cache    *writeCache              // the writer's (writecache.go); nil if Options.WriteCacheBytes < 0
 	onCommit func(time.Duration, int) // Options.OnCommit, or nil
 	// trimStop ends trimMapped, which closes trimDone; both nil if
@@ -375,6 +377,9 @@ func (s *Store) commit(batch []*write) {
 			} else {
 				s.stats.commits.Add(1)
 				s.stats.written.Add(size)
+				if slices.ContainsFunc(inTxn, func(w *write) bool { return w.tx.auth }) {
+					s.authGen.Add(1) // now that the writes are visible
+				}
 			}
 		} else {
 			txn.Discard()
@@ -451,6 +456,13 @@ func (s *Store) commit(batch []*write) {
 	finish()
 	txn.Discard()
 }
+
+// AuthGeneration counts the commits that wrote an account or a token
+// record. A cache of what authenticating a token read is valid while the
+// generation is the one read before that read's View: the count is raised
+// only once such a commit's writes are visible, so a View that missed
+// them began before the count changed.
+func (s *Store) AuthGeneration() uint64 { return s.authGen.Load() }
 
 // tooBig turns Badger's ErrTxnTooBig into ErrTxnTooBig, keeping it in
 // the chain.

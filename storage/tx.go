@@ -26,6 +26,9 @@ type Tx struct {
 	// handed holds the aliases this Update handed out, by alias kind
 	// and global key (AppendChange stores a new message's by its alias).
 	handed map[string]uint64
+	// auth is set once the Update writes an account or a token record
+	// (see Store.AuthGeneration).
+	auth bool
 }
 
 // AfterCommit arranges for fn to run once the Update's writes are durable,
@@ -59,6 +62,9 @@ func (tx *Tx) set(k, v []byte) error {
 // keeps only the last write of a key in a transaction anyway, but counts
 // every one against its size limit.
 func (tx *Tx) put(o op) {
+	if len(o.key) > 0 && (o.key[0] == pAccount || o.key[0] == pToken) {
+		tx.auth = true
+	}
 	if tx.own == nil {
 		tx.own = make(map[string]int)
 	}
