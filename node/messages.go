@@ -244,11 +244,15 @@ func (n *Node) hideFrom(tx *storage.Tx, as protocol.Handle, room protocol.RoomID
 
 // canRead checks that as is an enabled local account and a member of room.
 func (n *Node) canRead(tx *storage.Tx, as protocol.Handle, room protocol.RoomID) error {
-	me, err := n.actor(tx, as)
+	// actor's checks, without the account's view (its alias: a read).
+	a, err := tx.Account(as)
 	if err != nil {
-		return err
+		return notFound(err)
 	}
-	if _, ok, err := tx.IsMember(me.ID, room); err != nil || !ok {
+	if a.Disabled {
+		return fmt.Errorf("%s: %w", as, ErrDisabled)
+	}
+	if _, ok, err := tx.IsMember(protocol.NewAccountID(n.id, as), room); err != nil || !ok {
 		return errors.Join(err, &notMember{as: as})
 	}
 	return nil
