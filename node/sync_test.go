@@ -84,13 +84,23 @@ func roomState(t *testing.T, n *Node, as protocol.Handle, room protocol.RoomID) 
 	return s
 }
 
-func TestSyncBetweenNodes(t *testing.T) {
+// jointRoom returns two nodes, alice's a and bob's b, and a room alice
+// made on a with bob as a member, which b does not hold yet.
+func jointRoom(t *testing.T) (a, b *Node, room *Room) {
+	t.Helper()
 	ctx := t.Context()
-	a, b := newTestNode(t, t.TempDir()), newTestNode(t, t.TempDir())
+	a, b = newTestNode(t, t.TempDir()), newTestNode(t, t.TempDir())
 	must[*Account](t)(a.CreateAccount(ctx, NewAccount{Handle: "alice", Name: "Alice"}))
 	must[*Account](t)(b.CreateAccount(ctx, NewAccount{Handle: "bob", Name: "Bob"}))
 	bob := protocol.NewAccountID(b.ID(), "bob")
-	room := must[*Room](t)(a.CreateRoom(ctx, "alice", NewRoom{Name: "Joint", Members: []MemberSpec{{Account: bob}}}))
+	room = must[*Room](t)(a.CreateRoom(ctx, "alice", NewRoom{Name: "Joint", Members: []MemberSpec{{Account: bob}}}))
+	return a, b, room
+}
+
+func TestSyncBetweenNodes(t *testing.T) {
+	ctx := t.Context()
+	a, b, room := jointRoom(t)
+	bob := protocol.NewAccountID(b.ID(), "bob")
 	if !(handler{a}).Shares(b.ID(), room.ID) || (handler{a}).Shares("12D3KooWother", room.ID) {
 		t.Fatal("Shares does not follow membership")
 	}
@@ -136,11 +146,8 @@ func TestSyncBetweenNodes(t *testing.T) {
 
 func TestAcceptRefusesBadEvents(t *testing.T) {
 	ctx := t.Context()
-	a, b := newTestNode(t, t.TempDir()), newTestNode(t, t.TempDir())
-	must[*Account](t)(a.CreateAccount(ctx, NewAccount{Handle: "alice"}))
-	must[*Account](t)(b.CreateAccount(ctx, NewAccount{Handle: "bob"}))
+	a, b, room := jointRoom(t)
 	bob := protocol.NewAccountID(b.ID(), "bob")
-	room := must[*Room](t)(a.CreateRoom(ctx, "alice", NewRoom{Name: "Joint", Members: []MemberSpec{{Account: bob}}}))
 	other := must[*Room](t)(a.CreateRoom(ctx, "alice", NewRoom{Name: "Other", Members: []MemberSpec{{Account: bob}}}))
 	must[*Message](t)(a.Post(ctx, "alice", room.ID, "hello"))
 	var wires [][]byte
@@ -193,11 +200,8 @@ func TestAcceptRefusesBadEvents(t *testing.T) {
 // their local alias, in arrival order.)
 func TestTaskOrderSameOnEveryNode(t *testing.T) {
 	ctx := t.Context()
-	a, b := newTestNode(t, t.TempDir()), newTestNode(t, t.TempDir())
-	must[*Account](t)(a.CreateAccount(ctx, NewAccount{Handle: "alice", Name: "Alice"}))
-	must[*Account](t)(b.CreateAccount(ctx, NewAccount{Handle: "bob", Name: "Bob"}))
+	a, b, room := jointRoom(t)
 	alice, bob := protocol.NewAccountID(a.ID(), "alice"), protocol.NewAccountID(b.ID(), "bob")
-	room := must[*Room](t)(a.CreateRoom(ctx, "alice", NewRoom{Name: "Joint", Members: []MemberSpec{{Account: bob}}}))
 	transfer(t, a, b, room.ID)
 	must[*Task](t)(a.CreateTask(ctx, "alice", room.ID, NewTask{Body: "from a", Assignees: []protocol.AccountID{bob}}))
 	must[*Task](t)(b.CreateTask(ctx, "bob", room.ID, NewTask{Body: "from b", Assignees: []protocol.AccountID{alice}}))
@@ -285,11 +289,7 @@ func TestMissingStreams(t *testing.T) {
 // the partner's event among its parents.
 func TestTipCacheFollowsCommits(t *testing.T) {
 	ctx := t.Context()
-	a, b := newTestNode(t, t.TempDir()), newTestNode(t, t.TempDir())
-	must[*Account](t)(a.CreateAccount(ctx, NewAccount{Handle: "alice"}))
-	must[*Account](t)(b.CreateAccount(ctx, NewAccount{Handle: "bob"}))
-	bob := protocol.NewAccountID(b.ID(), "bob")
-	room := must[*Room](t)(a.CreateRoom(ctx, "alice", NewRoom{Name: "Joint", Members: []MemberSpec{{Account: bob}}}))
+	a, b, room := jointRoom(t)
 	transfer(t, a, b, room.ID)
 
 	stored := func(n *Node) tip {

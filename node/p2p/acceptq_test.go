@@ -11,19 +11,19 @@ import (
 	"github.com/horenso/horenso/protocol"
 )
 
-// gatedHandler is a Handler whose first Accept waits for release; it takes
-// in any event whose parents it holds, and records each call's events.
+// gatedHandler is an acceptCounter whose first Accept waits for release,
+// and that records each call's events.
 type gatedHandler struct {
 	Handler
 	release chan struct{}
 	entered chan struct{} // closed when the first Accept has started
 
 	mu    sync.Mutex
-	held  map[protocol.EventID]bool
+	inner acceptCounter
 	calls [][]protocol.EventID
 }
 
-func (g *gatedHandler) Accept(_ context.Context, _ protocol.NodeID, _ protocol.RoomID, events []*protocol.Signed) []error {
+func (g *gatedHandler) Accept(ctx context.Context, from protocol.NodeID, room protocol.RoomID, events []*protocol.Signed) []error {
 	g.mu.Lock()
 	first := len(g.calls) == 0
 	ids := make([]protocol.EventID, len(events))
@@ -38,18 +38,18 @@ func (g *gatedHandler) Accept(_ context.Context, _ protocol.NodeID, _ protocol.R
 	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	errs := make([]error, len(events))
-	for i, e := range events {
-		for _, p := range e.Prev {
-			if !g.held[p] {
-				errs[i] = &protocol.MissingError{IDs: []protocol.EventID{p}}
-			}
-		}
-		if errs[i] == nil {
-			g.held[e.ID] = true
-		}
-	}
-	return errs
+	return g.inner.Accept(ctx, from, room, events)
+}
+
+// newGated returns a gatedHandler that holds root.
+func newGated(root protocol.EventID) *gatedHandler {
+	return &gatedHandler{release: make(chan struct{}), entered: make(chan struct{}),
+		inner: acceptCounter{held: map[protocol.EventID]bool{root: true}}}
+}
+
+// bareHost returns a Host that is not running, with handler.
+func bareHost(handler Handler) *Host {
+	return &Host{handler: handler, log: slog.New(slog.DiscardHandler), stats: stats{rooms: map[protocol.RoomID]*roomCounters{}}}
 }
 
 // chain returns n events of one room, each the child of the one before,
@@ -71,8 +71,8 @@ func chain(root protocol.EventID, n int) []*protocol.Signed {
 // whatever order they arrived in; every caller gets its own event's result.
 func TestAcceptQueueBatchesInOrder(t *testing.T) {
 	root := protocol.EventID{0xaa}
-	g := &gatedHandler{release: make(chan struct{}), entered: make(chan struct{}), held: map[protocol.EventID]bool{root: true}}
-	h := &Host{handler: g, log: slog.New(slog.DiscardHandler), stats: stats{rooms: map[protocol.RoomID]*roomCounters{}}}
+	g := newGated(root)
+	h := bareHost(g)
 	room := protocol.RoomID{1}
 	events := chain(root, 6)
 
@@ -123,8 +123,8 @@ func TestAcceptQueueBatchesInOrder(t *testing.T) {
 // is not stored.
 func TestAcceptQueueCancelWhileWaiting(t *testing.T) {
 	root := protocol.EventID{0xaa}
-	g := &gatedHandler{release: make(chan struct{}), entered: make(chan struct{}), held: map[protocol.EventID]bool{root: true}}
-	h := &Host{handler: g, log: slog.New(slog.DiscardHandler), stats: stats{rooms: map[protocol.RoomID]*roomCounters{}}}
+	g := newGated(root)
+	h := bareHost(g)
 	room := protocol.RoomID{1}
 	events := chain(root, 2)
 
@@ -142,7 +142,7 @@ func TestAcceptQueueCancelWhileWaiting(t *testing.T) {
 	if first != nil {
 		t.Errorf("first event: %v", first)
 	}
-	if len(g.calls) != 1 || g.held[events[1].ID] {
+	if len(g.calls) != 1 || g.inner.held[events[1].ID] {
 		t.Errorf("the cancelled event was stored: calls %v", g.calls)
 	}
 }

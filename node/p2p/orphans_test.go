@@ -118,7 +118,7 @@ func TestAdoptTakesARunInOneBatch(t *testing.T) {
 func TestOrphanAnswers(t *testing.T) {
 	root := protocol.EventID{0xaa}
 	handler := &acceptCounter{held: map[protocol.EventID]bool{}}
-	h := &Host{handler: handler, log: slog.New(slog.DiscardHandler), stats: stats{rooms: map[protocol.RoomID]*roomCounters{}}}
+	h := bareHost(handler)
 	e := &protocol.Signed{ID: protocol.EventID{1}}
 	e.Room, e.Type, e.Depth, e.Prev = protocol.RoomID{1}, protocol.TypeMessagePost, 2, []protocol.EventID{root}
 
