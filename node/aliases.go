@@ -5,9 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
-
-	"github.com/hashicorp/golang-lru/v2/simplelru"
 
 	"github.com/horenso/horenso/protocol"
 	"github.com/horenso/horenso/storage"
@@ -52,13 +49,14 @@ func aliasError(what string, alias uint64, err error) error {
 
 // resolve calls set with the global key behind alias, of kind. The store
 // hands out each alias once and never changes it, so the room and account
-// aliases resolved lately are remembered (aliasCache): every ChatWork API
-// call names a room by its alias, and reading it was 3% of a post's CPU.
-// A standby, whose store the primary's increments rewrite, remembers none.
+// aliases resolved lately are remembered (Node.aliases): every ChatWork
+// API call names a room by its alias, and reading it was 3% of a post's
+// CPU. A standby, whose store the primary's increments rewrite, remembers
+// none.
 func (n *Node) resolve(kind storage.AliasKind, alias uint64, set func([]byte)) error {
 	remember := (kind == storage.AliasRoom || kind == storage.AliasAccount) && !n.standby()
 	if remember {
-		if b, ok := n.aliases.get(kind, alias); ok {
+		if b, ok := n.aliases.Get(aliasKey{kind, alias}); ok {
 			set(b)
 			return nil
 		}
@@ -69,43 +67,18 @@ func (n *Node) resolve(kind storage.AliasKind, alias uint64, set func([]byte)) e
 			return notFound(err)
 		}
 		if remember {
-			n.aliases.add(kind, alias, bytes.Clone(b))
+			n.aliases.Add(aliasKey{kind, alias}, bytes.Clone(b))
 		}
 		set(b)
 		return nil
 	})
 }
 
-// aliasCache remembers global keys by alias; safe for concurrent use, and
-// its zero value is empty.
-type aliasCache struct {
-	mu  sync.Mutex
-	lru *simplelru.LRU[aliasKey, []byte]
-}
-
+// aliasKey names an alias in Node.aliases.
 type aliasKey struct {
 	kind  storage.AliasKind
 	alias uint64
 }
 
-// aliasCacheEntries bounds aliasCache: a room's entry is about 100 bytes.
+// aliasCacheEntries bounds Node.aliases: a room's entry is about 100 bytes.
 const aliasCacheEntries = 16384
-
-func (c *aliasCache) get(kind storage.AliasKind, alias uint64) ([]byte, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.lru == nil {
-		return nil, false
-	}
-	return c.lru.Get(aliasKey{kind, alias})
-}
-
-// add remembers b, which the caller must not change afterwards.
-func (c *aliasCache) add(kind storage.AliasKind, alias uint64, b []byte) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.lru == nil {
-		c.lru, _ = simplelru.NewLRU[aliasKey, []byte](aliasCacheEntries, nil) // fails only for a size ≤ 0
-	}
-	c.lru.Add(aliasKey{kind, alias}, b)
-}

@@ -8,8 +8,6 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/hashicorp/golang-lru/v2/simplelru"
-
 	"github.com/horenso/horenso/protocol"
 	"github.com/horenso/horenso/storage"
 )
@@ -49,7 +47,7 @@ func (n *Node) publishThen(ctx context.Context, author protocol.Handle, room pro
 		if alone {
 			var err error
 			var ok bool
-			if earlyTip, ok = n.tips.get(room); !ok {
+			if earlyTip, ok = n.tips.Get(room); !ok {
 				err = n.store.View(func(tx *storage.Tx) error {
 					earlyTip, err = roomTip(tx, room)
 					return err
@@ -81,7 +79,7 @@ func (n *Node) publishThen(ctx context.Context, author protocol.Handle, room pro
 			return err
 		}
 		if next, err := roomTip(tx, room); err == nil { // this Update's own write: no store read
-			tx.AfterCommit(func() { n.tips.set(room, next) })
+			tx.AfterCommit(func() { n.tips.Add(room, next) })
 		}
 		if then != nil {
 			then(tx, e)
@@ -162,48 +160,16 @@ func sameOrders(a, b []protocol.Order) bool {
 	return true
 }
 
-// tipCache remembers, for the rooms this node published in lately, the
+// Node.tips remembers, for the rooms this node published in lately, the
 // tip its last commit there left, so that publish can sign early without
 // a store read (which was 4% of a post's CPU in BenchmarkHTTPPost). It is
 // only a hint: the Update signs again if the tip it reads differs. Every
 // applied event forgets its room's entry after its commit, and a publish
 // sets it again after the commit of its own event (hooks run in commit
 // order), so an entry is never older than the room's last commit unless
-// the node's own event made it.
-type tipCache struct {
-	mu  sync.Mutex
-	lru *simplelru.LRU[protocol.RoomID, tip]
-}
-
-// tipCacheRooms bounds the rooms tipCache remembers (a tip is a few
+// the node's own event made it. tipCacheRooms bounds it (a tip is a few
 // hundred bytes).
 const tipCacheRooms = 4096
-
-func (c *tipCache) get(room protocol.RoomID) (tip, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.lru == nil {
-		return tip{}, false
-	}
-	return c.lru.Get(room)
-}
-
-func (c *tipCache) set(room protocol.RoomID, t tip) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.lru == nil {
-		c.lru, _ = simplelru.NewLRU[protocol.RoomID, tip](tipCacheRooms, nil) // fails only for a size ≤ 0
-	}
-	c.lru.Add(room, t)
-}
-
-func (c *tipCache) forget(room protocol.RoomID) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.lru != nil {
-		c.lru.Remove(room)
-	}
-}
 
 // roomCount counts the local events being published, per room: publish
 // signs early only when it is the room's only one.
@@ -352,7 +318,7 @@ func (n *Node) apply(tx *storage.Tx, e *protocol.Signed, snap *protocol.Snapshot
 	if err := tx.AdvanceHeads(e, t); err != nil {
 		return err
 	}
-	tx.AfterCommit(func() { n.tips.forget(room) })
+	tx.AfterCommit(func() { n.tips.Remove(room) })
 	// The room's control state is the merge of its heads' snapshots. When
 	// e follows every head, that is e's own snapshot. Otherwise it is the
 	// merge of the state before and e's: the heads e follows are in e's

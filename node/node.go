@@ -19,6 +19,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	lru "github.com/hashicorp/golang-lru/v2"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/horenso/horenso/node/p2p"
@@ -243,14 +244,14 @@ type Node struct {
 	// redacted is set when text was dropped since the last purge of the
 	// store (runRetention).
 	redacted    atomic.Bool
-	appliedSets bySnapshot[map[protocol.EventID]bool] // protocol.Applied, for soft-fail
-	memberLists bySnapshot[[]Member]                  // a snapshot's members as Node.Room lists them
-	passwords   *passwordPool                         // password hashing, a few at a time
-	publishing  roomCount                             // local events being published, per room
-	tips        tipCache                              // rooms' tips after this node's last events, for early signing
-	aliases     aliasCache                            // room and account aliases resolved lately (aliases.go)
-	auths       authCache                             // tokens authenticated lately (accounts.go)
-	acks        ackQueue                              // rooms that may need an acknowledgement
+	appliedSets bySnapshot[map[protocol.EventID]bool]    // protocol.Applied, for soft-fail
+	memberLists bySnapshot[[]Member]                     // a snapshot's members as Node.Room lists them
+	passwords   *passwordPool                            // password hashing, a few at a time
+	publishing  roomCount                                // local events being published, per room
+	tips        *lru.Cache[protocol.RoomID, tip]         // rooms' tips after this node's last events, for early signing (events.go)
+	aliases     *lru.Cache[aliasKey, []byte]             // room and account aliases resolved lately (aliases.go)
+	auths       *lru.Cache[storage.TokenHash, authEntry] // tokens authenticated lately (accounts.go)
+	acks        ackQueue                                 // rooms that may need an acknowledgement
 	feed        feed
 	nodes       roomNodes
 	net         network
@@ -328,6 +329,10 @@ func New(cfg Config) (*Node, error) {
 		return nil, fmt.Errorf("new node: identity key %s is corrupt", filepath.Join(cfg.DataDir, identityFile))
 	}
 	n := &Node{cfg: cfg, log: cfg.Logger, key: ed25519.NewKeyFromSeed(seed), started: cfg.Now()}
+	// lru.New fails only for a size ≤ 0.
+	n.tips, _ = lru.New[protocol.RoomID, tip](tipCacheRooms)
+	n.aliases, _ = lru.New[aliasKey, []byte](aliasCacheEntries)
+	n.auths, _ = lru.New[storage.TokenHash, authEntry](authCacheTokens)
 	n.snapshots.max, n.snapshots.maxWeight = snapshotCacheSize, snapshotCacheWeight
 	n.snapshots.weight = func(s *protocol.Snapshot) int {
 		return s.History.Len() + len(s.Acks) + s.State.Members.Len()

@@ -254,14 +254,14 @@ func TestAliasCache(t *testing.T) {
 		if got := must[protocol.RoomID](t)(n.RoomByAlias(ctx, room.Alias)); got != room.ID {
 			t.Fatalf("RoomByAlias = %s, want %s", got, room.ID)
 		}
-		if b, ok := n.aliases.get(storage.AliasRoom, room.Alias); !ok || !bytes.Equal(b, room.ID[:]) {
+		if b, ok := n.aliases.Get(aliasKey{storage.AliasRoom, room.Alias}); !ok || !bytes.Equal(b, room.ID[:]) {
 			t.Fatalf("cached %x, %v; want the room's ID", b, ok)
 		}
 	}
 	if _, err := n.RoomByAlias(ctx, room.Alias+1000); !errors.Is(err, ErrNotFound) {
 		t.Errorf("an alias never handed out: %v, want ErrNotFound", err)
 	}
-	if _, ok := n.aliases.get(storage.AliasRoom, room.Alias+1000); ok {
+	if _, ok := n.aliases.Get(aliasKey{storage.AliasRoom, room.Alias + 1000}); ok {
 		t.Error("an alias never handed out was remembered")
 	}
 }

@@ -247,8 +247,8 @@ func TestAuthCache(t *testing.T) {
 	must[*Account](t)(n.CreateAccount(ctx, NewAccount{Handle: "alice", Password: "correct horse"}))
 	bot := must[string](t)(n.CreateToken(ctx, "alice", "bot"))
 	cached := func(tok string) bool {
-		_, ok := n.auths.get(storage.HashToken(tok), n.store.AuthGeneration())
-		return ok
+		e, ok := n.auths.Get(storage.HashToken(tok))
+		return ok && e.gen == n.store.AuthGeneration()
 	}
 	// The first use records the token's last use, a write of its record
 	// that outdates what that use read; the second is remembered.

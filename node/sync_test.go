@@ -304,13 +304,13 @@ func TestTipCacheFollowsCommits(t *testing.T) {
 		return got
 	}
 	must[*Message](t)(a.Post(ctx, "alice", room.ID, "one"))
-	if cached, ok := a.tips.get(room.ID); !ok || !cached.same(stored(a)) {
+	if cached, ok := a.tips.Get(room.ID); !ok || !cached.same(stored(a)) {
 		t.Fatalf("after a post: cached tip %+v (%v), store's %+v", cached, ok, stored(a))
 	}
 
 	reply := must[*Message](t)(b.Post(ctx, "bob", room.ID, "two"))
 	transfer(t, b, a, room.ID)
-	if cached, ok := a.tips.get(room.ID); ok {
+	if cached, ok := a.tips.Get(room.ID); ok {
 		t.Fatalf("a partner's event left the tip %+v cached", cached)
 	}
 	m := must[*Message](t)(a.Post(ctx, "alice", room.ID, "three"))
@@ -325,7 +325,7 @@ func TestTipCacheFollowsCommits(t *testing.T) {
 	if !slices.Contains(e.Prev, reply.ID) {
 		t.Errorf("post after the partner's reply has parents %v, want the reply %s among them", e.Prev, reply.ID)
 	}
-	if cached, ok := a.tips.get(room.ID); !ok || !cached.same(stored(a)) {
+	if cached, ok := a.tips.Get(room.ID); !ok || !cached.same(stored(a)) {
 		t.Errorf("after the next post: cached tip %+v (%v), store's %+v", cached, ok, stored(a))
 	}
 }
