@@ -134,18 +134,29 @@ func (h *Host) AddPartner(ctx context.Context, addr string) (protocol.NodeID, er
 	lh.Peerstore().AddAddrs(info.ID, info.Addrs, peerstore.PermanentAddrTTL)
 	ctx, cancel := context.WithTimeout(ctx, h.cfg.DialTimeout)
 	defer cancel()
-	if err := lh.Connect(ctx, *info); err != nil && !connectedSoon(ctx, lh.Network(), info.ID) {
+	err = lh.Connect(ctx, *info)
+	// When two partners add each other at once, a dial can fail in the
+	// handshake: the other side refused it, not having added this node
+	// yet, or the two dials met on one TCP address pair (both dial from
+	// their listening port), and the connection that stays may be the
+	// other side's. So wait for that a little, and dial again, past the
+	// dialer's backoff of failed addresses: 0.1 + 0.2 + 0.4 + 0.8 s.
+	for wait := 100 * time.Millisecond; err != nil && wait <= 800*time.Millisecond && ctx.Err() == nil; wait *= 2 {
+		if connectedSoon(ctx, lh.Network(), info.ID, wait) {
+			return id, nil
+		}
+		err = lh.Connect(network.WithForceDirectDial(ctx, "add partner: dial again"), *info)
+	}
+	if err != nil {
 		return id, fmt.Errorf("p2p: add partner %s: %w: %w", id.Short(), ErrUnreachable, err)
 	}
 	return id, nil
 }
 
 // connectedSoon reports whether p is connected, or gets connected within
-// a second (or before ctx ends): when two partners add each other at once,
-// each dial can fail in the handshake while the other side's connection
-// is the one that stays.
-func connectedSoon(ctx context.Context, nw network.Network, p peer.ID) bool {
-	ctx, cancel := context.WithTimeout(ctx, time.Second)
+// wait (or before ctx ends).
+func connectedSoon(ctx context.Context, nw network.Network, p peer.ID, wait time.Duration) bool {
+	ctx, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
