@@ -18,6 +18,10 @@ func (tx *Tx) PutEvent(e *protocol.Signed, snap protocol.SnapshotKey) error {
 	if err := tx.set(key(pEvent, e.ID[:]), eventRecord(snap, e.Wire())); err != nil {
 		return wrap("put event", err)
 	}
+	if tx.stored == nil {
+		tx.stored = make(map[protocol.EventID]*protocol.Signed)
+	}
+	tx.stored[e.ID] = e
 	return wrap("put event", tx.set(roomEventKey(room, e.Depth, e.ID), nil))
 }
 
@@ -54,6 +58,9 @@ func splitEvent(v []byte) (snap protocol.SnapshotKey, wire []byte, ok bool) {
 
 // Event returns an accepted event, or nil if the store has none with id.
 func (tx *Tx) Event(id protocol.EventID) (*protocol.Signed, error) {
+	if e, ok := tx.stored[id]; ok {
+		return e, nil
+	}
 	b, err := tx.get(key(pEvent, id[:]))
 	if errors.Is(err, ErrNotFound) {
 		return nil, nil

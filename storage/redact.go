@@ -51,6 +51,7 @@ func (tx *Tx) RedactEvent(id protocol.EventID) (bool, error) {
 	if header {
 		v = eventRecord(snap, v)
 	}
+	delete(tx.stored, id)
 	return true, wrap("redact event", tx.setDiscard(key(pEvent, id[:]), v))
 }
 

@@ -137,3 +137,34 @@ func filesHolding(t *testing.T, dir, text string) []string {
 	}
 	return names
 }
+
+// TestEventInTheUpdateThatPutIt: an Update reads back the events it
+// stored as they are, and, once it redacted one, the redacted form.
+func TestEventInTheUpdateThatPutIt(t *testing.T) {
+	s := openTest(t, t.TempDir())
+	post, _ := secretPost(t)
+	update(t, s, func(tx *Tx) error {
+		if err := tx.PutEvent(post, protocol.SnapshotKey{}); err != nil {
+			return err
+		}
+		e, err := tx.Event(post.ID)
+		if err != nil || e == nil || e.ID != post.ID || e.Redacted() {
+			t.Errorf("Event after PutEvent = %v, %v; want the post", e, err)
+		}
+		if ok, err := tx.RedactEvent(post.ID); !ok || err != nil {
+			t.Fatalf("RedactEvent = %v, %v", ok, err)
+		}
+		e, err = tx.Event(post.ID)
+		if err != nil || e == nil || e.ID != post.ID || !e.Redacted() {
+			t.Errorf("Event after RedactEvent = %v, %v; want the post redacted", e, err)
+		}
+		return nil
+	})
+	s.View(func(tx *Tx) error {
+		e, err := tx.Event(post.ID)
+		if err != nil || e == nil || !e.Redacted() {
+			t.Errorf("Event after the commit = %v, %v; want the post redacted", e, err)
+		}
+		return nil
+	})
+}

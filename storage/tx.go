@@ -29,6 +29,10 @@ type Tx struct {
 	// auth is set once the Update writes an account or a token record
 	// (see Store.AuthGeneration).
 	auth bool
+	// stored holds the events this Update stored, decoded, for Event: a
+	// batch of a partner's events reads each one's parent, most often
+	// the event before it in the batch.
+	stored map[protocol.EventID]*protocol.Signed
 }
 
 // AfterCommit arranges for fn to run once the Update's writes are durable,
