@@ -27,6 +27,7 @@ var allowed = map[string][]string{
 	"node/bench":     {}, // benchmarks: test files only, which these rules do not cover
 	"cmd/horenso":    {"node", "node/api", "node/control", "protocol"},
 	"cmd/benchtable": {},
+	"cmd/stalls":     {},
 
 	// Imported only by tests and benchmarks, of any package: it imports
 	// nothing from the module.
