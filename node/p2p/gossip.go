@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"sync"
 	"time"
@@ -247,21 +248,23 @@ func (h *Host) validator(id protocol.RoomID) pubsub.ValidatorEx {
 		rc := h.stats.room(id)
 		rc.validated.Add(1)
 		h.stats.gossipReceived.Add(1)
-		log := h.log.With("room", id, "from", nodeID(from).Short())
+		fromID := nodeID(from)
+		// Built only when something is logged: most events log nothing.
+		log := func() *slog.Logger { return h.log.With("room", id, "from", fromID.Short()) }
 		// First, because it is cheap and whatever the message holds: a
 		// node that is not in the room now (a removed one, which can
 		// compute any topic's name) may not send into it. Its events,
 		// even valid backdated ones, reach us only by sync, from nodes
 		// in the room.
-		if !h.handler.Shares(nodeID(from), id) {
+		if !h.handler.Shares(fromID, id) {
 			h.stats.gossipNotMember.Add(1)
-			log.Info("rejected gossip from a node not in the room")
+			log().Info("rejected gossip from a node not in the room")
 			return pubsub.ValidationReject
 		}
 
 		reject := func(why string, err error) pubsub.ValidationResult {
 			h.stats.gossipRejected.Add(1)
-			log.Info("rejected gossip", "why", why, "err", err)
+			log().Info("rejected gossip", "why", why, "err", err)
 			return pubsub.ValidationReject
 		}
 		if len(data) > protocol.MaxEventSize {
@@ -294,7 +297,7 @@ func (h *Host) validator(id protocol.RoomID) pubsub.ValidatorEx {
 		var miss *protocol.MissingError
 		if errors.As(err, &miss) {
 			h.stats.gossipOrphaned.Add(1)
-			log.Debug("gossip event misses parents; waiting for them", "event", e.ID, "missing", len(miss.IDs))
+			log().Debug("gossip event misses parents; waiting for them", "event", e.ID, "missing", len(miss.IDs))
 			o := &orphan{e: e, from: from, parked: time.Now()}
 			if h.events.any(miss.IDs) {
 				// A parent is being validated: it is most likely an
@@ -334,7 +337,7 @@ func (h *Host) validator(id protocol.RoomID) pubsub.ValidatorEx {
 			// forwarded: the node hides it.
 			h.stats.gossipSoftFailed.Add(1)
 			h.adopt(ctx, e.ID)
-			log.Debug("gossip event soft-failed: stored, hidden, not forwarded", "event", e.ID)
+			log().Debug("gossip event soft-failed: stored, hidden, not forwarded", "event", e.ID)
 			return pubsub.ValidationIgnore
 		case ctx.Err() != nil:
 			return pubsub.ValidationIgnore
@@ -345,7 +348,7 @@ func (h *Host) validator(id protocol.RoomID) pubsub.ValidatorEx {
 			// ignore it without penalty; sync brings it later.
 			h.stats.gossipNotStored.Add(1)
 			if !errors.Is(err, ErrNotStored) {
-				log.Warn("could not store gossip event", "event", e.ID, "err", err)
+				log().Warn("could not store gossip event", "event", e.ID, "err", err)
 			}
 			return pubsub.ValidationIgnore
 		}
