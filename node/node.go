@@ -251,6 +251,7 @@ type Node struct {
 	tips        *lru.Cache[protocol.RoomID, tip]         // rooms' tips after this node's last events, for early signing (events.go)
 	aliases     *lru.Cache[aliasKey, []byte]             // room and account aliases resolved lately (aliases.go)
 	auths       *lru.Cache[storage.TokenHash, authEntry] // tokens authenticated lately (accounts.go)
+	reaches     *lru.Cache[protocol.EventID, uint64]     // recent events' reach of this node's chain, for receipts (receipts.go)
 	acks        ackQueue                                 // rooms that may need an acknowledgement
 	feed        feed
 	nodes       roomNodes
@@ -333,6 +334,7 @@ func New(cfg Config) (*Node, error) {
 	n.tips, _ = lru.New[protocol.RoomID, tip](tipCacheRooms)
 	n.aliases, _ = lru.New[aliasKey, []byte](aliasCacheEntries)
 	n.auths, _ = lru.New[storage.TokenHash, authEntry](authCacheTokens)
+	n.reaches, _ = lru.New[protocol.EventID, uint64](reachCacheEvents)
 	n.snapshots.max, n.snapshots.maxWeight = snapshotCacheSize, snapshotCacheWeight
 	n.snapshots.weight = func(s *protocol.Snapshot) int {
 		return s.History.Len() + len(s.Acks) + s.State.Members.Len()

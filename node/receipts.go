@@ -34,13 +34,24 @@ const (
 
 // noteReceipt raises, for another node's event e of a room with chains,
 // the receipt index of e's node when e acknowledges more of this node's
-// events than it had, and records a ChangeReceipt. It walks e's past
-// only above this node's first event not yet acknowledged, and only when
-// there is one.
+// events than it had, and records a ChangeReceipt. It takes e's reach
+// (the highest of this node's chain positions in e's past) from its
+// parents' (reaches) when they are all remembered; otherwise it walks
+// e's past, only above this node's first event not yet acknowledged,
+// and only when there is one.
 func (n *Node) noteReceipt(tx *storage.Tx, r *storage.Room, e *protocol.Signed) error {
-	if e.Seq == 0 || e.Origin == n.id || r.Seq == 0 {
+	if e.Seq == 0 {
 		return nil
 	}
+	if e.Origin == n.id {
+		n.reaches.Add(e.ID, e.Seq)
+		return nil
+	}
+	if r.Seq == 0 {
+		n.reaches.Add(e.ID, 0) // none of this node's events is in the room, so none in e's past
+		return nil
+	}
+	reach, known := n.reachFromParents(e)
 	room := e.RoomID()
 	old, indexed, err := tx.Receipt(room, e.Origin)
 	if err != nil {
@@ -49,31 +60,39 @@ func (n *Node) noteReceipt(tx *storage.Tx, r *storage.Room, e *protocol.Signed) 
 	if old >= r.Seq {
 		return nil // everything of ours acknowledged already
 	}
-	floor, ok, err := n.ownOrder(tx, room, old+1)
-	if err != nil {
-		return err
-	}
-	var reach uint64
-	if ok {
-		// With an index entry, every earlier event of e's node was
-		// noted (parents are applied first): their pasts reach no
-		// further than old.
-		var known protocol.NodeID
-		if indexed {
-			known = e.Origin
+	if !known {
+		floor, ok, err := n.ownOrder(tx, room, old+1)
+		if err != nil {
+			return err
 		}
-		reach, err = tx.ChainReachAbove(e, n.id, floor, known)
-	} else {
-		reach, err = tx.ChainReach(e, n.id)
-	}
-	if errors.Is(err, storage.ErrNotFound) {
-		// A hole in the past (never expected): the receipt waits for
-		// the node's next event rather than refuse this one.
-		n.log.Warn("receipt: event missing in the past", "room", room, "node", e.Origin, "err", err)
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("receipt of %s: %w", e.Origin, err)
+		if ok {
+			// With an index entry, every earlier event of e's node was
+			// noted (parents are applied first): their pasts reach no
+			// further than old.
+			var skip protocol.NodeID
+			if indexed {
+				skip = e.Origin
+			}
+			reach, err = tx.ChainReachAbove(e, n.id, floor, skip)
+		} else {
+			reach, err = tx.ChainReach(e, n.id)
+		}
+		if errors.Is(err, storage.ErrNotFound) {
+			// A hole in the past (never expected): the receipt waits for
+			// the node's next event rather than refuse this one.
+			n.log.Warn("receipt: event missing in the past", "room", room, "node", e.Origin, "err", err)
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("receipt of %s: %w", e.Origin, err)
+		}
+		// The walk's answer is e's reach when it walked all of e's past,
+		// or found a position above old: what it left out (below the
+		// floor, and the pasts of e's node's earlier events) reaches no
+		// further than old. Below old it may be short.
+		if !ok || reach > old {
+			n.reaches.Add(e.ID, reach)
+		}
 	}
 	if reach <= old {
 		return nil
@@ -93,6 +112,30 @@ func (n *Node) noteReceipt(tx *storage.Tx, r *storage.Room, e *protocol.Signed) 
 		return err
 	}
 	return n.record(tx, storage.Change{Kind: string(ChangeReceipt), Room: room, Event: e.ID})
+}
+
+// reachCacheEvents bounds Node.reaches, about 100 bytes an entry: new
+// events name the latest events of their rooms as parents, a few per
+// busy room.
+const reachCacheEvents = 16384
+
+// reachFromParents returns e's reach, the highest of this node's chain
+// positions in e's past (0 if none), if the reaches of all e's parents
+// are remembered (Node.reaches), and remembers e's. A parent's reach
+// counts the parent itself: its own position when it is this node's. An
+// event's past is fixed by its ID, so an entry is never stale; only exact
+// reaches are remembered, by noteReceipt and here.
+func (n *Node) reachFromParents(e *protocol.Signed) (uint64, bool) {
+	var reach uint64
+	for _, p := range e.Prev {
+		r, ok := n.reaches.Get(p)
+		if !ok {
+			return 0, false
+		}
+		reach = max(reach, r)
+	}
+	n.reaches.Add(e.ID, reach)
+	return reach, true
 }
 
 // ownOrder returns the order of this node's event at chain position seq

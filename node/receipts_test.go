@@ -12,8 +12,10 @@ import (
 // TestReceiptIndexMatchesWalk runs three nodes through random posts and
 // one-way syncs (so that rooms fork and merge) and checks, after every
 // step, that each node's receipt index of each other node equals a full
-// walk back from that node's latest event, and that Deliveries follows
-// it. Every ChangeReceipt raises a receipt.
+// walk back from that node's latest event, that every reach a node
+// remembers (Node.reaches, forgotten now and then as in a restart)
+// equals a walk too, and that Deliveries follows the index. Every
+// ChangeReceipt raises a receipt.
 func TestReceiptIndexMatchesWalk(t *testing.T) {
 	ctx := t.Context()
 	nodes := []*Node{newTestNode(t, t.TempDir()), newTestNode(t, t.TempDir()), newTestNode(t, t.TempDir())}
@@ -31,9 +33,14 @@ func TestReceiptIndexMatchesWalk(t *testing.T) {
 
 	rnd := rand.New(rand.NewPCG(7, 20))
 	posts := make([][]*Message, len(nodes))
-	indexed := 0
+	indexed, partnerReaches := 0, 0
 	for step := range 120 {
 		x := rnd.IntN(len(nodes))
+		if rnd.IntN(4) == 0 {
+			// As after a restart: the next events' reaches come from
+			// walks until their parents' are remembered again.
+			nodes[rnd.IntN(len(nodes))].reaches.Purge()
+		}
 		if rnd.IntN(3) == 0 {
 			m := must[*Message](t)(nodes[x].Post(ctx, handles[x], room, fmt.Sprint("step ", step)))
 			posts[x] = append(posts[x], m)
@@ -75,10 +82,14 @@ func TestReceiptIndexMatchesWalk(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			partnerReaches += checkReaches(t, n, step)
 		}
 	}
 	if indexed == 0 {
 		t.Fatal("no receipt was ever indexed")
+	}
+	if partnerReaches == 0 {
+		t.Fatal("no reach of a partner's event was ever remembered")
 	}
 
 	// Deliveries agrees with the index, message by message.
@@ -135,4 +146,36 @@ func eventOf(n *Node, id protocol.EventID) (e *protocol.Signed, err error) {
 		return err
 	})
 	return e, err
+}
+
+// checkReaches checks every reach n remembers against a walk of the
+// event's whole past: the highest of n's chain positions there, or the
+// event's own if it is n's. It returns how many are of other nodes'
+// events.
+func checkReaches(t *testing.T, n *Node, step int) (partners int) {
+	t.Helper()
+	err := n.store.View(func(tx *storage.Tx) error {
+		for _, id := range n.reaches.Keys() {
+			got, _ := n.reaches.Peek(id)
+			e, err := tx.Event(id)
+			if err != nil || e == nil {
+				return fmt.Errorf("remembered reach of event %s, which the store does not hold (%v)", id, err)
+			}
+			want := e.Seq
+			if e.Origin != n.ID() {
+				partners++
+				if want, err = tx.ChainReach(e, n.ID()); err != nil {
+					return err
+				}
+			}
+			if got != want {
+				return fmt.Errorf("step %d: event %s of %s: remembered reach %d, walk %d", step, id, e.Origin.Short(), got, want)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return partners
 }
