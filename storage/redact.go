@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"context"
 	"errors"
 	"fmt"
 
@@ -67,13 +68,17 @@ func (s *Store) Purge() error {
 	if !s.space.ok() {
 		return fmt.Errorf("purge store: %w", ErrDiskFull)
 	}
-	// DropPrefix blocks writes, flushes the memtables (leaving out the
-	// prefix) and then compacts level 0 into the base level, dropping
-	// replaced versions there; Flatten merges the deeper levels.
-	err := s.db.Update(func(txn *badger.Txn) error { return txn.Set([]byte{pPurge}, nil) })
-	if err == nil {
-		err = s.db.DropPrefix([]byte{pPurge})
-	}
+	// DropPrefix refuses writes while it flushes the memtables (leaving
+	// out the prefix) and then compacts level 0 into the base level,
+	// dropping replaced versions there: it runs on the writer, so that
+	// Updates wait for it rather than fail. Flatten, which merges the
+	// deeper levels, lets writes go on.
+	err := s.exclusively(context.Background(), func() error {
+		if err := s.db.Update(func(txn *badger.Txn) error { return txn.Set([]byte{pPurge}, nil) }); err != nil {
+			return err
+		}
+		return s.db.DropPrefix([]byte{pPurge})
+	})
 	if err == nil {
 		err = s.db.Flatten(1)
 	}

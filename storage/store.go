@@ -139,6 +139,7 @@ type Store struct {
 
 type write struct {
 	fn    func(*Tx) error
+	alone func() error // instead of fn: run on the writer between two commits (see exclusively)
 	err   chan error
 	tx    *Tx      // the writes fn made, once it has run
 	hooks []func() // the Tx's AfterCommit functions
@@ -298,7 +299,18 @@ func (s *Store) Update(ctx context.Context, fn func(*Tx) error) error {
 // submit is Update without the replica check: the replica's own writes
 // (replica.go) go through it.
 func (s *Store) submit(ctx context.Context, fn func(*Tx) error) error {
-	w := &write{fn: fn, err: make(chan error, 1)}
+	return s.queue(ctx, &write{fn: fn, err: make(chan error, 1)})
+}
+
+// exclusively runs fn on the store's writer, with no commit under way,
+// and returns its error: for Badger operations that refuse writes while
+// they run (DropPrefix), so that Updates wait for them instead of
+// failing with badger.ErrBlockedWrites.
+func (s *Store) exclusively(ctx context.Context, fn func() error) error {
+	return s.queue(ctx, &write{alone: fn, err: make(chan error, 1)})
+}
+
+func (s *Store) queue(ctx context.Context, w *write) error {
 	s.mu.RLock()
 	if s.closed {
 		s.mu.RUnlock()
@@ -320,12 +332,21 @@ func (s *Store) submit(ctx context.Context, fn func(*Tx) error) error {
 func (s *Store) writer() {
 	defer close(s.done)
 	for w := range s.writes {
+		if w.alone != nil {
+			w.err <- w.alone()
+			continue
+		}
 		batch := []*write{w}
+		var alone *write // queued after the batch: run once it is committed
 	fill:
 		for len(batch) < s.maxBatch {
 			select {
 			case w, ok := <-s.writes:
 				if !ok {
+					break fill
+				}
+				if w.alone != nil {
+					alone = w
 					break fill
 				}
 				batch = append(batch, w)
@@ -334,6 +355,9 @@ func (s *Store) writer() {
 			}
 		}
 		s.commit(batch)
+		if alone != nil {
+			alone.err <- alone.alone()
+		}
 	}
 }
 
