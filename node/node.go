@@ -240,7 +240,7 @@ type Node struct {
 	settingsMu sync.RWMutex
 
 	snapshots snapshotCache
-	ownDepths depthCache // this node's events' depths, for receipts (receipts.go)
+	ownDepths *lru.Cache[protocol.EventID, uint64] // this node's events' depths, for receipts (receipts.go)
 	// redacted is set when text was dropped since the last purge of the
 	// store (runRetention).
 	redacted    atomic.Bool
@@ -335,6 +335,7 @@ func New(cfg Config) (*Node, error) {
 	n.aliases, _ = lru.New[aliasKey, []byte](aliasCacheEntries)
 	n.auths, _ = lru.New[storage.TokenHash, authEntry](authCacheTokens)
 	n.reaches, _ = lru.New[protocol.EventID, uint64](reachCacheEvents)
+	n.ownDepths, _ = lru.New[protocol.EventID, uint64](ownDepthEvents)
 	n.snapshots.max, n.snapshots.maxWeight = snapshotCacheSize, snapshotCacheWeight
 	n.snapshots.weight = func(s *protocol.Snapshot) int {
 		return s.History.Len() + len(s.Acks) + s.State.Members.Len()

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"sync"
 	"time"
 
 	"github.com/horenso/horenso/protocol"
@@ -148,43 +147,21 @@ func (n *Node) ownOrder(tx *storage.Tx, room protocol.RoomID, seq uint64) (proto
 	if err != nil || !ok {
 		return protocol.Order{}, false, err
 	}
-	if d, ok := n.ownDepths.get(id); ok {
+	if d, ok := n.ownDepths.Get(id); ok {
 		return protocol.Order{Depth: d, ID: id}, true, nil
 	}
 	e, err := tx.Event(id)
 	if err != nil || e == nil {
 		return protocol.Order{}, false, err
 	}
-	n.ownDepths.put(id, e.Depth)
+	n.ownDepths.Add(id, e.Depth)
 	return e.Order(), true, nil
 }
 
-// depthCache remembers the depths of a few events by ID. An event's
-// depth is part of what its ID hashes, so an entry is never stale.
-type depthCache struct {
-	mu sync.Mutex
-	m  map[protocol.EventID]uint64
-}
-
-// depthCacheMax bounds a depthCache: one entry per room with a partner
-// run under way is what noteReceipt needs.
-const depthCacheMax = 1024
-
-func (c *depthCache) get(id protocol.EventID) (uint64, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	d, ok := c.m[id]
-	return d, ok
-}
-
-func (c *depthCache) put(id protocol.EventID, depth uint64) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.m == nil || len(c.m) >= depthCacheMax {
-		c.m = make(map[protocol.EventID]uint64)
-	}
-	c.m[id] = depth
-}
+// ownDepthEvents bounds Node.ownDepths: one entry per room with a partner
+// run under way is what noteReceipt needs. An event's depth is part of
+// what its ID hashes, so an entry is never stale.
+const ownDepthEvents = 1024
 
 // ownCount returns how many of this node's events in room up to chain
 // position seq are not acknowledgements (putAcked); 0 for seq 0.
