@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"fmt"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -28,6 +29,12 @@ import (
 // libp2p hosts with Horenso's transports and gossipsub settings,
 // publishing payloads of the same size at the same rates.
 // Goal: p50 ≤ 5 ms, p99 ≤ 25 ms.
+//
+// With HORENSO_BENCH_LATENCIES set to a file path, each run writes there
+// one line per message delivered: when it was posted, in ms since the
+// run's first post, and its latency in ms; so that when the slow ones
+// came can be seen (docs/PERFORMANCE.md, "What the cross-node p99 at
+// 1,000 msg/s waits for").
 func BenchmarkCrossNodeLatency(b *testing.B) {
 	for _, tc := range []struct {
 		name string
@@ -44,6 +51,10 @@ func BenchmarkCrossNodeLatency(b *testing.B) {
 		})
 	}
 }
+
+// envLatencies names the file BenchmarkCrossNodeLatency writes each
+// message's latency to.
+const envLatencies = "HORENSO_BENCH_LATENCIES"
 
 // crossNodeRun posts rate msg/s for dur on A and returns each message's
 // latency to B's event stream.
@@ -119,6 +130,17 @@ read:
 			lat = append(lat, end.Sub(sent[i]))
 		default:
 			lat = append(lat, recv[i].Sub(sent[i]))
+		}
+	}
+	if path := os.Getenv(envLatencies); path != "" {
+		var out strings.Builder
+		for i := range n {
+			if !sent[i].IsZero() && !recv[i].IsZero() {
+				fmt.Fprintf(&out, "%.2f %.2f\n", measure.Ms(sent[i].Sub(begin)), measure.Ms(recv[i].Sub(sent[i])))
+			}
+		}
+		if err := os.WriteFile(path, []byte(out.String()), 0o644); err != nil {
+			b.Fatal(err)
 		}
 	}
 	size, err := postSize(ctx, a.Node, r.room)
