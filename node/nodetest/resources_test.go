@@ -31,13 +31,13 @@ import (
 // of MB) and each whole-room request a copy of the room (8 MB here).
 const heapBound = 64 << 20
 
-// liveHeap returns the bytes of the heap in use right after a collection:
+// liveHeap returns the bytes of live objects right after a collection:
 // what is live, not garbage waiting for the collector.
 func liveHeap() uint64 {
 	runtime.GC()
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
-	return ms.HeapInuse
+	return ms.HeapAlloc
 }
 
 // TestHostilePartnerCannotExhaustMemory is issue 14's first attack. A
