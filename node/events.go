@@ -250,10 +250,27 @@ func (n *Node) accept(tx *storage.Tx, e *protocol.Signed) error {
 // check runs the room rules on e without writing anything, and returns the
 // control snapshot after it; nil and no error if e is already held.
 func (n *Node) check(tx *storage.Tx, e *protocol.Signed) (*protocol.Snapshot, error) {
-	if ok, err := tx.HasEvent(e.ID); err != nil || ok {
+	if ok, err := held(tx, e); err != nil || ok {
 		return nil, err
 	}
 	return protocol.Check(txLog{tx: tx, cache: &n.snapshots}, e)
+}
+
+// held reports whether the store holds e. An event on a chain (Seq > 0)
+// at a position no event holds is not held: apply records every such
+// event at its position (position), and a position keeps its first event.
+// The position of an origin's next event is what the writer's cache knows
+// to be free once the one before is stored (storage.Tx.PutPosition), so a
+// run of a partner's new events is told new without a read of the store,
+// where looking up each event's ID missed through every level of it.
+func held(tx *storage.Tx, e *protocol.Signed) (bool, error) {
+	if e.Seq > 0 {
+		_, taken, err := tx.Position(e.RoomID(), e.Origin, e.Seq)
+		if err != nil || !taken {
+			return false, err
+		}
+	}
+	return tx.HasEvent(e.ID)
 }
 
 // apply stores e, which check allowed with snapshot snap, and everything

@@ -130,4 +130,43 @@ func TestChainsAndEquivocation(t *testing.T) {
 	if err != nil || !slices.Equal(sent, []protocol.EventID{b.ID}) {
 		t.Errorf("a partner holding the chains and the first fork is sent %v (%v), want the second fork %s", sent, err, b.ID)
 	}
+
+	// Held, given each event's links, tells held events (the second fork
+	// too, which is on no position) from new ones: a third fork at the
+	// taken position, and the next of zed's chain.
+	c := fork("to nobody")
+	next := protocol.ChainSuccessor(room.ID, a.Version, []protocol.Order{a.Order()}, a.Order(), a.Seq)
+	next.Author = "zed"
+	d, err := protocol.Sign(key, next, &protocol.MessagePost{Body: "after the first fork"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	events := append(slices.Clone(mine), a, b, c, d)
+	ids := make([]protocol.EventID, len(events))
+	links := make([]protocol.Links, len(events))
+	for i, e := range events {
+		var ok bool
+		if ids[i], links[i], ok, err = protocol.PeekLinks(e.Wire()); err != nil || !ok {
+			t.Fatalf("peek %s: %v %v", e.ID, ok, err)
+		}
+	}
+	if d.Seq != a.Seq+1 || c.Seq != a.Seq {
+		t.Fatalf("forks at %d, %d, %d and the next at %d", a.Seq, b.Seq, c.Seq, d.Seq)
+	}
+	want := slices.Repeat([]bool{true}, len(events))
+	want[len(want)-2], want[len(want)-1] = false, false
+	for _, l := range [][]protocol.Links{links, nil} {
+		if got := n.FederationForTest().Held(ctx, ids, l); !slices.Equal(got, want) {
+			t.Errorf("held %v, want %v (links given: %v)", got, want, l != nil)
+		}
+	}
+	// Accepting a held fork again changes nothing; the third is stored.
+	if errs := n.FederationForTest().Accept(ctx, partner, room.ID, []*protocol.Signed{b, c}); errs[0] != nil || errs[1] != nil {
+		t.Fatal(errs)
+	}
+	st = must[*Status](t)(n.Status(ctx))
+	msgs = must[[]*Message](t)(n.Messages(ctx, "alice", room.ID, Page{Limit: 100}))
+	if st.Equivocations != 2 || len(msgs) != 6 {
+		t.Errorf("after the second fork again and a third: %d equivocations, %d messages; want 2 and 6", st.Equivocations, len(msgs))
+	}
 }

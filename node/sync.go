@@ -330,11 +330,35 @@ const maxSyncTips = 16
 // tipLag is how far below each chain tip Heads names a second event.
 const tipLag = 32
 
-// Held reports, for each of ids, whether the node holds that event.
-func (h handler) Held(ctx context.Context, ids []protocol.EventID) []bool {
+// Held reports, for each of ids, whether the node holds that event. An
+// event on a chain above the highest position the node holds of its
+// origin's chain in its room is not held (see held, in events.go): a sync
+// answer's new events are told so with one read of the chain index per
+// origin, where looking up each ID missed through every level of the
+// store. links may be nil.
+func (h handler) Held(ctx context.Context, ids []protocol.EventID, links []protocol.Links) []bool {
 	held := make([]bool, len(ids))
+	type chain struct {
+		room   protocol.RoomID
+		origin protocol.NodeID
+	}
+	tops := make(map[chain]uint64) // the highest position held of each chain
 	err := h.n.store.View(func(tx *storage.Tx) error {
 		for i, id := range ids {
+			if links != nil && links[i].Seq > 0 {
+				c := chain{links[i].RoomID(id), links[i].Origin}
+				top, ok := tops[c]
+				if !ok {
+					_, seq, _, err := tx.Latest(c.room, c.origin)
+					if err != nil {
+						return err
+					}
+					top, tops[c] = seq, seq
+				}
+				if links[i].Seq > top {
+					continue
+				}
+			}
 			ok, err := tx.HasEvent(id)
 			if err != nil {
 				return err

@@ -486,6 +486,25 @@ func PeekID(b []byte) (EventID, error) {
 	return sha256.Sum256(body), nil
 }
 
+// PeekLinks is PeekID that also reads the links of the event's body (as
+// [DecodeStoredLinks] does): unchecked, so a caller may use them only to
+// skip work it would do anyway, never to decide about the event. If the
+// links cannot be read, ok is false and the ID is still returned.
+func PeekLinks(b []byte) (id EventID, l Links, ok bool, err error) {
+	if len(b) > MaxEventSize {
+		return EventID{}, Links{}, false, fmt.Errorf("peek event: %w: %d bytes, limit %d", ErrTooLarge, len(b), MaxEventSize)
+	}
+	body, _, _, err := decodeWire(recMode, b)
+	if err != nil {
+		return EventID{}, Links{}, false, fmt.Errorf("peek event: %w: %v", ErrMalformed, err)
+	}
+	id = sha256.Sum256(body)
+	if l.read(cborReader{b: body}) != nil {
+		return id, Links{}, false, nil
+	}
+	return id, l, true, nil
+}
+
 // DecodeStored parses an event this node accepted earlier, read back from
 // its own store. It skips the signature and canonical-form checks, which the
 // event passed when it was accepted, and is several times faster than

@@ -1,6 +1,8 @@
 package protocol
 
 import (
+	"crypto/sha256"
+	"errors"
 	"slices"
 	"strings"
 	"testing"
@@ -34,6 +36,29 @@ func TestDecodeStoredLinks(t *testing.T) {
 		if _, err := DecodeStoredLinks(bad); err == nil {
 			t.Errorf("links of %x: no error", bad)
 		}
+	}
+}
+
+// TestPeekLinks checks that a peer's wire form gives its event's ID and
+// links, that a body whose links cannot be read still gives the ID, and
+// that a malformed envelope is an error.
+func TestPeekLinks(t *testing.T) {
+	for _, s := range allSampleEvents(t) {
+		id, l, ok, err := PeekLinks(s.Wire())
+		if id != s.ID || !ok {
+			t.Fatalf("%s %s: PeekLinks gave %s, ok %v, error %v", s.Type, s.ID, id, ok, err)
+		}
+		checkLinks(t, s, l, err)
+	}
+	body := []byte{0x61, 'x'} // a text, not a map
+	wire := append([]byte{0x82, 0x42}, body...)
+	wire = append(wire, 0x41, 0x00)
+	id, _, ok, err := PeekLinks(wire)
+	if err != nil || ok || id != sha256.Sum256(body) {
+		t.Errorf("a body that is not a map: ID %s (want %x), ok %v, error %v", id, sha256.Sum256(body), ok, err)
+	}
+	if _, _, _, err := PeekLinks([]byte{0x82, 0x01}); !errors.Is(err, ErrMalformed) {
+		t.Errorf("a malformed envelope: %v, want ErrMalformed", err)
 	}
 }
 

@@ -429,7 +429,7 @@ func catchUpRun(b *testing.B, events int) (took time.Duration, lacked, bytes int
 	// of its own.)
 	for {
 		last := bn.LastChange()
-		if !slices.Contains(bn.FederationForTest().Held(wctx, want), false) {
+		if !slices.Contains(bn.FederationForTest().Held(wctx, want, nil), false) {
 			break
 		}
 		if err := bn.WaitChange(wctx, last); err != nil {

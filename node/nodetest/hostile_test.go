@@ -91,7 +91,7 @@ func (h hostile) Missing(_ context.Context, _ protocol.NodeID, _ protocol.RoomID
 func (h hostile) Rooms(context.Context) (map[protocol.RoomID][]protocol.NodeID, error) {
 	return h.rooms, nil
 }
-func (hostile) Held(_ context.Context, ids []protocol.EventID) []bool {
+func (hostile) Held(_ context.Context, ids []protocol.EventID, _ []protocol.Links) []bool {
 	held := make([]bool, len(ids))
 	for i := range held {
 		held[i] = true
@@ -366,12 +366,12 @@ func TestExAdminCannotEraseHistory(t *testing.T) {
 		}
 		a.SyncRoomForTest(ctx, evil, room)
 		got := a.Status(t).Network.GossipRejected - rejected
-		heldA, heldB := a.FederationForTest().Held(ctx, ids), b.FederationForTest().Held(ctx, ids)
+		heldA, heldB := a.FederationForTest().Held(ctx, ids, nil), b.FederationForTest().Held(ctx, ids, nil)
 		ok := got >= 2 && !slices.Contains(heldA, false) && !slices.Contains(heldB, false)
 		return ok, fmt.Sprintf("a rejected %d gossip events, want 2; a holds %v, b %v of bob's accepted events", got, heldA, heldB)
 	})
 	for _, nd := range []*Node{a, b} {
-		held := nd.FederationForTest().Held(ctx, published)
+		held := nd.FederationForTest().Held(ctx, published, nil)
 		for i, id := range published {
 			if held[i] && !slices.Contains(ids, id) {
 				t.Fatalf("node %s stored a revocation of alice by bob", nd.Name)

@@ -93,7 +93,7 @@ func TestHostingRule(t *testing.T) {
 		return err == nil && len(ms) == 3, fmt.Sprintf("bob sees %d messages of the room he was invited to (%v)", len(ms), err)
 	})
 
-	if held := b.FederationForTest().Held(ctx, slices.Concat(plantedIDs, ghostIDs)); slices.Contains(held, true) {
+	if held := b.FederationForTest().Held(ctx, slices.Concat(plantedIDs, ghostIDs), nil); slices.Contains(held, true) {
 		t.Errorf("b stored events of refused rooms: %v", held)
 	}
 	after := b.Status(t)

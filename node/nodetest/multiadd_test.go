@@ -140,7 +140,7 @@ func TestHostileMultiAdd(t *testing.T) {
 		var refused []uint64
 		for i, nd := range []*Node{a, b} {
 			nd.SyncRoomForTest(ctx, evil, room)
-			held = append(held, nd.FederationForTest().Held(ctx, []protocol.EventID{post.ID})[0])
+			held = append(held, nd.FederationForTest().Held(ctx, []protocol.EventID{post.ID}, nil)[0])
 			refused = append(refused, nd.Status(t).Network.GossipRejected-rejected[i])
 		}
 		ok := !slices.Contains(held, false) && refused[0] >= 2 && refused[1] >= 2
@@ -152,7 +152,7 @@ func TestHostileMultiAdd(t *testing.T) {
 		nd *Node
 		as protocol.Handle
 	}{{a, "alice"}, {b, "carol"}} {
-		for i, held := range v.nd.FederationForTest().Held(ctx, published) {
+		for i, held := range v.nd.FederationForTest().Held(ctx, published, nil) {
 			if held {
 				t.Errorf("node %s stored bob's forbidden addition %s", v.nd.Name, published[i])
 			}

@@ -32,7 +32,7 @@ func roomMembers(nd *Node, room protocol.RoomID) (string, error) {
 
 // holds reports whether nd holds every event of ids.
 func holds(nd *Node, ids ...protocol.EventID) bool {
-	for _, ok := range nd.FederationForTest().Held(nd.c.t.Context(), ids) {
+	for _, ok := range nd.FederationForTest().Held(nd.c.t.Context(), ids, nil) {
 		if !ok {
 			return false
 		}

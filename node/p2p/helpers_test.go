@@ -170,7 +170,7 @@ func (f *fakeNode) Heads(_ context.Context, room protocol.RoomID) ([]protocol.Ev
 	return out, nil
 }
 
-func (f *fakeNode) Held(_ context.Context, ids []protocol.EventID) []bool {
+func (f *fakeNode) Held(_ context.Context, ids []protocol.EventID, _ []protocol.Links) []bool {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	held := make([]bool, len(ids))

@@ -92,8 +92,12 @@ type Handler interface {
 	// Held reports, for each of ids, whether the node holds that event.
 	// The host skips held events of a sync answer before checking their
 	// signatures, and a sync request whose heads are not all held means
-	// the requester has events this node lacks: it pulls them back.
-	Held(ctx context.Context, ids []protocol.EventID) []bool
+	// the requester has events this node lacks: it pulls them back. links,
+	// if not nil, has each event's links as its wire form gives them
+	// (protocol.PeekLinks; a zero entry where they could not be read):
+	// unchecked, the handler may use them only to tell sooner that an
+	// event is not held.
+	Held(ctx context.Context, ids []protocol.EventID, links []protocol.Links) []bool
 }
 
 // Scope is how much of a room a peer's node may receive by sync; see

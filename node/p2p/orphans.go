@@ -192,7 +192,7 @@ func (h *Host) orphaned(ctx context.Context, o *orphan, missing []protocol.Event
 		o.tell(errGaveUp)
 		return
 	}
-	for i, held := range h.handler.Held(ctx, missing) {
+	for i, held := range h.handler.Held(ctx, missing, nil) {
 		if held {
 			h.adopt(ctx, missing[i])
 			return
@@ -291,7 +291,7 @@ func (h *Host) sweepOrphans(ctx context.Context) {
 			cutoff := now.Add(-h.cfg.OrphanWait)
 			seen := h.expireOrphans(cutoff)
 			for k, w := range h.orphans.duePulls(cutoff) {
-				if !seen[k] && slices.Contains(h.handler.Held(ctx, w.heads), false) {
+				if !seen[k] && slices.Contains(h.handler.Held(ctx, w.heads, nil), false) {
 					seen[k] = true
 					h.schedule(k.p, k.room)
 				}

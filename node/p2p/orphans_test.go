@@ -70,7 +70,7 @@ func (a *acceptCounter) Accept(_ context.Context, _ protocol.NodeID, _ protocol.
 	return errs
 }
 
-func (a *acceptCounter) Held(_ context.Context, ids []protocol.EventID) []bool {
+func (a *acceptCounter) Held(_ context.Context, ids []protocol.EventID, _ []protocol.Links) []bool {
 	out := make([]bool, len(ids))
 	for i, id := range ids {
 		out[i] = a.held[id]

@@ -358,19 +358,20 @@ func (h *Host) checkSynced(ctx context.Context, p peer.ID, f *protocol.SyncEvent
 	// Events the node holds already are skipped unchecked: an event's ID
 	// is the hash of its body, so a held ID is a held event.
 	ids := make([]protocol.EventID, len(f.Events))
+	links := make([]protocol.Links, len(f.Events))
 	for i, b := range f.Events {
-		id, err := protocol.PeekID(b)
+		id, l, _, err := protocol.PeekLinks(b)
 		if err != nil {
 			return nil, h.misbehaved(p, fmt.Errorf("room %s: event %d: %w", f.Room, i, err))
 		}
-		ids[i] = id
+		ids[i], links[i] = id, l
 	}
 	var (
 		fresh    [][]byte
 		freshIDs []protocol.EventID
 		sizes    []int
 	)
-	for i, held := range h.handler.Held(ctx, ids) {
+	for i, held := range h.handler.Held(ctx, ids, links) {
 		if held {
 			h.stats.syncEvents.Add(1)
 			h.stats.syncHeld.Add(1)
@@ -571,7 +572,7 @@ func (h *Host) serveRefused(ctx context.Context, st *syncStream, p peer.ID, w pr
 // node, which left or was removed). It waits a moment, since while a room
 // is busy gossip mostly brings them first.
 func (h *Host) pullBackLater(ctx context.Context, p peer.ID, w protocol.SyncWant) {
-	if len(w.Heads) > 0 && slices.Contains(h.handler.Held(ctx, w.Heads), false) {
+	if len(w.Heads) > 0 && slices.Contains(h.handler.Held(ctx, w.Heads, nil), false) {
 		h.orphans.pullLater(p, w.Room, w.Heads)
 	}
 }

@@ -324,16 +324,16 @@ func TestServeUntilRemoval(t *testing.T) {
 	if err := b.SyncRoom(t.Context(), a.ID(), room); !errors.Is(err, ErrRefused) {
 		t.Errorf("b's sync of the room with a: %v, want ErrRefused", err)
 	}
-	waitFor(t, "b to hold the room up to its removal", func() bool { return fb.Held(t.Context(), []protocol.EventID{removal.ID})[0] })
+	waitFor(t, "b to hold the room up to its removal", func() bool { return fb.Held(t.Context(), []protocol.EventID{removal.ID}, nil)[0] })
 	if got := fb.count(room); got != 6 {
 		t.Errorf("b holds %d events, want 6: the create, bob's post, alice's 3 posts and the removal", got)
 	}
 	for _, e := range after {
-		if fb.Held(t.Context(), []protocol.EventID{e.ID})[0] {
+		if fb.Held(t.Context(), []protocol.EventID{e.ID}, nil)[0] {
 			t.Errorf("b holds %s, posted after its removal", e.ID)
 		}
 	}
-	waitFor(t, "a to pull back bob's post", func() bool { return fa.Held(t.Context(), []protocol.EventID{bobs.ID})[0] })
+	waitFor(t, "a to pull back bob's post", func() bool { return fa.Held(t.Context(), []protocol.EventID{bobs.ID}, nil)[0] })
 	if st := a.Stats(); st.SyncServedRemoval == 0 {
 		t.Errorf("a's stats count no room served up to a removal: %+v", st)
 	}

@@ -99,7 +99,7 @@ func (h *Host) verify(ctx context.Context, p peer.ID, room protocol.RoomID) (*Co
 			c.Lacking = append(c.Lacking, id)
 		}
 	}
-	for i, held := range h.handler.Held(ctx, ans.Heads) {
+	for i, held := range h.handler.Held(ctx, ans.Heads, nil) {
 		if !held {
 			c.Missing = append(c.Missing, ans.Heads[i])
 		}
@@ -158,7 +158,7 @@ func (h *Host) serveVerify(ctx context.Context, s network.Stream) {
 			return
 		}
 		ans.Heads = heads[:min(len(heads), protocol.MaxSyncHeads)]
-		for i, held := range h.handler.Held(ctx, req.Heads) {
+		for i, held := range h.handler.Held(ctx, req.Heads, nil) {
 			if held {
 				ans.Held = append(ans.Held, req.Heads[i])
 			}
