@@ -330,36 +330,42 @@ const maxSyncTips = 16
 // tipLag is how far below each chain tip Heads names a second event.
 const tipLag = 32
 
-// Held reports, for each of ids, whether the node holds that event. An
-// event on a chain above the highest position the node holds of its
-// origin's chain in its room is not held (see held, in events.go): a sync
-// answer's new events are told so with one read of the chain index per
-// origin, where looking up each ID missed through every level of the
-// store. links may be nil.
+// Held reports, for each of ids, whether the node holds that event.
+// Given links, it answers for events on a chain from the chain index,
+// read in order, where looking up each ID read a random block of the
+// store (and missed through every level of it for a new event): an event
+// above the highest position the node holds of its origin's chain in its
+// room, or at a free position, is not held (see held, in events.go), and
+// one that is the event at its position is. Only an event at a position
+// another event holds (an equivocation) is looked up by its ID.
 func (h handler) Held(ctx context.Context, ids []protocol.EventID, links []protocol.Links) []bool {
 	held := make([]bool, len(ids))
-	type chain struct {
-		room   protocol.RoomID
-		origin protocol.NodeID
-	}
-	tops := make(map[chain]uint64) // the highest position held of each chain
 	err := h.n.store.View(func(tx *storage.Tx) error {
-		for i, id := range ids {
-			if links != nil && links[i].Seq > 0 {
-				c := chain{links[i].RoomID(id), links[i].Origin}
-				top, ok := tops[c]
-				if !ok {
-					_, seq, _, err := tx.Latest(c.room, c.origin)
-					if err != nil {
-						return err
-					}
-					top, tops[c] = seq, seq
-				}
-				if links[i].Seq > top {
+		var byID []int // the events to look up by ID
+		if links == nil {
+			for i := range ids {
+				byID = append(byID, i)
+			}
+		} else {
+			byChain := make(map[chainOf][]int)
+			for i, l := range links {
+				if l.Seq == 0 {
+					byID = append(byID, i)
 					continue
 				}
+				c := chainOf{l.RoomID(ids[i]), l.Origin}
+				byChain[c] = append(byChain[c], i)
 			}
-			ok, err := tx.HasEvent(id)
+			for c, at := range byChain {
+				unsure, err := heldOnChain(tx, c, ids, links, at, held)
+				if err != nil {
+					return err
+				}
+				byID = append(byID, unsure...)
+			}
+		}
+		for _, i := range byID {
+			ok, err := tx.HasEvent(ids[i])
 			if err != nil {
 				return err
 			}
@@ -374,6 +380,62 @@ func (h handler) Held(ctx context.Context, ids []protocol.EventID, links []proto
 		clear(held)
 	}
 	return held
+}
+
+// chainOf names an origin's chain in a room.
+type chainOf struct {
+	room   protocol.RoomID
+	origin protocol.NodeID
+}
+
+// heldOnChain sets held[i] for each i of at, the indexes in ids and links
+// of events on chain c, that the chain index shows held, and returns those
+// it cannot tell: events at a position another event holds, and, if the
+// positions asked for are spread too far apart to read them all, those at
+// or below the chain's highest.
+func heldOnChain(tx *storage.Tx, c chainOf, ids []protocol.EventID, links []protocol.Links, at []int, held []bool) (unsure []int, err error) {
+	_, top, _, err := tx.Latest(c.room, c.origin)
+	if err != nil {
+		return nil, err
+	}
+	lo, hi := uint64(math.MaxUint64), uint64(0)
+	for _, i := range at {
+		if seq := links[i].Seq; seq <= top {
+			lo, hi = min(lo, seq), max(hi, seq)
+		}
+	}
+	if lo > hi {
+		return nil, nil // all above the chain's highest: new
+	}
+	// A partner names the positions: reading the index between two far
+	// apart would read a chain's length for a frame's events.
+	if hi-lo >= uint64(4*len(at)) {
+		for _, i := range at {
+			if links[i].Seq <= top {
+				unsure = append(unsure, i)
+			}
+		}
+		return unsure, nil
+	}
+	stored := make(map[uint64]protocol.EventID, hi-lo+1)
+	err = tx.ChainRange(c.room, c.origin, lo, hi, func(seq uint64, id protocol.EventID) bool {
+		stored[seq] = id
+		return true
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, i := range at {
+		id, taken := stored[links[i].Seq]
+		switch {
+		case !taken: // free, or above the highest: new
+		case id == ids[i]:
+			held[i] = true
+		default:
+			unsure = append(unsure, i)
+		}
+	}
+	return unsure, nil
 }
 
 // Accept checks and stores events of room that partner node from sent, in

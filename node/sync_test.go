@@ -110,6 +110,27 @@ func TestSyncBetweenNodes(t *testing.T) {
 	if n := transfer(t, a, b, room.ID); n != 301 {
 		t.Fatalf("first sync sent %d events, want 301", n)
 	}
+	// b holds them all, whether asked for a run of a chain (read off the
+	// chain index) or for events far apart on it (looked up by ID).
+	var ids []protocol.EventID
+	var links []protocol.Links
+	if err := (handler{a}).Missing(ctx, b.ID(), room.ID, nil, nil, func(w []byte) error {
+		id, l, _, err := protocol.PeekLinks(w)
+		ids, links = append(ids, id), append(links, l)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for _, at := range [][]int{{100, 101, 102, 103}, {0, 150, 300}} {
+		var some []protocol.EventID
+		var their []protocol.Links
+		for _, i := range at {
+			some, their = append(some, ids[i]), append(their, links[i])
+		}
+		if held := (handler{b}).Held(ctx, some, their); slices.Contains(held, false) {
+			t.Errorf("b holds events %v of a's: %v", at, held)
+		}
+	}
 	if got := must[map[protocol.RoomID][]protocol.NodeID](t)(handler{b}.Rooms(ctx)); !slices.Contains(got[room.ID], b.ID()) {
 		t.Fatalf("b does not host the room it was added to: %v", got)
 	}

@@ -235,12 +235,18 @@ func (h *Host) validator(id protocol.RoomID) pubsub.ValidatorEx {
 			return pubsub.ValidationAccept // our own event: the node made and accepted it
 		}
 		// Marked in flight by the tracer as pubsub took it (see
-		// tracer.ValidateMessage); done here, whatever the outcome.
+		// tracer.ValidateMessage); done here, whatever the outcome. The
+		// ID is the decoded event's, or, if the validator returns before
+		// decoding it or decoding fails, peeked at.
 		data := msg.GetData()
-		eid, peekErr := protocol.PeekID(data)
-		if peekErr == nil {
-			defer h.events.done(eid)
-		}
+		var e *protocol.Signed
+		defer func() {
+			if e != nil {
+				h.events.done(e.ID)
+			} else if id, err := protocol.PeekID(data); err == nil {
+				h.events.done(id)
+			}
+		}()
 		if !h.enter() {
 			return pubsub.ValidationIgnore
 		}
@@ -270,13 +276,11 @@ func (h *Host) validator(id protocol.RoomID) pubsub.ValidatorEx {
 		if len(data) > protocol.MaxEventSize {
 			return reject("too large", fmt.Errorf("%d bytes", len(data)))
 		}
-		if peekErr != nil {
-			return reject("decode", peekErr)
-		}
-		e, err := protocol.Decode(data)
+		decoded, err := protocol.Decode(data)
 		if err != nil {
 			return reject("decode", err)
 		}
+		e = decoded
 		if e.RoomID() != id {
 			return reject("wrong room", fmt.Errorf("event %s is in room %s", e.ID, e.RoomID()))
 		}
