@@ -121,6 +121,11 @@ func (s *S3) Keys(t testing.TB, bucket string) []string {
 	root := filepath.Join(s.Root, bucket)
 	var out []string
 	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if errors.Is(err, fs.ErrNotExist) && path != root {
+			// The server removed it (an object deleted, and its
+			// directory with it) while this walked: it is gone.
+			return nil
+		}
 		if err != nil {
 			return err
 		}
