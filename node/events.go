@@ -257,17 +257,22 @@ func (n *Node) check(tx *storage.Tx, e *protocol.Signed) (*protocol.Snapshot, er
 }
 
 // held reports whether the store holds e. An event on a chain (Seq > 0)
-// at a position no event holds is not held: apply records every such
-// event at its position (position), and a position keeps its first event.
-// The position of an origin's next event is what the writer's cache knows
-// to be free once the one before is stored (storage.Tx.PutPosition), so a
-// run of a partner's new events is told new without a read of the store,
-// where looking up each event's ID missed through every level of it.
+// at a position no event holds is not held, and the event at its position
+// is: apply records every such event at its position (position), and a
+// position keeps its first event. The position of an origin's next event
+// is what the writer's cache knows to be free once the one before is
+// stored (storage.Tx.PutPosition), so a run of a partner's new events is
+// told new without a read of the store, where looking up each event's ID
+// missed through every level of it. Only an event at a position another
+// holds (an equivocation) is looked up by its ID.
 func held(tx *storage.Tx, e *protocol.Signed) (bool, error) {
 	if e.Seq > 0 {
-		_, taken, err := tx.Position(e.RoomID(), e.Origin, e.Seq)
-		if err != nil || !taken {
+		first, taken, err := tx.Position(e.RoomID(), e.Origin, e.Seq)
+		switch {
+		case err != nil || !taken:
 			return false, err
+		case first == e.ID:
+			return true, nil
 		}
 	}
 	return tx.HasEvent(e.ID)

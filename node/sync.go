@@ -332,11 +332,10 @@ const tipLag = 32
 
 // Held reports, for each of ids, whether the node holds that event.
 // Given links, it answers for events on a chain from the chain index,
-// read in order, where looking up each ID read a random block of the
-// store (and missed through every level of it for a new event): an event
-// above the highest position the node holds of its origin's chain in its
-// room, or at a free position, is not held (see held, in events.go), and
-// one that is the event at its position is. Only an event at a position
+// read in order per origin, where looking up each ID read a random block
+// of the store (and missed through every level of it for a new event): an
+// event at a free position is not held (see held, in events.go), and one
+// that is the event at its position is. Only an event at a position
 // another event holds (an equivocation) is looked up by its ID.
 func (h handler) Held(ctx context.Context, ids []protocol.EventID, links []protocol.Links) []bool {
 	held := make([]bool, len(ids))
@@ -357,9 +356,12 @@ func (h handler) Held(ctx context.Context, ids []protocol.EventID, links []proto
 				byChain[c] = append(byChain[c], i)
 			}
 			for c, at := range byChain {
-				unsure, err := heldOnChain(tx, c, ids, links, at, held)
+				yes, unsure, err := heldOnChain(tx, c, ids, links, at)
 				if err != nil {
 					return err
+				}
+				for _, i := range yes {
+					held[i] = true
 				}
 				byID = append(byID, unsure...)
 			}
@@ -390,32 +392,19 @@ type chainOf struct {
 
 // heldOnChain sets held[i] for each i of at, the indexes in ids and links
 // of events on chain c, that the chain index shows held, and returns those
-// it cannot tell: events at a position another event holds, and, if the
-// positions asked for are spread too far apart to read them all, those at
-// or below the chain's highest.
-func heldOnChain(tx *storage.Tx, c chainOf, ids []protocol.EventID, links []protocol.Links, at []int, held []bool) (unsure []int, err error) {
-	_, top, _, err := tx.Latest(c.room, c.origin)
-	if err != nil {
-		return nil, err
-	}
+// it cannot tell: events at a position another event holds, or all of
+// them if the positions asked for are spread too far apart to read the
+// index between them. An event at a free position, or above the chain's
+// highest, is not held.
+func heldOnChain(tx *storage.Tx, c chainOf, ids []protocol.EventID, links []protocol.Links, at []int) (held []int, unsure []int, err error) {
 	lo, hi := uint64(math.MaxUint64), uint64(0)
 	for _, i := range at {
-		if seq := links[i].Seq; seq <= top {
-			lo, hi = min(lo, seq), max(hi, seq)
-		}
-	}
-	if lo > hi {
-		return nil, nil // all above the chain's highest: new
+		lo, hi = min(lo, links[i].Seq), max(hi, links[i].Seq)
 	}
 	// A partner names the positions: reading the index between two far
 	// apart would read a chain's length for a frame's events.
 	if hi-lo >= uint64(4*len(at)) {
-		for _, i := range at {
-			if links[i].Seq <= top {
-				unsure = append(unsure, i)
-			}
-		}
-		return unsure, nil
+		return nil, at, nil
 	}
 	stored := make(map[uint64]protocol.EventID, hi-lo+1)
 	err = tx.ChainRange(c.room, c.origin, lo, hi, func(seq uint64, id protocol.EventID) bool {
@@ -423,19 +412,19 @@ func heldOnChain(tx *storage.Tx, c chainOf, ids []protocol.EventID, links []prot
 		return true
 	})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	for _, i := range at {
 		id, taken := stored[links[i].Seq]
 		switch {
-		case !taken: // free, or above the highest: new
+		case !taken: // new
 		case id == ids[i]:
-			held[i] = true
+			held = append(held, i)
 		default:
 			unsure = append(unsure, i)
 		}
 	}
-	return unsure, nil
+	return held, unsure, nil
 }
 
 // Accept checks and stores events of room that partner node from sent, in
