@@ -99,6 +99,14 @@ func TestHostilePartnerCannotExhaustMemory(t *testing.T) {
 	const hold = syncTimeout + syncTimeout/4
 	phases := [][]int{{0}, {1}, {2}, {3}, {0, 1, 2, 3}}
 
+	// The search index takes the 500 posts in the background, holding
+	// tens of MiB of analysis while it does: the baseline is taken once
+	// it has, or the indexer's peak would count as the attack's.
+	Await(t, 60*time.Second, func() (bool, string) {
+		st := a.SearchStatus()
+		return st.Lag == 0 && !st.Building && a.LastChange() == st.Cursor,
+			fmt.Sprintf("search index %d changes behind", st.Lag)
+	})
 	before := a.Status(t).Network
 	base := liveHeap()
 	var peak uint64
