@@ -75,6 +75,8 @@ func read(path string) ([]span, error) {
 		spans []span
 		base  trace.Time
 		open  = map[trace.GoID]span{}
+		last  = map[trace.GoID]string{} // the last stack each goroutine had
+		born  = map[trace.GoID]string{} // the function each was created to run
 	)
 	for {
 		ev, err := r.ReadEvent()
@@ -95,8 +97,13 @@ func read(path string) ([]span, error) {
 			continue
 		}
 		g := st.Resource.Goroutine()
-		_, to := st.Goroutine()
+		from, to := st.Goroutine()
 		at := time.Duration(ev.Time() - base)
+		if from == trace.GoNotExist {
+			// A creation: the transition's stack is the new goroutine's
+			// function, the event's the creator's.
+			born[g] = frames(st.Stack)
+		}
 		stack := frames(st.Stack)
 		if stack == "" {
 			stack = frames(ev.Stack())
@@ -106,6 +113,14 @@ func read(path string) ([]span, error) {
 			if s.stack == "" {
 				s.stack = stack // where a run ended: what it was doing
 			}
+			// A run that ended without a stack (the goroutine was
+			// preempted or exited, or the trace ended) ran on from the
+			// last stack the goroutine had, or in the function it was
+			// created with.
+			if s.stack == "" {
+				s.stack = cmp.Or(last[g], born[g])
+			}
+			last[g] = s.stack
 			spans = append(spans, s)
 			delete(open, g)
 		}
@@ -116,10 +131,15 @@ func read(path string) ([]span, error) {
 	return spans, nil
 }
 
-// frames is a stack's functions, innermost first, without package paths.
+// frames is a stack's functions, innermost first, without package paths;
+// the runtime's goexit, which a goroutine ends in, names nothing and is
+// left out.
 func frames(s trace.Stack) string {
 	var fs []string
 	for f := range s.Frames() {
+		if strings.HasPrefix(f.Func, "runtime.goexit") {
+			continue
+		}
 		fs = append(fs, f.Func[strings.LastIndex(f.Func, "/")+1:])
 		if len(fs) == 12 {
 			break
@@ -129,15 +149,6 @@ func frames(s trace.Stack) string {
 }
 
 func report(w io.Writer, spans []span, minWait time.Duration, re *regexp.Regexp, top int) {
-	// A run that ended without a stack (the goroutine was preempted, or
-	// the trace ended) ran on from the last stack the goroutine had.
-	last := map[trace.GoID]string{}
-	for i := range spans {
-		if spans[i].stack == "" {
-			spans[i].stack = last[spans[i].g]
-		}
-		last[spans[i].g] = spans[i].stack
-	}
 	for _, wait := range spans {
 		if wait.state != trace.GoWaiting || wait.end-wait.start < minWait || !re.MatchString(wait.stack) {
 			continue

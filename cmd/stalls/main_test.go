@@ -29,10 +29,7 @@ func TestReportNamesTheLongWaitAndWhatRan(t *testing.T) {
 		waitForUnblock(ch)
 		close(done)
 	}()
-	go func() {
-		spinFor(60 * time.Millisecond)
-		close(ch)
-	}()
+	go spinThenClose(60*time.Millisecond, ch)
 	<-done
 	trace.Stop()
 	if err := f.Close(); err != nil {
@@ -49,8 +46,15 @@ func TestReportNamesTheLongWaitAndWhatRan(t *testing.T) {
 	if !strings.Contains(got, "waited") || !strings.Contains(got, "stalls.waitForUnblock") {
 		t.Errorf("the 60 ms wait in waitForUnblock is not listed:\n%s", got)
 	}
-	if !strings.Contains(got, "stalls.spinFor") {
-		t.Errorf("the goroutine that ran meanwhile (spinFor) is not listed:\n%s", got)
+	// Named by where it was preempted (spinFor < spinThenClose) or, if it
+	// ran from start to exit in one go, by the function it started in.
+	if !strings.Contains(got, "stalls.spinThenClose") {
+		t.Errorf("the goroutine that ran meanwhile (spinThenClose) is not listed:\n%s", got)
+	}
+	for _, s := range spans {
+		if strings.HasPrefix(s.stack, "runtime.goexit") {
+			t.Errorf("goroutine %d's %v span is named by its exit: %s", s.g, s.state, s.stack)
+		}
 	}
 
 	out.Reset()
@@ -58,6 +62,12 @@ func TestReportNamesTheLongWaitAndWhatRan(t *testing.T) {
 	if out.Len() != 0 {
 		t.Errorf("a wait shorter than -min is listed:\n%s", out.String())
 	}
+}
+
+// spinThenClose keeps a goroutine running for d, then closes ch.
+func spinThenClose(d time.Duration, ch chan<- struct{}) {
+	spinFor(d)
+	close(ch)
 }
 
 // spinFor keeps a goroutine running for d.
