@@ -28,8 +28,20 @@ import (
 // node, reading eagerly, holds little; and the attacker's host buffers at
 // most 256 KiB of each answer it does not read. Before issue 14, each of
 // those streams held a 2 MiB frame up front (hundreds of streams: hundreds
-// of MB) and each whole-room request a copy of the room (8 MB here).
-const heapBound = 64 << 20
+// of MB) and each whole-room request a copy of the room (2 MB here).
+//
+// The test process is also the node, whose own background work goes on
+// during the attack and is not the attack's: under load, heap profiles
+// at the peak showed a Badger memtable's flush (a table of the memtable
+// built in memory, 8–9 MB), Bleve merging segments of the search index
+// (4 MB) and, before the baseline waited for it, the indexer itself.
+// backgroundAllowance is room for those: fifteen runs under heavy load
+// (three at once, beside other packages' tests) peaked at +39 to +58 MiB.
+const (
+	heapBound           = attackBound + backgroundAllowance
+	attackBound         = 64 << 20
+	backgroundAllowance = 16 << 20
+)
 
 // liveHeap returns the bytes of live objects right after a collection:
 // what is live, not garbage waiting for the collector.
@@ -41,7 +53,7 @@ func liveHeap() uint64 {
 }
 
 // TestHostilePartnerCannotExhaustMemory is issue 14's first attack. A
-// partner hosting a member of an 8 MB room opens, for several sync
+// partner hosting a member of a 2 MB room opens, for several sync
 // timeouts, streams that send only a 2 MiB frame header, streams that
 // send a 2 MiB frame one byte short (and keep it open, or close it), and
 // streams that ask for the whole room and never read, hundreds of each.
@@ -195,11 +207,35 @@ func TestHostilePartnerCannotExhaustMemory(t *testing.T) {
 	if slowest > 3*syncTimeout {
 		t.Errorf("a local post took %v during the attack", slowest)
 	}
-	if after.SyncMisbehaved == before.SyncMisbehaved {
-		t.Error("no misbehaving sync stream counted: frames cut short are")
-	}
 	if after.SyncStalled == before.SyncStalled {
 		t.Error("no stalled sync stream counted: silent requesters and readers are")
+	}
+	// A frame cut short is counted as misbehaviour. Under load the
+	// attack's may all be cut off by the sync timeout first (counted as
+	// stalled), so one more is sent now, alone, until one is counted.
+	misbehaved := after.SyncMisbehaved
+	for attempt := 0; ; attempt++ {
+		if attempt == 5 {
+			t.Fatal("no misbehaving sync stream counted: frames cut short are")
+		}
+		s, err := raw.OpenSync(ctx, addr)
+		if err != nil {
+			t.Logf("open a sync stream: %v", err)
+			continue
+		}
+		s.Write(short)
+		s.CloseWrite()
+		counted := false
+		for deadline := time.Now().Add(2 * syncTimeout); time.Now().Before(deadline) && !counted; {
+			counted = a.Status(t).Network.SyncMisbehaved > misbehaved
+			if !counted {
+				time.Sleep(50 * time.Millisecond)
+			}
+		}
+		s.Reset()
+		if counted {
+			break
+		}
 	}
 	// Nothing keeps working for the attacker once it is gone.
 	raw.Close()
