@@ -2,6 +2,7 @@ package nodetest
 
 import (
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -41,17 +42,35 @@ func TestVerifyAndRepair(t *testing.T) {
 	})
 
 	b.Deafen()
-	alice.Post(room, "lost in gossip")
-	checks := awaitCheck(t, a, room, node.CheckDiffer)
-	if cmp := checks[0].Compared; len(cmp.Lacking) == 0 || len(cmp.Missing) != 0 {
-		t.Fatalf("a's view: %+v; want b lacking a's heads", cmp)
-	}
-	checks, err := b.VerifyRoom(t.Context(), room, a.ID())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(checks) != 1 || checks[0].Result != node.CheckDiffer || len(checks[0].Compared.Missing) == 0 || checks[0].Hint == "" {
-		t.Fatalf("b's view: %+v; want a's heads missing, with a hint", checks)
+	// A pull already due may still bring b a's post: b pulls back, once,
+	// a room a named in a sync request before b held it, and under load
+	// that request is served late. Post again until b lacks a post.
+	shown := []string{"first"}
+	for attempt := 1; ; attempt++ {
+		if attempt > 5 {
+			t.Fatalf("b caught up on each of %d posts while deaf to gossip", attempt-1)
+		}
+		body := fmt.Sprint("lost in gossip ", attempt)
+		alice.Post(room, body)
+		shown = append(shown, body)
+		checks := awaitCheck(t, a, room, node.CheckDiffer, node.CheckSame)
+		if checks[0].Result == node.CheckSame {
+			continue // pulled
+		}
+		if cmp := checks[0].Compared; len(cmp.Lacking) == 0 || len(cmp.Missing) != 0 {
+			t.Fatalf("a's view: %+v; want b lacking a's heads", cmp)
+		}
+		checks, err := b.VerifyRoom(t.Context(), room, a.ID())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(checks) == 1 && checks[0].Result == node.CheckSame {
+			continue // pulled since
+		}
+		if len(checks) != 1 || checks[0].Result != node.CheckDiffer || len(checks[0].Compared.Missing) == 0 || checks[0].Hint == "" {
+			t.Fatalf("b's view: %+v; want a's heads missing, with a hint", checks)
+		}
+		break
 	}
 
 	// a sees b behind in the room.
@@ -64,14 +83,14 @@ func TestVerifyAndRepair(t *testing.T) {
 		t.Fatalf("a's partner health: %+v", hs[0])
 	}
 
-	checks, err = b.RepairRoom(t.Context(), room)
+	checks, err := b.RepairRoom(t.Context(), room)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(checks) != 1 || checks[0].Result != node.CheckSame || checks[0].Repair != "" {
 		t.Fatalf("after repair: %+v", checks)
 	}
-	bob.AwaitMessages(room, "first", "lost in gossip")
+	bob.AwaitMessages(room, shown...)
 
 	// A node that is not a partner is named as such.
 	c.Unlink(a, b)
@@ -85,8 +104,8 @@ func TestVerifyAndRepair(t *testing.T) {
 }
 
 // awaitCheck waits until a's verify of room with its one other member
-// node has result want.
-func awaitCheck(t *testing.T, a *Node, room protocol.RoomID, want string) []node.RoomCheck {
+// node has one of the results want.
+func awaitCheck(t *testing.T, a *Node, room protocol.RoomID, want ...string) []node.RoomCheck {
 	t.Helper()
 	var checks []node.RoomCheck
 	Await(t, 30*time.Second, func() (bool, string) {
@@ -95,7 +114,7 @@ func awaitCheck(t *testing.T, a *Node, room protocol.RoomID, want string) []node
 		if err != nil {
 			return false, err.Error()
 		}
-		return len(checks) == 1 && checks[0].Result == want, fmt.Sprintf("checks %+v, want %s", checks, want)
+		return len(checks) == 1 && slices.Contains(want, checks[0].Result), fmt.Sprintf("checks %+v, want %s", checks, want)
 	})
 	return checks
 }

@@ -151,6 +151,15 @@ func (h *Host) serveVerify(ctx context.Context, s network.Stream) {
 	if !h.handler.Shares(nodeID(p), req.Room) {
 		ans.Refused = true
 	} else {
+		// Held before Heads: an event stored between the two reads is
+		// then in the heads and not held (the asker sees it lacking, as
+		// it was when asked), never held and not among the heads, an
+		// answer that differs without naming a difference.
+		for i, held := range h.handler.Held(ctx, req.Heads, nil) {
+			if held {
+				ans.Held = append(ans.Held, req.Heads[i])
+			}
+		}
 		heads, err := h.handler.Heads(ctx, req.Room)
 		if err != nil {
 			h.log.Warn("verify: heads", "room", req.Room, "err", err)
@@ -158,11 +167,6 @@ func (h *Host) serveVerify(ctx context.Context, s network.Stream) {
 			return
 		}
 		ans.Heads = heads[:min(len(heads), protocol.MaxSyncHeads)]
-		for i, held := range h.handler.Held(ctx, req.Heads, nil) {
-			if held {
-				ans.Held = append(ans.Held, req.Heads[i])
-			}
-		}
 	}
 	if err := protocol.WriteVerify(s, &ans); err != nil {
 		s.Reset()
