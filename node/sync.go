@@ -390,12 +390,12 @@ type chainOf struct {
 	origin protocol.NodeID
 }
 
-// heldOnChain sets held[i] for each i of at, the indexes in ids and links
-// of events on chain c, that the chain index shows held, and returns those
-// it cannot tell: events at a position another event holds, or all of
-// them if the positions asked for are spread too far apart to read the
-// index between them. An event at a free position, or above the chain's
-// highest, is not held.
+// heldOnChain sorts at, the indexes in ids and links of events on chain
+// c, by what the chain index shows: it returns those held, and those it
+// cannot tell (events at a position another event holds, or all of them
+// if the positions asked for are spread too far apart to read the index
+// between them). The rest, at a free position or above the chain's
+// highest, are not held.
 func heldOnChain(tx *storage.Tx, c chainOf, ids []protocol.EventID, links []protocol.Links, at []int) (held []int, unsure []int, err error) {
 	lo, hi := uint64(math.MaxUint64), uint64(0)
 	for _, i := range at {

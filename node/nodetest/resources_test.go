@@ -214,28 +214,30 @@ func TestHostilePartnerCannotExhaustMemory(t *testing.T) {
 	// attack's may all be cut off by the sync timeout first (counted as
 	// stalled), so one more is sent now, alone, until one is counted.
 	misbehaved := after.SyncMisbehaved
-	for attempt := 0; ; attempt++ {
-		if attempt == 5 {
-			t.Fatal("no misbehaving sync stream counted: frames cut short are")
+	var s p2p.RawStreamForTest
+	var sent time.Time
+	Await(t, 30*time.Second, func() (bool, string) {
+		if a.Status(t).Network.SyncMisbehaved > misbehaved {
+			return true, ""
 		}
-		s, err := raw.OpenSync(ctx, addr)
-		if err != nil {
-			t.Logf("open a sync stream: %v", err)
-			continue
+		if s != nil && time.Since(sent) > 2*syncTimeout { // cut off as stalled: another
+			s.Reset()
+			s = nil
 		}
-		s.Write(short)
-		s.CloseWrite()
-		counted := false
-		for deadline := time.Now().Add(2 * syncTimeout); time.Now().Before(deadline) && !counted; {
-			counted = a.Status(t).Network.SyncMisbehaved > misbehaved
-			if !counted {
-				time.Sleep(50 * time.Millisecond)
+		if s == nil {
+			var err error
+			if s, err = raw.OpenSync(ctx, addr); err != nil { // refused for now: again later
+				s = nil
+			} else {
+				s.Write(short)
+				s.CloseWrite()
+				sent = time.Now()
 			}
 		}
+		return false, "no misbehaving sync stream counted: frames cut short are"
+	})
+	if s != nil {
 		s.Reset()
-		if counted {
-			break
-		}
 	}
 	// Nothing keeps working for the attacker once it is gone.
 	raw.Close()
