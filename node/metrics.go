@@ -161,7 +161,7 @@ var (
 	dWritten       = desc("horenso_store_written_bytes_total", "Keys and values the store wrote.")
 	dTooBig        = desc("horenso_store_too_big_total", "Updates refused as too big for one transaction.")
 	dPageOuts      = desc("horenso_store_page_outs_total", "Times the store paged out its tables' data to keep its mapped files under their share of the memory limit.")
-	dOverMapped    = desc("horenso_store_over_mapped_total", "Checks that found the mapped files above their share even so: the tables' indexes need more; raise the memory limit.")
+	dOverMapped    = desc("horenso_store_over_mapped_total", "Checks that found the mapped files above their share even after paging out the store's tables: a few during compactions; rising steadily, what must stay resident needs a larger memory limit.")
 	dBlockCache    = desc("horenso_store_block_cache_reads_total", "Reads of table blocks, by whether the block cache served them (hit) or the block was read and decompressed from its table file (miss).", "result")
 	dSplits        = desc("horenso_accept_splits_total", "Batches of partner events split because too big for one transaction.")
 	dOutboxDropped = desc("horenso_outbox_dropped_total", "Publications dropped because the network outbox was full (partners get them by sync).")

@@ -24,6 +24,13 @@ import (
 //     table is deleted or the kernel reclaims it. On a machine with free
 //     memory the kernel never does, so the resident set grows with the
 //     store. MappedBytes bounds it (trimMapped).
+//   - A memtable's flush builds one table of the whole memtable, in an
+//     arena of about 4 × MemTableBytes (raw and compressed, grown by
+//     doubling). At 8 MiB a flush held 32 MB of a posting node's heap;
+//     4 MiB memtables took about 40 MB off its RSS at 1,700–1,900
+//     posts/s, for about 6% fewer posts/s at 64 clients (more, smaller
+//     flushes and L0 tables to compact; docs/PERFORMANCE.md, issue 22,
+//     2026-12-05).
 //   - A compaction (and a memtable's flush) builds each table it writes
 //     in memory, in an arena that grows by doubling: 2 × the table size
 //     to start, then 2, 4, 8 … times more, 2 to 6 times the table's size
@@ -50,7 +57,7 @@ func (opt *Options) memoryDefaults() {
 		opt.CacheBytes = 16 << 20
 	}
 	if opt.MemTableBytes <= 0 {
-		opt.MemTableBytes = 8 << 20
+		opt.MemTableBytes = 4 << 20
 	}
 	if opt.IndexCacheBytes == 0 {
 		opt.IndexCacheBytes = 16 << 20
@@ -133,6 +140,16 @@ const tableBlockBytes = 16 << 10
 // /proc/self/maps.
 const trimEvery = 250 * time.Millisecond
 
+// overWarnAfter is how long the mapped pages must stay above the share,
+// page-outs notwithstanding, before trimMapped warns. A busy node's
+// compactions write tables through their mappings faster than a page-out
+// can drop them, for a few seconds at a time: at 1,267 posts/s one check
+// found 68 MiB against a 60 MiB share with 5 MiB of table indexes
+// (BenchmarkPostingRSS, 10 minutes), which no larger limit was needed
+// for. What must stay resident (the program's code, the table indexes,
+// the memtables' write-ahead files) stays above it for good.
+const overWarnAfter = 10 * time.Second
+
 // trimMapped, until stop is closed, checks every trimEvery how much of the
 // process's file mappings is resident, and above Options.MappedBytes asks
 // the kernel to page out the store's table files (pageOutTables): their
@@ -149,13 +166,16 @@ const trimEvery = 250 * time.Millisecond
 // that store, not less (0.90 and 1.01 ms against 0.37–0.78). When they (with the
 // program's code) need more than MappedBytes, the RSS goes above the
 // limit by the difference; trimMapped says so in the log, with the
-// figures. Run by Open when MappedBytes > 0; Close stops it.
-func (s *Store) trimMapped(dir string, others []string, limit int64, stop <-chan struct{}, done chan<- struct{}) {
+// figures, once overWarn checks in a row (overWarnAfter) found the pages
+// above the share after paging out. Run by Open when MappedBytes > 0;
+// Close stops it.
+func (s *Store) trimMapped(dir string, others []string, limit int64, overWarn int, stop <-chan struct{}, done chan<- struct{}) {
 	defer close(done)
 	tick := time.NewTicker(trimEvery)
 	defer tick.Stop()
 	indexStart := map[string]int64{}
 	var warned int64 // the resident bytes last said to be over the limit
+	over := 0        // checks in a row above the limit after a page-out
 	for {
 		select {
 		case <-stop:
@@ -168,6 +188,7 @@ func (s *Store) trimMapped(dir string, others []string, limit int64, stop <-chan
 			return
 		}
 		if resident <= limit {
+			over = 0
 			continue
 		}
 		n, err := pageOutTables(dir, others, indexStart)
@@ -178,17 +199,19 @@ func (s *Store) trimMapped(dir string, others []string, limit int64, stop <-chan
 		s.stats.trims.Add(1)
 		s.log.Debug("paged out table files", "resident_bytes", resident, "limit_bytes", limit, "mappings", n)
 		if resident, err = residentMapped(); err != nil || resident <= limit {
+			over = 0
 			continue
 		}
 		s.stats.overMapped.Add(1)
-		if resident > warned+warned/4 {
+		if over++; over >= overWarn && resident > warned+warned/4 {
 			warned = resident
 			var index int64
 			for _, t := range s.db.Tables() {
 				index += int64(t.IndexSz)
 			}
-			s.log.Warn("the store's table indexes stay resident, above the memory limit's share for mapped files: raise the memory limit",
-				"resident_mapped_mib", resident>>20, "share_mib", limit>>20, "table_indexes_mib", index>>20)
+			s.log.Warn("mapped files stay resident above the memory limit's share, the store's tables paged out: raise the memory limit",
+				"resident_mapped_mib", resident>>20, "share_mib", limit>>20, "table_indexes_mib", index>>20,
+				"seconds", (time.Duration(over) * trimEvery).Seconds())
 		}
 	}
 }

@@ -45,7 +45,7 @@ type Options struct {
 	// CacheBytes is Badger's block cache size. Default: 16 MiB.
 	CacheBytes int64
 	// MemTableBytes is the size of one Badger memtable; one Update may
-	// write about 15% of it. Default: 8 MiB.
+	// write about 15% of it. Default: 4 MiB.
 	MemTableBytes int64
 	// MinFreeBytes is the free space the store's filesystem must keep:
 	// below it, Update fails with ErrDiskFull and reads go on (see
@@ -104,6 +104,11 @@ type Options struct {
 	// fsync included, and how many Updates it carried. It must not block:
 	// every Update waits for it. Default: nil.
 	OnCommit func(took time.Duration, updates int)
+
+	// overWarnChecks is how many checks in a row must find the mapped
+	// pages above MappedBytes after a page-out before the store warns
+	// (memory.go). Default: overWarnAfter's worth. Set by tests only.
+	overWarnChecks int
 }
 
 // Store is an open node store. Its methods are safe for concurrent use.
@@ -172,7 +177,7 @@ func Open(dir string, opt Options) (*Store, error) {
 	go s.writer()
 	if opt.MappedBytes > 0 {
 		s.trimStop, s.trimDone = make(chan struct{}), make(chan struct{})
-		go s.trimMapped(dir, opt.PageOutDirs, opt.MappedBytes, s.trimStop, s.trimDone)
+		go s.trimMapped(dir, opt.PageOutDirs, opt.MappedBytes, opt.overWarnChecks, s.trimStop, s.trimDone)
 	}
 	return s, nil
 }
@@ -185,6 +190,9 @@ func (opt Options) withDefaults() Options {
 		opt.MaxBatch = 512
 	}
 	opt.memoryDefaults()
+	if opt.overWarnChecks <= 0 {
+		opt.overWarnChecks = int(overWarnAfter / trimEvery)
+	}
 	if opt.WriteCacheBytes == 0 {
 		opt.WriteCacheBytes = 8 << 20
 	}
@@ -519,9 +527,10 @@ type Stats struct {
 	// keep under Options.MappedBytes.
 	PageOuts uint64 `json:"page_outs"`
 	// OverMapped counts the checks after which the mapped pages stayed
-	// above Options.MappedBytes with the tables' data paged out: their
-	// indexes and Bloom filters, which stay resident, and the program's
-	// code need more (memory.go, trimMapped).
+	// above Options.MappedBytes with the tables' data paged out: for a
+	// few seconds while compactions write tables, or for good when what
+	// stays resident (the tables' indexes and Bloom filters, the
+	// program's code) needs more (memory.go, trimMapped).
 	OverMapped uint64 `json:"over_mapped"`
 	// BlockCacheHits and BlockCacheMisses count the reads of table blocks
 	// the block cache (Options.CacheBytes) served, and those it did not:
