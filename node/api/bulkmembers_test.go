@@ -108,6 +108,15 @@ func TestEventsFollowBulkAddition(t *testing.T) {
 	dave := e.newUser("dave", "Dave")
 	s := e.openStream(t, e.carol, "", nil)
 	d := e.openStream(t, dave, "", nil)
+	// A stream's response starts once the fan-out has it, with the rooms
+	// its account is in then: the post below, before the addition, is not
+	// theirs.
+	e.api.fan.mu.Lock()
+	streams := len(e.api.fan.subs)
+	e.api.fan.mu.Unlock()
+	if streams != 2 {
+		t.Fatalf("%d streams registered once both responses began, want 2", streams)
+	}
 	e.post(e.alice, e.room, "before carol and dave")
 	if err := e.node.AddMembers(ctx, e.alice.Handle, e.room.ID, []node.MemberSpec{{Account: e.carol.ID}, {Account: dave.ID}}); err != nil {
 		t.Fatal(err)

@@ -64,6 +64,20 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request, c *caller) error
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
 	defer context.AfterFunc(s.stopped, cancel)()
+	// Register with the fan-out first, then read from the store what
+	// came before the position it starts at: nothing falls in between.
+	// The response starts once the stream is registered, so a client
+	// that has the response's headers follows every change made after
+	// it: one made before might find the account's rooms read already,
+	// or not yet.
+	sub, from, err := s.fan.subscribe(ctx, c.acc)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil // the client went
+		}
+		return fmt.Errorf("live event stream of %s: %w", c.acc.ID, err)
+	}
+	defer s.fan.unsubscribe(sub)
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("X-Accel-Buffering", "no")
@@ -74,16 +88,6 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request, c *caller) error
 	if err := rc.Flush(); err != nil {
 		return nil
 	}
-	// Register with the fan-out first, then read from the store what
-	// came before the position it starts at: nothing falls in between.
-	sub, from, err := s.fan.subscribe(ctx, c.acc)
-	if err != nil {
-		if ctx.Err() == nil {
-			s.log.Error("event stream", "account", c.acc.ID, "err", err)
-		}
-		return nil
-	}
-	defer s.fan.unsubscribe(sub)
 	if after, err = s.catchUp(ctx, w, rc, c, after, from); err != nil {
 		return nil
 	}
