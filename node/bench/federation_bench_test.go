@@ -455,9 +455,14 @@ func catchUpRun(b *testing.B, events int) (took time.Duration, lacked, bytes int
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.Logf("catch-up: A posted %d in %v (%.0f/s); B caught up %d events, %d bytes (%.0f B/event), in %v; A's block cache meanwhile: %d hits, %d misses",
+	bst, err := bn.Status(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("catch-up: A posted %d in %v (%.0f/s); B caught up %d events, %d bytes (%.0f B/event), in %v; A's block cache meanwhile: %d hits, %d misses; B's store: %d commits, %d batches split as too big",
 		events, postTime.Round(time.Millisecond), float64(events)/postTime.Seconds(), lacked, bytes, float64(bytes)/float64(lacked), took.Round(time.Millisecond),
-		cacheAfter.Store.BlockCacheHits-cacheBefore.Store.BlockCacheHits, cacheAfter.Store.BlockCacheMisses-cacheBefore.Store.BlockCacheMisses)
+		cacheAfter.Store.BlockCacheHits-cacheBefore.Store.BlockCacheHits, cacheAfter.Store.BlockCacheMisses-cacheBefore.Store.BlockCacheMisses,
+		bst.Store.Commits, bst.AcceptSplits)
 	return took, lacked, bytes
 }
 
