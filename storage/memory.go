@@ -27,10 +27,10 @@ import (
 //   - A memtable's flush builds one table of the whole memtable, in an
 //     arena of about 4 × MemTableBytes (raw and compressed, grown by
 //     doubling). At 8 MiB a flush held 32 MB of a posting node's heap;
-//     4 MiB memtables took about 40 MB off its RSS at 1,700–1,900
-//     posts/s, for about 6% fewer posts/s at 64 clients (more, smaller
-//     flushes and L0 tables to compact; docs/PERFORMANCE.md, issue 22,
-//     2026-12-05).
+//     4 MiB memtables took about 45 MB off its RSS, for about 6% fewer
+//     posts/s at 64 clients, a 15% slower catch-up and 12% more CPU per
+//     message received in a fan-out (twice the flushes, and L0 tables to
+//     compact; docs/PERFORMANCE.md, "Smaller memtables").
 //   - A compaction (and a memtable's flush) builds each table it writes
 //     in memory, in an arena that grows by doubling: 2 × the table size
 //     to start, then 2, 4, 8 … times more, 2 to 6 times the table's size
