@@ -47,10 +47,13 @@ func (s *Store) ReplicaVersion() (uint64, error) {
 	return v, nil
 }
 
-// applyBatch is how many bytes of keys and values one commit of
+// applyBatchBytes is how many bytes of keys and values one commit of
 // ApplyIncrement or ApplyFull holds at most (a commit always holds at
-// least one whole primary commit).
-const applyBatch = 1 << 20
+// least one whole primary commit): half of what one Badger transaction
+// may hold (15% of a memtable), leaving room for Badger's own bytes per
+// record. It was 1 MiB, more than a transaction of the 4 MiB default
+// memtable can hold.
+func (s *Store) applyBatchBytes() int { return int(s.memTableBytes * 15 / 100 / 2) }
 
 // ApplyIncrement applies to a replica an increment its primary wrote with
 // WriteSince(since), since being the version the replica has applied,
@@ -72,9 +75,10 @@ func (s *Store) ApplyIncrement(ctx context.Context, r io.Reader, until uint64) (
 	// Stable: versions of one key come newest first, and ascending
 	// versions must put the newest last.
 	slices.SortStableFunc(kvs, func(a, b *pb.KV) int { return cmp.Compare(a.Version, b.Version) })
+	limit := s.applyBatchBytes()
 	for start := 0; start < len(kvs) || start == 0; {
 		end, size := start, 0
-		for end < len(kvs) && (size < applyBatch || kvs[end].Version == kvs[end-1].Version) {
+		for end < len(kvs) && (size < limit || kvs[end].Version == kvs[end-1].Version) {
 			size += len(kvs[end].Key) + len(kvs[end].Value)
 			end++
 		}
@@ -112,7 +116,7 @@ func applyKV(tx *Tx, kv *pb.KV) error {
 // ApplyFull makes a replica hold exactly a full copy its primary wrote
 // with WriteSince(0) at version until: it writes the keys whose values
 // differ and deletes those the copy lacks, in key order, in commits of
-// about applyBatch bytes. Unlike ApplyIncrement it is not atomic: until
+// about applyBatchBytes. Unlike ApplyIncrement it is not atomic: until
 // it returns, a reader may see a mix of the old and the new state. It
 // returns how many keys it wrote or deleted.
 func (s *Store) ApplyFull(ctx context.Context, r io.Reader, until uint64) (int, error) {
@@ -145,7 +149,7 @@ func (s *Store) ApplyFull(ctx context.Context, r io.Reader, until uint64) (int, 
 	}
 	add := func(kv *pb.KV) error {
 		batch = append(batch, kv)
-		if size += len(kv.Key) + len(kv.Value); size >= applyBatch {
+		if size += len(kv.Key) + len(kv.Value); size >= s.applyBatchBytes() {
 			return flush(false)
 		}
 		return nil

@@ -103,3 +103,54 @@ func TestReplicaFollowsPrimary(t *testing.T) {
 	}
 	check("after a second full copy", hold.Version())
 }
+
+// TestReplicaAppliesMoreThanOneTransaction: a replica of the default
+// options takes a full copy and an increment of several megabytes (many
+// primary commits, together more than one transaction may hold), in
+// commits of its own size.
+func TestReplicaAppliesMoreThanOneTransaction(t *testing.T) {
+	p := openTest(t, t.TempDir())
+	r, err := Open(t.TempDir(), Options{Replica: true, MinFreeBytes: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	value := bytes.Repeat([]byte("x"), 2000)
+	write := func(from, to int) {
+		for c := from; c < to; c++ { // 100 KB a commit
+			update(t, p, func(tx *Tx) error {
+				for j := range 50 {
+					if err := tx.set(fmt.Appendf(nil, "\xe1%06d", c*50+j), value); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+		}
+	}
+	write(0, 30)
+	hold := p.Hold()
+	var full bytes.Buffer
+	if _, err := hold.WriteSince(&full, 0); err != nil {
+		t.Fatal(err)
+	}
+	size := full.Len()
+	if _, err := r.ApplyFull(t.Context(), &full, hold.Version()); err != nil {
+		t.Fatalf("apply a full copy of %d bytes: %v", size, err)
+	}
+	write(30, 60)
+	next := p.Hold()
+	defer next.Release()
+	var inc bytes.Buffer
+	if _, err := next.WriteSince(&inc, hold.Version()); err != nil {
+		t.Fatal(err)
+	}
+	hold.Release()
+	size = inc.Len()
+	if _, err := r.ApplyIncrement(t.Context(), &inc, next.Version()); err != nil {
+		t.Fatalf("apply an increment of %d bytes: %v", size, err)
+	}
+	if v, err := r.ReplicaVersion(); err != nil || v != next.Version() {
+		t.Fatalf("replica version %d, %v; want %d", v, err, next.Version())
+	}
+}
