@@ -26,11 +26,15 @@ import (
 //     store. MappedBytes bounds it (trimMapped).
 //   - A memtable's flush builds one table of the whole memtable, in an
 //     arena of about 4 × MemTableBytes (raw and compressed, grown by
-//     doubling). At 8 MiB a flush held 32 MB of a posting node's heap;
-//     4 MiB memtables took about 45 MB off its RSS, for about 6% fewer
-//     posts/s at 64 clients, a 15% slower catch-up and 12% more CPU per
-//     message received in a fan-out (twice the flushes, and L0 tables to
-//     compact; docs/PERFORMANCE.md, "Smaller memtables").
+//     doubling): 32 MB of a posting node's heap at 8 MiB. 4 MiB
+//     memtables took about 45 MB off its RSS, but one transaction holds
+//     15% of a memtable, and 629 KB cannot hold the full control
+//     snapshot of a room of 5,000 members (745 KB with their names and
+//     one addition each), which a member event must write with it;
+//     they also cost 6% of the posts/s at 64 clients, 15% of the
+//     catch-up's speed and 12% more CPU per message received in a
+//     fan-out (docs/PERFORMANCE.md, "Smaller memtables, measured and
+//     not kept").
 //   - A compaction (and a memtable's flush) builds each table it writes
 //     in memory, in an arena that grows by doubling: 2 × the table size
 //     to start, then 2, 4, 8 … times more, 2 to 6 times the table's size
@@ -57,7 +61,7 @@ func (opt *Options) memoryDefaults() {
 		opt.CacheBytes = 16 << 20
 	}
 	if opt.MemTableBytes <= 0 {
-		opt.MemTableBytes = 4 << 20
+		opt.MemTableBytes = 8 << 20
 	}
 	if opt.IndexCacheBytes == 0 {
 		opt.IndexCacheBytes = 16 << 20

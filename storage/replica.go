@@ -51,8 +51,8 @@ func (s *Store) ReplicaVersion() (uint64, error) {
 // ApplyIncrement or ApplyFull holds at most (a commit always holds at
 // least one whole primary commit): half of what one Badger transaction
 // may hold (15% of a memtable), leaving room for Badger's own bytes per
-// record. It was 1 MiB, more than a transaction of the 4 MiB default
-// memtable can hold.
+// record. It was 1 MiB, more than a transaction of a 4 MiB memtable
+// (--store-memtable-mib 4) can hold.
 func (s *Store) applyBatchBytes() int { return int(s.memTableBytes * 15 / 100 / 2) }
 
 // ApplyIncrement applies to a replica an increment its primary wrote with

@@ -45,7 +45,7 @@ type Options struct {
 	// CacheBytes is Badger's block cache size. Default: 16 MiB.
 	CacheBytes int64
 	// MemTableBytes is the size of one Badger memtable; one Update may
-	// write about 15% of it. Default: 4 MiB.
+	// write about 15% of it. Default: 8 MiB.
 	MemTableBytes int64
 	// MinFreeBytes is the free space the store's filesystem must keep:
 	// below it, Update fails with ErrDiskFull and reads go on (see
