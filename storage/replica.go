@@ -147,9 +147,10 @@ func (s *Store) ApplyFull(ctx context.Context, r io.Reader, until uint64) (int, 
 		batch, size = nil, 0
 		return err
 	}
+	limit := s.applyBatchBytes()
 	add := func(kv *pb.KV) error {
 		batch = append(batch, kv)
-		if size += len(kv.Key) + len(kv.Value); size >= s.applyBatchBytes() {
+		if size += len(kv.Key) + len(kv.Value); size >= limit {
 			return flush(false)
 		}
 		return nil

@@ -104,13 +104,14 @@ func TestReplicaFollowsPrimary(t *testing.T) {
 	check("after a second full copy", hold.Version())
 }
 
-// TestReplicaAppliesMoreThanOneTransaction: a replica of the default
-// options takes a full copy and an increment of several megabytes (many
-// primary commits, together more than one transaction may hold), in
-// commits of its own size.
+// TestReplicaAppliesMoreThanOneTransaction: a replica with small
+// memtables (--store-memtable-mib 4: 629 KB a transaction) takes a full
+// copy and an increment of several megabytes (many primary commits,
+// together more than one transaction may hold), in commits of its own
+// size.
 func TestReplicaAppliesMoreThanOneTransaction(t *testing.T) {
 	p := openTest(t, t.TempDir())
-	r, err := Open(t.TempDir(), Options{Replica: true, MinFreeBytes: -1})
+	r, err := Open(t.TempDir(), Options{Replica: true, MinFreeBytes: -1, MemTableBytes: 4 << 20})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -291,8 +291,8 @@ func grownStore(b *testing.B, msgs, clients int) (*grown, error) {
 const grownRooms = 64
 
 // fillBatch is how many messages fillStore writes in one Update: about
-// 330 KB, within one Badger transaction of the default 4 MiB memtable
-// (15% of it, 629 KB; at 1,000 messages, 834 KB were too big).
+// 330 KB, within one Badger transaction even of a 4 MiB memtable (15% of
+// it, 629 KB; at 1,000 messages, 834 KB were too big for one).
 const fillBatch = 400
 
 // fillStore writes msgs filler messages into the (closed) node store in
