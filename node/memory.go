@@ -35,7 +35,7 @@ type MemoryConfig struct {
 	// cache.
 	IndexCache int64
 	// MemTable is the size of one Badger memtable; one store update may
-	// write about 15% of it. Default: 8 MiB, or Limit/25 if more.
+	// write about 15% of it. Default: 6 MiB, or 3% of Limit if more.
 	MemTable int64
 	// MemTables is how many memtables Badger keeps, one taking writes.
 	// Default: 2.
@@ -47,7 +47,10 @@ type MemoryConfig struct {
 	// 64 MiB.
 	ValueLogFile int64
 	// ValueThreshold: records of this many bytes or more go to the value
-	// log. Default: 1 MiB, which keeps every record in the LSM tree.
+	// log, where a store update counts only their pointers against its
+	// limit (15% of a memtable). Default: a quarter of that limit, at
+	// most 1 MiB: every record but a large room's full control snapshot
+	// stays in the LSM tree.
 	ValueThreshold int64
 	// Table is the size of the store's table files; a compaction holds 2
 	// to 6 times it in memory per table it builds. Default: 512 KiB.
@@ -107,7 +110,7 @@ func (c MemoryConfig) Budget() (Budget, error) {
 		b.IndexCache = limit / 12
 	}
 	if b.MemTable == 0 {
-		b.MemTable = max(8<<20, limit/25)
+		b.MemTable = max(6<<20, limit*3/100)
 	}
 	return b, nil
 }

@@ -24,17 +24,28 @@ import (
 //     table is deleted or the kernel reclaims it. On a machine with free
 //     memory the kernel never does, so the resident set grows with the
 //     store. MappedBytes bounds it (trimMapped).
-//   - A memtable's flush builds one table of the whole memtable, in an
-//     arena of about 4 × MemTableBytes (raw and compressed, grown by
-//     doubling): 32 MB of a posting node's heap at 8 MiB. 4 MiB
-//     memtables took about 45 MB off its RSS, but one transaction holds
-//     15% of a memtable, and 629 KB cannot hold the full control
-//     snapshot of a room of 5,000 members (745 KB with their names and
-//     one addition each), which a member event must write with it;
-//     they also cost 6% of the posts/s at 64 clients, 15% of the
-//     catch-up's speed and 12% more CPU per message received in a
-//     fan-out (docs/PERFORMANCE.md, "Smaller memtables, measured and
-//     not kept").
+//   - A memtable's flush builds one table of the whole memtable in an
+//     arena that starts at 2 × TableBytes (1 MiB) and doubles (1 + 2 +
+//     4 + 8 MiB …), holding every block raw and compressed. A 6 MiB
+//     memtable's blocks fit in 15 MiB; an 8 MiB one's needed a fifth
+//     buffer, of 16 MiB, and Badger keeps the arenas it pools at the
+//     size they grew to, for compactions to reuse: a posting node's heap
+//     held 101 MB of arenas at 8 MiB and 66 MB at 6 MiB, and its RSS
+//     over the second half of 10 minutes of posting averaged 220 MB
+//     against 205, at about the same posts/s (docs/PERFORMANCE.md, "6 MiB
+//     memtables"). Smaller still cost throughput: 4 MiB cost 6% of the
+//     posts/s at 64 clients, 15% of the catch-up's speed and 12% more
+//     CPU per message received in a fan-out ("Smaller memtables,
+//     measured and not kept").
+//   - One transaction holds 15% of a memtable (943 KB at 6 MiB), counting
+//     only the pointers of the values it sends to the value log: values
+//     of ValueThreshold bytes or more, by default a quarter of a
+//     transaction. The node's records are at most an event's 64 KiB,
+//     but a room's full control snapshot grows with its members (745 KB
+//     for 5,000 with their names, added one at a time): at a threshold
+//     of a whole transaction, one just under it, with the rest of its
+//     member event's records, could be refused; at a quarter, no update is
+//     too big for a value's sake (TestLargeValuesGoToValueLog).
 //   - A compaction (and a memtable's flush) builds each table it writes
 //     in memory, in an arena that grows by doubling: 2 × the table size
 //     to start, then 2, 4, 8 … times more, 2 to 6 times the table's size
@@ -61,7 +72,7 @@ func (opt *Options) memoryDefaults() {
 		opt.CacheBytes = 16 << 20
 	}
 	if opt.MemTableBytes <= 0 {
-		opt.MemTableBytes = 8 << 20
+		opt.MemTableBytes = 6 << 20
 	}
 	if opt.IndexCacheBytes == 0 {
 		opt.IndexCacheBytes = 16 << 20
@@ -83,8 +94,7 @@ func (opt *Options) memoryDefaults() {
 		opt.TableSizeMultiplier = 1
 	}
 	if opt.ValueThreshold <= 0 {
-		// Badger's most: 1 MiB, and no more than one transaction holds.
-		opt.ValueThreshold = min(1<<20, opt.MemTableBytes*15/100)
+		opt.ValueThreshold = min(1<<20, opt.MemTableBytes*15/100/4)
 	}
 }
 

@@ -45,14 +45,15 @@ func residentMapped() (int64, error) {
 }
 
 // pageOutTables asks the kernel to page out the mappings of the table
-// files (.sst) of the store in dir, and of every file below the
-// directories others (madvise MADV_PAGEOUT, Linux 5.4): their pages leave
-// the process's resident set, and are read again from the page cache or
-// the disk when used. It spares each table's index and Bloom filter, the
-// end of the file (tableIndexStart): Badger reads them in place, through
-// the mapping, on every point read (its index cache is only for
-// encrypted tables), so paging them out makes each read fault them back
-// in, every level of the tree over (BenchmarkPostGrownStore,
+// files (.sst) and value log files (.vlog: large values, which Badger
+// writes through their mappings too) of the store in dir, and of every
+// file below the directories others (madvise MADV_PAGEOUT, Linux 5.4):
+// their pages leave the process's resident set, and are read again from
+// the page cache or the disk when used. It spares each table's index and
+// Bloom filter, the end of the file (tableIndexStart): Badger reads them
+// in place, through the mapping, on every point read (its index cache is
+// only for encrypted tables), so paging them out makes each read fault
+// them back in, every level of the tree over (BenchmarkPostGrownStore,
 // docs/PERFORMANCE.md). indexStart remembers where each table's index
 // starts, by path (tables never change once written); pageOutTables
 // drops the paths it no longer finds.
@@ -89,7 +90,8 @@ func pageOutTables(dir string, others []string, indexStart map[string]int64) (in
 		}
 		path := fields[5]
 		table := filepath.Dir(path) == dir && strings.HasSuffix(path, ".sst")
-		if !table && !slices.ContainsFunc(under, func(u string) bool { return strings.HasPrefix(path, u) }) {
+		vlog := filepath.Dir(path) == dir && strings.HasSuffix(path, ".vlog")
+		if !table && !vlog && !slices.ContainsFunc(under, func(u string) bool { return strings.HasPrefix(path, u) }) {
 			continue
 		}
 		lo, hi, ok := strings.Cut(fields[0], "-")

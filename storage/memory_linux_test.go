@@ -2,6 +2,7 @@ package storage
 
 import (
 	"bufio"
+	"bytes"
 	"crypto/rand"
 	"fmt"
 	"log/slog"
@@ -174,6 +175,48 @@ func TestPageOutOtherDirs(t *testing.T) {
 	if n != 1 || before < 2<<20 || after > before/4 {
 		t.Fatalf("paged out %d mappings: %d bytes resident before, %d after; want 1 mapping, a quarter or less", n, before, after)
 	}
+}
+
+// TestPageOutValueLog: the value log, which Badger writes large values
+// into through its mapping, is paged out with the tables; its values read
+// back.
+func TestPageOutValueLog(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(dir, Options{MinFreeBytes: -1, MemTableBytes: 4 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	val := make([]byte, 4<<20)
+	rand.Read(val)
+	update(t, s, func(tx *Tx) error { return tx.set([]byte("\xfelarge"), val) })
+	vlogs, err := filepath.Glob(filepath.Join(dir, "*.vlog"))
+	if err != nil || len(vlogs) == 0 {
+		t.Fatalf("value log files %v, %v", vlogs, err)
+	}
+	resident := func() (n int64) {
+		for _, p := range vlogs {
+			n += residentOf(t, p)
+		}
+		return n
+	}
+	before := resident()
+	n, err := pageOutTables(dir, nil, map[string]int64{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	after := resident()
+	t.Logf("paged out %d mappings: %d KiB of the value log resident before, %d after", n, before>>10, after>>10)
+	if before < int64(len(val)) || after > before/4 {
+		t.Fatalf("%d bytes of the value log resident before the page-out, %d after; want %d or more, then a quarter or less", before, after, len(val))
+	}
+	view(t, s, func(tx *Tx) error {
+		got, err := tx.get([]byte("\xfelarge"))
+		if err == nil && !bytes.Equal(got, val) {
+			t.Errorf("read back %d bytes, not the %d written", len(got), len(val))
+		}
+		return err
+	})
 }
 
 // residentOf returns the resident bytes of the process's mappings of the

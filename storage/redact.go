@@ -83,9 +83,9 @@ func (s *Store) Purge() error {
 		err = s.db.Flatten(1)
 	}
 	if err == nil {
-		// Values this small live in the tree, not the value log (its
-		// threshold is 1 MiB): this finds nothing to rewrite, but keeps
-		// it so should that change.
+		// Message text lives in the tree, not the value log, whose
+		// values are large rooms' full control snapshots: this reclaims
+		// the log's space of those the store no longer holds.
 		if err = s.db.RunValueLogGC(0.5); errors.Is(err, badger.ErrNoRewrite) {
 			err = nil
 		}

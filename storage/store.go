@@ -45,7 +45,7 @@ type Options struct {
 	// CacheBytes is Badger's block cache size. Default: 16 MiB.
 	CacheBytes int64
 	// MemTableBytes is the size of one Badger memtable; one Update may
-	// write about 15% of it. Default: 8 MiB.
+	// write about 15% of it. Default: 6 MiB.
 	MemTableBytes int64
 	// MinFreeBytes is the free space the store's filesystem must keep:
 	// below it, Update fails with ErrDiskFull and reads go on (see
@@ -80,10 +80,13 @@ type Options struct {
 	// grow with the store. Default: 1, every level's tables TableBytes.
 	TableSizeMultiplier int
 	// ValueThreshold: values of this many bytes or more go to the value
-	// log, smaller ones stay in the LSM tree beside their keys. It may
-	// not be more than 15% of MemTableBytes. Default: 1 MiB, Badger's
-	// most (or 15% of MemTableBytes if less): every record the node
-	// writes stays in the tree.
+	// log, smaller ones stay in the LSM tree beside their keys. A
+	// transaction counts only the pointers of the values it sends to the
+	// log against its limit (15% of MemTableBytes), so no value's size
+	// can make an Update too big unless it is just under the threshold;
+	// it may not be more than that limit. Default: a quarter of the
+	// limit, at most 1 MiB (Badger's most): 230 KiB at the default 6 MiB
+	// memtable (memory.go).
 	ValueThreshold int64
 	// MappedBytes bounds the memory-mapped pages of the store's table
 	// files (and every other file the process maps) that stay resident:

@@ -25,7 +25,7 @@ func (f *memoryFlags) add(fs *pflag.FlagSet) {
 	fs.Int64Var(&f.blockCacheMiB, "store-block-cache-mib", 0, "MiB of the store's block cache (default: --memory-limit-mib/12)")
 	fs.Int64Var(&f.indexCacheMiB, "store-index-cache-mib", 0,
 		"MiB of the store's index and Bloom filter cache, used only for encrypted tables (default: --memory-limit-mib/12; negative: none)")
-	fs.Int64Var(&f.memtableMiB, "store-memtable-mib", 0, "MiB of one store memtable (default: 8, or --memory-limit-mib/25 if more)")
+	fs.Int64Var(&f.memtableMiB, "store-memtable-mib", 0, "MiB of one store memtable (default: 6, or 3% of --memory-limit-mib if more)")
 	fs.IntVar(&f.memtables, "store-memtables", 0, "store memtables, one taking writes (default: 2)")
 	fs.IntVar(&f.compactors, "store-compactors", 0, "goroutines compacting the store (default: 2, the least)")
 	fs.Int64Var(&f.vlogMiB, "store-vlog-file-mib", 0, "MiB of one store value log file (default: 64)")
@@ -33,7 +33,7 @@ func (f *memoryFlags) add(fs *pflag.FlagSet) {
 	fs.IntVar(&f.tableMultiplier, "store-table-multiplier", 0,
 		"each store level's tables this many times the size of the level above's (default: 1; Badger's own is 2)")
 	fs.Int64Var(&f.valueThresholdKiB, "store-value-threshold-kib", 0,
-		"records of this many KiB or more go to the store's value log (default: 1024, all records in the LSM tree)")
+		"records of this many KiB or more go to the store's value log (default: a quarter of what one store update may write, 15% of a memtable)")
 }
 
 // apply sets cfg from the flags and the Go runtime's memory limit from

@@ -1,0 +1,64 @@
+package storage
+
+import (
+	"bytes"
+	"crypto/rand"
+	"fmt"
+	"testing"
+)
+
+// TestLargeValuesGoToValueLog: a value of a quarter of a transaction or
+// more goes to the value log, where the transaction counts only its
+// pointer. So an Update with one value just under the transaction's limit
+// and more records beside it commits (as a member event with its large
+// room's full control snapshot must), and so does one with a value of
+// several times the limit; both read back, after a reopen too.
+func TestLargeValuesGoToValueLog(t *testing.T) {
+	dir := t.TempDir()
+	opt := Options{MinFreeBytes: -1, MemTableBytes: 4 << 20}
+	s, err := Open(dir, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	limit := int(s.db.MaxBatchSize())
+	want := map[string][]byte{"big": make([]byte, limit*97/100), "huge": make([]byte, 3*limit)}
+	for _, v := range want {
+		rand.Read(v)
+	}
+	update(t, s, func(tx *Tx) error {
+		if err := tx.set([]byte("\xfebig"), want["big"]); err != nil {
+			return err
+		}
+		for i := range 40 {
+			if err := tx.set(fmt.Appendf(nil, "\xfesmall%d", i), make([]byte, 1000)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	update(t, s, func(tx *Tx) error { return tx.set([]byte("\xfehuge"), want["huge"]) })
+	readBack := func(s *Store) {
+		t.Helper()
+		view(t, s, func(tx *Tx) error {
+			for k, v := range want {
+				got, err := tx.get([]byte("\xfe" + k))
+				if err != nil {
+					return err
+				}
+				if !bytes.Equal(got, v) {
+					t.Errorf("%s: read back %d bytes, not the %d written", k, len(got), len(v))
+				}
+			}
+			return nil
+		})
+	}
+	readBack(s)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if s, err = Open(dir, opt); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	readBack(s)
+}
