@@ -35,7 +35,7 @@ type MemoryConfig struct {
 	// cache.
 	IndexCache int64
 	// MemTable is the size of one Badger memtable; one store update may
-	// write about 15% of it. Default: 6 MiB, or 3% of Limit if more.
+	// write about 15% of it. Default: 8 MiB, or Limit/25 if more.
 	MemTable int64
 	// MemTables is how many memtables Badger keeps, one taking writes.
 	// Default: 2.
@@ -110,7 +110,7 @@ func (c MemoryConfig) Budget() (Budget, error) {
 		b.IndexCache = limit / 12
 	}
 	if b.MemTable == 0 {
-		b.MemTable = max(6<<20, limit*3/100)
+		b.MemTable = max(8<<20, limit/25)
 	}
 	return b, nil
 }

@@ -26,26 +26,26 @@ import (
 //     store. MappedBytes bounds it (trimMapped).
 //   - A memtable's flush builds one table of the whole memtable in an
 //     arena that starts at 2 × TableBytes (1 MiB) and doubles (1 + 2 +
-//     4 + 8 MiB …), holding every block raw and compressed. A 6 MiB
-//     memtable's blocks fit in 15 MiB; an 8 MiB one's needed a fifth
-//     buffer, of 16 MiB, and Badger keeps the arenas it pools at the
-//     size they grew to, for compactions to reuse: a posting node's heap
-//     held 101 MB of arenas at 8 MiB and 66 MB at 6 MiB, and its RSS
-//     over the second half of 10 minutes of posting averaged 220 MB
-//     against 205, at about the same posts/s (docs/PERFORMANCE.md, "6 MiB
-//     memtables"). Smaller still cost throughput: 4 MiB cost 6% of the
-//     posts/s at 64 clients, 15% of the catch-up's speed and 12% more
-//     CPU per message received in a fan-out ("Smaller memtables,
-//     measured and not kept").
-//   - One transaction holds 15% of a memtable (943 KB at 6 MiB), counting
-//     only the pointers of the values it sends to the value log: values
-//     of ValueThreshold bytes or more, by default a quarter of a
-//     transaction. The node's records are at most an event's 64 KiB,
-//     but a room's full control snapshot grows with its members (745 KB
-//     for 5,000 with their names, added one at a time): at a threshold
-//     of a whole transaction, one just under it, with the rest of its
-//     member event's records, could be refused; at a quarter, no update is
-//     too big for a value's sake (TestLargeValuesGoToValueLog).
+//     4 + 8 + 16 MiB for an 8 MiB memtable), holding every block raw and
+//     compressed, and Badger pools the arenas at the size they grew to,
+//     for compactions to reuse. Smaller memtables save memory (a posting
+//     node's heap held 101 MB of arenas at 8 MiB, 66 MB at 6 MiB, whose
+//     blocks fit in 15 MiB; its RSS over the second half of 10 minutes
+//     of posting averaged 220 MB against 205) but flush, and compact,
+//     more often: into a store of 1,000,000 messages a post cost 50% more
+//     CPU at 6 MiB, and at 4 MiB the posts/s at 64 clients were 6% fewer,
+//     the catch-up 15% slower and a fan-out's CPU per message received
+//     12% higher (docs/PERFORMANCE.md, "Smaller memtables, measured and
+//     not kept", and "6 MiB memtables").
+//   - One transaction holds 15% of a memtable (1.26 MB at 8 MiB),
+//     counting only the pointers of the values it sends to the value
+//     log: values of ValueThreshold bytes or more, by default a quarter
+//     of a transaction. The node's records are at most an event's 64
+//     KiB, but a room's full control snapshot grows with its members
+//     (745 KB for 5,000 with their names, added one at a time): at a
+//     threshold of a whole transaction, one just under it, with the rest
+//     of its member event's records, could be refused; at a quarter, no
+//     update is too big for a value's sake (TestLargeValuesGoToValueLog).
 //   - A compaction (and a memtable's flush) builds each table it writes
 //     in memory, in an arena that grows by doubling: 2 × the table size
 //     to start, then 2, 4, 8 … times more, 2 to 6 times the table's size
@@ -72,7 +72,7 @@ func (opt *Options) memoryDefaults() {
 		opt.CacheBytes = 16 << 20
 	}
 	if opt.MemTableBytes <= 0 {
-		opt.MemTableBytes = 6 << 20
+		opt.MemTableBytes = 8 << 20
 	}
 	if opt.IndexCacheBytes == 0 {
 		opt.IndexCacheBytes = 16 << 20

@@ -45,7 +45,7 @@ type Options struct {
 	// CacheBytes is Badger's block cache size. Default: 16 MiB.
 	CacheBytes int64
 	// MemTableBytes is the size of one Badger memtable; one Update may
-	// write about 15% of it. Default: 6 MiB.
+	// write about 15% of it. Default: 8 MiB.
 	MemTableBytes int64
 	// MinFreeBytes is the free space the store's filesystem must keep:
 	// below it, Update fails with ErrDiskFull and reads go on (see
@@ -85,7 +85,7 @@ type Options struct {
 	// log against its limit (15% of MemTableBytes), so no value's size
 	// can make an Update too big unless it is just under the threshold;
 	// it may not be more than that limit. Default: a quarter of the
-	// limit, at most 1 MiB (Badger's most): 230 KiB at the default 6 MiB
+	// limit, at most 1 MiB (Badger's most): 307 KiB at the default 8 MiB
 	// memtable (memory.go).
 	ValueThreshold int64
 	// MappedBytes bounds the memory-mapped pages of the store's table

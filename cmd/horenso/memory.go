@@ -25,7 +25,7 @@ func (f *memoryFlags) add(fs *pflag.FlagSet) {
 	fs.Int64Var(&f.blockCacheMiB, "store-block-cache-mib", 0, "MiB of the store's block cache (default: --memory-limit-mib/12)")
 	fs.Int64Var(&f.indexCacheMiB, "store-index-cache-mib", 0,
 		"MiB of the store's index and Bloom filter cache, used only for encrypted tables (default: --memory-limit-mib/12; negative: none)")
-	fs.Int64Var(&f.memtableMiB, "store-memtable-mib", 0, "MiB of one store memtable (default: 6, or 3% of --memory-limit-mib if more)")
+	fs.Int64Var(&f.memtableMiB, "store-memtable-mib", 0, "MiB of one store memtable (default: 8, or --memory-limit-mib/25 if more)")
 	fs.IntVar(&f.memtables, "store-memtables", 0, "store memtables, one taking writes (default: 2)")
 	fs.IntVar(&f.compactors, "store-compactors", 0, "goroutines compacting the store (default: 2, the least)")
 	fs.Int64Var(&f.vlogMiB, "store-vlog-file-mib", 0, "MiB of one store value log file (default: 64)")
