@@ -89,8 +89,9 @@ func pageOutTables(dir string, others []string, indexStart map[string]int64) (in
 			continue
 		}
 		path := fields[5]
-		table := filepath.Dir(path) == dir && strings.HasSuffix(path, ".sst")
-		vlog := filepath.Dir(path) == dir && strings.HasSuffix(path, ".vlog")
+		inDir := filepath.Dir(path) == dir
+		table := inDir && strings.HasSuffix(path, ".sst")
+		vlog := inDir && strings.HasSuffix(path, ".vlog")
 		if !table && !vlog && !slices.ContainsFunc(under, func(u string) bool { return strings.HasPrefix(path, u) }) {
 			continue
 		}

@@ -53,7 +53,7 @@ func (s *Store) ReplicaVersion() (uint64, error) {
 // may hold (15% of a memtable), leaving room for Badger's own bytes per
 // record. It was 1 MiB, more than a transaction of a 4 MiB memtable
 // (--store-memtable-mib 4) can hold.
-func (s *Store) applyBatchBytes() int { return int(s.memTableBytes * 15 / 100 / 2) }
+func (s *Store) applyBatchBytes() int { return int(s.db.MaxBatchSize() / 2) }
 
 // ApplyIncrement applies to a replica an increment its primary wrote with
 // WriteSince(since), since being the version the replica has applied,

@@ -119,11 +119,9 @@ type Store struct {
 	db       *badger.DB
 	log      *slog.Logger
 	maxBatch int
-	// memTableBytes is Options.MemTableBytes: one transaction holds 15%.
-	memTableBytes int64
-	dirty         bool // the bad-shutdown marker was found on open
-	replica       bool // Options.Replica
-	space         space
+	dirty    bool // the bad-shutdown marker was found on open
+	replica  bool // Options.Replica
+	space    space
 
 	// markerPending is set when Open found the disk full and so did not
 	// set the bad-shutdown marker; the writer sets it with the first
@@ -169,7 +167,7 @@ func Open(dir string, opt Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", dir, err)
 	}
-	s := &Store{db: db, log: opt.Logger, maxBatch: opt.MaxBatch, memTableBytes: opt.MemTableBytes, onCommit: opt.OnCommit,
+	s := &Store{db: db, log: opt.Logger, maxBatch: opt.MaxBatch, onCommit: opt.OnCommit,
 		writes: make(chan *write, opt.MaxBatch), done: make(chan struct{}),
 		space: space{dir: dir, floor: max(opt.MinFreeBytes, 0), log: opt.Logger}, replica: opt.Replica}
 	if opt.WriteCacheBytes > 0 {

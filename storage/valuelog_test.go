@@ -20,6 +20,7 @@ func TestLargeValuesGoToValueLog(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { s.Close() }) // the store open at the end
 	limit := int(s.db.MaxBatchSize())
 	want := map[string][]byte{"big": make([]byte, limit*97/100), "huge": make([]byte, 3*limit)}
 	for _, v := range want {
@@ -59,6 +60,5 @@ func TestLargeValuesGoToValueLog(t *testing.T) {
 	if s, err = Open(dir, opt); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { s.Close() })
 	readBack(s)
 }
