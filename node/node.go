@@ -372,8 +372,11 @@ func New(cfg Config) (*Node, error) {
 	storeOpt.Logger, storeOpt.MinFreeBytes, storeOpt.Replica, storeOpt.OnCommit = cfg.Logger, cfg.MinFreeDisk, n.standby(), n.metrics.committed
 	storeOpt.PageOutDirs = []string{filepath.Join(cfg.DataDir, searchDir)} // its segments are mapped, and grow with the store
 	n.store, err = storage.Open(filepath.Join(cfg.DataDir, storeDir), storeOpt)
-	if err != nil {
+	if errors.Is(err, storage.ErrLocked) {
 		return nil, fmt.Errorf("new node: %w (is another horenso running on %s?)", err, cfg.DataDir)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("new node: %w", err)
 	}
 	if n.blobs, err = newBlobs(cfg.DataDir, cfg.Blobs, n.log); err != nil {
 		n.store.Close()

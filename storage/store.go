@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -28,6 +29,14 @@ var ErrNotFound = errors.New("not found")
 
 // ErrClosed is returned by Update and View after Close.
 var ErrClosed = errors.New("store closed")
+
+// ErrLocked is returned (wrapped) by Open when another process (or Store)
+// has the directory open.
+var ErrLocked = errors.New("store in use by another process")
+
+// ErrInvalidOptions is returned (wrapped) by Open for options Badger
+// cannot work with; the message says which and why.
+var ErrInvalidOptions = errors.New("invalid store options")
 
 // ErrTxnTooBig is returned (wrapped) by an Update whose writes alone are
 // more than one Badger transaction can hold (about 15% of
@@ -163,7 +172,16 @@ type write struct {
 // freed; it fails only if a migration must write.
 func Open(dir string, opt Options) (*Store, error) {
 	opt = opt.withDefaults()
+	if most := min(1<<20, opt.MemTableBytes*15/100); opt.ValueThreshold > most {
+		return nil, fmt.Errorf("open store %s: %w: value threshold %d KiB is more than %d KiB (1 MiB, and 15%% of a %d KiB memtable, what one transaction holds)",
+			dir, ErrInvalidOptions, opt.ValueThreshold>>10, most>>10, opt.MemTableBytes>>10)
+	}
 	db, err := badger.Open(badgerOptions(dir, opt))
+	// Badger v4 wraps its flock error of dir into text only (y.Wrapf),
+	// so its message is what tells a directory in use.
+	if err != nil && strings.Contains(err.Error(), "Cannot acquire directory lock") {
+		err = errors.Join(ErrLocked, err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", dir, err)
 	}

@@ -3,7 +3,9 @@ package storage
 import (
 	"bytes"
 	"crypto/rand"
+	"errors"
 	"fmt"
+	"strings"
 	"testing"
 )
 
@@ -61,4 +63,30 @@ func TestLargeValuesGoToValueLog(t *testing.T) {
 		t.Fatal(err)
 	}
 	readBack(s)
+}
+
+// TestOpenRefusesBadOptions: a value threshold above what one transaction
+// holds is refused with ErrInvalidOptions, saying why, and a second Open
+// of a directory in use with ErrLocked; the store open keeps its data.
+func TestOpenRefusesBadOptions(t *testing.T) {
+	dir := t.TempDir()
+	_, err := Open(dir, Options{MinFreeBytes: -1, MemTableBytes: 4 << 20, ValueThreshold: 1000 << 10})
+	if !errors.Is(err, ErrInvalidOptions) || !strings.Contains(err.Error(), "614 KiB") {
+		t.Fatalf("threshold above a transaction: %v, want ErrInvalidOptions naming 614 KiB", err)
+	}
+	s, err := Open(dir, Options{MinFreeBytes: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	update(t, s, func(tx *Tx) error { return tx.set([]byte("\xfekept"), []byte("v")) })
+	if _, err := Open(dir, Options{MinFreeBytes: -1}); !errors.Is(err, ErrLocked) || errors.Is(err, ErrInvalidOptions) {
+		t.Fatalf("second open: %v, want ErrLocked", err)
+	}
+	view(t, s, func(tx *Tx) error {
+		if v, err := tx.get([]byte("\xfekept")); err != nil || string(v) != "v" {
+			t.Errorf("after the refused opens: %q, %v", v, err)
+		}
+		return nil
+	})
 }
