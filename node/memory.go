@@ -73,10 +73,13 @@ type Budget struct {
 	// more for the same posts/s (docs/PERFORMANCE.md, issue 22, night).
 	Go int64
 	// Mapped bounds the resident pages of the process's file mappings,
-	// the store's table files and write-ahead logs above all: 30% of
-	// Limit; 0 if there is no limit. The rest, 15%, is slack for the
-	// moments the heap passes its limit and for what the runtime has
-	// freed but not yet returned.
+	// the store's table files and write-ahead logs above all: 20% of
+	// Limit; 0 if there is no limit. The store pages the program's own
+	// code out with its tables, which keeps 9–25 MB of it resident where
+	// 36 MB stayed, so the share could shrink from 30% by what that
+	// saved (docs/PERFORMANCE.md, "The program's code paged out"). The
+	// rest, 25%, is slack for the moments the heap passes its limit and
+	// for what the runtime has freed but not yet returned.
 	Mapped int64
 	// The store's sizes, each MemoryConfig's or derived from Limit.
 	BlockCache, IndexCache, MemTable int64
@@ -102,7 +105,7 @@ func (c MemoryConfig) Budget() (Budget, error) {
 	if limit < minMemoryLimit {
 		return Budget{}, fmt.Errorf("memory limit %d MiB: %w: the least is %d MiB", limit>>20, ErrInvalid, minMemoryLimit>>20)
 	}
-	b.Limit, b.Go, b.Mapped = limit, limit*55/100, limit*3/10
+	b.Limit, b.Go, b.Mapped = limit, limit*55/100, limit/5
 	if b.BlockCache == 0 {
 		b.BlockCache = limit / 12
 	}

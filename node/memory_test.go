@@ -14,13 +14,13 @@ func TestMemoryBudget(t *testing.T) {
 		err  error
 	}{
 		{name: "default 200 MiB", cfg: MemoryConfig{},
-			want: Budget{Limit: 200 * MiB, Go: 200 * MiB * 55 / 100, Mapped: 60 * MiB, BlockCache: 200 * MiB / 12, IndexCache: 200 * MiB / 12, MemTable: 8 * MiB}},
+			want: Budget{Limit: 200 * MiB, Go: 200 * MiB * 55 / 100, Mapped: 40 * MiB, BlockCache: 200 * MiB / 12, IndexCache: 200 * MiB / 12, MemTable: 8 * MiB}},
 		{name: "1 GiB scales the caches and the memtable", cfg: MemoryConfig{Limit: 1024 * MiB},
-			want: Budget{Limit: 1024 * MiB, Go: 1024 * MiB * 55 / 100, Mapped: 1024 * MiB * 3 / 10, BlockCache: 1024 * MiB / 12,
+			want: Budget{Limit: 1024 * MiB, Go: 1024 * MiB * 55 / 100, Mapped: 1024 * MiB / 5, BlockCache: 1024 * MiB / 12,
 				IndexCache: 1024 * MiB / 12, MemTable: 1024 * MiB / 25}},
 		{name: "sizes given are kept", cfg: MemoryConfig{BlockCache: 4 * MiB, IndexCache: -1, MemTable: 32 * MiB, MemTables: 3, Compactors: 4,
 			Table: 2 * MiB, TableSizeMultiplier: 2},
-			want: Budget{Limit: 200 * MiB, Go: 200 * MiB * 55 / 100, Mapped: 60 * MiB, BlockCache: 4 * MiB, IndexCache: -1, MemTable: 32 * MiB,
+			want: Budget{Limit: 200 * MiB, Go: 200 * MiB * 55 / 100, Mapped: 40 * MiB, BlockCache: 4 * MiB, IndexCache: -1, MemTable: 32 * MiB,
 				MemTables: 3, Compactors: 4, Table: 2 * MiB, TableSizeMultiplier: 2}},
 		{name: "no limit: storage's defaults", cfg: MemoryConfig{Limit: -1, BlockCache: 64 * MiB},
 			want: Budget{BlockCache: 64 * MiB}},

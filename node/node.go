@@ -371,6 +371,7 @@ func New(cfg Config) (*Node, error) {
 	storeOpt := budget.storeOptions()
 	storeOpt.Logger, storeOpt.MinFreeBytes, storeOpt.Replica, storeOpt.OnCommit = cfg.Logger, cfg.MinFreeDisk, n.standby(), n.metrics.committed
 	storeOpt.PageOutDirs = []string{filepath.Join(cfg.DataDir, searchDir)} // its segments are mapped, and grow with the store
+	storeOpt.PageOutProgram = true                                         // most of its code serves only the start
 	n.store, err = storage.Open(filepath.Join(cfg.DataDir, storeDir), storeOpt)
 	if errors.Is(err, storage.ErrLocked) {
 		return nil, fmt.Errorf("new node: %w (is another horenso running on %s?)", err, cfg.DataDir)

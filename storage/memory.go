@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"slices"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
@@ -160,14 +161,32 @@ const trimEvery = 250 * time.Millisecond
 // can drop them, for a few seconds at a time: at 1,267 posts/s one check
 // found 68 MiB against a 60 MiB share with 5 MiB of table indexes
 // (BenchmarkPostingRSS, 10 minutes), which no larger limit was needed
-// for. What must stay resident (the program's code, the table indexes,
-// the memtables' write-ahead files) stays above it for good.
+// for. What must stay resident (the table indexes, the memtables'
+// write-ahead files, the part of the program's code in use) stays above
+// it for good.
 const overWarnAfter = 10 * time.Second
+
+// programPageOutEvery is how often, at most, trimMapped pages out the
+// mappings of the program's executable (Options.PageOutProgram). The
+// kernel maps a program's code and read-only data from its file, and
+// keeps what it mapped resident: the node's 63 MB binary (libp2p's
+// transports, Bleve, the S3 client) had 33 MB of it resident after its
+// start and 36 MB after two minutes of posting, most of it code that ran
+// once (package initialization) or was mapped beside code that ran (a
+// fault maps up to 64 KiB around the page it reads). Paged out, what the
+// node keeps running comes back at its next fault, from the page cache:
+// 9–25 MB resident under posting (docs/PERFORMANCE.md, "The program's
+// code paged out"). Not at every check: each page-out makes the code in
+// use fault back in, and a test process runs many nodes, each trimming
+// the same executable.
+const programPageOutEvery = 10 * time.Second
 
 // trimMapped, until stop is closed, checks every trimEvery how much of the
 // process's file mappings is resident, and above Options.MappedBytes asks
 // the kernel to page out the store's table files (pageOutTables): their
-// data blocks, and the files of Options.PageOutDirs (the search index's).
+// data blocks, and the files of Options.PageOutDirs (the search index's);
+// and, with Options.PageOutProgram, at most every programPageOutEvery,
+// the program's executable.
 // Pages read again afterwards come back from the page cache or the disk:
 // the block cache keeps the blocks reads use most. The tables' indexes and
 // Bloom filters stay resident: every point read uses them in place, and
@@ -177,19 +196,20 @@ const overWarnAfter = 10 * time.Second
 // at every check that finds the mapped pages above the share, even when
 // the indexes alone keep it there: waiting for them to grow a quarter of
 // the share above what the last page-out left cost more CPU per post in
-// that store, not less (0.90 and 1.01 ms against 0.37–0.78). When they (with the
-// program's code) need more than MappedBytes, the RSS goes above the
-// limit by the difference; trimMapped says so in the log, with the
+// that store, not less (0.90 and 1.01 ms against 0.37–0.78). When they
+// (with the program's code in use) need more than MappedBytes, the RSS
+// goes above the limit by the difference; trimMapped says so in the log, with the
 // figures, once overWarn checks in a row (overWarnAfter) found the pages
 // above the share after paging out. Run by Open when MappedBytes > 0;
 // Close stops it.
-func (s *Store) trimMapped(dir string, others []string, limit int64, overWarn int, stop <-chan struct{}, done chan<- struct{}) {
+func (s *Store) trimMapped(dir string, others []string, program string, limit int64, overWarn int, stop <-chan struct{}, done chan<- struct{}) {
 	defer close(done)
 	tick := time.NewTicker(trimEvery)
 	defer tick.Stop()
 	indexStart := map[string]int64{}
-	var warned int64 // the resident bytes last said to be over the limit
-	over := 0        // checks in a row above the limit after a page-out
+	var programAt time.Time // when the program's mappings were last paged out
+	var warned int64        // the resident bytes last said to be over the limit
+	over := 0               // checks in a row above the limit after a page-out
 	for {
 		select {
 		case <-stop:
@@ -205,7 +225,11 @@ func (s *Store) trimMapped(dir string, others []string, limit int64, overWarn in
 			over = 0
 			continue
 		}
-		n, err := pageOutTables(dir, others, indexStart)
+		pageOut := others
+		if program != "" && time.Since(programAt) >= programPageOutEvery {
+			pageOut, programAt = append(slices.Clip(others), program), time.Now()
+		}
+		n, err := pageOutTables(dir, pageOut, indexStart)
 		if err != nil {
 			s.log.Warn("page out table files", "err", err)
 			continue

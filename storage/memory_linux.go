@@ -47,7 +47,8 @@ func residentMapped() (int64, error) {
 // pageOutTables asks the kernel to page out the mappings of the table
 // files (.sst) and value log files (.vlog: large values, which Badger
 // writes through their mappings too) of the store in dir, and of every
-// file below the directories others (madvise MADV_PAGEOUT, Linux 5.4):
+// file of others, or below a directory of others (madvise MADV_PAGEOUT,
+// Linux 5.4):
 // their pages leave the process's resident set, and are read again from
 // the page cache or the disk when used. It spares each table's index and
 // Bloom filter, the end of the file (tableIndexStart): Badger reads them
@@ -63,15 +64,20 @@ func residentMapped() (int64, error) {
 // mapped at its address, between the read of /proc/self/maps and the
 // call, the worst outcome is pages paged out that will be read again.
 func pageOutTables(dir string, others []string, indexStart map[string]int64) (int, error) {
-	dir, err := realDir(dir)
+	dir, err := realPath(dir)
 	if err != nil {
 		return 0, fmt.Errorf("page out tables: %w", err)
 	}
-	var under []string // others, each with a trailing separator
+	var named []string // others, as /proc/self/maps names them
 	for _, o := range others {
-		if o, err := realDir(o); err == nil { // one not made yet has nothing mapped
-			under = append(under, o+string(filepath.Separator))
+		if o, err := realPath(o); err == nil { // one not made yet has nothing mapped
+			named = append(named, o)
 		}
+	}
+	isOther := func(path string) bool {
+		return slices.ContainsFunc(named, func(o string) bool {
+			return path == o || strings.HasPrefix(path, o+string(filepath.Separator))
+		})
 	}
 	f, err := os.Open("/proc/self/maps")
 	if err != nil {
@@ -92,7 +98,7 @@ func pageOutTables(dir string, others []string, indexStart map[string]int64) (in
 		inDir := filepath.Dir(path) == dir
 		table := inDir && strings.HasSuffix(path, ".sst")
 		vlog := inDir && strings.HasSuffix(path, ".vlog")
-		if !table && !vlog && !slices.ContainsFunc(under, func(u string) bool { return strings.HasPrefix(path, u) }) {
+		if !table && !vlog && !isOther(path) {
 			continue
 		}
 		lo, hi, ok := strings.Cut(fields[0], "-")
@@ -138,14 +144,14 @@ func pageOutTables(dir string, others []string, indexStart map[string]int64) (in
 	return n, nil
 }
 
-// realDir returns dir as /proc/self/maps names the files in it: absolute,
-// symbolic links resolved.
-func realDir(dir string) (string, error) {
-	dir, err := filepath.Abs(dir)
+// realPath returns path (a directory or a file) as /proc/self/maps names it
+// and the files in it: absolute, symbolic links resolved.
+func realPath(path string) (string, error) {
+	path, err := filepath.Abs(path)
 	if err == nil {
-		dir, err = filepath.EvalSymlinks(dir)
+		path, err = filepath.EvalSymlinks(path)
 	}
-	return dir, err
+	return path, err
 }
 
 // tableIndexStart returns where the index (block offsets and Bloom

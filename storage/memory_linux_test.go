@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -138,11 +139,66 @@ func tablesResident(t *testing.T, dir string) int64 {
 	return total
 }
 
-// TestPageOutOtherDirs: the mapped files below Options.PageOutDirs (the
-// search index's segments) are paged out whole with the tables.
-func TestPageOutOtherDirs(t *testing.T) {
+// TestPageOutOthers: the mapped files below a directory of
+// Options.PageOutDirs (the search index's segments) and a file named as
+// trimMapped names the program's executable are paged out whole with the
+// tables; a file beside the directory, whose name only begins like it, is
+// not.
+func TestPageOutOthers(t *testing.T) {
 	other := filepath.Join(t.TempDir(), "search")
-	path := filepath.Join(other, "store", "000000000001.zap")
+	segment := mapFile(t, filepath.Join(other, "store", "000000000001.zap"))
+	named := mapFile(t, filepath.Join(t.TempDir(), "program"))
+	beside := mapFile(t, other+"-old", "segment.zap")
+	before := []int64{residentOf(t, segment), residentOf(t, named), residentOf(t, beside)}
+	n, err := pageOutTables(t.TempDir(), []string{other, named, filepath.Join(t.TempDir(), "not made")}, map[string]int64{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	after := []int64{residentOf(t, segment), residentOf(t, named), residentOf(t, beside)}
+	t.Logf("paged out %d mappings: resident before %v, after %v", n, before, after)
+	if n != 2 || slices.ContainsFunc(before, func(b int64) bool { return b < 2<<20 }) ||
+		after[0] > before[0]/4 || after[1] > before[1]/4 || after[2] < before[2]*3/4 {
+		t.Fatalf("paged out %d mappings: resident before %v, after %v; want 2 mappings, the first two a quarter or less, the third kept", n, before, after)
+	}
+}
+
+// TestPageOutProgram: with Options.PageOutProgram, a store over its
+// mapped share pages the program's executable (here, the test binary)
+// out with its tables; without it, the executable stays resident.
+func TestPageOutProgram(t *testing.T) {
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, program := range []bool{false, true} {
+		t.Run(fmt.Sprintf("PageOutProgram=%v", program), func(t *testing.T) {
+			before := residentOf(t, exe)
+			s, err := Open(t.TempDir(), Options{MinFreeBytes: -1, MappedBytes: 1 << 20, PageOutProgram: program})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { s.Close() })
+			deadline := time.Now().Add(10 * time.Second)
+			for s.Stats().PageOuts < 1 {
+				if time.Now().After(deadline) {
+					t.Fatal("no page-out within 10 s over the share")
+				}
+				time.Sleep(trimEvery)
+			}
+			after := residentOf(t, exe)
+			t.Logf("the test binary: %d KiB resident before, %d after", before>>10, after>>10)
+			if before < 1<<20 || program && after > before/2 || !program && after < before*3/4 {
+				t.Fatalf("the test binary: %d bytes resident before, %d after; want half or less paging it out, three quarters or more not", before, after)
+			}
+		})
+	}
+}
+
+// mapFile writes 4 MiB of random bytes to the file of path's elements,
+// maps it until the test ends, reads every page in, and returns its path.
+func mapFile(t *testing.T, elem ...string) string {
+	t.Helper()
+	path := filepath.Join(elem...)
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -160,22 +216,15 @@ func TestPageOutOtherDirs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer unix.Munmap(m)
-	var sum byte
+	t.Cleanup(func() { unix.Munmap(m) })
 	for i := 0; i < len(m); i += os.Getpagesize() { // read every page in
-		sum += m[i]
+		pageSink += m[i]
 	}
-	before := residentOf(t, path)
-	n, err := pageOutTables(t.TempDir(), []string{other, filepath.Join(t.TempDir(), "not made")}, map[string]int64{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	after := residentOf(t, path)
-	t.Logf("paged out %d mappings: %d KiB resident before, %d after (sum %d)", n, before>>10, after>>10, sum)
-	if n != 1 || before < 2<<20 || after > before/4 {
-		t.Fatalf("paged out %d mappings: %d bytes resident before, %d after; want 1 mapping, a quarter or less", n, before, after)
-	}
+	return path
 }
+
+// pageSink keeps mapFile's reads from being optimized away.
+var pageSink byte
 
 // TestPageOutValueLog: the value log, which Badger writes large values
 // into through its mapping, is paged out with the tables; its values read

@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -108,6 +109,11 @@ type Options struct {
 	// with the store (memory.go). Any directory below one counts too.
 	// Default: none.
 	PageOutDirs []string
+	// PageOutProgram makes the store page out the mappings of the
+	// program's own executable (its code and read-only data, most of
+	// which serve only its start) with its tables too, at most every
+	// programPageOutEvery (memory.go). Default: false.
+	PageOutProgram bool
 	// WriteCacheBytes bounds the writer's cache of the values it reads
 	// (writecache.go). Default: 8 MiB. Negative: no cache.
 	WriteCacheBytes int64
@@ -198,7 +204,13 @@ func Open(dir string, opt Options) (*Store, error) {
 	go s.writer()
 	if opt.MappedBytes > 0 {
 		s.trimStop, s.trimDone = make(chan struct{}), make(chan struct{})
-		go s.trimMapped(dir, opt.PageOutDirs, opt.MappedBytes, opt.overWarnChecks, s.trimStop, s.trimDone)
+		var program string
+		if opt.PageOutProgram {
+			if program, err = os.Executable(); err != nil {
+				s.log.Warn("find the program's executable; not paging it out", "err", err)
+			}
+		}
+		go s.trimMapped(dir, opt.PageOutDirs, program, opt.MappedBytes, opt.overWarnChecks, s.trimStop, s.trimDone)
 	}
 	return s, nil
 }
@@ -550,8 +562,8 @@ type Stats struct {
 	// OverMapped counts the checks after which the mapped pages stayed
 	// above Options.MappedBytes with the tables' data paged out: for a
 	// few seconds while compactions write tables, or for good when what
-	// stays resident (the tables' indexes and Bloom filters, the
-	// program's code) needs more (memory.go, trimMapped).
+	// stays resident (the tables' indexes and Bloom filters, the part of
+	// the program's code in use) needs more (memory.go, trimMapped).
 	OverMapped uint64 `json:"over_mapped"`
 	// BlockCacheHits and BlockCacheMisses count the reads of table blocks
 	// the block cache (Options.CacheBytes) served, and those it did not:
