@@ -206,8 +206,11 @@ func Open(dir string, opt Options) (*Store, error) {
 		s.trimStop, s.trimDone = make(chan struct{}), make(chan struct{})
 		var program string
 		if opt.PageOutProgram {
-			if program, err = os.Executable(); err != nil {
+			exe, err := os.Executable()
+			if err != nil {
 				s.log.Warn("find the program's executable; not paging it out", "err", err)
+			} else {
+				program = exe
 			}
 		}
 		go s.trimMapped(dir, opt.PageOutDirs, program, opt.MappedBytes, opt.overWarnChecks, s.trimStop, s.trimDone)
