@@ -19,7 +19,7 @@
 // A room is an append-only DAG of events. An event's body is the CBOR map
 // of [Event], with integer keys:
 //
-//	1 version  uint      the room's version: its create's (1, 2 or 3)
+//	1 version  uint      the room's version: its create's (1 to 4)
 //	2 room     bstr(32)  the room ID; 32 zero bytes in a room.create
 //	3 type     tstr      the event type, e.g. "message.post"
 //	4 author   tstr      the author's handle on the origin node
@@ -161,6 +161,11 @@
 //     and keep a verifiable event ([Signed.Redact]). room.update gains
 //     history visibility and retention ([RoomUpdate]). Otherwise the rules
 //     of version 2.
+//   - Version 4: finality weighs only the revoked account's events that
+//     need admin rights, not its member.profile or member.leave (see
+//     [Resolve]): a profile its node publishes by itself no longer voids
+//     a concurrent demotion or removal. Otherwise version 3. Nodes of
+//     version 3 reject version 4 events as [ErrUnknownVersion].
 //   - Additions of several (all room versions, not a new version): a
 //     member.add may list up to [MaxListSize] accounts ([MemberAdd].More,
 //     payload key 2), each judged as an addition of one would be; one

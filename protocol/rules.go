@@ -578,7 +578,10 @@ func largestHoldsAll(largest *Snapshot, parents []*Snapshot) bool {
 //     be one) acknowledged c without r: its first event with c in its
 //     causal past (by Seq) does not have r in its past. Those first events
 //     are the settling events of [Snapshot].Acks. A revocation cannot
-//     reach back past what every other node had settled.
+//     reach back past what every other node had settled. From room
+//     version 4 on, c must be an event that needs admin rights (not X's
+//     member.profile or member.leave): X's own profile, which X's node
+//     publishes by itself, settles nothing.
 //  1. Decide each control event in a fixed order, the same on every node:
 //     first the events by which an account gives up its own rights (they
 //     always stand); then every other, by its author's seniority at it
@@ -647,7 +650,7 @@ func resolve(log Log, events []*Signed) (*Snapshot, map[EventID]bool, error) {
 	var forked map[NodeID]uint64
 	var err error
 	if v >= versionSeniority {
-		void, forked, err = voidedBySeniority(log, events[1:], acks)
+		void, forked, err = voidedBySeniority(log, v, events[1:], acks)
 	} else {
 		void, err = voided(log, events[1:])
 	}
@@ -929,13 +932,13 @@ func compareDecisions(a, b decision) int {
 // author's key and the history), lazily, and nothing when es holds no
 // revocation. A concurrency test is a binary search in one or two of
 // those histories, per pair of an event by X and a revocation of X.
-func voidedBySeniority(log Log, es, acks []*Signed) (map[EventID]struct{}, map[NodeID]uint64, error) {
+func voidedBySeniority(log Log, v uint16, es, acks []*Signed) (map[EventID]struct{}, map[NodeID]uint64, error) {
 	snaps := &snapshots{log: log}
 	from, err := forks(snaps, es)
 	if err != nil {
 		return nil, nil, err
 	}
-	forked, err := unfinal(snaps, es, acks)
+	forked, err := unfinal(snaps, v, es, acks)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -1044,16 +1047,17 @@ func forks(snaps *snapshots, es []*Signed) (map[NodeID]uint64, error) {
 }
 
 // unfinal returns the revocations of es that the finality rule of
-// version 2 voids (rule 0 of [Resolve]): a revocation r of X by another
-// account is void when a control event c of X is concurrent with it, c
-// has witnesses (see [witnessesOf]), and each has an event in es or acks
-// (the settling events) with c in its past, the first of which (by Seq)
-// does not have r in its past.
+// version 2 voids (rule 0 of [Resolve]) in a room of version v: a
+// revocation r of X by another account is void when a control event c of
+// X is concurrent with it, c has witnesses (see [witnessesOf]), and each
+// has an event in es or acks (the settling events) with c in its past, the
+// first of which (by Seq) does not have r in its past. From version
+// [versionAdminFinality] on, c must need admin rights ([needsAdmin]).
 //
 // Cost: nothing without a revocation of another account; for each, one
 // concurrency test per control event of its target, and per such event
 // that is concurrent, a scan of each member node's events in the set.
-func unfinal(snaps *snapshots, es, acks []*Signed) (map[EventID]struct{}, error) {
+func unfinal(snaps *snapshots, v uint16, es, acks []*Signed) (map[EventID]struct{}, error) {
 	var revs []*Signed
 	byAuthor := make(map[AccountID][]*Signed)
 	for _, e := range es {
@@ -1081,6 +1085,9 @@ func unfinal(snaps *snapshots, es, acks []*Signed) (map[EventID]struct{}, error)
 	for _, r := range revs {
 		x, _ := revokes(r)
 		for _, c := range byAuthor[x] {
+			if v >= versionAdminFinality && !needsAdmin(c) {
+				continue
+			}
 			settled, err := settledWithout(snaps, byOrigin, c, r)
 			if err != nil {
 				return nil, err

@@ -383,3 +383,57 @@ func TestSeniorityResolution(t *testing.T) {
 		}
 	}
 }
+
+// TestFinalityWeighsAdminActs: bob, senior to carol, demotes or removes
+// her on parents from before an event of hers that alice's and dave's
+// nodes, the witnesses, acknowledged without his revocation. A rename
+// needs admin rights, so his revocation cannot reach back past it, and is
+// void, in every version with finality. A profile needs none: carol's
+// node publishes one by itself when she joins or is renamed. Before
+// version 4 a settled profile voided the revocation too, so a node could
+// keep its account in a room by publishing profiles; from version 4 on
+// the revocation stands.
+func TestFinalityWeighsAdminActs(t *testing.T) {
+	role := func(h Handle, r Role) Content { return &MemberRole{Account: acct(h), Role: r} }
+	rename := &RoomUpdate{Name: new("carol's")}
+	profile := &MemberProfile{Name: "Carol C."}
+	demote, remove := role("carol", RoleMember), &MemberRemove{Account: acct("carol")}
+	for _, c := range []struct {
+		v          uint16
+		act        Content // carol's, acknowledged
+		revocation Content // bob's, backdated
+		carol      Role    // "" if no member
+	}{
+		{3, rename, demote, RoleAdmin},
+		{3, profile, demote, RoleAdmin},
+		{3, profile, remove, RoleAdmin},
+		{4, rename, demote, RoleAdmin},
+		{4, profile, demote, RoleMember},
+		{4, profile, remove, ""},
+	} {
+		t.Run(fmt.Sprintf("version %d/%T then %T", c.v, c.act, c.revocation), func(t *testing.T) {
+			base := newVersionRoom(t, c.v, KindGroup, 0)
+			base.must("alice", role("bob", RoleAdmin))
+			base.must("alice", role("carol", RoleAdmin))
+			base.must("alice", &MemberAdd{Member: MemberInfo{Account: acct("dave"), Role: RoleMember}})
+			before := base.r.Events()[len(base.r.Events())-1]
+			carols := base.event(fixedKey, "carol", c.act)
+			byAlice := base.event(fixedKey, "alice", &NodeAck{}, carols)
+			byDave := base.event(fixedKey, "dave", &MessagePost{Body: "seen"}, carols)
+			backdated := base.event(fixedKey, "bob", c.revocation, before)
+			es := []*Signed{carols, byAlice, byDave, backdated}
+			var orders [][]*Signed
+			for _, p := range permutations(es) {
+				orders = append(orders, slices.Concat(base.r.Events(), p))
+			}
+			st := replayAll(t, base.create.RoomID(), orders)
+			want := roles{"alice": RoleAdmin, "bob": RoleAdmin, "dave": RoleMember}
+			if c.carol != "" {
+				want["carol"] = c.carol
+			}
+			if got := rolesOf(st.Control); !maps.Equal(got, want) {
+				t.Fatalf("members %v, want %v", got, want)
+			}
+		})
+	}
+}

@@ -6,7 +6,7 @@ package protocol
 // its create's, every event of a room carries it ([Check] refuses others),
 // and it selects the room rules: version 1 rooms keep the rules they were
 // made under. See doc.go for the history.
-const Version = 3
+const Version = 4
 
 // versionSeniority is the first room version whose rules rank admins by
 // seniority (see [Resolve]).
@@ -23,6 +23,15 @@ const versionChains = 2
 // the event, its ID and the room's chains. Its rooms also have the
 // history visibility and retention settings of [RoomUpdate].
 const versionRedaction = 3
+
+// versionAdminFinality is the first room version whose finality rule
+// (rule 0 of [Resolve]) weighs only the revoked account's events that
+// need admin rights: before it, a member.profile of the account, which
+// its node makes by itself when the account joins or is renamed, could
+// void a concurrent demotion or removal of it once a third node had
+// acknowledged the profile, and a node could keep its account in a room
+// by publishing profiles.
+const versionAdminFinality = 4
 
 // Limits every node enforces on what it accepts. They are part of the
 // protocol: an event within them is valid everywhere.

@@ -206,6 +206,60 @@ func TestVoidAddIsLearned(t *testing.T) {
 	})
 }
 
+// TestProfileSettlesNothing: a hosts alice (the creator), b bob, c
+// carol. While a is cut off from b and c, bob's node publishes his new
+// organization, which carol's node acknowledges (carol posts after it),
+// and alice removes bob. Once linked again every node agrees that bob is
+// removed: his profile needs no admin rights, so its acknowledgement does
+// not make the removal reach back too far (finality, room version 4).
+// Before, the removal was void on every node, and a hostile node could
+// keep its account in a room by publishing profiles.
+func TestProfileSettlesNothing(t *testing.T) {
+	c := NewCluster(t, 3, Options{})
+	a, b, cn := c.Nodes[0], c.Nodes[1], c.Nodes[2]
+	a.User("alice")
+	b.User("bob")
+	cn.User("carol")
+	alice, bob, carol := a.As("alice"), b.As("bob"), cn.As("carol")
+	room := alice.CreateRoom("Deal", bob.ID(), carol.ID())
+	for _, x := range []*Actor{alice, bob, carol} {
+		x.AwaitMembers(room, alice.ID(), bob.ID(), carol.ID())
+	}
+	org := func(ac *Actor, of protocol.AccountID) string {
+		for _, m := range ac.Room(room).Members {
+			if m.Account == of {
+				return m.Org
+			}
+		}
+		return ""
+	}
+
+	c.Unlink(a, b)
+	c.Unlink(a, cn)
+	if err := b.RenameOrg(t.Context(), "Bob's new company"); err != nil {
+		t.Fatal(err)
+	}
+	Await(t, 30*time.Second, func() (bool, string) {
+		o := org(carol, bob.ID())
+		return o == "Bob's new company", fmt.Sprintf("carol sees bob's organization as %q", o)
+	})
+	carol.Post(room, "bob moved")
+	alice.RemoveMember(room, bob.ID())
+	c.Link(a, b)
+	c.Link(a, cn)
+
+	want := fmt.Sprint([]string{string(alice.ID()) + ":admin", string(carol.ID()) + ":member"})
+	for _, nd := range []*Node{a, b, cn} {
+		Await(t, 30*time.Second, func() (bool, string) {
+			got, err := roomMembers(nd, room)
+			return err == nil && got == want, fmt.Sprintf("%s holds members %s (%v), want %s", nd.Name, got, err, want)
+		})
+	}
+	Await(t, 30*time.Second, func() (bool, string) {
+		return !listed(t, b, "bob", room), "bob's room list still has the room"
+	})
+}
+
 // TestRemovedWhileDown: a, b and c share a room; b is down while alice
 // removes bob, b's only member, and posts. When b starts again it learns
 // of its removal from a or c, which serve it the room up to the removal
