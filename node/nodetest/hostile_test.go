@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"maps"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -480,4 +481,104 @@ func TestRemovedNodeCannotInjectGossip(t *testing.T) {
 			t.Error("a node stored the removed node's backdated post")
 		}
 	}
+}
+
+// TestHostileProfilesCannotKeepMember: a hostile partner node hosting
+// mallory publishes profiles of her, one after another, to keep her in a
+// room: a profile that carol's node acknowledged before alice's removal of
+// mallory reached it used to void the removal on every node (finality).
+// Here alice's node is cut off from carol's while mallory's node feeds
+// carol's a profile, carol posts after it, and alice removes mallory.
+// Once a and c are linked again both end with mallory removed: in a room
+// of version 4 her profiles settle nothing.
+func TestHostileProfilesCannotKeepMember(t *testing.T) {
+	c := NewCluster(t, 2, Options{})
+	a, cn := c.Nodes[0], c.Nodes[1]
+	ctx := t.Context()
+	a.User("alice")
+	cn.User("carol")
+	alice, carol := a.As("alice"), cn.As("carol")
+
+	_, key, _ := ed25519.GenerateKey(rand.Reader)
+	evil := protocol.NodeIDFromKey(key.Public().(ed25519.PublicKey))
+	mallory := protocol.NewAccountID(evil, "mallory")
+	room := alice.CreateRoom("Deal", carol.ID(), mallory)
+	carol.AwaitRoom(room)
+	hosted, err := cn.FederationForTest().Rooms(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &growingServer{hostile: hostile{rooms: map[protocol.RoomID][]protocol.NodeID{room: hosted[room]}}}
+	h := startHostile(t, "evil", key, srv)
+	linkHostile(t, h, cn)
+	c.Unlink(a, cn)
+	if err := h.Join(room, hosted[room]); err != nil {
+		t.Fatal(err)
+	}
+
+	// Mallory's node publishes profiles, each after the one before (and
+	// serves them all, so that carol's node can pull what gossip lost),
+	// until carol's node holds one.
+	var parent *protocol.Signed
+	cn.FederationForTest().Missing(ctx, cn.ID(), room, nil, nil, func(w []byte) error {
+		parent, _ = protocol.Decode(w)
+		return nil
+	})
+	var made []*protocol.Signed
+	Await(t, 30*time.Second, func() (bool, string) {
+		ev := chained(ctx, cn.FederationForTest(), room, evil, parent, made...)
+		ev.Author, ev.Time = "mallory", time.Now().UnixMilli()
+		e, err := protocol.Sign(key, ev, &protocol.MemberProfile{Name: fmt.Sprint("Mallory ", len(made))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		made, parent = append(made, e), e
+		srv.add(e.Wire())
+		if err := h.Publish(ctx, room, e.Wire()); err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range made {
+			if holds(cn, e.ID) {
+				return true, ""
+			}
+		}
+		return false, "carol's node holds none of mallory's profiles"
+	})
+	carol.Post(room, "seen")
+	alice.RemoveMember(room, mallory)
+	c.Link(a, cn)
+
+	want := fmt.Sprint([]string{string(alice.ID()) + ":admin", string(carol.ID()) + ":member"})
+	for _, nd := range []*Node{a, cn} {
+		Await(t, 30*time.Second, func() (bool, string) {
+			got, err := roomMembers(nd, room)
+			return err == nil && got == want, fmt.Sprintf("%s holds members %s (%v), want %s", nd.Name, got, err, want)
+		})
+	}
+}
+
+// growingServer is a hostile partner that answers every sync request with
+// the events added so far, which the test adds while it runs.
+type growingServer struct {
+	hostile
+	mu    sync.Mutex
+	wires [][]byte
+}
+
+func (s *growingServer) add(wire []byte) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.wires = append(s.wires, wire)
+}
+
+func (s *growingServer) Missing(_ context.Context, _ protocol.NodeID, _ protocol.RoomID, _, _ []protocol.EventID, emit func([]byte) error) error {
+	s.mu.Lock()
+	wires := slices.Clone(s.wires)
+	s.mu.Unlock()
+	for _, w := range wires {
+		if err := emit(w); err != nil {
+			return err
+		}
+	}
+	return nil
 }
