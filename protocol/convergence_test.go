@@ -485,8 +485,8 @@ func plainSeniority(t *testing.T, r *Replica, cs, acks []*Signed, in func(past, 
 			if c.AuthorID() != x || in(c, rv) || in(rv, c) {
 				continue
 			}
-			if cs[0].Version >= versionAdminFinality && (c.Type == TypeMemberProfile || c.Type == TypeMemberLeave) {
-				continue // only what needs admin rights settles anything
+			if a, self := revokes(c); cs[0].Version >= versionAdminFinality && (c.Type == TypeMemberProfile || c.Type == TypeMemberLeave || self && a == x) {
+				continue // only what the revocation would void settles anything
 			}
 			sc, _ := r.SnapshotAfter(c.ID)
 			witnesses := map[NodeID]bool{}

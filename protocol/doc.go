@@ -162,9 +162,10 @@
 //     history visibility and retention ([RoomUpdate]). Otherwise the rules
 //     of version 2.
 //   - Version 4: finality weighs only the revoked account's events that
-//     need admin rights, not its member.profile or member.leave (see
-//     [Resolve]): a profile its node publishes by itself no longer voids
-//     a concurrent demotion or removal. Otherwise version 3. Nodes of
+//     need admin rights and do not give up its own, not its
+//     member.profile, member.leave or step down (see [Resolve]): a
+//     profile its node publishes by itself no longer voids a concurrent
+//     demotion or removal. Otherwise version 3. Nodes of
 //     version 3 reject version 4 events as [ErrUnknownVersion].
 //   - Additions of several (all room versions, not a new version): a
 //     member.add may list up to [MaxListSize] accounts ([MemberAdd].More,

@@ -579,8 +579,9 @@ func largestHoldsAll(largest *Snapshot, parents []*Snapshot) bool {
 //     causal past (by Seq) does not have r in its past. Those first events
 //     are the settling events of [Snapshot].Acks. A revocation cannot
 //     reach back past what every other node had settled. From room
-//     version 4 on, c must be an event that needs admin rights (not X's
-//     member.profile or member.leave): X's own profile, which X's node
+//     version 4 on, c must be an event r would void: one that needs
+//     admin rights (not X's member.profile or member.leave) and by which
+//     X does not give up its own rights. X's own profile, which X's node
 //     publishes by itself, settles nothing.
 //  1. Decide each control event in a fixed order, the same on every node:
 //     first the events by which an account gives up its own rights (they
@@ -1052,7 +1053,7 @@ func forks(snaps *snapshots, es []*Signed) (map[NodeID]uint64, error) {
 // X is concurrent with it, c has witnesses (see [witnessesOf]), and each
 // has an event in es or acks (the settling events) with c in its past, the
 // first of which (by Seq) does not have r in its past. From version
-// [versionAdminFinality] on, c must need admin rights ([needsAdmin]).
+// [versionAdminFinality] on, c must be one r would void ([finalizes]).
 //
 // Cost: nothing without a revocation of another account; for each, one
 // concurrency test per control event of its target, and per such event
@@ -1085,7 +1086,7 @@ func unfinal(snaps *snapshots, v uint16, es, acks []*Signed) (map[EventID]struct
 	for _, r := range revs {
 		x, _ := revokes(r)
 		for _, c := range byAuthor[x] {
-			if v >= versionAdminFinality && !needsAdmin(c) {
+			if v >= versionAdminFinality && !finalizes(c) {
 				continue
 			}
 			settled, err := settledWithout(snaps, byOrigin, c, r)
@@ -1102,6 +1103,18 @@ func unfinal(snaps *snapshots, v uint16, es, acks []*Signed) (map[EventID]struct
 		}
 	}
 	return void, nil
+}
+
+// finalizes reports whether c, a control event of an account X, can make
+// a concurrent revocation of X void in a room of version 4 or later: only
+// an event that such a revocation would void, one that needs admin rights
+// (not X's profile or leave) and does not give up X's own rights (those
+// always stand).
+func finalizes(c *Signed) bool {
+	if a, ok := revokes(c); ok && a == c.AuthorID() {
+		return false
+	}
+	return needsAdmin(c)
 }
 
 // settledWithout reports whether c and r are concurrent, c has witnesses,

@@ -392,7 +392,8 @@ func TestSeniorityResolution(t *testing.T) {
 // node publishes one by itself when she joins or is renamed. Before
 // version 4 a settled profile voided the revocation too, so a node could
 // keep its account in a room by publishing profiles; from version 4 on
-// the revocation stands.
+// the revocation stands. So does a removal concurrent with carol's
+// stepping down, which no revocation voids.
 func TestFinalityWeighsAdminActs(t *testing.T) {
 	role := func(h Handle, r Role) Content { return &MemberRole{Account: acct(h), Role: r} }
 	rename := &RoomUpdate{Name: new("carol's")}
@@ -407,9 +408,11 @@ func TestFinalityWeighsAdminActs(t *testing.T) {
 		{3, rename, demote, RoleAdmin},
 		{3, profile, demote, RoleAdmin},
 		{3, profile, remove, RoleAdmin},
+		{3, demote, remove, RoleMember},
 		{4, rename, demote, RoleAdmin},
 		{4, profile, demote, RoleMember},
 		{4, profile, remove, ""},
+		{4, demote, remove, ""}, // carol steps down: that always stands, and settles nothing
 	} {
 		t.Run(fmt.Sprintf("version %d/%T then %T", c.v, c.act, c.revocation), func(t *testing.T) {
 			base := newVersionRoom(t, c.v, KindGroup, 0)
