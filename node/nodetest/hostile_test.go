@@ -549,12 +549,7 @@ func TestHostileProfilesCannotKeepMember(t *testing.T) {
 	c.Link(a, cn)
 
 	want := fmt.Sprint([]string{string(alice.ID()) + ":admin", string(carol.ID()) + ":member"})
-	for _, nd := range []*Node{a, cn} {
-		Await(t, 30*time.Second, func() (bool, string) {
-			got, err := roomMembers(nd, room)
-			return err == nil && got == want, fmt.Sprintf("%s holds members %s (%v), want %s", nd.Name, got, err, want)
-		})
-	}
+	awaitMembers(t, room, want, a, cn)
 }
 
 // growingServer is a hostile partner that answers every sync request with

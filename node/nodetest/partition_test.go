@@ -30,6 +30,18 @@ func roomMembers(nd *Node, room protocol.RoomID) (string, error) {
 	return "", fmt.Errorf("node %s does not hold room %s", nd.Name, room)
 }
 
+// awaitMembers waits until each of nodes holds room with the members
+// want, as roomMembers prints them.
+func awaitMembers(t *testing.T, room protocol.RoomID, want string, nodes ...*Node) {
+	t.Helper()
+	for _, nd := range nodes {
+		Await(t, 30*time.Second, func() (bool, string) {
+			got, err := roomMembers(nd, room)
+			return err == nil && got == want, fmt.Sprintf("%s holds members %s (%v), want %s", nd.Name, got, err, want)
+		})
+	}
+}
+
 // holds reports whether nd holds every event of ids.
 func holds(nd *Node, ids ...protocol.EventID) bool {
 	for _, ok := range nd.FederationForTest().Held(nd.c.t.Context(), ids, nil) {
@@ -127,12 +139,7 @@ func TestPartitionRemovalWins(t *testing.T) {
 	c.Link(a, b)
 
 	want := fmt.Sprint([]string{string(alice.ID()) + ":admin", string(carol.ID()) + ":member"})
-	for _, nd := range []*Node{a, b} {
-		Await(t, 30*time.Second, func() (bool, string) {
-			got, err := roomMembers(nd, room)
-			return err == nil && got == want, fmt.Sprintf("%s holds members %s (%v), want %s", nd.Name, got, err, want)
-		})
-	}
+	awaitMembers(t, room, want, a, b)
 	Await(t, 30*time.Second, func() (bool, string) {
 		return holds(a, hidden), "a has not pulled back bob's post"
 	})
@@ -195,12 +202,7 @@ func TestVoidAddIsLearned(t *testing.T) {
 		}
 	}
 	want := fmt.Sprint([]string{string(alice.ID()) + ":admin", string(bob.ID()) + ":member", string(carol.ID()) + ":member"})
-	for _, nd := range []*Node{a, b, cn, d} {
-		Await(t, 30*time.Second, func() (bool, string) {
-			got, err := roomMembers(nd, room)
-			return err == nil && got == want, fmt.Sprintf("%s holds members %s (%v), want %s", nd.Name, got, err, want)
-		})
-	}
+	awaitMembers(t, room, want, a, b, cn, d)
 	Await(t, 30*time.Second, func() (bool, string) {
 		return !listed(t, d, "dave", room), "dave's room list still has the room"
 	})
@@ -249,12 +251,7 @@ func TestProfileSettlesNothing(t *testing.T) {
 	c.Link(a, cn)
 
 	want := fmt.Sprint([]string{string(alice.ID()) + ":admin", string(carol.ID()) + ":member"})
-	for _, nd := range []*Node{a, b, cn} {
-		Await(t, 30*time.Second, func() (bool, string) {
-			got, err := roomMembers(nd, room)
-			return err == nil && got == want, fmt.Sprintf("%s holds members %s (%v), want %s", nd.Name, got, err, want)
-		})
-	}
+	awaitMembers(t, room, want, a, b, cn)
 	Await(t, 30*time.Second, func() (bool, string) {
 		return !listed(t, b, "bob", room), "bob's room list still has the room"
 	})
