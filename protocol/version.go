@@ -27,11 +27,11 @@ const versionRedaction = 3
 // versionAdminFinality is the first room version whose finality rule
 // (rule 0 of [Resolve]) weighs only the revoked account's events that
 // the revocation would void, those that need admin rights and do not
-// give up the account's own: before it, a member.profile of the account, which
-// its node makes by itself when the account joins or is renamed, could
-// void a concurrent demotion or removal of it once a third node had
-// acknowledged the profile, and a node could keep its account in a room
-// by publishing profiles.
+// give up the account's own. Before it, a member.profile of the account,
+// which its node makes by itself when the account joins or is renamed,
+// could void a concurrent demotion or removal of it once a third node
+// had acknowledged the profile, and a node could keep its account in a
+// room by publishing profiles.
 const versionAdminFinality = 4
 
 // Limits every node enforces on what it accepts. They are part of the
