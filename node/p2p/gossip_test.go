@@ -234,6 +234,52 @@ func TestJoinLeave(t *testing.T) {
 	}
 }
 
+// TestAloneRoomHasNoTopic: a room whose member nodes are a's alone has no
+// topic on a, from the start and after the last other node leaves it, and
+// publishing to it does nothing; once b shares it, a joins its topic and
+// b receives a's gossip.
+func TestAloneRoomHasNoTopic(t *testing.T) {
+	ka, kb := keyOf("a"), keyOf("b")
+	ida, idb := idOf(ka), idOf(kb)
+	create := newRoom(t, ka, 9, idb)
+	room := create.RoomID()
+	fa, fb := newFakeNode(ida), newFakeNode(idb)
+	fa.view(room, ida)
+	fb.view(room, ida, idb)
+	fa.add(t, create)
+	fb.add(t, create)
+	a, b := startHost(t, "a", fa), startHost(t, "b", fb)
+	pair(t, a, b, "tcp")
+	if subscribed, _ := a.sees(room, b.self); subscribed {
+		t.Fatal("a is on a topic of a room no other node shares")
+	}
+	publish(t, a, posts(t, ka, "alice", room, []protocol.Order{create.Order()}, 1)...)
+
+	fa.view(room, ida, idb) // b's member was added, as far as a knows
+	if err := a.Join(room, fa.nodes(room)); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "a and b to see each other on the room's topic", func() bool {
+		_, ab := a.sees(room, b.self)
+		_, ba := b.sees(room, a.self)
+		return ab && ba
+	})
+	publish(t, a, posts(t, ka, "alice", room, fa.heads(room), 1)...)
+	waitFor(t, "b to receive a's gossip", func() bool { return b.Stats().Rooms[room].Validated > 0 })
+
+	fa.view(room, ida) // and removed again
+	if err := a.Join(room, fa.nodes(room)); err != nil {
+		t.Fatal(err)
+	}
+	if subscribed, _ := a.sees(room, b.self); subscribed {
+		t.Error("a stayed on the room's topic after the last other node left it")
+	}
+	waitFor(t, "b to see a leave", func() bool { _, ok := b.sees(room, a.self); return !ok })
+	if err := a.Publish(t.Context(), room, create.Wire()); err != nil {
+		t.Errorf("Publish in a room no other node shares: %v, want nil", err)
+	}
+}
+
 // TestRemovedNodeLosesTopic: a, b and c share a room; b's last member is
 // removed, a and c learn it and move to the room's topic for {a, c}, and b
 // never learns it, so it stays subscribed to the old topic. a's flood

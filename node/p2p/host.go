@@ -561,10 +561,13 @@ func (h *Host) start(ctx context.Context, loops *sync.WaitGroup) (stop func(), e
 	h.ps = ps
 	for id, nodes := range rooms {
 		if h.rooms[id] == nil {
-			h.rooms[id] = &room{name: protocol.Topic(id, nodes)}
+			h.rooms[id] = &room{name: protocol.Topic(id, nodes), alone: h.alone(nodes)}
 		}
 	}
 	for id, r := range h.rooms {
+		if r.alone {
+			continue
+		}
 		if err := h.activateLocked(id, r); err != nil {
 			h.joinMu.Unlock()
 			return nil, err
