@@ -41,11 +41,10 @@ const reannounceEvery = time.Minute
 // remember every event published to it (its seen-message cache: 21 MB of
 // a posting node's heap at 1,700 posts/s). The host joins its topic when
 // another node shares the room, and leaves it when none does any more.
-// Before Run, the room is recorded and joined when Run
-// starts (after Run has returned, it is only recorded). Once running, Join
-// also schedules a sync of room with the partners that share it, which
-// fetches what was published while the host was not on the room's current
-// topic.
+// Before Run, the room is recorded and joined when Run starts (after Run
+// has returned, it is only recorded). Once running, Join also schedules a
+// sync of room with the partners that share it, which fetches what was
+// published while the host was not on the room's current topic.
 func (h *Host) Join(id protocol.RoomID, nodes []protocol.NodeID) error {
 	activated, err := h.join(id, protocol.Topic(id, nodes), h.alone(nodes))
 	if activated {
