@@ -2,6 +2,7 @@ package storage
 
 import (
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
@@ -181,8 +182,22 @@ const overWarnAfter = 10 * time.Second
 // the same executable.
 const programPageOutEvery = 10 * time.Second
 
+// mappedShares is the sum of Options.MappedBytes of the stores open in
+// this process that watch their mapped pages. What trimMapped reads is
+// the process's resident mapped pages, not one store's, so it compares
+// them with this sum: a process of several nodes (the tests and
+// benchmarks of node/nodetest and node/bench, which run up to ten)
+// holds the tables of each, and each node's share alone would have every
+// store page out its tables at every check, its reads faulting them back
+// in, where each node in a process of its own would not (a catch-up's
+// serving node read 64,000 blocks of 16 KiB back from paged-out tables:
+// docs/PERFORMANCE.md, "Several stores in one process"). A process of one
+// node, as `horenso run`, is bounded by that node's share.
+var mappedShares atomic.Int64
+
 // trimMapped, until stop is closed, checks every trimEvery how much of the
-// process's file mappings is resident, and above Options.MappedBytes asks
+// process's file mappings is resident, and above mappedShares (the store's
+// Options.MappedBytes, in a process of one store) asks
 // the kernel to page out the store's table files (pageOutTables): their
 // data blocks, and the files of Options.PageOutDirs (the search index's);
 // and, with Options.PageOutProgram, at most every programPageOutEvery,
@@ -202,7 +217,7 @@ const programPageOutEvery = 10 * time.Second
 // figures, once overWarn checks in a row (overWarnAfter) found the pages
 // above the share after paging out. Run by Open when MappedBytes > 0;
 // Close stops it.
-func (s *Store) trimMapped(dir string, others []string, program string, limit int64, overWarn int, stop <-chan struct{}, done chan<- struct{}) {
+func (s *Store) trimMapped(dir string, others []string, program string, overWarn int, stop <-chan struct{}, done chan<- struct{}) {
 	defer close(done)
 	tick := time.NewTicker(trimEvery)
 	defer tick.Stop()
@@ -221,6 +236,8 @@ func (s *Store) trimMapped(dir string, others []string, program string, limit in
 			s.log.Warn("read mapped memory; not trimming it", "err", err)
 			return
 		}
+		s.stats.mappedChecks.Add(1)
+		limit := mappedShares.Load()
 		if resident <= limit {
 			over = 0
 			continue

@@ -352,3 +352,51 @@ func TestTrimMappedKeepsIndexes(t *testing.T) {
 type writerFunc func([]byte) (int, error)
 
 func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
+
+// TestMappedSharesAddUp: stores open in one process share the sum of
+// their MappedBytes, since the resident mapped pages each one checks are
+// the process's. Four stores whose shares are each below what the
+// process has resident, and together well above it, page nothing out;
+// once three are closed, the last one's share alone is exceeded, and it
+// pages out.
+func TestMappedSharesAddUp(t *testing.T) {
+	resident, err := residentMapped()
+	if err != nil {
+		t.Fatal(err)
+	}
+	share := resident * 3 / 4
+	var stores []*Store
+	for range 4 {
+		s, err := Open(t.TempDir(), Options{MinFreeBytes: -1, MappedBytes: share})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		stores = append(stores, s)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for _, s := range stores {
+		for s.stats.mappedChecks.Load() < 3 {
+			if time.Now().After(deadline) {
+				t.Fatal("fewer than 3 checks of the mapped pages in 10 s")
+			}
+			time.Sleep(trimEvery)
+		}
+	}
+	for i, s := range stores {
+		if n := s.Stats().PageOuts; n != 0 {
+			t.Fatalf("store %d paged out %d times with 4 shares of %d KiB open and %d KiB resident; want none", i, n, share>>10, resident>>10)
+		}
+	}
+	for _, s := range stores[1:] {
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for stores[0].Stats().PageOuts < 1 {
+		if time.Now().After(deadline) {
+			t.Fatalf("no page-out within 10 s with one share of %d KiB left and %d KiB resident", share>>10, resident>>10)
+		}
+		time.Sleep(trimEvery)
+	}
+}

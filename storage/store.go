@@ -101,7 +101,9 @@ type Options struct {
 	// MappedBytes bounds the memory-mapped pages of the store's table
 	// files (and every other file the process maps) that stay resident:
 	// above it, the store asks the kernel to page its tables out
-	// (memory.go). Default: 0, not watched.
+	// (memory.go). The resident pages are the process's: several stores
+	// open in one process share the sum of their MappedBytes
+	// (mappedShares). Default: 0, not watched.
 	MappedBytes int64
 	// PageOutDirs are more directories whose memory-mapped files the
 	// store pages out, whole, along with its tables' data blocks when
@@ -150,8 +152,10 @@ type Store struct {
 	cache    *writeCache              // the writer's (writecache.go); nil if Options.WriteCacheBytes < 0
 	onCommit func(time.Duration, int) // Options.OnCommit, or nil
 	// trimStop ends trimMapped, which closes trimDone; both nil if
-	// Options.MappedBytes is not set.
+	// Options.MappedBytes is not set. mappedShare is what the store
+	// added to mappedShares.
 	trimStop, trimDone chan struct{}
+	mappedShare        int64
 
 	closeOnce sync.Once
 	closeErr  error
@@ -213,7 +217,9 @@ func Open(dir string, opt Options) (*Store, error) {
 				program = exe
 			}
 		}
-		go s.trimMapped(dir, opt.PageOutDirs, program, opt.MappedBytes, opt.overWarnChecks, s.trimStop, s.trimDone)
+		s.mappedShare = opt.MappedBytes
+		mappedShares.Add(s.mappedShare)
+		go s.trimMapped(dir, opt.PageOutDirs, program, opt.overWarnChecks, s.trimStop, s.trimDone)
 	}
 	return s, nil
 }
@@ -295,6 +301,7 @@ func (s *Store) Close() error {
 		if s.trimStop != nil {
 			close(s.trimStop)
 			<-s.trimDone
+			mappedShares.Add(-s.mappedShare)
 		}
 		s.readers.Wait() // Badger's reads on a closed DB crash the process
 		var err error
@@ -577,6 +584,7 @@ type Stats struct {
 
 type stats struct {
 	commits, tooBig atomic.Uint64
+	mappedChecks    atomic.Uint64 // trimMapped's checks of the resident mapped pages
 	trims           atomic.Uint64 // trimMapped's page-outs
 	overMapped      atomic.Uint64 // checks still above MappedBytes after the page-out
 	written         atomic.Int64
