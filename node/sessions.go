@@ -7,6 +7,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"slices"
@@ -133,7 +134,10 @@ func (n *Node) touch(ctx context.Context, h storage.TokenHash, now time.Time) er
 // token.
 func SessionID(token string) string { return sessionID(storage.HashToken(token)) }
 
-func sessionID(h storage.TokenHash) string { return base64.RawURLEncoding.EncodeToString(h[:12]) }
+// sessionID is hexadecimal so that an ID never begins with "-": an ID
+// copied from `horenso token list` into `horenso token revoke` must not
+// read as a flag.
+func sessionID(h storage.TokenHash) string { return hex.EncodeToString(h[:12]) }
 
 // Sessions returns the web sessions of account h that have not expired,
 // most recently used first. Bots' API tokens are not sessions and are not

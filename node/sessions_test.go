@@ -2,6 +2,7 @@ package node
 
 import (
 	"errors"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -282,5 +283,16 @@ func TestAuthCache(t *testing.T) {
 	clk.advance(time.Hour)
 	if _, err := n.Authenticate(ctx, scoped.Token); !errors.Is(err, ErrUnauthorized) {
 		t.Fatalf("expired token after being cached: %v, want ErrUnauthorized", err)
+	}
+}
+
+// An ID shown by `horenso token list` is pasted as an argument of `horenso
+// token revoke`: it must never begin with "-", or the CLI reads it as a flag.
+func TestSessionIDIsNeverAFlag(t *testing.T) {
+	for i := range 2000 {
+		token := strconv.Itoa(i)
+		if id := SessionID(token); id == "" || strings.HasPrefix(id, "-") {
+			t.Fatalf("SessionID(%q) = %q", token, id)
+		}
 	}
 }
