@@ -13,9 +13,25 @@ import (
 // after it (one record, see eventRecord), and its place in the room's
 // by-depth index. A message's place is its timeline record's key: a
 // PutMessage in the same Update takes the by-depth key back (schema 11).
+// e must not be stored already.
+//
+// The record is keyed by the next event sequence number (pEventBody), and
+// the event's ID by that number alone (pEvent), from schema 12 on: an
+// event's ID is random, so records keyed by it spread every flush and
+// compaction of Badger's tree over the whole level below, which Badger
+// rewrites; keyed by the order the node stored them in, the ~450-byte
+// records are appended at the end of their range, and only the 8-byte
+// numbers are spread (docs/PERFORMANCE.md, "Event records by sequence").
 func (tx *Tx) PutEvent(e *protocol.Signed, snap protocol.SnapshotKey) error {
 	room := e.RoomID()
-	if err := tx.set(key(pEvent, e.ID[:]), eventRecord(snap, e.Wire())); err != nil {
+	seq, err := tx.nextEventSeq()
+	if err != nil {
+		return wrap("put event", err)
+	}
+	if err := tx.set(key(pEventBody, seq), eventRecord(snap, e.Wire())); err != nil {
+		return wrap("put event", err)
+	}
+	if err := tx.set(key(pEvent, e.ID[:]), seq); err != nil {
 		return wrap("put event", err)
 	}
 	if tx.stored == nil {
@@ -23,6 +39,38 @@ func (tx *Tx) PutEvent(e *protocol.Signed, snap protocol.SnapshotKey) error {
 	}
 	tx.stored[e.ID] = e
 	return wrap("put event", tx.set(roomEventKey(room, e.Depth, e.ID), nil))
+}
+
+// eventSeqCounter is the pCounter kind holding the last event sequence
+// number handed out (schema 12 on). It cannot clash with an AliasKind
+// (letters) or feedCounter.
+const eventSeqCounter byte = 0x02
+
+// nextEventSeq hands out the next event sequence number, as the 8 bytes
+// of its key under pEventBody.
+func (tx *Tx) nextEventSeq() ([]byte, error) {
+	n, err := tx.counter(eventSeqCounter)
+	if err != nil {
+		return nil, fmt.Errorf("get event sequence: %w", err)
+	}
+	seq := u64(n + 1)
+	return seq, tx.set(key(pCounter, []byte{eventSeqCounter}), seq)
+}
+
+// eventPointerLen is the length of a pEvent value that is an event
+// sequence number (schema 12 on), not a record: a record is longer (a
+// header and a snapshot key, or a wire form, which has a signature).
+const eventPointerLen = 8
+
+// eventValue returns the record of event id (see eventRecord): the one
+// its pEvent value points to, or, in a store whose schema 12 migration has
+// not got to it yet, that value itself. ErrNotFound if there is none.
+func (tx *Tx) eventValue(id protocol.EventID) ([]byte, error) {
+	b, err := tx.get(key(pEvent, id[:]))
+	if err != nil || len(b) != eventPointerLen {
+		return b, err
+	}
+	return tx.get(key(pEventBody, b))
 }
 
 func roomEventKey(room protocol.RoomID, depth uint64, id protocol.EventID) []byte {
@@ -61,7 +109,7 @@ func (tx *Tx) Event(id protocol.EventID) (*protocol.Signed, error) {
 	if e, ok := tx.stored[id]; ok {
 		return e, nil
 	}
-	b, err := tx.get(key(pEvent, id[:]))
+	b, err := tx.eventValue(id)
 	if errors.Is(err, ErrNotFound) {
 		return nil, nil
 	}
@@ -79,7 +127,7 @@ func (tx *Tx) Event(id protocol.EventID) (*protocol.Signed, error) {
 // EventWire returns the wire bytes of an accepted event as stored, or nil
 // if the store has none with id: for sending it on without decoding it.
 func (tx *Tx) EventWire(id protocol.EventID) ([]byte, error) {
-	b, err := tx.get(key(pEvent, id[:]))
+	b, err := tx.eventValue(id)
 	if errors.Is(err, ErrNotFound) {
 		return nil, nil
 	}
@@ -114,7 +162,11 @@ func (tx *Tx) HasEvent(id protocol.EventID) (bool, error) {
 // The event's record holds it; a record of schema 10 or before, not yet
 // rewritten by the schema 11 migration, has it under pEventSnap.
 func (tx *Tx) EventSnapshot(id protocol.EventID) (protocol.SnapshotKey, error) {
-	b, err := tx.getHead(key(pEvent, id[:]), 1+len(protocol.SnapshotKey{}))
+	head := 1 + len(protocol.SnapshotKey{})
+	b, err := tx.getHead(key(pEvent, id[:]), head)
+	if err == nil && len(b) == eventPointerLen {
+		b, err = tx.getHead(key(pEventBody, b), head)
+	}
 	if err != nil {
 		return protocol.SnapshotKey{}, fmt.Errorf("get snapshot of %s: %w", id, err)
 	}

@@ -17,10 +17,10 @@ import (
 const (
 	pSchema  byte = 0x01 // → uint32 BE schema version
 	pDirty   byte = 0x02 // → empty; present while a process has the store open
-	pCounter byte = 0x03 // kind → uint64 BE: the last alias handed out for kind; kind 0x01: the last change sequence
+	pCounter byte = 0x03 // kind → uint64 BE: the last alias handed out for kind; kind 0x01: the last change sequence; kind 0x02: the last event sequence
 	pPurge   byte = 0x04 // → empty; written and dropped at once by Store.Purge, to make Badger flush its memtables
 
-	pEvent     byte = 0x10 // event ID → 0x00, snapshot key (32 bytes): control state after the event, the event's wire bytes (schema 10 and before: the wire bytes alone; see eventRecord)
+	pEvent     byte = 0x10 // event ID → uint64 BE event sequence, the key of its record under pEventBody (schema 12 on); schema 11 and before: the record itself, 0x00, snapshot key (32 bytes): control state after the event, the event's wire bytes (schema 10 and before: the wire bytes alone; see eventRecord)
 	pEventSnap byte = 0x11 // schema 10 and before: event ID → snapshot key (32 bytes); pEvent holds it from schema 11 on (the 10→11 migration moves it)
 	pSnapshot  byte = 0x12 // snapshot key → snapshotRecord: a protocol.Snapshot in full, or as a delta from a base snapshot (schema 9 on)
 	pRoomEvent byte = 0x13 // room ID, depth, event ID → empty: every accepted event of a room by depth, but, from schema 11 on, those with a pTimeline key, which is the same (see RoomEvents)
@@ -29,6 +29,7 @@ const (
 	pFork      byte = 0x16 // room ID, node ID, 0x00, seq, event ID → event ID: equivocations: an event that found its chain position taken → the event there
 	pAcked     byte = 0x17 // own event ID → uint64 BE chain position, uint64 BE: how many of this node's events up to this one are not acknowledgements (room version 2 on)
 	pRef       byte = 0x18 // message or task event ID, event ID → empty: the edits, deletions and task updates of a message or task (room version 2 on)
+	pEventBody byte = 0x19 // uint64 BE event sequence → the event's record (eventRecord), schema 12 on: pEvent holds the sequence (see PutEvent)
 
 	pRoom      byte = 0x20 // room ID → Room
 	pOldHead   byte = 0x21 // schema 1 only: room ID, event ID → uint64 BE depth (see pHeads)
@@ -74,6 +75,7 @@ const (
 	pReceipt       byte = 0xB8 // room ID, node ID, 0x00 → uint64 BE: the highest of this node's chain positions in the causal past of that node's events there (room version 2 on; receipts.go)
 	pCleanup       byte = 0xB9 // → the schema 10 cleanup's phase (pAlias or pMessage) and the last key it dealt with, without prefix; present while it is under way (migrate10.go)
 	pSlim          byte = 0xBA // → the schema 11 cleanup's phase (pEventSnap or pTimeline) and the last key it dealt with, without prefix; present while it is under way (migrate11.go)
+	pBodies        byte = 0xBB // → the schema 12 migration's phase (pEvent) and the last key it dealt with, without prefix; present while it is under way (migrate12.go)
 	pFile          byte = 0xC0 // uint64 BE file alias → File: the files of the file posts the node shows
 	pRoomFile      byte = 0xC1 // room ID, uint64 BE file alias → empty: a room's files in the order the node took them in
 	pBlobRef       byte = 0xC2 // SHA-256, uint64 BE file alias → empty: the files whose bytes are a blob

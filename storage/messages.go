@@ -87,7 +87,7 @@ func (tx *Tx) PutMessage(room protocol.RoomID, m *Message) error {
 // holds no event id. Up to schema 9 an index (pMessage) held them
 // again; the 9→10 migration deletes it.
 func (tx *Tx) messageKey(id protocol.EventID) ([]byte, error) {
-	b, err := tx.get(key(pEvent, id[:]))
+	b, err := tx.eventValue(id)
 	if errors.Is(err, ErrNotFound) {
 		return nil, nil
 	}

@@ -13,7 +13,7 @@ import (
 // SchemaVersion is the version of the key layout this code reads and
 // writes. Open upgrades older stores by running migrations in order and
 // refuses stores written by a newer version.
-const SchemaVersion = 11
+const SchemaVersion = 12
 
 // migrations[i] upgrades a store from schema version i to i+1. Version 0
 // is an empty store, so migrations[0] sets up a new one.
@@ -73,6 +73,11 @@ var migrations = []func(txn *badger.Txn) error{
 	// timeline record's repeats: this sets the marker of the migration
 	// that moves and deletes the keys in batches after it (migrate11.go).
 	10: startSlim,
+	// Schema 12 keys each event's record by an event sequence number
+	// (pEventBody), and its ID by that number (pEvent): this sets the
+	// marker of the migration that moves the records in batches after it
+	// (migrate12.go).
+	11: startBodies,
 }
 
 // tokenCursors moves each account's fetch cursors (pFetched) to every
@@ -138,11 +143,7 @@ func roomVersions(txn *badger.Txn) error {
 		if err := protocol.DecodeRecord(u.v, &r); err != nil {
 			return fmt.Errorf("room %x: %w", u.k[1:], err)
 		}
-		item, err := txn.Get(key(pEvent, r.ID[:]))
-		if err != nil {
-			return fmt.Errorf("room %s: read create: %w", r.ID, err)
-		}
-		b, err := item.ValueCopy(nil)
+		b, err := readEvent(txn, protocol.EventID(r.ID))
 		if err != nil {
 			return fmt.Errorf("room %s: read create: %w", r.ID, err)
 		}
@@ -197,7 +198,7 @@ func removalIndex(txn *badger.Txn) error {
 			return fmt.Errorf("room %s: decode its snapshot: %w", r.ID, err)
 		}
 		for id := range snap.History.All() {
-			b, err := read(key(pEvent, id[:]))
+			b, err := readEvent(txn, id)
 			if err != nil {
 				return fmt.Errorf("room %s: read event %s: %w", r.ID, id, err)
 			}
@@ -382,4 +383,22 @@ func taskMessageAliases(txn *badger.Txn) error {
 		}
 	}
 	return tx.flush(txn)
+}
+
+// readEvent returns the record of event id in an Open's migration
+// transaction, as Tx.eventValue does: a store of an old schema holds it
+// under pEvent, but tests write such stores with this build's PutEvent.
+func readEvent(txn *badger.Txn, id protocol.EventID) ([]byte, error) {
+	k := key(pEvent, id[:])
+	for {
+		item, err := txn.Get(k)
+		if err != nil {
+			return nil, err
+		}
+		b, err := item.ValueCopy(nil)
+		if err != nil || len(b) != eventPointerLen || k[0] == pEventBody {
+			return b, err
+		}
+		k = key(pEventBody, b)
+	}
 }

@@ -30,6 +30,58 @@ type slimFixture struct {
 // this build, then rewrites their records as a schema 10 build left them.
 func oldSlimStore(t *testing.T, dir string, n int) *slimFixture {
 	t.Helper()
+	f := newSlimFixture(t, dir, n)
+	db, err := badger.Open(badger.DefaultOptions(dir).WithLogger(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wb := db.NewWriteBatch() // more than one transaction holds, for large n
+	// This build keyed the records by sequence (schema 12): drop those.
+	err = db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{pEventBody}})
+		defer it.Close()
+		for it.Rewind(); it.Valid() && err == nil; it.Next() {
+			err = wb.Delete(it.Item().KeyCopy(nil))
+		}
+		return err
+	})
+	if err == nil {
+		err = wb.Delete(key(pCounter, []byte{eventSeqCounter}))
+	}
+	for _, o := range f.order {
+		snap := f.snap[o.ID]
+		for k, v := range map[string][]byte{
+			string(key(pEvent, o.ID[:])):                              f.wire[o.ID],
+			string(key(pEventSnap, o.ID[:])):                          snap[:],
+			string(key(pRoomEvent, f.room[:], u64(o.Depth), o.ID[:])): nil,
+		} {
+			if err == nil {
+				err = wb.Set([]byte(k), v)
+			}
+		}
+	}
+	if err == nil {
+		err = wb.Set([]byte{pSchema}, binary.BigEndian.AppendUint32(nil, 10))
+	}
+	if err == nil {
+		err = wb.Flush()
+	} else {
+		wb.Cancel()
+	}
+	if cerr := db.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+// newSlimFixture writes n shown messages, a message hidden after the fact
+// and three events without a timeline record into a store in dir with
+// this build, and closes it.
+func newSlimFixture(t *testing.T, dir string, n int) *slimFixture {
+	t.Helper()
 	f := &slimFixture{room: protocol.RoomID{9}, wire: map[protocol.EventID][]byte{},
 		snap: map[protocol.EventID]protocol.SnapshotKey{}, shown: map[protocol.EventID]uint64{}}
 	s, err := Open(dir, Options{})
@@ -88,38 +140,6 @@ func oldSlimStore(t *testing.T, dir string, n int) *slimFixture {
 	delete(f.shown, hidden.ID)
 	f.unshown++
 	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-
-	db, err := badger.Open(badger.DefaultOptions(dir).WithLogger(nil))
-	if err != nil {
-		t.Fatal(err)
-	}
-	wb := db.NewWriteBatch() // more than one transaction holds, for large n
-	for _, o := range f.order {
-		snap := f.snap[o.ID]
-		for k, v := range map[string][]byte{
-			string(key(pEvent, o.ID[:])):                              f.wire[o.ID],
-			string(key(pEventSnap, o.ID[:])):                          snap[:],
-			string(key(pRoomEvent, f.room[:], u64(o.Depth), o.ID[:])): nil,
-		} {
-			if err == nil {
-				err = wb.Set([]byte(k), v)
-			}
-		}
-	}
-	if err == nil {
-		err = wb.Set([]byte{pSchema}, binary.BigEndian.AppendUint32(nil, 10))
-	}
-	if err == nil {
-		err = wb.Flush()
-	} else {
-		wb.Cancel()
-	}
-	if cerr := db.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
 		t.Fatal(err)
 	}
 	return f
@@ -185,7 +205,7 @@ func (f *slimFixture) checkSlim(t *testing.T, tx *Tx) {
 		t.Errorf("%d by-depth keys (%v), want %d", n, err, f.unshown)
 	}
 	for _, o := range f.order {
-		b, err := tx.get(key(pEvent, o.ID[:]))
+		b, err := tx.eventValue(o.ID)
 		if k, _, ok := splitEvent(b); err != nil || !ok || k != f.snap[o.ID] {
 			t.Fatalf("record of %s holds snapshot key %x (%v, %v), want %x", o.ID, k, ok, err, f.snap[o.ID])
 		}
@@ -331,6 +351,7 @@ func (f *slimFixture) checkSlimStore(t *testing.T, s *Store) {
 	view(t, s, func(tx *Tx) error {
 		f.check(t, tx)
 		f.checkSlim(t, tx)
+		f.checkBodies(t, tx)
 		return nil
 	})
 	if err := s.Close(); err != nil {

@@ -10,7 +10,8 @@ import (
 )
 
 // Dropping text: when a message is deleted, edited or expires in a room of
-// version 3 or later, the node replaces the stored event (pEvent) with its
+// version 3 or later, the node replaces the stored event (its record under
+// pEventBody, or pEvent before the schema 12 migration) with its
 // redacted form (RedactEvent) and the message's timeline record with one
 // without the text (PutMessage). Badger does not overwrite: a new value is
 // a new version of the key, and the old one stays in the memtable, its
@@ -29,7 +30,12 @@ import (
 // event, it is redacted already, or its payload may not be dropped (a
 // room of version 1 or 2, or a type whose payload rooms depend on).
 func (tx *Tx) RedactEvent(id protocol.EventID) (bool, error) {
-	b, err := tx.get(key(pEvent, id[:]))
+	k := key(pEvent, id[:])
+	b, err := tx.get(k)
+	if err == nil && len(b) == eventPointerLen {
+		k = key(pEventBody, b) // schema 12 on: the record is there
+		b, err = tx.get(k)
+	}
 	if errors.Is(err, ErrNotFound) {
 		return false, nil
 	}
@@ -53,7 +59,7 @@ func (tx *Tx) RedactEvent(id protocol.EventID) (bool, error) {
 		v = eventRecord(snap, v)
 	}
 	delete(tx.stored, id)
-	return true, wrap("redact event", tx.setDiscard(key(pEvent, id[:]), v))
+	return true, wrap("redact event", tx.setDiscard(k, v))
 }
 
 // Purge makes what RedactEvent and PutMessage replaced leave the store's

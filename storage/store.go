@@ -281,7 +281,10 @@ func (s *Store) start() error {
 	if err := cleanupAliases(s.db, s.log); err != nil {
 		return err
 	}
-	return slimEvents(s.db, s.log)
+	if err := slimEvents(s.db, s.log); err != nil {
+		return err
+	}
+	return moveEventBodies(s.db, s.log)
 }
 
 // Dirty reports whether the store was not closed cleanly by the process

@@ -172,12 +172,12 @@ func (c *writeCache) committed(err error) {
 }
 
 // readBack reports whether k is a key the writer reads back soon after
-// writing it, so that its first write puts it in the cache: an event,
-// with its snapshot key, which the room's next event reads as its
-// parent's (protocol.Check). Other written keys join the cache when first
-// read.
+// writing it, so that its first write puts it in the cache: an event's
+// sequence number and its record, with its snapshot key, which the
+// room's next event reads as its parent's (protocol.Check). Other written
+// keys join the cache when first read.
 func readBack(k string) bool {
-	return len(k) > 0 && k[0] == pEvent
+	return len(k) > 0 && (k[0] == pEvent || k[0] == pEventBody)
 }
 
 // discarded drops the pending writes of a transaction that was not

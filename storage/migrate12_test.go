@@ -1,0 +1,184 @@
+package storage
+
+import (
+	"bytes"
+	"crypto/ed25519"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"testing"
+
+	"github.com/dgraph-io/badger/v4"
+	"github.com/horenso/horenso/protocol"
+)
+
+// oldBodiesStore writes f's events into a store in dir with this build,
+// then rewrites them as a schema 11 build left them: each event's record
+// under its ID, no event sequence.
+func oldBodiesStore(t *testing.T, dir string, n int) *slimFixture {
+	t.Helper()
+	f := newSlimFixture(t, dir, n)
+	db, err := badger.Open(badger.DefaultOptions(dir).WithLogger(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wb := db.NewWriteBatch()
+	err = db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{pEvent}})
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			seq, err := it.Item().ValueCopy(nil)
+			if err != nil {
+				return err
+			}
+			if len(seq) != eventPointerLen {
+				return fmt.Errorf("this build wrote a record of %d bytes under an event ID", len(seq))
+			}
+			item, err := txn.Get(key(pEventBody, seq))
+			if err != nil {
+				return err
+			}
+			body, err := item.ValueCopy(nil)
+			if err == nil {
+				err = wb.Set(it.Item().KeyCopy(nil), body)
+			}
+			if err == nil {
+				err = wb.Delete(key(pEventBody, seq))
+			}
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err == nil {
+		err = wb.Delete(key(pCounter, []byte{eventSeqCounter}))
+	}
+	if err == nil {
+		err = wb.Set([]byte{pSchema}, binary.BigEndian.AppendUint32(nil, 11))
+	}
+	if err == nil {
+		err = wb.Flush()
+	} else {
+		wb.Cancel()
+	}
+	if cerr := db.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+// checkBodies checks the schema 12 layout of f's events: under each ID
+// an event sequence number, each its own, under which the event's record
+// is; the counter at the highest; no marker left.
+func (f *slimFixture) checkBodies(t *testing.T, tx *Tx) {
+	t.Helper()
+	seqs := map[uint64]bool{}
+	var most uint64
+	for _, o := range f.order {
+		seq, err := tx.get(key(pEvent, o.ID[:]))
+		if err != nil || len(seq) != eventPointerLen {
+			t.Fatalf("event %s's ID holds %x (%v), want an event sequence number", o.ID, seq, err)
+		}
+		n := be64(seq)
+		if seqs[n] {
+			t.Fatalf("event sequence %d given to two events", n)
+		}
+		seqs[n], most = true, max(most, n)
+		b, err := tx.get(key(pEventBody, seq))
+		if snap, wire, ok := splitEvent(b); err != nil || !ok || snap != f.snap[o.ID] || !bytes.Equal(wire, f.wire[o.ID]) {
+			t.Fatalf("record %d of %s: %v, %v, snapshot %x; want it as stored", n, o.ID, err, ok, snap)
+		}
+	}
+	if n, err := tx.count([]byte{pEventBody}); err != nil || n != len(f.order) {
+		t.Errorf("%d event records (%v), want %d", n, err, len(f.order))
+	}
+	if c, err := tx.counter(eventSeqCounter); err != nil || c != most {
+		t.Errorf("event sequence counter %d (%v), want the highest given, %d", c, err, most)
+	}
+	if ok, err := tx.has([]byte{pBodies}); ok || err != nil {
+		t.Errorf("schema 12 marker left: %v, %v", ok, err)
+	}
+}
+
+// TestMigrateEventBodies migrates a store of schema 11 to 12: every event
+// reads as before, its record is keyed by a sequence number of its own,
+// and an event stored after the migration takes the next one, leaving the
+// others as they were, also after a reopen.
+func TestMigrateEventBodies(t *testing.T) {
+	dir := t.TempDir()
+	f := oldBodiesStore(t, dir, 1200)
+	rawView(t, dir, func(tx *Tx) { f.check(t, tx) })
+	s := openTest(t, dir)
+	view(t, s, func(tx *Tx) error {
+		f.check(t, tx)
+		f.checkBodies(t, tx)
+		return nil
+	})
+	_, sk, _ := ed25519.GenerateKey(nil)
+	e, err := protocol.Sign(sk, protocol.Event{Version: 1, Room: f.room, Author: "a", Prev: []protocol.EventID{f.order[len(f.order)-1].ID},
+		Depth: uint64(len(f.order) + 1), Time: 1}, &protocol.MessagePost{Body: "after"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	update(t, s, func(tx *Tx) error { return tx.PutEvent(e, protocol.SnapshotKey{0xcd}) })
+	f.order = append(f.order, protocol.Order{Depth: e.Depth, ID: e.ID})
+	f.wire[e.ID], f.snap[e.ID] = e.Wire(), protocol.SnapshotKey{0xcd}
+	f.unshown++
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s = openTest(t, dir)
+	view(t, s, func(tx *Tx) error {
+		f.check(t, tx)
+		f.checkBodies(t, tx)
+		return nil
+	})
+}
+
+// TestMigrateEventBodiesResumes interrupts the migration after each of
+// its batches in turn (its hook makes Open fail there): the store is of
+// schema 12 with the marker set and reads as before in between, and the
+// next Open goes on.
+func TestMigrateEventBodiesResumes(t *testing.T) {
+	dir := t.TempDir()
+	f := oldBodiesStore(t, dir, 2*cleanupBatch+7)
+	errStop := errors.New("stopped")
+	t.Cleanup(func() { bodiesInterruptForTest = nil })
+	bodiesInterruptForTest = func(int) error { return errStop }
+	opens := 1
+	for ; ; opens++ {
+		s, err := Open(dir, Options{})
+		if err == nil {
+			view(t, s, func(tx *Tx) error {
+				f.check(t, tx)
+				f.checkBodies(t, tx)
+				return nil
+			})
+			if err := s.Close(); err != nil {
+				t.Fatal(err)
+			}
+			break
+		}
+		if !errors.Is(err, errStop) {
+			t.Fatalf("open with the migration interrupted: %v, want %v", err, errStop)
+		}
+		rawView(t, dir, func(tx *Tx) {
+			if v, err := schemaVersion(tx.txn); err != nil || v != SchemaVersion {
+				t.Fatalf("schema %d, %v; want %d", v, err, SchemaVersion)
+			}
+			if ok, err := tx.has([]byte{pBodies}); !ok || err != nil {
+				t.Fatalf("no schema 12 marker after %d opens: %v, %v", opens, ok, err)
+			}
+			f.check(t, tx)
+		})
+	}
+	// A commit moves 256 KiB of records: 4,007 small ones take 6.
+	t.Logf("migration done in %d commits", opens)
+	if opens < 6 {
+		t.Errorf("migration done in %d commits, want more", opens)
+	}
+}
