@@ -73,7 +73,7 @@ func (n *Node) putAcked(tx *storage.Tx, r *storage.Room, e *protocol.Signed) err
 	if e.Seq > r.Seq && e.Type != protocol.TypeNodeAck {
 		r.Own++
 	}
-	return tx.PutAcked(e.ID, e.Seq, true, r.Own)
+	return tx.PutOwnCount(e.RoomID(), e.Seq, r.Own)
 }
 
 // runAcks acknowledges, every AckInterval (jittered), the rooms marked
@@ -253,7 +253,7 @@ func (n *Node) receipt(tx *storage.Tx, room protocol.RoomID, r *storage.Room, m 
 		}
 		if e != nil {
 			rc.Acked, rc.AckedTime = e.ID, e.Time
-			if _, ackedOwn, _, err = tx.Acked(e.ID); err != nil {
+			if ackedOwn, _, err = tx.OwnCount(room, rc.AckedSeq); err != nil {
 				return nil, err
 			}
 		}

@@ -169,11 +169,7 @@ func (n *Node) ownCount(tx *storage.Tx, room protocol.RoomID, seq uint64) (uint6
 	if seq == 0 {
 		return 0, nil
 	}
-	id, ok, err := tx.Position(room, n.id, seq)
-	if err != nil || !ok {
-		return 0, err
-	}
-	_, own, _, err := tx.Acked(id)
+	own, _, err := tx.OwnCount(room, seq)
 	return own, err
 }
 
@@ -256,20 +252,14 @@ func (n *Node) Deliveries(ctx context.Context, as protocol.Handle, room protocol
 			}
 			var id protocol.EventID
 			copy(id[:], b)
-			seq, _, ok, err := tx.Acked(id)
-			if err != nil {
-				return err
-			}
-			if !ok {
-				continue // not this node's, or a room without chains
-			}
 			e, err := tx.Event(id)
 			if err != nil {
 				return err
 			}
-			if e == nil || e.RoomID() != room || e.Type != protocol.TypeMessagePost {
-				continue
+			if e == nil || e.RoomID() != room || e.Type != protocol.TypeMessagePost || e.Origin != n.id || e.Seq == 0 {
+				continue // not this node's, or a room without chains
 			}
+			seq := e.Seq
 			d := Delivery{Message: a, Seq: seq, To: []protocol.NodeID{}}
 			for _, m := range nodes {
 				if m.seq >= seq {

@@ -92,32 +92,30 @@ func (tx *Tx) Equivocations(fn func(Equivocation) bool) error {
 	return wrap("list equivocations", err)
 }
 
-// PutAcked records seq, the highest chain position of this node's events
-// in the causal past of event id (id itself included), in a room of a
-// version with chains. For an event of this node's (mine), own is how
-// many of its events in the room up to id are not acknowledgements.
-func (tx *Tx) PutAcked(id protocol.EventID, seq uint64, mine bool, own uint64) error {
-	v := u64(seq)
-	if mine {
-		v = append(v, u64(own)...)
-	}
-	return wrap("put acknowledged", tx.set(key(pAcked, id[:]), v))
+// PutOwnCount records own, how many of this node's events in room up to
+// its event at chain position seq are not acknowledgements, in a room of
+// a version with chains. Schema 12 keys it by room and position, where
+// the node's next events' counts follow it (pOwnCount); before, it was
+// keyed by the event's random ID (pAcked), which spread it over the key
+// space (see PutEvent).
+func (tx *Tx) PutOwnCount(room protocol.RoomID, seq, own uint64) error {
+	return wrap("put own count", tx.set(key(pOwnCount, room[:], u64(seq)), u64(own)))
 }
 
-// Acked returns what PutAcked recorded for event id, seq and own, and
-// false if nothing.
-func (tx *Tx) Acked(id protocol.EventID) (seq, own uint64, ok bool, err error) {
-	b, err := tx.get(key(pAcked, id[:]))
+// OwnCount returns what PutOwnCount recorded for room and seq, and false
+// if nothing.
+func (tx *Tx) OwnCount(room protocol.RoomID, seq uint64) (own uint64, ok bool, err error) {
+	b, err := tx.get(key(pOwnCount, room[:], u64(seq)))
 	if errors.Is(err, ErrNotFound) {
-		return 0, 0, false, nil
+		return 0, false, nil
 	}
-	if err != nil || len(b) != 8 && len(b) != 16 {
-		return 0, 0, false, fmt.Errorf("get acknowledged of %s: %w", id, err)
+	if err != nil {
+		return 0, false, fmt.Errorf("get own count of %s at %d: %w", room, seq, err)
 	}
-	if len(b) == 16 {
-		own = be64(b[8:])
+	if len(b) != 8 {
+		return 0, false, fmt.Errorf("get own count of %s at %d: a record of %d bytes", room, seq, len(b))
 	}
-	return be64(b), own, true, nil
+	return be64(b), true, nil
 }
 
 // Latest returns origin's event at the highest chain position in room,

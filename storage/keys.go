@@ -27,9 +27,10 @@ const (
 	pHidden    byte = 0x14 // event ID → empty: accepted content events hidden from clients (soft-failed)
 	pChain     byte = 0x15 // room ID, node ID, 0x00, seq → event ID: the first event stored at each chain position (room version 2 on)
 	pFork      byte = 0x16 // room ID, node ID, 0x00, seq, event ID → event ID: equivocations: an event that found its chain position taken → the event there
-	pAcked     byte = 0x17 // own event ID → uint64 BE chain position, uint64 BE: how many of this node's events up to this one are not acknowledgements (room version 2 on)
+	pAcked     byte = 0x17 // schema 11 and before: own event ID → uint64 BE chain position, uint64 BE: how many of this node's events up to this one are not acknowledgements (room version 2 on); the 11→12 migration moves it to pOwnCount
 	pRef       byte = 0x18 // message or task event ID, event ID → empty: the edits, deletions and task updates of a message or task (room version 2 on)
 	pEventBody byte = 0x19 // uint64 BE event sequence → the event's record (eventRecord), schema 12 on: pEvent holds the sequence (see PutEvent)
+	pOwnCount  byte = 0x1A // room ID, uint64 BE chain position of this node's event → uint64 BE: how many of this node's events in the room up to it are not acknowledgements (room version 2 on; schema 12 on, pAcked before)
 
 	pRoom      byte = 0x20 // room ID → Room
 	pOldHead   byte = 0x21 // schema 1 only: room ID, event ID → uint64 BE depth (see pHeads)

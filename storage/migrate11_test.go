@@ -23,6 +23,7 @@ type slimFixture struct {
 	snap    map[protocol.EventID]protocol.SnapshotKey
 	shown   map[protocol.EventID]uint64 // messages with a timeline record, and their aliases
 	unshown int                         // events without one: a hidden message, events that are not messages
+	own     map[uint64]uint64           // own counts by chain position in room, as oldBodiesStore moved them (schema 11's pAcked)
 }
 
 // oldSlimStore writes n shown messages, a message hidden after the fact

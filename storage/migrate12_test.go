@@ -54,6 +54,21 @@ func oldBodiesStore(t *testing.T, dir string, n int) *slimFixture {
 	if err == nil {
 		err = wb.Delete(key(pCounter, []byte{eventSeqCounter}))
 	}
+	// Own counts as schema 11 kept them, by event ID: of this node's
+	// events (16 bytes: chain position, count), and, as schema 6 stores
+	// also wrote, of others' (8 bytes), which nothing reads.
+	f.own = map[uint64]uint64{}
+	for i, o := range f.order {
+		switch {
+		case err != nil:
+		case i%3 == 0:
+			seq, own := uint64(i+1), uint64(i/2)
+			f.own[seq] = own
+			err = wb.Set(key(pAcked, o.ID[:]), append(u64(seq), u64(own)...))
+		case i%5 == 0:
+			err = wb.Set(key(pAcked, o.ID[:]), u64(uint64(i)))
+		}
+	}
 	if err == nil {
 		err = wb.Set([]byte{pSchema}, binary.BigEndian.AppendUint32(nil, 11))
 	}
@@ -101,6 +116,17 @@ func (f *slimFixture) checkBodies(t *testing.T, tx *Tx) {
 	}
 	if ok, err := tx.has([]byte{pBodies}); ok || err != nil {
 		t.Errorf("schema 12 marker left: %v, %v", ok, err)
+	}
+	if n, err := tx.count([]byte{pAcked}); err != nil || n != 0 {
+		t.Errorf("%d own counts by event ID left (%v), want none", n, err)
+	}
+	for seq, want := range f.own {
+		if own, ok, err := tx.OwnCount(f.room, seq); err != nil || !ok || own != want {
+			t.Fatalf("own count at %d = %d, %v, %v; want %d", seq, own, ok, err, want)
+		}
+	}
+	if n, err := tx.count([]byte{pOwnCount}); err != nil || n != len(f.own) {
+		t.Errorf("%d own counts (%v), want %d", n, err, len(f.own))
 	}
 }
 

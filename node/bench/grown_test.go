@@ -213,8 +213,9 @@ type grownPoster struct {
 // grownVersion names the layout of the kept grown stores: change it when
 // grownStore changes what it builds, or the store's schema changes its
 // key layout, so that stale ones are not used (2: schema 12's event
-// records by sequence; a store of 1 would be migrated when opened).
-const grownVersion = 2
+// records by sequence, a store of 1 would be migrated when opened; 3: its
+// own counts by room and position).
+const grownVersion = 3
 
 // grownInfo is the file beside a grown store that describes it; it is
 // written last, so a store without it is incomplete.
