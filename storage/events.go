@@ -21,7 +21,8 @@ import (
 // compaction of Badger's tree over the whole level below, which Badger
 // rewrites; keyed by the order the node stored them in, the ~450-byte
 // records are appended at the end of their range, and only the 8-byte
-// numbers are spread (docs/PERFORMANCE.md, "Event records by sequence").
+// numbers are spread (docs/PERFORMANCE.md, "Event records and own counts
+// by sequence").
 func (tx *Tx) PutEvent(e *protocol.Signed, snap protocol.SnapshotKey) error {
 	room := e.RoomID()
 	seq, err := tx.nextEventSeq()
