@@ -389,16 +389,16 @@ func taskMessageAliases(txn *badger.Txn) error {
 // transaction, as Tx.eventValue does: a store of an old schema holds it
 // under pEvent, but tests write such stores with this build's PutEvent.
 func readEvent(txn *badger.Txn, id protocol.EventID) ([]byte, error) {
-	k := key(pEvent, id[:])
-	for {
+	get := func(k []byte) ([]byte, error) {
 		item, err := txn.Get(k)
 		if err != nil {
 			return nil, err
 		}
-		b, err := item.ValueCopy(nil)
-		if err != nil || len(b) != eventPointerLen || k[0] == pEventBody {
-			return b, err
-		}
-		k = key(pEventBody, b)
+		return item.ValueCopy(nil)
 	}
+	b, err := get(key(pEvent, id[:]))
+	if err != nil || len(b) != eventPointerLen {
+		return b, err
+	}
+	return get(key(pEventBody, b))
 }

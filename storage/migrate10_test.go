@@ -87,10 +87,6 @@ func oldAliasStore(t *testing.T, dir string, n int) *aliasFixture {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	db, err := badger.Open(badger.DefaultOptions(dir).WithLogger(nil))
-	if err != nil {
-		t.Fatal(err)
-	}
 	old := msg(n + 2) // schema 2: the record holds no alias
 	f.kept[old.ID] = 999_999
 	v, err := protocol.EncodeRecord(&old.Message)
@@ -108,23 +104,14 @@ func oldAliasStore(t *testing.T, dir string, n int) *aliasFixture {
 		sets[string(key(pAlias, []byte{byte(AliasMessage)}, id[:]))] = u64(a)
 		sets[string(key(pMessage, id[:]))] = append(f.room[:], u64(depths[id])...)
 	}
-	wb := db.NewWriteBatch() // more than one transaction holds, for large n
-	for k, v := range sets {
-		if err = wb.Set([]byte(k), v); err != nil {
-			break
+	rawWrite(t, dir, func(_ *badger.DB, wb *badger.WriteBatch) error {
+		for k, v := range sets {
+			if err := wb.Set([]byte(k), v); err != nil {
+				return err
+			}
 		}
-	}
-	if err == nil {
-		err = wb.Flush()
-	} else {
-		wb.Cancel()
-	}
-	if cerr := db.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
+		return nil
+	})
 	return f
 }
 

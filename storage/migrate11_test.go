@@ -32,39 +32,52 @@ type slimFixture struct {
 func oldSlimStore(t *testing.T, dir string, n int) *slimFixture {
 	t.Helper()
 	f := newSlimFixture(t, dir, n)
+	rawWrite(t, dir, func(db *badger.DB, wb *badger.WriteBatch) error {
+		// This build keyed the records by sequence (schema 12): drop those.
+		err := db.View(func(txn *badger.Txn) error {
+			it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{pEventBody}})
+			defer it.Close()
+			for it.Rewind(); it.Valid(); it.Next() {
+				if err := wb.Delete(it.Item().KeyCopy(nil)); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err == nil {
+			err = wb.Delete(key(pCounter, []byte{eventSeqCounter}))
+		}
+		for _, o := range f.order {
+			snap := f.snap[o.ID]
+			for k, v := range map[string][]byte{
+				string(key(pEvent, o.ID[:])):                              f.wire[o.ID],
+				string(key(pEventSnap, o.ID[:])):                          snap[:],
+				string(key(pRoomEvent, f.room[:], u64(o.Depth), o.ID[:])): nil,
+			} {
+				if err == nil {
+					err = wb.Set([]byte(k), v)
+				}
+			}
+		}
+		if err == nil {
+			err = wb.Set([]byte{pSchema}, binary.BigEndian.AppendUint32(nil, 10))
+		}
+		return err
+	})
+	return f
+}
+
+// rawWrite opens the store in dir with Badger alone and calls fn with a
+// write batch (which may hold more than one transaction), which it then
+// flushes, unless fn failed; it fails t on any error.
+func rawWrite(t *testing.T, dir string, fn func(db *badger.DB, wb *badger.WriteBatch) error) {
+	t.Helper()
 	db, err := badger.Open(badger.DefaultOptions(dir).WithLogger(nil))
 	if err != nil {
 		t.Fatal(err)
 	}
-	wb := db.NewWriteBatch() // more than one transaction holds, for large n
-	// This build keyed the records by sequence (schema 12): drop those.
-	err = db.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{pEventBody}})
-		defer it.Close()
-		for it.Rewind(); it.Valid() && err == nil; it.Next() {
-			err = wb.Delete(it.Item().KeyCopy(nil))
-		}
-		return err
-	})
-	if err == nil {
-		err = wb.Delete(key(pCounter, []byte{eventSeqCounter}))
-	}
-	for _, o := range f.order {
-		snap := f.snap[o.ID]
-		for k, v := range map[string][]byte{
-			string(key(pEvent, o.ID[:])):                              f.wire[o.ID],
-			string(key(pEventSnap, o.ID[:])):                          snap[:],
-			string(key(pRoomEvent, f.room[:], u64(o.Depth), o.ID[:])): nil,
-		} {
-			if err == nil {
-				err = wb.Set([]byte(k), v)
-			}
-		}
-	}
-	if err == nil {
-		err = wb.Set([]byte{pSchema}, binary.BigEndian.AppendUint32(nil, 10))
-	}
-	if err == nil {
+	wb := db.NewWriteBatch()
+	if err = fn(db, wb); err == nil {
 		err = wb.Flush()
 	} else {
 		wb.Cancel()
@@ -75,7 +88,6 @@ func oldSlimStore(t *testing.T, dir string, n int) *slimFixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return f
 }
 
 // newSlimFixture writes n shown messages, a message hidden after the fact
@@ -308,16 +320,29 @@ func TestMigrateSlim(t *testing.T) {
 }
 
 // TestMigrateSlimResumes interrupts the migration after each of its
-// batches in turn (its hook makes Open fail there): the store is of
-// schema 11 with the marker set and reads as before in between, and the
-// next Open goes on.
+// batches in turn: the store is of schema 11 with the marker set and reads
+// as before in between, and the next Open goes on.
 func TestMigrateSlimResumes(t *testing.T) {
 	dir := t.TempDir()
 	f := oldSlimStore(t, dir, 2*cleanupBatch+7)
+	// At ~600 events a commit the snapshot keys take 7 commits, the
+	// by-depth keys 3 more (2,000 a commit, and the last finds none).
+	if opens := f.resumeEachCommit(t, dir, &slimInterruptForTest, pSlim); opens < 6 {
+		t.Errorf("migration done in %d commits, want more", opens)
+	}
+}
+
+// resumeEachCommit opens the store in dir with a migration's hook set to
+// make Open fail after every commit but the last (each Open then does
+// one), and checks with Badger alone between the opens that the store is
+// of this schema, marker is set and f reads as before; once Open succeeds
+// it checks f's reads and layout (checkSlimStore). It returns how many
+// opens it took.
+func (f *slimFixture) resumeEachCommit(t *testing.T, dir string, hook *func(int) error, marker byte) int {
+	t.Helper()
 	errStop := errors.New("stopped")
-	t.Cleanup(func() { slimInterruptForTest = nil })
-	slimInterruptForTest = func(int) error { return errStop }
-	// The hook runs after every commit but the last: each Open does one.
+	t.Cleanup(func() { *hook = nil })
+	*hook = func(int) error { return errStop }
 	opens := 1
 	for ; ; opens++ {
 		s, err := Open(dir, Options{})
@@ -332,18 +357,14 @@ func TestMigrateSlimResumes(t *testing.T) {
 			if v, err := schemaVersion(tx.txn); err != nil || v != SchemaVersion {
 				t.Fatalf("schema %d, %v; want %d", v, err, SchemaVersion)
 			}
-			if ok, err := tx.has([]byte{pSlim}); !ok || err != nil {
-				t.Fatalf("no schema 11 marker after %d opens: %v, %v", opens, ok, err)
+			if ok, err := tx.has([]byte{marker}); !ok || err != nil {
+				t.Fatalf("no marker %#x after %d opens: %v, %v", marker, opens, ok, err)
 			}
 			f.check(t, tx)
 		})
 	}
-	// At ~600 events a commit the snapshot keys take 7 commits, the
-	// by-depth keys 3 more (2,000 a commit, and the last finds none).
 	t.Logf("migration done in %d commits", opens)
-	if opens < 6 {
-		t.Errorf("migration done in %d commits, want more", opens)
-	}
+	return opens
 }
 
 // checkSlimStore checks f's reads and layout on s, and closes it.

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"crypto/ed25519"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"testing"
 
@@ -18,71 +17,58 @@ import (
 func oldBodiesStore(t *testing.T, dir string, n int) *slimFixture {
 	t.Helper()
 	f := newSlimFixture(t, dir, n)
-	db, err := badger.Open(badger.DefaultOptions(dir).WithLogger(nil))
-	if err != nil {
-		t.Fatal(err)
-	}
-	wb := db.NewWriteBatch()
-	err = db.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{pEvent}})
-		defer it.Close()
-		for it.Rewind(); it.Valid(); it.Next() {
-			seq, err := it.Item().ValueCopy(nil)
-			if err != nil {
-				return err
+	rawWrite(t, dir, func(db *badger.DB, wb *badger.WriteBatch) error {
+		err := db.View(func(txn *badger.Txn) error {
+			it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{pEvent}})
+			defer it.Close()
+			for it.Rewind(); it.Valid(); it.Next() {
+				seq, err := it.Item().ValueCopy(nil)
+				if err != nil {
+					return err
+				}
+				if len(seq) != eventPointerLen {
+					return fmt.Errorf("this build wrote a record of %d bytes under an event ID", len(seq))
+				}
+				item, err := txn.Get(key(pEventBody, seq))
+				if err != nil {
+					return err
+				}
+				body, err := item.ValueCopy(nil)
+				if err == nil {
+					err = wb.Set(it.Item().KeyCopy(nil), body)
+				}
+				if err == nil {
+					err = wb.Delete(key(pEventBody, seq))
+				}
+				if err != nil {
+					return err
+				}
 			}
-			if len(seq) != eventPointerLen {
-				return fmt.Errorf("this build wrote a record of %d bytes under an event ID", len(seq))
-			}
-			item, err := txn.Get(key(pEventBody, seq))
-			if err != nil {
-				return err
-			}
-			body, err := item.ValueCopy(nil)
-			if err == nil {
-				err = wb.Set(it.Item().KeyCopy(nil), body)
-			}
-			if err == nil {
-				err = wb.Delete(key(pEventBody, seq))
-			}
-			if err != nil {
-				return err
+			return nil
+		})
+		if err == nil {
+			err = wb.Delete(key(pCounter, []byte{eventSeqCounter}))
+		}
+		// Own counts as schema 11 kept them, by event ID: of this node's
+		// events (16 bytes: chain position, count), and, as schema 6
+		// stores also wrote, of others' (8 bytes), which nothing reads.
+		f.own = map[uint64]uint64{}
+		for i, o := range f.order {
+			switch {
+			case err != nil:
+			case i%3 == 0:
+				seq, own := uint64(i+1), uint64(i/2)
+				f.own[seq] = own
+				err = wb.Set(key(pAcked, o.ID[:]), append(u64(seq), u64(own)...))
+			case i%5 == 0:
+				err = wb.Set(key(pAcked, o.ID[:]), u64(uint64(i)))
 			}
 		}
-		return nil
+		if err == nil {
+			err = wb.Set([]byte{pSchema}, binary.BigEndian.AppendUint32(nil, 11))
+		}
+		return err
 	})
-	if err == nil {
-		err = wb.Delete(key(pCounter, []byte{eventSeqCounter}))
-	}
-	// Own counts as schema 11 kept them, by event ID: of this node's
-	// events (16 bytes: chain position, count), and, as schema 6 stores
-	// also wrote, of others' (8 bytes), which nothing reads.
-	f.own = map[uint64]uint64{}
-	for i, o := range f.order {
-		switch {
-		case err != nil:
-		case i%3 == 0:
-			seq, own := uint64(i+1), uint64(i/2)
-			f.own[seq] = own
-			err = wb.Set(key(pAcked, o.ID[:]), append(u64(seq), u64(own)...))
-		case i%5 == 0:
-			err = wb.Set(key(pAcked, o.ID[:]), u64(uint64(i)))
-		}
-	}
-	if err == nil {
-		err = wb.Set([]byte{pSchema}, binary.BigEndian.AppendUint32(nil, 11))
-	}
-	if err == nil {
-		err = wb.Flush()
-	} else {
-		wb.Cancel()
-	}
-	if cerr := db.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
 	return f
 }
 
@@ -166,46 +152,14 @@ func TestMigrateEventBodies(t *testing.T) {
 }
 
 // TestMigrateEventBodiesResumes interrupts the migration after each of
-// its batches in turn (its hook makes Open fail there): the store is of
-// schema 12 with the marker set and reads as before in between, and the
-// next Open goes on.
+// its batches in turn: the store is of schema 12 with the marker set and
+// reads as before in between, and the next Open goes on.
 func TestMigrateEventBodiesResumes(t *testing.T) {
 	dir := t.TempDir()
 	f := oldBodiesStore(t, dir, 2*cleanupBatch+7)
-	errStop := errors.New("stopped")
-	t.Cleanup(func() { bodiesInterruptForTest = nil })
-	bodiesInterruptForTest = func(int) error { return errStop }
-	opens := 1
-	for ; ; opens++ {
-		s, err := Open(dir, Options{})
-		if err == nil {
-			view(t, s, func(tx *Tx) error {
-				f.check(t, tx)
-				f.checkBodies(t, tx)
-				return nil
-			})
-			if err := s.Close(); err != nil {
-				t.Fatal(err)
-			}
-			break
-		}
-		if !errors.Is(err, errStop) {
-			t.Fatalf("open with the migration interrupted: %v, want %v", err, errStop)
-		}
-		rawView(t, dir, func(tx *Tx) {
-			if v, err := schemaVersion(tx.txn); err != nil || v != SchemaVersion {
-				t.Fatalf("schema %d, %v; want %d", v, err, SchemaVersion)
-			}
-			if ok, err := tx.has([]byte{pBodies}); !ok || err != nil {
-				t.Fatalf("no schema 12 marker after %d opens: %v, %v", opens, ok, err)
-			}
-			f.check(t, tx)
-		})
-	}
 	// A commit writes 256 KiB at most: 4,007 small records take 6, their
 	// own counts one more.
-	t.Logf("migration done in %d commits", opens)
-	if opens < 6 {
+	if opens := f.resumeEachCommit(t, dir, &bodiesInterruptForTest, pBodies); opens < 6 {
 		t.Errorf("migration done in %d commits, want more", opens)
 	}
 }
