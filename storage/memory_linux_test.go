@@ -146,9 +146,9 @@ func tablesResident(t *testing.T, dir string) int64 {
 // not.
 func TestPageOutOthers(t *testing.T) {
 	other := filepath.Join(t.TempDir(), "search")
-	segment := mapFile(t, filepath.Join(other, "store", "000000000001.zap"))
-	named := mapFile(t, filepath.Join(t.TempDir(), "program"))
-	beside := mapFile(t, other+"-old", "segment.zap")
+	segment := mapFile(t, 4<<20, filepath.Join(other, "store", "000000000001.zap"))
+	named := mapFile(t, 4<<20, filepath.Join(t.TempDir(), "program"))
+	beside := mapFile(t, 4<<20, other+"-old", "segment.zap")
 	before := []int64{residentOf(t, segment), residentOf(t, named), residentOf(t, beside)}
 	n, err := pageOutTables(t.TempDir(), []string{other, named, filepath.Join(t.TempDir(), "not made")}, map[string]int64{})
 	if err != nil {
@@ -196,13 +196,13 @@ func TestPageOutProgram(t *testing.T) {
 
 // mapFile writes 4 MiB of random bytes to the file of path's elements,
 // maps it until the test ends, reads every page in, and returns its path.
-func mapFile(t *testing.T, elem ...string) string {
+func mapFile(t *testing.T, size int, elem ...string) string {
 	t.Helper()
 	path := filepath.Join(elem...)
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	data := make([]byte, 4<<20)
+	data := make([]byte, size)
 	rand.Read(data)
 	if err := os.WriteFile(path, data, 0o644); err != nil {
 		t.Fatal(err)
@@ -355,16 +355,16 @@ func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
 
 // TestMappedSharesAddUp: stores open in one process share the sum of
 // their MappedBytes, since the resident mapped pages each one checks are
-// the process's. Four stores whose shares are each below what the
-// process has resident, and together well above it, page nothing out;
-// once three are closed, the last one's share alone is exceeded, and it
-// pages out.
+// the process's. The test maps a file of 128 MiB, which no store pages
+// out, so the process has at least that much resident whatever else it
+// maps. Four stores with shares of 64 MiB, each below it and together
+// well above it, page nothing out; once three are closed, the last one's
+// share alone is exceeded, and it pages out. (The margin is what the rest
+// of the process maps: under 128 MiB for the first half, any amount for
+// the second.)
 func TestMappedSharesAddUp(t *testing.T) {
-	resident, err := residentMapped()
-	if err != nil {
-		t.Fatal(err)
-	}
-	share := resident * 3 / 4
+	const held, share = 128 << 20, 64 << 20
+	mapFile(t, held, t.TempDir(), "held")
 	var stores []*Store
 	for range 4 {
 		s, err := Open(t.TempDir(), Options{MinFreeBytes: -1, MappedBytes: share})
@@ -383,6 +383,10 @@ func TestMappedSharesAddUp(t *testing.T) {
 			time.Sleep(trimEvery)
 		}
 	}
+	resident, err := residentMapped()
+	if err != nil {
+		t.Fatal(err)
+	}
 	for i, s := range stores {
 		if n := s.Stats().PageOuts; n != 0 {
 			t.Fatalf("store %d paged out %d times with 4 shares of %d KiB open and %d KiB resident; want none", i, n, share>>10, resident>>10)
@@ -395,7 +399,7 @@ func TestMappedSharesAddUp(t *testing.T) {
 	}
 	for stores[0].Stats().PageOuts < 1 {
 		if time.Now().After(deadline) {
-			t.Fatalf("no page-out within 10 s with one share of %d KiB left and %d KiB resident", share>>10, resident>>10)
+			t.Fatalf("no page-out within 10 s with one share of %d KiB left and %d KiB held resident", share>>10, held>>10)
 		}
 		time.Sleep(trimEvery)
 	}
