@@ -27,10 +27,14 @@ import (
 type chainCursor struct {
 	room   protocol.RoomID
 	origin protocol.NodeID
-	next   uint64             // the position to read next
-	last   uint64             // the highest position to send
-	ids    []protocol.EventID // read from positions before next, not loaded yet
-	// The event at next-1, read and not sent yet; wire is nil if none.
+	next   uint64        // the position to read next
+	last   uint64        // the highest position to send
+	read   []chainedWire // read from positions before next, not sent yet; the first is the next to send
+}
+
+// chainedWire is an event read off a chain: its wire form and its place
+// in the room's order.
+type chainedWire struct {
 	wire  []byte
 	order protocol.Order
 }
@@ -84,26 +88,27 @@ func (n *Node) emitChains(ctx context.Context, peer protocol.NodeID, room protoc
 		for {
 			var first *chainCursor
 			for _, c := range plan {
-				if c.wire == nil {
+				if len(c.read) == 0 {
 					if err := c.load(tx); err != nil {
 						return false, err
 					}
 				}
-				if c.wire != nil && (first == nil || c.order.Compare(first.order) < 0) {
+				if len(c.read) > 0 && (first == nil || c.read[0].order.Compare(first.read[0].order) < 0) {
 					first = c
 				}
 			}
 			if first == nil {
 				return false, nil
 			}
-			w := first.wire
+			next := first.read[0]
+			first.read = first.read[1:]
+			w := next.wire
 			if memo != nil {
 				var err error
-				if w, err = n.servedWire(tx, peer, first.order.ID, memo); err != nil {
+				if w, err = n.servedWire(tx, peer, next.order.ID, memo); err != nil {
 					return false, err
 				}
 			}
-			first.wire = nil
 			if w != nil && !add(w) {
 				return true, nil
 			}
@@ -111,43 +116,34 @@ func (n *Node) emitChains(ctx context.Context, peer protocol.NodeID, room protoc
 	})
 }
 
-// load reads the next event of c's chain that the store holds, if any
-// is left to send, into c.wire and c.order. It reads the chain's
-// positions chainReadAhead at a time.
+// load reads the next events of c's chain that the store holds, if any
+// are left to send, into c.read: those at the next chainReadAhead
+// positions, or fewer if the store holds fewer.
 func (c *chainCursor) load(tx *storage.Tx) error {
-	for c.wire == nil {
-		if len(c.ids) == 0 {
-			if c.next > c.last {
-				return nil
-			}
-			to := min(c.last, c.next+chainReadAhead-1)
-			err := tx.ChainRange(c.room, c.origin, c.next, to, func(_ uint64, id protocol.EventID) bool {
-				c.ids = append(c.ids, id)
-				return true
-			})
+	for len(c.read) == 0 && c.next <= c.last {
+		to := min(c.last, c.next+chainReadAhead-1)
+		var bad error
+		err := tx.ChainEvents(c.room, c.origin, c.next, to, func(_ uint64, id protocol.EventID, w []byte) bool {
+			l, err := protocol.DecodeStoredLinks(w)
 			if err != nil {
-				return err
+				bad = fmt.Errorf("event %s: %w", id, err)
+				return false
 			}
-			c.next = to + 1
-			continue
+			c.read = append(c.read, chainedWire{wire: w, order: protocol.Order{Depth: l.Depth, ID: id}})
+			return true
+		})
+		if err == nil {
+			err = bad
 		}
-		id := c.ids[0]
-		c.ids = c.ids[1:]
-		w, err := tx.EventWire(id)
 		if err != nil {
 			return err
 		}
-		if w == nil {
-			continue
-		}
-		l, err := protocol.DecodeStoredLinks(w)
-		if err != nil {
-			return fmt.Errorf("event %s: %w", id, err)
-		}
-		c.wire, c.order = w, protocol.Order{Depth: l.Depth, ID: id}
+		c.next = to + 1
 	}
 	return nil
 }
 
-// chainReadAhead is how many chain positions a chainCursor reads at once.
-const chainReadAhead = 256
+// chainReadAhead is how many chain positions a chainCursor reads at once:
+// its events' wire forms are held until sent, up to ~30 KB per origin of
+// the room (maxWalkOrigins of them at most).
+const chainReadAhead = 64

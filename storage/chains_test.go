@@ -3,6 +3,7 @@ package storage
 import (
 	"crypto/ed25519"
 	"maps"
+	"math"
 	"slices"
 	"testing"
 
@@ -179,4 +180,102 @@ func TestChainTips(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// TestChainEvents checks that ChainEvents returns, in position order, the
+// wire form of each event a chain position names: positions that name
+// their record number and old ones that name only the ID, records next to
+// each other and records with another room's between them (read with a
+// seek), a position whose record is gone (left out), a range's ends, and
+// fn stopping it.
+func TestChainEvents(t *testing.T) {
+	s := openTest(t, t.TempDir())
+	create, post := chainFixture(t)
+	other, otherPost := chainFixture(t)
+	room := create.RoomID()
+	chain := []*protocol.Signed{create}
+	for i := range 300 {
+		chain = append(chain, post(chain[len(chain)-1], int64(2+i)))
+	}
+	otherChain := []*protocol.Signed{other}
+	var gone *protocol.Signed
+	for at := 0; at < len(chain); at += 50 {
+		update(t, s, func(tx *Tx) error {
+			for i, e := range chain[at:min(at+50, len(chain))] {
+				var err error
+				if i%7 == 3 { // a position stored before it named the record
+					if _, _, err = tx.PutPosition(e); err == nil {
+						err = tx.PutEvent(e, protocol.SnapshotKey{})
+					}
+				} else if err = tx.PutEvent(e, protocol.SnapshotKey{}); err == nil {
+					_, _, err = tx.PutPosition(e)
+				}
+				if err != nil {
+					return err
+				}
+			}
+			for range 20 { // another room's records between this run and the next
+				e := otherPost(otherChain[len(otherChain)-1], int64(len(otherChain)))
+				otherChain = append(otherChain, e)
+				if err := tx.PutEvent(e, protocol.SnapshotKey{}); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+	gone = chain[120]
+	update(t, s, func(tx *Tx) error {
+		rec, err := tx.get(key(pEvent, gone.ID[:]))
+		if err != nil {
+			return err
+		}
+		return tx.delete(key(pEventBody, rec))
+	})
+	read := func(from, to uint64, stopAfter int) []*protocol.Signed {
+		t.Helper()
+		var got []*protocol.Signed
+		view(t, s, func(tx *Tx) error {
+			return tx.ChainEvents(room, create.Origin, from, to, func(pos uint64, id protocol.EventID, wire []byte) bool {
+				e, err := protocol.DecodeStored(wire)
+				if err != nil || e.ID != id || e.Seq != pos {
+					t.Fatalf("position %d: event %v (seq %d), error %v; want %s", pos, e.ID, e.Seq, err, id)
+				}
+				got = append(got, e)
+				return len(got) != stopAfter
+			})
+		})
+		return got
+	}
+	want := func(from, to int) []protocol.EventID {
+		var ids []protocol.EventID
+		for _, e := range chain {
+			if e.Seq >= uint64(from) && e.Seq <= uint64(to) && e != gone {
+				ids = append(ids, e.ID)
+			}
+		}
+		return ids
+	}
+	ids := func(es []*protocol.Signed) []protocol.EventID {
+		var out []protocol.EventID
+		for _, e := range es {
+			out = append(out, e.ID)
+		}
+		return out
+	}
+	for _, c := range []struct {
+		from, to uint64
+		stop     int
+		want     []protocol.EventID
+	}{
+		{1, math.MaxUint64, 0, want(1, math.MaxInt)},
+		{100, 130, 0, want(100, 130)},
+		{2, 2, 0, want(2, 2)},
+		{400, math.MaxUint64, 0, nil},
+		{1, math.MaxUint64, 70, want(1, math.MaxInt)[:70]},
+	} {
+		if got := ids(read(c.from, c.to, c.stop)); !slices.Equal(got, c.want) {
+			t.Errorf("ChainEvents(%d, %d), stopped after %d: %d events, want %d", c.from, c.to, c.stop, len(got), len(c.want))
+		}
+	}
 }
