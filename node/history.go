@@ -89,6 +89,26 @@ func (n *Node) servedWire(tx *storage.Tx, peer protocol.NodeID, id protocol.Even
 	return e.Wire(), nil
 }
 
+// servedWires calls fn with the index in ids and the wire form that sync
+// sends node peer (servedWire) of each event of ids the store holds, in
+// order, until fn returns false. With a nil memo it reads the stored
+// bytes of all of them at once (storage.Tx.EventWires).
+func (n *Node) servedWires(tx *storage.Tx, peer protocol.NodeID, ids []protocol.EventID, memo map[protocol.SnapshotKey]bool, fn func(i int, wire []byte) bool) error {
+	if memo == nil {
+		return tx.EventWires(ids, fn)
+	}
+	for i, id := range ids {
+		w, err := n.servedWire(tx, peer, id, memo)
+		if err != nil {
+			return err
+		}
+		if w != nil && !fn(i, w) {
+			return nil
+		}
+	}
+	return nil
+}
+
 // visibilityMemo returns a memo for servedForm in room: nil if the room
 // never set its history visibility to "joined" (storage.Room.Restricted),
 // so that serving it checks nothing.

@@ -664,25 +664,36 @@ func (n *Node) emitChunks(ctx context.Context, room protocol.RoomID, op string, 
 // missingChunkBytes at a time. An event stored meanwhile below where it
 // has got to is not sent: the requester's next sync brings it.
 func (n *Node) emitRoom(ctx context.Context, peer protocol.NodeID, room protocol.RoomID, emit func(wire []byte) error) error {
-	var after protocol.Order // the last event read; the zero Order before the first
+	var after protocol.Order // the last event sent; the zero Order before the first
 	return n.emitChunks(ctx, room, "events of "+room.String(), emit, func(tx *storage.Tx, memo map[protocol.SnapshotKey]bool, add func([]byte) bool) (bool, error) {
-		more := false
-		var ferr error
-		err := tx.RoomEvents(room, after.Depth, func(depth uint64, id protocol.EventID) bool {
-			at := protocol.Order{Depth: depth, ID: id}
-			if at.Compare(after) <= 0 {
-				return true
+		for {
+			// The next readBatch events by depth, then their wire forms
+			// together (servedWires).
+			var next []protocol.Order
+			err := tx.RoomEvents(room, after.Depth, func(depth uint64, id protocol.EventID) bool {
+				if at := (protocol.Order{Depth: depth, ID: id}); at.Compare(after) > 0 {
+					next = append(next, at)
+				}
+				return len(next) < readBatch
+			})
+			if err != nil || len(next) == 0 {
+				return false, err
 			}
-			w, err := n.servedWire(tx, peer, id, memo)
-			if err != nil {
-				ferr = err
-				return false
+			ids := make([]protocol.EventID, len(next))
+			for i, o := range next {
+				ids[i] = o.ID
 			}
-			after = at
-			more = w != nil && !add(w)
-			return !more
-		})
-		return more, errors.Join(err, ferr)
+			full := false
+			err = n.servedWires(tx, peer, ids, memo, func(i int, w []byte) bool {
+				after = next[i]
+				full = !add(w)
+				return !full
+			})
+			if err != nil || full {
+				return full, err
+			}
+			after = next[len(next)-1]
+		}
 	})
 }
 
@@ -692,18 +703,29 @@ func (n *Node) emitRoom(ctx context.Context, peer protocol.NodeID, room protocol
 func (n *Node) emitEvents(ctx context.Context, peer protocol.NodeID, room protocol.RoomID, ids []protocol.EventID, emit func(wire []byte) error) error {
 	return n.emitChunks(ctx, room, "missing events", emit, func(tx *storage.Tx, memo map[protocol.SnapshotKey]bool, add func([]byte) bool) (bool, error) {
 		for len(ids) > 0 {
-			w, err := n.servedWire(tx, peer, ids[0], memo)
+			batch := ids[:min(len(ids), readBatch)]
+			sent, full := 0, false
+			err := n.servedWires(tx, peer, batch, memo, func(i int, w []byte) bool {
+				sent, full = i+1, !add(w)
+				return !full
+			})
 			if err != nil {
 				return false, err
 			}
-			ids = ids[1:]
-			if w != nil && !add(w) {
+			if full {
+				ids = ids[sent:]
 				return len(ids) > 0, nil
 			}
+			ids = ids[len(batch):]
 		}
 		return false, nil
 	})
 }
+
+// readBatch is how many events emitRoom and emitEvents read at once: a
+// chunk of missingChunkBytes holds about 600, so reading ahead of where a
+// chunk fills reads at most a tenth of them twice.
+const readBatch = 64
 
 // walkMissing returns the IDs of the events of room that a node with
 // heads have lacks, deepest first, up to this node's heads or, if until

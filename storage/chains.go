@@ -232,18 +232,15 @@ func (tx *Tx) positions(room protocol.RoomID, origin protocol.NodeID, from, to u
 // fn returns false. Positions with no event are left out. Like the
 // listing methods, it sees what was stored before an Update began.
 //
-// It reads the records in runs of up to chainRun: a chain position names
-// its event's record number besides its ID (PutPosition), an origin's
-// events are stored in the order of their positions (an event
-// follows the one before it on its chain), so a run's records are in key
-// order, mostly next to each other, and one iterator reads them block by
-// block. Read one at a time, as EventWire does, each took a lookup of its
-// ID and a point read of its record, and the point reads of one block in
-// a row missed Badger's block cache until it had taken the block in,
-// decompressing it each time: serving a catch-up of 100,000 events read
-// 92,000 blocks that way (docs/PERFORMANCE.md, "A sync answer's events
-// read in runs"). A position written before it named record numbers is
-// read by its ID.
+// It reads the records of up to chainRun positions at once (Tx.records):
+// a chain position names its event's record number besides its ID
+// (PutPosition), and an origin's events are stored in the order of their
+// positions (an event follows the one before it on its chain), so a
+// run's records are mostly next to each other. Read one at a time, as
+// EventWire does, each took a lookup of its ID and a point read of its
+// record: serving a catch-up of 100,000 events read 92,000 blocks
+// (docs/PERFORMANCE.md, "A sync answer's events read in runs"). A
+// position written before it named record numbers is read by its ID.
 func (tx *Tx) ChainEvents(room protocol.RoomID, origin protocol.NodeID, from, to uint64, fn func(pos uint64, id protocol.EventID, wire []byte) bool) error {
 	type ref struct {
 		pos uint64
@@ -269,41 +266,22 @@ func (tx *Tx) ChainEvents(room protocol.RoomID, origin protocol.NodeID, from, to
 			return nil
 		}
 		wires := make([][]byte, len(run))
-		var it *badger.Iterator
+		keys := make([][]byte, len(run))
 		for i, r := range run {
-			if r.rec == nil {
+			if keys[i] = r.rec; r.rec == nil {
 				if wires[i], err = tx.EventWire(r.id); err != nil {
-					break
+					return wrap("chain events", err)
 				}
-				continue
 			}
-			if it == nil {
-				it = tx.txn.NewIterator(badger.IteratorOptions{Prefix: []byte{pEventBody}})
-				it.Seek(r.rec)
-			}
-			// The next record wanted is most often the next one: step to
-			// it, and seek only past a gap.
-			for steps := 0; it.Valid() && bytes.Compare(it.Item().Key(), r.rec) < 0; steps++ {
-				if steps == chainRunGap {
-					it.Seek(r.rec)
-					break
-				}
-				it.Next()
-			}
-			if !it.Valid() || !bytes.Equal(it.Item().Key(), r.rec) {
-				continue // not stored: skipped, as EventWire's nil
-			}
-			var v []byte
-			if v, err = it.Item().ValueCopy(nil); err != nil {
-				break
-			}
-			_, wires[i], _ = splitEvent(v)
 		}
-		if it != nil {
-			it.Close()
-		}
+		vals, err := tx.records(keys)
 		if err != nil {
 			return wrap("chain events", err)
+		}
+		for i, v := range vals {
+			if v != nil {
+				_, wires[i], _ = splitEvent(v)
+			}
 		}
 		for i, r := range run {
 			if wires[i] != nil && !fn(r.pos, r.id, wires[i]) {
@@ -319,10 +297,5 @@ func (tx *Tx) ChainEvents(room protocol.RoomID, origin protocol.NodeID, from, to
 	return nil
 }
 
-// chainRun is how many events ChainEvents reads at once, and chainRunGap
-// how many records it steps over to the next one it reads before it
-// seeks instead.
-const (
-	chainRun    = 64
-	chainRunGap = 8
-)
+// chainRun is how many events ChainEvents reads at once.
+const chainRun = 64

@@ -279,3 +279,60 @@ func TestChainEvents(t *testing.T) {
 		}
 	}
 }
+
+// TestEventWires checks that EventWires returns the wire forms of the
+// events asked for, in the order asked, each with its index: records next
+// to each other and apart, in any order, asked twice, not stored, still
+// under the event's ID (a store the schema 12 migration has not got to),
+// written by the same Update, and fn stopping it.
+func TestEventWires(t *testing.T) {
+	s := openTest(t, t.TempDir())
+	create, post := chainFixture(t)
+	chain := []*protocol.Signed{create}
+	for i := range 200 {
+		chain = append(chain, post(chain[len(chain)-1], int64(2+i)))
+	}
+	update(t, s, func(tx *Tx) error {
+		for _, e := range chain[:150] {
+			if err := tx.PutEvent(e, protocol.SnapshotKey{}); err != nil {
+				return err
+			}
+		}
+		// An unmigrated record: the record itself under the ID.
+		old := chain[150]
+		return tx.set(key(pEvent, old.ID[:]), eventRecord(protocol.SnapshotKey{}, old.Wire()))
+	})
+	absent := post(chain[len(chain)-1], 999)
+	ask := []protocol.EventID{chain[149].ID, chain[0].ID, absent.ID, chain[1].ID, chain[2].ID, chain[100].ID,
+		chain[150].ID, chain[2].ID, chain[40].ID, chain[60].ID, chain[61].ID, chain[170].ID}
+	check := func(tx *Tx, want []int) { // want: the indexes of ask returned
+		t.Helper()
+		var got []int
+		err := tx.EventWires(ask, func(i int, w []byte) bool {
+			e, err := protocol.DecodeStored(w)
+			if err != nil || e.ID != ask[i] {
+				t.Fatalf("index %d: event %v, error %v; want %s", i, e, err, ask[i])
+			}
+			got = append(got, i)
+			return len(got) < len(want)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("EventWires returned the indexes %v, want %v", got, want)
+		}
+	}
+	all := []int{0, 1, 3, 4, 5, 6, 7, 8, 9, 10} // not absent (2) nor the unstored chain[170] (11)
+	view(t, s, func(tx *Tx) error { check(tx, all); return nil })
+	view(t, s, func(tx *Tx) error { check(tx, all[:4]); return nil })
+	update(t, s, func(tx *Tx) error {
+		for _, e := range chain[151:] {
+			if err := tx.PutEvent(e, protocol.SnapshotKey{}); err != nil {
+				return err
+			}
+		}
+		check(tx, append(slices.Clone(all), 11)) // chain[170], written by this Update
+		return nil
+	})
+}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/dgraph-io/badger/v4"
 	"github.com/horenso/horenso/protocol"
@@ -73,6 +74,100 @@ func (tx *Tx) eventValue(id protocol.EventID) ([]byte, error) {
 	}
 	return tx.get(key(pEventBody, b))
 }
+
+// EventWires calls fn with the index in ids and the wire form of each
+// event of ids the store holds, in the order of ids, until fn returns
+// false; events it does not hold are left out. It looks up each ID's record number, then reads the
+// records together (Tx.records), which for events stored near each other
+// (a room's events of one sync, or of its history) reads each block of
+// records once, where EventWire for each read a block per event.
+func (tx *Tx) EventWires(ids []protocol.EventID, fn func(i int, wire []byte) bool) error {
+	wires := make([][]byte, len(ids))
+	keys := make([][]byte, len(ids))
+	for i, id := range ids {
+		b, err := tx.get(key(pEvent, id[:]))
+		switch {
+		case errors.Is(err, ErrNotFound):
+		case err != nil:
+			return fmt.Errorf("get event %s: %w", id, err)
+		case len(b) == eventPointerLen:
+			keys[i] = key(pEventBody, b)
+		default: // the record itself, before the schema 12 migration moves it
+			_, wires[i], _ = splitEvent(b)
+		}
+	}
+	vals, err := tx.records(keys)
+	if err != nil {
+		return fmt.Errorf("get events: %w", err)
+	}
+	for i, v := range vals {
+		if v != nil {
+			_, wires[i], _ = splitEvent(v)
+		}
+	}
+	for i, w := range wires {
+		if w != nil && !fn(i, w) {
+			return nil
+		}
+	}
+	return nil
+}
+
+// records returns the values under keys, which are event record keys
+// (pEventBody) or nil, in the same order; nil for a key with no value. It
+// reads them in key order with one iterator, stepping from one to the
+// next and seeking only past a gap of more than recordGap records, so
+// records next to each other cost a step each and each block is read
+// once. Point reads of the records of one block, one after another,
+// missed Badger's block cache until the cache had taken the block in (its
+// inserts are asynchronous and pass an admission policy), and each miss
+// decompressed the block again. The Update's own writes are seen.
+func (tx *Tx) records(keys [][]byte) ([][]byte, error) {
+	vals := make([][]byte, len(keys))
+	order := make([]int, 0, len(keys))
+	for i, k := range keys {
+		if k == nil {
+			continue
+		}
+		if j, ok := tx.own[string(k)]; ok {
+			if !tx.ops[j].del {
+				vals[i] = tx.ops[j].val
+			}
+			continue
+		}
+		order = append(order, i)
+	}
+	if len(order) == 0 {
+		return vals, nil
+	}
+	slices.SortFunc(order, func(a, b int) int { return bytes.Compare(keys[a], keys[b]) })
+	it := tx.txn.NewIterator(badger.IteratorOptions{Prefix: []byte{pEventBody}})
+	defer it.Close()
+	it.Seek(keys[order[0]])
+	for _, i := range order {
+		k := keys[i]
+		for steps := 0; it.Valid() && bytes.Compare(it.Item().Key(), k) < 0; steps++ {
+			if steps == recordGap {
+				it.Seek(k)
+				break
+			}
+			it.Next()
+		}
+		if !it.Valid() || !bytes.Equal(it.Item().Key(), k) {
+			continue
+		}
+		v, err := it.Item().ValueCopy(nil)
+		if err != nil {
+			return nil, fmt.Errorf("read event record: %w", err)
+		}
+		vals[i] = v
+	}
+	return vals, nil
+}
+
+// recordGap is how many records Tx.records steps over to the next one
+// it reads before it seeks instead.
+const recordGap = 8
 
 func roomEventKey(room protocol.RoomID, depth uint64, id protocol.EventID) []byte {
 	return key(pRoomEvent, room[:], u64(depth), id[:])
