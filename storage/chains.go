@@ -240,7 +240,8 @@ func (tx *Tx) positions(room protocol.RoomID, origin protocol.NodeID, from, to u
 // EventWire does, each took a lookup of its ID and a point read of its
 // record: serving a catch-up of 100,000 events read 92,000 blocks
 // (docs/PERFORMANCE.md, "A sync answer's events read in runs"). A
-// position written before it named record numbers is read by its ID.
+// position written before it named record numbers costs a lookup of its
+// ID first.
 func (tx *Tx) ChainEvents(room protocol.RoomID, origin protocol.NodeID, from, to uint64, fn func(pos uint64, id protocol.EventID, wire []byte) bool) error {
 	type ref struct {
 		pos uint64
@@ -269,19 +270,13 @@ func (tx *Tx) ChainEvents(room protocol.RoomID, origin protocol.NodeID, from, to
 		keys := make([][]byte, len(run))
 		for i, r := range run {
 			if keys[i] = r.rec; r.rec == nil {
-				if wires[i], err = tx.EventWire(r.id); err != nil {
+				if keys[i], wires[i], err = tx.recordKey(r.id); err != nil {
 					return wrap("chain events", err)
 				}
 			}
 		}
-		vals, err := tx.records(keys)
-		if err != nil {
+		if err := tx.readRecords(keys, wires); err != nil {
 			return wrap("chain events", err)
-		}
-		for i, v := range vals {
-			if v != nil {
-				_, wires[i], _ = splitEvent(v)
-			}
 		}
 		for i, r := range run {
 			if wires[i] != nil && !fn(r.pos, r.id, wires[i]) {
@@ -289,7 +284,7 @@ func (tx *Tx) ChainEvents(room protocol.RoomID, origin protocol.NodeID, from, to
 			}
 		}
 		last := run[len(run)-1].pos
-		if last == to {
+		if len(run) < chainRun || last == to {
 			return nil
 		}
 		from = last + 1

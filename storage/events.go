@@ -77,25 +77,51 @@ func (tx *Tx) eventValue(id protocol.EventID) ([]byte, error) {
 
 // EventWires calls fn with the index in ids and the wire form of each
 // event of ids the store holds, in the order of ids, until fn returns
-// false; events it does not hold are left out. It looks up each ID's record number, then reads the
-// records together (Tx.records), which for events stored near each other
-// (a room's events of one sync, or of its history) reads each block of
-// records once, where EventWire for each read a block per event.
+// false; events it does not hold are left out. It looks up each ID's
+// record number, then reads the records together (Tx.records), which for
+// events stored near each other (a room's events of one sync, or of its
+// history) reads each block of records once, where EventWire for each
+// read a block per event.
 func (tx *Tx) EventWires(ids []protocol.EventID, fn func(i int, wire []byte) bool) error {
 	wires := make([][]byte, len(ids))
 	keys := make([][]byte, len(ids))
 	for i, id := range ids {
-		b, err := tx.get(key(pEvent, id[:]))
-		switch {
-		case errors.Is(err, ErrNotFound):
-		case err != nil:
-			return fmt.Errorf("get event %s: %w", id, err)
-		case len(b) == eventPointerLen:
-			keys[i] = key(pEventBody, b)
-		default: // the record itself, before the schema 12 migration moves it
-			_, wires[i], _ = splitEvent(b)
+		var err error
+		if keys[i], wires[i], err = tx.recordKey(id); err != nil {
+			return err
 		}
 	}
+	if err := tx.readRecords(keys, wires); err != nil {
+		return err
+	}
+	for i, w := range wires {
+		if w != nil && !fn(i, w) {
+			return nil
+		}
+	}
+	return nil
+}
+
+// recordKey returns the key of event id's record (pEventBody), or, in a
+// store whose schema 12 migration has not got to it, its wire form; both
+// nil if the store holds no such event.
+func (tx *Tx) recordKey(id protocol.EventID) (k, wire []byte, err error) {
+	b, err := tx.get(key(pEvent, id[:]))
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return nil, nil, nil
+	case err != nil:
+		return nil, nil, fmt.Errorf("get event %s: %w", id, err)
+	case len(b) == eventPointerLen:
+		return key(pEventBody, b), nil, nil
+	}
+	_, wire, _ = splitEvent(b)
+	return nil, wire, nil
+}
+
+// readRecords sets wires[i] to the wire form of the record under keys[i],
+// for each key that is not nil and has a record (Tx.records).
+func (tx *Tx) readRecords(keys, wires [][]byte) error {
 	vals, err := tx.records(keys)
 	if err != nil {
 		return fmt.Errorf("get events: %w", err)
@@ -103,11 +129,6 @@ func (tx *Tx) EventWires(ids []protocol.EventID, fn func(i int, wire []byte) boo
 	for i, v := range vals {
 		if v != nil {
 			_, wires[i], _ = splitEvent(v)
-		}
-	}
-	for i, w := range wires {
-		if w != nil && !fn(i, w) {
-			return nil
 		}
 	}
 	return nil
