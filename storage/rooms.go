@@ -43,10 +43,29 @@ type Room struct {
 	Uncounted uint64 `cbor:"16,keyasint,omitempty"`
 }
 
-// PutRoom stores r.
+// PutRoom stores a copy of r.
 func (tx *Tx) PutRoom(r *Room) error {
-	return wrap("put room", tx.setRecord(key(pRoom, r.ID[:]), r))
+	c := *r
+	return wrap("put room", tx.setDecoded(key(pRoom, r.ID[:]), &c))
 }
+
+// maxEncodedSize bounds a Room's CBOR: a map of at most 16 small keys,
+// two 32-byte strings, the kind's string, an Order and integers.
+func (r *Room) maxEncodedSize() int {
+	return 3 + 16*2 + 2*34 + 9 + len(r.Kind) + orderMaxSize + 12*9 + 1
+}
+
+func (r *Room) copyTo(dst any) bool {
+	d, ok := dst.(*Room)
+	if ok {
+		*d = *r // a Room holds no slices, maps or pointers
+	}
+	return ok
+}
+
+// orderMaxSize bounds a protocol.Order's CBOR: a map of two keys, a
+// 64-bit depth and a 32-byte ID.
+const orderMaxSize = 1 + 2 + 9 + 34
 
 // Room returns a room; the error wraps ErrNotFound if the node has none
 // with that ID.
@@ -90,7 +109,11 @@ type Tip struct {
 // Tip returns the room's heads record; a zero Tip if the room has none.
 func (tx *Tx) Tip(room protocol.RoomID) (Tip, error) {
 	var t Tip
-	b, err := tx.get(key(pHeads, room[:]))
+	k := key(pHeads, room[:])
+	if tx.getDecoded(k, &t) {
+		return t, nil
+	}
+	b, err := tx.get(k)
 	if errors.Is(err, ErrNotFound) {
 		return t, nil
 	}
@@ -128,7 +151,22 @@ func (tx *Tx) AdvanceHeads(e *protocol.Signed, t Tip) error {
 		}
 	}
 	t.Heads = append(out, e.Order())
-	return wrap("advance heads", tx.setRecord(key(pHeads, room[:]), &t))
+	return wrap("advance heads", tx.setDecoded(key(pHeads, room[:]), &t))
+}
+
+// maxEncodedSize bounds a Tip's CBOR: a map of four keys, the heads'
+// array and its Orders, a version, a sequence number and an Order.
+func (t *Tip) maxEncodedSize() int {
+	return 1 + 4 + 9 + len(t.Heads)*orderMaxSize + 3 + 9 + orderMaxSize
+}
+
+func (t *Tip) copyTo(dst any) bool {
+	d, ok := dst.(*Tip)
+	if ok {
+		*d = *t
+		d.Heads = slices.Clone(t.Heads)
+	}
+	return ok
 }
 
 // SetMember records that a local or remote account is a member of room

@@ -480,6 +480,10 @@ func (s *Store) commit(batch []*write) {
 			w.err <- err
 			continue
 		}
+		if err := tx.encodeRecords(); err != nil {
+			w.err <- err
+			continue
+		}
 		w.hooks, w.tx = tx.hooks, tx
 		if len(tx.ops) == 0 {
 			for _, h := range w.hooks {

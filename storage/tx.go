@@ -43,9 +43,14 @@ func (tx *Tx) AfterCommit(fn func()) { tx.hooks = append(tx.hooks, fn) }
 
 type op struct {
 	key, val []byte
-	del      bool
-	discard  bool // drop the key's earlier versions (see setDiscard)
-	dropped  bool // taken back (unset): not written
+	// rec is a record written with setDecoded, kept decoded so that the
+	// Update's later reads of it copy it instead of decoding it; val is
+	// nil until something needs its bytes (see encoded).
+	rec     decoded
+	size    int64 // what the write counts against the transaction's size
+	del     bool
+	discard bool // drop the key's earlier versions (see setDiscard)
+	dropped bool // taken back (unset): not written
 }
 
 // ErrReadOnly is returned by writes in a View transaction.
@@ -72,14 +77,17 @@ func (tx *Tx) put(o op) {
 	if tx.own == nil {
 		tx.own = make(map[string]int)
 	}
+	if o.size == 0 {
+		o.size = o.cost()
+	}
 	if i, ok := tx.own[string(o.key)]; ok {
-		tx.size -= tx.ops[i].cost()
+		tx.size -= tx.ops[i].size
 		tx.ops[i] = o
 	} else {
 		tx.own[string(o.key)] = len(tx.ops)
 		tx.ops = append(tx.ops, o)
 	}
-	tx.size += o.cost()
+	tx.size += o.size
 }
 
 // cost estimates what o counts against Badger's transaction size limit.
@@ -88,6 +96,74 @@ func (o op) cost() int64 {
 		return int64(len(o.key) + 32)
 	}
 	return int64(len(o.key) + len(o.val) + 32)
+}
+
+// decoded is a record kept decoded in an Update until its bytes are
+// needed (setDecoded): one rewritten by every event of a batch, a room's
+// Room record and its heads, is then encoded once per Update instead of
+// once per event, and read back without decoding it.
+type decoded interface {
+	// maxEncodedSize bounds the record's encoding, for the transaction's
+	// size before it is encoded.
+	maxEncodedSize() int
+	// copyTo copies the record into dst, which must share nothing with
+	// it afterwards, if dst is a pointer to a record of its type.
+	copyTo(dst any) bool
+}
+
+// setDecoded writes rec under k like setRecord, but keeps rec decoded and
+// encodes it only when its bytes are needed: by a read of k's bytes, or
+// when the Update is written (flush). The caller must not change rec
+// afterwards.
+func (tx *Tx) setDecoded(k []byte, rec decoded) error {
+	if !tx.writable {
+		return ErrReadOnly
+	}
+	tx.put(op{key: k, rec: rec, size: int64(len(k) + rec.maxEncodedSize() + 32)})
+	return nil
+}
+
+// getDecoded copies into v the record the Update wrote under k with
+// setDecoded, if it did and v is of its type.
+func (tx *Tx) getDecoded(k []byte, v any) bool {
+	i, ok := tx.own[string(k)]
+	if !ok || tx.ops[i].del {
+		return false
+	}
+	rec := tx.ops[i].rec
+	return rec != nil && rec.copyTo(v)
+}
+
+// encoded returns the bytes of the Update's write ops[i], encoding a
+// record kept decoded first.
+func (tx *Tx) encoded(i int) ([]byte, error) {
+	o := &tx.ops[i]
+	if o.val == nil && o.rec != nil && !o.del {
+		b, err := protocol.EncodeRecord(o.rec)
+		if err != nil {
+			return nil, err
+		}
+		o.val = b
+	}
+	return o.val, nil
+}
+
+// encodeRecords encodes the records the Update keeps decoded, once it is
+// done with them, and counts what they take exactly.
+func (tx *Tx) encodeRecords() error {
+	for i := range tx.ops {
+		o := &tx.ops[i]
+		if o.rec == nil || o.val != nil || o.del {
+			continue
+		}
+		if _, err := tx.encoded(i); err != nil {
+			return fmt.Errorf("encode %q: %w", o.key, err)
+		}
+		tx.size -= o.size
+		o.size = o.cost()
+		tx.size += o.size
+	}
+	return nil
 }
 
 // setDiscard is set for a value that replaces one that must not survive:
@@ -118,7 +194,7 @@ func (tx *Tx) unset(k, val []byte) {
 	// from ops would renumber every later write, a cost per call that
 	// grows with the Update (a batch of partner events unsets two keys
 	// per message).
-	tx.size -= tx.ops[i].cost()
+	tx.size -= tx.ops[i].size
 	tx.ops[i] = op{dropped: true}
 	delete(tx.own, string(k))
 }
@@ -144,7 +220,12 @@ func (tx *Tx) delete(k []byte) error {
 	return nil
 }
 
+// flush writes the Update's writes into txn, encoding the records kept
+// decoded first.
 func (tx *Tx) flush(txn *badger.Txn) error {
+	if err := tx.encodeRecords(); err != nil {
+		return err
+	}
 	for _, o := range tx.ops {
 		var err error
 		switch {
@@ -169,7 +250,7 @@ func (tx *Tx) get(k []byte) ([]byte, error) {
 		if tx.ops[i].del {
 			return nil, ErrNotFound
 		}
-		return tx.ops[i].val, nil
+		return tx.encoded(i)
 	}
 	if tx.cache != nil {
 		if v, found, ok := tx.cache.lookup(k); ok {
@@ -241,6 +322,9 @@ func (tx *Tx) has(k []byte) (bool, error) {
 }
 
 func (tx *Tx) getRecord(k []byte, v any) error {
+	if tx.getDecoded(k, v) {
+		return nil
+	}
 	b, err := tx.get(k)
 	if err != nil {
 		return err
@@ -320,7 +404,11 @@ func (tx *Tx) list(prefix []byte) ([]entry, error) {
 	added := false
 	for k, i := range tx.own {
 		if strings.HasPrefix(k, string(prefix)) && !tx.ops[i].del {
-			out = append(out, entry{[]byte(k[len(prefix):]), tx.ops[i].val})
+			v, err := tx.encoded(i)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, entry{[]byte(k[len(prefix):]), v})
 			added = true
 		}
 	}
