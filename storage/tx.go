@@ -29,6 +29,9 @@ type Tx struct {
 	// auth is set once the Update writes an account or a token record
 	// (see Store.AuthGeneration).
 	auth bool
+	// decoded is set while the Update holds records written with
+	// setDecoded that are not encoded yet (see encodeRecords).
+	decoded bool
 	// stored holds the events this Update stored, decoded, for Event: a
 	// batch of a partner's events reads each one's parent, most often
 	// the event before it in the batch.
@@ -120,6 +123,7 @@ func (tx *Tx) setDecoded(k []byte, rec decoded) error {
 		return ErrReadOnly
 	}
 	tx.put(op{key: k, rec: rec, size: int64(len(k) + rec.maxEncodedSize() + 32)})
+	tx.decoded = true
 	return nil
 }
 
@@ -127,18 +131,14 @@ func (tx *Tx) setDecoded(k []byte, rec decoded) error {
 // setDecoded, if it did and v is of its type.
 func (tx *Tx) getDecoded(k []byte, v any) bool {
 	i, ok := tx.own[string(k)]
-	if !ok || tx.ops[i].del {
-		return false
-	}
-	rec := tx.ops[i].rec
-	return rec != nil && rec.copyTo(v)
+	return ok && tx.ops[i].rec != nil && tx.ops[i].rec.copyTo(v)
 }
 
 // encoded returns the bytes of the Update's write ops[i], encoding a
 // record kept decoded first.
 func (tx *Tx) encoded(i int) ([]byte, error) {
 	o := &tx.ops[i]
-	if o.val == nil && o.rec != nil && !o.del {
+	if o.val == nil && o.rec != nil {
 		b, err := protocol.EncodeRecord(o.rec)
 		if err != nil {
 			return nil, err
@@ -151,9 +151,12 @@ func (tx *Tx) encoded(i int) ([]byte, error) {
 // encodeRecords encodes the records the Update keeps decoded, once it is
 // done with them, and counts what they take exactly.
 func (tx *Tx) encodeRecords() error {
+	if !tx.decoded {
+		return nil
+	}
 	for i := range tx.ops {
 		o := &tx.ops[i]
-		if o.rec == nil || o.val != nil || o.del {
+		if o.rec == nil || o.val != nil {
 			continue
 		}
 		if _, err := tx.encoded(i); err != nil {
@@ -163,6 +166,7 @@ func (tx *Tx) encodeRecords() error {
 		o.size = o.cost()
 		tx.size += o.size
 	}
+	tx.decoded = false
 	return nil
 }
 
