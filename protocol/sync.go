@@ -29,22 +29,30 @@ import (
 // # Sync streams
 //
 // A node pulls what it lacks from a partner over a libp2p stream of
-// protocol [SyncProtocolID]. The stream carries frames: a 4-byte big-endian
-// length, then that many bytes (1 to [MaxFrameSize]) of one CBOR map in
-// Core Deterministic Encoding:
+// protocol [SyncProtocolID] (or [SyncProtocolV1], for a partner that does
+// not speak it). The stream carries frames: a 4-byte big-endian length,
+// then that many bytes (1 to [MaxFrameSize]) of one CBOR map in Core
+// Deterministic Encoding:
 //
 //	{1: version uint, 2: type uint, 3: payload map}
 //
 // version is [SyncVersion]; type selects the payload:
 //
-//	1 request  {1: [{1: room bstr(32), 2: [head bstr(32)] (optional)}]}
+//	1 request  {1: [want]}
+//	           want: {1: room bstr(32), 2: [head bstr(32)] (optional),
+//	                  3: true (optional), 4: [chain] (optional, sync/2 only)}
+//	           chain: {1: origin tstr, 2: seq uint, 3: id bstr(32)}
 //	2 events   {1: room bstr(32), 2: [event bstr]}
 //	3 done     {1: [room bstr(32)] (optional), 2: [room bstr(32)] (optional)}
 //
 // The requester writes a request naming rooms and its heads in each; the
 // responder answers with events frames, each carrying events of one
 // requested room that the requester lacks, parents before children, and
-// ends its answer with one done frame. The requester may then write another
+// ends its answer with one done frame. Version 2 of the protocol adds a
+// want's chains: the requester's position on each origin's chain
+// ([ChainPos]), from which the responder reads what the requester lacks
+// instead of working it out from the heads. A version 1 decoder rejects
+// the key, so a want carries chains only on a stream of SyncProtocolID. The requester may then write another
 // request on the same stream, or close it. The decoder applies the same
 // strict rules as for events (no unknown or duplicate keys, no indefinite
 // lengths, no tags, canonical encoding) and the limits below.
@@ -54,6 +62,7 @@ import (
 //	MaxFrameSize   2 MiB  one frame, without its length prefix
 //	MaxSyncRooms   1024   rooms in one request or one done list
 //	MaxSyncHeads     64   heads given for one room
+//	MaxSyncChains    64   chain positions given for one room
 //	MaxFrameEvents 4096   events in one events frame
 
 // TopicPrefix starts every room topic's name; see [Topic].
@@ -120,11 +129,17 @@ func isEpoch(s string) bool {
 	return true
 }
 
-// SyncProtocolID is the libp2p protocol ID of catch-up sync streams.
-const SyncProtocolID = "/horenso/sync/1"
+// SyncProtocolID is the libp2p protocol ID of catch-up sync streams whose
+// wants may carry chain positions ([SyncWant].Chains).
+const SyncProtocolID = "/horenso/sync/2"
+
+// SyncProtocolV1 is the protocol ID of sync streams of nodes from before
+// chain positions: the same frames, with no want carrying chains. A node
+// answers both, and asks for SyncProtocolID first.
+const SyncProtocolV1 = "/horenso/sync/1"
 
 // SyncVersion is the sync frame version this implementation writes and the
-// only one it reads.
+// only one it reads. Both protocol IDs carry frames of this version.
 const SyncVersion = 1
 
 // Limits of the sync protocol. A frame within them is valid everywhere.
@@ -138,6 +153,9 @@ const (
 	// with more heads sends some of them: the responder then sends events
 	// the requester already holds, which is harmless.
 	MaxSyncHeads = 64
+	// MaxSyncChains bounds the chain positions a request gives for one
+	// room. A node holding events of more origins in a room gives none.
+	MaxSyncChains = 64
 	// MaxFrameEvents bounds the events of one events frame.
 	MaxFrameEvents = 4096
 )
@@ -190,6 +208,24 @@ type SyncWant struct {
 	// responder's subscription (its filter dropped it before it knew the
 	// responder shares the room): the responder announces it again.
 	Unseen bool `cbor:"3,keyasint,omitempty"`
+	// Chains, if any, is the requester's position on every origin's
+	// chain in the room that it holds events of, by origin (ascending,
+	// each once): it holds the origin's events at every position up to
+	// Seq, and ID is its event at Seq. An origin not named is one it
+	// holds nothing of. At most MaxSyncChains; a node holding events of
+	// more origins gives none. Only on a stream of SyncProtocolID.
+	Chains []ChainPos `cbor:"4,keyasint,omitempty"`
+}
+
+// ChainPos is a requester's position on one origin's chain in a room: the
+// highest position it holds, and its event there. Holding an event means
+// holding its parents, and from room version 2 on an origin's event at
+// position n names its event at n-1 as a parent (ErrBadChain), so a node
+// at position Seq holds the origin's chain up to it.
+type ChainPos struct {
+	Origin NodeID  `cbor:"1,keyasint"`
+	Seq    uint64  `cbor:"2,keyasint"`
+	ID     EventID `cbor:"3,keyasint"`
 }
 
 // SyncEvents carries events of one requested room, in the order the
@@ -250,8 +286,68 @@ func (f *SyncRequest) validate() error {
 				return fmt.Errorf("%w: zero head in room %s", ErrFrameMalformed, w.Room)
 			}
 		}
+		if err := validChains(w.Chains); err != nil {
+			return fmt.Errorf("room %s: %w", w.Room, err)
+		}
 	}
 	return nil
+}
+
+// validChains checks a want's chain positions: at most MaxSyncChains, by
+// origin ascending, each a node ID, at a position from 1, with an event.
+func validChains(chains []ChainPos) error {
+	if len(chains) > MaxSyncChains {
+		return fmt.Errorf("%w: %d chain positions, limit %d", ErrFrameTooLarge, len(chains), MaxSyncChains)
+	}
+	for i, c := range chains {
+		if i > 0 && c.Origin <= chains[i-1].Origin {
+			return fmt.Errorf("%w: chain positions not by origin, each once", ErrFrameMalformed)
+		}
+		if err := c.Origin.Validate(); err != nil {
+			return fmt.Errorf("%w: chain position: %w", ErrFrameMalformed, err)
+		}
+		if c.Seq == 0 || c.ID.IsZero() {
+			return fmt.Errorf("%w: chain position of %s at %d, event %s", ErrFrameMalformed, c.Origin.Short(), c.Seq, c.ID)
+		}
+	}
+	return nil
+}
+
+// SplitRequest splits wants, in order, into the fewest runs that each
+// make a valid request frame: at most MaxSyncRooms wants, and within
+// MaxFrameSize encoded. Each want must be within its own limits.
+func SplitRequest(wants []SyncWant) [][]SyncWant {
+	var out [][]SyncWant
+	start, size := 0, requestOverhead
+	for i := range wants {
+		n := wants[i].sizeBound()
+		if i > start && (i-start == MaxSyncRooms || size+n > MaxFrameSize) {
+			out = append(out, wants[start:i])
+			start, size = i, requestOverhead
+		}
+		size += n
+	}
+	if start < len(wants) {
+		out = append(out, wants[start:])
+	}
+	return out
+}
+
+// requestOverhead bounds a request frame's bytes besides its wants: the
+// outer map with its version and type, the payload's byte string header,
+// its map and the wants' array header.
+const requestOverhead = 32
+
+// sizeBound bounds w's encoded size: a map of four keys, the room, each
+// head (a 32-byte string and its 2-byte header, 9 bytes of array header),
+// Unseen, and each chain position (a map of three keys, the origin with a
+// header of up to 9 bytes, a 9-byte seq, the event ID).
+func (w *SyncWant) sizeBound() int {
+	n := 1 + 1 + 34 + 1 + 9 + 34*len(w.Heads) + 2 + 1 + 9
+	for _, c := range w.Chains {
+		n += 1 + 1 + 9 + len(c.Origin) + 1 + 9 + 1 + 34
+	}
+	return n
 }
 
 func (f *SyncEvents) validate() error {

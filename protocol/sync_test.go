@@ -2,6 +2,7 @@ package protocol
 
 import (
 	"bytes"
+	"crypto/ed25519"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
@@ -9,6 +10,7 @@ import (
 	"io"
 	"reflect"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"testing/iotest"
@@ -35,6 +37,8 @@ func sampleFrames(t testing.TB, n int) []SyncFrame {
 	}
 	return []SyncFrame{
 		&SyncRequest{Rooms: []SyncWant{{Room: es[0].RoomID(), Heads: []EventID{es[1].ID, es[2].ID}}, {Room: roomN(1)}}},
+		&SyncRequest{Rooms: []SyncWant{{Room: es[0].RoomID(), Heads: []EventID{es[2].ID},
+			Chains: []ChainPos{{Origin: es[2].Origin, Seq: es[2].Seq, ID: es[2].ID}}}}},
 		&SyncEvents{Room: es[0].RoomID(), Events: wires},
 		&SyncDone{Refused: []RoomID{roomN(1)}, Resubscribe: []RoomID{es[0].RoomID()}},
 		&SyncDone{},
@@ -208,7 +212,24 @@ func TestReadFrameRejects(t *testing.T) {
 		}
 		return l
 	}
+	ev1 := eventN(1)
+	chains := func(n int) []any {
+		nodes := make([]NodeID, n)
+		for i := range nodes {
+			nodes[i] = nodeN(i)
+		}
+		slices.Sort(nodes)
+		var l []any
+		for _, o := range nodes {
+			l = append(l, m{1: string(o), 2: 7, 3: ev1[:]})
+		}
+		return l
+	}
+	reversed := func(l []any) []any { slices.Reverse(l); return l }
 	valid := frame(t, 1, 1, m{1: []any{m{1: room[:]}}})
+	if _, err := ReadFrame(bytes.NewReader(frame(t, 1, 1, m{1: []any{m{1: room[:], 4: chains(MaxSyncChains)}}}))); err != nil {
+		t.Fatalf("a frame with chains is rejected: %v", err)
+	}
 	if _, err := ReadFrame(bytes.NewReader(valid)); err != nil {
 		t.Fatalf("the baseline frame is rejected: %v", err)
 	}
@@ -249,6 +270,16 @@ func TestReadFrameRejects(t *testing.T) {
 		{"room id as text", frame(t, 1, 1, m{1: []any{m{1: room.String()}}}), ErrFrameMalformed},
 		{"empty heads written", frame(t, 1, 1, m{1: []any{m{1: room[:], 2: []any{}}}}), ErrFrameMalformed},
 		{"zero head", frame(t, 1, 1, m{1: []any{m{1: room[:], 2: []any{make([]byte, 32)}}}}), ErrFrameMalformed},
+		{"chains over limit", frame(t, 1, 1, m{1: []any{m{1: room[:], 4: chains(MaxSyncChains + 1)}}}), ErrFrameTooLarge},
+		{"chains out of order", frame(t, 1, 1, m{1: []any{m{1: room[:], 4: reversed(chains(2))}}}), ErrFrameMalformed},
+		{"chain named twice", frame(t, 1, 1, m{1: []any{m{1: room[:], 4: append(chains(1), chains(1)...)}}}), ErrFrameMalformed},
+		{"empty chains written", frame(t, 1, 1, m{1: []any{m{1: room[:], 4: []any{}}}}), ErrFrameMalformed},
+		{"chain at position 0", frame(t, 1, 1, m{1: []any{m{1: room[:], 4: []any{m{1: string(nodeN(0)), 2: 0, 3: ev1[:]}}}}}), ErrFrameMalformed},
+		{"chain of no event", frame(t, 1, 1, m{1: []any{m{1: room[:], 4: []any{m{1: string(nodeN(0)), 2: 1, 3: make([]byte, 32)}}}}}), ErrFrameMalformed},
+		{"chain of no node", frame(t, 1, 1, m{1: []any{m{1: room[:], 4: []any{m{1: "12D3KooWnot", 2: 1, 3: ev1[:]}}}}}), ErrFrameMalformed},
+		{"chain without seq", frame(t, 1, 1, m{1: []any{m{1: room[:], 4: []any{m{1: string(nodeN(0)), 3: ev1[:]}}}}}), ErrFrameMalformed},
+		{"chain with unknown key", frame(t, 1, 1, m{1: []any{m{1: room[:], 4: []any{m{1: string(nodeN(0)), 2: 1, 3: ev1[:], 4: 0}}}}}), ErrFrameMalformed},
+		{"chain origin as bytes", frame(t, 1, 1, m{1: []any{m{1: room[:], 4: []any{m{1: []byte(nodeN(0)), 2: 1, 3: ev1[:]}}}}}), ErrFrameMalformed},
 		{"events without events", frame(t, 1, 2, m{1: room[:], 2: []any{}}), ErrFrameMalformed},
 		{"events without room", frame(t, 1, 2, m{2: []any{ev}}), ErrFrameMalformed},
 		{"events over count limit", frame(t, 1, 2, m{1: room[:], 2: events(MaxFrameEvents+1, []byte{1})}), ErrFrameTooLarge},
@@ -273,6 +304,67 @@ func TestReadFrameRejects(t *testing.T) {
 	}
 }
 
+// nodeN returns the node ID of a key made from n.
+func nodeN(n int) NodeID {
+	seed := make([]byte, ed25519.SeedSize)
+	binary.BigEndian.PutUint32(seed, uint32(n))
+	return NodeIDFromKey(ed25519.NewKeyFromSeed(seed).Public().(ed25519.PublicKey))
+}
+
+// TestSplitRequest checks that the runs SplitRequest makes each encode,
+// and keep every want in order, for wants at every size limit.
+func TestSplitRequest(t *testing.T) {
+	full := func(r int) SyncWant {
+		w := SyncWant{Room: roomN(r), Unseen: true}
+		for i := range MaxSyncHeads {
+			w.Heads = append(w.Heads, eventN(i))
+		}
+		for i := range MaxSyncChains {
+			w.Chains = append(w.Chains, ChainPos{Origin: nodeN(i), Seq: 1<<64 - 1, ID: eventN(i)})
+		}
+		slices.SortFunc(w.Chains, func(a, b ChainPos) int { return strings.Compare(string(a.Origin), string(b.Origin)) })
+		return w
+	}
+	for _, tc := range []struct {
+		name  string
+		wants []SyncWant
+		runs  int
+	}{
+		{"none", nil, 0},
+		{"one", []SyncWant{{Room: roomN(1)}}, 1},
+		{"room limit", make([]SyncWant, 2*MaxSyncRooms+1), 3},
+		{"size limit", make([]SyncWant, 2*MaxSyncRooms), 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for i := range tc.wants {
+				if tc.runs == 0 {
+					tc.wants[i] = full(i)
+				} else {
+					tc.wants[i].Room = roomN(i)
+				}
+			}
+			runs := SplitRequest(tc.wants)
+			if tc.runs != 0 && len(runs) != tc.runs || tc.runs == 0 && len(tc.wants) > 0 && len(runs) < 2 {
+				t.Fatalf("%d runs, want %d", len(runs), tc.runs)
+			}
+			var all []SyncWant
+			for i, run := range runs {
+				b, err := AppendFrame(nil, &SyncRequest{Rooms: run})
+				if err != nil {
+					t.Fatalf("run of %d wants: %v", len(run), err)
+				}
+				if tc.runs == 0 && i < len(runs)-1 && len(b) < MaxFrameSize*3/4 {
+					t.Errorf("a run of %d wants is %d bytes: it could take more", len(run), len(b))
+				}
+				all = append(all, run...)
+			}
+			if !reflect.DeepEqual(all, tc.wants) {
+				t.Fatal("the runs do not make up the wants, in order")
+			}
+		})
+	}
+}
+
 func TestAppendFrameRejects(t *testing.T) {
 	many := make([]SyncWant, MaxSyncRooms+1)
 	for i := range many {
@@ -292,6 +384,7 @@ func TestAppendFrameRejects(t *testing.T) {
 		{"too many rooms", &SyncRequest{Rooms: many}, ErrFrameTooLarge},
 		{"too many heads", &SyncRequest{Rooms: []SyncWant{{Room: roomN(1), Heads: make([]EventID, MaxSyncHeads+1)}}}, ErrFrameTooLarge},
 		{"duplicate room", &SyncRequest{Rooms: []SyncWant{{Room: roomN(1)}, {Room: roomN(1)}}}, ErrFrameMalformed},
+		{"chain of a bad node", &SyncRequest{Rooms: []SyncWant{{Room: roomN(1), Chains: []ChainPos{{Origin: "x", Seq: 1, ID: eventN(1)}}}}}, ErrFrameMalformed},
 		{"no events", &SyncEvents{Room: roomN(1)}, ErrFrameMalformed},
 		{"event too large", &SyncEvents{Room: roomN(1), Events: [][]byte{make([]byte, MaxEventSize+1)}}, ErrFrameTooLarge},
 		{"frame too large", &SyncEvents{Room: roomN(1), Events: huge}, ErrFrameTooLarge},
