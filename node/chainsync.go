@@ -10,10 +10,12 @@ import (
 
 // In a room with chains, what a partner lacks can often be read off the
 // chains instead of walked: it holds each origin's chain up to some
-// position, and lacks the rest. When the events it named give a position
-// on every origin's chain this node holds (a sync request names each
-// origin's tip; see Heads), the answer is, for each origin, its events
-// above that position, merged by depth. That reads each event sent once,
+// position, and lacks the rest. A sync request of protocol version 2
+// names those positions (protocol.SyncWant.Chains; see Have); in one of
+// version 1, the events it named give them where this node holds them (it
+// names each origin's tip and an event 32 positions below). When there is
+// a position on every origin's chain this node holds, the answer is, for
+// each origin, its events above that position, merged by depth. That reads each event sent once,
 // where the walk read it twice (once for its links, once to send it) and
 // read the events around the partner's named ones too: catching up
 // 100,000 events, the walk was half of the serving node's reads.
@@ -22,6 +24,16 @@ import (
 // makes some events it holds sent again, which the receiver skips. An
 // equivocation (an origin's second event at a position) is on no chain,
 // so a room with one falls back to the walk.
+//
+// A named position is the requester's word, and nothing is sent that it
+// says it holds. Lying only keeps events from itself. But an honest
+// requester may hold the other side of an equivocation this node has not
+// seen: its event at a position is not this node's. Where this node holds
+// the named position, the event named there must be its own, or it walks
+// (which sends its side, after which both nodes know the fork). Where the
+// requester is ahead, this node cannot tell, and sends nothing of that
+// chain; the fork is found when it asks the requester in turn, naming its
+// own position, which the requester holds.
 
 // chainCursor is where emitChains has got to on one origin's chain.
 type chainCursor struct {
@@ -39,18 +51,22 @@ type chainedWire struct {
 	order protocol.Order
 }
 
-// chainPlan returns a cursor per origin of room for emitChains, from the
-// chain positions of the events of have this node holds, or false if the
-// room is not one to answer from its chains: no chains, more origins than
-// a walk keeps, an origin with no position among have, or an
-// equivocation in the room.
-func chainPlan(tx *storage.Tx, room protocol.RoomID, have []protocol.EventID) ([]*chainCursor, bool, error) {
+// chainPlan returns a cursor per origin of have.Room for emitChains, from
+// the positions have.Chains names and the chain positions of the events
+// of have.Heads this node holds, or false if the room is not one to answer
+// from its chains: no chains, more origins than a walk keeps, an origin
+// with no position given (when have names no chains: with chains, an
+// origin not named is one the requester holds nothing of), an event named
+// at a position this node holds another event at, or an equivocation in
+// the room.
+func chainPlan(tx *storage.Tx, have protocol.SyncWant) ([]*chainCursor, bool, error) {
+	room := have.Room
 	tips, err := tx.ChainTips(room, maxWalkOrigins+1)
 	if err != nil || len(tips) == 0 || len(tips) > maxWalkOrigins {
 		return nil, false, err
 	}
 	held := make(map[protocol.NodeID]uint64, len(tips))
-	for _, id := range have {
+	for _, id := range have.Heads {
 		l, ok, err := tx.EventLinks(id)
 		if err != nil {
 			return nil, false, err
@@ -59,10 +75,20 @@ func chainPlan(tx *storage.Tx, room protocol.RoomID, have []protocol.EventID) ([
 			held[l.Origin] = l.Seq
 		}
 	}
+	for _, c := range have.Chains {
+		id, ok, err := tx.Position(room, c.Origin, c.Seq)
+		if err != nil {
+			return nil, false, err
+		}
+		if ok && id != c.ID {
+			return nil, false, nil // the requester holds the other side of an equivocation
+		}
+		held[c.Origin] = max(held[c.Origin], c.Seq)
+	}
 	var plan []*chainCursor
 	for _, t := range tips {
 		from := held[t.Origin]
-		if from == 0 {
+		if from == 0 && len(have.Chains) == 0 {
 			return nil, false, nil
 		}
 		// An origin's equivocation, at any position, is on no chain:

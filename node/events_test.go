@@ -5,9 +5,11 @@ import (
 	"crypto/rand"
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/horenso/horenso/protocol"
+	"github.com/horenso/horenso/storage"
 )
 
 // TestEventsCarryRoomVersion checks that the node signs every event with
@@ -44,7 +46,7 @@ func TestEventsCarryRoomVersion(t *testing.T) {
 	}{{old.RoomID(), 1}, {fresh.ID, protocol.Version}} {
 		must[*Message](t)(n.Post(ctx, "bob", c.room, "hello"))
 		var vs []uint16
-		n.FederationForTest().Missing(ctx, n.ID(), c.room, nil, nil, func(w []byte) error {
+		n.FederationForTest().Missing(ctx, n.ID(), protocol.SyncWant{Room: c.room}, nil, func(w []byte) error {
 			e, err := protocol.Decode(w)
 			if err != nil {
 				t.Fatal(err)
@@ -64,30 +66,40 @@ func TestEventsCarryRoomVersion(t *testing.T) {
 	}
 }
 
+// roomWithPartner returns a node on which alice made a room of the newest
+// version with zed of another node, the partner, whose key it returns,
+// and posted three times, and the room's events so far, in order: every
+// one on alice's chain.
+func roomWithPartner(t *testing.T) (n *Node, room *Room, key ed25519.PrivateKey, partner protocol.NodeID, events []*protocol.Signed) {
+	t.Helper()
+	ctx := t.Context()
+	n = newTestNode(t, t.TempDir())
+	must[*Account](t)(n.CreateAccount(ctx, NewAccount{Handle: "alice"}))
+	_, key, _ = ed25519.GenerateKey(rand.Reader)
+	partner = protocol.NodeIDFromKey(key.Public().(ed25519.PublicKey))
+	zed := protocol.NewAccountID(partner, "zed")
+	room = must[*Room](t)(n.CreateRoom(ctx, "alice", NewRoom{Name: "r", Members: []MemberSpec{{Account: zed, Role: protocol.RoleMember}}}))
+	for range 3 {
+		must[*Message](t)(n.Post(ctx, "alice", room.ID, "hello"))
+	}
+	err := n.FederationForTest().Missing(ctx, n.ID(), protocol.SyncWant{Room: room.ID}, nil, func(w []byte) error {
+		e, err := protocol.Decode(w)
+		events = append(events, e)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n, room, key, partner, events
+}
+
 // TestChainsAndEquivocation checks that the node signs each event of a
 // version 2 room as the next of its chain there, naming its previous one,
 // and that a partner signing two events at one chain position is
 // detected: both are stored, and Status counts the equivocation.
 func TestChainsAndEquivocation(t *testing.T) {
 	ctx := t.Context()
-	n := newTestNode(t, t.TempDir())
-	must[*Account](t)(n.CreateAccount(ctx, NewAccount{Handle: "alice"}))
-	_, key, _ := ed25519.GenerateKey(rand.Reader)
-	partner := protocol.NodeIDFromKey(key.Public().(ed25519.PublicKey))
-	zed := protocol.NewAccountID(partner, "zed")
-	room := must[*Room](t)(n.CreateRoom(ctx, "alice", NewRoom{Name: "r", Members: []MemberSpec{{Account: zed, Role: protocol.RoleMember}}}))
-	for range 3 {
-		must[*Message](t)(n.Post(ctx, "alice", room.ID, "hello"))
-	}
-	var mine []*protocol.Signed
-	n.FederationForTest().Missing(ctx, n.ID(), room.ID, nil, nil, func(w []byte) error {
-		e, err := protocol.Decode(w)
-		if err != nil {
-			t.Fatal(err)
-		}
-		mine = append(mine, e)
-		return nil
-	})
+	n, room, key, partner, mine := roomWithPartner(t)
 	for i, e := range mine {
 		if e.Seq != uint64(i+1) || i > 0 && !slices.Contains(e.Prev, mine[i-1].ID) {
 			t.Fatalf("event %d: seq %d, parents %v", i, e.Seq, e.Prev)
@@ -122,7 +134,7 @@ func TestChainsAndEquivocation(t *testing.T) {
 	// included, still lacks the second, which is on no chain position:
 	// the answer to it must not be read off the chains.
 	var sent []protocol.EventID
-	err := n.FederationForTest().Missing(ctx, partner, room.ID, []protocol.EventID{last.ID, a.ID}, nil, func(w []byte) error {
+	err := n.FederationForTest().Missing(ctx, partner, protocol.SyncWant{Room: room.ID, Heads: []protocol.EventID{last.ID, a.ID}}, nil, func(w []byte) error {
 		id, err := protocol.PeekID(w)
 		sent = append(sent, id)
 		return err
@@ -175,5 +187,88 @@ func TestChainsAndEquivocation(t *testing.T) {
 	if after.Messages != before.Messages+1 || after.Unread != before.Unread+1 {
 		t.Errorf("the forks again and a third: room of %d messages, %d unread; was %d and %d, want one more each",
 			after.Messages, after.Unread, before.Messages, before.Unread)
+	}
+}
+
+// TestChainPositions checks the answer to a request naming chain
+// positions (protocol.SyncWant.Chains): read off the chains from them,
+// however few of the named heads this node holds; an origin not named
+// sent from its first event; and a named event this node holds another
+// event in place of (the requester holds the other side of an
+// equivocation it has not seen) answered by the walk, which sends this
+// node's side.
+func TestChainPositions(t *testing.T) {
+	ctx := t.Context()
+	n, room, key, partner, mine := roomWithPartner(t)
+	last := mine[len(mine)-1]
+	zedPost := func(body string) *protocol.Signed {
+		ev := protocol.ChainSuccessor(room.ID, last.Version, []protocol.Order{last.Order()}, protocol.Order{}, 0)
+		ev.Author = "zed"
+		e, err := protocol.Sign(key, ev, &protocol.MessagePost{Body: body})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return e
+	}
+	held, other := zedPost("to this node"), zedPost("to others")
+	if errs := n.FederationForTest().Accept(ctx, partner, room.ID, []*protocol.Signed{held}); errs[0] != nil {
+		t.Fatal(errs[0])
+	}
+	unknown := protocol.EventID{1}
+	at := func(e *protocol.Signed, seq uint64, id protocol.EventID) protocol.ChainPos {
+		return protocol.ChainPos{Origin: e.Origin, Seq: seq, ID: id}
+	}
+	sorted := func(cs ...protocol.ChainPos) []protocol.ChainPos {
+		slices.SortFunc(cs, func(a, b protocol.ChainPos) int { return strings.Compare(string(a.Origin), string(b.Origin)) })
+		return cs
+	}
+	ids := func(es ...*protocol.Signed) []protocol.EventID {
+		var out []protocol.EventID
+		for _, e := range es {
+			out = append(out, e.ID)
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		name     string
+		have     protocol.SyncWant
+		byChains bool
+		want     []protocol.EventID
+	}{
+		{"ahead on one chain, no head held", protocol.SyncWant{Heads: []protocol.EventID{unknown},
+			Chains: sorted(at(last, last.Seq, last.ID), at(held, held.Seq+3, unknown))}, true, nil},
+		{"behind on one chain, the other not named", protocol.SyncWant{Heads: []protocol.EventID{unknown},
+			Chains: sorted(at(mine[1], mine[1].Seq, mine[1].ID))}, true, ids(append(mine[2:], held)...)},
+		{"the other side of an equivocation", protocol.SyncWant{Heads: []protocol.EventID{last.ID, other.ID},
+			Chains: sorted(at(last, last.Seq, last.ID), at(other, other.Seq, other.ID))}, false, ids(held)},
+		{"heads only", protocol.SyncWant{Heads: []protocol.EventID{last.ID}}, false, ids(held)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.have.Room = room.ID
+			err := n.store.View(func(tx *storage.Tx) error {
+				_, ok, err := chainPlan(tx, tc.have)
+				if err == nil && ok != tc.byChains {
+					t.Errorf("answered from the chains: %v, want %v", ok, tc.byChains)
+				}
+				return err
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var sent []protocol.EventID
+			err = n.FederationForTest().Missing(ctx, partner, tc.have, nil, func(w []byte) error {
+				id, err := protocol.PeekID(w)
+				sent = append(sent, id)
+				return err
+			})
+			if err != nil || !slices.Equal(sent, tc.want) {
+				t.Errorf("sent %v (%v), want %v", sent, err, tc.want)
+			}
+		})
+	}
+	// The room read whole at the start, then the cases.
+	want := SyncAnswerStats{Chains: 2, Walk: 2, Whole: 1}
+	if got := must[*Status](t)(n.Status(ctx)).SyncAnswers; got != want {
+		t.Errorf("sync answers counted %+v, want %+v", got, want)
 	}
 }

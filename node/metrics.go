@@ -248,7 +248,8 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 		}{{"rounds", s.SyncRounds}, {"requests", s.SyncRequests}, {"frames", s.SyncFrames}, {"events", s.SyncEvents}, {"held", s.SyncHeld},
 			{"parked", s.SyncParked}, {"refused", s.SyncRefused}, {"served", s.SyncServed},
 			{"served_removal", s.SyncServedRemoval}, {"misbehaved", s.SyncMisbehaved}, {"stalled", s.SyncStalled},
-			{"reannounced", s.Reannounced}, {"topic_moves", s.TopicMoves}} {
+			{"reannounced", s.Reannounced}, {"topic_moves", s.TopicMoves}, {"answered_chains", st.SyncAnswers.Chains},
+			{"answered_walk", st.SyncAnswers.Walk}, {"answered_whole", st.SyncAnswers.Whole}} {
 			counter(dSync, o.v, o.name)
 		}
 		counter(dQuotaDropped, s.QuotaDroppedEvents, "events")

@@ -269,7 +269,10 @@ type Node struct {
 	// acceptSplits counts partner batches split because they were too
 	// big for one store transaction (acceptBatch).
 	acceptSplits atomic.Uint64
-	metrics      *metrics // Prometheus instruments (metrics.go)
+	// answers counts the sync answers this node sent, by how it worked
+	// out what the partner lacked (Missing).
+	answers struct{ chains, walk, whole atomic.Uint64 }
+	metrics *metrics // Prometheus instruments (metrics.go)
 
 	closeOnce sync.Once
 	closeErr  error

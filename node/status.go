@@ -52,6 +52,9 @@ type Status struct {
 	// AcceptSplits counts batches of partner events split in halves
 	// because they were too big for one store transaction.
 	AcceptSplits uint64 `json:"accept_splits"`
+	// SyncAnswers counts the rooms this node served to partners' sync
+	// requests, by how it worked out what the partner lacked.
+	SyncAnswers SyncAnswerStats `json:"sync_answers"`
 	// Equivocations counts the events this node holds that found their
 	// origin's chain position in their room taken by another event: each
 	// is proof that the origin signed two histories (see docs/PROTOCOL.md,
@@ -67,6 +70,19 @@ type Status struct {
 	Files FileStats `json:"files"`
 }
 
+// SyncAnswerStats counts sync answers by how the node worked out what the
+// partner lacked (see docs/PROTOCOL.md, "Catch-up sync").
+type SyncAnswerStats struct {
+	// Chains: read off the room's chains, from the positions the request
+	// named or the named events gave; nothing the partner holds is sent.
+	Chains uint64 `json:"chains"`
+	// Walk: walked back from this node's heads to the events the request
+	// named; some the partner holds may be sent.
+	Walk uint64 `json:"walk"`
+	// Whole: the request named nothing this node holds, and got the room.
+	Whole uint64 `json:"whole"`
+}
+
 // Status reports what the node is and holds.
 func (n *Node) Status(ctx context.Context) (*Status, error) {
 	st := &Status{NodeID: n.id, Org: n.Org(), DataDir: n.cfg.DataDir, Version: protocol.Version, Started: n.started,
@@ -75,6 +91,7 @@ func (n *Node) Status(ctx context.Context) (*Status, error) {
 		Replication: n.ReplicationStatus()}
 	st.DiskFree, st.DiskFull = n.store.Space()
 	st.Store, st.AcceptSplits = n.store.Stats(), n.acceptSplits.Load()
+	st.SyncAnswers = SyncAnswerStats{Chains: n.answers.chains.Load(), Walk: n.answers.walk.Load(), Whole: n.answers.whole.Load()}
 	for _, p := range n.net.host.Partners() {
 		st.Partners++
 		if p.Connected {

@@ -9,6 +9,7 @@ import (
 	"maps"
 	"math"
 	"slices"
+	"strings"
 	"sync"
 
 	"github.com/horenso/horenso/node/p2p"
@@ -257,20 +258,26 @@ func (h handler) Rooms(ctx context.Context) (map[protocol.RoomID][]protocol.Node
 	return out, nil
 }
 
-// Heads summarizes what the node holds of room for a partner's Missing:
+// Have summarizes what the node holds of room for a partner's Missing:
+// its position on each origin's chain (protocol.SyncWant.Chains), if it
+// holds events of at most protocol.MaxSyncChains origins, and as heads:
 // its heads; then the newest event it holds of each origin's chain (up to
 // maxSyncTips origins); then one event at each of the depths 1, 2, 4, 8,
-// … below the deepest head. Holding an event means holding all its
+// … below the deepest head. The chain positions are what a partner
+// answers from; the heads after the first are for a partner that speaks
+// only protocol.SyncProtocolV1, and one that cannot answer from the
+// chains. Holding an event means holding all its
 // ancestors, so any held event will do. In a busy room the heads are
 // mostly events the partner has not seen yet; the partner does hold its
 // own chain, and most likely the others' a little way back, so the tips
 // mark nearly all it would otherwise send again (in a 10-node fan-out,
 // 5 of every 6 events a sync round sent were held already). The samples
 // bound what a partner that knows none of them sends again to about
-// twice what is really missing, instead of the whole room. Empty if the
-// node does not hold the room.
-func (h handler) Heads(ctx context.Context, room protocol.RoomID) ([]protocol.EventID, error) {
+// twice what is really missing, instead of the whole room. No heads if
+// the node does not hold the room.
+func (h handler) Have(ctx context.Context, room protocol.RoomID) (protocol.SyncWant, error) {
 	var out []protocol.EventID
+	var chains []protocol.ChainPos
 	err := h.n.store.View(func(tx *storage.Tx) error {
 		hs, err := tx.Heads(room)
 		if err != nil {
@@ -281,10 +288,17 @@ func (h handler) Heads(ctx context.Context, room protocol.RoomID) ([]protocol.Ev
 			out = append(out, o.ID)
 			top = max(top, o.Depth)
 		}
-		tips, err := tx.ChainTips(room, maxSyncTips)
+		tips, err := tx.ChainTips(room, protocol.MaxSyncChains+1)
 		if err != nil {
 			return err
 		}
+		if len(tips) <= protocol.MaxSyncChains {
+			for _, tip := range tips {
+				chains = append(chains, protocol.ChainPos{Origin: tip.Origin, Seq: tip.Seq, ID: tip.ID})
+			}
+			slices.SortFunc(chains, func(a, b protocol.ChainPos) int { return strings.Compare(string(a.Origin), string(b.Origin)) })
+		}
+		tips = tips[:min(len(tips), maxSyncTips)]
 		for _, tip := range tips {
 			if !slices.Contains(out, tip.ID) {
 				out = append(out, tip.ID)
@@ -318,9 +332,9 @@ func (h handler) Heads(ctx context.Context, room protocol.RoomID) ([]protocol.Ev
 		return ctx.Err()
 	})
 	if err != nil {
-		return nil, fmt.Errorf("have: %w", err)
+		return protocol.SyncWant{}, fmt.Errorf("have: %w", err)
 	}
-	return out, nil
+	return protocol.SyncWant{Room: room, Heads: out, Chains: chains}, nil
 }
 
 // maxSyncTips bounds the chain tips Heads gives, leaving room among
@@ -542,8 +556,8 @@ func (n *Node) acceptBatch(ctx context.Context, events []*protocol.Signed, errs 
 	return err
 }
 
-// Missing calls emit with the wire form of every event of room that node
-// peer, whose heads are have (see Heads), lacks, parents before children:
+// Missing calls emit with the wire form of every event of have.Room that
+// node peer, which holds have (its heads and chain positions; see Have), lacks, parents before children:
 // up to this node's heads, or, if until is not nil, only until and their
 // ancestors (see Scope). A post or edit that none of peer's accounts may
 // read under the room's history visibility is sent in its redacted form
@@ -562,16 +576,22 @@ func (n *Node) acceptBatch(ctx context.Context, events []*protocol.Signed, errs 
 // only their IDs, about 32 bytes an event. The visibility of each post or
 // edit is decided in the chunk's transaction, from the snapshot after it;
 // the answers are kept for the chunk only. In a room with chains, when
-// have gives a position on each origin's chain, it reads the events off
-// the chains instead (emitChains), keeping one event per origin.
-func (h handler) Missing(ctx context.Context, peer protocol.NodeID, room protocol.RoomID, have, until []protocol.EventID, emit func(wire []byte) error) error {
+// have gives a position on each origin's chain (see chainPlan), it reads
+// the events off the chains instead (emitChains), keeping one event per
+// origin.
+func (h handler) Missing(ctx context.Context, peer protocol.NodeID, have protocol.SyncWant, until []protocol.EventID, emit func(wire []byte) error) error {
 	defer h.n.partnerWork()()
+	room := have.Room
 	var send []protocol.EventID
 	var chains []*chainCursor
 	whole, byChains := false, false
 	err := h.n.store.View(func(tx *storage.Tx) error {
 		if until == nil {
-			known, err := heldIn(tx, room, have)
+			var err error
+			if chains, byChains, err = chainPlan(tx, have); err != nil || byChains {
+				return err
+			}
+			known, err := heldIn(tx, room, have.Heads)
 			if err != nil {
 				return err
 			}
@@ -579,23 +599,23 @@ func (h handler) Missing(ctx context.Context, peer protocol.NodeID, room protoco
 				whole = true
 				return nil
 			}
-			if chains, byChains, err = chainPlan(tx, room, have); err != nil || byChains {
-				return err
-			}
 		}
 		var err error
-		send, err = walkMissing(ctx, tx, room, have, until)
+		send, err = walkMissing(ctx, tx, room, have.Heads, until)
 		return err
 	})
 	if err != nil {
 		return fmt.Errorf("missing events of %s: %w", room, err)
 	}
-	if whole {
+	switch {
+	case whole:
+		h.n.answers.whole.Add(1)
 		return h.n.emitRoom(ctx, peer, room, emit)
-	}
-	if byChains {
+	case byChains:
+		h.n.answers.chains.Add(1)
 		return h.n.emitChains(ctx, peer, room, chains, emit)
 	}
+	h.n.answers.walk.Add(1)
 	slices.Reverse(send) // visited deepest first
 	return h.n.emitEvents(ctx, peer, room, send, emit)
 }

@@ -17,9 +17,9 @@ import (
 // and returns how many events went over.
 func transfer(t *testing.T, from, to *Node, room protocol.RoomID) int {
 	t.Helper()
-	have := must[[]protocol.EventID](t)(handler{to}.Heads(t.Context(), room))
+	have := must[protocol.SyncWant](t)(handler{to}.Have(t.Context(), room))
 	var wires [][]byte
-	if err := (handler{from}).Missing(t.Context(), to.ID(), room, have, nil, func(w []byte) error {
+	if err := (handler{from}).Missing(t.Context(), to.ID(), have, nil, func(w []byte) error {
 		wires = append(wires, w)
 		return nil
 	}); err != nil {
@@ -114,7 +114,7 @@ func TestSyncBetweenNodes(t *testing.T) {
 	// chain index) or for events far apart on it (looked up by ID).
 	var ids []protocol.EventID
 	var links []protocol.Links
-	if err := (handler{a}).Missing(ctx, b.ID(), room.ID, nil, nil, func(w []byte) error {
+	if err := (handler{a}).Missing(ctx, b.ID(), protocol.SyncWant{Room: room.ID}, nil, func(w []byte) error {
 		id, l, _, err := protocol.PeekLinks(w)
 		ids, links = append(ids, id), append(links, l)
 		return err
@@ -172,9 +172,9 @@ func TestAcceptRefusesBadEvents(t *testing.T) {
 	other := must[*Room](t)(a.CreateRoom(ctx, "alice", NewRoom{Name: "Other", Members: []MemberSpec{{Account: bob}}}))
 	must[*Message](t)(a.Post(ctx, "alice", room.ID, "hello"))
 	var wires [][]byte
-	handler{a}.Missing(ctx, a.ID(), room.ID, nil, nil, func(w []byte) error { wires = append(wires, w); return nil })
+	handler{a}.Missing(ctx, a.ID(), protocol.SyncWant{Room: room.ID}, nil, func(w []byte) error { wires = append(wires, w); return nil })
 	var otherWires [][]byte
-	handler{a}.Missing(ctx, a.ID(), other.ID, nil, nil, func(w []byte) error { otherWires = append(otherWires, w); return nil })
+	handler{a}.Missing(ctx, a.ID(), protocol.SyncWant{Room: other.ID}, nil, func(w []byte) error { otherWires = append(otherWires, w); return nil })
 
 	forged := slices.Clone(wires[1])
 	forged[len(forged)-1] ^= 1
@@ -255,7 +255,7 @@ func TestMissingStreams(t *testing.T) {
 	}
 	collect := func(have []protocol.EventID) [][]byte {
 		var wires [][]byte
-		if err := (handler{a}).Missing(ctx, a.ID(), room.ID, have, nil, func(w []byte) error {
+		if err := (handler{a}).Missing(ctx, a.ID(), protocol.SyncWant{Room: room.ID, Heads: have}, nil, func(w []byte) error {
 			wires = append(wires, slices.Clone(w))
 			return nil
 		}); err != nil {
@@ -281,7 +281,7 @@ func TestMissingStreams(t *testing.T) {
 	stop := errors.New("reader gone")
 	for _, have := range [][]protocol.EventID{nil, {create.ID}} {
 		calls := 0
-		err := (handler{a}).Missing(ctx, a.ID(), room.ID, have, nil, func([]byte) error {
+		err := (handler{a}).Missing(ctx, a.ID(), protocol.SyncWant{Room: room.ID, Heads: have}, nil, func([]byte) error {
 			calls++
 			if calls == 10 {
 				return stop
@@ -293,7 +293,7 @@ func TestMissingStreams(t *testing.T) {
 		}
 		cctx, cancel := context.WithCancel(ctx)
 		calls = 0
-		err = (handler{a}).Missing(cctx, a.ID(), room.ID, have, nil, func([]byte) error {
+		err = (handler{a}).Missing(cctx, a.ID(), protocol.SyncWant{Room: room.ID, Heads: have}, nil, func([]byte) error {
 			calls++
 			cancel()
 			return nil

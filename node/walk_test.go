@@ -15,9 +15,10 @@ import (
 // checks walkMissing between every pair against the stores themselves:
 // every event the source holds and the other node lacks is sent, nothing
 // is sent twice, and parents come before children. The other node names
-// what a sync request names (Heads: heads, chain tips, depth samples), or
-// only a random few of its events, so that the walk's chain positions
-// come from events deep below what it has, and stay lower bounds. The
+// what a sync request names (Have: heads, chain tips, depth samples, with
+// or without its chain positions), or only a random few of its events, so
+// that the walk's chain positions come from events deep below what it
+// has, and stay lower bounds. The
 // answer (Missing), read off the chains when it can be, is held to the
 // same.
 func TestWalkMissingSendsAllLacked(t *testing.T) {
@@ -41,7 +42,7 @@ func TestWalkMissingSendsAllLacked(t *testing.T) {
 	rnd := rand.New(rand.NewPCG(3, 16))
 	held := func(n *Node) map[protocol.EventID]*protocol.Signed {
 		out := map[protocol.EventID]*protocol.Signed{}
-		err := n.FederationForTest().Missing(ctx, n.ID(), room, nil, nil, func(w []byte) error {
+		err := n.FederationForTest().Missing(ctx, n.ID(), protocol.SyncWant{Room: room}, nil, func(w []byte) error {
 			e, err := protocol.DecodeStored(w)
 			out[e.ID] = e
 			return err
@@ -52,7 +53,7 @@ func TestWalkMissingSendsAllLacked(t *testing.T) {
 		return out
 	}
 	byChains := 0                   // answers read off the chains
-	var oversent, sentAll [2][2]int // walk and answer, by what the other node names: Heads, a few
+	var oversent, sentAll [2][3]int // walk and answer, by what the other node names: heads (sync/1), a few, heads and chains
 	for step := range 80 {
 		x := rnd.IntN(len(nodes))
 		if rnd.IntN(2) == 0 {
@@ -67,25 +68,28 @@ func TestWalkMissingSendsAllLacked(t *testing.T) {
 					continue
 				}
 				toHeld := held(to)
-				have := must[[]protocol.EventID](t)(handler{to}.Heads(ctx, room))
-				mode := rnd.IntN(2)
-				if mode == 1 { // a few of its events, from anywhere
-					have = have[:0]
+				have := must[protocol.SyncWant](t)(handler{to}.Have(ctx, room))
+				mode := rnd.IntN(3)
+				switch mode {
+				case 0: // what a request of sync version 1 names
+					have.Chains = nil
+				case 1: // a few of its events, from anywhere
+					have.Heads, have.Chains = have.Heads[:0], nil
 					for id := range toHeld {
 						if rnd.IntN(8) == 0 {
-							have = append(have, id)
+							have.Heads = append(have.Heads, id)
 						}
 					}
 				}
 				var walked []protocol.EventID
 				err := from.store.View(func(tx *storage.Tx) error {
-					if _, ok, err := chainPlan(tx, room, have); err != nil {
+					if _, ok, err := chainPlan(tx, have); err != nil {
 						return err
 					} else if ok {
 						byChains++
 					}
 					var err error
-					walked, err = walkMissing(ctx, tx, room, have, nil)
+					walked, err = walkMissing(ctx, tx, room, have.Heads, nil)
 					return err
 				})
 				if err != nil {
@@ -93,7 +97,7 @@ func TestWalkMissingSendsAllLacked(t *testing.T) {
 				}
 				slices.Reverse(walked) // parents first, as Missing sends them
 				var answered []protocol.EventID
-				err = handler{from}.Missing(ctx, to.ID(), room, have, nil, func(w []byte) error {
+				err = handler{from}.Missing(ctx, to.ID(), have, nil, func(w []byte) error {
 					id, err := protocol.PeekID(w)
 					answered = append(answered, id)
 					return err
@@ -130,10 +134,16 @@ func TestWalkMissingSendsAllLacked(t *testing.T) {
 		}
 	}
 	for k, how := range []string{"walk", "answer"} {
-		t.Logf("%s: naming Heads, %d events sent, %d of them held by the other node already; naming a few: %d, %d", how, sentAll[k][0], oversent[k][0], sentAll[k][1], oversent[k][1])
-		if sentAll[k][0] == 0 || sentAll[k][1] == 0 {
+		t.Logf("%s: naming heads, %d events sent, %d of them held by the other node already; naming a few: %d, %d; naming heads and chains: %d, %d",
+			how, sentAll[k][0], oversent[k][0], sentAll[k][1], oversent[k][1], sentAll[k][2], oversent[k][2])
+		if sentAll[k][0] == 0 || sentAll[k][1] == 0 || sentAll[k][2] == 0 {
 			t.Errorf("%s sent nothing", how)
 		}
+	}
+	// Chain positions say exactly what the other node holds: the answer
+	// sends nothing it has.
+	if oversent[1][2] != 0 {
+		t.Errorf("the answer to a node naming its chain positions sent %d events it held", oversent[1][2])
 	}
 	if byChains == 0 {
 		t.Error("no answer was read off the chains")

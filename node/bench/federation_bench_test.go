@@ -310,6 +310,7 @@ func fanOutRun(b *testing.B, nodes int, rate float64, dur time.Duration) (lat []
 	}
 	cpu, received = processCPU()-cpuBegin, posted*(nodes-1)
 	var drops, sendDrops, outboxDrops, orphaned, adopted, ignored, syncRounds, syncEvents, syncHeld uint64
+	var answers node.SyncAnswerStats
 	for _, nd := range r.nodes {
 		st, err := nd.Node.Status(ctx)
 		if err != nil {
@@ -324,6 +325,9 @@ func fanOutRun(b *testing.B, nodes int, rate float64, dur time.Duration) (lat []
 		syncRounds += st.Network.SyncRounds
 		syncEvents += st.Network.SyncEvents
 		syncHeld += st.Network.SyncHeld
+		answers.Chains += st.SyncAnswers.Chains
+		answers.Walk += st.SyncAnswers.Walk
+		answers.Whole += st.SyncAnswers.Whole
 	}
 	stopWatching()
 	watching.Wait()
@@ -349,8 +353,9 @@ func fanOutRun(b *testing.B, nodes int, rate float64, dur time.Duration) (lat []
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.Logf("fan-out: %d nodes posted %d of %d in %v (%.0f msg/s), %.0f B/event; worst node held %.1f%% (own posts included) 5 s after the last post, before the sync repair; all nodes: gossip dropped %d, orphaned %d (adopted %d, given up %d), send queue dropped %d, outbox dropped %d; %d sync rounds received %d events, %d of them held already",
-		nodes, posted, n, postTime.Round(time.Millisecond), float64(posted)/postTime.Seconds(), size, byGossip, drops, orphaned, adopted, ignored, sendDrops, outboxDrops, syncRounds, syncEvents, syncHeld)
+	b.Logf("fan-out: %d nodes posted %d of %d in %v (%.0f msg/s), %.0f B/event; worst node held %.1f%% (own posts included) 5 s after the last post, before the sync repair; all nodes: gossip dropped %d, orphaned %d (adopted %d, given up %d), send queue dropped %d, outbox dropped %d; %d sync rounds received %d events, %d of them held already; rooms answered off the chains %d, by a walk %d, whole %d",
+		nodes, posted, n, postTime.Round(time.Millisecond), float64(posted)/postTime.Seconds(), size, byGossip, drops, orphaned, adopted, ignored, sendDrops, outboxDrops, syncRounds, syncEvents, syncHeld,
+		answers.Chains, answers.Walk, answers.Whole)
 	return lat, delivered, float64(posted) / postTime.Seconds(), cpu, received
 }
 
@@ -449,7 +454,7 @@ func catchUpRun(b *testing.B, events int) (took time.Duration, lacked, bytes int
 	if ma, mb := r.messages(b, a), r.messages(b, bn); ma != mb {
 		b.Fatalf("after catching up, A holds %d messages and B %d", ma, mb)
 	}
-	err = a.FederationForTest().Missing(ctx, bn.ID(), r.room, had, nil, func(wire []byte) error {
+	err = a.FederationForTest().Missing(ctx, bn.ID(), protocol.SyncWant{Room: r.room, Heads: had}, nil, func(wire []byte) error {
 		lacked++
 		bytes += len(wire)
 		return nil
@@ -465,7 +470,7 @@ func catchUpRun(b *testing.B, events int) (took time.Duration, lacked, bytes int
 	// (a partner's node new to the room): the answer alone, in process.
 	wholeStart := time.Now()
 	var whole int
-	err = a.FederationForTest().Missing(ctx, bn.ID(), r.room, []protocol.EventID{{1}}, nil, func([]byte) error {
+	err = a.FederationForTest().Missing(ctx, bn.ID(), protocol.SyncWant{Room: r.room, Heads: []protocol.EventID{{1}}}, nil, func([]byte) error {
 		whole++
 		return nil
 	})
@@ -484,7 +489,7 @@ func catchUpRun(b *testing.B, events int) (took time.Duration, lacked, bytes int
 // in room (not the warm-up's), as nd holds them.
 func postSize(ctx context.Context, nd *node.Node, room protocol.RoomID) (float64, error) {
 	var count, bytes int
-	err := nd.FederationForTest().Missing(ctx, nd.ID(), room, nil, nil, func(wire []byte) error {
+	err := nd.FederationForTest().Missing(ctx, nd.ID(), protocol.SyncWant{Room: room}, nil, func(wire []byte) error {
 		e, err := protocol.DecodeStored(wire)
 		if err != nil {
 			return err

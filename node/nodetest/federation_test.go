@@ -179,7 +179,7 @@ func TestRemovedOrganizationStopsReceiving(t *testing.T) {
 		t.Logf("b learned of its removal: %v", err)
 	}
 	held := map[protocol.EventID]bool{}
-	err := b.FederationForTest().Missing(ctx, b.ID(), room, nil, nil, func(w []byte) error {
+	err := b.FederationForTest().Missing(ctx, b.ID(), protocol.SyncWant{Room: room}, nil, func(w []byte) error {
 		e, err := protocol.DecodeStored(w)
 		if err == nil {
 			held[e.ID] = true

@@ -235,7 +235,7 @@ func TestHostileBlobPartner(t *testing.T) {
 	size := int64(len(content))
 	sum := sha256.Sum256(content)
 	var last *protocol.Signed
-	a.FederationForTest().Missing(ctx, a.ID(), room, nil, nil, func(w []byte) error {
+	a.FederationForTest().Missing(ctx, a.ID(), protocol.SyncWant{Room: room}, nil, func(w []byte) error {
 		last, _ = protocol.Decode(w)
 		return nil
 	})

@@ -39,7 +39,7 @@ func TestHeadsFlood(t *testing.T) {
 	}
 	first := func(room protocol.RoomID) *protocol.Signed {
 		var e *protocol.Signed
-		a.FederationForTest().Missing(ctx, a.ID(), room, nil, nil, func(w []byte) error {
+		a.FederationForTest().Missing(ctx, a.ID(), protocol.SyncWant{Room: room}, nil, func(w []byte) error {
 			if e == nil {
 				e, _ = protocol.Decode(w)
 			}
@@ -114,10 +114,11 @@ func TestHeadsFlood(t *testing.T) {
 	if st.Network.SyncMisbehaved != 0 {
 		t.Errorf("a blamed the flooding partner %d times for what it could store", st.Network.SyncMisbehaved)
 	}
-	heads, err := a.FederationForTest().Heads(ctx, floodRoom.ID)
+	have, err := a.FederationForTest().Have(ctx, floodRoom.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
+	heads := have.Heads
 	t.Logf("%d heads", len(heads))
 
 	// What a forked event costs at ~600 heads: its event and the deltas of

@@ -110,7 +110,7 @@ func TestHistoryVisibility(t *testing.T) {
 
 			// What c holds: in full, or redacted, as c serves it to itself.
 			redacted := 0
-			err = cn.FederationForTest().Missing(t.Context(), cn.ID(), room, nil, nil, func(w []byte) error {
+			err = cn.FederationForTest().Missing(t.Context(), cn.ID(), protocol.SyncWant{Room: room}, nil, func(w []byte) error {
 				e, err := protocol.DecodeStored(w)
 				if err != nil {
 					return err

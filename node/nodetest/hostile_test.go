@@ -59,8 +59,8 @@ type roomServer struct {
 	byRoom map[protocol.RoomID][][]byte
 }
 
-func (s roomServer) Missing(_ context.Context, _ protocol.NodeID, room protocol.RoomID, _, _ []protocol.EventID, emit func([]byte) error) error {
-	for _, w := range s.byRoom[room] {
+func (s roomServer) Missing(_ context.Context, _ protocol.NodeID, want protocol.SyncWant, _ []protocol.EventID, emit func([]byte) error) error {
+	for _, w := range s.byRoom[want.Room] {
 		if err := emit(w); err != nil {
 			return err
 		}
@@ -80,8 +80,10 @@ func (hostile) Scope(context.Context, protocol.NodeID, protocol.RoomID) (p2p.Sco
 func (hostile) Accept(_ context.Context, _ protocol.NodeID, _ protocol.RoomID, events []*protocol.Signed) []error {
 	return make([]error, len(events))
 }
-func (hostile) Heads(context.Context, protocol.RoomID) ([]protocol.EventID, error) { return nil, nil }
-func (h hostile) Missing(_ context.Context, _ protocol.NodeID, _ protocol.RoomID, _, _ []protocol.EventID, emit func([]byte) error) error {
+func (hostile) Have(_ context.Context, room protocol.RoomID) (protocol.SyncWant, error) {
+	return protocol.SyncWant{Room: room}, nil
+}
+func (h hostile) Missing(_ context.Context, _ protocol.NodeID, _ protocol.SyncWant, _ []protocol.EventID, emit func([]byte) error) error {
 	for _, w := range *h.serve {
 		if err := emit(w); err != nil {
 			return err
@@ -113,7 +115,7 @@ func (hostile) Held(_ context.Context, ids []protocol.EventID, _ []protocol.Link
 func chained(ctx context.Context, src p2p.Handler, room protocol.RoomID, origin protocol.NodeID, parent *protocol.Signed,
 	made ...*protocol.Signed) protocol.Event {
 	all := map[protocol.EventID]*protocol.Signed{}
-	src.Missing(ctx, origin, room, nil, nil, func(w []byte) error {
+	src.Missing(ctx, origin, protocol.SyncWant{Room: room}, nil, func(w []byte) error {
 		if e, err := protocol.Decode(w); err == nil {
 			all[e.ID] = e
 		}
@@ -176,7 +178,7 @@ func TestHostilePartner(t *testing.T) {
 
 	// What the hostile node knows of the room: its newest event, to build on.
 	var last *protocol.Signed
-	a.FederationForTest().Missing(ctx, a.ID(), room.ID, nil, nil, func(w []byte) error {
+	a.FederationForTest().Missing(ctx, a.ID(), protocol.SyncWant{Room: room.ID}, nil, func(w []byte) error {
 		last, _ = protocol.Decode(w)
 		return nil
 	})
@@ -197,7 +199,7 @@ func TestHostilePartner(t *testing.T) {
 	}
 	forged := forge()
 	var otherLast *protocol.Signed
-	a.FederationForTest().Missing(ctx, a.ID(), other.ID, nil, nil, func(w []byte) error { otherLast, _ = protocol.Decode(w); return nil })
+	a.FederationForTest().Missing(ctx, a.ID(), protocol.SyncWant{Room: other.ID}, nil, func(w []byte) error { otherLast, _ = protocol.Decode(w); return nil })
 	intoOther := func() []byte {
 		ev := chained(ctx, a.FederationForTest(), other.ID, protocol.NodeIDFromKey(key.Public().(ed25519.PublicKey)), otherLast)
 		ev.Author, ev.Time = "mallory", time.Now().UnixMilli()
@@ -301,7 +303,7 @@ func TestExAdminCannotEraseHistory(t *testing.T) {
 
 	// Bob's node builds on his promotion, which it finds in a's events.
 	var promoted *protocol.Signed
-	a.FederationForTest().Missing(ctx, a.ID(), room, nil, nil, func(w []byte) error {
+	a.FederationForTest().Missing(ctx, a.ID(), protocol.SyncWant{Room: room}, nil, func(w []byte) error {
 		e, err := protocol.Decode(w)
 		if r, ok := e.Content.(*protocol.MemberRole); err == nil && ok && r.Account == bob && r.Role == protocol.RoleAdmin {
 			promoted = e
@@ -430,7 +432,7 @@ func TestRemovedNodeCannotInjectGossip(t *testing.T) {
 
 	// The newest event before the removal, to backdate onto.
 	var last *protocol.Signed
-	a.FederationForTest().Missing(ctx, a.ID(), room, nil, nil, func(w []byte) error {
+	a.FederationForTest().Missing(ctx, a.ID(), protocol.SyncWant{Room: room}, nil, func(w []byte) error {
 		last, _ = protocol.Decode(w)
 		return nil
 	})
@@ -520,7 +522,7 @@ func TestHostileProfilesCannotKeepMember(t *testing.T) {
 	// serves them all, so that carol's node can pull what gossip lost),
 	// until carol's node holds one.
 	var parent *protocol.Signed
-	cn.FederationForTest().Missing(ctx, cn.ID(), room, nil, nil, func(w []byte) error {
+	cn.FederationForTest().Missing(ctx, cn.ID(), protocol.SyncWant{Room: room}, nil, func(w []byte) error {
 		parent, _ = protocol.Decode(w)
 		return nil
 	})
@@ -566,7 +568,7 @@ func (s *growingServer) add(wire []byte) {
 	s.wires = append(s.wires, wire)
 }
 
-func (s *growingServer) Missing(_ context.Context, _ protocol.NodeID, _ protocol.RoomID, _, _ []protocol.EventID, emit func([]byte) error) error {
+func (s *growingServer) Missing(_ context.Context, _ protocol.NodeID, _ protocol.SyncWant, _ []protocol.EventID, emit func([]byte) error) error {
 	s.mu.Lock()
 	wires := slices.Clone(s.wires)
 	s.mu.Unlock()

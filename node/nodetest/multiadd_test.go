@@ -65,7 +65,7 @@ func TestHostileMultiAdd(t *testing.T) {
 
 	// The events a holds: bob's promotion, and the newest.
 	var promoted, newest *protocol.Signed
-	a.FederationForTest().Missing(ctx, a.ID(), room, nil, nil, func(w []byte) error {
+	a.FederationForTest().Missing(ctx, a.ID(), protocol.SyncWant{Room: room}, nil, func(w []byte) error {
 		e, err := protocol.Decode(w)
 		if err != nil {
 			return err

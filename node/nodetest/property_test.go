@@ -455,7 +455,7 @@ func (w *world) heads(nd *Node, room protocol.RoomID) []protocol.EventID {
 func (w *world) removed(nd *Node, room protocol.RoomID, account protocol.AccountID, heads []protocol.EventID) {
 	w.t.Helper()
 	var id protocol.EventID
-	err := nd.FederationForTest().Missing(w.t.Context(), nd.ID(), room, heads, nil, func(b []byte) error {
+	err := nd.FederationForTest().Missing(w.t.Context(), nd.ID(), protocol.SyncWant{Room: room, Heads: heads}, nil, func(b []byte) error {
 		e, err := protocol.DecodeStored(b)
 		if err != nil {
 			return err

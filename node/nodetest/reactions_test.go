@@ -152,7 +152,7 @@ func TestHostileReactions(t *testing.T) {
 	h := startHostile(t, "evil", key, hostile{rooms: rooms, serve: &serve})
 	linkHostile(t, h, a)
 	var last *protocol.Signed
-	a.FederationForTest().Missing(ctx, a.ID(), room, nil, nil, func(w []byte) error {
+	a.FederationForTest().Missing(ctx, a.ID(), protocol.SyncWant{Room: room}, nil, func(w []byte) error {
 		last, _ = protocol.Decode(w)
 		return nil
 	})

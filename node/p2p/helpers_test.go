@@ -30,6 +30,8 @@ type fakeNode struct {
 	removed map[protocol.RoomID]map[protocol.NodeID][]protocol.EventID // Scope.Until of nodes no longer in a room
 	accepts int                                                        // Accept calls
 	askedBy map[protocol.NodeID]int                                    // Missing calls, by the requesting node
+	asked   []protocol.SyncWant                                        // what each Missing call was given
+	chains  map[protocol.RoomID][]protocol.ChainPos                    // what Have gives as chain positions
 	fail    error                                                      // if set, Accept fails every event with it, as on a full disk or a broken store
 }
 
@@ -156,18 +158,19 @@ func (f *fakeNode) accept(room protocol.RoomID, b []byte) error {
 	return nil
 }
 
-func (f *fakeNode) Heads(_ context.Context, room protocol.RoomID) ([]protocol.EventID, error) {
+func (f *fakeNode) Have(_ context.Context, room protocol.RoomID) (protocol.SyncWant, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	w := protocol.SyncWant{Room: room}
 	r := f.rooms[room]
 	if r == nil {
-		return nil, nil
+		return w, nil
 	}
-	var out []protocol.EventID
 	for _, h := range r.Heads() {
-		out = append(out, h.ID)
+		w.Heads = append(w.Heads, h.ID)
 	}
-	return out, nil
+	w.Chains = f.chains[room]
+	return w, nil
 }
 
 func (f *fakeNode) Held(_ context.Context, ids []protocol.EventID, _ []protocol.Links) []bool {
@@ -180,12 +183,14 @@ func (f *fakeNode) Held(_ context.Context, ids []protocol.EventID, _ []protocol.
 	return held
 }
 
-func (f *fakeNode) Missing(ctx context.Context, peer protocol.NodeID, room protocol.RoomID, have, until []protocol.EventID, emit func([]byte) error) error {
+func (f *fakeNode) Missing(ctx context.Context, peer protocol.NodeID, want protocol.SyncWant, until []protocol.EventID, emit func([]byte) error) error {
+	room, have := want.Room, want.Heads
 	f.mu.Lock()
 	if f.askedBy == nil {
 		f.askedBy = map[protocol.NodeID]int{}
 	}
 	f.askedBy[peer]++
+	f.asked = append(f.asked, want)
 	var out [][]byte
 	if r := f.rooms[room]; r != nil {
 		// Everything not an ancestor of have, in order; with until, only

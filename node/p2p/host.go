@@ -68,22 +68,27 @@ type Handler interface {
 	// events it declines to keep should get nil, not an error, since the
 	// peer did nothing wrong.
 	Accept(ctx context.Context, from protocol.NodeID, room protocol.RoomID, events []*protocol.Signed) []error
-	// Heads returns the node's current heads of room, possibly followed by
-	// other events it holds there, which bound what a partner's Missing
-	// resends when it knows none of the heads; empty if it holds no such
-	// room. The host sends them in sync requests.
-	Heads(ctx context.Context, room protocol.RoomID) ([]protocol.EventID, error)
-	// Missing calls emit with the wire bytes of every event of room that
-	// peer's node, whose heads are have, lacks, parents before children
-	// (ascending depth), up to the node's heads, or, if until is not nil,
-	// only among the events of until and their ancestors (Scope.Until).
-	// Unknown IDs in have and until are ignored. The node may send peer an
-	// event in a redacted form (the room's history visibility: peer's node
-	// hosted no member when it was made). If emit returns an error,
-	// Missing stops and returns it. emit copies wire: Missing may reuse
-	// the buffer once emit returns. emit writes to the network, so it may
-	// block for up to SyncTimeout.
-	Missing(ctx context.Context, peer protocol.NodeID, room protocol.RoomID, have, until []protocol.EventID, emit func(wire []byte) error) error
+	// Have returns what the node holds of room, as a sync request names
+	// it: the room, its current heads (at most protocol.MaxSyncHeads),
+	// possibly followed by other events it holds there, which bound what a
+	// partner's Missing resends when it knows none of the heads, and its
+	// position on each origin's chain (protocol.SyncWant.Chains), if it has
+	// them all within protocol.MaxSyncChains. No heads if it holds no such
+	// room. The host sends it in sync requests, without the chains to a
+	// partner that speaks only protocol.SyncProtocolV1.
+	Have(ctx context.Context, room protocol.RoomID) (protocol.SyncWant, error)
+	// Missing calls emit with the wire bytes of every event of have.Room
+	// that peer's node, which holds have (its heads and chain positions,
+	// from its Have), lacks, parents before children (ascending depth),
+	// up to the node's heads, or, if until is not nil, only among the
+	// events of until and their ancestors (Scope.Until). Unknown IDs in
+	// have and until are ignored. The node may send peer an event in a
+	// redacted form (the room's history visibility: peer's node hosted no
+	// member when it was made). If emit returns an error, Missing stops
+	// and returns it. emit copies wire: Missing may reuse the buffer once
+	// emit returns. emit writes to the network, so it may block for up to
+	// SyncTimeout.
+	Missing(ctx context.Context, peer protocol.NodeID, have protocol.SyncWant, until []protocol.EventID, emit func(wire []byte) error) error
 	// Rooms returns the rooms this node hosts members of, each with the
 	// nodes that host its members now, this node included: the host
 	// subscribes to their topics at start (the nodes name the topic; see
@@ -515,6 +520,7 @@ func (h *Host) start(ctx context.Context, loops *sync.WaitGroup) (stop func(), e
 		h.mu.Unlock()
 		loops.Wait()
 		lh.RemoveStreamHandler(protocol.SyncProtocolID)
+		lh.RemoveStreamHandler(protocol.SyncProtocolV1)
 		lh.RemoveStreamHandler(protocol.BlobProtocolID)
 		if err := lh.Close(); err != nil {
 			h.log.Warn("close libp2p host", "err", err)
@@ -534,6 +540,7 @@ func (h *Host) start(ctx context.Context, loops *sync.WaitGroup) (stop func(), e
 	}()
 
 	lh.SetStreamHandler(libp2pproto.ID(protocol.SyncProtocolID), func(s network.Stream) { h.serveSync(ctx, s) })
+	lh.SetStreamHandler(libp2pproto.ID(protocol.SyncProtocolV1), func(s network.Stream) { h.serveSync(ctx, s) })
 	lh.SetStreamHandler(libp2pproto.ID(protocol.BlobProtocolID), func(s network.Stream) { h.serveBlob(ctx, s) })
 	lh.SetStreamHandler(libp2pproto.ID(protocol.VerifyProtocolID), func(s network.Stream) { h.serveVerify(ctx, s) })
 	lh.Network().Notify(&network.NotifyBundle{

@@ -27,6 +27,8 @@ import (
 //	one partner (any protocol)              64          128  32 MiB
 //	sync, one partner                        8           16  16 MiB
 //	sync, all partners                      64          128  64 MiB
+//	sync/1, one partner                      4            8   8 MiB
+//	sync/1, all partners                    32           64  32 MiB
 //	blob, one partner                        4            8  16 MiB
 //	blob, all partners                      32           64  64 MiB
 //	yamux, one connection                   64            —       —
@@ -37,8 +39,10 @@ import (
 // handler itself holds for a stream is bounded separately: a frame being
 // read (at most MaxFrameSize, allocated as it arrives), and an answer
 // being sent (a frame of serveBatchBytes, under one of serveSlots), so
-// eight sync streams of one partner hold at most 8 × 2 MiB while reading
-// and the node at most 16 answers' frames at once.
+// the twelve sync streams of one partner (eight of sync/2, four of the
+// older sync/1, which only a partner not yet upgraded uses) hold at most
+// 12 × 2 MiB while reading and the node at most 16 answers' frames at
+// once.
 const (
 	peerStreamsInbound = 64
 	peerStreams        = 128
@@ -52,6 +56,15 @@ const (
 	syncStreamsInbound = 64
 	syncStreams        = 128
 	syncMemory         = 64 << 20
+
+	// Sync streams of protocol.SyncProtocolV1, from partners not yet
+	// upgraded: half of the above.
+	syncV1PeerStreamsInbound = syncPeerStreamsInbound / 2
+	syncV1PeerStreams        = syncPeerStreams / 2
+	syncV1PeerMemory         = syncPeerMemory / 2
+	syncV1StreamsInbound     = syncStreamsInbound / 2
+	syncV1Streams            = syncStreams / 2
+	syncV1Memory             = syncMemory / 2
 
 	// Blob streams (blob.go) carry file bytes: long, but one at a time
 	// per file, and the serving side holds only io.Copy's buffer.
@@ -78,6 +91,7 @@ func resourceLimits() rcmgr.ConcreteLimitConfig {
 	libp2p.SetDefaultServiceLimits(&scaling)
 	base := scaling.Scale(limitsMemory, limitsFDs)
 	sync := libp2pproto.ID(protocol.SyncProtocolID)
+	syncV1 := libp2pproto.ID(protocol.SyncProtocolV1)
 	blob := libp2pproto.ID(protocol.BlobProtocolID)
 	partial := rcmgr.PartialLimitConfig{
 		PeerDefault: rcmgr.ResourceLimits{
@@ -87,12 +101,17 @@ func resourceLimits() rcmgr.ConcreteLimitConfig {
 		},
 		Protocol: map[libp2pproto.ID]rcmgr.ResourceLimits{sync: {
 			StreamsInbound: syncStreamsInbound, StreamsOutbound: syncStreams, Streams: syncStreams, Memory: syncMemory,
+		}, syncV1: {
+			StreamsInbound: syncV1StreamsInbound, StreamsOutbound: syncV1Streams, Streams: syncV1Streams, Memory: syncV1Memory,
 		}, blob: {
 			StreamsInbound: blobStreamsInbound, StreamsOutbound: blobStreams, Streams: blobStreams, Memory: blobMemory,
 		}},
 		ProtocolPeer: map[libp2pproto.ID]rcmgr.ResourceLimits{sync: {
 			StreamsInbound: syncPeerStreamsInbound, StreamsOutbound: syncPeerStreams, Streams: syncPeerStreams,
 			Memory: syncPeerMemory,
+		}, syncV1: {
+			StreamsInbound: syncV1PeerStreamsInbound, StreamsOutbound: syncV1PeerStreams, Streams: syncV1PeerStreams,
+			Memory: syncV1PeerMemory,
 		}, blob: {
 			StreamsInbound: blobPeerStreamsInbound, StreamsOutbound: blobPeerStreams, Streams: blobPeerStreams,
 			Memory: blobPeerMemory,

@@ -227,27 +227,36 @@ func (h *Host) pull(ctx context.Context, p peer.ID, rooms []protocol.RoomID) (re
 	defer h.pulling.enter(ctx, rooms, maxPullOverlap)() // before reading the heads
 	wants := make([]protocol.SyncWant, 0, len(rooms))
 	for _, r := range rooms {
-		heads, err := h.handler.Heads(ctx, r)
+		w, err := h.handler.Have(ctx, r)
 		if err != nil {
 			return nil, fmt.Errorf("heads of room %s: %w", r, err)
 		}
-		if len(heads) > protocol.MaxSyncHeads {
-			heads = heads[:protocol.MaxSyncHeads]
+		w.Room = r
+		w.Heads = w.Heads[:min(len(w.Heads), protocol.MaxSyncHeads)]
+		if len(w.Chains) > protocol.MaxSyncChains {
+			w.Chains = nil
 		}
 		subscribed, seen := h.sees(r, p)
-		wants = append(wants, protocol.SyncWant{Room: r, Heads: heads, Unseen: subscribed && !seen})
+		w.Unseen = subscribed && !seen
+		wants = append(wants, w)
 	}
 	h.stats.syncRounds.Add(1)
 	octx, cancel := context.WithTimeout(ctx, h.cfg.SyncTimeout)
-	s, err := lh.NewStream(octx, p, libp2pproto.ID(protocol.SyncProtocolID))
+	s, err := lh.NewStream(octx, p, libp2pproto.ID(protocol.SyncProtocolID), libp2pproto.ID(protocol.SyncProtocolV1))
 	cancel()
 	if err != nil {
 		return nil, fmt.Errorf("open sync stream: %w", err)
 	}
+	if s.Protocol() == protocol.SyncProtocolV1 {
+		// A partner from before chain positions rejects a want with them.
+		for i := range wants {
+			wants[i].Chains = nil
+		}
+	}
 	stop := context.AfterFunc(ctx, func() { s.Reset() })
 	defer stop()
 	st := newSyncStream(s, h.cfg.SyncTimeout, &h.stats.syncStalled)
-	for chunk := range slices.Chunk(wants, protocol.MaxSyncRooms) {
+	for _, chunk := range protocol.SplitRequest(wants) {
 		r, err := h.pullChunk(ctx, st, p, chunk)
 		refused = append(refused, r...)
 		if err != nil {
@@ -556,8 +565,8 @@ func (h *Host) serveRefused(ctx context.Context, st *syncStream, p peer.ID, w pr
 			h.stats.syncServedRemoval.Add(1)
 		}
 	}
-	heads, err := h.handler.Heads(ctx, w.Room)
-	if err == nil && len(heads) == 0 {
+	ours, err := h.handler.Have(ctx, w.Room)
+	if err == nil && len(ours.Heads) == 0 {
 		if h.schedulePullBack(p, w.Room) {
 			h.log.Info("partner names a room this node does not hold; pulling it", "peer", nodeID(p).Short(), "room", w.Room)
 		}
@@ -604,7 +613,7 @@ func (h *Host) sendMissing(ctx context.Context, st *syncStream, p peer.ID, w pro
 		batch.Events, size = batch.Events[:0], 0
 		return nil
 	}
-	err = h.handler.Missing(ctx, nodeID(p), w.Room, w.Heads, until, func(wire []byte) error {
+	err = h.handler.Missing(ctx, nodeID(p), w, until, func(wire []byte) error {
 		if len(wire) == 0 || len(wire) > protocol.MaxEventSize {
 			h.log.Warn("not sending a stored event of bad size", "room", w.Room, "bytes", len(wire))
 			return nil

@@ -5,6 +5,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"io"
+	"reflect"
+	"slices"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -343,5 +345,60 @@ func TestServeUntilRemoval(t *testing.T) {
 	}
 	if got := fc.count(room); got != 1 {
 		t.Errorf("c, never in the room, holds %d events of it, want only the create it had", got)
+	}
+}
+
+// TestSyncNamesChainsByProtocol: a sync request names the requester's
+// chain positions on a stream of the current protocol, and none on one of
+// protocol.SyncProtocolV1, which a partner not yet upgraded speaks (its
+// decoder refuses the key), and a sync with such a partner works.
+func TestSyncNamesChainsByProtocol(t *testing.T) {
+	create, fa, fb := sharedRoom(t, 11)
+	room := create.RoomID()
+	chains := []protocol.ChainPos{{Origin: idOf(keyOf("a")), Seq: 1, ID: create.ID}}
+	fb.mu.Lock()
+	fb.chains = map[protocol.RoomID][]protocol.ChainPos{room: chains}
+	fb.mu.Unlock()
+	a, b := startHost(t, "a", fa), startHost(t, "b", fb)
+	pair(t, a, b, "tcp")
+	if err := b.SyncRoom(t.Context(), a.ID(), room); err != nil {
+		t.Fatal(err)
+	}
+	fa.mu.Lock()
+	asked := slices.Clone(fa.asked)
+	fa.mu.Unlock()
+	if len(asked) == 0 || !reflect.DeepEqual(asked[len(asked)-1].Chains, chains) {
+		t.Errorf("a's node was asked with %+v, want the chains %+v", asked, chains)
+	}
+
+	old := startRawHost(t, "old")
+	old.RemoveStreamHandler(libp2pproto.ID(protocol.SyncProtocolID))
+	requests := make(chan *protocol.SyncRequest, 8)
+	old.SetStreamHandler(libp2pproto.ID(protocol.SyncProtocolV1), func(s network.Stream) {
+		defer s.Close()
+		f, err := protocol.ReadFrame(s)
+		if err != nil {
+			s.Reset()
+			return
+		}
+		requests <- f.(*protocol.SyncRequest)
+		s.Write(frameBytes(t, &protocol.SyncDone{}))
+	})
+	if _, err := b.AddPartner(t.Context(), old.addr()); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.SyncRoom(t.Context(), idOf(keyOf("old")), room); err != nil {
+		t.Fatalf("sync with a partner speaking sync/1: %v", err)
+	}
+	for {
+		req := <-requests // the one SyncRoom sent is among those already made
+		for _, w := range req.Rooms {
+			if len(w.Chains) > 0 {
+				t.Fatalf("a sync/1 request names chains: %+v", w)
+			}
+		}
+		if len(requests) == 0 {
+			break
+		}
 	}
 }

@@ -60,11 +60,11 @@ func (h *Host) verify(ctx context.Context, p peer.ID, room protocol.RoomID) (*Co
 	if lh == nil {
 		return nil, ErrNotRunning
 	}
-	ours, err := h.handler.Heads(ctx, room)
+	have, err := h.handler.Have(ctx, room)
 	if err != nil {
 		return nil, fmt.Errorf("heads: %w", err)
 	}
-	ours = ours[:min(len(ours), protocol.MaxSyncHeads)]
+	ours := have.Heads[:min(len(have.Heads), protocol.MaxSyncHeads)]
 	ctx, cancel := context.WithTimeout(ctx, h.cfg.SyncTimeout)
 	defer cancel()
 	s, err := lh.NewStream(ctx, p, libp2pproto.ID(protocol.VerifyProtocolID))
@@ -160,13 +160,13 @@ func (h *Host) serveVerify(ctx context.Context, s network.Stream) {
 				ans.Held = append(ans.Held, req.Heads[i])
 			}
 		}
-		heads, err := h.handler.Heads(ctx, req.Room)
+		have, err := h.handler.Have(ctx, req.Room)
 		if err != nil {
 			h.log.Warn("verify: heads", "room", req.Room, "err", err)
 			s.Reset()
 			return
 		}
-		ans.Heads = heads[:min(len(heads), protocol.MaxSyncHeads)]
+		ans.Heads = have.Heads[:min(len(have.Heads), protocol.MaxSyncHeads)]
 	}
 	if err := protocol.WriteVerify(s, &ans); err != nil {
 		s.Reset()
