@@ -15,10 +15,11 @@ import (
 // version 1, the events it named give them where this node holds them (it
 // names each origin's tip and an event 32 positions below). When there is
 // a position on every origin's chain this node holds, the answer is, for
-// each origin, its events above that position, merged by depth. That reads each event sent once,
-// where the walk read it twice (once for its links, once to send it) and
-// read the events around the partner's named ones too: catching up
-// 100,000 events, the walk was half of the serving node's reads.
+// each origin, its events above that position, merged by depth. That
+// reads each event sent once, where the walk read it twice (once for its
+// links, once to send it) and read the events around the partner's named
+// ones too: catching up 100,000 events, the walk was half of the serving
+// node's reads.
 //
 // A position from a named event below the partner's tip (a depth sample)
 // makes some events it holds sent again, which the receiver skips. An

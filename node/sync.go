@@ -266,8 +266,8 @@ func (h handler) Rooms(ctx context.Context) (map[protocol.RoomID][]protocol.Node
 // … below the deepest head. The chain positions are what a partner
 // answers from; the heads after the first are for a partner that speaks
 // only protocol.SyncProtocolV1, and one that cannot answer from the
-// chains. Holding an event means holding all its
-// ancestors, so any held event will do. In a busy room the heads are
+// chains. Holding an event means holding all its ancestors, so any held
+// event will do. In a busy room the heads are
 // mostly events the partner has not seen yet; the partner does hold its
 // own chain, and most likely the others' a little way back, so the tips
 // mark nearly all it would otherwise send again (in a 10-node fan-out,
@@ -557,9 +557,9 @@ func (n *Node) acceptBatch(ctx context.Context, events []*protocol.Signed, errs 
 }
 
 // Missing calls emit with the wire form of every event of have.Room that
-// node peer, which holds have (its heads and chain positions; see Have), lacks, parents before children:
-// up to this node's heads, or, if until is not nil, only until and their
-// ancestors (see Scope). A post or edit that none of peer's accounts may
+// node peer, which holds have (its heads and chain positions; see Have),
+// lacks, parents before children: up to this node's heads, or, if until
+// is not nil, only until and their ancestors (see Scope). A post or edit that none of peer's accounts may
 // read under the room's history visibility is sent in its redacted form
 // (servedForm); every other event as the node holds it. IDs in have that
 // this node does not hold are ignored: their ancestors that it does hold
