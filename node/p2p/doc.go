@@ -59,8 +59,9 @@
 // Periodically (SyncInterval, jittered) and on every (re)connection, a host
 // pulls from each connected partner every room both host members of, or
 // that the partner's node was removed from ([Scope].Until): it sends its
-// heads, and the partner streams back in bulk what it lacks, parents
-// first; see sync.go. The responder serves as far as [Handler.Scope]
+// heads and chain positions ([Handler.Have]; not to a partner that speaks
+// only protocol.SyncProtocolV1), and the partner streams back in bulk
+// what it lacks, parents first; see sync.go. The responder serves as far as [Handler.Scope]
 // allows: everything to a node in the room, only up to the events that
 // removed its members to a node that was (so it learns its removal), and
 // nothing to a node that never was; it lists the room as refused unless

@@ -20,10 +20,13 @@ import (
 	"golang.org/x/sync/errgroup"
 )
 
-// Catch-up sync, both sides. The requester opens a stream, writes a
-// request naming up to MaxSyncRooms rooms with its heads in each, and
-// reads the answer: events frames, then a done frame; it repeats for
-// further rooms, then closes the stream. The responder serves each room as
+// Catch-up sync, both sides. The requester opens a stream of
+// protocol.SyncProtocolID, or of SyncProtocolV1 if the partner speaks
+// only that, writes a request naming rooms with its heads and (not on
+// SyncProtocolV1) its chain positions in each (Handler.Have), as many as
+// fit in a frame (protocol.SplitRequest), and reads the answer: events
+// frames, then a done frame; it repeats for further rooms, then closes
+// the stream. The responder serves each room as
 // far as Handler.Scope allows for the requester's node (all of it, only up
 // to the removal of its members, or nothing), streaming what
 // Handler.Missing emits in frames of up to serveBatchBytes of events. Every
