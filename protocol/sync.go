@@ -52,8 +52,9 @@ import (
 // want's chains: the requester's position on each origin's chain
 // ([ChainPos]), from which the responder reads what the requester lacks
 // instead of working it out from the heads. A version 1 decoder rejects
-// the key, so a want carries chains only on a stream of SyncProtocolID. The requester may then write another
-// request on the same stream, or close it. The decoder applies the same
+// the key, so a want carries chains only on a stream of SyncProtocolID.
+// The requester may then write another request on the same stream, or
+// close it. The decoder applies the same
 // strict rules as for events (no unknown or duplicate keys, no indefinite
 // lengths, no tags, canonical encoding) and the limits below.
 //
