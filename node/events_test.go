@@ -93,6 +93,20 @@ func roomWithPartner(t *testing.T) (n *Node, room *Room, key ed25519.PrivateKey,
 	return n, room, key, partner, events
 }
 
+// zedFirst returns zed's first event in room, signed with key (zed's
+// node's): a post with body on after. Each call at the same after is at
+// the same chain position, so two of them are an equivocation.
+func zedFirst(t *testing.T, key ed25519.PrivateKey, room protocol.RoomID, after *protocol.Signed, body string) *protocol.Signed {
+	t.Helper()
+	ev := protocol.ChainSuccessor(room, after.Version, []protocol.Order{after.Order()}, protocol.Order{}, 0)
+	ev.Author = "zed"
+	e, err := protocol.Sign(key, ev, &protocol.MessagePost{Body: body})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
 // TestChainsAndEquivocation checks that the node signs each event of a
 // version 2 room as the next of its chain there, naming its previous one,
 // and that a partner signing two events at one chain position is
@@ -106,15 +120,7 @@ func TestChainsAndEquivocation(t *testing.T) {
 		}
 	}
 	last := mine[len(mine)-1]
-	fork := func(body string) *protocol.Signed {
-		ev := protocol.ChainSuccessor(room.ID, last.Version, []protocol.Order{last.Order()}, protocol.Order{}, 0)
-		ev.Author = "zed"
-		e, err := protocol.Sign(key, ev, &protocol.MessagePost{Body: body})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return e
-	}
+	fork := func(body string) *protocol.Signed { return zedFirst(t, key, room.ID, last, body) }
 	a, b := fork("to some"), fork("to others")
 	for _, e := range []*protocol.Signed{a, b} {
 		if errs := n.FederationForTest().Accept(ctx, partner, room.ID, []*protocol.Signed{e}); errs[0] != nil {
@@ -201,16 +207,7 @@ func TestChainPositions(t *testing.T) {
 	ctx := t.Context()
 	n, room, key, partner, mine := roomWithPartner(t)
 	last := mine[len(mine)-1]
-	zedPost := func(body string) *protocol.Signed {
-		ev := protocol.ChainSuccessor(room.ID, last.Version, []protocol.Order{last.Order()}, protocol.Order{}, 0)
-		ev.Author = "zed"
-		e, err := protocol.Sign(key, ev, &protocol.MessagePost{Body: body})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return e
-	}
-	held, other := zedPost("to this node"), zedPost("to others")
+	held, other := zedFirst(t, key, room.ID, last, "to this node"), zedFirst(t, key, room.ID, last, "to others")
 	if errs := n.FederationForTest().Accept(ctx, partner, room.ID, []*protocol.Signed{held}); errs[0] != nil {
 		t.Fatal(errs[0])
 	}

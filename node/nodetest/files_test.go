@@ -234,11 +234,7 @@ func TestHostileBlobPartner(t *testing.T) {
 	content := randomBytes(t, 64<<10)
 	size := int64(len(content))
 	sum := sha256.Sum256(content)
-	var last *protocol.Signed
-	a.FederationForTest().Missing(ctx, a.ID(), protocol.SyncWant{Room: room}, nil, func(w []byte) error {
-		last, _ = protocol.Decode(w)
-		return nil
-	})
+	last := newest(t, a, room)
 	ev := chained(ctx, a.FederationForTest(), room, evil, last)
 	ev.Author, ev.Time = "mallory", time.Now().UnixMilli()
 	post, err := protocol.Sign(key, ev, &protocol.MessagePost{File: &protocol.FileRef{Hash: sum[:], Size: uint64(size), Name: "evil.bin"}})

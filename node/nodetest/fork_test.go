@@ -1,8 +1,6 @@
 package nodetest
 
 import (
-	"crypto/ed25519"
-	"crypto/rand"
 	"fmt"
 	"testing"
 	"time"
@@ -19,18 +17,9 @@ import (
 // not: a and b each end up holding both sides, and count the
 // equivocation.
 func TestHiddenForkConverges(t *testing.T) {
-	c := NewCluster(t, 2, Options{})
-	a, b := c.Nodes[0], c.Nodes[1]
+	m := newMalloryRoom(t)
+	a, b, room, key, evil := m.a, m.b, m.room, m.key, m.evil
 	ctx := t.Context()
-	a.User("alice")
-	b.User("bob")
-	alice, bob := a.As("alice"), b.As("bob")
-
-	_, key, _ := ed25519.GenerateKey(rand.Reader)
-	evil := protocol.NodeIDFromKey(key.Public().(ed25519.PublicKey))
-	mallory := protocol.NewAccountID(evil, "mallory")
-	room := alice.CreateRoom("Deal", bob.ID(), mallory)
-	bob.AwaitRoom(room)
 	held := func(nd *Node) map[protocol.EventID]bool {
 		out := map[protocol.EventID]bool{}
 		nd.FederationForTest().Missing(ctx, nd.ID(), protocol.SyncWant{Room: room}, nil, func(w []byte) error {
@@ -42,11 +31,7 @@ func TestHiddenForkConverges(t *testing.T) {
 	}
 	// The newest event a holds, which b holds too once their sync
 	// rounds are over.
-	var last *protocol.Signed
-	a.FederationForTest().Missing(ctx, a.ID(), protocol.SyncWant{Room: room}, nil, func(w []byte) error {
-		last, _ = protocol.Decode(w)
-		return nil
-	})
+	last := newest(t, a, room)
 	Await(t, 30*time.Second, func() (bool, string) { return held(b)[last.ID], "b to hold a's newest event" })
 
 	side := func(name string, n int) []*protocol.Signed {

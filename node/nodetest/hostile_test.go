@@ -148,6 +148,49 @@ func chained(ctx context.Context, src p2p.Handler, room protocol.RoomID, origin 
 	return protocol.ChainSuccessor(room, parent.Version, heads, last.Order(), last.Seq)
 }
 
+// newest returns the newest event nd holds of room, in the store's order.
+func newest(t *testing.T, nd *Node, room protocol.RoomID) *protocol.Signed {
+	t.Helper()
+	var last *protocol.Signed
+	err := nd.FederationForTest().Missing(t.Context(), nd.ID(), protocol.SyncWant{Room: room}, nil, func(w []byte) error {
+		var err error
+		last, err = protocol.Decode(w)
+		return err
+	})
+	if err != nil || last == nil {
+		t.Fatalf("newest event of room %s: %v", room, err)
+	}
+	return last
+}
+
+// malloryRoom is a room that alice on node a made with bob on node b and
+// mallory, an account of a hostile node that the test plays with key.
+type malloryRoom struct {
+	a, b       *Node
+	alice, bob *Actor
+	room       protocol.RoomID
+	key        ed25519.PrivateKey
+	evil       protocol.NodeID
+	mallory    protocol.AccountID
+}
+
+// newMalloryRoom starts two nodes and makes a malloryRoom; b holds the
+// room when it returns.
+func newMalloryRoom(t *testing.T) *malloryRoom {
+	t.Helper()
+	c := NewCluster(t, 2, Options{})
+	m := &malloryRoom{a: c.Nodes[0], b: c.Nodes[1]}
+	m.a.User("alice")
+	m.b.User("bob")
+	m.alice, m.bob = m.a.As("alice"), m.b.As("bob")
+	_, m.key, _ = ed25519.GenerateKey(rand.Reader)
+	m.evil = protocol.NodeIDFromKey(m.key.Public().(ed25519.PublicKey))
+	m.mallory = protocol.NewAccountID(m.evil, "mallory")
+	m.room = m.alice.CreateRoom("Deal", m.bob.ID(), m.mallory)
+	m.bob.AwaitRoom(m.room)
+	return m
+}
+
 func TestHostilePartner(t *testing.T) {
 	c := NewCluster(t, 2, Options{})
 	a, b := c.Nodes[0], c.Nodes[1]
@@ -177,11 +220,7 @@ func TestHostilePartner(t *testing.T) {
 	linkHostile(t, h, a)
 
 	// What the hostile node knows of the room: its newest event, to build on.
-	var last *protocol.Signed
-	a.FederationForTest().Missing(ctx, a.ID(), protocol.SyncWant{Room: room.ID}, nil, func(w []byte) error {
-		last, _ = protocol.Decode(w)
-		return nil
-	})
+	last := newest(t, a, room.ID)
 	sign := func(author protocol.Handle, in protocol.RoomID, c protocol.Content) []byte {
 		src := a.FederationForTest()
 		ev := chained(ctx, src, in, protocol.NodeIDFromKey(key.Public().(ed25519.PublicKey)), last)
@@ -409,18 +448,9 @@ func TestExAdminCannotEraseHistory(t *testing.T) {
 // validator rejects it for coming from a node not in the room, and
 // neither a nor b ever shows it.
 func TestRemovedNodeCannotInjectGossip(t *testing.T) {
-	c := NewCluster(t, 2, Options{})
-	a, b := c.Nodes[0], c.Nodes[1]
+	m := newMalloryRoom(t)
+	a, b, alice, bob, room, key, evil, mallory := m.a, m.b, m.alice, m.bob, m.room, m.key, m.evil, m.mallory
 	ctx := t.Context()
-	a.User("alice")
-	b.User("bob")
-	alice, bob := a.As("alice"), b.As("bob")
-
-	_, key, _ := ed25519.GenerateKey(rand.Reader)
-	evil := protocol.NodeIDFromKey(key.Public().(ed25519.PublicKey))
-	mallory := protocol.NewAccountID(evil, "mallory")
-	room := alice.CreateRoom("Deal", bob.ID(), mallory)
-	bob.AwaitRoom(room)
 	hosted, err := a.FederationForTest().Rooms(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -431,11 +461,7 @@ func TestRemovedNodeCannotInjectGossip(t *testing.T) {
 	linkHostile(t, h, a)
 
 	// The newest event before the removal, to backdate onto.
-	var last *protocol.Signed
-	a.FederationForTest().Missing(ctx, a.ID(), protocol.SyncWant{Room: room}, nil, func(w []byte) error {
-		last, _ = protocol.Decode(w)
-		return nil
-	})
+	last := newest(t, a, room)
 	alice.RemoveMember(room, mallory)
 	var backdated []protocol.EventID
 	backdate := func() []byte {

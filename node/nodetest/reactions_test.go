@@ -151,11 +151,7 @@ func TestHostileReactions(t *testing.T) {
 	rooms := map[protocol.RoomID][]protocol.NodeID{room: hosted[room]}
 	h := startHostile(t, "evil", key, hostile{rooms: rooms, serve: &serve})
 	linkHostile(t, h, a)
-	var last *protocol.Signed
-	a.FederationForTest().Missing(ctx, a.ID(), protocol.SyncWant{Room: room}, nil, func(w []byte) error {
-		last, _ = protocol.Decode(w)
-		return nil
-	})
+	last := newest(t, a, room)
 	sign := func(author protocol.Handle, c protocol.Content) []byte {
 		ev := chained(context.Background(), a.FederationForTest(), room, evil, last)
 		ev.Author, ev.Time = author, time.Now().UnixMilli()
