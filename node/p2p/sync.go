@@ -234,7 +234,6 @@ func (h *Host) pull(ctx context.Context, p peer.ID, rooms []protocol.RoomID) (re
 		if err != nil {
 			return nil, fmt.Errorf("heads of room %s: %w", r, err)
 		}
-		w.Room = r
 		w.Heads = w.Heads[:min(len(w.Heads), protocol.MaxSyncHeads)]
 		if len(w.Chains) > protocol.MaxSyncChains {
 			w.Chains = nil
