@@ -75,3 +75,38 @@ func TestRender(t *testing.T) {
 		t.Errorf("table has %d rows, want %d:\n%s", lines, len(measures)+2, out)
 	}
 }
+
+// TestRatioGoal checks that a goal of a ratio is judged on Horenso's
+// figure divided by the limit's, and is left unjudged without the limit.
+func TestRatioGoal(t *testing.T) {
+	const out = `BenchmarkPostGrownStore/msgs=0-2 1 5 ns/op 0.25 cpu-ms/post 4000 posts/s 0 msgs
+BenchmarkPostGrownStore/msgs=1000000-2 1 5 ns/op 0.28 cpu-ms/post 3700 posts/s 1000000 msgs
+BenchmarkPostGrownStore/msgs=10000000-2 1 5 ns/op 0.5 cpu-ms/post 2000 posts/s 10000000 msgs
+BenchmarkAllHands/members=5000-2 1 5 ns/op 900 posts/s 5000 members
+`
+	s, env, err := parse(strings.NewReader(out))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	render(&b, env, s, measures)
+	rows := map[string]string{}
+	for line := range strings.Lines(b.String()) {
+		cells := strings.Split(line, "|")
+		if len(cells) < 7 {
+			continue
+		}
+		rows[strings.TrimSpace(cells[1])] = strings.Join(strings.Fields(strings.Join(cells[4:7], "|")), " ")
+	}
+	for what, want := range map[string]string{
+		"post into a grown store at 64 clients: CPU per post (ms), 1,000,000 msgs":  "1.12× | ≤ 1.2× | yes",
+		"post into a grown store at 64 clients: posts/s, 1,000,000 msgs":            "0.93× | ≥ 0.833× | yes",
+		"post into a grown store at 64 clients: CPU per post (ms), 10,000,000 msgs": "2.00× | ≤ 1.2× | NO",
+		"post into a grown store at 64 clients: posts/s, 10,000,000 msgs":           "0.50× | ≥ 0.833× | NO",
+		"all-hands room, 5,000 members: posts/s at 64 posters, 5,000 members":       "— | ≥ 0.5× | —",
+	} {
+		if got := rows[what]; got != want {
+			t.Errorf("%s: %q, want %q", what, got, want)
+		}
+	}
+}
