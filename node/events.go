@@ -314,6 +314,7 @@ func (n *Node) apply(tx *storage.Tx, e *protocol.Signed, snap *protocol.Snapshot
 	if err != nil {
 		return err
 	}
+	n.noteApplied(beforeKey, prev, snapKey, snap, e)
 	if err := tx.PutEvent(e, snapKey); err != nil {
 		return err
 	}
@@ -392,7 +393,7 @@ func (n *Node) apply(tx *storage.Tx, e *protocol.Signed, snap *protocol.Snapshot
 			}
 			revisits = appendNew(revisits, a)
 		}
-		if err := tx.PutRemoval(room, a.Node(), e.ID, reach); err != nil {
+		if err := tx.PutRemoval(room, a, e.ID, reach); err != nil {
 			return err
 		}
 	}

@@ -86,8 +86,14 @@ type removal struct {
 // effect in its current control state.
 func (n *Node) removalsOf(tx *storage.Tx, r *storage.Room, a protocol.AccountID) ([]removal, error) {
 	rs, err := tx.Removals(r.ID, a.Node())
-	if err != nil || len(rs) == 0 {
+	if err != nil {
 		return nil, err
+	}
+	// Only a's: the others of its node's are told apart by the account
+	// each record names, without reading their events.
+	rs = slices.DeleteFunc(rs, func(rm storage.Removal) bool { return rm.Account != "" && rm.Account != a })
+	if len(rs) == 0 {
+		return nil, nil
 	}
 	applied, err := n.applied(tx, r.Control)
 	if err != nil {
@@ -131,6 +137,26 @@ func (n *Node) applied(tx *storage.Tx, key protocol.SnapshotKey) (map[protocol.E
 	return m, nil
 }
 
+// noteApplied keeps the control events that take effect in snap, the
+// snapshot after the control event e, under key, when those of prev, the
+// room's snapshot before e (under prevKey), are kept and snap follows from
+// prev by e alone (protocol.AppliedAfter): every removal in a room asks
+// for them (removalsOf), and working them out again resolves the room's
+// whole control history, seconds in a room whose thousands of members
+// came and went one at a time.
+func (n *Node) noteApplied(prevKey protocol.SnapshotKey, prev *protocol.Snapshot, key protocol.SnapshotKey, snap *protocol.Snapshot, e *protocol.Signed) {
+	if prev == nil || !e.Type.IsControl() {
+		return
+	}
+	m, ok := n.appliedSets.get(prevKey)
+	if !ok {
+		return
+	}
+	if next, ok := protocol.AppliedAfter(m, prev, snap, e); ok {
+		n.appliedSets.add(key, next)
+	}
+}
+
 // inPast reports whether control event id is in the causal past of event
 // of: in the history of the snapshot after it.
 func (n *Node) inPast(tx *storage.Tx, id, of protocol.EventID) (bool, error) {
@@ -159,14 +185,21 @@ func removedAccounts(tx *storage.Tx, room protocol.RoomID) ([]protocol.AccountID
 			return nil, err
 		}
 		for _, rm := range rs {
-			e, err := tx.Event(rm.ID)
-			if err != nil {
-				return nil, err
+			a := rm.Account
+			if a == "" { // recorded before removals named their account
+				e, err := tx.Event(rm.ID)
+				if err != nil {
+					return nil, err
+				}
+				if e == nil {
+					continue
+				}
+				var ok bool
+				if a, ok = storage.Removed(e); !ok {
+					continue
+				}
 			}
-			if e == nil {
-				continue
-			}
-			if a, ok := storage.Removed(e); ok && !slices.Contains(out, a) {
+			if !slices.Contains(out, a) {
 				out = append(out, a)
 			}
 		}

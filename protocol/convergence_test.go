@@ -351,6 +351,49 @@ func (s *simulation) run(steps int) {
 // voiding rules of the room's version void are those a plain reading of
 // them (every pair, every event decided) finds. It returns how many
 // control events are void, and why.
+// checkAppliedAfter checks AppliedAfter against Applied for each control
+// event of cs, held by r: from the snapshot of its causal past (the merge
+// of its parents'), it must give what Applied gives for the snapshot
+// after it; from a snapshot that is not its past's, it must refuse.
+func checkAppliedAfter(t *testing.T, r *Replica, cs []*Signed) {
+	t.Helper()
+	for i, e := range cs {
+		if e.Type == TypeRoomCreate {
+			continue
+		}
+		var parents []*Snapshot
+		for _, id := range e.Prev {
+			p, err := r.SnapshotAfter(id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			parents = append(parents, p)
+		}
+		prev, err := Merge(r, parents)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, _ := r.SnapshotAfter(e.ID)
+		before, err := Applied(r, prev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := Applied(r, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, ok := AppliedAfter(before, prev, s, e)
+		if !ok || !maps.Equal(got, want) {
+			t.Fatalf("AppliedAfter of %s %s: %v, %d applied, want %d", e.Type, e.ID, ok, len(got), len(want))
+		}
+		// The snapshot after another control event is not e's past.
+		other, _ := r.SnapshotAfter(cs[(i+1)%len(cs)].ID)
+		if _, ok := AppliedAfter(before, other, s, e); ok && other.Key() != prev.Key() {
+			t.Fatalf("AppliedAfter of %s %s from another event's snapshot answered", e.Type, e.ID)
+		}
+	}
+}
+
 func checkResolution(t *testing.T, r *Replica) voidStats {
 	t.Helper()
 	var cs []*Signed
@@ -365,6 +408,7 @@ func checkResolution(t *testing.T, r *Replica) voidStats {
 			acks = append(acks, e)
 		}
 	}
+	checkAppliedAfter(t, r, cs)
 	for _, e := range slices.Concat(cs, acks) {
 		want, _ := r.SnapshotAfter(e.ID)
 		hist := make([]*Signed, 0, want.History.Len()+len(want.Acks))

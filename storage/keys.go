@@ -38,7 +38,7 @@ const (
 	pMessage   byte = 0x23 // schema 9 and before: message event ID → room ID, depth: where the message sits in pTimeline (its post event holds both; the 9→10 migration deletes these)
 	pMember    byte = 0x24 // account ID, 0x00, room ID → role string: the rooms an account is in
 	pHeads     byte = 0x25 // room ID → []protocol.Order: the room's current heads
-	pRemoval   byte = 0x26 // room ID, node ID, 0x00, event ID → uint64 BE reach (empty before schema 7): the room's member.remove and member.leave events revoking an account of that node, and the highest chain position of that node in each one's causal past (room version 2 on)
+	pRemoval   byte = 0x26 // room ID, node ID, 0x00, event ID → uint64 BE reach (empty before schema 7), then the removed account's handle (absent in records written before 2026-12-06; see Removal.Account): the room's member.remove and member.leave events revoking an account of that node, and the highest chain position of that node in each one's causal past (room version 2 on)
 	pNotice    byte = 0x27 // room ID, depth, event ID → empty: the room's events that make a system message (task, member and room notices), by depth
 	pHiddenOf  byte = 0x28 // room ID, author account ID, 0x00, seq, event ID → empty: pHidden by author and chain position
 	pUncounted byte = 0x29 // room ID, uint64 BE arrival → Uncounted: messages gone since they arrived, or to all, for unread counts (schema 9 on)

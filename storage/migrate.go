@@ -208,7 +208,7 @@ func removalIndex(txn *badger.Txn) error {
 				return fmt.Errorf("room %s: decode event %s: %w", r.ID, id, err)
 			}
 			if a, ok := Removed(e); ok {
-				if err := txn.Set(key(pRemoval, r.ID[:], nodePart(a.Node()), id[:]), u64(0)); err != nil {
+				if err := txn.Set(key(pRemoval, r.ID[:], nodePart(a.Node()), id[:]), append(u64(0), a.Handle()...)); err != nil {
 					return err
 				}
 			}
@@ -316,7 +316,7 @@ func visibilityIndexes(txn *badger.Txn) error {
 				if err != nil {
 					return fmt.Errorf("room %s: %w", r.ID, err)
 				}
-				if err := tx.PutRemoval(r.ID, a.Node(), id, reach); err != nil {
+				if err := tx.PutRemoval(r.ID, a, id, reach); err != nil {
 					return err
 				}
 			}

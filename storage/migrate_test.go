@@ -269,7 +269,7 @@ func TestMigrateRemovalIndex(t *testing.T) {
 	s := openTest(t, dir)
 	view(t, s, func(tx *Tx) error {
 		got, err := tx.Removals(room, other)
-		if err != nil || !slices.Equal(got, []Removal{{ID: remove.ID}}) {
+		if err != nil || !slices.Equal(got, []Removal{{ID: remove.ID, Account: bob}}) {
 			t.Errorf("removals of bob's node = %v, %v; want [%s]", got, err, remove.ID)
 		}
 		if got, err := tx.Removals(room, create.Origin); err != nil || len(got) != 0 {
@@ -348,7 +348,7 @@ func TestMigrateVisibility(t *testing.T) {
 	}
 	s := openTest(t, dir)
 	view(t, s, func(tx *Tx) error {
-		if got, err := tx.Removals(room, other); err != nil || !slices.Equal(got, []Removal{{ID: remove.ID, Reach: 2}}) {
+		if got, err := tx.Removals(room, other); err != nil || !slices.Equal(got, []Removal{{ID: remove.ID, Reach: 2, Account: bob}}) {
 			t.Errorf("removals of bob's node = %v, %v; want %s with reach 2", got, err, remove.ID)
 		}
 		if got, err := tx.Refs(post.ID); err != nil || !slices.Equal(got, []protocol.EventID{edit.ID}) {

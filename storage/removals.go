@@ -7,23 +7,35 @@ import (
 )
 
 // PutRemoval records that event id of room revokes (removes, or is the
-// leave of) an account of node, and its reach: the highest chain position
-// of node's events in the removal's causal past (0 in rooms without
-// chains; see ChainReach). The node calls it for every such event it
-// accepts, so that it can tell a node no longer in the room how far the
+// leave of) account, and its reach: the highest chain position of the
+// account's node's events in the removal's causal past (0 in rooms
+// without chains; see ChainReach). The node calls it for every such event
+// it accepts, so that it can tell a node no longer in the room how far the
 // room goes for it, and which of the account's events to hide.
-func (tx *Tx) PutRemoval(room protocol.RoomID, node protocol.NodeID, id protocol.EventID, reach uint64) error {
-	return wrap("put removal", tx.set(key(pRemoval, room[:], nodePart(node), id[:]), u64(reach)))
+//
+// Removals are listed by node (Removals), and each names its account, so
+// that the removals of one account are found without reading every
+// removal event of its node's: an organization that takes its 5,000
+// people out of a room one by one read, for each, the events of all the
+// removals before it.
+func (tx *Tx) PutRemoval(room protocol.RoomID, account protocol.AccountID, id protocol.EventID, reach uint64) error {
+	v := append(u64(reach), account.Handle()...)
+	return wrap("put removal", tx.set(key(pRemoval, room[:], nodePart(account.Node()), id[:]), v))
 }
 
 // Removal is an event PutRemoval recorded.
 type Removal struct {
 	ID    protocol.EventID
 	Reach uint64
+	// Account is the account the event removes; empty in records of
+	// builds before it was kept (schema 12 and earlier stores keep
+	// them): read the event then.
+	Account protocol.AccountID
 }
 
-// Removals returns the events of room that PutRemoval recorded for node,
-// by event ID; none if node never had an account removed from room.
+// Removals returns the events of room that PutRemoval recorded for node's
+// accounts, by event ID; none if node never had an account removed from
+// room.
 func (tx *Tx) Removals(room protocol.RoomID, node protocol.NodeID) ([]Removal, error) {
 	es, err := tx.list(key(pRemoval, room[:], nodePart(node)))
 	if err != nil {
@@ -36,8 +48,11 @@ func (tx *Tx) Removals(room protocol.RoomID, node protocol.NodeID) ([]Removal, e
 		}
 		var r Removal
 		copy(r.ID[:], e.k)
-		if len(e.v) == 8 {
+		if len(e.v) >= 8 {
 			r.Reach = be64(e.v)
+		}
+		if len(e.v) > 8 {
+			r.Account = protocol.NewAccountID(node, protocol.Handle(e.v[8:]))
 		}
 		out = append(out, r)
 	}
