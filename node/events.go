@@ -729,7 +729,7 @@ func (l txLog) snapshot(k protocol.SnapshotKey) (*protocol.Snapshot, error) {
 	if s, ok := l.cache.get(k); ok {
 		return s, nil
 	}
-	s, err := l.tx.Snapshot(k)
+	s, err := l.tx.SnapshotFrom(k, l.cache.get)
 	if err != nil {
 		return nil, err
 	}
@@ -741,12 +741,29 @@ func (l txLog) snapshot(k protocol.SnapshotKey) (*protocol.Snapshot, error) {
 type snapshotCache = bySnapshot[*protocol.Snapshot]
 
 // snapshotCacheSize is how many decoded snapshots a node keeps, and
-// snapshotCacheWeight how many event IDs and members they may hold in all
-// (some 50 MB): a snapshot of a 5,000-member room holds 10,000.
+// snapshotCacheBytes about how much memory they may hold in all, counted
+// by snapshotBytes. A decoded snapshot of a 5,000-member room takes about
+// 1.4 MB, its members' tree nearly all of it: a cache bounded at 512 Ki
+// IDs and members, as it was, held 52 of them, 140 MB, more than the Go
+// share of the default memory limit, and the garbage collector then ran
+// without a pause on an idle node (found by removing members from such a
+// room one at a time, each removal reading a snapshot per earlier one).
 const (
-	snapshotCacheSize   = 4096
-	snapshotCacheWeight = 512 << 10
+	snapshotCacheSize  = 4096
+	snapshotCacheBytes = 32 << 20
 )
+
+// snapshotBytes is about how much memory s takes decoded: some 280 bytes
+// per member (the entry, its account ID and name, and the tree's nodes;
+// measured by a heap profile of a node holding snapshots of a 4,750-member
+// room) and 40 per event ID of its history and acks.
+func snapshotBytes(s *protocol.Snapshot) int {
+	return 40*(s.History.Len()+len(s.Acks)) + 280*s.State.Members.Len()
+}
+
+// derivedCacheEntries bounds the entries (event IDs, accounts, members)
+// that the caches of answers derived from snapshots hold, each.
+const derivedCacheEntries = 256 << 10
 
 // checkProfiles queues a member.profile event for each local member whose
 // name or organization in the room differs from its account's, as when a

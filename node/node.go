@@ -339,15 +339,13 @@ func New(cfg Config) (*Node, error) {
 	n.auths, _ = lru.New[storage.TokenHash, authEntry](authCacheTokens)
 	n.reaches, _ = lru.New[protocol.EventID, uint64](reachCacheEvents)
 	n.ownDepths, _ = lru.New[protocol.EventID, uint64](ownDepthEvents)
-	n.snapshots.max, n.snapshots.maxWeight = snapshotCacheSize, snapshotCacheWeight
-	n.snapshots.weight = func(s *protocol.Snapshot) int {
-		return s.History.Len() + len(s.Acks) + s.State.Members.Len()
-	}
-	n.appliedSets.max, n.appliedSets.maxWeight = 64, snapshotCacheWeight/2
+	n.snapshots.max, n.snapshots.maxWeight = snapshotCacheSize, snapshotCacheBytes
+	n.snapshots.weight = snapshotBytes
+	n.appliedSets.max, n.appliedSets.maxWeight = 64, derivedCacheEntries
 	n.appliedSets.weight = func(m map[protocol.EventID]bool) int { return len(m) }
-	n.hosting.confirmations.max, n.hosting.confirmations.maxWeight = 256, snapshotCacheWeight/2
+	n.hosting.confirmations.max, n.hosting.confirmations.maxWeight = 256, derivedCacheEntries
 	n.hosting.confirmations.weight = func(m map[protocol.AccountID]bool) int { return len(m) }
-	n.memberLists.max, n.memberLists.maxWeight = 256, snapshotCacheWeight/2
+	n.memberLists.max, n.memberLists.maxWeight = 256, derivedCacheEntries
 	n.memberLists.weight = func(ms []Member) int { return len(ms) }
 	n.passwords = newPasswordPool()
 	n.hooks = hooks{wake: make(chan struct{}, 1), client: newWebhookClient(cfg.Webhooks)}

@@ -133,8 +133,26 @@ func (tx *Tx) delta(s *protocol.Snapshot, bases []SnapshotBase) (*snapshotRecord
 
 // Snapshot returns a stored control snapshot.
 func (tx *Tx) Snapshot(k protocol.SnapshotKey) (*protocol.Snapshot, error) {
-	var chain []*snapshotRecord // newest first, ending with the full record
+	return tx.SnapshotFrom(k, nil)
+}
+
+// SnapshotFrom is [Tx.Snapshot], but where cached (when not nil) holds a
+// snapshot decoded that k's chain of deltas passes on the way to its full
+// record, it starts from that one instead of the full record, sharing its
+// members and history (both persistent). A snapshot of a room of 5,000
+// members costs about 1.4 MB and tens of milliseconds to decode in full;
+// one a few deltas from a snapshot in memory, the deltas alone. cached is
+// not asked for k itself.
+func (tx *Tx) SnapshotFrom(k protocol.SnapshotKey, cached func(protocol.SnapshotKey) (*protocol.Snapshot, bool)) (*protocol.Snapshot, error) {
+	var chain []*snapshotRecord // newest first, ending with the full record unless base is set
+	var base *protocol.Snapshot
 	for {
+		if cached != nil && len(chain) > 0 {
+			if s, ok := cached(k); ok {
+				base = s
+				break
+			}
+		}
 		rec := new(snapshotRecord)
 		if err := tx.getRecord(key(pSnapshot, k[:]), rec); err != nil {
 			return nil, fmt.Errorf("get snapshot: %w", err)
@@ -151,14 +169,19 @@ func (tx *Tx) Snapshot(k protocol.SnapshotKey) (*protocol.Snapshot, error) {
 		}
 		k = *rec.Base
 	}
-	full, newest := chain[len(chain)-1], chain[0]
-	if len(chain) == 1 {
-		return &protocol.Snapshot{History: protocol.HistoryOf(full.History), State: full.State, Forks: full.Forks, Acks: full.Acks}, nil
+	if base == nil {
+		full := chain[len(chain)-1]
+		base = &protocol.Snapshot{History: protocol.HistoryOf(full.History), State: full.State, Forks: full.Forks, Acks: full.Acks}
+		if chain = chain[:len(chain)-1]; len(chain) == 0 {
+			return base, nil
+		}
 	}
+	newest := chain[0]
 	st := *newest.State
-	st.Members = full.State.Members
-	var hist, acks []protocol.EventID
-	for i := len(chain) - 2; i >= 0; i-- { // oldest delta first
+	st.Members = base.State.Members
+	hist := base.History
+	var acks []protocol.EventID
+	for i := len(chain) - 1; i >= 0; i-- { // oldest delta first
 		d := chain[i]
 		for _, a := range d.Gone {
 			st.Members.Delete(a)
@@ -166,11 +189,12 @@ func (tx *Tx) Snapshot(k protocol.SnapshotKey) (*protocol.Snapshot, error) {
 		for a, m := range d.State.Members.All() {
 			st.Members.Set(a, m)
 		}
-		hist = append(hist, d.History...)
+		for _, id := range d.History {
+			hist = hist.With(id)
+		}
 		acks = append(acks, d.Acks...)
 	}
-	return &protocol.Snapshot{History: protocol.HistoryOf(union(full.History, hist)), State: &st, Forks: newest.Forks,
-		Acks: union(full.Acks, acks)}, nil
+	return &protocol.Snapshot{History: hist, State: &st, Forks: newest.Forks, Acks: union(base.Acks, acks)}, nil
 }
 
 // maxSnapshotChain bounds the deltas a read walks: far above what the grid

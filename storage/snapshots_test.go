@@ -123,6 +123,48 @@ func TestSnapshotDeltas(t *testing.T) {
 				t.Errorf("snapshot %d read back as %+v, want %+v", i, got, snaps[i])
 			}
 		}
+		// Read again from a cache holding every third snapshot: a read
+		// starts from the first cached one on its chain and must give
+		// the same snapshot.
+		cache := make(map[protocol.SnapshotKey]*protocol.Snapshot)
+		for i, k := range keys {
+			if i%3 == 0 {
+				cache[k] = snaps[i]
+			}
+		}
+		hits := 0
+		cached := func(k protocol.SnapshotKey) (*protocol.Snapshot, bool) {
+			c, ok := cache[k]
+			if ok {
+				hits++
+			}
+			return c, ok
+		}
+		for i, k := range keys {
+			got, err := tx.SnapshotFrom(k, cached)
+			if err != nil {
+				return fmt.Errorf("snapshot %d from the cache: %w", i, err)
+			}
+			if got.Key() != k || !sameSnapshot(got, snaps[i]) {
+				t.Errorf("snapshot %d read back from the cache as %+v, want %+v", i, got, snaps[i])
+			}
+		}
+		if hits < len(keys)/4 {
+			t.Errorf("%d of %d reads started from a cached snapshot", hits, len(keys))
+		}
+		for i, k := range keys { // the cached ones unchanged
+			c, ok := cache[k]
+			if !ok {
+				continue
+			}
+			fresh, err := tx.Snapshot(k)
+			if err != nil {
+				return err
+			}
+			if c.Key() != k || !sameSnapshot(c, fresh) {
+				t.Errorf("cached snapshot %d changed", i)
+			}
+		}
 		return tx.scan([]byte{pSnapshot}, nil, false, func(_ []byte, val func() ([]byte, error)) (bool, error) {
 			b, err := val()
 			var rec snapshotRecord
