@@ -66,8 +66,10 @@ type Config struct {
 	// UploadTimeout is BodyTimeout for file uploads. Default: 5 minutes.
 	UploadTimeout time.Duration
 	// WriteTimeout bounds a client's reading of an answer, from the end
-	// of its request's headers; the live event stream renews its own.
-	// Default: 1 minute.
+	// of its request's headers; the live event stream renews its own, and
+	// a change of a room's members (an event per member taken out, which
+	// for thousands may take longer) starts its own once the change is
+	// made. Default: 1 minute.
 	WriteTimeout time.Duration
 	// IdleTimeout is how long a keep-alive connection may wait for its
 	// next request. Default: 2 minutes.

@@ -1,10 +1,12 @@
 package api
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/horenso/horenso/node"
 	"github.com/horenso/horenso/protocol"
@@ -131,5 +133,49 @@ func TestEventsFollowBulkAddition(t *testing.T) {
 		if ev := st.nextBut("notice"); ev.event != "message" || ev.data.Message.Body != "welcome both" {
 			t.Fatalf("after the addition: %+v", ev)
 		}
+	}
+}
+
+// TestBulkRemovalOutlivesWriteTimeout: a PUT that takes hundreds of
+// members out (an event each) may take longer than WriteTimeout, which
+// bounds the client's reading of the answer, not the work: the client
+// still gets it.
+func TestBulkRemovalOutlivesWriteTimeout(t *testing.T) {
+	e := newEnv(t, Config{WriteTimeout: 100 * time.Millisecond, RateLimit: -1})
+	addr := serveReal(t, e)
+	ctx := t.Context()
+	members := map[protocol.AccountID]protocol.Role{e.alice.ID: protocol.RoleAdmin}
+	for i := range 300 {
+		a, err := e.node.CreateAccount(ctx, node.NewAccount{Handle: protocol.Handle(fmt.Sprintf("m%03d", i))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		members[a.ID] = protocol.RoleMember
+	}
+	if err := e.node.SetMembers(ctx, e.alice.Handle, e.room.ID, members); err != nil {
+		t.Fatal(err)
+	}
+	body := strings.NewReader(form("members_admin_ids", fmt.Sprint(e.alice.Alias)).Encode())
+	r, err := http.NewRequest(http.MethodPut, fmt.Sprintf("http://%s/v2/rooms/%d/members", addr, e.room.Alias), body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Header.Set("X-ChatWorkToken", e.alice.token)
+	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	start := time.Now()
+	resp, err := http.DefaultClient.Do(r)
+	if err != nil {
+		t.Fatalf("PUT members: %v", err)
+	}
+	defer resp.Body.Close()
+	var got map[string][]uint64
+	if err := json.NewDecoder(resp.Body).Decode(&got); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("PUT members after %v: %s, %v", time.Since(start), resp.Status, err)
+	}
+	if len(got["admin"]) != 1 || len(got["member"]) != 0 {
+		t.Fatalf("answer %v, want alice alone", got)
+	}
+	if took := time.Since(start); took < 100*time.Millisecond {
+		t.Logf("the removals took %v, less than the write timeout: the test proves nothing on this machine", took)
 	}
 }

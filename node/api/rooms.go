@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"time"
 
 	"github.com/horenso/horenso/node"
 	"github.com/horenso/horenso/protocol"
@@ -335,6 +336,11 @@ func (s *Server) setMembers(w http.ResponseWriter, r *http.Request, c *caller) e
 	for _, l := range out {
 		slices.Sort(l)
 	}
+	// Taking thousands of members out is an event each, which can take
+	// longer than WriteTimeout: it bounds the client's reading of the
+	// answer, so it starts now. (An error is only that the connection
+	// cannot have deadlines, as in tests' recorders.)
+	_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(s.cfg.WriteTimeout))
 	writeJSON(w, http.StatusOK, out)
 	return nil
 }
