@@ -243,29 +243,30 @@ type Node struct {
 	ownDepths *lru.Cache[protocol.EventID, uint64] // this node's events' depths, for receipts (receipts.go)
 	// redacted is set when text was dropped since the last purge of the
 	// store (runRetention).
-	redacted    atomic.Bool
-	appliedSets bySnapshot[map[protocol.EventID]bool]    // protocol.Applied, for soft-fail
-	memberLists bySnapshot[[]Member]                     // a snapshot's members as Node.Room lists them
-	passwords   *passwordPool                            // password hashing, a few at a time
-	publishing  roomCount                                // local events being published, per room
-	tips        *lru.Cache[protocol.RoomID, tip]         // rooms' tips after this node's last events, for early signing (events.go)
-	aliases     *lru.Cache[aliasKey, []byte]             // room and account aliases resolved lately (aliases.go)
-	auths       *lru.Cache[storage.TokenHash, authEntry] // tokens authenticated lately (accounts.go)
-	reaches     *lru.Cache[protocol.EventID, uint64]     // recent events' reach of this node's chain, for receipts (receipts.go)
-	acks        ackQueue                                 // rooms that may need an acknowledgement
-	feed        feed
-	nodes       roomNodes
-	net         network
-	catchUp     catchUp      // rooms to sync before changing them, after a restore
-	hosting     hosting      // what the hosting rule refused
-	hooks       hooks        // webhook delivery (webhookqueue.go)
-	search      searcher     // the full-text index and its indexer (search.go)
-	busy        atomic.Int64 // partner batches being taken in or served (partnerWork)
-	lastBusy    atomic.Int64 // unix ns when the last one ended
-	blobs       *blobs       // file bytes (files.go)
-	fetcher     fetcher      // blobs to fetch and to collect (fetch.go)
-	backups     backups      // continuous backups, for Status
-	repl        replication  // the standby pair (standby.go)
+	redacted        atomic.Bool
+	appliedSets     bySnapshot[map[protocol.EventID]bool]    // protocol.Applied, for soft-fail
+	resolvedApplied atomic.Uint64                            // applied's answers that resolved a whole control history
+	memberLists     bySnapshot[[]Member]                     // a snapshot's members as Node.Room lists them
+	passwords       *passwordPool                            // password hashing, a few at a time
+	publishing      roomCount                                // local events being published, per room
+	tips            *lru.Cache[protocol.RoomID, tip]         // rooms' tips after this node's last events, for early signing (events.go)
+	aliases         *lru.Cache[aliasKey, []byte]             // room and account aliases resolved lately (aliases.go)
+	auths           *lru.Cache[storage.TokenHash, authEntry] // tokens authenticated lately (accounts.go)
+	reaches         *lru.Cache[protocol.EventID, uint64]     // recent events' reach of this node's chain, for receipts (receipts.go)
+	acks            ackQueue                                 // rooms that may need an acknowledgement
+	feed            feed
+	nodes           roomNodes
+	net             network
+	catchUp         catchUp      // rooms to sync before changing them, after a restore
+	hosting         hosting      // what the hosting rule refused
+	hooks           hooks        // webhook delivery (webhookqueue.go)
+	search          searcher     // the full-text index and its indexer (search.go)
+	busy            atomic.Int64 // partner batches being taken in or served (partnerWork)
+	lastBusy        atomic.Int64 // unix ns when the last one ended
+	blobs           *blobs       // file bytes (files.go)
+	fetcher         fetcher      // blobs to fetch and to collect (fetch.go)
+	backups         backups      // continuous backups, for Status
+	repl            replication  // the standby pair (standby.go)
 	// acceptSplits counts partner batches split because they were too
 	// big for one store transaction (acceptBatch).
 	acceptSplits atomic.Uint64

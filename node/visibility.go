@@ -129,6 +129,7 @@ func (n *Node) applied(tx *storage.Tx, key protocol.SnapshotKey) (map[protocol.E
 	if err != nil {
 		return nil, err
 	}
+	n.resolvedApplied.Add(1)
 	m, err := protocol.Applied(log, s)
 	if err != nil {
 		return nil, err
