@@ -390,15 +390,9 @@ func (h *hosting) grown(s *protocol.Snapshot) (map[protocol.AccountID]bool, []pr
 	defer h.mu.Unlock()
 	for i := len(h.recent) - 1; i >= 0; i-- {
 		r := h.recent[i]
-		hist, ok := s.History.Added(r.snap.History)
-		if !ok {
-			continue
+		if hist, acks, ok := s.Added(r.snap); ok {
+			return maps.Clone(r.confirmed), append(hist, acks...)
 		}
-		acks, ok := protocol.AddedIDs(r.snap.Acks, s.Acks)
-		if !ok {
-			continue
-		}
-		return maps.Clone(r.confirmed), append(hist, acks...)
 	}
 	return nil, nil
 }

@@ -394,6 +394,19 @@ type Snapshot struct {
 	Acks []EventID `cbor:"4,keyasint,omitempty"`
 }
 
+// Added returns the IDs of s's history and of its acks that base lacks,
+// in order, and whether s holds all of base's: whether s's set grows
+// base's.
+func (s *Snapshot) Added(base *Snapshot) (history, acks []EventID, ok bool) {
+	if history, ok = s.History.Added(base.History); !ok {
+		return nil, nil, false
+	}
+	if acks, ok = AddedIDs(base.Acks, s.Acks); !ok {
+		return nil, nil, false
+	}
+	return history, acks, true
+}
+
 // SnapshotKey identifies a snapshot by its history.
 type SnapshotKey [32]byte
 

@@ -82,11 +82,7 @@ func (tx *Tx) delta(s *protocol.Snapshot, bases []SnapshotBase) (*snapshotRecord
 		if b.Snapshot == nil || snapshotCell(b.Snapshot.History.Len()+len(b.Snapshot.Acks)) != cell {
 			continue
 		}
-		hist, ok := s.History.Added(b.Snapshot.History)
-		if !ok {
-			continue
-		}
-		acks, ok := protocol.AddedIDs(b.Snapshot.Acks, s.Acks)
+		hist, acks, ok := s.Added(b.Snapshot)
 		if !ok {
 			continue
 		}
