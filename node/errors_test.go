@@ -21,6 +21,7 @@ func TestRuleError(t *testing.T) {
 		{protocol.ErrReadOnly, ErrForbidden},
 		{protocol.ErrNotAdmin, ErrForbidden},
 		{protocol.ErrNotAuthor, ErrForbidden},
+		{protocol.ErrNotAuthorOrAdmin, ErrForbidden},
 		{protocol.ErrLastAdmin, ErrForbidden},
 		{protocol.ErrRoomKind, ErrForbidden},
 		{newRule, ErrForbidden},

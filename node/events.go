@@ -232,7 +232,7 @@ func ruleError(err error) error {
 
 // rules are the room rule violations whose text ruleError shows clients.
 var rules = []error{protocol.ErrNotMember, protocol.ErrReadOnly, protocol.ErrNotAdmin, protocol.ErrNotAuthor,
-	protocol.ErrLastAdmin, protocol.ErrRoomKind, protocol.ErrBadTarget, protocol.ErrAlreadyMember}
+	protocol.ErrNotAuthorOrAdmin, protocol.ErrLastAdmin, protocol.ErrRoomKind, protocol.ErrBadTarget, protocol.ErrAlreadyMember}
 
 // accept checks e against the room rules and, if it is allowed, stores it
 // and updates everything derived from it: heads, control state,

@@ -39,6 +39,10 @@ type Message struct {
 // ErrNoMessage is returned (wrapped in ErrNotFound) for an unknown message.
 var ErrNoMessage = errors.New("no such message")
 
+// ErrMessageDeleted is returned (wrapped in ErrNotFound) for an edit or a
+// deletion of a message that was deleted.
+var ErrMessageDeleted = errors.New("the message was deleted")
+
 // checkBody checks a message or task body this node's people write:
 // not empty, at most protocol.MaxTextSize bytes, valid UTF-8 and free of
 // NUL characters (which the protocol allows in partners' events, but no
@@ -95,7 +99,7 @@ func (n *Node) EditMessage(ctx context.Context, as protocol.Handle, id protocol.
 	if err := checkBody(body); err != nil {
 		return fmt.Errorf("edit message: %w", err)
 	}
-	room, err := n.messageRoom(id)
+	room, err := n.liveMessageRoom(id)
 	if err == nil {
 		err = n.checkNotFile(id)
 	}
@@ -107,18 +111,24 @@ func (n *Node) EditMessage(ctx context.Context, as protocol.Handle, id protocol.
 
 // DeleteMessage deletes a message: as's own, or any if as is a room admin.
 func (n *Node) DeleteMessage(ctx context.Context, as protocol.Handle, id protocol.EventID) error {
-	room, err := n.messageRoom(id)
+	room, err := n.liveMessageRoom(id)
 	if err == nil {
 		_, err = n.act(ctx, as, room, &protocol.MessageDelete{Message: id})
 	}
 	return wrapOp("delete message", err)
 }
 
-func (n *Node) messageRoom(id protocol.EventID) (protocol.RoomID, error) {
+// liveMessageRoom returns the room of message id, which must not be
+// deleted: an edit of a deleted message would change nothing, and a
+// second deletion neither, yet both were answered as done.
+func (n *Node) liveMessageRoom(id protocol.EventID) (protocol.RoomID, error) {
 	var room protocol.RoomID
 	err := n.store.View(func(tx *storage.Tx) error {
-		r, _, err := tx.Message(id)
+		r, m, err := tx.Message(id)
 		room = r
+		if err == nil && m.Deleted {
+			return fmt.Errorf("%w: %w", ErrNotFound, ErrMessageDeleted)
+		}
 		return err
 	})
 	if errors.Is(err, storage.ErrNotFound) {

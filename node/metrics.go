@@ -114,7 +114,7 @@ var refusals = []struct {
 	reason string
 }{
 	{protocol.ErrNotMember, "not_member"}, {protocol.ErrReadOnly, "read_only"}, {protocol.ErrNotAdmin, "not_admin"},
-	{protocol.ErrNotAuthor, "not_author"}, {protocol.ErrLastAdmin, "last_admin"}, {protocol.ErrRoomKind, "room_kind"},
+	{protocol.ErrNotAuthor, "not_author"}, {protocol.ErrNotAuthorOrAdmin, "not_author_or_admin"}, {protocol.ErrLastAdmin, "last_admin"}, {protocol.ErrRoomKind, "room_kind"},
 	{protocol.ErrBadTarget, "bad_target"}, {protocol.ErrAlreadyMember, "already_member"}, {protocol.ErrRule, "rule"},
 	{protocol.ErrBadParents, "bad_parents"}, {protocol.ErrWrongOrigin, "wrong_origin"},
 	{protocol.ErrWrongVersion, "wrong_version"}, {protocol.ErrBadChain, "bad_chain"},

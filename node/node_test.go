@@ -158,8 +158,18 @@ func TestRoomLifecycle(t *testing.T) {
 	if err := n.EditMessage(ctx, "bob", m2.ID, "on it!"); err != nil {
 		t.Fatal(err)
 	}
+	if err := n.DeleteMessage(ctx, "bob", m1.ID); !errors.Is(err, protocol.ErrNotAuthorOrAdmin) {
+		t.Fatalf("a member deleting another's message: %v, want ErrNotAuthorOrAdmin", err)
+	}
 	if err := n.DeleteMessage(ctx, "alice", m2.ID); err != nil { // admins may delete any message
 		t.Fatal(err)
+	}
+	// A deleted message can be neither edited nor deleted again.
+	if err := n.EditMessage(ctx, "bob", m2.ID, "zombie"); !errors.Is(err, ErrNotFound) || !errors.Is(err, ErrMessageDeleted) {
+		t.Fatalf("editing a deleted message: %v, want ErrNotFound wrapping ErrMessageDeleted", err)
+	}
+	if err := n.DeleteMessage(ctx, "alice", m2.ID); !errors.Is(err, ErrMessageDeleted) {
+		t.Fatalf("deleting a deleted message: %v, want ErrMessageDeleted", err)
 	}
 	bobsView := must[*Room](t)(n.Room(ctx, "bob", room.ID))
 	if bobsView.Unread != 1 || bobsView.Mentions != 1 {

@@ -88,7 +88,7 @@
 // admin's node cannot undo its removal with an event on older parents, and
 // in version 2 it cannot erase its remover's history either. Every refusal
 // by the rules wraps [ErrRule] ([ErrNotMember], [ErrReadOnly],
-// [ErrNotAdmin], [ErrNotAuthor], [ErrLastAdmin], [ErrRoomKind],
+// [ErrNotAdmin], [ErrNotAuthor], [ErrNotAuthorOrAdmin], [ErrLastAdmin], [ErrRoomKind],
 // [ErrBadTarget], [ErrAlreadyMember], [ErrNotSenior]); an event whose
 // parents or depth are inconsistent ([ErrBadParents]), whose version is not
 // its room's ([ErrWrongVersion]), or a room.create not signed by its

@@ -21,14 +21,17 @@ var ErrRule = errors.New("not allowed by the room rules")
 // Room rule violations, returned (wrapped) by [Check] and [Authorize]. Each
 // wraps [ErrRule].
 var (
-	ErrNotMember     = ruleError("author is not a member of the room")
-	ErrReadOnly      = ruleError("author is a read-only member")
-	ErrNotAdmin      = ruleError("only a room admin may do this")
-	ErrNotAuthor     = ruleError("only the message's author may do this")
-	ErrLastAdmin     = ruleError("the room's last admin cannot step down without handing over")
-	ErrRoomKind      = ruleError("not allowed in this kind of room")
-	ErrBadTarget     = ruleError("event refers to something it may not")
-	ErrAlreadyMember = ruleError("account is already a member of the room")
+	ErrNotMember = ruleError("author is not a member of the room")
+	ErrReadOnly  = ruleError("author is a read-only member")
+	ErrNotAdmin  = ruleError("only a room admin may do this")
+	ErrNotAuthor = ruleError("only the message's author may do this")
+	// ErrNotAuthorOrAdmin: a message may be deleted by its author or a
+	// room admin.
+	ErrNotAuthorOrAdmin = ruleError("only the message's author or a room admin may delete it")
+	ErrLastAdmin        = ruleError("the room's last admin cannot step down without handing over")
+	ErrRoomKind         = ruleError("not allowed in this kind of room")
+	ErrBadTarget        = ruleError("event refers to something it may not")
+	ErrAlreadyMember    = ruleError("account is already a member of the room")
 	// ErrNotSenior: in a room of version 2 or later, only an admin senior
 	// to another admin may demote or remove it.
 	ErrNotSenior = ruleError("only a more senior admin may demote or remove an admin")
@@ -202,7 +205,7 @@ func Authorize(c *Control, e *Signed, ref *Signed) error {
 			return err
 		}
 		if ref.AuthorID() != author && role != RoleAdmin {
-			return ErrNotAuthor
+			return ErrNotAuthorOrAdmin
 		}
 		return nil
 	case *MessageReact:

@@ -22,7 +22,7 @@ import (
 func TestRuleErrors(t *testing.T) {
 	rules := map[string]error{
 		"ErrNotMember": ErrNotMember, "ErrReadOnly": ErrReadOnly, "ErrNotAdmin": ErrNotAdmin,
-		"ErrNotAuthor": ErrNotAuthor, "ErrLastAdmin": ErrLastAdmin, "ErrRoomKind": ErrRoomKind,
+		"ErrNotAuthor": ErrNotAuthor, "ErrNotAuthorOrAdmin": ErrNotAuthorOrAdmin, "ErrLastAdmin": ErrLastAdmin, "ErrRoomKind": ErrRoomKind,
 		"ErrBadTarget": ErrBadTarget, "ErrAlreadyMember": ErrAlreadyMember, "ErrNotSenior": ErrNotSenior,
 	}
 	notRules := map[string]error{"ErrRule": ErrRule, "ErrBadParents": ErrBadParents, "ErrWrongOrigin": ErrWrongOrigin,
@@ -312,8 +312,8 @@ func TestRoomRules(t *testing.T) {
 		{"author deletes", KindGroup, nil, nil, "bob", deletePost, nil},
 		{"author made readonly still deletes", KindGroup, steps(move{"alice", role("bob", RoleReadonly)}), nil, "bob", deletePost, nil},
 		{"admin deletes another's message", KindGroup, nil, nil, "alice", deletePost, nil},
-		{"member cannot delete another's message", KindGroup, nil, nil, "bob", deleteMine, ErrNotAuthor},
-		{"readonly cannot delete another's message", KindGroup, nil, nil, "carol", deletePost, ErrNotAuthor},
+		{"member cannot delete another's message", KindGroup, nil, nil, "bob", deleteMine, ErrNotAuthorOrAdmin},
+		{"readonly cannot delete another's message", KindGroup, nil, nil, "carol", deletePost, ErrNotAuthorOrAdmin},
 		{"delete must name a message", KindGroup, nil, nil, "alice", func(rr *ruleRoom) Content {
 			return &MessageDelete{Message: rr.task.ID}
 		}, ErrBadTarget},

@@ -38,7 +38,7 @@ var (
 
 // publicSentinels are node errors whose own text is a fit message for a
 // client, for errors that carry no message of their own.
-var publicSentinels = []error{node.ErrNoRoom, node.ErrNoMessage, node.ErrNoTask, node.ErrNoLink, node.ErrDisabled}
+var publicSentinels = []error{node.ErrNoRoom, node.ErrNoMessage, node.ErrMessageDeleted, node.ErrNoTask, node.ErrNoLink, node.ErrDisabled}
 
 // statusOf maps an error to the HTTP status and message a client gets. It
 // is the one place that does: handlers return node errors and the API's
