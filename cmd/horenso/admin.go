@@ -213,14 +213,14 @@ func roomCommand(g *globals) *cobra.Command {
 				return err
 			}
 			return g.output(cmd.OutOrStdout(), rooms, func(w *tabwriter.Writer) {
-				fmt.Fprintln(w, "ROOM_ID\tTYPE\tNAME\tMEMBERS\tMESSAGES\tTASKS\tUNREAD")
+				fmt.Fprintln(w, "ROOM_ID\tTYPE\tNAME\tMEMBERS\tMESSAGES\tTASKS\tUNREAD\tMENTIONS")
 				for _, r := range rooms {
-					fmt.Fprintf(w, "%d\t%s\t%s\t%d\t%d\t%d\t%d\n", r.Alias, r.Kind, r.Name, r.MemberCount, r.Messages, r.Tasks, r.Unread)
+					fmt.Fprintf(w, "%d\t%s\t%s\t%d\t%d\t%d\t%d\t%d\n", r.Alias, r.Kind, r.Name, r.MemberCount, r.Messages, r.Tasks, r.Unread, r.Mentions)
 				}
 			})
 		},
 	}
-	list.Flags().StringVar(&as, "as", "", "list this account's rooms, with its unread counts")
+	list.Flags().StringVar(&as, "as", "", "list this account's rooms, with its unread and mention counts")
 	var creator, description, members string
 	create := &cobra.Command{
 		Use:   "create NAME",

@@ -255,6 +255,27 @@ func TestEndToEnd(t *testing.T) {
 	if len(rooms) != 2 || rooms[0].Alias != room.Alias || rooms[0].Unread != 1 || rooms[0].Mentions != 1 {
 		t.Fatalf("bob's rooms after restart = %+v", rooms)
 	}
+	// The table shows both counts too, as the README says.
+	table, err := exec.Command(horensoBin, "--data", data, "room", "list", "--as", "bob").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(table)), "\n")
+	if head := strings.Fields(lines[0]); head[len(head)-2] != "UNREAD" || head[len(head)-1] != "MENTIONS" {
+		t.Fatalf("room list's columns: %q", lines[0])
+	}
+	found := false
+	for _, l := range lines[1:] {
+		if f := strings.Fields(l); f[0] == fmt.Sprint(room.Alias) {
+			found = true
+			if f[len(f)-2] != "1" || f[len(f)-1] != "1" {
+				t.Errorf("bob's row %q, want 1 unread and 1 mention", l)
+			}
+		}
+	}
+	if !found {
+		t.Errorf("room list lacks room %d:\n%s", room.Alias, table)
+	}
 	if err := p.stop(t, syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
