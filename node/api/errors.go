@@ -120,6 +120,9 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	switch {
 	case errors.Is(err, node.ErrDiskFull), errors.Is(err, node.ErrStandby):
 		level = slog.LevelDebug // the store logs it once, not once a request
+	case errors.Is(err, context.Canceled) && r.Context().Err() != nil:
+		// The client went away (or the server is shutting down): not the
+		// node's error.
 	case status >= 500 && status != http.StatusNotImplemented:
 		level = slog.LevelError
 	case status == http.StatusUnauthorized, status == http.StatusTooManyRequests:
