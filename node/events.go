@@ -400,7 +400,7 @@ func (n *Node) apply(tx *storage.Tx, e *protocol.Signed, snap *protocol.Snapshot
 	if e.Seq > 0 && merged && r.Control != beforeKey {
 		// A merge of concurrent histories can make a removal void, or
 		// one that was void stand, without changing who is a member.
-		removed, err := removedAccounts(tx, room)
+		removed, err := tx.RemovedAccounts(room)
 		if err != nil {
 			return err
 		}

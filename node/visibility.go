@@ -3,7 +3,6 @@ package node
 import (
 	"errors"
 	"fmt"
-	"slices"
 
 	"github.com/horenso/horenso/protocol"
 	"github.com/horenso/horenso/storage"
@@ -85,15 +84,9 @@ type removal struct {
 // removalsOf returns the removals of account a from room r that take
 // effect in its current control state.
 func (n *Node) removalsOf(tx *storage.Tx, r *storage.Room, a protocol.AccountID) ([]removal, error) {
-	rs, err := tx.Removals(r.ID, a.Node())
-	if err != nil {
+	rs, err := tx.RemovalsOf(r.ID, a)
+	if err != nil || len(rs) == 0 {
 		return nil, err
-	}
-	// Only a's: the others of its node's are told apart by the account
-	// each record names, without reading their events.
-	rs = slices.DeleteFunc(rs, func(rm storage.Removal) bool { return rm.Account != "" && rm.Account != a })
-	if len(rs) == 0 {
-		return nil, nil
 	}
 	applied, err := n.applied(tx, r.Control)
 	if err != nil {
@@ -111,9 +104,7 @@ func (n *Node) removalsOf(tx *storage.Tx, r *storage.Room, a protocol.AccountID)
 		if e == nil {
 			return nil, fmt.Errorf("removal %s: %w", rm.ID, storage.ErrNotFound)
 		}
-		if target, _ := storage.Removed(e); target == a {
-			out = append(out, removal{Removal: rm, self: e.AuthorID() == a})
-		}
+		out = append(out, removal{Removal: rm, self: e.AuthorID() == a})
 	}
 	return out, nil
 }
@@ -170,42 +161,6 @@ func (n *Node) inPast(tx *storage.Tx, id, of protocol.EventID) (bool, error) {
 		return false, err
 	}
 	return s.History.Has(id), nil
-}
-
-// removedAccounts returns the accounts of room that some removal
-// recorded by PutRemoval takes out.
-func removedAccounts(tx *storage.Tx, room protocol.RoomID) ([]protocol.AccountID, error) {
-	nodes, err := tx.RemovedNodes(room)
-	if err != nil {
-		return nil, err
-	}
-	var out []protocol.AccountID
-	for _, nd := range nodes {
-		rs, err := tx.Removals(room, nd)
-		if err != nil {
-			return nil, err
-		}
-		for _, rm := range rs {
-			a := rm.Account
-			if a == "" { // recorded before removals named their account
-				e, err := tx.Event(rm.ID)
-				if err != nil {
-					return nil, err
-				}
-				if e == nil {
-					continue
-				}
-				var ok bool
-				if a, ok = storage.Removed(e); !ok {
-					continue
-				}
-			}
-			if !slices.Contains(out, a) {
-				out = append(out, a)
-			}
-		}
-	}
-	return out, nil
 }
 
 // revisit brings what clients see of account a's content events in room

@@ -38,10 +38,11 @@ const (
 	pMessage   byte = 0x23 // schema 9 and before: message event ID → room ID, depth: where the message sits in pTimeline (its post event holds both; the 9→10 migration deletes these)
 	pMember    byte = 0x24 // account ID, 0x00, room ID → role string: the rooms an account is in
 	pHeads     byte = 0x25 // room ID → []protocol.Order: the room's current heads
-	pRemoval   byte = 0x26 // room ID, node ID, 0x00, event ID → uint64 BE reach (empty before schema 7), then the removed account's handle (absent in records written before 2026-12-06; see Removal.Account): the room's member.remove and member.leave events revoking an account of that node, and the highest chain position of that node in each one's causal past (room version 2 on)
+	pRemoval   byte = 0x26 // schema 12 and before: room ID, node ID, 0x00, event ID → uint64 BE reach (empty before schema 7), then (in some) the removed account's handle; the 12→13 migration moves them to pRemovalOf
 	pNotice    byte = 0x27 // room ID, depth, event ID → empty: the room's events that make a system message (task, member and room notices), by depth
 	pHiddenOf  byte = 0x28 // room ID, author account ID, 0x00, seq, event ID → empty: pHidden by author and chain position
 	pUncounted byte = 0x29 // room ID, uint64 BE arrival → Uncounted: messages gone since they arrived, or to all, for unread counts (schema 9 on)
+	pRemovalOf byte = 0x2A // room ID, node ID, 0x00, handle, 0x00, event ID → uint64 BE reach: the room's member.remove and member.leave events revoking the account of that node and handle, and the highest chain position of that node in each one's causal past (room version 2 on; 0 before); schema 13 on, pRemoval before
 
 	pTask       byte = 0x30 // task event ID → Task
 	pRoomTask   byte = 0x31 // room ID, status, task ID → empty: a room's tasks by status
@@ -77,6 +78,7 @@ const (
 	pCleanup       byte = 0xB9 // → the schema 10 cleanup's phase (pAlias or pMessage) and the last key it dealt with, without prefix; present while it is under way (migrate10.go)
 	pSlim          byte = 0xBA // → the schema 11 cleanup's phase (pEventSnap or pTimeline) and the last key it dealt with, without prefix; present while it is under way (migrate11.go)
 	pBodies        byte = 0xBB // → the schema 12 migration's phase (pEvent) and the last key it dealt with, without prefix; present while it is under way (migrate12.go)
+	pRemovals      byte = 0xBC // → the schema 13 migration's phase (pRemoval) and the last key it dealt with, without prefix; present while it is under way (migrate13.go)
 	pFile          byte = 0xC0 // uint64 BE file alias → File: the files of the file posts the node shows
 	pRoomFile      byte = 0xC1 // room ID, uint64 BE file alias → empty: a room's files in the order the node took them in
 	pBlobRef       byte = 0xC2 // SHA-256, uint64 BE file alias → empty: the files whose bytes are a blob

@@ -13,7 +13,7 @@ import (
 // SchemaVersion is the version of the key layout this code reads and
 // writes. Open upgrades older stores by running migrations in order and
 // refuses stores written by a newer version.
-const SchemaVersion = 12
+const SchemaVersion = 13
 
 // migrations[i] upgrades a store from schema version i to i+1. Version 0
 // is an empty store, so migrations[0] sets up a new one.
@@ -78,6 +78,10 @@ var migrations = []func(txn *badger.Txn) error{
 	// marker of the migration that moves the records in batches after it
 	// (migrate12.go).
 	11: startBodies,
+	// Schema 13 keys the removal index by account (pRemovalOf): this sets
+	// the marker of the migration that moves its entries in batches after
+	// it (migrate13.go).
+	12: startRemovals,
 }
 
 // tokenCursors moves each account's fetch cursors (pFetched) to every
@@ -164,7 +168,7 @@ func roomVersions(txn *badger.Txn) error {
 	return nil
 }
 
-// removalIndex fills the removal index (pRemoval) of every room from the
+// removalIndex fills the removal index (pRemovalOf; pRemoval then) of every room from the
 // control events in the history of its current snapshot, which holds every
 // control event the node accepted in the room. Rooms have few control
 // events, and the index one key per removal, so this fits one transaction.
@@ -208,7 +212,7 @@ func removalIndex(txn *badger.Txn) error {
 				return fmt.Errorf("room %s: decode event %s: %w", r.ID, id, err)
 			}
 			if a, ok := Removed(e); ok {
-				if err := txn.Set(key(pRemoval, r.ID[:], nodePart(a.Node()), id[:]), append(u64(0), a.Handle()...)); err != nil {
+				if err := txn.Set(removalKey(r.ID, a, id), u64(0)); err != nil {
 					return err
 				}
 			}

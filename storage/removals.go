@@ -1,10 +1,17 @@
 package storage
 
 import (
+	"bytes"
 	"fmt"
 
 	"github.com/horenso/horenso/protocol"
 )
+
+// removalKey is the key of the removal index (pRemovalOf) that records
+// event id of room revoking account.
+func removalKey(room protocol.RoomID, account protocol.AccountID, id protocol.EventID) []byte {
+	return key(pRemovalOf, room[:], nodePart(account.Node()), []byte(account.Handle()), []byte{0}, id[:])
+}
 
 // PutRemoval records that event id of room revokes (removes, or is the
 // leave of) account, and its reach: the highest chain position of the
@@ -13,66 +20,86 @@ import (
 // it accepts, so that it can tell a node no longer in the room how far the
 // room goes for it, and which of the account's events to hide.
 //
-// Removals are listed by node (Removals), and each names its account, so
-// that the removals of one account are found without reading every
-// removal event of its node's: an organization that takes its 5,000
-// people out of a room one by one read, for each, the events of all the
-// removals before it.
+// The index is keyed by node and then account, so that the removals of one
+// account are found without going over those of every other account of its
+// node (RemovalsOf): an organization that takes its 5,000 people out of a
+// room one by one went over, for each, the removals of all before it.
 func (tx *Tx) PutRemoval(room protocol.RoomID, account protocol.AccountID, id protocol.EventID, reach uint64) error {
-	v := append(u64(reach), account.Handle()...)
-	return wrap("put removal", tx.set(key(pRemoval, room[:], nodePart(account.Node()), id[:]), v))
+	return wrap("put removal", tx.set(removalKey(room, account, id), u64(reach)))
 }
 
 // Removal is an event PutRemoval recorded.
 type Removal struct {
-	ID    protocol.EventID
-	Reach uint64
-	// Account is the account the event removes; empty in records of
-	// builds before it was kept (schema 12 and earlier stores keep
-	// them): read the event then.
-	Account protocol.AccountID
+	ID      protocol.EventID
+	Reach   uint64
+	Account protocol.AccountID // the account the event revokes
 }
 
 // Removals returns the events of room that PutRemoval recorded for node's
-// accounts, by event ID; none if node never had an account removed from
-// room.
+// accounts, by account and then event ID; none if node never had an
+// account removed from room.
 func (tx *Tx) Removals(room protocol.RoomID, node protocol.NodeID) ([]Removal, error) {
-	es, err := tx.list(key(pRemoval, room[:], nodePart(node)))
+	rs, err := tx.removals(key(pRemovalOf, room[:], nodePart(node)), node, nil)
 	if err != nil {
 		return nil, fmt.Errorf("list removals of %s in %s: %w", node.Short(), room, err)
 	}
+	return rs, nil
+}
+
+// RemovalsOf returns the events of room that PutRemoval recorded for
+// account, by event ID.
+func (tx *Tx) RemovalsOf(room protocol.RoomID, account protocol.AccountID) ([]Removal, error) {
+	handle := account.Handle()
+	rs, err := tx.removals(key(pRemovalOf, room[:], nodePart(account.Node()), []byte(handle), []byte{0}), account.Node(), []byte(handle))
+	if err != nil {
+		return nil, fmt.Errorf("list removals of %s in %s: %w", account, room, err)
+	}
+	return rs, nil
+}
+
+// removals lists the index entries under prefix, which ends with node's
+// part or, if handle is set, with that account's.
+func (tx *Tx) removals(prefix []byte, node protocol.NodeID, handle []byte) ([]Removal, error) {
+	es, err := tx.list(prefix)
+	if err != nil {
+		return nil, err
+	}
 	out := make([]Removal, 0, len(es))
 	for _, e := range es {
-		if len(e.k) != len(protocol.EventID{}) {
-			return nil, fmt.Errorf("bad removal key %x", e.k)
+		k, h := e.k, handle
+		if h == nil {
+			i := bytes.IndexByte(k, 0)
+			if i < 0 {
+				return nil, fmt.Errorf("bad removal key %x", e.k)
+			}
+			h, k = k[:i], k[i+1:]
 		}
-		var r Removal
-		copy(r.ID[:], e.k)
-		if len(e.v) >= 8 {
-			r.Reach = be64(e.v)
+		if len(k) != len(protocol.EventID{}) || len(e.v) != 8 {
+			return nil, fmt.Errorf("bad removal entry %x", e.k)
 		}
-		if len(e.v) > 8 {
-			r.Account = protocol.NewAccountID(node, protocol.Handle(e.v[8:]))
-		}
+		r := Removal{Reach: be64(e.v), Account: protocol.NewAccountID(node, protocol.Handle(h))}
+		copy(r.ID[:], k)
 		out = append(out, r)
 	}
 	return out, nil
 }
 
-// RemovedNodes returns the nodes PutRemoval recorded removals of room for.
-func (tx *Tx) RemovedNodes(room protocol.RoomID) ([]protocol.NodeID, error) {
-	es, err := tx.list(key(pRemoval, room[:]))
+// RemovedAccounts returns the accounts PutRemoval recorded removals of
+// in room, each once, by node and handle.
+func (tx *Tx) RemovedAccounts(room protocol.RoomID) ([]protocol.AccountID, error) {
+	es, err := tx.list(key(pRemovalOf, room[:]))
 	if err != nil {
-		return nil, fmt.Errorf("list removed nodes of %s: %w", room, err)
+		return nil, fmt.Errorf("list removed accounts of %s: %w", room, err)
 	}
-	var out []protocol.NodeID
+	var out []protocol.AccountID
 	for _, e := range es {
-		sep := len(e.k) - len(protocol.EventID{}) - 1
-		if sep < 0 || e.k[sep] != 0 {
+		parts := bytes.SplitN(e.k, []byte{0}, 3)
+		if len(parts) != 3 {
 			return nil, fmt.Errorf("bad removal key %x", e.k)
 		}
-		if n := protocol.NodeID(e.k[:sep]); len(out) == 0 || out[len(out)-1] != n {
-			out = append(out, n)
+		a := protocol.NewAccountID(protocol.NodeID(parts[0]), protocol.Handle(parts[1]))
+		if len(out) == 0 || out[len(out)-1] != a {
+			out = append(out, a)
 		}
 	}
 	return out, nil

@@ -284,7 +284,10 @@ func (s *Store) start() error {
 	if err := slimEvents(s.db, s.log); err != nil {
 		return err
 	}
-	return moveEventBodies(s.db, s.log)
+	if err := moveEventBodies(s.db, s.log); err != nil {
+		return err
+	}
+	return moveRemovals(s.db, s.log)
 }
 
 // Dirty reports whether the store was not closed cleanly by the process
