@@ -245,6 +245,8 @@ type Node struct {
 	// store (runRetention).
 	redacted        atomic.Bool
 	appliedSets     bySnapshot[map[protocol.EventID]bool]    // protocol.Applied, for soft-fail
+	chainAuthors    chainAuthors                             // who made each event of a chain, for soft-fail
+	chainReads      atomic.Uint64                            // chain positions revisit read from the store
 	resolvedApplied atomic.Uint64                            // applied's answers that resolved a whole control history
 	memberLists     bySnapshot[[]Member]                     // a snapshot's members as Node.Room lists them
 	passwords       *passwordPool                            // password hashing, a few at a time

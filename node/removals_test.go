@@ -2,6 +2,7 @@ package node
 
 import (
 	"fmt"
+	"slices"
 	"testing"
 
 	"github.com/horenso/horenso/protocol"
@@ -43,5 +44,50 @@ func TestRemovalsCostTheSame(t *testing.T) {
 		if _, in := got[a]; in != (i >= 40) {
 			t.Errorf("member %d in the room: %v", i, in)
 		}
+	}
+}
+
+// TestRemovalsAfterRejoin takes a room's members out, adds them back and
+// takes them out again, as a room emptied twice: each removal goes over
+// its node's chain from the first removal of its account, past the
+// thousands of events of the others, and reading each of those events for
+// each removal took minutes for 5,000 members. Those positions are read
+// from the store once (chainAuthors). A member's message posted while it
+// was back stays shown: its removal saw it.
+func TestRemovalsAfterRejoin(t *testing.T) {
+	n := newTestNode(t, t.TempDir())
+	ctx := t.Context()
+	must[*Account](t)(n.CreateAccount(ctx, NewAccount{Handle: "alice"}))
+	const members = 40
+	var specs []MemberSpec
+	for i := range members {
+		a := must[*Account](t)(n.CreateAccount(ctx, NewAccount{Handle: protocol.Handle(fmt.Sprintf("m%02d", i))})).ID
+		specs = append(specs, MemberSpec{Account: a})
+	}
+	room := must[*Room](t)(n.CreateRoom(ctx, "alice", NewRoom{Name: "Twice emptied", Members: specs})).ID
+	alice := map[protocol.AccountID]protocol.Role{protocol.NewAccountID(n.ID(), "alice"): protocol.RoleAdmin}
+	if err := n.SetMembers(ctx, "alice", room, alice); err != nil {
+		t.Fatal(err)
+	}
+	if err := n.AddMembers(ctx, "alice", room, specs); err != nil {
+		t.Fatal(err)
+	}
+	post := must[*Message](t)(n.Post(ctx, "m07", room, "back again"))
+	before := n.chainReads.Load()
+	if err := n.SetMembers(ctx, "alice", room, alice); err != nil {
+		t.Fatal(err)
+	}
+	// Each removal reads the positions after the one before it; without
+	// chainAuthors, each read the positions of all removals since the
+	// first round (members²).
+	if got := n.chainReads.Load() - before; got > 4*members {
+		t.Errorf("the second round of %d removals read %d chain positions, want at most %d", members, got, 4*members)
+	}
+	if got := roles(t, n, "alice", room); len(got) != 1 {
+		t.Errorf("%d members after the second round, want alice alone", len(got))
+	}
+	msgs := must[[]*Message](t)(n.Messages(ctx, "alice", room, Page{}))
+	if !slices.ContainsFunc(msgs, func(m *Message) bool { return m.ID == post.ID }) {
+		t.Errorf("m07's message posted while back is not shown after its removal")
 	}
 }

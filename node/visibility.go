@@ -205,35 +205,61 @@ func (n *Node) revisit(tx *storage.Tx, r *storage.Room, a protocol.AccountID, c 
 			from = rm.Reach
 		}
 	}
+	// What chainAuthors holds of the chain tells a's events apart without
+	// reading the others'; the rest is read, and remembered once committed.
 	origin := a.Node()
-	for seq := from + 1; ; seq++ {
+	next, err := n.chainAuthors.walk(r.ID, origin, from, func(seq uint64, author protocol.AccountID, control bool) (bool, error) {
+		if author != a || control {
+			return true, nil
+		}
 		id, ok, err := tx.Position(r.ID, origin, seq)
+		if err != nil || !ok {
+			return ok, err
+		}
+		e, err := tx.Event(id)
+		if err != nil || e == nil {
+			return true, err
+		}
+		return true, n.retractHidden(tx, r, e, c)
+	})
+	if err != nil {
+		return err
+	}
+	var read []chainEntry
+	defer func() {
+		if len(read) > 0 {
+			tx.AfterCommit(func() { n.chainAuthors.add(r.ID, origin, read) })
+		}
+	}()
+	whole := true // every position read so far holds its event
+	for seq := next; ; seq++ {
+		e, entry, ok, err := chainRead(tx, r.ID, origin, seq)
 		if err != nil || !ok {
 			return err
 		}
-		e, err := tx.Event(id)
-		if err != nil {
-			return err
+		n.chainReads.Add(1)
+		if whole = whole && e != nil; whole {
+			read = append(read, entry)
 		}
 		if e == nil || e.AuthorID() != a || e.Type.IsControl() {
 			continue
 		}
-		if h, err := tx.Hidden(id); err != nil || h {
-			if err != nil {
-				return err
-			}
-			continue
-		}
-		if h, err := n.hides(tx, r, e, c); err != nil || !h {
-			if err != nil {
-				return err
-			}
-			continue
-		}
-		if err := n.retract(tx, r, e, c); err != nil {
+		if err := n.retractHidden(tx, r, e, c); err != nil {
 			return err
 		}
 	}
+}
+
+// retractHidden retracts a's shown event e of room r if it is hidden in
+// control state c.
+func (n *Node) retractHidden(tx *storage.Tx, r *storage.Room, e *protocol.Signed, c *protocol.Control) error {
+	if h, err := tx.Hidden(e.ID); err != nil || h {
+		return err
+	}
+	if h, err := n.hides(tx, r, e, c); err != nil || !h {
+		return err
+	}
+	return n.retract(tx, r, e, c)
 }
 
 // show makes hidden event e visible: it applies its content as accept
