@@ -230,18 +230,22 @@ func TestErrors(t *testing.T) {
 		name string
 		err  error
 		want error
+		msg  string // what the admin reads, if set
 	}{
-		{"duplicate account", func() error { _, err := c.AddUser(ctx, node.NewAccount{Handle: "alice"}); return err }(), node.ErrConflict},
-		{"unknown room", func() error { _, err := c.Post(ctx, "alice", 999, "hi"); return err }(), node.ErrNotFound},
-		{"unknown op", func() error { _, err := call[none](ctx, c, "no.such.op", nil); return err }(), node.ErrInvalid},
+		{"duplicate account", func() error { _, err := c.AddUser(ctx, node.NewAccount{Handle: "alice"}); return err }(), node.ErrConflict, "account alice already exists"},
+		{"unknown room", func() error { _, err := c.Post(ctx, "alice", 999, "hi"); return err }(), node.ErrNotFound, ""},
+		{"unknown op", func() error { _, err := call[none](ctx, c, "no.such.op", nil); return err }(), node.ErrInvalid, ""},
 		{"unknown argument", func() error {
 			_, err := call[none](ctx, c, opUserAdd, map[string]any{"handle": "x", "bogus": 1})
 			return err
-		}(), node.ErrInvalid},
+		}(), node.ErrInvalid, ""},
 	} {
 		var cerr *Error
 		if !errors.Is(tc.err, tc.want) || !errors.As(tc.err, &cerr) {
 			t.Errorf("%s: %v, want a control *Error matching %v", tc.name, tc.err, tc.want)
+		}
+		if tc.msg != "" && tc.err.Error() != tc.msg {
+			t.Errorf("%s: told %q, want %q", tc.name, tc.err, tc.msg)
 		}
 	}
 	// The connection still works after refused requests.

@@ -135,7 +135,7 @@ func handle(ctx context.Context, n *node.Node, req request, log *slog.Logger) re
 		if kind == "" {
 			log.Error("control request failed", "op", req.Op, "err", err)
 		}
-		return response{Error: err.Error(), Kind: kind}
+		return response{Error: message(err), Kind: kind}
 	}
 	b, err := json.Marshal(result)
 	if err != nil {
@@ -297,4 +297,15 @@ var ops = map[string]opFunc{
 		return none{}, n.RemovePartner(ctx, a.ID)
 	}),
 	opPromote: op(func(ctx context.Context, n *node.Node, a promoteArgs) (uint64, error) { return n.Promote(ctx, a.Force) }),
+}
+
+// message is what the admin is told of err: a node.Problem's message for
+// people ("account u0003 already exists"), not its kind repeated before it
+// ("already exists: account u0003 already exists"); the error in full for
+// any other.
+func message(err error) string {
+	if p, ok := errors.AsType[*node.Problem](err); ok {
+		return p.Msg
+	}
+	return err.Error()
 }
