@@ -192,7 +192,7 @@ func userCommand(g *globals) *cobra.Command {
 			},
 		}
 	}
-	cmd.AddCommand(add, list, passwdCommand(g), resetPasswordCommand(g),
+	cmd.AddCommand(add, userImportCommand(g), list, passwdCommand(g), resetPasswordCommand(g),
 		toggle("disable", true, "Disable an account: its logins and API tokens stop working at once", "disabled"),
 		toggle("enable", false, "Re-enable a disabled account (its old tokens stay revoked)", "enabled"))
 	return cmd
