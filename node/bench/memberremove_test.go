@@ -59,8 +59,11 @@ func BenchmarkMemberRemove(b *testing.B) {
 		}
 		b.ReportMetric(time.Since(start).Seconds(), "remove-all-s")
 		tenth := len(removes) / 10
-		b.ReportMetric(mean(removes[:tenth]), "first-remove-ms")
-		b.ReportMetric(mean(removes[len(removes)-tenth:]), "last-remove-ms")
+		first, last := mean(removes[:tenth]), mean(removes[len(removes)-tenth:])
+		b.ReportMetric(first, "first-remove-ms")
+		b.ReportMetric(last, "last-remove-ms")
+		b.ReportMetric(last/first, "last/first-remove")
+		b.ReportMetric(float64(members), "members")
 		if err := r.AddMembers(ctx, handles[0], room.ID, specs); err != nil {
 			b.Fatal(err)
 		}
