@@ -451,10 +451,10 @@ func (n *Node) apply(tx *storage.Tx, e *protocol.Signed, snap *protocol.Snapshot
 		tx.AfterCommit(func() { n.net.queue(outbound{kind: publishEvent, room: room, wire: wire}) })
 	}
 	if e.Type.IsControl() {
-		joined, added := joinedNodes(before, control.State, e, only)
+		joined, left, known := nodesChange(before, control.State, only)
 		tx.AfterCommit(func() {
-			if added {
-				n.nodes.extend(room, joined)
+			if known {
+				n.nodes.change(room, joined, left)
 			} else {
 				n.nodes.forget(room)
 			}

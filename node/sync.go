@@ -59,10 +59,10 @@ func (c *roomNodes) forget(room protocol.RoomID) {
 	c.gen++
 }
 
-// extend adds nodes to room's member nodes, if it holds them, as
-// forget would after a change that only added members of those nodes,
-// without making the next lookup work them out from every member.
-func (c *roomNodes) extend(room protocol.RoomID, nodes []protocol.NodeID) {
+// change adds joined to room's member nodes and takes left out, if it
+// holds them, as forget would after a change that did only that, without
+// making the next lookup work them out from every member.
+func (c *roomNodes) change(room protocol.RoomID, joined, left []protocol.NodeID) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	s, ok := c.m[room]
@@ -70,12 +70,16 @@ func (c *roomNodes) extend(room protocol.RoomID, nodes []protocol.NodeID) {
 		c.gen++ // a lookup racing the change must not cache the state before it
 		return
 	}
-	if !slices.ContainsFunc(nodes, func(id protocol.NodeID) bool { return !s[id] }) {
+	if !slices.ContainsFunc(joined, func(id protocol.NodeID) bool { return !s[id] }) &&
+		!slices.ContainsFunc(left, func(id protocol.NodeID) bool { return s[id] }) {
 		return // the same nodes: a racing lookup finds them too
 	}
 	s = maps.Clone(s) // readers hold the old map
-	for _, id := range nodes {
+	for _, id := range joined {
 		s[id] = true
+	}
+	for _, id := range left {
+		delete(s, id)
 	}
 	c.m[room] = s
 	c.gen++

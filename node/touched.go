@@ -1,6 +1,10 @@
 package node
 
-import "github.com/horenso/horenso/protocol"
+import (
+	"slices"
+
+	"github.com/horenso/horenso/protocol"
+)
 
 // A control event applied in sequence (it follows every head of its room,
 // so the room's control state after it is the state before it with the
@@ -62,23 +66,36 @@ func changedAccounts(before, after *protocol.Control, only []protocol.AccountID)
 	return out
 }
 
-// joinedNodes returns the nodes of the accounts in only (see touched)
-// that are members in after and were not in before: what a member.add
-// applied in sequence adds to the room's member nodes. It returns false
-// when the change is not an addition that took effect for every account
-// it names (a void one adds no one), and the member nodes must be worked
-// out afresh.
-func joinedNodes(before, after *protocol.Control, e *protocol.Signed, only []protocol.AccountID) ([]protocol.NodeID, bool) {
-	if _, ok := e.Content.(*protocol.MemberAdd); !ok || only == nil || before == nil {
-		return nil, false
+// nodesChange returns how a control event applied in sequence changes
+// the room's member nodes: the nodes of the accounts in only (see touched)
+// that are members in after and were not in before, and those of the ones
+// that were and are not, if no other member of theirs is left. An account
+// whose membership did not change changes nothing. It returns false when
+// the change may be any (a merge, a create), and the member nodes must be
+// worked out afresh. A removal in a room of thousands looks at the members
+// until it finds one of the removed account's node, not at every member.
+func nodesChange(before, after *protocol.Control, only []protocol.AccountID) (joined, left []protocol.NodeID, ok bool) {
+	if only == nil || before == nil {
+		return nil, nil, false
 	}
-	var out []protocol.NodeID
 	for _, a := range only {
-		in := after.Members.Has(a)
-		if was := before.Members.Has(a); !in || was {
-			return nil, false
+		was, in := before.Members.Has(a), after.Members.Has(a)
+		switch {
+		case in && !was:
+			joined = append(joined, a.Node())
+		case was && !in && !slices.Contains(left, a.Node()) && !hasMemberOf(after, a.Node()):
+			left = append(left, a.Node())
 		}
-		out = append(out, a.Node())
 	}
-	return out, true
+	return joined, left, true
+}
+
+// hasMemberOf reports whether an account of node is a member in c.
+func hasMemberOf(c *protocol.Control, node protocol.NodeID) bool {
+	for a := range c.Members.Accounts() {
+		if a.Node() == node {
+			return true
+		}
+	}
+	return false
 }
