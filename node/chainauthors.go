@@ -104,12 +104,13 @@ func (c *chainAuthors) add(room protocol.RoomID, origin protocol.NodeID, entries
 	}
 	c.chains[k] = t
 	// Entries overlapping the run are there already: positions do not
-	// change. Copy-on-append keeps the slices walk handed out intact.
+	// change. Appending writes only past the ends of the slices walk
+	// handed out, which stay as they were.
 	skip := int(t.lo + uint64(len(t.authors)) - first)
 	if skip >= len(entries) {
 		return
 	}
-	authors := append(t.authors[:len(t.authors):len(t.authors)], make([]int32, 0, len(entries)-skip)...)
+	authors := t.authors
 	for _, e := range entries[skip:] {
 		a := controlEvent
 		if !e.control {
