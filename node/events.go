@@ -388,7 +388,7 @@ func (n *Node) apply(tx *storage.Tx, e *protocol.Signed, snap *protocol.Snapshot
 	if a, ok := storage.Removed(e); ok {
 		var reach uint64
 		if e.Seq > 0 {
-			if reach, err = tx.ChainReach(e, a.Node()); err != nil {
+			if reach, err = n.chainReach(tx, e, a.Node()); err != nil {
 				return err
 			}
 			revisits = appendNew(revisits, a)
@@ -761,9 +761,16 @@ func snapshotBytes(s *protocol.Snapshot) int {
 	return 40*(s.History.Len()+len(s.Acks)) + 280*s.State.Members.Len()
 }
 
-// derivedCacheEntries bounds the entries (event IDs, accounts, members)
-// that the caches of answers derived from snapshots hold, each.
-const derivedCacheEntries = 256 << 10
+// derivedCacheBytes bounds about how much memory each cache of answers
+// derived from snapshots holds (the control events a snapshot applies,
+// its members' confirmations, its member lists), counted by entry: some
+// 100 bytes an event ID or account in a map, 120 a listed member. Bounded
+// at 256 Ki entries each, as they were, they held up to 80 MB together in
+// a room of 5,000 members emptied and filled again (27.5 MB of applied
+// sets alone in a heap profile): with Badger's pooled table arenas, more
+// than the Go share of the default memory limit, and an idle node then
+// spent half a core collecting garbage.
+const derivedCacheBytes = 8 << 20
 
 // checkProfiles queues a member.profile event for each local member whose
 // name or organization in the room differs from its account's, as when a

@@ -255,6 +255,8 @@ type Node struct {
 	aliases         *lru.Cache[aliasKey, []byte]             // room and account aliases resolved lately (aliases.go)
 	auths           *lru.Cache[storage.TokenHash, authEntry] // tokens authenticated lately (accounts.go)
 	reaches         *lru.Cache[protocol.EventID, uint64]     // recent events' reach of this node's chain, for receipts (receipts.go)
+	removalReaches  *lru.Cache[reachKey, reachAt]            // recent events' reach of removed accounts' chains (removalreach.go)
+	reachWalks      atomic.Uint64                            // chainReach's answers that walked a removal's past
 	acks            ackQueue                                 // rooms that may need an acknowledgement
 	feed            feed
 	nodes           roomNodes
@@ -341,15 +343,16 @@ func New(cfg Config) (*Node, error) {
 	n.aliases, _ = lru.New[aliasKey, []byte](aliasCacheEntries)
 	n.auths, _ = lru.New[storage.TokenHash, authEntry](authCacheTokens)
 	n.reaches, _ = lru.New[protocol.EventID, uint64](reachCacheEvents)
+	n.removalReaches, _ = lru.New[reachKey, reachAt](removalReachEntries)
 	n.ownDepths, _ = lru.New[protocol.EventID, uint64](ownDepthEvents)
 	n.snapshots.max, n.snapshots.maxWeight = snapshotCacheSize, snapshotCacheBytes
 	n.snapshots.weight = snapshotBytes
-	n.appliedSets.max, n.appliedSets.maxWeight = 64, derivedCacheEntries
-	n.appliedSets.weight = func(m map[protocol.EventID]bool) int { return len(m) }
-	n.hosting.confirmations.max, n.hosting.confirmations.maxWeight = 256, derivedCacheEntries
-	n.hosting.confirmations.weight = func(m map[protocol.AccountID]bool) int { return len(m) }
-	n.memberLists.max, n.memberLists.maxWeight = 256, derivedCacheEntries
-	n.memberLists.weight = func(ms []Member) int { return len(ms) }
+	n.appliedSets.max, n.appliedSets.maxWeight = 64, derivedCacheBytes
+	n.appliedSets.weight = func(m map[protocol.EventID]bool) int { return 100 * len(m) }
+	n.hosting.confirmations.max, n.hosting.confirmations.maxWeight = 256, derivedCacheBytes
+	n.hosting.confirmations.weight = func(m map[protocol.AccountID]bool) int { return 100 * len(m) }
+	n.memberLists.max, n.memberLists.maxWeight = 256, derivedCacheBytes
+	n.memberLists.weight = func(ms []Member) int { return 120 * len(ms) }
 	n.passwords = newPasswordPool()
 	n.hooks = hooks{wake: make(chan struct{}, 1), client: newWebhookClient(cfg.Webhooks)}
 	n.metrics = newMetrics()

@@ -1,6 +1,7 @@
 package node
 
 import (
+	"crypto/ed25519"
 	"fmt"
 	"slices"
 	"testing"
@@ -89,5 +90,39 @@ func TestRemovalsAfterRejoin(t *testing.T) {
 	msgs := must[[]*Message](t)(n.Messages(ctx, "alice", room, Page{}))
 	if !slices.ContainsFunc(msgs, func(m *Message) bool { return m.ID == post.ID }) {
 		t.Errorf("m07's message posted while back is not shown after its removal")
+	}
+}
+
+// TestPartnerRemovalsWalkOnce takes out, one at a time, 40 accounts of a
+// partner's node that has signed nothing in the room: each removal's
+// index entry records the reach of that node's chain in its past, and
+// finding there is none walked the room's whole history, for each
+// removal. Only the first walks now; the others follow from it
+// (chainReach).
+func TestPartnerRemovalsWalkOnce(t *testing.T) {
+	n := newTestNode(t, t.TempDir())
+	ctx := t.Context()
+	must[*Account](t)(n.CreateAccount(ctx, NewAccount{Handle: "alice"}))
+	_, key, _ := ed25519.GenerateKey(nil)
+	partner := protocol.NodeIDFromKey(key.Public().(ed25519.PublicKey))
+	var specs []MemberSpec
+	for i := range 40 {
+		specs = append(specs, MemberSpec{Account: protocol.NewAccountID(partner, protocol.Handle(fmt.Sprintf("x%02d", i)))})
+	}
+	room := must[*Room](t)(n.CreateRoom(ctx, "alice", NewRoom{Name: "With a quiet partner", Members: specs})).ID
+	for i := range 20 {
+		must[*Message](t)(n.Post(ctx, "alice", room, fmt.Sprint("history ", i)))
+	}
+	before := n.reachWalks.Load()
+	for _, m := range specs {
+		if err := n.RemoveMember(ctx, "alice", room, m.Account); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := n.reachWalks.Load() - before; got > 1 {
+		t.Errorf("40 removals walked the room's past %d times, want at most once", got)
+	}
+	if got := roles(t, n, "alice", room); len(got) != 1 {
+		t.Errorf("%d members left, want alice alone", len(got))
 	}
 }

@@ -44,6 +44,21 @@ var errBadValue = errors.New("malformed value")
 // previous one) walks only what e adds to it. Without that, each of a
 // long run of known's events would walk the whole run back to floor.
 func (tx *Tx) ChainReachAbove(e *protocol.Signed, origin protocol.NodeID, floor protocol.Order, known protocol.NodeID) (uint64, error) {
+	seq, _, err := tx.chainReachAt(e, origin, floor, known)
+	return seq, err
+}
+
+// ChainReachAt is ChainReach, and also the order of the event of origin
+// it found (the zero Order if none): the first of origin's events in e's
+// past by order, depth then ID, whose position ChainReach is. That event
+// is the first by order of those in the pasts of e's parents, or a parent
+// itself, so a caller can work out the reach of an event from its
+// parents' exactly, equivocations and all.
+func (tx *Tx) ChainReachAt(e *protocol.Signed, origin protocol.NodeID) (uint64, protocol.Order, error) {
+	return tx.chainReachAt(e, origin, protocol.Order{}, "")
+}
+
+func (tx *Tx) chainReachAt(e *protocol.Signed, origin protocol.NodeID, floor protocol.Order, known protocol.NodeID) (uint64, protocol.Order, error) {
 	seen := make(map[protocol.EventID]bool)
 	var q linkQueue
 	push := func(ids []protocol.EventID) error {
@@ -64,12 +79,12 @@ func (tx *Tx) ChainReachAbove(e *protocol.Signed, origin protocol.NodeID, floor 
 		return nil
 	}
 	if err := push(e.Prev); err != nil {
-		return 0, fmt.Errorf("chain reach of %s: %w", e.ID, err)
+		return 0, protocol.Order{}, fmt.Errorf("chain reach of %s: %w", e.ID, err)
 	}
 	for q.Len() > 0 {
 		p := heap.Pop(&q).(linked)
 		if p.Origin == origin {
-			return p.Seq, nil
+			return p.Seq, protocol.Order{Depth: p.Depth, ID: p.id}, nil
 		}
 		if p.Depth <= floor.Depth {
 			continue // its past is below floor; what is queued may be at floor's depth
@@ -78,10 +93,10 @@ func (tx *Tx) ChainReachAbove(e *protocol.Signed, origin protocol.NodeID, floor 
 			continue // accounted for
 		}
 		if err := push(p.Prev); err != nil {
-			return 0, fmt.Errorf("chain reach of %s: %w", e.ID, err)
+			return 0, protocol.Order{}, fmt.Errorf("chain reach of %s: %w", e.ID, err)
 		}
 	}
-	return 0, nil
+	return 0, protocol.Order{}, nil
 }
 
 // linked is an event's links and ID, as linkQueue holds them.
