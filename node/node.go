@@ -469,6 +469,7 @@ func (n *Node) Run(ctx context.Context) error {
 	g.Go(func() error { return n.runIndexer(gctx) })
 	g.Go(func() error { return n.runFiles(gctx) })
 	g.Go(func() error { return n.runPartnerWatch(gctx) })
+	g.Go(func() error { return n.runGCWatch(gctx) })
 	if n.cfg.Backup.Dir != "" {
 		g.Go(func() error { return n.runBackups(gctx) })
 	}
