@@ -120,7 +120,7 @@ func (n *Node) Account(ctx context.Context, h protocol.Handle) (*Account, error)
 	err := n.store.View(func(tx *storage.Tx) error {
 		a, err := tx.Account(h)
 		if err != nil {
-			return notFound(err)
+			return noAccount(h, err)
 		}
 		out, err = n.account(tx, a)
 		return err
@@ -170,7 +170,7 @@ func (n *Node) SetDisabled(ctx context.Context, h protocol.Handle, disabled bool
 	err := n.store.Update(ctx, func(tx *storage.Tx) error {
 		old, err := tx.Account(h)
 		if err != nil {
-			return notFound(err)
+			return noAccount(h, err)
 		}
 		a := *old
 		a.Disabled = disabled
@@ -233,7 +233,7 @@ func (n *Node) CreateToken(ctx context.Context, h protocol.Handle, name string) 
 	err := n.store.Update(ctx, func(tx *storage.Tx) error {
 		a, err := tx.Account(h)
 		if err != nil {
-			return notFound(err)
+			return noAccount(h, err)
 		}
 		if a.Disabled {
 			return ErrDisabled
@@ -379,6 +379,15 @@ func checkPassword(phc, pw string) bool {
 }
 
 // notFound turns the store's ErrNotFound into the node's.
+// noAccount is the error of a lookup of local account h that failed with
+// err: one that says so to a person if there is no such account.
+func noAccount(h protocol.Handle, err error) error {
+	if errors.Is(err, storage.ErrNotFound) {
+		return &Problem{Kind: ErrNotFound, Msg: fmt.Sprintf("no account %s on this node", h), Cause: err}
+	}
+	return err
+}
+
 func notFound(err error) error {
 	if errors.Is(err, storage.ErrNotFound) {
 		return fmt.Errorf("%w: %w", ErrNotFound, err)

@@ -40,7 +40,7 @@ func (n *Node) SetName(ctx context.Context, h protocol.Handle, name string) erro
 	err := n.store.Update(ctx, func(tx *storage.Tx) error {
 		old, err := tx.Account(h)
 		if err != nil {
-			return notFound(err)
+			return noAccount(h, err)
 		}
 		if old.Name == name {
 			return nil
@@ -118,7 +118,7 @@ func (n *Node) putAvatar(ctx context.Context, h protocol.Handle, sum []byte, typ
 	return n.store.Update(ctx, func(tx *storage.Tx) error {
 		old, err := tx.Account(h)
 		if err != nil {
-			return notFound(err)
+			return noAccount(h, err)
 		}
 		if bytes.Equal(old.Avatar, sum) {
 			return nil
@@ -150,7 +150,7 @@ func (n *Node) OpenAvatar(ctx context.Context, h protocol.Handle) (io.ReadSeekCl
 	err := n.store.View(func(tx *storage.Tx) error {
 		a, err := tx.Account(h)
 		if err != nil {
-			return notFound(err)
+			return noAccount(h, err)
 		}
 		sum, typ = a.Avatar, a.AvatarType
 		return nil

@@ -472,10 +472,10 @@ func wrapOp(op string, err error) error {
 func (n *Node) actor(tx *storage.Tx, h protocol.Handle) (*Account, error) {
 	a, err := tx.Account(h)
 	if err != nil {
-		return nil, notFound(err)
+		return nil, noAccount(h, err)
 	}
 	if a.Disabled {
-		return nil, fmt.Errorf("%s: %w", h, ErrDisabled)
+		return nil, problem(ErrDisabled, "account %s is disabled", h)
 	}
 	return n.account(tx, a)
 }

@@ -63,7 +63,7 @@ func (n *Node) StartSession(ctx context.Context, login, password string, from Cl
 	err = n.store.Update(ctx, func(tx *storage.Tx) error {
 		acc, err := tx.Account(a.Handle)
 		if err != nil {
-			return notFound(err)
+			return noAccount(a.Handle, err)
 		}
 		if acc.Disabled {
 			return ErrDisabled
@@ -245,7 +245,7 @@ func (n *Node) ChangePassword(ctx context.Context, h protocol.Handle, current, n
 	err := n.store.View(func(tx *storage.Tx) error {
 		a, err := tx.Account(h)
 		if err != nil {
-			return notFound(err)
+			return noAccount(h, err)
 		}
 		old = a.PasswordHash
 		return nil
@@ -314,7 +314,7 @@ func (n *Node) setPassword(ctx context.Context, h protocol.Handle, hash, was str
 	err := n.store.Update(ctx, func(tx *storage.Tx) error {
 		old, err := tx.Account(h)
 		if err != nil {
-			return notFound(err)
+			return noAccount(h, err)
 		}
 		if was != "" && old.PasswordHash != was {
 			return problem(ErrConflict, "the password was changed meanwhile")

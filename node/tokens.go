@@ -113,7 +113,7 @@ func (n *Node) CreateScopedToken(ctx context.Context, h protocol.Handle, spec To
 	err := n.store.Update(ctx, func(tx *storage.Tx) error {
 		a, err := tx.Account(h)
 		if err != nil {
-			return notFound(err)
+			return noAccount(h, err)
 		}
 		if a.Disabled {
 			return ErrDisabled
@@ -147,7 +147,7 @@ func (n *Node) APITokens(ctx context.Context, h protocol.Handle) ([]*TokenInfo, 
 	out := []*TokenInfo{}
 	err := n.store.View(func(tx *storage.Tx) error {
 		if _, err := tx.Account(h); err != nil {
-			return notFound(err)
+			return noAccount(h, err)
 		}
 		ts, err := tx.Tokens(h)
 		if err != nil {

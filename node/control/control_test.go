@@ -234,6 +234,7 @@ func TestErrors(t *testing.T) {
 	}{
 		{"duplicate account", func() error { _, err := c.AddUser(ctx, node.NewAccount{Handle: "alice"}); return err }(), node.ErrConflict, "account alice already exists"},
 		{"unknown room", func() error { _, err := c.Post(ctx, "alice", 999, "hi"); return err }(), node.ErrNotFound, ""},
+		{"unknown account", func() error { _, err := c.CreateToken(ctx, "zzz", "bot"); return err }(), node.ErrNotFound, "no account zzz on this node"},
 		{"unknown op", func() error { _, err := call[none](ctx, c, "no.such.op", nil); return err }(), node.ErrInvalid, ""},
 		{"unknown argument", func() error {
 			_, err := call[none](ctx, c, opUserAdd, map[string]any{"handle": "x", "bogus": 1})
