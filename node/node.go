@@ -244,7 +244,7 @@ type Node struct {
 	// redacted is set when text was dropped since the last purge of the
 	// store (runRetention).
 	redacted        atomic.Bool
-	appliedSets     bySnapshot[map[protocol.EventID]bool]    // protocol.Applied, for soft-fail
+	appliedSets     bySnapshot[appliedSet]                   // protocol.Applied, for soft-fail
 	chainAuthors    chainAuthors                             // who made each event of a chain, for soft-fail
 	chainReads      atomic.Uint64                            // chain positions revisit read from the store
 	resolvedApplied atomic.Uint64                            // applied's answers that resolved a whole control history
@@ -348,7 +348,7 @@ func New(cfg Config) (*Node, error) {
 	n.snapshots.max, n.snapshots.maxWeight = snapshotCacheSize, snapshotCacheBytes
 	n.snapshots.weight = snapshotBytes
 	n.appliedSets.max, n.appliedSets.maxWeight = 64, derivedCacheBytes
-	n.appliedSets.weight = func(m map[protocol.EventID]bool) int { return 100 * len(m) }
+	n.appliedSets.weight = appliedWeight
 	n.hosting.confirmations.max, n.hosting.confirmations.maxWeight = 256, derivedCacheBytes
 	n.hosting.confirmations.weight = func(m map[protocol.AccountID]bool) int { return 100 * len(m) }
 	n.memberLists.max, n.memberLists.maxWeight = 256, derivedCacheBytes

@@ -13,7 +13,7 @@ import (
 // admin emptying a room of thousands does: each removal asks which
 // control events take effect (removalsOf), and only the first may resolve
 // the room's control history for it; the others follow from the one
-// before (protocol.AppliedAfter). Resolving at each removal cost seconds
+// before (protocol.AppliesAfter). Resolving at each removal cost seconds
 // in a room of 4,750 members with 250 removals before. The removed stay
 // removed, and the others members.
 func TestRemovalsCostTheSame(t *testing.T) {

@@ -199,10 +199,10 @@ func (n *Node) voidedAdds(tx *storage.Tx, room protocol.RoomID, peer protocol.No
 		if err != nil || e == nil {
 			return nil, errors.Join(err, storage.ErrNotFound)
 		}
-		if add, ok := e.Content.(*protocol.MemberAdd); ok && !applied[id] && slices.ContainsFunc(add.All(), func(m protocol.MemberInfo) bool { return m.Account.Node() == peer }) {
+		if add, ok := e.Content.(*protocol.MemberAdd); ok && !applied.Has(id) && slices.ContainsFunc(add.All(), func(m protocol.MemberInfo) bool { return m.Account.Node() == peer }) {
 			adds = append(adds, e)
 		}
-		if _, ok := protocol.Revokes(e); ok && applied[id] {
+		if _, ok := protocol.Revokes(e); ok && applied.Has(id) {
 			revocations = append(revocations, e)
 		}
 	}

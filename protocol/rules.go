@@ -648,33 +648,31 @@ func Applied(log Log, s *Snapshot) (map[EventID]bool, error) {
 	return applied, err
 }
 
-// AppliedAfter returns what [Applied] returns for s, the snapshot after
-// the control event e ([Check]'s answer for e), without resolving s's set
-// again, given applied, Applied's answer for prev, when prev is the
-// snapshot of e's causal past: s's history is prev's and e, and its acks
-// are prev's. Since s's history is e's causal past and e, e sorts after
-// every event of prev's history and is concurrent with none of them (see
-// [After]): it changes no verdict there, and is applied itself unless
-// rule 0 of [Resolve] voids it (its origin forked in prev's history). ok is
-// false, and the caller must ask Applied, when s and prev are not that.
-// s must be e's own snapshot, not a room's merged state: a set of the
-// same events holding e concurrent with some of prev's is resolved
-// otherwise.
+// AppliesAfter reports whether the control event e takes effect in s, the
+// snapshot after e ([Check]'s answer for e), when prev is the snapshot of
+// e's causal past: s's history is prev's and e, and its acks are prev's.
+// What [Applied] returns for s is then what it returns for prev, and e if
+// applies, without resolving s's set again. Since s's history is e's
+// causal past and e, e sorts after every event of prev's history and is
+// concurrent with none of them (see [After]): it changes no verdict there,
+// and is applied itself unless rule 0 of [Resolve] voids it (its origin
+// forked in prev's history). ok is false, and the caller must ask
+// Applied, when s and prev are not that. s must be e's own snapshot, not a
+// room's merged state: a set of the same events holding e concurrent with
+// some of prev's is resolved otherwise.
 //
 // A node keeps Applied's answer for its rooms' latest snapshots this way:
 // in a room of thousands of control events each removal of a member asks
-// for it, and resolving the set again costs seconds.
-func AppliedAfter(applied map[EventID]bool, prev, s *Snapshot, e *Signed) (next map[EventID]bool, ok bool) {
+// for it, and resolving the set again costs seconds. Kept as the history
+// and those of its events that are not applied (a few, in most rooms), it
+// grows by one event without copying a set the size of the history.
+func AppliesAfter(prev, s *Snapshot, e *Signed) (applies, ok bool) {
 	if !e.Type.IsControl() || e.Type == TypeRoomCreate || prev == nil || prev.History.Has(e.ID) ||
 		s.History.Len() != prev.History.Len()+1 || !s.History.Has(e.ID) || !s.History.Contains(prev.History) ||
 		!slices.Equal(s.Acks, prev.Acks) {
-		return nil, false
+		return false, false
 	}
-	next = maps.Clone(applied)
-	if !forkVoid(prev.Forks, e) {
-		next[e.ID] = true
-	}
-	return next, true
+	return !forkVoid(prev.Forks, e), true
 }
 
 // resolve is [Resolve], and returns the events it applied as well.

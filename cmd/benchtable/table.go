@@ -93,6 +93,7 @@ var measures = []measure{
 	{what: "big room: one member removed, last 10% ÷ first 10%", got: metric{"MemberRemove", "last/first-remove"}, size: metric{"MemberRemove", "members"}, goal: 1.2},
 	{what: "big room: all members removed one at a time (s)", got: metric{"MemberRemove", "remove-all-s"}, size: metric{"MemberRemove", "members"}},
 	{what: "big room: all members removed in one call, after a refill (s)", got: metric{"MemberRemove", "bulk-remove-s"}, size: metric{"MemberRemove", "members"}},
+	{what: "big room: the same, the third time (s)", got: metric{"MemberRemove", "third-bulk-remove-s"}, limit: metric{"MemberRemove", "bulk-remove-s"}, size: metric{"MemberRemove", "members"}},
 	{what: "live fan-out, 5,000-member room: post to stream p50 (ms)", got: metric{"LiveFanOut", "p50-ms"}, size: metric{"LiveFanOut", "streams"}},
 	{what: "live fan-out, 5,000-member room: post to stream p99 (ms)", got: metric{"LiveFanOut", "p99-ms"}, size: metric{"LiveFanOut", "streams"}, goal: 200},
 	{what: "live fan-out, 5,000-member room: delivered (%)", got: metric{"LiveFanOut", "delivered-%"}, size: metric{"LiveFanOut", "streams"}, goal: 100, higher: true},

@@ -17,7 +17,8 @@ import (
 // the time for all of them. A removal should cost the same however many
 // came before it. Then it fills the room again and takes everyone out in
 // one change of the member list (the ChatWork API's PUT of the members,
-// node.SetMembers): bulk-remove-s.
+// node.SetMembers), three times: bulk-remove-s is the first time,
+// third-bulk-remove-s the third, which should take no longer.
 func BenchmarkMemberRemove(b *testing.B) {
 	members := shortOr(5000, 500)
 	for b.Loop() {
@@ -64,15 +65,22 @@ func BenchmarkMemberRemove(b *testing.B) {
 		b.ReportMetric(last, "last-remove-ms")
 		b.ReportMetric(last/first, "last/first-remove")
 		b.ReportMetric(float64(members), "members")
-		if err := r.AddMembers(ctx, handles[0], room.ID, specs); err != nil {
-			b.Fatal(err)
-		}
-		start = time.Now()
 		admin := map[protocol.AccountID]protocol.Role{protocol.NewAccountID(r.ID(), handles[0]): protocol.RoleAdmin}
-		if err := r.SetMembers(ctx, handles[0], room.ID, admin); err != nil {
-			b.Fatal(err)
+		for round := 1; round <= 3; round++ {
+			if err := r.AddMembers(ctx, handles[0], room.ID, specs); err != nil {
+				b.Fatal(err)
+			}
+			start = time.Now()
+			if err := r.SetMembers(ctx, handles[0], room.ID, admin); err != nil {
+				b.Fatal(err)
+			}
+			switch round {
+			case 1:
+				b.ReportMetric(time.Since(start).Seconds(), "bulk-remove-s")
+			case 3:
+				b.ReportMetric(time.Since(start).Seconds(), "third-bulk-remove-s")
+			}
 		}
-		b.ReportMetric(time.Since(start).Seconds(), "bulk-remove-s")
 		if err := r.stop(); err != nil {
 			b.Fatal(err)
 		}
