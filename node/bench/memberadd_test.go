@@ -18,26 +18,8 @@ import (
 func BenchmarkMemberAdd(b *testing.B) {
 	members := shortOr(5000, 500)
 	for b.Loop() {
-		dir := filepath.Join(b.TempDir(), "node")
-		if _, err := node.Init(dir, "Bench"); err != nil {
-			b.Fatal(err)
-		}
-		r, err := start(dir)
-		if err != nil {
-			b.Fatal(err)
-		}
+		r, handles, room := startWithRoom(b, members)
 		ctx := b.Context()
-		handles := make([]protocol.Handle, members)
-		for i := range handles {
-			handles[i] = protocol.Handle(fmt.Sprintf("m%05d", i))
-			if _, err := r.CreateAccount(ctx, node.NewAccount{Handle: handles[i]}); err != nil {
-				b.Fatal(err)
-			}
-		}
-		room, err := r.CreateRoom(ctx, handles[0], node.NewRoom{Name: "All hands"})
-		if err != nil {
-			b.Fatal(err)
-		}
 		adds := make([]time.Duration, 0, members-1)
 		for _, h := range handles[1:] {
 			t0 := time.Now()
@@ -69,4 +51,31 @@ func BenchmarkMemberAdd(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// startWithRoom starts a node on a new data directory with members
+// accounts (m00000, m00001, …) and a group room the first made alone; the
+// caller stops it.
+func startWithRoom(b *testing.B, members int) (*running, []protocol.Handle, *node.Room) {
+	b.Helper()
+	dir := filepath.Join(b.TempDir(), "node")
+	if _, err := node.Init(dir, "Bench"); err != nil {
+		b.Fatal(err)
+	}
+	r, err := start(dir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	handles := make([]protocol.Handle, members)
+	for i := range handles {
+		handles[i] = protocol.Handle(fmt.Sprintf("m%05d", i))
+		if _, err := r.CreateAccount(b.Context(), node.NewAccount{Handle: handles[i]}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	room, err := r.CreateRoom(b.Context(), handles[0], node.NewRoom{Name: "All hands"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return r, handles, room
 }

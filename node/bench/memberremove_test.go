@@ -1,8 +1,6 @@
 package bench
 
 import (
-	"fmt"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -22,29 +20,11 @@ import (
 func BenchmarkMemberRemove(b *testing.B) {
 	members := shortOr(5000, 500)
 	for b.Loop() {
-		dir := filepath.Join(b.TempDir(), "node")
-		if _, err := node.Init(dir, "Bench"); err != nil {
-			b.Fatal(err)
-		}
-		r, err := start(dir)
-		if err != nil {
-			b.Fatal(err)
-		}
+		r, handles, room := startWithRoom(b, members)
 		ctx := b.Context()
-		handles := make([]protocol.Handle, members)
 		specs := make([]node.MemberSpec, 0, members-1)
-		for i := range handles {
-			handles[i] = protocol.Handle(fmt.Sprintf("m%05d", i))
-			if _, err := r.CreateAccount(ctx, node.NewAccount{Handle: handles[i]}); err != nil {
-				b.Fatal(err)
-			}
-			if i > 0 {
-				specs = append(specs, node.MemberSpec{Account: protocol.NewAccountID(r.ID(), handles[i])})
-			}
-		}
-		room, err := r.CreateRoom(ctx, handles[0], node.NewRoom{Name: "All hands"})
-		if err != nil {
-			b.Fatal(err)
+		for _, h := range handles[1:] {
+			specs = append(specs, node.MemberSpec{Account: protocol.NewAccountID(r.ID(), h)})
 		}
 		if err := r.AddMembers(ctx, handles[0], room.ID, specs); err != nil {
 			b.Fatal(err)
