@@ -74,7 +74,7 @@ func TestRemovalsAfterRejoin(t *testing.T) {
 	if err := n.AddMembers(ctx, "alice", room, specs); err != nil {
 		t.Fatal(err)
 	}
-	post := must[*Message](t)(n.Post(ctx, "m07", room, "back again"))
+	post := must[*Message](t)(n.Post(ctx, "m007", room, "back again"))
 	before := n.chainReads.Load()
 	if err := n.SetMembers(ctx, "alice", room, alice); err != nil {
 		t.Fatal(err)
@@ -90,7 +90,7 @@ func TestRemovalsAfterRejoin(t *testing.T) {
 	}
 	msgs := must[[]*Message](t)(n.Messages(ctx, "alice", room, Page{}))
 	if !slices.ContainsFunc(msgs, func(m *Message) bool { return m.ID == post.ID }) {
-		t.Errorf("m07's message posted while back is not shown after its removal")
+		t.Errorf("m007's message posted while back is not shown after its removal")
 	}
 }
 
