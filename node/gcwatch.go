@@ -26,7 +26,12 @@ type gcPressure struct {
 	gcSeconds float64 // the collector's CPU time at the last check
 	over      int     // checks in a row that found it under pressure
 	warned    uint64  // the live heap last warned about
+	since     int     // checks under pressure since that warning
 }
+
+// gcRewarnAfter is how many checks under pressure in a row after a
+// warning bring the next one, however the heap grew: ten minutes.
+const gcRewarnAfter = 60
 
 // gcBusyShare is the share of a core the collector must take, and
 // gcNearLimit how close to the Go limit the live heap must be, for a check
@@ -40,7 +45,9 @@ const (
 // collector's CPU time so far, the live heap and the Go memory limit. It
 // reports whether to warn now: gcPressureAfter checks in a row found the
 // collector busy and the live heap near the limit, and the live heap is a
-// quarter above the last warning's (or none was given).
+// quarter above the last warning's (or none was given), or the pressure
+// has lasted gcRewarnAfter checks since it: an idle node that collects
+// for hours says so every ten minutes, not once.
 func (p *gcPressure) observe(gcSeconds float64, live uint64, limit int64) bool {
 	busy := (gcSeconds-p.gcSeconds)/gcWatchEvery.Seconds() >= gcBusyShare
 	p.gcSeconds = gcSeconds
@@ -48,10 +55,12 @@ func (p *gcPressure) observe(gcSeconds float64, live uint64, limit int64) bool {
 		p.over = 0
 		return false
 	}
-	if p.over++; p.over < gcPressureAfter || live <= p.warned+p.warned/4 {
+	p.over++
+	p.since++
+	if p.over < gcPressureAfter || live <= p.warned+p.warned/4 && p.since < gcRewarnAfter {
 		return false
 	}
-	p.warned = live
+	p.warned, p.since = live, 0
 	return true
 }
 

@@ -8,7 +8,8 @@ import (
 // TestGCPressure feeds gcPressure the counters of checks: it warns after
 // three checks in a row with the collector busy and the live heap near the
 // limit, not after two, nor when one in between finds it idle or the heap
-// well below, and again only when the live heap has grown a quarter.
+// well below, and again when the live heap has grown a quarter or ten
+// minutes have passed.
 func TestGCPressure(t *testing.T) {
 	const mib = 1 << 20
 	const limit = 110 * mib
@@ -35,6 +36,17 @@ func TestGCPressure(t *testing.T) {
 		if got := p.observe(gcSeconds, c.live, limit); got != c.warn {
 			t.Errorf("check %d (collector %.1f of a core, live %d MiB): warn %v, want %v", i, c.share, c.live/mib, got, c.warn)
 		}
+	}
+	// Under pressure for ten minutes more, the heap the same: once more.
+	warned := 0
+	for range gcPressureAfter + gcRewarnAfter {
+		gcSeconds += 0.5 * gcWatchEvery.Seconds()
+		if p.observe(gcSeconds, 130*mib, limit) {
+			warned++
+		}
+	}
+	if warned != 1 {
+		t.Errorf("warned %d times in ten minutes of pressure after a warning, want once", warned)
 	}
 }
 
