@@ -2,7 +2,6 @@ package bench
 
 import (
 	"fmt"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -29,14 +28,7 @@ func BenchmarkAllHands(b *testing.B) {
 		// how many there were.
 		members := shortOr(size, max(2, size/10))
 		b.Run(fmt.Sprintf("members=%d", size), func(b *testing.B) {
-			dir := filepath.Join(b.TempDir(), "node")
-			if _, err := node.Init(dir, "Bench"); err != nil {
-				b.Fatal(err)
-			}
-			r, err := start(dir)
-			if err != nil {
-				b.Fatal(err)
-			}
+			r := startNew(b)
 			defer func() {
 				if err := r.stop(); err != nil {
 					b.Error(err)

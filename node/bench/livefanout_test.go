@@ -10,7 +10,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"path/filepath"
 	"runtime/pprof"
 	"slices"
 	"strconv"
@@ -68,14 +67,7 @@ type bigRoom struct {
 func newBigRoom(b *testing.B, members int) *bigRoom {
 	b.Helper()
 	raiseFileLimit(b)
-	dir := filepath.Join(b.TempDir(), "node")
-	if _, err := node.Init(dir, "Bench"); err != nil {
-		b.Fatal(err)
-	}
-	r, err := start(dir)
-	if err != nil {
-		b.Fatal(err)
-	}
+	r := startNew(b)
 	br := &bigRoom{running: r}
 	b.Cleanup(func() {
 		if err := r.stop(); err != nil {

@@ -88,6 +88,21 @@ func benchMemoryLimit() (int64, error) {
 	return mib << 20, nil
 }
 
+// startNew sets up a node in a new directory of b's and starts it (start);
+// the caller stops it.
+func startNew(b *testing.B) *running {
+	b.Helper()
+	dir := filepath.Join(b.TempDir(), "node")
+	if _, err := node.Init(dir, "Bench"); err != nil {
+		b.Fatal(err)
+	}
+	r, err := start(dir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return r
+}
+
 // start opens the node in dir, which node.Init set up, and runs it until
 // stop, as `horenso run` does but without the HTTP listener. The API has
 // no rate limit.

@@ -2,7 +2,6 @@ package bench
 
 import (
 	"fmt"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -58,14 +57,7 @@ func BenchmarkMemberAdd(b *testing.B) {
 // caller stops it.
 func startWithRoom(b *testing.B, members int) (*running, []protocol.Handle, *node.Room) {
 	b.Helper()
-	dir := filepath.Join(b.TempDir(), "node")
-	if _, err := node.Init(dir, "Bench"); err != nil {
-		b.Fatal(err)
-	}
-	r, err := start(dir)
-	if err != nil {
-		b.Fatal(err)
-	}
+	r := startNew(b)
 	handles := make([]protocol.Handle, members)
 	for i := range handles {
 		handles[i] = protocol.Handle(fmt.Sprintf("m%05d", i))

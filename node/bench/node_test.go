@@ -35,14 +35,7 @@ import (
 func BenchmarkHTTPPost(b *testing.B) {
 	for _, clients := range []int{1, 8, 64} {
 		b.Run(fmt.Sprintf("clients=%d", clients), func(b *testing.B) {
-			dir := filepath.Join(b.TempDir(), "node")
-			if _, err := node.Init(dir, "Bench"); err != nil {
-				b.Fatal(err)
-			}
-			r, err := start(dir)
-			if err != nil {
-				b.Fatal(err)
-			}
+			r := startNew(b)
 			defer func() {
 				if err := r.stop(); err != nil {
 					b.Error(err)

@@ -6,7 +6,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -66,14 +65,7 @@ func BenchmarkLoginFlood(b *testing.B) {
 	// Each client logs in as its own account, as people do.
 	logins, clients := shortOr(500, 50), shortOr(64, 16)
 	accounts := clients
-	dir := filepath.Join(b.TempDir(), "node")
-	if _, err := node.Init(dir, "Bench"); err != nil {
-		b.Fatal(err)
-	}
-	r, err := start(dir)
-	if err != nil {
-		b.Fatal(err)
-	}
+	r := startNew(b)
 	b.Cleanup(func() { // after serve's, which stops the HTTP server
 		if err := r.stop(); err != nil {
 			b.Error(err)
