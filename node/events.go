@@ -314,7 +314,10 @@ func (n *Node) apply(tx *storage.Tx, e *protocol.Signed, snap *protocol.Snapshot
 	if err != nil {
 		return err
 	}
-	n.noteApplied(beforeKey, prev, snapKey, snap, e)
+	next, noted, err := n.noteApplied(tx, room, beforeKey, prev, snapKey, snap, e)
+	if err != nil {
+		return err
+	}
 	if err := tx.PutEvent(e, snapKey); err != nil {
 		return err
 	}
@@ -357,6 +360,11 @@ func (n *Node) apply(tx *storage.Tx, e *protocol.Signed, snap *protocol.Snapshot
 	switch control {
 	case snap:
 		r.Control = snapKey // stored above
+		if noted {
+			if err := storeApplied(tx, room, snapKey, next); err != nil {
+				return err
+			}
+		}
 	case prev:
 		// unchanged
 	default:

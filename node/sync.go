@@ -185,7 +185,7 @@ func (n *Node) voidedAdds(tx *storage.Tx, room protocol.RoomID, peer protocol.No
 	if err != nil {
 		return nil, err
 	}
-	applied, err := n.applied(tx, r.Control)
+	applied, err := n.applied(tx, r)
 	if err != nil {
 		return nil, err
 	}

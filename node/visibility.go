@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
 
 	"github.com/horenso/horenso/protocol"
 	"github.com/horenso/horenso/storage"
@@ -89,7 +90,7 @@ func (n *Node) removalsOf(tx *storage.Tx, r *storage.Room, a protocol.AccountID)
 	if err != nil || len(rs) == 0 {
 		return nil, err
 	}
-	applied, err := n.applied(tx, r.Control)
+	applied, err := n.applied(tx, r)
 	if err != nil {
 		return nil, err
 	}
@@ -130,14 +131,18 @@ func (a appliedSet) Has(id protocol.EventID) bool { return a.history.Has(id) && 
 // history's table of buckets, one bucket and the skipped events.
 func appliedWeight(a appliedSet) int { return 4096 + 100*len(a.skipped) }
 
-// applied returns the control events that take effect in the snapshot
-// under key (protocol.Applied), remembering the answer for recent keys.
-func (n *Node) applied(tx *storage.Tx, key protocol.SnapshotKey) (appliedSet, error) {
-	if a, ok := n.appliedSets.get(key); ok {
-		return a, nil
+// applied returns the control events that take effect in r's current
+// control snapshot (protocol.Applied). They are remembered for recent
+// snapshots and stored with the room for its current one (storage.Applied);
+// otherwise they are worked out by resolving the room's whole control
+// history, and an Update stores what it worked out.
+func (n *Node) applied(tx *storage.Tx, r *storage.Room) (appliedSet, error) {
+	a, ok, err := n.knownApplied(tx, r.ID, r.Control, nil)
+	if err != nil || ok {
+		return a, err
 	}
 	log := txLog{tx: tx, cache: &n.snapshots}
-	s, err := log.snapshot(key)
+	s, err := log.snapshot(r.Control)
 	if err != nil {
 		return appliedSet{}, err
 	}
@@ -146,7 +151,7 @@ func (n *Node) applied(tx *storage.Tx, key protocol.SnapshotKey) (appliedSet, er
 	if err != nil {
 		return appliedSet{}, err
 	}
-	a := appliedSet{history: s.History}
+	a = appliedSet{history: s.History}
 	for id := range s.History.All() {
 		if !m[id] {
 			if a.skipped == nil {
@@ -155,28 +160,77 @@ func (n *Node) applied(tx *storage.Tx, key protocol.SnapshotKey) (appliedSet, er
 			a.skipped[id] = true
 		}
 	}
-	n.appliedSets.add(key, a)
+	n.appliedSets.add(r.Control, a)
+	if tx.Writable() {
+		if err := storeApplied(tx, r.ID, r.Control, a); err != nil {
+			return appliedSet{}, err
+		}
+	}
 	return a, nil
 }
 
-// noteApplied keeps the control events that take effect in snap, the
-// snapshot after the control event e, under key, when those of prev, the
-// room's snapshot before e (under prevKey), are kept and snap follows from
-// prev by e alone (protocol.AppliesAfter): every removal in a room asks
-// for them (removalsOf), and working them out again resolves the room's
-// whole control history, seconds in a room whose thousands of members
-// came and went one at a time.
-func (n *Node) noteApplied(prevKey protocol.SnapshotKey, prev *protocol.Snapshot, key protocol.SnapshotKey, snap *protocol.Snapshot, e *protocol.Signed) {
-	if prev == nil || !e.Type.IsControl() {
-		return
+// knownApplied returns the control events that take effect in the
+// snapshot under key, room's current one or the one before, if they are
+// remembered or stored with the room; snap, when not nil, is that
+// snapshot. It resolves nothing.
+func (n *Node) knownApplied(tx *storage.Tx, room protocol.RoomID, key protocol.SnapshotKey, snap *protocol.Snapshot) (appliedSet, bool, error) {
+	if a, ok := n.appliedSets.get(key); ok {
+		return a, true, nil
 	}
-	a, ok := n.appliedSets.get(prevKey)
-	if !ok {
-		return
+	rec, ok, err := tx.AppliedOf(room)
+	if err != nil || !ok || rec.Control != key {
+		return appliedSet{}, false, err
+	}
+	if snap == nil {
+		if snap, err = (txLog{tx: tx, cache: &n.snapshots}).snapshot(key); err != nil {
+			return appliedSet{}, false, err
+		}
+	}
+	a := appliedSet{history: snap.History}
+	for _, id := range rec.Skipped {
+		if a.skipped == nil {
+			a.skipped = make(map[protocol.EventID]bool, len(rec.Skipped))
+		}
+		a.skipped[id] = true
+	}
+	n.appliedSets.add(key, a)
+	return a, true, nil
+}
+
+// storeApplied stores a, the control events that take effect in the
+// snapshot under key, with room, whose current snapshot it is; or drops
+// what the room had stored, when a skips more events than a record holds.
+func storeApplied(tx *storage.Tx, room protocol.RoomID, key protocol.SnapshotKey, a appliedSet) error {
+	if len(a.skipped) > storage.MaxSkipped {
+		return tx.DropApplied(room)
+	}
+	return tx.PutApplied(room, &storage.Applied{Control: key, Skipped: slices.SortedFunc(maps.Keys(a.skipped), protocol.EventID.Compare)})
+}
+
+// noteApplied works out the control events that take effect in snap, the
+// snapshot after the control event e, from those of prev, room's snapshot
+// before e (under prevKey), when snap follows from prev by e alone
+// (protocol.AppliesAfter) and those of prev are remembered or stored; it
+// remembers them under key, and reports false if it cannot. Every removal
+// in a room asks for them (removalsOf), and working them out again
+// resolves the room's whole control history, seconds in a room whose
+// thousands of members came and went one at a time.
+func (n *Node) noteApplied(tx *storage.Tx, room protocol.RoomID, prevKey protocol.SnapshotKey, prev *protocol.Snapshot, key protocol.SnapshotKey, snap *protocol.Snapshot, e *protocol.Signed) (appliedSet, bool, error) {
+	if e.Type == protocol.TypeRoomCreate {
+		a := appliedSet{history: snap.History} // the create alone: applied
+		n.appliedSets.add(key, a)
+		return a, true, nil
+	}
+	if prev == nil || !e.Type.IsControl() {
+		return appliedSet{}, false, nil
 	}
 	applies, ok := protocol.AppliesAfter(prev, snap, e)
 	if !ok {
-		return
+		return appliedSet{}, false, nil
+	}
+	a, ok, err := n.knownApplied(tx, room, prevKey, prev)
+	if err != nil || !ok {
+		return appliedSet{}, false, err
 	}
 	next := appliedSet{history: snap.History, skipped: a.skipped}
 	if !applies {
@@ -187,6 +241,7 @@ func (n *Node) noteApplied(prevKey protocol.SnapshotKey, prev *protocol.Snapshot
 		next.skipped[e.ID] = true
 	}
 	n.appliedSets.add(key, next)
+	return next, true, nil
 }
 
 // inPast reports whether control event id is in the causal past of event
@@ -488,6 +543,50 @@ func (n *Node) legacyUncount(tx *storage.Tx, room protocol.RoomID, e *protocol.S
 	return nil
 }
 
+// AppliedAgreesForTest returns an error when the control events the node
+// remembers or stores as taking effect in room's current control state
+// differ from those resolving its whole control history gives
+// (protocol.Applied): tests check the sets kept one event at a time.
+func (n *Node) AppliedAgreesForTest(room protocol.RoomID) error {
+	return n.store.View(func(tx *storage.Tx) error {
+		r, err := tx.Room(room)
+		if err != nil {
+			return err
+		}
+		log := txLog{tx: tx, cache: &n.snapshots}
+		s, err := log.snapshot(r.Control)
+		if err != nil {
+			return err
+		}
+		want, err := protocol.Applied(log, s)
+		if err != nil {
+			return err
+		}
+		check := func(from string, a appliedSet) error {
+			for id := range s.History.All() {
+				if a.Has(id) != want[id] {
+					return fmt.Errorf("room %s: control event %s takes effect: %v %s, %v resolved", room, id, a.Has(id), from, want[id])
+				}
+			}
+			return nil
+		}
+		if a, ok := n.appliedSets.get(r.Control); ok {
+			if err := check("remembered", a); err != nil {
+				return err
+			}
+		}
+		rec, ok, err := tx.AppliedOf(room)
+		if err != nil || !ok || rec.Control != r.Control {
+			return err
+		}
+		a := appliedSet{history: s.History, skipped: map[protocol.EventID]bool{}}
+		for _, id := range rec.Skipped {
+			a.skipped[id] = true
+		}
+		return check("stored", a)
+	})
+}
+
 // TakesEffectForTest reports whether control event id of room takes effect
 // in the room's current control state (protocol.Applied): tests use it to
 // tell a removal that stands from a void one.
@@ -498,7 +597,7 @@ func (n *Node) TakesEffectForTest(room protocol.RoomID, id protocol.EventID) (bo
 		if err != nil {
 			return err
 		}
-		applied, err := n.applied(tx, r.Control)
+		applied, err := n.applied(tx, r)
 		ok = applied.Has(id)
 		return err
 	})

@@ -43,6 +43,7 @@ const (
 	pHiddenOf  byte = 0x28 // room ID, author account ID, 0x00, seq, event ID → empty: pHidden by author and chain position
 	pUncounted byte = 0x29 // room ID, uint64 BE arrival → Uncounted: messages gone since they arrived, or to all, for unread counts (schema 9 on)
 	pRemovalOf byte = 0x2A // room ID, node ID, 0x00, handle, 0x00, event ID → uint64 BE reach: the room's member.remove and member.leave events revoking the account of that node and handle, and the highest chain position of that node in each one's causal past (room version 2 on; 0 before); schema 13 on, pRemoval before
+	pApplied   byte = 0x2B // room ID → Applied: the control events of the room's current snapshot that do not take effect there (none stored when more than MaxSkipped)
 
 	pTask       byte = 0x30 // task event ID → Task
 	pRoomTask   byte = 0x31 // room ID, status, task ID → empty: a room's tasks by status

@@ -2,6 +2,7 @@ package nodetest
 
 import (
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -78,4 +79,73 @@ func TestHiddenForkConverges(t *testing.T) {
 				nd.Name, lacks, len(all), st.Equivocations)
 		})
 	}
+}
+
+// TestForkedControlStaysVoid: mallory, an admin of a room, signs two
+// control events at one chain position of its node (an equivocation),
+// then more control events on top of both. Rule 0 of protocol.Resolve
+// voids them all. Node a works out which control events take effect one
+// event at a time and stores that with the room, so that a restart does
+// not make it resolve the whole control history again: what it keeps must
+// be what resolving the whole history gives, before and after a restart,
+// and the void events change nothing.
+func TestForkedControlStaysVoid(t *testing.T) {
+	m := newMalloryRoom(t)
+	a, room, key, evil := m.a, m.room, m.key, m.evil
+	ctx := t.Context()
+	m.alice.SetRole(room, m.mallory, protocol.RoleAdmin)
+	accept := func(events ...*protocol.Signed) {
+		t.Helper()
+		for i, err := range a.FederationForTest().Accept(ctx, evil, room, events) {
+			if err != nil {
+				t.Fatalf("event %d: %v", i, err)
+			}
+		}
+	}
+	rename := func(ev protocol.Event, name string) *protocol.Signed {
+		t.Helper()
+		ev.Author, ev.Time = "mallory", time.Now().UnixMilli()
+		e, err := protocol.Sign(key, ev, &protocol.RoomUpdate{Name: &name})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return e
+	}
+	agrees := func(when string) {
+		t.Helper()
+		if err := a.AppliedAgreesForTest(room); err != nil {
+			t.Errorf("%s: %v", when, err)
+		}
+		if got := m.alice.Room(room).Name; got != "Deal" {
+			t.Errorf("%s: the room is named %q, want the void renames to change nothing", when, got)
+		}
+	}
+
+	last := newest(t, a, room)
+	left := rename(chained(ctx, a.FederationForTest(), room, evil, last), "Left")
+	right := rename(chained(ctx, a.FederationForTest(), room, evil, last), "Right")
+	if left.Seq != right.Seq {
+		t.Fatalf("the forks are at positions %d and %d", left.Seq, right.Seq)
+	}
+	accept(left, right)
+	// A removal makes a work out the applied control events (and store them).
+	m.alice.RemoveMember(room, m.bob.ID())
+	last = newest(t, a, room)
+	on := func(parent *protocol.Signed, name string) *protocol.Signed {
+		t.Helper()
+		ev := protocol.ChainSuccessor(room, parent.Version, []protocol.Order{parent.Order()}, left.Order(), left.Seq)
+		ev.Prev = append(ev.Prev, right.ID)
+		slices.SortFunc(ev.Prev, protocol.EventID.Compare)
+		return rename(ev, name)
+	}
+	third := on(last, "Third")
+	accept(third)
+	agrees("after the forks")
+
+	a.Stop()
+	a.Start()
+	agrees("after a restart")
+	ev := protocol.ChainSuccessor(room, third.Version, []protocol.Order{third.Order()}, third.Order(), third.Seq)
+	accept(rename(ev, "Fourth"))
+	agrees("after one more void rename")
 }

@@ -693,6 +693,11 @@ func (w *world) check() {
 			}
 		}
 		w.t.Logf("%s: %d member nodes agree", w.names[room], len(views))
+		for nd := range views {
+			if err := nd.AppliedAgreesForTest(room); err != nil {
+				w.t.Errorf("%s: %v", w.names[room], err)
+			}
+		}
 	}
 	for _, x := range w.later {
 		if w.isMember(x.room, x.author) {
