@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 
 	"github.com/dgraph-io/badger/v4"
 	"github.com/horenso/horenso/protocol"
@@ -20,6 +19,7 @@ type Tx struct {
 	writable bool
 	ops      []op
 	own      map[string]int // key → index in ops of its latest write
+	ownBy    map[byte][]int // a key's prefix byte → the indexes in ops where keys with it were first written (list)
 	size     int64
 	hooks    []func()
 	cache    *writeCache // the writer's, in an Update; nil in a View (see writecache.go)
@@ -36,7 +36,23 @@ type Tx struct {
 	// batch of a partner's events reads each one's parent, most often
 	// the event before it in the batch.
 	stored map[protocol.EventID]*protocol.Signed
+	notes  map[any]any // see Note
 }
+
+// Note keeps v under key for the rest of the transaction: what a caller
+// worked out in it that later calls in the same transaction may reuse, and
+// that must not outlive it (what a failed Update read of its own writes).
+// Noted returns it. Keys are compared as map keys; use a type of the
+// caller's own, as with context values.
+func (tx *Tx) Note(key, v any) {
+	if tx.notes == nil {
+		tx.notes = make(map[any]any)
+	}
+	tx.notes[key] = v
+}
+
+// Noted returns what Note kept under key in this transaction, or nil.
+func (tx *Tx) Noted(key any) any { return tx.notes[key] }
 
 // AfterCommit arranges for fn to run once the Update's writes are durable,
 // before Update returns; it never runs if they are not applied. Functions
@@ -88,6 +104,12 @@ func (tx *Tx) put(o op) {
 		tx.ops[i] = o
 	} else {
 		tx.own[string(o.key)] = len(tx.ops)
+		if len(o.key) > 0 {
+			if tx.ownBy == nil {
+				tx.ownBy = make(map[byte][]int)
+			}
+			tx.ownBy[o.key[0]] = append(tx.ownBy[o.key[0]], len(tx.ops))
+		}
 		tx.ops = append(tx.ops, o)
 	}
 	tx.size += o.size
@@ -390,6 +412,9 @@ type entry struct{ k, v []byte }
 // indexes whose listing must see what the same Update wrote (a removal, a
 // hidden event), not for large ranges.
 func (tx *Tx) list(prefix []byte) ([]entry, error) {
+	if len(prefix) == 0 {
+		return nil, errors.New("list: no prefix")
+	}
 	var out []entry
 	err := tx.scan(prefix, nil, false, func(k []byte, val func() ([]byte, error)) (bool, error) {
 		if _, mine := tx.own[string(prefix)+string(k)]; mine {
@@ -405,16 +430,21 @@ func (tx *Tx) list(prefix []byte) ([]entry, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Only the writes of keys with the prefix's first byte: going over
+	// every write of the Update made a batch of removals, each listing
+	// its account's, cost the square of the batch.
 	added := false
-	for k, i := range tx.own {
-		if strings.HasPrefix(k, string(prefix)) && !tx.ops[i].del {
-			v, err := tx.encoded(i)
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, entry{[]byte(k[len(prefix):]), v})
-			added = true
+	for _, i := range tx.ownBy[prefix[0]] {
+		o := tx.ops[i]
+		if o.del || o.dropped || !bytes.HasPrefix(o.key, prefix) {
+			continue
 		}
+		v, err := tx.encoded(i)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, entry{bytes.Clone(o.key[len(prefix):]), v})
+		added = true
 	}
 	if added {
 		slices.SortFunc(out, func(a, b entry) int { return bytes.Compare(a.k, b.k) })
