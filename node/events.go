@@ -401,7 +401,7 @@ func (n *Node) apply(tx *storage.Tx, e *protocol.Signed, snap *protocol.Snapshot
 			}
 			revisits = appendNew(revisits, a)
 		}
-		if err := tx.PutRemoval(room, a, e.ID, reach); err != nil {
+		if err := tx.PutRemoval(room, e, reach); err != nil {
 			return err
 		}
 	}

@@ -62,7 +62,7 @@ func (n *Node) hides(tx *storage.Tx, r *storage.Room, e *protocol.Signed, c *pro
 			covered = true
 			continue
 		}
-		if rm.self {
+		if rm.Self {
 			continue
 		}
 		past, err := n.inPast(tx, rm.ID, e.ID)
@@ -76,16 +76,10 @@ func (n *Node) hides(tx *storage.Tx, r *storage.Room, e *protocol.Signed, c *pro
 	return !covered, nil
 }
 
-// removal is a removal of an account that takes effect in its room's
-// current control state.
-type removal struct {
-	storage.Removal
-	self bool // the account's own leave (or removal of itself)
-}
-
 // removalsOf returns the removals of account a from room r that take
-// effect in its current control state.
-func (n *Node) removalsOf(tx *storage.Tx, r *storage.Room, a protocol.AccountID) ([]removal, error) {
+// effect in its current control state, each saying whether a revoked
+// itself.
+func (n *Node) removalsOf(tx *storage.Tx, r *storage.Room, a protocol.AccountID) ([]storage.Removal, error) {
 	rs, err := tx.RemovalsOf(r.ID, a)
 	if err != nil || len(rs) == 0 {
 		return nil, err
@@ -94,19 +88,29 @@ func (n *Node) removalsOf(tx *storage.Tx, r *storage.Room, a protocol.AccountID)
 	if err != nil {
 		return nil, err
 	}
-	var out []removal
+	var out []storage.Removal
 	for _, rm := range rs {
 		if !applied.Has(rm.ID) {
 			continue
 		}
-		e, err := tx.Event(rm.ID)
-		if err != nil {
-			return nil, err
+		if !rm.SelfKnown {
+			// An entry of an older build: the event tells, and an
+			// Update writes the entry anew, saying.
+			e, err := tx.Event(rm.ID)
+			if err != nil {
+				return nil, err
+			}
+			if e == nil {
+				return nil, fmt.Errorf("removal %s: %w", rm.ID, storage.ErrNotFound)
+			}
+			rm.Self = e.AuthorID() == a
+			if tx.Writable() {
+				if err := tx.PutRemoval(r.ID, e, rm.Reach); err != nil {
+					return nil, err
+				}
+			}
 		}
-		if e == nil {
-			return nil, fmt.Errorf("removal %s: %w", rm.ID, storage.ErrNotFound)
-		}
-		out = append(out, removal{Removal: rm, self: e.AuthorID() == a})
+		out = append(out, rm)
 	}
 	return out, nil
 }

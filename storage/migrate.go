@@ -13,7 +13,7 @@ import (
 // SchemaVersion is the version of the key layout this code reads and
 // writes. Open upgrades older stores by running migrations in order and
 // refuses stores written by a newer version.
-const SchemaVersion = 13
+const SchemaVersion = 14
 
 // migrations[i] upgrades a store from schema version i to i+1. Version 0
 // is an empty store, so migrations[0] sets up a new one.
@@ -82,6 +82,14 @@ var migrations = []func(txn *badger.Txn) error{
 	// the marker of the migration that moves its entries in batches after
 	// it (migrate13.go).
 	12: startRemovals,
+	// Schema 14's removal entries (pRemovalOf) say, after the reach,
+	// whether the account revoked itself (PutRemoval). Entries written
+	// before are read as they are and written anew when a removal of
+	// their account reads them; builds of schema 13 refuse an entry with
+	// that byte, hence the new version. Schema 14 also adds the applied
+	// control events of each room's current snapshot (pApplied), which
+	// start empty.
+	13: func(*badger.Txn) error { return nil },
 }
 
 // tokenCursors moves each account's fetch cursors (pFetched) to every
@@ -320,7 +328,7 @@ func visibilityIndexes(txn *badger.Txn) error {
 				if err != nil {
 					return fmt.Errorf("room %s: %w", r.ID, err)
 				}
-				if err := tx.PutRemoval(r.ID, a, id, reach); err != nil {
+				if err := tx.PutRemoval(r.ID, e, reach); err != nil {
 					return err
 				}
 			}

@@ -98,5 +98,5 @@ func moveRemoval(tx *Tx, k, v []byte) error {
 	if ok, err := tx.has(removalKey(room, a, id)); ok || err != nil {
 		return err
 	}
-	return tx.PutRemoval(room, a, id, reach)
+	return tx.putRemovalEntry(room, a, id, reach)
 }

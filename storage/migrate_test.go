@@ -348,7 +348,7 @@ func TestMigrateVisibility(t *testing.T) {
 	}
 	s := openTest(t, dir)
 	view(t, s, func(tx *Tx) error {
-		if got, err := tx.Removals(room, other); err != nil || !slices.Equal(got, []Removal{{ID: remove.ID, Reach: 2, Account: bob}}) {
+		if got, err := tx.Removals(room, other); err != nil || !slices.Equal(got, []Removal{{ID: remove.ID, Reach: 2, Account: bob, SelfKnown: true}}) {
 			t.Errorf("removals of bob's node = %v, %v; want %s with reach 2", got, err, remove.ID)
 		}
 		if got, err := tx.Refs(post.ID); err != nil || !slices.Equal(got, []protocol.EventID{edit.ID}) {
