@@ -9,25 +9,36 @@ import (
 // bySnapshot keeps values derived from control snapshots, by snapshot key,
 // for a node's goroutines to share. A snapshot key names a set of events,
 // so a value never goes stale, even one added by a transaction that later
-// failed. When it holds max values, or values of more than maxWeight in
-// all by weight (a snapshot of a 5,000-member room weighs as much as
-// thousands of small ones), it starts afresh.
+// failed. It holds at most max values, of at most maxWeight in all by
+// weight (a snapshot of a 5,000-member room weighs as much as thousands of
+// small ones), dropping the values added first to make room. (It used to
+// start afresh instead: in a room of a long control history, whose
+// snapshots weigh megabytes, it did so every few control events, and
+// whoever next asked for the room's current snapshot read it back from
+// its last full record through thousands of deltas.)
 type bySnapshot[V any] struct {
 	max       int
 	maxWeight int
 	weight    func(V) int // nil: every value weighs 1
 
 	mu     sync.Mutex
-	m      map[protocol.SnapshotKey]V
+	m      map[protocol.SnapshotKey]entry[V]
+	order  []protocol.SnapshotKey // keys of m, first added first (from head)
+	head   int
 	weighs int
 	gen    uint64 // raised by reset
+}
+
+type entry[V any] struct {
+	v V
+	w int
 }
 
 func (c *bySnapshot[V]) get(k protocol.SnapshotKey) (V, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	v, ok := c.m[k]
-	return v, ok
+	e, ok := c.m[k]
+	return e.v, ok
 }
 
 // reset drops every value, for values that depend on more than the
@@ -35,7 +46,7 @@ func (c *bySnapshot[V]) get(k protocol.SnapshotKey) (V, bool) {
 func (c *bySnapshot[V]) reset() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.m, c.weighs = nil, 0
+	c.m, c.order, c.head, c.weighs = nil, nil, 0, 0
 	c.gen++
 }
 
@@ -62,12 +73,24 @@ func (c *bySnapshot[V]) put(k protocol.SnapshotKey, v V, gen *uint64) {
 	if gen != nil && *gen != c.gen {
 		return
 	}
-	if c.m == nil || len(c.m) >= c.max || (c.maxWeight > 0 && c.weighs+w > c.maxWeight) {
-		c.m = make(map[protocol.SnapshotKey]V, min(c.max, 64))
-		c.weighs = 0
+	if c.m == nil {
+		c.m = make(map[protocol.SnapshotKey]entry[V])
 	}
-	if _, ok := c.m[k]; !ok {
-		c.weighs += w
+	if old, ok := c.m[k]; ok {
+		c.weighs -= old.w
+	} else {
+		c.order = append(c.order, k)
 	}
-	c.m[k] = v
+	c.m[k] = entry[V]{v, w}
+	c.weighs += w
+	for len(c.m) > 1 && (len(c.m) > c.max || (c.maxWeight > 0 && c.weighs > c.maxWeight)) {
+		first := c.order[c.head]
+		c.head++
+		c.weighs -= c.m[first].w
+		delete(c.m, first)
+	}
+	if c.head > len(c.order)/2 { // drop the dropped keys' room now and then
+		c.order = append(c.order[:0], c.order[c.head:]...)
+		c.head = 0
+	}
 }

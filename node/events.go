@@ -373,6 +373,10 @@ func (n *Node) apply(tx *storage.Tx, e *protocol.Signed, snap *protocol.Snapshot
 		}
 		n.snapshots.add(r.Control, control)
 	}
+	if control != prev {
+		k := r.Control
+		tx.AfterCommit(func() { n.snapshots.committed(k, control) })
+	}
 	if err := n.syncMembers(tx, r, before, control.State, only); err != nil {
 		return err
 	}
@@ -745,8 +749,28 @@ func (l txLog) snapshot(k protocol.SnapshotKey) (*protocol.Snapshot, error) {
 	return s, nil
 }
 
-// snapshotCache keeps decoded control snapshots.
-type snapshotCache = bySnapshot[*protocol.Snapshot]
+// snapshotCache keeps decoded control snapshots: the newest the node
+// decoded or made, and, apart from them, rooms' current ones once
+// committed. A batch of control events made in one Update (an admin
+// emptying a room) pushed the room's current snapshot out of a single
+// cache before the node's other goroutines asked for it, and each then
+// read it back through thousands of deltas.
+type snapshotCache struct {
+	recent, current bySnapshot[*protocol.Snapshot]
+}
+
+func (c *snapshotCache) get(k protocol.SnapshotKey) (*protocol.Snapshot, bool) {
+	if s, ok := c.recent.get(k); ok {
+		return s, true
+	}
+	return c.current.get(k)
+}
+
+func (c *snapshotCache) add(k protocol.SnapshotKey, s *protocol.Snapshot) { c.recent.add(k, s) }
+
+// committed keeps s, under k, as a room's current control snapshot: the
+// Update that made it current committed.
+func (c *snapshotCache) committed(k protocol.SnapshotKey, s *protocol.Snapshot) { c.current.add(k, s) }
 
 // snapshotCacheSize is how many decoded snapshots a node keeps, and
 // snapshotCacheBytes about how much memory they may hold in all, counted
@@ -756,9 +780,13 @@ type snapshotCache = bySnapshot[*protocol.Snapshot]
 // share of the default memory limit, and the garbage collector then ran
 // without a pause on an idle node (found by removing members from such a
 // room one at a time, each removal reading a snapshot per earlier one).
+// The current snapshots of currentSnapshotRooms rooms are kept apart, in
+// at most currentSnapshotBytes (most are the same as recent ones).
 const (
-	snapshotCacheSize  = 4096
-	snapshotCacheBytes = 32 << 20
+	snapshotCacheSize    = 4096
+	snapshotCacheBytes   = 32 << 20
+	currentSnapshotRooms = 64
+	currentSnapshotBytes = 16 << 20
 )
 
 // snapshotBytes is about how much memory s takes decoded: some 280 bytes

@@ -345,8 +345,9 @@ func New(cfg Config) (*Node, error) {
 	n.reaches, _ = lru.New[protocol.EventID, uint64](reachCacheEvents)
 	n.removalReaches, _ = lru.New[reachKey, reachAt](removalReachEntries)
 	n.ownDepths, _ = lru.New[protocol.EventID, uint64](ownDepthEvents)
-	n.snapshots.max, n.snapshots.maxWeight = snapshotCacheSize, snapshotCacheBytes
-	n.snapshots.weight = snapshotBytes
+	n.snapshots.recent.max, n.snapshots.recent.maxWeight = snapshotCacheSize, snapshotCacheBytes
+	n.snapshots.current.max, n.snapshots.current.maxWeight = currentSnapshotRooms, currentSnapshotBytes
+	n.snapshots.recent.weight, n.snapshots.current.weight = snapshotBytes, snapshotBytes
 	n.appliedSets.max, n.appliedSets.maxWeight = 64, derivedCacheBytes
 	n.appliedSets.weight = appliedWeight
 	n.hosting.confirmations.max, n.hosting.confirmations.maxWeight = 256, derivedCacheBytes
