@@ -1,28 +1,31 @@
 package node
 
 import (
+	"sort"
 	"sync"
 
 	"github.com/horenso/horenso/protocol"
 	"github.com/horenso/horenso/storage"
 )
 
-// chainAuthorsMax bounds the chain positions chainAuthors remembers, some
-// 4 bytes each: a million covers the chains of the rooms a node revisits
-// lately however long they grew.
+// chainAuthorsMax bounds the chain positions chainAuthors remembers, at
+// most 4 bytes each: a million covers the chains of the rooms a node
+// revisits lately however long they grew.
 const chainAuthorsMax = 1 << 20
 
-// chainAuthors remembers who made the event at each position of a node's
-// chain in a room, and whether it is a control event: what revisit looks
-// for when it goes over the chain of a removed account's node. Taking the
-// 5,000 members of a room out at once revisits each, and each revisit went
-// over the node's thousands of removals before it, reading every event.
+// chainAuthors remembers, of a node's chain in a room, which positions
+// hold an event of each account that is not a control event: what revisit
+// looks for when it goes over the chain of a removed account's node.
+// Taking the 5,000 members of a room out at once revisits each, and each
+// revisit went over the node's thousands of removals before it, reading
+// every event; then it went over what was remembered of each position,
+// hundreds of thousands in a room emptied and filled again many times.
 //
 // A position's event never changes once stored (storage.Tx.PutPosition
 // keeps the first), so what is remembered stays true. Only what committed
 // transactions read is remembered: what a revisit reads of positions not
 // held yet is added once its Update commits (storage.Tx.AfterCommit).
-// Like bySnapshot, it starts afresh when full.
+// Like bySnapshot used to, it starts afresh when full.
 type chainAuthors struct {
 	mu     sync.Mutex
 	chains map[chainKey]*chainTail
@@ -34,16 +37,16 @@ type chainKey struct {
 	origin protocol.NodeID
 }
 
-// chainTail is a run of positions of one chain: authors[i] is that of
-// position lo+i, an index into names, or controlEvent.
+// chainTail is a run of n positions of one chain from lo: of[i] lists,
+// in order, the offsets from lo of the positions that hold events of
+// names[i] that are not control events.
 type chainTail struct {
-	lo      uint64
-	authors []int32
-	names   []protocol.AccountID
-	index   map[protocol.AccountID]int32
+	lo    uint64
+	n     int
+	names []protocol.AccountID
+	index map[protocol.AccountID]int
+	of    [][]uint32
 }
-
-const controlEvent int32 = -1
 
 // chainEntry is what a walk read of one position.
 type chainEntry struct {
@@ -52,34 +55,26 @@ type chainEntry struct {
 	control bool
 }
 
-// walk calls fn for each position from from+1 on of origin's chain in
-// room, up to the last of the run held from there, with the author of its
-// event and whether it is a control event, until fn returns false or an
-// error. It returns the position after the last it called fn for. What is
-// not held there is read with tx (chainRead).
-func (c *chainAuthors) walk(room protocol.RoomID, origin protocol.NodeID, from uint64, fn func(seq uint64, author protocol.AccountID, control bool) (bool, error)) (next uint64, err error) {
+// eventsOf returns the positions after from, in order, of author's events
+// that are not control events, in the run of origin's chain in room held
+// from from+1 on, and next, the position after that run (from+1 if none
+// is held there): positions from next on must be read from the store.
+func (c *chainAuthors) eventsOf(room protocol.RoomID, origin protocol.NodeID, from uint64, author protocol.AccountID) (seqs []uint64, next uint64) {
 	next = from + 1
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	t := c.chains[chainKey{room, origin}]
-	if t == nil || next < t.lo || next >= t.lo+uint64(len(t.authors)) {
-		c.mu.Unlock()
-		return next, nil
+	if t == nil || next < t.lo || next >= t.lo+uint64(t.n) {
+		return nil, next
 	}
-	// Copy what is needed out: fn reads the store.
-	authors := t.authors[next-t.lo:]
-	names := t.names
-	c.mu.Unlock()
-	for i, a := range authors {
-		var who protocol.AccountID
-		if a != controlEvent {
-			who = names[a]
-		}
-		more, err := fn(next+uint64(i), who, a == controlEvent)
-		if err != nil || !more {
-			return next + uint64(i) + 1, err
+	if i, ok := t.index[author]; ok {
+		offs := t.of[i]
+		first := sort.Search(len(offs), func(j int) bool { return t.lo+uint64(offs[j]) >= next })
+		for _, o := range offs[first:] {
+			seqs = append(seqs, t.lo+uint64(o))
 		}
 	}
-	return next + uint64(len(authors)), nil
+	return seqs, t.lo + uint64(t.n)
 }
 
 // add remembers entries, positions in a row of origin's chain in room,
@@ -93,39 +88,38 @@ func (c *chainAuthors) add(room protocol.RoomID, origin protocol.NodeID, entries
 	k := chainKey{room, origin}
 	t := c.chains[k]
 	first := entries[0].seq
-	if t == nil || first > t.lo+uint64(len(t.authors)) || first < t.lo {
+	if t == nil || first > t.lo+uint64(t.n) || first < t.lo {
 		if t != nil {
-			c.size -= len(t.authors)
+			c.size -= t.n
 		}
-		t = &chainTail{lo: first, index: map[protocol.AccountID]int32{}}
+		t = &chainTail{lo: first, index: map[protocol.AccountID]int{}}
 	}
 	if c.chains == nil || c.size+len(entries) > chainAuthorsMax {
-		c.chains, c.size = map[chainKey]*chainTail{}, len(t.authors)
+		c.chains, c.size = map[chainKey]*chainTail{}, t.n
 	}
 	c.chains[k] = t
 	// Entries overlapping the run are there already: positions do not
-	// change. Appending writes only past the ends of the slices walk
-	// handed out, which stay as they were.
-	skip := int(t.lo + uint64(len(t.authors)) - first)
+	// change. Appending writes only past the ends of the lists eventsOf
+	// read, which stay as they were.
+	skip := int(t.lo + uint64(t.n) - first)
 	if skip >= len(entries) {
 		return
 	}
-	authors := t.authors
 	for _, e := range entries[skip:] {
-		a := controlEvent
 		if !e.control {
 			i, ok := t.index[e.author]
 			if !ok {
-				i = int32(len(t.names))
+				i = len(t.names)
 				t.names = append(t.names, e.author)
+				t.of = append(t.of, nil)
 				t.index[e.author] = i
 			}
-			a = i
+			t.of[i] = append(t.of[i], uint32(e.seq-t.lo))
 		}
-		authors = append(authors, a)
 	}
-	c.size += len(authors) - len(t.authors)
-	t.authors = authors
+	added := len(entries) - skip
+	t.n += added
+	c.size += added
 }
 
 // chainRead reads the event at position seq of origin's chain in room,

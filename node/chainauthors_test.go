@@ -8,48 +8,34 @@ import (
 )
 
 // TestChainAuthors checks what chainAuthors gives back of the runs added
-// to it: a run extended at its end, overlapping entries left as they were,
-// a run that does not join replacing it, and a walk that stops where fn
-// says.
+// to it: each account's events that are not control events, a run
+// extended at its end, overlapping entries left as they were, and a run
+// that does not join replacing it.
 func TestChainAuthors(t *testing.T) {
 	var c chainAuthors
 	room, origin := protocol.RoomID{1}, protocol.NodeID("n")
-	entry := func(seq uint64, who string) chainEntry {
-		return chainEntry{seq: seq, author: protocol.AccountID(who), control: who == ""}
+	entry := func(seq uint64, who string, control bool) chainEntry {
+		return chainEntry{seq: seq, author: protocol.AccountID(who), control: control}
 	}
-	walked := func(from uint64, stop uint64) (got []chainEntry, next uint64) {
+	check := func(from uint64, who string, want []uint64, wantNext uint64) {
 		t.Helper()
-		next, err := c.walk(room, origin, from, func(seq uint64, a protocol.AccountID, control bool) (bool, error) {
-			got = append(got, chainEntry{seq, a, control})
-			return seq != stop, nil
-		})
-		if err != nil {
-			t.Fatal(err)
+		got, next := c.eventsOf(room, origin, from, protocol.AccountID(who))
+		if !slices.Equal(got, want) || next != wantNext {
+			t.Errorf("events of %s after %d = %v, next %d; want %v, %d", who, from, got, next, want, wantNext)
 		}
-		return got, next
 	}
-	if got, next := walked(0, 0); len(got) != 0 || next != 1 {
-		t.Fatalf("empty cache walked %v, next %d", got, next)
-	}
-	c.add(room, origin, []chainEntry{entry(5, "a"), entry(6, ""), entry(7, "b")})
-	c.add(room, origin, []chainEntry{entry(7, "x"), entry(8, "a")}) // 7 held already
-	want := []chainEntry{entry(6, ""), entry(7, "b"), entry(8, "a")}
-	if got, next := walked(5, 0); !slices.Equal(got, want) || next != 9 {
-		t.Errorf("walk from 5 = %v, next %d; want %v, 9", got, next, want)
-	}
-	if got, next := walked(5, 7); !slices.Equal(got, want[:2]) || next != 8 {
-		t.Errorf("walk from 5 stopped at 7 = %v, next %d; want %v, 8", got, next, want[:2])
-	}
-	if got, next := walked(3, 0); len(got) != 0 || next != 4 {
-		t.Errorf("walk from below the run = %v, next %d; want nothing, 4", got, next)
-	}
-	c.add(room, origin, []chainEntry{entry(20, "c")}) // leaves a gap: replaces
-	if got, _ := walked(5, 0); len(got) != 0 {
-		t.Errorf("the old run is still walked after a new one: %v", got)
-	}
-	if got, _ := walked(19, 0); !slices.Equal(got, []chainEntry{entry(20, "c")}) {
-		t.Errorf("walk of the new run = %v", got)
-	}
+	check(0, "a", nil, 1)
+	c.add(room, origin, []chainEntry{entry(5, "a", false), entry(6, "a", true), entry(7, "b", false)})
+	c.add(room, origin, []chainEntry{entry(7, "a", false), entry(8, "a", false)}) // 7 held already
+	check(4, "a", []uint64{5, 8}, 9)
+	check(5, "a", []uint64{8}, 9)
+	check(5, "b", []uint64{7}, 9)
+	check(5, "c", nil, 9)
+	check(8, "a", nil, 9)
+	check(3, "a", nil, 4)                                    // below the run: read from the store
+	c.add(room, origin, []chainEntry{entry(20, "c", false)}) // leaves a gap: replaces
+	check(4, "a", nil, 5)
+	check(19, "c", []uint64{20}, 21)
 	if c.size != 1 {
 		t.Errorf("size %d, want 1", c.size)
 	}

@@ -305,47 +305,102 @@ func (n *Node) revisit(tx *storage.Tx, r *storage.Room, a protocol.AccountID, c 
 		}
 	}
 	// What chainAuthors holds of the chain tells a's events apart without
-	// reading the others'; the rest is read, and remembered once committed.
+	// reading the others'; the rest is read, and remembered once committed
+	// (and, until then, for the rest of this Update: a batch of removals
+	// revisits one account after another along the same chain).
 	origin := a.Node()
-	next, err := n.chainAuthors.walk(r.ID, origin, from, func(seq uint64, author protocol.AccountID, control bool) (bool, error) {
-		if author != a || control {
-			return true, nil
+	seqs, next := n.chainAuthors.eventsOf(r.ID, origin, from, a)
+	for _, seq := range seqs {
+		if err := n.retractAt(tx, r, origin, seq, c); err != nil {
+			return err
 		}
-		id, ok, err := tx.Position(r.ID, origin, seq)
-		if err != nil || !ok {
-			return ok, err
-		}
-		e, err := tx.Event(id)
-		if err != nil || e == nil {
-			return true, err
-		}
-		return true, n.retractHidden(tx, r, e, c)
-	})
-	if err != nil {
-		return err
 	}
-	var read []chainEntry
-	defer func() {
-		if len(read) > 0 {
-			tx.AfterCommit(func() { n.chainAuthors.add(r.ID, origin, read) })
-		}
-	}()
-	whole := true // every position read so far holds its event
+	run := n.chainRun(tx, r.ID, origin)
 	for seq := next; ; seq++ {
+		if entry, ok := run.at(seq); ok {
+			if entry.author == a && !entry.control {
+				if err := n.retractAt(tx, r, origin, seq, c); err != nil {
+					return err
+				}
+			}
+			continue
+		}
 		e, entry, ok, err := chainRead(tx, r.ID, origin, seq)
 		if err != nil || !ok {
 			return err
 		}
 		n.chainReads.Add(1)
-		if whole = whole && e != nil; whole {
-			read = append(read, entry)
-		}
+		run.extend(seq, entry, e != nil)
 		if e == nil || e.AuthorID() != a || e.Type.IsControl() {
 			continue
 		}
 		if err := n.retractHidden(tx, r, e, c); err != nil {
 			return err
 		}
+	}
+}
+
+// retractAt retracts the event at position seq of origin's chain in room
+// r if it is shown and hidden in control state c.
+func (n *Node) retractAt(tx *storage.Tx, r *storage.Room, origin protocol.NodeID, seq uint64, c *protocol.Control) error {
+	id, ok, err := tx.Position(r.ID, origin, seq)
+	if err != nil || !ok {
+		return err
+	}
+	e, err := tx.Event(id)
+	if err != nil || e == nil {
+		return err
+	}
+	return n.retractHidden(tx, r, e, c)
+}
+
+// pendingRun is what an Update's revisits read of one chain past what
+// chainAuthors holds: positions in a row from lo, each holding its event
+// (a position without one ends the run for good). chainAuthors takes
+// them once the Update commits.
+type pendingRun struct {
+	lo      uint64
+	entries []chainEntry
+	ended   bool
+}
+
+// pendingRunKey is the key of a chain's pendingRun among the notes of an
+// Update (storage.Tx.Note).
+type pendingRunKey chainKey
+
+// chainRun returns the run this Update's revisits read of origin's chain
+// in room, making it (and arranging for chainAuthors to take it on
+// commit) the first time.
+func (n *Node) chainRun(tx *storage.Tx, room protocol.RoomID, origin protocol.NodeID) *pendingRun {
+	k := pendingRunKey{room, origin}
+	if run, ok := tx.Noted(k).(*pendingRun); ok {
+		return run
+	}
+	run := &pendingRun{}
+	tx.Note(k, run)
+	tx.AfterCommit(func() { n.chainAuthors.add(room, origin, run.entries) })
+	return run
+}
+
+// at returns the entry of position seq, if the run holds it.
+func (p *pendingRun) at(seq uint64) (chainEntry, bool) {
+	if seq < p.lo || seq >= p.lo+uint64(len(p.entries)) {
+		return chainEntry{}, false
+	}
+	return p.entries[seq-p.lo], true
+}
+
+// extend adds the entry read of position seq if it continues the run;
+// held is false when the store no longer holds the event there.
+func (p *pendingRun) extend(seq uint64, entry chainEntry, held bool) {
+	switch {
+	case p.ended:
+	case !held:
+		p.ended = true
+	case len(p.entries) == 0:
+		p.lo, p.entries = seq, append(p.entries, entry)
+	case seq == p.lo+uint64(len(p.entries)):
+		p.entries = append(p.entries, entry)
 	}
 }
 
