@@ -93,6 +93,73 @@ func (n *Node) publishThen(ctx context.Context, author protocol.Handle, room pro
 	return e, nil
 }
 
+// maxPublishBatch is the most events publishAll stores in one Update.
+const maxPublishBatch = 128
+
+// publishAll publishes contents as events of author in room, one after
+// another, storing up to maxPublishBatch of them in each store Update: a
+// run of events made at once (an admin taking thousands out of a room,
+// an event each) then waits for a durable commit per batch, not per event.
+// A batch too big for one transaction (storage.ErrTxnTooBig) is split. An
+// event the room rules refuse fails its batch; the batches before it
+// stay.
+func (n *Node) publishAll(ctx context.Context, author protocol.Handle, room protocol.RoomID, contents []protocol.Content) error {
+	if n.catchUp.waiting(room) {
+		return fmt.Errorf("room %s: %w", room, ErrCatchingUp)
+	}
+	n.publishing.enter(room)
+	defer n.publishing.leave(room)
+	for len(contents) > 0 {
+		batch := contents[:min(len(contents), maxPublishBatch)]
+		if err := n.publishBatch(ctx, author, room, batch); err != nil {
+			return err
+		}
+		contents = contents[len(batch):]
+	}
+	return nil
+}
+
+// publishBatch stores contents as events of author in room in one Update,
+// or, if they are too big for one, in two halves.
+func (n *Node) publishBatch(ctx context.Context, author protocol.Handle, room protocol.RoomID, contents []protocol.Content) error {
+	var made []*protocol.Signed
+	err := n.store.Update(ctx, func(tx *storage.Tx) error {
+		made = made[:0]
+		for _, c := range contents {
+			t, err := roomTip(tx, room) // after the first, this Update's own write: no store read
+			if err != nil {
+				return err
+			}
+			e, err := n.sign(author, room, t, c)
+			if err != nil {
+				return err
+			}
+			if err := n.accept(tx, e); err != nil {
+				return err
+			}
+			made = append(made, e)
+		}
+		if next, err := roomTip(tx, room); err == nil {
+			tx.AfterCommit(func() { n.tips.Add(room, next) })
+		}
+		return nil
+	})
+	if errors.Is(err, storage.ErrTxnTooBig) && len(contents) > 1 {
+		half := len(contents) / 2
+		if err := n.publishBatch(ctx, author, room, contents[:half]); err != nil {
+			return err
+		}
+		return n.publishBatch(ctx, author, room, contents[half:])
+	}
+	if err != nil {
+		return ruleError(err)
+	}
+	for _, e := range made {
+		n.metrics.published(e)
+	}
+	return nil
+}
+
 // tip is what a new event of a room follows: the room's heads, its
 // version, which the event must carry, and from version 2 on this node's
 // latest event there and its chain position (zero if none), which the

@@ -131,12 +131,14 @@ func (n *Node) changeMembers(ctx context.Context, as protocol.Handle, r *Room, w
 			}
 		}
 	}
+	var out []protocol.AccountID
 	for _, m := range r.Members {
 		if _, ok := want[m.Account]; !ok && m.Account != me {
-			if err := n.RemoveMember(ctx, as, r.ID, m.Account); err != nil {
-				return err
-			}
+			out = append(out, m.Account)
 		}
+	}
+	if err := n.RemoveMembers(ctx, as, r.ID, out); err != nil {
+		return err
 	}
 	switch role, ok := want[me]; {
 	case !ok:

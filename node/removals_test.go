@@ -183,3 +183,51 @@ func TestAppliedAfterRestart(t *testing.T) {
 		}
 	}
 }
+
+// TestRemoveMembersShareCommits empties a room of 300 with one SetMembers:
+// the removals, an event each, share durable commits (a batch of
+// maxPublishBatch each), where they waited for a commit each; every one
+// is made, and each member is out. A list naming a non-member refuses
+// its batch, and the batches before it stay.
+func TestRemoveMembersShareCommits(t *testing.T) {
+	n := newTestNode(t, t.TempDir())
+	ctx := t.Context()
+	must[*Account](t)(n.CreateAccount(ctx, NewAccount{Handle: "alice"}))
+	var specs []MemberSpec
+	var accounts []protocol.AccountID
+	for i := range 300 {
+		a := must[*Account](t)(n.CreateAccount(ctx, NewAccount{Handle: protocol.Handle(fmt.Sprintf("m%03d", i))})).ID
+		specs = append(specs, MemberSpec{Account: a})
+		accounts = append(accounts, a)
+	}
+	room := must[*Room](t)(n.CreateRoom(ctx, "alice", NewRoom{Name: "All hands", Members: specs})).ID
+	alice := protocol.NewAccountID(n.ID(), "alice")
+	commits := n.store.Stats().Commits
+	if err := n.SetMembers(ctx, "alice", room, map[protocol.AccountID]protocol.Role{alice: protocol.RoleAdmin}); err != nil {
+		t.Fatal(err)
+	}
+	if got := n.store.Stats().Commits - commits; got > 300/maxPublishBatch+2 {
+		t.Errorf("300 removals took %d commits, want at most %d", got, 300/maxPublishBatch+2)
+	}
+	if got := roles(t, n, "alice", room); len(got) != 1 {
+		t.Errorf("%d members after emptying, want alice alone", len(got))
+	}
+	for _, a := range accounts[:3] {
+		if err := n.RemoveMember(ctx, "alice", room, a); err == nil {
+			t.Errorf("%s removed twice", a)
+		}
+	}
+
+	if err := n.AddMembers(ctx, "alice", room, specs); err != nil {
+		t.Fatal(err)
+	}
+	// The third batch names an account removed in the first: it is
+	// refused, and the first two batches stay.
+	out := slices.Concat(accounts[:2*maxPublishBatch], accounts[:1])
+	if err := n.RemoveMembers(ctx, "alice", room, out); err == nil {
+		t.Error("a removal of a non-member was made")
+	}
+	if got := roles(t, n, "alice", room); len(got) != 1+300-2*maxPublishBatch {
+		t.Errorf("%d members after two batches of removals, want %d", len(got), 1+300-2*maxPublishBatch)
+	}
+}
