@@ -20,14 +20,7 @@ import (
 func TestRemovalsCostTheSame(t *testing.T) {
 	n := newTestNode(t, t.TempDir())
 	ctx := t.Context()
-	must[*Account](t)(n.CreateAccount(ctx, NewAccount{Handle: "alice"}))
-	var specs []MemberSpec
-	var accounts []protocol.AccountID
-	for i := range 200 {
-		a := must[*Account](t)(n.CreateAccount(ctx, NewAccount{Handle: protocol.Handle(fmt.Sprintf("m%03d", i))})).ID
-		specs = append(specs, MemberSpec{Account: a})
-		accounts = append(accounts, a)
-	}
+	specs, accounts := aliceAndMembers(t, n, 200)
 	room := must[*Room](t)(n.CreateRoom(ctx, "alice", NewRoom{Name: "All hands", Members: specs})).ID
 	before := n.resolvedApplied.Load()
 	for _, a := range accounts[:150] {
@@ -59,13 +52,8 @@ func TestRemovalsCostTheSame(t *testing.T) {
 func TestRemovalsAfterRejoin(t *testing.T) {
 	n := newTestNode(t, t.TempDir())
 	ctx := t.Context()
-	must[*Account](t)(n.CreateAccount(ctx, NewAccount{Handle: "alice"}))
 	const members = 40
-	var specs []MemberSpec
-	for i := range members {
-		a := must[*Account](t)(n.CreateAccount(ctx, NewAccount{Handle: protocol.Handle(fmt.Sprintf("m%03d", i))})).ID
-		specs = append(specs, MemberSpec{Account: a})
-	}
+	specs, _ := aliceAndMembers(t, n, members)
 	room := must[*Room](t)(n.CreateRoom(ctx, "alice", NewRoom{Name: "Twice emptied", Members: specs})).ID
 	alice := map[protocol.AccountID]protocol.Role{protocol.NewAccountID(n.ID(), "alice"): protocol.RoleAdmin}
 	if err := n.SetMembers(ctx, "alice", room, alice); err != nil {
@@ -137,14 +125,7 @@ func TestAppliedAfterRestart(t *testing.T) {
 	dir := t.TempDir()
 	n := newTestNode(t, dir)
 	ctx := t.Context()
-	must[*Account](t)(n.CreateAccount(ctx, NewAccount{Handle: "alice"}))
-	var specs []MemberSpec
-	var accounts []protocol.AccountID
-	for i := range 40 {
-		a := must[*Account](t)(n.CreateAccount(ctx, NewAccount{Handle: protocol.Handle(fmt.Sprintf("m%03d", i))})).ID
-		specs = append(specs, MemberSpec{Account: a})
-		accounts = append(accounts, a)
-	}
+	specs, accounts := aliceAndMembers(t, n, 40)
 	room := must[*Room](t)(n.CreateRoom(ctx, "alice", NewRoom{Name: "All hands"})).ID
 	for _, s := range specs[:20] { // one at a time, then the rest at once
 		if err := n.AddMembers(ctx, "alice", room, []MemberSpec{s}); err != nil {
@@ -192,14 +173,7 @@ func TestAppliedAfterRestart(t *testing.T) {
 func TestRemoveMembersShareCommits(t *testing.T) {
 	n := newTestNode(t, t.TempDir())
 	ctx := t.Context()
-	must[*Account](t)(n.CreateAccount(ctx, NewAccount{Handle: "alice"}))
-	var specs []MemberSpec
-	var accounts []protocol.AccountID
-	for i := range 300 {
-		a := must[*Account](t)(n.CreateAccount(ctx, NewAccount{Handle: protocol.Handle(fmt.Sprintf("m%03d", i))})).ID
-		specs = append(specs, MemberSpec{Account: a})
-		accounts = append(accounts, a)
-	}
+	specs, accounts := aliceAndMembers(t, n, 300)
 	room := must[*Room](t)(n.CreateRoom(ctx, "alice", NewRoom{Name: "All hands", Members: specs})).ID
 	alice := protocol.NewAccountID(n.ID(), "alice")
 	commits := n.store.Stats().Commits
@@ -230,4 +204,19 @@ func TestRemoveMembersShareCommits(t *testing.T) {
 	if got := roles(t, n, "alice", room); len(got) != 1+300-2*maxPublishBatch {
 		t.Errorf("%d members after two batches of removals, want %d", len(got), 1+300-2*maxPublishBatch)
 	}
+}
+
+// aliceAndMembers makes account alice on n, and count accounts m000, m001,
+// … to add to a room of hers; it returns them as member specs and IDs.
+func aliceAndMembers(t *testing.T, n *Node, count int) ([]MemberSpec, []protocol.AccountID) {
+	t.Helper()
+	ctx := t.Context()
+	must[*Account](t)(n.CreateAccount(ctx, NewAccount{Handle: "alice"}))
+	specs := make([]MemberSpec, count)
+	accounts := make([]protocol.AccountID, count)
+	for i := range count {
+		accounts[i] = must[*Account](t)(n.CreateAccount(ctx, NewAccount{Handle: protocol.Handle(fmt.Sprintf("m%03d", i))})).ID
+		specs[i] = MemberSpec{Account: accounts[i]}
+	}
+	return specs, accounts
 }
