@@ -39,7 +39,8 @@ const maxRequestList = 100
 const maxContactMessage = 1024
 
 func contactView(c *node.Contact) contactJSON {
-	return contactJSON{AccountID: c.Alias, RoomID: c.RoomAlias, Name: c.Name, ChatworkID: string(c.Handle), OrgName: c.Org}
+	return contactJSON{AccountID: c.Alias, RoomID: c.RoomAlias, Name: c.Name, ChatworkID: string(c.Handle),
+		OrgID: orgID(c.Account.Node()), OrgName: c.Org}
 }
 
 func (s *Server) contacts(w http.ResponseWriter, r *http.Request, c *caller) error {
@@ -63,7 +64,7 @@ func (s *Server) incomingRequests(w http.ResponseWriter, r *http.Request, c *cal
 	out := make([]requestJSON, 0, len(rs))
 	for _, x := range rs[:min(len(rs), maxRequestList)] {
 		out = append(out, requestJSON{RequestID: x.ID, AccountID: x.FromAlias, Message: x.Message, Name: x.Name,
-			ChatworkID: string(x.Handle), OrgName: x.Org})
+			ChatworkID: string(x.Handle), OrgID: orgID(x.From.Node()), OrgName: x.Org})
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil

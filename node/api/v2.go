@@ -32,7 +32,7 @@ func (s *Server) me(w http.ResponseWriter, r *http.Request, c *caller) error {
 	p := c.ids.profile(r.Context(), c.acc.ID)
 	myChat, _ := c.ids.roomAlias(r.Context(), c.acc.MyChat)
 	writeJSON(w, http.StatusOK, meJSON{AccountID: c.acc.Alias, RoomID: myChat, Name: c.acc.Name,
-		ChatworkID: string(c.acc.Handle), OrgName: c.acc.Org, Department: p.Department, Title: p.Title,
+		ChatworkID: string(c.acc.Handle), OrgID: orgID(c.acc.ID.Node()), OrgName: c.acc.Org, Department: p.Department, Title: p.Title,
 		Introduction: p.Introduction, Mail: c.acc.Email, LoginMail: c.acc.Email, Avatar: avatarPath(c.acc.Alias, p.Avatar)})
 	return nil
 }

@@ -531,3 +531,38 @@ func TestPartnerAccounts(t *testing.T) {
 		t.Fatalf("task for a partner's account = %s", resp)
 	}
 }
+
+// TestOrganizationIDs: organization_id is the same for the people of one
+// node, in /v2/me and the member list alike, different for a
+// partner's, never 0, and worked out from the node's ID alone (every
+// node gives an organization the same number).
+func TestOrganizationIDs(t *testing.T) {
+	e := newEnv(t, Config{})
+	_, key, _ := ed25519.GenerateKey(nil)
+	partner := protocol.NodeIDFromKey(key.Public().(ed25519.PublicKey))
+	zed := protocol.NewAccountID(partner, "zed")
+	if err := e.node.AddMembers(t.Context(), e.alice.Handle, e.room.ID, []node.MemberSpec{{Account: zed}}); err != nil {
+		t.Fatal(err)
+	}
+	ours, theirs := orgID(e.node.ID()), orgID(partner)
+	if ours == 0 || theirs == 0 || ours == theirs || orgID(e.node.ID()) != ours {
+		t.Fatalf("organization IDs %d (ours), %d (the partner's)", ours, theirs)
+	}
+	runCalls(t, e, []call{
+		{name: "me", method: "GET", path: "/v2/me", as: e.alice, want: 200, check: func(t *testing.T, r *response) {
+			if got := decodeAs[meJSON](t, r).OrgID; got != ours {
+				t.Fatalf("my organization_id = %d, want %d", got, ours)
+			}
+		}},
+		{name: "members", method: "GET", path: fmt.Sprintf("/v2/rooms/%d/members", e.room.Alias), as: e.alice, want: 200, check: func(t *testing.T, r *response) {
+			ms := decodeAs[[]memberJSON](t, r)
+			got := map[string]int{}
+			for _, m := range ms {
+				got[m.ChatworkID] = m.OrgID
+			}
+			if got["alice"] != ours || got["bob"] != ours || got["zed"] != theirs {
+				t.Fatalf("organization_id by member = %v, want %d for alice and bob, %d for zed", got, ours, theirs)
+			}
+		}},
+	})
+}

@@ -2,6 +2,8 @@ package api
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/binary"
 	"strconv"
 
 	"github.com/horenso/horenso/node"
@@ -9,9 +11,10 @@ import (
 )
 
 // The JSON objects of ChatWork API v2, field for field. Times are unix
-// seconds; message_id is a decimal string; other IDs are numbers. Horenso
-// has no organization IDs: organization_id is 0. avatar_image_url is a
-// path on the node (avatarPath), "" for an account without a picture.
+// seconds; message_id is a decimal string; other IDs are numbers, each
+// node's own, but organization_id (orgID), which every node works out
+// alike. avatar_image_url is a path on the node (avatarPath), "" for an
+// account without a picture.
 
 type accountRef struct {
 	AccountID uint64 `json:"account_id"`
@@ -129,5 +132,17 @@ func roomView(r *node.Room, mytasks int) roomJSON {
 // memberView renders a member; avatar is its picture's version, if any.
 func memberView(m node.Member, avatar string) memberJSON {
 	return memberJSON{AccountID: m.Alias, Role: string(m.Role), Name: m.Name, ChatworkID: string(m.Account.Handle()),
-		OrgName: m.Org, Avatar: avatarPath(m.Alias, avatar)}
+		OrgID: orgID(m.Account.Node()), OrgName: m.Org, Avatar: avatarPath(m.Alias, avatar)}
+}
+
+// orgID is the organization_id of the people of node n: an organization
+// is a node, and its number is the first 31 bits of the SHA-256 of its
+// ID (never 0), so that every node gives the people of one organization
+// the same number, and a client tells its own organization's people from
+// a partner's as it would on ChatWork. ChatWork's numbers are the
+// organizations' own; two of a node's partners have the same one only by
+// a chance of about one in a billion.
+func orgID(n protocol.NodeID) int {
+	sum := sha256.Sum256([]byte(n))
+	return max(1, int(binary.BigEndian.Uint32(sum[:4])&0x7fffffff))
 }
