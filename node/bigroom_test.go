@@ -175,17 +175,30 @@ func TestUnreadExactInBigRoom(t *testing.T) {
 				}
 				msgs[j].deleted = true
 			}
-		default: // a member leaves (is removed) and comes back: it counts from its return
-			i := 1 + rnd.IntN(size-1)
-			if err := n.RemoveMember(ctx, handles[0], room.ID, ids[i]); err != nil {
+		default: // members are removed (one, or a few in one batch) and come back: each counts from its return
+			var out []protocol.AccountID
+			var back []MemberSpec
+			for range 1 + rnd.IntN(3) {
+				i := 1 + rnd.IntN(size-1)
+				if member[i] {
+					member[i] = false
+					out, back = append(out, ids[i]), append(back, MemberSpec{Account: ids[i]})
+				}
+			}
+			if err := n.RemoveMembers(ctx, handles[0], room.ID, out); err != nil {
 				t.Fatal(err)
 			}
-			member[i] = false
-			post(0, fmt.Sprintf("[To:%s] while away", ids[i]))
-			if err := n.AddMember(ctx, handles[0], room.ID, MemberSpec{Account: ids[i]}); err != nil {
+			for _, a := range out {
+				post(0, fmt.Sprintf("[To:%s] while away", a))
+			}
+			if err := n.AddMembers(ctx, handles[0], room.ID, back); err != nil {
 				t.Fatal(err)
 			}
-			member[i], from[i] = true, len(msgs)
+			for i, a := range ids {
+				if slices.Contains(out, a) {
+					member[i], from[i] = true, len(msgs)
+				}
+			}
 		}
 		check(fmt.Sprint("step ", step), some())
 	}
