@@ -57,15 +57,21 @@ type chainEntry struct {
 
 // eventsOf returns the positions after from, in order, of author's events
 // that are not control events, in the run of origin's chain in room held
-// from from+1 on, and next, the position after that run (from+1 if none
-// is held there): positions from next on must be read from the store.
+// from from+1 on, and next, the position after that run: positions from
+// next on must be read from the store. next is from+1 if no run holds
+// it; or, if the run held ends at or before from, the position after its
+// end, so that what the caller reads continues the run (reading on from
+// from+1 instead would start a run apart, and replace this one).
 func (c *chainAuthors) eventsOf(room protocol.RoomID, origin protocol.NodeID, from uint64, author protocol.AccountID) (seqs []uint64, next uint64) {
 	next = from + 1
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	t := c.chains[chainKey{room, origin}]
-	if t == nil || next < t.lo || next >= t.lo+uint64(t.n) {
+	if t == nil || next < t.lo {
 		return nil, next
+	}
+	if end := t.lo + uint64(t.n); next >= end {
+		return nil, end
 	}
 	if i, ok := t.index[author]; ok {
 		offs := t.of[i]

@@ -32,6 +32,7 @@ func TestChainAuthors(t *testing.T) {
 	check(5, "b", []uint64{7}, 9)
 	check(5, "c", nil, 9)
 	check(8, "a", nil, 9)
+	check(12, "a", nil, 9)                                   // past the run: read on from its end, to keep it in one piece
 	check(3, "a", nil, 4)                                    // below the run: read from the store
 	c.add(room, origin, []chainEntry{entry(20, "c", false)}) // leaves a gap: replaces
 	check(4, "a", nil, 5)

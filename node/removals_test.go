@@ -220,3 +220,44 @@ func aliceAndMembers(t *testing.T, n *Node, count int) ([]MemberSpec, []protocol
 	}
 	return specs, accounts
 }
+
+// TestRemovalsKeepOneRun takes out, one at a time, accounts never removed
+// before and accounts removed before, in turn, after the room's chain grew
+// past what the node remembers of it: each removal of an account never
+// removed starts at the chain's end, and one of an account removed before
+// at its first removal. Reading on from the end of what is remembered
+// keeps it one run; starting a run apart replaced it each time the chain
+// had grown (a post between), and the next removal of the other kind read
+// the chain again from its first removal.
+func TestRemovalsKeepOneRun(t *testing.T) {
+	n := newTestNode(t, t.TempDir())
+	ctx := t.Context()
+	specs, accounts := aliceAndMembers(t, n, 40)
+	room := must[*Room](t)(n.CreateRoom(ctx, "alice", NewRoom{Name: "Mixed", Members: specs})).ID
+	for _, a := range accounts[:20] {
+		if err := n.RemoveMember(ctx, "alice", room, a); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := n.AddMembers(ctx, "alice", room, specs[:20]); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 30 {
+		must[*Message](t)(n.Post(ctx, "alice", room, fmt.Sprint("news ", i)))
+	}
+	before := n.chainReads.Load()
+	for i := range 20 {
+		must[*Message](t)(n.Post(ctx, "alice", room, fmt.Sprint("more news ", i))) // the chain grows unread
+		for _, a := range []protocol.AccountID{accounts[20+i], accounts[i]} {
+			if err := n.RemoveMember(ctx, "alice", room, a); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if got := n.chainReads.Load() - before; got > 150 {
+		t.Errorf("40 removals read %d chain positions, want at most 150", got)
+	}
+	if got := roles(t, n, "alice", room); len(got) != 1 {
+		t.Errorf("%d members left, want alice alone", len(got))
+	}
+}

@@ -318,7 +318,7 @@ func (n *Node) revisit(tx *storage.Tx, r *storage.Room, a protocol.AccountID, c 
 	run := n.chainRun(tx, r.ID, origin)
 	for seq := next; ; seq++ {
 		if entry, ok := run.at(seq); ok {
-			if entry.author == a && !entry.control {
+			if seq > from && entry.author == a && !entry.control {
 				if err := n.retractAt(tx, r, origin, seq, c); err != nil {
 					return err
 				}
@@ -331,8 +331,8 @@ func (n *Node) revisit(tx *storage.Tx, r *storage.Room, a protocol.AccountID, c 
 		}
 		n.chainReads.Add(1)
 		run.extend(seq, entry, e != nil)
-		if e == nil || e.AuthorID() != a || e.Type.IsControl() {
-			continue
+		if seq <= from || e == nil || e.AuthorID() != a || e.Type.IsControl() {
+			continue // up to from: read to keep the run in one piece
 		}
 		if err := n.retractHidden(tx, r, e, c); err != nil {
 			return err
