@@ -219,6 +219,9 @@ func (n *Node) withNotices(tx *storage.Tx, as protocol.Handle, room protocol.Roo
 	if err = errors.Join(scanErr, err); err != nil || len(ns) == 0 {
 		return out, err
 	}
+	if ns, err = n.dropVoid(tx, room, ns); err != nil || len(ns) == 0 {
+		return out, err
+	}
 	if err := n.hideNotices(tx, as, room, ns); err != nil {
 		return nil, err
 	}
@@ -265,7 +268,47 @@ func (n *Node) noticeInRoom(tx *storage.Tx, as protocol.Handle, room protocol.Ro
 	if err := n.canRead(tx, as, room); err != nil {
 		return nil, err
 	}
+	ns, err := n.dropVoid(tx, room, []*Message{m})
+	if err != nil {
+		return nil, err
+	}
+	if len(ns) == 0 {
+		return nil, fmt.Errorf("%w: %w", ErrNotFound, ErrNoMessage)
+	}
 	return m, n.hideNotices(tx, as, room, []*Message{m})
+}
+
+// dropVoid drops from ns, notices of room, those of control events that
+// do not take effect in the room's current control state
+// (protocol.Applied): a removal that a concurrent revocation of its
+// author's rights made void removed nobody, and its notice would say it
+// did. Every node decides this from the events alone, so all show the
+// same notices. (A live client was told of the notice when the event
+// arrived; it is gone when the client reads the room again.)
+func (n *Node) dropVoid(tx *storage.Tx, room protocol.RoomID, ns []*Message) ([]*Message, error) {
+	var applied *appliedSet
+	out := ns[:0]
+	for _, m := range ns {
+		switch m.Notice {
+		case NoticeMemberAdded, NoticeMemberJoined, NoticeMemberLeft, NoticeMemberRemoved, NoticeRoomChanged:
+			if applied == nil {
+				r, err := tx.Room(room)
+				if err != nil {
+					return nil, err
+				}
+				a, err := n.applied(tx, r)
+				if err != nil {
+					return nil, err
+				}
+				applied = &a
+			}
+			if !applied.Has(m.ID) {
+				continue
+			}
+		}
+		out = append(out, m)
+	}
+	return out, nil
 }
 
 // recordShown appends to the change feed the change e makes, now that

@@ -155,6 +155,44 @@ func TestPartitionRemovalWins(t *testing.T) {
 	}
 }
 
+// TestVoidRemovalNoNotice: during a partition alice (on a) demotes bob
+// (on b), an admin, while bob removes carol (on a). Once linked again,
+// alice's demotion stands (she is senior) and voids bob's concurrent
+// removal: carol stays. No node's timeline may say bob removed her: the
+// notice of a control event that does not take effect is not shown.
+func TestVoidRemovalNoNotice(t *testing.T) {
+	c := NewCluster(t, 2, Options{})
+	a, b := c.Nodes[0], c.Nodes[1]
+	a.User("alice")
+	a.User("carol")
+	b.User("bob")
+	alice, carol, bob := a.As("alice"), a.As("carol"), b.As("bob")
+	room := alice.CreateRoom("Deal", carol.ID())
+	alice.AddMember(room, bob.ID(), protocol.RoleAdmin)
+	bob.AwaitMembers(room, alice.ID(), carol.ID(), bob.ID())
+
+	c.Unlink(a, b)
+	alice.SetRole(room, bob.ID(), protocol.RoleMember)
+	bob.RemoveMember(room, carol.ID())
+	bob.Post(room, "carol is out")
+	c.Link(a, b)
+
+	want := fmt.Sprint([]string{string(alice.ID()) + ":admin", string(bob.ID()) + ":member", string(carol.ID()) + ":member"})
+	awaitMembers(t, room, want, a, b)
+	for _, u := range []*Actor{alice, bob} {
+		u.AwaitMessageSet(room, "carol is out")
+		ms, err := u.Node().Messages(t.Context(), u.Handle, room, node.Page{Limit: node.MaxPage})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range ms {
+			if m.Notice == node.NoticeMemberRemoved {
+				t.Errorf("%s's timeline says %q, though the removal is void", u, m.Body)
+			}
+		}
+	}
+}
+
 // TestVoidAddIsLearned: a partition keeps a (alice, the creator) and c
 // (carol) apart from b (bob, admin) and d (dave). Alice demotes bob while
 // bob adds dave. Carol's node receives the demotion first, so it does not
