@@ -102,8 +102,10 @@ const maxPublishBatch = 128
 // an event each) then waits for a durable commit per batch, not per event.
 // A batch too big for one transaction (storage.ErrTxnTooBig) is split. An
 // event the room rules refuse fails its batch; the batches before it
-// stay.
-func (n *Node) publishAll(ctx context.Context, author protocol.Handle, room protocol.RoomID, contents []protocol.Content) error {
+// stay. needed, if not nil, is asked of each content in its Update, just
+// before its event would be made: false skips it (a removal of an account
+// no longer a member, which another admin took out meanwhile).
+func (n *Node) publishAll(ctx context.Context, author protocol.Handle, room protocol.RoomID, contents []protocol.Content, needed func(*storage.Tx, protocol.Content) (bool, error)) error {
 	if n.catchUp.waiting(room) {
 		return fmt.Errorf("room %s: %w", room, ErrCatchingUp)
 	}
@@ -111,7 +113,7 @@ func (n *Node) publishAll(ctx context.Context, author protocol.Handle, room prot
 	defer n.publishing.leave(room)
 	for len(contents) > 0 {
 		batch := contents[:min(len(contents), maxPublishBatch)]
-		if err := n.publishBatch(ctx, author, room, batch); err != nil {
+		if err := n.publishBatch(ctx, author, room, batch, needed); err != nil {
 			return err
 		}
 		contents = contents[len(batch):]
@@ -121,11 +123,19 @@ func (n *Node) publishAll(ctx context.Context, author protocol.Handle, room prot
 
 // publishBatch stores contents as events of author in room in one Update,
 // or, if they are too big for one, in two halves.
-func (n *Node) publishBatch(ctx context.Context, author protocol.Handle, room protocol.RoomID, contents []protocol.Content) error {
+func (n *Node) publishBatch(ctx context.Context, author protocol.Handle, room protocol.RoomID, contents []protocol.Content, needed func(*storage.Tx, protocol.Content) (bool, error)) error {
 	var made []*protocol.Signed
 	err := n.store.Update(ctx, func(tx *storage.Tx) error {
 		made = made[:0]
 		for _, c := range contents {
+			if needed != nil {
+				if ok, err := needed(tx, c); err != nil || !ok {
+					if err != nil {
+						return err
+					}
+					continue
+				}
+			}
 			t, err := roomTip(tx, room) // after the first, this Update's own write: no store read
 			if err != nil {
 				return err
@@ -146,10 +156,10 @@ func (n *Node) publishBatch(ctx context.Context, author protocol.Handle, room pr
 	})
 	if errors.Is(err, storage.ErrTxnTooBig) && len(contents) > 1 {
 		half := len(contents) / 2
-		if err := n.publishBatch(ctx, author, room, contents[:half]); err != nil {
+		if err := n.publishBatch(ctx, author, room, contents[:half], needed); err != nil {
 			return err
 		}
-		return n.publishBatch(ctx, author, room, contents[half:])
+		return n.publishBatch(ctx, author, room, contents[half:], needed)
 	}
 	if err != nil {
 		return ruleError(err)

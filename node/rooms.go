@@ -457,7 +457,7 @@ func (n *Node) RemoveMember(ctx context.Context, as protocol.Handle, room protoc
 // does each, but storing many removals in each durable commit
 // (publishAll): taking 5,000 people out of a room waited for 5,000 commits
 // one after another. Only admins may. An account that is not a member
-// refuses the batch of removals it is in; those before it stay.
+// when its turn comes (another admin took it out, or it left) is skipped.
 func (n *Node) RemoveMembers(ctx context.Context, as protocol.Handle, room protocol.RoomID, accounts []protocol.AccountID) error {
 	if len(accounts) == 0 {
 		return nil
@@ -469,7 +469,14 @@ func (n *Node) RemoveMembers(ctx context.Context, as protocol.Handle, room proto
 	for i, a := range accounts {
 		contents[i] = &protocol.MemberRemove{Account: a}
 	}
-	return wrapOp("remove members", n.publishAll(ctx, as, room, contents))
+	member := func(tx *storage.Tx, c protocol.Content) (bool, error) {
+		s, err := n.control(tx, room)
+		if err != nil {
+			return false, err
+		}
+		return s.Members.Has(c.(*protocol.MemberRemove).Account), nil
+	}
+	return wrapOp("remove members", n.publishAll(ctx, as, room, contents, member))
 }
 
 // act publishes an event of as's in a room as is a member of.
