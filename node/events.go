@@ -597,6 +597,12 @@ func (n *Node) syncMembers(tx *storage.Tx, r *storage.Room, before, after *proto
 			if err := tx.RemoveMember(a, room); err != nil {
 				return err
 			}
+			if a.Node() != n.id && old.Name != "" {
+				// Shown by name in what it wrote, after it left.
+				if err := tx.PutPastName(a, storage.PastName{Name: old.Name, Org: old.Org}); err != nil {
+					return err
+				}
+			}
 		case !in || was && old.Role == m.Role:
 		default:
 			if !was && a.Node() == n.id {

@@ -57,10 +57,15 @@ func (n *Node) Profile(ctx context.Context, a protocol.AccountID) (*Profile, err
 			}
 			if info, ok := c.Members.Get(a); ok && info.Name != "" {
 				p.Name, p.Org = info.Name, info.Org
-				break
+				return nil
 			}
 		}
-		return nil
+		// Not in a room this node holds any more: the name it had.
+		past, ok, err := tx.PastName(a)
+		if ok {
+			p.Name, p.Org = past.Name, past.Org
+		}
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("profile of %s: %w", a, err)

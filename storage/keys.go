@@ -49,10 +49,11 @@ const (
 	pRoomTask   byte = 0x31 // room ID, status, task ID → empty: a room's tasks by status
 	pAssignment byte = 0x32 // assignee account ID, 0x00, status, task ID → room ID: tasks by assignee
 
-	pAccount byte = 0x40 // handle → Account (local accounts only)
-	pEmail   byte = 0x41 // lower-cased email → handle
-	pToken   byte = 0x42 // SHA-256 of an API token → Token
-	pOwnTok  byte = 0x43 // handle, 0x00, token hash → empty: an account's tokens
+	pAccount  byte = 0x40 // handle → Account (local accounts only)
+	pEmail    byte = 0x41 // lower-cased email → handle
+	pToken    byte = 0x42 // SHA-256 of an API token → Token
+	pOwnTok   byte = 0x43 // handle, 0x00, token hash → empty: an account's tokens
+	pPastName byte = 0x44 // partner's account ID, 0x00 → PastName: the name and organization it last had in a room this node holds, kept when it leaves one
 
 	pRead byte = 0x50 // account ID, 0x00, room ID → ReadMarker
 

@@ -69,3 +69,39 @@ func jsonString(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
 }
+
+// TestPastPartnerName: bob, of a partner's node, writes in alice's room
+// and leaves it, his last room on her node. Her node still names him as
+// he was named there, "Bob" of his organization, not by his handle: the
+// messages he wrote stay, and so must his name on them.
+func TestPastPartnerName(t *testing.T) {
+	c := NewCluster(t, 2, Options{})
+	a, b := c.Nodes[0], c.Nodes[1]
+	a.User("alice")
+	b.User("bob")
+	alice, bob := a.As("alice"), b.As("bob")
+	room := alice.CreateRoom("Deal", bob.ID())
+	bob.AwaitRoom(room)
+	bob.Post(room, "see you")
+	alice.AwaitMessages(room, "see you")
+	named := func() (string, string) {
+		t.Helper()
+		p, err := a.Profile(t.Context(), bob.ID())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p.Name, p.Org
+	}
+	Await(t, 30*time.Second, func() (bool, string) {
+		name, _ := named()
+		return name == "Bob", "alice's node names bob " + name
+	})
+	_, org := named()
+	if err := b.LeaveRoom(t.Context(), "bob", room); err != nil {
+		t.Fatal(err)
+	}
+	alice.AwaitMembers(room, alice.ID())
+	if name, o := named(); name != "Bob" || o != org {
+		t.Errorf("after he left, alice's node names bob %q of %q, want %q of %q", name, o, "Bob", org)
+	}
+}
