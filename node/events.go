@@ -129,10 +129,11 @@ func (n *Node) publishBatch(ctx context.Context, author protocol.Handle, room pr
 		made = made[:0]
 		for _, c := range contents {
 			if needed != nil {
-				if ok, err := needed(tx, c); err != nil || !ok {
-					if err != nil {
-						return err
-					}
+				ok, err := needed(tx, c)
+				if err != nil {
+					return err
+				}
+				if !ok {
 					continue
 				}
 			}

@@ -324,12 +324,12 @@ func (n *Node) noticeApplied(tx *storage.Tx, room protocol.RoomID) (appliedSet, 
 	if err != nil {
 		return appliedSet{}, false, err
 	}
-	if a, ok, err := n.knownApplied(tx, r.ID, r.Control, nil); err != nil || ok {
-		return a, ok, err
-	}
 	s, err := txLog{tx: tx, cache: &n.snapshots}.snapshot(r.Control)
-	if err != nil || s.History.Len() > noticeResolveMax {
+	if err != nil {
 		return appliedSet{}, false, err
+	}
+	if s.History.Len() > noticeResolveMax {
+		return n.knownApplied(tx, r.ID, r.Control, s)
 	}
 	a, err := n.applied(tx, r)
 	return a, err == nil, err
