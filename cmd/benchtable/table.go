@@ -81,6 +81,8 @@ var measures = []measure{
 	{what: "durable posts/s over HTTP, 1 client", got: metric{"HTTPPost/clients=1", "posts/s"}, limit: metric{"BadgerGroupCommit/writers=1", "records/s"}, higher: true},
 	{what: "durable posts/s over HTTP, 8 clients", got: metric{"HTTPPost/clients=8", "posts/s"}, limit: metric{"BadgerGroupCommit/writers=8", "records/s"}, higher: true},
 	{what: "durable posts/s over HTTP, 64 clients", got: metric{"HTTPPost/clients=64", "posts/s"}, limit: metric{"BadgerGroupCommit/writers=64", "records/s"}, goal: 10000, higher: true},
+	{what: "store writer's time per post over HTTP, 64 clients (µs)", got: metric{"HTTPPost/clients=64", "writer-µs/post"}},
+	{what: "store writer busy during it (% of the time)", got: metric{"HTTPPost/clients=64", "writer-busy-%"}},
 	{what: "all-hands room, 2 members: posts/s at 64 posters", got: metric{"AllHands/members=2", "posts/s"}, size: metric{"AllHands/members=2", "members"}, higher: true},
 	{what: "all-hands room, 500 members: posts/s at 64 posters", got: metric{"AllHands/members=500", "posts/s"}, limit: metric{"AllHands/members=2", "posts/s"}, size: metric{"AllHands/members=500", "members"}, goal: 0.5, higher: true, ratio: true},
 	{what: "all-hands room, 5,000 members: posts/s at 64 posters", got: metric{"AllHands/members=5000", "posts/s"}, limit: metric{"AllHands/members=2", "posts/s"}, size: metric{"AllHands/members=5000", "members"}, goal: 0.5, higher: true, ratio: true},
@@ -148,6 +150,19 @@ var measures = []measure{
 	{what: "node peak RSS during an upload (MB; limit: before it)", got: metric{"UploadRSS", "peak-rss-MB"}, limit: metric{"UploadRSS", "base-rss-MB"}, size: metric{"UploadRSS", "MB"}},
 }
 
+// sizeInName returns the size a benchmark's name gives for m's unit, as
+// in "PostGrownStore/msgs=10000000", so that a row whose benchmark did not
+// run still says which size it is of.
+func sizeInName(m metric) (float64, bool) {
+	_, last, _ := strings.Cut(m.bench, "/")
+	k, v, ok := strings.Cut(last, "=")
+	if !ok || k != m.unit {
+		return 0, false
+	}
+	n, err := strconv.ParseFloat(v, 64)
+	return n, err == nil
+}
+
 // render writes the table of ms from s, in Markdown, after a line naming
 // the machine.
 func render(w io.Writer, env map[string]string, s samples, ms []measure) {
@@ -163,6 +178,8 @@ func render(w io.Writer, env map[string]string, s samples, ms []measure) {
 		if size := s[m.size.bench][m.size.unit]; len(size) > 0 {
 			med, _, _ := summary(size)
 			row[0] += fmt.Sprintf(", %s %s", num(med), m.size.unit)
+		} else if n, ok := sizeInName(m.size); ok {
+			row[0] += fmt.Sprintf(", %s %s", num(n), m.size.unit)
 		}
 		if len(got) > 0 {
 			med, lo, hi := summary(got)

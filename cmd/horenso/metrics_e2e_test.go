@@ -127,6 +127,7 @@ func TestMetricsEndToEnd(t *testing.T) {
 	}
 	posts0, _ := value(before, "horenso_posts_total")
 	commits0, _ := value(before, "horenso_store_commit_seconds")
+	busy0, _ := value(before, "horenso_store_writer_busy_seconds_total")
 	creates0, _ := value(before, "horenso_events_published_total", "type", "room.create")
 
 	var stA, stB node.Status
@@ -172,6 +173,9 @@ func TestMetricsEndToEnd(t *testing.T) {
 	}
 	if v, _ := value(after, "horenso_store_commit_seconds"); v <= commits0 {
 		t.Errorf("store commits observed: %v, not more than %v before", v, commits0)
+	}
+	if v, _ := value(after, "horenso_store_writer_busy_seconds_total"); v <= busy0 {
+		t.Errorf("store writer busy: %v s, not more than %v before", v, busy0)
 	}
 	if v, _ := value(after, "horenso_http_request_duration_seconds", "route", "GET /api/health", "code", "200"); v < 1 {
 		t.Errorf("HTTP requests to GET /api/health observed: %v", v)
