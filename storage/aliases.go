@@ -86,16 +86,8 @@ func (tx *Tx) handOut(kind AliasKind, global []byte, n uint64) error {
 
 // nextAlias hands out the next alias of kind.
 func (tx *Tx) nextAlias(kind AliasKind) (uint64, error) {
-	var n uint64
-	c, err := tx.get(key(pCounter, []byte{byte(kind)}))
-	switch {
-	case err == nil:
-		n = be64(c)
-	case !errors.Is(err, ErrNotFound):
-		return 0, fmt.Errorf("get alias counter: %w", err)
-	}
-	n++
-	return n, wrap("assign alias", tx.set(key(pCounter, []byte{byte(kind)}), u64(n)))
+	n, err := tx.nextNumber(byte(kind))
+	return n, wrap("assign alias", err)
 }
 
 // LookupAlias returns the alias of a global key without assigning one; the

@@ -51,12 +51,11 @@ const eventSeqCounter byte = 0x02
 // nextEventSeq hands out the next event sequence number, as the 8 bytes
 // of its key under pEventBody.
 func (tx *Tx) nextEventSeq() ([]byte, error) {
-	n, err := tx.counter(eventSeqCounter)
+	n, err := tx.nextNumber(eventSeqCounter)
 	if err != nil {
-		return nil, fmt.Errorf("get event sequence: %w", err)
+		return nil, fmt.Errorf("event sequence: %w", err)
 	}
-	seq := u64(n + 1)
-	return seq, tx.set(key(pCounter, []byte{eventSeqCounter}), seq)
+	return u64(n), nil
 }
 
 // eventPointerLen is the length of a pEvent value that is an event

@@ -30,13 +30,9 @@ type Change struct {
 
 // AppendChange adds c to the change feed and returns its sequence number.
 func (tx *Tx) AppendChange(c Change) (uint64, error) {
-	seq, err := tx.counter(feedCounter)
+	seq, err := tx.nextNumber(feedCounter)
 	if err != nil {
 		return 0, fmt.Errorf("append change: %w", err)
-	}
-	seq++
-	if err := tx.set(key(pCounter, []byte{feedCounter}), u64(seq)); err != nil {
-		return 0, wrap("append change", err)
 	}
 	c.Alias = 0
 	if c.Event != (protocol.EventID{}) {
@@ -48,8 +44,21 @@ func (tx *Tx) AppendChange(c Change) (uint64, error) {
 }
 
 // LastChange returns the sequence number of the newest change; 0 if none.
+// It is the feed's last key, not its counter, which runs ahead of it (see
+// counters.go); in an Update, the Update's own changes count.
 func (tx *Tx) LastChange() (uint64, error) {
-	seq, err := tx.counter(feedCounter)
+	var seq uint64
+	for _, i := range tx.ownBy[pChange] {
+		if o := tx.ops[i]; !o.dropped && !o.del && len(o.key) == 9 {
+			seq = max(seq, be64(o.key[1:]))
+		}
+	}
+	err := tx.scan([]byte{pChange}, nil, true, func(k []byte, _ func() ([]byte, error)) (bool, error) {
+		if len(k) == 8 {
+			seq = max(seq, be64(k))
+		}
+		return false, nil
+	})
 	return seq, wrap("last change", err)
 }
 
@@ -76,17 +85,6 @@ func (tx *Tx) Changes(after uint64, fn func(seq uint64, c *Change) bool) error {
 		return fn(be64(k), &c), nil
 	})
 	return wrap("scan changes", err)
-}
-
-func (tx *Tx) counter(kind byte) (uint64, error) {
-	b, err := tx.get(key(pCounter, []byte{kind}))
-	if errors.Is(err, ErrNotFound) {
-		return 0, nil
-	}
-	if err != nil {
-		return 0, err
-	}
-	return be64(b), nil
 }
 
 // FetchCursor returns the last message of room fetched with token h

@@ -37,6 +37,9 @@ type Tx struct {
 	// the event before it in the batch.
 	stored map[protocol.EventID]*protocol.Signed
 	notes  map[any]any // see Note
+	// leases holds the counter leases this Update wrote, by counter
+	// kind (see counters.go).
+	leases map[byte]uint64
 }
 
 // Note keeps v under key for the rest of the transaction: what a caller
@@ -70,6 +73,7 @@ type op struct {
 	del     bool
 	discard bool // drop the key's earlier versions (see setDiscard)
 	dropped bool // taken back (unset): not written
+	lease   bool // a counter's lease, written by nextNumber (see counters.go)
 }
 
 // ErrReadOnly is returned by writes in a View transaction.

@@ -44,6 +44,9 @@ type writeCache struct {
 	// pending holds the writes in the writer's current Badger
 	// transaction, by key: the latest of each.
 	pending map[string]op
+	// counters is the state of the leased counters, by kind (see
+	// counters.go); a counter not in it is read from its record.
+	counters map[byte]*counter
 
 	hits, misses atomic.Uint64
 }
@@ -63,7 +66,7 @@ const cacheEntryOverhead = 112
 const maxCachedValue = 64 << 10
 
 func newWriteCache(maxBytes int64) *writeCache {
-	c := &writeCache{maxBytes: maxBytes, pending: map[string]op{}}
+	c := &writeCache{maxBytes: maxBytes, pending: map[string]op{}, counters: map[byte]*counter{}}
 	// The count bound is not the limit (bytes are): it only has to be
 	// larger than the number of entries maxBytes can hold.
 	lru, err := simplelru.NewLRU(int(maxBytes/cacheEntryOverhead)+1, func(k string, v cached) {
@@ -154,9 +157,13 @@ func (c *writeCache) committed(err error) {
 	if err != nil {
 		c.lru.Purge()
 		clear(c.pending)
+		clear(c.counters)
 		return
 	}
 	for k, o := range c.pending {
+		if k[0] == pCounter {
+			c.counterCommitted(o)
+		}
 		if !c.lru.Contains(k) && !readBack(k) {
 			continue
 		}
