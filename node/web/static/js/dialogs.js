@@ -4,6 +4,7 @@
 import * as api from './api.js';
 import { h, avatar, fold, replace } from './dom.js';
 import { t, lang, setLang, byName, fmtFull } from './i18n.js';
+import { foldedName } from './text.js';
 import { prefs, savePrefs } from './prefs.js';
 import { tokensSection } from './tokens.js';
 import { webhooksSection } from './webhooks.js';
@@ -84,9 +85,7 @@ export function taskDialog(rv, { body = '', task = null }) {
   const me = app.me.account_id;
   const assigned = task && task.account ? task.account.account_id : 0;
   const members = [...(rv.members || [])].sort((a, b) => (b.account_id === me) - (a.account_id === me) || byName(a, b));
-  const boxes = members.map((m) => h('label', { class: 'check' },
-    h('input', { type: 'checkbox', name: 'to', value: String(m.account_id), checked: task ? m.account_id === assigned : members.length === 1 }),
-    personLabel(app, m.account_id, m.name)));
+  const assignees = assigneeBoxes(app, members, (m) => (task ? m.account_id === assigned : members.length === 1));
   const date = h('input', { type: 'date', name: 'due' });
   const time = h('input', { type: 'time', name: 'time' });
   if (task && task.limit_time && task.limit_type !== 'none') {
@@ -97,14 +96,14 @@ export function taskDialog(rv, { body = '', task = null }) {
   }
   const body_ = [
     field(t('task.body'), text),
-    h('fieldset', { class: 'field assignees' }, h('legend', null, t('task.assignees')), h('div', { class: 'check-list' }, boxes)),
+    h('fieldset', { class: 'field assignees' }, h('legend', null, t('task.assignees')), assignees.el),
     h('div', { class: 'field-row' }, field(t('task.due'), date), field(t('task.duetime'), time)),
   ];
   return modal({
     title: task ? t('task.edit') : t('task.new'), body: body_, submit: task ? t('task.save') : t('task.create'), cls: 'dialog-task',
     onSubmit: async () => {
       if (!text.value.trim()) throw new Error(t('task.needbody'));
-      const ids = boxes.map((l) => l.querySelector('input')).filter((b) => b.checked).map((b) => b.value);
+      const ids = assignees.checked().map((m) => String(m.account_id));
       if (!ids.length) throw new Error(t('task.needassignee'));
       let limit = 0;
       let type = 'none';
@@ -121,33 +120,91 @@ export function taskDialog(rv, { body = '', task = null }) {
   });
 }
 
+/** assigneeBoxes is a check box per member, to pick a task's assignees;
+ * checked(m) says whether m starts checked. In a room of more than
+ * memberRowsMax members it draws that many (the checked ones first) under a
+ * filter box that finds the others. It returns the element and a function
+ * giving the members checked. */
+function assigneeBoxes(app, members, checked) {
+  const items = members.map((m) => ({ m, on: checked(m), key: foldedName(m) }));
+  const draw = (it) => {
+    if (!it.el) {
+      const box = h('input', { type: 'checkbox', name: 'to', value: String(it.m.account_id), checked: it.on });
+      box.addEventListener('change', () => { it.on = box.checked; });
+      it.el = h('label', { class: 'check' }, box, personLabel(app, it.m.account_id, it.m.name));
+    }
+    return it.el;
+  };
+  const list = h('div', { class: 'check-list' });
+  const more = h('p', { class: 'muted member-rows-more', hidden: true });
+  const big = items.length > memberRowsMax;
+  const filter = big ? h('input', { type: 'search', class: 'picker-filter', placeholder: t('side.memberfilter'), 'aria-label': t('side.memberfilter') }) : null;
+  const render = () => {
+    const q = filter ? fold(filter.value.trim()) : '';
+    const shown = items.filter((it) => !q || it.on || it.key.includes(q));
+    if (big) shown.sort((a, b) => b.on - a.on);
+    replace(list, shown.slice(0, memberRowsMax).map(draw));
+    more.hidden = shown.length <= memberRowsMax;
+    more.textContent = t('members.more', { n: shown.length - memberRowsMax });
+  };
+  filter?.addEventListener('input', render);
+  render();
+  return { el: [filter, list, more], checked: () => items.filter((it) => it.on).map((it) => it.m) };
+}
+
+/** memberRowsMax is how many people the members dialog draws at once: in
+ * a room of thousands, drawing a row and a role select for everyone froze
+ * the page for more than a second. The search box finds the rest. */
+export const memberRowsMax = 100;
+
 // memberRows lists people with a role select each; role "" = not in. Its
 // search box filters them and also searches the people directory
 // (/api/people), adding the colleagues it finds as rows, so that someone
-// with no contacts yet finds everyone of the organization.
+// with no contacts yet finds everyone of the organization. It draws at
+// most memberRowsMax rows: those whose role was changed in the dialog
+// first, then the others in order. Each of rows is { p, value }: the
+// person and the role chosen.
 function memberRows(app, people, roles) {
   const none = (p) => (roles.has(p.account_id) ? t('members.remove') : '—');
   const filter = h('input', { type: 'search', class: 'picker-filter', placeholder: t('people.search'), 'aria-label': t('people.search') });
   const list = h('ul', { class: 'member-rows' });
+  const more = h('p', { class: 'muted member-rows-more', hidden: true });
   const rows = [];
   const byId = new Map();
   const add = (p) => {
     if (byId.has(p.account_id) || (app.me && p.account_id === app.me.account_id && !roles.has(p.account_id))) return null;
-    const sel = h('select', { 'aria-label': p.name, dataset: { aid: String(p.account_id) } },
-      h('option', { value: '' }, none(p)),
-      ['admin', 'member', 'readonly'].map((r) => h('option', { value: r, selected: roles.get(p.account_id) === r }, t('role.' + r))));
-    const row = h('li', { class: 'member-row', dataset: { aid: String(p.account_id), name: fold([p.name, p.chatwork_id, p.email, p.organization_name].join('\n')) } },
-      personLabel(app, p.account_id, p.name), p.email ? h('span', { class: 'org' }, p.email) : null, sel);
-    const r = { row, sel, p };
+    const value = roles.get(p.account_id) || '';
+    const r = { p, value, initial: value, key: fold([p.name, p.chatwork_id, p.email, p.organization_name].join('\n')) };
     rows.push(r);
     byId.set(p.account_id, r);
-    list.appendChild(row);
     return r;
+  };
+  // draw makes r's row the first time it is shown.
+  const draw = (r) => {
+    if (!r.row) {
+      const sel = h('select', { 'aria-label': r.p.name, dataset: { aid: String(r.p.account_id) } },
+        h('option', { value: '' }, none(r.p)),
+        ['admin', 'member', 'readonly'].map((v) => h('option', { value: v, selected: r.value === v }, t('role.' + v))));
+      sel.addEventListener('change', () => { r.value = sel.value; });
+      r.row = h('li', { class: 'member-row', dataset: { aid: String(r.p.account_id), name: r.key } },
+        personLabel(app, r.p.account_id, r.p.name), r.p.email ? h('span', { class: 'org' }, r.p.email) : null, sel);
+    }
+    return r.row;
   };
   for (const p of people) add(p);
   const status = h('p', { class: 'muted people-status', hidden: true });
   status.textContent = t('people.none');
-  const shown = () => { status.hidden = rows.some((r) => !r.row.hidden); };
+  let found = new Set(); // the directory's answer to the search box's query
+  const render = () => {
+    const q = fold(filter.value.trim());
+    const changed = (r) => r.value !== r.initial;
+    const shown = rows.filter((r) => !q || changed(r) || r.key.includes(q) || found.has(r.p.account_id));
+    shown.sort((a, b) => changed(b) - changed(a)); // stable: the rest keep their order
+    replace(list, shown.slice(0, memberRowsMax).map(draw));
+    more.hidden = shown.length <= memberRowsMax;
+    more.textContent = t('members.more', { n: shown.length - memberRowsMax });
+    status.hidden = shown.length > 0;
+  };
   let seq = 0;
   let timer = 0;
   const search = async (q) => {
@@ -155,26 +212,26 @@ function memberRows(app, people, roles) {
     try {
       const res = await api.people(q, { limit: 50 });
       if (mine !== seq) return;
+      found = new Set();
       for (const p of res.people) {
         app.met(p);
-        const r = byId.get(p.account_id) || add(p);
-        if (r) r.row.hidden = false;
+        if (byId.get(p.account_id) || add(p)) found.add(p.account_id);
       }
-      shown();
+      render();
     } catch (e) {
       if (mine === seq && e.status !== 404) app.error(e);
     }
   };
   filter.addEventListener('input', () => {
     seq++; // a directory answer still on its way is for an older query
-    const q = fold(filter.value.trim());
-    for (const r of rows) r.row.hidden = q && !r.row.dataset.name.includes(q) && !r.sel.value;
-    shown();
+    found = new Set();
+    render();
     clearTimeout(timer);
     timer = setTimeout(() => search(filter.value.trim()), 150);
   });
+  render();
   search('');
-  return { el: [filter, list, status], rows };
+  return { el: [filter, list, more, status], rows };
 }
 
 /** groupDialog creates a group chat with contacts or anyone of the people
@@ -194,7 +251,7 @@ export async function groupDialog(app) {
     onSubmit: async () => {
       if (!name.value.trim()) throw new Error(t('group.needname'));
       const by = { admin: [app.me.account_id], member: [], readonly: [] };
-      for (const r of pick.rows) if (r.sel.value) by[r.sel.value].push(r.p.account_id);
+      for (const r of pick.rows) if (r.value) by[r.value].push(r.p.account_id);
       const res = await api.createRoom(name.value.trim(), desc.value, by.admin, by.member, by.readonly);
       return res.room_id;
     },
@@ -217,7 +274,7 @@ export async function membersDialog(rv) {
     body: pick.el,
     onSubmit: async () => {
       const by = { admin: [], member: [], readonly: [] };
-      for (const r of pick.rows) if (r.sel.value) by[r.sel.value].push(r.p.account_id);
+      for (const r of pick.rows) if (r.value) by[r.value].push(r.p.account_id);
       if (!by.admin.length) throw new Error(t('members.needadmin'));
       await api.setMembers(rv.id, by.admin, by.member, by.readonly);
       return true;

@@ -1,13 +1,19 @@
 // The side panel of an open room: description, tasks and members.
 
 import * as api from './api.js';
-import { h, replace, avatar, noteAvatar } from './dom.js';
+import { h, replace, avatar, noteAvatar, fold } from './dom.js';
+import { foldedName } from './text.js';
 import { t, fmtDue } from './i18n.js';
 import { parse } from './notation.js';
 import { render } from './render.js';
 import { confirmDialog, taskDialog, membersDialog, descDialog } from './dialogs.js';
 import { JoinRequests } from './invite.js';
 import { FilesSection } from './files.js';
+
+/** sideMembersMax is how many members the side panel lists: a room of
+ * thousands shows a filter box and the first ones (admins first), so that
+ * the panel stays short and the files below it within reach. */
+export const sideMembersMax = 100;
 
 export class SidePanel {
   constructor(rv) {
@@ -23,6 +29,9 @@ export class SidePanel {
       ['open', 'done'].map((s) => h('button', { type: 'button', role: 'tab', class: 'tab', dataset: { tab: s },
         'aria-selected': s === this.tab ? 'true' : 'false', on: { click: () => this.switchTab(s) } }, t('side.' + s))));
     this.memberList = h('ul', { class: 'member-list' });
+    this.memberFilter = h('input', { type: 'search', class: 'member-filter', hidden: true,
+      placeholder: t('side.memberfilter'), 'aria-label': t('side.memberfilter') });
+    this.memberFilter.addEventListener('input', () => this.renderMemberRows());
     this.memberCount = h('span', { class: 'count' });
     this.memberActions = h('div', { class: 'side-foot' });
     this.requests = new JoinRequests(rv);
@@ -37,7 +46,7 @@ export class SidePanel {
             on: { click: () => taskDialog(this.rv, {}) } }, '+ ', t('task.new'))),
         this.tabs, this.taskList),
       h('section', { class: 'side-section side-members', 'aria-labelledby': 'side-members-h' },
-        h('h3', { id: 'side-members-h' }, t('side.members'), this.memberCount), this.memberList, this.memberActions),
+        h('h3', { id: 'side-members-h' }, t('side.members'), this.memberCount), this.memberFilter, this.memberList, this.memberActions),
       this.files.el);
     replace(this.taskList, h('li', { class: 'state' }, t('loading')));
     replace(this.memberList, h('li', { class: 'state' }, t('loading')));
@@ -137,15 +146,8 @@ export class SidePanel {
     const ms = this.rv.members || [];
     const room = this.rv.room;
     this.memberCount.textContent = String(ms.length);
-    replace(this.memberList, ms.map((m) => {
-      noteAvatar(m.account_id, m.avatar_image_url);
-      const org = this.app.partnerOrg(m.account_id);
-      return h('li', { class: 'member', dataset: { aid: String(m.account_id), role: m.role } },
-        avatar(m.account_id, m.name, 'sm'),
-        h('span', { class: 'member-name' }, m.name, org ? h('span', { class: 'org' }, org) : null),
-        m.unconfirmed ? h('span', { class: 'badge-unconfirmed', title: t('member.unconfirmedhint') }, t('member.unconfirmed')) : null,
-        h('span', { class: ['role', `role-${m.role}`] }, t('role.' + m.role)));
-    }));
+    this.memberFilter.hidden = ms.length <= sideMembersMax;
+    this.renderMemberRows();
     const group = room && room.type === 'group';
     replace(this.memberActions,
       group && this.rv.isAdmin() ? h('button', { type: 'button', class: 'btn btn-small', dataset: { action: 'manage-members' },
@@ -154,6 +156,26 @@ export class SidePanel {
         on: { click: () => this.leave() } }, t('side.leave')) : null);
     this.renderAbout();
     this.requests.load();
+  }
+
+  /** renderMemberRows lists the members the filter box matches (all
+   * while it is empty), sideMembersMax at most. */
+  renderMemberRows() {
+    const ms = this.rv.members || [];
+    const q = this.memberFilter.hidden ? '' : fold(this.memberFilter.value.trim());
+    const matching = q ? ms.filter((m) => foldedName(m).includes(q) || fold(this.app.partnerOrg(m.account_id) || '').includes(q)) : ms;
+    const more = matching.length - Math.min(matching.length, sideMembersMax);
+    replace(this.memberList, matching.slice(0, sideMembersMax).map((m) => {
+      noteAvatar(m.account_id, m.avatar_image_url);
+      const org = this.app.partnerOrg(m.account_id);
+      return h('li', { class: 'member', dataset: { aid: String(m.account_id), role: m.role } },
+        avatar(m.account_id, m.name, 'sm'),
+        h('span', { class: 'member-name' }, m.name, org ? h('span', { class: 'org' }, org) : null),
+        m.unconfirmed ? h('span', { class: 'badge-unconfirmed', title: t('member.unconfirmedhint') }, t('member.unconfirmed')) : null,
+        h('span', { class: ['role', `role-${m.role}`] }, t('role.' + m.role)));
+    }),
+    more > 0 ? h('li', { class: 'member-more muted' }, t('side.membersmore', { n: more })) : null,
+    q && !matching.length ? h('li', { class: 'state' }, t('people.none')) : null);
   }
 
   async leave() {

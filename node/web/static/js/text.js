@@ -10,6 +10,17 @@ export function fold(s) {
     .replace(/[\u30a1-\u30f6]/g, (c) => String.fromCharCode(c.charCodeAt(0) - 0x60));
 }
 
+const foldedNames = new WeakMap();
+
+/** foldedName returns fold(person.name), kept per person object, so that
+ * filtering a room of thousands of members at every key does not fold
+ * every name again. */
+export function foldedName(person) {
+  let f = foldedNames.get(person);
+  if (f === undefined) foldedNames.set(person, (f = fold(person.name)));
+  return f;
+}
+
 /** collator sorts names the way a Japanese and English speaking office
  * expects: Latin, then kana in gojūon order, then kanji; numbers by value;
  * case and width ignored. */

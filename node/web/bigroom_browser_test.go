@@ -1,0 +1,44 @@
+package web_test
+
+import (
+	"fmt"
+	"os"
+	"testing"
+
+	"github.com/horenso/horenso/node"
+	"github.com/horenso/horenso/protocol"
+)
+
+// TestBrowserBigRoom: in a room of 1,001 members the side panel, the [To:]
+// picker, the members dialog and the task dialog each draw a bounded
+// number of people and find the others by name; the members dialog's
+// search finds people already in the room (testdata/browser/bigroom.test.mjs).
+// A room of 5,000 drew every member in each, freezing the page for up to
+// 1.8 s at a time.
+func TestBrowserBigRoom(t *testing.T) {
+	chromium, nodeBin := browserEnv(t)
+	acme := startNode(t, "Acme")
+	boss := acme.person(t, "boss", "Boss")
+	var others []*person
+	for i := 1; i <= 1000; i++ {
+		name := fmt.Sprintf("Member %04d", i)
+		if i == 777 {
+			name = "佐藤 花子"
+		}
+		others = append(others, acme.colleague(t, fmt.Sprintf("m%04d", i), name, ""))
+	}
+	var ms []node.MemberSpec
+	for _, o := range others {
+		ms = append(ms, node.MemberSpec{Account: o.acc.ID, Role: protocol.RoleMember})
+	}
+	r, err := acme.n.CreateRoom(t.Context(), boss.acc.Handle, node.NewRoom{Name: "All hands", Members: ms})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := e2eConfig{
+		People: map[string]*person{"boss": boss, "hanako": others[776], "m0500": others[499]},
+		Rooms:  map[string]uint64{"big": r.Alias},
+		Trace:  os.Getenv("HORENSO_BROWSER_TRACE") != "",
+	}
+	runScripts(t, nodeBin, chromium, cfg, "testdata/browser/bigroom.test.mjs")
+}

@@ -1,0 +1,81 @@
+// A room of 1,001 members: the side panel, the [To:] picker, the members
+// dialog and the task dialog draw a bounded number of people (100, 50,
+// 100, 100) and find the others by name. TestBrowserBigRoom seeds it.
+
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { cfg, launch, open, login, expectCount } from './lib.mjs';
+
+let browser;
+after(async () => browser?.close());
+
+test('a room of 1,001 members stays usable', async () => {
+  browser = await launch();
+  const boss = await open(browser, 'boss');
+  const { page } = boss;
+  const hanako = cfg.people.hanako;
+  const m0500 = cfg.people.m0500;
+  await login(boss, `/rooms/${cfg.rooms.big}`);
+
+  // The side panel: 100 members and a line for the rest, a box to find them.
+  const side = page.locator('.side-members');
+  await side.locator('.count', { hasText: '1001' }).waitFor();
+  await expectCount(side.locator('li.member'), 100);
+  await side.locator('.member-more', { hasText: '901 more' }).waitFor();
+  await side.locator('.member-filter').fill('佐藤');
+  await expectCount(side.locator('li.member'), 1);
+  await side.locator(`li.member[data-aid="${hanako.account_id}"]`).waitFor();
+  await side.locator('.member-more').waitFor({ state: 'detached' });
+  await side.locator('.member-filter').fill('');
+  await expectCount(side.locator('li.member'), 100);
+
+  // The [To:] picker: Everyone and 50 members, then a name finds one.
+  await page.locator('[data-tool=to]').click();
+  const picker = page.locator('.picker-list');
+  await expectCount(picker.locator('li[data-aid]'), 51);
+  await picker.locator('.picker-more', { hasText: '950 more' }).waitFor();
+  await page.keyboard.press('ArrowDown');
+  await expectCount(picker.locator('li.active'), 1);
+  assert.equal(await picker.locator('li[data-aid]').nth(1).getAttribute('aria-selected'), 'true');
+  await page.locator('.picker-filter').fill('nobody here');
+  await expectCount(picker.locator('li[data-aid]'), 0);
+  await picker.locator('.picker-more').waitFor({ state: 'detached' });
+  await page.locator('.picker-filter').fill('花子');
+  await expectCount(picker.locator('li[data-aid]'), 1);
+  await page.keyboard.press('Enter');
+  const input = page.locator('.composer-input');
+  assert.equal(await input.inputValue(), `[To:${hanako.account_id}]佐藤 花子\n`);
+  await input.fill('');
+
+  // The members dialog: 100 rows; its search finds a member already in
+  // the room; a changed role stays at the top when the search is cleared.
+  await page.locator('[data-action=manage-members]').click();
+  const dlg = page.locator('dialog.dialog-members');
+  await expectCount(dlg.locator('.member-row'), 100);
+  await dlg.locator('.member-rows-more').waitFor();
+  await dlg.locator('.picker-filter').fill('Member 0500');
+  await expectCount(dlg.locator('.member-row'), 1);
+  await dlg.locator(`.member-row[data-aid="${m0500.account_id}"] select`).selectOption('readonly');
+  await dlg.locator('.picker-filter').fill('');
+  await expectCount(dlg.locator('.member-row'), 100);
+  assert.equal(await dlg.locator('.member-row').first().getAttribute('data-aid'), String(m0500.account_id));
+  await dlg.getByRole('button', { name: 'Save' }).click();
+  await dlg.waitFor({ state: 'detached' });
+  await side.locator('.member-filter').fill('Member 0500');
+  await side.locator(`li.member[data-aid="${m0500.account_id}"][data-role=readonly]`).waitFor();
+
+  // The task dialog: 100 check boxes, a box to find the others.
+  await input.fill('Check the seating plan');
+  await page.locator('[data-tool=task]').click();
+  const tdlg = page.locator('dialog.dialog-task');
+  await expectCount(tdlg.locator('label.check'), 100);
+  await tdlg.locator('.picker-filter').fill('花子');
+  await expectCount(tdlg.locator('label.check'), 1);
+  await tdlg.locator('label.check', { hasText: '佐藤 花子' }).locator('input').check();
+  await tdlg.locator('.picker-filter').fill('');
+  assert.ok(await tdlg.locator('label.check').first().locator('input').isChecked(), 'the checked one is listed first');
+  await tdlg.getByRole('button', { name: 'Add task' }).click();
+  await tdlg.waitFor({ state: 'detached' });
+  await page.locator('.side-tasks li.task', { hasText: 'Check the seating plan' }).waitFor();
+  assert.deepEqual(boss.errors, []);
+});
