@@ -12,13 +12,14 @@ import (
 // TestBrowserBigRoom: in a room of 1,001 members the side panel, the [To:]
 // picker, the members dialog and the task dialog each draw a bounded
 // number of people and find the others by name; the members dialog's
-// search finds people already in the room (testdata/browser/bigroom.test.mjs).
+// search finds people already in the room; the admin's users page draws
+// 100 of its 1,000 users (testdata/browser/bigroom.test.mjs).
 // A room of 5,000 drew every member in each, freezing the page for up to
 // 1.8 s at a time.
 func TestBrowserBigRoom(t *testing.T) {
 	chromium, nodeBin := browserEnv(t)
 	acme := startNode(t, "Acme")
-	boss := acme.person(t, "boss", "Boss")
+	boss := acme.admin(t, "boss", "Boss") // a node admin too, for the users page
 	var others []*person
 	for i := 1; i <= 1000; i++ {
 		name := fmt.Sprintf("Member %04d", i)

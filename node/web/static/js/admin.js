@@ -6,7 +6,7 @@
 // English and Japanese, to keep the shared dictionary out of it.
 
 import { request } from './api.js';
-import { h, replace, avatar, noteAvatar } from './dom.js';
+import { h, replace, avatar, noteAvatar, fold } from './dom.js';
 import { lang, fmtFull } from './i18n.js';
 import { tokensSection } from './tokens.js';
 import { webhooksSection } from './webhooks.js';
@@ -38,6 +38,8 @@ const text = {
     'users.active': 'Active',
     'users.adminRole': 'admin',
     'users.you': 'you',
+    'users.search': 'Find a user by name, login or email',
+    'users.more': '{n} more: search to find them',
     'partners.add': 'Add a partner',
     'partners.addr': 'Address (as the partner’s status page shows it: /ip4/…/tcp/…/p2p/12D3KooW…)',
     'partners.create': 'Add partner',
@@ -93,6 +95,8 @@ const text = {
     'users.active': '有効',
     'users.adminRole': '管理者',
     'users.you': 'あなた',
+    'users.search': '名前・ログイン名・メールアドレスでユーザーを検索',
+    'users.more': 'ほか {n} 人: 検索して探せます',
     'partners.add': 'パートナーを追加',
     'partners.addr': 'アドレス (相手のノードの状態ページにあるもの: /ip4/…/tcp/…/p2p/12D3KooW…)',
     'partners.create': '追加',
@@ -132,6 +136,10 @@ export function tr(key, vars) {
 }
 
 const tabs = ['users', 'partners', 'tokens', 'status'];
+
+/** adminUsersMax is how many users the users tab draws at once, each with
+ * its buttons: its search box finds the others. */
+export const adminUsersMax = 100;
 
 const fmtBytes = (n) => {
   const units = ['B', 'KB', 'MB', 'GB', 'TB'];
@@ -200,7 +208,7 @@ export class AdminView {
   // ---- users
 
   async users() {
-    const list = (await request('GET', '/api/admin/users')) || [];
+    let list = (await request('GET', '/api/admin/users')) || [];
     const note = h('div', { class: 'admin-note', role: 'status' });
     const err = h('p', { class: 'form-error', role: 'alert', hidden: true });
     const fail = (e) => {
@@ -267,12 +275,25 @@ export class AdminView {
             onetime(u.handle, r.password);
           })));
     };
-    this.reload = async () => {
-      const fresh = (await request('GET', '/api/admin/users')) || [];
-      replace(ul, fresh.map(row));
+    // An organization of thousands: the first adminUsersMax users that the
+    // search box matches (all while it is empty), the rest found by name.
+    const filter = h('input', { type: 'search', class: 'picker-filter admin-user-filter', placeholder: tr('users.search'), 'aria-label': tr('users.search') });
+    const ul = h('ul', { class: 'admin-list admin-users' });
+    const more = h('p', { class: 'muted admin-users-more', hidden: true });
+    const render = () => {
+      const q = fold(filter.value.trim());
+      const shown = q ? list.filter((u) => fold([u.name, u.handle, u.email].join('\n')).includes(q)) : list;
+      replace(ul, shown.slice(0, adminUsersMax).map(row));
+      more.hidden = shown.length <= adminUsersMax;
+      more.textContent = tr('users.more', { n: shown.length - adminUsersMax });
     };
-    const ul = h('ul', { class: 'admin-list admin-users' }, list.map(row));
-    return h('div', { class: 'admin-section' }, note, err, ul, form);
+    filter.addEventListener('input', render);
+    this.reload = async () => {
+      list = (await request('GET', '/api/admin/users')) || [];
+      render();
+    };
+    render();
+    return h('div', { class: 'admin-section' }, note, err, filter, ul, more, form);
   }
 
   // ---- partners

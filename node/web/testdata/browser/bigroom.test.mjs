@@ -77,5 +77,14 @@ test('a room of 1,001 members stays usable', async () => {
   await tdlg.getByRole('button', { name: 'Add task' }).click();
   await tdlg.waitFor({ state: 'detached' });
   await page.locator('.side-tasks li.task', { hasText: 'Check the seating plan' }).waitFor();
+
+  // The node's users, for its admin: 100 drawn, the others found by name.
+  await page.goto('/admin/users');
+  await expectCount(page.locator('li.admin-user'), 100);
+  await page.locator('.admin-users-more', { hasText: /^\d+ more/ }).waitFor();
+  await page.locator('.admin-user-filter').fill('m0777');
+  await expectCount(page.locator('li.admin-user'), 1);
+  await page.locator('li.admin-user[data-handle="m0777"]').waitFor();
+  await page.locator('.admin-users-more').waitFor({ state: 'hidden' });
   assert.deepEqual(boss.errors, []);
 });
