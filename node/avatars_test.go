@@ -120,3 +120,41 @@ func TestSetName(t *testing.T) {
 		}
 	}
 }
+
+// TestAvatarVersionsCached: AvatarVersions answers from its cache until an
+// account record is written, and never an avatar that changed.
+func TestAvatarVersionsCached(t *testing.T) {
+	n := newTestNode(t, t.TempDir())
+	ctx := t.Context()
+	alice := must[*Account](t)(n.CreateAccount(ctx, NewAccount{Handle: "alice", Password: "alice-password"}))
+	bob := must[*Account](t)(n.CreateAccount(ctx, NewAccount{Handle: "bob", Password: "bob-password"}))
+	ids := []protocol.AccountID{alice.ID, bob.ID, protocol.NewAccountID("elsewhere", "carol")}
+	versions := func() map[protocol.AccountID]string {
+		t.Helper()
+		return must[map[protocol.AccountID]string](t)(n.AvatarVersions(ctx, ids))
+	}
+	if v := versions(); len(v) != 0 {
+		t.Fatalf("versions before any avatar: %v", v)
+	}
+	v1 := must[string](t)(n.SetAvatar(ctx, "alice", bytes.NewReader(pngOf(t, color.RGBA{255, 0, 0, 255}))))
+	if v := versions(); len(v) != 1 || v[alice.ID] != v1 {
+		t.Fatalf("versions after alice's avatar: %v, want alice's %q", v, v1)
+	}
+	// Both local accounts are cached (the partner's is not read).
+	n.avatars.mu.Lock()
+	cached := len(n.avatars.versions)
+	n.avatars.mu.Unlock()
+	if cached != 2 {
+		t.Fatalf("%d avatar versions cached, want alice's and bob's", cached)
+	}
+	v2 := must[string](t)(n.SetAvatar(ctx, "bob", bytes.NewReader(pngOf(t, color.RGBA{0, 0, 255, 255}))))
+	if v := versions(); len(v) != 2 || v[alice.ID] != v1 || v[bob.ID] != v2 {
+		t.Fatalf("versions after bob's avatar: %v, want %q and %q", v, v1, v2)
+	}
+	if err := n.ClearAvatar(ctx, "alice"); err != nil {
+		t.Fatal(err)
+	}
+	if v := versions(); len(v) != 1 || v[bob.ID] != v2 {
+		t.Fatalf("versions after alice cleared hers: %v, want bob's %q only", v, v2)
+	}
+}

@@ -254,6 +254,7 @@ type Node struct {
 	tips            *lru.Cache[protocol.RoomID, tip]         // rooms' tips after this node's last events, for early signing (events.go)
 	aliases         *lru.Cache[aliasKey, []byte]             // room and account aliases resolved lately (aliases.go)
 	auths           *lru.Cache[storage.TokenHash, authEntry] // tokens authenticated lately (accounts.go)
+	avatars         avatarCache                              // local accounts' avatar versions (avatars.go)
 	reaches         *lru.Cache[protocol.EventID, uint64]     // recent events' reach of this node's chain, for receipts (receipts.go)
 	removalReaches  *lru.Cache[reachKey, reachAt]            // recent events' reach of removed accounts' chains (removalreach.go)
 	reachWalks      atomic.Uint64                            // chainReach's answers that walked a removal's past

@@ -149,6 +149,7 @@ type Store struct {
 	done     chan struct{} // closed when the writer has exited
 	stats    stats
 	authGen  atomic.Uint64            // see AuthGeneration
+	accGen   atomic.Uint64            // see AccountGeneration
 	cache    *writeCache              // the writer's (writecache.go); nil if Options.WriteCacheBytes < 0
 	onCommit func(time.Duration, int) // Options.OnCommit, or nil
 	// trimStop ends trimMapped, which closes trimDone; both nil if
@@ -463,6 +464,9 @@ func (s *Store) commit(batch []*write) {
 				if slices.ContainsFunc(inTxn, func(w *write) bool { return w.tx.auth }) {
 					s.authGen.Add(1) // now that the writes are visible
 				}
+				if slices.ContainsFunc(inTxn, func(w *write) bool { return w.tx.accounts }) {
+					s.accGen.Add(1)
+				}
 			}
 		} else {
 			txn.Discard()
@@ -550,6 +554,13 @@ func (s *Store) commit(batch []*write) {
 // only once such a commit's writes are visible, so a View that missed
 // them began before the count changed.
 func (s *Store) AuthGeneration() uint64 { return s.authGen.Load() }
+
+// AccountGeneration counts the commits that wrote an account record, as
+// AuthGeneration does for accounts and tokens: a cache of what account
+// records held is valid while it is the generation read before the View
+// that read them. Sessions and tokens, written at every login, do not
+// count.
+func (s *Store) AccountGeneration() uint64 { return s.accGen.Load() }
 
 // tooBig turns Badger's ErrTxnTooBig into ErrTxnTooBig, keeping it in
 // the chain.

@@ -29,6 +29,9 @@ type Tx struct {
 	// auth is set once the Update writes an account or a token record
 	// (see Store.AuthGeneration).
 	auth bool
+	// accounts is set once the Update writes an account record (see
+	// Store.AccountGeneration).
+	accounts bool
 	// decoded is set while the Update holds records written with
 	// setDecoded that are not encoded yet (see encodeRecords).
 	decoded bool
@@ -96,6 +99,7 @@ func (tx *Tx) set(k, v []byte) error {
 func (tx *Tx) put(o op) {
 	if len(o.key) > 0 && (o.key[0] == pAccount || o.key[0] == pToken) {
 		tx.auth = true
+		tx.accounts = tx.accounts || o.key[0] == pAccount
 	}
 	if tx.own == nil {
 		tx.own = make(map[string]int)
