@@ -4,7 +4,7 @@
 import * as api from './api.js';
 import { h, replace, avatar, fold } from './dom.js';
 import { t } from './i18n.js';
-import { foldedName } from './text.js';
+import { searchKey } from './text.js';
 import { to } from './notation.js';
 import { prefs, savePrefs } from './prefs.js';
 import { taskDialog } from './dialogs.js';
@@ -194,7 +194,7 @@ class Picker {
   items() {
     const me = this.c.app.me.account_id;
     const q = fold(this.filter.value.trim());
-    const ms = (this.c.rv.members || []).filter((m) => m.account_id !== me && (!q || foldedName(m).includes(q)));
+    const ms = (this.c.rv.members || []).filter((m) => m.account_id !== me && (!q || searchKey(m).includes(q)));
     const out = ms.slice(0, pickerMax).map((m) => ({ aid: String(m.account_id), name: m.name, org: this.c.app.partnerOrg(m.account_id) }));
     if (!q && ms.length > 1) out.unshift({ aid: 'all', name: t('picker.all') });
     return { out, more: ms.length - Math.min(ms.length, pickerMax) };

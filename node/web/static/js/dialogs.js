@@ -4,7 +4,7 @@
 import * as api from './api.js';
 import { h, avatar, fold, replace } from './dom.js';
 import { t, lang, setLang, byName, fmtFull } from './i18n.js';
-import { foldedName } from './text.js';
+import { searchKey } from './text.js';
 import { prefs, savePrefs } from './prefs.js';
 import { tokensSection } from './tokens.js';
 import { webhooksSection } from './webhooks.js';
@@ -126,7 +126,7 @@ export function taskDialog(rv, { body = '', task = null }) {
  * filter box that finds the others. It returns the element and a function
  * giving the members checked. */
 function assigneeBoxes(app, members, checked) {
-  const items = members.map((m) => ({ m, on: checked(m), key: foldedName(m) }));
+  const items = members.map((m) => ({ m, on: checked(m), key: searchKey(m) }));
   const draw = (it) => {
     if (!it.el) {
       const box = h('input', { type: 'checkbox', name: 'to', value: String(it.m.account_id), checked: it.on });

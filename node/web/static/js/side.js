@@ -2,7 +2,7 @@
 
 import * as api from './api.js';
 import { h, replace, avatar, noteAvatar, fold } from './dom.js';
-import { foldedName } from './text.js';
+import { searchKey } from './text.js';
 import { t, fmtDue } from './i18n.js';
 import { parse } from './notation.js';
 import { render } from './render.js';
@@ -163,7 +163,7 @@ export class SidePanel {
   renderMemberRows() {
     const ms = this.rv.members || [];
     const q = this.memberFilter.hidden ? '' : fold(this.memberFilter.value.trim());
-    const matching = q ? ms.filter((m) => foldedName(m).includes(q) || fold(this.app.partnerOrg(m.account_id) || '').includes(q)) : ms;
+    const matching = q ? ms.filter((m) => searchKey(m).includes(q) || fold(this.app.partnerOrg(m.account_id) || '').includes(q)) : ms;
     const more = matching.length - Math.min(matching.length, sideMembersMax);
     replace(this.memberList, matching.slice(0, sideMembersMax).map((m) => {
       noteAvatar(m.account_id, m.avatar_image_url);

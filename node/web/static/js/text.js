@@ -10,15 +10,19 @@ export function fold(s) {
     .replace(/[\u30a1-\u30f6]/g, (c) => String.fromCharCode(c.charCodeAt(0) - 0x60));
 }
 
-const foldedNames = new WeakMap();
+const searchKeys = new WeakMap();
 
-/** foldedName returns fold(person.name), kept per person object, so that
- * filtering a room of thousands of members at every key does not fold
- * every name again. */
-export function foldedName(person) {
-  let f = foldedNames.get(person);
-  if (f === undefined) foldedNames.set(person, (f = fold(person.name)));
-  return f;
+/** searchKey returns what a search box matches a person by: the folded
+ * name, handle (chatwork_id), email, organization and department, kept
+ * per person object, so that filtering a room of thousands of members at
+ * every key does not fold them all again. */
+export function searchKey(person) {
+  let k = searchKeys.get(person);
+  if (k === undefined) {
+    k = fold([person.name, person.chatwork_id, person.email, person.organization_name, person.department].filter(Boolean).join('\n'));
+    searchKeys.set(person, k);
+  }
+  return k;
 }
 
 /** collator sorts names the way a Japanese and English speaking office

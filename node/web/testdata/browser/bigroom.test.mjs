@@ -26,6 +26,9 @@ test('a room of 1,001 members stays usable', async () => {
   await expectCount(side.locator('li.member'), 1);
   await side.locator(`li.member[data-aid="${hanako.account_id}"]`).waitFor();
   await side.locator('.member-more').waitFor({ state: 'detached' });
+  await side.locator('.member-filter').fill('m0500'); // a handle finds its member too
+  await expectCount(side.locator('li.member'), 1);
+  await side.locator(`li.member[data-aid="${m0500.account_id}"]`).waitFor();
   await side.locator('.member-filter').fill('');
   await expectCount(side.locator('li.member'), 100);
 
@@ -40,6 +43,8 @@ test('a room of 1,001 members stays usable', async () => {
   await page.locator('.picker-filter').fill('nobody here');
   await expectCount(picker.locator('li[data-aid]'), 0);
   await picker.locator('.picker-more').waitFor({ state: 'detached' });
+  await page.locator('.picker-filter').fill('m0777');
+  await expectCount(picker.locator('li[data-aid]'), 1);
   await page.locator('.picker-filter').fill('花子');
   await expectCount(picker.locator('li[data-aid]'), 1);
   await page.keyboard.press('Enter');
