@@ -8,6 +8,7 @@ import (
 	"slices"
 
 	"github.com/horenso/horenso/protocol"
+	"github.com/horenso/horenso/storage"
 )
 
 // SetMembers makes want the members of group chat room, with the roles it
@@ -147,4 +148,21 @@ func (n *Node) changeMembers(ctx context.Context, as protocol.Handle, r *Room, w
 		return n.SetRole(ctx, as, r.ID, me, role)
 	}
 	return nil
+}
+
+// RoleOf returns account's role in room now, and false if it is not a
+// member: what a live "members" change tells its clients, so that they
+// need not read a big room's whole member list for one member's change.
+func (n *Node) RoleOf(ctx context.Context, room protocol.RoomID, account protocol.AccountID) (protocol.Role, bool, error) {
+	var role protocol.Role
+	var ok bool
+	err := n.store.View(func(tx *storage.Tx) error {
+		var err error
+		role, ok, err = tx.IsMember(account, room)
+		return err
+	})
+	if err != nil {
+		return "", false, fmt.Errorf("role of %s in %s: %w", account, room, err)
+	}
+	return role, ok, nil
 }

@@ -13,11 +13,14 @@ import (
 
 // eventJSON is the data of one /api/events event.
 type eventJSON struct {
-	Seq       uint64       `json:"seq"`
-	Type      string       `json:"type"`
-	RoomID    uint64       `json:"room_id"`
-	AccountID uint64       `json:"account_id,omitempty"` // members and read: the account concerned
-	Message   *messageJSON `json:"message,omitempty"`    // message, message_updated, message_deleted, notice
+	Seq       uint64 `json:"seq"`
+	Type      string `json:"type"`
+	RoomID    uint64 `json:"room_id"`
+	AccountID uint64 `json:"account_id,omitempty"` // members and read: the account concerned
+	// Role is, in a members change about one account, its role in the
+	// room now: "admin", "member", "readonly", or "none" once it is out.
+	Role    string       `json:"role,omitempty"`
+	Message *messageJSON `json:"message,omitempty"` // message, message_updated, message_deleted, notice
 	// MessageID names the message of a message_deleted event that is no
 	// longer shown at all (its author's post was soft-failed after the
 	// fact: docs/PROTOCOL.md, "Soft-fail"), so that clients take it out.
@@ -209,6 +212,15 @@ func (s *Server) eventData(ctx context.Context, c *caller, ch node.Change) event
 	case node.ChangeReaction:
 		if m, err := s.node.Message(ctx, c.handle(), ch.Event); err == nil {
 			e.Message = s.decoratedView(ctx, c, ch.Room, m)
+		}
+	case node.ChangeMembers:
+		if ch.Account != "" {
+			if role, ok, err := s.node.RoleOf(ctx, ch.Room, ch.Account); err == nil {
+				e.Role = "none"
+				if ok {
+					e.Role = string(role)
+				}
+			}
 		}
 	case node.ChangeTask:
 		if t, err := s.node.Task(ctx, c.handle(), ch.Event); err == nil {

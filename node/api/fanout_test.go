@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/horenso/horenso/node"
+	"github.com/horenso/horenso/protocol"
 )
 
 // nextBut returns the stream's next event that is neither a comment nor
@@ -93,4 +94,31 @@ func TestEventsFollowMembership(t *testing.T) {
 	if ev := s.nextBut("notice"); ev.event != "message" || ev.data.Message.Body != "side talk" || ev.data.RoomID != side.Alias {
 		t.Fatalf("after the removal: %+v (a message of a room she left leaked?)", ev)
 	}
+}
+
+// TestEventsMemberRole: a members change about one account says its role
+// now, "none" once it is out, so that a client updates its member list
+// without reading the whole of it.
+func TestEventsMemberRole(t *testing.T) {
+	e := newEnv(t, Config{})
+	ctx := t.Context()
+	s := e.openStream(t, e.alice, "", nil)
+	want := func(who *user, role string) {
+		t.Helper()
+		if ev := s.nextBut("notice"); ev.event != "members" || ev.data.AccountID != who.Alias || ev.data.Role != role {
+			t.Fatalf("event = %+v, want %s's members change with role %q", ev, who.Handle, role)
+		}
+	}
+	if err := e.node.AddMember(ctx, e.alice.Handle, e.room.ID, node.MemberSpec{Account: e.carol.ID}); err != nil {
+		t.Fatal(err)
+	}
+	want(e.carol, "member")
+	if err := e.node.SetMember(ctx, e.alice.Handle, e.room.ID, e.bob.ID, protocol.RoleReadonly); err != nil {
+		t.Fatal(err)
+	}
+	want(e.bob, "readonly")
+	if err := e.node.RemoveMember(ctx, e.alice.Handle, e.room.ID, e.carol.ID); err != nil {
+		t.Fatal(err)
+	}
+	want(e.carol, "none")
 }

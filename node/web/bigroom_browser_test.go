@@ -2,6 +2,8 @@ package web_test
 
 import (
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"testing"
 
@@ -36,9 +38,21 @@ func TestBrowserBigRoom(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The script's hook: someone takes m0501 out, elsewhere.
+	hooks := http.NewServeMux()
+	hooks.HandleFunc("POST /_test/remove", func(w http.ResponseWriter, req *http.Request) {
+		if err := acme.n.RemoveMember(req.Context(), boss.acc.Handle, r.ID, others[500].acc.ID); err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})
+	hookSrv := httptest.NewServer(hooks)
+	t.Cleanup(hookSrv.Close)
 	cfg := e2eConfig{
-		People: map[string]*person{"boss": boss, "hanako": others[776], "m0500": others[499]},
+		People: map[string]*person{"boss": boss, "hanako": others[776], "m0500": others[499], "m0501": others[500]},
 		Rooms:  map[string]uint64{"big": r.Alias},
+		Hooks:  map[string]string{"boss": hookSrv.URL},
 		Trace:  os.Getenv("HORENSO_BROWSER_TRACE") != "",
 	}
 	runScripts(t, nodeBin, chromium, cfg, "testdata/browser/bigroom.test.mjs")

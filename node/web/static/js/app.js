@@ -429,7 +429,7 @@ export class App {
         this.refreshRooms();
         break;
       case 'members':
-        if (here) rv.onMembers();
+        if (here) rv.onMembers(d);
         if (here) rv.timeline.catchUp();
         this.refreshRooms();
         break;

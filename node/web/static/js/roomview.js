@@ -176,8 +176,56 @@ export class RoomView {
     this.side.onTask(task);
   }
 
-  onMembers() {
-    this.loadMembers();
+  /** onMembers follows a live members change. One that names an account
+   * other than mine with its role now ("none": out) is applied to the
+   * list here, drawing the member list again; in a room of thousands,
+   * reading the whole list at each one of a thousand removals kept every
+   * open page fetching. An addition of someone not listed, several at
+   * once, or a change of mine reads the list again, one read at a time. */
+  onMembers(d) {
+    const me = this.app.me.account_id;
+    if (this.members && d && d.account_id && d.account_id !== me && d.role) {
+      const i = this.members.findIndex((m) => m.account_id === d.account_id);
+      if (d.role === 'none') {
+        if (i >= 0) this.members.splice(i, 1);
+        this.membersChanged();
+        return;
+      }
+      if (i >= 0) {
+        this.members[i] = { ...this.members[i], role: d.role };
+        this.members.sort((a, b) => roleRank(a.role) - roleRank(b.role) || byName(a, b));
+        this.membersChanged();
+        return;
+      }
+    }
+    this.reloadMembers();
+  }
+
+  /** membersChanged draws what depends on the member list after a change
+   * made to it here. */
+  membersChanged() {
+    this.renderHeader();
+    this.side.renderMembers();
+    this.side.files.members();
+  }
+
+  /** reloadMembers reads the member list again: at once if no read is on
+   * its way, else once more after it. */
+  async reloadMembers() {
+    if (this.loadingMembers) {
+      this.membersAgain = true;
+      return;
+    }
+    this.loadingMembers = true;
+    try {
+      await this.loadMembers();
+    } finally {
+      this.loadingMembers = false;
+    }
+    if (this.membersAgain && !this.destroyed) {
+      this.membersAgain = false;
+      await this.reloadMembers();
+    }
   }
 
   /** onRoomChanged reads the room again after its settings changed: the
@@ -200,7 +248,7 @@ export class RoomView {
     if (this.partners.nodes) this.partners.load(); // loaded once: what it missed
     if (!outage) return;
     this.side.loadTasks();
-    this.loadMembers();
+    this.reloadMembers();
   }
 
   /** focusMessage shows message mid: at once if it is loaded, else by

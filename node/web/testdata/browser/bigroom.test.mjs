@@ -4,7 +4,7 @@
 
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { cfg, launch, open, login, expectCount } from './lib.mjs';
+import { cfg, launch, open, login, expectCount, hook } from './lib.mjs';
 
 let browser;
 after(async () => browser?.close());
@@ -68,6 +68,18 @@ test('a room of 1,001 members stays usable', async () => {
   await dlg.waitFor({ state: 'detached' });
   await side.locator('.member-filter').fill('Member 0500');
   await side.locator(`li.member[data-aid="${m0500.account_id}"][data-role=readonly]`).waitFor();
+
+  // Someone taken out elsewhere leaves the list live, without the page
+  // reading the member list again.
+  let reads = 0;
+  page.on('request', (r) => { if (new URL(r.url()).pathname === `/api/rooms/${cfg.rooms.big}/members`) reads++; });
+  await side.locator('.member-filter').fill('m0501');
+  await expectCount(side.locator('li.member'), 1);
+  await hook('boss', 'remove');
+  await side.locator('.count', { hasText: '1000' }).waitFor();
+  await expectCount(side.locator('li.member'), 0);
+  assert.equal(reads, 0, 'the member list read again for one removal');
+  await side.locator('.member-filter').fill('');
 
   // The task dialog: 100 check boxes, a box to find the others.
   await input.fill('Check the seating plan');
