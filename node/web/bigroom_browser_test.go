@@ -47,6 +47,33 @@ func TestBrowserBigRoom(t *testing.T) {
 		}
 		w.WriteHeader(http.StatusNoContent)
 	})
+	extra := []*person{acme.colleague(t, "extra1", "Extra One", ""), acme.colleague(t, "extra2", "Extra Two", "")}
+	hooks.HandleFunc("POST /_test/addtwo", func(w http.ResponseWriter, req *http.Request) {
+		err := acme.n.AddMembers(req.Context(), boss.acc.Handle, r.ID, []node.MemberSpec{{Account: extra[0].acc.ID}, {Account: extra[1].acc.ID}})
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})
+	hooks.HandleFunc("POST /_test/remove2", func(w http.ResponseWriter, req *http.Request) {
+		if err := acme.n.RemoveMember(req.Context(), boss.acc.Handle, r.ID, others[501].acc.ID); err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})
+	hooks.HandleFunc("POST /_test/removemany", func(w http.ResponseWriter, req *http.Request) {
+		var out []protocol.AccountID
+		for _, o := range others[100:400] {
+			out = append(out, o.acc.ID)
+		}
+		if err := acme.n.RemoveMembers(req.Context(), boss.acc.Handle, r.ID, out); err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})
 	hookSrv := httptest.NewServer(hooks)
 	t.Cleanup(hookSrv.Close)
 	cfg := e2eConfig{

@@ -78,7 +78,13 @@ export class RoomView {
 
   async loadMembers() {
     try {
-      const ms = await api.members(this.id);
+      let ms;
+      for (;;) {
+        const gen = this.membersGen;
+        ms = await api.members(this.id);
+        // A change applied here meanwhile (onMembers) may not be in it.
+        if (this.destroyed || gen === this.membersGen) break;
+      }
       const known = this.app.names.size;
       for (const m of ms) this.app.met(m);
       // Rows drawn before the members were known show IDs in place of
@@ -186,14 +192,13 @@ export class RoomView {
     const me = this.app.me.account_id;
     if (this.members && d && d.account_id && d.account_id !== me && d.role) {
       const i = this.members.findIndex((m) => m.account_id === d.account_id);
-      if (d.role === 'none') {
-        if (i >= 0) this.members.splice(i, 1);
-        this.membersChanged();
-        return;
-      }
-      if (i >= 0) {
-        this.members[i] = { ...this.members[i], role: d.role };
-        this.members.sort((a, b) => roleRank(a.role) - roleRank(b.role) || byName(a, b));
+      if (d.role === 'none' || i >= 0) {
+        if (d.role === 'none') {
+          if (i >= 0) this.members.splice(i, 1);
+        } else {
+          this.members[i] = { ...this.members[i], role: d.role };
+        }
+        this.membersGen = (this.membersGen || 0) + 1; // a list on its way is older: loadMembers reads again
         this.membersChanged();
         return;
       }
@@ -201,12 +206,19 @@ export class RoomView {
     this.reloadMembers();
   }
 
-  /** membersChanged draws what depends on the member list after a change
-   * made to it here. */
+  /** membersChanged draws what depends on the member list after changes
+   * made to it here, once for a burst of them (a thousand removals come
+   * as a thousand events), 300 ms after the first. */
   membersChanged() {
-    this.renderHeader();
-    this.side.renderMembers();
-    this.side.files.members();
+    if (this.membersDraw) return;
+    this.membersDraw = setTimeout(() => {
+      this.membersDraw = 0;
+      if (this.destroyed || !this.members) return;
+      this.members.sort((a, b) => roleRank(a.role) - roleRank(b.role) || byName(a, b));
+      this.renderHeader();
+      this.side.renderMembers();
+      this.side.files.members();
+    }, 300);
   }
 
   /** reloadMembers reads the member list again: at once if no read is on
