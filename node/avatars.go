@@ -254,18 +254,14 @@ func (n *Node) AvatarVersions(ctx context.Context, ids []protocol.AccountID) (ma
 	read := make(map[protocol.AccountID]string, len(missing))
 	err := n.store.View(func(tx *storage.Tx) error {
 		for _, id := range missing {
-			a, err := tx.Account(id.Handle())
-			if errors.Is(err, storage.ErrNotFound) {
-				read[id] = ""
-				continue
-			}
-			if err != nil {
+			v := "" // none, or no such account
+			switch a, err := tx.Account(id.Handle()); {
+			case err == nil && a.Avatar != nil:
+				v = avatarVersion(a.Avatar)
+			case err != nil && !errors.Is(err, storage.ErrNotFound):
 				return err
 			}
-			read[id] = ""
-			if a.Avatar != nil {
-				read[id] = avatarVersion(a.Avatar)
-			}
+			read[id] = v
 		}
 		return nil
 	})
