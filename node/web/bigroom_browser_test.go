@@ -15,7 +15,9 @@ import (
 // picker, the members dialog and the task dialog each draw a bounded
 // number of people and find the others by name; the members dialog's
 // search finds people already in the room; the admin's users page draws
-// 100 of its 1,000 users (testdata/browser/bigroom.test.mjs).
+// 100 of its 1,000 users, and its tokens page's user select 100; 300
+// system messages arriving at once make the timeline read its layout a
+// few times, not once or more each (testdata/browser/bigroom.test.mjs).
 // A room of 5,000 drew every member in each, freezing the page for up to
 // 1.8 s at a time.
 func TestBrowserBigRoom(t *testing.T) {

@@ -352,14 +352,34 @@ export class AdminView {
   async tokens() {
     const users = (await request('GET', '/api/admin/users')) || [];
     const holder = h('div', { class: 'admin-tokens' });
-    const sel = h('select', { name: 'token_user' }, users.map((u) => h('option', { value: u.handle }, `${u.name} (${u.handle})`)));
+    const sel = h('select', { name: 'token_user' });
     const show = () => {
       const base = `/api/admin/users/${encodeURIComponent(sel.value)}`;
       replace(holder, tokensSection(base), webhooksSection(base));
     };
     sel.addEventListener('change', show);
+    // As on the users tab: the first adminUsersMax users the search box
+    // matches, and the one shown, which stays first while it does not.
+    const filter = h('input', { type: 'search', class: 'picker-filter token-user-filter', placeholder: tr('users.search'), 'aria-label': tr('users.search') });
+    const more = h('p', { class: 'muted token-users-more', hidden: true });
+    const render = () => {
+      const q = fold(filter.value.trim());
+      const shown = q ? users.filter((u) => fold([u.name, u.handle, u.email].join('\n')).includes(q)) : users;
+      const options = shown.slice(0, adminUsersMax);
+      const current = users.find((u) => u.handle === sel.value);
+      if (current && !options.includes(current)) options.unshift(current);
+      replace(sel, options.map((u) => h('option', { value: u.handle }, `${u.name} (${u.handle})`)));
+      if (current) sel.value = current.handle;
+      more.hidden = shown.length <= adminUsersMax;
+      more.textContent = tr('users.more', { n: shown.length - adminUsersMax });
+    };
+    filter.addEventListener('input', render);
+    render();
     if (users.length) show();
-    return h('div', { class: 'admin-section' }, field(tr('tokens.user'), sel), holder);
+    const user = field(tr('tokens.user'), sel);
+    user.insertBefore(filter, sel);
+    user.append(more);
+    return h('div', { class: 'admin-section' }, user, holder);
   }
 
   // ---- status

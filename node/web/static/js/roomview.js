@@ -310,6 +310,7 @@ class Timeline {
     this.holdRead = false; // marked unread by hand: leave the marker until the room is opened again
     this.ready = false;
     this.pending = [];
+    this.added = null; // rows added since the last frame: see settle
     this.top = h('div', { class: 'timeline-top', role: 'status' });
     this.bottom = h('div', { class: 'timeline-bottom', role: 'status' });
     this.list = h('ol', { class: 'messages', 'aria-label': t('nav.chats') });
@@ -563,9 +564,14 @@ class Timeline {
     this.unreadMid = '';
     this.ready = false;
     this.pending = [];
+    this.added = null;
   }
 
-  /** add appends a message that arrived live or by catching up. */
+  /** add appends a message that arrived live or by catching up. What
+   * reads the page's layout (staying at the bottom, the read marker) is
+   * done once a frame, in settle: a burst of hundreds (a member taken
+   * out is a system message each) read it once each, and in a room of
+   * thousands each read took tens of ms. */
   add(m) {
     if (!this.ready) {
       this.pending.push(m);
@@ -576,14 +582,26 @@ class Timeline {
       return;
     }
     if (this.hasNewer) return; // not next to what is shown; paging down brings it
-    const mine = m.account.account_id === this.app.me.account_id;
-    const stick = this.atBottom() || mine;
+    if (!this.added) {
+      this.added = { stick: this.atBottom() }; // before this frame's rows are in
+      requestAnimationFrame(() => this.settle());
+    }
+    if (m.account.account_id === this.app.me.account_id) this.added.stick = true;
     this.list.appendChild(this.row(m));
     this.newest = m.message_id;
     if (!this.oldest) this.oldest = m.message_id;
     if (!this.unreadMid && !this.holdRead && this.counts(this.byId.get(m.message_id).li)) this.unreadMid = m.message_id;
+  }
+
+  // settle follows the rows added since the last frame: it keeps the
+  // reader at the bottom if they were there (or one was mine), else
+  // offers the new ones, and moves the read marker.
+  settle() {
+    const added = this.added;
+    this.added = null;
+    if (!added || this.rv.destroyed || !this.ready) return;
     this.updateState();
-    if (stick) this.scrollBottom();
+    if (added.stick) this.scrollBottom();
     else this.pill.hidden = false;
     this.updateJump();
     this.checkRead();

@@ -108,14 +108,32 @@ test('a room of 1,001 members stays usable', async () => {
 
   // 300 taken out at once come as 300 events: the page draws its member
   // list once for the burst (each draw also reads the join requests), not
-  // once an event, and reads the whole list not at all.
+  // once an event, and reads the whole list not at all. Their 300 system
+  // messages join the timeline, which reads its layout (the scroller's
+  // height) once a frame, not a few times a message.
   let draws = 0;
   page.on('request', (r) => { if (new URL(r.url()).pathname === `/api/rooms/${cfg.rooms.big}/join_requests`) draws++; });
   const readsBefore = reads;
+  const notices = await page.locator('.timeline li.notice').count();
+  await page.evaluate(() => {
+    const el = document.querySelector('.timeline');
+    const height = Object.getOwnPropertyDescriptor(Element.prototype, 'scrollHeight');
+    window.layoutReads = 0;
+    Object.defineProperty(el, 'scrollHeight', { configurable: true, get() { window.layoutReads++; return height.get.call(this); } });
+  });
   await hook('boss', 'removemany');
   await side.locator('.count', { hasText: '701' }).waitFor();
+  await expectCount(page.locator('.timeline li.notice'), notices + 300);
   assert.ok(draws < 30, `the member list drawn ${draws} times for 300 removals`);
   assert.equal(reads, readsBefore, 'the member list read again for removals');
+  const layoutReads = await page.evaluate(() => window.layoutReads);
+  assert.ok(layoutReads < 100, `the timeline read its layout ${layoutReads} times for 300 system messages`);
+  await waitFor(() => page.evaluate(() => { // and it stayed at the bottom, the newest on screen
+    const rows = document.querySelectorAll('.timeline li.notice');
+    const last = rows[rows.length - 1].getBoundingClientRect();
+    return last.bottom <= document.querySelector('.timeline').getBoundingClientRect().bottom + 1;
+  }), 'the newest system message on screen');
+  assert.ok(await page.locator('.new-pill').isHidden(), 'the new-messages pill shown though the reader was at the bottom');
 
   // The task dialog: 100 check boxes, a box to find the others.
   await input.fill('Check the seating plan');
@@ -139,5 +157,22 @@ test('a room of 1,001 members stays usable', async () => {
   await expectCount(page.locator('li.admin-user'), 1);
   await page.locator('li.admin-user[data-handle="m0777"]').waitFor();
   await page.locator('.admin-users-more').waitFor({ state: 'hidden' });
+
+  // Their tokens: the user select lists 100, its search box the others;
+  // the user shown stays listed while the search does not match them.
+  await page.goto('/admin/tokens');
+  const users = page.locator('select[name=token_user]');
+  await expectCount(users.locator('option'), 100);
+  await page.locator('.token-users-more', { hasText: /^\d+ more/ }).waitFor();
+  const shownUser = await users.inputValue();
+  await page.locator('.token-user-filter').fill('m0777');
+  await expectCount(users.locator('option'), 2);
+  assert.equal(await users.inputValue(), shownUser);
+  await users.selectOption('m0777');
+  await page.locator('.admin-tokens fieldset.tokens .token-none').waitFor();
+  await page.locator('.token-user-filter').fill('m0500');
+  await expectCount(users.locator('option'), 2);
+  assert.equal(await users.inputValue(), 'm0777');
+  await page.locator('.token-users-more').waitFor({ state: 'hidden' });
   assert.deepEqual(boss.errors, []);
 });
