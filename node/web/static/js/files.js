@@ -9,7 +9,7 @@
 
 import * as api from './api.js';
 import { h, replace, avatar } from './dom.js';
-import { t, fmtTime, fmtFull } from './i18n.js';
+import { t, fmtTime, fmtFull, collator } from './i18n.js';
 
 const IMAGE = /\.(png|jpe?g|gif|webp)$/i;
 
@@ -215,11 +215,15 @@ export class FilesSection {
     this.timer = 0;
   }
 
-  /** members refreshes the filter's choices from the room's members. */
-  members() {
+  /** uploaders redraws the filter's choices: everyone, and the people
+   * whose files the list for everyone holds (the newest 100), by name.
+   * Not every member: in a room of thousands, a choice of each was a
+   * list of thousands redrawn at every change of the members. */
+  uploaders(files) {
     const chosen = this.filter.value;
+    const people = new Map(files.map((f) => [String(f.account.account_id), f.account.name]));
     replace(this.filter, h('option', { value: '' }, t('files.everyone')),
-      (this.rv.members || []).map((m) => h('option', { value: String(m.account_id), selected: String(m.account_id) === chosen }, m.name)));
+      [...people].sort((a, b) => collator.compare(a[1], b[1])).map(([id, name]) => h('option', { value: id, selected: id === chosen }, name)));
   }
 
   /** changed reloads the list soon, after a message that may be a file's. */
@@ -237,6 +241,7 @@ export class FilesSection {
       return;
     }
     if (this.rv.destroyed) return;
+    if (!this.filter.value) this.uploaders(files);
     replace(this.count, files.length ? String(files.length) : '');
     if (!files.length) {
       replace(this.list, h('li', { class: 'state muted' }, t('files.none')));

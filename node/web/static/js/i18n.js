@@ -652,10 +652,23 @@ function locale() {
   return lang === 'ja' ? 'ja-JP' : undefined;
 }
 
-const timeFmt = () => new Intl.DateTimeFormat(locale(), { hour: '2-digit', minute: '2-digit' });
-const dayFmt = () => new Intl.DateTimeFormat(locale(), { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' });
-const fullFmt = () => new Intl.DateTimeFormat(locale(), { dateStyle: 'medium', timeStyle: 'short' });
-const dateFmt = () => new Intl.DateTimeFormat(locale(), { year: 'numeric', month: 'short', day: 'numeric', weekday: 'short' });
+// The formatters are made once per language: making one costs more than
+// formatting, and a timeline row formats two times (a burst of hundreds
+// of system messages made two formatters for each).
+const formatters = new Map();
+function formatter(name, opts) {
+  const k = `${lang}/${name}`;
+  let f = formatters.get(k);
+  if (!f) {
+    f = new Intl.DateTimeFormat(locale(), opts);
+    formatters.set(k, f);
+  }
+  return f;
+}
+const timeFmt = () => formatter('time', { hour: '2-digit', minute: '2-digit' });
+const dayFmt = () => formatter('day', { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' });
+const fullFmt = () => formatter('full', { dateStyle: 'medium', timeStyle: 'short' });
+const dateFmt = () => formatter('date', { year: 'numeric', month: 'short', day: 'numeric', weekday: 'short' });
 
 /** fmtTime formats a unix time (seconds) for a message: the time today, the
  * day and time this year, the full date before that. */

@@ -103,7 +103,6 @@ export class RoomView {
     if (mine && this.room) this.room.role = mine.role;
     this.renderHeader();
     this.side.renderMembers();
-    this.side.files.members();
     this.composer.update();
     this.composer.attach.update();
     if (could !== this.canPost() || this.renamed) this.timeline.rerender(); // menus depend on the role
@@ -217,7 +216,6 @@ export class RoomView {
       this.members.sort((a, b) => roleRank(a.role) - roleRank(b.role) || byName(a, b));
       this.renderHeader();
       this.side.renderMembers();
-      this.side.files.members();
     }, 300);
   }
 
@@ -311,6 +309,9 @@ class Timeline {
     this.ready = false;
     this.pending = [];
     this.added = null; // rows added since the last frame: see settle
+    // epoch changes when what is shown is replaced (reset, jumpNewest):
+    // a page asked for before then is of the old view, and is dropped.
+    this.epoch = 0;
     this.top = h('div', { class: 'timeline-top', role: 'status' });
     this.bottom = h('div', { class: 'timeline-bottom', role: 'status' });
     this.list = h('ol', { class: 'messages', 'aria-label': t('nav.chats') });
@@ -351,6 +352,7 @@ class Timeline {
   /** load shows the room at the first unread message, or at the newest
    * page when everything is read. */
   async load() {
+    const epoch = this.epoch;
     replace(this.top, h('span', { class: 'spinner' }), t('timeline.loading'));
     const listed = this.app.rooms.get(this.rv.id);
     let first = null;
@@ -380,7 +382,7 @@ class Timeline {
     } catch (e) {
       return this.loadFailed(e);
     }
-    if (this.rv.destroyed) return;
+    if (this.rv.destroyed || epoch !== this.epoch) return;
     const frag = document.createDocumentFragment();
     for (const m of msgs) {
       if (this.byId.has(m.message_id)) continue;
@@ -416,10 +418,11 @@ class Timeline {
   async older() {
     if (!this.ready || !this.hasOlder || this.loadingOlder || !this.oldest) return;
     this.loadingOlder = true;
+    const epoch = this.epoch;
     replace(this.top, h('span', { class: 'spinner' }), t('timeline.older'));
     try {
       const msgs = await api.history(this.rv.id, { before: this.oldest, limit: PAGE });
-      if (this.rv.destroyed) return;
+      if (this.rv.destroyed || epoch !== this.epoch) return;
       this.hasOlder = msgs.length >= PAGE;
       const frag = document.createDocumentFragment();
       for (const m of msgs) if (!this.byId.has(m.message_id)) frag.appendChild(this.row(m));
@@ -442,10 +445,11 @@ class Timeline {
   async newer() {
     if (!this.ready || !this.hasNewer || this.loadingNewer || !this.newest) return;
     this.loadingNewer = true;
+    const epoch = this.epoch;
     replace(this.bottom, h('span', { class: 'spinner' }), t('timeline.newer'));
     try {
       const msgs = await api.history(this.rv.id, { after: this.newest, limit: PAGE });
-      if (this.rv.destroyed) return;
+      if (this.rv.destroyed || epoch !== this.epoch) return;
       this.hasNewer = msgs.length >= PAGE;
       const frag = document.createDocumentFragment();
       for (const m of msgs) if (!this.byId.has(m.message_id)) frag.appendChild(this.row(m));
@@ -481,6 +485,7 @@ class Timeline {
       return;
     }
     if (this.rv.destroyed) return;
+    this.epoch++;
     this.jumpBtn.disabled = false;
     this.byId.clear();
     this.list.replaceChildren();
@@ -507,10 +512,15 @@ class Timeline {
       return;
     }
     this.catching = true;
+    const epoch = this.epoch;
     try {
       for (;;) {
         const msgs = await api.history(this.rv.id, this.newest ? { after: this.newest, limit: PAGE } : { limit: PAGE });
         if (this.rv.destroyed) return;
+        if (epoch !== this.epoch) { // shown afresh meanwhile: catch up from there
+          this.again = true;
+          break;
+        }
         for (const m of msgs) this.add(m);
         if (msgs.length < PAGE) break;
       }
@@ -565,6 +575,7 @@ class Timeline {
     this.ready = false;
     this.pending = [];
     this.added = null;
+    this.epoch++;
   }
 
   /** add appends a message that arrived live or by catching up. What

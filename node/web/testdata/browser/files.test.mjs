@@ -107,13 +107,17 @@ test('files go from a drop on one node to a download on the other', async () => 
   assert.equal(download.suggestedFilename(), 'big.txt');
   assert.equal(statSync(await download.path()).size, BIG);
 
-  // The Files list: two files, none of them the cancelled one; by Alice
-  // both, by Bob none.
+  // The Files list: two files, none of them the cancelled one. Its
+  // filter offers those whose files it lists (Alice), not every member:
+  // by Alice both.
   const rows = bp.locator('.side-files li.file-row');
   await expectCount(rows, 2);
   assert.equal(await bp.locator('.side-files li.file-row', { hasText: 'cancel-me.txt' }).count(), 0);
-  await bp.locator('.side-files select.files-filter').selectOption({ label: bob.name });
-  await bp.locator('.side-files li.state').waitFor();
-  await bp.locator('.side-files select.files-filter').selectOption({ label: alice.name });
+  const filter = bp.locator('.side-files select.files-filter');
+  await expectCount(filter.locator('option'), 2);
+  assert.equal(await filter.locator('option', { hasText: bob.name }).count(), 0);
+  await filter.selectOption({ label: alice.name });
+  await expectCount(rows, 2);
+  await filter.selectOption({ label: 'Everyone' });
   await expectCount(rows, 2);
 });

@@ -75,8 +75,25 @@ describe('unread messages', () => {
 
   test('a jump takes the reader to the newest and reads up to it', async () => {
     const { page } = bob;
+    // A page below, asked for before the jump and answered after it, is
+    // of what was shown before: it must not land under the newest.
+    let release;
+    const held = new Promise((resolve) => { release = resolve; });
+    let asked = false;
+    const below = (u) => u.pathname === `/api/rooms/${BACKLOG}/messages` && u.searchParams.has('after');
+    await page.route(below, async (route) => {
+      asked = true;
+      await held;
+      await route.continue();
+    });
+    await page.locator('.timeline').evaluate((el) => { el.scrollTop = el.scrollHeight; });
+    await waitFor(async () => asked, 'a page below asked for');
     await page.locator('.jump-newest').click();
     await message(page, 'Newest ★').waitFor();
+    release();
+    await page.locator('.timeline-bottom .spinner').waitFor({ state: 'detached' }); // the held page is in
+    await page.unroute(below);
+    assert.match(await page.locator('li.msg').last().locator('.msg-body').textContent(), /^Newest ★$/);
     await waitFor(async () => (await unread()) === 0, 'all read');
     await badge(page).waitFor({ state: 'detached' });
     await page.locator('.jump-newest').waitFor({ state: 'hidden' });
