@@ -25,16 +25,18 @@ import (
 // events of a room are published at once, signing early would mostly be
 // wasted.
 func (n *Node) publish(ctx context.Context, author protocol.Handle, room protocol.RoomID, content protocol.Content) (*protocol.Signed, error) {
-	return n.publishThen(ctx, author, room, content, nil)
+	return n.publishThen(ctx, author, room, content, nil, nil)
 }
 
-// publishThen is publish that, if then is not nil, calls it in the same
-// Update once the event is stored: what the caller needs of the records
-// derived from it (a message's alias) comes from the Update's own
-// writes, not from a read of the store afterwards. then runs on the
-// store's writer and must not block; it may run although the Update then
-// fails.
-func (n *Node) publishThen(ctx context.Context, author protocol.Handle, room protocol.RoomID, content protocol.Content, then func(*storage.Tx, *protocol.Signed)) (*protocol.Signed, error) {
+// publishThen is publish that, if first is not nil, calls it at the start
+// of the Update, and fails with its error, and if then is not nil, calls
+// it in the same Update once the event is stored: what the caller needs
+// of the records derived from it (a message's alias) comes from the
+// Update's own writes, not from a read of the store afterwards. A check
+// made in first needs no View, which would wait for the store's commit
+// in flight. Both run on the store's writer and must not block; then may
+// run although the Update then fails.
+func (n *Node) publishThen(ctx context.Context, author protocol.Handle, room protocol.RoomID, content protocol.Content, first func(*storage.Tx) error, then func(*storage.Tx, *protocol.Signed)) (*protocol.Signed, error) {
 	_, create := content.(*protocol.RoomCreate)
 	if !create && n.catchUp.waiting(room) {
 		return nil, fmt.Errorf("room %s: %w", room, ErrCatchingUp)
@@ -60,6 +62,11 @@ func (n *Node) publishThen(ctx context.Context, author protocol.Handle, room pro
 	}
 	var e *protocol.Signed
 	err := n.store.Update(ctx, func(tx *storage.Tx) error {
+		if first != nil {
+			if err := first(tx); err != nil {
+				return err
+			}
+		}
 		t := tip{version: protocol.Version} // a room.create makes a room of the newest version
 		if !create {
 			var err error

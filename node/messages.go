@@ -68,13 +68,14 @@ func (n *Node) Post(ctx context.Context, as protocol.Handle, room protocol.RoomI
 	if err := checkBody(body); err != nil {
 		return nil, fmt.Errorf("post: %w", err)
 	}
-	if err := n.store.View(func(tx *storage.Tx) error { return n.canRead(tx, as, room) }); err != nil {
-		return nil, fmt.Errorf("post: %w", err)
-	}
+	// Whether as may post is checked in the Update, where the store's
+	// writer reads it from its cache; in a View of its own it waited
+	// for the commit in flight, a post's longest wait after its own.
 	// The message's alias is read in the Update that assigned it, from
 	// its own writes, rather than from the store once it is committed.
 	var alias uint64
-	e, err := n.publishThen(ctx, as, room, &protocol.MessagePost{Body: body}, func(tx *storage.Tx, e *protocol.Signed) {
+	mayPost := func(tx *storage.Tx) error { return n.canRead(tx, as, room) }
+	e, err := n.publishThen(ctx, as, room, &protocol.MessagePost{Body: body}, mayPost, func(tx *storage.Tx, e *protocol.Signed) {
 		alias, _ = tx.LookupAlias(storage.AliasMessage, e.ID[:]) // 0 on failure: read below
 	})
 	if err != nil {
