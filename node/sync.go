@@ -462,19 +462,21 @@ func (h handler) Accept(ctx context.Context, from protocol.NodeID, room protocol
 		return nil
 	}
 	defer h.n.partnerWork()()
-	var errs []error
-	var err error
-	if !h.n.holds(room) {
+	// Whether the node holds the room is read in the Update that stores
+	// the events: a View of its own waited for the store's commit under
+	// way, on every gossip event.
+	errs, err := h.n.acceptDecoded(ctx, from, room, events, true)
+	if errors.Is(err, errNotHeld) {
 		var ok bool
 		if ok, err = h.n.admit(ctx, from, room, events); err == nil && !ok {
 			h.n.metrics.partnerEvents.WithLabelValues(string(from), "not_hosted", "").Add(float64(len(events)))
 			return make([]error, len(events))
 		}
-	}
-	if err == nil {
-		errs, err = h.n.acceptDecoded(ctx, from, events)
-	} else {
-		errs = make([]error, len(events))
+		if err == nil {
+			errs, err = h.n.acceptDecoded(ctx, from, room, events, false)
+		} else {
+			errs = make([]error, len(events))
+		}
 	}
 	if err != nil {
 		level := slog.LevelError
@@ -493,21 +495,30 @@ func (h handler) Accept(ctx context.Context, from protocol.NodeID, room protocol
 	return errs
 }
 
+// errNotHeld is acceptDecoded's error when it was to store events only
+// into a room the node holds, and it does not hold theirs.
+var errNotHeld = errors.New("room not held")
+
 // acceptDecoded checks and stores events, already decoded and verified by
-// protocol.Decode and known to be of one room, in batches of
-// maxAcceptBatch per transaction; see handler.Accept. It returns a non-nil
-// error only if the store failed; then nothing more was stored.
+// protocol.Decode and all of room, in batches of maxAcceptBatch per
+// transaction; see handler.Accept. With held, it stores nothing and
+// returns errNotHeld if the node does not hold room. Otherwise it returns
+// a non-nil error only if the store failed; then nothing more was stored.
 //
 // A batch too big for one store transaction (storage.ErrTxnTooBig: a room
 // with many heads makes every event's control snapshot large) is split in
 // halves, each stored in its own transaction, down to single events. One
 // event too big alone is the node's failure, not the partner's: the error
 // wraps storage.ErrTxnTooBig, which Accept reports as p2p.ErrNotStored.
-func (n *Node) acceptDecoded(ctx context.Context, from protocol.NodeID, events []*protocol.Signed) ([]error, error) {
+func (n *Node) acceptDecoded(ctx context.Context, from protocol.NodeID, room protocol.RoomID, events []*protocol.Signed, held bool) ([]error, error) {
 	errs := make([]error, len(events))
 	for start := 0; start < len(events); start += maxAcceptBatch {
 		end := min(start+maxAcceptBatch, len(events))
-		if err := n.acceptBatch(ctx, events, errs, start, end); err != nil {
+		var in protocol.RoomID // checked in the first batch only
+		if held && start == 0 {
+			in = room
+		}
+		if err := n.acceptBatch(ctx, in, events, errs, start, end); err != nil {
 			return errs, fmt.Errorf("accept events from %s: %w", from, err)
 		}
 	}
@@ -515,9 +526,18 @@ func (n *Node) acceptDecoded(ctx context.Context, from protocol.NodeID, events [
 }
 
 // acceptBatch stores events[start:end] in one store Update, setting
-// errs[start:end], or, if they are too big for one, in two halves.
-func (n *Node) acceptBatch(ctx context.Context, events []*protocol.Signed, errs []error, start, end int) error {
+// errs[start:end], or, if they are too big for one, in two halves. If
+// held is not the zero room ID, it fails with errNotHeld, storing
+// nothing, when the node does not hold that room.
+func (n *Node) acceptBatch(ctx context.Context, held protocol.RoomID, events []*protocol.Signed, errs []error, start, end int) error {
 	err := n.store.Update(ctx, func(tx *storage.Tx) error {
+		if held != (protocol.RoomID{}) {
+			if _, err := tx.Room(held); errors.Is(err, storage.ErrNotFound) {
+				return errNotHeld
+			} else if err != nil {
+				return err
+			}
+		}
 		for i := start; i < end; i++ {
 			e := events[i]
 			if e == nil {
@@ -549,10 +569,10 @@ func (n *Node) acceptBatch(ctx context.Context, events []*protocol.Signed, errs 
 	if errors.Is(err, storage.ErrTxnTooBig) && end-start > 1 {
 		n.acceptSplits.Add(1)
 		mid := start + (end-start)/2
-		if err := n.acceptBatch(ctx, events, errs, start, mid); err != nil {
+		if err := n.acceptBatch(ctx, held, events, errs, start, mid); err != nil {
 			return err
 		}
-		return n.acceptBatch(ctx, events, errs, mid, end)
+		return n.acceptBatch(ctx, protocol.RoomID{}, events, errs, mid, end)
 	}
 	if err != nil && end-start == 1 {
 		return fmt.Errorf("event %s: %w", events[start].ID, err)
@@ -975,15 +995,6 @@ func (q *walkQueue) Pop() any {
 	x.index = -1
 	*q = old[:len(old)-1]
 	return x
-}
-
-// holds reports whether the node has room.
-func (n *Node) holds(room protocol.RoomID) bool {
-	err := n.store.View(func(tx *storage.Tx) error {
-		_, err := tx.Room(room)
-		return err
-	})
-	return err == nil
 }
 
 // Heads returns the room's current heads; none if the node does not hold
