@@ -83,6 +83,8 @@ var measures = []measure{
 	{what: "durable posts/s over HTTP, 64 clients", got: metric{"HTTPPost/clients=64", "posts/s"}, limit: metric{"BadgerGroupCommit/writers=64", "records/s"}, goal: 10000, higher: true},
 	{what: "store writer's time per post over HTTP, 64 clients (µs)", got: metric{"HTTPPost/clients=64", "writer-µs/post"}},
 	{what: "store writer busy during it (% of the time)", got: metric{"HTTPPost/clients=64", "writer-busy-%"}},
+	{what: "posts per store commit during it", got: metric{"HTTPPost/clients=64", "posts/commit"}},
+	{what: "process CPU per post during it, load generator included (µs)", got: metric{"HTTPPost/clients=64", "cpu-µs/post"}},
 	{what: "all-hands room, 2 members: posts/s at 64 posters", got: metric{"AllHands/members=2", "posts/s"}, size: metric{"AllHands/members=2", "members"}, higher: true},
 	{what: "all-hands room, 500 members: posts/s at 64 posters", got: metric{"AllHands/members=500", "posts/s"}, limit: metric{"AllHands/members=2", "posts/s"}, size: metric{"AllHands/members=500", "members"}, goal: 0.5, higher: true, ratio: true},
 	{what: "all-hands room, 5,000 members: posts/s at 64 posters", got: metric{"AllHands/members=5000", "posts/s"}, limit: metric{"AllHands/members=2", "posts/s"}, size: metric{"AllHands/members=5000", "members"}, goal: 0.5, higher: true, ratio: true},
