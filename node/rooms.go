@@ -479,12 +479,11 @@ func (n *Node) RemoveMembers(ctx context.Context, as protocol.Handle, room proto
 	return wrapOp("remove members", n.publishAll(ctx, as, room, contents, member))
 }
 
-// act publishes an event of as's in a room as is a member of.
+// act publishes an event of as's in a room as is a member of, checked in
+// the publishing Update (see Post).
 func (n *Node) act(ctx context.Context, as protocol.Handle, room protocol.RoomID, c protocol.Content) (*protocol.Signed, error) {
-	if err := n.store.View(func(tx *storage.Tx) error { return n.canRead(tx, as, room) }); err != nil {
-		return nil, err
-	}
-	return n.publish(ctx, as, room, c)
+	mayAct := func(tx *storage.Tx) error { return n.canRead(tx, as, room) }
+	return n.publishThen(ctx, as, room, c, mayAct, nil)
 }
 
 func wrapOp(op string, err error) error {
