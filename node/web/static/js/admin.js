@@ -40,6 +40,7 @@ const text = {
     'users.you': 'you',
     'users.search': 'Find a user by name, login or email',
     'users.more': '{n} more: search to find them',
+    'users.nomatch': 'No user matches “{q}”',
     'partners.add': 'Add a partner',
     'partners.addr': 'Address (as the partner’s status page shows it: /ip4/…/tcp/…/p2p/12D3KooW…)',
     'partners.create': 'Add partner',
@@ -97,6 +98,7 @@ const text = {
     'users.you': 'あなた',
     'users.search': '名前・ログイン名・メールアドレスでユーザーを検索',
     'users.more': 'ほか {n} 人: 検索して探せます',
+    'users.nomatch': '「{q}」に一致するユーザーはいません',
     'partners.add': 'パートナーを追加',
     'partners.addr': 'アドレス (相手のノードの状態ページにあるもの: /ip4/…/tcp/…/p2p/12D3KooW…)',
     'partners.create': '追加',
@@ -370,8 +372,8 @@ export class AdminView {
       if (current && !options.includes(current)) options.unshift(current);
       replace(sel, options.map((u) => h('option', { value: u.handle }, `${u.name} (${u.handle})`)));
       if (current) sel.value = current.handle;
-      more.hidden = shown.length <= adminUsersMax;
-      more.textContent = tr('users.more', { n: shown.length - adminUsersMax });
+      more.hidden = shown.length <= adminUsersMax && (shown.length > 0 || !q);
+      more.textContent = shown.length ? tr('users.more', { n: shown.length - adminUsersMax }) : tr('users.nomatch', { q: filter.value.trim() });
     };
     filter.addEventListener('input', render);
     render();

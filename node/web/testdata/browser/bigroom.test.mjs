@@ -174,5 +174,8 @@ test('a room of 1,001 members stays usable', async () => {
   await expectCount(users.locator('option'), 2);
   assert.equal(await users.inputValue(), 'm0777');
   await page.locator('.token-users-more').waitFor({ state: 'hidden' });
+  await page.locator('.token-user-filter').fill('nobody here');
+  await page.locator('.token-users-more', { hasText: 'No user matches “nobody here”' }).waitFor();
+  await expectCount(users.locator('option'), 1); // the one shown
   assert.deepEqual(boss.errors, []);
 });
