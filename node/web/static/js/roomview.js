@@ -27,6 +27,7 @@ export class RoomView {
     this.target = target; // a message to open the room at, with those around it (a search result)
     this.room = app.rooms.get(id) || null;
     this.members = null; // /v2/rooms/{id}/members once loaded
+    this.membersReads = new Set(); // per read of the list on its way, the changes applied meanwhile
     this.header = h('header', { class: 'room-header' });
     this.timeline = new Timeline(this);
     this.composer = new Composer(this);
@@ -77,14 +78,15 @@ export class RoomView {
   }
 
   async loadMembers() {
+    // The changes onMembers applies while the list is on its way may not
+    // be in it: they are applied to it again when it comes. (Reading it
+    // again instead read it twice for a change of one's own, whose live
+    // event comes while the read it made is on its way.)
+    const applied = [];
+    this.membersReads.add(applied);
     try {
-      let ms;
-      for (;;) {
-        const gen = this.membersGen;
-        ms = await api.members(this.id);
-        // A change applied here meanwhile (onMembers) may not be in it.
-        if (this.destroyed || gen === this.membersGen) break;
-      }
+      const ms = await api.members(this.id);
+      for (const d of applied) applyMember(ms, d);
       const known = this.app.names.size;
       for (const m of ms) this.app.met(m);
       // Rows drawn before the members were known show IDs in place of
@@ -96,6 +98,8 @@ export class RoomView {
       if (e.status === 404 || e.status === 403) return;
       this.app.error(e);
       return;
+    } finally {
+      this.membersReads.delete(applied);
     }
     if (this.destroyed) return;
     const mine = this.members.find((m) => m.account_id === this.app.me.account_id);
@@ -190,14 +194,10 @@ export class RoomView {
   onMembers(d) {
     const me = this.app.me.account_id;
     if (this.members && d && d.account_id && d.account_id !== me && d.role) {
-      const i = this.members.findIndex((m) => m.account_id === d.account_id);
-      if (d.role === 'none' || i >= 0) {
-        if (d.role === 'none') {
-          if (i >= 0) this.members.splice(i, 1);
-        } else {
-          this.members[i] = { ...this.members[i], role: d.role };
-        }
-        this.membersGen = (this.membersGen || 0) + 1; // a list on its way is older: loadMembers reads again
+      const change = { account_id: d.account_id, role: d.role };
+      if (d.role === 'none' || this.members.some((m) => m.account_id === d.account_id)) {
+        applyMember(this.members, change);
+        for (const applied of this.membersReads) applied.push(change); // a list on its way may be older
         this.membersChanged();
         return;
       }
@@ -282,6 +282,15 @@ export class RoomView {
   canPost() {
     return this.room && this.room.role && this.room.role !== 'readonly';
   }
+}
+
+/** applyMember applies a live change of one account's role (none: out)
+ * to a member list; an account not in it is not added. */
+function applyMember(list, change) {
+  const i = list.findIndex((m) => m.account_id === change.account_id);
+  if (i < 0) return;
+  if (change.role === 'none') list.splice(i, 1);
+  else list[i] = { ...list[i], role: change.role };
 }
 
 function roleRank(role) {
