@@ -130,7 +130,9 @@ test('a room of 1,001 members stays usable', async () => {
   assert.ok(draws < 30, `the member list drawn ${draws} times for 300 removals`);
   assert.equal(reads, readsBefore, 'the member list read again for removals');
   const layoutReads = await page.evaluate(() => window.layoutReads);
-  assert.ok(layoutReads < 100, `the timeline read its layout ${layoutReads} times for 300 system messages`);
+  // Once a frame: 14 reads on a quiet machine, 112 under make test's load
+  // (the removals' events come in many frames); four a message before.
+  assert.ok(layoutReads < 300, `the timeline read its layout ${layoutReads} times for 300 system messages`);
   await waitFor(() => page.evaluate(() => { // and it stayed at the bottom, the newest on screen
     const rows = document.querySelectorAll('.timeline li.notice');
     const last = rows[rows.length - 1].getBoundingClientRect();
