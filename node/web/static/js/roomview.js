@@ -676,11 +676,13 @@ class Timeline {
     const first = this.byId.get(this.unreadMid);
     if (!first) {
       this.unreadMid = this.nextUnread(null);
+      if (this.unreadMid) this.checkRead();
       return;
     }
     const seen = this.lastSeen();
     if (!seen || (seen !== first.li && !(first.li.compareDocumentPosition(seen) & Node.DOCUMENT_POSITION_FOLLOWING))) return;
     this.reading = true;
+    const epoch = this.epoch;
     const next = this.nextUnread(seen);
     try {
       this.rv.counts(await api.readUpTo(this.rv.id, seen.dataset.mid));
@@ -690,7 +692,9 @@ class Timeline {
       this.reading = false;
     }
     if (this.holdRead) return;
-    this.unreadMid = next;
+    // Shown afresh meanwhile (a jump to the newest): next is of the rows
+    // that were, and the view set its own first unread.
+    if (epoch === this.epoch) this.unreadMid = next;
     this.checkRead();
   }
 

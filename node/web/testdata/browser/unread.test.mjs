@@ -86,10 +86,20 @@ describe('unread messages', () => {
       await held;
       await route.continue();
     });
+    // So is a move of the read marker made before it, answered after it:
+    // the next unread it knew of is of the rows shown before.
+    let marked = false;
+    const marker = `**/api/rooms/${BACKLOG}/read`;
+    await page.route(marker, async (route) => {
+      marked = true;
+      await held;
+      await route.continue();
+    });
     await page.locator('.timeline').evaluate((el) => { el.scrollTop = el.scrollHeight; });
-    await waitFor(async () => asked, 'a page below asked for');
+    await waitFor(async () => asked && marked, 'a page below asked for, and the read marker moved');
     await page.locator('.jump-newest').click();
     await message(page, 'Newest ★').waitFor();
+    await page.unroute(marker);
     release();
     await page.locator('.timeline-bottom .spinner').waitFor({ state: 'detached' }); // the held page is in
     await page.unroute(below);
