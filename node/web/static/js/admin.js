@@ -143,6 +143,13 @@ const tabs = ['users', 'partners', 'tokens', 'status'];
  * its buttons: its search box finds the others. */
 export const adminUsersMax = 100;
 
+/** findUsers returns the users a search box's text finds by name, login
+ * or email (all of them for none), for the users and tokens tabs. */
+function findUsers(users, text) {
+  const q = fold(text.trim());
+  return q ? users.filter((u) => fold([u.name, u.handle, u.email].join('\n')).includes(q)) : users;
+}
+
 const fmtBytes = (n) => {
   const units = ['B', 'KB', 'MB', 'GB', 'TB'];
   let i = 0;
@@ -283,8 +290,7 @@ export class AdminView {
     const ul = h('ul', { class: 'admin-list admin-users' });
     const more = h('p', { class: 'muted admin-users-more', hidden: true });
     const render = () => {
-      const q = fold(filter.value.trim());
-      const shown = q ? list.filter((u) => fold([u.name, u.handle, u.email].join('\n')).includes(q)) : list;
+      const shown = findUsers(list, filter.value);
       replace(ul, shown.slice(0, adminUsersMax).map(row));
       more.hidden = shown.length <= adminUsersMax;
       more.textContent = tr('users.more', { n: shown.length - adminUsersMax });
@@ -365,15 +371,15 @@ export class AdminView {
     const filter = h('input', { type: 'search', class: 'picker-filter token-user-filter', placeholder: tr('users.search'), 'aria-label': tr('users.search') });
     const more = h('p', { class: 'muted token-users-more', hidden: true });
     const render = () => {
-      const q = fold(filter.value.trim());
-      const shown = q ? users.filter((u) => fold([u.name, u.handle, u.email].join('\n')).includes(q)) : users;
+      const q = filter.value.trim();
+      const shown = findUsers(users, q);
       const options = shown.slice(0, adminUsersMax);
       const current = users.find((u) => u.handle === sel.value);
       if (current && !options.includes(current)) options.unshift(current);
       replace(sel, options.map((u) => h('option', { value: u.handle }, `${u.name} (${u.handle})`)));
       if (current) sel.value = current.handle;
       more.hidden = shown.length <= adminUsersMax && (shown.length > 0 || !q);
-      more.textContent = shown.length ? tr('users.more', { n: shown.length - adminUsersMax }) : tr('users.nomatch', { q: filter.value.trim() });
+      more.textContent = shown.length ? tr('users.more', { n: shown.length - adminUsersMax }) : tr('users.nomatch', { q });
     };
     filter.addEventListener('input', render);
     render();
