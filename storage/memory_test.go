@@ -26,3 +26,27 @@ func TestTableSizes(t *testing.T) {
 		})
 	}
 }
+
+// TestLevelZeroTables: Badger's level 0 gathers 5 flushed memtables
+// before a compaction and stalls writes at 15, as Badger's defaults,
+// unless asked otherwise (Options.L0Tables; the stall stays 10 above).
+func TestLevelZeroTables(t *testing.T) {
+	for _, tt := range []struct {
+		name          string
+		opt           Options
+		tables, stall int
+	}{
+		{"default", Options{}, 5, 15},
+		{"given", Options{L0Tables: 10}, 10, 20},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			opt := tt.opt
+			opt.memoryDefaults()
+			o := badgerOptions(t.TempDir(), opt)
+			if o.NumLevelZeroTables != tt.tables || o.NumLevelZeroTablesStall != tt.stall {
+				t.Errorf("level 0: compacted at %d tables, writes stalled at %d; want %d and %d",
+					o.NumLevelZeroTables, o.NumLevelZeroTablesStall, tt.tables, tt.stall)
+			}
+		})
+	}
+}

@@ -89,6 +89,12 @@ type Options struct {
 	// the deepest level's tables, and what a compaction holds in memory,
 	// grow with the store. Default: 1, every level's tables TableBytes.
 	TableSizeMultiplier int
+	// L0Tables is how many tables Badger's level 0 (its memtables,
+	// flushed) gathers before a compaction merges them into the level
+	// below, which rewrites the parts of that level their keys fall in:
+	// with keys spread over the whole key space, nearly all of it. Writes
+	// stall at 10 more. Default: 5, Badger's (memory.go).
+	L0Tables int
 	// ValueThreshold: values of this many bytes or more go to the value
 	// log, smaller ones stay in the LSM tree beside their keys. A
 	// transaction counts only the pointers of the values it sends to the

@@ -16,7 +16,7 @@ import (
 type memoryFlags struct {
 	limitMiB, blockCacheMiB, indexCacheMiB, memtableMiB, vlogMiB, valueThresholdKiB int64
 	tableKiB                                                                        int64
-	memtables, compactors, tableMultiplier                                          int
+	memtables, compactors, tableMultiplier, l0Tables                                int
 }
 
 func (f *memoryFlags) add(fs *pflag.FlagSet) {
@@ -32,6 +32,8 @@ func (f *memoryFlags) add(fs *pflag.FlagSet) {
 	fs.Int64Var(&f.tableKiB, "store-table-kib", 0, "KiB of one store table file; compactions hold 2-6 times it in memory per table (default: 512)")
 	fs.IntVar(&f.tableMultiplier, "store-table-multiplier", 0,
 		"each store level's tables this many times the size of the level above's (default: 1; Badger's own is 2)")
+	fs.IntVar(&f.l0Tables, "store-l0-tables", 0,
+		"flushed memtables the store gathers before compacting them into the level below; more cost less CPU and more memory (default: 10 at --memory-limit-mib 400 or more, else 5)")
 	fs.Int64Var(&f.valueThresholdKiB, "store-value-threshold-kib", 0,
 		"records of this many KiB or more go to the store's value log (default: a quarter of what one store update may write, 15% of a memtable)")
 }
@@ -41,7 +43,8 @@ func (f *memoryFlags) add(fs *pflag.FlagSet) {
 func (f *memoryFlags) apply(cfg *node.MemoryConfig, log *slog.Logger) error {
 	*cfg = node.MemoryConfig{Limit: f.limitMiB << 20, BlockCache: f.blockCacheMiB << 20, IndexCache: f.indexCacheMiB << 20,
 		MemTable: f.memtableMiB << 20, MemTables: f.memtables, Compactors: f.compactors, ValueLogFile: f.vlogMiB << 20,
-		ValueThreshold: f.valueThresholdKiB << 10, Table: f.tableKiB << 10, TableSizeMultiplier: f.tableMultiplier}
+		ValueThreshold: f.valueThresholdKiB << 10, Table: f.tableKiB << 10, TableSizeMultiplier: f.tableMultiplier,
+		L0Tables: f.l0Tables}
 	if f.limitMiB == 0 {
 		cfg.Limit = -1 // 0 MiB: no limit, as with --min-free-disk
 	}
