@@ -72,6 +72,11 @@ type MemoryConfig struct {
 	// (docs/STORAGE.md, "Memory"). Default: 10 under a Limit of
 	// wideL0Limit or more, else 5 (Badger's).
 	L0Tables int
+	// LevelSizeMultiplier is how many times larger each level of the
+	// store's tree may grow than the one above it: fewer times cost less
+	// CPU per write into a large store, and add levels for reads to look
+	// in (docs/STORAGE.md, "Memory"). Default: 5 (Badger's is 10).
+	LevelSizeMultiplier int
 }
 
 // Budget is how MemoryConfig.Limit is split.
@@ -100,6 +105,7 @@ type Budget struct {
 	ValueLogFile, ValueThreshold     int64
 	Table                            int64
 	TableSizeMultiplier, L0Tables    int
+	LevelSizeMultiplier              int
 }
 
 // Budget returns how c splits the node's memory, its defaults filled in.
@@ -107,7 +113,8 @@ type Budget struct {
 func (c MemoryConfig) Budget() (Budget, error) {
 	b := Budget{BlockCache: c.BlockCache, IndexCache: c.IndexCache, MemTable: c.MemTable, MemTables: c.MemTables,
 		Compactors: c.Compactors, ValueLogFile: c.ValueLogFile, ValueThreshold: c.ValueThreshold,
-		Table: c.Table, TableSizeMultiplier: c.TableSizeMultiplier, L0Tables: c.L0Tables}
+		Table: c.Table, TableSizeMultiplier: c.TableSizeMultiplier, L0Tables: c.L0Tables,
+		LevelSizeMultiplier: c.LevelSizeMultiplier}
 	limit := c.Limit
 	if limit == 0 {
 		limit = DefaultMemoryLimit
@@ -139,5 +146,5 @@ func (b Budget) storeOptions() storage.Options {
 	return storage.Options{CacheBytes: b.BlockCache, IndexCacheBytes: b.IndexCache, MemTableBytes: b.MemTable,
 		MemTables: b.MemTables, Compactors: b.Compactors, ValueLogFileBytes: b.ValueLogFile,
 		ValueThreshold: b.ValueThreshold, MappedBytes: b.Mapped, TableBytes: b.Table, TableSizeMultiplier: b.TableSizeMultiplier,
-		L0Tables: b.L0Tables}
+		L0Tables: b.L0Tables, LevelSizeMultiplier: b.LevelSizeMultiplier}
 }

@@ -27,6 +27,27 @@ func TestTableSizes(t *testing.T) {
 	}
 }
 
+// TestLevelSizeMultiplier: each level may grow 5 times the one above it
+// unless asked otherwise, not Badger's 10 (memory.go).
+func TestLevelSizeMultiplier(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		opt  Options
+		want int
+	}{
+		{"default", Options{}, 5},
+		{"given", Options{LevelSizeMultiplier: 10}, 10},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			opt := tt.opt
+			opt.memoryDefaults()
+			if o := badgerOptions(t.TempDir(), opt); o.LevelSizeMultiplier != tt.want {
+				t.Errorf("levels %d times larger than the one above, want %d", o.LevelSizeMultiplier, tt.want)
+			}
+		})
+	}
+}
+
 // TestLevelZeroTables: Badger's level 0 gathers 5 flushed memtables
 // before a compaction and stalls writes at 15, as Badger's defaults,
 // unless asked otherwise (Options.L0Tables; the stall stays 10 above).

@@ -95,6 +95,14 @@ type Options struct {
 	// with keys spread over the whole key space, nearly all of it. Writes
 	// stall at 10 more. Default: 5, Badger's (memory.go).
 	L0Tables int
+	// LevelSizeMultiplier is how many times larger each level of Badger's
+	// tree may grow than the one above it. A compaction from one level
+	// into the next rewrites about this many bytes of the next for each
+	// byte it moves down, so fewer times larger costs less a write into a
+	// large store, at the price of more levels (and more levels for a
+	// read to look in). Default: 5 (Badger's own is 10; memory.go).
+	// Less than 2 is refused with ErrInvalidOptions.
+	LevelSizeMultiplier int
 	// ValueThreshold: values of this many bytes or more go to the value
 	// log, smaller ones stay in the LSM tree beside their keys. A
 	// transaction counts only the pointers of the values it sends to the
@@ -192,6 +200,11 @@ func Open(dir string, opt Options) (*Store, error) {
 	if most := min(1<<20, opt.MemTableBytes*15/100); opt.ValueThreshold > most {
 		return nil, fmt.Errorf("open store %s: %w: value threshold %d KiB is more than %d KiB (1 MiB, and 15%% of a %d KiB memtable, what one transaction holds)",
 			dir, ErrInvalidOptions, opt.ValueThreshold>>10, most>>10, opt.MemTableBytes>>10)
+	}
+	if opt.LevelSizeMultiplier < 2 {
+		// Levels no larger than the one above would never get smaller
+		// going up: Badger would find no base level to compact into.
+		return nil, fmt.Errorf("open store %s: %w: level size multiplier %d, want 2 or more", dir, ErrInvalidOptions, opt.LevelSizeMultiplier)
 	}
 	db, err := badger.Open(badgerOptions(dir, opt))
 	// Badger v4 wraps its flock error of dir into text only (y.Wrapf),

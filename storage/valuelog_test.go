@@ -66,13 +66,18 @@ func TestLargeValuesGoToValueLog(t *testing.T) {
 }
 
 // TestOpenRefusesBadOptions: a value threshold above what one transaction
-// holds is refused with ErrInvalidOptions, saying why, and a second Open
+// holds, and levels no larger than the one above, are refused with
+// ErrInvalidOptions, saying why, and a second Open
 // of a directory in use with ErrLocked; the store open keeps its data.
 func TestOpenRefusesBadOptions(t *testing.T) {
 	dir := t.TempDir()
 	_, err := Open(dir, Options{MinFreeBytes: -1, MemTableBytes: 4 << 20, ValueThreshold: 1000 << 10})
 	if !errors.Is(err, ErrInvalidOptions) || !strings.Contains(err.Error(), "614 KiB") {
 		t.Fatalf("threshold above a transaction: %v, want ErrInvalidOptions naming 614 KiB", err)
+	}
+	_, err = Open(dir, Options{MinFreeBytes: -1, LevelSizeMultiplier: 1})
+	if !errors.Is(err, ErrInvalidOptions) || !strings.Contains(err.Error(), "level size multiplier 1") {
+		t.Fatalf("levels as large as the one above: %v, want ErrInvalidOptions naming the multiplier", err)
 	}
 	s, err := Open(dir, Options{MinFreeBytes: -1})
 	if err != nil {

@@ -16,7 +16,7 @@ import (
 type memoryFlags struct {
 	limitMiB, blockCacheMiB, indexCacheMiB, memtableMiB, vlogMiB, valueThresholdKiB int64
 	tableKiB                                                                        int64
-	memtables, compactors, tableMultiplier, l0Tables                                int
+	memtables, compactors, tableMultiplier, l0Tables, levelMultiplier               int
 }
 
 func (f *memoryFlags) add(fs *pflag.FlagSet) {
@@ -34,6 +34,8 @@ func (f *memoryFlags) add(fs *pflag.FlagSet) {
 		"each store level's tables this many times the size of the level above's (default: 1; Badger's own is 2)")
 	fs.IntVar(&f.l0Tables, "store-l0-tables", 0,
 		"flushed memtables the store gathers before compacting them into the level below; more cost less CPU and more memory (default: 10 at --memory-limit-mib 400 or more, else 5)")
+	fs.IntVar(&f.levelMultiplier, "store-level-multiplier", 0,
+		"each store level may grow this many times larger than the level above; fewer cost less CPU per write into a large store and add levels (default: 5; Badger's own is 10)")
 	fs.Int64Var(&f.valueThresholdKiB, "store-value-threshold-kib", 0,
 		"records of this many KiB or more go to the store's value log (default: a quarter of what one store update may write, 15% of a memtable)")
 }
@@ -44,7 +46,7 @@ func (f *memoryFlags) apply(cfg *node.MemoryConfig, log *slog.Logger) error {
 	*cfg = node.MemoryConfig{Limit: f.limitMiB << 20, BlockCache: f.blockCacheMiB << 20, IndexCache: f.indexCacheMiB << 20,
 		MemTable: f.memtableMiB << 20, MemTables: f.memtables, Compactors: f.compactors, ValueLogFile: f.vlogMiB << 20,
 		ValueThreshold: f.valueThresholdKiB << 10, Table: f.tableKiB << 10, TableSizeMultiplier: f.tableMultiplier,
-		L0Tables: f.l0Tables}
+		L0Tables: f.l0Tables, LevelSizeMultiplier: f.levelMultiplier}
 	if f.limitMiB == 0 {
 		cfg.Limit = -1 // 0 MiB: no limit, as with --min-free-disk
 	}

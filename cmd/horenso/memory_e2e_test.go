@@ -21,7 +21,7 @@ func TestMemoryFlags(t *testing.T) {
 	}
 	start(t, data, "--memory-limit-mib", "128", "--store-memtable-mib", "4", "--store-memtables", "3",
 		"--store-block-cache-mib", "4", "--store-index-cache-mib", "-1", "--store-compactors", "3", "--store-vlog-file-mib", "16",
-		"--store-value-threshold-kib", "64", "--store-l0-tables", "6")
+		"--store-value-threshold-kib", "64", "--store-l0-tables", "6", "--store-level-multiplier", "4")
 	horenso(t, data, nil, "user", "add", "alice")
 	var rooms []node.Room
 	horenso(t, data, &rooms, "room", "list", "--as", "alice")
