@@ -27,46 +27,27 @@ func TestTableSizes(t *testing.T) {
 	}
 }
 
-// TestLevelSizeMultiplier: each level may grow 5 times the one above it
-// unless asked otherwise, not Badger's 10 (memory.go).
-func TestLevelSizeMultiplier(t *testing.T) {
+// TestLevelOptions: Badger's level 0 gathers 5 flushed memtables before a
+// compaction and stalls writes at 15, as Badger's defaults, and each level
+// below may grow 5 times the one above it, not Badger's 10, unless asked
+// otherwise (Options.L0Tables, the stall staying 10 above;
+// Options.LevelSizeMultiplier; memory.go).
+func TestLevelOptions(t *testing.T) {
 	for _, tt := range []struct {
-		name string
-		opt  Options
-		want int
+		name                      string
+		opt                       Options
+		tables, stall, multiplier int
 	}{
-		{"default", Options{}, 5},
-		{"given", Options{LevelSizeMultiplier: 10}, 10},
-	} {
-		t.Run(tt.name, func(t *testing.T) {
-			opt := tt.opt
-			opt.memoryDefaults()
-			if o := badgerOptions(t.TempDir(), opt); o.LevelSizeMultiplier != tt.want {
-				t.Errorf("levels %d times larger than the one above, want %d", o.LevelSizeMultiplier, tt.want)
-			}
-		})
-	}
-}
-
-// TestLevelZeroTables: Badger's level 0 gathers 5 flushed memtables
-// before a compaction and stalls writes at 15, as Badger's defaults,
-// unless asked otherwise (Options.L0Tables; the stall stays 10 above).
-func TestLevelZeroTables(t *testing.T) {
-	for _, tt := range []struct {
-		name          string
-		opt           Options
-		tables, stall int
-	}{
-		{"default", Options{}, 5, 15},
-		{"given", Options{L0Tables: 10}, 10, 20},
+		{"default", Options{}, 5, 15, 5},
+		{"given", Options{L0Tables: 10, LevelSizeMultiplier: 10}, 10, 20, 10},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			opt := tt.opt
 			opt.memoryDefaults()
 			o := badgerOptions(t.TempDir(), opt)
-			if o.NumLevelZeroTables != tt.tables || o.NumLevelZeroTablesStall != tt.stall {
-				t.Errorf("level 0: compacted at %d tables, writes stalled at %d; want %d and %d",
-					o.NumLevelZeroTables, o.NumLevelZeroTablesStall, tt.tables, tt.stall)
+			if o.NumLevelZeroTables != tt.tables || o.NumLevelZeroTablesStall != tt.stall || o.LevelSizeMultiplier != tt.multiplier {
+				t.Errorf("level 0 compacted at %d tables, writes stalled at %d, levels %d times the one above; want %d, %d and %d",
+					o.NumLevelZeroTables, o.NumLevelZeroTablesStall, o.LevelSizeMultiplier, tt.tables, tt.stall, tt.multiplier)
 			}
 		})
 	}
