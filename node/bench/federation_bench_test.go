@@ -309,7 +309,7 @@ func fanOutRun(b *testing.B, nodes int, rate float64, dur time.Duration) (lat []
 		awaitComplete(60 * time.Second)
 	}
 	cpu, received = processCPU()-cpuBegin, posted*(nodes-1)
-	var drops, sendDrops, outboxDrops, orphaned, adopted, ignored, syncRounds, syncEvents, syncHeld uint64
+	var drops, sendDrops, outboxDrops, orphaned, adopted, ignored, syncRounds, syncEvents, syncHeld, validated, sigBatches uint64
 	var answers node.SyncAnswerStats
 	for _, nd := range r.nodes {
 		st, err := nd.Node.Status(ctx)
@@ -317,6 +317,8 @@ func fanOutRun(b *testing.B, nodes int, rate float64, dur time.Duration) (lat []
 			b.Fatal(err)
 		}
 		drops += st.Network.GossipDropped
+		validated += st.Network.GossipReceived
+		sigBatches += st.Network.GossipSigBatches
 		sendDrops += st.Network.GossipSendDropped
 		outboxDrops += st.OutboxDropped
 		orphaned += st.Network.GossipOrphaned
@@ -353,8 +355,8 @@ func fanOutRun(b *testing.B, nodes int, rate float64, dur time.Duration) (lat []
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.Logf("fan-out: %d nodes posted %d of %d in %v (%.0f msg/s), %.0f B/event; worst node held %.1f%% (own posts included) 5 s after the last post, before the sync repair; all nodes: gossip dropped %d, orphaned %d (adopted %d, given up %d), send queue dropped %d, outbox dropped %d; %d sync rounds received %d events, %d of them held already; rooms answered off the chains %d, by a walk %d, whole %d",
-		nodes, posted, n, postTime.Round(time.Millisecond), float64(posted)/postTime.Seconds(), size, byGossip, drops, orphaned, adopted, ignored, sendDrops, outboxDrops, syncRounds, syncEvents, syncHeld,
+	b.Logf("fan-out: %d nodes posted %d of %d in %v (%.0f msg/s), %.0f B/event; worst node held %.1f%% (own posts included) 5 s after the last post, before the sync repair; all nodes: gossip validated %d (signatures checked in %d batches), dropped %d, orphaned %d (adopted %d, given up %d), send queue dropped %d, outbox dropped %d; %d sync rounds received %d events, %d of them held already; rooms answered off the chains %d, by a walk %d, whole %d",
+		nodes, posted, n, postTime.Round(time.Millisecond), float64(posted)/postTime.Seconds(), size, byGossip, validated, sigBatches, drops, orphaned, adopted, ignored, sendDrops, outboxDrops, syncRounds, syncEvents, syncHeld,
 		answers.Chains, answers.Walk, answers.Whole)
 	return lat, delivered, float64(posted) / postTime.Seconds(), cpu, received
 }

@@ -1,6 +1,7 @@
 package nodetest
 
 import (
+	"bytes"
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
@@ -11,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/fxamacker/cbor/v2"
 
 	"github.com/horenso/horenso/node"
 	"github.com/horenso/horenso/node/p2p"
@@ -233,7 +236,16 @@ func TestHostilePartner(t *testing.T) {
 	}
 	forge := func() []byte {
 		w := sign("mallory", room.ID, &protocol.MessagePost{Body: "forged"})
-		w[len(w)-1] ^= 1
+		var items [][]byte // body, signature, payload
+		if err := cbor.Unmarshal(w, &items); err != nil || len(items) != 3 {
+			t.Fatalf("wire form: %v, %d items", err, len(items))
+		}
+		w[bytes.Index(w, items[1])+10] ^= 1 // a byte of the signature
+		return w
+	}
+	otherPayload := func() []byte {
+		w := sign("mallory", room.ID, &protocol.MessagePost{Body: "not what was signed"})
+		w[len(w)-1] ^= 1 // a byte of the payload, which the body signs by its hash
 		return w
 	}
 	forged := forge()
@@ -252,6 +264,7 @@ func TestHostilePartner(t *testing.T) {
 	// node is lost, and publishing the same bytes again is a duplicate.
 	gossip := map[string]func() []byte{
 		"forged signature":           forge,
+		"a payload not signed":       otherPayload,
 		"an author it does not host": func() []byte { return sign("alice", room.ID, &protocol.MessagePost{Body: "I am alice"}) },
 		"an event of another room":   intoOther, // Publish trusts its node; a's validator must not
 	}

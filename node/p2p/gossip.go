@@ -297,7 +297,7 @@ func (h *Host) validator(id protocol.RoomID) pubsub.ValidatorEx {
 		if len(data) > protocol.MaxEventSize {
 			return reject("too large", fmt.Errorf("%d bytes", len(data)))
 		}
-		decoded, err := protocol.Decode(data)
+		decoded, err := h.decode(data)
 		if err != nil {
 			return reject("decode", err)
 		}

@@ -271,6 +271,7 @@ type Host struct {
 	stats    stats
 	events   inflight
 	acceptQs acceptQueues
+	sigs     sigChecks
 	orphans  orphanage
 	slots    slots // sync answers being sent
 	pulling  pullGate

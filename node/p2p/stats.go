@@ -23,6 +23,7 @@ type Stats struct {
 	GossipDropped     uint64 `json:"gossip_dropped"`      // messages pubsub dropped unvalidated: validation queue full or throttled
 	GossipSendDropped uint64 `json:"gossip_send_dropped"` // RPCs pubsub dropped because a peer's outbound queue was full
 	GossipBatches     uint64 `json:"gossip_batches"`      // Handler.Accept calls that validated messages were stored in, a batch per room and sender (see acceptq.go)
+	GossipSigBatches  uint64 `json:"gossip_sig_batches"`  // batches the signatures of gossip messages were checked in (see sigcheck.go)
 
 	SyncRounds        uint64 `json:"sync_rounds"`         // sync exchanges this host started as requester, one stream each
 	SyncRequests      uint64 `json:"sync_requests"`       // request frames it sent: one round trip each
@@ -62,7 +63,7 @@ type stats struct {
 	gossipDuplicates, gossipDropped, gossipSendDropped, gossipNotStored atomic.Uint64
 	syncRounds, syncRequests, syncFrames, syncEvents, syncParked        atomic.Uint64
 	syncRefused, syncServed, syncMisbehaved, syncServedRemoval          atomic.Uint64
-	syncHeld, acceptBatches                                             atomic.Uint64
+	syncHeld, acceptBatches, sigBatches                                 atomic.Uint64
 	syncStalled, quotaDroppedEvents, quotaDroppedRooms                  atomic.Uint64
 	refusedConns, refusedSubs, reannounced, topicMoves                  atomic.Uint64
 
@@ -103,7 +104,7 @@ func (h *Host) Stats() Stats {
 		GossipRejected: s.gossipRejected.Load(), GossipIgnored: s.gossipIgnored.Load(),
 		GossipOrphaned: s.gossipOrphaned.Load(), GossipAdopted: s.gossipAdopted.Load(),
 		GossipDuplicates: s.gossipDuplicates.Load(), GossipDropped: s.gossipDropped.Load(),
-		GossipSendDropped: s.gossipSendDropped.Load(), GossipBatches: s.acceptBatches.Load(),
+		GossipSendDropped: s.gossipSendDropped.Load(), GossipBatches: s.acceptBatches.Load(), GossipSigBatches: s.sigBatches.Load(),
 		GossipSoftFailed: s.gossipSoftFailed.Load(), GossipNotMember: s.gossipNotMember.Load(),
 		GossipNotStored:   s.gossipNotStored.Load(),
 		SyncServedRemoval: s.syncServedRemoval.Load(),
