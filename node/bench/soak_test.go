@@ -43,7 +43,11 @@ func BenchmarkSoak(b *testing.B) {
 	const clients, readers = 64, 8
 	for b.Loop() {
 		a := startProc(b, filepath.Join(b.TempDir(), "a"), "Soak A")
-		partner := startProc(b, filepath.Join(b.TempDir(), "b"), "Soak B")
+		// B takes in all of A's posts: at the rate of a fast hour, 30
+		// minutes are two million events, twice the daily quota a partner
+		// has by default, over which B would drop them.
+		partner := startProc(b, filepath.Join(b.TempDir(), "b"), "Soak B",
+			"--partner-events-per-day", "-1", "--partner-mib-per-day", "-1")
 		var stA, stB struct {
 			NodeID string   `json:"node_id"`
 			Addrs  []string `json:"addrs"`
