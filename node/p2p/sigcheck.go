@@ -35,7 +35,7 @@ const maxSigBatch = 32
 // validators running checks. Its zero value is ready to use.
 type sigChecks struct {
 	mu      sync.Mutex
-	leaders int        // validators running checks: 0 or 1
+	leading bool       // a validator is running checks
 	pending []*sigCall // waiting, in arrival order
 }
 
@@ -71,7 +71,7 @@ func (h *Host) decode(wire []byte) (*protocol.Signed, error) {
 		case <-c.done:
 			// Its own event is checked: hand the checks on to a
 			// validator still waiting, if any.
-			s.leaders--
+			s.leading = false
 			s.promoteLocked()
 			s.mu.Unlock()
 			return c.e, c.err
@@ -92,13 +92,13 @@ func (h *Host) decode(wire []byte) (*protocol.Signed, error) {
 // promoteLocked makes the first waiting call lead, if none does. s.mu is
 // held.
 func (s *sigChecks) promoteLocked() {
-	if s.leaders >= 1 {
+	if s.leading {
 		return
 	}
 	for _, c := range s.pending {
 		if !c.leader {
 			c.leader = true
-			s.leaders++
+			s.leading = true
 			close(c.lead)
 			return
 		}

@@ -32,7 +32,7 @@ func TestSigChecksBatch(t *testing.T) {
 	wires[50] = []byte{0x82, 0x01}
 
 	var h Host
-	h.sigs.leaders = 1 // as if a check were running: every call waits
+	h.sigs.leading = true // as if a check were running: every call waits
 	got := make([]*protocol.Signed, len(wires))
 	errs := make([]error, len(wires))
 	var calls sync.WaitGroup
@@ -45,7 +45,7 @@ func TestSigChecksBatch(t *testing.T) {
 		return len(h.sigs.pending) == len(wires)
 	})
 	h.sigs.mu.Lock()
-	h.sigs.leaders = 0 // the check ends
+	h.sigs.leading = false // the check ends
 	h.sigs.promoteLocked()
 	h.sigs.mu.Unlock()
 	calls.Wait()
@@ -65,7 +65,7 @@ func TestSigChecksBatch(t *testing.T) {
 	if want := uint64((len(wires) + maxSigBatch - 1) / maxSigBatch); h.stats.sigBatches.Load() != want {
 		t.Errorf("%d events checked in %d batches, want %d", len(wires), h.stats.sigBatches.Load(), want)
 	}
-	if h.sigs.leaders != 0 || len(h.sigs.pending) != 0 {
-		t.Errorf("after the checks: %d running, %d waiting", h.sigs.leaders, len(h.sigs.pending))
+	if h.sigs.leading || len(h.sigs.pending) != 0 {
+		t.Errorf("after the checks: still leading %v, %d waiting", h.sigs.leading, len(h.sigs.pending))
 	}
 }
