@@ -238,3 +238,43 @@ func BenchmarkDecodeBatch(b *testing.B) {
 		b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N*len(wires)), "µs/event")
 	})
 }
+
+// BenchmarkDecodeBatchSizes decodes posts of nine origins, as a node's
+// gossip validators get them from nine partners, in batches of 1 to 64
+// and one at a time: what a batch of a given size costs per event
+// (node/p2p/sigcheck.go checks gossip in batches of up to 32).
+func BenchmarkDecodeBatchSizes(b *testing.B) {
+	keys := make([]ed25519.PrivateKey, 9)
+	for i := range keys {
+		keys[i] = ed25519.NewKeyFromSeed(bytes32(byte(i + 1)))
+	}
+	create := batchEvents(b, 1)[0]
+	wires := make([][]byte, 64)
+	for i := range wires {
+		e := Successor(create.RoomID(), create.Version, []Order{create.Order()})
+		e.Author, e.Time, e.Seq = "alice", 1_700_000_000_000+int64(i), uint64(i+2)
+		s, err := Sign(keys[i%len(keys)], e, &MessagePost{Body: fmt.Sprintf("post %d, about as long as a line of chat in a busy room", i)})
+		if err != nil {
+			b.Fatal(err)
+		}
+		wires[i] = s.Wire()
+	}
+	for _, n := range []int{1, 2, 4, 8, 16, 32, 64} {
+		b.Run(fmt.Sprintf("batch=%d", n), func(b *testing.B) {
+			for b.Loop() {
+				if _, errs := DecodeBatch(wires[:n]); errors.Join(errs...) != nil {
+					b.Fatal(errors.Join(errs...))
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N*n), "µs/event")
+		})
+	}
+	b.Run("alone", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := Decode(wires[0]); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N), "µs/event")
+	})
+}
