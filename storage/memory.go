@@ -29,12 +29,13 @@ import (
 //   - A memtable's flush builds one table of the whole memtable in an
 //     arena that starts at 2 × TableBytes (1 MiB) and doubles (1 + 2 +
 //     4 + 8 + 16 MiB for an 8 MiB memtable), holding every block raw and
-//     compressed, and Badger pools the arenas at the size they grew to,
-//     for compactions to reuse. Smaller memtables save memory (a posting
-//     node's heap held 101 MB of arenas at 8 MiB, 66 MB at 6 MiB, whose
-//     blocks fit in 15 MiB; its RSS over the second half of 10 minutes
-//     of posting averaged 220 MB against 205) but flush, and compact,
-//     more often: into a store of 1,000,000 messages a post cost 50% more
+//     compressed. Badger would pool the arenas at the size they grew to,
+//     for compactions to reuse; the store releases them instead
+//     (arenas.go). Before it did, smaller memtables saved memory (a
+//     posting node's heap held 101 MB of arenas at 8 MiB, 66 MB at 6 MiB,
+//     whose blocks fit in 15 MiB; its RSS over the second half of 10
+//     minutes of posting averaged 220 MB against 205), but they flush,
+//     and compact, more often: into a store of 1,000,000 messages a post cost 50% more
 //     CPU at 6 MiB, and at 4 MiB the posts/s at 64 clients were 6% fewer,
 //     the catch-up 15% slower and a fan-out's CPU per message received
 //     12% higher (docs/PERFORMANCE.md, "Smaller memtables, measured and
@@ -53,8 +54,9 @@ import (
 //     to start, then 2, 4, 8 … times more, 2 to 6 times the table's size
 //     in all. Several are built at once (up to 5 ranges of a compaction
 //     side by side, and up to 8 tables per compaction being written out),
-//     and Badger keeps up to 8 of those arenas, at the size they grew to,
-//     for the next tables. With Badger's default table sizes (2 MiB at
+//     and Badger would keep up to 8 of those arenas, at the size they grew
+//     to, for the next tables (the store releases them: arenas.go). With
+//     Badger's default table sizes (2 MiB at
 //     the base level, twice as large at each level below) the arenas grow
 //     as the store deepens: a posting node's heap held 138 MB of them
 //     after 3 minutes (BenchmarkPostingRSS heap profile, docs/PERFORMANCE.md).

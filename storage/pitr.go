@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sync/atomic"
 
 	"github.com/dgraph-io/badger/v4"
 	"github.com/dgraph-io/badger/v4/pb"
@@ -157,6 +158,9 @@ func RestoreVersions(dir string, files []func() (io.ReadCloser, error), upTo uin
 	db, err := badger.Open(badgerOptions(dir, opt))
 	if err != nil {
 		return fmt.Errorf("restore store to version %d: %w", upTo, err)
+	}
+	if arenasDone := drainArenaPoolOrWarn(db, new(atomic.Uint64), opt.Logger); arenasDone != nil {
+		defer func() { <-arenasDone }() // every return below closes db first
 	}
 	ldr := db.NewKVLoader(16)
 	loaded := 0

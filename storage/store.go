@@ -171,6 +171,9 @@ type Store struct {
 	// added to mappedShares.
 	trimStop, trimDone chan struct{}
 	mappedShare        int64
+	// arenasDone is closed when the goroutine that releases Badger's
+	// pooled table arenas has ended (arenas.go); nil if none runs.
+	arenasDone <-chan struct{}
 
 	closeOnce sync.Once
 	closeErr  error
@@ -218,11 +221,15 @@ func Open(dir string, opt Options) (*Store, error) {
 	s := &Store{db: db, log: opt.Logger, maxBatch: opt.MaxBatch, onCommit: opt.OnCommit,
 		writes: make(chan *write, opt.MaxBatch), done: make(chan struct{}),
 		space: space{dir: dir, floor: max(opt.MinFreeBytes, 0), log: opt.Logger}, replica: opt.Replica}
+	s.arenasDone = drainArenaPoolOrWarn(db, &s.stats.arenasReleased, opt.Logger)
 	if opt.WriteCacheBytes > 0 {
 		s.cache = newWriteCache(opt.WriteCacheBytes)
 	}
 	if err := s.start(); err != nil {
 		db.Close()
+		if s.arenasDone != nil {
+			<-s.arenasDone
+		}
 		return nil, fmt.Errorf("open store %s: %w", dir, err)
 	}
 	go s.writer()
@@ -336,6 +343,9 @@ func (s *Store) Close() error {
 		}
 		if cerr := s.db.Close(); err == nil {
 			err = cerr
+		}
+		if s.arenasDone != nil {
+			<-s.arenasDone
 		}
 		if err != nil {
 			s.closeErr = fmt.Errorf("close store: %w", err)
@@ -642,7 +652,8 @@ type stats struct {
 	trims           atomic.Uint64 // trimMapped's page-outs
 	overMapped      atomic.Uint64 // checks still above MappedBytes after the page-out
 	written         atomic.Int64
-	busy            atomic.Int64 // nanoseconds the writer spent on batches
+	busy            atomic.Int64  // nanoseconds the writer spent on batches
+	arenasReleased  atomic.Uint64 // Badger's table arenas released, not pooled (arenas.go)
 }
 
 // Stats returns what the store has written since Open. It is safe to
