@@ -30,7 +30,7 @@ import (
 // (Get, and its idle sweep), so it needs no lock Badger does not take.
 // The pool is not exported: its fields are found by name and type, and an
 // error says if a Badger or ristretto release changed them
-// (TestArenaPoolFound). The goroutine ends, closing the returned channel,
+// (TestArenaPoolDrained). The goroutine ends, closing the returned channel,
 // when the DB is closed: closing releases the pool, which closes its
 // channel. released counts the arenas released.
 func drainArenaPool(db *badger.DB, released *atomic.Uint64) (<-chan struct{}, error) {
