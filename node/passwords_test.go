@@ -21,7 +21,11 @@ func TestPasswordPoolBoundsHashing(t *testing.T) {
 	for range 3 {
 		wg.Go(func() {
 			err := p.run(t.Context(), func() {
-				most.Store(max(most.Load(), in.Add(1)))
+				// A compare-and-swap, since two hashes may enter at
+				// once: storing max(most, n) could lose the larger.
+				n := in.Add(1)
+				for m := most.Load(); n > m && !most.CompareAndSwap(m, n); m = most.Load() {
+				}
 				entered <- struct{}{}
 				<-release
 				in.Add(-1)
