@@ -34,7 +34,10 @@ const (
 // their p99 latency, the reads' p99, and the events B holds. It skips
 // unless $HORENSO_SOAK is set, so `make bench` and `make test` leave it
 // out. It reports A's RSS at the end and its most, and the p99 of the
-// posts of the last minute.
+// posts of the last minute. With $HORENSO_BENCH_HEAP_PROFILE set, A runs
+// with --pprof, and the soak saves A's heap profile at the end to that
+// file, and a CPU profile of A's last 30 seconds of posting beside it
+// (the same name, with ".cpu" added).
 func BenchmarkSoak(b *testing.B) {
 	length, err := time.ParseDuration(os.Getenv(envSoak))
 	if err != nil || length <= 0 {
@@ -42,7 +45,12 @@ func BenchmarkSoak(b *testing.B) {
 	}
 	const clients, readers = 64, 8
 	for b.Loop() {
-		a := startProc(b, filepath.Join(b.TempDir(), "a"), "Soak A")
+		profile := os.Getenv(envHeapProfile)
+		var extra []string
+		if profile != "" {
+			extra = append(extra, "--pprof")
+		}
+		a := startProc(b, filepath.Join(b.TempDir(), "a"), "Soak A", extra...)
 		// B takes in all of A's posts: at the rate of a fast hour, 30
 		// minutes are two million events, twice the daily quota a partner
 		// has by default, over which B would drop them.
@@ -91,7 +99,7 @@ func BenchmarkSoak(b *testing.B) {
 			rate = float64(posts) / 20 / 2
 		}
 		fmt.Fprintf(os.Stderr, "soak: %v at %.0f posts/s from %d clients, %d readers; load %s\n", length, rate, clients, readers, loadAverage())
-		s := soak(b, a, partner, posters, reader.Token, client, rate, length, readers)
+		s := soak(b, a, partner, posters, reader.Token, client, rate, length, readers, profile)
 		b.ReportMetric(s.lastRSS, "rss-MB")
 		b.ReportMetric(s.peakRSS, "peak-rss-MB")
 		b.ReportMetric(s.lastP99, "p99-ms")
@@ -107,12 +115,24 @@ type soakResult struct{ lastRSS, peakRSS, lastP99 float64 }
 // length: posters post at rate in all, readers read. It prints a line a
 // minute and returns once every poster and reader has stopped.
 func soak(b *testing.B, a, partner *nodeProc, posters []poster, readToken string, client *http.Client,
-	rate float64, length time.Duration, readers int) soakResult {
+	rate float64, length time.Duration, readers int, profile string) soakResult {
 	ctx, cancel := context.WithTimeout(b.Context(), length)
 	defer cancel()
 	var posted, failed atomic.Int64
 	var postLat, readLat latencies
 	var wg sync.WaitGroup
+	if profile != "" && length > time.Minute {
+		wg.Go(func() {
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(length - 45*time.Second):
+			}
+			if err := a.saveProfile(b.Context(), "profile?seconds=30", profile+".cpu"); err != nil {
+				b.Error(err)
+			}
+		})
+	}
 	wg.Go(func() {
 		n := int(rate * length.Seconds())
 		measure.Pace(ctx, n, rate, len(posters), time.Now().Add(length), func(i int) {
@@ -179,6 +199,11 @@ func soak(b *testing.B, a, partner *nodeProc, posters []poster, readToken string
 		res.lastRSS, res.peakRSS, res.lastP99 = rss, max(res.peakRSS, rss), postP99
 		if ctx.Err() != nil {
 			break
+		}
+	}
+	if profile != "" {
+		if err := a.saveProfile(b.Context(), "heap", profile); err != nil {
+			b.Error(err)
 		}
 	}
 	cancel()
