@@ -88,7 +88,12 @@ var (
 // it has not been stopped.
 func startProc(b testing.TB, data, org string, extra ...string) *nodeProc {
 	b.Helper()
-	bin := horensoBinary(b)
+	return startProcOf(b, horensoBinary(b), data, org, extra...)
+}
+
+// startProcOf is startProc with the executable bin.
+func startProcOf(b testing.TB, bin, data, org string, extra ...string) *nodeProc {
+	b.Helper()
 	if out, err := exec.Command(bin, "--data", data, "init", "--org", org).CombinedOutput(); err != nil {
 		b.Fatalf("horenso init: %v\n%s", err, out)
 	}
