@@ -183,9 +183,10 @@ type Config struct {
 	// unvalidated and unforwarded. Pubsub keeps two maps of them (seen and
 	// delivered), about 100 bytes an event in all, which the host sweeps
 	// every 2 s (seen.go; pubsub itself does once a minute), so they hold
-	// the node's event rate times SeenTTL plus 2 s: 43 MB of a posting
-	// node's heap at 1,300 posts/s with pubsub's own 2 minutes and
-	// minute, 12 MB at 1,533 posts/s now (docs/PERFORMANCE.md, issue 22).
+	// the node's event rate times SeenTTL plus 2 s: 12 MB of a posting
+	// node's heap at 1,533 posts/s, where pubsub's own TTL of 2 minutes
+	// and sweep once a minute took 43 MB at 1,300 (docs/PERFORMANCE.md,
+	// issue 22).
 	// A copy arriving after it is validated again (a signature check and
 	// a store read; the store keeps one copy of each event, by ID) and
 	// forwarded once more to the mesh. Copies come only from peers'
