@@ -19,9 +19,10 @@ import (
 // SeenTTL plus up to a minute; and a Go map keeps the size it grew to. At
 // 1,343 posts/s to a partner the two held 20 MB of a node's 95 MB heap
 // (BenchmarkSoak's heap profile, docs/PERFORMANCE.md, "Pubsub's seen
-// messages swept"): under the Go memory limit the collector then ran
-// back to back. sweepSeen sweeps them every seenSweepEvery instead,
-// under their own lock, as pubsub's sweep does.
+// messages swept"), and under the Go memory limit the node warned that
+// its collector took 0.7 of a core. sweepSeen sweeps them every
+// seenSweepEvery instead, under their own lock, as pubsub's sweep does.
+// Pubsub's own sweep still runs once a minute and finds little left.
 const seenSweepEvery = 2 * time.Second
 
 // seenCache is one of pubsub's two maps of message IDs, reached through
