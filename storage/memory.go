@@ -1,7 +1,6 @@
 package storage
 
 import (
-	"slices"
 	"sync/atomic"
 	"time"
 
@@ -19,7 +18,7 @@ import (
 //     tableBlockBytes). The index cache (IndexCacheBytes) serves only
 //     encrypted tables, which the node's are not: Badger v4 reads an
 //     unencrypted table's block index and Bloom filter in place, from its
-//     mapping, on every point read (pageOutTables keeps them resident).
+//     mapping, on every point read (the store's page-outs keep them resident).
 //   - Table files (.sst) are memory-mapped, and Badger writes every new
 //     table (each flush and compaction) through its mapping: every page
 //     it wrote stays resident, counted in the process's RSS, until the
@@ -234,10 +233,11 @@ var mappedShares atomic.Int64
 // trimMapped, until stop is closed, checks every trimEvery how much of the
 // process's file mappings is resident, and above mappedShares (the store's
 // Options.MappedBytes, in a process of one store) asks
-// the kernel to page out the store's table files (pageOutTables): their
-// data blocks, and the files of Options.PageOutDirs (the search index's);
-// and, with Options.PageOutProgram, at most every programPageOutEvery,
-// the program's executable.
+// the kernel to page out the store's table files: their data blocks, and
+// the files of Options.PageOutDirs (the search index's); and, with
+// Options.PageOutProgram, at most every programPageOutEvery, the
+// program's executable. A page-out advises the files made since the last
+// and, in turn, an eighth of the others (pager).
 // Pages read again afterwards come back from the page cache or the disk:
 // the block cache keeps the blocks reads use most. The tables' indexes and
 // Bloom filters stay resident: every point read uses them in place, and
@@ -257,7 +257,7 @@ func (s *Store) trimMapped(dir string, others []string, program string, overWarn
 	defer close(done)
 	tick := time.NewTicker(trimEvery)
 	defer tick.Stop()
-	indexStart := map[string]int64{}
+	pages := newPager(dir, others, program)
 	var programAt time.Time // when the program's mappings were last paged out
 	var warned int64        // the resident bytes last said to be over the limit
 	over := 0               // checks in a row above the limit after a page-out
@@ -278,11 +278,11 @@ func (s *Store) trimMapped(dir string, others []string, program string, overWarn
 			over = 0
 			continue
 		}
-		pageOut := others
-		if program != "" && time.Since(programAt) >= programPageOutEvery {
-			pageOut, programAt = append(slices.Clip(others), program), time.Now()
+		withProgram := program != "" && time.Since(programAt) >= programPageOutEvery
+		if withProgram {
+			programAt = time.Now()
 		}
-		n, err := pageOutTables(dir, pageOut, indexStart)
+		n, err := pages.pageOut(withProgram)
 		if err != nil {
 			s.log.Warn("page out table files", "err", err)
 			continue

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"crypto/rand"
+	"encoding/binary"
 	"fmt"
 	"log/slog"
 	"os"
@@ -68,14 +69,14 @@ func TestPageOutTables(t *testing.T) {
 		indexBytes += int64(tbl.IndexSz)
 	}
 	before := tablesResident(t, dir)
-	indexStart := map[string]int64{}
+	pages := newPager(dir, nil, "")
 	// Compactions may still be writing tables (through their mappings)
 	// as the test measures; the store's check pages out again every
 	// trimEvery, and so does the test, a few times.
 	var n int
 	var after int64
 	for range 5 {
-		if n, err = pageOutTables(dir, nil, indexStart); err != nil {
+		if n, err = pages.pageOut(false); err != nil {
 			t.Fatal(err)
 		}
 		if after = tablesResident(t, dir); after <= before/2 {
@@ -150,7 +151,7 @@ func TestPageOutOthers(t *testing.T) {
 	named := mapFile(t, 4<<20, filepath.Join(t.TempDir(), "program"))
 	beside := mapFile(t, 4<<20, other+"-old", "segment.zap")
 	before := []int64{residentOf(t, segment), residentOf(t, named), residentOf(t, beside)}
-	n, err := pageOutTables(t.TempDir(), []string{other, named, filepath.Join(t.TempDir(), "not made")}, map[string]int64{})
+	n, err := newPager(t.TempDir(), []string{other, filepath.Join(t.TempDir(), "not made")}, named).pageOut(true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -191,6 +192,122 @@ func TestPageOutProgram(t *testing.T) {
 				t.Fatalf("the test binary: %d bytes resident before, %d after; want half or less paging it out, three quarters or more not", before, after)
 			}
 		})
+	}
+}
+
+// TestPagerTurns: the pager pages out every table at its first page-out;
+// after that, a table made since at the next one, a page read back into
+// an older table within pageOutRounds, and a table still being written
+// (its footer zeros) once its footer is there. It reads /proc/self/maps
+// again only when the store's directory changed, or pageOutRounds
+// page-outs after the last read.
+func TestPagerTurns(t *testing.T) {
+	const tables, size = 16, 256 << 10
+	dir := t.TempDir()
+	page := os.Getpagesize()
+	var maps [][]byte
+	var paths []string
+	add := func(written bool) {
+		t.Helper()
+		path := filepath.Join(dir, fmt.Sprintf("%06d.sst", len(maps)))
+		var m []byte
+		if written {
+			m = mapFakeTable(t, path, size)
+		} else {
+			m = mapFakeTable(t, path, size)
+			if err := os.Truncate(path, 0); err != nil { // as Badger sizes it, before it copies the table in
+				t.Fatal(err)
+			}
+			if err := os.Truncate(path, size); err != nil {
+				t.Fatal(err)
+			}
+		}
+		t.Cleanup(func() { unix.Munmap(m) })
+		for i := 0; i < size-page; i += page {
+			pageSink += m[i]
+		}
+		maps, paths = append(maps, m), append(paths, path)
+	}
+	for range tables {
+		add(true)
+	}
+	// The pages mapped of table i's data: what /proc/self/smaps says
+	// resident of its file, less the index and footer, which stay.
+	dataResident := func(i int) int64 {
+		t.Helper()
+		return max(0, residentOf(t, paths[i])-int64(2*page))
+	}
+	p := newPager(dir, nil, "")
+	pageOut := func() int {
+		t.Helper()
+		n, err := p.pageOut(false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if n := pageOut(); n != tables {
+		t.Fatalf("first page-out advised %d mappings, want all %d", n, tables)
+	}
+	for i := range maps {
+		if r := dataResident(i); r > 0 {
+			t.Fatalf("table %d: %d data pages resident after the first page-out", i, r)
+		}
+	}
+	read := p.lastRead
+	if n := pageOut(); n >= tables/2 {
+		t.Fatalf("second page-out, nothing changed, advised %d of %d mappings; want those of its turn", n, tables)
+	}
+	if p.lastRead != read {
+		t.Fatal("second page-out read /proc/self/maps with nothing changed")
+	}
+
+	// A page read back into an old table leaves within pageOutRounds.
+	pageSink += maps[3][page]
+	if dataResident(3) == 0 {
+		t.Fatal("a page read is not resident")
+	}
+	for i := 0; dataResident(3) > 0; i++ {
+		if i == pageOutRounds {
+			t.Fatalf("a page read back into a table still resident after %d page-outs", pageOutRounds)
+		}
+		pageOut()
+	}
+
+	// A new table, and one still being written, in the directory.
+	fresh, writing := len(maps), len(maps)+1
+	add(true)
+	add(false)
+	pageOut()
+	if r := dataResident(fresh); r > 0 {
+		t.Fatalf("a table made since the last page-out has %d data pages resident after the next", r)
+	}
+	if p.lastRead != p.pageOuts {
+		t.Fatal("the page-out after a table was made did not read /proc/self/maps")
+	}
+	if r := dataResident(writing); r < size/2 {
+		t.Fatalf("a table still being written (footer zeros) was paged out: %d pages resident", r)
+	}
+	f, err := os.OpenFile(paths[len(paths)-1], os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	footer := make([]byte, 12)
+	binary.BigEndian.PutUint32(footer[0:], uint32(page))
+	binary.BigEndian.PutUint32(footer[8:], 4)
+	if _, err := f.WriteAt(footer, size-12); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	// Badger writes the footer through the mapping, which does not change
+	// the directory: the pager reads the footer again at each page-out.
+	read = p.lastRead
+	pageOut()
+	if r := dataResident(writing); r > 0 {
+		t.Fatalf("a table whose footer was written since has %d data pages resident after the next page-out", r)
+	}
+	if p.lastRead != read && p.pageOuts-read < pageOutRounds {
+		t.Fatal("a page-out read /proc/self/maps with the directory unchanged")
 	}
 }
 
@@ -250,7 +367,7 @@ func TestPageOutValueLog(t *testing.T) {
 		return n
 	}
 	before := resident()
-	n, err := pageOutTables(dir, nil, map[string]int64{})
+	n, err := newPager(dir, nil, "").pageOut(false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -419,4 +536,88 @@ func TestMappedSharesAddUp(t *testing.T) {
 		}
 		time.Sleep(trimEvery)
 	}
+}
+
+// BenchmarkPageOutCheck: what one of trimMapped's page-outs costs as a
+// store's table files grow in number (a store of two million messages had
+// about 2,000), with a few of their pages read in before each, as point
+// reads do (ns/op is one page-out). "compacting" also writes a new table
+// and deletes an old one before each, as compactions under posting do.
+func BenchmarkPageOutCheck(b *testing.B) {
+	for _, tables := range []int{500, 2000, 8000} {
+		for _, compacting := range []bool{false, true} {
+			b.Run(fmt.Sprintf("tables=%d/compacting=%v", tables, compacting), func(b *testing.B) {
+				benchmarkPageOutCheck(b, tables, compacting)
+			})
+		}
+	}
+}
+
+func benchmarkPageOutCheck(b *testing.B, tables int, compacting bool) {
+	const tableSize = 512 << 10
+	dir := b.TempDir()
+	page := os.Getpagesize()
+	var maps [][]byte
+	next := 0
+	addTable := func() {
+		m := mapFakeTable(b, filepath.Join(dir, fmt.Sprintf("%06d.sst", next)), tableSize)
+		next++
+		for i := 0; i < len(m); i += page { // written through the mapping
+			pageSink += m[i]
+		}
+		maps = append(maps, m)
+	}
+	for range tables {
+		addTable()
+	}
+	p := newPager(dir, nil, "")
+	if _, err := p.pageOut(false); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for i := range b.N {
+		b.StopTimer()
+		if compacting {
+			unix.Munmap(maps[0])
+			os.Remove(filepath.Join(dir, fmt.Sprintf("%06d.sst", next-tables)))
+			maps = maps[1:]
+			addTable()
+		}
+		for j := range 64 { // point reads' pages
+			m := maps[(i*64+j)*7919%len(maps)]
+			pageSink += m[(j*page*3)%(len(m)-page)]
+		}
+		b.StartTimer()
+		if _, err := p.pageOut(false); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	for _, m := range maps {
+		unix.Munmap(m)
+	}
+}
+
+// mapFakeTable writes a sparse file of size bytes at path that ends as a
+// Badger table does (an index of a page, its length, a checksum and its
+// length: tableIndexStart's footer), and maps it read-only.
+func mapFakeTable(tb testing.TB, path string, size int) []byte {
+	tb.Helper()
+	f, err := os.Create(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer f.Close()
+	index := os.Getpagesize()
+	footer := make([]byte, 4+4+4)
+	binary.BigEndian.PutUint32(footer[0:], uint32(index)) // index length
+	binary.BigEndian.PutUint32(footer[8:], 4)             // checksum length, after its 4 bytes
+	if _, err := f.WriteAt(footer, int64(size-len(footer))); err != nil {
+		tb.Fatal(err)
+	}
+	m, err := unix.Mmap(int(f.Fd()), 0, size, unix.PROT_READ, unix.MAP_SHARED)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return m
 }

@@ -6,5 +6,9 @@ package storage
 // store trim its mappings.
 func residentMapped() (int64, error) { return 0, nil }
 
-// pageOutTables does nothing outside Linux.
-func pageOutTables(string, []string, map[string]int64) (int, error) { return 0, nil }
+// pager does nothing outside Linux.
+type pager struct{}
+
+func newPager(string, []string, string) *pager { return &pager{} }
+
+func (*pager) pageOut(bool) (int, error) { return 0, nil }
