@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	"sync"
 	"time"
@@ -24,10 +25,18 @@ type room struct {
 	alone       bool                   // no other node hosts a member: the host is on no topic
 	topic       *pubsub.Topic          // nil until Run joins it, and while alone
 	relay       pubsub.RelayCancelFunc // our subscription
-	reannounced time.Time              // when we last re-announced it
+	reannounced map[peer.ID]time.Time  // when we last re-announced it, by the peer that asked
 }
 
-// reannounceEvery rate-limits re-announcing one room's subscription.
+// reannounceEvery rate-limits re-announcing one room's subscription at one
+// peer's request. Per peer, not per room: when several partners learn
+// that the node shares a room one after the other (a room made with
+// members on several nodes), each dropped its subscription, and each
+// needs the announcement after it learned, not the first one's; limited
+// per room, the second waited up to a minute for gossip
+// (TestResubscribeForEachPeer). An announcement renews the subscription,
+// which every peer on the topic hears: a partner can cause one a minute,
+// and only partners connect.
 const reannounceEvery = time.Minute
 
 // Join subscribes the host to room's topic, so that it receives and relays
@@ -83,7 +92,7 @@ func (h *Host) join(id protocol.RoomID, name string, alone bool) (activated bool
 		}
 		// A new topic: announcing our subscription to it is not limited by
 		// announcements on the old one.
-		r.name, r.reannounced = name, time.Time{}
+		r.name, r.reannounced = name, nil
 	}
 	r.alone = alone
 	if h.ps == nil || r.topic != nil || alone {
@@ -161,13 +170,13 @@ func (h *Host) Leave(id protocol.RoomID) error {
 
 // reannounce announces our subscription to room again (by cancelling and
 // renewing it), so that peers whose subscription filter dropped it before
-// they knew we share the room see it now. At most once per
-// reannounceEvery per room.
-func (h *Host) reannounce(id protocol.RoomID) {
+// they knew we share the room see it now; p asked. At most once per
+// reannounceEvery per room and asking peer.
+func (h *Host) reannounce(id protocol.RoomID, p peer.ID) {
 	h.joinMu.Lock()
 	defer h.joinMu.Unlock()
 	r := h.rooms[id]
-	if r == nil || r.topic == nil || time.Since(r.reannounced) < reannounceEvery {
+	if r == nil || r.topic == nil || time.Since(r.reannounced[p]) < reannounceEvery {
 		return
 	}
 	r.relay()
@@ -176,7 +185,12 @@ func (h *Host) reannounce(id protocol.RoomID) {
 		h.log.Warn("re-announce room", "room", id, "err", err)
 		return
 	}
-	r.relay, r.reannounced = relay, time.Now()
+	now := time.Now()
+	maps.DeleteFunc(r.reannounced, func(_ peer.ID, at time.Time) bool { return now.Sub(at) >= reannounceEvery })
+	if r.reannounced == nil {
+		r.reannounced = map[peer.ID]time.Time{}
+	}
+	r.relay, r.reannounced[p] = relay, now
 	h.stats.reannounced.Add(1)
 	h.log.Debug("re-announced room subscription", "room", id)
 }

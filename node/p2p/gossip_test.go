@@ -196,6 +196,55 @@ func TestResubscribe(t *testing.T) {
 	waitFor(t, "c to receive gossip", func() bool { return c.Stats().Rooms[room].Validated > 0 })
 }
 
+// TestResubscribeForEachPeer: a and b both dropped c's subscription while
+// they did not know c shares the room, and learn it one after the other,
+// within a minute; c announces its subscription again for each, so both
+// see it, not only the first.
+func TestResubscribeForEachPeer(t *testing.T) {
+	ka, kb, kc := keyOf("a"), keyOf("b"), keyOf("c")
+	ida, idb, idc := idOf(ka), idOf(kb), idOf(kc)
+	create := newRoom(t, ka, 4, idb, idc)
+	room := create.RoomID()
+	fa, fb, fc := newFakeNode(ida), newFakeNode(idb), newFakeNode(idc)
+	fa.view(room, ida, idb)
+	fb.view(room, ida, idb)
+	fc.view(room, ida, idb, idc)
+	for _, f := range []*fakeNode{fa, fb, fc} {
+		f.add(t, create)
+	}
+	a := startHost(t, "a", fa)
+	b := startHost(t, "b", fb)
+	c := startHost(t, "c", fc, func(cfg *Config) { cfg.SyncInterval = 200 * time.Millisecond })
+	pair(t, a, c, "tcp")
+	pair(t, b, c, "tcp")
+	waitFor(t, "a and b refusing c's subscription", func() bool {
+		return a.Stats().RefusedSubscriptions > 0 && b.Stats().RefusedSubscriptions > 0
+	})
+
+	fa.view(room, ida, idb, idc) // c's member was added, as far as a knows
+	if err := a.Join(room, fa.nodes(room)); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "c to re-announce for a, and a to see it", func() bool {
+		_, ok := a.sees(room, c.self)
+		return ok && c.Stats().Reannounced > 0
+	})
+	if _, ok := b.sees(room, c.self); ok {
+		t.Fatal("b sees c's subscription before it knows c shares the room")
+	}
+	fb.view(room, ida, idb, idc) // and now as far as b knows
+	if err := b.Join(room, fb.nodes(room)); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "c to re-announce for b, and b to see it", func() bool {
+		_, ok := b.sees(room, c.self)
+		return ok
+	})
+	if n := c.Stats().Reannounced; n != 2 {
+		t.Fatalf("c re-announced %d times, want 2: once for each", n)
+	}
+}
+
 // TestJoinLeave checks that leaving a room's topic stops its gossip, and
 // joining again resumes it.
 func TestJoinLeave(t *testing.T) {

@@ -344,7 +344,7 @@ func (h *Host) readAnswer(ctx context.Context, st *syncStream, p peer.ID, asked 
 			h.stats.syncRefused.Add(uint64(len(refused)))
 			for _, r := range f.Resubscribe {
 				if asked[r] {
-					h.reannounce(r)
+					h.reannounce(r, p)
 				}
 			}
 			return refused, nil
@@ -535,7 +535,7 @@ func (h *Host) serve(ctx context.Context, st *syncStream, p peer.ID, req *protoc
 			done.Resubscribe = append(done.Resubscribe, w.Room)
 		}
 		if w.Unseen {
-			h.reannounce(w.Room)
+			h.reannounce(w.Room, p)
 		}
 		h.pullBackLater(ctx, p, w)
 	}
