@@ -127,9 +127,10 @@ func newPager(dir string, others []string, program string) *pager {
 }
 
 // pageOut advises the kernel to page out what it is this page-out's turn
-// to, the program's executable only if withProgram, and returns how many
-// mappings it advised.
-func (p *pager) pageOut(withProgram bool) (int, error) {
+// to, or with every, every mapping but the program's; the program's
+// executable only if withProgram; and returns how many mappings it
+// advised.
+func (p *pager) pageOut(withProgram, every bool) (int, error) {
 	p.pageOuts++
 	read := p.pageOuts == 1 || p.pageOuts-p.lastRead >= pageOutRounds
 	if st, err := os.Stat(p.dir); err != nil {
@@ -147,7 +148,7 @@ func (p *pager) pageOut(withProgram bool) (int, error) {
 	n := 0
 	for i := range p.mappings {
 		m := &p.mappings[i]
-		advise := m.found == p.pageOuts || turn(m.start) == p.pageOuts%pageOutRounds
+		advise := every || m.found == p.pageOuts || turn(m.start) == p.pageOuts%pageOutRounds
 		switch m.kind {
 		case mappedProgram:
 			advise = withProgram

@@ -76,7 +76,7 @@ func TestPageOutTables(t *testing.T) {
 	var n int
 	var after int64
 	for range 5 {
-		if n, err = pages.pageOut(false); err != nil {
+		if n, err = pages.pageOut(false, false); err != nil {
 			t.Fatal(err)
 		}
 		if after = tablesResident(t, dir); after <= before/2 {
@@ -151,7 +151,7 @@ func TestPageOutOthers(t *testing.T) {
 	named := mapFile(t, 4<<20, filepath.Join(t.TempDir(), "program"))
 	beside := mapFile(t, 4<<20, other+"-old", "segment.zap")
 	before := []int64{residentOf(t, segment), residentOf(t, named), residentOf(t, beside)}
-	n, err := newPager(t.TempDir(), []string{other, filepath.Join(t.TempDir(), "not made")}, named).pageOut(true)
+	n, err := newPager(t.TempDir(), []string{other, filepath.Join(t.TempDir(), "not made")}, named).pageOut(true, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -240,7 +240,7 @@ func TestPagerTurns(t *testing.T) {
 	p := newPager(dir, nil, "")
 	pageOut := func() int {
 		t.Helper()
-		n, err := p.pageOut(false)
+		n, err := p.pageOut(false, false)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -309,6 +309,71 @@ func TestPagerTurns(t *testing.T) {
 	if p.lastRead != read && p.pageOuts-read < pageOutRounds {
 		t.Fatal("a page-out read /proc/self/maps with the directory unchanged")
 	}
+
+	// Every mapping, when asked.
+	if n, err := p.pageOut(false, true); err != nil || n != len(maps) {
+		t.Fatalf("a page-out of every mapping advised %d of %d, %v", n, len(maps), err)
+	}
+}
+
+// TestTrimMappedPagesOutAll: when pages come back into many old tables at
+// once (a compaction reading its inputs), more than the page-outs in turns
+// let go, the store's next check pages out every table, not an eighth of
+// them a check.
+func TestTrimMappedPagesOutAll(t *testing.T) {
+	const tables, size = 32, 256 << 10 // 8 MiB, well above a share of 4 MiB's slack
+	dir := t.TempDir()
+	s, err := Open(dir, Options{MinFreeBytes: -1, MappedBytes: 4 << 20}) // below what the test binary keeps
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	page := os.Getpagesize()
+	var maps [][]byte
+	var paths []string
+	for i := range tables {
+		path := filepath.Join(dir, fmt.Sprintf("%06d.sst", 900000+i)) // none Badger would make soon
+		m := mapFakeTable(t, path, size)
+		t.Cleanup(func() { unix.Munmap(m) })
+		maps, paths = append(maps, m), append(paths, path)
+	}
+	dataResident := func() (n int64) {
+		for _, p := range paths {
+			n += max(0, residentOf(t, p)-int64(2*page))
+		}
+		return n
+	}
+	readAll := func() {
+		for _, m := range maps {
+			for i := 0; i < size-2*page; i += page {
+				pageSink += m[i]
+			}
+		}
+	}
+	waitPageOuts := func(n uint64) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for target := s.Stats().PageOuts + n; s.Stats().PageOuts < target; time.Sleep(trimEvery / 10) {
+			if time.Now().After(deadline) {
+				t.Fatalf("fewer than %d page-outs in 10 s above the share", n)
+			}
+		}
+	}
+	readAll()
+	deadline := time.Now().Add(10 * time.Second)
+	for dataResident() > 0 { // the first page-out advises every table, and the turns what it missed
+		if time.Now().After(deadline) {
+			t.Fatalf("%d bytes of the tables' data resident after 10 s above the share", dataResident())
+		}
+		time.Sleep(trimEvery)
+	}
+	readAll()
+	before := dataResident()
+	waitPageOuts(2) // one check may have been under way as the test read
+	// In turns alone, two page-outs would have left three quarters of it.
+	if after := dataResident(); before < tables*size/2 || after > (4<<20)/allPageOutSlack {
+		t.Fatalf("%d bytes of the tables' data resident read back, %d after two page-outs; want at most the slack, %d", before, after, (4<<20)/allPageOutSlack)
+	}
 }
 
 // mapFile writes 4 MiB of random bytes to the file of path's elements,
@@ -367,7 +432,7 @@ func TestPageOutValueLog(t *testing.T) {
 		return n
 	}
 	before := resident()
-	n, err := newPager(dir, nil, "").pageOut(false)
+	n, err := newPager(dir, nil, "").pageOut(false, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -571,7 +636,7 @@ func benchmarkPageOutCheck(b *testing.B, tables int, compacting bool) {
 		addTable()
 	}
 	p := newPager(dir, nil, "")
-	if _, err := p.pageOut(false); err != nil {
+	if _, err := p.pageOut(false, false); err != nil {
 		b.Fatal(err)
 	}
 	b.ResetTimer()
@@ -588,7 +653,7 @@ func benchmarkPageOutCheck(b *testing.B, tables int, compacting bool) {
 			pageSink += m[(j*page*3)%(len(m)-page)]
 		}
 		b.StartTimer()
-		if _, err := p.pageOut(false); err != nil {
+		if _, err := p.pageOut(false, false); err != nil {
 			b.Fatal(err)
 		}
 	}
