@@ -201,21 +201,6 @@ const trimEvery = 250 * time.Millisecond
 // it for good.
 const overWarnAfter = 10 * time.Second
 
-// A page-out advises the tables made since the last one and, in turn, an
-// eighth of the others (pager). When that leaves the mapped pages above
-// the share, and above what the last page-out of every mapping left by
-// more than a 1/allPageOutSlack of the share (a compaction reads its input
-// tables through their mappings, tens of megabytes in a store of millions
-// of messages), or allPageOutEvery page-outs after that one, trimMapped
-// pages out every mapping. In turns alone, a 30-minute soak's posting node
-// spent 0.74 s of 30 in page-outs, against 1.96 s advising every table at
-// every page-out, but its mapped pages reached 98 MB against 83, and its
-// RSS 221 MB against 197 (docs/PERFORMANCE.md, "Page-outs in turns").
-const (
-	allPageOutSlack = 8
-	allPageOutEvery = 16
-)
-
 // programPageOutEvery is how often, at most, trimMapped pages out the
 // mappings of the program's executable (Options.PageOutProgram). The
 // kernel maps a program's code and read-only data from its file, and
@@ -251,8 +236,7 @@ var mappedShares atomic.Int64
 // the kernel to page out the store's table files: their data blocks, and
 // the files of Options.PageOutDirs (the search index's); and, with
 // Options.PageOutProgram, at most every programPageOutEvery, the
-// program's executable. A page-out advises the files made since the last
-// and, in turn, an eighth of the others (pager).
+// program's executable (pager).
 // Pages read again afterwards come back from the page cache or the disk:
 // the block cache keeps the blocks reads use most. The tables' indexes and
 // Bloom filters stay resident: every point read uses them in place, and
@@ -276,8 +260,6 @@ func (s *Store) trimMapped(dir string, others []string, program string, overWarn
 	var programAt time.Time // when the program's mappings were last paged out
 	var warned int64        // the resident bytes last said to be over the limit
 	over := 0               // checks in a row above the limit after a page-out
-	var afterAll int64      // the resident bytes the last page-out of every mapping left
-	sinceAll := 0           // page-outs since
 	for {
 		select {
 		case <-stop:
@@ -299,7 +281,7 @@ func (s *Store) trimMapped(dir string, others []string, program string, overWarn
 		if withProgram {
 			programAt = time.Now()
 		}
-		n, err := pages.pageOut(withProgram, false)
+		n, err := pages.pageOut(withProgram)
 		if err != nil {
 			s.log.Warn("page out table files", "err", err)
 			continue
@@ -309,22 +291,6 @@ func (s *Store) trimMapped(dir string, others []string, program string, overWarn
 		if resident, err = residentMapped(); err != nil || resident <= limit {
 			over = 0
 			continue
-		}
-		if resident > afterAll+limit/allPageOutSlack || sinceAll >= allPageOutEvery {
-			if _, err := pages.pageOut(false, true); err != nil {
-				s.log.Warn("page out table files", "err", err)
-				continue
-			}
-			if resident, err = residentMapped(); err != nil {
-				continue
-			}
-			afterAll, sinceAll = resident, 0
-			if resident <= limit {
-				over = 0
-				continue
-			}
-		} else {
-			sinceAll++
 		}
 		s.stats.overMapped.Add(1)
 		if over++; over >= overWarn && resident > warned+warned/4 {

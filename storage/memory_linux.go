@@ -58,29 +58,26 @@ func residentMapped() (int64, error) {
 // them back in, every level of the tree over (BenchmarkPostGrownStore,
 // docs/PERFORMANCE.md).
 //
-// A page-out's cost would grow with the number of table files (2,000 in a
-// store of two million messages) if each read /proc/self/maps and advised
-// every mapping: 8 ms a page-out at 2,000 tables, 30 ms at 8,000
-// (BenchmarkPageOutCheck), four times a second while the mapped pages stay
-// above the share. So the pager remembers the mappings it found, and
-// reads /proc/self/maps again only when the store's directory changed (a
-// table or log file made or deleted) or pageOutRounds page-outs after its
-// last read (for the others' files, and a change the directory's time did
-// not show). Each page-out advises the mappings its read found (new
-// tables, written through their mappings, every page of them resident),
-// the tables whose index it could not read before (Badger was still
-// writing them), and an eighth of the rest in turn (pageOutRounds): a page
-// a point read brought back into an older table leaves within 2 s. That
-// cost 2 ms at 2,000 tables and 5.6 ms at 8,000 with the directory
-// unchanged, and 5.7 and 17.5 ms with a table made and one deleted
-// since, most of it the read of /proc/self/maps, which lists every table.
+// Reading /proc/self/maps, which lists every table, is what grows with
+// the number of table files (2,000 in a store of two million messages):
+// the pager remembers the mappings it found, and reads the maps again only
+// when the store's directory changed (a table or log file made or
+// deleted) or mapsReadEvery page-outs after its last read (for the
+// others' files, and a change the directory's time did not show); and it
+// reads them without a string for each line. A page-out cost 3.5 ms at
+// 2,000 tables with the directory unchanged, against 8.5 ms reading the
+// maps each time, and 11 against 33 ms at 8,000; with a table made and
+// one deleted since, as a compaction does, 7–8 ms at 2,000 as before,
+// and 24–27 against 33–36 ms at 8,000 (BenchmarkPageOutCheck). A table
+// whose footer it could not read (Badger was still writing it) it tries
+// again at the next page-out.
 //
 // MADV_PAGEOUT is only advice, safe on any mapping: should a file be
 // unmapped, and something else be mapped at its address, before the pager
 // advises it, the worst outcome is pages paged out that will be read
 // again. Badger deletes a table's file as it unmaps it, which changes the
 // directory, so the pager reads the maps again at its next page-out; the
-// others' files it finds again within pageOutRounds page-outs.
+// others' files it finds again within mapsReadEvery page-outs.
 type pager struct {
 	dir     string   // the store's directory
 	others  []string // Options.PageOutDirs
@@ -93,12 +90,9 @@ type pager struct {
 	buf      []byte    // the text of /proc/self/maps, kept for the next read
 }
 
-// pageOutRounds is how many page-outs it takes the pager to advise every
-// mapping it knows of: each advises those whose address falls in its turn.
-const (
-	pageOutRoundBits = 3
-	pageOutRounds    = 1 << pageOutRoundBits
-)
+// mapsReadEvery is how many page-outs the pager makes, at most, with what
+// it read of /proc/self/maps before: 2 s at trimEvery.
+const mapsReadEvery = 8
 
 // mapping is one file mapping the pager pages out.
 type mapping struct {
@@ -106,8 +100,7 @@ type mapping struct {
 	offset     uint64  // in the file, of start
 	inode      uint64
 	kind       mappedKind
-	indexAt    int64  // a table's: where its index starts in the file; -1 until read
-	found      uint64 // the page-out whose read found it
+	indexAt    int64 // a table's: where its index starts in the file; -1 until read
 	path       string
 }
 
@@ -126,13 +119,12 @@ func newPager(dir string, others []string, program string) *pager {
 	return &pager{dir: dir, others: others, program: program}
 }
 
-// pageOut advises the kernel to page out what it is this page-out's turn
-// to, or with every, every mapping but the program's; the program's
-// executable only if withProgram; and returns how many mappings it
-// advised.
-func (p *pager) pageOut(withProgram, every bool) (int, error) {
+// pageOut advises the kernel to page out every mapping it knows of, the
+// program's executable only if withProgram, and returns how many mappings
+// it advised.
+func (p *pager) pageOut(withProgram bool) (int, error) {
 	p.pageOuts++
-	read := p.pageOuts == 1 || p.pageOuts-p.lastRead >= pageOutRounds
+	read := p.pageOuts == 1 || p.pageOuts-p.lastRead >= mapsReadEvery
 	if st, err := os.Stat(p.dir); err != nil {
 		return 0, fmt.Errorf("page out tables: %w", err)
 	} else if !st.ModTime().Equal(p.dirTime) {
@@ -148,21 +140,15 @@ func (p *pager) pageOut(withProgram, every bool) (int, error) {
 	n := 0
 	for i := range p.mappings {
 		m := &p.mappings[i]
-		advise := every || m.found == p.pageOuts || turn(m.start) == p.pageOuts%pageOutRounds
-		switch m.kind {
-		case mappedProgram:
-			advise = withProgram
-		case mappedTable:
-			if m.indexAt < 0 {
-				at, err := tableIndexStart(m.path)
-				if err != nil {
-					continue // being written, or deleted since: next time
-				}
-				m.indexAt, advise = at, true
-			}
-		}
-		if !advise {
+		if m.kind == mappedProgram && !withProgram {
 			continue
+		}
+		if m.kind == mappedTable && m.indexAt < 0 {
+			at, err := tableIndexStart(m.path)
+			if err != nil {
+				continue // being written, or deleted since: next time
+			}
+			m.indexAt = at
 		}
 		end := m.end
 		if m.kind == mappedTable { // keep [indexAt, end of file)
@@ -182,13 +168,6 @@ func (p *pager) pageOut(withProgram, every bool) (int, error) {
 		}
 	}
 	return n, nil
-}
-
-// turn returns which of pageOutRounds page-outs advises the mapping at
-// start in turn: the top bits of its page number times 2⁶⁴/φ (Fibonacci
-// hashing), spread over the rounds whatever the mappings' sizes.
-func turn(start uintptr) uint64 {
-	return (uint64(start) >> 12) * 0x9e3779b97f4a7c15 >> (64 - pageOutRoundBits)
 }
 
 // readMaps reads /proc/self/maps into p.mappings, keeping what it knew of
@@ -256,7 +235,7 @@ func (p *pager) readMaps() error {
 			continue
 		}
 		p.mappings = append(p.mappings, mapping{start: m.start, end: m.end, offset: m.offset, inode: m.inode,
-			kind: kind, indexAt: -1, found: p.pageOuts, path: string(m.path)})
+			kind: kind, indexAt: -1, path: string(m.path)})
 	}
 	return nil
 }

@@ -76,7 +76,7 @@ func TestPageOutTables(t *testing.T) {
 	var n int
 	var after int64
 	for range 5 {
-		if n, err = pages.pageOut(false, false); err != nil {
+		if n, err = pages.pageOut(false); err != nil {
 			t.Fatal(err)
 		}
 		if after = tablesResident(t, dir); after <= before/2 {
@@ -151,7 +151,7 @@ func TestPageOutOthers(t *testing.T) {
 	named := mapFile(t, 4<<20, filepath.Join(t.TempDir(), "program"))
 	beside := mapFile(t, 4<<20, other+"-old", "segment.zap")
 	before := []int64{residentOf(t, segment), residentOf(t, named), residentOf(t, beside)}
-	n, err := newPager(t.TempDir(), []string{other, filepath.Join(t.TempDir(), "not made")}, named).pageOut(true, false)
+	n, err := newPager(t.TempDir(), []string{other, filepath.Join(t.TempDir(), "not made")}, named).pageOut(true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -195,13 +195,12 @@ func TestPageOutProgram(t *testing.T) {
 	}
 }
 
-// TestPagerTurns: the pager pages out every table at its first page-out;
-// after that, a table made since at the next one, a page read back into
-// an older table within pageOutRounds, and a table still being written
-// (its footer zeros) once its footer is there. It reads /proc/self/maps
-// again only when the store's directory changed, or pageOutRounds
-// page-outs after the last read.
-func TestPagerTurns(t *testing.T) {
+// TestPagerRemembers: the pager pages out every table at each page-out;
+// it reads /proc/self/maps again only when the store's directory changed
+// (a table made) or mapsReadEvery page-outs after its last read, and
+// pages out a table Badger was still writing (its footer zeros) once the
+// footer is there.
+func TestPagerRemembers(t *testing.T) {
 	const tables, size = 16, 256 << 10
 	dir := t.TempDir()
 	page := os.Getpagesize()
@@ -209,13 +208,10 @@ func TestPagerTurns(t *testing.T) {
 	var paths []string
 	add := func(written bool) {
 		t.Helper()
-		path := filepath.Join(dir, fmt.Sprintf("%06d.sst", len(maps)))
-		var m []byte
-		if written {
-			m = mapFakeTable(t, path, size)
-		} else {
-			m = mapFakeTable(t, path, size)
-			if err := os.Truncate(path, 0); err != nil { // as Badger sizes it, before it copies the table in
+		path := filepath.Join(dir, fmt.Sprintf("%06d.sst", len(paths)))
+		m := mapFakeTable(t, path, size)
+		if !written { // as Badger sizes it, before it copies the table in
+			if err := os.Truncate(path, 0); err != nil {
 				t.Fatal(err)
 			}
 			if err := os.Truncate(path, size); err != nil {
@@ -240,7 +236,7 @@ func TestPagerTurns(t *testing.T) {
 	p := newPager(dir, nil, "")
 	pageOut := func() int {
 		t.Helper()
-		n, err := p.pageOut(false, false)
+		n, err := p.pageOut(false)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -249,130 +245,66 @@ func TestPagerTurns(t *testing.T) {
 	if n := pageOut(); n != tables {
 		t.Fatalf("first page-out advised %d mappings, want all %d", n, tables)
 	}
-	for i := range maps {
+	for i := range paths {
 		if r := dataResident(i); r > 0 {
-			t.Fatalf("table %d: %d data pages resident after the first page-out", i, r)
+			t.Fatalf("table %d: %d bytes of data resident after the first page-out", i, r)
 		}
-	}
-	read := p.lastRead
-	if n := pageOut(); n >= tables/2 {
-		t.Fatalf("second page-out, nothing changed, advised %d of %d mappings; want those of its turn", n, tables)
-	}
-	if p.lastRead != read {
-		t.Fatal("second page-out read /proc/self/maps with nothing changed")
 	}
 
-	// A page read back into an old table leaves within pageOutRounds.
+	// Nothing changed: the same mappings, without reading the maps, and a
+	// page read back into a table paged out again.
+	read := p.lastRead
 	pageSink += maps[3][page]
 	if dataResident(3) == 0 {
-		t.Fatal("a page read is not resident")
+		t.Fatal("a page read back is not resident")
 	}
-	for i := 0; dataResident(3) > 0; i++ {
-		if i == pageOutRounds {
-			t.Fatalf("a page read back into a table still resident after %d page-outs", pageOutRounds)
-		}
-		pageOut()
+	if n := pageOut(); n != tables || p.lastRead != read {
+		t.Fatalf("second page-out, the directory unchanged, advised %d of %d mappings and read the maps at page-out %d (last before: %d)", n, tables, p.lastRead, read)
+	}
+	if r := dataResident(3); r > 0 {
+		t.Fatalf("a page read back into a table: %d bytes of data resident after the next page-out", r)
 	}
 
 	// A new table, and one still being written, in the directory.
-	fresh, writing := len(maps), len(maps)+1
+	fresh, writing := len(paths), len(paths)+1
 	add(true)
 	add(false)
 	pageOut()
-	if r := dataResident(fresh); r > 0 {
-		t.Fatalf("a table made since the last page-out has %d data pages resident after the next", r)
-	}
 	if p.lastRead != p.pageOuts {
-		t.Fatal("the page-out after a table was made did not read /proc/self/maps")
+		t.Fatal("the page-out after tables were made did not read /proc/self/maps")
+	}
+	if r := dataResident(fresh); r > 0 {
+		t.Fatalf("a table made since the last page-out has %d bytes of data resident after the next", r)
 	}
 	if r := dataResident(writing); r < size/2 {
-		t.Fatalf("a table still being written (footer zeros) was paged out: %d pages resident", r)
+		t.Fatalf("a table still being written (footer zeros) was paged out: %d bytes resident", r)
 	}
-	f, err := os.OpenFile(paths[len(paths)-1], os.O_WRONLY, 0)
+	fw, err := os.OpenFile(paths[writing], os.O_WRONLY, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	footer := make([]byte, 12)
 	binary.BigEndian.PutUint32(footer[0:], uint32(page))
 	binary.BigEndian.PutUint32(footer[8:], 4)
-	if _, err := f.WriteAt(footer, size-12); err != nil {
+	if _, err := fw.WriteAt(footer, size-12); err != nil {
 		t.Fatal(err)
 	}
-	f.Close()
+	fw.Close()
 	// Badger writes the footer through the mapping, which does not change
 	// the directory: the pager reads the footer again at each page-out.
 	read = p.lastRead
 	pageOut()
 	if r := dataResident(writing); r > 0 {
-		t.Fatalf("a table whose footer was written since has %d data pages resident after the next page-out", r)
+		t.Fatalf("a table whose footer was written since has %d bytes of data resident after the next page-out", r)
 	}
-	if p.lastRead != read && p.pageOuts-read < pageOutRounds {
-		t.Fatal("a page-out read /proc/self/maps with the directory unchanged")
-	}
-
-	// Every mapping, when asked.
-	if n, err := p.pageOut(false, true); err != nil || n != len(maps) {
-		t.Fatalf("a page-out of every mapping advised %d of %d, %v", n, len(maps), err)
-	}
-}
-
-// TestTrimMappedPagesOutAll: when pages come back into many old tables at
-// once (a compaction reading its inputs), more than the page-outs in turns
-// let go, the store's next check pages out every table, not an eighth of
-// them a check.
-func TestTrimMappedPagesOutAll(t *testing.T) {
-	const tables, size = 32, 256 << 10 // 8 MiB, well above a share of 4 MiB's slack
-	dir := t.TempDir()
-	s, err := Open(dir, Options{MinFreeBytes: -1, MappedBytes: 4 << 20}) // below what the test binary keeps
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	page := os.Getpagesize()
-	var maps [][]byte
-	var paths []string
-	for i := range tables {
-		path := filepath.Join(dir, fmt.Sprintf("%06d.sst", 900000+i)) // none Badger would make soon
-		m := mapFakeTable(t, path, size)
-		t.Cleanup(func() { unix.Munmap(m) })
-		maps, paths = append(maps, m), append(paths, path)
-	}
-	dataResident := func() (n int64) {
-		for _, p := range paths {
-			n += max(0, residentOf(t, p)-int64(2*page))
+	for p.pageOuts-read < mapsReadEvery {
+		if p.lastRead != read {
+			t.Fatalf("page-out %d read the maps, the directory unchanged since page-out %d", p.lastRead, read)
 		}
-		return n
+		pageOut()
 	}
-	readAll := func() {
-		for _, m := range maps {
-			for i := 0; i < size-2*page; i += page {
-				pageSink += m[i]
-			}
-		}
-	}
-	waitPageOuts := func(n uint64) {
-		t.Helper()
-		deadline := time.Now().Add(10 * time.Second)
-		for target := s.Stats().PageOuts + n; s.Stats().PageOuts < target; time.Sleep(trimEvery / 10) {
-			if time.Now().After(deadline) {
-				t.Fatalf("fewer than %d page-outs in 10 s above the share", n)
-			}
-		}
-	}
-	readAll()
-	deadline := time.Now().Add(10 * time.Second)
-	for dataResident() > 0 { // the first page-out advises every table, and the turns what it missed
-		if time.Now().After(deadline) {
-			t.Fatalf("%d bytes of the tables' data resident after 10 s above the share", dataResident())
-		}
-		time.Sleep(trimEvery)
-	}
-	readAll()
-	before := dataResident()
-	waitPageOuts(2) // one check may have been under way as the test read
-	// In turns alone, two page-outs would have left three quarters of it.
-	if after := dataResident(); before < tables*size/2 || after > (4<<20)/allPageOutSlack {
-		t.Fatalf("%d bytes of the tables' data resident read back, %d after two page-outs; want at most the slack, %d", before, after, (4<<20)/allPageOutSlack)
+	if p.lastRead == read {
+		t.Fatalf("no read of the maps in %d page-outs", mapsReadEvery)
 	}
 }
 
@@ -432,7 +364,7 @@ func TestPageOutValueLog(t *testing.T) {
 		return n
 	}
 	before := resident()
-	n, err := newPager(dir, nil, "").pageOut(false, false)
+	n, err := newPager(dir, nil, "").pageOut(false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -636,7 +568,7 @@ func benchmarkPageOutCheck(b *testing.B, tables int, compacting bool) {
 		addTable()
 	}
 	p := newPager(dir, nil, "")
-	if _, err := p.pageOut(false, false); err != nil {
+	if _, err := p.pageOut(false); err != nil {
 		b.Fatal(err)
 	}
 	b.ResetTimer()
@@ -653,7 +585,7 @@ func benchmarkPageOutCheck(b *testing.B, tables int, compacting bool) {
 			pageSink += m[(j*page*3)%(len(m)-page)]
 		}
 		b.StartTimer()
-		if _, err := p.pageOut(false, false); err != nil {
+		if _, err := p.pageOut(false); err != nil {
 			b.Fatal(err)
 		}
 	}

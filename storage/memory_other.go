@@ -11,4 +11,4 @@ type pager struct{}
 
 func newPager(string, []string, string) *pager { return &pager{} }
 
-func (*pager) pageOut(bool, bool) (int, error) { return 0, nil }
+func (*pager) pageOut(bool) (int, error) { return 0, nil }
