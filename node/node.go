@@ -68,7 +68,7 @@ type Config struct {
 	// GossipSeenTTL is how long the node's gossip remembers the events it
 	// has seen, to drop copies of them unvalidated (p2p.Config.SeenTTL:
 	// the memory it takes grows with the event rate times this).
-	// Default: DefaultGossipSeenTTL (30s).
+	// Default: DefaultGossipSeenTTL (15s).
 	GossipSeenTTL time.Duration
 	// SyncTimeout bounds each read and write of a sync stream: a partner
 	// that sends a frame slower, or reads an answer's frame slower, has

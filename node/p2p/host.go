@@ -183,17 +183,18 @@ type Config struct {
 	// unvalidated and unforwarded. Pubsub keeps two maps of them (seen and
 	// delivered), about 100 bytes an event in all, which the host sweeps
 	// every 2 s (seen.go; pubsub itself does once a minute), so they hold
-	// the node's event rate times SeenTTL plus 2 s: 12 MB of a posting
-	// node's heap at 1,533 posts/s, where pubsub's own TTL of 2 minutes
-	// and sweep once a minute took 43 MB at 1,300 (docs/PERFORMANCE.md,
-	// issue 22).
+	// the node's event rate times SeenTTL plus 2 s: 7–8 MB of a posting
+	// node's heap at 1,600 posts/s with 15 s, 11–14 MB with 30 s, where
+	// pubsub's own TTL of 2 minutes and sweep once a minute took 43 MB at
+	// 1,300 (docs/PERFORMANCE.md, issue 22).
 	// A copy arriving after it is validated again (a signature check and
 	// a store read; the store keeps one copy of each event, by ID) and
 	// forwarded once more to the mesh. Copies come only from peers'
 	// forwards, each within ValidateTimeout of receipt, and their message
 	// caches, which gossip about 3 s and serve 5 s of messages: so SeenTTL
-	// is at least ValidateTimeout plus 5 s. Default: 30s (DefaultSeenTTL),
-	// or ValidateTimeout plus 5 s if more.
+	// is at least ValidateTimeout plus 5 s. Default: 15s (DefaultSeenTTL),
+	// the least that allows with the default ValidateTimeout, or
+	// ValidateTimeout plus 5 s if more.
 	SeenTTL time.Duration
 
 	// LossForTest, if set, is asked about every gossip message from a peer
@@ -218,7 +219,7 @@ const (
 	DefaultValidateConcurrency = 256
 	DefaultValidateTimeout     = 10 * time.Second
 	DefaultOrphanWait          = 200 * time.Millisecond
-	DefaultSeenTTL             = 30 * time.Second
+	DefaultSeenTTL             = 15 * time.Second
 )
 
 // DefaultListen is the default of Config.Listen.
