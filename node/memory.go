@@ -60,7 +60,7 @@ type MemoryConfig struct {
 	// stays in the LSM tree.
 	ValueThreshold int64
 	// Table is the size of the store's table files; a compaction holds 2
-	// to 6 times it in memory per table it builds. Default: 512 KiB.
+	// to 6 times it in memory per table it builds. Default: 1 MiB.
 	Table int64
 	// TableSizeMultiplier makes each level's tables this many times
 	// larger than the level above's (Badger's default is 2; then what a

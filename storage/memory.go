@@ -64,10 +64,17 @@ import (
 //     store grows, at the cost of more, smaller table files. A table's
 //     size counts its compressed blocks, and the arena holds them both
 //     raw and compressed: with ZSTD about 5 times the table's size, so
-//     1 MiB tables grew arenas of 6 or 14 MiB (2 + 4 + 8), and the arenas
-//     of compactions and Badger's pool of them were 50–100 MB of a
-//     posting node's heap at 1,000 posts/s. 512 KiB tables halve that
-//     (docs/PERFORMANCE.md, issue 22, night).
+//     1 MiB tables grow arenas of 6 or 14 MiB (2 + 4 + 8). While Badger
+//     pooled them, the arenas of compactions and the pool were 50–100 MB
+//     of a posting node's heap at 1,000 posts/s, and 512 KiB tables
+//     halved that (docs/PERFORMANCE.md, issue 22, night). Since the store
+//     releases them, 1 MiB tables cost a posting node no more memory, and
+//     each table has fixed costs that 512 KiB paid twice as often: a
+//     3 MiB index builder of Badger's (fbs.NewBuilder in buildIndex)
+//     whatever the table's size, a file, a mapping for the page-outs to
+//     find. At 1 MiB a partnered node used 7% less CPU for as many posts,
+//     and a post into a store of a million messages 9–13% less
+//     (docs/PERFORMANCE.md, "Tables of 1 MiB again").
 
 // memoryDefaults fills in the zero memory options with their defaults.
 func (opt *Options) memoryDefaults() {
@@ -91,7 +98,7 @@ func (opt *Options) memoryDefaults() {
 		opt.ValueLogFileBytes = 64 << 20
 	}
 	if opt.TableBytes <= 0 {
-		opt.TableBytes = 512 << 10
+		opt.TableBytes = 1 << 20
 	}
 	if opt.TableSizeMultiplier <= 0 {
 		opt.TableSizeMultiplier = 1

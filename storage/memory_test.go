@@ -12,7 +12,7 @@ func TestTableSizes(t *testing.T) {
 		wantBytes      int64
 		wantMultiplier int
 	}{
-		{"default", Options{}, 512 << 10, 1},
+		{"default", Options{}, 1 << 20, 1},
 		{"given", Options{TableBytes: 2 << 20, TableSizeMultiplier: 2}, 2 << 20, 2},
 	}
 	for _, tt := range tests {

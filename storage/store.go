@@ -81,8 +81,7 @@ type Options struct {
 	ValueLogFileBytes int64
 	// TableBytes is the size of the table files Badger's compactions
 	// write, at every level (memory.go: a compaction builds each table in
-	// memory, 2 to 6 times its size, and keeps up to 8 of those buffers
-	// for reuse). Default: 512 KiB.
+	// memory, 2 to 6 times its size). Default: 1 MiB.
 	TableBytes int64
 	// TableSizeMultiplier makes each level's tables this many times the
 	// size of the level above's, Badger's way (its default is 2): then

@@ -29,7 +29,7 @@ func (f *memoryFlags) add(fs *pflag.FlagSet) {
 	fs.IntVar(&f.memtables, "store-memtables", 0, "store memtables, one taking writes (default: 2)")
 	fs.IntVar(&f.compactors, "store-compactors", 0, "goroutines compacting the store (default: 2, the least)")
 	fs.Int64Var(&f.vlogMiB, "store-vlog-file-mib", 0, "MiB of one store value log file (default: 64)")
-	fs.Int64Var(&f.tableKiB, "store-table-kib", 0, "KiB of one store table file; compactions hold 2-6 times it in memory per table (default: 512)")
+	fs.Int64Var(&f.tableKiB, "store-table-kib", 0, "KiB of one store table file; compactions hold 2-6 times it in memory per table (default: 1024)")
 	fs.IntVar(&f.tableMultiplier, "store-table-multiplier", 0,
 		"each store level's tables this many times the size of the level above's (default: 1; Badger's own is 2)")
 	fs.IntVar(&f.l0Tables, "store-l0-tables", 0,
