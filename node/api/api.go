@@ -20,9 +20,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/klauspost/compress/gzhttp"
-	"github.com/klauspost/compress/gzip"
-
 	"github.com/horenso/horenso/node"
 	"github.com/horenso/horenso/node/web"
 )
@@ -168,38 +165,6 @@ func New(n *node.Node, cfg Config) *Server {
 	s.routes()
 	s.routed = compressJSON(s.mux)
 	return s
-}
-
-// compressJSON compresses h's JSON answers of more than a few kilobytes
-// for clients that accept it (zstd at its fastest level, else gzip
-// without state): a 5,000-member room's member list is about 1 MB of
-// JSON, and a tenth of it compressed. A gzip writer at BestSpeed keeps
-// 820 KB of state, pooled in a sync.Pool that each garbage collection
-// empties, and a node near its memory limit collects many times a
-// second: reading rooms' newest messages, a partnered node allocated
-// 1.6–2.6 GB of gzip writers in 6 minutes (docs/PERFORMANCE.md). The
-// stateless writer allocates about 8 KB an answer and makes answers as
-// small; it takes as much CPU on answers of a few KB, a quarter more
-// on a 1 MB member list. Only JSON: the event stream, files and the web app's
-// files are sent as they are. The web app's session cookie is
-// SameSite=Strict, so another site cannot make a browser send requests
-// that would let it learn a secret from the compressed sizes (BREACH).
-func compressJSON(h http.Handler) http.Handler {
-	wrap, err := gzhttp.NewWrapper(gzhttp.MinSize(4<<10), gzhttp.CompressionLevel(gzip.StatelessCompression),
-		gzhttp.ContentTypes([]string{"application/json"}))
-	if err != nil {
-		panic(err) // the options are constants
-	}
-	compressed := wrap(h)
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/api/events" {
-			// The live stream flushes its headers before any event, which
-			// the wrapper would hold back until it knew the body's size.
-			h.ServeHTTP(w, r)
-			return
-		}
-		compressed.ServeHTTP(w, r)
-	})
 }
 
 // Shutdown ends the live event streams (/api/events), which would

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/klauspost/compress/gzip"
@@ -60,5 +61,35 @@ func TestJSONCompressed(t *testing.T) {
 	}
 	if small := get("/v2/me", "gzip"); small.status != 200 || small.header.Get("Content-Encoding") != "" {
 		t.Errorf("/v2/me: %d, encoding %q; a small answer goes as it is", small.status, small.header.Get("Content-Encoding"))
+	}
+}
+
+// TestWholeZstdFrames: what a zstd writer of compressJSON is given
+// before a Flush and after it decodes to all of it, once, in order.
+func TestWholeZstdFrames(t *testing.T) {
+	var out bytes.Buffer
+	w := wholeZstdFactory().New(&out, int(zstd.SpeedFastest))
+	parts := []string{`{"first": "`, string(bytes.Repeat([]byte("report, contact, consult. "), 400)), `", "second": "`, "after the flush\"}"}
+	for i, p := range parts {
+		if _, err := w.Write([]byte(p)); err != nil {
+			t.Fatal(err)
+		}
+		if i == 1 {
+			if err := w.Flush(); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	r, err := zstd.NewReader(&out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	got, err := io.ReadAll(r)
+	if want := strings.Join(parts, ""); err != nil || string(got) != want {
+		t.Fatalf("decoded %d bytes (%v), want %d", len(got), err, len(want))
 	}
 }
