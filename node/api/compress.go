@@ -49,9 +49,8 @@ func compressJSON(h http.Handler) http.Handler {
 // wholeZstdFactory makes the zstd writers of compressJSON, all sharing
 // one encoder at zstd's fastest level with a 128 KB window (gzhttp's own
 // settings). The encoder keeps two compressors, allocated once, and
-// compresses up to two answers at a time without allocating; more wait
-// for one. An answer costs a copy of itself, held until it is
-// compressed.
+// compresses up to two answers at a time; more wait for one. An answer
+// costs a copy of itself, held until it is compressed, and the frame.
 func wholeZstdFactory() writer.ZstdWriterFactory {
 	enc, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(2),
 		zstd.WithLowerEncoderMem(true), zstd.WithWindowSize(128<<10))
