@@ -18,19 +18,19 @@ import (
 // SameSite=Strict, so another site cannot make a browser send requests
 // that would let it learn a secret from the compressed sizes (BREACH).
 //
-// Neither compressor keeps state per answer. gzhttp's own writers do
-// (820 KB for gzip at BestSpeed, 380 KB for zstd), pooled in a
-// sync.Pool that each garbage collection empties, and a node near its
-// memory limit collects several times a second: reading rooms' newest
-// messages, a partnered node allocated 2.6–2.9 GB of gzip writers in 6
-// minutes (docs/PERFORMANCE.md, "Answers compressed without a pooled
-// writer"). Gzip's stateless writer allocates about 8 KB an answer and
-// makes answers as small, with as much CPU on answers of a few KB and a
-// quarter more on a 1 MB member list. Zstd answers share one encoder
-// (wholeZstd).
+// gzhttp's own writers hold state (820 KB for gzip at BestSpeed, 400 KB
+// for zstd), pooled in a sync.Pool that each garbage collection empties,
+// and a node near its memory limit collects several times a second:
+// reading rooms' newest messages, a partnered node allocated 2.6–2.9 GB
+// of gzip writers in 6 minutes (docs/PERFORMANCE.md, "Answers compressed
+// without a pooled writer"). Gzip's stateless writer allocates a few KB
+// an answer and makes answers as small, with as much CPU on answers of a
+// few KB and half as much again on an 800 KB member list
+// (BenchmarkCompressAnswer). Zstd writers are kept
+// in a channel instead (keptZstdWriters).
 func compressJSON(h http.Handler) http.Handler {
 	wrap, err := gzhttp.NewWrapper(gzhttp.MinSize(4<<10), gzhttp.CompressionLevel(gzip.StatelessCompression),
-		gzhttp.ZstdImplementation(wholeZstdFactory()), gzhttp.ContentTypes([]string{"application/json"}))
+		gzhttp.ZstdImplementation(keptZstdWriters()), gzhttp.ContentTypes([]string{"application/json"}))
 	if err != nil {
 		panic(err) // the options are constants
 	}
@@ -46,45 +46,54 @@ func compressJSON(h http.Handler) http.Handler {
 	})
 }
 
-// wholeZstdFactory makes the zstd writers of compressJSON, all sharing
-// one encoder at zstd's fastest level with a 128 KB window (gzhttp's own
-// settings). The encoder keeps two compressors, allocated once, and
-// compresses up to two answers at a time; more wait for one. An answer
-// costs a copy of itself, held until it is compressed, and the frame.
-func wholeZstdFactory() writer.ZstdWriterFactory {
-	enc, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(2),
-		zstd.WithLowerEncoderMem(true), zstd.WithWindowSize(128<<10))
-	if err != nil {
-		panic(err) // the options are constants
-	}
+// keptZstdWriters makes the zstd writers of compressJSON, at zstd's
+// fastest level with a 128 KB window (gzhttp's own settings). It keeps up
+// to keptZstd writers for the next answers, in a channel, where gzhttp
+// keeps them in a sync.Pool that each garbage collection empties: a new
+// writer allocates 400 KB before it compresses anything, and one kept
+// nothing (BenchmarkCompressAnswer). More answers at a time than that
+// make writers of their own, dropped after.
+func keptZstdWriters() writer.ZstdWriterFactory {
+	kept := make(chan *zstd.Encoder, keptZstd)
 	return writer.ZstdWriterFactory{
 		Levels: func() (int, int) { return int(zstd.SpeedFastest), int(zstd.SpeedFastest) },
-		New:    func(w io.Writer, _ int) writer.ZstdWriter { return &wholeZstd{enc: enc, w: w} },
+		New: func(w io.Writer, _ int) writer.ZstdWriter {
+			select {
+			case enc := <-kept:
+				enc.Reset(w)
+				return &keptZstdWriter{Encoder: enc, kept: kept}
+			default:
+			}
+			enc, err := zstd.NewWriter(w, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(1),
+				zstd.WithLowerEncoderMem(true), zstd.WithWindowSize(128<<10))
+			if err != nil {
+				panic(err) // the options are constants
+			}
+			return &keptZstdWriter{Encoder: enc, kept: kept}
+		},
 	}
 }
 
-// wholeZstd gathers what it is given and writes it to w as one zstd
-// frame at each Flush and at Close; a zstd stream may hold several
-// frames, one after the other.
-type wholeZstd struct {
-	enc *zstd.Encoder
-	w   io.Writer
-	buf []byte
+// keptZstd is how many zstd writers compressJSON keeps: one per core of
+// this machine kind.
+const keptZstd = 2
+
+// keptZstdWriter is a zstd writer that goes back to kept once closed.
+type keptZstdWriter struct {
+	*zstd.Encoder
+	kept chan *zstd.Encoder
 }
 
-func (z *wholeZstd) Write(p []byte) (int, error) {
-	z.buf = append(z.buf, p...)
-	return len(p), nil
-}
-
-func (z *wholeZstd) Flush() error {
-	if len(z.buf) == 0 {
+func (z *keptZstdWriter) Close() error {
+	if z.Encoder == nil {
 		return nil
 	}
-	frame := z.enc.EncodeAll(z.buf, nil)
-	z.buf = z.buf[:0]
-	_, err := z.w.Write(frame)
+	err := z.Encoder.Close()
+	z.Encoder.Reset(nil)
+	select {
+	case z.kept <- z.Encoder:
+	default:
+	}
+	z.Encoder = nil
 	return err
 }
-
-func (z *wholeZstd) Close() error { return z.Flush() }
