@@ -16,8 +16,11 @@ const minMemoryLimit = 64 << 20
 // wideL0Limit is the least MemoryConfig.Limit at which the store gathers 10
 // flushed memtables before compacting them, not 5: 5–18% less CPU a post
 // into a store of a million messages, and 24–61 MB more RSS for a node
-// taking posts flat out, which the default 200 MiB has no room for
-// (docs/PERFORMANCE.md, "Ten level 0 tables").
+// taking posts flat out, which the default 200 MiB had no room for
+// (docs/PERFORMANCE.md, "Ten level 0 tables"). Measured again once the
+// store released Badger's arenas, 10 at the default limit cost no more
+// memory, but each post more CPU, in every pair (docs/PERFORMANCE.md,
+// "Ten million messages measured again").
 const wideL0Limit = 400 << 20
 
 // MemoryConfig bounds the node's memory and sizes the store's (Badger's)
