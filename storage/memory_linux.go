@@ -58,7 +58,7 @@ func residentMapped() (int64, error) {
 // docs/PERFORMANCE.md).
 //
 // Reading /proc/self/maps, which lists every table, is what grows with
-// the number of table files (about 300 per million messages at 1 MiB):
+// the number of table files (about 350 per million messages at 1 MiB):
 // the pager remembers the mappings it found, and reads the maps again only
 // when the store's directory changed (a table or log file made or
 // deleted) or mapsReadEvery page-outs after its last read (for the

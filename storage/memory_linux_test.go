@@ -536,7 +536,7 @@ func TestMappedSharesAddUp(t *testing.T) {
 }
 
 // BenchmarkPageOutCheck: what one of trimMapped's page-outs costs as a
-// store's table files grow in number (about 300 per million messages at
+// store's table files grow in number (about 350 per million messages at
 // 1 MiB, 600 at 512 KiB), with a few of their pages read in before each, as point
 // reads do (ns/op is one page-out). "compacting" also writes a new table
 // and deletes an old one before each, as compactions under posting do.
