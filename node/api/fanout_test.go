@@ -24,13 +24,16 @@ func (s *stream) nextBut(skip string) sse {
 // others, and resuming with Last-Event-ID gives it everything it missed.
 func TestEventsSlowStreamCutOff(t *testing.T) {
 	e := newEnv(t, Config{})
+	// Only the slow stream gets the small buffer: a fast one with it is
+	// cut off too when the machine is busy and its reader falls behind.
 	e.api.fan.buffer = 2
-	fast := e.openStream(t, e.alice, "", nil)
 	slow, _, err := e.api.fan.subscribe(t.Context(), e.bob.Account) // never read
+	e.api.fan.buffer = streamBuffer
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer e.api.fan.unsubscribe(slow)
+	fast := e.openStream(t, e.alice, "", nil)
 	const posts = 5
 	for i := range posts {
 		e.post(e.alice, e.room, fmt.Sprintf("post %d", i))
@@ -53,7 +56,6 @@ func TestEventsSlowStreamCutOff(t *testing.T) {
 	if len(slow.frames) != 2 {
 		t.Fatalf("cut-off stream holds %d frames, want its buffer's 2", len(slow.frames))
 	}
-	e.api.fan.buffer = streamBuffer
 	resumed := e.openStream(t, e.bob, "", map[string]string{"Last-Event-ID": fmt.Sprint(first)})
 	for i := 1; i < posts; i++ {
 		if ev := resumed.next(); ev.event != "message" || ev.data.Message.Body != fmt.Sprintf("post %d", i) {
