@@ -151,7 +151,7 @@ func changeOf(e *protocol.Signed) storage.Change {
 	case *protocol.MemberLeave, *protocol.MemberProfile:
 		c.Kind, c.Account = string(ChangeMembers), e.AuthorID()
 	case *protocol.MessagePost:
-		c.Kind, c.Event = string(ChangeMessage), e.ID
+		c.Kind, c.Event, c.Depth = string(ChangeMessage), e.ID, e.Depth
 	case *protocol.MessageEdit:
 		c.Kind, c.Event = string(ChangeMessageUpdated), p.Message
 	case *protocol.MessageDelete:

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/horenso/horenso/protocol"
+	"github.com/horenso/horenso/storage"
 )
 
 func TestChangeFeed(t *testing.T) {
@@ -58,6 +59,22 @@ func TestChangeFeed(t *testing.T) {
 	}
 	if nm := must[*Message](t)(n.Message(ctx, "alice", alice[6].Event)); nm.Notice != NoticeMemberRemoved {
 		t.Errorf("the removal's notice change names %+v", nm)
+	}
+	// The new message's change records its depth, so the search indexer
+	// and webhooks read its timeline record at once (ChangedMessage).
+	if err := n.store.View(func(tx *storage.Tx) error {
+		e, err := tx.Event(m.ID)
+		if err != nil {
+			return err
+		}
+		return tx.Changes(alice[1].Seq-1, func(_ uint64, c *storage.Change) bool {
+			if c.Event != m.ID || c.Depth == 0 || c.Depth != e.Depth {
+				t.Errorf("the new message's stored change %+v, want depth %d", c, e.Depth)
+			}
+			return false
+		})
+	}); err != nil {
+		t.Fatal(err)
 	}
 	// Bob, removed, no longer sees the room's changes, but sees his own
 	// read marker and his removal.

@@ -346,7 +346,11 @@ func (n *Node) indexChanges(ctx context.Context, idx *search.Index, cursor uint6
 			}
 			if !seen[t] {
 				seen[t] = true
-				ferr = n.docFor(tx, t.kind, t.id, &b)
+				if t.kind == search.KindMessage {
+					ferr = postDocsOf(tx, c, &b)
+				} else {
+					ferr = n.docFor(tx, t.kind, t.id, &b)
+				}
 			}
 			return ferr == nil && count < indexBatch && ctx.Err() == nil
 		})
@@ -385,13 +389,11 @@ func (n *Node) roomForIndex() error {
 }
 
 // docFor adds to b the current document of kind's thing id, or its
-// deletion if it is gone.
+// deletion if it is gone: a task or a room (postDocsOf does messages).
 func (n *Node) docFor(tx *storage.Tx, kind search.Kind, id [32]byte, b *search.Batch) error {
 	var doc *search.Doc
 	var err error
 	switch kind {
-	case search.KindMessage:
-		return postDocsOf(tx, protocol.EventID(id), b)
 	case search.KindTask:
 		doc, err = taskDoc(tx, protocol.EventID(id))
 	case search.KindRoom:

@@ -57,12 +57,12 @@ func postDocs(tx *storage.Tx, room protocol.RoomID, m *storage.Message, b *searc
 	return nil
 }
 
-// postDocsOf is postDocs for the post with event ID id, which may be
+// postDocsOf is postDocs for the post change c is about, which may be
 // gone.
-func postDocsOf(tx *storage.Tx, id protocol.EventID, b *search.Batch) error {
-	room, m, err := tx.Message(id)
+func postDocsOf(tx *storage.Tx, c *storage.Change, b *search.Batch) error {
+	room, m, err := tx.ChangedMessage(c)
 	if errors.Is(err, storage.ErrNotFound) {
-		b.Delete = append(b.Delete, search.DocID(search.KindMessage, id.String()), search.DocID(search.KindFile, id.String()))
+		b.Delete = append(b.Delete, search.DocID(search.KindMessage, c.Event.String()), search.DocID(search.KindFile, c.Event.String()))
 		return nil
 	}
 	if err != nil {

@@ -257,7 +257,7 @@ func (n *Node) queueWebhooks(tx *storage.Tx, hooks []*storage.Webhook, seq uint6
 	if kind != ChangeMessage && kind != ChangeMessageUpdated {
 		return 0, nil
 	}
-	room, m, err := tx.Message(c.Event)
+	room, m, err := tx.ChangedMessage(c)
 	if errors.Is(err, storage.ErrNotFound) {
 		return 0, nil
 	}

@@ -26,6 +26,12 @@ type Change struct {
 	// not 32 random ones (schema 11 on; ~20 bytes on disk per message).
 	// Changes puts Event back and Alias to 0.
 	Alias uint64 `cbor:"5,keyasint,omitempty"`
+	// Depth is the depth of the message Event in its room, when the
+	// change records it (the node records it for a new message, whose
+	// event it holds): ChangedMessage then reads the message's timeline
+	// record at once instead of finding it from the event. 0: not
+	// recorded (every change before it was added, and others).
+	Depth uint64 `cbor:"6,keyasint,omitempty"`
 }
 
 // AppendChange adds c to the change feed and returns its sequence number.

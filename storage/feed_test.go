@@ -139,3 +139,82 @@ func TestLookupHandedAlias(t *testing.T) {
 		return nil
 	})
 }
+
+// TestChangedMessage checks that ChangedMessage reads the message of a
+// change that records its depth from the timeline record alone, as
+// Message finds it from its event; that a change without a depth is
+// answered by Message; that the depth survives the feed; and that a
+// message taken out of its timeline is not found either way.
+func TestChangedMessage(t *testing.T) {
+	s := openTest(t, t.TempDir())
+	create, posts := testRoom(t, 3)
+	room := create.RoomID()
+	// posts[2] gets a timeline record but no event: only a read that
+	// goes by the depth finds it.
+	lone := &Message{Message: *protocol.NewMessage(posts[2]), Alias: 99}
+	update(t, s, func(tx *Tx) error {
+		k, err := tx.PutSnapshot(protocol.After(nil, create))
+		if err != nil {
+			return err
+		}
+		for _, e := range []*protocol.Signed{create, posts[0], posts[1]} {
+			if err := tx.PutEvent(e, k); err != nil {
+				return err
+			}
+			if e.Type == protocol.TypeMessagePost {
+				if err := putTimelineRecord(tx, room, e); err != nil {
+					return err
+				}
+			}
+		}
+		if err := tx.PutMessage(room, lone); err != nil {
+			return err
+		}
+		_, err = tx.AppendChange(Change{Kind: "message", Room: room, Event: posts[1].ID, Depth: posts[1].Depth})
+		return err
+	})
+	view(t, s, func(tx *Tx) error {
+		var got []Change
+		if err := tx.Changes(0, func(_ uint64, c *Change) bool { got = append(got, *c); return true }); err != nil {
+			return err
+		}
+		if len(got) != 1 || got[0].Event != posts[1].ID || got[0].Depth != posts[1].Depth {
+			t.Errorf("Changes = %+v; want posts[1] at depth %d", got, posts[1].Depth)
+		}
+		for _, p := range posts[:2] {
+			wantRoom, want, err := tx.Message(p.ID)
+			if err != nil {
+				return err
+			}
+			for _, c := range []Change{{Room: room, Event: p.ID, Depth: p.Depth}, {Room: room, Event: p.ID}} {
+				r, m, err := tx.ChangedMessage(&c)
+				if err != nil || r != wantRoom || m.Body != want.Body || m.Alias != want.Alias || m.Depth != want.Depth {
+					t.Errorf("ChangedMessage(%+v) = %v, %+v, %v; want %v, %+v", c, r, m, err, wantRoom, want)
+				}
+			}
+		}
+		r, m, err := tx.ChangedMessage(&Change{Room: room, Event: posts[2].ID, Depth: posts[2].Depth})
+		if err != nil || r != room || m.Body != lone.Body || m.Alias != 99 {
+			t.Errorf("ChangedMessage by depth, no event = %v, %+v, %v; want the timeline record", r, m, err)
+		}
+		if _, _, err := tx.ChangedMessage(&Change{Room: room, Event: posts[2].ID}); !errors.Is(err, ErrNotFound) {
+			t.Errorf("ChangedMessage without a depth, no event: %v; want ErrNotFound", err)
+		}
+		return nil
+	})
+	update(t, s, func(tx *Tx) error {
+		_, m, err := tx.Message(posts[0].ID)
+		if err != nil {
+			return err
+		}
+		return tx.DeleteMessage(room, m)
+	})
+	view(t, s, func(tx *Tx) error {
+		for _, c := range []Change{{Room: room, Event: posts[0].ID, Depth: posts[0].Depth}, {Room: room, Event: posts[0].ID}} {
+			if _, _, err := tx.ChangedMessage(&c); !errors.Is(err, ErrNotFound) {
+				t.Errorf("ChangedMessage(%+v) of a message taken out: %v; want ErrNotFound", c, err)
+			}
+		}
+		return nil
+	})
+}

@@ -142,18 +142,36 @@ func (tx *Tx) Message(id protocol.EventID) (protocol.RoomID, *Message, error) {
 		return room, nil, fmt.Errorf("get message %s: %w", id, err)
 	}
 	copy(room[:], k[1:])
+	m, err := tx.messageAt(k, be64(k[1+len(room):]), id)
+	return room, m, err
+}
+
+// ChangedMessage returns the message change c is about (c.Event) and its
+// room, as Message does. A change that records the message's depth has
+// its room and depth, so the message's timeline record is read at once;
+// Message first reads the event for them.
+func (tx *Tx) ChangedMessage(c *Change) (protocol.RoomID, *Message, error) {
+	if c.Depth == 0 {
+		return tx.Message(c.Event)
+	}
+	m, err := tx.messageAt(key(pTimeline, c.Room[:], u64(c.Depth), c.Event[:]), c.Depth, c.Event)
+	return c.Room, m, err
+}
+
+// messageAt reads the timeline record k of message id at depth.
+func (tx *Tx) messageAt(k []byte, depth uint64, id protocol.EventID) (*Message, error) {
 	b, err := tx.get(k)
 	if err != nil {
-		return room, nil, fmt.Errorf("get message %s: %w", id, err)
+		return nil, fmt.Errorf("get message %s: %w", id, err)
 	}
-	m, err := decodeMessage(b, be64(k[1+len(room):]), id)
+	m, err := decodeMessage(b, depth, id)
 	if err == nil {
 		err = tx.withAlias(m)
 	}
 	if err != nil {
-		return room, nil, fmt.Errorf("get message %s: %w", id, err)
+		return nil, fmt.Errorf("get message %s: %w", id, err)
 	}
-	return room, m, nil
+	return m, nil
 }
 
 // Messages returns up to limit messages of room in display order. With a

@@ -268,11 +268,7 @@ func TestEventsHeadsAndTimeline(t *testing.T) {
 				return err
 			}
 			if e.Type == protocol.TypeMessagePost {
-				alias, err := tx.Alias(AliasMessage, e.ID[:])
-				if err != nil {
-					return err
-				}
-				if err := tx.PutMessage(room, &Message{Message: *protocol.NewMessage(e), Alias: alias}); err != nil {
+				if err := putTimelineRecord(tx, room, e); err != nil {
 					return err
 				}
 			}
@@ -336,6 +332,16 @@ func TestEventsHeadsAndTimeline(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// putTimelineRecord hands message post e the next message alias and
+// stores its timeline record in room.
+func putTimelineRecord(tx *Tx, room protocol.RoomID, e *protocol.Signed) error {
+	alias, err := tx.Alias(AliasMessage, e.ID[:])
+	if err != nil {
+		return err
+	}
+	return tx.PutMessage(room, &Message{Message: *protocol.NewMessage(e), Alias: alias})
 }
 
 func bodies(ms []*Message) string {
