@@ -94,6 +94,10 @@ func TestForkedControlStaysVoid(t *testing.T) {
 	a, room, key, evil := m.a, m.room, m.key, m.evil
 	ctx := t.Context()
 	m.alice.SetRole(room, m.mallory, protocol.RoleAdmin)
+	// The forks build on a's newest event, which must have the role in its
+	// past: an acknowledgement b made before it heard of the role, stored
+	// after it, would not (the renames were refused in one run).
+	m.alice.AwaitAcknowledged(room, m.b)
 	accept := func(events ...*protocol.Signed) {
 		t.Helper()
 		for i, err := range a.FederationForTest().Accept(ctx, evil, room, events) {
