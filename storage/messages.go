@@ -69,7 +69,7 @@ func (tx *Tx) PutMessage(room protocol.RoomID, m *Message) error {
 	}
 	// The record it replaces may hold text that was edited away or
 	// deleted: it must not outlive the new one (setDiscard).
-	if err := tx.setDiscard(key(pTimeline, room[:], u64(m.Depth), m.ID[:]), b); err != nil {
+	if err := tx.setDiscard(timelineKey(room, m.Depth, m.ID), b); err != nil {
 		return wrap("put message", err)
 	}
 	// The record holds the alias: an alias handed out by this Update
@@ -80,6 +80,12 @@ func (tx *Tx) PutMessage(room protocol.RoomID, m *Message) error {
 	// RoomEvents).
 	tx.unset(roomEventKey(room, m.Depth, m.ID), nil)
 	return nil
+}
+
+// timelineKey is the key of the timeline record of message id at depth
+// in room.
+func timelineKey(room protocol.RoomID, depth uint64, id protocol.EventID) []byte {
+	return key(pTimeline, room[:], u64(depth), id[:])
 }
 
 // messageKey returns the timeline key of message id, found from its
@@ -100,7 +106,7 @@ func (tx *Tx) messageKey(id protocol.EventID) ([]byte, error) {
 		return nil, err
 	}
 	room := e.RoomID()
-	return key(pTimeline, room[:], u64(e.Depth), id[:]), nil
+	return timelineKey(room, e.Depth, id), nil
 }
 
 // timelineAlias returns the alias the timeline record of message id
@@ -154,7 +160,7 @@ func (tx *Tx) ChangedMessage(c *Change) (protocol.RoomID, *Message, error) {
 	if c.Depth == 0 {
 		return tx.Message(c.Event)
 	}
-	m, err := tx.messageAt(key(pTimeline, c.Room[:], u64(c.Depth), c.Event[:]), c.Depth, c.Event)
+	m, err := tx.messageAt(timelineKey(c.Room, c.Depth, c.Event), c.Depth, c.Event)
 	return c.Room, m, err
 }
 
@@ -223,7 +229,7 @@ func (tx *Tx) timeline(room protocol.RoomID, cursor protocol.Order, reverse bool
 	prefix := key(pTimeline, room[:])
 	var from []byte
 	if cursor != (protocol.Order{}) {
-		from = key(pTimeline, room[:], u64(cursor.Depth), cursor.ID[:])
+		from = timelineKey(room, cursor.Depth, cursor.ID)
 	}
 	return tx.scan(prefix, from, reverse, func(k []byte, val func() ([]byte, error)) (bool, error) {
 		if from != nil && string(k) == string(from[len(prefix):]) {

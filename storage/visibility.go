@@ -113,7 +113,7 @@ func (tx *Tx) DeleteMessage(room protocol.RoomID, m *Message) error {
 			return wrap("delete message", err)
 		}
 	}
-	return wrap("delete message", tx.delete(key(pTimeline, room[:], u64(m.Depth), m.ID[:])))
+	return wrap("delete message", tx.delete(timelineKey(room, m.Depth, m.ID)))
 }
 
 // DeleteTask removes task t and its index entries: it is hidden after
