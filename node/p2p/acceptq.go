@@ -3,6 +3,7 @@ package p2p
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"slices"
 	"sync"
 
@@ -20,6 +21,16 @@ import (
 // what arrives while that sender's previous batch is being stored waits,
 // and is then taken in one Handler.Accept call, parents first (by depth),
 // so a child checked in the same store Update as its parent finds it.
+//
+// Validations often end together: a batch of signature checks (sigcheck.go)
+// releases its validators at once. A caller that finds the queue idle
+// yields once (runtime.Gosched) before it takes its batch, so that those
+// runnable at that moment join it; otherwise a child that ran first was
+// stored alone, an orphan, with its parent a moment behind. On a quiet
+// link nothing else is runnable and the yield returns at once. At 1,000
+// events/s (BenchmarkCrossNodeLatency) the yield made a run's orphans 234–722
+// instead of 1,154–2,292 (docs/PERFORMANCE.md, "The accept queue's leader
+// yields once").
 
 // acceptQueues holds an accept queue per room and sender with validations
 // waiting or a batch being stored. Its zero value is ready to use.
@@ -69,11 +80,15 @@ func (h *Host) accept(ctx context.Context, from peer.ID, room protocol.RoomID, e
 		a.qs[k] = q
 	}
 	q.pending = append(q.pending, c)
-	if !q.busy {
+	idle := !q.busy
+	if idle {
 		q.busy, c.leader = true, true
 		close(c.lead)
 	}
 	a.mu.Unlock()
+	if idle {
+		runtime.Gosched() // let the validations runnable now join the batch
+	}
 
 	select {
 	case <-c.done:
