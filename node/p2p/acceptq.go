@@ -28,7 +28,7 @@ import (
 // runnable at that moment join it; otherwise a child that ran first was
 // stored alone, an orphan, with its parent a moment behind. On a quiet
 // link nothing else is runnable and the yield returns at once. At 1,000
-// events/s (BenchmarkCrossNodeLatency) the yield made a run's orphans 234–722
+// events/s (BenchmarkCrossNodeLatency) the yield made a run's orphans 212–722
 // instead of 1,154–2,292 (docs/PERFORMANCE.md, "The accept queue's leader
 // yields once").
 
